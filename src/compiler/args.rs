@@ -1,0 +1,581 @@
+//! Analysis of a gcc/clang command line: is this call cacheable, what is its
+//! input, output and language, which arguments go into the key, and which are
+//! given to the preprocessor run.
+
+use std::path::Path;
+
+use super::lang::{classify_by_extension, InputKind, Language};
+use crate::stats::Counter;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepKind {
+    /// `-MD`: every header.
+    All,
+    /// `-MMD`: no system headers.
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepOptions {
+    pub kind: DepKind,
+    /// The `.d` file the compiler writes.
+    pub file: String,
+    /// The make targets, as the compiler writes them.
+    pub targets: Vec<String>,
+    pub phony: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArgsAnalysis {
+    /// The source file as given on the command line.
+    pub input: String,
+    pub language: Language,
+    /// The object (or `-S` assembly) file the compiler writes.
+    pub output: String,
+    pub deps: Option<DepOptions>,
+    /// Arguments that decide the output, in order, without input, output and
+    /// dependency-file names (base_dir rewriting happens when hashing).
+    pub hash_args: Vec<String>,
+    /// The call's arguments for a `-E` run: without -c/-S/-o and dependency options.
+    pub preprocessor_args: Vec<String>,
+    /// `-g` (other than `-g0`): the working directory may end up in the object.
+    pub debug_info: bool,
+    /// Files named by options whose content decides the output (plugins, specs, profiles).
+    pub extra_files: Vec<String>,
+    /// `-march=native` and friends: the output depends on this machine's CPU.
+    pub native_cpu: bool,
+}
+
+/// Options that take their value as the next argument.
+const TAKES_ARG: &[&str] = &[
+    "-A",
+    "-B",
+    "-D",
+    "-F",
+    "-I",
+    "-L",
+    "-MF",
+    "-MQ",
+    "-MT",
+    "-T",
+    "-U",
+    "-Xassembler",
+    "-Xclang",
+    "-Xlinker",
+    "-Xpreprocessor",
+    "-Xanalyzer",
+    "-aux-info",
+    "-arch",
+    "-b",
+    "-e",
+    "-gcc-toolchain",
+    "-idirafter",
+    "-iframework",
+    "-imacros",
+    "-imultilib",
+    "-include",
+    "-include-pch",
+    "-iprefix",
+    "-iquote",
+    "-isysroot",
+    "-isystem",
+    "-isystem-after",
+    "-ivfsoverlay",
+    "-iwithprefix",
+    "-iwithprefixbefore",
+    "-l",
+    "-mllvm",
+    "-o",
+    "-target",
+    "-u",
+    "-x",
+    "-z",
+    "--param",
+    "--sysroot",
+    "-dumpbase",
+    "-dumpbase-ext",
+    "-dumpdir",
+    "-specs",
+    "--serialize-diagnostics",
+    "-working-directory",
+];
+
+/// Options that make the compiler write files besides the object, or read
+/// files we cannot hash: calls with them run uncached (see docs/compatibility.md).
+fn unsupported_option(arg: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "-save-temps",
+        "--save-temps",
+        "-gsplit-dwarf",
+        "--coverage",
+        "-ftest-coverage",
+        "-fprofile-arcs",
+        "-fprofile-use",
+        "-fauto-profile",
+        "-fstack-usage",
+        "-MJ",
+        "-aux-info",
+        "-fmodules",
+        "-fcxx-modules",
+        "-MG",
+        "--serialize-diagnostics",
+    ];
+    const PREFIXES: &[&str] = &[
+        "-save-temps=",
+        "-fprofile-generate",
+        "-fprofile-instr-generate",
+        "-fcs-profile-generate",
+        "-fcallgraph-info",
+        "-fdump-",
+        "-ftime-trace",
+        "-fmodules-ts",
+        "-fmodule-file",
+        "-Wa,-a",
+        "--analyze",
+    ];
+    EXACT.contains(&arg) || PREFIXES.iter().any(|p| arg.starts_with(p))
+}
+
+/// Options naming a file whose content must be hashed.
+const FILE_VALUE_PREFIXES: &[&str] = &[
+    "-fplugin=",
+    "-specs=",
+    "--specs=",
+    "-fprofile-use=",
+    "-fprofile-instr-use=",
+    "-fprofile-sample-use=",
+    "-fauto-profile=",
+    "-fsanitize-blacklist=",
+    "-fsanitize-ignorelist=",
+];
+
+/// Quotes a target for `-MQ` as make needs it.
+fn quote_target(t: &str) -> String {
+    let mut out = String::new();
+    for c in t.chars() {
+        match c {
+            '$' => out.push_str("$$"),
+            ' ' | '\t' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' => out.push_str("\\#"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
+fn with_extension(path: &str, new_ext: &str) -> String {
+    let (dir, file) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let stem = match file.rfind('.') {
+        Some(i) if i > 0 => &file[..i],
+        _ => file,
+    };
+    format!("{dir}{stem}{new_ext}")
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Expands `@file` response files (gcc's quoting: quotes and backslashes),
+/// recursively. An unreadable one stays as it is, as gcc leaves it.
+pub fn expand_response_files(args: &[String], cwd: &Path) -> Vec<String> {
+    fn expand(args: &[String], cwd: &Path, depth: usize, out: &mut Vec<String>) {
+        for a in args {
+            match a.strip_prefix('@') {
+                Some(file) if depth < 10 => match std::fs::read_to_string(cwd.join(file)) {
+                    Ok(text) => expand(&split_response_text(&text), cwd, depth + 1, out),
+                    Err(_) => out.push(a.clone()),
+                },
+                _ => out.push(a.clone()),
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(args.len());
+    expand(args, cwd, 0, &mut out);
+    out
+}
+
+fn split_response_text(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_token = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, quote) {
+            ('\\', _) => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_token = true;
+            }
+            (q, Some(open)) if q == open => quote = None,
+            (_, Some(_)) => cur.push(c),
+            ('\'' | '"', None) => {
+                quote = Some(c);
+                in_token = true;
+            }
+            (c, None) if c.is_whitespace() => {
+                if in_token {
+                    out.push(std::mem::take(&mut cur));
+                    in_token = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                in_token = true;
+            }
+        }
+    }
+    if in_token {
+        out.push(cur);
+    }
+    out
+}
+
+/// Analyses an (already response-file-expanded) argument list. `Err` names
+/// the counter that says why the call cannot be cached.
+pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
+    let mut compile = false;
+    let mut assembly = false;
+    let mut output: Option<String> = None;
+    let mut dep_kind: Option<DepKind> = None;
+    let mut dep_file: Option<String> = None;
+    let mut targets: Vec<String> = Vec::new();
+    let mut phony = false;
+    let mut explicit_lang: Option<Option<Language>> = None;
+    let mut inputs: Vec<(String, InputKind)> = Vec::new();
+    let mut hash_args = Vec::new();
+    let mut pp_args = Vec::new();
+    let mut debug_info = false;
+    let mut extra_files = Vec::new();
+    let mut native_cpu = false;
+
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
+        // The value of an option given as `-X value` or `-Xvalue`.
+        let value_of = |opt: &str| -> Option<(String, usize)> {
+            if a == opt {
+                next.map(|v| (v.to_string(), 2))
+            } else {
+                a.strip_prefix(opt).map(|v| (v.to_string(), 1))
+            }
+        };
+        match a {
+            "-c" => {
+                compile = true;
+                hash_args.push(a.to_string());
+                i += 1;
+                continue;
+            }
+            "-S" => {
+                assembly = true;
+                hash_args.push(a.to_string());
+                i += 1;
+                continue;
+            }
+            "-E" | "-M" | "-MM" => return Err(Counter::CalledForPreprocessing),
+            "-MD" | "-MMD" => {
+                dep_kind = Some(if a == "-MD" {
+                    DepKind::All
+                } else {
+                    DepKind::User
+                });
+                i += 1;
+                continue;
+            }
+            "-MP" => {
+                phony = true;
+                i += 1;
+                continue;
+            }
+            "--ccache-skip" => {
+                if let Some(n) = next {
+                    hash_args.push(n.to_string());
+                    pp_args.push(n.to_string());
+                }
+                i += 2;
+                continue;
+            }
+            "-" => return Err(Counter::UnsupportedCompilerOption),
+            _ => {}
+        }
+        if unsupported_option(a) {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        if a.starts_with("-MF") || a.starts_with("-MT") || a.starts_with("-MQ") {
+            let opt = &a[..3];
+            let Some((v, used)) = value_of(opt) else {
+                return Err(Counter::BadCompilerArguments);
+            };
+            match opt {
+                "-MF" => dep_file = Some(v),
+                "-MT" => targets.push(v),
+                _ => targets.push(quote_target(&v)),
+            }
+            i += used;
+            continue;
+        }
+        if let Some(wp) = a.strip_prefix("-Wp,") {
+            if let Some(f) = wp.strip_prefix("-MD,") {
+                dep_kind = Some(DepKind::All);
+                dep_file = Some(f.to_string());
+            } else if let Some(f) = wp.strip_prefix("-MMD,") {
+                dep_kind = Some(DepKind::User);
+                dep_file = Some(f.to_string());
+            } else if wp.split(',').any(|p| p.starts_with("-M")) {
+                return Err(Counter::UnsupportedCompilerOption);
+            } else {
+                hash_args.push(a.to_string());
+                pp_args.push(a.to_string());
+            }
+            i += 1;
+            continue;
+        }
+        if a == "-o" || (a.starts_with("-o") && a.len() > 2) {
+            let Some((v, used)) = value_of("-o") else {
+                return Err(Counter::BadCompilerArguments);
+            };
+            output = Some(v);
+            i += used;
+            continue;
+        }
+        if a == "-x" || (a.starts_with("-x") && a.len() > 2) {
+            let Some((v, used)) = value_of("-x") else {
+                return Err(Counter::BadCompilerArguments);
+            };
+            explicit_lang = if v == "none" {
+                None
+            } else {
+                Some(Language::from_x(&v))
+            };
+            for arg in &args[i..i + used] {
+                hash_args.push(arg.clone());
+                pp_args.push(arg.clone());
+            }
+            i += used;
+            continue;
+        }
+        if a.starts_with('-') {
+            if a.starts_with("-g") && !a.starts_with("-gno-") {
+                debug_info = a != "-g0";
+            }
+            if a.ends_with("=native") {
+                native_cpu = true;
+            }
+            if let Some(p) = FILE_VALUE_PREFIXES.iter().find(|p| a.starts_with(**p)) {
+                extra_files.push(a[p.len()..].to_string());
+            }
+            if let (true, Some(header)) = (a == "-include" || a == "-include-pch", next) {
+                if a == "-include-pch"
+                    || Path::new(&format!("{header}.gch")).exists()
+                    || Path::new(&format!("{header}.pch")).exists()
+                {
+                    return Err(Counter::CouldNotUsePrecompiledHeader);
+                }
+            }
+            let used = if TAKES_ARG.contains(&a) { 2 } else { 1 };
+            if used == 2 && next.is_none() {
+                return Err(Counter::BadCompilerArguments);
+            }
+            if a == "-specs" {
+                extra_files.push(next.unwrap().to_string());
+            }
+            for arg in &args[i..i + used] {
+                hash_args.push(arg.clone());
+                pp_args.push(arg.clone());
+            }
+            i += used;
+            continue;
+        }
+        // A non-option argument: an input file.
+        let kind = match explicit_lang {
+            Some(Some(lang)) => InputKind::Source(lang),
+            Some(None) => InputKind::Unsupported,
+            None => classify_by_extension(a),
+        };
+        inputs.push((a.to_string(), kind));
+        pp_args.push(a.to_string());
+        i += 1;
+    }
+
+    let sources: Vec<&(String, InputKind)> = inputs
+        .iter()
+        .filter(|(_, k)| *k != InputKind::LinkerInput)
+        .collect();
+    if !compile && !assembly {
+        return Err(if inputs.is_empty() {
+            Counter::NoInputFile
+        } else {
+            Counter::CalledForLink
+        });
+    }
+    let (input, kind) = match sources.as_slice() {
+        [] => return Err(Counter::NoInputFile),
+        [one] => (one.0.clone(), one.1),
+        _ => return Err(Counter::MultipleSourceFiles),
+    };
+    let InputKind::Source(language) = kind else {
+        return Err(Counter::UnsupportedSourceLanguage);
+    };
+    if basename(&input).starts_with("conftest.") {
+        return Err(Counter::AutoconfTest);
+    }
+    if output.as_deref() == Some("-") {
+        return Err(Counter::OutputToStdout);
+    }
+    let output_given = output.is_some();
+    let output = output
+        .unwrap_or_else(|| with_extension(basename(&input), if assembly { ".s" } else { ".o" }));
+    let deps = dep_kind.map(|kind| {
+        let file = dep_file.unwrap_or_else(|| {
+            if output_given {
+                with_extension(&output, ".d")
+            } else {
+                with_extension(basename(&input), ".d")
+            }
+        });
+        let targets = if targets.is_empty() {
+            vec![output.clone()]
+        } else {
+            targets
+        };
+        hash_args.push(format!("objcache-deps:{kind:?}:phony={phony}"));
+        DepOptions {
+            kind,
+            file,
+            targets,
+            phony,
+        }
+    });
+    Ok(ArgsAnalysis {
+        input,
+        language,
+        output,
+        deps,
+        hash_args,
+        preprocessor_args: pp_args,
+        debug_info,
+        extra_files,
+        native_cpu,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {
+        let args: Vec<String> = cmd.split_whitespace().map(String::from).collect();
+        analyse(&args)
+    }
+
+    #[test]
+    fn plain_compile() {
+        let a = analyse_str("-O2 -Iinc -c src/foo.c -o out/foo.o").unwrap();
+        assert_eq!(a.input, "src/foo.c");
+        assert_eq!(a.output, "out/foo.o");
+        assert_eq!(a.language, Language::C);
+        assert_eq!(a.hash_args, ["-O2", "-Iinc", "-c"]);
+        assert_eq!(a.preprocessor_args, ["-O2", "-Iinc", "src/foo.c"]);
+        assert!(a.deps.is_none());
+    }
+
+    #[test]
+    fn default_names() {
+        let a = analyse_str("-c src/foo.cpp -MD").unwrap();
+        assert_eq!(a.output, "foo.o");
+        let d = a.deps.unwrap();
+        assert_eq!(
+            (d.file.as_str(), d.targets.join(" ").as_str()),
+            ("foo.d", "foo.o")
+        );
+        let a = analyse_str("-c x.c -o build/x.obj -MMD -MP").unwrap();
+        let d = a.deps.unwrap();
+        assert_eq!(
+            (d.file.as_str(), d.kind, d.phony),
+            ("build/x.d", DepKind::User, true)
+        );
+        let a = analyse_str("-c x.c -MD -MF deps/x.dep -MT a -MQ $b").unwrap();
+        let d = a.deps.unwrap();
+        assert_eq!(
+            (d.file.as_str(), d.targets.join(" ").as_str()),
+            ("deps/x.dep", "a $$b")
+        );
+        let a = analyse_str("-c x.c -Wp,-MD,.x.o.d").unwrap();
+        assert_eq!(a.deps.unwrap().file, ".x.o.d");
+        assert_eq!(analyse_str("-S x.c").unwrap().output, "x.s");
+    }
+
+    #[test]
+    fn uncacheable_calls_name_their_reason() {
+        assert_eq!(analyse_str("x.c -o x").unwrap_err(), Counter::CalledForLink);
+        assert_eq!(
+            analyse_str("-E x.c").unwrap_err(),
+            Counter::CalledForPreprocessing
+        );
+        assert_eq!(
+            analyse_str("-c a.c b.c").unwrap_err(),
+            Counter::MultipleSourceFiles
+        );
+        assert_eq!(analyse_str("-c").unwrap_err(), Counter::NoInputFile);
+        assert_eq!(
+            analyse_str("-c a.c -o -").unwrap_err(),
+            Counter::OutputToStdout
+        );
+        assert_eq!(
+            analyse_str("-c a.c -save-temps").unwrap_err(),
+            Counter::UnsupportedCompilerOption
+        );
+        assert_eq!(
+            analyse_str("-c a.f90").unwrap_err(),
+            Counter::UnsupportedSourceLanguage
+        );
+        assert_eq!(
+            analyse_str("-x fortran -c a.c").unwrap_err(),
+            Counter::UnsupportedSourceLanguage
+        );
+        assert_eq!(
+            analyse_str("-c conftest.c").unwrap_err(),
+            Counter::AutoconfTest
+        );
+        assert_eq!(
+            analyse_str("-c a.c -o").unwrap_err(),
+            Counter::BadCompilerArguments
+        );
+        assert!(analyse_str("-x c -c a.txt").is_ok());
+        assert!(analyse_str("-c a.c extra.o").is_ok());
+    }
+
+    #[test]
+    fn debug_info_detection() {
+        assert!(analyse_str("-g -c a.c").unwrap().debug_info);
+        assert!(analyse_str("-gdwarf-4 -c a.c").unwrap().debug_info);
+        assert!(!analyse_str("-g -g0 -c a.c").unwrap().debug_info);
+        assert!(!analyse_str("-c a.c").unwrap().debug_info);
+    }
+
+    #[test]
+    fn response_files() {
+        assert_eq!(
+            split_response_text("-DA='x y' \"-Ib c\" plain\\ esc\n-c"),
+            ["-DA=x y", "-Ib c", "plain esc", "-c"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.rsp"), "-O2 -c\n").unwrap();
+        let args = vec!["@r.rsp".to_string(), "a.c".into(), "@missing".into()];
+        assert_eq!(
+            expand_response_files(&args, dir.path()),
+            ["-O2", "-c", "a.c", "@missing"]
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Source languages, decided by `-x LANG` or the file extension, as gcc and clang do.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    C,
+    Cxx,
+    ObjC,
+    ObjCxx,
+    AsmWithCpp,
+    Asm,
+    CPreprocessed,
+    CxxPreprocessed,
+    ObjCPreprocessed,
+    ObjCxxPreprocessed,
+}
+
+/// What an input file is, as far as caching is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Source(Language),
+    /// A language the compiler knows but objcache does not cache (Fortran, headers for PCH …).
+    Unsupported,
+    /// Objects, archives and shared libraries: only the linker reads them.
+    LinkerInput,
+}
+
+impl Language {
+    /// The name `-x` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::C => "c",
+            Language::Cxx => "c++",
+            Language::ObjC => "objective-c",
+            Language::ObjCxx => "objective-c++",
+            Language::AsmWithCpp => "assembler-with-cpp",
+            Language::Asm => "assembler",
+            Language::CPreprocessed => "cpp-output",
+            Language::CxxPreprocessed => "c++-cpp-output",
+            Language::ObjCPreprocessed => "objective-c-cpp-output",
+            Language::ObjCxxPreprocessed => "objective-c++-cpp-output",
+        }
+    }
+
+    /// Already preprocessed: hashed as it is, without running the preprocessor.
+    pub fn is_preprocessed(self) -> bool {
+        matches!(
+            self,
+            Language::Asm
+                | Language::CPreprocessed
+                | Language::CxxPreprocessed
+                | Language::ObjCPreprocessed
+                | Language::ObjCxxPreprocessed
+        )
+    }
+
+    /// For `-x NAME`. `None` for a language objcache does not cache.
+    pub fn from_x(name: &str) -> Option<Language> {
+        Some(match name {
+            "c" => Language::C,
+            "c++" => Language::Cxx,
+            "objective-c" => Language::ObjC,
+            "objective-c++" => Language::ObjCxx,
+            "assembler-with-cpp" => Language::AsmWithCpp,
+            "assembler" => Language::Asm,
+            "cpp-output" => Language::CPreprocessed,
+            "c++-cpp-output" => Language::CxxPreprocessed,
+            "objective-c-cpp-output" | "objc-cpp-output" => Language::ObjCPreprocessed,
+            "objective-c++-cpp-output" | "objc++-cpp-output" => Language::ObjCxxPreprocessed,
+            _ => return None,
+        })
+    }
+}
+
+pub fn classify_by_extension(path: &str) -> InputKind {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let Some((_, ext)) = file.rsplit_once('.') else {
+        return InputKind::LinkerInput;
+    };
+    let lang = match ext {
+        "c" => Language::C,
+        "cc" | "cp" | "cxx" | "cpp" | "CPP" | "c++" | "C" | "CC" | "CXX" => Language::Cxx,
+        "m" => Language::ObjC,
+        "mm" | "M" => Language::ObjCxx,
+        "S" | "sx" => Language::AsmWithCpp,
+        "s" => Language::Asm,
+        "i" => Language::CPreprocessed,
+        "ii" => Language::CxxPreprocessed,
+        "mi" => Language::ObjCPreprocessed,
+        "mii" => Language::ObjCxxPreprocessed,
+        "o" | "a" | "so" | "lo" | "la" | "obj" | "lib" | "dylib" | "dll" | "res" => {
+            return InputKind::LinkerInput
+        }
+        _ if file.contains(".so.") => return InputKind::LinkerInput,
+        _ => return InputKind::Unsupported,
+    };
+    InputKind::Source(lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions() {
+        assert_eq!(
+            classify_by_extension("a/b.c"),
+            InputKind::Source(Language::C)
+        );
+        assert_eq!(
+            classify_by_extension("x.cpp"),
+            InputKind::Source(Language::Cxx)
+        );
+        assert_eq!(
+            classify_by_extension("x.S"),
+            InputKind::Source(Language::AsmWithCpp)
+        );
+        assert_eq!(classify_by_extension("x.f90"), InputKind::Unsupported);
+        assert_eq!(classify_by_extension("libz.so.1"), InputKind::LinkerInput);
+        assert_eq!(classify_by_extension("main.o"), InputKind::LinkerInput);
+        assert_eq!(Language::from_x("c++").unwrap().name(), "c++");
+        assert_eq!(Language::from_x("fortran"), None);
+    }
+}

@@ -1,0 +1,309 @@
+//! Dependency (`.d`) files on a hit.
+//!
+//! The `.d` the compiler wrote is stored verbatim with the working directory
+//! and make target it was written for. A hit in the same directory for the
+//! same target gets those bytes back. A hit elsewhere (a relocated checkout
+//! under base_dir, or another object name) gets the file the compiler would
+//! have written there: paths under base_dir are re-rooted at this working
+//! directory, the target is this call's, and the lines are wrapped as the
+//! compiler wraps them. That last step is only taken when re-emitting the
+//! stored file reproduced it byte for byte when it was stored; otherwise the
+//! hit is declined and the call compiles, so a `.d` is never approximate.
+
+use std::path::Path;
+
+use crate::compiler::Family;
+use crate::paths;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Gcc,
+    Clang,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct DepRecord {
+    cwd: String,
+    targets: String,
+    style: Option<Style>,
+    body: Vec<u8>,
+}
+
+struct Parsed<'a> {
+    targets: Vec<&'a str>,
+    deps: Vec<&'a str>,
+    phony: bool,
+}
+
+const MAGIC: &str = "objcache-dep-1";
+
+impl DepRecord {
+    /// Records a `.d` the compiler just wrote for `targets` in `cwd`.
+    pub fn new(body: Vec<u8>, cwd: &str, targets: &[String], family: Family) -> DepRecord {
+        let joined = targets.join(" ");
+        let style = parse(&body).and_then(|p| {
+            if p.targets.join(" ") != joined {
+                return None;
+            }
+            let preferred = match family {
+                Family::Gcc => [Style::Gcc, Style::Clang],
+                Family::Clang => [Style::Clang, Style::Gcc],
+            };
+            preferred
+                .into_iter()
+                .find(|&s| emit(s, targets, &p.deps, p.phony).as_bytes() == body.as_slice())
+        });
+        DepRecord {
+            cwd: cwd.to_string(),
+            targets: joined,
+            style,
+            body,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let style = match self.style {
+            Some(Style::Gcc) => "gcc",
+            Some(Style::Clang) => "clang",
+            None => "verbatim",
+        };
+        let mut out = format!("{MAGIC}\n{}\n{}\n{style}\n", self.cwd, self.targets).into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<DepRecord> {
+        let mut rest = bytes;
+        let mut line = || -> Option<&str> {
+            let nl = rest.iter().position(|&b| b == b'\n')?;
+            let l = std::str::from_utf8(&rest[..nl]).ok()?;
+            rest = &rest[nl + 1..];
+            Some(l)
+        };
+        if line()? != MAGIC {
+            return None;
+        }
+        let cwd = line()?.to_string();
+        let targets = line()?.to_string();
+        let style = match line()? {
+            "gcc" => Some(Style::Gcc),
+            "clang" => Some(Style::Clang),
+            _ => None,
+        };
+        Some(DepRecord {
+            cwd,
+            targets,
+            style,
+            body: rest.to_vec(),
+        })
+    }
+
+    /// The `.d` for this call, or `None` when it cannot be produced exactly.
+    pub fn render(
+        &self,
+        cwd: &str,
+        targets: &[String],
+        base_dir: Option<&Path>,
+    ) -> Option<Vec<u8>> {
+        if self.cwd == cwd && self.targets == targets.join(" ") {
+            return Some(self.body.clone());
+        }
+        let style = self.style?;
+        let parsed = parse(&self.body)?;
+        let deps = parsed
+            .deps
+            .iter()
+            .map(|d| match paths::relate(d, &self.cwd, base_dir) {
+                Some(rel) => rel.resolve(cwd),
+                None => Some(d.to_string()),
+            })
+            .collect::<Option<Vec<String>>>()?;
+        Some(emit(style, targets, &deps, parsed.phony).into_bytes())
+    }
+}
+
+/// Reads the make rule a compiler writes. Files that use make escapes
+/// (spaces, `$`, `#` in names) are left alone: `None`.
+fn parse(body: &[u8]) -> Option<Parsed<'_>> {
+    let text = std::str::from_utf8(body).ok()?;
+    if text.contains(['$', '#']) || text.contains("\\ ") || !text.ends_with('\n') {
+        return None;
+    }
+    let mut lines = text.split('\n');
+    // The first rule runs over continuation lines.
+    let mut first_end = 0;
+    for l in text.split_inclusive('\n') {
+        first_end += l.len();
+        if !l.ends_with("\\\n") {
+            break;
+        }
+    }
+    let rule = &text[..first_end];
+    let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
+    let targets: Vec<&str> = rule[..colon]
+        .split_whitespace()
+        .filter(|t| *t != "\\")
+        .collect();
+    let deps: Vec<&str> = rule[colon + 1..]
+        .split_whitespace()
+        .filter(|t| *t != "\\")
+        .collect();
+    let rule_lines = rule.matches('\n').count();
+    for _ in 0..rule_lines {
+        lines.next();
+    }
+    let mut phony_count = 0;
+    for l in lines.filter(|l| !l.is_empty()) {
+        let name = l.strip_suffix(':')?;
+        if !deps.contains(&name) {
+            return None;
+        }
+        phony_count += 1;
+    }
+    Some(Parsed {
+        targets,
+        deps,
+        phony: phony_count > 0,
+    })
+}
+
+/// Writes a make rule the way gcc (72 columns) or clang (75 columns) does.
+fn emit<S: AsRef<str>, T: AsRef<str>>(
+    style: Style,
+    targets: &[S],
+    deps: &[T],
+    phony: bool,
+) -> String {
+    let mut out = String::new();
+    match style {
+        Style::Gcc => {
+            const MAX: usize = 72;
+            let mut col = 0;
+            let put = |out: &mut String, col: &mut usize, name: &str| {
+                if *col > 0 {
+                    if *col + name.len() > MAX {
+                        out.push_str(" \\\n");
+                        *col = 0;
+                    }
+                    *col += 1;
+                    out.push(' ');
+                }
+                *col += name.len();
+                out.push_str(name);
+            };
+            for t in targets {
+                put(&mut out, &mut col, t.as_ref());
+            }
+            out.push(':');
+            col += 1;
+            for d in deps {
+                put(&mut out, &mut col, d.as_ref());
+            }
+            out.push('\n');
+            if phony {
+                for d in deps.iter().skip(1) {
+                    out.push_str(d.as_ref());
+                    out.push_str(":\n");
+                }
+            }
+        }
+        Style::Clang => {
+            const MAX: usize = 75;
+            let mut col = 0;
+            for t in targets {
+                let n = t.as_ref().len();
+                if col == 0 {
+                    col = n;
+                } else if col + n + 2 > MAX {
+                    col = n + 2;
+                    out.push_str(" \\\n  ");
+                } else {
+                    col += n + 1;
+                    out.push(' ');
+                }
+                out.push_str(t.as_ref());
+            }
+            out.push(':');
+            col += 1;
+            for d in deps {
+                let n = d.as_ref().len();
+                if col + n + 1 + 2 > MAX {
+                    out.push_str(" \\\n ");
+                    col = 2;
+                }
+                out.push(' ');
+                out.push_str(d.as_ref());
+                col += n + 1;
+            }
+            out.push('\n');
+            if phony {
+                for d in deps.iter().skip(1) {
+                    out.push('\n');
+                    out.push_str(d.as_ref());
+                    out.push_str(":\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GCC_D: &str = "out/foo.o: src/foo.c /ci/a/proj/include/a_rather_long_header_name.h \\\n /ci/a/proj/include/another_long_header.h /usr/include/stdio.h\n";
+
+    #[test]
+    fn same_place_is_verbatim_and_relocation_rewraps() {
+        let targets = vec!["out/foo.o".to_string()];
+        let rec = DepRecord::new(
+            GCC_D.as_bytes().to_vec(),
+            "/ci/a/proj",
+            &targets,
+            Family::Gcc,
+        );
+        assert_eq!(rec.style, Some(Style::Gcc));
+        let rec = DepRecord::decode(&rec.encode()).unwrap();
+        let base = Some(Path::new("/ci"));
+        assert_eq!(
+            rec.render("/ci/a/proj", &targets, base).unwrap(),
+            GCC_D.as_bytes()
+        );
+        let moved =
+            String::from_utf8(rec.render("/ci/bbbbbbbb/proj", &targets, base).unwrap()).unwrap();
+        assert!(moved.contains("/ci/bbbbbbbb/proj/include/another_long_header.h"));
+        assert!(!moved.contains("/ci/a/"));
+        assert!(moved.lines().all(|l| l.len() <= 75));
+        let other = vec!["x2.o".to_string()];
+        assert!(rec
+            .render("/ci/a/proj", &other, base)
+            .unwrap()
+            .starts_with(b"x2.o: src/foo.c"));
+    }
+
+    #[test]
+    fn unknown_shapes_are_verbatim_only() {
+        let targets = vec!["foo.o".to_string()];
+        let odd = b"foo.o:   src/foo.c\n".to_vec();
+        let rec = DepRecord::new(odd.clone(), "/ci/a", &targets, Family::Gcc);
+        assert_eq!(rec.style, None);
+        assert_eq!(rec.render("/ci/a", &targets, None).unwrap(), odd);
+        assert!(rec.render("/ci/b", &targets, None).is_none());
+    }
+
+    #[test]
+    fn phony_targets() {
+        let gcc = "a.o: a.c a.h\na.h:\n";
+        let clang = "a.o: a.c a.h\n\na.h:\n";
+        let t = vec!["a.o".to_string()];
+        assert_eq!(
+            DepRecord::new(gcc.into(), "/x", &t, Family::Gcc).style,
+            Some(Style::Gcc)
+        );
+        assert_eq!(
+            DepRecord::new(clang.into(), "/x", &t, Family::Clang).style,
+            Some(Style::Clang)
+        );
+    }
+}

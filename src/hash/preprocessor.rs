@@ -1,0 +1,86 @@
+//! Preprocessor mode: the preprocessed source goes into the key, with paths
+//! in line markers (`# 12 "/abs/path.h" 2`) related to the working directory
+//! when they lie under base_dir, so relocated checkouts produce one key.
+
+use std::path::Path;
+
+use super::KeyHasher;
+use crate::paths;
+
+pub fn hash_preprocessed(h: &mut KeyHasher, output: &[u8], cwd: &str, base_dir: Option<&Path>) {
+    h.begin("preprocessed");
+    if base_dir.is_none() {
+        h.part(output);
+        h.end();
+        return;
+    }
+    let mut pending = 0; // start of bytes not yet fed to the hasher
+    let mut line_start = 0;
+    while line_start < output.len() {
+        let line_end = output[line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(output.len(), |p| line_start + p);
+        if let Some((path_start, path_end)) = line_marker_path(output, line_start, line_end) {
+            if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
+                if let Some(rel) = paths::relate(path, cwd, base_dir) {
+                    h.part(&output[pending..path_start]);
+                    h.part(rel.hash_form().as_bytes());
+                    pending = path_end;
+                }
+            }
+        }
+        line_start = line_end + 1;
+    }
+    h.part(&output[pending..]);
+    h.end();
+}
+
+/// For a line `# <digits> "<path>"...` (or `#line <digits> "<path>"`), the
+/// byte range of the path.
+fn line_marker_path(buf: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let line = &buf[start..end];
+    let rest = line
+        .strip_prefix(b"# ")
+        .or_else(|| line.strip_prefix(b"#line "))?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits..digits + 2) != Some(b" \"") {
+        return None;
+    }
+    let path_start = end - rest.len() + digits + 2;
+    let mut i = path_start;
+    while i < end {
+        match buf[i] {
+            b'\\' => i += 2,
+            b'"' => return Some((path_start, i)),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str, cwd: &str) -> crate::hash::Key {
+        let mut h = KeyHasher::new(false);
+        hash_preprocessed(&mut h, text.as_bytes(), cwd, Some(Path::new("/ci")));
+        h.finish().0
+    }
+
+    #[test]
+    fn line_markers_under_base_dir_are_normalised() {
+        let a =
+            "# 1 \"/ci/a/src/x.c\"\n# 1 \"/ci/a//\"\nint x;\n# 3 \"/usr/include/stdio.h\" 3 4\n";
+        let b = a.replace("/ci/a", "/ci/bbb");
+        assert_eq!(key(a, "/ci/a"), key(&b, "/ci/bbb"));
+        // Code (not a marker) that names the path is not rewritten: it is real content.
+        let c = format!("{a}const char *f = \"/ci/a/src/x.c\";\n");
+        let d = c.replace("/ci/a", "/ci/bbb");
+        assert_ne!(key(&c, "/ci/a"), key(&d, "/ci/bbb"));
+        // Paths outside base_dir stay as they are.
+        let e = a.replace("/usr/include", "/opt/include");
+        assert_ne!(key(a, "/ci/a"), key(&e, "/ci/a"));
+    }
+}

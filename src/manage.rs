@@ -1,0 +1,247 @@
+//! The cache manager: `objcache -s`, `-z`, `-M 10G`, `-p` … with ccache's
+//! option names and meanings. Options run in the order given, as in ccache.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::config::{self, size, Config, Locations};
+use crate::stats::{self, display, Counter};
+use crate::store::LocalStore;
+
+fn command() -> Command {
+    let flag = |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
+        let a = Arg::new(id)
+            .long(long)
+            .help(help)
+            .action(ArgAction::SetTrue);
+        match short {
+            Some(c) => a.short(c),
+            None => a,
+        }
+    };
+    let value = |id: &'static str,
+                 short: Option<char>,
+                 long: &'static str,
+                 name: &'static str,
+                 help: &'static str| {
+        let a = Arg::new(id)
+            .long(long)
+            .value_name(name)
+            .help(help)
+            .action(ArgAction::Set);
+        match short {
+            Some(c) => a.short(c),
+            None => a,
+        }
+    };
+    Command::new("objcache")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A fast, ccache-compatible compiler cache.")
+        .override_usage(
+            "objcache [OPTIONS]\n       objcache COMPILER [COMPILER OPTIONS]\n       COMPILER [COMPILER OPTIONS]   (via a symlink named like the compiler)",
+        )
+        .disable_version_flag(true)
+        .disable_help_flag(true)
+        .arg(value("config_path", None, "config-path", "PATH", "operate on configuration file PATH instead of the default"))
+        .arg(value("dir", Some('d'), "dir", "PATH", "operate on cache directory PATH instead of the default"))
+        .arg(flag("clear", Some('C'), "clear", "clear the cache completely (except configuration)"))
+        .arg(value("max_files", Some('F'), "max-files", "NUM", "set maximum number of files in cache to NUM (use 0 for no limit)"))
+        .arg(value("max_size", Some('M'), "max-size", "SIZE", "set maximum size of cache to SIZE (use 0 for no limit); suffixes k, M, G, T (decimal), Ki, Mi, Gi, Ti (binary); default G"))
+        .arg(value("get_config", Some('k'), "get-config", "KEY", "print the value of configuration key KEY"))
+        .arg(value("set_config", Some('o'), "set-config", "KEY=VAL", "set configuration item KEY to value VAL"))
+        .arg(flag("show_config", Some('p'), "show-config", "show current configuration options in human-readable format"))
+        .arg(flag("print_stats", None, "print-stats", "print statistics counter IDs and values in machine-parsable format"))
+        .arg(flag("show_stats", Some('s'), "show-stats", "show summary of configuration and statistics counters in human-readable format"))
+        .arg(flag("verbose", Some('v'), "verbose", "increase verbosity of -s"))
+        .arg(flag("zero_stats", Some('z'), "zero-stats", "zero statistics counters"))
+        .arg(flag("help", Some('h'), "help", "print this help text"))
+        .arg(flag("version", Some('V'), "version", "print version and copyright information"))
+}
+
+/// Runs the manager with `args` (without the program name); returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let mut cmd = command();
+    let matches = match cmd
+        .try_get_matches_from_mut(std::iter::once(OsString::from("objcache")).chain(args))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return 2;
+        }
+    };
+    if matches.get_flag("help") {
+        print!("{}", cmd.render_help());
+        return 0;
+    }
+    if matches.get_flag("version") {
+        println!("objcache version {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    match execute(&matches) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("objcache: error: {message}");
+            1
+        }
+    }
+}
+
+/// The actions given, in command-line order.
+fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
+    const ACTIONS: &[&str] = &[
+        "clear",
+        "max_files",
+        "max_size",
+        "get_config",
+        "set_config",
+        "show_config",
+        "print_stats",
+        "show_stats",
+        "zero_stats",
+    ];
+    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    for &id in ACTIONS {
+        let given = m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+        if given {
+            if let Some(indices) = m.indices_of(id) {
+                found.extend(indices.map(|i| (i, id)));
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, id)| id).collect()
+}
+
+fn load(locations: &Locations) -> Result<Config, String> {
+    let (config, errors) = Config::load(locations);
+    match errors.first() {
+        None => Ok(config),
+        Some(_) => Err(errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\nobjcache: error: ")),
+    }
+}
+
+fn execute(m: &ArgMatches) -> Result<(), String> {
+    let locations = Locations {
+        cache_dir_override: m.get_one::<String>("dir").map(PathBuf::from),
+        config_path_override: m.get_one::<String>("config_path").map(PathBuf::from),
+    };
+    let actions = ordered_actions(m);
+    if actions.is_empty() {
+        return Err("no action given; see objcache --help".into());
+    }
+    let mut config = load(&locations)?;
+    for action in actions {
+        match action {
+            "show_stats" => {
+                let totals = stats::read_total(&config.cache_dir);
+                let cache_dir = config.cache_dir.display().to_string();
+                let config_file = config.primary_config_path.display().to_string();
+                let system = config
+                    .system_config_path
+                    .as_ref()
+                    .map(|p| p.display().to_string());
+                print!(
+                    "{}",
+                    display::show_stats(
+                        &totals,
+                        &display::ShowContext {
+                            cache_dir: &cache_dir,
+                            config_file: &config_file,
+                            system_config_file: system.as_deref(),
+                            max_size_bytes: config.max_size,
+                            max_files: config.max_files,
+                            verbose: m.get_flag("verbose"),
+                        }
+                    )
+                );
+            }
+            "print_stats" => {
+                let totals = stats::read_total(&config.cache_dir);
+                print!(
+                    "{}",
+                    display::print_stats(&totals, config.max_size, config.max_files)
+                );
+            }
+            "zero_stats" => {
+                stats::zero(&config.cache_dir).map_err(|e| {
+                    format!("zeroing statistics in {}: {e}", config.cache_dir.display())
+                })?;
+                println!("Statistics zeroed");
+            }
+            "clear" => {
+                LocalStore::new(&config.cache_dir)
+                    .clear()
+                    .map_err(|e| format!("clearing {}: {e}", config.cache_dir.display()))?;
+                for shard in 0..stats::SHARDS {
+                    if stats::shard_dir(&config.cache_dir, shard).is_dir() {
+                        stats::modify(&config.cache_dir, shard, |c| {
+                            c.set(Counter::CacheSizeKibibyte, 0);
+                            c.set(Counter::FilesInCache, 0);
+                        })
+                        .map_err(|e| format!("updating statistics: {e}"))?;
+                    }
+                }
+                println!("Cleared cache");
+            }
+            "max_size" => {
+                let v = m.get_one::<String>("max_size").unwrap();
+                let bytes = size::parse_size(v).map_err(|e| format!("-M: {e}"))?;
+                set(&config, "max_size", &size::format_size(bytes))?;
+                if bytes == 0 {
+                    println!("Unset cache size limit");
+                } else {
+                    println!("Set cache size limit to {}", size::format_size(bytes));
+                }
+                config = load(&locations)?;
+            }
+            "max_files" => {
+                let v = m.get_one::<String>("max_files").unwrap();
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| format!("-F: invalid number \"{v}\""))?;
+                set(&config, "max_files", &n.to_string())?;
+                if n == 0 {
+                    println!("Unset cache file limit");
+                } else {
+                    println!("Set cache file limit to {n}");
+                }
+                config = load(&locations)?;
+            }
+            "set_config" => {
+                let kv = m.get_one::<String>("set_config").unwrap();
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("-o: expected KEY=VALUE, got \"{kv}\""))?;
+                set(&config, k.trim(), v.trim())?;
+                config = load(&locations)?;
+            }
+            "get_config" => {
+                let k = m.get_one::<String>("get_config").unwrap();
+                let v = config
+                    .get(k)
+                    .ok_or_else(|| format!("unknown configuration option \"{k}\""))?;
+                println!("{v}");
+            }
+            "show_config" => {
+                for (key, value, origin) in config.entries() {
+                    println!("({origin}) {key} = {value}");
+                }
+            }
+            _ => unreachable!("unknown action {action}"),
+        }
+    }
+    Ok(())
+}
+
+fn set(config: &Config, key: &str, value: &str) -> Result<(), String> {
+    config::validate(key, value).map_err(|e| format!("{key}: {e}"))?;
+    config::write_setting(&config.primary_config_path, key, value)
+        .map_err(|e| format!("writing {}: {e}", config.primary_config_path.display()))
+}

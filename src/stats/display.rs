@@ -1,0 +1,265 @@
+//! `-s` (a table for people) and `--print-stats` (tab-separated for scripts).
+
+use super::counters::{Section, ALL, COUNTERS};
+use super::{Counter, Counters};
+
+/// `--print-stats`: every counter, sorted by name, plus the configured limits.
+pub fn print_stats(c: &Counters, max_size_bytes: u64, max_files: u64) -> String {
+    let mut lines: Vec<(String, u64)> = COUNTERS
+        .iter()
+        .enumerate()
+        .map(|(i, def)| (def.name.to_string(), c.get(ALL[i])))
+        .collect();
+    lines.push(("max_cache_size_kibibyte".into(), max_size_bytes / 1024));
+    lines.push(("max_files_in_cache".into(), max_files));
+    lines.sort();
+    lines
+        .into_iter()
+        .map(|(name, v)| format!("{name}\t{v}\n"))
+        .collect()
+}
+
+struct Row {
+    indent: usize,
+    label: String,
+    value: String,
+    of: Option<(u64, u64)>,
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    let p = if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    };
+    if p >= 99.995 {
+        "(100.0%)".to_string()
+    } else {
+        format!("({p:5.2}%)")
+    }
+}
+
+pub struct ShowContext<'a> {
+    pub cache_dir: &'a str,
+    pub config_file: &'a str,
+    pub system_config_file: Option<&'a str>,
+    pub max_size_bytes: u64,
+    pub max_files: u64,
+    pub verbose: bool,
+}
+
+/// `-s` / `-sv`.
+pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
+    let mut rows: Vec<Row> = Vec::new();
+    let ratio = |indent: usize, label: &str, part: u64, whole: u64| Row {
+        indent,
+        label: label.to_string(),
+        value: part.to_string(),
+        of: Some((part, whole)),
+    };
+    let hits = c.hits();
+    let misses = c.misses();
+    let cacheable = hits + misses;
+    let in_section = |s: Section| {
+        ALL.iter()
+            .copied()
+            .filter(move |&k| k.def().section == s && k != Counter::Recache)
+    };
+    let uncacheable: u64 = in_section(Section::Uncacheable).map(|k| c.get(k)).sum();
+    let errors: u64 = in_section(Section::Error).map(|k| c.get(k)).sum();
+    let calls = cacheable + uncacheable;
+
+    rows.push(ratio(0, "Cacheable calls", cacheable, calls));
+    rows.push(ratio(1, "Hits", hits, cacheable));
+    rows.push(ratio(2, "Direct", c.get(Counter::DirectCacheHit), hits));
+    rows.push(ratio(
+        2,
+        "Preprocessed",
+        c.get(Counter::PreprocessedCacheHit),
+        hits,
+    ));
+    rows.push(ratio(1, "Misses", misses, cacheable));
+    rows.push(ratio(0, "Uncacheable calls", uncacheable, calls));
+    for k in in_section(Section::Uncacheable) {
+        if ctx.verbose || c.get(k) > 0 {
+            rows.push(ratio(1, k.def().label, c.get(k), uncacheable));
+        }
+    }
+    if errors > 0 || ctx.verbose {
+        rows.push(Row {
+            indent: 0,
+            label: "Errors".into(),
+            value: errors.to_string(),
+            of: None,
+        });
+        for k in in_section(Section::Error) {
+            if ctx.verbose || c.get(k) > 0 {
+                rows.push(ratio(1, k.def().label, c.get(k), errors));
+            }
+        }
+    }
+    if c.get(Counter::Recache) > 0 || ctx.verbose {
+        rows.push(Row {
+            indent: 0,
+            label: "Forced recaches".into(),
+            value: c.get(Counter::Recache).to_string(),
+            of: None,
+        });
+    }
+    rows.push(Row {
+        indent: 0,
+        label: "Local storage".into(),
+        value: String::new(),
+        of: None,
+    });
+    let size_kib = c.get(Counter::CacheSizeKibibyte);
+    let size_gb = size_kib as f64 * 1024.0 / 1e9;
+    let limit_gb = ctx.max_size_bytes as f64 / 1e9;
+    let size_pct = if ctx.max_size_bytes == 0 {
+        String::new()
+    } else {
+        format!(" {}", percent(size_kib * 1024, ctx.max_size_bytes))
+    };
+    rows.push(Row {
+        indent: 1,
+        label: "Cache size (GB)".into(),
+        value: format!("{size_gb:.2} / {limit_gb:.2}{size_pct}"),
+        of: None,
+    });
+    let files = c.get(Counter::FilesInCache);
+    rows.push(Row {
+        indent: 1,
+        label: "Files".into(),
+        value: if ctx.max_files > 0 {
+            format!("{files} / {}", ctx.max_files)
+        } else {
+            files.to_string()
+        },
+        of: None,
+    });
+    if ctx.verbose {
+        for k in ALL
+            .iter()
+            .copied()
+            .filter(|k| k.def().section == Section::Other)
+        {
+            if !matches!(
+                k,
+                Counter::CacheSizeKibibyte
+                    | Counter::FilesInCache
+                    | Counter::StatsUpdatedTimestamp
+                    | Counter::StatsZeroedTimestamp
+            ) {
+                rows.push(Row {
+                    indent: 1,
+                    label: k.def().label.into(),
+                    value: c.get(k).to_string(),
+                    of: None,
+                });
+            }
+        }
+    }
+
+    let label_width = rows
+        .iter()
+        .map(|r| r.indent * 2 + r.label.len() + 1)
+        .max()
+        .unwrap_or(0);
+    let value_width = rows
+        .iter()
+        .filter(|r| r.of.is_some())
+        .map(|r| r.value.len())
+        .chain(
+            rows.iter()
+                .filter_map(|r| r.of.map(|(_, w)| w.to_string().len())),
+        )
+        .max()
+        .unwrap_or(1);
+    let mut out = String::new();
+    for r in &rows {
+        let label = format!("{}{}:", "  ".repeat(r.indent), r.label);
+        let line = match r.of {
+            Some((part, whole)) => format!(
+                "{label:<label_width$} {:>value_width$} / {:>value_width$} {}",
+                r.value,
+                whole,
+                percent(part, whole)
+            ),
+            None if r.value.is_empty() => label,
+            None => format!("{label:<label_width$} {}", r.value),
+        };
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("Cache directory:      {}\n", ctx.cache_dir));
+    out.push_str(&format!("Config file:          {}\n", ctx.config_file));
+    if let Some(sys) = ctx.system_config_file {
+        out.push_str(&format!("System config file:   {sys}\n"));
+    }
+    let stamp = |secs: u64| {
+        if secs == 0 {
+            "never".to_string()
+        } else {
+            format_unix_time(secs)
+        }
+    };
+    out.push_str(&format!(
+        "Stats updated:        {}\n",
+        stamp(c.get(Counter::StatsUpdatedTimestamp))
+    ));
+    if ctx.verbose || c.get(Counter::StatsZeroedTimestamp) > 0 {
+        out.push_str(&format!(
+            "Stats zeroed:         {}\n",
+            stamp(c.get(Counter::StatsZeroedTimestamp))
+        ));
+    }
+    out
+}
+
+/// UTC `YYYY-MM-DD HH:MM:SS`, without pulling in a date crate.
+pub fn format_unix_time(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_stats_lists_every_counter_sorted() {
+        let mut c = Counters::default();
+        c.set(Counter::CacheMiss, 3);
+        let out = print_stats(&c, 2_000_000_000, 7);
+        let names: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), COUNTERS.len() + 2);
+        assert!(out.contains("cache_miss\t3\n"));
+        assert!(out.contains("max_cache_size_kibibyte\t1953125\n"));
+        assert!(out.contains("max_files_in_cache\t7\n"));
+    }
+
+    #[test]
+    fn unix_time_formats() {
+        assert_eq!(format_unix_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_unix_time(1_795_438_362), "2026-11-23 12:52:42 UTC");
+    }
+}

@@ -1,0 +1,201 @@
+//! Statistics counters, kept in 16 shard files under the cache dir
+//! (`<cache_dir>/<0-f>/stats`) so concurrent compiles rarely wait on one lock.
+//! Each update is a read-modify-write under an exclusive lock on the shard's
+//! lock file, written atomically, so no increment is ever lost.
+
+pub mod counters;
+pub mod display;
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use counters::{Counter, COUNTERS};
+
+pub const SHARDS: u8 = 16;
+
+/// A value for every counter, indexed by `Counter as usize`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Counters(Vec<u64>);
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters(vec![0; COUNTERS.len()])
+    }
+}
+
+impl Counters {
+    pub fn get(&self, c: Counter) -> u64 {
+        self.0[c as usize]
+    }
+
+    pub fn set(&mut self, c: Counter, v: u64) {
+        self.0[c as usize] = v;
+    }
+
+    fn apply(&mut self, c: Counter, delta: i64) {
+        let v = &mut self.0[c as usize];
+        *v = v.saturating_add_signed(delta);
+    }
+
+    /// Sums event counters; timestamps take the latest.
+    fn merge(&mut self, other: &Counters) {
+        for (i, c) in counters::ALL.iter().enumerate() {
+            self.0[i] = match c {
+                Counter::StatsUpdatedTimestamp | Counter::StatsZeroedTimestamp => {
+                    self.0[i].max(other.0[i])
+                }
+                _ => self.0[i] + other.0[i],
+            };
+        }
+    }
+
+    fn parse(text: &str) -> Counters {
+        let mut c = Counters::default();
+        for line in text.lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+                if let (Some(counter), Ok(v)) = (Counter::from_name(name), value.parse()) {
+                    c.set(counter, v);
+                }
+            }
+        }
+        c
+    }
+
+    fn serialize(&self) -> String {
+        let mut out = String::new();
+        for (i, def) in COUNTERS.iter().enumerate() {
+            if self.0[i] != 0 {
+                out.push_str(&format!("{} {}\n", def.name, self.0[i]));
+            }
+        }
+        out
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.get(Counter::DirectCacheHit) + self.get(Counter::PreprocessedCacheHit)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.get(Counter::CacheMiss)
+    }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
+    cache_dir.join(format!("{:x}", shard % SHARDS))
+}
+
+/// Runs `f` on one shard's counters under its lock and writes the result back.
+pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
+    let dir = shard_dir(cache_dir, shard);
+    fs::create_dir_all(&dir)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("stats.lock"))?;
+    lock.lock()?;
+    let path = dir.join("stats");
+    let mut counters = read_file(&path)?;
+    let result = f(&mut counters);
+    crate::store::atomic_write(&path, counters.serialize().as_bytes())?;
+    drop(lock);
+    Ok(result)
+}
+
+fn read_file(path: &Path) -> io::Result<Counters> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Counters::parse(&text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Counters::default()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds `changes` to one shard and stamps it as updated.
+pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Result<()> {
+    modify(cache_dir, shard, |c| {
+        for &(counter, delta) in changes {
+            c.apply(counter, delta);
+        }
+        c.set(Counter::StatsUpdatedTimestamp, now_secs());
+    })
+}
+
+/// The sum over all shards. Shards that do not exist yet count as zero.
+pub fn read_total(cache_dir: &Path) -> Counters {
+    let mut total = Counters::default();
+    for shard in 0..SHARDS {
+        if let Ok(c) = read_file(&shard_dir(cache_dir, shard).join("stats")) {
+            total.merge(&c);
+        }
+    }
+    total
+}
+
+/// `-z`: zeroes every event counter, keeps what describes the cache's contents.
+pub fn zero(cache_dir: &Path) -> io::Result<()> {
+    let now = now_secs();
+    for shard in 0..SHARDS {
+        if !shard_dir(cache_dir, shard).is_dir() {
+            continue;
+        }
+        modify(cache_dir, shard, |c| {
+            for &counter in counters::ALL {
+                if !counter.is_state() {
+                    c.set(counter, 0);
+                }
+            }
+            c.set(Counter::StatsZeroedTimestamp, now);
+        })?;
+    }
+    // Remember the zeroing even in shards that do not exist yet.
+    modify(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_updates_are_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let d = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        update(&d, t % 3, &[(Counter::CacheMiss, 1)]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 200);
+    }
+
+    #[test]
+    fn zero_keeps_size_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        update(
+            dir.path(),
+            3,
+            &[(Counter::CacheMiss, 2), (Counter::FilesInCache, 5)],
+        )
+        .unwrap();
+        zero(dir.path()).unwrap();
+        let t = read_total(dir.path());
+        assert_eq!(t.get(Counter::CacheMiss), 0);
+        assert_eq!(t.get(Counter::FilesInCache), 5);
+        assert!(t.get(Counter::StatsZeroedTimestamp) > 0);
+    }
+}

@@ -1,0 +1,167 @@
+//! The local store: entries content-addressed by key under the cache dir,
+//! fanned out as `<cache_dir>/<k0>/<k1>/<key>R`, written atomically.
+
+pub mod entry;
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::hash::Key;
+use crate::stats::Counter;
+
+/// Writes `data` to `path` through a temp file in the same directory and a
+/// rename, so readers see the old file or the new one, never half of one.
+pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".objcache-tmp.")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Space a file takes on disk, in KiB, as `du` would count it.
+pub fn disk_kib(meta: &fs::Metadata) -> u64 {
+    meta.blocks() * 512 / 1024
+}
+
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+/// What a `put` changed, for the size and file counters.
+pub struct PutOutcome {
+    pub kib_delta: i64,
+    pub files_delta: i64,
+}
+
+impl LocalStore {
+    pub fn new(cache_dir: &Path) -> LocalStore {
+        LocalStore {
+            root: cache_dir.to_path_buf(),
+        }
+    }
+
+    pub fn shard_of(key: &Key) -> u8 {
+        key.as_bytes()[0] >> 4
+    }
+
+    pub fn result_path(&self, key: &Key) -> PathBuf {
+        let hex = key.to_hex();
+        self.root
+            .join(&hex[0..1])
+            .join(&hex[1..2])
+            .join(format!("{hex}R"))
+    }
+
+    /// The stored bytes, or `None` when there is no entry. Verification is the
+    /// caller's: the store only moves bytes.
+    pub fn get(&self, key: &Key) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.result_path(key)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Marks an entry as just used, for least-recently-used eviction.
+    pub fn touch(&self, key: &Key) {
+        if let Ok(f) = fs::File::options().write(true).open(self.result_path(key)) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    pub fn put(&self, key: &Key, bytes: &[u8]) -> io::Result<PutOutcome> {
+        let path = self.result_path(key);
+        let old_kib = fs::metadata(&path).ok().map(|m| disk_kib(&m));
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        atomic_write(&path, bytes)?;
+        let new_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
+        Ok(PutOutcome {
+            kib_delta: new_kib as i64 - old_kib.unwrap_or(0) as i64,
+            files_delta: i64::from(old_kib.is_none()),
+        })
+    }
+
+    /// Removes a bad entry; returns the counter changes it causes.
+    pub fn remove(&self, key: &Key) -> Vec<(Counter, i64)> {
+        let path = self.result_path(key);
+        match fs::metadata(&path) {
+            Ok(meta) if fs::remove_file(&path).is_ok() => vec![
+                (Counter::CacheSizeKibibyte, -(disk_kib(&meta) as i64)),
+                (Counter::FilesInCache, -1),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// `-C`: removes every entry (and stray temp files), keeps config and stats.
+    pub fn clear(&self) -> io::Result<(u64, u64)> {
+        let mut files = 0;
+        let mut kib = 0;
+        for top in 0..16u8 {
+            let dir = self.root.join(format!("{top:x}"));
+            if !dir.is_dir() {
+                continue;
+            }
+            for sub in fs::read_dir(&dir)? {
+                let sub = sub?;
+                if !sub.file_type()?.is_dir() {
+                    continue;
+                }
+                for f in fs::read_dir(sub.path())? {
+                    let f = f?;
+                    let meta = f.metadata()?;
+                    if meta.is_file() {
+                        fs::remove_file(f.path())?;
+                        files += 1;
+                        kib += disk_kib(&meta);
+                    }
+                }
+            }
+        }
+        Ok((files, kib))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_and_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let key = Key::of(b"x");
+        assert!(store.get(&key).unwrap().is_none());
+        let first = store.put(&key, &[7u8; 10000]).unwrap();
+        assert_eq!(first.files_delta, 1);
+        assert!(first.kib_delta >= 8);
+        let again = store.put(&key, &[7u8; 10000]).unwrap();
+        assert_eq!((again.files_delta, again.kib_delta), (0, 0));
+        assert_eq!(store.get(&key).unwrap().unwrap().len(), 10000);
+        let removed = store.remove(&key);
+        assert_eq!(removed[1], (Counter::FilesInCache, -1));
+        assert!(store.get(&key).unwrap().is_none());
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.o");
+        atomic_write(&p, b"abc").unwrap();
+        atomic_write(&p, b"defg").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"defg");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
