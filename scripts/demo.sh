@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds objcache, compiles a fixture twice through it with a fresh cache
+# directory, and shows the second compile as a cache hit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+cargo build --release
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CCACHE_DIR="$work/cache"
+cp fixtures/hello/hello.c "$work/"
+cd "$work"
+for run in 1 2; do
+    echo "== compile $run: objcache gcc -c hello.c -o hello.o"
+    "$OLDPWD/target/release/objcache" gcc -O2 -c hello.c -o hello.o
+done
+gcc hello.o -o hello && ./hello
+"$OLDPWD/target/release/objcache" --show-stats

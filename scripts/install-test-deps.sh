@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the test suite drives: real compilers and build tools.
+# Does nothing when everything is already there.
+set -euo pipefail
+need=()
+for tool in gcc:gcc g++:g++ clang:clang cmake:cmake make:make; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
