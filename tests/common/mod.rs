@@ -1,0 +1,627 @@
+//! Shared helpers for the objcache integration tests.
+//!
+//! Every test creates its own [`TestEnv`] (a private temporary directory with
+//! a private cache directory) and never changes the process working directory:
+//! all commands get an explicit `current_dir`.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How to install the external tools the tests rely on.
+pub const INSTALL_HINT: &str =
+    "install the missing tools with: apt-get install -y gcc g++ clang cmake";
+
+/// Default timeout for every command run by the helpers. A hang (e.g. an
+/// objcache that recursively calls itself) turns into a test failure.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Path of the objcache binary under test.
+pub fn objcache_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_objcache"))
+}
+
+/// The `fixtures/` directory of the repository.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Result of running a command.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Out {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+    /// Human readable dump for assertion messages.
+    pub fn dump(&self) -> String {
+        format!(
+            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status,
+            self.stdout_str(),
+            self.stderr_str()
+        )
+    }
+    /// stderr with every line starting with `objcache:` removed (objcache is
+    /// allowed to add its own diagnostics in fault situations, nothing else).
+    pub fn stderr_without_objcache_lines(&self) -> Vec<u8> {
+        strip_objcache_lines(&self.stderr)
+    }
+}
+
+/// Remove lines that start with `objcache:` from a byte buffer.
+pub fn strip_objcache_lines(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        if !line.starts_with(b"objcache:") {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// Remove every `CCACHE_*` / `OBJCACHE_*` variable from a command's
+/// environment and make diagnostics locale independent.
+pub fn clean_env(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars_os() {
+        let ks = k.to_string_lossy();
+        if ks.starts_with("CCACHE_") || ks.starts_with("OBJCACHE_") {
+            cmd.env_remove(&k);
+        }
+    }
+    // gcc and clang honour these; keep output stable and identical between
+    // plain and cached runs.
+    cmd.env_remove("GCC_COLORS");
+    cmd.env_remove("SOURCE_DATE_EPOCH");
+    cmd.env_remove("DEPENDENCIES_OUTPUT");
+    cmd.env_remove("SUNPRO_DEPENDENCIES");
+    cmd.env("LC_ALL", "C");
+    cmd
+}
+
+/// Run a command (stdin closed) with the default timeout.
+pub fn run(cmd: &mut Command) -> Out {
+    run_with_timeout(cmd, TIMEOUT)
+}
+
+/// Run a command and panic (with full output) unless it exits 0.
+pub fn run_ok(cmd: &mut Command) -> Out {
+    let desc = format!("{cmd:?}");
+    let out = run(cmd);
+    assert!(out.success(), "command failed: {desc}\n{}", out.dump());
+    out
+}
+
+/// Run a command; if it has not finished after `timeout`, kill its whole
+/// process group and panic.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Out {
+    let desc = format!("{cmd:?}");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {desc}: {e}"));
+    let pid = child.id();
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = so.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = se.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait().expect("try_wait") {
+            Some(st) => break st,
+            None => {
+                if start.elapsed() > timeout {
+                    kill_group(pid);
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("command timed out after {timeout:?} (hang or recursion?): {desc}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    };
+    // Make sure no stray grandchildren keep the pipes open.
+    let stdout = t_out.join().unwrap();
+    let stderr = t_err.join().unwrap();
+    Out {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{pid}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Is `tool` available in PATH?
+pub fn have(tool: &str) -> bool {
+    which(tool).is_some()
+}
+
+/// Find `tool` in PATH.
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(tool);
+        if let Ok(md) = fs::metadata(&p) {
+            use std::os::unix::fs::PermissionsExt;
+            if md.is_file() && md.permissions().mode() & 0o111 != 0 {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Fail loudly if a required tool is missing.
+pub fn require(tool: &str) {
+    assert!(
+        have(tool),
+        "required tool `{tool}` not found in PATH; {INSTALL_HINT}"
+    );
+}
+
+/// Recursively copy a directory.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap_or_else(|e| panic!("mkdir {}: {e}", dst.display()));
+    for entry in fs::read_dir(src).unwrap_or_else(|e| panic!("read_dir {}: {e}", src.display())) {
+        let entry = entry.unwrap();
+        let ty = entry.file_type().unwrap();
+        let to = dst.join(entry.file_name());
+        if ty.is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            fs::copy(entry.path(), &to)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// Read a file, panicking with a useful message.
+pub fn read(p: &Path) -> Vec<u8> {
+    fs::read(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+/// Remove a file if it exists.
+pub fn rm(p: &Path) {
+    match fs::remove_file(p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot remove {}: {e}", p.display()),
+    }
+}
+
+/// Assert two byte buffers are equal with a short, readable message.
+#[track_caller]
+pub fn assert_bytes_eq(actual: &[u8], expected: &[u8], what: &str) {
+    if actual != expected {
+        let pos = actual
+            .iter()
+            .zip(expected.iter())
+            .position(|(a, b)| a != b)
+            .unwrap_or(actual.len().min(expected.len()));
+        let is_text = |b: &[u8]| std::str::from_utf8(b).is_ok();
+        if is_text(actual) && is_text(expected) {
+            panic!(
+                "{what}: contents differ (first difference at byte {pos})\n--- expected ---\n{}\n--- actual ---\n{}",
+                String::from_utf8_lossy(expected),
+                String::from_utf8_lossy(actual)
+            );
+        }
+        panic!(
+            "{what}: contents differ (actual {} bytes, expected {} bytes, first difference at byte {pos})",
+            actual.len(),
+            expected.len()
+        );
+    }
+}
+
+/// A private test environment: a temporary directory holding a cache
+/// directory (`<tmp>/cache`) and whatever work directories a test creates.
+pub struct TestEnv {
+    pub tmp: TempDir,
+    pub cache_dir: PathBuf,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let tmp = tempfile::Builder::new()
+            .prefix("objcache-test-")
+            .tempdir()
+            .expect("create temp dir");
+        let cache_dir = tmp.path().join("cache");
+        TestEnv { tmp, cache_dir }
+    }
+
+    /// Root of the temporary directory.
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// `<tmp>/<rel>`, created.
+    pub fn dir(&self, rel: &str) -> PathBuf {
+        let p = self.root().join(rel);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// Copy `fixtures/<name>` to `<tmp>/<dest_rel>` and return that path.
+    pub fn copy_fixture(&self, name: &str, dest_rel: &str) -> PathBuf {
+        let dst = self.root().join(dest_rel);
+        copy_dir(&fixtures_dir().join(name), &dst);
+        dst
+    }
+
+    /// A command running objcache with a clean environment: no `CCACHE_*`
+    /// variables, `CCACHE_DIR=<tmp>/cache` and
+    /// `OBJCACHE_SYSTEM_CONFIG=/nonexistent`.
+    pub fn objcache(&self) -> Command {
+        let mut cmd = Command::new(objcache_bin());
+        clean_env(&mut cmd);
+        cmd.env("CCACHE_DIR", &self.cache_dir);
+        cmd.env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent");
+        cmd.current_dir(self.root());
+        cmd
+    }
+
+    /// `objcache <args...>` run in `cwd`.
+    pub fn objcache_in<I, S>(&self, cwd: &Path, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.objcache();
+        cmd.current_dir(cwd).args(args);
+        cmd
+    }
+
+    /// Parse `objcache --print-stats` (lines `name<TAB>value`).
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        let mut cmd = self.objcache();
+        cmd.arg("--print-stats");
+        let out = run_ok(&mut cmd);
+        parse_print_stats(&out.stdout_str())
+    }
+
+    /// A single counter (0 when absent).
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats().get(name).copied().unwrap_or(0)
+    }
+
+    /// `direct_cache_hit + preprocessed_cache_hit`.
+    pub fn hits(&self) -> u64 {
+        hits(&self.stats())
+    }
+
+    /// `cache_miss`.
+    pub fn misses(&self) -> u64 {
+        self.stat("cache_miss")
+    }
+}
+
+/// Parse the output of `--print-stats`.
+pub fn parse_print_stats(text: &str) -> BTreeMap<String, u64> {
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("bad --print-stats line (no TAB): {line:?}"));
+        let v: u64 = v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("bad --print-stats value in line {line:?}"));
+        map.insert(k.to_string(), v);
+    }
+    map
+}
+
+pub fn get(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
+    stats.get(name).copied().unwrap_or(0)
+}
+
+pub fn hits(stats: &BTreeMap<String, u64>) -> u64 {
+    get(stats, "direct_cache_hit") + get(stats, "preprocessed_cache_hit")
+}
+
+/// Run the real compiler without objcache.
+pub fn plain<I, S>(compiler: &str, cwd: &Path, args: I) -> Out
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(compiler);
+    clean_env(&mut cmd);
+    cmd.current_dir(cwd).args(args);
+    run(&mut cmd)
+}
+
+/// Run the real compiler, require success, and return the bytes of `output`
+/// (relative to `cwd`), deleting it afterwards so a following objcache run
+/// has to create it again.
+pub fn plain_object<I, S>(compiler: &str, cwd: &Path, args: I, output: &str) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = plain(compiler, cwd, args);
+    assert!(out.success(), "plain {compiler} failed:\n{}", out.dump());
+    let p = cwd.join(output);
+    let data = read(&p);
+    rm(&p);
+    data
+}
+
+/// Owned argument vector from string slices.
+pub fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// Source files of `fixtures/proj` compiled by several tests:
+/// (compiler, source, object).
+pub fn proj_units(cc: &str, cxx: &str) -> Vec<(String, &'static str, &'static str)> {
+    vec![
+        (cc.to_string(), "src/main.c", "main.o"),
+        (cc.to_string(), "src/util.c", "util.o"),
+        (cc.to_string(), "src/math.c", "math.o"),
+        (cc.to_string(), "src/warn.c", "warn.o"),
+        (cxx.to_string(), "src/thing.cpp", "thing.o"),
+    ]
+}
+
+/// Parse a ccache-style size ("10G", "10.0G", "500M", "1.5GiB", "0", "3 GB")
+/// into bytes. Suffixes k/M/G/T are decimal, Ki/Mi/Gi/Ti binary, default G.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().replace(' ', "");
+    let idx = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(idx);
+    let num: f64 = num.parse().ok()?;
+    let suffix = suffix.trim_end_matches('B').trim_end_matches('b');
+    let mult: f64 = match suffix {
+        "" => {
+            if num == 0.0 {
+                1.0
+            } else {
+                1e9
+            }
+        }
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((num * mult).round() as u64)
+}
+
+/// Current UNIX time in seconds.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Is the current process running as root (euid 0)?
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A tmpfs mount that is unmounted (lazily if busy) when dropped.
+pub struct Mount {
+    pub path: PathBuf,
+}
+
+impl Mount {
+    /// Mount a tmpfs at `path` with `options` (e.g. `size=64k` or `ro`).
+    /// Returns `None` (after printing a skip message) when not running as
+    /// root; panics if mounting fails as root.
+    pub fn tmpfs(path: &Path, options: &str) -> Option<Mount> {
+        fs::create_dir_all(path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(path)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Mount {
+                path: path.to_path_buf(),
+            }),
+            Ok(o) => {
+                if !is_root() {
+                    eprintln!(
+                        "SKIP: cannot mount tmpfs (not root): {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                    None
+                } else {
+                    panic!(
+                        "mount -t tmpfs -o {options} failed as root: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                }
+            }
+            Err(e) => {
+                if !is_root() {
+                    eprintln!("SKIP: cannot run mount (not root): {e}");
+                    None
+                } else {
+                    panic!("cannot run mount: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.path)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
+    }
+}
+
+/// Files under `dir` (recursively).
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let ty = e.file_type().unwrap();
+            if ty.is_dir() {
+                stack.push(e.path());
+            } else if ty.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Cache entry files: every file under the cache dir except configuration
+/// (`ccache.conf`), stats (`stats*`), lock (`*.lock`) and `CACHEDIR.TAG`
+/// files and anything under a `compilers` or `tmp` subdirectory.
+pub fn cache_entry_files(cache_dir: &Path) -> Vec<PathBuf> {
+    walk_files(cache_dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("stats")
+                || name.ends_with(".lock")
+                || name == "ccache.conf"
+                || name == "CACHEDIR.TAG"
+            {
+                return false;
+            }
+            let rel = p.strip_prefix(cache_dir).unwrap();
+            !rel.components().any(|c| {
+                let c = c.as_os_str();
+                c == "compilers" || c == "tmp"
+            })
+        })
+        .collect()
+}
+
+/// Write a C source with a large, incompressible initialized array (so the
+/// object file is roughly `bytes` bytes).
+pub fn write_big_source(path: &Path, bytes: usize, seed: u32) {
+    let mut s = String::with_capacity(bytes * 5);
+    s.push_str("const unsigned char big_table[] = {\n");
+    let mut x: u32 = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    for i in 0..bytes {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s.push_str(&(x & 0xff).to_string());
+        s.push(',');
+        if i % 32 == 31 {
+            s.push('\n');
+        }
+    }
+    s.push_str("};\nint big_get(int i) { return big_table[i]; }\n");
+    fs::write(path, s).unwrap();
+}
+
+/// Run `objcache <compiler> <args>` in `cwd` (after deleting `output`),
+/// require success and that `output` is byte-identical to `expected`.
+#[track_caller]
+pub fn cached_compile(
+    env: &TestEnv,
+    cwd: &Path,
+    compiler: &str,
+    args: &[String],
+    output: &str,
+    expected: &[u8],
+) -> Out {
+    let out_path = cwd.join(output);
+    rm(&out_path);
+    let mut cmd = env.objcache_in(
+        cwd,
+        std::iter::once(compiler.to_string()).chain(args.iter().cloned()),
+    );
+    let desc = format!("{cmd:?}");
+    let out = run(&mut cmd);
+    assert!(
+        out.success(),
+        "objcache compile failed: {desc}\n{}",
+        out.dump()
+    );
+    assert!(
+        out_path.exists(),
+        "objcache did not produce {}: {desc}\n{}",
+        out_path.display(),
+        out.dump()
+    );
+    assert_bytes_eq(
+        &read(&out_path),
+        expected,
+        &format!("{output} from `{desc}`"),
+    );
+    out
+}

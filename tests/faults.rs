@@ -1,0 +1,414 @@
+//! Fault tolerance: corrupted cache entries, unusable cache directories
+//! (a regular file, a full filesystem, a read-only filesystem) and broken
+//! configuration files. In every case the build must succeed with a correct
+//! object; objcache may only add diagnostics on lines starting `objcache:`.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    FlipMiddleByte,
+    TruncateHalf,
+    Empty,
+}
+
+fn damage_entries(cache_dir: &Path, how: Damage) -> usize {
+    let mut n = 0;
+    for f in cache_entry_files(cache_dir) {
+        let mut data = read(&f);
+        if data.len() <= 100 {
+            continue;
+        }
+        match how {
+            Damage::FlipMiddleByte => {
+                let mid = data.len() / 2;
+                data[mid] ^= 0xff;
+            }
+            Damage::TruncateHalf => data.truncate(data.len() / 2),
+            Damage::Empty => data.clear(),
+        }
+        fs::write(&f, &data).unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn corrupt_then_miss(compiler: &str, how: Damage, extra_env: &[(&str, &str)]) {
+    require(compiler);
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    // main.c gives a reasonably large object.
+    let a = args(&["-c", "src/main.c", "-o", "main.o", "-I", "include", "-O1"]);
+    let expected = plain_object(compiler, &proj, &a, "main.o");
+    let go = |round: &str| {
+        rm(&proj.join("main.o"));
+        let mut cmd = env.objcache_in(
+            &proj,
+            std::iter::once(compiler.to_string()).chain(a.clone()),
+        );
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        assert!(out.success(), "{round}: {}", out.dump());
+        assert_bytes_eq(
+            &read(&proj.join("main.o")),
+            &expected,
+            &format!("object ({round})"),
+        );
+        assert!(
+            out.stderr_without_objcache_lines().is_empty(),
+            "{round}: unexpected stderr:\n{}",
+            out.stderr_str()
+        );
+    };
+    go("miss");
+    go("hit");
+    assert_eq!(env.hits(), 1);
+    assert_eq!(env.misses(), 1);
+
+    let n = damage_entries(&env.cache_dir, how);
+    assert!(
+        n > 0,
+        "no cache entry files (> 100 bytes) found under {} to damage; files: {:?}",
+        env.cache_dir.display(),
+        walk_files(&env.cache_dir)
+    );
+    go("after corruption");
+    let s = env.stats();
+    assert_eq!(
+        hits(&s),
+        1,
+        "a corrupted entry must not be a hit ({how:?}): {s:?}"
+    );
+    assert_eq!(
+        get(&s, "cache_miss"),
+        2,
+        "a corrupted entry is a miss ({how:?}): {s:?}"
+    );
+
+    // The recompiled result is stored again.
+    go("hit after repair");
+    let s = env.stats();
+    assert_eq!(hits(&s), 2, "{s:?}");
+    assert_eq!(get(&s, "cache_miss"), 2, "{s:?}");
+}
+
+#[test]
+fn gcc_corrupted_entry_flipped_byte_is_a_miss() {
+    corrupt_then_miss("gcc", Damage::FlipMiddleByte, &[]);
+}
+
+#[test]
+fn gcc_corrupted_entry_flipped_byte_uncompressed_is_a_miss() {
+    corrupt_then_miss("gcc", Damage::FlipMiddleByte, &[("CCACHE_NOCOMPRESS", "1")]);
+}
+
+#[test]
+fn gcc_truncated_entry_is_a_miss() {
+    corrupt_then_miss("gcc", Damage::TruncateHalf, &[]);
+}
+
+#[test]
+fn gcc_truncated_entry_uncompressed_is_a_miss() {
+    corrupt_then_miss("gcc", Damage::TruncateHalf, &[("CCACHE_NOCOMPRESS", "1")]);
+}
+
+#[test]
+fn gcc_emptied_entry_is_a_miss() {
+    corrupt_then_miss("gcc", Damage::Empty, &[]);
+}
+
+#[test]
+fn clang_corrupted_entry_flipped_byte_is_a_miss() {
+    corrupt_then_miss("clang", Damage::FlipMiddleByte, &[]);
+}
+
+/// Compile `src` with -Wall through objcache `times` times; each run must
+/// succeed with the plain object, and stderr (minus `objcache:` lines) must
+/// equal the plain compiler's stderr.
+fn must_still_build(
+    env: &TestEnv,
+    proj: &Path,
+    compiler: &str,
+    src: &str,
+    times: usize,
+) -> Vec<Out> {
+    let a = args(&["-Wall", "-c", src, "-o", "out.o", "-I", "include"]);
+    let p = plain(compiler, proj, &a);
+    assert!(p.success(), "{}", p.dump());
+    let expected = read(&proj.join("out.o"));
+    let mut outs = Vec::new();
+    for i in 0..times {
+        rm(&proj.join("out.o"));
+        let mut cmd = env.objcache_in(proj, std::iter::once(compiler.to_string()).chain(a.clone()));
+        let desc = format!("{cmd:?}");
+        let out = run(&mut cmd);
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "run {i}: build must succeed: {desc}\n{}",
+            out.dump()
+        );
+        assert_bytes_eq(
+            &read(&proj.join("out.o")),
+            &expected,
+            &format!("object, run {i}"),
+        );
+        assert_bytes_eq(
+            &out.stderr_without_objcache_lines(),
+            &p.stderr,
+            &format!("stderr without objcache: lines, run {i}"),
+        );
+        assert_bytes_eq(&out.stdout, &p.stdout, "stdout");
+        outs.push(out);
+    }
+    outs
+}
+
+#[test]
+fn cache_dir_is_a_regular_file() {
+    require("gcc");
+    let env = TestEnv::new();
+    fs::write(&env.cache_dir, b"I am a file, not a directory\n").unwrap();
+    let proj = env.copy_fixture("proj", "proj");
+    must_still_build(&env, &proj, "gcc", "src/util.c", 2);
+    must_still_build(&env, &proj, "gcc", "src/warn.c", 2);
+    assert_eq!(
+        read(&env.cache_dir),
+        b"I am a file, not a directory\n",
+        "the file must not be touched"
+    );
+}
+
+#[test]
+fn cache_dir_parent_is_a_regular_file() {
+    require("clang");
+    let mut env = TestEnv::new();
+    let blocker = env.root().join("blocker");
+    fs::write(&blocker, b"x").unwrap();
+    env.cache_dir = blocker.join("cache");
+    let proj = env.copy_fixture("proj", "proj");
+    must_still_build(&env, &proj, "clang", "src/warn.c", 2);
+}
+
+#[test]
+fn cache_dir_removed_between_runs() {
+    require("gcc");
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    must_still_build(&env, &proj, "gcc", "src/util.c", 2);
+    assert_eq!(env.hits(), 1);
+    fs::remove_dir_all(&env.cache_dir).unwrap();
+    must_still_build(&env, &proj, "gcc", "src/util.c", 1);
+    assert_eq!(env.misses(), 1, "fresh cache: one miss");
+    assert_eq!(env.hits(), 0);
+    must_still_build(&env, &proj, "gcc", "src/util.c", 1);
+    assert_eq!(env.hits(), 1);
+}
+
+/// Fill the filesystem at `dir` with 4 KiB files until it is full; returns
+/// the filler paths.
+fn fill(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for i in 0.. {
+        let p = dir.join(format!("filler{i}"));
+        let mut f = match fs::File::create(&p) {
+            Ok(f) => f,
+            Err(_) => break,
+        };
+        let chunk = [0x5au8; 4096];
+        let ok = f.write_all(&chunk).and_then(|_| f.sync_all()).is_ok();
+        files.push(p);
+        if !ok {
+            break;
+        }
+        assert!(i < 100_000, "filesystem never filled up");
+    }
+    // Also eat any remaining bytes in small pieces.
+    let p = dir.join("filler_tail");
+    if let Ok(mut f) = fs::File::create(&p) {
+        while f.write_all(&[0x33u8; 256]).is_ok() {}
+        let _ = f.sync_all();
+    }
+    files
+}
+
+fn big_project(env: &TestEnv) -> std::path::PathBuf {
+    let proj = env.copy_fixture("proj", "proj");
+    // ~96 KiB of incompressible data in .rodata: bigger than the whole cache fs.
+    write_big_source(&proj.join("src/big.c"), 96 * 1024, 7);
+    proj
+}
+
+#[test]
+fn full_disk_cache_dir_still_builds() {
+    require("gcc");
+    let env = TestEnv::new();
+    let Some(_m) = Mount::tmpfs(&env.cache_dir, "size=64k") else {
+        return;
+    };
+    let proj = big_project(&env);
+    fill(&env.cache_dir);
+    must_still_build(&env, &proj, "gcc", "src/big.c", 2);
+    must_still_build(&env, &proj, "gcc", "src/warn.c", 2);
+}
+
+#[test]
+fn nearly_full_disk_object_larger_than_free_space() {
+    require("gcc");
+    let env = TestEnv::new();
+    let Some(_m) = Mount::tmpfs(&env.cache_dir, "size=64k") else {
+        return;
+    };
+    let proj = big_project(&env);
+    // Let objcache initialise the cache (directories, stats) first.
+    must_still_build(&env, &proj, "gcc", "src/util.c", 2);
+    let fillers = fill(&env.cache_dir);
+    // Free a little space: enough for bookkeeping, far too little for the
+    // ~96 KiB object.
+    for f in fillers.iter().rev().take(3) {
+        rm(f);
+    }
+    rm(&env.cache_dir.join("filler_tail"));
+    must_still_build(&env, &proj, "gcc", "src/big.c", 2);
+    // Free everything: a possibly half-written entry must never be served.
+    for f in &fillers {
+        rm(f);
+    }
+    must_still_build(&env, &proj, "gcc", "src/big.c", 2);
+    must_still_build(&env, &proj, "gcc", "src/util.c", 1);
+}
+
+#[test]
+fn read_only_cache_dir_still_builds() {
+    require("gcc");
+    let env = TestEnv::new();
+    let Some(_m) = Mount::tmpfs(&env.cache_dir, "ro") else {
+        return;
+    };
+    let proj = env.copy_fixture("proj", "proj");
+    must_still_build(&env, &proj, "gcc", "src/warn.c", 2);
+    must_still_build(&env, &proj, "gcc", "src/main.c", 2);
+}
+
+#[test]
+fn read_only_populated_cache_dir_still_builds() {
+    require("gcc");
+    let env = TestEnv::new();
+    let Some(m) = Mount::tmpfs(&env.cache_dir, "size=16m") else {
+        return;
+    };
+    let proj = env.copy_fixture("proj", "proj");
+    must_still_build(&env, &proj, "gcc", "src/main.c", 1);
+    assert_eq!(env.misses(), 1);
+    let st = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&m.path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "remount ro failed");
+    // Hits (or misses) are fine, but the build must succeed and be correct.
+    must_still_build(&env, &proj, "gcc", "src/main.c", 2);
+    must_still_build(&env, &proj, "gcc", "src/warn.c", 2);
+}
+
+fn write_conf(env: &TestEnv, lines: &[&str]) -> std::path::PathBuf {
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let p = env.cache_dir.join("ccache.conf");
+    let mut s = lines.join("\n");
+    s.push('\n');
+    fs::write(&p, s).unwrap();
+    p
+}
+
+fn mentions_line(text: &str, path: &str, line: usize) -> bool {
+    text.contains(&format!("{path}:{line}"))
+        || (text.contains(path) && text.contains(&format!("line {line}")))
+}
+
+fn bad_config_case(lines: &[&str], bad_line: usize, key: Option<&str>) {
+    require("gcc");
+    let env = TestEnv::new();
+    let conf = write_conf(&env, lines);
+    let conf_s = conf.display().to_string();
+    let proj = env.copy_fixture("proj", "proj");
+    let outs = must_still_build(&env, &proj, "gcc", "src/util.c", 1);
+    let err = outs[0].stderr_str();
+    let warn_line = err.lines().find(|l| l.starts_with("objcache:"));
+    let Some(warn_line) = warn_line else {
+        panic!("expected an `objcache:` warning about {conf_s} on stderr, got:\n{err}");
+    };
+    assert!(
+        err.lines()
+            .filter(|l| l.starts_with("objcache:"))
+            .any(|l| mentions_line(l, &conf_s, bad_line)),
+        "warning must name {conf_s} and line {bad_line}; got: {warn_line}"
+    );
+
+    // -s with the same configuration is an error naming file, line and key.
+    let mut cmd = env.objcache();
+    cmd.arg("-s");
+    let out = run(&mut cmd);
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "-s with a bad config must exit 1:\n{}",
+        out.dump()
+    );
+    let all = format!("{}{}", out.stdout_str(), out.stderr_str());
+    assert!(
+        mentions_line(&all, &conf_s, bad_line),
+        "-s error must name {conf_s} and line {bad_line}:\n{all}"
+    );
+    if let Some(k) = key {
+        assert!(all.contains(k), "-s error must name key {k}:\n{all}");
+    }
+}
+
+#[test]
+fn bad_config_value_warns_but_builds() {
+    bad_config_case(
+        &[
+            "# objcache test config",
+            "max_files = 100",
+            "max_size = banana",
+        ],
+        3,
+        Some("max_size"),
+    );
+}
+
+#[test]
+fn bad_config_line_without_equals_warns_but_builds() {
+    bad_config_case(
+        &[
+            "max_files = 100",
+            "this line has no equals sign",
+            "max_size = 1G",
+        ],
+        2,
+        None,
+    );
+}
+
+#[test]
+fn missing_compiler_fails_cleanly() {
+    let env = TestEnv::new();
+    let dir = env.dir("work");
+    fs::write(dir.join("a.c"), "int a;\n").unwrap();
+    let mut cmd = env.objcache_in(&dir, ["no-such-compiler-objcache-test", "-c", "a.c"]);
+    let out = run(&mut cmd);
+    assert!(
+        !out.success(),
+        "missing compiler must fail:\n{}",
+        out.dump()
+    );
+    assert!(!out.stderr.is_empty(), "an error message is expected");
+    assert!(!dir.join("a.o").exists());
+}
