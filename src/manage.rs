@@ -193,7 +193,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
             "max_size" => {
                 let v = m.get_one::<String>("max_size").unwrap();
                 let bytes = size::parse_size(v).map_err(|e| format!("-M: {e}"))?;
-                set(&config, "max_size", &size::format_size(bytes))?;
+                set(&config, "max_size", v.trim())?;
                 if bytes == 0 {
                     println!("Unset cache size limit");
                 } else {

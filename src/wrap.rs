@@ -382,14 +382,16 @@ impl Session {
                 return Ok(code);
             }
         };
-        self.changes.extend([
-            (Counter::CacheMiss, 1),
-            (Counter::PreprocessedCacheMiss, 1),
-            (Counter::LocalStorageMiss, 1),
-            (Counter::LocalStorageReadMiss, 1),
-        ]);
         if self.config.recache {
+            // As in ccache, a forced recache is its own kind of call, not a miss.
             self.changes.push((Counter::Recache, 1));
+        } else {
+            self.changes.extend([
+                (Counter::CacheMiss, 1),
+                (Counter::PreprocessedCacheMiss, 1),
+                (Counter::LocalStorageMiss, 1),
+                (Counter::LocalStorageReadMiss, 1),
+            ]);
         }
         if self.config.read_only {
             return Ok(code);

@@ -296,7 +296,10 @@ impl Config {
         };
         let normalized = match def.kind {
             Kind::Bool => boolean()?.to_string(),
-            Kind::Size => size::format_size(size::parse_size(value)?),
+            Kind::Size => {
+                size::parse_size(value)?;
+                value.to_string()
+            }
             Kind::Uint => value
                 .parse::<u64>()
                 .map_err(|_| format!("invalid unsigned integer \"{value}\""))?

@@ -60,11 +60,7 @@ pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
     let hits = c.hits();
     let misses = c.misses();
     let cacheable = hits + misses;
-    let in_section = |s: Section| {
-        ALL.iter()
-            .copied()
-            .filter(move |&k| k.def().section == s && k != Counter::Recache)
-    };
+    let in_section = |s: Section| ALL.iter().copied().filter(move |&k| k.def().section == s);
     let uncacheable: u64 = in_section(Section::Uncacheable).map(|k| c.get(k)).sum();
     let errors: u64 = in_section(Section::Error).map(|k| c.get(k)).sum();
     let calls = cacheable + uncacheable;
@@ -97,14 +93,6 @@ pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
                 rows.push(ratio(1, k.def().label, c.get(k), errors));
             }
         }
-    }
-    if c.get(Counter::Recache) > 0 || ctx.verbose {
-        rows.push(Row {
-            indent: 0,
-            label: "Forced recaches".into(),
-            value: c.get(Counter::Recache).to_string(),
-            of: None,
-        });
     }
     rows.push(Row {
         indent: 0,
