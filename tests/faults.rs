@@ -412,3 +412,39 @@ fn missing_compiler_fails_cleanly() {
     assert!(!out.stderr.is_empty(), "an error message is expected");
     assert!(!dir.join("a.o").exists());
 }
+
+/// An output directory that does not exist: on a miss and on a hit, the
+/// user sees the compiler's own error and exit code, and nothing is cached
+/// from the failed call.
+#[test]
+fn output_to_missing_directory_gives_the_compilers_error() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let a = args(&["-c", "src/util.c", "-I", "include", "-o", "nodir/util.o"]);
+    let p = plain("gcc", &proj, &a);
+    assert!(!p.success(), "plain gcc must fail: {}", p.dump());
+
+    // Miss: nothing stored yet.
+    let miss =
+        run(&mut env.objcache_in(&proj, std::iter::once("gcc".to_string()).chain(a.clone())));
+    assert_eq!(miss.code(), p.code(), "{}", miss.dump());
+    assert_bytes_eq(
+        &miss.stderr_without_objcache_lines(),
+        &p.stderr,
+        "stderr on miss",
+    );
+
+    // Hit: store the entry through a good output path, then ask for the bad one.
+    let good = args(&["-c", "src/util.c", "-I", "include", "-o", "util.o"]);
+    run_ok(&mut env.objcache_in(&proj, std::iter::once("gcc".to_string()).chain(good)));
+    let hit = run(&mut env.objcache_in(&proj, std::iter::once("gcc".to_string()).chain(a)));
+    assert_eq!(hit.code(), p.code(), "{}", hit.dump());
+    assert_bytes_eq(
+        &hit.stderr_without_objcache_lines(),
+        &p.stderr,
+        "stderr on hit",
+    );
+    assert!(!proj.join("nodir").exists());
+    assert_eq!(env.stat("bad_output_file"), 1);
+    assert_eq!(env.hits(), 0);
+}

@@ -18,13 +18,18 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".objcache-tmp.")
-        .permissions(fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)?;
+    let mut tmp = temp_file_in(dir)?;
     tmp.write_all(data)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A temp file that cleanup can recognise, with the permissions the umask allows.
+fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".objcache-tmp.")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
 }
 
 /// Space a file takes on disk, in KiB, as `du` would count it.
@@ -79,18 +84,31 @@ impl LocalStore {
         }
     }
 
+    /// Stores an entry. A new entry is linked into place, so that of two
+    /// processes storing the same key only one counts it as a new file; a
+    /// replaced entry counts the difference in size.
     pub fn put(&self, key: &Key, bytes: &[u8]) -> io::Result<PutOutcome> {
         let path = self.result_path(key);
-        let old_kib = fs::metadata(&path).ok().map(|m| disk_kib(&m));
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
+        let dir = path.parent().expect("entry paths have a parent");
+        fs::create_dir_all(dir)?;
+        let mut tmp = temp_file_in(dir)?;
+        tmp.write_all(bytes)?;
+        let new_kib = disk_kib(&tmp.as_file().metadata()?);
+        match fs::hard_link(tmp.path(), &path) {
+            Ok(()) => Ok(PutOutcome {
+                kib_delta: new_kib as i64,
+                files_delta: 1,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let old_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
+                tmp.persist(&path).map_err(|e| e.error)?;
+                Ok(PutOutcome {
+                    kib_delta: new_kib as i64 - old_kib as i64,
+                    files_delta: 0,
+                })
+            }
+            Err(e) => Err(e),
         }
-        atomic_write(&path, bytes)?;
-        let new_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
-        Ok(PutOutcome {
-            kib_delta: new_kib as i64 - old_kib.unwrap_or(0) as i64,
-            files_delta: i64::from(old_kib.is_none()),
-        })
     }
 
     /// Removes a bad entry; returns the counter changes it causes.
