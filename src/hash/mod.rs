@@ -1,5 +1,6 @@
 //! Hashing of everything that decides a compiler's output into a cache key.
 
+pub mod direct;
 pub mod preprocessor;
 
 use std::fmt;
@@ -14,6 +15,10 @@ pub struct Key([u8; 32]);
 impl Key {
     pub fn of(data: &[u8]) -> Key {
         Key(*blake3::hash(data).as_bytes())
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Key {
+        Key(bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {

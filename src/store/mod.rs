@@ -1,7 +1,9 @@
 //! The local store: entries content-addressed by key under the cache dir,
 //! fanned out as `<cache_dir>/<k0>/<k1>/<key>R`, written atomically.
 
+pub mod container;
 pub mod entry;
+pub mod manifest;
 
 use std::fs;
 use std::io::{self, Write};
@@ -37,6 +39,22 @@ pub fn disk_kib(meta: &fs::Metadata) -> u64 {
     meta.blocks() * 512 / 1024
 }
 
+/// What a stored file is; the letter ends its file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Result,
+    Manifest,
+}
+
+impl EntryKind {
+    fn suffix(self) -> char {
+        match self {
+            EntryKind::Result => 'R',
+            EntryKind::Manifest => 'M',
+        }
+    }
+}
+
 pub struct LocalStore {
     root: PathBuf,
 }
@@ -58,18 +76,18 @@ impl LocalStore {
         key.as_bytes()[0] >> 4
     }
 
-    pub fn result_path(&self, key: &Key) -> PathBuf {
+    pub fn path(&self, key: &Key, kind: EntryKind) -> PathBuf {
         let hex = key.to_hex();
         self.root
             .join(&hex[0..1])
             .join(&hex[1..2])
-            .join(format!("{hex}R"))
+            .join(format!("{hex}{}", kind.suffix()))
     }
 
     /// The stored bytes, or `None` when there is no entry. Verification is the
     /// caller's: the store only moves bytes.
-    pub fn get(&self, key: &Key) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.result_path(key)) {
+    pub fn get(&self, key: &Key, kind: EntryKind) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.path(key, kind)) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
@@ -78,8 +96,8 @@ impl LocalStore {
     }
 
     /// Marks an entry as just used, for least-recently-used eviction.
-    pub fn touch(&self, key: &Key) {
-        if let Ok(f) = fs::File::options().write(true).open(self.result_path(key)) {
+    pub fn touch(&self, key: &Key, kind: EntryKind) {
+        if let Ok(f) = fs::File::options().write(true).open(self.path(key, kind)) {
             let _ = f.set_modified(std::time::SystemTime::now());
         }
     }
@@ -87,8 +105,8 @@ impl LocalStore {
     /// Stores an entry. A new entry is linked into place, so that of two
     /// processes storing the same key only one counts it as a new file; a
     /// replaced entry counts the difference in size.
-    pub fn put(&self, key: &Key, bytes: &[u8]) -> io::Result<PutOutcome> {
-        let path = self.result_path(key);
+    pub fn put(&self, key: &Key, kind: EntryKind, bytes: &[u8]) -> io::Result<PutOutcome> {
+        let path = self.path(key, kind);
         let dir = path.parent().expect("entry paths have a parent");
         fs::create_dir_all(dir)?;
         let mut tmp = temp_file_in(dir)?;
@@ -112,8 +130,8 @@ impl LocalStore {
     }
 
     /// Removes a bad entry; returns the counter changes it causes.
-    pub fn remove(&self, key: &Key) -> Vec<(Counter, i64)> {
-        let path = self.result_path(key);
+    pub fn remove(&self, key: &Key, kind: EntryKind) -> Vec<(Counter, i64)> {
+        let path = self.path(key, kind);
         match fs::metadata(&path) {
             Ok(meta) if fs::remove_file(&path).is_ok() => vec![
                 (Counter::CacheSizeKibibyte, -(disk_kib(&meta) as i64)),
@@ -161,16 +179,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
         let key = Key::of(b"x");
-        assert!(store.get(&key).unwrap().is_none());
-        let first = store.put(&key, &[7u8; 10000]).unwrap();
+        let r = EntryKind::Result;
+        assert!(store.get(&key, r).unwrap().is_none());
+        let first = store.put(&key, r, &[7u8; 10000]).unwrap();
         assert_eq!(first.files_delta, 1);
         assert!(first.kib_delta >= 8);
-        let again = store.put(&key, &[7u8; 10000]).unwrap();
+        let again = store.put(&key, r, &[7u8; 10000]).unwrap();
         assert_eq!((again.files_delta, again.kib_delta), (0, 0));
-        assert_eq!(store.get(&key).unwrap().unwrap().len(), 10000);
-        let removed = store.remove(&key);
+        assert_eq!(store.get(&key, r).unwrap().unwrap().len(), 10000);
+        assert!(store.get(&key, EntryKind::Manifest).unwrap().is_none());
+        let removed = store.remove(&key, r);
         assert_eq!(removed[1], (Counter::FilesInCache, -1));
-        assert!(store.get(&key).unwrap().is_none());
+        assert!(store.get(&key, r).unwrap().is_none());
     }
 
     #[test]

@@ -1,0 +1,549 @@
+//! Direct mode: recording which files a compile read, and checking on a
+//! later call that none of them changed and no new header would shadow one.
+//!
+//! Two traps decide the design:
+//! - a file modified while the recording compile ran would be recorded with
+//!   content the object was not built from. Files whose mtime or ctime is not
+//!   older than the start of the call (read from the kernel's coarse clock,
+//!   the one file times come from) are not recorded;
+//! - a header created in a directory searched before the one an include was
+//!   found in changes what the compiler reads. For each include the earlier
+//!   candidates are recorded as probe directories: on lookup an unchanged
+//!   directory stamp proves no file appeared; otherwise each candidate must
+//!   still be absent.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::path::Path;
+
+use crate::store::manifest::{IncludeRecord, ManifestResult, ProbeDir, Stamp, StoredPath};
+
+/// The time a call started, in the kernel's coarse clock (nanoseconds).
+pub fn coarse_now_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts);
+    }
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// `__DATE__`, `__TIME__` or `__TIMESTAMP__`: the output depends on when or
+/// from which file version it was compiled, not only on the file's content.
+pub fn has_time_macros(content: &[u8]) -> bool {
+    content
+        .windows(8)
+        .any(|w| w == b"__DATE__" || w == b"__TIME__" || w == b"__TIMEST")
+}
+
+/// Where the compiler searches for headers, from its `-v` output.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SearchDirs {
+    pub quote: Vec<String>,
+    pub bracket: Vec<String>,
+    /// Directories named on the command line that did not exist: one
+    /// appearing later could shadow anything.
+    pub missing: Vec<String>,
+}
+
+pub fn parse_search_dirs(stderr: &[u8]) -> SearchDirs {
+    let text = String::from_utf8_lossy(stderr);
+    let mut dirs = SearchDirs::default();
+    let mut section = 0;
+    for line in text.lines() {
+        if line.starts_with("#include \"...\" search starts here") {
+            section = 1;
+        } else if line.starts_with("#include <...> search starts here") {
+            section = 2;
+        } else if line.starts_with("End of search list") {
+            section = 0;
+        } else if let Some(rest) = line.strip_prefix("ignoring nonexistent directory \"") {
+            dirs.missing.push(rest.trim_end_matches('"').to_string());
+        } else if section > 0 && line.starts_with(' ') {
+            let dir = line
+                .trim()
+                .trim_end_matches(" (framework directory)")
+                .trim_end_matches('/')
+                .to_string();
+            if section == 1 {
+                dirs.quote.push(dir);
+            } else {
+                dirs.bracket.push(dir);
+            }
+        }
+    }
+    dirs
+}
+
+/// One file the compile read, as the preprocessor spelled it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadFile {
+    pub path: String,
+    /// The file that included it, when known.
+    pub includer: Option<String>,
+    /// In a system directory (line marker flag 3).
+    pub system: bool,
+}
+
+/// The include files named by the line markers of preprocessed output, in
+/// order of first appearance, without the source itself and pseudo-files.
+pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    let mut start = 0;
+    while start < output.len() {
+        let end = output[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(output.len(), |p| start + p);
+        let line = &output[start..end];
+        start = end + 1;
+        if line.first() != Some(&b'#') {
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let Some((path, flags)) = parse_marker(line) else {
+            continue;
+        };
+        let entering = flags.contains(&1);
+        let returning = flags.contains(&2);
+        if returning {
+            while stack.last().is_some_and(|top| *top != path) {
+                stack.pop();
+            }
+            if stack.is_empty() {
+                stack.push(path.clone());
+            }
+            continue;
+        }
+        let includer = if entering {
+            stack.last().cloned()
+        } else {
+            None
+        };
+        if entering {
+            stack.push(path.clone());
+        } else {
+            stack.clear();
+            stack.push(path.clone());
+        }
+        if path == input
+            || path.starts_with('<')
+            || path.ends_with("//")
+            || path.is_empty()
+            || !seen.insert(path.clone())
+        {
+            continue;
+        }
+        files.push(ReadFile {
+            path,
+            includer: includer.filter(|i| !i.starts_with('<')),
+            system: flags.contains(&3),
+        });
+    }
+    files
+}
+
+fn parse_marker(line: &str) -> Option<(String, Vec<u32>)> {
+    let rest = line
+        .strip_prefix("# ")
+        .or_else(|| line.strip_prefix("#line "))?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = rest[digits..].strip_prefix(" \"")?;
+    let mut path = String::new();
+    let mut chars = rest.char_indices();
+    let mut close = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, n)) = chars.next() {
+                    path.push(n);
+                }
+            }
+            '"' => {
+                close = Some(i);
+                break;
+            }
+            _ => path.push(c),
+        }
+    }
+    let flags = rest[close? + 1..]
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Some((path, flags))
+}
+
+/// The dependencies a compiler wrote into a `.d` file (depend mode), without the source.
+pub fn includes_from_depfile(body: &[u8], input: &str) -> Option<Vec<ReadFile>> {
+    let text = std::str::from_utf8(body).ok()?;
+    if text.contains(['$', '#']) || text.contains("\\ ") {
+        return None;
+    }
+    let rule_end = text
+        .split_inclusive('\n')
+        .scan(0, |len, l| {
+            *len += l.len();
+            Some((*len, l.ends_with("\\\n")))
+        })
+        .find(|(_, cont)| !cont)
+        .map_or(text.len(), |(len, _)| len);
+    let rule = &text[..rule_end];
+    let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
+    let mut seen = HashSet::new();
+    Some(
+        rule[colon + 1..]
+            .split_whitespace()
+            .filter(|t| *t != "\\" && *t != input && seen.insert(t.to_string()))
+            .map(|t| ReadFile {
+                path: t.to_string(),
+                includer: None,
+                system: false,
+            })
+            .collect(),
+    )
+}
+
+pub struct RecordContext<'a> {
+    pub cwd: &'a str,
+    pub base_dir: Option<&'a Path>,
+    pub start_ns: i64,
+    pub input: &'a str,
+    pub time_macros_sloppy: bool,
+    pub skip_system_headers: bool,
+    pub mtime_sloppy: bool,
+    pub ctime_sloppy: bool,
+}
+
+fn resolve_in(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{cwd}/{path}")
+    }
+}
+
+fn dirname(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+impl RecordContext<'_> {
+    fn too_new(&self, stamp: &Stamp) -> bool {
+        (!self.mtime_sloppy && stamp.mtime_ns >= self.start_ns)
+            || (!self.ctime_sloppy && stamp.ctime_ns >= self.start_ns)
+    }
+
+    /// Records the files a compile read and the shadowing probes, or says why
+    /// the compile cannot be recorded for direct mode.
+    pub fn record(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+    ) -> Result<(Vec<IncludeRecord>, Vec<ProbeDir>), String> {
+        let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input))?;
+        if self.too_new(&Stamp::of(&input_meta)) {
+            return Err(format!("{} was modified during the compile", self.input));
+        }
+        let mut includes = Vec::with_capacity(files.len());
+        for f in files
+            .iter()
+            .filter(|f| !(self.skip_system_headers && f.system))
+        {
+            let real = resolve_in(self.cwd, &f.path);
+            let meta = fs::metadata(&real).map_err(|e| format!("{}: {e}", f.path))?;
+            if meta.is_dir() {
+                continue;
+            }
+            let stamp = Stamp::of(&meta);
+            if self.too_new(&stamp) {
+                return Err(format!("include file {} is too new", f.path));
+            }
+            let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
+            if !self.time_macros_sloppy && has_time_macros(&content) {
+                return Err(format!("include file {} uses a time macro", f.path));
+            }
+            includes.push(IncludeRecord {
+                path: StoredPath::new(&f.path, self.cwd, self.base_dir),
+                digest: *blake3::hash(&content).as_bytes(),
+                stamp,
+            });
+        }
+        let probes = self.probes(files, search)?;
+        Ok((includes, probes))
+    }
+
+    /// For every include, the places searched before the one it was found
+    /// in, grouped by directory. Where it is unclear which search directory
+    /// (or includer) applied, every reading is taken: more probes, never fewer.
+    fn probes(&self, files: &[ReadFile], search: &SearchDirs) -> Result<Vec<ProbeDir>, String> {
+        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let all_includer_dirs: Vec<&str> = {
+            let mut v: Vec<&str> = std::iter::once(self.input)
+                .chain(files.iter().map(|f| f.path.as_str()))
+                .map(dirname)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in files
+            .iter()
+            .filter(|f| !(self.skip_system_headers && f.system))
+        {
+            let includers: Vec<&str> = match &f.includer {
+                Some(i) => vec![dirname(i)],
+                None => all_includer_dirs.clone(),
+            };
+            let mut order: Vec<&str> = search.missing.iter().map(String::as_str).collect();
+            let first_search = order.len();
+            order.extend(search.quote.iter().map(String::as_str));
+            order.extend(search.bracket.iter().map(String::as_str));
+            let mut candidates = Vec::new();
+            for (k, dir) in order.iter().enumerate().skip(first_search) {
+                let Some(rel) = strip_dir(&f.path, dir) else {
+                    continue;
+                };
+                candidates.extend(order[..k].iter().map(|d| join(d, rel)));
+                candidates.extend(includers.iter().map(|d| join(d, rel)));
+            }
+            for c in candidates {
+                if c == f.path || read.contains(c.as_str()) {
+                    continue;
+                }
+                let parent = dirname(&c).to_string();
+                let name = c[parent.len()..].trim_start_matches('/').to_string();
+                by_dir.entry(parent).or_default().push(name);
+            }
+        }
+        let mut probes = Vec::with_capacity(by_dir.len());
+        for (dir, mut names) in by_dir {
+            names.sort_unstable();
+            names.dedup();
+            let real = resolve_in(self.cwd, if dir.is_empty() { "." } else { &dir });
+            let stamp = match fs::metadata(&real) {
+                Ok(m) => {
+                    let s = Stamp::of(&m);
+                    if self.too_new(&s) {
+                        return Err(format!("directory {dir} changed during the compile"));
+                    }
+                    for name in &names {
+                        if Path::new(&real).join(name).exists() {
+                            return Err(format!("{dir}/{name} exists but was not read"));
+                        }
+                    }
+                    Some(Stamp { size: 0, ..s })
+                }
+                Err(_) => None,
+            };
+            probes.push(ProbeDir {
+                path: StoredPath::new(&dir, self.cwd, self.base_dir),
+                stamp,
+                names,
+            });
+        }
+        Ok(probes)
+    }
+}
+
+/// `path` = `dir` + "/" + rel → rel.
+fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
+    if dir.is_empty() {
+        return (!path.starts_with('/')).then_some(path);
+    }
+    path.strip_prefix(dir)?
+        .strip_prefix('/')
+        .filter(|r| !r.is_empty())
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// Content hashes of files computed during one lookup, shared by the
+/// results of a manifest that list the same headers.
+#[derive(Default)]
+pub struct DigestCache(HashMap<String, Option<[u8; 32]>>);
+
+impl DigestCache {
+    fn digest(&mut self, path: &str) -> Option<[u8; 32]> {
+        if let Some(d) = self.0.get(path) {
+            return *d;
+        }
+        let d = crate::hash::hash_file_content(Path::new(path)).ok();
+        self.0.insert(path.to_string(), d);
+        d
+    }
+}
+
+/// Does everything recorded for `result` still hold in `cwd`?
+pub fn still_valid(result: &ManifestResult, cwd: &str, digests: &mut DigestCache) -> bool {
+    for inc in &result.includes {
+        let Some(path) = inc.path.resolve(cwd) else {
+            return false;
+        };
+        let path = resolve_in(cwd, &path);
+        let Ok(meta) = fs::metadata(&path) else {
+            return false;
+        };
+        let stamp = Stamp::of(&meta);
+        if stamp.size != inc.stamp.size {
+            return false;
+        }
+        // Same size, mtime and ctime as when recorded (and it was not modified
+        // during that compile): unchanged. Otherwise compare the content.
+        if stamp != inc.stamp && digests.digest(&path) != Some(inc.digest) {
+            return false;
+        }
+    }
+    for probe in &result.probes {
+        let Some(dir) = probe.path.resolve(cwd) else {
+            return false;
+        };
+        let dir = resolve_in(cwd, if dir.is_empty() { "." } else { &dir });
+        match (fs::metadata(&dir), probe.stamp) {
+            (Err(_), _) => continue,
+            (Ok(m), Some(recorded))
+                if Stamp {
+                    size: 0,
+                    ..Stamp::of(&m)
+                } == recorded =>
+            {
+                continue
+            }
+            (Ok(_), _) => {
+                if probe
+                    .names
+                    .iter()
+                    .any(|n| fs::symlink_metadata(Path::new(&dir).join(n)).is_ok())
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_macros() {
+        assert!(has_time_macros(b"const char *d = __DATE__;"));
+        assert!(has_time_macros(b"__TIMESTAMP__"));
+        assert!(!has_time_macros(b"int date_time;"));
+    }
+
+    #[test]
+    fn search_dirs_from_gcc_v() {
+        let text = b"ignoring nonexistent directory \"q\"\n#include \"...\" search starts here:\n quote\n#include <...> search starts here:\n inc1\n /usr/include\nEnd of search list.\n";
+        let d = parse_search_dirs(text);
+        assert_eq!(d.quote, ["quote"]);
+        assert_eq!(d.bracket, ["inc1", "/usr/include"]);
+        assert_eq!(d.missing, ["q"]);
+    }
+
+    #[test]
+    fn includes_with_their_includers() {
+        let pp = b"# 0 \"t.c\"\n# 0 \"<built-in>\"\n# 0 \"<command-line>\"\n# 1 \"/usr/include/stdc-predef.h\" 1 3 4\n# 0 \"<command-line>\" 2\n# 1 \"t.c\"\n# 1 \"inc/x.h\" 1\n# 1 \"inc/y.h\" 1\n# 2 \"inc/x.h\" 2\n# 2 \"t.c\" 2\n";
+        let files = includes_from_preprocessed(pp, "t.c");
+        let names: Vec<(&str, Option<&str>, bool)> = files
+            .iter()
+            .map(|f| (f.path.as_str(), f.includer.as_deref(), f.system))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("/usr/include/stdc-predef.h", None, true),
+                ("inc/x.h", Some("t.c"), false),
+                ("inc/y.h", Some("inc/x.h"), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn depfile_dependencies() {
+        let d = b"t.o: t.c inc/x.h \\\n inc/y.h\ninc/x.h:\n";
+        let files = includes_from_depfile(d, "t.c").unwrap();
+        assert_eq!(
+            files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["inc/x.h", "inc/y.h"]
+        );
+    }
+
+    #[test]
+    fn probes_cover_earlier_search_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().to_str().unwrap();
+        for d in ["inc1", "inc2"] {
+            fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        fs::write(dir.path().join("inc2/x.h"), "int x;\n").unwrap();
+        fs::write(dir.path().join("t.c"), "#include \"x.h\"\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let ctx = RecordContext {
+            cwd,
+            base_dir: None,
+            start_ns: coarse_now_ns(),
+            input: "t.c",
+            time_macros_sloppy: false,
+            skip_system_headers: false,
+            mtime_sloppy: false,
+            ctime_sloppy: false,
+        };
+        let files = vec![ReadFile {
+            path: "inc2/x.h".into(),
+            includer: Some("t.c".into()),
+            system: false,
+        }];
+        let search = SearchDirs {
+            quote: vec![],
+            bracket: vec!["inc1".into(), "inc2".into()],
+            missing: vec!["inc0".into()],
+        };
+        let (includes, probes) = ctx.record(&files, &search).unwrap();
+        let result = ManifestResult {
+            result_key: crate::hash::Key::of(b"r"),
+            includes,
+            probes,
+        };
+        let dirs: Vec<String> = result
+            .probes
+            .iter()
+            .map(|p| p.path.resolve(cwd).unwrap())
+            .collect();
+        assert_eq!(dirs, ["", "inc0", "inc1"]);
+        let mut cache = DigestCache::default();
+        assert!(still_valid(&result, cwd, &mut cache));
+        // A header appearing earlier on the search path shadows the recorded one.
+        fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
+        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+        fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
+        assert!(still_valid(&result, cwd, &mut DigestCache::default()));
+        // A missing search directory that appears with the header shadows it too.
+        fs::create_dir(dir.path().join("inc0")).unwrap();
+        fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();
+        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+        fs::remove_dir_all(dir.path().join("inc0")).unwrap();
+        // A changed header is a mismatch even with the same size.
+        fs::write(dir.path().join("inc2/x.h"), "int y;\n").unwrap();
+        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+    }
+}

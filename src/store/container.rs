@@ -1,0 +1,165 @@
+//! The envelope every stored file shares (results and manifests): magic,
+//! version, the key it belongs to, an optionally zstd-compressed payload and a
+//! BLAKE3 checksum over all of it. docs/formats.md has the grammar:
+//!
+//! ```text
+//! file     = magic [4] | version u16 | compression u8 | reserved u8
+//!            | key [32] | payload_len u64 | body | checksum [32]
+//! body     = payload, zstd-compressed when compression = 1
+//! checksum = blake3 of every byte before it
+//! ```
+//!
+//! The key is stored inside so that a file served for the wrong key (a
+//! renamed file, a confused remote) is rejected like a corrupt one.
+
+use crate::hash::Key;
+
+const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
+const CHECKSUM_LEN: usize = 32;
+/// Refuse absurd sizes even in a verified header, so a bug can never ask for
+/// terabytes of memory.
+const MAX_PAYLOAD: u64 = 4 << 30;
+
+pub struct Format {
+    pub magic: &'static [u8; 4],
+    pub version: u16,
+}
+
+impl Format {
+    /// Wraps `payload`; `level` is a zstd level, `None` stores it uncompressed.
+    pub fn encode(
+        &self,
+        key: &Key,
+        payload: &[u8],
+        level: Option<i32>,
+    ) -> std::io::Result<Vec<u8>> {
+        let (compression, body) = match level {
+            Some(level) => (1u8, zstd::bulk::compress(payload, level)?),
+            None => (0u8, payload.to_vec()),
+        };
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
+        out.extend_from_slice(self.magic);
+        out.extend_from_slice(&self.version.to_le_bytes());
+        out.push(compression);
+        out.push(0);
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&body);
+        let checksum = blake3::hash(&out);
+        out.extend_from_slice(checksum.as_bytes());
+        Ok(out)
+    }
+
+    /// Verifies `bytes` as a file of this format stored under `key` and returns
+    /// the payload. Any mismatch is an error, never a partial result.
+    pub fn decode(&self, bytes: &[u8], key: &Key) -> Result<Vec<u8>, String> {
+        if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+            return Err(format!("truncated ({} bytes)", bytes.len()));
+        }
+        let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+        if blake3::hash(body).as_bytes() != checksum {
+            return Err("checksum mismatch".into());
+        }
+        if &body[..4] != self.magic {
+            return Err("bad magic".into());
+        }
+        let version = u16::from_le_bytes([body[4], body[5]]);
+        if version != self.version {
+            return Err(format!("unsupported version {version}"));
+        }
+        if &body[8..40] != key.as_bytes() {
+            return Err("stored for another key".into());
+        }
+        let payload_len = u64::from_le_bytes(body[40..48].try_into().unwrap());
+        if payload_len > MAX_PAYLOAD {
+            return Err(format!("payload too large ({payload_len} bytes)"));
+        }
+        let stored = &body[HEADER_LEN..];
+        let payload = match body[6] {
+            0 => stored.to_vec(),
+            // Decompressed into a buffer sized from the header, not a growing stream.
+            1 => zstd::bulk::decompress(stored, payload_len as usize)
+                .map_err(|e| format!("decompression failed: {e}"))?,
+            c => return Err(format!("unknown compression {c}")),
+        };
+        if payload.len() as u64 != payload_len {
+            return Err("payload length mismatch".into());
+        }
+        Ok(payload)
+    }
+}
+
+/// Little-endian field writer for payloads.
+#[derive(Default)]
+pub struct Writer(pub Vec<u8>);
+
+impl Writer {
+    pub fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn raw(&mut self, v: &[u8]) {
+        self.0.extend_from_slice(v);
+    }
+    /// Length-prefixed bytes.
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.u64(v.len() as u64);
+        self.raw(v);
+    }
+}
+
+/// The matching reader: every read is bounds-checked.
+pub struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(data: &'a [u8]) -> Reader<'a> {
+        Reader { data, pos: 0 }
+    }
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.data.len())
+            .ok_or_else(|| "payload truncated".to_string())?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    pub fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    pub fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    pub fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    pub fn i64(&mut self) -> Result<i64, String> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    pub fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = usize::try_from(self.u64()?).map_err(|_| "length too large".to_string())?;
+        self.take(len)
+    }
+    pub fn string(&mut self) -> Result<String, String> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "invalid UTF-8".to_string())
+    }
+    pub fn finish(self) -> Result<(), String> {
+        if self.pos == self.data.len() {
+            Ok(())
+        } else {
+            Err("trailing bytes in payload".into())
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! One wrapped compile: analyse, hash, serve a hit or compile and store.
+//!
+//! Whatever goes wrong inside the cache ends in running the real compiler with
+//! the user's arguments and passing its output and exit code through; the
+//! problem is only counted and logged.
+
+mod outputs;
+mod session;
+
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::compiler;
+use crate::config::{Config, Locations};
+use crate::log::Log;
+use crate::stats::{self, Counter};
+
+/// Why a call is not served from or stored in the cache.
+struct Fallback {
+    counter: Counter,
+    reason: String,
+}
+
+fn fallback(counter: Counter, reason: impl Into<String>) -> Fallback {
+    Fallback {
+        counter,
+        reason: reason.into(),
+    }
+}
+
+struct Session {
+    config: Config,
+    compiler: PathBuf,
+    args: Vec<String>,
+    log: Log,
+    /// Counter changes, written in one locked update at the end.
+    changes: Vec<(Counter, i64)>,
+    shard: u8,
+    /// When the call started, by the clock file times come from (direct mode).
+    start_ns: i64,
+    /// What went into the keys, for `debug = true`.
+    transcript: Vec<u8>,
+    /// Where the transcript goes: `<output>.objcache-input-text`.
+    debug_output: Option<String>,
+}
+
+/// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
+pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
+    let start_ns = crate::hash::direct::coarse_now_ns();
+    let (config, errors) = Config::load(&Locations::default());
+    if let Some(mask) = config.umask {
+        // SAFETY: umask only changes this process's file creation mask.
+        unsafe {
+            libc::umask(mask as libc::mode_t);
+        }
+    }
+    let mut log = Log::new(config.log_file.clone());
+    let path_list = if config.path.is_empty() {
+        std::env::var("PATH").unwrap_or_default()
+    } else {
+        config.path.clone()
+    };
+    let name = if config.compiler.is_empty() {
+        compiler_name
+    } else {
+        config.compiler.as_str()
+    };
+    let shard = (std::process::id() % u32::from(stats::SHARDS)) as u8;
+    let compiler = match compiler::locate(name, &path_list) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("objcache: error: {message}");
+            count(
+                &config,
+                &mut log,
+                shard,
+                &[(Counter::CouldNotFindCompiler, 1)],
+            );
+            return 1;
+        }
+    };
+    if !errors.is_empty() {
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        eprintln!(
+            "objcache: warning: bad configuration, compiling without the cache: {}",
+            all.join("; ")
+        );
+        count(&config, &mut log, shard, &[(Counter::BadConfig, 1)]);
+        return exec_compiler(&config, &compiler, &raw_args);
+    }
+    if config.disable {
+        return exec_compiler(&config, &compiler, &raw_args);
+    }
+    let Some(args) = raw_args
+        .iter()
+        .map(|a| a.clone().into_string().ok())
+        .collect::<Option<Vec<String>>>()
+    else {
+        log.note("arguments are not UTF-8; running the compiler uncached");
+        count(
+            &config,
+            &mut log,
+            shard,
+            &[(Counter::BadCompilerArguments, 1)],
+        );
+        return exec_compiler(&config, &compiler, &raw_args);
+    };
+    log.note(format!(
+        "command: {} {}",
+        compiler.display(),
+        args.join(" ")
+    ));
+    let mut session = Session {
+        config,
+        compiler,
+        args,
+        log,
+        changes: Vec::new(),
+        shard,
+        start_ns,
+        transcript: Vec::new(),
+        debug_output: None,
+    };
+    match session.compile() {
+        Ok(code) => {
+            session.finish();
+            code
+        }
+        Err(f) => {
+            session
+                .log
+                .note(format!("{}: {}", f.counter.name(), f.reason));
+            session.changes.push((f.counter, 1));
+            session.finish();
+            exec_compiler(&session.config, &session.compiler, &raw_args)
+        }
+    }
+}
+
+fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)]) {
+    if !config.stats || changes.is_empty() {
+        return;
+    }
+    if let Err(e) = stats::update(&config.cache_dir, shard, changes) {
+        log.note(format!(
+            "could not update statistics in {}: {e}",
+            config.cache_dir.display()
+        ));
+    }
+}
+
+fn prefixed(config: &Config, compiler: &Path) -> Command {
+    let mut words = config.prefix_command.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(first) => {
+            let mut c = Command::new(first);
+            c.args(words).arg(compiler);
+            c
+        }
+        None => Command::new(compiler),
+    };
+    // A wrapper further down the chain must not cache this call a second time.
+    cmd.env("CCACHE_DISABLE", "1");
+    cmd
+}
+
+/// Replaces this process with the real compiler: output and exit code are its own.
+fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
+    let err = prefixed(config, compiler).args(args).exec();
+    eprintln!(
+        "objcache: error: could not run {}: {err}",
+        compiler.display()
+    );
+    127
+}
+
+impl Session {
+    fn finish(&mut self) {
+        let changes = std::mem::take(&mut self.changes);
+        count(&self.config, &mut self.log, self.shard, &changes);
+        if let Some(path) = self.debug_output.take() {
+            if let Err(e) = std::fs::write(&path, &self.transcript) {
+                self.log.note(format!("debug: could not write {path}: {e}"));
+            }
+        }
+        self.log.flush();
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}
+
+/// What `-march=native` resolves to on this machine.
+pub(crate) fn cpu_identity() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| {
+            [
+                "vendor_id",
+                "cpu family",
+                "model",
+                "model name",
+                "flags",
+                "Features",
+                "CPU part",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,201 @@
+//! Writing a cached result to the call's outputs, and running the compiler
+//! on a miss to produce one.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use super::{exit_code, fallback, prefixed, Fallback, Session};
+use crate::compiler::{self, args::ArgsAnalysis};
+use crate::depfile::DepRecord;
+use crate::hash::Key;
+use crate::stats::Counter;
+use crate::store::entry::{FileKind, ResultEntry};
+use crate::store::{self, EntryKind, LocalStore};
+
+/// What a compile on a miss produced.
+pub(super) struct Compiled {
+    pub code: i32,
+    /// What to store, when the compile produced a cacheable result.
+    pub entry: Option<ResultEntry>,
+    /// The `.d` as the compiler wrote it (depend mode reads its includes).
+    pub dep_body: Option<Vec<u8>>,
+}
+
+impl Session {
+    pub(super) fn compression_level(&self) -> Option<i32> {
+        self.config
+            .compression
+            .then_some(match self.config.compression_level {
+                0 => 1,
+                l => l,
+            })
+    }
+
+    /// Writes the result stored under `key` to this call's outputs and replays
+    /// its stderr. `Ok(None)`: no usable entry, the caller goes on to compile.
+    pub(super) fn serve(
+        &mut self,
+        store: &LocalStore,
+        key: &Key,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Option<i32>, Fallback> {
+        let bytes = match store.get(key, EntryKind::Result) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.log
+                    .note(format!("reading result {}: {e}", key.to_hex()));
+                return Ok(None);
+            }
+        };
+        let entry = match ResultEntry::decode(&bytes, key) {
+            Ok(entry) => entry,
+            Err(why) => {
+                self.log
+                    .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
+                self.changes.push((Counter::CorruptCacheEntry, 1));
+                if !self.config.read_only {
+                    let removed = store.remove(key, EntryKind::Result);
+                    self.changes.extend(removed);
+                }
+                return Ok(None);
+            }
+        };
+        let Some(object) = entry.get(FileKind::Object) else {
+            self.changes.push((Counter::CorruptCacheEntry, 1));
+            return Ok(None);
+        };
+        let dep_file = match &a.deps {
+            None => None,
+            Some(d) => {
+                let rendered = entry
+                    .get(FileKind::Dependency)
+                    .and_then(DepRecord::decode)
+                    .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_deref()));
+                match rendered {
+                    Some(body) => Some((d.file.as_str(), body)),
+                    None => {
+                        self.log
+                            .note("the stored dependency file does not fit this call");
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        store::atomic_write(Path::new(&a.output), object)
+            .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output)))?;
+        if let Some((path, body)) = dep_file {
+            store::atomic_write(Path::new(path), &body)
+                .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
+        }
+        if let Some(stderr) = entry.get(FileKind::Stderr) {
+            let _ = std::io::stderr().write_all(stderr);
+        }
+        if !self.config.read_only {
+            store.touch(key, EntryKind::Result);
+        }
+        self.changes.extend([
+            (Counter::LocalStorageHit, 1),
+            (Counter::LocalStorageReadHit, 1),
+        ]);
+        Ok(Some(0))
+    }
+
+    /// Runs the real compiler with the call's own arguments and passes its
+    /// output through. Failures are counted here; only a clean compile that
+    /// wrote a non-empty object yields an entry.
+    pub(super) fn run_compiler(
+        &mut self,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Compiled, Fallback> {
+        let out = prefixed(&self.config, &self.compiler)
+            .args(&self.args)
+            .stdin(Stdio::inherit())
+            .output()
+            .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))?;
+        let _ = std::io::stdout().write_all(&out.stdout);
+        let _ = std::io::stderr().write_all(&out.stderr);
+        let code = exit_code(out.status);
+        let nothing = |this: &mut Session, counter: Counter| {
+            this.changes.push((counter, 1));
+            Ok(Compiled {
+                code,
+                entry: None,
+                dep_body: None,
+            })
+        };
+        if !out.status.success() {
+            return nothing(self, Counter::CompileFailed);
+        }
+        if !out.stdout.is_empty() {
+            return nothing(self, Counter::CompilerProducedStdout);
+        }
+        let object = match std::fs::read(&a.output) {
+            Ok(o) if o.is_empty() => return nothing(self, Counter::CompilerProducedEmptyOutput),
+            Ok(o) => o,
+            Err(_) => return nothing(self, Counter::CompilerProducedNoOutput),
+        };
+        let mut entry = ResultEntry::default();
+        entry.files.push((FileKind::Object, object));
+        let mut dep_body = None;
+        if let Some(d) = &a.deps {
+            match std::fs::read(&d.file) {
+                Ok(body) => {
+                    let family = compiler::family(&self.compiler);
+                    let rec = DepRecord::new(body.clone(), cwd, &d.targets, family);
+                    entry.files.push((FileKind::Dependency, rec.encode()));
+                    dep_body = Some(body);
+                }
+                Err(e) => {
+                    self.log
+                        .note(format!("not storing: dependency file {}: {e}", d.file));
+                    return nothing(self, Counter::CompilerProducedNoOutput);
+                }
+            }
+        }
+        if !out.stderr.is_empty() {
+            entry.files.push((FileKind::Stderr, out.stderr));
+        }
+        Ok(Compiled {
+            code,
+            entry: Some(entry),
+            dep_body,
+        })
+    }
+
+    /// Stores a result unless the cache is read-only; `true` when it is stored.
+    pub(super) fn store_result(
+        &mut self,
+        store: &LocalStore,
+        key: &Key,
+        entry: &ResultEntry,
+    ) -> bool {
+        if self.config.read_only {
+            return false;
+        }
+        let stored = entry
+            .encode(key, self.compression_level())
+            .and_then(|bytes| store.put(key, EntryKind::Result, &bytes));
+        match stored {
+            Ok(outcome) => {
+                self.changes.extend([
+                    (Counter::LocalStorageWrite, 1),
+                    (Counter::CacheSizeKibibyte, outcome.kib_delta),
+                    (Counter::FilesInCache, outcome.files_delta),
+                ]);
+                true
+            }
+            Err(e) => {
+                self.log.note(format!(
+                    "could not store {}: {e}",
+                    store.path(key, EntryKind::Result).display()
+                ));
+                self.changes.push((Counter::InternalError, 1));
+                false
+            }
+        }
+    }
+}

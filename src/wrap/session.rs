@@ -1,0 +1,444 @@
+//! The decision path of one cacheable call: direct-mode lookup through the
+//! manifest, then preprocessor mode (or depend mode), then compiling.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{fallback, Fallback, Session};
+use crate::compiler::args::{self, ArgsAnalysis};
+use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
+use crate::hash::{preprocessor, Key, KeyHasher};
+use crate::paths;
+use crate::stats::Counter;
+use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, ProbeDir};
+use crate::store::{EntryKind, LocalStore};
+
+/// Variables that change which headers the preprocessor finds.
+const INCLUDE_PATH_VARS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+];
+
+/// The result key from preprocessor mode, and what the preprocessor read.
+struct Preprocessed {
+    key: Key,
+    files: Vec<ReadFile>,
+    search: SearchDirs,
+}
+
+impl Session {
+    pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
+        let cwd = paths::current_dir()
+            .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
+        let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
+        let analysis =
+            args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        if self.config.debug {
+            self.debug_output = Some(format!("{}.objcache-input-text", analysis.output));
+        }
+        let common = self.common_digest(&analysis, &cwd)?;
+        let store = LocalStore::new(&self.config.cache_dir);
+
+        let manifest_key = self.manifest_key(&analysis, &cwd, &common);
+        if let Some(mkey) = &manifest_key {
+            self.shard = LocalStore::shard_of(mkey);
+            self.log.note(format!("manifest key {}", mkey.to_hex()));
+            if !self.config.recache {
+                if let Some(code) = self.direct_lookup(&store, mkey, &analysis, &cwd)? {
+                    return Ok(code);
+                }
+                self.changes.push((Counter::DirectCacheMiss, 1));
+            }
+            if self.config.depend_mode && self.config.run_second_cpp && analysis.deps.is_some() {
+                return self.depend_mode_miss(&store, mkey, &analysis, &cwd);
+            }
+        }
+
+        let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
+        self.shard = LocalStore::shard_of(&pp.key);
+        self.log.note(format!("result key {}", pp.key.to_hex()));
+        if self.config.recache {
+            self.log.note("recache: not looking up the cache");
+        } else if let Some(code) = self.serve(&store, &pp.key, &analysis, &cwd)? {
+            self.log.note("preprocessed cache hit");
+            self.changes.push((Counter::PreprocessedCacheHit, 1));
+            if let Some(mkey) = &manifest_key {
+                self.remember_includes(
+                    &store, mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
+                );
+            }
+            return Ok(code);
+        }
+        let compiled = self.run_compiler(&analysis, &cwd)?;
+        if let Some(entry) = compiled.entry {
+            self.count_miss(true);
+            if self.store_result(&store, &pp.key, &entry) {
+                if let Some(mkey) = &manifest_key {
+                    self.remember_includes(
+                        &store, mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
+                    );
+                }
+            }
+        }
+        Ok(compiled.code)
+    }
+
+    fn count_miss(&mut self, preprocessed: bool) {
+        if self.config.recache {
+            // As in ccache, a forced recache is its own kind of call, not a miss.
+            self.changes.push((Counter::Recache, 1));
+            return;
+        }
+        self.log.note("cache miss");
+        self.changes.extend([
+            (Counter::CacheMiss, 1),
+            (Counter::LocalStorageMiss, 1),
+            (Counter::LocalStorageReadMiss, 1),
+        ]);
+        if preprocessed {
+            self.changes.push((Counter::PreprocessedCacheMiss, 1));
+        }
+    }
+
+    /// Everything both keys share: compiler, arguments, language, environment.
+    fn common_digest(&mut self, a: &ArgsAnalysis, cwd: &str) -> Result<[u8; 32], Fallback> {
+        let config = &self.config;
+        let base_dir = config.base_dir.as_deref();
+        let mut h = KeyHasher::new(config.debug);
+        crate::compiler::hash_identity(
+            &mut h,
+            &self.compiler,
+            &config.compiler_check,
+            &config.cache_dir,
+        )
+        .map_err(|e| fallback(Counter::CompilerCheckFailed, e))?;
+        if !config.namespace.is_empty() {
+            h.field("namespace", config.namespace.as_bytes());
+        }
+        for arg in &a.hash_args {
+            h.field(
+                "arg",
+                paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
+            );
+        }
+        h.field("language", a.language.name().as_bytes());
+        if config.hash_dir && a.debug_info {
+            h.field("cwd", cwd.as_bytes());
+        }
+        // The language of diagnostics, which are replayed on a hit.
+        for var in ["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"] {
+            let value = std::env::var_os(var).unwrap_or_default();
+            h.field(var, value.as_encoded_bytes());
+        }
+        for file in &a.extra_files {
+            let digest = crate::hash::hash_file_content(Path::new(file))
+                .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
+            h.field("extra-file", &digest);
+        }
+        if a.native_cpu {
+            h.field("cpu", super::cpu_identity().as_bytes());
+        }
+        Ok(self.finish_hasher(h))
+    }
+
+    /// Finishes a hasher, keeping its transcript for `debug = true`.
+    fn finish_hasher(&mut self, h: KeyHasher) -> [u8; 32] {
+        let (key, transcript) = h.finish();
+        if let Some(t) = transcript {
+            self.transcript.extend_from_slice(&t);
+        }
+        *key.as_bytes()
+    }
+
+    /// The manifest key, or `None` when direct mode does not apply to this call.
+    fn manifest_key(&mut self, a: &ArgsAnalysis, cwd: &str, common: &[u8; 32]) -> Option<Key> {
+        if !self.config.direct_mode || a.language.is_preprocessed() {
+            return None;
+        }
+        if a.hash_args
+            .iter()
+            .any(|x| x == "-Xpreprocessor" || (x.starts_with("-Wp,") && !x.starts_with("-Wp,-D")))
+        {
+            self.log
+                .note("direct mode off: -Xpreprocessor or -Wp, option");
+            return None;
+        }
+        let source = std::fs::read(&a.input).ok()?;
+        if !self.config.has_sloppiness("time_macros") && direct::has_time_macros(&source) {
+            self.log
+                .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
+            return None;
+        }
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"manifest");
+        h.field("common", common);
+        let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_deref());
+        h.field("input", input.as_bytes());
+        h.field("source", blake3::hash(&source).as_bytes());
+        for var in INCLUDE_PATH_VARS {
+            let value = std::env::var_os(var).unwrap_or_default();
+            h.field(var, value.as_encoded_bytes());
+        }
+        Some(Key::from_bytes(self.finish_hasher(h)))
+    }
+
+    fn direct_lookup(
+        &mut self,
+        store: &LocalStore,
+        mkey: &Key,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Option<i32>, Fallback> {
+        let Some(manifest) = self.read_manifest(store, mkey) else {
+            return Ok(None);
+        };
+        let mut digests = DigestCache::default();
+        for result in manifest.results.iter().rev() {
+            if !direct::still_valid(result, cwd, &mut digests) {
+                continue;
+            }
+            if let Some(code) = self.serve(store, &result.result_key, a, cwd)? {
+                self.log
+                    .note(format!("direct cache hit: {}", result.result_key.to_hex()));
+                self.changes.push((Counter::DirectCacheHit, 1));
+                if !self.config.read_only {
+                    store.touch(mkey, EntryKind::Manifest);
+                }
+                return Ok(Some(code));
+            }
+        }
+        self.log
+            .note("direct mode: no recorded include set matches");
+        Ok(None)
+    }
+
+    fn read_manifest(&mut self, store: &LocalStore, mkey: &Key) -> Option<Manifest> {
+        let bytes = match store.get(mkey, EntryKind::Manifest) {
+            Ok(b) => b?,
+            Err(e) => {
+                self.log.note(format!("reading manifest: {e}"));
+                return None;
+            }
+        };
+        match Manifest::decode(&bytes, mkey) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                self.log.note(format!(
+                    "corrupt manifest {} ({why}): removed",
+                    mkey.to_hex()
+                ));
+                self.changes.push((Counter::CorruptCacheEntry, 1));
+                if !self.config.read_only {
+                    let removed = store.remove(mkey, EntryKind::Manifest);
+                    self.changes.extend(removed);
+                }
+                None
+            }
+        }
+    }
+
+    fn preprocess(
+        &mut self,
+        a: &ArgsAnalysis,
+        cwd: &str,
+        common: &[u8; 32],
+        want_includes: bool,
+    ) -> Result<Preprocessed, Fallback> {
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"result");
+        h.field("common", common);
+        let mut files = Vec::new();
+        let mut search = SearchDirs::default();
+        if a.language.is_preprocessed() {
+            let content = std::fs::read(&a.input)
+                .map_err(|e| fallback(Counter::InternalError, format!("{}: {e}", a.input)))?;
+            h.field("preprocessed", &content);
+        } else {
+            let mut cmd = Command::new(&self.compiler);
+            cmd.args(&a.preprocessor_args).arg("-E");
+            if want_includes {
+                cmd.arg("-v");
+            }
+            cmd.env("CCACHE_DISABLE", "1").stdin(Stdio::null());
+            let out = cmd.output().map_err(|e| {
+                fallback(
+                    Counter::PreprocessorError,
+                    format!("running the preprocessor: {e}"),
+                )
+            })?;
+            if !out.status.success() {
+                return Err(fallback(
+                    Counter::PreprocessorError,
+                    "the preprocessor failed",
+                ));
+            }
+            preprocessor::hash_preprocessed(
+                &mut h,
+                &out.stdout,
+                cwd,
+                self.config.base_dir.as_deref(),
+            );
+            if want_includes {
+                files = direct::includes_from_preprocessed(&out.stdout, &a.input);
+                search = direct::parse_search_dirs(&out.stderr);
+            }
+        }
+        let key = Key::from_bytes(self.finish_hasher(h));
+        Ok(Preprocessed { key, files, search })
+    }
+
+    /// Depend mode: no preprocessor at all. The compile's own `.d` names the
+    /// headers; their contents complete the key.
+    fn depend_mode_miss(
+        &mut self,
+        store: &LocalStore,
+        mkey: &Key,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<i32, Fallback> {
+        let compiled = self.run_compiler(a, cwd)?;
+        let Some(entry) = compiled.entry else {
+            return Ok(compiled.code);
+        };
+        self.count_miss(false);
+        let files = compiled
+            .dep_body
+            .as_deref()
+            .and_then(|body| direct::includes_from_depfile(body, &a.input));
+        let Some(files) = files else {
+            self.log
+                .note("depend mode: could not read the dependency file; not stored");
+            return Ok(compiled.code);
+        };
+        let search = self.search_dirs(a);
+        let Some((includes, probes)) = self.record(&files, &search, a, cwd) else {
+            return Ok(compiled.code);
+        };
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"depend");
+        h.field("manifest", mkey.as_bytes());
+        for inc in &includes {
+            h.field("include", format!("{:?}", inc.path).as_bytes());
+            h.field("digest", &inc.digest);
+        }
+        let key = Key::from_bytes(self.finish_hasher(h));
+        if self.store_result(store, &key, &entry) {
+            self.add_to_manifest(store, mkey, key, includes, probes);
+        }
+        Ok(compiled.code)
+    }
+
+    /// The compiler's header search list, from `-v` on an empty input.
+    fn search_dirs(&mut self, a: &ArgsAnalysis) -> SearchDirs {
+        let args: Vec<&String> = a
+            .preprocessor_args
+            .iter()
+            .filter(|x| **x != a.input)
+            .collect();
+        let out = Command::new(&self.compiler)
+            .args(args)
+            .args([
+                "-E",
+                "-v",
+                "-x",
+                a.language.name(),
+                "/dev/null",
+                "-o",
+                "/dev/null",
+            ])
+            .env("CCACHE_DISABLE", "1")
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(o) => direct::parse_search_dirs(&o.stderr),
+            Err(e) => {
+                self.log
+                    .note(format!("could not list the header search path: {e}"));
+                SearchDirs::default()
+            }
+        }
+    }
+
+    fn record(
+        &mut self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Option<(Vec<IncludeRecord>, Vec<ProbeDir>)> {
+        let ctx = RecordContext {
+            cwd,
+            base_dir: self.config.base_dir.as_deref(),
+            start_ns: self.start_ns,
+            input: &a.input,
+            time_macros_sloppy: self.config.has_sloppiness("time_macros"),
+            skip_system_headers: self.config.has_sloppiness("system_headers"),
+            mtime_sloppy: self.config.has_sloppiness("include_file_mtime"),
+            ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
+        };
+        match ctx.record(files, search) {
+            Ok(recorded) => Some(recorded),
+            Err(why) => {
+                self.log
+                    .note(format!("not recorded for direct mode: {why}"));
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn remember_includes(
+        &mut self,
+        store: &LocalStore,
+        mkey: &Key,
+        result_key: &Key,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) {
+        if self.config.read_only {
+            return;
+        }
+        if let Some((includes, probes)) = self.record(files, search, a, cwd) {
+            self.add_to_manifest(store, mkey, *result_key, includes, probes);
+        }
+    }
+
+    fn add_to_manifest(
+        &mut self,
+        store: &LocalStore,
+        mkey: &Key,
+        result_key: Key,
+        includes: Vec<IncludeRecord>,
+        probes: Vec<ProbeDir>,
+    ) {
+        if self.config.read_only {
+            return;
+        }
+        let mut manifest = self.read_manifest(store, mkey).unwrap_or_default();
+        manifest.add(ManifestResult {
+            result_key,
+            includes,
+            probes,
+        });
+        let stored = manifest
+            .encode(mkey, self.compression_level())
+            .and_then(|bytes| store.put(mkey, EntryKind::Manifest, &bytes));
+        match stored {
+            Ok(outcome) => self.changes.extend([
+                (Counter::CacheSizeKibibyte, outcome.kib_delta),
+                (Counter::FilesInCache, outcome.files_delta),
+            ]),
+            Err(e) => {
+                self.log
+                    .note(format!("could not store manifest {}: {e}", mkey.to_hex()));
+                self.changes.push((Counter::InternalError, 1));
+            }
+        }
+    }
+}
