@@ -221,7 +221,19 @@ pub struct RecordContext<'a> {
     pub ctime_sloppy: bool,
 }
 
-fn resolve_in(cwd: &str, path: &str) -> String {
+/// Was a file with this stamp modified at or after `start_ns`? Such a file
+/// may have changed while the compile read it.
+pub fn modified_since(
+    stamp: &Stamp,
+    start_ns: i64,
+    mtime_sloppy: bool,
+    ctime_sloppy: bool,
+) -> bool {
+    (!mtime_sloppy && stamp.mtime_ns >= start_ns) || (!ctime_sloppy && stamp.ctime_ns >= start_ns)
+}
+
+/// `path` as seen from `cwd`.
+pub fn resolve_in(cwd: &str, path: &str) -> String {
     if path.starts_with('/') {
         path.to_string()
     } else {
@@ -239,8 +251,7 @@ fn dirname(path: &str) -> &str {
 
 impl RecordContext<'_> {
     fn too_new(&self, stamp: &Stamp) -> bool {
-        (!self.mtime_sloppy && stamp.mtime_ns >= self.start_ns)
-            || (!self.ctime_sloppy && stamp.ctime_ns >= self.start_ns)
+        modified_since(stamp, self.start_ns, self.mtime_sloppy, self.ctime_sloppy)
     }
 
     /// Records the files a compile read and the shadowing probes, or says why

@@ -10,7 +10,7 @@ use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs
 use crate::hash::{preprocessor, Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, ProbeDir};
+use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, ProbeDir, Stamp};
 use crate::store::{EntryKind, LocalStore};
 
 /// Variables that change which headers the preprocessor finds.
@@ -76,7 +76,11 @@ impl Session {
         let compiled = self.run_compiler(&analysis, &cwd)?;
         if let Some(entry) = compiled.entry {
             self.count_miss(true);
-            if self.store_result(&store, &pp.key, &entry) {
+            if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
+                // The key was computed from other content than the object was built from.
+                self.log
+                    .note(format!("not stored: {why} changed during the compile"));
+            } else if self.store_result(&store, &pp.key, &entry) {
                 if let Some(mkey) = &manifest_key {
                     self.remember_includes(
                         &store, mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
@@ -85,6 +89,27 @@ impl Session {
             }
         }
         Ok(compiled.code)
+    }
+
+    /// A source or header modified after this call started (by the clock file
+    /// times come from), if any.
+    fn changed_during_compile(
+        &self,
+        a: &ArgsAnalysis,
+        files: &[ReadFile],
+        cwd: &str,
+    ) -> Option<String> {
+        let mtime_sloppy = self.config.has_sloppiness("include_file_mtime");
+        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
+        std::iter::once(a.input.as_str())
+            .chain(files.iter().map(|f| f.path.as_str()))
+            .find(|path| {
+                std::fs::metadata(direct::resolve_in(cwd, path)).is_ok_and(|m| {
+                    let stamp = Stamp::of(&m);
+                    direct::modified_since(&stamp, self.start_ns, mtime_sloppy, ctime_sloppy)
+                })
+            })
+            .map(str::to_string)
     }
 
     fn count_miss(&mut self, preprocessed: bool) {
@@ -282,8 +307,8 @@ impl Session {
                 cwd,
                 self.config.base_dir.as_deref(),
             );
+            files = direct::includes_from_preprocessed(&out.stdout, &a.input);
             if want_includes {
-                files = direct::includes_from_preprocessed(&out.stdout, &a.input);
                 search = direct::parse_search_dirs(&out.stderr);
             }
         }
