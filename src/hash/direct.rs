@@ -309,6 +309,7 @@ impl RecordContext<'_> {
             v
         };
         let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut dir_exists: HashMap<String, bool> = HashMap::new();
         for f in files
             .iter()
             .filter(|f| !(self.skip_system_headers && f.system))
@@ -333,11 +334,32 @@ impl RecordContext<'_> {
                 if c == f.path || read.contains(c.as_str()) {
                     continue;
                 }
-                let parent = dirname(&c).to_string();
-                let name = c[parent.len()..].trim_start_matches('/').to_string();
-                by_dir.entry(parent).or_default().push(name);
+                // Probe the deepest directory that exists: a missing `a/b/x.h`
+                // becomes "no entry `b` in `a`", so many absent paths share
+                // one stamped directory.
+                let mut missing = c.as_str();
+                loop {
+                    let parent = dirname(missing);
+                    let exists = *dir_exists.entry(parent.to_string()).or_insert_with(|| {
+                        Path::new(&resolve_in(
+                            self.cwd,
+                            if parent.is_empty() { "." } else { parent },
+                        ))
+                        .is_dir()
+                    });
+                    if exists || parent.is_empty() || parent == "/" {
+                        let name = missing[parent.len()..].trim_start_matches('/').to_string();
+                        by_dir.entry(parent.to_string()).or_default().push(name);
+                        break;
+                    }
+                    missing = parent;
+                }
             }
         }
+        // A directory changed in the current clock tick could still gain a file
+        // in this tick without its stamp changing: record it unstamped, so every
+        // lookup checks its candidate names one by one.
+        let now = coarse_now_ns();
         let mut probes = Vec::with_capacity(by_dir.len());
         for (dir, mut names) in by_dir {
             names.sort_unstable();
@@ -345,16 +367,19 @@ impl RecordContext<'_> {
             let real = resolve_in(self.cwd, if dir.is_empty() { "." } else { &dir });
             let stamp = match fs::metadata(&real) {
                 Ok(m) => {
-                    let s = Stamp::of(&m);
-                    if self.too_new(&s) {
-                        return Err(format!("directory {dir} changed during the compile"));
-                    }
-                    for name in &names {
-                        if Path::new(&real).join(name).exists() {
-                            return Err(format!("{dir}/{name} exists but was not read"));
-                        }
-                    }
-                    Some(Stamp { size: 0, ..s })
+                    let s = Stamp {
+                        size: 0,
+                        ..Stamp::of(&m)
+                    };
+                    // A candidate that exists but was not read was never searched
+                    // (`#include_next`, or an angle include skipping the includer's
+                    // directory): it cannot shadow anything.
+                    names.retain(|name| !Path::new(&real).join(name).exists());
+                    Some(if s.mtime_ns >= now || s.ctime_ns >= now {
+                        UNSTAMPED
+                    } else {
+                        s
+                    })
                 }
                 Err(_) => None,
             };
@@ -367,6 +392,13 @@ impl RecordContext<'_> {
         Ok(probes)
     }
 }
+
+/// A stamp no directory has: its candidates are always checked by name.
+const UNSTAMPED: Stamp = Stamp {
+    size: u64::MAX,
+    mtime_ns: -1,
+    ctime_ns: -1,
+};
 
 /// `path` = `dir` + "/" + rel → rel.
 fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
