@@ -572,7 +572,9 @@ mod tests {
             .iter()
             .map(|p| p.path.resolve(cwd).unwrap())
             .collect();
-        assert_eq!(dirs, ["", "inc0", "inc1"]);
+        // The missing inc0 is probed as "no entry inc0 in the cwd".
+        assert_eq!(dirs, ["", "inc1"]);
+        assert_eq!(result.probes[0].names, ["inc0", "x.h"]);
         let mut cache = DigestCache::default();
         assert!(still_valid(&result, cwd, &mut cache));
         // A header appearing earlier on the search path shadows the recorded one.
