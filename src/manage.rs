@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::config::{self, size, Config, Locations};
-use crate::stats::{self, display, Counter};
-use crate::store::LocalStore;
+use crate::stats::{self, display};
+use crate::store::{cleanup, usage};
 
 fn command() -> Command {
     let flag = |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
@@ -46,7 +46,13 @@ fn command() -> Command {
         .disable_help_flag(true)
         .arg(value("config_path", None, "config-path", "PATH", "operate on configuration file PATH instead of the default"))
         .arg(value("dir", Some('d'), "dir", "PATH", "operate on cache directory PATH instead of the default"))
+        .arg(flag("cleanup", Some('c'), "cleanup", "delete old files and recalculate size counters (enforces max_size, max_files, max_age)"))
         .arg(flag("clear", Some('C'), "clear", "clear the cache completely (except configuration)"))
+        .arg(value("evict_older_than", None, "evict-older-than", "AGE", "remove files not used for AGE (30m, 12h, 2d, 3600s)"))
+        .arg(value("evict_namespace", None, "evict-namespace", "NAME", "remove files stored with namespace NAME"))
+        .arg(flag("dry_run", None, "dry-run", "with --evict-older-than, --evict-namespace or -C: report what would be removed, remove nothing"))
+        .arg(flag("show_usage", None, "show-usage", "show what the cache holds by kind, namespace and last use, and what cleanups would free"))
+        .arg(flag("print_usage", None, "print-usage", "the same as --show-usage, machine-readable (name<TAB>value)"))
         .arg(value("max_files", Some('F'), "max-files", "NUM", "set maximum number of files in cache to NUM (use 0 for no limit)"))
         .arg(value("max_size", Some('M'), "max-size", "SIZE", "set maximum size of cache to SIZE (use 0 for no limit); suffixes k, M, G, T (decimal), Ki, Mi, Gi, Ti (binary); default G"))
         .arg(value("get_config", Some('k'), "get-config", "KEY", "print the value of configuration key KEY"))
@@ -92,7 +98,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
 /// The actions given, in command-line order.
 fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
     const ACTIONS: &[&str] = &[
+        "cleanup",
         "clear",
+        "evict_older_than",
+        "evict_namespace",
         "max_files",
         "max_size",
         "get_config",
@@ -101,6 +110,8 @@ fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
         "print_stats",
         "show_stats",
         "zero_stats",
+        "show_usage",
+        "print_usage",
     ];
     let mut found: Vec<(usize, &'static str)> = Vec::new();
     for &id in ACTIONS {
@@ -112,7 +123,20 @@ fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
         }
     }
     found.sort();
-    found.into_iter().map(|(_, id)| id).collect()
+    // --evict-older-than and --evict-namespace together are one eviction.
+    let mut ids: Vec<&'static str> = found
+        .into_iter()
+        .map(|(_, id)| {
+            if id == "evict_namespace" {
+                "evict_older_than"
+            } else {
+                id
+            }
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| *id != "evict_older_than" || seen.insert(*id));
+    ids
 }
 
 fn load(locations: &Locations) -> Result<Config, String> {
@@ -155,7 +179,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                             cache_dir: &cache_dir,
                             config_file: &config_file,
                             system_config_file: system.as_deref(),
-                            max_size_bytes: config.max_size,
+                            max_size_bytes: config.max_size_bytes(),
                             max_files: config.max_files,
                             verbose: m.get_flag("verbose"),
                         }
@@ -176,25 +200,64 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 println!("Statistics zeroed");
             }
             "clear" => {
-                LocalStore::new(&config.cache_dir)
-                    .clear()
+                let all = cleanup::Selection {
+                    older_than_secs: None,
+                    namespace: None,
+                };
+                let dry = m.get_flag("dry_run");
+                let swept = cleanup::evict_selected(&config.cache_dir, &all, dry)
                     .map_err(|e| format!("clearing {}: {e}", config.cache_dir.display()))?;
-                for shard in 0..stats::SHARDS {
-                    if stats::shard_dir(&config.cache_dir, shard).is_dir() {
-                        stats::modify(&config.cache_dir, shard, |c| {
-                            c.set(Counter::CacheSizeKibibyte, 0);
-                            c.set(Counter::FilesInCache, 0);
-                        })
-                        .map_err(|e| format!("updating statistics: {e}"))?;
-                    }
+                report_swept(
+                    if dry {
+                        "Would remove"
+                    } else {
+                        "Cleared cache: removed"
+                    },
+                    swept,
+                );
+            }
+            "cleanup" => {
+                let limits = cleanup::Limits::from_config(&config);
+                let swept = cleanup::full_cleanup(&config.cache_dir, &limits)
+                    .map_err(|e| format!("cleaning up {}: {e}", config.cache_dir.display()))?;
+                report_swept("Cleaned up cache: removed", swept);
+            }
+            "evict_older_than" => {
+                let older_than_secs = m
+                    .get_one::<String>("evict_older_than")
+                    .map(|a| cleanup::parse_age(a))
+                    .transpose()
+                    .map_err(|e| format!("--evict-older-than: {e}"))?;
+                let selection = cleanup::Selection {
+                    older_than_secs,
+                    namespace: m.get_one::<String>("evict_namespace").map(String::as_str),
+                };
+                let dry = m.get_flag("dry_run");
+                let swept = cleanup::evict_selected(&config.cache_dir, &selection, dry)
+                    .map_err(|e| format!("evicting from {}: {e}", config.cache_dir.display()))?;
+                report_swept(if dry { "Would remove" } else { "Removed" }, swept);
+            }
+            "show_usage" | "print_usage" => {
+                let limits = cleanup::Limits::from_config(&config);
+                let u = usage::collect(&config.cache_dir, &limits)
+                    .map_err(|e| format!("reading {}: {e}", config.cache_dir.display()))?;
+                if action == "show_usage" {
+                    print!("{}", usage::show(&u));
+                } else {
+                    print!("{}", usage::print(&u));
                 }
-                println!("Cleared cache");
             }
             "max_size" => {
                 let v = m.get_one::<String>("max_size").unwrap();
-                let bytes = size::parse_size(v).map_err(|e| format!("-M: {e}"))?;
                 set(&config, "max_size", v.trim())?;
-                if bytes == 0 {
+                let bytes = if v.trim().ends_with('%') {
+                    1
+                } else {
+                    size::parse_size(v).map_err(|e| format!("-M: {e}"))?
+                };
+                if v.trim().ends_with('%') {
+                    println!("Set cache size limit to {} of the file system", v.trim());
+                } else if bytes == 0 {
                     println!("Unset cache size limit");
                 } else {
                     println!("Set cache size limit to {}", size::format_size(bytes));
@@ -244,4 +307,12 @@ fn set(config: &Config, key: &str, value: &str) -> Result<(), String> {
     config::validate(key, value).map_err(|e| format!("{key}: {e}"))?;
     config::write_setting(&config.primary_config_path, key, value)
         .map_err(|e| format!("writing {}: {e}", config.primary_config_path.display()))
+}
+
+fn report_swept(what: &str, swept: cleanup::Swept) {
+    println!(
+        "{what} {} files ({})",
+        swept.files,
+        size::format_size(swept.kib * 1024)
+    );
 }

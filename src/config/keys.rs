@@ -58,6 +58,7 @@ pub const KEYS: &[KeyDef] = &[
     key("keep_comments_cpp", "COMMENTS", Bool, "false"),
     key("limit_multiple", "LIMIT_MULTIPLE", Float, "0.9"),
     key("log_file", "LOGFILE", Str, ""),
+    key("max_age", "MAXAGE", Str, ""),
     key("max_files", "MAXFILES", Uint, "0"),
     key("max_size", "MAXSIZE", Size, "5G"),
     key("namespace", "NAMESPACE", Str, ""),

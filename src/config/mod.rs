@@ -84,8 +84,12 @@ pub struct Config {
     pub hash_dir: bool,
     pub limit_multiple: f64,
     pub log_file: Option<PathBuf>,
+    pub max_age_secs: Option<u64>,
     pub max_files: u64,
+    /// Bytes; see `max_size_bytes` for the `N%` form.
     pub max_size: u64,
+    /// `max_size = 20%`: a share of the file system holding the cache.
+    pub max_size_percent: Option<f64>,
     pub namespace: String,
     pub path: String,
     pub prefix_command: String,
@@ -118,8 +122,10 @@ impl Config {
             hash_dir: true,
             limit_multiple: 0.9,
             log_file: None,
+            max_age_secs: None,
             max_files: 0,
             max_size: 0,
+            max_size_percent: None,
             namespace: String::new(),
             path: String::new(),
             prefix_command: String::new(),
@@ -297,7 +303,15 @@ impl Config {
         let normalized = match def.kind {
             Kind::Bool => boolean()?.to_string(),
             Kind::Size => {
-                size::parse_size(value)?;
+                if let Some(p) = value.strip_suffix('%') {
+                    p.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| *p > 0.0 && *p <= 100.0)
+                        .ok_or_else(|| format!("invalid share \"{value}\" (use e.g. 20%)"))?;
+                } else {
+                    size::parse_size(value)?;
+                }
                 value.to_string()
             }
             Kind::Uint => value
@@ -357,7 +371,23 @@ impl Config {
             "limit_multiple" => self.limit_multiple = value.parse().unwrap_or(0.9),
             "log_file" => self.log_file = (!value.is_empty()).then(|| expand_home(value)),
             "max_files" => self.max_files = value.parse().unwrap_or(0),
-            "max_size" => self.max_size = size::parse_size(value)?,
+            "max_age" => {
+                self.max_age_secs = if value.is_empty() || value == "0" {
+                    None
+                } else {
+                    Some(crate::store::cleanup::parse_age(value)?)
+                }
+            }
+            "max_size" => match value.strip_suffix('%') {
+                Some(p) => {
+                    self.max_size_percent = p.trim().parse().ok();
+                    self.max_size = 0;
+                }
+                None => {
+                    self.max_size_percent = None;
+                    self.max_size = size::parse_size(value)?;
+                }
+            },
             "namespace" => self.namespace = value.to_string(),
             "path" => self.path = value.to_string(),
             "prefix_command" => self.prefix_command = value.to_string(),
@@ -394,6 +424,15 @@ impl Config {
         KEYS.iter()
             .enumerate()
             .map(|(i, k)| (k.name, self.raw[i].as_str(), &self.origins[i]))
+    }
+
+    /// The size limit in bytes (0 = none). `N%` is taken from the size of the
+    /// file system that holds the cache, read now: runners' disks differ.
+    pub fn max_size_bytes(&self) -> u64 {
+        match self.max_size_percent {
+            None => self.max_size,
+            Some(p) => (filesystem_size(&self.cache_dir) as f64 * p / 100.0) as u64,
+        }
     }
 
     pub fn has_sloppiness(&self, name: &str) -> bool {
@@ -442,6 +481,32 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
         fs::create_dir_all(dir)?;
     }
     crate::store::atomic_write(path, out.as_bytes())
+}
+
+/// Total bytes of the file system holding `path` (or its nearest existing ancestor).
+fn filesystem_size(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let mut p = path;
+    loop {
+        if p.exists() {
+            break;
+        }
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => return 0,
+        }
+    }
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    // SAFETY: statvfs fills the struct we own from a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return 0;
+        }
+        st.f_blocks as u64 * st.f_frsize as u64
+    }
 }
 
 fn home() -> PathBuf {

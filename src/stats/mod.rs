@@ -15,13 +15,24 @@ pub use counters::{Counter, COUNTERS};
 
 pub const SHARDS: u8 = 16;
 
-/// A value for every counter, indexed by `Counter as usize`.
+/// Size accounting of one level-2 directory (`<x>/<y>`) of the store: what
+/// cleanup needs to pick where the least recently used entries are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BucketUsage {
+    pub kib: u64,
+    pub files: u64,
+    /// A lower bound of the entries' last-use times (ns); 0 = not walked yet.
+    pub oldest_ns: u64,
+}
+
+/// A value for every counter, indexed by `Counter as usize`, and, in a shard,
+/// the usage of its 16 buckets.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Counters(Vec<u64>);
+pub struct Counters(Vec<u64>, pub [BucketUsage; 16]);
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters(vec![0; COUNTERS.len()])
+        Counters(vec![0; COUNTERS.len()], [BucketUsage::default(); 16])
     }
 }
 
@@ -56,8 +67,23 @@ impl Counters {
         for line in text.lines() {
             let mut parts = line.split_whitespace();
             if let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-                if let (Some(counter), Ok(v)) = (Counter::from_name(name), value.parse()) {
+                let Ok(v) = value.parse::<u64>() else {
+                    continue;
+                };
+                if let Some(counter) = Counter::from_name(name) {
                     c.set(counter, v);
+                } else if let Some(rest) = name.strip_prefix("bucket_") {
+                    let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
+                    if let Ok(i) = usize::from_str_radix(idx, 16) {
+                        if let Some(b) = c.1.get_mut(i) {
+                            match field {
+                                "kib" => b.kib = v,
+                                "files" => b.files = v,
+                                "oldest" => b.oldest_ns = v,
+                                _ => {}
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -69,6 +95,14 @@ impl Counters {
         for (i, def) in COUNTERS.iter().enumerate() {
             if self.0[i] != 0 {
                 out.push_str(&format!("{} {}\n", def.name, self.0[i]));
+            }
+        }
+        for (i, b) in self.1.iter().enumerate() {
+            if *b != BucketUsage::default() {
+                out.push_str(&format!(
+                    "bucket_{i:x}_kib {}\nbucket_{i:x}_files {}\nbucket_{i:x}_oldest {}\n",
+                    b.kib, b.files, b.oldest_ns
+                ));
             }
         }
         out
@@ -129,13 +163,18 @@ pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Re
     })
 }
 
+/// Every shard's counters (without locking: a consistent-enough snapshot).
+pub fn read_shards(cache_dir: &Path) -> Vec<Counters> {
+    (0..SHARDS)
+        .map(|shard| read_file(&shard_dir(cache_dir, shard).join("stats")).unwrap_or_default())
+        .collect()
+}
+
 /// The sum over all shards. Shards that do not exist yet count as zero.
 pub fn read_total(cache_dir: &Path) -> Counters {
     let mut total = Counters::default();
-    for shard in 0..SHARDS {
-        if let Ok(c) = read_file(&shard_dir(cache_dir, shard).join("stats")) {
-            total.merge(&c);
-        }
+    for c in read_shards(cache_dir) {
+        total.merge(&c);
     }
     total
 }

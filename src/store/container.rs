@@ -3,8 +3,8 @@
 //! BLAKE3 checksum over all of it. docs/formats.md has the grammar:
 //!
 //! ```text
-//! file     = magic [4] | version u16 | compression u8 | reserved u8
-//!            | key [32] | payload_len u64 | body | checksum [32]
+//! file     = magic [4] | version u16 | compression u8 | ns_len u8
+//!            | key [32] | payload_len u64 | namespace [ns_len] | body | checksum [32]
 //! body     = payload, zstd-compressed when compression = 1
 //! checksum = blake3 of every byte before it
 //! ```
@@ -27,9 +27,12 @@ pub struct Format {
 
 impl Format {
     /// Wraps `payload`; `level` is a zstd level, `None` stores it uncompressed.
+    /// The namespace (`namespace` config) is kept in the clear so that
+    /// `--evict-namespace` and `--show-usage` can read it from the header.
     pub fn encode(
         &self,
         key: &Key,
+        namespace: &str,
         payload: &[u8],
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
@@ -40,10 +43,12 @@ impl Format {
         let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
         out.extend_from_slice(self.magic);
         out.extend_from_slice(&self.version.to_le_bytes());
+        let namespace = truncate_namespace(namespace);
         out.push(compression);
-        out.push(0);
+        out.push(namespace.len() as u8);
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(namespace.as_bytes());
         out.extend_from_slice(&body);
         let checksum = blake3::hash(&out);
         out.extend_from_slice(checksum.as_bytes());
@@ -74,7 +79,9 @@ impl Format {
         if payload_len > MAX_PAYLOAD {
             return Err(format!("payload too large ({payload_len} bytes)"));
         }
-        let stored = &body[HEADER_LEN..];
+        let stored = body
+            .get(HEADER_LEN + body[7] as usize..)
+            .ok_or_else(|| "truncated header".to_string())?;
         let payload = match body[6] {
             0 => stored.to_vec(),
             // Decompressed into a buffer sized from the header, not a growing stream.
@@ -88,6 +95,26 @@ impl Format {
         Ok(payload)
     }
 }
+
+/// At most 255 bytes, cut at a character boundary.
+fn truncate_namespace(ns: &str) -> &str {
+    let mut end = ns.len().min(255);
+    while !ns.is_char_boundary(end) {
+        end -= 1;
+    }
+    &ns[..end]
+}
+
+/// The namespace in a file's header, read without verifying the file: only
+/// for choosing what to evict or report, never for producing output.
+pub fn peek_namespace(head: &[u8]) -> Option<String> {
+    let len = *head.get(7)? as usize;
+    let ns = head.get(HEADER_LEN..HEADER_LEN + len)?;
+    String::from_utf8(ns.to_vec()).ok()
+}
+
+/// Bytes to read from a file's start for `peek_namespace`.
+pub const PEEK_LEN: usize = HEADER_LEN + 255;
 
 /// Little-endian field writer for payloads.
 #[derive(Default)]

@@ -11,7 +11,7 @@ use crate::hash::Key;
 
 const FORMAT: Format = Format {
     magic: b"OCRS",
-    version: 1,
+    version: 2,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,14 +46,19 @@ impl ResultEntry {
     }
 
     /// Serialises the entry; `level` is a zstd level, `None` stores it uncompressed.
-    pub fn encode(&self, key: &Key, level: Option<i32>) -> std::io::Result<Vec<u8>> {
+    pub fn encode(
+        &self,
+        key: &Key,
+        namespace: &str,
+        level: Option<i32>,
+    ) -> std::io::Result<Vec<u8>> {
         let mut w = Writer::default();
         w.u32(self.files.len() as u32);
         for (kind, data) in &self.files {
             w.u8(*kind as u8);
             w.bytes(data);
         }
-        FORMAT.encode(key, &w.0, level)
+        FORMAT.encode(key, namespace, &w.0, level)
     }
 
     /// Verifies and decodes an entry read for `key`. Any mismatch is an error:
@@ -91,7 +96,7 @@ mod tests {
     fn round_trips_with_and_without_compression() {
         let key = Key::of(b"k");
         for level in [None, Some(1), Some(19)] {
-            let bytes = sample().encode(&key, level).unwrap();
+            let bytes = sample().encode(&key, "ns", level).unwrap();
             assert_eq!(ResultEntry::decode(&bytes, &key).unwrap(), sample());
         }
     }
@@ -99,7 +104,7 @@ mod tests {
     #[test]
     fn every_flipped_byte_is_rejected() {
         let key = Key::of(b"k");
-        let bytes = sample().encode(&key, Some(1)).unwrap();
+        let bytes = sample().encode(&key, "ns", Some(1)).unwrap();
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x20;

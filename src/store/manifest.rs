@@ -18,7 +18,7 @@ use crate::paths;
 
 const FORMAT: Format = Format {
     magic: b"OCMF",
-    version: 1,
+    version: 2,
 };
 
 /// At most this many results per manifest; the oldest go first.
@@ -150,7 +150,12 @@ impl Manifest {
         }
     }
 
-    pub fn encode(&self, key: &Key, level: Option<i32>) -> std::io::Result<Vec<u8>> {
+    pub fn encode(
+        &self,
+        key: &Key,
+        namespace: &str,
+        level: Option<i32>,
+    ) -> std::io::Result<Vec<u8>> {
         let mut w = Writer::default();
         w.u32(self.results.len() as u32);
         for res in &self.results {
@@ -179,7 +184,7 @@ impl Manifest {
                 }
             }
         }
-        FORMAT.encode(key, &w.0, level)
+        FORMAT.encode(key, namespace, &w.0, level)
     }
 
     pub fn decode(bytes: &[u8], key: &Key) -> Result<Manifest, String> {
@@ -283,7 +288,7 @@ mod tests {
             Key::of(&[MAX_RESULTS as u8 + 2])
         );
         assert_eq!(m.results[0].result_key, Key::of(&[3]));
-        let bytes = m.encode(&key, Some(1)).unwrap();
+        let bytes = m.encode(&key, "ns", Some(1)).unwrap();
         assert_eq!(Manifest::decode(&bytes, &key).unwrap(), m);
         let mut bad = bytes.clone();
         bad[50] ^= 1;

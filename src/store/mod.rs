@@ -1,9 +1,11 @@
 //! The local store: entries content-addressed by key under the cache dir,
 //! fanned out as `<cache_dir>/<k0>/<k1>/<key>R`, written atomically.
 
+pub mod cleanup;
 pub mod container;
 pub mod entry;
 pub mod manifest;
+pub mod usage;
 
 use std::fs;
 use std::io::{self, Write};
@@ -11,7 +13,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::hash::Key;
-use crate::stats::Counter;
+use crate::stats::{self, Counter};
 
 /// Writes `data` to `path` through a temp file in the same directory and a
 /// rename, so readers see the old file or the new one, never half of one.
@@ -59,7 +61,8 @@ pub struct LocalStore {
     root: PathBuf,
 }
 
-/// What a `put` changed, for the size and file counters.
+/// What a `put` changed in the size accounting.
+#[derive(Debug, PartialEq, Eq)]
 pub struct PutOutcome {
     pub kib_delta: i64,
     pub files_delta: i64,
@@ -102,9 +105,10 @@ impl LocalStore {
         }
     }
 
-    /// Stores an entry. A new entry is linked into place, so that of two
-    /// processes storing the same key only one counts it as a new file; a
-    /// replaced entry counts the difference in size.
+    /// Stores an entry and accounts for it in its shard, under the shard's
+    /// lock, so a cleanup walking the same directory never counts it twice.
+    /// A new entry is linked into place, so that of two processes storing the
+    /// same key only one counts a new file; a replacement counts the size change.
     pub fn put(&self, key: &Key, kind: EntryKind, bytes: &[u8]) -> io::Result<PutOutcome> {
         let path = self.path(key, kind);
         let dir = path.parent().expect("entry paths have a parent");
@@ -112,62 +116,51 @@ impl LocalStore {
         let mut tmp = temp_file_in(dir)?;
         tmp.write_all(bytes)?;
         let new_kib = disk_kib(&tmp.as_file().metadata()?);
-        match fs::hard_link(tmp.path(), &path) {
-            Ok(()) => Ok(PutOutcome {
-                kib_delta: new_kib as i64,
-                files_delta: 1,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let old_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
-                tmp.persist(&path).map_err(|e| e.error)?;
-                Ok(PutOutcome {
-                    kib_delta: new_kib as i64 - old_kib as i64,
-                    files_delta: 0,
-                })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Removes a bad entry; returns the counter changes it causes.
-    pub fn remove(&self, key: &Key, kind: EntryKind) -> Vec<(Counter, i64)> {
-        let path = self.path(key, kind);
-        match fs::metadata(&path) {
-            Ok(meta) if fs::remove_file(&path).is_ok() => vec![
-                (Counter::CacheSizeKibibyte, -(disk_kib(&meta) as i64)),
-                (Counter::FilesInCache, -1),
-            ],
-            _ => Vec::new(),
-        }
-    }
-
-    /// `-C`: removes every entry (and stray temp files), keeps config and stats.
-    pub fn clear(&self) -> io::Result<(u64, u64)> {
-        let mut files = 0;
-        let mut kib = 0;
-        for top in 0..16u8 {
-            let dir = self.root.join(format!("{top:x}"));
-            if !dir.is_dir() {
-                continue;
-            }
-            for sub in fs::read_dir(&dir)? {
-                let sub = sub?;
-                if !sub.file_type()?.is_dir() {
-                    continue;
-                }
-                for f in fs::read_dir(sub.path())? {
-                    let f = f?;
-                    let meta = f.metadata()?;
-                    if meta.is_file() {
-                        fs::remove_file(f.path())?;
-                        files += 1;
-                        kib += disk_kib(&meta);
+        let bucket = key.as_bytes()[0];
+        stats::modify(&self.root, bucket >> 4, |c| {
+            let outcome = match fs::hard_link(tmp.path(), &path) {
+                Ok(()) => PutOutcome {
+                    kib_delta: new_kib as i64,
+                    files_delta: 1,
+                },
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let old_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
+                    tmp.persist(&path).map_err(|e| e.error)?;
+                    PutOutcome {
+                        kib_delta: new_kib as i64 - old_kib as i64,
+                        files_delta: 0,
                     }
                 }
-            }
-        }
-        Ok((files, kib))
+                Err(e) => return Err(e),
+            };
+            account(c, bucket, outcome.kib_delta, outcome.files_delta);
+            Ok(outcome)
+        })?
     }
+
+    /// Removes a bad entry and its accounting.
+    pub fn remove(&self, key: &Key, kind: EntryKind) {
+        let path = self.path(key, kind);
+        let bucket = key.as_bytes()[0];
+        let _ = stats::modify(&self.root, bucket >> 4, |c| {
+            if let Ok(meta) = fs::metadata(&path) {
+                if fs::remove_file(&path).is_ok() {
+                    account(c, bucket, -(disk_kib(&meta) as i64), -1);
+                }
+            }
+        });
+    }
+}
+
+/// Applies a size change to a shard's totals and to the bucket's usage.
+pub fn account(c: &mut stats::Counters, bucket: u8, kib: i64, files: i64) {
+    let total_kib = c.get(Counter::CacheSizeKibibyte).saturating_add_signed(kib);
+    let total_files = c.get(Counter::FilesInCache).saturating_add_signed(files);
+    c.set(Counter::CacheSizeKibibyte, total_kib);
+    c.set(Counter::FilesInCache, total_files);
+    let b = &mut c.1[usize::from(bucket & 0xf)];
+    b.kib = b.kib.saturating_add_signed(kib);
+    b.files = b.files.saturating_add_signed(files);
 }
 
 #[cfg(test)]
@@ -188,9 +181,13 @@ mod tests {
         assert_eq!((again.files_delta, again.kib_delta), (0, 0));
         assert_eq!(store.get(&key, r).unwrap().unwrap().len(), 10000);
         assert!(store.get(&key, EntryKind::Manifest).unwrap().is_none());
-        let removed = store.remove(&key, r);
-        assert_eq!(removed[1], (Counter::FilesInCache, -1));
+        let shard = stats::read_total(dir.path());
+        assert_eq!(shard.get(Counter::FilesInCache), 1);
+        store.remove(&key, r);
         assert!(store.get(&key, r).unwrap().is_none());
+        let shard = stats::read_total(dir.path());
+        assert_eq!(shard.get(Counter::FilesInCache), 0);
+        assert_eq!(shard.get(Counter::CacheSizeKibibyte), 0);
     }
 
     #[test]

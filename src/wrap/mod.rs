@@ -44,6 +44,8 @@ struct Session {
     transcript: Vec<u8>,
     /// Where the transcript goes: `<output>.objcache-input-text`.
     debug_output: Option<String>,
+    /// Something was written to the store: the size limits may need enforcing.
+    stored: bool,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -122,6 +124,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         start_ns,
         transcript: Vec::new(),
         debug_output: None,
+        stored: false,
     };
     match session.compile() {
         Ok(code) => {
@@ -178,6 +181,17 @@ fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
 
 impl Session {
     fn finish(&mut self) {
+        if self.stored {
+            let limits = crate::store::cleanup::Limits::from_config(&self.config);
+            match crate::store::cleanup::enforce_if_needed(&self.config.cache_dir, &limits) {
+                Ok(Some(swept)) => self.log.note(format!(
+                    "cleanup: removed {} files ({} KiB)",
+                    swept.files, swept.kib
+                )),
+                Ok(None) => {}
+                Err(e) => self.log.note(format!("cleanup failed: {e}")),
+            }
+        }
         let changes = std::mem::take(&mut self.changes);
         count(&self.config, &mut self.log, self.shard, &changes);
         if let Some(path) = self.debug_output.take() {

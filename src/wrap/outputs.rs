@@ -57,8 +57,7 @@ impl Session {
                     .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
                 self.changes.push((Counter::CorruptCacheEntry, 1));
                 if !self.config.read_only {
-                    let removed = store.remove(key, EntryKind::Result);
-                    self.changes.extend(removed);
+                    store.remove(key, EntryKind::Result);
                 }
                 return Ok(None);
             }
@@ -177,15 +176,12 @@ impl Session {
             return false;
         }
         let stored = entry
-            .encode(key, self.compression_level())
+            .encode(key, &self.config.namespace, self.compression_level())
             .and_then(|bytes| store.put(key, EntryKind::Result, &bytes));
         match stored {
-            Ok(outcome) => {
-                self.changes.extend([
-                    (Counter::LocalStorageWrite, 1),
-                    (Counter::CacheSizeKibibyte, outcome.kib_delta),
-                    (Counter::FilesInCache, outcome.files_delta),
-                ]);
+            Ok(_) => {
+                self.changes.push((Counter::LocalStorageWrite, 1));
+                self.stored = true;
                 true
             }
             Err(e) => {

@@ -258,8 +258,7 @@ impl Session {
                 ));
                 self.changes.push((Counter::CorruptCacheEntry, 1));
                 if !self.config.read_only {
-                    let removed = store.remove(mkey, EntryKind::Manifest);
-                    self.changes.extend(removed);
+                    store.remove(mkey, EntryKind::Manifest);
                 }
                 None
             }
@@ -452,13 +451,10 @@ impl Session {
             probes,
         });
         let stored = manifest
-            .encode(mkey, self.compression_level())
+            .encode(mkey, &self.config.namespace, self.compression_level())
             .and_then(|bytes| store.put(mkey, EntryKind::Manifest, &bytes));
         match stored {
-            Ok(outcome) => self.changes.extend([
-                (Counter::CacheSizeKibibyte, outcome.kib_delta),
-                (Counter::FilesInCache, outcome.files_delta),
-            ]),
+            Ok(_) => self.stored = true,
             Err(e) => {
                 self.log
                     .note(format!("could not store manifest {}: {e}", mkey.to_hex()));

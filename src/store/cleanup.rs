@@ -1,0 +1,539 @@
+//! Keeping the cache's size honest: limits, least-recently-used eviction,
+//! age eviction, and the walks that re-verify the size accounting.
+//!
+//! The store has 256 buckets (`<x>/<y>` directories). Each shard stats file
+//! (`<x>/stats`) keeps, per bucket, its size, its file count and a lower
+//! bound of its entries' last-use times. Eviction repeatedly takes the bucket
+//! whose oldest entry is the oldest of all, walks it under its shard's lock,
+//! removes its entries that are older than every other bucket's oldest until
+//! the cache is below target, and writes the bucket's exact usage back. So
+//! eviction follows a global least-recently-used order while holding one
+//! bucket in memory at a time, and every walk corrects any drift.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{account, container, disk_kib};
+use crate::config::Config;
+use crate::stats::{self, BucketUsage, Counter};
+
+/// Temp files older than this were left by a killed process.
+pub const STALE_TEMP_SECS: u64 = 3600;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// 0 = no limit.
+    pub max_kib: u64,
+    pub max_files: u64,
+    /// Evict down to this share of the limits.
+    pub multiple: f64,
+    /// Automatic cleanups also remove entries unused for this long.
+    pub max_age_secs: Option<u64>,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Limits {
+        Limits {
+            max_kib: config.max_size_bytes() / 1024,
+            max_files: config.max_files,
+            multiple: config.limit_multiple,
+            max_age_secs: config.max_age_secs,
+        }
+    }
+
+    fn over(&self, kib: u64, files: u64) -> bool {
+        (self.max_kib > 0 && kib > self.max_kib) || (self.max_files > 0 && files > self.max_files)
+    }
+
+    /// What an eviction brings the cache down to.
+    fn target(&self) -> (u64, u64) {
+        let scale = |limit: u64| {
+            if limit == 0 {
+                u64::MAX
+            } else {
+                (limit as f64 * self.multiple) as u64
+            }
+        };
+        (scale(self.max_kib), scale(self.max_files))
+    }
+}
+
+/// What a walk removed (or, dry, would remove).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub files: u64,
+    pub kib: u64,
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, o: Swept) {
+        self.files += o.files;
+        self.kib += o.kib;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileClass {
+    Result,
+    Manifest,
+    Temp,
+    Other,
+}
+
+pub fn classify(name: &str) -> FileClass {
+    if name.starts_with(".objcache-tmp.") {
+        FileClass::Temp
+    } else if name.len() == 65 && name.ends_with('R') {
+        FileClass::Result
+    } else if name.len() == 65 && name.ends_with('M') {
+        FileClass::Manifest
+    } else {
+        FileClass::Other
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WalkedFile {
+    pub path: PathBuf,
+    pub class: FileClass,
+    pub kib: u64,
+    /// Last use (mtime), ns since the epoch.
+    pub used_ns: u64,
+}
+
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
+    cache_dir
+        .join(format!("{:x}", bucket >> 4))
+        .join(format!("{:x}", bucket & 0xf))
+}
+
+/// The files of one bucket. A missing directory is an empty bucket.
+pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> {
+    walk_dir(&bucket_dir(cache_dir, bucket))
+}
+
+fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let reader = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut files = Vec::new();
+    for item in reader {
+        let item = item?;
+        let Ok(meta) = item.metadata() else {
+            continue; // removed meanwhile
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let name = item.file_name();
+        let used_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        files.push(WalkedFile {
+            path: item.path(),
+            class: classify(&name.to_string_lossy()),
+            kib: disk_kib(&meta),
+            used_ns,
+        });
+    }
+    Ok(files)
+}
+
+/// Decides, for a bucket's entries sorted oldest first, which to remove.
+pub trait Policy {
+    fn remove(&mut self, entry: &WalkedFile) -> bool;
+}
+
+impl<F: FnMut(&WalkedFile) -> bool> Policy for F {
+    fn remove(&mut self, entry: &WalkedFile) -> bool {
+        self(entry)
+    }
+}
+
+/// Walks one bucket under its shard's lock: removes stale temp files and the
+/// entries `policy` picks (oldest first), then writes the bucket's exact usage
+/// into the shard's counters. With `dry_run` nothing is removed or written.
+pub fn sweep_bucket(
+    cache_dir: &Path,
+    bucket: u8,
+    policy: &mut dyn Policy,
+    dry_run: bool,
+) -> io::Result<Swept> {
+    let shard = bucket >> 4;
+    let mut work = |c: Option<&mut stats::Counters>| -> io::Result<Swept> {
+        let mut files = walk_bucket(cache_dir, bucket)?;
+        files.sort_by_key(|f| f.used_ns);
+        let stale_before = now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
+        let mut swept = Swept::default();
+        let mut kept = BucketUsage::default();
+        for f in &files {
+            let remove = match f.class {
+                FileClass::Temp => f.used_ns < stale_before,
+                FileClass::Result | FileClass::Manifest => policy.remove(f),
+                FileClass::Other => false,
+            };
+            if remove && (dry_run || remove_file(&f.path)) {
+                swept.files += 1;
+                swept.kib += f.kib;
+            } else if matches!(f.class, FileClass::Result | FileClass::Manifest) {
+                kept.kib += f.kib;
+                kept.files += 1;
+                if kept.oldest_ns == 0 {
+                    kept.oldest_ns = f.used_ns.max(1);
+                }
+            }
+        }
+        if let Some(c) = c {
+            let before = c.1[usize::from(bucket & 0xf)];
+            account(
+                c,
+                bucket,
+                kept.kib as i64 - before.kib as i64,
+                kept.files as i64 - before.files as i64,
+            );
+            // An empty bucket's oldest is "now": anything stored later is newer.
+            c.1[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
+                now_ns()
+            } else {
+                kept.oldest_ns
+            };
+        }
+        Ok(swept)
+    };
+    if dry_run {
+        work(None)
+    } else {
+        stats::modify(cache_dir, shard, |c| work(Some(c)))?
+    }
+}
+
+fn remove_file(path: &Path) -> bool {
+    match fs::remove_file(path) {
+        Ok(()) => true,
+        // Someone else removed it: it is gone either way, but not our reclaim.
+        Err(_) => false,
+    }
+}
+
+/// Where the oldest entries are: (bucket, its oldest-use lower bound).
+fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage)> {
+    stats::read_shards(cache_dir)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(shard, c)| {
+            c.1.into_iter()
+                .enumerate()
+                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b))
+        })
+        .collect()
+}
+
+/// After a store: when the cache is over a limit, or holds entries older than
+/// `max_age`, evicts least-recently-used entries down to the target. Runs
+/// under a cache-wide cleanup lock, so concurrent processes do not evict twice.
+pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
+    if !needs_cleanup(cache_dir, limits) {
+        return Ok(None);
+    }
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cache_dir.join("cleanup.lock"))?;
+    lock.lock()?;
+    // Another process may have cleaned while we waited.
+    if !needs_cleanup(cache_dir, limits) {
+        return Ok(None);
+    }
+    let swept = evict(cache_dir, limits)?;
+    stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
+    Ok(Some(swept))
+}
+
+fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
+    let usage = bucket_usage(cache_dir);
+    let kib: u64 = usage.iter().map(|(_, b)| b.kib).sum();
+    let files: u64 = usage.iter().map(|(_, b)| b.files).sum();
+    limits.over(kib, files)
+        || age_cutoff(limits)
+            .is_some_and(|cut| usage.iter().any(|(_, b)| b.files > 0 && b.oldest_ns < cut))
+}
+
+fn age_cutoff(limits: &Limits) -> Option<u64> {
+    limits
+        .max_age_secs
+        .map(|age| now_ns().saturating_sub(age.saturating_mul(1_000_000_000)))
+}
+
+/// Evicts in global least-recently-used order until below target and
+/// nothing is older than `max_age`.
+pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
+    let (target_kib, target_files) = limits.target();
+    let cutoff = age_cutoff(limits).unwrap_or(0);
+    let mut total = Swept::default();
+    // Each round either removes entries or turns a bucket's lower bound into
+    // its exact oldest time, so 2 × 256 rounds without progress is the most
+    // there can be; the bound is a guard, not a tuning knob.
+    let mut idle_rounds = 0;
+    while idle_rounds < 512 {
+        let mut usage = bucket_usage(cache_dir);
+        let kib: u64 = usage.iter().map(|(_, b)| b.kib).sum();
+        let files: u64 = usage.iter().map(|(_, b)| b.files).sum();
+        let over = kib > target_kib || files > target_files;
+        usage.retain(|(_, b)| b.files > 0 || b.oldest_ns == 0);
+        usage.sort_by_key(|(_, b)| b.oldest_ns);
+        let Some(&(bucket, first)) = usage.first() else {
+            break;
+        };
+        if !over && first.oldest_ns >= cutoff {
+            break;
+        }
+        let next_oldest = usage.get(1).map_or(u64::MAX, |(_, b)| b.oldest_ns);
+        let (mut kib_left, mut files_left) = (kib, files);
+        let mut policy = |f: &WalkedFile| {
+            let too_old = f.used_ns < cutoff;
+            let evict =
+                (kib_left > target_kib || files_left > target_files) && f.used_ns <= next_oldest;
+            if too_old || evict {
+                kib_left = kib_left.saturating_sub(f.kib);
+                files_left = files_left.saturating_sub(1);
+                true
+            } else {
+                false
+            }
+        };
+        let swept = sweep_bucket(cache_dir, bucket, &mut policy, false)?;
+        if swept.files == 0 {
+            idle_rounds += 1;
+        } else {
+            idle_rounds = 0;
+        }
+        total += swept;
+    }
+    Ok(total)
+}
+
+/// `-c`: re-verifies every bucket against the disk (removing stale temp files
+/// and entries past `max_age`), then evicts down to the limits.
+pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
+    let cutoff = age_cutoff(limits).unwrap_or(0);
+    let mut total = Swept::default();
+    for bucket in 0..=255u8 {
+        total += sweep_bucket(
+            cache_dir,
+            bucket,
+            &mut |f: &WalkedFile| f.used_ns < cutoff,
+            false,
+        )?;
+    }
+    total += sweep_stray_temp_files(cache_dir, false)?;
+    if needs_cleanup(cache_dir, limits) {
+        total += evict(cache_dir, limits)?;
+    }
+    stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
+    Ok(total)
+}
+
+/// Stale temp files outside the buckets (left by stats or config writes).
+pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swept> {
+    let mut dirs = vec![cache_dir.to_path_buf(), cache_dir.join("compilers")];
+    dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
+    let stale_before = now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
+    let mut swept = Swept::default();
+    for dir in dirs {
+        for f in walk_dir(&dir)? {
+            if f.class == FileClass::Temp
+                && f.used_ns < stale_before
+                && (dry_run || remove_file(&f.path))
+            {
+                swept.files += 1;
+                swept.kib += f.kib;
+            }
+        }
+    }
+    Ok(swept)
+}
+
+/// Selects entries for `--evict-older-than` / `--evict-namespace` / `-C`.
+pub struct Selection<'a> {
+    pub older_than_secs: Option<u64>,
+    pub namespace: Option<&'a str>,
+}
+
+impl Selection<'_> {
+    fn matches(&self, f: &WalkedFile, now: u64) -> bool {
+        if let Some(age) = self.older_than_secs {
+            if f.used_ns >= now.saturating_sub(age.saturating_mul(1_000_000_000)) {
+                return false;
+            }
+        }
+        if let Some(ns) = self.namespace {
+            if namespace_of(&f.path).as_deref() != Some(ns) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The namespace an entry was stored with (`""` for none), from its header.
+pub fn namespace_of(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = vec![0u8; container::PEEK_LEN];
+    let mut f = fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    container::peek_namespace(&head[..n])
+}
+
+/// Removes (or, dry, counts) every entry the selection matches.
+pub fn evict_selected(cache_dir: &Path, selection: &Selection, dry_run: bool) -> io::Result<Swept> {
+    let now = now_ns();
+    let mut total = Swept::default();
+    for bucket in 0..=255u8 {
+        total += sweep_bucket(
+            cache_dir,
+            bucket,
+            &mut |f: &WalkedFile| selection.matches(f, now),
+            dry_run,
+        )?;
+    }
+    total += sweep_stray_temp_files(cache_dir, dry_run)?;
+    Ok(total)
+}
+
+/// Parses `12h`, `2d`, `30m`, `3600s` or plain seconds.
+pub fn parse_age(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => {
+            return Err(format!(
+                "invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"
+            ))
+        }
+    };
+    Ok(n * unit_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Key;
+    use crate::store::{EntryKind, LocalStore};
+
+    fn set_age(path: &Path, secs_ago: u64) {
+        let t = SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("12h").unwrap(), 43200);
+        assert_eq!(parse_age("2d").unwrap(), 172800);
+        assert_eq!(parse_age("30m").unwrap(), 1800);
+        assert_eq!(parse_age("3600s").unwrap(), 3600);
+        assert_eq!(parse_age("90").unwrap(), 90);
+        assert!(parse_age("2w").is_err());
+        assert!(parse_age("").is_err());
+    }
+
+    #[test]
+    fn eviction_is_least_recently_used_across_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys: Vec<Key> = (0..40u8).map(|i| Key::of(&[i])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
+            // Entry i was last used 1000 - i seconds ago: key 0 is the oldest.
+            set_age(&store.path(k, EntryKind::Result), 1000 - i as u64);
+        }
+        let total = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte);
+        let limits = Limits {
+            max_kib: total / 2,
+            max_files: 0,
+            multiple: 0.9,
+            max_age_secs: None,
+        };
+        let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+        assert!(swept.files > 0);
+        let left = stats::read_total(dir.path());
+        assert!(left.get(Counter::CacheSizeKibibyte) <= total / 2 * 9 / 10);
+        // Exactly the oldest entries went.
+        let alive: Vec<bool> = keys
+            .iter()
+            .map(|k| store.path(k, EntryKind::Result).exists())
+            .collect();
+        let first_alive = alive.iter().position(|a| *a).unwrap();
+        assert!(alive[first_alive..].iter().all(|a| *a), "{alive:?}");
+        assert_eq!(first_alive as u64, swept.files);
+        // The counters agree with the disk.
+        let on_disk: u64 = (0..=255u8)
+            .flat_map(|b| walk_bucket(dir.path(), b).unwrap())
+            .map(|f| f.kib)
+            .sum();
+        assert_eq!(left.get(Counter::CacheSizeKibibyte), on_disk);
+        assert_eq!(left.get(Counter::CleanupsPerformed), 1);
+    }
+
+    #[test]
+    fn selection_by_age_and_stale_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let old = Key::of(b"old");
+        let new = Key::of(b"new");
+        store.put(&old, EntryKind::Result, b"x").unwrap();
+        store.put(&new, EntryKind::Result, b"y").unwrap();
+        set_age(&store.path(&old, EntryKind::Result), 3 * 86400);
+        let tmp = bucket_dir(dir.path(), 0x12).join(".objcache-tmp.abc");
+        fs::create_dir_all(tmp.parent().unwrap()).unwrap();
+        fs::write(&tmp, b"partial").unwrap();
+        set_age(&tmp, 2 * 3600);
+        let sel = Selection {
+            older_than_secs: Some(86400),
+            namespace: None,
+        };
+        let dry = evict_selected(dir.path(), &sel, true).unwrap();
+        assert_eq!(dry.files, 2);
+        assert!(store.path(&old, EntryKind::Result).exists());
+        let done = evict_selected(dir.path(), &sel, false).unwrap();
+        assert_eq!(done, dry);
+        assert!(!store.path(&old, EntryKind::Result).exists());
+        assert!(store.path(&new, EntryKind::Result).exists());
+        assert!(!tmp.exists());
+        assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+    }
+}

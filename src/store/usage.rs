@@ -1,0 +1,214 @@
+//! `--show-usage` / `--print-usage`: what the cache holds, by kind, namespace
+//! and last use, and what a cleanup or an age eviction would free. It walks
+//! the cache read-only; nothing is reported as in use, because objcache holds
+//! no file between calls (temp files younger than an hour may belong to
+//! running compiles and are listed apart).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+use super::cleanup::{self, FileClass, Limits, WalkedFile};
+
+/// Last-use bins, in seconds.
+const AGE_BINS: &[(&str, u64)] = &[("1h", 3600), ("1d", 86400), ("7d", 7 * 86400)];
+/// Ages for which "evict older than" is estimated.
+const EVICT_AGES: &[(&str, u64)] = &[("1d", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400)];
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amount {
+    pub files: u64,
+    pub kib: u64,
+}
+
+impl Amount {
+    fn add(&mut self, f: &WalkedFile) {
+        self.files += 1;
+        self.kib += f.kib;
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub total: Amount,
+    pub results: Amount,
+    pub manifests: Amount,
+    pub temp_recent: Amount,
+    pub temp_stale: Amount,
+    pub by_namespace: BTreeMap<String, Amount>,
+    /// `(label, amount)`: used within 1h, 1d, 7d, and older.
+    pub by_last_use: Vec<(String, Amount)>,
+    pub cleanup_would_free: Amount,
+    pub evict_older_than: Vec<(String, Amount)>,
+    pub limit_kib: u64,
+    pub limit_files: u64,
+}
+
+pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
+    let now = cleanup::now_ns();
+    let mut u = Usage {
+        limit_kib: limits.max_kib,
+        limit_files: limits.max_files,
+        ..Usage::default()
+    };
+    let mut bins = vec![Amount::default(); AGE_BINS.len() + 1];
+    let mut evict = vec![Amount::default(); EVICT_AGES.len()];
+    let mut entries: Vec<(u64, u64)> = Vec::new();
+    let stale_before = now.saturating_sub(cleanup::STALE_TEMP_SECS * 1_000_000_000);
+    let mut walked: Vec<WalkedFile> = Vec::new();
+    for bucket in 0..=255u8 {
+        walked.extend(cleanup::walk_bucket(cache_dir, bucket)?);
+    }
+    for f in &walked {
+        match f.class {
+            FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
+            FileClass::Temp => u.temp_recent.add(f),
+            FileClass::Other => {}
+            FileClass::Result | FileClass::Manifest => {
+                if f.class == FileClass::Result {
+                    u.results.add(f);
+                } else {
+                    u.manifests.add(f);
+                }
+                u.total.add(f);
+                let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
+                u.by_namespace.entry(ns).or_default().add(f);
+                let age = now.saturating_sub(f.used_ns) / 1_000_000_000;
+                let bin = AGE_BINS
+                    .iter()
+                    .position(|(_, s)| age < *s)
+                    .unwrap_or(AGE_BINS.len());
+                bins[bin].add(f);
+                for (i, (_, s)) in EVICT_AGES.iter().enumerate() {
+                    if age >= *s {
+                        evict[i].add(f);
+                    }
+                }
+                entries.push((f.used_ns, f.kib));
+            }
+        }
+    }
+    u.by_last_use = AGE_BINS
+        .iter()
+        .map(|(l, _)| format!("<{l}"))
+        .chain(std::iter::once(format!(">={}", AGE_BINS.last().unwrap().0)))
+        .zip(bins)
+        .collect();
+    u.evict_older_than = EVICT_AGES
+        .iter()
+        .map(|(l, _)| l.to_string())
+        .zip(evict)
+        .collect();
+    // What evicting to the current limit would remove: oldest first, as `-c` does.
+    let over = (limits.max_kib > 0 && u.total.kib > limits.max_kib)
+        || (limits.max_files > 0 && u.total.files > limits.max_files);
+    if over {
+        entries.sort_unstable();
+        let target_kib = if limits.max_kib > 0 {
+            (limits.max_kib as f64 * limits.multiple) as u64
+        } else {
+            u64::MAX
+        };
+        let target_files = if limits.max_files > 0 {
+            (limits.max_files as f64 * limits.multiple) as u64
+        } else {
+            u64::MAX
+        };
+        let (mut kib, mut files) = (u.total.kib, u.total.files);
+        for (_, k) in entries {
+            if kib <= target_kib && files <= target_files {
+                break;
+            }
+            kib -= k;
+            files -= 1;
+            u.cleanup_would_free.kib += k;
+            u.cleanup_would_free.files += 1;
+        }
+    }
+    Ok(u)
+}
+
+fn human(kib: u64) -> String {
+    let b = kib as f64 * 1024.0;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.1} kB", b / 1e3)
+    }
+}
+
+pub fn show(u: &Usage) -> String {
+    let line = |label: &str, a: &Amount| {
+        format!("  {label:<28} {:>12} {:>9} files\n", human(a.kib), a.files)
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Total:                         {:>12} {:>9} files   (limit {}{})\n",
+        human(u.total.kib),
+        u.total.files,
+        if u.limit_kib > 0 {
+            human(u.limit_kib)
+        } else {
+            "none".into()
+        },
+        if u.limit_files > 0 {
+            format!(", {} files", u.limit_files)
+        } else {
+            String::new()
+        }
+    ));
+    out.push_str("By kind:\n");
+    out.push_str(&line("results", &u.results));
+    out.push_str(&line("manifests", &u.manifests));
+    out.push_str(&line("temp, stale (> 1h)", &u.temp_stale));
+    out.push_str(&line("temp, recent (may be live)", &u.temp_recent));
+    out.push_str("By namespace:\n");
+    for (ns, a) in &u.by_namespace {
+        out.push_str(&line(if ns.is_empty() { "(none)" } else { ns }, a));
+    }
+    out.push_str("By last use:\n");
+    for (label, a) in &u.by_last_use {
+        out.push_str(&line(label, a));
+    }
+    out.push_str("Reclaimable:\n");
+    out.push_str(&line("cleanup to the limit (-c)", &u.cleanup_would_free));
+    for (age, a) in &u.evict_older_than {
+        out.push_str(&line(&format!("--evict-older-than {age}"), a));
+    }
+    out.push_str(&line("stale temp files", &u.temp_stale));
+    out.push_str("In use: nothing (objcache holds no cache file between calls)\n");
+    out
+}
+
+pub fn print(u: &Usage) -> String {
+    let mut lines: Vec<(String, u64)> = Vec::new();
+    let mut put = |name: String, a: &Amount| {
+        lines.push((format!("{name}_files"), a.files));
+        lines.push((format!("{name}_kibibyte"), a.kib));
+    };
+    put("total".into(), &u.total);
+    put("kind_result".into(), &u.results);
+    put("kind_manifest".into(), &u.manifests);
+    put("kind_temp_stale".into(), &u.temp_stale);
+    put("kind_temp_recent".into(), &u.temp_recent);
+    for (ns, a) in &u.by_namespace {
+        put(
+            format!("namespace_{}", if ns.is_empty() { "-" } else { ns }),
+            a,
+        );
+    }
+    for (label, a) in &u.by_last_use {
+        let l = label.replace("<", "under_").replace(">=", "over_");
+        put(format!("last_use_{l}"), a);
+    }
+    put("reclaimable_cleanup".into(), &u.cleanup_would_free);
+    for (age, a) in &u.evict_older_than {
+        put(format!("reclaimable_older_than_{age}"), a);
+    }
+    lines.push(("limit_kibibyte".into(), u.limit_kib));
+    lines.push(("limit_files".into(), u.limit_files));
+    lines.push(("in_use_files".into(), 0));
+    lines.iter().map(|(n, v)| format!("{n}\t{v}\n")).collect()
+}
