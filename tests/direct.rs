@@ -1,0 +1,1385 @@
+//! Direct mode and depend mode: hits served from the manifest without running
+//! the preprocessor, and every way a recorded include set must stop matching
+//! (edited headers, headers that would now shadow a recorded one, headers
+//! newer than the call, time macros, corrupt manifests).
+//!
+//! Every test asserts the exact `direct_cache_*` / `preprocessed_cache_*` /
+//! `cache_miss` counters after each call, and that the object (and `.d`) is
+//! byte-identical to what the plain compiler writes for the same files.
+//!
+//! Files whose mtime or ctime is not older than the start of a call are not
+//! recorded in the manifest, so every test waits [`SETTLE`] after its last
+//! file write before a compile whose manifest entry it relies on.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Long enough for the kernel's coarse clock to move past the last write.
+const SETTLE: Duration = Duration::from_millis(50);
+
+fn settle() {
+    std::thread::sleep(SETTLE);
+}
+
+/// The counters direct mode is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    direct_hit: u64,
+    direct_miss: u64,
+    pp_hit: u64,
+    pp_miss: u64,
+    miss: u64,
+}
+
+/// `Counts` in the order direct hit, direct miss, preprocessed hit,
+/// preprocessed miss, cache miss.
+fn c(direct_hit: u64, direct_miss: u64, pp_hit: u64, pp_miss: u64, miss: u64) -> Counts {
+    Counts {
+        direct_hit,
+        direct_miss,
+        pp_hit,
+        pp_miss,
+        miss,
+    }
+}
+
+fn counts(env: &TestEnv) -> Counts {
+    let s = env.stats();
+    Counts {
+        direct_hit: get(&s, "direct_cache_hit"),
+        direct_miss: get(&s, "direct_cache_miss"),
+        pp_hit: get(&s, "preprocessed_cache_hit"),
+        pp_miss: get(&s, "preprocessed_cache_miss"),
+        miss: get(&s, "cache_miss"),
+    }
+}
+
+#[track_caller]
+fn expect(env: &TestEnv, expected: Counts, what: &str) {
+    let got = counts(env);
+    assert_eq!(
+        got,
+        expected,
+        "{what}: counters (direct_hit, direct_miss, pp_hit, pp_miss, miss) wrong; all stats: {:?}",
+        env.stats()
+    );
+}
+
+/// Write a file, creating its directory.
+fn write(path: &Path, content: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Set a file's mtime (nanosecond precise; ctime becomes "now").
+fn set_mtime(path: &Path, t: std::time::SystemTime) {
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(t).unwrap();
+}
+
+/// One compile command, run plainly and through objcache in `cwd`.
+struct Unit {
+    cwd: PathBuf,
+    cc: String,
+    args: Vec<String>,
+    obj: String,
+    dep: Option<String>,
+    envs: Vec<(String, String)>,
+}
+
+/// What a compile produced: object, `.d` (when asked for), the call's output.
+struct Produced {
+    obj: Vec<u8>,
+    dep: Option<Vec<u8>>,
+    out: Out,
+}
+
+impl Unit {
+    fn new(cwd: &Path, cc: &str, a: &[&str], obj: &str) -> Unit {
+        require(cc);
+        Unit {
+            cwd: cwd.to_path_buf(),
+            cc: cc.to_string(),
+            args: args(a),
+            obj: obj.to_string(),
+            dep: None,
+            envs: Vec::new(),
+        }
+    }
+
+    fn dep(mut self, dep: &str) -> Unit {
+        self.dep = Some(dep.to_string());
+        self
+    }
+
+    fn env(mut self, k: &str, v: &str) -> Unit {
+        self.envs.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    fn clean(&self) {
+        rm(&self.cwd.join(&self.obj));
+        if let Some(d) = &self.dep {
+            rm(&self.cwd.join(d));
+        }
+    }
+
+    fn collect(&self, out: Out, desc: &str) -> Produced {
+        assert!(out.success(), "compile failed: {desc}\n{}", out.dump());
+        let obj = read(&self.cwd.join(&self.obj));
+        let dep = self.dep.as_ref().map(|d| read(&self.cwd.join(d)));
+        self.clean();
+        Produced { obj, dep, out }
+    }
+
+    /// The plain compiler's outputs for the files as they are now.
+    fn plain(&self) -> Produced {
+        self.clean();
+        let mut cmd = std::process::Command::new(&self.cc);
+        clean_env(&mut cmd);
+        cmd.current_dir(&self.cwd).args(&self.args);
+        let desc = format!("{cmd:?}");
+        let out = run(&mut cmd);
+        self.collect(out, &desc)
+    }
+
+    /// objcache compile whose outputs must equal a plain compile made just
+    /// before it (so of the files as they are now).
+    #[track_caller]
+    fn check(&self, env: &TestEnv) -> Produced {
+        self.check_with(env, &[])
+    }
+
+    #[track_caller]
+    fn check_with(&self, env: &TestEnv, extra_env: &[(&str, &str)]) -> Produced {
+        let expected = self.plain();
+        let got = self.cached_with_env(env, extra_env);
+        self.compare(&got, &expected);
+        got
+    }
+
+    #[track_caller]
+    fn compare(&self, got: &Produced, expected: &Produced) {
+        let what = format!(
+            "`{} {}` in {}",
+            self.cc,
+            self.args.join(" "),
+            self.cwd.display()
+        );
+        assert_bytes_eq(&got.obj, &expected.obj, &format!("object of {what}"));
+        if let (Some(g), Some(e)) = (&got.dep, &expected.dep) {
+            assert_bytes_eq(g, e, &format!("dependency file of {what}"));
+        }
+        assert_bytes_eq(
+            &got.out.stderr,
+            &expected.out.stderr,
+            &format!("stderr of {what}"),
+        );
+    }
+
+    /// objcache's outputs (old outputs are removed first).
+    fn cached_with_env(&self, env: &TestEnv, extra_env: &[(&str, &str)]) -> Produced {
+        self.clean();
+        let mut cmd = env.objcache_in(
+            &self.cwd,
+            std::iter::once(self.cc.clone()).chain(self.args.iter().cloned()),
+        );
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let desc = format!("{cmd:?}");
+        let out = run(&mut cmd);
+        self.collect(out, &desc)
+    }
+}
+
+/// Manifest files (`<cache>/<x>/<y>/<64 hex>M`) in the cache.
+fn manifests(env: &TestEnv) -> Vec<PathBuf> {
+    cache_entry_files(&env.cache_dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.len() == 65
+                && name.ends_with('M')
+                && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .collect()
+}
+
+#[track_caller]
+fn only_manifest(env: &TestEnv) -> PathBuf {
+    let m = manifests(env);
+    assert_eq!(m.len(), 1, "expected exactly one manifest, found {m:?}");
+    m.into_iter().next().unwrap()
+}
+
+/// A project `<root>/src/t.c` including `x.h` (quote or angle brackets),
+/// found in `inc2` behind `-Iinc1 -Iinc2`. The object goes to `<root>`.
+fn shadow_project(env: &TestEnv, angle: bool, inc1_exists: bool) -> PathBuf {
+    let root = env.dir("p");
+    let inc = if angle { "<x.h>" } else { "\"x.h\"" };
+    write(
+        &root.join("src/t.c"),
+        &format!("#include {inc}\nint direct_value(void) {{ return X_VALUE + 1; }}\nconst char *direct_name(void) {{ return X_NAME; }}\n"),
+    );
+    write(
+        &root.join("inc2/x.h"),
+        "#define X_VALUE 41\n#define X_NAME \"from inc2\"\n",
+    );
+    if inc1_exists {
+        fs::create_dir_all(root.join("inc1")).unwrap();
+    }
+    root
+}
+
+const SHADOW_ARGS: &[&str] = &["-Iinc1", "-Iinc2", "-c", "src/t.c", "-o", "t.o"];
+
+// ---------------------------------------------------------------------------
+// 1. direct hit after a miss
+// ---------------------------------------------------------------------------
+
+fn direct_hit_after_miss(cc: &str) {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        cc,
+        &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
+        "main.o",
+    );
+    settle();
+    let miss = u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    let hit = u.check(&env);
+    expect(
+        &env,
+        c(1, 1, 0, 1, 1),
+        "second compile must be a direct hit",
+    );
+    assert_bytes_eq(&hit.out.stderr, &miss.out.stderr, "stderr on direct hit");
+    let hit2 = u.check(&env);
+    expect(&env, c(2, 1, 0, 1, 1), "third compile must be a direct hit");
+    assert_bytes_eq(&hit2.obj, &hit.obj, "object of third compile");
+    only_manifest(&env);
+}
+
+#[test]
+fn gcc_direct_hit_after_miss() {
+    direct_hit_after_miss("gcc");
+}
+
+#[test]
+fn clang_direct_hit_after_miss() {
+    direct_hit_after_miss("clang");
+}
+
+#[test]
+fn gxx_direct_hit_after_miss() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "g++",
+        &["-O1", "-Iinclude", "-c", "src/thing.cpp", "-o", "thing.o"],
+        "thing.o",
+    );
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 1, 0, 1, 1),
+        "second compile must be a direct hit",
+    );
+}
+
+/// Source in the working directory, object elsewhere.
+#[test]
+fn gcc_direct_hit_source_in_cwd_object_in_subdir() {
+    let env = TestEnv::new();
+    let dir = env.copy_fixture("hello", "hello");
+    fs::create_dir_all(dir.join("obj")).unwrap();
+    let u = Unit::new(
+        &dir,
+        "gcc",
+        &["-c", "hello.c", "-o", "obj/hello.o"],
+        "obj/hello.o",
+    );
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 1, 0, 1, 1),
+        "second compile must be a direct hit",
+    );
+}
+
+/// The most common call of all: `gcc -c hello.c -o hello.o`, source and object
+/// in the working directory. ccache serves the second call in direct mode.
+#[test]
+fn gcc_direct_hit_source_and_object_in_cwd() {
+    let env = TestEnv::new();
+    let dir = env.copy_fixture("hello", "hello");
+    let u = Unit::new(&dir, "gcc", &["-c", "hello.c", "-o", "hello.o"], "hello.o");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    let got = counts(&env);
+    assert!(
+        got.direct_hit >= 1,
+        "source and object in the cwd: no direct hit in two tries after a miss \
+         (the manifest entry is never recorded); counters {got:?}"
+    );
+    expect(
+        &env,
+        c(2, 1, 0, 1, 1),
+        "second and third compiles direct hits",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. header edits
+// ---------------------------------------------------------------------------
+
+/// A header edit that changes its size: no direct hit, new object. Editing it
+/// back gives a direct hit on the first result again.
+#[test]
+fn header_edit_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
+        "math.o",
+    );
+    let header = proj.join("include/mathx.h");
+    let original = fs::read_to_string(&header).unwrap();
+    settle();
+    let first = u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+
+    let edited = original.replace("MATHX_SCALE 3", "MATHX_SCALE 1234");
+    assert_ne!(edited, original);
+    fs::write(&header, &edited).unwrap();
+    // No settle: the lookup must notice the change anyway.
+    let changed = u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 0, 2, 2),
+        "edited header: direct miss, real miss",
+    );
+    assert_ne!(changed.obj, first.obj, "the edit must change the object");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 2, 0, 2, 2),
+        "edited header, second time: direct hit",
+    );
+
+    fs::write(&header, &original).unwrap();
+    settle();
+    let back = u.check(&env);
+    expect(
+        &env,
+        c(3, 2, 0, 2, 2),
+        "header edited back: the first manifest result matches by content",
+    );
+    assert_bytes_eq(&back.obj, &first.obj, "object after editing back");
+}
+
+/// Same size, mtime restored: only ctime and content differ; the content
+/// hash must catch it.
+#[test]
+fn same_size_header_edit_with_restored_mtime_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
+        "math.o",
+    );
+    let header = proj.join("include/mathx.h");
+    let original = fs::read_to_string(&header).unwrap();
+    settle();
+    let first = u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+
+    let mtime = fs::metadata(&header).unwrap().modified().unwrap();
+    let edited = original.replace("MATHX_SCALE 3", "MATHX_SCALE 4");
+    assert_eq!(edited.len(), original.len());
+    fs::write(&header, &edited).unwrap();
+    set_mtime(&header, mtime);
+    assert_eq!(fs::metadata(&header).unwrap().modified().unwrap(), mtime);
+    settle();
+    let changed = u.check(&env);
+    expect(&env, c(1, 2, 0, 2, 2), "same-size edit: not a direct hit");
+    assert_ne!(changed.obj, first.obj, "the edit must change the object");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 2, 0, 2, 2),
+        "same-size edit, second time: direct hit",
+    );
+
+    // Back to the original content, still with the original mtime.
+    fs::write(&header, &original).unwrap();
+    set_mtime(&header, mtime);
+    settle();
+    let back = u.check(&env);
+    expect(&env, c(3, 2, 0, 2, 2), "original content again: direct hit");
+    assert_bytes_eq(&back.obj, &first.obj, "object after editing back");
+}
+
+/// A header included by another header changes (deep include).
+#[test]
+fn nested_header_edit_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/a.c"),
+        "#include \"outer.h\"\nint a(void) { return INNER; }\n",
+    );
+    write(&root.join("inc/outer.h"), "#include \"sub/inner.h\"\n");
+    write(&root.join("inc/sub/inner.h"), "#define INNER 10\n");
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/a.c", "-o", "a.o"],
+        "a.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(&root.join("inc/sub/inner.h"), "#define INNER 20\n");
+    u.check(&env);
+    expect(&env, c(1, 2, 0, 2, 2), "nested header edited");
+    settle();
+    u.check(&env);
+    expect(&env, c(2, 2, 0, 2, 2), "nested header edited, second time");
+}
+
+/// A header forced in with `-include` is recorded like any other.
+#[test]
+fn forced_include_edit_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(&root.join("src/t.c"), "int v(void) { return FORCED; }\n");
+    write(&root.join("inc/forced.h"), "#define FORCED 1\n");
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-include", "inc/forced.h", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(&root.join("inc/forced.h"), "#define FORCED 2\n");
+    u.check(&env);
+    expect(&env, c(1, 2, 0, 2, 2), "forced include edited");
+}
+
+/// `CPATH` is part of the manifest key: another `CPATH` finds another header.
+#[test]
+fn cpath_change_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#include <y.h>\nint v(void) { return Y; }\n",
+    );
+    write(&root.join("incA/y.h"), "#define Y 1\n");
+    write(&root.join("incB/y.h"), "#define Y 2\n");
+    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    let a = [("CPATH", "incA")];
+    let b = [("CPATH", "incB")];
+    settle();
+    // `Unit::plain` clears the environment, so compare by hand.
+    let got_a = u.cached_with_env(&env, &a);
+    settle();
+    u.cached_with_env(&env, &a);
+    expect(&env, c(1, 1, 0, 1, 1), "CPATH=incA: miss then direct hit");
+    let got_b = u.cached_with_env(&env, &b);
+    expect(&env, c(1, 2, 0, 2, 2), "CPATH=incB: not a direct hit");
+    assert_ne!(got_a.obj, got_b.obj, "incB/y.h must change the object");
+}
+
+/// Headers from `-isystem` directories are recorded; with
+/// `sloppiness = system_headers` they are not (an edit then goes unnoticed
+/// in direct mode, as in ccache).
+#[test]
+fn system_header_edit_and_system_headers_sloppiness() {
+    for sloppy in [false, true] {
+        let env = TestEnv::new();
+        let root = env.dir("p");
+        write(
+            &root.join("src/t.c"),
+            "#include <sys_x.h>\nint v(void) { return SX; }\n",
+        );
+        write(&root.join("sys/sys_x.h"), "#define SX 1\n");
+        let mut u = Unit::new(
+            &root,
+            "gcc",
+            &["-isystem", "sys", "-c", "src/t.c", "-o", "t.o"],
+            "t.o",
+        );
+        if sloppy {
+            u = u.env("CCACHE_SLOPPINESS", "system_headers");
+        }
+        settle();
+        let first = u.check(&env);
+        settle();
+        u.check(&env);
+        expect(
+            &env,
+            c(1, 1, 0, 1, 1),
+            &format!("sloppy={sloppy}: miss then direct hit"),
+        );
+        write(&root.join("sys/sys_x.h"), "#define SX 2\n");
+        settle();
+        if sloppy {
+            let stale = u.cached_with_env(&env, &[]);
+            expect(
+                &env,
+                c(2, 1, 0, 1, 1),
+                "system_headers: system header not checked",
+            );
+            assert_bytes_eq(&stale.obj, &first.obj, "stale object under system_headers");
+        } else {
+            u.check(&env);
+            expect(
+                &env,
+                c(1, 2, 0, 2, 2),
+                "system header edited: not a direct hit",
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. relocated direct hits under base_dir
+// ---------------------------------------------------------------------------
+
+fn relocated_units(proj: &Path, extra: &[&str]) -> Vec<Unit> {
+    let inc = format!("-I{}", proj.join("include").display());
+    proj_units("gcc", "g++")
+        .into_iter()
+        .map(|(cc, src, obj)| {
+            let mut a = vec![inc.as_str(), "-c", src, "-o", obj];
+            a.extend_from_slice(extra);
+            let mut u = Unit::new(proj, &cc, &a, obj);
+            if extra.contains(&"-MD") {
+                u = u.dep(&obj.replace(".o", ".d"));
+            }
+            u
+        })
+        .collect()
+}
+
+fn relocated(extra: &[&str]) {
+    let env = TestEnv::new();
+    let a = env.copy_fixture("proj", "a/proj");
+    let b = env.copy_fixture("proj", "bb/proj");
+    let base = env.root().to_str().unwrap().to_string();
+    let envs = [("CCACHE_BASEDIR", base.as_str()), ("CCACHE_NOHASHDIR", "1")];
+    settle();
+    let ua = relocated_units(&a, extra);
+    let n = ua.len() as u64;
+    for u in &ua {
+        u.check_with(&env, &envs);
+    }
+    expect(&env, c(0, n, 0, n, n), "every unit misses in a/proj");
+    // The first checkout is gone (as in CI): its headers cannot be what
+    // makes the lookup in bb/proj succeed.
+    fs::remove_dir_all(&a).unwrap();
+    settle();
+    for (i, u) in relocated_units(&b, extra).iter().enumerate() {
+        let got = u.check_with(&env, &envs);
+        if let Some(d) = &got.dep {
+            let text = String::from_utf8_lossy(d);
+            assert!(
+                !text.contains("/a/proj"),
+                "the .d in bb/proj names a/proj:\n{text}"
+            );
+        }
+        expect(
+            &env,
+            c(i as u64 + 1, n, 0, n, n),
+            &format!("unit {} in bb/proj must be a direct hit", u.obj),
+        );
+    }
+    // A header edited in bb/proj: the recorded include is bb's own file.
+    let header = b.join("include/mathx.h");
+    let edited = fs::read_to_string(&header)
+        .unwrap()
+        .replace("MATHX_SCALE 3", "MATHX_SCALE 5");
+    fs::write(&header, edited).unwrap();
+    settle();
+    let math = relocated_units(&b, extra)
+        .into_iter()
+        .find(|u| u.obj == "math.o")
+        .unwrap();
+    math.check_with(&env, &envs);
+    expect(
+        &env,
+        c(n, n + 1, 0, n + 1, n + 1),
+        "header edited in bb/proj: math.o is not a direct hit",
+    );
+}
+
+#[test]
+fn relocated_direct_hit_under_base_dir() {
+    relocated(&[]);
+}
+
+#[test]
+fn relocated_direct_hit_under_base_dir_with_md() {
+    relocated(&["-MD"]);
+}
+
+// ---------------------------------------------------------------------------
+// 4. time macros
+// ---------------------------------------------------------------------------
+
+/// Every `HH:MM:SS` string in a buffer.
+fn time_strings(data: &[u8]) -> Vec<String> {
+    let mut v: Vec<String> = data
+        .windows(8)
+        .filter(|w| {
+            w.iter().enumerate().all(|(i, b)| {
+                if i == 2 || i == 5 {
+                    *b == b':'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+        })
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn source_with_time_macro_is_never_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "const char *build_time(void) { return __TIME__; }\n",
+    );
+    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    settle();
+    let first = u.cached_with_env(&env, &[]);
+    expect(
+        &env,
+        c(0, 0, 0, 1, 1),
+        "first compile (direct mode not used)",
+    );
+    let t1 = time_strings(&first.obj);
+    assert_eq!(t1.len(), 1, "the object holds one time string: {t1:?}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = u.cached_with_env(&env, &[]);
+    expect(
+        &env,
+        c(0, 0, 0, 2, 2),
+        "a second later: __TIME__ expands differently, a real miss",
+    );
+    let t2 = time_strings(&second.obj);
+    assert_eq!(t2.len(), 1, "{t2:?}");
+    assert_ne!(t1, t2, "the second object must hold the new time");
+    // Same second twice in a row: whatever it is, it is never a direct hit.
+    settle();
+    u.cached_with_env(&env, &[]);
+    let got = counts(&env);
+    assert_eq!(got.direct_hit, 0, "{got:?}");
+    assert_eq!(got.direct_miss, 0, "{got:?}");
+}
+
+#[test]
+fn source_with_time_macro_and_sloppiness_gives_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "const char *build_date(void) { return __DATE__; }\n",
+    );
+    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o")
+        .env("CCACHE_SLOPPINESS", "time_macros");
+    settle();
+    let first = u.cached_with_env(&env, &[]);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    let second = u.cached_with_env(&env, &[]);
+    expect(&env, c(1, 1, 0, 1, 1), "time_macros sloppiness: direct hit");
+    assert_bytes_eq(&second.obj, &first.obj, "object of the direct hit");
+}
+
+fn header_with_date(env: &TestEnv) -> PathBuf {
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#include \"stamp.h\"\nconst char *build_date(void) { return BUILD_DATE; }\n",
+    );
+    write(&root.join("inc/stamp.h"), "#define BUILD_DATE __DATE__\n");
+    root
+}
+
+#[test]
+fn header_with_date_macro_is_not_recorded() {
+    let env = TestEnv::new();
+    let root = header_with_date(&env);
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(0, 2, 1, 1, 1),
+        "header uses __DATE__: no direct hit, preprocessed hit",
+    );
+}
+
+#[test]
+fn header_with_date_macro_and_sloppiness_gives_direct_hit() {
+    let env = TestEnv::new();
+    let root = header_with_date(&env);
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    )
+    .env("CCACHE_SLOPPINESS", "time_macros");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "time_macros sloppiness: direct hit");
+}
+
+// ---------------------------------------------------------------------------
+// 5. headers newer than the call
+// ---------------------------------------------------------------------------
+
+fn future_header(env: &TestEnv) -> (PathBuf, Unit) {
+    let proj = env.copy_fixture("proj", "proj");
+    let header = proj.join("include/mathx.h");
+    set_mtime(
+        &header,
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+    );
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
+        "math.o",
+    );
+    (proj, u)
+}
+
+#[test]
+fn header_with_future_mtime_is_not_recorded() {
+    let env = TestEnv::new();
+    let (_proj, u) = future_header(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(0, 2, 1, 1, 1),
+        "header mtime in the future: not recorded, preprocessed hit",
+    );
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 3, 2, 1, 1), "still not recorded");
+}
+
+#[test]
+fn header_with_future_mtime_and_mtime_sloppiness_gives_direct_hit() {
+    let env = TestEnv::new();
+    let (_proj, u) = future_header(&env);
+    let u = u.env("CCACHE_SLOPPINESS", "include_file_mtime");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 1, 0, 1, 1),
+        "include_file_mtime sloppiness: direct hit",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6. shadowing headers
+// ---------------------------------------------------------------------------
+
+fn shadowing(cc: &str, angle: bool, inc1_exists: bool) {
+    let env = TestEnv::new();
+    let root = shadow_project(&env, angle, inc1_exists);
+    let u = Unit::new(&root, cc, SHADOW_ARGS, "t.o");
+    settle();
+    let first = u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "second compile: direct hit");
+
+    write(
+        &root.join("inc1/x.h"),
+        "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
+    );
+    let shadowed = u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 0, 2, 2),
+        "inc1/x.h now shadows inc2/x.h: not a direct hit",
+    );
+    assert_ne!(shadowed.obj, first.obj, "inc1/x.h must change the object");
+    settle();
+    u.check(&env);
+    expect(&env, c(2, 2, 0, 2, 2), "inc1/x.h recorded: direct hit");
+
+    // Without the shadowing header, the first result applies again.
+    rm(&root.join("inc1/x.h"));
+    settle();
+    let back = u.check(&env);
+    expect(&env, c(3, 2, 0, 2, 2), "inc1/x.h removed: direct hit");
+    assert_bytes_eq(&back.obj, &first.obj, "object after removing inc1/x.h");
+
+    // inc1/x.h back (new file, same content): the newer result applies
+    // again (ccache issue #1443 served the wrong one here).
+    write(
+        &root.join("inc1/x.h"),
+        "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
+    );
+    settle();
+    let again = u.check(&env);
+    expect(&env, c(4, 2, 0, 2, 2), "inc1/x.h restored: direct hit");
+    assert_bytes_eq(&again.obj, &shadowed.obj, "object with inc1/x.h restored");
+}
+
+#[test]
+fn gcc_shadowing_header_in_earlier_include_dir() {
+    shadowing("gcc", false, true);
+}
+
+#[test]
+fn gcc_shadowing_header_in_include_dir_created_later() {
+    shadowing("gcc", false, false);
+}
+
+#[test]
+fn gcc_shadowing_header_angle_brackets() {
+    shadowing("gcc", true, true);
+}
+
+#[test]
+fn gcc_shadowing_header_angle_brackets_dir_created_later() {
+    shadowing("gcc", true, false);
+}
+
+#[test]
+fn clang_shadowing_header_in_earlier_include_dir() {
+    shadowing("clang", false, true);
+}
+
+#[test]
+fn clang_shadowing_header_in_include_dir_created_later() {
+    shadowing("clang", false, false);
+}
+
+/// `#include "x.h"` looks in the includer's directory first: a new
+/// `src/x.h` shadows `inc2/x.h`.
+fn shadowing_by_includer_dir(cc: &str) {
+    let env = TestEnv::new();
+    let root = shadow_project(&env, false, true);
+    let u = Unit::new(&root, cc, SHADOW_ARGS, "t.o");
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(
+        &root.join("src/x.h"),
+        "#define X_VALUE 2\n#define X_NAME \"from src\"\n",
+    );
+    u.check(&env);
+    expect(&env, c(1, 2, 0, 2, 2), "src/x.h shadows: not a direct hit");
+}
+
+#[test]
+fn gcc_shadowing_header_next_to_source() {
+    shadowing_by_includer_dir("gcc");
+}
+
+#[test]
+fn clang_shadowing_header_next_to_source() {
+    shadowing_by_includer_dir("clang");
+}
+
+/// `#include "sub/x.h"`: a header created in `inc1/sub` changes the stamp of
+/// `inc1/sub` only, not of `inc1`.
+#[test]
+fn gcc_shadowing_header_in_new_subdirectory() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#include \"sub/x.h\"\nint v(void) { return X_VALUE; }\n",
+    );
+    write(&root.join("inc2/sub/x.h"), "#define X_VALUE 41\n");
+    fs::create_dir_all(root.join("inc1/sub")).unwrap();
+    let u = Unit::new(&root, "gcc", SHADOW_ARGS, "t.o");
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(&root.join("inc1/sub/x.h"), "#define X_VALUE 1\n");
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 0, 2, 2),
+        "inc1/sub/x.h shadows: not a direct hit",
+    );
+}
+
+/// `#if __has_include("cfg.h")`: a header that did not exist is not in the
+/// line markers, so nothing is recorded for it. A documented ccache caveat
+/// (ccache issue #811) that objcache shares; run with `--ignored` to see it.
+#[test]
+#[ignore = "known limitation shared with ccache: __has_include of a header created later"]
+fn has_include_of_new_header_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#if __has_include(\"cfg.h\")\n#include \"cfg.h\"\n#else\n#define CFG 0\n#endif\nint v(void) { return CFG; }\n",
+    );
+    fs::create_dir_all(root.join("inc")).unwrap();
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(&root.join("inc/cfg.h"), "#define CFG 7\n");
+    u.check(&env);
+    expect(&env, c(1, 2, 0, 2, 2), "cfg.h now exists: not a direct hit");
+}
+
+// ---------------------------------------------------------------------------
+// 7. dependency files on direct hits
+// ---------------------------------------------------------------------------
+
+fn depfile_on_direct_hit(cc: &str, dep_args: &[&str]) {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let mut a = vec!["-Iinclude", "-c", "src/main.c", "-o", "main.o"];
+    a.extend_from_slice(dep_args);
+    let u = Unit::new(&proj, cc, &a, "main.o").dep("main.d");
+    settle();
+    let miss = u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "first compile");
+    settle();
+    let hit = u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "second compile: direct hit");
+    assert_bytes_eq(
+        hit.dep.as_ref().unwrap(),
+        miss.dep.as_ref().unwrap(),
+        ".d of the direct hit vs the miss",
+    );
+}
+
+#[test]
+fn gcc_md_depfile_on_direct_hit() {
+    depfile_on_direct_hit("gcc", &["-MD"]);
+}
+
+#[test]
+fn gcc_mmd_mp_depfile_on_direct_hit() {
+    depfile_on_direct_hit("gcc", &["-MMD", "-MP"]);
+}
+
+#[test]
+fn clang_md_depfile_on_direct_hit() {
+    depfile_on_direct_hit("clang", &["-MD"]);
+}
+
+#[test]
+fn clang_mmd_mp_depfile_on_direct_hit() {
+    depfile_on_direct_hit("clang", &["-MMD", "-MP"]);
+}
+
+/// Another object name on a direct hit: the .d names this call's target.
+#[test]
+fn gcc_md_depfile_on_direct_hit_other_target() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u1 = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/main.c", "-o", "one.o", "-MD"],
+        "one.o",
+    )
+    .dep("one.d");
+    let u2 = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/main.c", "-o", "two.o", "-MD"],
+        "two.o",
+    )
+    .dep("two.d");
+    settle();
+    u1.check(&env);
+    settle();
+    u2.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "other object name: direct hit");
+}
+
+// ---------------------------------------------------------------------------
+// 8. manifests stay bounded
+// ---------------------------------------------------------------------------
+
+#[test]
+fn manifest_size_is_bounded() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#include \"v.h\"\nint v(void) { return V; }\n",
+    );
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    )
+    .env("CCACHE_NOCOMPRESS", "1");
+    let version = |i: u32| format!("#define V {:04}\n", 1000 + i);
+    let mut sizes = Vec::new();
+    for i in 1..=20u32 {
+        write(&root.join("inc/v.h"), &version(i));
+        settle();
+        u.check(&env);
+        let n = u64::from(i);
+        expect(&env, c(0, n, 0, n, n), &format!("version {i}: a miss"));
+        sizes.push(fs::metadata(only_manifest(&env)).unwrap().len());
+    }
+    let (s8, s16, s20) = (sizes[7], sizes[15], sizes[19]);
+    assert!(s16 > s8, "the manifest grows up to 16 results: {sizes:?}");
+    assert!(
+        s20 * 10 <= s16 * 11,
+        "the manifest must stop growing after 16 results: sizes {sizes:?}"
+    );
+    // The newest version is still a direct hit, the oldest was dropped
+    // (its result is still stored: preprocessed hit).
+    u.check(&env);
+    expect(&env, c(1, 20, 0, 20, 20), "version 20 again: direct hit");
+    write(&root.join("inc/v.h"), &version(1));
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 21, 1, 20, 20),
+        "version 1: dropped from the manifest",
+    );
+    write(&root.join("inc/v.h"), &version(10));
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 21, 1, 20, 20),
+        "version 10: still in the manifest",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 9. direct mode off
+// ---------------------------------------------------------------------------
+
+#[test]
+fn nodirect_gives_preprocessed_hits_only() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
+        "main.o",
+    )
+    .env("CCACHE_NODIRECT", "1");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 0, 0, 1, 1), "first compile");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 0, 1, 1, 1), "second compile: preprocessed hit");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 0, 2, 1, 1), "third compile: preprocessed hit");
+    assert!(
+        manifests(&env).is_empty(),
+        "no manifest without direct mode"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 10. depend mode
+// ---------------------------------------------------------------------------
+
+fn depend_mode(cc: &str) {
+    let env = TestEnv::new();
+    let root = shadow_project(&env, false, true);
+    let mut a = SHADOW_ARGS.to_vec();
+    a.push("-MD");
+    let u = Unit::new(&root, cc, &a, "t.o")
+        .dep("t.d")
+        .env("CCACHE_DEPEND", "1");
+    settle();
+    let first = u.check(&env);
+    expect(&env, c(0, 1, 0, 0, 1), "depend mode: first compile");
+    settle();
+    let hit = u.check(&env);
+    expect(&env, c(1, 1, 0, 0, 1), "depend mode: direct hit");
+    assert_bytes_eq(
+        hit.dep.as_ref().unwrap(),
+        first.dep.as_ref().unwrap(),
+        ".d of the hit vs the miss",
+    );
+
+    // Header edit.
+    write(
+        &root.join("inc2/x.h"),
+        "#define X_VALUE 42\n#define X_NAME \"from inc2\"\n",
+    );
+    u.check(&env);
+    expect(&env, c(1, 2, 0, 0, 2), "depend mode: edited header misses");
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 2, 0, 0, 2),
+        "depend mode: edited header recorded",
+    );
+
+    // Shadowing header.
+    write(
+        &root.join("inc1/x.h"),
+        "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
+    );
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 3, 0, 0, 3),
+        "depend mode: shadowing header misses",
+    );
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(3, 3, 0, 0, 3),
+        "depend mode: shadowing header recorded",
+    );
+}
+
+#[test]
+fn gcc_depend_mode() {
+    depend_mode("gcc");
+}
+
+#[test]
+fn clang_depend_mode() {
+    depend_mode("clang");
+}
+
+#[test]
+fn depend_mode_mmd_mp_depfile_identical() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &[
+            "-Iinclude",
+            "-c",
+            "src/main.c",
+            "-o",
+            "main.o",
+            "-MMD",
+            "-MP",
+        ],
+        "main.o",
+    )
+    .dep("main.d")
+    .env("CCACHE_DEPEND", "1");
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 1, 0, 0, 1),
+        "depend mode -MMD -MP: miss then direct hit",
+    );
+}
+
+#[test]
+fn depend_mode_without_md_falls_back() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
+        "main.o",
+    )
+    .env("CCACHE_DEPEND", "1");
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 1, 0, 1, 1), "no -MD: preprocessor mode miss");
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "no -MD: normal direct hit");
+}
+
+// ---------------------------------------------------------------------------
+// 11. corrupt manifest
+// ---------------------------------------------------------------------------
+
+#[test]
+fn corrupt_manifest_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
+        "main.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    let m = only_manifest(&env);
+    let mut bytes = read(&m);
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    fs::write(&m, &bytes).unwrap();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 1, 1, 1),
+        "corrupt manifest: direct miss, preprocessed hit",
+    );
+    assert_eq!(env.stat("corrupt_cache_entry"), 1, "{:?}", env.stats());
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(2, 2, 1, 1, 1),
+        "manifest rewritten: direct hit again",
+    );
+}
+
+/// A truncated manifest behaves like a corrupt one.
+#[test]
+fn truncated_manifest_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let u = Unit::new(
+        &proj,
+        "gcc",
+        &["-Iinclude", "-c", "src/util.c", "-o", "util.o"],
+        "util.o",
+    );
+    settle();
+    u.check(&env);
+    let m = only_manifest(&env);
+    let bytes = read(&m);
+    fs::write(&m, &bytes[..bytes.len() / 3]).unwrap();
+    settle();
+    u.check(&env);
+    expect(
+        &env,
+        c(0, 2, 1, 1, 1),
+        "truncated manifest: preprocessed hit",
+    );
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 2, 1, 1, 1), "manifest rewritten: direct hit");
+}
+
+// ---------------------------------------------------------------------------
+// 12. counter names
+// ---------------------------------------------------------------------------
+
+#[test]
+fn print_stats_names_direct_counters() {
+    let env = TestEnv::new();
+    let mut cmd = env.objcache();
+    cmd.arg("--print-stats");
+    let text = run_ok(&mut cmd).stdout_str();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(k, _)| k))
+        .collect();
+    for k in [
+        "direct_cache_hit",
+        "direct_cache_miss",
+        "preprocessed_cache_hit",
+        "preprocessed_cache_miss",
+        "cache_miss",
+    ] {
+        assert!(names.contains(&k), "--print-stats lacks {k}:\n{text}");
+    }
+}
