@@ -334,9 +334,9 @@ impl RecordContext<'_> {
                 if c == f.path || read.contains(c.as_str()) {
                     continue;
                 }
-                // Probe the deepest directory that exists: a missing `a/b/x.h`
-                // becomes "no entry `b` in `a`", so many absent paths share
-                // one stamped directory.
+                // Probe the deepest directory that exists: for a missing `a/b/x.h`
+                // an unchanged stamp of `a` proves `b/x.h` is still absent, so
+                // many absent paths share one stamped directory.
                 let mut missing = c.as_str();
                 loop {
                     let parent = dirname(missing);
@@ -348,7 +348,9 @@ impl RecordContext<'_> {
                         .is_dir()
                     });
                     if exists || parent.is_empty() || parent == "/" {
-                        let name = missing[parent.len()..].trim_start_matches('/').to_string();
+                        // The whole rest of the path: when the directory's stamp
+                        // changes, the lookup checks exactly this file.
+                        let name = c[parent.len()..].trim_start_matches('/').to_string();
                         by_dir.entry(parent.to_string()).or_default().push(name);
                         break;
                     }
@@ -572,9 +574,9 @@ mod tests {
             .iter()
             .map(|p| p.path.resolve(cwd).unwrap())
             .collect();
-        // The missing inc0 is probed as "no entry inc0 in the cwd".
+        // The missing inc0 is probed from the cwd.
         assert_eq!(dirs, ["", "inc1"]);
-        assert_eq!(result.probes[0].names, ["inc0", "x.h"]);
+        assert_eq!(result.probes[0].names, ["inc0/x.h", "x.h"]);
         let mut cache = DigestCache::default();
         assert!(still_valid(&result, cwd, &mut cache));
         // A header appearing earlier on the search path shadows the recorded one.

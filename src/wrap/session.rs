@@ -91,22 +91,23 @@ impl Session {
         Ok(compiled.code)
     }
 
-    /// A source or header modified after this call started (by the clock file
-    /// times come from), if any.
+    /// A source or header changed after this call started (by the clock file
+    /// times come from), if any. Only the ctime counts here: the kernel sets it
+    /// on every change, while an mtime can be anywhere (tarballs, clock skew),
+    /// and a future mtime must not make a file uncacheable.
     fn changed_during_compile(
         &self,
         a: &ArgsAnalysis,
         files: &[ReadFile],
         cwd: &str,
     ) -> Option<String> {
-        let mtime_sloppy = self.config.has_sloppiness("include_file_mtime");
         let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
         std::iter::once(a.input.as_str())
             .chain(files.iter().map(|f| f.path.as_str()))
             .find(|path| {
                 std::fs::metadata(direct::resolve_in(cwd, path)).is_ok_and(|m| {
                     let stamp = Stamp::of(&m);
-                    direct::modified_since(&stamp, self.start_ns, mtime_sloppy, ctime_sloppy)
+                    direct::modified_since(&stamp, self.start_ns, true, ctime_sloppy)
                 })
             })
             .map(str::to_string)
