@@ -12,6 +12,7 @@ pub mod hash;
 pub mod log;
 pub mod manage;
 pub mod paths;
+pub mod remote;
 pub mod stats;
 pub mod store;
 pub mod wrap;

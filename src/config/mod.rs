@@ -95,6 +95,9 @@ pub struct Config {
     pub prefix_command: String,
     pub read_only: bool,
     pub recache: bool,
+    pub remote_only: bool,
+    pub remote_storage: String,
+    pub reshare: bool,
     pub run_second_cpp: bool,
     pub sloppiness: Vec<String>,
     pub stats: bool,
@@ -131,6 +134,9 @@ impl Config {
             prefix_command: String::new(),
             read_only: false,
             recache: false,
+            remote_only: false,
+            remote_storage: String::new(),
+            reshare: false,
             run_second_cpp: true,
             sloppiness: Vec::new(),
             stats: true,
@@ -393,6 +399,12 @@ impl Config {
             "prefix_command" => self.prefix_command = value.to_string(),
             "read_only" => self.read_only = boolean()?,
             "recache" => self.recache = boolean()?,
+            "remote_only" => self.remote_only = boolean()?,
+            "remote_storage" => {
+                crate::remote::parse(value)?;
+                self.remote_storage = value.to_string();
+            }
+            "reshare" => self.reshare = boolean()?,
             "run_second_cpp" => self.run_second_cpp = boolean()?,
             "sloppiness" => {
                 self.sloppiness = value
@@ -419,11 +431,18 @@ impl Config {
         keys::lookup(name).map(|i| self.raw[i].as_str())
     }
 
-    /// `(origin) key = value` lines for `-p`.
-    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &str, &Origin)> {
-        KEYS.iter()
-            .enumerate()
-            .map(|(i, k)| (k.name, self.raw[i].as_str(), &self.origins[i]))
+    /// `(origin) key = value` lines for `-p`; credentials are masked.
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, std::borrow::Cow<'_, str>, &Origin)> {
+        KEYS.iter().enumerate().map(|(i, k)| {
+            let value = if k.name == "remote_storage" {
+                std::borrow::Cow::Owned(crate::remote::mask_config_value(&self.raw[i]))
+            } else {
+                std::borrow::Cow::Borrowed(self.raw[i].as_str())
+            };
+            (k.name, value, &self.origins[i])
+        })
     }
 
     /// The size limit in bytes (0 = none). `N%` is taken from the size of the

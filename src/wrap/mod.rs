@@ -6,6 +6,7 @@
 
 mod outputs;
 mod session;
+mod shared;
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -46,6 +47,8 @@ struct Session {
     debug_output: Option<String>,
     /// Something was written to the store: the size limits may need enforcing.
     stored: bool,
+    /// The remote backends, opened on first use.
+    remotes: Option<Vec<crate::remote::Remote>>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -125,6 +128,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         transcript: Vec::new(),
         debug_output: None,
         stored: false,
+        remotes: None,
     };
     match session.compile() {
         Ok(code) => {

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
+use super::shared::Source;
 use super::{exit_code, fallback, prefixed, Fallback, Session};
 use crate::compiler::{self, args::ArgsAnalysis};
 use crate::depfile::DepRecord;
@@ -41,14 +42,9 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let bytes = match store.get(key, EntryKind::Result) {
-            Ok(Some(b)) => b,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                self.log
-                    .note(format!("reading result {}: {e}", key.to_hex()));
-                return Ok(None);
-            }
+        let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
+        let Some((bytes, source)) = self.fetch(store, key, EntryKind::Result, &verify) else {
+            return Ok(None);
         };
         let entry = match ResultEntry::decode(&bytes, key) {
             Ok(entry) => entry,
@@ -56,7 +52,7 @@ impl Session {
                 self.log
                     .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
                 self.changes.push((Counter::CorruptCacheEntry, 1));
-                if !self.config.read_only {
+                if !self.config.read_only && source == Source::Local {
                     store.remove(key, EntryKind::Result);
                 }
                 return Ok(None);
@@ -92,13 +88,21 @@ impl Session {
         if let Some(stderr) = entry.get(FileKind::Stderr) {
             let _ = std::io::stderr().write_all(stderr);
         }
-        if !self.config.read_only {
-            store.touch(key, EntryKind::Result);
+        match source {
+            Source::Local => {
+                if !self.config.read_only {
+                    store.touch(key, EntryKind::Result);
+                }
+                self.changes.extend([
+                    (Counter::LocalStorageHit, 1),
+                    (Counter::LocalStorageReadHit, 1),
+                ]);
+                if self.config.reshare {
+                    self.publish(key, EntryKind::Result, &bytes);
+                }
+            }
+            Source::Remote => self.changes.push((Counter::RemoteStorageHit, 1)),
         }
-        self.changes.extend([
-            (Counter::LocalStorageHit, 1),
-            (Counter::LocalStorageReadHit, 1),
-        ]);
         Ok(Some(0))
     }
 
@@ -165,7 +169,8 @@ impl Session {
         })
     }
 
-    /// Stores a result unless the cache is read-only; `true` when it is stored.
+    /// Stores a result (locally and remotely) unless the cache is read-only;
+    /// `true` when it is stored somewhere.
     pub(super) fn store_result(
         &mut self,
         store: &LocalStore,
@@ -175,20 +180,11 @@ impl Session {
         if self.config.read_only {
             return false;
         }
-        let stored = entry
-            .encode(key, &self.config.namespace, self.compression_level())
-            .and_then(|bytes| store.put(key, EntryKind::Result, &bytes));
-        match stored {
-            Ok(_) => {
-                self.changes.push((Counter::LocalStorageWrite, 1));
-                self.stored = true;
-                true
-            }
+        match entry.encode(key, &self.config.namespace, self.compression_level()) {
+            Ok(bytes) => self.keep(store, key, EntryKind::Result, &bytes),
             Err(e) => {
-                self.log.note(format!(
-                    "could not store {}: {e}",
-                    store.path(key, EntryKind::Result).display()
-                ));
+                self.log
+                    .note(format!("could not encode result {}: {e}", key.to_hex()));
                 self.changes.push((Counter::InternalError, 1));
                 false
             }

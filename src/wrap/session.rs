@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::shared::Source;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
@@ -120,6 +121,9 @@ impl Session {
             return;
         }
         self.log.note("cache miss");
+        if self.has_remotes() {
+            self.changes.push((Counter::RemoteStorageMiss, 1));
+        }
         self.changes.extend([
             (Counter::CacheMiss, 1),
             (Counter::LocalStorageMiss, 1),
@@ -243,13 +247,8 @@ impl Session {
     }
 
     fn read_manifest(&mut self, store: &LocalStore, mkey: &Key) -> Option<Manifest> {
-        let bytes = match store.get(mkey, EntryKind::Manifest) {
-            Ok(b) => b?,
-            Err(e) => {
-                self.log.note(format!("reading manifest: {e}"));
-                return None;
-            }
-        };
+        let verify = |b: &[u8]| Manifest::decode(b, mkey).map(|_| ());
+        let (bytes, source) = self.fetch(store, mkey, EntryKind::Manifest, &verify)?;
         match Manifest::decode(&bytes, mkey) {
             Ok(m) => Some(m),
             Err(why) => {
@@ -258,7 +257,7 @@ impl Session {
                     mkey.to_hex()
                 ));
                 self.changes.push((Counter::CorruptCacheEntry, 1));
-                if !self.config.read_only {
+                if !self.config.read_only && source == Source::Local {
                     store.remove(mkey, EntryKind::Manifest);
                 }
                 None
@@ -451,14 +450,13 @@ impl Session {
             includes,
             probes,
         });
-        let stored = manifest
-            .encode(mkey, &self.config.namespace, self.compression_level())
-            .and_then(|bytes| store.put(mkey, EntryKind::Manifest, &bytes));
-        match stored {
-            Ok(_) => self.stored = true,
+        match manifest.encode(mkey, &self.config.namespace, self.compression_level()) {
+            Ok(bytes) => {
+                self.keep(store, mkey, EntryKind::Manifest, &bytes);
+            }
             Err(e) => {
                 self.log
-                    .note(format!("could not store manifest {}: {e}", mkey.to_hex()));
+                    .note(format!("could not encode manifest {}: {e}", mkey.to_hex()));
                 self.changes.push((Counter::InternalError, 1));
             }
         }

@@ -1,0 +1,177 @@
+//! HTTP servers with GET/PUT (nginx with WebDAV, bazel-remote, …):
+//! `http://[USER:PASSWORD@]HOST[:PORT][/PATH]` with `layout=subdirs|flat|bazel`,
+//! `bearer-token=TOKEN`, `header=NAME=VALUE` and `keep-alive`.
+
+use super::{Backend, BackendSpec, RemoteError, Timeouts};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Subdirs,
+    Flat,
+    Bazel,
+}
+
+pub struct HttpBackend {
+    agent: ureq::Agent,
+    base: String,
+    layout: Layout,
+    headers: Vec<(String, String)>,
+}
+
+impl HttpBackend {
+    pub fn new(url: &str, spec: &BackendSpec, timeouts: Timeouts) -> Result<HttpBackend, String> {
+        let layout = match spec.attr("layout") {
+            None | Some("subdirs") => Layout::Subdirs,
+            Some("flat") => Layout::Flat,
+            Some("bazel") => Layout::Bazel,
+            Some(other) => {
+                return Err(format!(
+                    "{}: unknown layout \"{other}\" (subdirs, flat or bazel)",
+                    super::mask_url(url)
+                ))
+            }
+        };
+        let rest = &url["http://".len()..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let (userinfo, host) = match rest[..authority_end].rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, &rest[..authority_end]),
+        };
+        let path = rest[authority_end..].trim_end_matches('/');
+        let mut headers = Vec::new();
+        if let Some(u) = userinfo {
+            let (user, password) = u.split_once(':').unwrap_or((u, ""));
+            let plain = format!(
+                "{}:{}",
+                super::percent_decode(user),
+                super::percent_decode(password)
+            );
+            headers.push((
+                "Authorization".to_string(),
+                format!("Basic {}", base64(plain.as_bytes())),
+            ));
+        }
+        if let Some(token) = spec.attr("bearer-token") {
+            headers.push(("Authorization".to_string(), format!("Bearer {token}")));
+        }
+        for (k, v) in &spec.attrs {
+            if k == "header" {
+                let (name, value) = v.split_once('=').ok_or_else(|| {
+                    format!(
+                        "header: expected NAME=VALUE, got \"{}\"",
+                        v.split('=').next().unwrap_or_default()
+                    )
+                })?;
+                headers.push((name.to_string(), value.to_string()));
+            }
+        }
+        if !matches!(spec.attr("keep-alive"), Some("" | "true")) {
+            headers.push(("Connection".to_string(), "close".to_string()));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(timeouts.connect))
+            .timeout_send_body(Some(timeouts.data))
+            .timeout_recv_response(Some(timeouts.data))
+            .timeout_recv_body(Some(timeouts.data))
+            .timeout_global(Some(timeouts.request))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(HttpBackend {
+            agent,
+            base: format!("http://{host}{path}"),
+            layout,
+            headers,
+        })
+    }
+
+    fn url(&self, name: &str) -> String {
+        match self.layout {
+            Layout::Subdirs => format!("{}/{}/{}", self.base, &name[..2], &name[2..]),
+            Layout::Flat => format!("{}/{name}", self.base),
+            // bazel-remote's action cache wants 64 hex digits.
+            Layout::Bazel => format!(
+                "{}/ac/{}",
+                self.base,
+                blake3::hash(name.as_bytes()).to_hex()
+            ),
+        }
+    }
+}
+
+fn error(e: ureq::Error) -> RemoteError {
+    match e {
+        ureq::Error::Timeout(t) => RemoteError::Timeout(format!("HTTP {t}")),
+        other => RemoteError::Other(format!("HTTP: {other}")),
+    }
+}
+
+impl Backend for HttpBackend {
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+        let mut req = self.agent.get(&self.url(name));
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let mut resp = req.call().map_err(error)?;
+        match resp.status().as_u16() {
+            200 => resp
+                .body_mut()
+                .with_config()
+                .limit(4 << 30)
+                .read_to_vec()
+                .map(Some)
+                .map_err(error),
+            404 => Ok(None),
+            s => Err(RemoteError::Other(format!("HTTP GET: status {s}"))),
+        }
+    }
+
+    fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
+        let mut req = self.agent.put(&self.url(name));
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let resp = req
+            .header("Content-Type", "application/octet-stream")
+            .send(data)
+            .map_err(error)?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            s => Err(RemoteError::Other(format!("HTTP PUT: status {s}"))),
+        }
+    }
+}
+
+/// Standard base64, for HTTP basic authentication.
+fn base64(data: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+}

@@ -1,0 +1,449 @@
+//! Remote storage shared between machines: one small trait, one file per
+//! backend (Redis, HTTP, a directory), sharding and read-only as decorators.
+//!
+//! Configuration follows ccache's `remote_storage`: space-separated backends,
+//! each a URL followed by attributes `key=value` (or `@key=value`; `|`
+//! separates them too, and values are percent-decoded):
+//!
+//! ```text
+//! remote_storage = redis://:secret@cache:6379 connect-timeout=50
+//!                  http://cache/objcache|layout=bazel|read-only
+//! ```
+//!
+//! Nothing here runs on a local hit: backends connect on first use.
+
+pub mod file;
+pub mod http;
+pub mod redis;
+
+use std::cell::Cell;
+use std::time::Duration;
+
+/// What went wrong talking to a backend.
+#[derive(Debug)]
+pub enum RemoteError {
+    Timeout(String),
+    Other(String),
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemoteError::Timeout(m) => write!(f, "timeout: {m}"),
+            RemoteError::Other(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// One storage server. `name` is an entry's file name: the key in hex and
+/// a kind letter (`R` result, `M` manifest).
+pub trait Backend {
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError>;
+    fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError>;
+}
+
+/// Timeouts, with bounded defaults (docs/remote-storage.md).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// One read or write on an open connection.
+    pub data: Duration,
+    /// A whole request (HTTP).
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_millis(100),
+            data: Duration::from_millis(1000),
+            request: Duration::from_millis(10_000),
+        }
+    }
+}
+
+/// One configured backend: its URL and attributes, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendSpec {
+    pub url: String,
+    pub attrs: Vec<(String, String)>,
+}
+
+impl BackendSpec {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> Result<bool, String> {
+        match self.attr(key) {
+            None | Some("false") => Ok(false),
+            Some("" | "true") => Ok(true),
+            Some(v) => Err(format!("{key}: expected true or false, got \"{v}\"")),
+        }
+    }
+
+    fn millis(&self, key: &str, default: Duration) -> Result<Duration, String> {
+        match self.attr(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("{key}: expected milliseconds, got \"{v}\"")),
+        }
+    }
+
+    pub fn timeouts(&self) -> Result<Timeouts, String> {
+        let d = Timeouts::default();
+        Ok(Timeouts {
+            connect: self.millis("connect-timeout", d.connect)?,
+            data: self.millis("data-timeout", self.millis("operation-timeout", d.data)?)?,
+            request: self.millis("request-timeout", d.request)?,
+        })
+    }
+
+    pub fn read_only(&self) -> Result<bool, String> {
+        self.flag("read-only")
+    }
+}
+
+fn is_url_start(token: &str) -> bool {
+    token.contains("://") || token.starts_with("file:") || token.starts_with("redis+unix:")
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses a `remote_storage` value.
+pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
+    let mut specs: Vec<BackendSpec> = Vec::new();
+    for token in value.split_whitespace() {
+        let mut parts = token.split('|');
+        let first = parts.next().unwrap_or_default();
+        if is_url_start(first) {
+            specs.push(BackendSpec {
+                url: first.to_string(),
+                attrs: Vec::new(),
+            });
+        } else if !first.is_empty() {
+            push_attr(&mut specs, first)?;
+        }
+        for attr in parts.filter(|p| !p.is_empty()) {
+            push_attr(&mut specs, attr)?;
+        }
+    }
+    for spec in &specs {
+        spec.timeouts()?;
+        spec.read_only()?;
+        scheme_of(&spec.url)?;
+    }
+    Ok(specs)
+}
+
+fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
+    let Some(spec) = specs.last_mut() else {
+        return Err(format!("attribute \"{attr}\" before any URL"));
+    };
+    let attr = attr.strip_prefix('@').unwrap_or(attr);
+    let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+    spec.attrs.push((k.to_string(), percent_decode(v)));
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Redis,
+    Http,
+    File,
+}
+
+fn scheme_of(url: &str) -> Result<Scheme, String> {
+    if url.starts_with("redis://") || url.starts_with("redis+unix:") {
+        Ok(Scheme::Redis)
+    } else if url.starts_with("http://") {
+        Ok(Scheme::Http)
+    } else if url.starts_with("file:") {
+        Ok(Scheme::File)
+    } else {
+        Err(format!(
+            "unsupported remote storage URL \"{}\" (redis://, redis+unix:, http:// and file: are supported)",
+            mask_url(url)
+        ))
+    }
+}
+
+fn open_one(url: &str, spec: &BackendSpec) -> Result<Box<dyn Backend>, String> {
+    let timeouts = spec.timeouts()?;
+    Ok(match scheme_of(url)? {
+        Scheme::Redis => Box::new(redis::RedisBackend::new(url, timeouts)?),
+        Scheme::Http => Box::new(http::HttpBackend::new(url, spec, timeouts)?),
+        Scheme::File => Box::new(file::FileBackend::new(url, spec)?),
+    })
+}
+
+/// Spreads names over shards by weighted rendezvous hashing: every process
+/// picks the same shard for a name, and adding a shard moves few names.
+struct Sharded {
+    shards: Vec<(String, f64, Box<dyn Backend>)>,
+}
+
+impl Sharded {
+    fn pick(&self, name: &str) -> &dyn Backend {
+        let score = |shard: &str, weight: f64| {
+            let h = blake3::hash(format!("{shard}\0{name}").as_bytes());
+            let x = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap());
+            let unit = (x as f64 + 1.0) / (u64::MAX as f64 + 2.0);
+            -weight / unit.ln()
+        };
+        self.shards
+            .iter()
+            .max_by(|a, b| score(&a.0, a.1).total_cmp(&score(&b.0, b.1)))
+            .map(|(_, _, b)| b.as_ref())
+            .expect("at least one shard")
+    }
+}
+
+impl Backend for Sharded {
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+        self.pick(name).get(name)
+    }
+    fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
+        self.pick(name).put(name, data)
+    }
+}
+
+/// `shards=a,b(2),c` → names and weights.
+fn parse_shards(value: &str) -> Result<Vec<(String, f64)>, String> {
+    value
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.split_once('(') {
+            Some((name, w)) => w
+                .strip_suffix(')')
+                .and_then(|w| w.parse::<f64>().ok())
+                .filter(|w| *w > 0.0)
+                .map(|w| (name.to_string(), w))
+                .ok_or_else(|| format!("shards: bad weight in \"{s}\"")),
+            None => Ok((s.to_string(), 1.0)),
+        })
+        .collect()
+}
+
+/// A configured backend with what this process learned about it.
+pub struct Remote {
+    pub label: String,
+    backend: Box<dyn Backend>,
+    pub read_only: bool,
+    /// Failed once: not tried again by this process.
+    failed: Cell<bool>,
+}
+
+/// The outcome of talking to one backend, for counting.
+pub enum Outcome<T> {
+    Ok(T),
+    Error(String),
+    Timeout(String),
+}
+
+impl Remote {
+    pub fn open(spec: &BackendSpec) -> Result<Remote, String> {
+        let backend: Box<dyn Backend> = match spec.attr("shards") {
+            Some(list) if spec.url.contains('*') => {
+                let shards = parse_shards(list)?
+                    .into_iter()
+                    .map(|(name, weight)| {
+                        let url = spec.url.replace('*', &name);
+                        Ok((name, weight, open_one(&url, spec)?))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                if shards.is_empty() {
+                    return Err("shards: no shard given".into());
+                }
+                Box::new(Sharded { shards })
+            }
+            _ => open_one(&spec.url, spec)?,
+        };
+        Ok(Remote {
+            label: mask_url(&spec.url),
+            backend,
+            read_only: spec.read_only()?,
+            failed: Cell::new(false),
+        })
+    }
+
+    pub fn usable(&self) -> bool {
+        !self.failed.get()
+    }
+
+    fn outcome<T>(&self, r: Result<T, RemoteError>) -> Outcome<T> {
+        match r {
+            Ok(v) => Outcome::Ok(v),
+            Err(e) => {
+                self.failed.set(true);
+                match e {
+                    RemoteError::Timeout(m) => Outcome::Timeout(mask_secrets(&m)),
+                    RemoteError::Other(m) => Outcome::Error(mask_secrets(&m)),
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Outcome<Option<Vec<u8>>> {
+        self.outcome(self.backend.get(name))
+    }
+
+    pub fn put(&self, name: &str, data: &[u8]) -> Outcome<()> {
+        self.outcome(self.backend.put(name, data))
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:********@host`.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &rest[..at];
+    let masked = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:********"),
+        None => "********".to_string(),
+    };
+    format!("{}{masked}{}", &url[..scheme_end + 3], &rest[at..])
+}
+
+/// A `remote_storage` value with passwords, tokens and header values masked,
+/// for `-p`, logs and error messages.
+pub fn mask_config_value(value: &str) -> String {
+    value
+        .split_whitespace()
+        .map(|token| {
+            token
+                .split('|')
+                .map(|part| {
+                    let bare = part.strip_prefix('@').unwrap_or(part);
+                    let at = if part.starts_with('@') { "@" } else { "" };
+                    if bare.starts_with("bearer-token=") {
+                        format!("{at}bearer-token=********")
+                    } else if let Some(rest) = bare.strip_prefix("header=") {
+                        let key = rest.split('=').next().unwrap_or_default();
+                        format!("{at}header={key}=********")
+                    } else if is_url_start(part) {
+                        mask_url(part)
+                    } else {
+                        part.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Masks anything that looks like URL credentials inside an error message.
+pub fn mask_secrets(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|w| {
+            if w.contains("://") {
+                mask_url(w)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ccache_syntax() {
+        let specs = parse(
+            "redis://:pw@localhost:6379 connect-timeout=50 @read-only http://h/c|layout=bazel|header=X-A=b%20c file:/tmp/x",
+        )
+        .unwrap();
+        assert_eq!(specs.len(), 3);
+        assert_eq!(specs[0].attr("connect-timeout"), Some("50"));
+        assert!(specs[0].read_only().unwrap());
+        assert_eq!(
+            specs[0].timeouts().unwrap().connect,
+            Duration::from_millis(50)
+        );
+        assert_eq!(specs[1].attr("layout"), Some("bazel"));
+        assert_eq!(specs[1].attr("header"), Some("X-A=b c"));
+        assert!(!specs[2].read_only().unwrap());
+        assert!(parse("read-only").is_err());
+        assert!(parse("ftp://x").is_err());
+        assert!(parse("redis://x connect-timeout=soon").is_err());
+    }
+
+    #[test]
+    fn masks_credentials() {
+        assert_eq!(mask_url("redis://:secret@h:1/2"), "redis://:********@h:1/2");
+        assert_eq!(mask_url("http://u:p@h/x"), "http://u:********@h/x");
+        assert_eq!(mask_url("http://h/x@y"), "http://h/x@y");
+        let v = mask_config_value(
+            "http://u:p@h|bearer-token=abc|@header=Authorization=Basic%20x redis://h",
+        );
+        assert!(
+            !v.contains("abc") && !v.contains(":p@") && !v.contains("Basic"),
+            "{v}"
+        );
+        assert!(mask_secrets("failed to connect to redis://:pw@h").contains("********"));
+    }
+
+    #[test]
+    fn rendezvous_spreads_and_is_stable() {
+        struct Null;
+        impl Backend for Null {
+            fn get(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+                Ok(None)
+            }
+            fn put(&self, _: &str, _: &[u8]) -> Result<(), RemoteError> {
+                Ok(())
+            }
+        }
+        let weights = parse_shards("a,b(3)").unwrap();
+        let s = Sharded {
+            shards: weights
+                .into_iter()
+                .map(|(n, w)| (n, w, Box::new(Null) as Box<dyn Backend>))
+                .collect(),
+        };
+        let mut to_b = 0;
+        for i in 0..4000 {
+            let name = format!("{i:064x}R");
+            let chosen = s.pick(&name) as *const dyn Backend as *const u8;
+            let b = s.shards[1].2.as_ref() as *const dyn Backend as *const u8;
+            to_b += usize::from(chosen == b);
+            assert_eq!(chosen, s.pick(&name) as *const dyn Backend as *const u8);
+        }
+        // Weight 3 of 4: about 3000 of 4000.
+        assert!((2700..3300).contains(&to_b), "{to_b}");
+    }
+}
