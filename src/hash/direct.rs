@@ -94,23 +94,15 @@ pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
     let mut stack: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     let mut files = Vec::new();
-    let mut start = 0;
-    while start < output.len() {
-        let end = output[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(output.len(), |p| start + p);
-        let line = &output[start..end];
-        start = end + 1;
-        if line.first() != Some(&b'#') {
-            continue;
-        }
-        let Ok(line) = std::str::from_utf8(line) else {
+    for marker in super::preprocessor::line_markers(output) {
+        let raw = &output[marker.path.0..marker.path.1];
+        let Some(path) = unescape(raw) else {
             continue;
         };
-        let Some((path, flags)) = parse_marker(line) else {
-            continue;
-        };
+        let flags: Vec<u32> = String::from_utf8_lossy(marker.flags)
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
         let entering = flags.contains(&1);
         let returning = flags.contains(&2);
         if returning {
@@ -129,8 +121,10 @@ pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
         };
         if entering {
             stack.push(path.clone());
+        } else if let Some(top) = stack.last_mut() {
+            // A plain marker renumbers lines of the current file.
+            *top = path.clone();
         } else {
-            stack.clear();
             stack.push(path.clone());
         }
         if path == input
@@ -150,34 +144,14 @@ pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
     files
 }
 
-fn parse_marker(line: &str) -> Option<(String, Vec<u32>)> {
-    let rest = line
-        .strip_prefix("# ")
-        .or_else(|| line.strip_prefix("#line "))?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let rest = rest[digits..].strip_prefix(" \"")?;
-    let mut path = String::new();
-    let mut chars = rest.char_indices();
-    let mut close = None;
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some((_, n)) = chars.next() {
-                    path.push(n);
-                }
-            }
-            '"' => {
-                close = Some(i);
-                break;
-            }
-            _ => path.push(c),
-        }
+/// A line marker's path with its `\\` escapes resolved.
+fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut it = raw.iter();
+    while let Some(&b) = it.next() {
+        out.push(if b == b'\\' { *it.next()? } else { b });
     }
-    let flags = rest[close? + 1..]
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    Some((path, flags))
+    String::from_utf8(out).ok()
 }
 
 /// The dependencies a compiler wrote into a `.d` file (depend mode), without the source.

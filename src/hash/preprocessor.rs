@@ -15,25 +15,52 @@ pub fn hash_preprocessed(h: &mut KeyHasher, output: &[u8], cwd: &str, base_dir: 
         return;
     }
     let mut pending = 0; // start of bytes not yet fed to the hasher
-    let mut line_start = 0;
-    while line_start < output.len() {
-        let line_end = output[line_start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(output.len(), |p| line_start + p);
-        if let Some((path_start, path_end)) = line_marker_path(output, line_start, line_end) {
-            if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
-                if let Some(rel) = paths::relate(path, cwd, base_dir) {
-                    h.part(&output[pending..path_start]);
-                    h.part(rel.hash_form().as_bytes());
-                    pending = path_end;
-                }
+    for marker in line_markers(output) {
+        let (path_start, path_end) = marker.path;
+        if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
+            if let Some(rel) = paths::relate(path, cwd, base_dir) {
+                h.part(&output[pending..path_start]);
+                h.part(rel.hash_form().as_bytes());
+                pending = path_end;
             }
         }
-        line_start = line_end + 1;
     }
     h.part(&output[pending..]);
     h.end();
+}
+
+/// A line marker of preprocessed output: `# <digits> "<path>" <flags>`
+/// (or `#line <digits> "<path>"`).
+pub struct Marker<'a> {
+    /// Byte range of the path as written (escapes not resolved).
+    pub path: (usize, usize),
+    /// What follows the closing quote: the flags (1 enter, 2 return, 3 system).
+    pub flags: &'a [u8],
+}
+
+/// Every line marker in `output`, in order.
+pub fn line_markers(output: &[u8]) -> impl Iterator<Item = Marker<'_>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        while start < output.len() {
+            let line_start = start;
+            let end = output[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(output.len(), |p| start + p);
+            start = end + 1;
+            if output[line_start] != b'#' {
+                continue;
+            }
+            if let Some(path) = line_marker_path(output, line_start, end) {
+                return Some(Marker {
+                    path,
+                    flags: &output[(path.1 + 1).min(end)..end],
+                });
+            }
+        }
+        None
+    })
 }
 
 /// For a line `# <digits> "<path>"...` (or `#line <digits> "<path>"`), the

@@ -261,11 +261,10 @@ pub struct Remote {
     failed: Cell<bool>,
 }
 
-/// The outcome of talking to one backend, for counting.
-pub enum Outcome<T> {
-    Ok(T),
-    Error(String),
-    Timeout(String),
+/// Why talking to a backend failed, and the counter that records it.
+pub struct Failure {
+    pub counter: crate::stats::Counter,
+    pub message: String,
 }
 
 impl Remote {
@@ -298,24 +297,25 @@ impl Remote {
         !self.failed.get()
     }
 
-    fn outcome<T>(&self, r: Result<T, RemoteError>) -> Outcome<T> {
-        match r {
-            Ok(v) => Outcome::Ok(v),
-            Err(e) => {
-                self.failed.set(true);
-                match e {
-                    RemoteError::Timeout(m) => Outcome::Timeout(mask_secrets(&m)),
-                    RemoteError::Other(m) => Outcome::Error(mask_secrets(&m)),
-                }
+    fn outcome<T>(&self, r: Result<T, RemoteError>) -> Result<T, Failure> {
+        r.map_err(|e| {
+            self.failed.set(true);
+            let (counter, message) = match e {
+                RemoteError::Timeout(m) => (crate::stats::Counter::RemoteStorageTimeout, m),
+                RemoteError::Other(m) => (crate::stats::Counter::RemoteStorageError, m),
+            };
+            Failure {
+                counter,
+                message: format!("remote storage {}: {}", self.label, mask_secrets(&message)),
             }
-        }
+        })
     }
 
-    pub fn get(&self, name: &str) -> Outcome<Option<Vec<u8>>> {
+    pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>, Failure> {
         self.outcome(self.backend.get(name))
     }
 
-    pub fn put(&self, name: &str, data: &[u8]) -> Outcome<()> {
+    pub fn put(&self, name: &str, data: &[u8]) -> Result<(), Failure> {
         self.outcome(self.backend.put(name, data))
     }
 }

@@ -6,7 +6,7 @@
 
 use super::Session;
 use crate::hash::Key;
-use crate::remote::{self, Outcome, Remote};
+use crate::remote::{self, Remote};
 use crate::stats::Counter;
 use crate::store::{EntryKind, LocalStore};
 
@@ -85,7 +85,7 @@ impl Session {
         let mut changes = Vec::new();
         for r in self.remotes().iter().filter(|r| r.usable()) {
             match r.get(&entry_name) {
-                Outcome::Ok(Some(bytes)) => match verify(&bytes) {
+                Ok(Some(bytes)) => match verify(&bytes) {
                     Ok(()) => {
                         changes.push((Counter::RemoteStorageReadHit, 1));
                         notes.push(format!("remote hit for {entry_name} on {}", r.label));
@@ -97,14 +97,10 @@ impl Session {
                         changes.push((Counter::RemoteStorageError, 1));
                     }
                 },
-                Outcome::Ok(None) => changes.push((Counter::RemoteStorageReadMiss, 1)),
-                Outcome::Error(e) => {
-                    notes.push(format!("remote storage {}: {e}", r.label));
-                    changes.push((Counter::RemoteStorageError, 1));
-                }
-                Outcome::Timeout(e) => {
-                    notes.push(format!("remote storage {}: {e}", r.label));
-                    changes.push((Counter::RemoteStorageTimeout, 1));
+                Ok(None) => changes.push((Counter::RemoteStorageReadMiss, 1)),
+                Err(f) => {
+                    notes.push(f.message);
+                    changes.push((f.counter, 1));
                 }
             }
         }
@@ -134,14 +130,10 @@ impl Session {
         let mut changes = Vec::new();
         for r in self.remotes().iter().filter(|r| r.usable() && !r.read_only) {
             match r.put(&entry_name, bytes) {
-                Outcome::Ok(()) => changes.push((Counter::RemoteStorageWrite, 1)),
-                Outcome::Error(e) => {
-                    notes.push(format!("remote storage {}: {e}", r.label));
-                    changes.push((Counter::RemoteStorageError, 1));
-                }
-                Outcome::Timeout(e) => {
-                    notes.push(format!("remote storage {}: {e}", r.label));
-                    changes.push((Counter::RemoteStorageTimeout, 1));
+                Ok(()) => changes.push((Counter::RemoteStorageWrite, 1)),
+                Err(f) => {
+                    notes.push(f.message);
+                    changes.push((f.counter, 1));
                 }
             }
         }
