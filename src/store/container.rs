@@ -12,6 +12,8 @@
 //! The key is stored inside so that a file served for the wrong key (a
 //! renamed file, a confused remote) is rejected like a corrupt one.
 
+use std::io::Read;
+
 use crate::hash::Key;
 
 const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
@@ -55,9 +57,9 @@ impl Format {
         Ok(out)
     }
 
-    /// Verifies `bytes` as a file of this format stored under `key` and returns
-    /// the payload. Any mismatch is an error, never a partial result.
-    pub fn decode(&self, bytes: &[u8], key: &Key) -> Result<Vec<u8>, String> {
+    /// Verifies the envelope (checksum, magic, version, key, length) and
+    /// returns the stored body, its compression and the payload's length.
+    fn verify<'a>(&self, bytes: &'a [u8], key: &Key) -> Result<(&'a [u8], u8, u64), String> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(format!("truncated ({} bytes)", bytes.len()));
         }
@@ -82,17 +84,111 @@ impl Format {
         let stored = body
             .get(HEADER_LEN + body[7] as usize..)
             .ok_or_else(|| "truncated header".to_string())?;
-        let payload = match body[6] {
+        if body[6] > 1 {
+            return Err(format!("unknown compression {}", body[6]));
+        }
+        Ok((stored, body[6], payload_len))
+    }
+
+    /// Verifies `bytes` as a file of this format stored under `key` and returns
+    /// the payload. Any mismatch is an error, never a partial result.
+    pub fn decode(&self, bytes: &[u8], key: &Key) -> Result<Vec<u8>, String> {
+        let (stored, compression, payload_len) = self.verify(bytes, key)?;
+        let payload = match compression {
             0 => stored.to_vec(),
             // Decompressed into a buffer sized from the header, not a growing stream.
-            1 => zstd::bulk::decompress(stored, payload_len as usize)
+            _ => zstd::bulk::decompress(stored, payload_len as usize)
                 .map_err(|e| format!("decompression failed: {e}"))?,
-            c => return Err(format!("unknown compression {c}")),
         };
         if payload.len() as u64 != payload_len {
             return Err("payload length mismatch".into());
         }
         Ok(payload)
+    }
+
+    /// Verifies the envelope and streams the payload, so a large object goes
+    /// to its output through a small buffer instead of a second full copy.
+    pub fn open<'a>(&self, bytes: &'a [u8], key: &Key) -> Result<Stream<'a>, String> {
+        let (stored, compression, payload_len) = self.verify(bytes, key)?;
+        let inner: Box<dyn Read + 'a> = match compression {
+            0 => Box::new(stored),
+            _ => Box::new(
+                zstd::stream::read::Decoder::with_buffer(stored)
+                    .map_err(|e| format!("decompression failed: {e}"))?,
+            ),
+        };
+        Ok(Stream {
+            inner,
+            left: payload_len,
+        })
+    }
+}
+
+/// Why copying out of a payload stopped: the stored data, or the destination.
+#[derive(Debug)]
+pub enum CopyError {
+    Corrupt(String),
+    Write(std::io::Error),
+}
+
+/// A verified payload being read; `finish` checks it ended where the header said.
+pub struct Stream<'a> {
+    inner: Box<dyn Read + 'a>,
+    left: u64,
+}
+
+impl Stream<'_> {
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        if buf.len() as u64 > self.left {
+            return Err("payload truncated".into());
+        }
+        self.inner
+            .read_exact(buf)
+            .map_err(|e| format!("payload truncated: {e}"))?;
+        self.left -= buf.len() as u64;
+        Ok(())
+    }
+
+    pub fn u8(&mut self) -> Result<u8, String> {
+        let mut b = [0u8; 1];
+        self.read_exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32, String> {
+        let mut b = [0u8; 4];
+        self.read_exact(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub fn u64(&mut self) -> Result<u64, String> {
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Copies `len` payload bytes to `out` through a fixed buffer.
+    pub fn copy_to(&mut self, len: u64, out: &mut dyn std::io::Write) -> Result<(), CopyError> {
+        if len > self.left {
+            return Err(CopyError::Corrupt("payload truncated".into()));
+        }
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut todo = len;
+        while todo > 0 {
+            let n = todo.min(buf.len() as u64) as usize;
+            self.read_exact(&mut buf[..n]).map_err(CopyError::Corrupt)?;
+            out.write_all(&buf[..n]).map_err(CopyError::Write)?;
+            todo -= n as u64;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<(), String> {
+        let mut probe = [0u8; 1];
+        match self.inner.read(&mut probe) {
+            Ok(0) if self.left == 0 => Ok(()),
+            _ => Err("payload length mismatch".into()),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! file    = kind u8 | len u64 | bytes[len]
 //! ```
 
-use super::container::{Format, Reader, Writer};
+use super::container::{CopyError, Format, Reader, Stream, Writer};
 use crate::hash::Key;
 
 const FORMAT: Format = Format {
@@ -79,6 +79,53 @@ impl ResultEntry {
     }
 }
 
+/// A result entry read file by file: the object can be copied to its output
+/// without holding it in memory.
+pub struct ResultStream<'a> {
+    stream: Stream<'a>,
+    files_left: u32,
+}
+
+/// Files other than the object are small; a larger length means a bad entry.
+const MAX_SMALL_FILE: u64 = 256 << 20;
+
+impl ResultStream<'_> {
+    pub fn open<'a>(bytes: &'a [u8], key: &Key) -> Result<ResultStream<'a>, String> {
+        let mut stream = FORMAT.open(bytes, key)?;
+        let files_left = stream.u32()?;
+        Ok(ResultStream { stream, files_left })
+    }
+
+    /// The next file's kind and length; its content must be read next.
+    pub fn next_file(&mut self) -> Result<Option<(FileKind, u64)>, String> {
+        if self.files_left == 0 {
+            return Ok(None);
+        }
+        self.files_left -= 1;
+        let kind = self.stream.u8()?;
+        let kind = FileKind::from_u8(kind).ok_or_else(|| format!("unknown file kind {kind}"))?;
+        Ok(Some((kind, self.stream.u64()?)))
+    }
+
+    pub fn read_small(&mut self, len: u64) -> Result<Vec<u8>, String> {
+        if len > MAX_SMALL_FILE {
+            return Err(format!("file too large ({len} bytes)"));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.stream.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+
+    pub fn copy_to(&mut self, len: u64, out: &mut dyn std::io::Write) -> Result<(), CopyError> {
+        self.stream.copy_to(len, out)
+    }
+
+    /// Checks that the entry ended exactly after its last file.
+    pub fn finish(self) -> Result<(), String> {
+        self.stream.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +145,27 @@ mod tests {
         for level in [None, Some(1), Some(19)] {
             let bytes = sample().encode(&key, "ns", level).unwrap();
             assert_eq!(ResultEntry::decode(&bytes, &key).unwrap(), sample());
+        }
+    }
+
+    #[test]
+    fn streams_the_same_files() {
+        let key = Key::of(b"k");
+        for level in [None, Some(1)] {
+            let bytes = sample().encode(&key, "", level).unwrap();
+            let mut s = ResultStream::open(&bytes, &key).unwrap();
+            let (kind, len) = s.next_file().unwrap().unwrap();
+            assert_eq!(kind, FileKind::Object);
+            let mut object = Vec::new();
+            s.copy_to(len, &mut object).unwrap();
+            assert_eq!(object, b"\x7fELF object bytes");
+            let (kind, len) = s.next_file().unwrap().unwrap();
+            assert_eq!(
+                (kind, s.read_small(len).unwrap()),
+                (FileKind::Stderr, b"warning: x\n".to_vec())
+            );
+            assert!(s.next_file().unwrap().is_none());
+            s.finish().unwrap();
         }
     }
 

@@ -18,14 +18,19 @@ use crate::stats::{self, Counter};
 /// Writes `data` to `path` through a temp file in the same directory and a
 /// rename, so readers see the old file or the new one, never half of one.
 pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_file_for(path)?;
+    tmp.write_all(data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A temp file in the directory of `path`, to be renamed over it.
+pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = temp_file_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    temp_file_in(dir)
 }
 
 /// A temp file that cleanup can recognise, with the permissions the umask allows.

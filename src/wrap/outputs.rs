@@ -11,8 +11,16 @@ use crate::compiler::{self, args::ArgsAnalysis};
 use crate::depfile::DepRecord;
 use crate::hash::Key;
 use crate::stats::Counter;
-use crate::store::entry::{FileKind, ResultEntry};
+use crate::store::container::CopyError;
+use crate::store::entry::{FileKind, ResultEntry, ResultStream};
 use crate::store::{self, EntryKind, LocalStore};
+
+/// A stored result, checked and ready to be put in place.
+struct Unpacked {
+    object: tempfile::NamedTempFile,
+    dependency: Option<Vec<u8>>,
+    stderr: Option<Vec<u8>>,
+}
 
 /// What a compile on a miss produced.
 pub(super) struct Compiled {
@@ -46,8 +54,8 @@ impl Session {
         let Some((bytes, source)) = self.fetch(store, key, EntryKind::Result, &verify) else {
             return Ok(None);
         };
-        let entry = match ResultEntry::decode(&bytes, key) {
-            Ok(entry) => entry,
+        let unpacked = match self.unpack(&bytes, key, &a.output)? {
+            Ok(u) => u,
             Err(why) => {
                 self.log
                     .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
@@ -58,15 +66,12 @@ impl Session {
                 return Ok(None);
             }
         };
-        let Some(object) = entry.get(FileKind::Object) else {
-            self.changes.push((Counter::CorruptCacheEntry, 1));
-            return Ok(None);
-        };
         let dep_file = match &a.deps {
             None => None,
             Some(d) => {
-                let rendered = entry
-                    .get(FileKind::Dependency)
+                let rendered = unpacked
+                    .dependency
+                    .as_deref()
                     .and_then(DepRecord::decode)
                     .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_deref()));
                 match rendered {
@@ -79,13 +84,17 @@ impl Session {
                 }
             }
         };
-        store::atomic_write(Path::new(&a.output), object)
-            .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output)))?;
+        unpacked.object.persist(&a.output).map_err(|e| {
+            fallback(
+                Counter::BadOutputFile,
+                format!("writing {}: {}", a.output, e.error),
+            )
+        })?;
         if let Some((path, body)) = dep_file {
             store::atomic_write(Path::new(path), &body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
-        if let Some(stderr) = entry.get(FileKind::Stderr) {
+        if let Some(stderr) = &unpacked.stderr {
             let _ = std::io::stderr().write_all(stderr);
         }
         match source {
@@ -104,6 +113,62 @@ impl Session {
             Source::Remote => self.changes.push((Counter::RemoteStorageHit, 1)),
         }
         Ok(Some(0))
+    }
+
+    /// Reads a stored result: the object streamed into a temp file beside the
+    /// output (renamed into place only once everything checked out), the
+    /// other files into memory. The outer error is a problem writing the
+    /// output (the call then runs the compiler); the inner one a bad entry.
+    fn unpack(
+        &mut self,
+        bytes: &[u8],
+        key: &Key,
+        output: &str,
+    ) -> Result<Result<Unpacked, String>, Fallback> {
+        let bad_output =
+            |e: std::io::Error| fallback(Counter::BadOutputFile, format!("writing {output}: {e}"));
+        let mut stream = match ResultStream::open(bytes, key) {
+            Ok(s) => s,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut object = None;
+        let mut dependency = None;
+        let mut stderr = None;
+        loop {
+            let (kind, len) = match stream.next_file() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(why) => return Ok(Err(why)),
+            };
+            let small = match kind {
+                FileKind::Object => {
+                    let mut tmp = store::temp_file_for(Path::new(output)).map_err(bad_output)?;
+                    match stream.copy_to(len, tmp.as_file_mut()) {
+                        Ok(()) => object = Some(tmp),
+                        Err(CopyError::Corrupt(why)) => return Ok(Err(why)),
+                        Err(CopyError::Write(e)) => return Err(bad_output(e)),
+                    }
+                    continue;
+                }
+                FileKind::Dependency => &mut dependency,
+                FileKind::Stderr => &mut stderr,
+            };
+            match stream.read_small(len) {
+                Ok(data) => *small = Some(data),
+                Err(why) => return Ok(Err(why)),
+            }
+        }
+        if let Err(why) = stream.finish() {
+            return Ok(Err(why));
+        }
+        Ok(match object {
+            Some(object) => Ok(Unpacked {
+                object,
+                dependency,
+                stderr,
+            }),
+            None => Err("no object in the entry".into()),
+        })
     }
 
     /// Runs the real compiler with the call's own arguments and passes its
