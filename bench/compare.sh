@@ -7,6 +7,9 @@
 #   bash bench/compare.sh            # full: 5x20 TU hits, 3 cold, 10 warm, 3 relocated
 #   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated
 #
+# TU=path: the C++ translation unit for hit latency, relative to rocksdb/
+#   (default table/block_based/block.cc; db/db_impl/db_impl.cc for a 23 MB object)
+# REMOTE=0 skips the remote-storage part (warm Redis / HTTP server, empty local cache).
 # Counts: HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS
 # Other:  BENCH_WORK=DIR (scratch dir, default a new /tmp/objcache-bench.*),
 #         KEEP=1 (keep the scratch dir), PROFILE=0 (skip strace/perf of one hit)
@@ -15,7 +18,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_COMMAND="$(env | grep -E '^(QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE)=' | tr '\n' ' ' || true)bash bench/compare.sh"
+BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE)=' | tr '\n' ' ' || true)bash bench/compare.sh"
 export BENCH_COMMAND
 
 if [[ "${QUICK:-0}" == 1 ]]; then
@@ -33,6 +36,10 @@ need make || missing+=(make)
 need gcc || missing+=(gcc)
 need g++ || missing+=(g++)
 need python3 || missing+=(python3)
+if [[ "${REMOTE:-1}" != 0 ]]; then
+  need redis-server || missing+=(redis-server)
+  need nginx || missing+=(nginx)
+fi
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
@@ -86,3 +93,8 @@ echo "   zstd:    $ZSTD_SRC"
 echo "   rocksdb: $ROCKSDB_SRC"
 
 python3 "$REPO/bench/bench.py"
+if [[ "${REMOTE:-1}" != 0 ]]; then
+  echo
+  echo "== remote storage (REMOTE=0 skips)"
+  python3 "$REPO/bench/remote.py"
+fi

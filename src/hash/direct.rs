@@ -350,7 +350,7 @@ impl RecordContext<'_> {
                     // A candidate that exists but was not read was never searched
                     // (`#include_next`, or an angle include skipping the includer's
                     // directory): it cannot shadow anything.
-                    names.retain(|name| !Path::new(&real).join(name).exists());
+                    names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
                     Some(if s.mtime_ns >= now || s.ctime_ns >= now {
                         UNSTAMPED
                     } else {
@@ -375,6 +375,11 @@ const UNSTAMPED: Stamp = Stamp {
     mtime_ns: -1,
     ctime_ns: -1,
 };
+
+/// Something the preprocessor would include: it skips directories.
+fn is_header_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_dir())
+}
 
 /// `path` = `dir` + "/" + rel → rel.
 fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
@@ -449,7 +454,7 @@ pub fn still_valid(result: &ManifestResult, cwd: &str, digests: &mut DigestCache
                 if probe
                     .names
                     .iter()
-                    .any(|n| fs::symlink_metadata(Path::new(&dir).join(n)).is_ok())
+                    .any(|n| is_header_file(&Path::new(&dir).join(n)))
                 {
                     return false;
                 }
