@@ -190,7 +190,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 let totals = stats::read_total(&config.cache_dir);
                 print!(
                     "{}",
-                    display::print_stats(&totals, config.max_size, config.max_files)
+                    display::print_stats(&totals, config.max_size_bytes(), config.max_files)
                 );
             }
             "zero_stats" => {

@@ -4,8 +4,7 @@
 //! Two traps decide the design:
 //! - a file modified while the recording compile ran would be recorded with
 //!   content the object was not built from. Files whose mtime or ctime is not
-//!   older than the start of the call (read from the kernel's coarse clock,
-//!   the one file times come from) are not recorded;
+//!   older than the start of the call are not recorded (ccache's rule);
 //! - a header created in a directory searched before the one an include was
 //!   found in changes what the compiler reads. For each include the earlier
 //!   candidates are recorded as probe directories: on lookup an unchanged
@@ -18,7 +17,7 @@ use std::path::Path;
 
 use crate::store::manifest::{IncludeRecord, ManifestResult, ProbeDir, Stamp, StoredPath};
 
-/// The time a call started, in the kernel's coarse clock (nanoseconds).
+/// Now by the kernel's coarse clock (nanoseconds), the clock file times come from.
 pub fn coarse_now_ns() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,

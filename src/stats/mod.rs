@@ -1,13 +1,14 @@
 //! Statistics counters, kept in 16 shard files under the cache dir
 //! (`<cache_dir>/<0-f>/stats`) so concurrent compiles rarely wait on one lock.
 //! Each update is a read-modify-write under an exclusive lock on the shard's
-//! lock file, written atomically, so no increment is ever lost.
+//! stats file, so no increment is ever lost; readers take a shared lock.
 
 pub mod counters;
 pub mod display;
 
 use std::fs::{self, OpenOptions};
 use std::io;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -130,27 +131,49 @@ pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
 /// Runs `f` on one shard's counters under its lock and writes the result back.
 pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
     let dir = shard_dir(cache_dir, shard);
-    fs::create_dir_all(&dir)?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("stats.lock"))?;
-    lock.lock()?;
     let path = dir.join("stats");
-    let mut counters = read_file(&path)?;
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+    };
+    let mut file = match open() {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(&dir)?;
+            open()?
+        }
+        Err(e) => return Err(e),
+    };
+    // The file is its own lock. It is rewritten in place rather than through
+    // a temp file and a rename: no new inode per compile, and no forced
+    // writeback (ext4 flushes a file renamed over another at once).
+    file.lock()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    let mut counters = Counters::parse(&text);
     let result = f(&mut counters);
-    crate::store::atomic_write(&path, counters.serialize().as_bytes())?;
-    drop(lock);
+    let out = counters.serialize();
+    file.seek(io::SeekFrom::Start(0))?;
+    file.write_all(out.as_bytes())?;
+    file.set_len(out.len() as u64)?;
     Ok(result)
 }
 
 fn read_file(path: &Path) -> io::Result<Counters> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Counters::parse(&text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Counters::default()),
-        Err(e) => Err(e),
-    }
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Counters::default()),
+        Err(e) => return Err(e),
+    };
+    // Never read a file half rewritten.
+    file.lock_shared()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(Counters::parse(&text))
 }
 
 /// Adds `changes` to one shard and stamps it as updated.

@@ -277,50 +277,111 @@ fn age_cutoff(limits: &Limits) -> Option<u64> {
         .map(|age| now_ns().saturating_sub(age.saturating_mul(1_000_000_000)))
 }
 
-/// Evicts in global least-recently-used order until below target and
-/// nothing is older than `max_age`.
+/// Histogram slices of last-use age: 64 per doubling of the age in seconds,
+/// so the cutoff is found to about 1% of the age it lies at.
+const AGE_BINS: usize = 64 * 40;
+
+fn age_bin(now: u64, used_ns: u64) -> usize {
+    let secs = now.saturating_sub(used_ns) as f64 / 1e9;
+    (((secs + 1.0).log2() * 64.0) as usize).min(AGE_BINS - 1)
+}
+
+/// Every entry of every bucket, one bucket in memory at a time.
+fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Result<()> {
+    for bucket in 0..=255u8 {
+        for entry in walk_bucket(cache_dir, bucket)? {
+            if matches!(entry.class, FileClass::Result | FileClass::Manifest) {
+                f(&entry);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Evicts least-recently-used entries until the cache is at or below
+/// `limit_multiple` × the limits, and entries unused for longer than
+/// `max_age`, in one least-recently-used order across the whole cache and
+/// with memory bounded by one bucket and a histogram:
+///
+/// 1. a walk builds a histogram of last-use ages (size and count per slice);
+///    from the oldest slice down it finds the slice where enough is freed;
+/// 2. a walk collects that one slice's entries and finds the exact cutoff;
+/// 3. a walk removes everything older than the cutoff, bucket by bucket
+///    under each shard's lock, writing every bucket's exact usage back.
 pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     let (target_kib, target_files) = limits.target();
-    let cutoff = age_cutoff(limits).unwrap_or(0);
+    let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
-    // Each round either removes entries or turns a bucket's lower bound into
-    // its exact oldest time, so 2 × 256 rounds without progress is the most
-    // there can be; the bound is a guard, not a tuning knob.
-    let mut idle_rounds = 0;
-    while idle_rounds < 512 {
-        let mut usage = bucket_usage(cache_dir);
-        let kib: u64 = usage.iter().map(|(_, b)| b.kib).sum();
-        let files: u64 = usage.iter().map(|(_, b)| b.files).sum();
-        let over = kib > target_kib || files > target_files;
-        usage.retain(|(_, b)| b.files > 0 || b.oldest_ns == 0);
-        usage.sort_by_key(|(_, b)| b.oldest_ns);
-        let Some(&(bucket, first)) = usage.first() else {
-            break;
-        };
-        if !over && first.oldest_ns >= cutoff {
-            break;
-        }
-        let next_oldest = usage.get(1).map_or(u64::MAX, |(_, b)| b.oldest_ns);
-        let (mut kib_left, mut files_left) = (kib, files);
-        let mut policy = |f: &WalkedFile| {
-            let too_old = f.used_ns < cutoff;
-            let evict =
-                (kib_left > target_kib || files_left > target_files) && f.used_ns <= next_oldest;
-            if too_old || evict {
-                kib_left = kib_left.saturating_sub(f.kib);
-                files_left = files_left.saturating_sub(1);
-                true
-            } else {
-                false
+    // Entries hit while we walk get younger and survive; if that leaves the
+    // cache above target, another round takes the next oldest.
+    for _ in 0..3 {
+        let now = now_ns();
+        let mut hist = vec![(0u64, 0u64); AGE_BINS];
+        let (mut kib, mut files) = (0u64, 0u64);
+        for_each_entry(cache_dir, |e| {
+            let h = &mut hist[age_bin(now, e.used_ns)];
+            h.0 += e.kib;
+            h.1 += 1;
+            kib += e.kib;
+            files += 1;
+        })?;
+        let over = |k: u64, f: u64| k > target_kib || f > target_files;
+        // The slice where removal from the oldest down gets below target.
+        let mut cut_bin = AGE_BINS; // none
+        let (mut k, mut f) = (kib, files);
+        if over(k, f) {
+            for bin in (0..AGE_BINS).rev() {
+                k -= hist[bin].0;
+                f -= hist[bin].1;
+                if !over(k, f) {
+                    cut_bin = bin;
+                    break;
+                }
             }
-        };
-        let swept = sweep_bucket(cache_dir, bucket, &mut policy, false)?;
-        if swept.files == 0 {
-            idle_rounds += 1;
-        } else {
-            idle_rounds = 0;
+            cut_bin = cut_bin.min(AGE_BINS - 1);
         }
-        total += swept;
+        // Within that slice, oldest first, just as many as needed.
+        let mut cut_ns = 0u64;
+        if cut_bin < AGE_BINS {
+            let (mut k, mut f) = hist[cut_bin + 1..]
+                .iter()
+                .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
+            let mut slice = Vec::new();
+            for_each_entry(cache_dir, |e| {
+                if age_bin(now, e.used_ns) == cut_bin {
+                    slice.push((e.used_ns, e.kib));
+                }
+            })?;
+            slice.sort_unstable();
+            for (used, entry_kib) in slice {
+                if !over(k, f) {
+                    break;
+                }
+                cut_ns = used;
+                k = k.saturating_sub(entry_kib);
+                f = f.saturating_sub(1);
+            }
+        }
+        if cut_bin >= AGE_BINS && age_cut == 0 {
+            break;
+        }
+        let mut policy = |e: &WalkedFile| {
+            let bin = age_bin(now, e.used_ns);
+            e.used_ns < age_cut
+                || (cut_bin < AGE_BINS
+                    && (bin > cut_bin || (bin == cut_bin && e.used_ns <= cut_ns)))
+        };
+        let mut round = Swept::default();
+        for bucket in 0..=255u8 {
+            round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
+        }
+        total += round;
+        let usage = bucket_usage(cache_dir);
+        let kib_now: u64 = usage.iter().map(|(_, b)| b.kib).sum();
+        let files_now: u64 = usage.iter().map(|(_, b)| b.files).sum();
+        if !over(kib_now, files_now) || round.files == 0 {
+            break;
+        }
     }
     Ok(total)
 }
@@ -346,21 +407,29 @@ pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     Ok(total)
 }
 
-/// Stale temp files outside the buckets (left by stats or config writes).
-pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swept> {
+/// Files outside the buckets: the cache root, `compilers/` and the shard
+/// directories (where stats and config writes leave temp files).
+pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     let mut dirs = vec![cache_dir.to_path_buf(), cache_dir.join("compilers")];
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
+    let mut files = Vec::new();
+    for dir in dirs {
+        files.extend(walk_dir(&dir)?);
+    }
+    Ok(files)
+}
+
+/// Stale temp files outside the buckets (left by stats or config writes).
+pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swept> {
     let stale_before = now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
     let mut swept = Swept::default();
-    for dir in dirs {
-        for f in walk_dir(&dir)? {
-            if f.class == FileClass::Temp
-                && f.used_ns < stale_before
-                && (dry_run || remove_file(&f.path))
-            {
-                swept.files += 1;
-                swept.kib += f.kib;
-            }
+    for f in stray_files(cache_dir)? {
+        if f.class == FileClass::Temp
+            && f.used_ns < stale_before
+            && (dry_run || remove_file(&f.path))
+        {
+            swept.files += 1;
+            swept.kib += f.kib;
         }
     }
     Ok(swept)

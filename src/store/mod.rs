@@ -24,6 +24,28 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Puts a finished temp file in place of `dest`. The old file is removed
+/// first, so the rename creates a name instead of replacing one: ext4 forces
+/// the data of a file renamed over another out to disk right away
+/// (auto_da_alloc), which costs more than a whole cache hit. A reader sees
+/// the old file, no file, or the complete new one; never half of one.
+pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
+    match fs::remove_file(dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `install_output` for bytes in memory.
+pub fn write_output(dest: &Path, data: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_file_for(dest)?;
+    tmp.write_all(data)?;
+    install_output(tmp, dest)
+}
+
 /// A temp file in the directory of `path`, to be renamed over it.
 pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let dir = path

@@ -59,6 +59,12 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
     for bucket in 0..=255u8 {
         walked.extend(cleanup::walk_bucket(cache_dir, bucket)?);
     }
+    // Temp files outside the buckets (stats and config writes) count too.
+    walked.extend(
+        cleanup::stray_files(cache_dir)?
+            .into_iter()
+            .filter(|f| f.class == FileClass::Temp),
+    );
     for f in &walked {
         match f.class {
             FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),

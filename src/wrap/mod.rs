@@ -39,7 +39,7 @@ struct Session {
     /// Counter changes, written in one locked update at the end.
     changes: Vec<(Counter, i64)>,
     shard: u8,
-    /// When the call started, by the clock file times come from (direct mode).
+    /// When the call started (ns since the epoch).
     start_ns: i64,
     /// What went into the keys, for `debug = true`.
     transcript: Vec<u8>,
@@ -53,7 +53,11 @@ struct Session {
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
 pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
-    let start_ns = crate::hash::direct::coarse_now_ns();
+    // ccache's rule: a file whose mtime or ctime is not older than the call's
+    // start may have changed while the compiler read it. File times come
+    // from a coarser clock, so a file written just before the start in the
+    // same tick still counts as older, as it is.
+    let start_ns = crate::store::cleanup::now_ns() as i64;
     let (config, errors) = Config::load(&Locations::default());
     if let Some(mask) = config.umask {
         // SAFETY: umask only changes this process's file creation mask.

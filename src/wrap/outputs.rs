@@ -84,14 +84,10 @@ impl Session {
                 }
             }
         };
-        unpacked.object.persist(&a.output).map_err(|e| {
-            fallback(
-                Counter::BadOutputFile,
-                format!("writing {}: {}", a.output, e.error),
-            )
-        })?;
+        store::install_output(unpacked.object, Path::new(&a.output))
+            .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output)))?;
         if let Some((path, body)) = dep_file {
-            store::atomic_write(Path::new(path), &body)
+            store::write_output(Path::new(path), &body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
         if let Some(stderr) = &unpacked.stderr {
