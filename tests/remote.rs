@@ -1604,7 +1604,6 @@ fn file_backend_umask() {
 /// character right after a `%` is not on a char boundary and objcache
 /// panics (exit 101) instead of compiling, on every call.
 #[test]
-#[ignore = "bug in src/remote/mod.rs percent_decode: panics on `%` followed by a non-ASCII character"]
 fn percent_followed_by_non_ascii_does_not_crash() {
     let shared = TestEnv::new();
     let dir = shared.dir("shared");
@@ -1652,7 +1651,6 @@ fn http_slow_drip_is_cut_by_request_timeout() {
 /// 10 s) is cut off: with the default timeouts any entry that takes more
 /// than a second to download or upload can never be shared.
 #[test]
-#[ignore = "bug in src/remote/http.rs: data-timeout bounds the whole HTTP body, not one read"]
 fn http_slow_but_steady_download_is_not_a_timeout() {
     // Runner 1 stores into nginx (flat layout) to get valid entry bytes.
     let nginx = Nginx::start();

@@ -39,7 +39,8 @@ impl HttpBackend {
         };
         let path = rest[authority_end..].trim_end_matches('/');
         let mut headers = Vec::new();
-        if let Some(u) = userinfo {
+        // One Authorization header: a bearer token wins over URL credentials.
+        if let (Some(u), None) = (userinfo, spec.attr("bearer-token")) {
             let (user, password) = u.split_once(':').unwrap_or((u, ""));
             let plain = format!(
                 "{}:{}",
@@ -68,11 +69,12 @@ impl HttpBackend {
         if !matches!(spec.attr("keep-alive"), Some("" | "true")) {
             headers.push(("Connection".to_string(), "close".to_string()));
         }
+        // ureq bounds whole phases, not single reads: the data timeout bounds
+        // the wait for the response to start, the request timeout everything,
+        // so a large entry arriving steadily is never cut off early.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(timeouts.connect))
-            .timeout_send_body(Some(timeouts.data))
             .timeout_recv_response(Some(timeouts.data))
-            .timeout_recv_body(Some(timeouts.data))
             .timeout_global(Some(timeouts.request))
             .http_status_as_error(false)
             .build()

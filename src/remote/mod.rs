@@ -116,12 +116,16 @@ fn is_url_start(token: &str) -> bool {
 
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
@@ -160,7 +164,11 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
 
 fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
     let Some(spec) = specs.last_mut() else {
-        return Err(format!("attribute \"{attr}\" before any URL"));
+        // Only the name: a mistyped URL may carry a password.
+        let name = attr.split([':', '=', '@']).next().unwrap_or_default();
+        return Err(format!(
+            "\"{name}…\" is neither a URL (redis://, redis+unix:, http://, file:) nor an attribute of one"
+        ));
     };
     let attr = attr.strip_prefix('@').unwrap_or(attr);
     let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
@@ -403,6 +411,9 @@ mod tests {
         assert_eq!(specs[1].attr("header"), Some("X-A=b c"));
         assert!(!specs[2].read_only().unwrap());
         assert!(parse("read-only").is_err());
+        let typo = parse("redis:/:Secret@h").unwrap_err();
+        assert!(!typo.contains("Secret"), "{typo}");
+        assert_eq!(percent_decode("50%aé%41%4"), "50%aéA%4");
         assert!(parse("ftp://x").is_err());
         assert!(parse("redis://x connect-timeout=soon").is_err());
     }
