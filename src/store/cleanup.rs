@@ -3,12 +3,11 @@
 //!
 //! The store has 256 buckets (`<x>/<y>` directories). Each shard stats file
 //! (`<x>/stats`) keeps, per bucket, its size, its file count and a lower
-//! bound of its entries' last-use times. Eviction repeatedly takes the bucket
-//! whose oldest entry is the oldest of all, walks it under its shard's lock,
-//! removes its entries that are older than every other bucket's oldest until
-//! the cache is below target, and writes the bucket's exact usage back. So
-//! eviction follows a global least-recently-used order while holding one
-//! bucket in memory at a time, and every walk corrects any drift.
+//! bound of its entries' last-use times, so deciding whether to clean costs
+//! 16 small reads. Eviction itself (`evict`) walks the cache with one bucket
+//! in memory at a time: an age histogram finds the cutoff, then everything
+//! older goes, and every walk writes the buckets' exact usage back, so drift
+//! cannot accumulate.
 
 use std::fs;
 use std::io;
