@@ -448,3 +448,29 @@ fn output_to_missing_directory_gives_the_compilers_error() {
     assert_eq!(env.stat("bad_output_file"), 1);
     assert_eq!(env.hits(), 0);
 }
+
+/// A bug in objcache (a panic) is logged and counted; the build gets the
+/// compiler's own output and exit code, and the compiler never runs twice.
+#[test]
+fn an_internal_panic_never_breaks_the_build() {
+    for at in ["start", "after-compile"] {
+        let env = TestEnv::new();
+        let proj = env.copy_fixture("proj", "proj");
+        let a = args(&["-Wall", "-c", "src/warn.c", "-I", "include", "-o", "warn.o"]);
+        let p = plain("gcc", &proj, &a);
+        assert!(p.success(), "{}", p.dump());
+        let expected = read(&proj.join("warn.o"));
+        rm(&proj.join("warn.o"));
+        let out = run(env
+            .objcache_in(&proj, std::iter::once("gcc".to_string()).chain(a.clone()))
+            .env("OBJCACHE_INTERNAL_TEST_PANIC", at));
+        assert_eq!(out.code(), Some(0), "{at}: {}", out.dump());
+        assert_bytes_eq(&read(&proj.join("warn.o")), &expected, "object");
+        assert_bytes_eq(
+            &out.stderr,
+            &p.stderr,
+            &format!("{at}: stderr exactly once, no panic text"),
+        );
+        assert_eq!(env.stat("internal_error"), 1, "{at}");
+    }
+}

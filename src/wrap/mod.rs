@@ -49,6 +49,8 @@ struct Session {
     stored: bool,
     /// The remote backends, opened on first use.
     remotes: Option<Vec<crate::remote::Remote>>,
+    /// The compiler's exit code, once it ran and its output was passed on.
+    compiled: Option<i32>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -133,19 +135,40 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         debug_output: None,
         stored: false,
         remotes: None,
+        compiled: None,
     };
-    match session.compile() {
-        Ok(code) => {
+    // A bug in objcache must not break the build either: a panic is logged
+    // and counted, and the compile goes on without the cache.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
+    match outcome {
+        Ok(Ok(code)) => {
             session.finish();
             code
         }
-        Err(f) => {
+        Ok(Err(f)) => {
             session
                 .log
                 .note(format!("{}: {}", f.counter.name(), f.reason));
             session.changes.push((f.counter, 1));
             session.finish();
             exec_compiler(&session.config, &session.compiler, &raw_args)
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            session.log.note(format!("internal error: {what}"));
+            session.changes.push((Counter::InternalError, 1));
+            let compiled = session.compiled;
+            session.finish();
+            match compiled {
+                // The compiler already ran and its output went through.
+                Some(code) => code,
+                None => exec_compiler(&session.config, &session.compiler, &raw_args),
+            }
         }
     }
 }

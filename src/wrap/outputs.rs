@@ -183,6 +183,7 @@ impl Session {
         let _ = std::io::stdout().write_all(&out.stdout);
         let _ = std::io::stderr().write_all(&out.stderr);
         let code = exit_code(out.status);
+        self.compiled = Some(code);
         let nothing = |this: &mut Session, counter: Counter| {
             this.changes.push((counter, 1));
             Ok(Compiled {

@@ -33,6 +33,7 @@ struct Preprocessed {
 
 impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
+        test_panic("start");
         let cwd = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
@@ -75,6 +76,7 @@ impl Session {
             return Ok(code);
         }
         let compiled = self.run_compiler(&analysis, &cwd)?;
+        test_panic("after-compile");
         if let Some(entry) = compiled.entry {
             self.count_miss(true);
             if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
@@ -460,5 +462,13 @@ impl Session {
                 self.changes.push((Counter::InternalError, 1));
             }
         }
+    }
+}
+
+/// Lets the tests prove that a bug (a panic) in objcache never breaks a
+/// build: `OBJCACHE_INTERNAL_TEST_PANIC=start|after-compile`.
+fn test_panic(at: &str) {
+    if std::env::var_os("OBJCACHE_INTERNAL_TEST_PANIC").is_some_and(|v| v == at) {
+        panic!("OBJCACHE_INTERNAL_TEST_PANIC={at}");
     }
 }
