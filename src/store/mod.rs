@@ -127,8 +127,15 @@ impl LocalStore {
 
     /// Marks an entry as just used, for least-recently-used eviction.
     pub fn touch(&self, key: &Key, kind: EntryKind) {
-        if let Ok(f) = fs::File::options().write(true).open(self.path(key, kind)) {
-            let _ = f.set_modified(std::time::SystemTime::now());
+        use std::os::unix::ffi::OsStrExt;
+        let path = self.path(key, kind);
+        let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        // One syscall on the hit path instead of open, futimens and close.
+        // SAFETY: a NUL-terminated path and a null `times` (= now).
+        unsafe {
+            libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), std::ptr::null(), 0);
         }
     }
 
