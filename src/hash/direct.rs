@@ -414,29 +414,34 @@ impl DigestCache {
     }
 }
 
-/// Does everything recorded for `result` still hold in `cwd`?
-pub fn still_valid(result: &ManifestResult, cwd: &str, digests: &mut DigestCache) -> bool {
+/// Does everything recorded for `result` still hold in `cwd`? `Err` says
+/// what changed, for the log: the first thing that did.
+pub fn still_valid(
+    result: &ManifestResult,
+    cwd: &str,
+    digests: &mut DigestCache,
+) -> Result<(), String> {
     for inc in &result.includes {
         let Some(path) = inc.path.resolve(cwd) else {
-            return false;
+            return Err(format!("{:?} cannot be resolved from {cwd}", inc.path));
         };
         let path = resolve_in(cwd, &path);
         let Ok(meta) = fs::metadata(&path) else {
-            return false;
+            return Err(format!("{path} is gone"));
         };
         let stamp = Stamp::of(&meta);
         if stamp.size != inc.stamp.size {
-            return false;
+            return Err(format!("{path} changed (size)"));
         }
         // Same size, mtime and ctime as when recorded (and it was not modified
         // during that compile): unchanged. Otherwise compare the content.
         if stamp != inc.stamp && digests.digest(&path) != Some(inc.digest) {
-            return false;
+            return Err(format!("{path} changed (content)"));
         }
     }
     for probe in &result.probes {
         let Some(dir) = probe.path.resolve(cwd) else {
-            return false;
+            return Err(format!("{:?} cannot be resolved from {cwd}", probe.path));
         };
         let dir = resolve_in(cwd, if dir.is_empty() { "." } else { &dir });
         match (fs::metadata(&dir), probe.stamp) {
@@ -450,17 +455,17 @@ pub fn still_valid(result: &ManifestResult, cwd: &str, digests: &mut DigestCache
                 continue
             }
             (Ok(_), _) => {
-                if probe
+                if let Some(n) = probe
                     .names
                     .iter()
-                    .any(|n| is_header_file(&Path::new(&dir).join(n)))
+                    .find(|n| is_header_file(&Path::new(&dir).join(n)))
                 {
-                    return false;
+                    return Err(format!("{dir}/{n} appeared and would be included instead"));
                 }
             }
         }
     }
-    true
+    Ok(())
 }
 
 #[cfg(test)]
@@ -556,19 +561,19 @@ mod tests {
         assert_eq!(dirs, ["", "inc1"]);
         assert_eq!(result.probes[0].names, ["inc0/x.h", "x.h"]);
         let mut cache = DigestCache::default();
-        assert!(still_valid(&result, cwd, &mut cache));
+        assert!(still_valid(&result, cwd, &mut cache).is_ok());
         // A header appearing earlier on the search path shadows the recorded one.
         fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
-        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
         fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
-        assert!(still_valid(&result, cwd, &mut DigestCache::default()));
+        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_ok());
         // A missing search directory that appears with the header shadows it too.
         fs::create_dir(dir.path().join("inc0")).unwrap();
         fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();
-        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
         fs::remove_dir_all(dir.path().join("inc0")).unwrap();
         // A changed header is a mismatch even with the same size.
         fs::write(dir.path().join("inc2/x.h"), "int y;\n").unwrap();
-        assert!(!still_valid(&result, cwd, &mut DigestCache::default()));
+        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
     }
 }

@@ -122,7 +122,11 @@ impl Session {
             self.changes.push((Counter::Recache, 1));
             return;
         }
-        self.log.note("cache miss");
+        self.log.note(
+            "cache miss: no stored result for this key (to see which input differs \
+             from an earlier compile, set debug = true and diff the \
+             <object>.objcache-input-text files)",
+        );
         if self.has_remotes() {
             self.changes.push((Counter::RemoteStorageMiss, 1));
         }
@@ -226,11 +230,15 @@ impl Session {
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
         let Some(manifest) = self.read_manifest(store, mkey) else {
+            self.log
+                .note("direct miss: no manifest (source, arguments or compiler are new)");
             return Ok(None);
         };
         let mut digests = DigestCache::default();
+        let mut why_newest = None;
         for result in manifest.results.iter().rev() {
-            if !direct::still_valid(result, cwd, &mut digests) {
+            if let Err(why) = direct::still_valid(result, cwd, &mut digests) {
+                why_newest.get_or_insert(why);
                 continue;
             }
             if let Some(code) = self.serve(store, &result.result_key, a, cwd)? {
@@ -243,8 +251,11 @@ impl Session {
                 return Ok(Some(code));
             }
         }
-        self.log
-            .note("direct mode: no recorded include set matches");
+        self.log.note(format!(
+            "direct miss: none of {} recorded include sets matches; newest: {}",
+            manifest.results.len(),
+            why_newest.unwrap_or_else(|| "its result is gone".into())
+        ));
         Ok(None)
     }
 
