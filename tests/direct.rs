@@ -1383,3 +1383,48 @@ fn print_stats_names_direct_counters() {
         assert!(names.contains(&k), "--print-stats lacks {k}:\n{text}");
     }
 }
+
+/// A relocated checkout hashes the headers on its first direct hit; the
+/// manifest then learns their stamps, so the next hit there only needs `stat`
+/// and leaves the manifest as it is.
+#[test]
+fn relocated_checkout_learns_header_stamps_after_first_hit() {
+    let env = TestEnv::new();
+    let base = env.dir("base");
+    let a = base.join("a").join("proj");
+    let b = base.join("bbb").join("proj");
+    copy_dir(&fixtures_dir().join("proj"), &a);
+    copy_dir(&fixtures_dir().join("proj"), &b);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let compile = |dir: &std::path::Path| {
+        let inc = format!("-I{}/include", dir.display());
+        let out = run(env
+            .objcache_in(
+                dir,
+                ["gcc", inc.as_str(), "-c", "src/util.c", "-o", "util.o"],
+            )
+            .env("CCACHE_BASEDIR", &base)
+            .env("CCACHE_NOHASHDIR", "1"));
+        assert!(out.success(), "{}", out.dump());
+    };
+    compile(&a);
+    let manifest = walk_files(&env.cache_dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with('M'))
+        .expect("a manifest");
+    let before_b = read(&manifest);
+    compile(&b);
+    let after_first_b = read(&manifest);
+    assert_ne!(
+        before_b, after_first_b,
+        "the first hit in b must record b's stamps"
+    );
+    compile(&b);
+    assert_eq!(env.stat("direct_cache_hit"), 2, "{:?}", env.stats());
+    // The first hit in b rewrote the manifest with b's stamps; the second did not need to.
+    let after_second_b = read(&manifest);
+    assert_eq!(
+        after_first_b, after_second_b,
+        "the second hit in b must take the stamp fast path"
+    );
+}

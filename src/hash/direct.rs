@@ -415,12 +415,17 @@ impl DigestCache {
 }
 
 /// Does everything recorded for `result` still hold in `cwd`? `Err` says
-/// what changed, for the log: the first thing that did.
+/// what changed, for the log: the first thing that did. `Ok(Some(stamps))`:
+/// it holds, but some headers had to be hashed because their stamps differ
+/// (another checkout, a fresh clone); these are their stamps now, so the
+/// manifest can learn them and the next lookup takes the fast path.
 pub fn still_valid(
     result: &ManifestResult,
     cwd: &str,
     digests: &mut DigestCache,
-) -> Result<(), String> {
+) -> Result<Option<Vec<Stamp>>, String> {
+    let mut current = Vec::with_capacity(result.includes.len());
+    let mut hashed = false;
     for inc in &result.includes {
         let Some(path) = inc.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", inc.path));
@@ -435,9 +440,13 @@ pub fn still_valid(
         }
         // Same size, mtime and ctime as when recorded (and it was not modified
         // during that compile): unchanged. Otherwise compare the content.
-        if stamp != inc.stamp && digests.digest(&path) != Some(inc.digest) {
-            return Err(format!("{path} changed (content)"));
+        if stamp != inc.stamp {
+            if digests.digest(&path) != Some(inc.digest) {
+                return Err(format!("{path} changed (content)"));
+            }
+            hashed = true;
         }
+        current.push(stamp);
     }
     for probe in &result.probes {
         let Some(dir) = probe.path.resolve(cwd) else {
@@ -465,7 +474,7 @@ pub fn still_valid(
             }
         }
     }
-    Ok(())
+    Ok(hashed.then_some(current))
 }
 
 #[cfg(test)]

@@ -237,16 +237,22 @@ impl Session {
         let mut digests = DigestCache::default();
         let mut why_newest = None;
         for result in manifest.results.iter().rev() {
-            if let Err(why) = direct::still_valid(result, cwd, &mut digests) {
-                why_newest.get_or_insert(why);
-                continue;
-            }
+            let restamped = match direct::still_valid(result, cwd, &mut digests) {
+                Ok(r) => r,
+                Err(why) => {
+                    why_newest.get_or_insert(why);
+                    continue;
+                }
+            };
             if let Some(code) = self.serve(store, &result.result_key, a, cwd)? {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
                 if !self.config.read_only {
-                    store.touch(mkey, EntryKind::Manifest);
+                    match restamped {
+                        Some(stamps) => self.learn_stamps(store, mkey, &manifest, result, stamps),
+                        None => store.touch(mkey, EntryKind::Manifest),
+                    }
                 }
                 return Ok(Some(code));
             }
@@ -257,6 +263,45 @@ impl Session {
             why_newest.unwrap_or_else(|| "its result is gone".into())
         ));
         Ok(None)
+    }
+
+    /// After a direct hit that had to hash headers whose stamps differed,
+    /// records their current stamps (when they are old enough to trust), so
+    /// the next hit in this checkout only needs `stat`. This is what ccache's
+    /// inode cache buys, kept in the manifest itself.
+    fn learn_stamps(
+        &mut self,
+        store: &LocalStore,
+        mkey: &Key,
+        manifest: &Manifest,
+        result: &ManifestResult,
+        stamps: Vec<Stamp>,
+    ) {
+        let mtime_sloppy = self.config.has_sloppiness("include_file_mtime");
+        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
+        if stamps
+            .iter()
+            .any(|s| direct::modified_since(s, self.start_ns, mtime_sloppy, ctime_sloppy))
+        {
+            return;
+        }
+        let mut updated = result.clone();
+        for (inc, stamp) in updated.includes.iter_mut().zip(stamps) {
+            inc.stamp = stamp;
+        }
+        let mut manifest = manifest.clone();
+        manifest.add(updated);
+        // Local only: a hit sends nothing to the remotes.
+        if self.config.remote_only {
+            return;
+        }
+        let stored = manifest
+            .encode(mkey, &self.config.namespace, self.compression_level())
+            .and_then(|bytes| store.put(mkey, EntryKind::Manifest, &bytes));
+        match stored {
+            Ok(_) => self.stored = true,
+            Err(e) => self.log.note(format!("could not update manifest: {e}")),
+        }
     }
 
     fn read_manifest(&mut self, store: &LocalStore, mkey: &Key) -> Option<Manifest> {
