@@ -474,3 +474,98 @@ fn an_internal_panic_never_breaks_the_build() {
         assert_eq!(env.stat("internal_error"), 1, "{at}");
     }
 }
+
+/// Restores /dev/null if a broken objcache ever removed it, so one failing
+/// test cannot break the machine it runs on.
+struct DevNullGuard;
+
+impl Drop for DevNullGuard {
+    fn drop(&mut self) {
+        use std::os::unix::fs::FileTypeExt;
+        let ok =
+            std::fs::symlink_metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device());
+        if !ok && is_root() {
+            let _ = std::fs::remove_file("/dev/null");
+            let _ = std::process::Command::new("mknod")
+                .args(["-m", "666", "/dev/null", "c", "1", "3"])
+                .status();
+        }
+    }
+}
+
+/// A hit whose output is not a plain file is written through it, as the
+/// compiler does: `-o /dev/null` and `-MF /dev/null` leave the device node in
+/// place, and an output that is a symlink stays a symlink to the new object.
+#[test]
+fn outputs_that_are_not_plain_files_are_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let _guard = DevNullGuard;
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let gcc = |extra: &[&str]| {
+        let mut a = vec!["gcc", "-c", "src/util.c", "-I", "include", "-MD"];
+        a.extend_from_slice(extra);
+        let out = run(&mut env.objcache_in(&proj, a));
+        assert!(out.success(), "{}", out.dump());
+    };
+    gcc(&["-o", "util.o"]);
+    let expected = read(&proj.join("util.o"));
+    // A hit (same key: output names are not hashed) into /dev/null.
+    gcc(&["-o", "/dev/null", "-MF", "/dev/null"]);
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+    let meta = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null must stay a device"
+    );
+    // A hit into a symlink: the link stays, its target gets the object.
+    std::fs::create_dir(proj.join("real")).unwrap();
+    std::os::unix::fs::symlink("real/linked.o", proj.join("link.o")).unwrap();
+    gcc(&["-o", "link.o"]);
+    assert_eq!(env.hits(), 2, "{:?}", env.stats());
+    assert!(std::fs::symlink_metadata(proj.join("link.o"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_bytes_eq(
+        &read(&proj.join("real/linked.o")),
+        &expected,
+        "object through the link",
+    );
+}
+
+/// A miss whose dependency file went to /dev/null stores nothing: a later
+/// hit that asks for a real `.d` must not get an empty one.
+#[test]
+fn dependency_file_to_dev_null_is_not_stored() {
+    let _guard = DevNullGuard;
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let base = [
+        "gcc",
+        "-c",
+        "src/util.c",
+        "-I",
+        "include",
+        "-o",
+        "util.o",
+        "-MD",
+    ];
+    let mut first: Vec<&str> = base.to_vec();
+    first.extend(["-MF", "/dev/null"]);
+    assert!(run(&mut env.objcache_in(&proj, first)).success());
+    let mut second: Vec<&str> = base.to_vec();
+    second.extend(["-MF", "util.d"]);
+    let out = run(&mut env.objcache_in(&proj, second.clone()));
+    assert!(out.success(), "{}", out.dump());
+    let cached_d = read(&proj.join("util.d"));
+    rm(&proj.join("util.d"));
+    let p = plain("gcc", &proj, &second[1..]);
+    assert!(p.success());
+    assert_bytes_eq(
+        &cached_d,
+        &read(&proj.join("util.d")),
+        ".d must be what gcc writes",
+    );
+    assert!(!cached_d.is_empty());
+}

@@ -29,9 +29,23 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
 /// the data of a file renamed over another out to disk right away
 /// (auto_da_alloc), which costs more than a whole cache hit. A reader sees
 /// the old file, no file, or the complete new one; never half of one.
+///
+/// When `dest` is not a plain file (`-o /dev/null`, `-MF /dev/null`, a
+/// symlink, a pipe) it is written through, as the compiler would: removing
+/// it would delete a device node or replace a link.
 pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
-    match fs::remove_file(dest) {
-        Ok(()) => {}
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_file() => fs::remove_file(dest)?,
+        Ok(_) => {
+            let mut src = tmp.reopen()?;
+            let mut out = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(dest)?;
+            io::copy(&mut src, &mut out)?;
+            return Ok(());
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }

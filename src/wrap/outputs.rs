@@ -207,16 +207,22 @@ impl Session {
         entry.files.push((FileKind::Object, object));
         let mut dep_body = None;
         if let Some(d) = &a.deps {
+            // Only a plain file holds what the compiler wrote (`-MF /dev/null` does not).
+            let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
             match std::fs::read(&d.file) {
-                Ok(body) => {
+                Ok(body) if plain && !body.is_empty() => {
                     let family = compiler::family(&self.compiler);
                     let rec = DepRecord::new(body.clone(), cwd, &d.targets, family);
                     entry.files.push((FileKind::Dependency, rec.encode()));
                     dep_body = Some(body);
                 }
-                Err(e) => {
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "not a plain file, or empty".into(),
+                    };
                     self.log
-                        .note(format!("not storing: dependency file {}: {e}", d.file));
+                        .note(format!("not storing: dependency file {}: {why}", d.file));
                     return nothing(self, Counter::CompilerProducedNoOutput);
                 }
             }
