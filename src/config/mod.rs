@@ -479,6 +479,9 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
 
 /// Writes `key = value` into a config file, replacing an existing line for the key.
 pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()> {
+    // A config kept elsewhere through a symlink (dotfiles) stays linked.
+    let resolved = fs::canonicalize(path).ok();
+    let path = resolved.as_deref().unwrap_or(path);
     let old = match fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
