@@ -279,3 +279,28 @@ fn uncacheable_calls_do_not_store_anything() {
         cache_entry_files(&env.cache_dir)
     );
 }
+
+/// With DEPENDENCIES_OUTPUT set gcc writes a dependency file of its own,
+/// which a hit could not produce: such calls run uncached, every time.
+#[test]
+fn dependencies_output_variable_runs_uncached() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    for round in 0..2 {
+        let dep = proj.join(format!("env{round}.d"));
+        let out = run(env
+            .objcache_in(
+                &proj,
+                ["gcc", "-c", "src/util.c", "-I", "include", "-o", "util.o"],
+            )
+            .env("DEPENDENCIES_OUTPUT", &dep));
+        assert!(out.success(), "{}", out.dump());
+        assert!(
+            dep.exists(),
+            "round {round}: gcc must have written {}",
+            dep.display()
+        );
+    }
+    assert_eq!(env.stat("unsupported_environment_variable"), 2);
+    assert_eq!(env.hits() + env.misses(), 0);
+}

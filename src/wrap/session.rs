@@ -39,6 +39,16 @@ impl Session {
         let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        // gcc writes a dependency file of its own when these are set; a hit
+        // could not produce it.
+        for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
+            if std::env::var_os(var).is_some() {
+                return Err(fallback(
+                    Counter::UnsupportedEnvironmentVariable,
+                    format!("{var} is set"),
+                ));
+            }
+        }
         if self.config.debug {
             self.debug_output = Some(format!("{}.objcache-input-text", analysis.output));
         }
