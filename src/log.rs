@@ -17,10 +17,6 @@ impl Log {
         }
     }
 
-    pub fn enabled(&self) -> bool {
-        self.file.is_some()
-    }
-
     pub fn note(&mut self, message: impl AsRef<str>) {
         if self.file.is_some() {
             let pid = std::process::id();

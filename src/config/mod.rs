@@ -463,12 +463,6 @@ impl Config {
         self.sloppiness.iter().any(|s| s == name)
     }
 
-    /// Where temporary files go; inside the cache dir by default so renames stay on one file system.
-    pub fn temp_dir(&self) -> PathBuf {
-        self.temporary_dir
-            .clone()
-            .unwrap_or_else(|| self.cache_dir.join("tmp"))
-    }
 }
 
 /// Checks a value without loading anything, for `-o KEY=VALUE`.

@@ -38,13 +38,6 @@ pub struct ResultEntry {
 }
 
 impl ResultEntry {
-    pub fn get(&self, kind: FileKind) -> Option<&[u8]> {
-        self.files
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, v)| v.as_slice())
-    }
-
     /// Serialises the entry; `level` is a zstd level, `None` stores it uncompressed.
     pub fn encode(
         &self,
