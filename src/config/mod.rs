@@ -462,7 +462,6 @@ impl Config {
     pub fn has_sloppiness(&self, name: &str) -> bool {
         self.sloppiness.iter().any(|s| s == name)
     }
-
 }
 
 /// Checks a value without loading anything, for `-o KEY=VALUE`.
