@@ -84,7 +84,7 @@ pub enum FileClass {
 pub fn classify(name: &str) -> FileClass {
     if name.starts_with(".objcache-tmp.") {
         FileClass::Temp
-    } else if name.len() == 65 && name.ends_with('R') {
+    } else if name.len() == 65 && (name.ends_with('R') || name.ends_with('W')) {
         FileClass::Result
     } else if name.len() == 65 && name.ends_with('M') {
         FileClass::Manifest

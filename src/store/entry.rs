@@ -19,6 +19,9 @@ pub enum FileKind {
     Object = 1,
     Dependency = 2,
     Stderr = 3,
+    /// `hard_link`/`file_clone`: the object lives in its own raw file beside
+    /// the entry (`<key>W`); this holds its BLAKE3 digest and length.
+    RawObject = 4,
 }
 
 impl FileKind {
@@ -27,6 +30,7 @@ impl FileKind {
             1 => Some(FileKind::Object),
             2 => Some(FileKind::Dependency),
             3 => Some(FileKind::Stderr),
+            4 => Some(FileKind::RawObject),
             _ => None,
         }
     }

@@ -53,6 +53,18 @@ pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<(
     Ok(())
 }
 
+/// Makes `dst` share `src`'s data (reflink: btrfs, XFS); `false` where the
+/// file system cannot, and the caller copies instead.
+pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    const FICLONE: libc::c_ulong = 0x4004_9409;
+    let Ok(src) = fs::File::open(src) else {
+        return false;
+    };
+    // SAFETY: both descriptors are open files we own for the call.
+    unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) == 0 }
+}
+
 /// `install_output` for bytes in memory.
 pub fn write_output(dest: &Path, data: &[u8]) -> io::Result<()> {
     let mut tmp = temp_file_for(dest)?;
@@ -87,6 +99,8 @@ pub fn disk_kib(meta: &fs::Metadata) -> u64 {
 pub enum EntryKind {
     Result,
     Manifest,
+    /// A plain object file for `hard_link`/`file_clone`, described by its result.
+    RawObject,
 }
 
 impl EntryKind {
@@ -94,6 +108,7 @@ impl EntryKind {
         match self {
             EntryKind::Result => 'R',
             EntryKind::Manifest => 'M',
+            EntryKind::RawObject => 'W',
         }
     }
 }

@@ -17,9 +17,18 @@ use crate::store::{self, EntryKind, LocalStore};
 
 /// A stored result, checked and ready to be put in place.
 struct Unpacked {
-    object: tempfile::NamedTempFile,
+    object: Object,
     dependency: Option<Vec<u8>>,
     stderr: Option<Vec<u8>>,
+}
+
+/// Where a hit's object comes from.
+enum Object {
+    /// Unpacked from the entry into a temp file beside the output.
+    Unpacked(tempfile::NamedTempFile),
+    /// A raw object file beside the entry (`hard_link`/`file_clone`):
+    /// its BLAKE3 digest and length, checked before it is used.
+    Raw([u8; 32], u64),
 }
 
 /// What a compile on a miss produced.
@@ -84,8 +93,28 @@ impl Session {
                 }
             }
         };
-        store::install_output(unpacked.object, Path::new(&a.output))
-            .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output)))?;
+        let output = Path::new(&a.output);
+        let bad_output = |e: std::io::Error| {
+            fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
+        };
+        match unpacked.object {
+            Object::Unpacked(tmp) => store::install_output(tmp, output).map_err(bad_output)?,
+            Object::Raw(digest, size) => {
+                let installed = self.install_raw(store, key, digest, size, output);
+                if let Some(counter) = installed.map_err(bad_output)? {
+                    self.log.note(format!(
+                        "raw object of {} is missing or damaged",
+                        key.to_hex()
+                    ));
+                    self.changes.push((counter, 1));
+                    if !self.config.read_only {
+                        store.remove(key, EntryKind::Result);
+                        store.remove(key, EntryKind::RawObject);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
         if let Some((path, body)) = dep_file {
             store::write_output(Path::new(path), &body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
@@ -140,10 +169,21 @@ impl Session {
                 FileKind::Object => {
                     let mut tmp = store::temp_file_for(Path::new(output)).map_err(bad_output)?;
                     match stream.copy_to(len, tmp.as_file_mut()) {
-                        Ok(()) => object = Some(tmp),
+                        Ok(()) => object = Some(Object::Unpacked(tmp)),
                         Err(CopyError::Corrupt(why)) => return Ok(Err(why)),
                         Err(CopyError::Write(e)) => return Err(bad_output(e)),
                     }
+                    continue;
+                }
+                FileKind::RawObject => {
+                    let raw = match stream.read_small(len) {
+                        Ok(raw) if raw.len() == 40 => raw,
+                        Ok(_) => return Ok(Err("bad raw object record".into())),
+                        Err(why) => return Ok(Err(why)),
+                    };
+                    let digest: [u8; 32] = raw[..32].try_into().unwrap();
+                    let size = u64::from_le_bytes(raw[32..].try_into().unwrap());
+                    object = Some(Object::Raw(digest, size));
                     continue;
                 }
                 FileKind::Dependency => &mut dependency,
@@ -167,6 +207,49 @@ impl Session {
         })
     }
 
+    /// Puts a raw object (`hard_link`/`file_clone`) in place after checking
+    /// its digest: as a hard link to the cache file, as a clone of it, or as
+    /// a copy when neither is possible here. `Ok(Some(counter))`: the raw
+    /// file is missing (evicted) or does not match its record.
+    fn install_raw(
+        &mut self,
+        store: &LocalStore,
+        key: &Key,
+        digest: [u8; 32],
+        size: u64,
+        output: &Path,
+    ) -> std::io::Result<Option<Counter>> {
+        let raw = store.path(key, EntryKind::RawObject);
+        let Ok(data) = std::fs::read(&raw) else {
+            return Ok(Some(Counter::MissingCacheFile));
+        };
+        if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {
+            return Ok(Some(Counter::CorruptCacheEntry));
+        }
+        if self.config.hard_link {
+            let replaceable = match std::fs::symlink_metadata(output) {
+                Ok(m) => m.is_file(),
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+            if replaceable {
+                let _ = std::fs::remove_file(output);
+                if std::fs::hard_link(&raw, output).is_ok() {
+                    // The output shares the cache file's inode: a fresh mtime
+                    // keeps make from seeing an object older than its source.
+                    store.touch(key, EntryKind::RawObject);
+                    return Ok(None);
+                }
+            }
+        }
+        let mut tmp = store::temp_file_for(output)?;
+        if !(self.config.file_clone && store::clone_file(&raw, tmp.as_file())) {
+            tmp.write_all(&data)?;
+        }
+        store::install_output(tmp, output)?;
+        store.touch(key, EntryKind::RawObject);
+        Ok(None)
+    }
+
     /// Runs the real compiler with the call's own arguments and passes its
     /// output through. Failures are counted here; only a clean compile that
     /// wrote a non-empty object yields an entry.
@@ -175,6 +258,14 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Compiled, Fallback> {
+        if self.config.hard_link {
+            // A previous hit may have made the output a hard link to a cache
+            // file: the compiler must not write into that shared inode.
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
+                let _ = std::fs::remove_file(&a.output);
+            }
+        }
         let out = prefixed(&self.config, &self.compiler)
             .args(&self.args)
             .stdin(Stdio::inherit())
@@ -237,6 +328,40 @@ impl Session {
         })
     }
 
+    /// With `hard_link` or `file_clone` (and no remote storage, which needs
+    /// self-contained entries), keeps the object as a plain file beside the
+    /// entry and returns the entry that points to it.
+    fn store_raw_object(
+        &mut self,
+        store: &LocalStore,
+        key: &Key,
+        entry: &ResultEntry,
+    ) -> Option<ResultEntry> {
+        if !(self.config.hard_link || self.config.file_clone)
+            || self.config.remote_only
+            || self.has_remotes()
+        {
+            return None;
+        }
+        let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
+        if let Err(e) = store.put(key, EntryKind::RawObject, object) {
+            self.log
+                .note(format!("could not store the raw object: {e}"));
+            return None;
+        }
+        let mut record = blake3::hash(object).as_bytes().to_vec();
+        record.extend_from_slice(&(object.len() as u64).to_le_bytes());
+        let files = entry
+            .files
+            .iter()
+            .map(|(k, v)| match k {
+                FileKind::Object => (FileKind::RawObject, record.clone()),
+                _ => (*k, v.clone()),
+            })
+            .collect();
+        Some(ResultEntry { files })
+    }
+
     /// Stores a result (locally and remotely) unless the cache is read-only;
     /// `true` when it is stored somewhere.
     pub(super) fn store_result(
@@ -248,6 +373,14 @@ impl Session {
         if self.config.read_only {
             return false;
         }
+        let raw_entry;
+        let entry = match self.store_raw_object(store, key, entry) {
+            Some(e) => {
+                raw_entry = e;
+                &raw_entry
+            }
+            None => entry,
+        };
         match entry.encode(key, &self.config.namespace, self.compression_level()) {
             Ok(bytes) => self.keep(store, key, EntryKind::Result, &bytes),
             Err(e) => {

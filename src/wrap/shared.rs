@@ -21,6 +21,7 @@ fn name(key: &Key, kind: EntryKind) -> String {
     let suffix = match kind {
         EntryKind::Result => 'R',
         EntryKind::Manifest => 'M',
+        EntryKind::RawObject => 'W',
     };
     format!("{}{suffix}", key.to_hex())
 }
