@@ -281,8 +281,17 @@ fn age_cutoff(limits: &Limits) -> Option<u64> {
 const AGE_BINS: usize = 64 * 40;
 
 fn age_bin(now: u64, used_ns: u64) -> usize {
-    let secs = now.saturating_sub(used_ns) as f64 / 1e9;
-    (((secs + 1.0).log2() * 64.0) as usize).min(AGE_BINS - 1)
+    // log2(age + 1) in 1/64 steps, from the bits (no libm: every process
+    // that links it pays for loading it, cache hits included): the doubling
+    // from the leading bit, the step within it from the next six bits.
+    let ms = now.saturating_sub(used_ns) / 1_000_000 + 1;
+    let doubling = ms.ilog2() as usize;
+    let step = if doubling >= 6 {
+        ((ms >> (doubling - 6)) & 63) as usize
+    } else {
+        (((ms << (6 - doubling)) & 63) as usize).min(63)
+    };
+    (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
 /// Every entry of every bucket, one bucket in memory at a time.
