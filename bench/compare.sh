@@ -49,9 +49,9 @@ fi
 # objcache or the fetch.
 for v in $(env | sed -n 's/^\(CCACHE_[A-Za-z_]*\|OBJCACHE_[A-Za-z_]*\)=.*/\1/p'); do unset "$v"; done
 
-echo "== building objcache (cargo build --release)"
-(cd "$REPO" && cargo build --release --quiet)
-export OBJCACHE="$REPO/target/release/objcache"
+echo "== building objcache (scripts/build-release.sh: release, statically linked on glibc)"
+OBJCACHE=$(bash "$REPO/scripts/build-release.sh")
+export OBJCACHE
 export CCACHE="$(command -v ccache)"
 export ZSTD_MK="$REPO/bench/zstd.mk"
 

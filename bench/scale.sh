@@ -17,13 +17,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_DIR:-/tmp/objcache-scale}
 REPS=${REPS:-5}
 SIZES=${*:-50000 200000}
-OBJCACHE=${OBJCACHE:-$ROOT/target/release/objcache}
+OBJCACHE=${OBJCACHE:-}
 CCACHE=${CCACHE:-$(command -v ccache || true)}
 [ -n "${SKIP_CCACHE:-}" ] && CCACHE=
 
 [ -x /usr/bin/time ] || { echo "need /usr/bin/time: apt-get install -y time" >&2; exit 1; }
-if [ -z "${OBJCACHE_NO_BUILD:-}" ]; then
-    (cd "$ROOT" && cargo build --release -q)
+if [ -z "$OBJCACHE" ]; then
+    OBJCACHE=$(bash "$ROOT/scripts/build-release.sh")
 fi
 
 mkdir -p "$WORK"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gcc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gcc; }
-cargo build --release
+objcache=$(bash scripts/build-release.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CCACHE_DIR="$work/cache"
@@ -12,7 +12,7 @@ cp fixtures/hello/hello.c "$work/"
 cd "$work"
 for run in 1 2; do
     echo "== compile $run: objcache gcc -c hello.c -o hello.o"
-    "$OLDPWD/target/release/objcache" gcc -O2 -c hello.c -o hello.o
+    "$objcache" gcc -O2 -c hello.c -o hello.o
 done
 gcc hello.o -o hello && ./hello
-"$OLDPWD/target/release/objcache" --show-stats
+"$objcache" --show-stats
