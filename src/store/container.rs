@@ -172,7 +172,7 @@ impl Stream<'_> {
         if len > self.left {
             return Err(CopyError::Corrupt("payload truncated".into()));
         }
-        let mut buf = vec![0u8; 256 * 1024];
+        let mut buf = vec![0u8; 64 * 1024];
         let mut todo = len;
         while todo > 0 {
             let n = todo.min(buf.len() as u64) as usize;
