@@ -81,6 +81,54 @@ pub fn relate<'a>(path: &'a str, cwd: &str, base_dir: Option<&Path>) -> Option<R
     })
 }
 
+/// Rewrites the absolute paths under base_dir in a compiler's diagnostics
+/// from the working directory they were written in to another one, so a hit
+/// from a relocated checkout names this checkout's files, as the compiler
+/// would have. `None` when nothing needed rewriting.
+pub fn relocate_text(
+    text: &[u8],
+    base_dir: &Path,
+    from_cwd: &str,
+    to_cwd: &str,
+) -> Option<Vec<u8>> {
+    let base = base_dir.to_str()?.as_bytes();
+    if base.is_empty() || from_cwd == to_cwd {
+        return None;
+    }
+    let ends_path = |b: u8| {
+        matches!(
+            b,
+            b':' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'(' | b')' | b',' | b'`'
+        ) || b >= 0x80
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < text.len() {
+        let at_start =
+            i == 0 || ends_path(text[i - 1]) || text[i - 1] == b'[' || text[i - 1] == b'=';
+        if at_start && text[i..].starts_with(base) {
+            let end = text[i..]
+                .iter()
+                .position(|&b| ends_path(b))
+                .map_or(text.len(), |p| i + p);
+            if let Ok(path) = std::str::from_utf8(&text[i..end]) {
+                if let Some(moved) =
+                    relate(path, from_cwd, Some(base_dir)).and_then(|r| r.resolve(to_cwd))
+                {
+                    out.extend_from_slice(moved.as_bytes());
+                    changed |= moved != path;
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
 /// Options whose value is a path, glued to the option (`-I/x`) or after `=`.
 const PATH_OPTION_PREFIXES: &[&str] = &[
     "-I",
@@ -175,6 +223,20 @@ mod tests {
 
         let cwd_marker = relate("/ci/a/proj//", "/ci/a/proj", base()).unwrap();
         assert_eq!(cwd_marker.resolve("/ci/zz/proj").unwrap(), "/ci/zz/proj//");
+    }
+
+    #[test]
+    fn diagnostics_follow_the_checkout() {
+        let text = b"In file included from /ci/a/proj/src/x.c:1:\n/ci/a/proj/inc/y.h:3:5: warning: unused [-W]\n/usr/include/z.h:1: note\n";
+        let moved = relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/bbb/proj").unwrap();
+        let moved = String::from_utf8(moved).unwrap();
+        assert!(moved.contains("from /ci/bbb/proj/src/x.c:1:"), "{moved}");
+        assert!(
+            moved.contains("\n/ci/bbb/proj/inc/y.h:3:5: warning"),
+            "{moved}"
+        );
+        assert!(moved.contains("/usr/include/z.h:1"), "{moved}");
+        assert!(relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/a/proj").is_none());
     }
 
     #[test]

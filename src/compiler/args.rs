@@ -80,6 +80,11 @@ const TAKES_ARG: &[&str] = &[
     "-isysroot",
     "-isystem",
     "-isystem-after",
+    "-iwithsysroot",
+    "-iframeworkwithsysroot",
+    "-cxx-isystem",
+    "-stdlib++-isystem",
+    "-resource-dir",
     "-ivfsoverlay",
     "-iwithprefix",
     "-iwithprefixbefore",
@@ -147,6 +152,7 @@ const FILE_VALUE_PREFIXES: &[&str] = &[
     "-fauto-profile=",
     "-fsanitize-blacklist=",
     "-fsanitize-ignorelist=",
+    "-fpass-plugin=",
 ];
 
 /// Quotes a target for `-MQ` as make needs it.
@@ -257,6 +263,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut debug_info = false;
     let mut extra_files = Vec::new();
     let mut native_cpu = false;
+    let mut records_command_line = false;
 
     let mut i = 0;
     while i < args.len() {
@@ -383,7 +390,23 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
                     return Err(Counter::CouldNotUsePrecompiledHeader);
                 }
             }
-            let used = if TAKES_ARG.contains(&a) { 2 } else { 1 };
+            if a == "-Xclang" && next == Some("-load") {
+                if let (Some("-Xclang"), Some(plugin)) =
+                    (args.get(i + 2).map(String::as_str), args.get(i + 3))
+                {
+                    extra_files.push(plugin.clone());
+                }
+            }
+            if matches!(a, "-grecord-command-line" | "-frecord-command-line") {
+                records_command_line = true;
+            } else if matches!(a, "-gno-record-command-line" | "-fno-record-command-line") {
+                records_command_line = false;
+            }
+            let used = if TAKES_ARG.contains(&a) || a.starts_with("-Xarch_") {
+                2
+            } else {
+                1
+            };
             if used == 2 && next.is_none() {
                 return Err(Counter::BadCompilerArguments);
             }
@@ -403,6 +426,12 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             Some(None) => InputKind::Unsupported,
             None => classify_by_extension(a),
         };
+        if kind == InputKind::LinkerInput {
+            // Not compiled, but the compiler names it in a warning ("linker
+            // input file unused"), and an operand that is really an option's
+            // value must never be left out of the key.
+            hash_args.push(format!("objcache-operand:{a}"));
+        }
         inputs.push((a.to_string(), kind));
         pp_args.push(a.to_string());
         i += 1;
@@ -434,6 +463,15 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         return Err(Counter::OutputToStdout);
     }
     let output_given = output.is_some();
+    if records_command_line {
+        // clang writes its whole command line, output and input names
+        // included, into the object.
+        hash_args.push(format!(
+            "objcache-recorded-output:{}",
+            output.as_deref().unwrap_or("")
+        ));
+        hash_args.push(format!("objcache-recorded-input:{input}"));
+    }
     let output = output
         .unwrap_or_else(|| with_extension(basename(&input), if assembly { ".s" } else { ".o" }));
     let deps = dep_kind.map(|kind| {

@@ -38,6 +38,13 @@ pub fn has_time_macros(content: &[u8]) -> bool {
         .any(|w| w == b"__DATE__" || w == b"__TIME__" || w == b"__TIMEST")
 }
 
+/// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
+pub fn has_file_macro(content: &[u8]) -> bool {
+    content
+        .windows(8)
+        .any(|w| w == b"__FILE__" || w == b"__BASE_F")
+}
+
 /// Where the compiler searches for headers, from its `-v` output.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SearchDirs {
@@ -189,6 +196,8 @@ pub struct RecordContext<'a> {
     pub start_ns: i64,
     pub input: &'a str,
     pub time_macros_sloppy: bool,
+    /// The input is an absolute path under base_dir (see `has_file_macro`).
+    pub file_macro_sensitive: bool,
     pub skip_system_headers: bool,
     pub mtime_sloppy: bool,
     pub ctime_sloppy: bool,
@@ -240,6 +249,15 @@ impl RecordContext<'_> {
             return Err(format!("{} was modified during the compile", self.input));
         }
         let mut includes = Vec::with_capacity(files.len());
+        if self.file_macro_sensitive && self.skip_system_headers {
+            // System headers are left out of the record, but a macro of
+            // theirs (assert) can still expand `__FILE__` in the source.
+            for f in files.iter().filter(|f| f.system) {
+                if fs::read(resolve_in(self.cwd, &f.path)).is_ok_and(|c| has_file_macro(&c)) {
+                    return Err(format!("{} uses __FILE__", f.path));
+                }
+            }
+        }
         for f in files
             .iter()
             .filter(|f| !(self.skip_system_headers && f.system))
@@ -256,6 +274,19 @@ impl RecordContext<'_> {
             let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
             if !self.time_macros_sloppy && has_time_macros(&content) {
                 return Err(format!("include file {} uses a time macro", f.path));
+            }
+            // A macro in a header may expand `__FILE__` in the source (assert),
+            // or name the header's own absolute path: then the object differs
+            // between checkouts that share this manifest's key.
+            let absolute_under_base = f.path.starts_with('/')
+                && self
+                    .base_dir
+                    .is_some_and(|b| crate::paths::is_under(&f.path, b));
+            if (self.file_macro_sensitive || absolute_under_base) && has_file_macro(&content) {
+                return Err(format!(
+                    "{} uses __FILE__ and paths under base_dir are absolute",
+                    f.path
+                ));
             }
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
@@ -541,6 +572,7 @@ mod tests {
             start_ns: coarse_now_ns(),
             input: "t.c",
             time_macros_sloppy: false,
+            file_macro_sensitive: false,
             skip_system_headers: false,
             mtime_sloppy: false,
             ctime_sloppy: false,

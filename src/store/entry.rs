@@ -22,6 +22,9 @@ pub enum FileKind {
     /// `hard_link`/`file_clone`: the object lives in its own raw file beside
     /// the entry (`<key>W`); this holds its BLAKE3 digest and length.
     RawObject = 4,
+    /// The working directory of the compile, kept when its stderr names
+    /// files under base_dir, so a relocated hit can name this checkout's.
+    WorkingDir = 5,
 }
 
 impl FileKind {
@@ -31,6 +34,7 @@ impl FileKind {
             2 => Some(FileKind::Dependency),
             3 => Some(FileKind::Stderr),
             4 => Some(FileKind::RawObject),
+            5 => Some(FileKind::WorkingDir),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@ struct Unpacked {
     object: Object,
     dependency: Option<Vec<u8>>,
     stderr: Option<Vec<u8>>,
+    working_dir: Option<Vec<u8>>,
 }
 
 /// Where a hit's object comes from.
@@ -120,7 +121,13 @@ impl Session {
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
         if let Some(stderr) = &unpacked.stderr {
-            let _ = std::io::stderr().write_all(stderr);
+            let relocated = match (&self.config.base_dir, &unpacked.working_dir) {
+                (Some(base), Some(from)) => std::str::from_utf8(from)
+                    .ok()
+                    .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
+                _ => None,
+            };
+            let _ = std::io::stderr().write_all(relocated.as_deref().unwrap_or(stderr));
         }
         match source {
             Source::Local => {
@@ -159,6 +166,7 @@ impl Session {
         let mut object = None;
         let mut dependency = None;
         let mut stderr = None;
+        let mut working_dir = None;
         loop {
             let (kind, len) = match stream.next_file() {
                 Ok(Some(next)) => next,
@@ -188,6 +196,7 @@ impl Session {
                 }
                 FileKind::Dependency => &mut dependency,
                 FileKind::Stderr => &mut stderr,
+                FileKind::WorkingDir => &mut working_dir,
             };
             match stream.read_small(len) {
                 Ok(data) => *small = Some(data),
@@ -202,6 +211,7 @@ impl Session {
                 object,
                 dependency,
                 stderr,
+                working_dir,
             }),
             None => Err("no object in the entry".into()),
         })
@@ -319,6 +329,17 @@ impl Session {
             }
         }
         if !out.stderr.is_empty() {
+            let names_base_dir = self
+                .config
+                .base_dir
+                .as_deref()
+                .and_then(|b| b.to_str())
+                .is_some_and(|b| out.stderr.windows(b.len()).any(|w| w == b.as_bytes()));
+            if names_base_dir {
+                entry
+                    .files
+                    .push((FileKind::WorkingDir, cwd.as_bytes().to_vec()));
+            }
             entry.files.push((FileKind::Stderr, out.stderr));
         }
         Ok(Compiled {

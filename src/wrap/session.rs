@@ -175,8 +175,18 @@ impl Session {
         if config.hash_dir && a.debug_info {
             h.field("cwd", cwd.as_bytes());
         }
-        // The language of diagnostics, which are replayed on a hit.
-        for var in ["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"] {
+        // The language of diagnostics, which are replayed on a hit, and
+        // variables that change what the compiler driver does.
+        for var in [
+            "LANG",
+            "LC_ALL",
+            "LC_CTYPE",
+            "LC_MESSAGES",
+            "CCC_OVERRIDE_OPTIONS",
+            "COMPILER_PATH",
+            "GCC_EXEC_PREFIX",
+            "GCC_COMPARE_DEBUG",
+        ] {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
@@ -214,6 +224,12 @@ impl Session {
             return None;
         }
         let source = std::fs::read(&a.input).ok()?;
+        if self.file_macro_sensitive(a) && direct::has_file_macro(&source) {
+            self.log.note(
+                "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
+            );
+            return None;
+        }
         if !self.config.has_sloppiness("time_macros") && direct::has_time_macros(&source) {
             self.log
                 .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
@@ -230,6 +246,16 @@ impl Session {
             h.field(var, value.as_encoded_bytes());
         }
         Some(Key::from_bytes(self.finish_hasher(h)))
+    }
+
+    /// Is the input named by an absolute path under base_dir? Then `__FILE__`
+    /// expands to a path that differs between checkouts although the key,
+    /// which relates the path to base_dir, does not.
+    fn file_macro_sensitive(&self, a: &ArgsAnalysis) -> bool {
+        self.config
+            .base_dir
+            .as_deref()
+            .is_some_and(|b| a.input.starts_with('/') && paths::is_under(&a.input, b))
     }
 
     fn direct_lookup(
@@ -468,6 +494,7 @@ impl Session {
             start_ns: self.start_ns,
             input: &a.input,
             time_macros_sloppy: self.config.has_sloppiness("time_macros"),
+            file_macro_sensitive: self.file_macro_sensitive(a),
             skip_system_headers: self.config.has_sloppiness("system_headers"),
             mtime_sloppy: self.config.has_sloppiness("include_file_mtime"),
             ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
