@@ -12,10 +12,7 @@ use crate::store::{cleanup, usage};
 
 fn command() -> Command {
     let flag = |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
-        let a = Arg::new(id)
-            .long(long)
-            .help(help)
-            .action(ArgAction::SetTrue);
+        let a = Arg::new(id).long(long).help(help).action(ArgAction::Count);
         match short {
             Some(c) => a.short(c),
             None => a,
@@ -30,7 +27,7 @@ fn command() -> Command {
             .long(long)
             .value_name(name)
             .help(help)
-            .action(ArgAction::Set);
+            .action(ArgAction::Append);
         match short {
             Some(c) => a.short(c),
             None => a,
@@ -75,14 +72,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return 2;
+            return if e.use_stderr() { 1 } else { 0 };
         }
     };
-    if matches.get_flag("help") {
+    if flag(&matches, "help") {
         print!("{}", cmd.render_help());
         return 0;
     }
-    if matches.get_flag("version") {
+    if flag(&matches, "version") {
         println!("objcache version {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
@@ -95,8 +92,19 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// The actions given, in command-line order.
-fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
+fn flag(m: &ArgMatches, id: &str) -> bool {
+    m.get_count(id) > 0
+}
+
+/// The last value given for an option (`--dir`, `--config-path`, modifiers).
+fn last(m: &ArgMatches, id: &str) -> Option<String> {
+    m.get_many::<String>(id)
+        .and_then(|mut v| v.next_back().cloned())
+}
+
+/// The actions given, in command-line order, each with its value; an option
+/// given twice runs twice, as in ccache (`-o a=1 -o b=2`).
+fn ordered_actions(m: &ArgMatches) -> Vec<(&'static str, Option<String>)> {
     const ACTIONS: &[&str] = &[
         "cleanup",
         "clear",
@@ -113,30 +121,38 @@ fn ordered_actions(m: &ArgMatches) -> Vec<&'static str> {
         "show_usage",
         "print_usage",
     ];
-    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    let mut found: Vec<(usize, &'static str, Option<String>)> = Vec::new();
     for &id in ACTIONS {
-        let given = m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-        if given {
-            if let Some(indices) = m.indices_of(id) {
-                found.extend(indices.map(|i| (i, id)));
-            }
+        if m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(indices) = m.indices_of(id) else {
+            continue;
+        };
+        let values: Vec<Option<String>> = match m.try_get_many::<String>(id) {
+            Ok(Some(v)) => v.cloned().map(Some).collect(),
+            _ => Vec::new(),
+        };
+        for (n, i) in indices.enumerate() {
+            found.push((i, id, values.get(n).cloned().flatten()));
         }
     }
-    found.sort();
+    found.sort_by_key(|(i, _, _)| *i);
     // --evict-older-than and --evict-namespace together are one eviction.
-    let mut ids: Vec<&'static str> = found
+    let mut evicting = false;
+    found
         .into_iter()
-        .map(|(_, id)| {
-            if id == "evict_namespace" {
-                "evict_older_than"
-            } else {
-                id
+        .filter_map(|(_, id, v)| {
+            if id == "evict_older_than" || id == "evict_namespace" {
+                if evicting {
+                    return None;
+                }
+                evicting = true;
+                return Some(("evict", None));
             }
+            Some((id, v))
         })
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| *id != "evict_older_than" || seen.insert(*id));
-    ids
+        .collect()
 }
 
 fn load(locations: &Locations) -> Result<Config, String> {
@@ -153,15 +169,16 @@ fn load(locations: &Locations) -> Result<Config, String> {
 
 fn execute(m: &ArgMatches) -> Result<(), String> {
     let locations = Locations {
-        cache_dir_override: m.get_one::<String>("dir").map(PathBuf::from),
-        config_path_override: m.get_one::<String>("config_path").map(PathBuf::from),
+        cache_dir_override: last(m, "dir").map(PathBuf::from),
+        config_path_override: last(m, "config_path").map(PathBuf::from),
     };
     let actions = ordered_actions(m);
     if actions.is_empty() {
         return Err("no action given; see objcache --help".into());
     }
     let mut config = load(&locations)?;
-    for action in actions {
+    for (action, value) in actions {
+        let value = value.unwrap_or_default();
         match action {
             "show_stats" => {
                 let totals = stats::read_total(&config.cache_dir);
@@ -181,7 +198,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                             system_config_file: system.as_deref(),
                             max_size_bytes: config.max_size_bytes(),
                             max_files: config.max_files,
-                            verbose: m.get_flag("verbose"),
+                            verbose: flag(m, "verbose"),
                         }
                     )
                 );
@@ -204,7 +221,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                     older_than_secs: None,
                     namespace: None,
                 };
-                let dry = m.get_flag("dry_run");
+                let dry = flag(m, "dry_run");
                 let swept = cleanup::evict_selected(&config.cache_dir, &all, dry)
                     .map_err(|e| format!("clearing {}: {e}", config.cache_dir.display()))?;
                 report_swept(
@@ -222,17 +239,17 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                     .map_err(|e| format!("cleaning up {}: {e}", config.cache_dir.display()))?;
                 report_swept("Cleaned up cache: removed", swept);
             }
-            "evict_older_than" => {
-                let older_than_secs = m
-                    .get_one::<String>("evict_older_than")
-                    .map(|a| cleanup::parse_age(a))
+            "evict" => {
+                let namespace = last(m, "evict_namespace");
+                let older_than_secs = last(m, "evict_older_than")
+                    .map(|a| cleanup::parse_age(&a))
                     .transpose()
                     .map_err(|e| format!("--evict-older-than: {e}"))?;
                 let selection = cleanup::Selection {
                     older_than_secs,
-                    namespace: m.get_one::<String>("evict_namespace").map(String::as_str),
+                    namespace: namespace.as_deref(),
                 };
-                let dry = m.get_flag("dry_run");
+                let dry = flag(m, "dry_run");
                 let swept = cleanup::evict_selected(&config.cache_dir, &selection, dry)
                     .map_err(|e| format!("evicting from {}: {e}", config.cache_dir.display()))?;
                 report_swept(if dry { "Would remove" } else { "Removed" }, swept);
@@ -248,7 +265,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 }
             }
             "max_size" => {
-                let v = m.get_one::<String>("max_size").unwrap();
+                let v = &value;
                 set(&config, "max_size", v.trim())?;
                 let bytes = if v.trim().ends_with('%') {
                     1
@@ -265,7 +282,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 config = load(&locations)?;
             }
             "max_files" => {
-                let v = m.get_one::<String>("max_files").unwrap();
+                let v = &value;
                 let n: u64 = v
                     .parse()
                     .map_err(|_| format!("-F: invalid number \"{v}\""))?;
@@ -278,7 +295,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 config = load(&locations)?;
             }
             "set_config" => {
-                let kv = m.get_one::<String>("set_config").unwrap();
+                let kv = &value;
                 let (k, v) = kv
                     .split_once('=')
                     .ok_or_else(|| format!("-o: expected KEY=VALUE, got \"{kv}\""))?;
@@ -286,7 +303,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                 config = load(&locations)?;
             }
             "get_config" => {
-                let k = m.get_one::<String>("get_config").unwrap();
+                let k = &value;
                 let v = config
                     .get(k)
                     .ok_or_else(|| format!("unknown configuration option \"{k}\""))?;

@@ -556,3 +556,57 @@ fn dir_from_config_path_env_is_respected_via_cache_dir_key() {
     assert_eq!(get(&st, "cache_miss"), 1, "{st:?}");
     assert_eq!(hits(&st), 1, "{st:?}");
 }
+
+/// As in ccache: a key this version does not know (a newer ccache's, or
+/// ccache's old `secondary_storage`) does not stop caching or the manager.
+#[test]
+fn unknown_keys_in_config_files_are_ignored() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.cache_dir).unwrap();
+    std::fs::write(
+        env.cache_dir.join("ccache.conf"),
+        "some_future_key = 1\nmax_files = 7\n",
+    )
+    .unwrap();
+    let out = run(env.objcache().args(["-k", "max_files"]));
+    assert!(out.success(), "{}", out.dump());
+    assert_eq!(out.stdout_str().trim(), "7");
+    let proj = env.copy_fixture("proj", "proj");
+    let c = run(&mut env.objcache_in(
+        &proj,
+        ["gcc", "-c", "src/util.c", "-I", "include", "-o", "u.o"],
+    ));
+    assert!(c.success());
+    assert!(
+        c.stderr.is_empty(),
+        "no warning for an unknown key: {}",
+        c.dump()
+    );
+    assert_eq!(env.misses(), 1);
+}
+
+/// As in ccache: options given twice all apply, in order.
+#[test]
+fn repeated_manager_options_all_apply() {
+    let env = TestEnv::new();
+    let out = run(env.objcache().args([
+        "-o",
+        "max_files=5",
+        "-o",
+        "compression=false",
+        "-M",
+        "1G",
+        "-M",
+        "2G",
+    ]));
+    assert!(out.success(), "{}", out.dump());
+    let k = |key: &str| {
+        run(env.objcache().args(["-k", key]))
+            .stdout_str()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(k("max_files"), "5");
+    assert_eq!(k("compression"), "false");
+    assert_eq!(k("max_size"), "2G");
+}

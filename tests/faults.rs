@@ -569,3 +569,38 @@ fn dependency_file_to_dev_null_is_not_stored() {
     );
     assert!(!cached_d.is_empty());
 }
+
+/// `-c` on a full file system still frees space: removing entries must not
+/// depend on writing the statistics first.
+#[test]
+fn cleanup_frees_space_on_a_full_disk() {
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let Some(_mount) = Mount::tmpfs(&env.cache_dir, "size=512k") else {
+        return;
+    };
+    for src in ["src/util.c", "src/math.c", "src/main.c"] {
+        let out =
+            run(&mut env.objcache_in(&proj, ["gcc", "-c", src, "-I", "include", "-o", "x.o"]));
+        assert!(out.success(), "{}", out.dump());
+    }
+    let entries = |dir: &std::path::Path| {
+        walk_files(dir)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.len() == 65))
+            .count()
+    };
+    let before = entries(&env.cache_dir);
+    assert!(before >= 3, "entries stored: {before}");
+    let m = run(env.objcache().args(["-M", "4k"]));
+    assert!(m.success(), "{}", m.dump());
+    let fillers = fill(&env.cache_dir.join("."));
+    assert!(!fillers.is_empty());
+    let c = run(env.objcache().arg("-c"));
+    let after = entries(&env.cache_dir);
+    assert!(
+        after < before,
+        "-c freed nothing on a full disk ({before} -> {after}): {}",
+        c.dump()
+    );
+}

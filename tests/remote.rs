@@ -1676,3 +1676,32 @@ fn http_slow_but_steady_download_is_not_a_timeout() {
     assert_eq!(get(&s, "remote_storage_timeout"), 0, "{s:?}");
     assert_eq!((hits(&s), get(&s, "remote_storage_hit")), (1, 1), "{s:?}");
 }
+
+/// A redirect is not followed: the entry (and any secret header) must not go
+/// to another origin. It counts as an error, and the build goes on.
+#[test]
+fn http_redirect_is_not_followed() {
+    let target = FakeServer::start(Behaviour::Http {
+        get: b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        put: b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_vec(),
+    });
+    let reply = format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{}/elsewhere\r\nContent-Length: 0\r\n\r\n",
+        target.port
+    );
+    let s = bad_http_server(reply.as_bytes());
+    assert!(get(&s, "remote_storage_error") >= 1, "{s:?}");
+    assert_eq!(target.accepted(), 0, "the redirect was followed");
+}
+
+/// A body announced larger than any entry is refused, not read into memory.
+#[test]
+fn http_huge_body_is_refused() {
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Length: 3221225472\r\n\r\n".to_vec();
+    reply.extend_from_slice(&[0u8; 1024]);
+    let s = bad_http_server(&reply);
+    assert!(
+        get(&s, "remote_storage_error") + get(&s, "remote_storage_timeout") >= 1,
+        "{s:?}"
+    );
+}

@@ -77,6 +77,8 @@ impl HttpBackend {
             .timeout_recv_response(Some(timeouts.data))
             .timeout_global(Some(timeouts.request))
             .http_status_as_error(false)
+            // A redirect would take the entry, and any secret header, elsewhere.
+            .max_redirects(0)
             .build()
             .into();
         Ok(HttpBackend {
@@ -101,6 +103,10 @@ impl HttpBackend {
     }
 }
 
+/// The largest entry taken from a server: a huge or endless answer must not
+/// fill the memory of every compile of a parallel build.
+const MAX_ENTRY: u64 = 128 << 20;
+
 fn error(e: ureq::Error) -> RemoteError {
     match e {
         ureq::Error::Timeout(t) => RemoteError::Timeout(format!("HTTP {t}")),
@@ -119,7 +125,7 @@ impl Backend for HttpBackend {
             200 => resp
                 .body_mut()
                 .with_config()
-                .limit(4 << 30)
+                .limit(MAX_ENTRY)
                 .read_to_vec()
                 .map(Some)
                 .map_err(error),

@@ -66,6 +66,11 @@ impl Counters {
     fn parse(text: &str) -> Counters {
         let mut c = Counters::default();
         for line in text.lines() {
+            // The file is rewritten in place: anything after the end marker
+            // is the tail of an older, longer version.
+            if line == "end" {
+                break;
+            }
             let mut parts = line.split_whitespace();
             if let (Some(name), Some(value)) = (parts.next(), parts.next()) {
                 let Ok(v) = value.parse::<u64>() else {
@@ -106,6 +111,7 @@ impl Counters {
                 ));
             }
         }
+        out.push_str("end\n");
         out
     }
 

@@ -212,9 +212,20 @@ pub fn sweep_bucket(
         Ok(swept)
     };
     if dry_run {
-        work(None)
-    } else {
-        stats::modify(cache_dir, shard, |c| work(Some(c)))?
+        return work(None);
+    }
+    // A full file system can refuse the stats update: space must still be
+    // freed, so the files go even when their accounting cannot be written
+    // (the next walk that can write corrects it).
+    let outcome = std::cell::RefCell::new(None);
+    match stats::modify(cache_dir, shard, |c| {
+        *outcome.borrow_mut() = Some(work(Some(c)));
+    }) {
+        Ok(()) => outcome.into_inner().expect("the closure ran"),
+        Err(_) => match outcome.into_inner() {
+            Some(done) => done,
+            None => work(None),
+        },
     }
 }
 

@@ -172,6 +172,8 @@ impl Session {
                         store.path(key, kind).display()
                     ));
                     self.changes.push((Counter::InternalError, 1));
+                    // A full disk may be full of cache: let the limits be checked.
+                    self.stored = true;
                 }
             }
         }
