@@ -1,9 +1,10 @@
 // No Rust runtime entry: std's start-up reads /proc/self/maps to set up the
 // main thread's stack guard, a cost every cache hit would pay. Arguments
 // still come from std (glibc hands them over before main), and
-// `process::exit` still flushes stdout.
-#![no_main]
+// `process::exit` still flushes stdout. (The test harness keeps its own main.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(
     _argc: std::ffi::c_int,
