@@ -25,8 +25,8 @@ struct Unpacked {
 
 /// Where a hit's object comes from.
 enum Object {
-    /// Unpacked from the entry into a temp file beside the output.
-    Unpacked(tempfile::NamedTempFile),
+    /// Written to the output from the entry, not yet confirmed.
+    Written(store::OutputFile),
     /// A raw object file beside the entry (`hard_link`/`file_clone`):
     /// its BLAKE3 digest and length, checked before it is used.
     Raw([u8; 32], u64),
@@ -99,7 +99,7 @@ impl Session {
             fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
         };
         match unpacked.object {
-            Object::Unpacked(tmp) => store::install_output(tmp, output).map_err(bad_output)?,
+            Object::Written(out) => out.finish().map_err(bad_output)?,
             Object::Raw(digest, size) => {
                 let installed = self.install_raw(store, key, digest, size, output);
                 if let Some(counter) = installed.map_err(bad_output)? {
@@ -147,8 +147,8 @@ impl Session {
         Ok(Some(0))
     }
 
-    /// Reads a stored result: the object streamed into a temp file beside the
-    /// output (renamed into place only once everything checked out), the
+    /// Reads a stored result: the object streamed to the output (confirmed by
+    /// the caller only once everything checked out, removed otherwise), the
     /// other files into memory. The outer error is a problem writing the
     /// output (the call then runs the compiler); the inner one a bad entry.
     fn unpack(
@@ -175,9 +175,10 @@ impl Session {
             };
             let small = match kind {
                 FileKind::Object => {
-                    let mut tmp = store::temp_file_for(Path::new(output)).map_err(bad_output)?;
-                    match stream.copy_to(len, tmp.as_file_mut()) {
-                        Ok(()) => object = Some(Object::Unpacked(tmp)),
+                    let mut out =
+                        store::OutputFile::create(Path::new(output)).map_err(bad_output)?;
+                    match stream.copy_to(len, &mut out) {
+                        Ok(()) => object = Some(Object::Written(out)),
                         Err(CopyError::Corrupt(why)) => return Ok(Err(why)),
                         Err(CopyError::Write(e)) => return Err(bad_output(e)),
                     }
@@ -251,11 +252,15 @@ impl Session {
                 }
             }
         }
-        let mut tmp = store::temp_file_for(output)?;
-        if !(self.config.file_clone && store::clone_file(&raw, tmp.as_file())) {
-            tmp.write_all(&data)?;
+        if self.config.file_clone {
+            let tmp = store::temp_file_for(output)?;
+            if store::clone_file(&raw, tmp.as_file()) {
+                store::install_output(tmp, output)?;
+                store.touch(key, EntryKind::RawObject);
+                return Ok(None);
+            }
         }
-        store::install_output(tmp, output)?;
+        store::write_output(output, &data)?;
         store.touch(key, EntryKind::RawObject);
         Ok(None)
     }

@@ -8,6 +8,7 @@ use super::Session;
 use crate::hash::Key;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
+use crate::store::mapped::EntryBytes;
 use crate::store::{EntryKind, LocalStore};
 
 /// Where an entry came from.
@@ -67,7 +68,7 @@ impl Session {
         key: &Key,
         kind: EntryKind,
         verify: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Option<(Vec<u8>, Source)> {
+    ) -> Option<(EntryBytes, Source)> {
         if !self.config.remote_only {
             match store.get(key, kind) {
                 Ok(Some(bytes)) => return Some((bytes, Source::Local)),
@@ -118,7 +119,7 @@ impl Session {
                 self.stored = true;
             }
         }
-        Some((bytes, Source::Remote))
+        Some((EntryBytes::Owned(bytes), Source::Remote))
     }
 
     /// Sends an entry to every writable remote.

@@ -1,0 +1,114 @@
+//! Bytes of a stored file, mapped from the page cache instead of copied.
+//!
+//! A hit reads a result of a few hundred KiB; `read` copies it into fresh
+//! anonymous memory (a page fault per page, then a copy), which cost more
+//! than hashing it. A private read-only mapping shares the page cache's pages.
+//!
+//! Mapping a file is safe only if no one shortens it while it is mapped
+//! (touching a page past the end raises SIGBUS). Stored files are never
+//! written in place: writers rename complete files over them and cleanup
+//! unlinks them, and both leave an existing mapping intact. A page the kernel
+//! could not read in (an I/O error) would also raise SIGBUS, so the mapping
+//! is used only when every page is resident after `MAP_POPULATE`; otherwise
+//! the file is read the ordinary way and an error surfaces as an `io::Error`.
+//! (A page reclaimed after that check and unreadable when touched again
+//! remains possible: a disk failing within the milliseconds of a hit.)
+
+use std::fs;
+use std::io::{self, Read};
+use std::ops::Deref;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+/// Below this a plain read is as cheap as setting up a mapping.
+const MAP_THRESHOLD: u64 = 64 * 1024;
+
+pub enum EntryBytes {
+    Owned(Vec<u8>),
+    Mapped(Mapping),
+}
+
+pub struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Deref for EntryBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            EntryBytes::Owned(v) => v,
+            // SAFETY: `ptr` maps `len` readable bytes until the mapping drops,
+            // and the file is never shortened (module comment).
+            EntryBytes::Mapped(m) => unsafe {
+                std::slice::from_raw_parts(m.ptr as *const u8, m.len)
+            },
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the region was returned by mmap with this length.
+        unsafe {
+            libc::munmap(self.ptr, self.len);
+        }
+    }
+}
+
+/// Reads the whole file at `path`.
+pub fn read(path: &Path) -> io::Result<EntryBytes> {
+    let mut file = fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len >= MAP_THRESHOLD && len <= usize::MAX as u64 {
+        if let Some(m) = map(&file, len as usize) {
+            return Ok(EntryBytes::Mapped(m));
+        }
+    }
+    let mut v = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut v)?;
+    Ok(EntryBytes::Owned(v))
+}
+
+fn map(file: &fs::File, len: usize) -> Option<Mapping> {
+    // SAFETY: a fresh private read-only mapping of an open file; checked below.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_POPULATE,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return None;
+    }
+    let mapping = Mapping { ptr, len };
+    let page = 4096usize;
+    let mut resident = vec![0u8; len.div_ceil(page)];
+    // SAFETY: `resident` has one byte per page of the mapping.
+    let ok = unsafe { libc::mincore(ptr, len, resident.as_mut_ptr()) } == 0;
+    (ok && resident.iter().all(|r| r & 1 == 1)).then_some(mapping)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_files_are_mapped_small_ones_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        fs::write(dir.path().join("big"), &big).unwrap();
+        fs::write(dir.path().join("small"), b"abc").unwrap();
+        let got = read(&dir.path().join("big")).unwrap();
+        assert!(matches!(got, EntryBytes::Mapped(_)));
+        assert_eq!(&got[..], &big[..]);
+        let got = read(&dir.path().join("small")).unwrap();
+        assert!(matches!(got, EntryBytes::Owned(_)));
+        assert_eq!(&got[..], b"abc");
+        assert!(read(&dir.path().join("absent")).is_err());
+    }
+}
