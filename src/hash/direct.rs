@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
-use crate::store::manifest::{IncludeRecord, ManifestResult, ProbeDir, Stamp, StoredPath};
+use crate::store::manifest::{IncludeRecord, ManifestResult, Probes, Stamp, StoredPath};
 
 /// Now by the kernel's coarse clock (nanoseconds), the clock file times come from.
 pub fn coarse_now_ns() -> i64 {
@@ -242,7 +242,7 @@ impl RecordContext<'_> {
         &self,
         files: &[ReadFile],
         search: &SearchDirs,
-    ) -> Result<(Vec<IncludeRecord>, Vec<ProbeDir>), String> {
+    ) -> Result<(Vec<IncludeRecord>, Probes), String> {
         let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
         if self.too_new(&Stamp::of(&input_meta)) {
@@ -301,7 +301,7 @@ impl RecordContext<'_> {
     /// For every include, the places searched before the one it was found
     /// in, grouped by directory. Where it is unclear which search directory
     /// (or includer) applied, every reading is taken: more probes, never fewer.
-    fn probes(&self, files: &[ReadFile], search: &SearchDirs) -> Result<Vec<ProbeDir>, String> {
+    fn probes(&self, files: &[ReadFile], search: &SearchDirs) -> Result<Probes, String> {
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         let all_includer_dirs: Vec<&str> = {
             let mut v: Vec<&str> = std::iter::once(self.input)
@@ -366,7 +366,8 @@ impl RecordContext<'_> {
         // in this tick without its stamp changing: record it unstamped, so every
         // lookup checks its candidate names one by one.
         let now = coarse_now_ns();
-        let mut probes = Vec::with_capacity(by_dir.len());
+        let mut probes = Probes::default();
+        let mut name_index = HashMap::new();
         for (dir, mut names) in by_dir {
             names.sort_unstable();
             names.dedup();
@@ -389,11 +390,12 @@ impl RecordContext<'_> {
                 }
                 Err(_) => None,
             };
-            probes.push(ProbeDir {
-                path: StoredPath::new(&dir, self.cwd, self.base_dir),
+            probes.push(
+                StoredPath::new(&dir, self.cwd, self.base_dir),
                 stamp,
-                names,
-            });
+                &names,
+                &mut name_index,
+            );
         }
         Ok(probes)
     }
@@ -479,7 +481,9 @@ pub fn still_valid(
         }
         current.push(stamp);
     }
-    for probe in &result.probes {
+    // Split only if a directory changed: most lookups never need the names.
+    let mut names = None;
+    for probe in &result.probes.dirs {
         let Some(dir) = probe.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", probe.path));
         };
@@ -495,12 +499,16 @@ pub fn still_valid(
                 continue
             }
             (Ok(_), _) => {
-                if let Some(n) = probe
-                    .names
-                    .iter()
+                let table = names.get_or_insert_with(|| result.probes.name_table());
+                if let Some(n) = result
+                    .probes
+                    .names_of(probe, table)
                     .find(|n| is_header_file(&Path::new(&dir).join(n)))
                 {
-                    return Err(format!("{dir}/{n} appeared and would be included instead"));
+                    return Err(format!(
+                        "{dir}/{} appeared and would be included instead",
+                        n.display()
+                    ));
                 }
             }
         }
@@ -595,12 +603,18 @@ mod tests {
         };
         let dirs: Vec<String> = result
             .probes
+            .dirs
             .iter()
             .map(|p| p.path.resolve(cwd).unwrap())
             .collect();
         // The missing inc0 is probed from the cwd.
         assert_eq!(dirs, ["", "inc1"]);
-        assert_eq!(result.probes[0].names, ["inc0/x.h", "x.h"]);
+        let table = result.probes.name_table();
+        let names: Vec<&Path> = result
+            .probes
+            .names_of(&result.probes.dirs[0], &table)
+            .collect();
+        assert_eq!(names, [Path::new("inc0/x.h"), Path::new("x.h")]);
         let mut cache = DigestCache::default();
         assert!(still_valid(&result, cwd, &mut cache).is_ok());
         // A header appearing earlier on the search path shadows the recorded one.

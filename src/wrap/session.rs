@@ -11,7 +11,7 @@ use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs
 use crate::hash::{preprocessor, Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, ProbeDir, Stamp};
+use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
 use crate::store::{EntryKind, LocalStore};
 
 /// Variables that change which headers the preprocessor finds.
@@ -487,7 +487,7 @@ impl Session {
         search: &SearchDirs,
         a: &ArgsAnalysis,
         cwd: &str,
-    ) -> Option<(Vec<IncludeRecord>, Vec<ProbeDir>)> {
+    ) -> Option<(Vec<IncludeRecord>, Probes)> {
         let ctx = RecordContext {
             cwd,
             base_dir: self.config.base_dir.as_deref(),
@@ -534,7 +534,7 @@ impl Session {
         mkey: &Key,
         result_key: Key,
         includes: Vec<IncludeRecord>,
-        probes: Vec<ProbeDir>,
+        probes: Probes,
     ) {
         if self.config.read_only {
             return;
