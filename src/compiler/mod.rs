@@ -10,36 +10,50 @@ use std::process::Command;
 
 use crate::hash::KeyHasher;
 
+/// The real compiler: the path to run, and where it really lives (symlinks
+/// resolved), which is what identifies it.
+#[derive(Clone, Debug)]
+pub struct Compiler {
+    pub path: PathBuf,
+    pub real: PathBuf,
+}
+
 /// Finds the compiler `name` (a path, or a name to look up in `path_list`),
 /// skipping anything that is objcache itself, so a masquerading symlink can
 /// never make objcache call itself.
-pub fn locate(name: &str, path_list: &str) -> Result<PathBuf, String> {
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| fs::canonicalize(p).ok());
-    let is_me = |candidate: &Path| -> bool {
-        let Ok(real) = fs::canonicalize(candidate) else {
-            return false;
-        };
+pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
+    // The kernel's name for the running executable already has every
+    // symlink resolved.
+    let me = std::env::current_exe().ok();
+    let is_me = |real: &Path| -> bool {
         match &me {
-            Some(me) => real == *me || real.file_name() == me.file_name(),
+            Some(me) => real == me || real.file_name() == me.file_name(),
             None => real.file_name().is_some_and(|f| f == "objcache"),
         }
     };
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        if is_me(&p) {
-            return Err(format!("{name} is objcache itself, not a compiler"));
+    let found = |path: PathBuf| {
+        let real = fs::canonicalize(&path).ok();
+        match real {
+            Some(real) if is_me(&real) => None,
+            real => Some(Compiler {
+                real: real.unwrap_or_else(|| path.clone()),
+                path,
+            }),
         }
-        return Ok(p);
+    };
+    if name.contains('/') {
+        return found(PathBuf::from(name))
+            .ok_or_else(|| format!("{name} is objcache itself, not a compiler"));
     }
     for dir in path_list.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(dir).join(name);
         let Ok(meta) = fs::metadata(&candidate) else {
             continue;
         };
-        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 && !is_me(&candidate) {
-            return Ok(candidate);
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            if let Some(c) = found(candidate) {
+                return Ok(c);
+            }
         }
     }
     Err(format!("could not find compiler \"{name}\" in PATH"))
@@ -52,17 +66,16 @@ pub enum Family {
     Clang,
 }
 
-pub fn family(compiler: &Path) -> Family {
+pub fn family(compiler: &Compiler) -> Family {
     let name = compiler
+        .path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    if name.contains("clang") {
-        return Family::Clang;
-    }
-    match fs::canonicalize(compiler) {
-        Ok(real) if real.to_string_lossy().contains("clang") => Family::Clang,
-        _ => Family::Gcc,
+    if name.contains("clang") || compiler.real.to_string_lossy().contains("clang") {
+        Family::Clang
+    } else {
+        Family::Gcc
     }
 }
 
@@ -71,10 +84,11 @@ pub fn family(compiler: &Path) -> Family {
 /// result is remembered under the cache dir, keyed by path, size, mtime and inode.
 pub fn hash_identity(
     h: &mut KeyHasher,
-    compiler: &Path,
+    located: &Compiler,
     check: &str,
     cache_dir: &Path,
 ) -> Result<(), String> {
+    let compiler = located.path.as_path();
     let name = compiler
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -91,7 +105,7 @@ pub fn hash_identity(
             );
         }
         "content" | "" => {
-            let digest = memoised_content_hash(compiler, cache_dir)?;
+            let digest = memoised_content_hash(&located.real, cache_dir)?;
             h.field("compiler-content", &digest);
         }
         s if s.starts_with("string:") => h.field("compiler-string", &s.as_bytes()[7..]),
@@ -123,9 +137,9 @@ pub fn hash_identity(
     Ok(())
 }
 
-fn memoised_content_hash(compiler: &Path, cache_dir: &Path) -> Result<[u8; 32], String> {
-    let real = fs::canonicalize(compiler).map_err(|e| format!("{}: {e}", compiler.display()))?;
-    let m = fs::metadata(&real).map_err(|e| format!("{}: {e}", real.display()))?;
+/// `real`: the compiler's canonical path.
+fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], String> {
+    let m = fs::metadata(real).map_err(|e| format!("{}: {e}", real.display()))?;
     let id = format!(
         "{}\0{}\0{}.{}\0{}\0{}",
         real.display(),
@@ -144,7 +158,7 @@ fn memoised_content_hash(compiler: &Path, cache_dir: &Path) -> Result<[u8; 32], 
         }
     }
     let digest =
-        crate::hash::hash_file_content(&real).map_err(|e| format!("{}: {e}", real.display()))?;
+        crate::hash::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))?;
     // Best effort: a read-only cache just hashes again next time.
     if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
         let _ = crate::store::atomic_write(&memo, &digest);
@@ -158,8 +172,9 @@ mod tests {
 
     #[test]
     fn locate_finds_gcc_in_path() {
-        let p = locate("gcc", "/nonexistent:/usr/bin").unwrap();
-        assert_eq!(p, PathBuf::from("/usr/bin/gcc"));
+        let c = locate("gcc", "/nonexistent:/usr/bin").unwrap();
+        assert_eq!(c.path, PathBuf::from("/usr/bin/gcc"));
+        assert_eq!(c.real, fs::canonicalize("/usr/bin/gcc").unwrap());
         assert!(locate("no-such-compiler-xyz", "/usr/bin").is_err());
     }
 
@@ -168,7 +183,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = || {
             let mut h = KeyHasher::new(false);
-            hash_identity(&mut h, Path::new("/usr/bin/gcc"), "content", dir.path()).unwrap();
+            let gcc = locate("/usr/bin/gcc", "").unwrap();
+            hash_identity(&mut h, &gcc, "content", dir.path()).unwrap();
             h.finish().0
         };
         let first = run();

@@ -10,7 +10,7 @@ mod shared;
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::compiler;
@@ -33,7 +33,7 @@ fn fallback(counter: Counter, reason: impl Into<String>) -> Fallback {
 
 struct Session {
     config: Config,
-    compiler: PathBuf,
+    compiler: compiler::Compiler,
     args: Vec<String>,
     log: Log,
     /// Counter changes, written in one locked update at the end.
@@ -99,10 +99,10 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
             all.join("; ")
         );
         count(&config, &mut log, shard, &[(Counter::BadConfig, 1)]);
-        return exec_compiler(&config, &compiler, &raw_args);
+        return exec_compiler(&config, &compiler.path, &raw_args);
     }
     if config.disable {
-        return exec_compiler(&config, &compiler, &raw_args);
+        return exec_compiler(&config, &compiler.path, &raw_args);
     }
     let Some(args) = raw_args
         .iter()
@@ -116,11 +116,11 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
             shard,
             &[(Counter::BadCompilerArguments, 1)],
         );
-        return exec_compiler(&config, &compiler, &raw_args);
+        return exec_compiler(&config, &compiler.path, &raw_args);
     };
     log.note(format!(
         "command: {} {}",
-        compiler.display(),
+        compiler.path.display(),
         args.join(" ")
     ));
     let mut session = Session {
@@ -152,7 +152,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
                 .note(format!("{}: {}", f.counter.name(), f.reason));
             session.changes.push((f.counter, 1));
             session.finish();
-            exec_compiler(&session.config, &session.compiler, &raw_args)
+            exec_compiler(&session.config, &session.compiler.path, &raw_args)
         }
         Err(panic) => {
             let what = panic
@@ -167,7 +167,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
             match compiled {
                 // The compiler already ran and its output went through.
                 Some(code) => code,
-                None => exec_compiler(&session.config, &session.compiler, &raw_args),
+                None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
             }
         }
     }

@@ -281,7 +281,7 @@ impl Session {
                 let _ = std::fs::remove_file(&a.output);
             }
         }
-        let out = prefixed(&self.config, &self.compiler)
+        let out = prefixed(&self.config, &self.compiler.path)
             .args(&self.args)
             .stdin(Stdio::inherit())
             .output()

@@ -376,7 +376,7 @@ impl Session {
                 .map_err(|e| fallback(Counter::InternalError, format!("{}: {e}", a.input)))?;
             h.field("preprocessed", &content);
         } else {
-            let mut cmd = Command::new(&self.compiler);
+            let mut cmd = Command::new(&self.compiler.path);
             cmd.args(&a.preprocessor_args).arg("-E");
             if want_includes {
                 cmd.arg("-v");
@@ -457,7 +457,7 @@ impl Session {
             .iter()
             .filter(|x| **x != a.input)
             .collect();
-        let out = Command::new(&self.compiler)
+        let out = Command::new(&self.compiler.path)
             .args(args)
             .args([
                 "-E",
