@@ -86,8 +86,9 @@ fn map(file: &fs::File, len: usize) -> Option<Mapping> {
         return None;
     }
     let mapping = Mapping { ptr, len };
-    let page = 4096usize;
-    let mut resident = vec![0u8; len.div_ceil(page)];
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let mut resident = vec![0u8; len.div_ceil(page.max(1))];
     // SAFETY: `resident` has one byte per page of the mapping.
     let ok = unsafe { libc::mincore(ptr, len, resident.as_mut_ptr()) } == 0;
     (ok && resident.iter().all(|r| r & 1 == 1)).then_some(mapping)
