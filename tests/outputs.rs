@@ -167,3 +167,43 @@ fn large_entries_hit_exactly_and_damaged_ones_miss() {
     assert_eq!(get(&s, "corrupt_cache_entry"), 2, "{s:?}");
     assert_eq!((hits(&s), get(&s, "cache_miss")), (2, 3), "{s:?}");
 }
+
+/// An entry holding two objects (a well-formed checksum around a bad
+/// payload, as a confused remote could serve) is corrupt: the call compiles
+/// and the output is there, with the compiler's bytes.
+#[test]
+fn entry_with_two_objects_is_corrupt_and_the_output_still_appears() {
+    use objcache::hash::Key;
+    use objcache::store::entry::{FileKind, ResultEntry};
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    let a = ["gcc", "-c", "src/util.c", "-I", "include", "-o", "util.o"];
+    assert!(run(&mut env.objcache_in(&proj, a)).success());
+    let expected = read(&proj.join("util.o"));
+    let result = cache_entry_files(&env.cache_dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with('R'))
+        .expect("a result entry");
+    let name = result.file_name().unwrap().to_string_lossy().into_owned();
+    let mut key = [0u8; 32];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&name[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let key = Key::from_bytes(key);
+    let mut entry = ResultEntry::decode(&read(&result), &key).unwrap();
+    let object = entry
+        .files
+        .iter()
+        .find(|(k, _)| *k == FileKind::Object)
+        .unwrap()
+        .clone();
+    entry.files.push(object);
+    fs::write(&result, entry.encode(&key, "", Some(1)).unwrap()).unwrap();
+
+    let out = run(&mut env.objcache_in(&proj, a));
+    assert!(out.success(), "{}", out.dump());
+    assert_bytes_eq(&read(&proj.join("util.o")), &expected, "object");
+    let s = env.stats();
+    assert_eq!(get(&s, "corrupt_cache_entry"), 1, "{s:?}");
+    assert_eq!(hits(&s), 0, "{s:?}");
+}

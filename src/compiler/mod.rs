@@ -23,8 +23,16 @@ pub struct Compiler {
 /// never make objcache call itself.
 pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
     // The kernel's name for the running executable already has every
-    // symlink resolved.
-    let me = std::env::current_exe().ok();
+    // symlink resolved; it ends in " (deleted)" once the binary was replaced
+    // (an upgrade while a build runs).
+    let me = std::env::current_exe().ok().map(|p| {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = p.as_os_str().as_bytes();
+        match bytes.strip_suffix(b" (deleted)") {
+            Some(kept) => PathBuf::from(std::ffi::OsStr::from_bytes(kept)),
+            None => p,
+        }
+    });
     let is_me = |real: &Path| -> bool {
         match &me {
             Some(me) => real == me || real.file_name() == me.file_name(),

@@ -96,9 +96,31 @@ impl Format {
         let (stored, compression, payload_len) = self.verify(bytes, key)?;
         let payload = match compression {
             0 => stored.to_vec(),
-            // Decompressed into a buffer sized from the header, not a growing stream.
-            _ => zstd::bulk::decompress(stored, payload_len as usize)
-                .map_err(|e| format!("decompression failed: {e}"))?,
+            // Into a buffer sized from the header rather than a growing
+            // stream, as long as the frame itself declares that size: a tiny
+            // frame whose header claims gigabytes (the checksum is not a
+            // signature) must not make us reserve them up front.
+            _ => {
+                let declared = zstd::zstd_safe::get_frame_content_size(stored)
+                    .map_err(|_| "bad compressed frame".to_string())?;
+                if declared != Some(payload_len) {
+                    return Err("compressed frame does not match the payload length".into());
+                }
+                if payload_len <= stored.len() as u64 * 64 {
+                    zstd::bulk::decompress(stored, payload_len as usize)
+                        .map_err(|e| format!("decompression failed: {e}"))?
+                } else {
+                    // An extreme ratio: let the buffer grow with what the
+                    // frame really produces.
+                    let mut out = Vec::new();
+                    zstd::stream::read::Decoder::with_buffer(stored)
+                        .map_err(|e| format!("decompression failed: {e}"))?
+                        .take(payload_len + 1)
+                        .read_to_end(&mut out)
+                        .map_err(|e| format!("decompression failed: {e}"))?;
+                    out
+                }
+            }
         };
         if payload.len() as u64 != payload_len {
             return Err("payload length mismatch".into());
@@ -283,6 +305,47 @@ impl<'a> Reader<'a> {
             Ok(())
         } else {
             Err("trailing bytes in payload".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST: Format = Format {
+        magic: b"TEST",
+        version: 1,
+    };
+
+    /// Re-seals `bytes` after an edit, as a server could (the checksum is
+    /// not a signature).
+    fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+        let end = bytes.len() - CHECKSUM_LEN;
+        let sum = blake3::hash(&bytes[..end]);
+        bytes[end..].copy_from_slice(sum.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn compressible_and_ordinary_payloads_round_trip() {
+        let key = Key::of(b"k");
+        let ordinary: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        for payload in [vec![0u8; 4 << 20], ordinary] {
+            let bytes = TEST.encode(&key, "", &payload, Some(1)).unwrap();
+            assert_eq!(TEST.decode(&bytes, &key).unwrap(), payload);
+        }
+    }
+
+    #[test]
+    fn a_header_length_the_frame_does_not_declare_is_rejected() {
+        let key = Key::of(b"k");
+        let bytes = TEST.encode(&key, "", b"small payload", Some(1)).unwrap();
+        for claimed in [12u64, 14, 3 << 30] {
+            let mut bad = bytes.clone();
+            bad[40..48].copy_from_slice(&claimed.to_le_bytes());
+            let err = TEST.decode(&reseal(bad), &key).unwrap_err();
+            assert!(err.contains("does not match"), "{claimed}: {err}");
         }
     }
 }

@@ -28,6 +28,10 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    fn is_object(self) -> bool {
+        matches!(self, FileKind::Object | FileKind::RawObject)
+    }
+
     fn from_u8(v: u8) -> Option<FileKind> {
         match v {
             1 => Some(FileKind::Object),
@@ -68,11 +72,17 @@ impl ResultEntry {
         let payload = FORMAT.decode(bytes, key)?;
         let mut r = Reader::new(&payload);
         let count = r.u32()?;
-        let mut files = Vec::with_capacity(count.min(16) as usize);
+        let mut files: Vec<(FileKind, Vec<u8>)> = Vec::with_capacity(count.min(16) as usize);
         for _ in 0..count {
             let kind = r.u8()?;
             let kind =
                 FileKind::from_u8(kind).ok_or_else(|| format!("unknown file kind {kind}"))?;
+            if files
+                .iter()
+                .any(|(k, _)| *k == kind || (k.is_object() && kind.is_object()))
+            {
+                return Err(format!("{kind:?} stored twice"));
+            }
             files.push((kind, r.bytes()?.to_vec()));
         }
         r.finish()?;
@@ -167,6 +177,17 @@ mod tests {
             );
             assert!(s.next_file().unwrap().is_none());
             s.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_file_kind_stored_twice_is_rejected() {
+        let key = Key::of(b"k");
+        for second in [FileKind::Object, FileKind::RawObject, FileKind::Stderr] {
+            let mut entry = sample();
+            entry.files.push((second, b"again".to_vec()));
+            let bytes = entry.encode(&key, "", Some(1)).unwrap();
+            assert!(ResultEntry::decode(&bytes, &key).is_err(), "{second:?}");
         }
     }
 

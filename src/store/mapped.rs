@@ -4,6 +4,7 @@
 //! anonymous memory (a page fault per page, then a copy), which cost more
 //! than hashing it. A private read-only mapping shares the page cache's pages.
 //!
+//! Only files on local file systems are mapped (see `local_file_system`).
 //! Mapping a file is safe only if no one shortens it while it is mapped
 //! (touching a page past the end raises SIGBUS). Stored files are never
 //! written in place: writers rename complete files over them and cleanup
@@ -60,7 +61,7 @@ impl Drop for Mapping {
 pub fn read(path: &Path) -> io::Result<EntryBytes> {
     let mut file = fs::File::open(path)?;
     let len = file.metadata()?.len();
-    if len >= MAP_THRESHOLD && len <= usize::MAX as u64 {
+    if len >= MAP_THRESHOLD && len <= usize::MAX as u64 && local_file_system(&file) {
         if let Some(m) = map(&file, len as usize) {
             return Ok(EntryBytes::Mapped(m));
         }
@@ -68,6 +69,28 @@ pub fn read(path: &Path) -> io::Result<EntryBytes> {
     let mut v = Vec::with_capacity(len as usize);
     file.read_to_end(&mut v)?;
     Ok(EntryBytes::Owned(v))
+}
+
+/// File systems where a mapped page that was read can be read again: on a
+/// network or FUSE file system another host removing the file can fail a
+/// page fault (ESTALE), which would be a SIGBUS instead of a miss.
+fn local_file_system(file: &fs::File) -> bool {
+    const EXT4: i64 = 0xEF53;
+    const XFS: i64 = 0x5846_5342;
+    const BTRFS: i64 = 0x9123_683E;
+    const TMPFS: i64 = 0x0102_1994;
+    const F2FS: i64 = 0xF2F5_2010;
+    const OVERLAYFS: i64 = 0x794C_7630;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills `st` for an open descriptor.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: initialised by the successful call above.
+    // The field's integer type differs between architectures.
+    #[allow(clippy::unnecessary_cast)]
+    let kind = unsafe { st.assume_init() }.f_type as i64;
+    [EXT4, XFS, BTRFS, TMPFS, F2FS, OVERLAYFS].contains(&kind)
 }
 
 fn map(file: &fs::File, len: usize) -> Option<Mapping> {
@@ -105,7 +128,8 @@ mod tests {
         fs::write(dir.path().join("big"), &big).unwrap();
         fs::write(dir.path().join("small"), b"abc").unwrap();
         let got = read(&dir.path().join("big")).unwrap();
-        assert!(matches!(got, EntryBytes::Mapped(_)));
+        let local = local_file_system(&fs::File::open(dir.path()).unwrap());
+        assert_eq!(matches!(got, EntryBytes::Mapped(_)), local);
         assert_eq!(&got[..], &big[..]);
         let got = read(&dir.path().join("small")).unwrap();
         assert!(matches!(got, EntryBytes::Owned(_)));

@@ -6,6 +6,9 @@ pub mod container;
 pub mod entry;
 pub mod manifest;
 pub mod mapped;
+pub mod output;
+
+pub use output::{clone_file, install_output, write_output, OutputFile};
 pub mod usage;
 
 use std::fs;
@@ -23,148 +26,6 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     tmp.write_all(data)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-/// An output of the call (object, `.d`) being written by a cache hit.
-///
-/// An existing plain file is overwritten where it stands, as the compiler
-/// itself does, but without truncating it first: a new inode, an unlink of
-/// the old one, a rename over it or a truncation to zero each cost ext4 more
-/// than the rest of a hit (new-inode search, freeing the old blocks, and
-/// `auto_da_alloc`, which forces the data of a replaced or truncated file to
-/// disk). A file with other hard links (a `hard_link` hit made it share a
-/// cache file) is replaced instead, so the other names keep their bytes.
-///
-/// Until `finish`, the output counts as unconfirmed: dropped unfinished (the
-/// entry turned out bad, or the hit was abandoned), a plain file written
-/// here is removed, as the compiler removes its outputs when it fails, so
-/// no half-written object is left behind looking newer than its source.
-///
-/// An output that is not a plain file (`-o /dev/null`, `-MF /dev/null`, a
-/// symlink, a pipe) is written through and never removed: removing it would
-/// delete a device node or replace a link.
-pub struct OutputFile {
-    file: fs::File,
-    path: PathBuf,
-    /// The file's length before this write (0 unless overwritten in place).
-    old_len: u64,
-    written: u64,
-    /// A plain file this write owns: shortened by `finish`, removed on drop.
-    plain: bool,
-    finished: bool,
-}
-
-impl OutputFile {
-    pub fn create(dest: &Path) -> io::Result<OutputFile> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let writable = || {
-            let mut o = fs::OpenOptions::new();
-            o.write(true).custom_flags(libc::O_NOFOLLOW);
-            o
-        };
-        let made = |file: fs::File, old_len: u64, plain: bool| OutputFile {
-            file,
-            path: dest.to_path_buf(),
-            old_len,
-            written: 0,
-            plain,
-            finished: false,
-        };
-        match fs::symlink_metadata(dest) {
-            Ok(meta) if meta.file_type().is_file() => {
-                if meta.nlink() == 1 {
-                    if let Ok(file) = writable().open(dest) {
-                        // Checked on the open file: the name may have changed.
-                        let now = file.metadata()?;
-                        if now.is_file() && now.nlink() == 1 {
-                            return Ok(made(file, now.len(), true));
-                        }
-                    }
-                }
-                // Shared with other names, or not writable in place: a new file.
-                fs::remove_file(dest)?;
-            }
-            Ok(_) => {
-                let file = fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(dest)?;
-                return Ok(made(file, 0, false));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let file = writable().create_new(true).mode(0o666).open(dest)?;
-        Ok(made(file, 0, true))
-    }
-
-    /// Confirms the output: cuts what is left of a longer old file.
-    pub fn finish(mut self) -> io::Result<()> {
-        if self.plain && self.old_len > self.written {
-            self.file.set_len(self.written)?;
-        }
-        self.finished = true;
-        Ok(())
-    }
-}
-
-impl Write for OutputFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for OutputFile {
-    fn drop(&mut self) {
-        if self.plain && !self.finished {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Puts a finished temp file in place of `dest` (a `file_clone` copy): the
-/// old file is removed first, so the rename creates a name instead of
-/// replacing one (ext4's `auto_da_alloc`, see `OutputFile`). Outputs that
-/// are not plain files are written through, as by `OutputFile`.
-pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(dest) {
-        Ok(meta) if meta.file_type().is_file() => fs::remove_file(dest)?,
-        Ok(_) => {
-            let mut src = tmp.reopen()?;
-            let mut out = OutputFile::create(dest)?;
-            io::copy(&mut src, &mut out)?;
-            return out.finish();
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Makes `dst` share `src`'s data (reflink: btrfs, XFS); `false` where the
-/// file system cannot, and the caller copies instead.
-pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
-    use std::os::fd::AsRawFd;
-    const FICLONE: libc::c_ulong = 0x4004_9409;
-    let Ok(src) = fs::File::open(src) else {
-        return false;
-    };
-    // SAFETY: both descriptors are open files we own for the call.
-    unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) == 0 }
-}
-
-/// Writes a whole output from memory (see `OutputFile`).
-pub fn write_output(dest: &Path, data: &[u8]) -> io::Result<()> {
-    let mut out = OutputFile::create(dest)?;
-    out.write_all(data)?;
-    out.finish()
 }
 
 /// A temp file in the directory of `path`, to be renamed over it.
@@ -324,26 +185,6 @@ pub fn account(c: &mut stats::Counters, bucket: u8, kib: i64, files: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unfinished_outputs_are_removed_finished_ones_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.o");
-        for existed in [false, true] {
-            if existed {
-                fs::write(&path, b"old object").unwrap();
-            }
-            let mut out = OutputFile::create(&path).unwrap();
-            out.write_all(b"half").unwrap();
-            drop(out);
-            assert!(!path.exists(), "existed before: {existed}");
-        }
-        fs::write(&path, b"old object, longer").unwrap();
-        let mut out = OutputFile::create(&path).unwrap();
-        out.write_all(b"new").unwrap();
-        out.finish().unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-    }
 
     #[test]
     fn put_get_and_accounting() {

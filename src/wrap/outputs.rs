@@ -98,6 +98,13 @@ impl Session {
         let bad_output = |e: std::io::Error| {
             fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
         };
+        // The `.d` first: if it cannot be written, the unconfirmed object is
+        // removed and the compiler runs, so an object never stands without
+        // the `.d` that tells make which headers it depends on.
+        if let Some((path, body)) = dep_file {
+            store::write_output(Path::new(path), &body)
+                .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
+        }
         match unpacked.object {
             Object::Written(out) => out.finish().map_err(bad_output)?,
             Object::Raw(digest, size) => {
@@ -115,10 +122,6 @@ impl Session {
                     return Ok(None);
                 }
             }
-        }
-        if let Some((path, body)) = dep_file {
-            store::write_output(Path::new(path), &body)
-                .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
         if let Some(stderr) = &unpacked.stderr {
             let relocated = match (&self.config.base_dir, &unpacked.working_dir) {
@@ -173,6 +176,9 @@ impl Session {
                 Ok(None) => break,
                 Err(why) => return Ok(Err(why)),
             };
+            if object.is_some() && matches!(kind, FileKind::Object | FileKind::RawObject) {
+                return Ok(Err("more than one object in the entry".into()));
+            }
             let small = match kind {
                 FileKind::Object => {
                     let mut out =

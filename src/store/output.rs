@@ -1,0 +1,322 @@
+//! Writing the call's outputs (object, `.d`) on a cache hit.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// An output of the call being written by a cache hit.
+///
+/// An existing plain file is overwritten where it stands, its old tail cut
+/// off by `finish`. Replacing it instead (a temp file renamed over it, or an
+/// unlink and a new file) costs ext4 a new-inode search, freeing the old
+/// blocks and, for a rename over a file or a truncation to zero, a forced
+/// writeback (`auto_da_alloc`): together more than the rest of a hit. A file
+/// with other hard links (a `hard_link` hit made it share a cache file, or a
+/// hard-linked copy of the tree) is replaced instead, so the other names keep
+/// their bytes.
+///
+/// The file is held under an exclusive `flock` from the moment it is claimed
+/// until it is finished or abandoned, and claimed only if the name still
+/// leads to the locked inode, so two hits writing the same output one after
+/// the other each leave a whole object, never a mix of two.
+///
+/// Until `finish`, the output is unconfirmed: dropped unfinished (the entry
+/// turned out bad, the `.d` did not fit, a write failed), a plain file written
+/// here is removed, as the compiler removes its outputs when it fails, so no
+/// half-written object is left looking newer than its source.
+///
+/// An output that is not a plain file (`-o /dev/null`, `-MF /dev/null`, a
+/// symlink, a pipe) is collected in memory and written through by `finish`:
+/// a reader at the other end never sees an unconfirmed object, and the node
+/// itself (a device, a link) is never removed.
+pub struct OutputFile {
+    file: Option<fs::File>,
+    path: PathBuf,
+    /// The file's length when claimed (0 for a new file).
+    old_len: u64,
+    written: u64,
+    /// For an output that is not a plain file: everything, written by `finish`.
+    pending: Option<Vec<u8>>,
+}
+
+/// How often the name may change under us before giving up (another process
+/// replacing the same output over and over).
+const ATTEMPTS: usize = 8;
+
+impl OutputFile {
+    pub fn create(dest: &Path) -> io::Result<OutputFile> {
+        for _ in 0..ATTEMPTS {
+            match fs::symlink_metadata(dest) {
+                Ok(meta) if meta.file_type().is_file() => {
+                    if meta.nlink() == 1 {
+                        if let Ok(file) = open_existing(dest) {
+                            if let Some(out) = claim(file, dest)? {
+                                return Ok(out);
+                            }
+                            continue; // replaced meanwhile: look again
+                        }
+                    }
+                    // Shared with other names, or not writable in place.
+                    match fs::remove_file(dest) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                        _ => {}
+                    }
+                }
+                Ok(_) => {
+                    return Ok(OutputFile {
+                        file: None,
+                        path: dest.to_path_buf(),
+                        old_len: 0,
+                        written: 0,
+                        pending: Some(Vec::new()),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let created = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o666)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(dest);
+            match created {
+                Ok(file) => {
+                    if let Some(out) = claim(file, dest)? {
+                        return Ok(out);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::other(format!(
+            "{} keeps being replaced by another process",
+            dest.display()
+        )))
+    }
+
+    /// Confirms the output: cuts what is left of a longer old file, or
+    /// writes a collected output through.
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some(data) = self.pending.take() {
+            let mut through = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&self.path)?;
+            return through.write_all(&data);
+        }
+        let file = self.file.take().expect("a plain output has its file");
+        if self.old_len > self.written {
+            file.set_len(self.written)?;
+        }
+        Ok(())
+    }
+}
+
+fn open_existing(dest: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dest)
+}
+
+/// Locks `file` and takes it as the output if `dest` still names it and
+/// nothing else does; `None`: the name moved on while we waited.
+fn claim(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
+    lock(&file, dest)?;
+    let held = file.metadata()?;
+    let named = match fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !(held.is_file() && held.nlink() == 1 && same_file(&held, &named)) {
+        return Ok(None);
+    }
+    Ok(Some(OutputFile {
+        file: Some(file),
+        path: dest.to_path_buf(),
+        old_len: held.len(),
+        written: 0,
+        pending: None,
+    }))
+}
+
+/// Another writer holds an output only while it writes (milliseconds); a
+/// lock held longer is a stuck process or this call itself (`-MF` naming the
+/// object), and the hit gives up rather than hang the build.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn lock(file: &fs::File, dest: &Path) -> io::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        // SAFETY: flock on a descriptor we own; released when it is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::WouldBlock {
+            return Err(e);
+        }
+        if start.elapsed() > LOCK_PATIENCE {
+            return Err(io::Error::other(format!(
+                "{} is locked by another writer",
+                dest.display()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(pending) = &mut self.pending {
+            pending.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        let file = self.file.as_mut().expect("a plain output has its file");
+        let n = file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        // Unfinished: remove the file, but only while we still hold it and
+        // the name still leads to it, so another writer's output survives.
+        if let Some(file) = self.file.take() {
+            let ours = match (file.metadata(), fs::symlink_metadata(&self.path)) {
+                (Ok(held), Ok(named)) => same_file(&held, &named),
+                _ => false,
+            };
+            if ours {
+                let _ = fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+/// Puts a finished temp file in place of `dest` (a `file_clone` copy): the
+/// old file is removed first, so the rename creates a name instead of
+/// replacing one (ext4's `auto_da_alloc`, see `OutputFile`). Outputs that
+/// are not plain files are written through, as by `OutputFile`.
+pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_file() => fs::remove_file(dest)?,
+        Ok(_) => {
+            let mut src = tmp.reopen()?;
+            let mut out = OutputFile::create(dest)?;
+            io::copy(&mut src, &mut out)?;
+            return out.finish();
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Makes `dst` share `src`'s data (reflink: btrfs, XFS); `false` where the
+/// file system cannot, and the caller copies instead.
+pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
+    const FICLONE: libc::c_ulong = 0x4004_9409;
+    let Ok(src) = fs::File::open(src) else {
+        return false;
+    };
+    // SAFETY: both descriptors are open files we own for the call.
+    unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) == 0 }
+}
+
+/// Writes a whole output from memory (see `OutputFile`).
+pub fn write_output(dest: &Path, data: &[u8]) -> io::Result<()> {
+    let mut out = OutputFile::create(dest)?;
+    out.write_all(data)?;
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn unfinished_outputs_are_removed_finished_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.o");
+        for existed in [false, true] {
+            if existed {
+                fs::write(&path, b"old object").unwrap();
+            }
+            let mut out = OutputFile::create(&path).unwrap();
+            out.write_all(b"half").unwrap();
+            drop(out);
+            assert!(!path.exists(), "existed before: {existed}");
+        }
+        fs::write(&path, b"old object, longer").unwrap();
+        let mut out = OutputFile::create(&path).unwrap();
+        out.write_all(b"new").unwrap();
+        out.finish().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    /// A second writer of the same output waits for the first and then
+    /// writes its whole object; after an abandoned first writer it makes a
+    /// new file instead of writing into the removed one.
+    #[test]
+    fn writers_of_one_output_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.o");
+        for abandon in [false, true] {
+            fs::write(&path, vec![b'o'; 120]).unwrap();
+            let mut first = OutputFile::create(&path).unwrap();
+            let second = {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut out = OutputFile::create(&path).unwrap();
+                    out.write_all(&[b'B'; 80]).unwrap();
+                    out.finish().unwrap();
+                })
+            };
+            std::thread::sleep(Duration::from_millis(50));
+            first.write_all(&[b'A'; 100]).unwrap();
+            if abandon {
+                drop(first);
+            } else {
+                first.finish().unwrap();
+            }
+            second.join().unwrap();
+            assert_eq!(fs::read(&path).unwrap(), [b'B'; 80], "abandon: {abandon}");
+        }
+    }
+
+    #[test]
+    fn outputs_that_are_not_plain_files_get_bytes_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.o");
+        let link = dir.path().join("link.o");
+        fs::write(&target, b"old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut out = OutputFile::create(&link).unwrap();
+        out.write_all(b"unconfirmed").unwrap();
+        drop(out);
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+        let mut out = OutputFile::create(&link).unwrap();
+        out.write_all(b"new").unwrap();
+        out.finish().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+}
