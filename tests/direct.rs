@@ -988,10 +988,9 @@ fn gcc_shadowing_header_in_new_subdirectory() {
 }
 
 /// `#if __has_include("cfg.h")`: a header that did not exist is not in the
-/// line markers, so nothing is recorded for it. A documented ccache caveat
-/// (ccache issue #811) that objcache shares; run with `--ignored` to see it.
+/// line markers; objcache probes where it would be found (a documented
+/// ccache caveat, ccache issue #811, that objcache closes).
 #[test]
-#[ignore = "known limitation shared with ccache: __has_include of a header created later"]
 fn has_include_of_new_header_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
@@ -1014,6 +1013,89 @@ fn has_include_of_new_header_is_not_a_direct_hit() {
     write(&root.join("inc/cfg.h"), "#define CFG 7\n");
     u.check(&env);
     expect(&env, c(1, 2, 0, 2, 2), "cfg.h now exists: not a direct hit");
+}
+
+/// The angle form in a header, answered by a directory late on the path.
+#[test]
+fn has_include_in_a_header_of_a_header_created_later_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("inc/a.h"),
+        "#if __has_include(<opt/extra.h>)\n#include <opt/extra.h>\n#else\n#define EXTRA 1\n#endif\n",
+    );
+    write(
+        &root.join("src/t.c"),
+        "#include \"a.h\"\nint v(void) { return EXTRA; }\n",
+    );
+    fs::create_dir_all(root.join("late")).unwrap();
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    write(&root.join("late/opt/extra.h"), "#define EXTRA 2\n");
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 0, 2, 2),
+        "opt/extra.h appeared: not a direct hit",
+    );
+}
+
+/// A header that `__has_include` found but nothing includes: deleting it
+/// changes the answer, so the direct hit must go.
+#[test]
+fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(&root.join("inc/feature.h"), "/* marker only */\n");
+    write(
+        &root.join("src/t.c"),
+        "#if __has_include(\"feature.h\")\n#define HAVE 1\n#else\n#define HAVE 0\n#endif\nint v(void) { return HAVE; }\n",
+    );
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    fs::remove_file(root.join("inc/feature.h")).unwrap();
+    u.check(&env);
+    expect(
+        &env,
+        c(1, 2, 0, 2, 2),
+        "feature.h is gone: not a direct hit",
+    );
+}
+
+/// `__has_include(MACRO)` cannot be followed: such a TU is cached in
+/// preprocessor mode only.
+#[test]
+fn has_include_with_a_computed_name_is_not_recorded() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("src/t.c"),
+        "#define CFG \"cfg.h\"\n#if __has_include(CFG)\n#include CFG\n#endif\nint v(void) { return 0; }\n",
+    );
+    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    settle();
+    u.check(&env);
+    settle();
+    u.check(&env);
+    expect(&env, c(0, 2, 1, 1, 1), "second call: a preprocessed hit");
 }
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
+use super::has_include::{self, HasInclude};
 use crate::store::manifest::{IncludeRecord, ManifestResult, Probes, Stamp, StoredPath};
 
 /// Now by the kernel's coarse clock (nanoseconds), the clock file times come from.
@@ -223,7 +224,7 @@ pub fn resolve_in(cwd: &str, path: &str) -> String {
     }
 }
 
-fn dirname(path: &str) -> &str {
+pub(super) fn dirname(path: &str) -> &str {
     match path.rfind('/') {
         Some(0) => "/",
         Some(i) => &path[..i],
@@ -249,6 +250,13 @@ impl RecordContext<'_> {
             return Err(format!("{} was modified during the compile", self.input));
         }
         let mut includes = Vec::with_capacity(files.len());
+        // `__has_include` tests, with the file that made them.
+        let mut tests: Vec<(HasInclude, String)> = Vec::new();
+        let input_content = fs::read(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input))?;
+        for t in has_include::scan(&input_content).map_err(|e| format!("{}: {e}", self.input))? {
+            tests.push((t, self.input.to_string()));
+        }
         if self.file_macro_sensitive && self.skip_system_headers {
             // System headers are left out of the record, but a macro of
             // theirs (assert) can still expand `__FILE__` in the source.
@@ -288,20 +296,71 @@ impl RecordContext<'_> {
                     f.path
                 ));
             }
+            for t in has_include::scan(&content).map_err(|e| format!("{}: {e}", f.path))? {
+                tests.push((t, f.path.clone()));
+            }
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
                 digest: *blake3::hash(&content).as_bytes(),
                 stamp,
             });
         }
-        let probes = self.probes(files, search)?;
+        // What each `__has_include` answered must still hold: the header it
+        // found is kept like an include (it must not change or go), and the
+        // places tried before it (all of them if none was found) are probed.
+        let mut found: Vec<ReadFile> = Vec::new();
+        let mut absent: Vec<String> = Vec::new();
+        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        for (test, includer) in &tests {
+            for candidate in has_include::candidates(test, includer, search) {
+                if !is_header_file(Path::new(&resolve_in(self.cwd, &candidate))) {
+                    absent.push(candidate);
+                    continue;
+                }
+                if !read.contains(candidate.as_str()) && !found.iter().any(|f| f.path == candidate)
+                {
+                    let real = resolve_in(self.cwd, &candidate);
+                    let meta = fs::metadata(&real).map_err(|e| format!("{candidate}: {e}"))?;
+                    let stamp = Stamp::of(&meta);
+                    if self.too_new(&stamp) {
+                        return Err(format!("{candidate} (__has_include) is too new"));
+                    }
+                    let content = fs::read(&real).map_err(|e| format!("{candidate}: {e}"))?;
+                    includes.push(IncludeRecord {
+                        path: StoredPath::new(&candidate, self.cwd, self.base_dir),
+                        digest: *blake3::hash(&content).as_bytes(),
+                        stamp,
+                    });
+                    found.push(ReadFile {
+                        path: candidate,
+                        includer: Some(includer.clone()),
+                        system: false,
+                    });
+                }
+                break;
+            }
+        }
+        let all: Vec<ReadFile>;
+        let files = if found.is_empty() {
+            files
+        } else {
+            all = files.iter().cloned().chain(found).collect();
+            &all
+        };
+        let probes = self.probes(files, search, &absent)?;
         Ok((includes, probes))
     }
 
     /// For every include, the places searched before the one it was found
     /// in, grouped by directory. Where it is unclear which search directory
     /// (or includer) applied, every reading is taken: more probes, never fewer.
-    fn probes(&self, files: &[ReadFile], search: &SearchDirs) -> Result<Probes, String> {
+    /// `extra`: further paths that must stay absent (`__has_include`).
+    fn probes(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        extra: &[String],
+    ) -> Result<Probes, String> {
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         let all_includer_dirs: Vec<&str> = {
             let mut v: Vec<&str> = std::iter::once(self.input)
@@ -312,8 +371,7 @@ impl RecordContext<'_> {
             v.dedup();
             v
         };
-        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut dir_exists: HashMap<String, bool> = HashMap::new();
+        let mut candidates: Vec<String> = extra.to_vec();
         for f in files
             .iter()
             .filter(|f| !(self.skip_system_headers && f.system))
@@ -326,7 +384,6 @@ impl RecordContext<'_> {
             let first_search = order.len();
             order.extend(search.quote.iter().map(String::as_str));
             order.extend(search.bracket.iter().map(String::as_str));
-            let mut candidates = Vec::new();
             for (k, dir) in order.iter().enumerate().skip(first_search) {
                 let Some(rel) = strip_dir(&f.path, dir) else {
                     continue;
@@ -334,32 +391,34 @@ impl RecordContext<'_> {
                 candidates.extend(order[..k].iter().map(|d| join(d, rel)));
                 candidates.extend(includers.iter().map(|d| join(d, rel)));
             }
-            for c in candidates {
-                if c == f.path || read.contains(c.as_str()) {
-                    continue;
+        }
+        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut dir_exists: HashMap<String, bool> = HashMap::new();
+        for c in candidates {
+            if read.contains(c.as_str()) {
+                continue;
+            }
+            // Probe the deepest directory that exists: for a missing `a/b/x.h`
+            // an unchanged stamp of `a` proves `b/x.h` is still absent, so
+            // many absent paths share one stamped directory.
+            let mut missing = c.as_str();
+            loop {
+                let parent = dirname(missing);
+                let exists = *dir_exists.entry(parent.to_string()).or_insert_with(|| {
+                    Path::new(&resolve_in(
+                        self.cwd,
+                        if parent.is_empty() { "." } else { parent },
+                    ))
+                    .is_dir()
+                });
+                if exists || parent.is_empty() || parent == "/" {
+                    // The whole rest of the path: when the directory's stamp
+                    // changes, the lookup checks exactly this file.
+                    let name = c[parent.len()..].trim_start_matches('/').to_string();
+                    by_dir.entry(parent.to_string()).or_default().push(name);
+                    break;
                 }
-                // Probe the deepest directory that exists: for a missing `a/b/x.h`
-                // an unchanged stamp of `a` proves `b/x.h` is still absent, so
-                // many absent paths share one stamped directory.
-                let mut missing = c.as_str();
-                loop {
-                    let parent = dirname(missing);
-                    let exists = *dir_exists.entry(parent.to_string()).or_insert_with(|| {
-                        Path::new(&resolve_in(
-                            self.cwd,
-                            if parent.is_empty() { "." } else { parent },
-                        ))
-                        .is_dir()
-                    });
-                    if exists || parent.is_empty() || parent == "/" {
-                        // The whole rest of the path: when the directory's stamp
-                        // changes, the lookup checks exactly this file.
-                        let name = c[parent.len()..].trim_start_matches('/').to_string();
-                        by_dir.entry(parent.to_string()).or_default().push(name);
-                        break;
-                    }
-                    missing = parent;
-                }
+                missing = parent;
             }
         }
         // A directory changed in the current clock tick could still gain a file
@@ -423,7 +482,7 @@ fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
         .filter(|r| !r.is_empty())
 }
 
-fn join(dir: &str, rel: &str) -> String {
+pub(super) fn join(dir: &str, rel: &str) -> String {
     if dir.is_empty() {
         rel.to_string()
     } else {

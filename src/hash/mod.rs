@@ -1,6 +1,7 @@
 //! Hashing of everything that decides a compiler's output into a cache key.
 
 pub mod direct;
+pub mod has_include;
 pub mod preprocessor;
 
 use std::fmt;
