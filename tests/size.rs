@@ -941,3 +941,30 @@ fn parallel_compiles_into_a_small_cache() {
         .collect();
     assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
+
+/// A file in the cache that is not an objcache entry (damaged, or put there
+/// by something else) has no namespace, whatever its bytes look like: it is
+/// neither reported under one nor evicted with one.
+#[test]
+fn foreign_files_have_no_namespace() {
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    let units = make_units(&dir, "f", 1, 4_000, 400);
+    compile_new_entries(&env, &dir, &units[0], &[("CCACHE_NAMESPACE", "foo")]);
+    // Laid out like an entry header naming namespace "foo", but not ours.
+    let mut fake = b"XXXX\x02\x00\x01\x03".to_vec();
+    fake.extend_from_slice(&[7u8; 40]);
+    fake.extend_from_slice(b"foo and then some bytes");
+    let bucket = env.cache_dir.join("0/0");
+    fs::create_dir_all(&bucket).unwrap();
+    let foreign = bucket.join(format!("{}R", "0".repeat(64)));
+    fs::write(&foreign, &fake).unwrap();
+
+    let u = print_usage(&env);
+    assert_eq!(get(&u, "namespace_foo_files"), 2, "{u:?}"); // result + manifest
+    manage(&env, &["--evict-namespace", "foo"]);
+    assert!(
+        foreign.exists(),
+        "a foreign file was evicted as namespace foo"
+    );
+}

@@ -489,6 +489,12 @@ pub fn namespace_of(path: &Path) -> Option<String> {
             Err(_) => return None,
         }
     }
+    // Only a file of ours has a namespace; a damaged or foreign file's bytes
+    // would otherwise show up (or match an eviction) as one.
+    let magic = head.get(..4)?;
+    if magic != super::entry::MAGIC && magic != super::manifest::MAGIC {
+        return None;
+    }
     container::peek_namespace(&head[..n])
 }
 

@@ -9,8 +9,11 @@
 use super::container::{CopyError, Format, Reader, Stream, Writer};
 use crate::hash::Key;
 
+/// The first bytes of every such file.
+pub const MAGIC: &[u8; 4] = b"OCRS";
+
 const FORMAT: Format = Format {
-    magic: b"OCRS",
+    magic: MAGIC,
     version: 2,
 };
 

@@ -25,8 +25,11 @@ use super::container::{Format, Reader, Writer};
 use crate::hash::Key;
 use crate::paths;
 
+/// The first bytes of every such file.
+pub const MAGIC: &[u8; 4] = b"OCMF";
+
 const FORMAT: Format = Format {
-    magic: b"OCMF",
+    magic: MAGIC,
     version: 3,
 };
 

@@ -55,45 +55,45 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
     let mut evict = vec![Amount::default(); EVICT_AGES.len()];
     let mut entries: Vec<(u64, u64)> = Vec::new();
     let stale_before = now.saturating_sub(cleanup::STALE_TEMP_SECS * 1_000_000_000);
-    let mut walked: Vec<WalkedFile> = Vec::new();
+    let mut count = |f: &WalkedFile| match f.class {
+        FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
+        FileClass::Temp => u.temp_recent.add(f),
+        FileClass::Other => {}
+        FileClass::Result | FileClass::Manifest => {
+            if f.class == FileClass::Result {
+                u.results.add(f);
+            } else {
+                u.manifests.add(f);
+            }
+            u.total.add(f);
+            let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
+            u.by_namespace.entry(ns).or_default().add(f);
+            let age = now.saturating_sub(f.used_ns) / 1_000_000_000;
+            let bin = AGE_BINS
+                .iter()
+                .position(|(_, s)| age < *s)
+                .unwrap_or(AGE_BINS.len());
+            bins[bin].add(f);
+            for (i, (_, s)) in EVICT_AGES.iter().enumerate() {
+                if age >= *s {
+                    evict[i].add(f);
+                }
+            }
+            entries.push((f.used_ns, f.kib));
+        }
+    };
+    // One bucket at a time: only an age and a size per entry are kept, so a
+    // report on millions of entries stays within a few tens of MB.
     for bucket in 0..=255u8 {
-        walked.extend(cleanup::walk_bucket(cache_dir, bucket)?);
+        cleanup::walk_bucket(cache_dir, bucket)?
+            .iter()
+            .for_each(&mut count);
     }
     // Temp files outside the buckets (stats and config writes) count too.
-    walked.extend(
-        cleanup::stray_files(cache_dir)?
-            .into_iter()
-            .filter(|f| f.class == FileClass::Temp),
-    );
-    for f in &walked {
-        match f.class {
-            FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
-            FileClass::Temp => u.temp_recent.add(f),
-            FileClass::Other => {}
-            FileClass::Result | FileClass::Manifest => {
-                if f.class == FileClass::Result {
-                    u.results.add(f);
-                } else {
-                    u.manifests.add(f);
-                }
-                u.total.add(f);
-                let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
-                u.by_namespace.entry(ns).or_default().add(f);
-                let age = now.saturating_sub(f.used_ns) / 1_000_000_000;
-                let bin = AGE_BINS
-                    .iter()
-                    .position(|(_, s)| age < *s)
-                    .unwrap_or(AGE_BINS.len());
-                bins[bin].add(f);
-                for (i, (_, s)) in EVICT_AGES.iter().enumerate() {
-                    if age >= *s {
-                        evict[i].add(f);
-                    }
-                }
-                entries.push((f.used_ns, f.kib));
-            }
-        }
-    }
+    cleanup::stray_files(cache_dir)?
+        .iter()
+        .filter(|f| f.class == FileClass::Temp)
+        .for_each(&mut count);
     u.by_last_use = AGE_BINS
         .iter()
         .map(|(l, _)| format!("<{l}"))
