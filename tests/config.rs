@@ -608,5 +608,31 @@ fn repeated_manager_options_all_apply() {
     };
     assert_eq!(k("max_files"), "5");
     assert_eq!(k("compression"), "false");
-    assert_eq!(k("max_size"), "2G");
+    assert_eq!(k("max_size"), "2.0G");
+}
+
+/// Sizes are shown as ccache shows them: normalised in `-k` and `-p`, in
+/// words in the `-M` message; the config file keeps what was written.
+#[test]
+fn sizes_are_shown_like_ccache() {
+    let env = TestEnv::new();
+    let k = |v: &str| {
+        run_ok(
+            env.objcache()
+                .env("CCACHE_MAXSIZE", v)
+                .args(["-k", "max_size"]),
+        )
+        .stdout_str()
+        .trim()
+        .to_string()
+    };
+    assert_eq!(k("3000M"), "3.0G");
+    assert_eq!(k("1500K"), "1.5M");
+    assert_eq!(k("500K"), "500000");
+    let p = run_ok(env.objcache().env("CCACHE_MAXSIZE", "500M").arg("-p")).stdout_str();
+    assert!(p.contains("(environment) max_size = 500.0M"), "{p}");
+    let m = run_ok(env.objcache().args(["-M", "500M"])).stdout_str();
+    assert_eq!(m.trim(), "Set cache size limit to 500.0 MB");
+    let conf = fs::read_to_string(env.cache_dir.join("ccache.conf")).unwrap();
+    assert!(conf.contains("max_size = 500M"), "{conf}");
 }

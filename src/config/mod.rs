@@ -329,10 +329,11 @@ impl Config {
                         .ok()
                         .filter(|p| *p > 0.0 && *p <= 100.0)
                         .ok_or_else(|| format!("invalid share \"{value}\" (use e.g. 20%)"))?;
+                    value.trim().to_string()
                 } else {
-                    size::parse_size(value)?;
+                    // Shown normalised, as ccache shows it (`3000M` → `3.0G`).
+                    size::format_parsable(size::parse_size(value)?)
                 }
-                value.to_string()
             }
             Kind::Uint => value
                 .parse::<u64>()

@@ -33,19 +33,32 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok((value * multiplier).round() as u64)
 }
 
-/// Formats bytes the way `-p` and `-s` show a limit: `5.0G`, `500.0M`.
-pub fn format_size(bytes: u64) -> String {
+/// A size as `-p` and `-k` show a configured one (ccache's form, which
+/// parses back): `5.0G`, `500.0M`, bytes below a megabyte, `0`.
+pub fn format_parsable(bytes: u64) -> String {
     let b = bytes as f64;
-    if bytes == 0 {
-        "0".to_string()
-    } else if b >= 1e12 {
-        format!("{:.1}T", b / 1e12)
-    } else if b >= 1e9 {
+    if b >= 1e9 {
         format!("{:.1}G", b / 1e9)
     } else if b >= 1e6 {
         format!("{:.1}M", b / 1e6)
     } else {
-        format!("{:.1}k", b / 1e3)
+        bytes.to_string()
+    }
+}
+
+/// A size for people, as ccache prints one in messages: `2.0 GB`, `500.0 MB`.
+pub fn format_size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else if bytes == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -67,9 +80,23 @@ mod tests {
     }
 
     #[test]
-    fn formats_round_trip() {
-        assert_eq!(format_size(5_000_000_000), "5.0G");
-        assert_eq!(format_size(0), "0");
-        assert_eq!(parse_size(&format_size(500_000_000)).unwrap(), 500_000_000);
+    fn formats_like_ccache() {
+        // What ccache 4.7 prints for `-k max_size` after these settings.
+        for (set, shown) in [
+            ("5G", "5.0G"),
+            ("3000M", "3.0G"),
+            ("500M", "500.0M"),
+            ("1500K", "1.5M"),
+            ("500K", "500000"),
+            ("2Gi", "2.1G"),
+            ("1T", "1000.0G"),
+            ("0", "0"),
+        ] {
+            assert_eq!(format_parsable(parse_size(set).unwrap()), shown, "{set}");
+        }
+        assert_eq!(parse_size("500.0M").unwrap(), 500_000_000);
+        assert_eq!(format_size(2_000_000_000), "2.0 GB");
+        assert_eq!(format_size(500_000_000), "500.0 MB");
+        assert_eq!(format_size(1), "1 byte");
     }
 }
