@@ -69,6 +69,25 @@ fn expect(env: &TestEnv, expected: Counts, what: &str) {
     );
 }
 
+/// A miss, then a direct hit, each with the plain compiler's outputs (the
+/// pauses let the files age past the too-new check).
+#[track_caller]
+fn miss_then_direct_hit(env: &TestEnv, u: &Unit) {
+    settle();
+    u.check(env);
+    settle();
+    u.check(env);
+    expect(env, c(1, 1, 0, 1, 1), "miss then direct hit");
+}
+
+/// After `miss_then_direct_hit` and a change: this call is not a direct hit
+/// (it misses) and still produces the plain compiler's outputs.
+#[track_caller]
+fn no_direct_hit(env: &TestEnv, u: &Unit, what: &str) {
+    u.check(env);
+    expect(env, c(1, 2, 0, 2, 2), what);
+}
+
 /// Write a file, creating its directory.
 fn write(path: &Path, content: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -472,14 +491,9 @@ fn nested_header_edit_is_not_a_direct_hit() {
         &["-Iinc", "-c", "src/a.c", "-o", "a.o"],
         "a.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(&root.join("inc/sub/inner.h"), "#define INNER 20\n");
-    u.check(&env);
-    expect(&env, c(1, 2, 0, 2, 2), "nested header edited");
+    no_direct_hit(&env, &u, "nested header edited");
     settle();
     u.check(&env);
     expect(&env, c(2, 2, 0, 2, 2), "nested header edited, second time");
@@ -498,14 +512,9 @@ fn forced_include_edit_is_not_a_direct_hit() {
         &["-include", "inc/forced.h", "-c", "src/t.c", "-o", "t.o"],
         "t.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(&root.join("inc/forced.h"), "#define FORCED 2\n");
-    u.check(&env);
-    expect(&env, c(1, 2, 0, 2, 2), "forced include edited");
+    no_direct_hit(&env, &u, "forced include edited");
 }
 
 /// `CPATH` is part of the manifest key: another `CPATH` finds another header.
@@ -937,17 +946,12 @@ fn shadowing_by_includer_dir(cc: &str) {
     let env = TestEnv::new();
     let root = shadow_project(&env, false, true);
     let u = Unit::new(&root, cc, SHADOW_ARGS, "t.o");
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(
         &root.join("src/x.h"),
         "#define X_VALUE 2\n#define X_NAME \"from src\"\n",
     );
-    u.check(&env);
-    expect(&env, c(1, 2, 0, 2, 2), "src/x.h shadows: not a direct hit");
+    no_direct_hit(&env, &u, "src/x.h shadows: not a direct hit");
 }
 
 #[test]
@@ -973,18 +977,9 @@ fn gcc_shadowing_header_in_new_subdirectory() {
     write(&root.join("inc2/sub/x.h"), "#define X_VALUE 41\n");
     fs::create_dir_all(root.join("inc1/sub")).unwrap();
     let u = Unit::new(&root, "gcc", SHADOW_ARGS, "t.o");
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(&root.join("inc1/sub/x.h"), "#define X_VALUE 1\n");
-    u.check(&env);
-    expect(
-        &env,
-        c(1, 2, 0, 2, 2),
-        "inc1/sub/x.h shadows: not a direct hit",
-    );
+    no_direct_hit(&env, &u, "inc1/sub/x.h shadows: not a direct hit");
 }
 
 /// `#if __has_include("cfg.h")`: a header that did not exist is not in the
@@ -1005,14 +1000,9 @@ fn has_include_of_new_header_is_not_a_direct_hit() {
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
         "t.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(&root.join("inc/cfg.h"), "#define CFG 7\n");
-    u.check(&env);
-    expect(&env, c(1, 2, 0, 2, 2), "cfg.h now exists: not a direct hit");
+    no_direct_hit(&env, &u, "cfg.h now exists: not a direct hit");
 }
 
 /// The angle form in a header, answered by a directory late on the path.
@@ -1035,18 +1025,9 @@ fn has_include_in_a_header_of_a_header_created_later_is_not_a_direct_hit() {
         &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
         "t.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     write(&root.join("late/opt/extra.h"), "#define EXTRA 2\n");
-    u.check(&env);
-    expect(
-        &env,
-        c(1, 2, 0, 2, 2),
-        "opt/extra.h appeared: not a direct hit",
-    );
+    no_direct_hit(&env, &u, "opt/extra.h appeared: not a direct hit");
 }
 
 /// A header that `__has_include` found but nothing includes: deleting it
@@ -1066,18 +1047,9 @@ fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
         "t.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     fs::remove_file(root.join("inc/feature.h")).unwrap();
-    u.check(&env);
-    expect(
-        &env,
-        c(1, 2, 0, 2, 2),
-        "feature.h is gone: not a direct hit",
-    );
+    no_direct_hit(&env, &u, "feature.h is gone: not a direct hit");
 }
 
 /// `__has_include(MACRO)` cannot be followed: such a TU is cached in
@@ -1387,11 +1359,7 @@ fn corrupt_manifest_is_not_a_direct_hit() {
         &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
         "main.o",
     );
-    settle();
-    u.check(&env);
-    settle();
-    u.check(&env);
-    expect(&env, c(1, 1, 0, 1, 1), "miss then direct hit");
+    miss_then_direct_hit(&env, &u);
     let m = only_manifest(&env);
     let mut bytes = read(&m);
     let mid = bytes.len() / 2;
