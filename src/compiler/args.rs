@@ -44,6 +44,9 @@ pub struct ArgsAnalysis {
     pub extra_files: Vec<String>,
     /// `-march=native` and friends: the output depends on this machine's CPU.
     pub native_cpu: bool,
+    /// The last colour option, if any (left out of the key: it changes only
+    /// how diagnostics look, and those are shown per call).
+    pub color: Option<super::color::ColorChoice>,
 }
 
 /// Options that take their value as the next argument.
@@ -264,6 +267,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut extra_files = Vec::new();
     let mut native_cpu = false;
     let mut records_command_line = false;
+    let mut color = None;
 
     let mut i = 0;
     while i < args.len() {
@@ -330,6 +334,12 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
                 _ => targets.push(quote_target(&v)),
             }
             i += used;
+            continue;
+        }
+        if let Some(choice) = super::color::parse_option(a) {
+            color = Some(choice);
+            pp_args.push(a.to_string());
+            i += 1;
             continue;
         }
         if let Some(wp) = a.strip_prefix("-Wp,") {
@@ -505,6 +515,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         debug_info,
         extra_files,
         native_cpu,
+        color,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Finding the real compiler and identifying it for the key.
 
 pub mod args;
+pub mod color;
 pub mod lang;
 
 use std::fs;

@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use super::shared::Source;
 use super::{exit_code, fallback, prefixed, Fallback, Session};
-use crate::compiler::{self, args::ArgsAnalysis};
+use crate::compiler::{self, args::ArgsAnalysis, color};
 use crate::depfile::DepRecord;
 use crate::hash::Key;
 use crate::stats::Counter;
@@ -130,7 +130,12 @@ impl Session {
                     .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
                 _ => None,
             };
-            let _ = std::io::stderr().write_all(relocated.as_deref().unwrap_or(stderr));
+            let family = compiler::family(&self.compiler);
+            let shown = color::present(
+                relocated.as_deref().unwrap_or(stderr),
+                color::wanted(a.color, family),
+            );
+            let _ = std::io::stderr().write_all(&shown);
         }
         match source {
             Source::Local => {
@@ -287,11 +292,32 @@ impl Session {
                 let _ = std::fs::remove_file(&a.output);
             }
         }
-        let out = prefixed(&self.config, &self.compiler.path)
-            .args(&self.args)
-            .stdin(Stdio::inherit())
-            .output()
-            .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))?;
+        let family = compiler::family(&self.compiler);
+        let forced = color::forced_option(a.color, &self.compiler, family);
+        let run = |extra: Option<&str>| {
+            prefixed(&self.config, &self.compiler.path)
+                .args(&self.args)
+                .args(extra)
+                .stdin(Stdio::inherit())
+                .output()
+                .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))
+        };
+        let mut out = run(forced)?;
+        if let Some(option) = forced {
+            let rejected = !out.status.success()
+                && out
+                    .stderr
+                    .windows(option.len())
+                    .any(|w| w == option.as_bytes());
+            if rejected {
+                // A compiler that looked like gcc or clang but does not know
+                // the option: run it as it was called.
+                self.log.note(format!(
+                    "the compiler rejected {option}: compiling without it"
+                ));
+                out = run(None)?;
+            }
+        }
         let _ = std::io::stdout().write_all(&out.stdout);
         let _ = std::io::stderr().write_all(&out.stderr);
         let code = exit_code(out.status);
@@ -323,7 +349,6 @@ impl Session {
             let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
             match std::fs::read(&d.file) {
                 Ok(body) if plain && !body.is_empty() => {
-                    let family = compiler::family(&self.compiler);
                     let rec = DepRecord::new(body.clone(), cwd, &d.targets, family);
                     entry.files.push((FileKind::Dependency, rec.encode()));
                     dep_body = Some(body);
