@@ -44,6 +44,9 @@ pub struct ArgsAnalysis {
     pub extra_files: Vec<String>,
     /// `-march=native` and friends: the output depends on this machine's CPU.
     pub native_cpu: bool,
+    /// `-gsplit-dwarf`: where the compiler writes the `.dwo` (when it emits
+    /// debug information at all).
+    pub split_dwarf: Option<String>,
     /// The last colour option, if any (left out of the key: it changes only
     /// how diagnostics look, and those are shown per call).
     pub color: Option<super::color::ColorChoice>,
@@ -114,7 +117,6 @@ fn unsupported_option(arg: &str) -> bool {
     const EXACT: &[&str] = &[
         "-save-temps",
         "--save-temps",
-        "-gsplit-dwarf",
         "--coverage",
         "-ftest-coverage",
         "-fprofile-arcs",
@@ -134,6 +136,8 @@ fn unsupported_option(arg: &str) -> bool {
         "-fprofile-instr-generate",
         "-fcs-profile-generate",
         "-fcallgraph-info",
+        // clang's `=single` keeps the split sections in the object; not followed.
+        "-gsplit-dwarf=",
         "-fdump-",
         "-ftime-trace",
         "-fmodules-ts",
@@ -268,6 +272,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut native_cpu = false;
     let mut records_command_line = false;
     let mut color = None;
+    let mut split_dwarf = false;
 
     let mut i = 0;
     while i < args.len() {
@@ -384,7 +389,10 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         }
         if a.starts_with('-') {
             if a.starts_with("-g") && !a.starts_with("-gno-") {
+                // `-gsplit-dwarf` counts too: older compilers let it turn
+                // debug information on (more in the key, never less).
                 debug_info = a != "-g0";
+                split_dwarf |= a == "-gsplit-dwarf";
             }
             if a.ends_with("=native") {
                 native_cpu = true;
@@ -484,6 +492,15 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     }
     let output = output
         .unwrap_or_else(|| with_extension(basename(&input), if assembly { ".s" } else { ".o" }));
+    let split_dwarf = match (split_dwarf, assembly) {
+        (false, _) => None,
+        (true, true) => return Err(Counter::UnsupportedCompilerOption),
+        // The object names its `.dwo` as spelled here (DW_AT_dwo_name).
+        (true, false) => {
+            hash_args.push(format!("objcache-split-dwarf:{output}"));
+            Some(with_extension(&output, ".dwo"))
+        }
+    };
     let deps = dep_kind.map(|kind| {
         let file = dep_file.unwrap_or_else(|| {
             if output_given {
@@ -516,6 +533,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         extra_files,
         native_cpu,
         color,
+        split_dwarf,
     })
 }
 

@@ -28,6 +28,8 @@ pub enum FileKind {
     /// The working directory of the compile, kept when its stderr names
     /// files under base_dir, so a relocated hit can name this checkout's.
     WorkingDir = 5,
+    /// The `.dwo` file of a `-gsplit-dwarf` compile.
+    SplitDwarf = 6,
 }
 
 impl FileKind {
@@ -42,6 +44,7 @@ impl FileKind {
             3 => Some(FileKind::Stderr),
             4 => Some(FileKind::RawObject),
             5 => Some(FileKind::WorkingDir),
+            6 => Some(FileKind::SplitDwarf),
             _ => None,
         }
     }

@@ -19,6 +19,7 @@ use crate::store::{self, EntryKind, LocalStore};
 struct Unpacked {
     object: Object,
     dependency: Option<Vec<u8>>,
+    split_dwarf: Option<Vec<u8>>,
     stderr: Option<Vec<u8>>,
     working_dir: Option<Vec<u8>>,
 }
@@ -105,6 +106,11 @@ impl Session {
             store::write_output(Path::new(path), &body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
+        // Likewise the `.dwo` the object refers to.
+        if let (Some(path), Some(body)) = (&a.split_dwarf, &unpacked.split_dwarf) {
+            store::write_output(Path::new(path), body)
+                .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
+        }
         match unpacked.object {
             Object::Written(out) => out.finish().map_err(bad_output)?,
             Object::Raw(digest, size) => {
@@ -173,6 +179,7 @@ impl Session {
         };
         let mut object = None;
         let mut dependency = None;
+        let mut split_dwarf = None;
         let mut stderr = None;
         let mut working_dir = None;
         loop {
@@ -207,9 +214,13 @@ impl Session {
                     continue;
                 }
                 FileKind::Dependency => &mut dependency,
+                FileKind::SplitDwarf => &mut split_dwarf,
                 FileKind::Stderr => &mut stderr,
                 FileKind::WorkingDir => &mut working_dir,
             };
+            if small.is_some() {
+                return Ok(Err(format!("{kind:?} stored twice")));
+            }
             match stream.read_small(len) {
                 Ok(data) => *small = Some(data),
                 Err(why) => return Ok(Err(why)),
@@ -222,6 +233,7 @@ impl Session {
             Some(object) => Ok(Unpacked {
                 object,
                 dependency,
+                split_dwarf,
                 stderr,
                 working_dir,
             }),
@@ -292,6 +304,7 @@ impl Session {
                 let _ = std::fs::remove_file(&a.output);
             }
         }
+        let dwo_before = a.split_dwarf.as_deref().and_then(dwo_identity);
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a.color, &self.compiler, family);
         let run = |extra: Option<&str>| {
@@ -343,6 +356,16 @@ impl Session {
         };
         let mut entry = ResultEntry::default();
         entry.files.push((FileKind::Object, object));
+        if let Some(dwo) = &a.split_dwarf {
+            // Only a `.dwo` this compile wrote: without `-g` clang writes
+            // none, and an older one may lie there.
+            if dwo_identity(dwo) != dwo_before {
+                match std::fs::read(dwo) {
+                    Ok(body) => entry.files.push((FileKind::SplitDwarf, body)),
+                    Err(_) => return nothing(self, Counter::CompilerProducedNoOutput),
+                }
+            }
+        }
         let mut dep_body = None;
         if let Some(d) = &a.deps {
             // Only a plain file holds what the compiler wrote (`-MF /dev/null` does not).
@@ -448,4 +471,14 @@ impl Session {
             }
         }
     }
+}
+
+/// What tells a rewritten `.dwo` from the one that was there before:
+/// inode, size and change time (`None`: no plain file there).
+fn dwo_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_file())?;
+    Some((m.ino(), m.size(), m.ctime(), m.ctime_nsec()))
 }
