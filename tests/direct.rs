@@ -1052,6 +1052,85 @@ fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
     no_direct_hit(&env, &u, "feature.h is gone: not a direct hit");
 }
 
+/// `__has_include_next` in a header: the directories after it are where
+/// the answer comes from.
+#[test]
+fn has_include_next_of_a_header_created_later_is_not_a_direct_hit() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("a/cfg.h"),
+        "#if __has_include_next(<cfg.h>)\n#include_next <cfg.h>\n#else\n#define VAL 1\n#endif\n",
+    );
+    write(
+        &root.join("src/t.c"),
+        "#include <cfg.h>\nint v(void) { return VAL; }\n",
+    );
+    fs::create_dir_all(root.join("b")).unwrap();
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Ia", "-Ib", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    miss_then_direct_hit(&env, &u);
+    write(&root.join("b/cfg.h"), "#define VAL 2\n");
+    no_direct_hit(&env, &u, "b/cfg.h appeared: not a direct hit");
+}
+
+/// A quoted test in a macro is evaluated where the macro is used: the
+/// source's directory counts, not only the header's that defines it.
+#[test]
+fn has_include_in_a_macro_is_tried_where_it_is_used() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("inc/cfg.h"),
+        "#define HAVE_FOO __has_include(\"foo.h\")\n",
+    );
+    write(
+        &root.join("src/t.c"),
+        "#include \"cfg.h\"\n#if HAVE_FOO\n#include \"foo.h\"\n#else\n#define FOO 1\n#endif\nint v(void) { return FOO; }\n",
+    );
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    miss_then_direct_hit(&env, &u);
+    write(&root.join("src/foo.h"), "#define FOO 2\n");
+    no_direct_hit(&env, &u, "src/foo.h appeared: not a direct hit");
+}
+
+/// A test hidden in a `-D` value or behind a macro alias is not followed:
+/// such TUs are cached in preprocessor mode only.
+#[test]
+fn has_include_that_cannot_be_followed_is_not_recorded() {
+    for (source, define) in [
+        (
+            "#if HAS\n#define V 2\n#else\n#define V 1\n#endif\nint v(void) { return V; }\n",
+            Some("-DHAS=__has_include(<opt.h>)"),
+        ),
+        (
+            "#define HI __has_include\n#if HI(<opt.h>)\n#define HAS 2\n#else\n#define HAS 1\n#endif\nint v(void) { return HAS; }\n",
+            None,
+        ),
+    ] {
+        let env = TestEnv::new();
+        let root = env.dir("p");
+        write(&root.join("src/t.c"), source);
+        let mut a = vec!["-c", "src/t.c", "-o", "t.o"];
+        a.extend(define);
+        let u = Unit::new(&root, "gcc", &a, "t.o");
+        settle();
+        u.check(&env);
+        settle();
+        u.check(&env);
+        expect(&env, c(0, 2, 1, 1, 1), "second call: a preprocessed hit");
+    }
+}
+
 /// `__has_include(MACRO)` cannot be followed: such a TU is cached in
 /// preprocessor mode only.
 #[test]

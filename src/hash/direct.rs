@@ -54,6 +54,9 @@ pub struct SearchDirs {
     /// Directories named on the command line that did not exist: one
     /// appearing later could shadow anything.
     pub missing: Vec<String>,
+    /// The compiler's list was found and read (its wording is English only
+    /// in an English locale).
+    pub parsed: bool,
 }
 
 pub fn parse_search_dirs(stderr: &[u8]) -> SearchDirs {
@@ -67,6 +70,7 @@ pub fn parse_search_dirs(stderr: &[u8]) -> SearchDirs {
             section = 2;
         } else if line.starts_with("End of search list") {
             section = 0;
+            dirs.parsed = true;
         } else if let Some(rest) = line.strip_prefix("ignoring nonexistent directory \"") {
             dirs.missing.push(rest.trim_end_matches('"').to_string());
         } else if section > 0 && line.starts_with(' ') {
@@ -200,6 +204,8 @@ pub struct RecordContext<'a> {
     /// The input is an absolute path under base_dir (see `has_file_macro`).
     pub file_macro_sensitive: bool,
     pub skip_system_headers: bool,
+    /// A `-D` value on the command line mentions `__has_include`.
+    pub command_line_tests: bool,
     pub mtime_sloppy: bool,
     pub ctime_sloppy: bool,
 }
@@ -244,18 +250,24 @@ impl RecordContext<'_> {
         files: &[ReadFile],
         search: &SearchDirs,
     ) -> Result<(Vec<IncludeRecord>, Probes), String> {
+        if !search.parsed {
+            // Without it no shadowing header could be noticed.
+            return Err("the compiler's header search list could not be read".into());
+        }
         let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
         if self.too_new(&Stamp::of(&input_meta)) {
             return Err(format!("{} was modified during the compile", self.input));
         }
         let mut includes = Vec::with_capacity(files.len());
-        // `__has_include` tests, with the file that made them.
-        let mut tests: Vec<(HasInclude, String)> = Vec::new();
+        // `__has_include` tests anywhere in the compile's files.
+        let mut tests: Vec<HasInclude> = Vec::new();
         let input_content = fs::read(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
-        for t in has_include::scan(&input_content).map_err(|e| format!("{}: {e}", self.input))? {
-            tests.push((t, self.input.to_string()));
+        tests
+            .extend(has_include::scan(&input_content).map_err(|e| format!("{}: {e}", self.input))?);
+        if self.command_line_tests {
+            return Err("__has_include in a macro defined on the command line".into());
         }
         if self.file_macro_sensitive && self.skip_system_headers {
             // System headers are left out of the record, but a macro of
@@ -296,9 +308,7 @@ impl RecordContext<'_> {
                     f.path
                 ));
             }
-            for t in has_include::scan(&content).map_err(|e| format!("{}: {e}", f.path))? {
-                tests.push((t, f.path.clone()));
-            }
+            tests.extend(has_include::scan(&content).map_err(|e| format!("{}: {e}", f.path))?);
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
                 digest: *blake3::hash(&content).as_bytes(),
@@ -311,8 +321,17 @@ impl RecordContext<'_> {
         let mut found: Vec<ReadFile> = Vec::new();
         let mut absent: Vec<String> = Vec::new();
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        for (test, includer) in &tests {
-            for candidate in has_include::candidates(test, includer, search) {
+        let includer_dirs: Vec<&str> = {
+            let mut v: Vec<&str> = std::iter::once(self.input)
+                .chain(files.iter().map(|f| f.path.as_str()))
+                .map(dirname)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        for test in &tests {
+            for candidate in has_include::candidates(test, &includer_dirs, search) {
                 if !is_header_file(Path::new(&resolve_in(self.cwd, &candidate))) {
                     absent.push(candidate);
                     continue;
@@ -333,11 +352,15 @@ impl RecordContext<'_> {
                     });
                     found.push(ReadFile {
                         path: candidate,
-                        includer: Some(includer.clone()),
+                        includer: None,
                         system: false,
                     });
                 }
-                break;
+                // `__has_include_next` starts after a directory that is not
+                // known here: every candidate counts, present or absent.
+                if !test.next {
+                    break;
+                }
             }
         }
         let all: Vec<ReadFile>;
@@ -641,6 +664,7 @@ mod tests {
             time_macros_sloppy: false,
             file_macro_sensitive: false,
             skip_system_headers: false,
+            command_line_tests: false,
             mtime_sloppy: false,
             ctime_sloppy: false,
         };
@@ -653,6 +677,7 @@ mod tests {
             quote: vec![],
             bracket: vec!["inc1".into(), "inc2".into()],
             missing: vec!["inc0".into()],
+            parsed: true,
         };
         let (includes, probes) = ctx.record(&files, &search).unwrap();
         let result = ManifestResult {

@@ -496,6 +496,7 @@ impl Session {
             time_macros_sloppy: self.config.has_sloppiness("time_macros"),
             file_macro_sensitive: self.file_macro_sensitive(a),
             skip_system_headers: self.config.has_sloppiness("system_headers"),
+            command_line_tests: self.args.iter().any(|x| x.contains("__has_include")),
             mtime_sloppy: self.config.has_sloppiness("include_file_mtime"),
             ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
         };
