@@ -95,18 +95,22 @@ pub fn relocate_text(
     if base.is_empty() || from_cwd == to_cwd {
         return None;
     }
+    // ESC ends a path too: coloured diagnostics wrap paths in colour codes.
     let ends_path = |b: u8| {
         matches!(
             b,
-            b':' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'(' | b')' | b',' | b'`'
+            b':' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'(' | b')' | b',' | b'`' | 0x1b
         ) || b >= 0x80
     };
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     let mut changed = false;
     while i < text.len() {
-        let at_start =
-            i == 0 || ends_path(text[i - 1]) || text[i - 1] == b'[' || text[i - 1] == b'=';
+        let at_start = i == 0
+            || ends_path(text[i - 1])
+            || text[i - 1] == b'['
+            || text[i - 1] == b'='
+            || after_colour_code(&text[..i]);
         if at_start && text[i..].starts_with(base) {
             let end = text[i..]
                 .iter()
@@ -127,6 +131,22 @@ pub fn relocate_text(
         i += 1;
     }
     changed.then_some(out)
+}
+
+/// Does `before` end with a colour code (`ESC [ digits;… m` or `ESC [ K`)?
+fn after_colour_code(before: &[u8]) -> bool {
+    let Some((&last, rest)) = before.split_last() else {
+        return false;
+    };
+    if last != b'm' && last != b'K' {
+        return false;
+    }
+    let params = rest
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || **c == b';')
+        .count();
+    rest[..rest.len() - params].ends_with(b"\x1b[")
 }
 
 /// Options whose value is a path, glued to the option (`-I/x`) or after `=`.
@@ -237,6 +257,17 @@ mod tests {
         );
         assert!(moved.contains("/usr/include/z.h:1"), "{moved}");
         assert!(relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/a/proj").is_none());
+    }
+
+    #[test]
+    fn coloured_diagnostics_follow_the_checkout() {
+        // gcc's and clang's colour codes right before and after a path.
+        let text = b"\x1b[01m\x1b[K/ci/a/proj/w.c:1:20:\x1b[m\x1b[K warning\n\x1b[1m/ci/a/proj/w.c\x1b[0m\n";
+        let moved = relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/bb/proj").unwrap();
+        assert_eq!(
+            moved,
+            b"\x1b[01m\x1b[K/ci/bb/proj/w.c:1:20:\x1b[m\x1b[K warning\n\x1b[1m/ci/bb/proj/w.c\x1b[0m\n"
+        );
     }
 
     #[test]

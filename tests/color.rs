@@ -13,6 +13,16 @@ const WARNS: &str = "int f(int x) { int unused; return x; }\n";
 /// Runs `program args` in a pseudo-terminal (`script`), as a developer's
 /// shell would: what it printed, with the terminal's `\r\n` made `\n`.
 fn in_terminal(env: &TestEnv, cwd: &Path, program: &Path, args: &[&str]) -> Vec<u8> {
+    in_terminal_with(env, cwd, program, args, &[])
+}
+
+fn in_terminal_with(
+    env: &TestEnv,
+    cwd: &Path,
+    program: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Vec<u8> {
     let line = std::iter::once(program.to_str().unwrap())
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
@@ -22,6 +32,7 @@ fn in_terminal(env: &TestEnv, cwd: &Path, program: &Path, args: &[&str]) -> Vec<
     cmd.env("CCACHE_DIR", &env.cache_dir)
         .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
         .env("TERM", "xterm")
+        .envs(vars.iter().copied())
         .args(["-qec", &line, "/dev/null"])
         .current_dir(cwd);
     let out = run(&mut cmd);
@@ -95,4 +106,100 @@ fn colour_options_do_not_split_the_cache() {
         assert_bytes_eq(&out.stderr, &expected, &format!("stderr with {opt:?}"));
     }
     assert_eq!((env.hits(), env.misses()), (3, 1), "{:?}", env.stats());
+}
+
+/// A call that asks for colours while the entry was stored without them
+/// compiles (and stores the coloured diagnostics): its stderr is exactly
+/// the compiler's.
+#[test]
+fn explicit_colours_after_a_plain_entry_compile() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    std::fs::write(dir.join("w.c"), WARNS).unwrap();
+    let base = ["-Wall", "-c", "w.c", "-o", "w.o"];
+    let always = [
+        "-Wall",
+        "-c",
+        "w.c",
+        "-o",
+        "w.o",
+        "-fdiagnostics-color=always",
+    ];
+    for (args, round) in [
+        (&base[..], "plain miss"),
+        (&always[..], "coloured"),
+        (&base[..], "plain hit"),
+    ] {
+        let mut call = vec!["gcc"];
+        call.extend(args);
+        let out = run(&mut env.objcache_in(&dir, &call));
+        assert!(out.success(), "{}", out.dump());
+        assert_bytes_eq(&out.stderr, &plain("gcc", &dir, args).stderr, round);
+    }
+    assert_eq!((env.hits(), env.misses()), (1, 2), "{:?}", env.stats());
+}
+
+/// Escape bytes a source prints itself (`#warning`) are kept on a hit.
+#[test]
+fn escape_bytes_of_the_source_are_kept() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    std::fs::write(dir.join("w.c"), "#warning \"\x1b[1mbold\x1b[0m\"\nint x;\n").unwrap();
+    let a = ["gcc", "-c", "w.c", "-o", "w.o"];
+    let expected = plain("gcc", &dir, &a[1..]).stderr;
+    assert!(expected.contains(&0x1b));
+    for round in ["miss", "hit"] {
+        let out = run(&mut env.objcache_in(&dir, a));
+        assert_bytes_eq(&out.stderr, &expected, round);
+    }
+    assert_eq!(env.hits(), 1);
+}
+
+/// Coloured diagnostics stored in one checkout name the other checkout's
+/// files on a relocated hit, as plain ones do.
+#[test]
+fn coloured_diagnostics_follow_a_relocated_checkout() {
+    require("script");
+    let env = TestEnv::new();
+    let base = env.dir("base");
+    let vars = [
+        ("CCACHE_BASEDIR", base.to_str().unwrap()),
+        ("CCACHE_NOHASHDIR", "1"),
+    ];
+    let mut dirs = Vec::new();
+    for name in ["a", "bb"] {
+        let dir = env.dir(&format!("base/{name}"));
+        std::fs::write(dir.join("w.c"), WARNS).unwrap();
+        dirs.push(dir);
+    }
+    let src = |d: &Path| d.join("w.c").to_str().unwrap().to_string();
+    let a_src = src(&dirs[0]);
+    let call_a = ["gcc", "-Wall", "-c", a_src.as_str(), "-o", "w.o"];
+    in_terminal_with(&env, &dirs[0], &objcache_bin(), &call_a, &vars);
+    let b_src = src(&dirs[1]);
+    let call_b = ["gcc", "-Wall", "-c", b_src.as_str(), "-o", "w.o"];
+    let out = run(env.objcache_in(&dirs[1], call_b).envs(vars));
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+    assert_bytes_eq(
+        &out.stderr,
+        &plain("gcc", &dirs[1], &call_b[1..]).stderr,
+        "relocated hit",
+    );
+}
+
+/// clang only assembling gets no colour option (it would warn that the
+/// option is unused, and the warning would be stored).
+#[test]
+fn assembler_input_gets_no_colour_option() {
+    require("clang");
+    require("script");
+    let env = TestEnv::new();
+    let dir = env.dir("s");
+    std::fs::write(dir.join("a.s"), ".text\n.globl f\nf:\n ret\n").unwrap();
+    let call = ["clang", "-c", "a.s", "-o", "a.o"];
+    let tty = in_terminal(&env, &dir, &objcache_bin(), &call);
+    assert!(tty.is_empty(), "{}", String::from_utf8_lossy(&tty));
+    let out = run(&mut env.objcache_in(&dir, call));
+    assert!(out.stderr.is_empty(), "{}", out.dump());
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
 }

@@ -126,3 +126,29 @@ fn a_miss_does_not_write_into_a_linked_cache_file() {
     assert_eq!(env.stat("corrupt_cache_entry"), 0);
     assert_bytes_eq(&read(&proj.join("util.o")), &expected, "object");
 }
+
+/// A raw object belongs to its result's namespace: reported under it and
+/// evicted with it, never left behind.
+#[test]
+fn raw_objects_share_their_results_namespace() {
+    let (env, proj, _) = setup();
+    compile(
+        &env,
+        &proj,
+        &[("CCACHE_HARDLINK", "1"), ("CCACHE_NAMESPACE", "foo")],
+    );
+    let files = || cache_entry_files(&env.cache_dir);
+    assert!(
+        files().iter().any(|p| p.to_string_lossy().ends_with('W')),
+        "{:?}",
+        files()
+    );
+    let usage = parse_print_stats(&run_ok(env.objcache().arg("--print-usage")).stdout_str());
+    assert_eq!(
+        get(&usage, "namespace_foo_files"),
+        files().len() as u64,
+        "{usage:?}"
+    );
+    run_ok(env.objcache().args(["--evict-namespace", "foo"]));
+    assert!(files().is_empty(), "left behind: {:?}", files());
+}

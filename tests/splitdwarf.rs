@@ -115,26 +115,26 @@ fn a_dwo_the_compile_did_not_write_is_not_stored() {
     );
 }
 
-/// With `-S` the `.dwo` would come from a later assembler run: uncached.
+/// Where the `.dwo` would not be named after the output (`-S`: a later
+/// assembler run writes it; `-dumpdir`; an output named `.name`): uncached.
 #[test]
-fn split_dwarf_with_assembly_output_is_not_cached() {
+fn split_dwarf_with_other_dwo_names_is_not_cached() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let call = [
-        "gcc",
-        "-g",
-        "-gsplit-dwarf",
-        "-Iinclude",
-        "-S",
-        "src/util.c",
-        "-o",
-        "util.s",
+    fs::create_dir(proj.join("dd")).unwrap();
+    let calls: [&[&str]; 3] = [
+        &["-S", "src/util.c", "-o", "util.s"],
+        &["-dumpdir", "dd/", "-c", "src/util.c", "-o", "util.o"],
+        &["-c", "src/util.c", "-o", ".hidden"],
     ];
-    assert!(run(&mut env.objcache_in(&proj, call)).success());
-    assert_eq!(
-        env.stat("unsupported_compiler_option"),
-        1,
-        "{:?}",
-        env.stats()
-    );
+    for (n, tail) in calls.iter().enumerate() {
+        let mut call = vec!["gcc", "-g", "-gsplit-dwarf", "-Iinclude"];
+        call.extend(*tail);
+        assert!(run(&mut env.objcache_in(&proj, &call)).success());
+        assert_eq!(
+            env.stat("unsupported_compiler_option"),
+            n as u64 + 1,
+            "{call:?}"
+        );
+    }
 }

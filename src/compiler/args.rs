@@ -273,6 +273,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut records_command_line = false;
     let mut color = None;
     let mut split_dwarf = false;
+    let mut dump_names = false;
 
     let mut i = 0;
     while i < args.len() {
@@ -394,6 +395,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
                 debug_info = a != "-g0";
                 split_dwarf |= a == "-gsplit-dwarf";
             }
+            dump_names |= a.starts_with("-dumpdir") || a.starts_with("-dumpbase");
             if a.ends_with("=native") {
                 native_cpu = true;
             }
@@ -492,7 +494,10 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     }
     let output = output
         .unwrap_or_else(|| with_extension(basename(&input), if assembly { ".s" } else { ".o" }));
-    let split_dwarf = match (split_dwarf, assembly) {
+    // The `.dwo` name follows the output's unless `-dumpdir`/`-dumpbase`
+    // say otherwise (not followed), and compilers disagree for `.name`.
+    let unusual_dwo_name = dump_names || basename(&output).starts_with('.');
+    let split_dwarf = match (split_dwarf, assembly || unusual_dwo_name) {
         (false, _) => None,
         (true, true) => return Err(Counter::UnsupportedCompilerOption),
         // The object names its `.dwo` as spelled here (DW_AT_dwo_name).

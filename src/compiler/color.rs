@@ -4,14 +4,17 @@
 //! miss objcache captures stderr (to store it), so the compiler would see a
 //! pipe and not colour: when the call's own stderr is a terminal, objcache
 //! asks for colours explicitly. Colour options are left out of the key, so a
-//! terminal build and a redirected one share entries; a stored stderr with
-//! colours is replayed as is where the compiler would colour, and with the
-//! colour codes removed where it would not (a redirected call, or
-//! `-fno-diagnostics-color`). With stderr redirected and no colour option
+//! terminal build and a redirected one share entries. A stderr captured in
+//! colour is stored as such and replayed as is where the compiler would
+//! colour, and with the colour codes removed where it would not (a
+//! redirected call, or `-fno-diagnostics-color`); one captured without
+//! colour is replayed as is, except to a call that wants colours and could
+//! get them, which compiles instead (and stores the coloured stderr). With stderr redirected and no colour option
 //! (CI), nothing is added to the command at all.
 
 use std::borrow::Cow;
 
+use super::lang::Language;
 use super::{Compiler, Family};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +64,10 @@ pub fn forced_option(
     choice: Option<ColorChoice>,
     compiler: &Compiler,
     family: Family,
+    language: Language,
 ) -> Option<&'static str> {
-    if choice == Some(ColorChoice::Always) || !wanted(choice, family) {
+    // clang warns that the option is unused when it only assembles.
+    if choice == Some(ColorChoice::Always) || language == Language::Asm || !wanted(choice, family) {
         return None;
     }
     let names = [compiler.path.file_name(), compiler.real.file_name()];
@@ -76,8 +81,21 @@ pub fn forced_option(
     })
 }
 
+/// Is a compile of this call captured with colours? (Its stderr is then
+/// stored as coloured.)
+pub fn captured_in_colour(
+    choice: Option<ColorChoice>,
+    compiler: &Compiler,
+    family: Family,
+    language: Language,
+) -> bool {
+    choice == Some(ColorChoice::Always)
+        || forced_option(choice, compiler, family, language).is_some()
+}
+
 /// `stderr` as this call shows it: colour codes (`ESC [ … m`, `ESC [ K`)
-/// removed unless `keep`.
+/// removed unless `keep`. Only for stderr captured in colour: any other
+/// escape bytes are the compiler's own (a `#warning` can print them).
 pub fn present(stderr: &[u8], keep: bool) -> Cow<'_, [u8]> {
     if keep || !stderr.contains(&0x1b) {
         return Cow::Borrowed(stderr);

@@ -468,7 +468,9 @@ impl Selection<'_> {
             }
         }
         if let Some(ns) = self.namespace {
-            if namespace_of(&f.path).as_deref() != Some(ns) {
+            // A raw object whose result is gone serves nothing: it goes too.
+            let orphan = raw_object_result(&f.path).is_some_and(|r| !r.exists());
+            if !orphan && namespace_of(&f.path).as_deref() != Some(ns) {
                 return false;
             }
         }
@@ -476,9 +478,19 @@ impl Selection<'_> {
     }
 }
 
+/// For a raw object file (`<key>W`), its result entry (`<key>R`), which
+/// holds the namespace.
+fn raw_object_result(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let key = name.strip_suffix('W')?;
+    (key.len() == 64).then(|| path.with_file_name(format!("{key}R")))
+}
+
 /// The namespace an entry was stored with (`""` for none), from its header.
 pub fn namespace_of(path: &Path) -> Option<String> {
     use std::io::Read;
+    let result = raw_object_result(path);
+    let path = result.as_deref().unwrap_or(path);
     let mut head = vec![0u8; container::PEEK_LEN];
     let mut f = fs::File::open(path).ok()?;
     let mut n = 0;

@@ -30,11 +30,19 @@ pub enum FileKind {
     WorkingDir = 5,
     /// The `.dwo` file of a `-gsplit-dwarf` compile.
     SplitDwarf = 6,
+    /// The compiler's stderr, captured with colours on (instead of kind 3).
+    ColouredStderr = 7,
 }
 
 impl FileKind {
-    fn is_object(self) -> bool {
-        matches!(self, FileKind::Object | FileKind::RawObject)
+    /// Two files of one entry may not play the same part.
+    fn same_role(self, other: FileKind) -> bool {
+        let role = |k: FileKind| match k {
+            FileKind::RawObject => FileKind::Object,
+            FileKind::ColouredStderr => FileKind::Stderr,
+            k => k,
+        };
+        role(self) == role(other)
     }
 
     fn from_u8(v: u8) -> Option<FileKind> {
@@ -45,6 +53,7 @@ impl FileKind {
             4 => Some(FileKind::RawObject),
             5 => Some(FileKind::WorkingDir),
             6 => Some(FileKind::SplitDwarf),
+            7 => Some(FileKind::ColouredStderr),
             _ => None,
         }
     }
@@ -83,10 +92,7 @@ impl ResultEntry {
             let kind = r.u8()?;
             let kind =
                 FileKind::from_u8(kind).ok_or_else(|| format!("unknown file kind {kind}"))?;
-            if files
-                .iter()
-                .any(|(k, _)| *k == kind || (k.is_object() && kind.is_object()))
-            {
+            if files.iter().any(|(k, _)| k.same_role(kind)) {
                 return Err(format!("{kind:?} stored twice"));
             }
             files.push((kind, r.bytes()?.to_vec()));

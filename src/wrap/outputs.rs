@@ -21,6 +21,8 @@ struct Unpacked {
     dependency: Option<Vec<u8>>,
     split_dwarf: Option<Vec<u8>>,
     stderr: Option<Vec<u8>>,
+    /// `stderr` was captured with colours on.
+    coloured: bool,
     working_dir: Option<Vec<u8>>,
 }
 
@@ -95,6 +97,16 @@ impl Session {
                 }
             }
         };
+        let family = compiler::family(&self.compiler);
+        let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
+        if has_stderr
+            && !unpacked.coloured
+            && color::captured_in_colour(a.color, &self.compiler, family, a.language)
+        {
+            self.log
+                .note("the stored diagnostics have no colours and this call wants them");
+            return Ok(None);
+        }
         let output = Path::new(&a.output);
         let bad_output = |e: std::io::Error| {
             fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
@@ -136,11 +148,8 @@ impl Session {
                     .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
                 _ => None,
             };
-            let family = compiler::family(&self.compiler);
-            let shown = color::present(
-                relocated.as_deref().unwrap_or(stderr),
-                color::wanted(a.color, family),
-            );
+            let keep = !unpacked.coloured || color::wanted(a.color, family);
+            let shown = color::present(relocated.as_deref().unwrap_or(stderr), keep);
             let _ = std::io::stderr().write_all(&shown);
         }
         match source {
@@ -181,6 +190,7 @@ impl Session {
         let mut dependency = None;
         let mut split_dwarf = None;
         let mut stderr = None;
+        let mut coloured = false;
         let mut working_dir = None;
         loop {
             let (kind, len) = match stream.next_file() {
@@ -215,7 +225,10 @@ impl Session {
                 }
                 FileKind::Dependency => &mut dependency,
                 FileKind::SplitDwarf => &mut split_dwarf,
-                FileKind::Stderr => &mut stderr,
+                FileKind::Stderr | FileKind::ColouredStderr => {
+                    coloured = kind == FileKind::ColouredStderr;
+                    &mut stderr
+                }
                 FileKind::WorkingDir => &mut working_dir,
             };
             if small.is_some() {
@@ -235,6 +248,7 @@ impl Session {
                 dependency,
                 split_dwarf,
                 stderr,
+                coloured,
                 working_dir,
             }),
             None => Err("no object in the entry".into()),
@@ -306,7 +320,7 @@ impl Session {
         }
         let dwo_before = a.split_dwarf.as_deref().and_then(dwo_identity);
         let family = compiler::family(&self.compiler);
-        let forced = color::forced_option(a.color, &self.compiler, family);
+        let forced = color::forced_option(a.color, &self.compiler, family, a.language);
         let run = |extra: Option<&str>| {
             prefixed(&self.config, &self.compiler.path)
                 .args(&self.args)
@@ -399,7 +413,12 @@ impl Session {
                     .files
                     .push((FileKind::WorkingDir, cwd.as_bytes().to_vec()));
             }
-            entry.files.push((FileKind::Stderr, out.stderr));
+            let kind = if forced.is_some() || a.color == Some(color::ColorChoice::Always) {
+                FileKind::ColouredStderr
+            } else {
+                FileKind::Stderr
+            };
+            entry.files.push((kind, out.stderr));
         }
         Ok(Compiled {
             code,
