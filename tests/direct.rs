@@ -1103,7 +1103,7 @@ fn has_include_in_a_macro_is_tried_where_it_is_used() {
     no_direct_hit(&env, &u, "src/foo.h appeared: not a direct hit");
 }
 
-/// A test hidden in a `-D` value or behind a macro alias is not followed:
+/// A test hidden in a `-D` value or behind a function-like wrapper is not followed:
 /// such TUs are cached in preprocessor mode only.
 #[test]
 fn has_include_that_cannot_be_followed_is_not_recorded() {
@@ -1113,7 +1113,7 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
             Some("-DHAS=__has_include(<opt.h>)"),
         ),
         (
-            "#define HI __has_include\n#if HI(<opt.h>)\n#define HAS 2\n#else\n#define HAS 1\n#endif\nint v(void) { return HAS; }\n",
+            "#define HI(x) __has_include(x)\n#if HI(<opt.h>)\n#define HAS 2\n#else\n#define HAS 1\n#endif\nint v(void) { return HAS; }\n",
             None,
         ),
     ] {
@@ -1129,6 +1129,32 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
         u.check(&env);
         expect(&env, c(0, 2, 1, 1, 1), "second call: a preprocessed hit");
     }
+}
+
+/// An alias of the operator (`#define HAS __has_include`, as xxhash.h has)
+/// is followed like the operator itself, wherever it is used.
+#[test]
+fn has_include_through_an_alias_is_followed() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(
+        &root.join("inc/alias.h"),
+        "#ifdef __has_include\n#define HAS __has_include\n#else\n#define HAS(x) 0\n#endif\n",
+    );
+    write(
+        &root.join("src/t.c"),
+        "#include \"alias.h\"\n#if HAS(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
+    );
+    fs::create_dir_all(root.join("late")).unwrap();
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    miss_then_direct_hit(&env, &u);
+    write(&root.join("late/opt.h"), "#define OPT 2\n");
+    no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
 }
 
 /// `__has_include(MACRO)` cannot be followed: such a TU is cached in

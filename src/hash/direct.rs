@@ -264,8 +264,12 @@ impl RecordContext<'_> {
         let mut tests: Vec<HasInclude> = Vec::new();
         let input_content = fs::read(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
-        tests
-            .extend(has_include::scan(&input_content).map_err(|e| format!("{}: {e}", self.input))?);
+        let operators = has_include::operators();
+        let mut aliases = has_include::aliases(&input_content);
+        tests.extend(
+            has_include::scan(&input_content, &operators)
+                .map_err(|e| format!("{}: {e}", self.input))?,
+        );
         if self.command_line_tests {
             return Err("__has_include in a macro defined on the command line".into());
         }
@@ -308,12 +312,32 @@ impl RecordContext<'_> {
                     f.path
                 ));
             }
-            tests.extend(has_include::scan(&content).map_err(|e| format!("{}: {e}", f.path))?);
+            aliases.extend(has_include::aliases(&content));
+            tests.extend(
+                has_include::scan(&content, &operators).map_err(|e| format!("{}: {e}", f.path))?,
+            );
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
                 digest: *blake3::hash(&content).as_bytes(),
                 stamp,
             });
+        }
+        if !aliases.is_empty() {
+            // An alias may be used in any file, before or after the one that
+            // defines it: look again for its uses everywhere.
+            let sources = std::iter::once(self.input).chain(
+                files
+                    .iter()
+                    .filter(|f| !(self.skip_system_headers && f.system))
+                    .map(|f| f.path.as_str()),
+            );
+            for path in sources {
+                let content =
+                    fs::read(resolve_in(self.cwd, path)).map_err(|e| format!("{path}: {e}"))?;
+                tests.extend(
+                    has_include::scan(&content, &aliases).map_err(|e| format!("{path}: {e}"))?,
+                );
+            }
         }
         // What each `__has_include` answered must still hold: the header it
         // found is kept like an include (it must not change or go), and the

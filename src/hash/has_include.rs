@@ -21,15 +21,70 @@ pub struct HasInclude {
     pub next: bool,
 }
 
-/// Every `__has_include` test in `content`, outside comments and literals.
-/// A test that cannot be followed without preprocessing is an `Err`: one
-/// whose argument is not a literal `"name"` or `<name>` (a macro), or a use
-/// of the name other than as such a test (`#define HAS __has_include`, a
-/// line continuation or comment before the parenthesis). Only
-/// `defined(__has_include)` and `#ifdef __has_include` are mere mentions.
-pub fn scan(content: &[u8]) -> Result<Vec<HasInclude>, String> {
-    const WORD: &[u8] = b"__has_include";
-    if find(content, WORD).is_none() {
+/// The names that test for a header: the operators themselves, then any
+/// object-like alias a file defines for them (`#define HAS __has_include`,
+/// as xxhash does), each with whether it is the `_next` form.
+pub type Names = [(String, bool)];
+
+/// The operators themselves.
+pub fn operators() -> Vec<(String, bool)> {
+    vec![
+        ("__has_include".to_string(), false),
+        ("__has_include_next".to_string(), true),
+    ]
+}
+
+/// Aliases `content` defines: lines `#define NAME __has_include[_next]`.
+pub fn aliases(content: &[u8]) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(n) = find(&content[at..], b"__has_include") {
+        let i = at + n;
+        at = i + 1;
+        let start = content[..i]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        let end = content[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(content.len(), |p| i + p);
+        let line = String::from_utf8_lossy(&content[start..end]);
+        let code = line
+            .split("//")
+            .next()
+            .unwrap_or("")
+            .split("/*")
+            .next()
+            .unwrap_or("");
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let words: &[&str] = match words.as_slice() {
+            ["#", "define", rest @ ..] => rest,
+            ["#define", rest @ ..] => rest,
+            _ => continue,
+        };
+        if let [name, target] = words {
+            let ident = name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric());
+            if ident && (*target == "__has_include" || *target == "__has_include_next") {
+                found.push((name.to_string(), target.ends_with("_next")));
+            }
+        }
+    }
+    found
+}
+
+/// Every test in `content` made with one of `names`, outside comments and
+/// literals. A test that cannot be followed without preprocessing is an
+/// `Err`: one whose argument is not a literal `"name"` or `<name>` (a
+/// macro), or a use of a name other than as such a test (a function-like
+/// wrapper, a line continuation or comment before the parenthesis). Mere
+/// mentions are fine: `defined(NAME)`, `#ifdef NAME`, the name a `#define`
+/// defines, and the body of an alias definition (see `aliases`).
+pub fn scan(content: &[u8], names: &Names) -> Result<Vec<HasInclude>, String> {
+    if !names
+        .iter()
+        .any(|(n, _)| find(content, n.as_bytes()).is_some())
+    {
         return Ok(Vec::new());
     }
     let line_of = |i: usize| content[..i].iter().filter(|&&c| c == b'\n').count() + 1;
@@ -54,18 +109,28 @@ pub fn scan(content: &[u8]) -> Result<Vec<HasInclude>, String> {
                 .take_while(|&&c| c == b'_' || c.is_ascii_alphanumeric())
                 .count();
             let word = &content[i..end];
-            if word == WORD || word == b"__has_include_next" {
-                let next = word.len() > WORD.len();
+            if let Some((_, next)) = names.iter().find(|(n, _)| n.as_bytes() == word) {
+                if defines(content, line_start, i)
+                    || is_alias_definition(content, line_start, i, end)
+                {
+                    i = end;
+                    continue;
+                }
                 match test_at(content, end)? {
                     Some((name, angle, after)) => {
-                        found.push(HasInclude { name, angle, next });
+                        found.push(HasInclude {
+                            name,
+                            angle,
+                            next: *next,
+                        });
                         i = after;
                         continue;
                     }
                     None if is_mention(content, line_start, i) => {}
                     None => {
                         return Err(format!(
-                            "__has_include used other than on a literal name (line {})",
+                            "{} used other than on a literal name (line {})",
+                            String::from_utf8_lossy(word),
                             line_of(i)
                         ))
                     }
@@ -79,6 +144,33 @@ pub fn scan(content: &[u8]) -> Result<Vec<HasInclude>, String> {
     found.sort_by(|a, b| (&a.name, a.angle, a.next).cmp(&(&b.name, b.angle, b.next)));
     found.dedup();
     Ok(found)
+}
+
+/// Is the name at `at` the one a `#define` on this line defines?
+fn defines(content: &[u8], line_start: usize, at: usize) -> bool {
+    blanks_removed(&content[line_start..at]) == b"#define"
+}
+
+/// `#define NAME __has_include` with nothing after: an alias, not a test.
+fn is_alias_definition(content: &[u8], line_start: usize, at: usize, end: usize) -> bool {
+    let before = blanks_removed(&content[line_start..at]);
+    let after_start = skip_blanks(content, end);
+    let rest_empty = matches!(content.get(after_start), None | Some(b'\n'))
+        || content[after_start..].starts_with(b"//")
+        || content[after_start..].starts_with(b"/*");
+    rest_empty
+        && before.len() > b"#define".len()
+        && before.starts_with(b"#define")
+        && before[b"#define".len()..]
+            .iter()
+            .all(|&c| c == b'_' || c.is_ascii_alphanumeric())
+}
+
+fn blanks_removed(text: &[u8]) -> Vec<u8> {
+    text.iter()
+        .copied()
+        .filter(|c| !matches!(c, b' ' | b'\t'))
+        .collect()
 }
 
 /// After the name at `at`: `( "name" )` or `( <name> )` → the name, its form
@@ -108,12 +200,7 @@ fn test_at(content: &[u8], at: usize) -> Result<Option<(String, bool, usize)>, S
 /// `defined(__has_include)`, `defined __has_include`, or the subject of an
 /// `#ifdef`-like directive: the name is asked about, nothing is tested.
 fn is_mention(content: &[u8], line_start: usize, at: usize) -> bool {
-    let before = &content[line_start..at];
-    let trimmed: Vec<u8> = before
-        .iter()
-        .copied()
-        .filter(|c| !matches!(c, b' ' | b'\t'))
-        .collect();
+    let trimmed = blanks_removed(&content[line_start..at]);
     if trimmed.ends_with(b"defined") || trimmed.ends_with(b"defined(") {
         return true;
     }
@@ -196,7 +283,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<(String, bool, bool)> {
-        scan(text.as_bytes())
+        scan(text.as_bytes(), &operators())
             .unwrap()
             .into_iter()
             .map(|t| (t.name, t.angle, t.next))
@@ -226,12 +313,31 @@ mod tests {
         for text in [
             "#if __has_include(CONFIG_HEADER)\n",
             "#if __has_include(\"x.h\n",
-            "#define HI __has_include\n#if HI(<bar.h>)\n#endif\n",
+            "#define HI(x) __has_include(x)\n#if HI(<bar.h>)\n#endif\n",
             "#if __has_include \\\n(<foo.h>)\n#endif\n",
             "#if __has_include /*x*/ (<bar.h>)\n#endif\n",
         ] {
-            assert!(scan(text.as_bytes()).is_err(), "{text:?}");
+            assert!(scan(text.as_bytes(), &operators()).is_err(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn aliases_are_followed() {
+        // As in xxhash.h.
+        let text = "#ifndef XXH_HAS_INCLUDE\n#  ifdef __has_include\n\
+                    #    define XXH_HAS_INCLUDE __has_include\n#  else\n\
+                    #    define XXH_HAS_INCLUDE(x) 0\n#  endif\n#endif\n\
+                    #if defined(X) && XXH_HAS_INCLUDE(<arm_neon.h>)\n#endif\n";
+        assert_eq!(scan(text.as_bytes(), &operators()).unwrap(), []);
+        let aliases = aliases(text.as_bytes());
+        assert_eq!(aliases, [("XXH_HAS_INCLUDE".to_string(), false)]);
+        let tests = scan(text.as_bytes(), &aliases).unwrap();
+        assert_eq!(tests.len(), 1);
+        assert_eq!(
+            (tests[0].name.as_str(), tests[0].angle),
+            ("arm_neon.h", true)
+        );
+        assert!(scan(b"#if XXH_HAS_INCLUDE(HDR)\n", &aliases).is_err());
     }
 
     #[test]
@@ -240,7 +346,7 @@ mod tests {
                     const char *s = \"__has_include(Y)\";\n\
                     #if defined(__has_include) && defined __has_include\n#endif\n\
                     #ifdef __has_include\n#endif\n";
-        assert_eq!(scan(text.as_bytes()).unwrap(), []);
+        assert_eq!(scan(text.as_bytes(), &operators()).unwrap(), []);
     }
 
     #[test]
