@@ -239,7 +239,7 @@ pub(super) fn dirname(path: &str) -> &str {
 }
 
 impl RecordContext<'_> {
-    fn too_new(&self, stamp: &Stamp) -> bool {
+    pub(super) fn too_new(&self, stamp: &Stamp) -> bool {
         modified_since(stamp, self.start_ns, self.mtime_sloppy, self.ctime_sloppy)
     }
 
@@ -323,70 +323,9 @@ impl RecordContext<'_> {
             });
         }
         if !aliases.is_empty() {
-            // An alias may be used in any file, before or after the one that
-            // defines it: look again for its uses everywhere.
-            let sources = std::iter::once(self.input).chain(
-                files
-                    .iter()
-                    .filter(|f| !(self.skip_system_headers && f.system))
-                    .map(|f| f.path.as_str()),
-            );
-            for path in sources {
-                let content =
-                    fs::read(resolve_in(self.cwd, path)).map_err(|e| format!("{path}: {e}"))?;
-                tests.extend(
-                    has_include::scan(&content, &aliases).map_err(|e| format!("{path}: {e}"))?,
-                );
-            }
+            tests.extend(self.alias_tests(&aliases, files)?);
         }
-        // What each `__has_include` answered must still hold: the header it
-        // found is kept like an include (it must not change or go), and the
-        // places tried before it (all of them if none was found) are probed.
-        let mut found: Vec<ReadFile> = Vec::new();
-        let mut absent: Vec<String> = Vec::new();
-        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let includer_dirs: Vec<&str> = {
-            let mut v: Vec<&str> = std::iter::once(self.input)
-                .chain(files.iter().map(|f| f.path.as_str()))
-                .map(dirname)
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        for test in &tests {
-            for candidate in has_include::candidates(test, &includer_dirs, search) {
-                if !is_header_file(Path::new(&resolve_in(self.cwd, &candidate))) {
-                    absent.push(candidate);
-                    continue;
-                }
-                if !read.contains(candidate.as_str()) && !found.iter().any(|f| f.path == candidate)
-                {
-                    let real = resolve_in(self.cwd, &candidate);
-                    let meta = fs::metadata(&real).map_err(|e| format!("{candidate}: {e}"))?;
-                    let stamp = Stamp::of(&meta);
-                    if self.too_new(&stamp) {
-                        return Err(format!("{candidate} (__has_include) is too new"));
-                    }
-                    let content = fs::read(&real).map_err(|e| format!("{candidate}: {e}"))?;
-                    includes.push(IncludeRecord {
-                        path: StoredPath::new(&candidate, self.cwd, self.base_dir),
-                        digest: *blake3::hash(&content).as_bytes(),
-                        stamp,
-                    });
-                    found.push(ReadFile {
-                        path: candidate,
-                        includer: None,
-                        system: false,
-                    });
-                }
-                // `__has_include_next` starts after a directory that is not
-                // known here: every candidate counts, present or absent.
-                if !test.next {
-                    break;
-                }
-            }
-        }
+        let (found, absent) = self.has_include_answers(&tests, files, search, &mut includes)?;
         let all: Vec<ReadFile>;
         let files = if found.is_empty() {
             files
@@ -409,15 +348,7 @@ impl RecordContext<'_> {
         extra: &[String],
     ) -> Result<Probes, String> {
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let all_includer_dirs: Vec<&str> = {
-            let mut v: Vec<&str> = std::iter::once(self.input)
-                .chain(files.iter().map(|f| f.path.as_str()))
-                .map(dirname)
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        let all_includer_dirs = includer_dirs(self.input, files);
         let mut candidates: Vec<String> = extra.to_vec();
         for f in files
             .iter()
@@ -507,6 +438,18 @@ impl RecordContext<'_> {
     }
 }
 
+/// The directories of the source and of every file read: where a quoted
+/// include (or test) may have been looked up first.
+pub(super) fn includer_dirs<'a>(input: &'a str, files: &'a [ReadFile]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = std::iter::once(input)
+        .chain(files.iter().map(|f| f.path.as_str()))
+        .map(dirname)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// A stamp no directory has: its candidates are always checked by name.
 const UNSTAMPED: Stamp = Stamp {
     size: u64::MAX,
@@ -515,7 +458,7 @@ const UNSTAMPED: Stamp = Stamp {
 };
 
 /// Something the preprocessor would include: it skips directories.
-fn is_header_file(path: &Path) -> bool {
+pub(super) fn is_header_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| !m.is_dir())
 }
 
