@@ -1157,6 +1157,30 @@ fn has_include_through_an_alias_is_followed() {
     no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
 }
 
+/// An alias of an alias, defined in two headers, and a test the simple
+/// lexer would take for a comment (after a raw-string-like literal).
+#[test]
+fn has_include_through_a_chain_of_aliases_is_followed() {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    write(&root.join("inc/a.h"), "#define A __has_include\r\n");
+    write(&root.join("inc/b.h"), "#include \"a.h\"\n#define B A\n");
+    write(
+        &root.join("src/t.c"),
+        "#include \"b.h\"\n#if B(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
+    );
+    fs::create_dir_all(root.join("late")).unwrap();
+    let u = Unit::new(
+        &root,
+        "gcc",
+        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
+        "t.o",
+    );
+    miss_then_direct_hit(&env, &u);
+    write(&root.join("late/opt.h"), "#define OPT 2\n");
+    no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
+}
+
 /// `__has_include(MACRO)` cannot be followed: such a TU is cached in
 /// preprocessor mode only.
 #[test]

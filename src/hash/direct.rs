@@ -265,7 +265,7 @@ impl RecordContext<'_> {
         let input_content = fs::read(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
         let operators = has_include::operators();
-        let mut aliases = has_include::aliases(&input_content);
+        let mut aliases = has_include::aliases(&input_content, &operators);
         tests.extend(
             has_include::scan(&input_content, &operators)
                 .map_err(|e| format!("{}: {e}", self.input))?,
@@ -312,7 +312,7 @@ impl RecordContext<'_> {
                     f.path
                 ));
             }
-            aliases.extend(has_include::aliases(&content));
+            aliases.extend(has_include::aliases(&content, &operators));
             tests.extend(
                 has_include::scan(&content, &operators).map_err(|e| format!("{}: {e}", f.path))?,
             );
@@ -323,7 +323,7 @@ impl RecordContext<'_> {
             });
         }
         if !aliases.is_empty() {
-            tests.extend(self.alias_tests(&aliases, files)?);
+            tests.extend(self.alias_tests(aliases, files)?);
         }
         let (found, absent) = self.has_include_answers(&tests, files, search, &mut includes)?;
         let all: Vec<ReadFile>;

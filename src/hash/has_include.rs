@@ -41,116 +41,155 @@ pub fn operators() -> Vec<(String, bool)> {
     ]
 }
 
-/// Aliases `content` defines: lines `#define NAME __has_include[_next]`.
-pub fn aliases(content: &[u8]) -> Vec<(String, bool)> {
+/// Aliases `content` defines for any of `targets`: lines
+/// `#define NAME TARGET` (so an alias of an alias is found once its target
+/// is known; see `RecordContext::alias_tests`).
+pub fn aliases(content: &[u8], targets: &Names) -> Vec<(String, bool)> {
     let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(n) = find(&content[at..], b"__has_include") {
-        let i = at + n;
-        at = i + 1;
-        let start = content[..i]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |p| p + 1);
-        let end = content[i..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(content.len(), |p| i + p);
-        let line = String::from_utf8_lossy(&content[start..end]);
-        let code = line
-            .split("//")
-            .next()
-            .unwrap_or("")
-            .split("/*")
-            .next()
-            .unwrap_or("");
-        let words: Vec<&str> = code.split_whitespace().collect();
-        let words: &[&str] = match words.as_slice() {
-            ["#", "define", rest @ ..] => rest,
-            ["#define", rest @ ..] => rest,
-            _ => continue,
-        };
-        if let [name, target] = words {
-            let ident = name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric());
-            if ident && (*target == "__has_include" || *target == "__has_include_next") {
-                found.push((name.to_string(), target.ends_with("_next")));
+    for (target, next) in targets {
+        let mut at = 0;
+        while let Some(n) = find(&content[at..], target.as_bytes()) {
+            let i = at + n;
+            at = i + 1;
+            let start = content[..i]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1);
+            let end = content[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(content.len(), |p| i + p);
+            let line = String::from_utf8_lossy(&content[start..end]);
+            let code = line.split("//").next().unwrap_or("");
+            let code = code.split("/*").next().unwrap_or("");
+            let words: Vec<&str> = code.split_whitespace().collect();
+            let words: &[&str] = match words.as_slice() {
+                ["#", "define", rest @ ..] => rest,
+                ["#define", rest @ ..] => rest,
+                _ => continue,
+            };
+            if let [name, body] = words {
+                let ident = name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric());
+                if ident && body == target && !targets.iter().any(|(t, _)| t == name) {
+                    found.push((name.to_string(), *next));
+                }
             }
         }
     }
     found
 }
 
-/// Every test in `content` made with one of `names`, outside comments and
-/// literals. A test that cannot be followed without preprocessing is an
-/// `Err`: one whose argument is not a literal `"name"` or `<name>` (a
-/// macro), or a use of a name other than as such a test (a function-like
-/// wrapper, a line continuation or comment before the parenthesis). Mere
-/// mentions are fine: `defined(NAME)`, `#ifdef NAME`, the name a `#define`
-/// defines, and the body of an alias definition (see `aliases`).
+/// Every test in `content` made with one of `names`. Tests are taken from
+/// the raw text, comments and literals included (an extra test only adds
+/// probes, and no lexer short of the compiler's is sure to tell code from
+/// comment: raw strings, digit separators). A use that cannot be followed
+/// without preprocessing is an `Err`: an argument that is not a literal
+/// `"name"` or `<name>` (a macro), a function-like wrapper, a line
+/// continuation or comment before the parenthesis, or the operator's name
+/// assembled by token pasting (`CAT(__has_,include)`). Mere mentions are
+/// fine, and so is anything inside comments and literals: `defined(NAME)`,
+/// `#ifdef NAME`, the name a `#define` defines, and an alias definition.
 pub fn scan(content: &[u8], names: &Names) -> Result<Vec<HasInclude>, String> {
-    if !names
-        .iter()
-        .any(|(n, _)| find(content, n.as_bytes()).is_some())
+    let pasted = find(content, b"__has_").is_some() && pastes_operator(content);
+    if !pasted
+        && !names
+            .iter()
+            .any(|(n, _)| find(content, n.as_bytes()).is_some())
     {
         return Ok(Vec::new());
     }
+    let quiet = quiet_ranges(content);
+    let in_quiet = |i: usize| {
+        let k = quiet.partition_point(|&(start, _)| start <= i);
+        k > 0 && i < quiet[k - 1].1
+    };
     let line_of = |i: usize| content[..i].iter().filter(|&&c| c == b'\n').count() + 1;
+    if pasted {
+        return Err("the __has_include operator assembled by token pasting".into());
+    }
     let mut found = Vec::new();
-    let mut line_start = 0;
-    let mut i = 0;
-    while i < content.len() {
-        let c = content[i];
-        let next = content.get(i + 1).copied();
-        if c == b'/' && next == Some(b'/') {
-            i = skip_line_comment(content, i);
-        } else if c == b'/' && next == Some(b'*') {
-            i = find(&content[i + 2..], b"*/").map_or(content.len(), |n| i + 2 + n + 2);
-        } else if c == b'"' || c == b'\'' {
-            i = skip_literal(content, i);
-        } else if c == b'\n' {
-            line_start = i + 1;
-            i += 1;
-        } else if c == b'_' || c.is_ascii_alphabetic() {
-            let end = i + content[i..]
-                .iter()
-                .take_while(|&&c| c == b'_' || c.is_ascii_alphanumeric())
-                .count();
-            let word = &content[i..end];
-            if let Some((_, next)) = names.iter().find(|(n, _)| n.as_bytes() == word) {
-                if defines(content, line_start, i)
-                    || is_alias_definition(content, line_start, i, end)
-                {
-                    i = end;
-                    continue;
-                }
-                match test_at(content, end)? {
-                    Some((name, angle, after)) => {
-                        found.push(HasInclude {
-                            name,
-                            angle,
-                            next: *next,
-                        });
-                        i = after;
-                        continue;
-                    }
-                    None if is_mention(content, line_start, i) => {}
-                    None => {
-                        return Err(format!(
-                            "{} used other than on a literal name (line {})",
-                            String::from_utf8_lossy(word),
-                            line_of(i)
-                        ))
-                    }
-                }
+    for (name, next) in names {
+        let mut at = 0;
+        while let Some(n) = find(&content[at..], name.as_bytes()) {
+            let i = at + n;
+            let end = i + name.len();
+            at = end;
+            let ident = |c: &u8| *c == b'_' || c.is_ascii_alphanumeric();
+            if (i > 0 && ident(&content[i - 1])) || content.get(end).is_some_and(ident) {
+                continue; // part of a longer identifier
             }
-            i = end;
-        } else {
-            i += 1;
+            let line_start = content[..i]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1);
+            if defines(content, line_start, i) || is_alias_definition(content, line_start, i, end) {
+                continue;
+            }
+            match test_at(content, end) {
+                Ok(Some((test, angle, _))) => found.push(HasInclude {
+                    name: test,
+                    angle,
+                    next: *next,
+                }),
+                Ok(None) if in_quiet(i) || is_mention(content, line_start, i) => {}
+                Err(_) if in_quiet(i) => {}
+                Ok(None) => {
+                    return Err(format!(
+                        "{name} used other than on a literal name (line {})",
+                        line_of(i)
+                    ))
+                }
+                Err(e) => return Err(format!("{e} (line {})", line_of(i))),
+            }
         }
     }
     found.sort_by(|a, b| (&a.name, a.angle, a.next).cmp(&(&b.name, b.angle, b.next)));
     found.dedup();
     Ok(found)
+}
+
+/// An identifier that is a strict start of `__has_include` (`__has_`,
+/// `__has_inc`, …): the rest is pasted on by a macro.
+fn pastes_operator(content: &[u8]) -> bool {
+    const OP: &[u8] = b"__has_include";
+    let mut at = 0;
+    while let Some(n) = find(&content[at..], b"__has_") {
+        let i = at + n;
+        at = i + 1;
+        let end = i + content[i..]
+            .iter()
+            .take_while(|&&c| c == b'_' || c.is_ascii_alphanumeric())
+            .count();
+        let word = &content[i..end];
+        if word.len() < OP.len() && OP.starts_with(word) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The comments and literals of `content`, as sorted `(start, end)` ranges,
+/// by a lexer that knows comments, string and character literals.
+fn quiet_ranges(content: &[u8]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < content.len() {
+        let c = content[i];
+        let next = content.get(i + 1).copied();
+        let end = if c == b'/' && next == Some(b'/') {
+            skip_line_comment(content, i)
+        } else if c == b'/' && next == Some(b'*') {
+            find(&content[i + 2..], b"*/").map_or(content.len(), |n| i + 2 + n + 2)
+        } else if c == b'"' || c == b'\'' {
+            skip_literal(content, i)
+        } else {
+            i += 1;
+            continue;
+        };
+        ranges.push((i, end));
+        i = end.max(i + 1);
+    }
+    ranges
 }
 
 /// Is the name at `at` the one a `#define` on this line defines?
@@ -176,7 +215,7 @@ fn is_alias_definition(content: &[u8], line_start: usize, at: usize, end: usize)
 fn blanks_removed(text: &[u8]) -> Vec<u8> {
     text.iter()
         .copied()
-        .filter(|c| !matches!(c, b' ' | b'\t'))
+        .filter(|c| !matches!(c, b' ' | b'\t' | b'\r'))
         .collect()
 }
 
@@ -266,10 +305,11 @@ pub fn candidates(test: &HasInclude, includer_dirs: &[&str], search: &SearchDirs
 
 impl RecordContext<'_> {
     /// The tests made through `aliases` anywhere in the compile: an alias
-    /// may be used before or after the file that defines it.
+    /// may be used before or after the file that defines it, and aliases of
+    /// aliases are followed until no new one appears.
     pub(super) fn alias_tests(
         &self,
-        aliases: &Names,
+        mut aliases: Vec<(String, bool)>,
         files: &[ReadFile],
     ) -> Result<Vec<HasInclude>, String> {
         let sources = std::iter::once(self.input).chain(
@@ -278,11 +318,29 @@ impl RecordContext<'_> {
                 .filter(|f| !(self.skip_system_headers && f.system))
                 .map(|f| f.path.as_str()),
         );
-        let mut tests = Vec::new();
+        let mut contents = Vec::new();
         for path in sources {
             let content =
                 fs::read(resolve_in(self.cwd, path)).map_err(|e| format!("{path}: {e}"))?;
-            tests.extend(scan(&content, aliases).map_err(|e| format!("{path}: {e}"))?);
+            contents.push((path, content));
+        }
+        loop {
+            let mut new: Vec<(String, bool)> = Vec::new();
+            for (_, content) in &contents {
+                for alias in super::has_include::aliases(content, &aliases) {
+                    if !aliases.contains(&alias) && !new.contains(&alias) {
+                        new.push(alias);
+                    }
+                }
+            }
+            if new.is_empty() {
+                break;
+            }
+            aliases.extend(new);
+        }
+        let mut tests = Vec::new();
+        for (path, content) in &contents {
+            tests.extend(scan(content, &aliases).map_err(|e| format!("{path}: {e}"))?);
         }
         Ok(tests)
     }
@@ -355,7 +413,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn skip_blanks(content: &[u8], mut i: usize) -> usize {
-    while content.get(i).is_some_and(|&c| c == b' ' || c == b'\t') {
+    while content
+        .get(i)
+        .is_some_and(|&c| c == b' ' || c == b'\t' || c == b'\r')
+    {
         i += 1;
     }
     i
@@ -412,7 +473,7 @@ mod tests {
                     #    define XXH_HAS_INCLUDE(x) 0\n#  endif\n#endif\n\
                     #if defined(X) && XXH_HAS_INCLUDE(<arm_neon.h>)\n#endif\n";
         assert_eq!(scan(text.as_bytes(), &operators()).unwrap(), []);
-        let aliases = aliases(text.as_bytes());
+        let aliases = aliases(text.as_bytes(), &operators());
         assert_eq!(aliases, [("XXH_HAS_INCLUDE".to_string(), false)]);
         let tests = scan(text.as_bytes(), &aliases).unwrap();
         assert_eq!(tests.len(), 1);
@@ -421,6 +482,32 @@ mod tests {
             ("arm_neon.h", true)
         );
         assert!(scan(b"#if XXH_HAS_INCLUDE(HDR)\n", &aliases).is_err());
+    }
+
+    #[test]
+    fn tests_hidden_from_a_simple_lexer_are_still_found() {
+        // A raw string and a digit separator make a `/*` look like code.
+        for text in [
+            "const char *s = R\"(\")/*)\";\n#if __has_include(<foo.h>)\n#endif\n// */\n",
+            "int a = 1'0, b = '/*';\n#if __has_include(<foo.h>)\n#endif\nint c = '*/';\n",
+        ] {
+            let tests = scan(text.as_bytes(), &operators()).unwrap();
+            assert_eq!(tests.len(), 1, "{text:?}");
+            assert_eq!(tests[0].name, "foo.h");
+        }
+    }
+
+    #[test]
+    fn chains_of_aliases_and_pasting() {
+        let text = b"#define A __has_include\r\n#define B A\r\n#if B(<foo.h>)\r\n#endif\r\n";
+        let first = aliases(text, &operators());
+        assert_eq!(first, [("A".to_string(), false)]);
+        assert_eq!(aliases(text, &first), [("B".to_string(), false)]);
+        let both = [first[0].clone(), ("B".to_string(), false)];
+        assert_eq!(scan(text, &both).unwrap().len(), 1);
+        let pasted =
+            b"#define CAT(a, b) a##b\n#define HI CAT(__has_, include)\n#if HI(<foo.h>)\n#endif\n";
+        assert!(scan(pasted, &operators()).is_err());
     }
 
     #[test]

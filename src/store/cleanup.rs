@@ -468,8 +468,10 @@ impl Selection<'_> {
             }
         }
         if let Some(ns) = self.namespace {
-            // A raw object whose result is gone serves nothing: it goes too.
-            let orphan = raw_object_result(&f.path).is_some_and(|r| !r.exists());
+            // A raw object whose result is gone serves nothing: it goes too,
+            // unless it is recent (a store writes it just before its result).
+            let settled = f.used_ns < now.saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
+            let orphan = settled && raw_object_result(&f.path).is_some_and(|r| !r.exists());
             if !orphan && namespace_of(&f.path).as_deref() != Some(ns) {
                 return false;
             }
