@@ -1181,6 +1181,30 @@ fn has_include_through_a_chain_of_aliases_is_followed() {
     no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
 }
 
+/// The standard C++ and C headers (which use `__has_include`, aliases of it
+/// and `__has_##NAME` pasting) keep direct mode.
+#[test]
+fn standard_headers_keep_direct_mode() {
+    for (cc, file, text) in [
+        (
+            "g++",
+            "src/t.cpp",
+            "#include <vector>\n#include <string>\n#include <type_traits>\n#include <atomic>\n#include <map>\n#include <memory>\n#include <algorithm>\n#include <functional>\nint v() { std::vector<int> x{1}; return x[0]; }\n",
+        ),
+        (
+            "gcc",
+            "src/t.c",
+            "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n#include <sys/stat.h>\nint v(void) { return 0; }\n",
+        ),
+    ] {
+        let env = TestEnv::new();
+        let root = env.dir("p");
+        write(&root.join(file), text);
+        let u = Unit::new(&root, cc, &["-c", file, "-o", "t.o"], "t.o");
+        miss_then_direct_hit(&env, &u);
+    }
+}
+
 /// `__has_include(MACRO)` cannot be followed: such a TU is cached in
 /// preprocessor mode only.
 #[test]
