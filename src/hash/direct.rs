@@ -265,11 +265,15 @@ impl RecordContext<'_> {
         let input_content = fs::read(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
         let operators = has_include::operators();
-        let mut aliases = has_include::aliases(&input_content, &operators);
-        tests.extend(
-            has_include::scan(&input_content, &operators)
-                .map_err(|e| format!("{}: {e}", self.input))?,
-        );
+        let mut aliases = Vec::new();
+        // One search per file: most never name the operator.
+        if has_include::mentions_operator(&input_content) {
+            aliases.extend(has_include::aliases(&input_content, &operators));
+            tests.extend(
+                has_include::scan(&input_content, &operators)
+                    .map_err(|e| format!("{}: {e}", self.input))?,
+            );
+        }
         if self.command_line_tests {
             return Err("__has_include in a macro defined on the command line".into());
         }
@@ -312,10 +316,13 @@ impl RecordContext<'_> {
                     f.path
                 ));
             }
-            aliases.extend(has_include::aliases(&content, &operators));
-            tests.extend(
-                has_include::scan(&content, &operators).map_err(|e| format!("{}: {e}", f.path))?,
-            );
+            if has_include::mentions_operator(&content) {
+                aliases.extend(has_include::aliases(&content, &operators));
+                tests.extend(
+                    has_include::scan(&content, &operators)
+                        .map_err(|e| format!("{}: {e}", f.path))?,
+                );
+            }
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
                 digest: *blake3::hash(&content).as_bytes(),

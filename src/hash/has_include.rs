@@ -41,6 +41,11 @@ pub fn operators() -> Vec<(String, bool)> {
     ]
 }
 
+/// Does `content` name `__has_include` (or `__has_include_next`) at all?
+pub fn mentions_operator(content: &[u8]) -> bool {
+    find(content, b"__has_include").is_some()
+}
+
 /// Aliases `content` defines for any of `targets`: lines
 /// `#define NAME TARGET` (so an alias of an alias is found once its target
 /// is known; see `RecordContext::alias_tests`).
@@ -375,15 +380,19 @@ impl RecordContext<'_> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    // Jump between occurrences of the first byte, then compare.
-    let first = needle[0];
-    let mut at = 0;
-    while let Some(n) = haystack[at..].iter().position(|&c| c == first) {
-        let i = at + n;
+    // Jump between occurrences of the needle's rarest-looking byte (its
+    // first that is not `_`: identifiers are full of underscores), then
+    // compare around it.
+    let k = needle.iter().position(|&c| c != b'_').unwrap_or(0);
+    let anchor = needle[k];
+    let mut at = k;
+    while at < haystack.len() {
+        let n = haystack[at..].iter().position(|&c| c == anchor)?;
+        let i = at + n - k;
         if haystack[i..].starts_with(needle) {
             return Some(i);
         }
-        at = i + 1;
+        at += n + 1;
     }
     None
 }
