@@ -88,6 +88,34 @@ fn no_direct_hit(env: &TestEnv, u: &Unit, what: &str) {
     expect(env, c(1, 2, 0, 2, 2), what);
 }
 
+/// `files` written (and `dirs` made), a compile of `src/t.c` with `args`
+/// hits directly; once `appears` is created it must not any more.
+fn header_appearing_ends_direct_hit(
+    files: &[(&str, &str)],
+    dirs: &[&str],
+    args: &[&str],
+    appears: (&str, &str),
+) {
+    let env = TestEnv::new();
+    let root = env.dir("p");
+    for (path, text) in files {
+        write(&root.join(path), text);
+    }
+    for d in dirs {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let mut a = args.to_vec();
+    a.extend(["-c", "src/t.c", "-o", "t.o"]);
+    let u = Unit::new(&root, "gcc", &a, "t.o");
+    miss_then_direct_hit(&env, &u);
+    write(&root.join(appears.0), appears.1);
+    no_direct_hit(
+        &env,
+        &u,
+        &format!("{} appeared: not a direct hit", appears.0),
+    );
+}
+
 /// Write a file, creating its directory.
 fn write(path: &Path, content: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -987,47 +1015,32 @@ fn gcc_shadowing_header_in_new_subdirectory() {
 /// ccache caveat, ccache issue #811, that objcache closes).
 #[test]
 fn has_include_of_new_header_is_not_a_direct_hit() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(
-        &root.join("src/t.c"),
-        "#if __has_include(\"cfg.h\")\n#include \"cfg.h\"\n#else\n#define CFG 0\n#endif\nint v(void) { return CFG; }\n",
+    header_appearing_ends_direct_hit(
+        &[(
+            "src/t.c",
+            "#if __has_include(\"cfg.h\")\n#include \"cfg.h\"\n#else\n#define CFG 0\n#endif\nint v(void) { return CFG; }\n",
+        )],
+        &["inc"],
+        &["-Iinc"],
+        ("inc/cfg.h", "#define CFG 7\n"),
     );
-    fs::create_dir_all(root.join("inc")).unwrap();
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("inc/cfg.h"), "#define CFG 7\n");
-    no_direct_hit(&env, &u, "cfg.h now exists: not a direct hit");
 }
 
 /// The angle form in a header, answered by a directory late on the path.
 #[test]
 fn has_include_in_a_header_of_a_header_created_later_is_not_a_direct_hit() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(
-        &root.join("inc/a.h"),
-        "#if __has_include(<opt/extra.h>)\n#include <opt/extra.h>\n#else\n#define EXTRA 1\n#endif\n",
+    header_appearing_ends_direct_hit(
+        &[
+            (
+                "inc/a.h",
+                "#if __has_include(<opt/extra.h>)\n#include <opt/extra.h>\n#else\n#define EXTRA 1\n#endif\n",
+            ),
+            ("src/t.c", "#include \"a.h\"\nint v(void) { return EXTRA; }\n"),
+        ],
+        &["late"],
+        &["-Iinc", "-Ilate"],
+        ("late/opt/extra.h", "#define EXTRA 2\n"),
     );
-    write(
-        &root.join("src/t.c"),
-        "#include \"a.h\"\nint v(void) { return EXTRA; }\n",
-    );
-    fs::create_dir_all(root.join("late")).unwrap();
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("late/opt/extra.h"), "#define EXTRA 2\n");
-    no_direct_hit(&env, &u, "opt/extra.h appeared: not a direct hit");
 }
 
 /// A header that `__has_include` found but nothing includes: deleting it
@@ -1056,51 +1069,36 @@ fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
 /// the answer comes from.
 #[test]
 fn has_include_next_of_a_header_created_later_is_not_a_direct_hit() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(
-        &root.join("a/cfg.h"),
-        "#if __has_include_next(<cfg.h>)\n#include_next <cfg.h>\n#else\n#define VAL 1\n#endif\n",
+    header_appearing_ends_direct_hit(
+        &[
+            (
+                "a/cfg.h",
+                "#if __has_include_next(<cfg.h>)\n#include_next <cfg.h>\n#else\n#define VAL 1\n#endif\n",
+            ),
+            ("src/t.c", "#include <cfg.h>\nint v(void) { return VAL; }\n"),
+        ],
+        &["b"],
+        &["-Ia", "-Ib"],
+        ("b/cfg.h", "#define VAL 2\n"),
     );
-    write(
-        &root.join("src/t.c"),
-        "#include <cfg.h>\nint v(void) { return VAL; }\n",
-    );
-    fs::create_dir_all(root.join("b")).unwrap();
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Ia", "-Ib", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("b/cfg.h"), "#define VAL 2\n");
-    no_direct_hit(&env, &u, "b/cfg.h appeared: not a direct hit");
 }
 
 /// A quoted test in a macro is evaluated where the macro is used: the
 /// source's directory counts, not only the header's that defines it.
 #[test]
 fn has_include_in_a_macro_is_tried_where_it_is_used() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(
-        &root.join("inc/cfg.h"),
-        "#define HAVE_FOO __has_include(\"foo.h\")\n",
+    header_appearing_ends_direct_hit(
+        &[
+            ("inc/cfg.h", "#define HAVE_FOO __has_include(\"foo.h\")\n"),
+            (
+                "src/t.c",
+                "#include \"cfg.h\"\n#if HAVE_FOO\n#include \"foo.h\"\n#else\n#define FOO 1\n#endif\nint v(void) { return FOO; }\n",
+            ),
+        ],
+        &[],
+        &["-Iinc"],
+        ("src/foo.h", "#define FOO 2\n"),
     );
-    write(
-        &root.join("src/t.c"),
-        "#include \"cfg.h\"\n#if HAVE_FOO\n#include \"foo.h\"\n#else\n#define FOO 1\n#endif\nint v(void) { return FOO; }\n",
-    );
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("src/foo.h"), "#define FOO 2\n");
-    no_direct_hit(&env, &u, "src/foo.h appeared: not a direct hit");
 }
 
 /// A test hidden in a `-D` value or behind a function-like wrapper is not followed:
@@ -1135,50 +1133,40 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
 /// is followed like the operator itself, wherever it is used.
 #[test]
 fn has_include_through_an_alias_is_followed() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(
-        &root.join("inc/alias.h"),
-        "#ifdef __has_include\n#define HAS __has_include\n#else\n#define HAS(x) 0\n#endif\n",
+    header_appearing_ends_direct_hit(
+        &[
+            (
+                "inc/alias.h",
+                "#ifdef __has_include\n#define HAS __has_include\n#else\n#define HAS(x) 0\n#endif\n",
+            ),
+            (
+                "src/t.c",
+                "#include \"alias.h\"\n#if HAS(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
+            ),
+        ],
+        &["late"],
+        &["-Iinc", "-Ilate"],
+        ("late/opt.h", "#define OPT 2\n"),
     );
-    write(
-        &root.join("src/t.c"),
-        "#include \"alias.h\"\n#if HAS(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
-    );
-    fs::create_dir_all(root.join("late")).unwrap();
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("late/opt.h"), "#define OPT 2\n");
-    no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
 }
 
 /// An alias of an alias, defined in two headers, and a test the simple
 /// lexer would take for a comment (after a raw-string-like literal).
 #[test]
 fn has_include_through_a_chain_of_aliases_is_followed() {
-    let env = TestEnv::new();
-    let root = env.dir("p");
-    write(&root.join("inc/a.h"), "#define A __has_include\r\n");
-    write(&root.join("inc/b.h"), "#include \"a.h\"\n#define B A\n");
-    write(
-        &root.join("src/t.c"),
-        "#include \"b.h\"\n#if B(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
+    header_appearing_ends_direct_hit(
+        &[
+            ("inc/a.h", "#define A __has_include\r\n"),
+            ("inc/b.h", "#include \"a.h\"\n#define B A\n"),
+            (
+                "src/t.c",
+                "#include \"b.h\"\n#if B(<opt.h>)\n#include <opt.h>\n#else\n#define OPT 1\n#endif\nint v(void) { return OPT; }\n",
+            ),
+        ],
+        &["late"],
+        &["-Iinc", "-Ilate"],
+        ("late/opt.h", "#define OPT 2\n"),
     );
-    fs::create_dir_all(root.join("late")).unwrap();
-    let u = Unit::new(
-        &root,
-        "gcc",
-        &["-Iinc", "-Ilate", "-c", "src/t.c", "-o", "t.o"],
-        "t.o",
-    );
-    miss_then_direct_hit(&env, &u);
-    write(&root.join("late/opt.h"), "#define OPT 2\n");
-    no_direct_hit(&env, &u, "late/opt.h appeared: not a direct hit");
 }
 
 /// The standard C++ and C headers (which use `__has_include`, aliases of it
