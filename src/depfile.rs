@@ -10,8 +10,6 @@
 //! stored file reproduced it byte for byte when it was stored; otherwise the
 //! hit is declined and the call compiles, so a `.d` is never approximate.
 
-use std::path::Path;
-
 use crate::compiler::Family;
 use crate::paths;
 
@@ -41,18 +39,9 @@ impl DepRecord {
     /// Records a `.d` the compiler just wrote for `targets` in `cwd`.
     pub fn new(body: Vec<u8>, cwd: &str, targets: &[String], family: Family) -> DepRecord {
         let joined = targets.join(" ");
-        let style = parse(&body).and_then(|p| {
-            if p.targets.join(" ") != joined {
-                return None;
-            }
-            let preferred = match family {
-                Family::Gcc => [Style::Gcc, Style::Clang],
-                Family::Clang => [Style::Clang, Style::Gcc],
-            };
-            preferred
-                .into_iter()
-                .find(|&s| emit(s, targets, &p.deps, p.phony).as_bytes() == body.as_slice())
-        });
+        let style = parse(&body)
+            .filter(|p| p.targets.join(" ") == joined)
+            .and_then(|p| style_of(&p, &body, family));
         DepRecord {
             cwd: cwd.to_string(),
             targets: joined,
@@ -103,7 +92,7 @@ impl DepRecord {
         &self,
         cwd: &str,
         targets: &[String],
-        base_dir: Option<&Path>,
+        base_dir: Option<&paths::BaseDirs>,
     ) -> Option<Vec<u8>> {
         if self.cwd == cwd && self.targets == targets.join(" ") {
             return Some(self.body.clone());
@@ -120,6 +109,79 @@ impl DepRecord {
             .collect::<Option<Vec<String>>>()?;
         Some(emit(style, targets, &deps, parsed.phony).into_bytes())
     }
+}
+
+/// The style that re-emits `parsed` as exactly `body`, if any.
+fn style_of(parsed: &Parsed, body: &[u8], family: Family) -> Option<Style> {
+    let preferred = match family {
+        Family::Gcc => [Style::Gcc, Style::Clang],
+        Family::Clang => [Style::Clang, Style::Gcc],
+    };
+    preferred
+        .into_iter()
+        .find(|&s| emit(s, &parsed.targets, &parsed.deps, parsed.phony).as_bytes() == body)
+}
+
+/// The `.d` a compiler wrote for base_dir-relative arguments, as it would
+/// have written it for the user's own: each dependency `original` maps is
+/// replaced, and the rule is wrapped again as the compiler wraps it (the
+/// lengths changed). `None` when no dependency changed. A file in a shape
+/// not recognised has its dependencies replaced where they stand.
+pub fn map_back(
+    body: &[u8],
+    family: Family,
+    original: impl Fn(&str) -> Option<String>,
+) -> Option<Vec<u8>> {
+    if let Some(parsed) = parse(body) {
+        if let Some(style) = style_of(&parsed, body, family) {
+            let mut changed = false;
+            let deps: Vec<String> = parsed
+                .deps
+                .iter()
+                .map(|d| match original(d) {
+                    Some(o) => {
+                        changed = true;
+                        o
+                    }
+                    None => d.to_string(),
+                })
+                .collect();
+            return changed.then(|| emit(style, &parsed.targets, &deps, parsed.phony).into_bytes());
+        }
+    }
+    map_tokens_in_place(body, original)
+}
+
+/// Replaces the dependency tokens (after the first rule's targets) that
+/// `original` maps, leaving every other byte as it is.
+fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let colon = text.find(": ").or_else(|| text.find(":\n"))?;
+    let mut out = String::with_capacity(text.len() + 256);
+    out.push_str(&text[..=colon]);
+    let mut changed = false;
+    let bytes = text.as_bytes();
+    let mut i = colon + 1;
+    while i < text.len() {
+        let starts_token = !bytes[i].is_ascii_whitespace()
+            && bytes[i - 1].is_ascii_whitespace()
+            && !(i >= 2 && bytes[i - 2] == b'\\' && bytes[i - 1] != b'\n');
+        if starts_token {
+            let end = text[i..]
+                .find(|c: char| c.is_ascii_whitespace())
+                .map_or(text.len(), |p| i + p);
+            if let Some(mapped) = original(&text[i..end]) {
+                out.push_str(&mapped);
+                changed = true;
+                i = end;
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next()?;
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    changed.then(|| out.into_bytes())
 }
 
 /// Reads the make rule a compiler writes. Files that use make escapes
@@ -265,7 +327,8 @@ mod tests {
         );
         assert_eq!(rec.style, Some(Style::Gcc));
         let rec = DepRecord::decode(&rec.encode()).unwrap();
-        let base = Some(Path::new("/ci"));
+        let ci = crate::paths::BaseDirs::one("/ci");
+        let base = Some(&ci);
         assert_eq!(
             rec.render("/ci/a/proj", &targets, base).unwrap(),
             GCC_D.as_bytes()

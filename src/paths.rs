@@ -6,6 +6,57 @@ use std::borrow::Cow;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// The configured base directories (`base_dir`, several separated by `:`).
+/// An absolute path under any of them is relocatable; `/` makes every
+/// absolute path relocatable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseDirs {
+    /// Without trailing slashes; the root is the empty string.
+    dirs: Vec<String>,
+}
+
+impl BaseDirs {
+    /// Parses a `base_dir` value; `Ok(None)` when it names no directory.
+    pub fn parse(value: &str) -> Result<Option<BaseDirs>, String> {
+        let mut dirs = Vec::new();
+        for part in value.split(':').map(str::trim).filter(|p| !p.is_empty()) {
+            if !part.starts_with('/') {
+                return Err(format!("not an absolute path: \"{part}\""));
+            }
+            dirs.push(part.trim_end_matches('/').to_string());
+        }
+        Ok((!dirs.is_empty()).then_some(BaseDirs { dirs }))
+    }
+
+    /// A single base directory (for tests and callers that have one).
+    pub fn one(dir: &str) -> BaseDirs {
+        BaseDirs::parse(dir)
+            .ok()
+            .flatten()
+            .expect("an absolute directory")
+    }
+
+    /// Does absolute `path` lie under (or at) one of the base directories?
+    pub fn contains(&self, path: &str) -> bool {
+        self.dirs.iter().any(|base| {
+            path.strip_prefix(base.as_str())
+                .is_some_and(|rest| rest.starts_with('/') || (rest.is_empty() && !base.is_empty()))
+        })
+    }
+
+    /// Does `text` mention a path under one of the directories?
+    pub fn mentioned_in(&self, text: &[u8]) -> bool {
+        self.prefixes()
+            .any(|p| text.windows(p.len()).any(|w| w == p.as_bytes()))
+    }
+
+    /// The directories' spellings with a trailing slash (`/` for the root):
+    /// what a path under them starts with.
+    fn prefixes(&self) -> impl Iterator<Item = String> + '_ {
+        self.dirs.iter().map(|d| format!("{d}/"))
+    }
+}
+
 /// An absolute path related to a working directory: drop `up` trailing
 /// components of the working directory, then append `rest` (which keeps the
 /// path's own spelling, `..` and doubled slashes included).
@@ -53,16 +104,12 @@ fn components(path: &str) -> Vec<(usize, usize)> {
     out
 }
 
-pub fn is_under(path: &str, base_dir: &Path) -> bool {
-    let Some(base) = base_dir.to_str() else {
-        return false;
-    };
-    path.strip_prefix(base)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || base.ends_with('/'))
+pub fn is_under(path: &str, base_dir: &BaseDirs) -> bool {
+    base_dir.contains(path)
 }
 
 /// Relates `path` to `cwd` when it is absolute and lies under `base_dir`.
-pub fn relate<'a>(path: &'a str, cwd: &str, base_dir: Option<&Path>) -> Option<Relation<'a>> {
+pub fn relate<'a>(path: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Option<Relation<'a>> {
     let base_dir = base_dir?;
     if !path.starts_with('/') || !is_under(path, base_dir) {
         return None;
@@ -87,14 +134,31 @@ pub fn relate<'a>(path: &'a str, cwd: &str, base_dir: Option<&Path>) -> Option<R
 /// would have. `None` when nothing needed rewriting.
 pub fn relocate_text(
     text: &[u8],
-    base_dir: &Path,
+    base_dir: &BaseDirs,
     from_cwd: &str,
     to_cwd: &str,
 ) -> Option<Vec<u8>> {
-    let base = base_dir.to_str()?.as_bytes();
-    if base.is_empty() || from_cwd == to_cwd {
+    if from_cwd == to_cwd {
         return None;
     }
+    let prefixes: Vec<String> = base_dir.prefixes().collect();
+    map_paths_in_text(
+        text,
+        |rest| prefixes.iter().any(|p| rest.starts_with(p.as_bytes())),
+        |path| relate(path, from_cwd, Some(base_dir)).and_then(|r| r.resolve(to_cwd)),
+    )
+}
+
+/// Replaces the paths in a compiler's diagnostics that `map` maps. A path
+/// starts where a file name can start in gcc's and clang's messages (line
+/// start, after a space, quote, bracket, `=` or colour code) and where
+/// `may_start` accepts the text from there on; it runs to the next `:`,
+/// space, quote or colour code. `None` when nothing changed.
+pub fn map_paths_in_text(
+    text: &[u8],
+    may_start: impl Fn(&[u8]) -> bool,
+    map: impl Fn(&str) -> Option<String>,
+) -> Option<Vec<u8>> {
     // ESC ends a path too: coloured diagnostics wrap paths in colour codes.
     let ends_path = |b: u8| {
         matches!(
@@ -111,15 +175,13 @@ pub fn relocate_text(
             || text[i - 1] == b'['
             || text[i - 1] == b'='
             || after_colour_code(&text[..i]);
-        if at_start && text[i..].starts_with(base) {
+        if at_start && !ends_path(text[i]) && may_start(&text[i..]) {
             let end = text[i..]
                 .iter()
                 .position(|&b| ends_path(b))
                 .map_or(text.len(), |p| i + p);
             if let Ok(path) = std::str::from_utf8(&text[i..end]) {
-                if let Some(moved) =
-                    relate(path, from_cwd, Some(base_dir)).and_then(|r| r.resolve(to_cwd))
-                {
+                if let Some(moved) = map(path) {
                     out.extend_from_slice(moved.as_bytes());
                     changed |= moved != path;
                     i = end;
@@ -169,7 +231,7 @@ const PATH_OPTION_PREFIXES: &[&str] = &[
 
 /// The form of one argument that goes into the hash: absolute paths under
 /// base_dir replaced by their relation to `cwd`.
-pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&Path>) -> Cow<'a, str> {
+pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Cow<'a, str> {
     if base_dir.is_none() {
         return Cow::Borrowed(arg);
     }
@@ -188,6 +250,26 @@ pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&Path>) ->
         Some(rel) if glued => Cow::Owned(format!("{option}{}", rel.hash_form())),
         _ => Cow::Borrowed(arg),
     }
+}
+
+/// `dir` as `-fdebug-prefix-map=OLD=NEW` / `-ffile-prefix-map=OLD=NEW`
+/// options among `args` make the compiler record it (the last matching map
+/// given wins, as in gcc).
+pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
+    let maps = args.iter().rev().filter_map(|a| {
+        a.strip_prefix("-fdebug-prefix-map=")
+            .or_else(|| a.strip_prefix("-ffile-prefix-map="))
+            .and_then(|m| m.split_once('='))
+    });
+    for (old, new) in maps {
+        let old = old.trim_end_matches('/');
+        if let Some(rest) = dir.strip_prefix(old) {
+            if rest.is_empty() || rest.starts_with('/') || old.is_empty() {
+                return format!("{new}{rest}");
+            }
+        }
+    }
+    dir.to_string()
 }
 
 /// The working directory as the user spells it: `$PWD` when it names the same
@@ -215,8 +297,9 @@ pub fn current_dir() -> std::io::Result<String> {
 mod tests {
     use super::*;
 
-    fn base() -> Option<&'static Path> {
-        Some(Path::new("/ci"))
+    fn base() -> Option<&'static BaseDirs> {
+        static BASE: std::sync::OnceLock<BaseDirs> = std::sync::OnceLock::new();
+        Some(BASE.get_or_init(|| BaseDirs::one("/ci")))
     }
 
     #[test]
@@ -248,7 +331,7 @@ mod tests {
     #[test]
     fn diagnostics_follow_the_checkout() {
         let text = b"In file included from /ci/a/proj/src/x.c:1:\n/ci/a/proj/inc/y.h:3:5: warning: unused [-W]\n/usr/include/z.h:1: note\n";
-        let moved = relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/bbb/proj").unwrap();
+        let moved = relocate_text(text, base().unwrap(), "/ci/a/proj", "/ci/bbb/proj").unwrap();
         let moved = String::from_utf8(moved).unwrap();
         assert!(moved.contains("from /ci/bbb/proj/src/x.c:1:"), "{moved}");
         assert!(
@@ -256,18 +339,33 @@ mod tests {
             "{moved}"
         );
         assert!(moved.contains("/usr/include/z.h:1"), "{moved}");
-        assert!(relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/a/proj").is_none());
+        assert!(relocate_text(text, base().unwrap(), "/ci/a/proj", "/ci/a/proj").is_none());
     }
 
     #[test]
     fn coloured_diagnostics_follow_the_checkout() {
         // gcc's and clang's colour codes right before and after a path.
         let text = b"\x1b[01m\x1b[K/ci/a/proj/w.c:1:20:\x1b[m\x1b[K warning\n\x1b[1m/ci/a/proj/w.c\x1b[0m\n";
-        let moved = relocate_text(text, Path::new("/ci"), "/ci/a/proj", "/ci/bb/proj").unwrap();
+        let moved = relocate_text(text, base().unwrap(), "/ci/a/proj", "/ci/bb/proj").unwrap();
         assert_eq!(
             moved,
             b"\x1b[01m\x1b[K/ci/bb/proj/w.c:1:20:\x1b[m\x1b[K warning\n\x1b[1m/ci/bb/proj/w.c\x1b[0m\n"
         );
+    }
+
+    #[test]
+    fn prefix_maps_apply_to_the_directory() {
+        let args: Vec<String> = [
+            "-g",
+            "-fdebug-prefix-map=/ci/a=.",
+            "-ffile-prefix-map=/ci/a/proj=/src",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
+        assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
+        assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
     }
 
     #[test]

@@ -111,6 +111,11 @@ const TAKES_ARG: &[&str] = &[
     "-working-directory",
 ];
 
+/// Does option `a` take its value as the next argument?
+pub(crate) fn takes_separate_value(a: &str) -> bool {
+    TAKES_ARG.contains(&a) || a.starts_with("-Xarch_")
+}
+
 /// Options that make the compiler write files besides the object, or read
 /// files we cannot hash: calls with them run uncached (see docs/compatibility.md).
 fn unsupported_option(arg: &str) -> bool {
@@ -422,11 +427,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             } else if matches!(a, "-gno-record-command-line" | "-fno-record-command-line") {
                 records_command_line = false;
             }
-            let used = if TAKES_ARG.contains(&a) || a.starts_with("-Xarch_") {
-                2
-            } else {
-                1
-            };
+            let used = if takes_separate_value(a) { 2 } else { 1 };
             if used == 2 && next.is_none() {
                 return Err(Counter::BadCompilerArguments);
             }

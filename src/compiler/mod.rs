@@ -3,6 +3,7 @@
 pub mod args;
 pub mod color;
 pub mod lang;
+pub mod relative;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -76,7 +76,10 @@ pub struct Config {
     /// `None` when `CCACHE_CONFIGPATH` disables the system config.
     pub system_config_path: Option<PathBuf>,
 
-    pub base_dir: Option<PathBuf>,
+    pub base_dir: Option<crate::paths::BaseDirs>,
+    /// `absolute_paths_in_stderr`: diagnostics name this checkout's absolute
+    /// paths instead of the base_dir-relative ones the compiler was given.
+    pub absolute_paths_in_stderr: bool,
     pub cache_dir: PathBuf,
     pub compiler: String,
     pub compiler_check: String,
@@ -120,6 +123,7 @@ impl Config {
             primary_config_path: PathBuf::new(),
             system_config_path: None,
             base_dir: None,
+            absolute_paths_in_stderr: false,
             cache_dir: default_cache_dir(),
             compiler: String::new(),
             compiler_check: String::new(),
@@ -358,14 +362,8 @@ impl Config {
             Kind::Str => value.to_string(),
         };
         match def.name {
-            "base_dir" => {
-                if !value.is_empty() && !value.starts_with('/') {
-                    return Err(format!("not an absolute path: \"{value}\""));
-                }
-                self.base_dir = (!value.is_empty())
-                    .then(|| PathBuf::from(value.trim_end_matches('/')))
-                    .filter(|p| !p.as_os_str().is_empty());
-            }
+            "absolute_paths_in_stderr" => self.absolute_paths_in_stderr = boolean()?,
+            "base_dir" => self.base_dir = crate::paths::BaseDirs::parse(value)?,
             "cache_dir" => {
                 self.cache_dir = if value.is_empty() {
                     default_cache_dir()

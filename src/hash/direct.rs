@@ -197,7 +197,7 @@ pub fn includes_from_depfile(body: &[u8], input: &str) -> Option<Vec<ReadFile>> 
 
 pub struct RecordContext<'a> {
     pub cwd: &'a str,
-    pub base_dir: Option<&'a Path>,
+    pub base_dir: Option<&'a crate::paths::BaseDirs>,
     pub start_ns: i64,
     pub input: &'a str,
     pub time_macros_sloppy: bool,

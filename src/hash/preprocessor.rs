@@ -2,14 +2,20 @@
 //! in line markers (`# 12 "/abs/path.h" 2`) related to the working directory
 //! when they lie under base_dir, so relocated checkouts produce one key.
 
-use std::path::Path;
-
 use super::KeyHasher;
 use crate::paths;
 
-pub fn hash_preprocessed(h: &mut KeyHasher, output: &[u8], cwd: &str, base_dir: Option<&Path>) {
+/// `without_cwd`: leave out the working directory gcc names for debug
+/// information (`# 1 "/build/dir//"`), as `hash_dir = false` asks.
+pub fn hash_preprocessed(
+    h: &mut KeyHasher,
+    output: &[u8],
+    cwd: &str,
+    base_dir: Option<&paths::BaseDirs>,
+    without_cwd: bool,
+) {
     h.begin("preprocessed");
-    if base_dir.is_none() {
+    if base_dir.is_none() && !without_cwd {
         h.part(output);
         h.end();
         return;
@@ -17,6 +23,11 @@ pub fn hash_preprocessed(h: &mut KeyHasher, output: &[u8], cwd: &str, base_dir: 
     let mut pending = 0; // start of bytes not yet fed to the hasher
     for marker in line_markers(output) {
         let (path_start, path_end) = marker.path;
+        if without_cwd && output[path_start..path_end].ends_with(b"//") {
+            h.part(&output[pending..path_start]);
+            pending = path_end;
+            continue;
+        }
         if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
             if let Some(rel) = paths::relate(path, cwd, base_dir) {
                 h.part(&output[pending..path_start]);
@@ -92,7 +103,13 @@ mod tests {
 
     fn key(text: &str, cwd: &str) -> crate::hash::Key {
         let mut h = KeyHasher::new(false);
-        hash_preprocessed(&mut h, text.as_bytes(), cwd, Some(Path::new("/ci")));
+        hash_preprocessed(
+            &mut h,
+            text.as_bytes(),
+            cwd,
+            Some(&crate::paths::BaseDirs::one("/ci")),
+            false,
+        );
         h.finish().0
     }
 
@@ -109,5 +126,19 @@ mod tests {
         // Paths outside base_dir stay as they are.
         let e = a.replace("/usr/include", "/opt/include");
         assert_ne!(key(a, "/ci/a"), key(&e, "/ci/a"));
+    }
+
+    #[test]
+    fn without_cwd_the_working_directory_marker_is_left_out() {
+        let key = |text: &str, without_cwd| {
+            let mut h = KeyHasher::new(false);
+            hash_preprocessed(&mut h, text.as_bytes(), "/x", None, without_cwd);
+            h.finish().0
+        };
+        let a = "# 1 \"t.c\"\n# 1 \"/tmp/dir1//\"\nint x;\n";
+        let b = a.replace("dir1", "dir2");
+        assert_eq!(key(a, true), key(&b, true));
+        assert_ne!(key(a, false), key(&b, false));
+        assert_ne!(key(a, true), key(&a.replace("int", "long"), true));
     }
 }

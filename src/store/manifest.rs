@@ -45,7 +45,7 @@ pub enum StoredPath {
 }
 
 impl StoredPath {
-    pub fn new(path: &str, cwd: &str, base_dir: Option<&std::path::Path>) -> StoredPath {
+    pub fn new(path: &str, cwd: &str, base_dir: Option<&paths::BaseDirs>) -> StoredPath {
         match paths::relate(path, cwd, base_dir) {
             Some(rel) => StoredPath::Relative {
                 up: rel.up as u32,

@@ -51,6 +51,11 @@ struct Session {
     remotes: Option<Vec<crate::remote::Remote>>,
     /// The compiler's exit code, once it ran and its output was passed on.
     compiled: Option<i32>,
+    /// The arguments the compiler runs with when base_dir paths were made
+    /// relative (`None`: the call's own arguments).
+    compile_args: Option<Vec<String>>,
+    /// How to map the relative paths back to the call's own spelling.
+    path_map: Option<crate::compiler::relative::PathMap>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -136,6 +141,8 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         stored: false,
         remotes: None,
         compiled: None,
+        compile_args: None,
+        path_map: None,
     };
     // A bug in objcache must not break the build either: a panic is logged
     // and counted, and the compile goes on without the cache.

@@ -86,7 +86,7 @@ impl Session {
                     .dependency
                     .as_deref()
                     .and_then(DepRecord::decode)
-                    .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_deref()));
+                    .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()));
                 match rendered {
                     Some(body) => Some((d.file.as_str(), body)),
                     None => {
@@ -149,7 +149,9 @@ impl Session {
                 _ => None,
             };
             let keep = !unpacked.coloured || color::wanted(a.color, family);
-            let shown = color::present(relocated.as_deref().unwrap_or(stderr), keep);
+            let relocated = relocated.as_deref().unwrap_or(stderr);
+            let absolute = self.absolute_in_stderr(relocated);
+            let shown = color::present(&absolute, keep);
             let _ = std::io::stderr().write_all(&shown);
         }
         match source {
@@ -321,9 +323,10 @@ impl Session {
         let dwo_before = a.split_dwarf.as_deref().and_then(dwo_identity);
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a.color, &self.compiler, family, a.language);
+        let args = self.compile_args.as_ref().unwrap_or(&self.args);
         let run = |extra: Option<&str>| {
             prefixed(&self.config, &self.compiler.path)
-                .args(&self.args)
+                .args(args)
                 .args(extra)
                 .stdin(Stdio::inherit())
                 .output()
@@ -346,7 +349,7 @@ impl Session {
             }
         }
         let _ = std::io::stdout().write_all(&out.stdout);
-        let _ = std::io::stderr().write_all(&out.stderr);
+        let _ = std::io::stderr().write_all(&self.absolute_in_stderr(&out.stderr));
         let code = exit_code(out.status);
         self.compiled = Some(code);
         let nothing = |this: &mut Session, counter: Counter| {
@@ -386,7 +389,20 @@ impl Session {
             let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
             match std::fs::read(&d.file) {
                 Ok(body) if plain && !body.is_empty() => {
-                    let rec = DepRecord::new(body.clone(), cwd, &d.targets, family);
+                    let shown = match self.user_spelled_depfile(&body, family) {
+                        Some(mapped) => {
+                            if let Err(e) = store::write_output(Path::new(&d.file), &mapped) {
+                                self.log.note(format!(
+                                    "not storing: rewriting dependency file {}: {e}",
+                                    d.file
+                                ));
+                                return nothing(self, Counter::BadOutputFile);
+                            }
+                            mapped
+                        }
+                        None => body.clone(),
+                    };
+                    let rec = DepRecord::new(shown, cwd, &d.targets, family);
                     entry.files.push((FileKind::Dependency, rec.encode()));
                     dep_body = Some(body);
                 }
@@ -405,9 +421,8 @@ impl Session {
             let names_base_dir = self
                 .config
                 .base_dir
-                .as_deref()
-                .and_then(|b| b.to_str())
-                .is_some_and(|b| out.stderr.windows(b.len()).any(|w| w == b.as_bytes()));
+                .as_ref()
+                .is_some_and(|b| b.mentioned_in(&out.stderr));
             if names_base_dir {
                 entry
                     .files
@@ -425,6 +440,32 @@ impl Session {
             entry: Some(entry),
             dep_body,
         })
+    }
+
+    /// The compiler's diagnostics as this call shows them: with
+    /// `absolute_paths_in_stderr`, paths the compiler was given relative to
+    /// base_dir name this checkout's files as the call's own arguments did.
+    fn absolute_in_stderr<'t>(&self, text: &'t [u8]) -> std::borrow::Cow<'t, [u8]> {
+        let map = match &self.path_map {
+            Some(map) if self.config.absolute_paths_in_stderr => map,
+            _ => return std::borrow::Cow::Borrowed(text),
+        };
+        let mapped = crate::paths::map_paths_in_text(
+            text,
+            |_| true,
+            |token| token.contains('/').then(|| map.original(token)).flatten(),
+        );
+        match mapped {
+            Some(m) => std::borrow::Cow::Owned(m),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// The `.d` the compiler wrote for relative paths, with the spelling of
+    /// the call's own arguments (`None`: nothing to change).
+    fn user_spelled_depfile(&self, body: &[u8], family: compiler::Family) -> Option<Vec<u8>> {
+        let map = self.path_map.as_ref()?;
+        crate::depfile::map_back(body, family, |dep| map.original(dep))
     }
 
     /// With `hard_link` or `file_clone` (and no remote storage, which needs

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use super::shared::Source;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
+use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
 use crate::hash::{preprocessor, Key, KeyHasher};
 use crate::paths;
@@ -39,6 +40,7 @@ impl Session {
         let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        let analysis = self.relativize(&expanded, &cwd, analysis);
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
         for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
@@ -104,6 +106,54 @@ impl Session {
         Ok(compiled.code)
     }
 
+    /// With base_dir set, the compiler runs with the paths under it made
+    /// relative (see `compiler::relative`); the analysis is then that of
+    /// the arguments it runs with.
+    fn relativize(
+        &mut self,
+        expanded: &[String],
+        cwd: &str,
+        analysis: ArgsAnalysis,
+    ) -> ArgsAnalysis {
+        let Some(base) = &self.config.base_dir else {
+            return analysis;
+        };
+        let physical = std::env::current_dir()
+            .ok()
+            .and_then(|p| p.into_os_string().into_string().ok())
+            .unwrap_or_else(|| cwd.to_string());
+        let rewritten = match relative::relativize(expanded, cwd, &physical, base) {
+            relative::Outcome::Rewritten(r) => r,
+            relative::Outcome::Unchanged { kept } => {
+                for k in kept {
+                    self.log.note(format!("base_dir: kept absolute: {k}"));
+                }
+                return analysis;
+            }
+            relative::Outcome::Declined(why) => {
+                self.log
+                    .note(format!("base_dir: paths not made relative: {why}"));
+                return analysis;
+            }
+        };
+        for k in &rewritten.kept {
+            self.log.note(format!("base_dir: kept absolute: {k}"));
+        }
+        match args::analyse(&rewritten.args) {
+            Ok(relative_analysis) => {
+                self.log.note(format!(
+                    "base_dir: compiling with {} path(s) made relative: {}",
+                    rewritten.map.len(),
+                    rewritten.args.join(" ")
+                ));
+                self.compile_args = Some(rewritten.args);
+                self.path_map = Some(rewritten.map);
+                relative_analysis
+            }
+            Err(_) => analysis,
+        }
+    }
+
     /// A source or header changed after this call started (by the clock file
     /// times come from), if any. Only the ctime counts here: the kernel sets it
     /// on every change, while an mtime can be anywhere (tarballs, clock skew),
@@ -153,7 +203,7 @@ impl Session {
     /// Everything both keys share: compiler, arguments, language, environment.
     fn common_digest(&mut self, a: &ArgsAnalysis, cwd: &str) -> Result<[u8; 32], Fallback> {
         let config = &self.config;
-        let base_dir = config.base_dir.as_deref();
+        let base_dir = config.base_dir.as_ref();
         let mut h = KeyHasher::new(config.debug);
         crate::compiler::hash_identity(
             &mut h,
@@ -173,7 +223,11 @@ impl Session {
         }
         h.field("language", a.language.name().as_bytes());
         if config.hash_dir && a.debug_info {
-            h.field("cwd", cwd.as_bytes());
+            // The directory as the debug information will name it.
+            h.field(
+                "cwd",
+                paths::apply_prefix_maps(cwd, &a.hash_args).as_bytes(),
+            );
         }
         // The language of diagnostics, which are replayed on a hit, and
         // variables that change what the compiler driver does.
@@ -238,7 +292,7 @@ impl Session {
         let mut h = KeyHasher::new(self.config.debug);
         h.field("kind", b"manifest");
         h.field("common", common);
-        let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_deref());
+        let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
         h.field("input", input.as_bytes());
         h.field("source", blake3::hash(&source).as_bytes());
         for var in INCLUDE_PATH_VARS {
@@ -254,7 +308,7 @@ impl Session {
     fn file_macro_sensitive(&self, a: &ArgsAnalysis) -> bool {
         self.config
             .base_dir
-            .as_deref()
+            .as_ref()
             .is_some_and(|b| a.input.starts_with('/') && paths::is_under(&a.input, b))
     }
 
@@ -398,7 +452,8 @@ impl Session {
                 &mut h,
                 &out.stdout,
                 cwd,
-                self.config.base_dir.as_deref(),
+                self.config.base_dir.as_ref(),
+                !self.config.hash_dir,
             );
             files = direct::includes_from_preprocessed(&out.stdout, &a.input);
             if want_includes {
@@ -490,7 +545,7 @@ impl Session {
     ) -> Option<(Vec<IncludeRecord>, Probes)> {
         let ctx = RecordContext {
             cwd,
-            base_dir: self.config.base_dir.as_deref(),
+            base_dir: self.config.base_dir.as_ref(),
             start_ns: self.start_ns,
             input: &a.input,
             time_macros_sloppy: self.config.has_sloppiness("time_macros"),

@@ -1,0 +1,417 @@
+//! Running the compiler with base_dir-relative paths, as ccache's manual
+//! describes for base_dir: the source and the include directories and files
+//! named by absolute paths under base_dir are given to the compiler relative
+//! to the working directory. `__FILE__`, line markers, diagnostics and debug
+//! information then name paths that are the same in every checkout, so
+//! relocated builds share direct-mode and preprocessor-mode results.
+//!
+//! What the compiler writes with those paths is mapped back where the user
+//! sees it: the `.d` gets the spelling the user's own command would have
+//! produced (see `PathMap`), and with `absolute_paths_in_stderr` so do the
+//! diagnostics. Outputs (`-o`, `-MF`, `-MT`, `-MQ`), prefix maps, plugins and
+//! every other option value are passed as given.
+//!
+//! A path keeps its absolute spelling when the relative one would not name
+//! the same file (symlinks), would need make escapes in a `.d`, or could not
+//! be told apart from a relative path the user passed; and the whole rewrite
+//! is declined when a relative path of the user's overlaps a rewritten one,
+//! because the `.d` could then not be mapped back unambiguously.
+
+use std::os::unix::fs::MetadataExt;
+
+use super::args::takes_separate_value;
+use crate::paths::BaseDirs;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathKind {
+    /// A directory the compiler searches: headers appear as `DIR/name`.
+    Dir,
+    /// A file the compiler reads: it appears as spelled, and quoted includes
+    /// in it are looked up in its directory as spelled.
+    File,
+}
+
+/// Options whose value names a path the compiler reads, glued (`-I/x`) or
+/// as the next argument.
+const PATH_OPTIONS: &[(&str, PathKind)] = &[
+    ("-I", PathKind::Dir),
+    ("-F", PathKind::Dir),
+    ("-idirafter", PathKind::Dir),
+    ("-iframework", PathKind::Dir),
+    ("-imacros", PathKind::File),
+    ("-include", PathKind::File),
+    ("-iquote", PathKind::Dir),
+    ("-isystem", PathKind::Dir),
+];
+
+/// Rewritten spellings and the absolute ones they stand for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathMap {
+    /// `(relative, absolute)`, longest relative spelling first, so the most
+    /// specific prefix wins.
+    entries: Vec<(String, String)>,
+}
+
+impl PathMap {
+    fn add(&mut self, relative: String, absolute: String) {
+        if !self.entries.iter().any(|(r, _)| *r == relative) {
+            self.entries.push((relative, absolute));
+            self.entries
+                .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The spelling the user's command would have used for a path the
+    /// compiler wrote (a dependency, a file in a diagnostic), if the path
+    /// came from a rewritten one. A trailing `:` (a phony make target, a
+    /// diagnostic's `file:line`) is kept.
+    pub fn original(&self, token: &str) -> Option<String> {
+        self.entries.iter().find_map(|(rel, abs)| {
+            let rest = token.strip_prefix(rel.as_str())?;
+            (rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'))
+                .then(|| format!("{abs}{rest}"))
+        })
+    }
+}
+
+/// The arguments to run the compiler with, and how to map its paths back.
+#[derive(Debug, PartialEq)]
+pub struct Relativized {
+    pub args: Vec<String>,
+    pub map: PathMap,
+    /// Absolute paths under base_dir that kept their spelling, and why.
+    pub kept: Vec<String>,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// No argument names a path under base_dir that could be rewritten.
+    Unchanged {
+        kept: Vec<String>,
+    },
+    Rewritten(Relativized),
+    /// A rewrite is possible but could not be mapped back unambiguously.
+    Declined(String),
+}
+
+/// Rewrites the paths under base_dir in `args` (response files already
+/// expanded) relative to `cwd`, the working directory as the user spells it;
+/// `physical` is the one the kernel resolves relative paths from.
+pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -> Outcome {
+    let mut r = Rewriter {
+        cwd,
+        physical,
+        base,
+        map: PathMap::default(),
+        user_relative: Vec::new(),
+        kept: Vec::new(),
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let next = args.get(i + 1);
+        if a == "--ccache-skip" {
+            out.push(a.clone());
+            out.extend(next.cloned());
+            i += 2;
+            continue;
+        }
+        if let (Some((_, kind)), Some(value)) = (PATH_OPTIONS.iter().find(|(o, _)| o == a), next) {
+            out.push(a.clone());
+            out.push(r.path(value, *kind));
+            i += 2;
+            continue;
+        }
+        if let Some((opt, kind)) = PATH_OPTIONS
+            .iter()
+            .find(|(o, _)| a.len() > o.len() && a.starts_with(o) && !a[o.len()..].starts_with('-'))
+        {
+            out.push(format!("{opt}{}", r.path(&a[opt.len()..], *kind)));
+            i += 1;
+            continue;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            out.push(a.clone());
+            if takes_separate_value(a) {
+                out.extend(next.cloned());
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        out.push(r.path(a, PathKind::File));
+        i += 1;
+    }
+    if let Some(why) = r.overlap() {
+        return Outcome::Declined(why);
+    }
+    if r.map.is_empty() {
+        return Outcome::Unchanged { kept: r.kept };
+    }
+    Outcome::Rewritten(Relativized {
+        args: out,
+        map: r.map,
+        kept: r.kept,
+    })
+}
+
+struct Rewriter<'a> {
+    cwd: &'a str,
+    physical: &'a str,
+    base: &'a BaseDirs,
+    map: PathMap,
+    /// Relative paths the user passed: they must not look like rewritten ones.
+    user_relative: Vec<String>,
+    kept: Vec<String>,
+}
+
+impl Rewriter<'_> {
+    fn path(&mut self, value: &str, kind: PathKind) -> String {
+        if !value.starts_with('/') {
+            if !value.is_empty() && !value.starts_with('-') {
+                self.user_relative.push(value.to_string());
+            }
+            return value.to_string();
+        }
+        if !self.base.contains(value) {
+            return value.to_string();
+        }
+        match self.relative(value, kind) {
+            Ok(rel) => {
+                let abs = match value.trim_end_matches('/') {
+                    "" => "/",
+                    trimmed => trimmed,
+                };
+                self.map.add(rel.clone(), abs.to_string());
+                rel
+            }
+            Err(why) => {
+                self.kept.push(format!("{value} ({why})"));
+                value.to_string()
+            }
+        }
+    }
+
+    fn relative(&self, path: &str, kind: PathKind) -> Result<String, &'static str> {
+        if path.contains(|c: char| c.is_whitespace() || "$#\\:%\"'".contains(c)) {
+            return Err("needs quoting in a dependency file");
+        }
+        let candidates = [
+            relative_to(&normalize(path), &normalize(self.cwd)),
+            std::fs::canonicalize(path)
+                .ok()
+                .and_then(|p| p.into_os_string().into_string().ok())
+                .map(|real| relative_to(&real, self.physical))
+                .unwrap_or_default(),
+        ];
+        let mut why = "the relative path names another file (symlinks)";
+        for rel in candidates.iter().filter(|c| !c.is_empty()) {
+            if !self.same_location(path, rel) {
+                continue;
+            }
+            if kind == PathKind::File {
+                // Quoted includes are looked up beside the file as spelled.
+                if !rel.contains('/') {
+                    why = "in the working directory";
+                    continue;
+                }
+                if !self.same_location(dirname(path), dirname(rel)) {
+                    continue;
+                }
+            }
+            if rel == "." {
+                why = "the working directory itself";
+                continue;
+            }
+            if rel.starts_with('-') {
+                why = "would read as an option";
+                continue;
+            }
+            return Ok(rel.clone());
+        }
+        Err(why)
+    }
+
+    /// Do absolute `abs` and `rel` (relative to the physical working
+    /// directory) name the same place?
+    fn same_location(&self, abs: &str, rel: &str) -> bool {
+        same_location(abs, &format!("{}/{rel}", self.physical))
+    }
+
+    /// A relative path of the user's that a rewritten one's files could be
+    /// confused with in a `.d` (one names a directory holding the other).
+    fn overlap(&self) -> Option<String> {
+        for user in &self.user_relative {
+            let u = format!("{}/", user.trim_end_matches('/'));
+            for (rel, _) in &self.map.entries {
+                let r = format!("{rel}/");
+                if u.starts_with(&r) || r.starts_with(&u) {
+                    return Some(format!(
+                        "the relative path {user} overlaps the rewritten {rel}"
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn dirname(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => ".",
+    }
+}
+
+/// `path` with `.`, empty components and `..` resolved by spelling.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Normalized absolute `path` relative to normalized absolute `dir`.
+fn relative_to(path: &str, dir: &str) -> String {
+    let pc: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let dc: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let common = pc.iter().zip(&dc).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; dc.len() - common];
+    parts.extend(&pc[common..]);
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Do absolute `a` and `b` name the same place? For a path that does not exist (an include directory not
+/// created yet), the same name in the same existing directory.
+fn same_location(a: &str, b: &str) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        (Err(_), Err(_)) => {
+            let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+            let (na, nb) = (name(a), name(b));
+            na == nb
+                && !matches!(na.as_str(), "" | "." | "..")
+                && a != dirname(a)
+                && same_location(dirname(a), dirname(b))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_and_relate() {
+        assert_eq!(normalize("/a//./b/../c/"), "/a/c");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(relative_to("/ci/a/src/x.c", "/ci/a/build"), "../src/x.c");
+        assert_eq!(relative_to("/ci/a/build/gen", "/ci/a/build"), "gen");
+        assert_eq!(relative_to("/ci/a/build", "/ci/a/build"), ".");
+        assert_eq!(relative_to("/usr/include", "/ci/a"), "../../usr/include");
+    }
+
+    #[test]
+    fn map_prefers_the_longest_spelling() {
+        let mut m = PathMap::default();
+        m.add("..".into(), "/ci/a".into());
+        m.add("../include".into(), "/ci/a//include".into());
+        m.add("../src/x.c".into(), "/ci/a/src/../src/x.c".into());
+        assert_eq!(
+            m.original("../include/foo.h").as_deref(),
+            Some("/ci/a//include/foo.h")
+        );
+        assert_eq!(
+            m.original("../other/y.h").as_deref(),
+            Some("/ci/a/other/y.h")
+        );
+        assert_eq!(
+            m.original("../src/x.c:3:1:").as_deref(),
+            Some("/ci/a/src/../src/x.c:3:1:")
+        );
+        assert_eq!(
+            m.original("../includes/z.h").as_deref(),
+            Some("/ci/a/includes/z.h")
+        );
+        assert_eq!(m.original("/usr/include/stdio.h"), None);
+        assert_eq!(m.original("gen/a.h"), None);
+    }
+
+    #[test]
+    fn rewrites_sources_and_include_dirs_not_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let root = root.to_str().unwrap();
+        for d in ["proj/src", "proj/include", "proj/build"] {
+            std::fs::create_dir_all(format!("{root}/{d}")).unwrap();
+        }
+        std::fs::write(format!("{root}/proj/src/x.c"), "int x;\n").unwrap();
+        let build = format!("{root}/proj/build");
+        let base = BaseDirs::one(root);
+        let args: Vec<String> = [
+            "-I",
+            &format!("{root}/proj/include/"),
+            &format!("-isystem{root}/proj/missing"),
+            "-o",
+            &format!("{build}/x.o"),
+            "-MF",
+            &format!("{build}/x.d"),
+            &format!("-fdebug-prefix-map={root}=."),
+            "-c",
+            &format!("{root}/proj/src/x.c"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let Outcome::Rewritten(r) = relativize(&args, &build, &build, &base) else {
+            panic!("not rewritten");
+        };
+        assert_eq!(
+            r.args[..3],
+            ["-I", "../include", "-isystem../missing"],
+            "{r:?}"
+        );
+        assert_eq!(r.args[3..9], args[3..9], "outputs and maps as given");
+        assert_eq!(r.args[9], "../src/x.c");
+        assert_eq!(
+            r.map.original("../include/a.h"),
+            Some(format!("{root}/proj/include/a.h"))
+        );
+        // A relative path of the user's that a rewritten one could be taken for.
+        let mut mixed = args.clone();
+        mixed.push("-I../include/sub".into());
+        assert!(matches!(
+            relativize(&mixed, &build, &build, &base),
+            Outcome::Declined(_)
+        ));
+        // A source in the working directory keeps its spelling.
+        std::fs::write(format!("{build}/y.c"), "int y;\n").unwrap();
+        let here = vec!["-c".to_string(), format!("{build}/y.c")];
+        assert!(matches!(
+            relativize(&here, &build, &build, &base),
+            Outcome::Unchanged { .. }
+        ));
+    }
+}
