@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -165,4 +166,186 @@ fn cmake_launcher_debug_build_rebuild_after_clean_hits() {
     assert_eq!(hits(&s), UNITS, "{s:?}");
     assert_eq!(get(&s, "cache_miss"), UNITS, "{s:?}");
     assert_eq!(run_demo(&b), "hello from demo\n");
+}
+
+/// Translation units of fixtures/cmake-reloc.
+const RELOC_UNITS: [&str; 3] = [
+    "CMakeFiles/shapes.dir/src/area.c.o",
+    "CMakeFiles/shapes.dir/src/shape.cpp.o",
+    "CMakeFiles/app.dir/src/main.c.o",
+];
+
+/// Runs ninja in `build` with the cache settings of a relocatable CI job:
+/// base_dir is the common parent of the checkouts, hash_dir off.
+fn ninja(env: &TestEnv, build: &Path, base: &Path, extra: &[&str]) -> Out {
+    let mut cmd = Command::new("ninja");
+    clean_env(&mut cmd);
+    cmd.env("CCACHE_DIR", &env.cache_dir)
+        .env("CCACHE_BASEDIR", base)
+        .env("CCACHE_NOHASHDIR", "1")
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+        .arg("-C")
+        .arg(build)
+        .args(extra);
+    run_ok(&mut cmd)
+}
+
+fn configure_ninja(env: &TestEnv, proj: &Path, build: &Path, cached: bool, how: &Reloc) {
+    let mut cmd = cmake_cmd(env);
+    cmd.arg("-S")
+        .arg(proj)
+        .arg("-B")
+        .arg(build)
+        .args(["-G", "Ninja"])
+        .arg(format!("-DCMAKE_BUILD_TYPE={}", how.build_type))
+        .arg(format!("-DCMAKE_C_COMPILER={}", how.cc))
+        .arg(format!("-DCMAKE_CXX_COMPILER={}", how.cxx));
+    if cached {
+        for lang in ["C", "CXX"] {
+            cmd.arg(format!(
+                "-DCMAKE_{lang}_COMPILER_LAUNCHER={}",
+                objcache_bin().display()
+            ));
+        }
+    }
+    run_ok(&mut cmd);
+}
+
+/// `ninja -t deps` by target, without the recorded mtimes (they differ
+/// between builds) and in a stable order.
+fn recorded_deps(env: &TestEnv, build: &Path, base: &Path) -> BTreeMap<String, String> {
+    let text = ninja(env, build, base, &["-t", "deps"]).stdout_str();
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let (head, deps) = block.split_once('\n').unwrap_or((block, ""));
+            let target = head.split(':').next().unwrap_or(head).to_string();
+            (target, deps.to_string())
+        })
+        .collect()
+}
+
+struct Reloc {
+    build_type: &'static str,
+    cc: &'static str,
+    cxx: &'static str,
+}
+
+/// A CMake + Ninja project with absolute source and `-I` paths, as CMake
+/// writes them, built in two checkouts under one base_dir: the second
+/// checkout's build is all direct-mode hits; the objects are the first
+/// checkout's byte for byte; `__FILE__` (a logging macro in a header, a live
+/// `assert` in Debug) names the path relative to the build directory; and
+/// ninja's dependency records and its plan after a header change are those
+/// of a plain build in that checkout.
+fn relocated_ninja_build(how: Reloc) {
+    for tool in ["cmake", "ninja", how.cc, how.cxx] {
+        require(tool);
+    }
+    let env = TestEnv::new();
+    let base = env.dir("ws");
+    let a = env.copy_fixture("cmake-reloc", "ws/a/proj");
+    let b = env.copy_fixture("cmake-reloc", "ws/checkout_b/proj");
+    let (build_a, build_b, plain_b) = (a.join("build"), b.join("build"), b.join("build-plain"));
+
+    configure_ninja(&env, &a, &build_a, true, &how);
+    ninja(&env, &build_a, &base, &[]);
+    assert_eq!(env.misses(), RELOC_UNITS.len() as u64, "{:?}", env.stats());
+
+    run_ok(env.objcache().arg("-z"));
+    configure_ninja(&env, &b, &build_b, true, &how);
+    ninja(&env, &build_b, &base, &[]);
+    let s = env.stats();
+    assert_eq!(
+        get(&s, "direct_cache_hit"),
+        RELOC_UNITS.len() as u64,
+        "the relocated checkout must get direct hits: {s:?}"
+    );
+    assert_eq!(get(&s, "cache_miss"), 0, "{s:?}");
+    for unit in RELOC_UNITS {
+        assert_bytes_eq(
+            &read(&build_b.join(unit)),
+            &read(&build_a.join(unit)),
+            &format!("{unit} of checkout b"),
+        );
+    }
+    let out = run_ok(&mut Command::new(build_b.join("app"))).stdout_str();
+    assert!(
+        out.starts_with("../src/main.c:10: main 1.0\n../src/area.c:7: area\n"),
+        "__FILE__ names the relative path: {out}"
+    );
+    assert!(
+        out.contains("../src/shape.cpp:9: ../src/shape.cpp\n"),
+        "{out}"
+    );
+    if how.build_type == "Debug" {
+        let failed = run(Command::new(build_b.join("app")).arg("x"));
+        assert!(!failed.success());
+        let message = failed.stderr_str();
+        assert!(
+            message.contains(": ../src/main.c:9: ") && message.contains("Assertion"),
+            "{message}"
+        );
+    }
+
+    // The same checkout built without the cache.
+    configure_ninja(&env, &b, &plain_b, false, &how);
+    ninja(&env, &plain_b, &base, &[]);
+    // Ninja reads each `.d` into its own records and removes it.
+    let (cached_deps, plain_deps) = (
+        recorded_deps(&env, &build_b, &base),
+        recorded_deps(&env, &plain_b, &base),
+    );
+    assert_eq!(cached_deps.len(), RELOC_UNITS.len(), "{cached_deps:?}");
+    for (target, deps) in &plain_deps {
+        assert!(
+            cached_deps.get(target) == Some(deps),
+            "ninja's dependency record of {target}: {:?}\nplain build: {deps}",
+            cached_deps.get(target)
+        );
+    }
+    // Only main.c includes version.h.
+    let header = b.join("include/reloc/version.h");
+    let text = fs::read_to_string(&header).unwrap();
+    fs::write(&header, format!("{text}/* changed */\n")).unwrap();
+    let plan = |build: &Path| {
+        let out = ninja(&env, build, &base, &["-n"]).stdout_str();
+        out.lines()
+            .filter(|l| !l.starts_with("ninja: Entering directory"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let (cached_plan, plain_plan) = (plan(&build_b), plan(&plain_b));
+    assert_eq!(cached_plan, plain_plan, "ninja -n after a header change");
+    assert_eq!(
+        cached_plan,
+        "[1/2] Building C object CMakeFiles/app.dir/src/main.c.o\n[2/2] Linking CXX executable app\n"
+    );
+}
+
+#[test]
+fn relocated_ninja_debug_build_hits_directly() {
+    relocated_ninja_build(Reloc {
+        build_type: "Debug",
+        cc: "gcc",
+        cxx: "g++",
+    });
+}
+
+#[test]
+fn relocated_ninja_relwithdebinfo_build_hits_directly() {
+    relocated_ninja_build(Reloc {
+        build_type: "RelWithDebInfo",
+        cc: "gcc",
+        cxx: "g++",
+    });
+}
+
+#[test]
+fn relocated_ninja_clang_debug_build_hits_directly() {
+    relocated_ninja_build(Reloc {
+        build_type: "Debug",
+        cc: "clang",
+        cxx: "clang++",
+    });
 }
