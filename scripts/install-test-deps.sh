@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: real compilers, build tools (CMake,
-# make, Ninja) and the
-# servers the remote-storage tests start on 127.0.0.1 (redis-server, nginx).
+# make, Ninja) and the servers the remote-storage tests start on 127.0.0.1
+# (redis-server, nginx).
 # Does nothing when everything is already there.
 set -euo pipefail
 need=()
