@@ -205,17 +205,20 @@ impl Rewriter<'_> {
         if path.contains(|c: char| c.is_whitespace() || "$#\\:%\"'".contains(c)) {
             return Err("needs quoting in a dependency file");
         }
-        let candidates = [
-            relative_to(&normalize(path), &normalize(self.cwd)),
+        // Relative to the working directory as spelled, else (symlinks) the
+        // real path relative to the physical one; the latter costs a
+        // realpath, so it is only tried when needed.
+        let spelled = relative_to(&normalize(path), &normalize(self.cwd));
+        let physical = || {
             std::fs::canonicalize(path)
                 .ok()
                 .and_then(|p| p.into_os_string().into_string().ok())
                 .map(|real| relative_to(&real, self.physical))
-                .unwrap_or_default(),
-        ];
+        };
+        let candidates = std::iter::once(Some(spelled)).chain(std::iter::once_with(physical));
         let mut why = "the relative path names another file (symlinks)";
-        for rel in candidates.iter().filter(|c| !c.is_empty()) {
-            if !self.same_location(path, rel) {
+        for rel in candidates.flatten() {
+            if !self.same_location(path, &rel) {
                 continue;
             }
             if kind == PathKind::File {
@@ -224,7 +227,7 @@ impl Rewriter<'_> {
                     why = "in the working directory";
                     continue;
                 }
-                if !self.same_location(dirname(path), dirname(rel)) {
+                if !self.same_location(dirname(path), dirname(&rel)) {
                     continue;
                 }
             }
@@ -236,7 +239,7 @@ impl Rewriter<'_> {
                 why = "would read as an option";
                 continue;
             }
-            return Ok(rel.clone());
+            return Ok(rel);
         }
         Err(why)
     }
