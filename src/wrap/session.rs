@@ -15,16 +15,6 @@ use crate::stats::Counter;
 use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
 use crate::store::{EntryKind, LocalStore};
 
-/// Variables that change which headers the preprocessor finds.
-const INCLUDE_PATH_VARS: &[&str] = &[
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "OBJCPLUS_INCLUDE_PATH",
-    "SOURCE_DATE_EPOCH",
-];
-
 /// The result key from preprocessor mode, and what the preprocessor read.
 struct Preprocessed {
     key: Key,
@@ -198,118 +188,6 @@ impl Session {
         if preprocessed {
             self.changes.push((Counter::PreprocessedCacheMiss, 1));
         }
-    }
-
-    /// Everything both keys share: compiler, arguments, language, environment.
-    fn common_digest(&mut self, a: &ArgsAnalysis, cwd: &str) -> Result<[u8; 32], Fallback> {
-        let config = &self.config;
-        let base_dir = config.base_dir.as_ref();
-        let mut h = KeyHasher::new(config.debug);
-        crate::compiler::hash_identity(
-            &mut h,
-            &self.compiler,
-            &config.compiler_check,
-            &config.cache_dir,
-        )
-        .map_err(|e| fallback(Counter::CompilerCheckFailed, e))?;
-        if !config.namespace.is_empty() {
-            h.field("namespace", config.namespace.as_bytes());
-        }
-        for arg in &a.hash_args {
-            h.field(
-                "arg",
-                paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
-            );
-        }
-        h.field("language", a.language.name().as_bytes());
-        if config.hash_dir && a.debug_info {
-            // The directory as the debug information will name it.
-            h.field(
-                "cwd",
-                paths::apply_prefix_maps(cwd, &a.hash_args).as_bytes(),
-            );
-        }
-        // The language of diagnostics, which are replayed on a hit, and
-        // variables that change what the compiler driver does.
-        for var in [
-            "LANG",
-            "LC_ALL",
-            "LC_CTYPE",
-            "LC_MESSAGES",
-            "CCC_OVERRIDE_OPTIONS",
-            "COMPILER_PATH",
-            "GCC_EXEC_PREFIX",
-            "GCC_COMPARE_DEBUG",
-        ] {
-            let value = std::env::var_os(var).unwrap_or_default();
-            h.field(var, value.as_encoded_bytes());
-        }
-        for file in &a.extra_files {
-            let digest = crate::hash::hash_file_content(Path::new(file))
-                .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
-            h.field("extra-file", &digest);
-        }
-        if a.native_cpu {
-            h.field("cpu", super::cpu_identity().as_bytes());
-        }
-        Ok(self.finish_hasher(h))
-    }
-
-    /// Finishes a hasher, keeping its transcript for `debug = true`.
-    fn finish_hasher(&mut self, h: KeyHasher) -> [u8; 32] {
-        let (key, transcript) = h.finish();
-        if let Some(t) = transcript {
-            self.transcript.extend_from_slice(&t);
-        }
-        *key.as_bytes()
-    }
-
-    /// The manifest key, or `None` when direct mode does not apply to this call.
-    fn manifest_key(&mut self, a: &ArgsAnalysis, cwd: &str, common: &[u8; 32]) -> Option<Key> {
-        if !self.config.direct_mode || a.language.is_preprocessed() {
-            return None;
-        }
-        if a.hash_args
-            .iter()
-            .any(|x| x == "-Xpreprocessor" || (x.starts_with("-Wp,") && !x.starts_with("-Wp,-D")))
-        {
-            self.log
-                .note("direct mode off: -Xpreprocessor or -Wp, option");
-            return None;
-        }
-        let source = std::fs::read(&a.input).ok()?;
-        if self.file_macro_sensitive(a) && direct::has_file_macro(&source) {
-            self.log.note(
-                "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
-            );
-            return None;
-        }
-        if !self.config.has_sloppiness("time_macros") && direct::has_time_macros(&source) {
-            self.log
-                .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
-            return None;
-        }
-        let mut h = KeyHasher::new(self.config.debug);
-        h.field("kind", b"manifest");
-        h.field("common", common);
-        let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
-        h.field("input", input.as_bytes());
-        h.field("source", blake3::hash(&source).as_bytes());
-        for var in INCLUDE_PATH_VARS {
-            let value = std::env::var_os(var).unwrap_or_default();
-            h.field(var, value.as_encoded_bytes());
-        }
-        Some(Key::from_bytes(self.finish_hasher(h)))
-    }
-
-    /// Is the input named by an absolute path under base_dir? Then `__FILE__`
-    /// expands to a path that differs between checkouts although the key,
-    /// which relates the path to base_dir, does not.
-    fn file_macro_sensitive(&self, a: &ArgsAnalysis) -> bool {
-        self.config
-            .base_dir
-            .as_ref()
-            .is_some_and(|b| a.input.starts_with('/') && paths::is_under(&a.input, b))
     }
 
     fn direct_lookup(
