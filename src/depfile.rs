@@ -9,6 +9,8 @@
 //! compiler wraps them. That last step is only taken when re-emitting the
 //! stored file reproduced it byte for byte when it was stored; otherwise the
 //! hit is declined and the call compiles, so a `.d` is never approximate.
+//! When the compiler ran with base_dir-relative paths, the result is then
+//! given the spelling of the call's own arguments (`relative::PathMap`).
 
 use crate::compiler::Family;
 use crate::paths;
@@ -33,7 +35,9 @@ struct Parsed<'a> {
     phony: bool,
 }
 
-const MAGIC: &str = "objcache-dep-1";
+/// Version 2: the body is the `.d` as the compiler wrote it for the
+/// arguments it ran with (base_dir paths relative), not the user's spelling.
+const MAGIC: &str = "objcache-dep-2";
 
 impl DepRecord {
     /// Records a `.d` the compiler just wrote for `targets` in `cwd`.
@@ -185,10 +189,10 @@ fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -
 }
 
 /// Reads the make rule a compiler writes. Files that use make escapes
-/// (spaces, `$`, `#` in names) are left alone: `None`.
+/// (spaces anywhere, `$`, `#` in dependencies) are left alone: `None`.
 fn parse(body: &[u8]) -> Option<Parsed<'_>> {
     let text = std::str::from_utf8(body).ok()?;
-    if text.contains(['$', '#']) || text.contains("\\ ") || !text.ends_with('\n') {
+    if text.contains("\\ ") || !text.ends_with('\n') {
         return None;
     }
     let mut lines = text.split('\n');
@@ -202,6 +206,11 @@ fn parse(body: &[u8]) -> Option<Parsed<'_>> {
     }
     let rule = &text[..first_end];
     let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
+    // Targets are kept as the compiler quoted them (`-MQ` writes `$$`);
+    // dependencies with make escapes are not read.
+    if text[colon..].contains(['$', '#']) {
+        return None;
+    }
     let targets: Vec<&str> = rule[..colon]
         .split_whitespace()
         .filter(|t| *t != "\\")

@@ -229,6 +229,14 @@ const PATH_OPTION_PREFIXES: &[&str] = &[
     "-iframework",
 ];
 
+/// Options whose value is `OLD=NEW`, OLD a path prefix.
+const PREFIX_MAP_OPTIONS: &[&str] = &[
+    "-fdebug-prefix-map=",
+    "-ffile-prefix-map=",
+    "-fmacro-prefix-map=",
+    "-fprofile-prefix-map=",
+];
+
 /// The form of one argument that goes into the hash: absolute paths under
 /// base_dir replaced by their relation to `cwd`.
 pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Cow<'a, str> {
@@ -240,6 +248,15 @@ pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>
     }
     if !arg.starts_with('-') {
         return Cow::Borrowed(arg);
+    }
+    // `-fdebug-prefix-map=OLD=NEW` and the like: OLD is the path, NEW is kept.
+    for option in PREFIX_MAP_OPTIONS {
+        if let Some((old, new)) = arg.strip_prefix(option).and_then(|m| m.split_once('=')) {
+            return match relate(old, cwd, base_dir) {
+                Some(rel) => Cow::Owned(format!("{option}{}={new}", rel.hash_form())),
+                None => Cow::Borrowed(arg),
+            };
+        }
     }
     let Some(slash) = arg.find('/') else {
         return Cow::Borrowed(arg);

@@ -53,12 +53,16 @@ pub struct PathMap {
 }
 
 impl PathMap {
-    fn add(&mut self, relative: String, absolute: String) {
-        if !self.entries.iter().any(|(r, _)| *r == relative) {
-            self.entries.push((relative, absolute));
-            self.entries
-                .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    /// `false` when `relative` already stands for another spelling: the
+    /// compiler's paths under it could then not be mapped back.
+    fn add(&mut self, relative: String, absolute: String) -> bool {
+        if let Some((_, known)) = self.entries.iter().find(|(r, _)| *r == relative) {
+            return *known == absolute;
         }
+        self.entries.push((relative, absolute));
+        self.entries
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -113,6 +117,7 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
         map: PathMap::default(),
         user_relative: Vec::new(),
         kept: Vec::new(),
+        conflict: None,
     };
     let mut out = Vec::with_capacity(args.len());
     let mut i = 0;
@@ -151,7 +156,7 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
         out.push(r.path(a, PathKind::File));
         i += 1;
     }
-    if let Some(why) = r.overlap() {
+    if let Some(why) = r.conflict.take().or_else(|| r.overlap()) {
         return Outcome::Declined(why);
     }
     if r.map.is_empty() {
@@ -172,6 +177,8 @@ struct Rewriter<'a> {
     /// Relative paths the user passed: they must not look like rewritten ones.
     user_relative: Vec<String>,
     kept: Vec<String>,
+    /// A relative spelling that would stand for two absolute ones.
+    conflict: Option<String>,
 }
 
 impl Rewriter<'_> {
@@ -191,7 +198,19 @@ impl Rewriter<'_> {
                     "" => "/",
                     trimmed => trimmed,
                 };
-                self.map.add(rel.clone(), abs.to_string());
+                let mut entries = vec![(rel.clone(), abs.to_string())];
+                if kind == PathKind::File {
+                    // Quoted includes found beside the file are named by
+                    // its directory as spelled.
+                    entries.push((dirname(&rel).to_string(), dirname(abs).to_string()));
+                }
+                for (r, a) in entries {
+                    if !self.map.add(r.clone(), a.clone()) && self.conflict.is_none() {
+                        self.conflict = Some(format!(
+                            "{r} would stand for two spellings, {a} and another"
+                        ));
+                    }
+                }
                 rel
             }
             Err(why) => {

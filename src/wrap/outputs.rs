@@ -79,6 +79,7 @@ impl Session {
                 return Ok(None);
             }
         };
+        let family = compiler::family(&self.compiler);
         let dep_file = match &a.deps {
             None => None,
             Some(d) => {
@@ -86,7 +87,8 @@ impl Session {
                     .dependency
                     .as_deref()
                     .and_then(DepRecord::decode)
-                    .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()));
+                    .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()))
+                    .map(|body| self.user_spelled_depfile(&body, family).unwrap_or(body));
                 match rendered {
                     Some(body) => Some((d.file.as_str(), body)),
                     None => {
@@ -97,7 +99,6 @@ impl Session {
                 }
             }
         };
-        let family = compiler::family(&self.compiler);
         let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
         if has_stderr
             && !unpacked.coloured
@@ -389,20 +390,19 @@ impl Session {
             let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
             match std::fs::read(&d.file) {
                 Ok(body) if plain && !body.is_empty() => {
-                    let shown = match self.user_spelled_depfile(&body, family) {
-                        Some(mapped) => {
-                            if let Err(e) = store::write_output(Path::new(&d.file), &mapped) {
-                                self.log.note(format!(
-                                    "not storing: rewriting dependency file {}: {e}",
-                                    d.file
-                                ));
-                                return nothing(self, Counter::BadOutputFile);
-                            }
-                            mapped
+                    if let Some(mapped) = self.user_spelled_depfile(&body, family) {
+                        if let Err(e) = store::write_output(Path::new(&d.file), &mapped) {
+                            self.log.note(format!(
+                                "not storing: rewriting dependency file {}: {e}",
+                                d.file
+                            ));
+                            return nothing(self, Counter::BadOutputFile);
                         }
-                        None => body.clone(),
-                    };
-                    let rec = DepRecord::new(shown, cwd, &d.targets, family);
+                    }
+                    // Stored as the compiler wrote it for the relative paths:
+                    // a hit maps it to its own call's spelling, which may
+                    // differ (`//`, `..`) for the same key.
+                    let rec = DepRecord::new(body.clone(), cwd, &d.targets, family);
                     entry.files.push((FileKind::Dependency, rec.encode()));
                     dep_body = Some(body);
                 }
