@@ -227,7 +227,17 @@ impl Rewriter<'_> {
         // Relative to the working directory as spelled, else (symlinks) the
         // real path relative to the physical one; the latter costs a
         // realpath, so it is only tried when needed.
-        let spelled = relative_to(&normalize(path), &normalize(self.cwd));
+        let clean = normalize(path);
+        let spelled = relative_to(&clean, &normalize(self.cwd));
+        // From a working directory without symlinks (`..` from it is its
+        // parent), a path spelled without `.`, `..` or `//` reaches the same
+        // file relative or absolute: no need to ask the file system.
+        let certain = self.cwd == self.physical
+            && clean
+                == match path.trim_end_matches('/') {
+                    "" => "/",
+                    trimmed => trimmed,
+                };
         let physical = || {
             std::fs::canonicalize(path)
                 .ok()
@@ -236,8 +246,9 @@ impl Rewriter<'_> {
         };
         let candidates = std::iter::once(Some(spelled)).chain(std::iter::once_with(physical));
         let mut why = "the relative path names another file (symlinks)";
-        for rel in candidates.flatten() {
-            if !self.same_location(path, &rel) {
+        for (n, rel) in candidates.flatten().enumerate() {
+            let certain = certain && n == 0;
+            if !certain && !self.same_location(path, &rel) {
                 continue;
             }
             if kind == PathKind::File {
@@ -246,7 +257,7 @@ impl Rewriter<'_> {
                     why = "in the working directory";
                     continue;
                 }
-                if !self.same_location(dirname(path), dirname(&rel)) {
+                if !certain && !self.same_location(dirname(path), dirname(&rel)) {
                     continue;
                 }
             }
