@@ -11,6 +11,15 @@ Environment (set by compare.sh):
   ZSTD_SRC      zstd-sys's zstd/ directory (read only)
   ROCKSDB_SRC   librocksdb-sys's rocksdb/ directory (read only)
   ZSTD_MK       the make file bench/zstd.mk
+  (bench/cmake.py imports this module without the last three.)
+
+Paths: every measurement names its sources and -I directories by absolute
+path with CCACHE_BASEDIR (and CCACHE_NOHASHDIR) set, as CMake builds and CI
+do. The TU hits and the relocated rebuild also keep the earlier
+relative-source form as a second row. Outputs are checked against the plain
+compiler run with the same command, or with the command ccache runs under
+base_dir (paths below it made relative to the working directory): either
+is accepted, and the report says which one objcache's outputs matched.
   HIT_ROUNDS, HITS_PER_ROUND, COLD_ROUNDS, WARM_ROUNDS, RELOC_ROUNDS, JOBS
   PROFILE=1     also run strace -c -f and perf stat on one hit of each tool
 """
@@ -29,14 +38,14 @@ from pathlib import Path
 OBJCACHE = os.environ["OBJCACHE"]
 CCACHE = os.environ["CCACHE"]
 WORK = Path(os.environ["BENCH_WORK"])
-ZSTD_SRC = Path(os.environ["ZSTD_SRC"])
-ROCKSDB_SRC = Path(os.environ["ROCKSDB_SRC"])
+ZSTD_SRC = Path(os.environ.get("ZSTD_SRC", "/nonexistent"))
+ROCKSDB_SRC = Path(os.environ.get("ROCKSDB_SRC", "/nonexistent"))
 # The header-heavy C++ translation unit for the hit-latency measurement
 # (rocksdb-relative). The default reads ~410 headers and makes a ~2 MB object,
 # like the TU the hit-latency target was set on; db/db_impl/db_impl.cc (about
 # 1,000 headers, 23 MB object) is the large-object case.
 TU = os.environ.get("TU", "table/block_based/block.cc")
-ZSTD_MK = os.environ["ZSTD_MK"]
+ZSTD_MK = os.environ.get("ZSTD_MK", str(Path(__file__).with_name("zstd.mk")))
 HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", 5))
 HITS_PER_ROUND = int(os.environ.get("HITS_PER_ROUND", 20))
 COLD_ROUNDS = int(os.environ.get("COLD_ROUNDS", 3))
@@ -71,6 +80,7 @@ def clean_env():
 
 
 def tool_env(tool, cache_dir=None, basedir=False, sloppy=False):
+    """basedir: False, True (BASE) or a directory."""
     env = clean_env()
     env["LC_ALL"] = "C"
     if tool == "plain":
@@ -82,7 +92,7 @@ def tool_env(tool, cache_dir=None, basedir=False, sloppy=False):
     else:
         env["OBJCACHE_SYSTEM_CONFIG"] = "/nonexistent"
     if basedir:
-        env["CCACHE_BASEDIR"] = str(BASE)
+        env["CCACHE_BASEDIR"] = str(BASE if basedir is True else basedir)
         env["CCACHE_NOHASHDIR"] = "1"
     if sloppy:
         env["CCACHE_SLOPPINESS"] = "system_headers"
@@ -159,16 +169,38 @@ def rotate(seq, i):
 
 def cmp_trees(ref, other, pattern, subst=None):
     """Names of files matching pattern whose bytes differ (or are missing)."""
-    bad = []
-    for f in sorted(Path(ref).rglob(pattern)):
-        rel = f.relative_to(ref)
+    return cmp_any({"ref": ref}, other, pattern, subst)[0]
+
+
+def cmp_any(refs, other, pattern, subst=None):
+    """Compare every file matching pattern in the first reference tree with
+    the same file under other; a file passes if it equals that file of any
+    reference tree in refs ({name: dir}, tried in order; subst=(old, new)
+    applied to the reference bytes first). Returns (names that match none,
+    {reference name: files matched})."""
+    bad, matched = [], {k: 0 for k in refs}
+    first = Path(next(iter(refs.values())))
+    for f in sorted(first.rglob(pattern)):
+        rel = f.relative_to(first)
         o = Path(other) / rel
-        want = f.read_bytes()
-        if subst:
-            want = want.replace(subst[0].encode(), subst[1].encode())
-        if not o.exists() or o.read_bytes() != want:
+        got = o.read_bytes() if o.exists() else None
+        for name, ref in refs.items():
+            r = Path(ref) / rel
+            if not r.exists():
+                continue
+            want = r.read_bytes()
+            if subst:
+                want = want.replace(subst[0].encode(), subst[1].encode())
+            if got == want:
+                matched[name] += 1
+                break
+        else:
             bad.append(str(rel))
-    return bad
+    return bad, matched
+
+
+def fmt_matched(matched):
+    return ", ".join(f"{n} {k}" for k, n in matched.items() if n) or "none"
 
 
 # ---------------------------------------------------------------- facts
@@ -234,9 +266,17 @@ def c_sources(zstd):
 
 # ---------------------------------------------------------------- C builds
 
-def make_cmd(tool):
+# Path forms of the zstd build (bench/zstd.mk): "abs" names sources and -I
+# directories by absolute path (as CMake does); "rel" names sources
+# relative to the tree with absolute -I (the form used before); "rewritten"
+# is the command ccache runs for either under base_dir (everything relative),
+# built with the plain compiler only, as a reference for the outputs.
+MAKE_PATHS = {"abs": ["ABS_SRC=1"], "rel": [], "rewritten": ["REL_INC=1"]}
+
+
+def make_cmd(tool, paths="abs"):
     cc = " ".join(prefix(tool) + [CC])
-    return ["make", "-s", "-f", ZSTD_MK, f"-j{JOBS}", f"CC={cc}"]
+    return ["make", "-s", "-f", ZSTD_MK, f"-j{JOBS}", f"CC={cc}"] + MAKE_PATHS[paths]
 
 
 def clean_objs(tree, sources):
@@ -247,9 +287,9 @@ def clean_objs(tree, sources):
         (obj / s.parent.name).mkdir(parents=True, exist_ok=True)
 
 
-def c_build(tool, tree, env, sources):
+def c_build(tool, tree, env, sources, paths="abs"):
     clean_objs(tree, sources)
-    return timed(make_cmd(tool), env, tree)
+    return timed(make_cmd(tool, paths), env, tree)
 
 
 # ---------------------------------------------------------------- main
@@ -270,33 +310,55 @@ def main():
 
     # ------------------------------------------------ C++ single-TU hits
     tu_dir = rocks.parent
-    tu_flags = ["-O2", "-g", "-std=c++17", "-DNDEBUG=1", "-DOS_LINUX",
-                "-DROCKSDB_PLATFORM_POSIX", "-DROCKSDB_LIB_IO_POSIX",
-                "-DROCKSDB_SUPPORT_THREAD_LOCAL",
-                f"-I{rocks}/include", f"-I{rocks}", "-MD", "-c",
-                f"rocksdb/{TU}"]
-    R["tu_command"] = " ".join([CXX] + tu_flags + ["-o", "out/<tool>/tu.o"])
+    tu_common = ["-O2", "-g", "-std=c++17", "-DNDEBUG=1", "-DOS_LINUX",
+                 "-DROCKSDB_PLATFORM_POSIX", "-DROCKSDB_LIB_IO_POSIX",
+                 "-DROCKSDB_SUPPORT_THREAD_LOCAL"]
+    # Path forms: "abs" (absolute -I and source, base_dir = the TU's
+    # directory, as CMake and CI run it), "rel" (the earlier form: absolute
+    # -I, source relative to the working directory, no base_dir) and
+    # "rewritten" (everything relative: what ccache runs for "abs" under
+    # base_dir; plain g++ only, as a reference object).
+    tu_paths = {
+        "abs": [f"-I{rocks}/include", f"-I{rocks}", "-MD", "-c", f"{rocks}/{TU}"],
+        "rel": [f"-I{rocks}/include", f"-I{rocks}", "-MD", "-c", f"rocksdb/{TU}"],
+        "rewritten": ["-Irocksdb/include", "-Irocksdb", "-MD", "-c", f"rocksdb/{TU}"],
+    }
+    R["tu_command"] = {
+        k: " ".join([CXX] + tu_common + v + ["-o", "out/<tool>/tu.o"])
+        for k, v in tu_paths.items()}
+    R["tu_base_dir"] = {"abs": str(tu_dir), "rel": None}
     # fresh_output: the default configuration, with the previous object and
     # .d removed before each hit (by this script, outside the timed process),
     # as after `make clean`; the other variants overwrite the last output,
-    # as an edit-compile loop does.
-    variants = {"default": False, "system_headers": True, "fresh_output": False}
+    # as an edit-compile loop does. Each in both path forms.
+    # name: (sloppiness=system_headers, output removed first, path form)
+    variants = {}
+    for paths in ("abs", "rel"):
+        sfx = "" if paths == "abs" else "-rel"
+        variants[f"default{sfx}"] = (False, False, paths)
+        variants[f"system_headers{sfx}"] = (True, False, paths)
+        variants[f"fresh_output{sfx}"] = (False, True, paths)
 
     def tu_cmd(tool, variant):
         out = f"out/{tool}-{variant}/tu.o"
-        return prefix(tool) + [CXX] + tu_flags + ["-o", out]
+        return prefix(tool) + [CXX] + tu_common + tu_paths[variants[variant][2]] + ["-o", out]
 
     log("\n== C++ TU: first compiles (plain, then a miss per cache and variant)")
+    for k, v in R["tu_command"].items():
+        log(f"  command ({k}): {v}")
     tu_env = {}
     miss = {}
-    (tu_dir / "out" / "plain-ref").mkdir(parents=True)
-    w, c = timed([CXX] + tu_flags + ["-o", "out/plain-ref/tu.o"],
-                 tool_env("plain"), tu_dir)
-    miss["plain"] = (w, c)
-    log(f"  plain g++: wall {w:.2f}s cpu {c:.2f}s")
-    for variant, sloppy in variants.items():
+    for paths in ("abs", "rel", "rewritten"):
+        (tu_dir / "out" / f"plain-ref-{paths}").mkdir(parents=True)
+        w, c = timed([CXX] + tu_common + tu_paths[paths]
+                     + ["-o", f"out/plain-ref-{paths}/tu.o"], tool_env("plain"), tu_dir)
+        if paths == "abs":
+            miss["plain"] = (w, c)
+        log(f"  plain g++ ({paths} paths): wall {w:.2f}s cpu {c:.2f}s")
+    for variant, (sloppy, _, paths) in variants.items():
         for tool in CACHED:
             env = tool_env(tool, fresh_dir(caches / f"tu-{tool}-{variant}"),
+                           basedir=tu_dir if paths == "abs" else False,
                            sloppy=sloppy)
             tu_env[(tool, variant)] = env
             (tu_dir / "out" / f"{tool}-{variant}").mkdir(parents=True)
@@ -321,30 +383,40 @@ def main():
         "tools interleaved")
     hits = {(t, v): [] for t in CACHED for v in variants}
     for rnd in range(HIT_ROUNDS):
-        for variant in variants:
+        for variant, (_, fresh, _) in variants.items():
             for tool in rotate(CACHED, rnd):
                 env = tu_env[(tool, variant)]
                 for _ in range(HITS_PER_ROUND):
-                    if variant == "fresh_output":
+                    if fresh:
                         for suffix in ("o", "d"):
                             (tu_dir / f"out/{tool}-{variant}/tu.{suffix}").unlink()
                     hits[(tool, variant)].append(
                         timed(tu_cmd(tool, variant), env, tu_dir))
         log(f"  round {rnd + 1}/{HIT_ROUNDS} done")
     R["tu_hits"] = {}
-    ref_obj = (tu_dir / "out/plain-ref/tu.o").read_bytes()
     for (tool, variant), xs in hits.items():
         s = stats(tool, tu_env[(tool, variant)])
         d, p, m = hit_summary(s)
+        paths = variants[variant][2]
+        got = (tu_dir / f"out/{tool}-{variant}/tu.o").read_bytes()
+        refs = [paths] + (["rewritten"] if paths == "abs" else [])
+        same = [r for r in refs
+                if (tu_dir / f"out/plain-ref-{r}/tu.o").read_bytes() == got]
         R["tu_hits"][f"{tool}-{variant}"] = {
             "wall": med([x[0] for x in xs]), "cpu": med([x[1] for x in xs]),
-            "n": len(xs), "direct": d, "preprocessed": p, "miss": m}
-        if (tu_dir / f"out/{tool}-{variant}/tu.o").read_bytes() != ref_obj:
-            errors.append(f"C++ TU: {tool} ({variant}) object differs from g++'s")
+            "n": len(xs), "direct": d, "preprocessed": p, "miss": m,
+            "object_equals_plain": same[0] if same else None}
+        if not same:
+            msg = (f"C++ TU: {tool} ({variant}) object differs from g++'s "
+                   f"(run with {' or '.join(refs)} paths)")
+            if tool == "objcache":
+                errors.append(msg)
+            else:
+                log(f"  note: {msg}")
 
     # ------------------------------------------------ C cold builds
-    log(f"\n== C cold full builds: {COLD_ROUNDS} rounds, fresh cache each round, "
-        f"make -j{JOBS}")
+    log(f"\n== C cold full builds (absolute paths): {COLD_ROUNDS} rounds, "
+        f"fresh cache each round, make -j{JOBS}")
     cold = {t: [] for t in TOOLS}
     c_env = {}
     for rnd in range(COLD_ROUNDS):
@@ -365,9 +437,59 @@ def main():
     R["cold"] = {t: {"wall": med([x[0] for x in v]), "cpu": med([x[1] for x in v]),
                      "runs": v} for t, v in cold.items()}
 
+    # The relative-source form (for the relocated rebuild's second row) has
+    # caches of its own, filled by one cold build each; the plain compiler
+    # also builds it and the rewritten form, as references.
+    log("\n== C cold full builds, other path forms (1 sample; fill the "
+        "relative-source caches, reference outputs)")
+    c_env_rel = {}
+    cold_rel = {}
+    refs_c = {"abs": WORK / "ref-plain"}
+    for tool, paths in (("plain", "rel"), ("plain", "rewritten"),
+                        ("ccache", "rel"), ("objcache", "rel")):
+        cache_dir = fresh_dir(caches / f"c-{tool}-rel") if tool != "plain" else None
+        env = tool_env(tool, cache_dir, basedir=True)
+        w, c = c_build(tool, zstd, env, sources, paths=paths)
+        log(f"  {tool:8s} ({paths} paths): wall {w:6.2f}s cpu {c:6.2f}s")
+        if tool == "plain":
+            ref = WORK / f"ref-plain-{paths}"
+            if ref.exists():
+                shutil.rmtree(ref)
+            shutil.copytree(zstd / "obj", ref)
+            refs_c[paths] = ref
+        else:
+            c_env_rel[tool] = env
+            cold_rel[tool] = (w, c)
+    R["cold_rel"] = cold_rel
+    # Which reference an output may equal, per path form of the build.
+    ref_sets = {"abs": {k: refs_c[k] for k in ("abs", "rewritten")},
+                "rel": {k: refs_c[k] for k in ("rel", "rewritten")}}
+    R["output_matches"] = {}
+
+    def check(what, tool, tree, paths, subst=None):
+        """Compare tree's outputs with the plain references; objcache's
+        mismatches are failures, ccache's are notes."""
+        bad_o, m_o = cmp_any(ref_sets[paths], tree / "obj", "*.o")
+        bad_d, m_d = cmp_any(ref_sets[paths], tree / "obj", "*.d", subst=subst)
+        key = f"{what}: {tool}"
+        prev = R["output_matches"].setdefault(key, {"o": {}, "d": {}})
+        for kind, m in (("o", m_o), ("d", m_d)):
+            for k, n in m.items():
+                prev[kind][k] = prev[kind].get(k, 0) + n
+        if tool == "objcache":
+            if bad_o:
+                errors.append(f"{what}: objcache objects differ from the plain "
+                              f"build's: {bad_o[:5]}")
+            if bad_d:
+                errors.append(f"{what}: objcache .d files differ from what gcc "
+                              f"writes there: {bad_d[:5]}")
+        elif bad_o or bad_d:
+            log(f"  note: ccache outputs differ from plain: "
+                f"{len(bad_o)} .o, {len(bad_d)} .d")
+
     # ------------------------------------------------ C warm rebuilds
     # The caches of the last cold round are warm; every object is a hit.
-    log(f"\n== C warm full rebuilds (all hits): {WARM_ROUNDS} rounds")
+    log(f"\n== C warm full rebuilds (all hits, absolute paths): {WARM_ROUNDS} rounds")
     warm = {t: [] for t in CACHED}
     for t in CACHED:
         zero(t, c_env[t])
@@ -376,17 +498,7 @@ def main():
             w, c = c_build(tool, zstd, c_env[tool], sources)
             warm[tool].append((w, c))
             log(f"  round {rnd + 1} {tool:8s}: wall {w:6.2f}s cpu {c:6.2f}s")
-            bad_o = cmp_trees(WORK / "ref-plain", zstd / "obj", "*.o")
-            bad_d = cmp_trees(WORK / "ref-plain", zstd / "obj", "*.d")
-            if bad_o and tool == "objcache":
-                errors.append(f"warm rebuild: objcache objects differ from the "
-                              f"plain build: {bad_o[:5]}")
-            if bad_d and tool == "objcache":
-                errors.append(f"warm rebuild: objcache .d files differ from the "
-                              f"plain build: {bad_d[:5]}")
-            if (bad_o or bad_d) and tool == "ccache":
-                log(f"  note: ccache outputs differ from plain: "
-                    f"{len(bad_o)} .o, {len(bad_d)} .d")
+            check("warm rebuild", tool, zstd, "abs")
     R["warm"] = {}
     for t, v in warm.items():
         d, p, m = hit_summary(stats(t, c_env[t]))
@@ -395,42 +507,35 @@ def main():
 
     # ------------------------------------------------ C relocated rebuilds
     log(f"\n== C rebuild from a relocated copy: {RELOC_ROUNDS} rounds, "
-        f"each a fresh copy under {BASE}")
-    reloc = {t: [] for t in CACHED}
-    reloc_hits = {t: [0, 0, 0] for t in CACHED}
+        f"each a fresh copy under {BASE}, absolute and relative-source paths")
+    envs = {"abs": c_env, "rel": c_env_rel}
+    reloc = {(t, p): [] for p in envs for t in CACHED}
+    reloc_hits = {k: [0, 0, 0] for k in reloc}
     a_path = str(zstd)
     for rnd in range(RELOC_ROUNDS):
-        for tool in rotate(CACHED, rnd):
-            tree = BASE / f"r{rnd}-{tool}" / "zstd"
-            shutil.copytree(zstd / "lib", tree / "lib")
-            zero(tool, c_env[tool])
-            w, c = c_build(tool, tree, c_env[tool], sources=c_sources(tree))
-            reloc[tool].append((w, c))
-            d, p, m = hit_summary(stats(tool, c_env[tool]))
-            for i, x in enumerate((d, p, m)):
-                reloc_hits[tool][i] += x
-            log(f"  round {rnd + 1} {tool:8s}: wall {w:6.2f}s cpu {c:6.2f}s  "
-                f"direct {d} preprocessed {p} miss {m}")
-            bad_o = cmp_trees(WORK / "ref-plain", tree / "obj", "*.o")
-            bad_d = cmp_trees(WORK / "ref-plain", tree / "obj", "*.d",
-                              subst=(a_path, str(tree)))
-            if tool == "objcache" and bad_o:
-                errors.append(f"relocated: objcache objects differ from the "
-                              f"plain build: {bad_o[:5]}")
-            if tool == "objcache" and bad_d:
-                errors.append(f"relocated: objcache .d files differ from what "
-                              f"gcc writes there: {bad_d[:5]}")
-            if tool == "ccache" and (bad_o or bad_d):
-                log(f"  note: ccache outputs differ from plain: "
-                    f"{len(bad_o)} .o, {len(bad_d)} .d")
-            shutil.rmtree(tree.parent)
+        for paths in envs:
+            for tool in rotate(CACHED, rnd):
+                env = envs[paths][tool]
+                tree = BASE / f"r{rnd}-{tool}-{paths}" / "zstd"
+                shutil.copytree(zstd / "lib", tree / "lib")
+                zero(tool, env)
+                w, c = c_build(tool, tree, env, sources=c_sources(tree), paths=paths)
+                reloc[(tool, paths)].append((w, c))
+                d, p, m = hit_summary(stats(tool, env))
+                for i, x in enumerate((d, p, m)):
+                    reloc_hits[(tool, paths)][i] += x
+                log(f"  round {rnd + 1} {paths} {tool:8s}: wall {w:6.2f}s "
+                    f"cpu {c:6.2f}s  direct {d} preprocessed {p} miss {m}")
+                check(f"relocated ({paths} paths)", tool, tree, paths,
+                      subst=(a_path, str(tree)))
+                shutil.rmtree(tree.parent)
     R["reloc"] = {}
-    for t in CACHED:
-        d, p, m = reloc_hits[t]
-        v = reloc[t]
-        R["reloc"][t] = {"wall": med([x[0] for x in v]), "cpu": med([x[1] for x in v]),
-                         "direct": d, "preprocessed": p, "miss": m,
-                         "hit_rate": (d + p) / (d + p + m) if d + p + m else 0.0}
+    for (t, paths), v in reloc.items():
+        d, p, m = reloc_hits[(t, paths)]
+        R["reloc"][f"{t}-{paths}"] = {
+            "wall": med([x[0] for x in v]), "cpu": med([x[1] for x in v]),
+            "direct": d, "preprocessed": p, "miss": m,
+            "hit_rate": (d + p) / (d + p + m) if d + p + m else 0.0}
 
     # ------------------------------------------------ profile one hit
     if PROFILE:
@@ -479,71 +584,95 @@ def report(R):
     h = R["tu_hits"]
     log("\n" + "=" * 78)
     log("RESULTS (medians; CPU = user+sys of the whole process tree)")
+    log("abs = sources and -I by absolute path, CCACHE_BASEDIR set; rel = the "
+        "earlier\nrelative-source form (TU: no base_dir; C: base_dir set)")
     log("=" * 78)
-    log(f"\n{'measurement':40s} {'tool':24s} {'wall s':>9s} {'CPU s':>9s}  hits d/p/miss")
-    for variant, label in (("default", "C++ TU hit, default config"),
-                           ("system_headers", "C++ TU hit, sloppiness=system_headers"),
-                           ("fresh_output", "C++ TU hit, output removed first")):
-        for t in CACHED:
-            x = h[f"{t}-{variant}"]
-            log(f"{label:40s} {t:24s} {x['wall']:9.4f} {x['cpu']:9.4f}  "
-                f"{x['direct']}/{x['preprocessed']}/{x['miss']}")
+    W = 46
+    log(f"\n{'measurement':{W}s} {'tool':20s} {'wall s':>9s} {'CPU s':>9s}  hits d/p/miss")
+    labels = (("default", "C++ TU hit, default config"),
+              ("system_headers", "C++ TU hit, sloppiness=system_headers"),
+              ("fresh_output", "C++ TU hit, output removed first"))
+    for sfx, form in (("", "abs"), ("-rel", "rel")):
+        for variant, label in labels:
+            for t in CACHED:
+                x = h[f"{t}-{variant}{sfx}"]
+                log(f"{label + ', ' + form:{W}s} {t:20s} {x['wall']:9.4f} "
+                    f"{x['cpu']:9.4f}  {x['direct']}/{x['preprocessed']}/{x['miss']}")
     m = R["tu_miss"]
     for k, (w, c) in m.items():
-        log(f"{'C++ TU first compile (1 sample)':40s} {k:24s} {w:9.2f} {c:9.2f}")
+        if k == "plain" or k.endswith(("-default", "-default-rel")):
+            log(f"{'C++ TU first compile (1 sample)':{W}s} {k:20s} {w:9.2f} {c:9.2f}")
     for t in TOOLS:
         x = R["cold"][t]
-        log(f"{'C cold full build':40s} {t:24s} {x['wall']:9.2f} {x['cpu']:9.2f}")
+        log(f"{'C cold full build, abs':{W}s} {t:20s} {x['wall']:9.2f} {x['cpu']:9.2f}")
+    for t, (w, c) in R["cold_rel"].items():
+        log(f"{'C cold full build, rel (1 sample)':{W}s} {t:20s} {w:9.2f} {c:9.2f}")
     for t in CACHED:
         x = R["warm"][t]
-        log(f"{'C warm full rebuild':40s} {t:24s} {x['wall']:9.3f} {x['cpu']:9.3f}  "
+        log(f"{'C warm full rebuild, abs':{W}s} {t:20s} {x['wall']:9.3f} {x['cpu']:9.3f}  "
             f"{x['direct']}/{x['preprocessed']}/{x['miss']}")
-    for t in CACHED:
-        x = R["reloc"][t]
-        log(f"{'C relocated rebuild':40s} {t:24s} {x['wall']:9.3f} {x['cpu']:9.3f}  "
-            f"{x['direct']}/{x['preprocessed']}/{x['miss']}  "
-            f"hit rate {100 * x['hit_rate']:.1f}%")
+    for form in ("abs", "rel"):
+        for t in CACHED:
+            x = R["reloc"][f"{t}-{form}"]
+            log(f"{'C relocated rebuild, ' + form:{W}s} {t:20s} {x['wall']:9.3f} "
+                f"{x['cpu']:9.3f}  {x['direct']}/{x['preprocessed']}/{x['miss']}  "
+                f"hit rate {100 * x['hit_rate']:.1f}%")
 
-    hd = h["objcache-default"]["cpu"] / h["ccache-default"]["cpu"]
-    hs = h["objcache-system_headers"]["cpu"] / h["ccache-system_headers"]["cpu"]
-    hf = h["objcache-fresh_output"]["cpu"] / h["ccache-fresh_output"]["cpu"]
-    hfw = h["objcache-fresh_output"]["wall"] / h["ccache-fresh_output"]["wall"]
-    hdw = h["objcache-default"]["wall"] / h["ccache-default"]["wall"]
-    hsw = h["objcache-system_headers"]["wall"] / h["ccache-system_headers"]["wall"]
-    wc = R["warm"]["objcache"]["cpu"] / R["warm"]["ccache"]["cpu"]
-    ww = R["warm"]["objcache"]["wall"] / R["warm"]["ccache"]["wall"]
-    cp = R["cold"]["objcache"]["wall"] / R["cold"]["plain"]["wall"]
-    cpc = R["cold"]["objcache"]["cpu"] / R["cold"]["plain"]["cpu"]
-    cc = R["cold"]["objcache"]["wall"] / R["cold"]["ccache"]["wall"]
-    ccc = R["cold"]["objcache"]["cpu"] / R["cold"]["ccache"]["cpu"]
-    ro = R["reloc"]["objcache"]["hit_rate"]
-    rc = R["reloc"]["ccache"]["hit_rate"]
-    R["ratios"] = dict(hit_cpu_default=hd, hit_cpu_system_headers=hs,
-                       hit_wall_default=hdw, hit_wall_system_headers=hsw,
-                       hit_cpu_fresh_output=hf, hit_wall_fresh_output=hfw,
-                       warm_cpu=wc, warm_wall=ww, cold_vs_plain_wall=cp,
-                       cold_vs_plain_cpu=cpc, cold_vs_ccache_wall=cc,
-                       cold_vs_ccache_cpu=ccc, reloc_objcache=ro, reloc_ccache=rc)
+    log("\nOUTPUTS: which plain-compiler output each cached tool's equals "
+        "(same command / 'rewritten' = the base_dir-relative command ccache runs)")
+    for k, v in h.items():
+        log(f"  C++ TU {k:30s}: object = {v['object_equals_plain'] or 'NONE'}")
+    for k, v in R["output_matches"].items():
+        log(f"  C {k:34s}: .o {fmt_matched(v['o'])}; .d {fmt_matched(v['d'])}")
+
+    def r(a, b, key):
+        return a[key] / b[key]
+
+    ratios = {}
+    for sfx, form in (("", "abs"), ("-rel", "rel")):
+        for v in ("default", "system_headers", "fresh_output"):
+            o, c = h[f"objcache-{v}{sfx}"], h[f"ccache-{v}{sfx}"]
+            ratios[f"hit_cpu_{v}_{form}"] = r(o, c, "cpu")
+            ratios[f"hit_wall_{v}_{form}"] = r(o, c, "wall")
+    wo, wc_ = R["warm"]["objcache"], R["warm"]["ccache"]
+    co, cp_, cc_ = R["cold"]["objcache"], R["cold"]["plain"], R["cold"]["ccache"]
+    ratios.update(
+        warm_cpu=r(wo, wc_, "cpu"), warm_wall=r(wo, wc_, "wall"),
+        cold_vs_plain_wall=r(co, cp_, "wall"), cold_vs_plain_cpu=r(co, cp_, "cpu"),
+        cold_vs_ccache_wall=r(co, cc_, "wall"), cold_vs_ccache_cpu=r(co, cc_, "cpu"))
+    for form in ("abs", "rel"):
+        ratios[f"reloc_objcache_{form}"] = R["reloc"][f"objcache-{form}"]["hit_rate"]
+        ratios[f"reloc_ccache_{form}"] = R["reloc"][f"ccache-{form}"]["hit_rate"]
+    R["ratios"] = ratios
     log("\nRATIOS objcache / other")
-    log(f"  hit latency, CPU, default config       : {fmt_ratio(hd, 0.5)}  (wall {hdw:.2f})")
-    log(f"  hit latency, CPU, system_headers       : {fmt_ratio(hs, 0.5)}  (wall {hsw:.2f})")
-    log(f"  hit latency, CPU, output removed first : {fmt_ratio(hf, 0.5)}  (wall {hfw:.2f})")
-    log(f"  warm rebuild vs ccache, CPU            : {fmt_ratio(wc, 0.7)}")
-    log(f"  warm rebuild vs ccache, wall           : {fmt_ratio(ww, 0.7)}")
-    log(f"  cold build vs plain, wall              : {fmt_ratio(cp, 1.05)}")
-    log(f"  cold build vs plain, CPU               : {fmt_ratio(cpc, 1.05)}")
-    log(f"  cold build vs ccache, wall             : {fmt_ratio(cc, 1.0)}")
-    log(f"  cold build vs ccache, CPU              : {fmt_ratio(ccc, 1.0)}")
-    log(f"  relocated hit rate objcache            : {100 * ro:.1f}% (target 100%: "
-        f"{'MET' if ro >= 1.0 else 'MISSED'}); ccache {100 * rc:.1f}%")
+    for form in ("abs", "rel"):
+        for v, label in (("default", "default config"),
+                         ("system_headers", "system_headers"),
+                         ("fresh_output", "output removed first")):
+            log(f"  hit latency, CPU, {label + ', ' + form:27s}: "
+                f"{fmt_ratio(ratios[f'hit_cpu_{v}_{form}'], 0.5)}  "
+                f"(wall {ratios[f'hit_wall_{v}_{form}']:.2f})")
+    for label, key, target in (
+            ("warm rebuild vs ccache, CPU, abs", "warm_cpu", 0.7),
+            ("warm rebuild vs ccache, wall, abs", "warm_wall", 0.7),
+            ("cold build vs plain, wall, abs", "cold_vs_plain_wall", 1.05),
+            ("cold build vs plain, CPU, abs", "cold_vs_plain_cpu", 1.05),
+            ("cold build vs ccache, wall, abs", "cold_vs_ccache_wall", 1.0),
+            ("cold build vs ccache, CPU, abs", "cold_vs_ccache_cpu", 1.0)):
+        log(f"  {label:45s}: {fmt_ratio(ratios[key], target)}")
+    for form in ("abs", "rel"):
+        ro, rc = ratios[f"reloc_objcache_{form}"], ratios[f"reloc_ccache_{form}"]
+        log(f"  {'relocated hit rate objcache, ' + form:45s}: {100 * ro:.1f}% (target 100%: "
+            f"{'MET' if ro >= 1.0 else 'MISSED'}); ccache {100 * rc:.1f}%")
     if "profile" in R:
-        log("\nPROFILE of one C++ TU hit (strace -c -f; perf stat -r 10)")
+        log("\nPROFILE of one C++ TU hit, abs paths (strace -c -f; perf stat -r 10)")
         for k, v in R["profile"].items():
             log(f"--- {k}")
             lines = [l for l in v.strip().splitlines() if l.strip()]
             if k.startswith("strace") and len(lines) > 20:
                 lines = lines[:17] + ["  ..."] + lines[-2:]
             log("\n".join(lines))
+
 
 if __name__ == "__main__":
     main()

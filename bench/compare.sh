@@ -1,44 +1,75 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: plain gcc/g++ vs ccache (inode_cache, direct mode)
 # vs objcache, on third-party C and C++ sources fetched from crates.io at run
-# time (zstd from zstd-sys, rocksdb from librocksdb-sys); nothing fetched is
-# committed.
+# time (zstd from zstd-sys, rocksdb from librocksdb-sys, libgit2 from
+# libgit2-sys); nothing fetched is committed. Sources and -I directories are
+# named by absolute path with CCACHE_BASEDIR set, as CMake and CI do; the TU
+# hits and the relocated rebuild keep the earlier relative-source form as a
+# second row.
 #
-#   bash bench/compare.sh            # full: 5x20 TU hits, 3 cold, 10 warm, 3 relocated
-#   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated
+#   bash bench/compare.sh            # full: 5x20 TU hits, 3 cold, 10 warm, 3 relocated, 5 CMake warm
+#   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated, 2 CMake warm
 #
+# PARTS=main,remote,cmake (the default; any comma-separated subset):
+#   main    bench/bench.py: C++ TU hits, zstd cold, warm and relocated builds
+#   remote  bench/remote.py: warm Redis / HTTP server, empty local cache
+#           (REMOTE=0 also leaves it out)
+#   cmake   bench/cmake.py: libgit2 built by its CMake files with Ninja in
+#           root A, then in root B under the same base_dir with the same
+#           cache (PARTS=cmake runs only this)
 # TU=path: the C++ translation unit for hit latency, relative to rocksdb/
 #   (default table/block_based/block.cc; db/db_impl/db_impl.cc for a 23 MB object)
-# REMOTE=0 skips the remote-storage part (warm Redis / HTTP server, empty local cache).
 # Counts: HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS
+#         CMAKE_WARM_ROUNDS; CMAKE_CONFIGS=RelWithDebInfo,Debug (build types)
 # Other:  BENCH_WORK=DIR (scratch dir, default a new /tmp/objcache-bench.*),
 #         KEEP=1 (keep the scratch dir), PROFILE=0 (skip strace/perf of one hit)
 # Exit status 1 when objcache produced an object or .d that differs from the
-# plain compiler's.
+# plain compiler's (main part); the other parts still run first.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE)=' | tr '\n' ' ' || true)bash bench/compare.sh"
+BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS)=' | tr '\n' ' ' || true)bash bench/compare.sh"
 export BENCH_COMMAND
 
 if [[ "${QUICK:-0}" == 1 ]]; then
   : "${HIT_ROUNDS:=2}" "${HITS_PER_ROUND:=5}" "${COLD_ROUNDS:=1}" "${WARM_ROUNDS:=2}" "${RELOC_ROUNDS:=1}"
+  : "${CMAKE_WARM_ROUNDS:=2}"
 else
   : "${HIT_ROUNDS:=5}" "${HITS_PER_ROUND:=20}" "${COLD_ROUNDS:=3}" "${WARM_ROUNDS:=10}" "${RELOC_ROUNDS:=3}"
+  : "${CMAKE_WARM_ROUNDS:=5}"
 fi
-: "${JOBS:=2}" "${PROFILE:=1}"
+: "${JOBS:=2}" "${PROFILE:=1}" "${CMAKE_CONFIGS:=RelWithDebInfo,Debug}"
 export HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS PROFILE
+export CMAKE_CONFIGS CMAKE_WARM_ROUNDS
+
+: "${PARTS:=main,remote,cmake}"
+for p in ${PARTS//,/ }; do
+  case "$p" in
+    main | remote | cmake) ;;
+    *) echo "PARTS: unknown part '$p' (main, remote, cmake)" >&2; exit 2 ;;
+  esac
+done
+part() {
+  [[ ",$PARTS," == *",$1,"* ]] || return 1
+  [[ "$1" != remote || "${REMOTE:-1}" != 0 ]]
+}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 need ccache || missing+=(ccache)
-need make || missing+=(make)
 need gcc || missing+=(gcc)
-need g++ || missing+=(g++)
 need python3 || missing+=(python3)
-if [[ "${REMOTE:-1}" != 0 ]]; then
+if part main || part remote; then
+  need make || missing+=(make)
+  need g++ || missing+=(g++)
+fi
+if part remote; then
   need redis-server || missing+=(redis-server)
   need nginx || missing+=(nginx)
+fi
+if part cmake; then
+  need cmake || missing+=(cmake)
+  need ninja || missing+=(ninja-build)
 fi
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
@@ -66,35 +97,51 @@ if [[ "${KEEP:-0}" != 1 ]]; then
 fi
 echo "== scratch directory $BENCH_WORK"
 
-echo "== fetching third-party sources with cargo (zstd-sys, librocksdb-sys)"
+crates=()
+if part main || part remote; then
+  crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
+  crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
+fi
+if part cmake; then
+  # libgit2 1.9.7 with its complete CMake build (CMakeLists.txt, cmake/, deps/).
+  crates+=('libgit2-sys = { version = "=0.18.8", default-features = false }')
+fi
+echo "== fetching third-party sources with cargo (${crates[*]%% =*})"
 FETCH="$BENCH_WORK/fetch"
 mkdir -p "$FETCH/src"
-cat >"$FETCH/Cargo.toml" <<'EOF'
-[package]
-name = "objcache-bench-sources"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-zstd-sys = { version = "=2.1.3", default-features = false }
-librocksdb-sys = { version = "=0.17.3", default-features = false }
-EOF
+{
+  printf '[package]\nname = "objcache-bench-sources"\nversion = "0.0.0"\n'
+  printf 'edition = "2021"\npublish = false\n\n[dependencies]\n'
+  printf '%s\n' "${crates[@]}"
+} >"$FETCH/Cargo.toml"
 echo 'fn main() {}' >"$FETCH/src/main.rs"
 (cd "$FETCH" && cargo fetch --quiet)
-read -r ZSTD_SRC ROCKSDB_SRC < <(cd "$FETCH" && cargo metadata --format-version 1 --quiet |
-  python3 -c '
-import json, os, sys
+srcs=$(cd "$FETCH" && cargo metadata --format-version 1 --quiet | python3 -c '
+import json, os, shlex, sys
 m = json.load(sys.stdin)
 d = {p["name"]: os.path.dirname(p["manifest_path"]) for p in m["packages"]}
-print(d["zstd-sys"] + "/zstd", d["librocksdb-sys"] + "/rocksdb")')
-export ZSTD_SRC ROCKSDB_SRC
-echo "   zstd:    $ZSTD_SRC"
-echo "   rocksdb: $ROCKSDB_SRC"
+for var, (crate, sub) in {"ZSTD_SRC": ("zstd-sys", "zstd"),
+                          "ROCKSDB_SRC": ("librocksdb-sys", "rocksdb"),
+                          "LIBGIT2_SRC": ("libgit2-sys", "libgit2")}.items():
+    if crate in d:
+        print(f"export {var}={shlex.quote(os.path.join(d[crate], sub))}")')
+eval "$srcs"
+for v in ZSTD_SRC ROCKSDB_SRC LIBGIT2_SRC; do
+  if [[ -n "${!v:-}" ]]; then echo "   $v: ${!v}"; fi
+done
 
-python3 "$REPO/bench/bench.py"
-if [[ "${REMOTE:-1}" != 0 ]]; then
+status=0
+if part main; then
+  python3 "$REPO/bench/bench.py" || status=$?
+fi
+if part remote; then
   echo
   echo "== remote storage (REMOTE=0 skips)"
-  python3 "$REPO/bench/remote.py"
+  python3 "$REPO/bench/remote.py" || status=$?
 fi
+if part cmake; then
+  echo
+  echo "== CMake project relocated (PARTS=cmake runs only this)"
+  python3 "$REPO/bench/cmake.py" || status=$?
+fi
+exit "$status"

@@ -3,6 +3,9 @@ EMPTY local cache served from a warm Redis or HTTP (nginx WebDAV) server,
 against the same build from a warm local cache; objcache and ccache 4.x (its
 own redis/http backends) side by side against the same servers, interleaved.
 
+Sources and -I directories are named by absolute path with CCACHE_BASEDIR
+set (bench/zstd.mk ABS_SRC=1), as in bench.py.
+
 Run by bench/compare.sh after the main benchmark (REMOTE=0 skips it); the
 servers are started here on 127.0.0.1 and stopped at the end.
 """
@@ -89,12 +92,14 @@ def main():
         # but each tool has its own key space), and a local cache per tool.
         for backend, url in urls.items():
             for tool in B.CACHED:
-                env = B.tool_env(tool, B.fresh_dir(caches / f"warmup-{tool}-{backend}"))
+                env = B.tool_env(tool, B.fresh_dir(caches / f"warmup-{tool}-{backend}"),
+                                 basedir=True)
                 env["CCACHE_REMOTE_STORAGE"] = url
                 B.c_build(tool, tree, env, sources)
         local_env = {}
         for tool in B.CACHED:
-            local_env[tool] = B.tool_env(tool, B.fresh_dir(caches / f"local-{tool}"))
+            local_env[tool] = B.tool_env(tool, B.fresh_dir(caches / f"local-{tool}"),
+                                         basedir=True)
             B.c_build(tool, tree, local_env[tool], sources)
         runs = {}
         for rnd in range(ROUNDS):
@@ -102,7 +107,8 @@ def main():
                 w, c = B.c_build(tool, tree, local_env[tool], sources)
                 runs.setdefault((tool, "warm local"), []).append((w, c))
                 for backend, url in urls.items():
-                    env = B.tool_env(tool, B.fresh_dir(caches / f"empty-{tool}-{backend}"))
+                    env = B.tool_env(tool, B.fresh_dir(caches / f"empty-{tool}-{backend}"),
+                                     basedir=True)
                     env["CCACHE_REMOTE_STORAGE"] = url
                     w, c = B.c_build(tool, tree, env, sources)
                     s = B.stats(tool, env)
