@@ -504,16 +504,18 @@ impl DigestCache {
 }
 
 /// Does everything recorded for `result` still hold in `cwd`? `Err` says
-/// what changed, for the log: the first thing that did. `Ok(Some(stamps))`:
-/// it holds, but some headers had to be hashed because their stamps differ
-/// (another checkout, a fresh clone); these are their stamps now, so the
-/// manifest can learn them and the next lookup takes the fast path.
+/// what changed, for the log: the first thing that did. `Ok(Some(restamp))`:
+/// it holds, but some headers had to be hashed or some probe directories
+/// checked name by name because their stamps differ (another checkout, a
+/// fresh clone); these are their stamps now, so the manifest can learn them
+/// and the next lookup takes the fast path.
 pub fn still_valid(
     result: &ManifestResult,
     cwd: &str,
     digests: &mut DigestCache,
-) -> Result<Option<Vec<Stamp>>, String> {
+) -> Result<Option<Restamp>, String> {
     let mut current = Vec::with_capacity(result.includes.len());
+    let mut changed_dirs = Vec::new();
     let mut hashed = false;
     for inc in &result.includes {
         let Some(path) = inc.path.resolve(cwd) else {
@@ -539,7 +541,7 @@ pub fn still_valid(
     }
     // Split only if a directory changed: most lookups never need the names.
     let mut names = None;
-    for probe in &result.probes.dirs {
+    for (i, probe) in result.probes.dirs.iter().enumerate() {
         let Some(dir) = probe.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", probe.path));
         };
@@ -554,7 +556,7 @@ pub fn still_valid(
             {
                 continue
             }
-            (Ok(_), _) => {
+            (Ok(m), _) => {
                 let table = names.get_or_insert_with(|| result.probes.name_table());
                 if let Some(n) = result
                     .probes
@@ -566,10 +568,66 @@ pub fn still_valid(
                         n.display()
                     ));
                 }
+                changed_dirs.push((
+                    i,
+                    Stamp {
+                        size: 0,
+                        ..Stamp::of(&m)
+                    },
+                ));
             }
         }
     }
-    Ok(hashed.then_some(current))
+    Ok((hashed || !changed_dirs.is_empty()).then_some(Restamp {
+        includes: current,
+        dirs: changed_dirs,
+    }))
+}
+
+/// What a direct hit found different from the record although the inputs
+/// were the same: in another checkout every stamp differs. Learning them
+/// lets the next lookup here decide by `stat` alone.
+#[derive(Debug)]
+pub struct Restamp {
+    /// The current stamp of every include, in the record's order.
+    pub includes: Vec<Stamp>,
+    /// Probe directories (index, current stamp) whose stamp changed while
+    /// none of their candidates appeared.
+    pub dirs: Vec<(usize, Stamp)>,
+}
+
+impl Restamp {
+    /// The record with these stamps, or `None` when one of them may still
+    /// change within the stamp's clock tick (the file or directory was
+    /// modified at or after `start_ns`, or in the current tick).
+    pub fn apply(
+        &self,
+        result: &ManifestResult,
+        start_ns: i64,
+        mtime_sloppy: bool,
+        ctime_sloppy: bool,
+    ) -> Option<ManifestResult> {
+        if self
+            .includes
+            .iter()
+            .any(|s| modified_since(s, start_ns, mtime_sloppy, ctime_sloppy))
+        {
+            return None;
+        }
+        let mut updated = result.clone();
+        for (inc, stamp) in updated.includes.iter_mut().zip(&self.includes) {
+            inc.stamp = *stamp;
+        }
+        let now = coarse_now_ns().min(start_ns);
+        for (i, stamp) in &self.dirs {
+            // A directory changed in this tick could still gain a file
+            // without its stamp changing: leave it to be checked by name.
+            if stamp.mtime_ns < now && stamp.ctime_ns < now {
+                updated.probes.dirs[*i].stamp = Some(*stamp);
+            }
+        }
+        Some(updated)
+    }
 }
 
 #[cfg(test)]
@@ -679,7 +737,22 @@ mod tests {
         fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
         assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
         fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
-        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_ok());
+        // inc1 changed and was checked name by name: its stamp is learned
+        // once the change is older than the current clock tick.
+        let restamp = still_valid(&result, cwd, &mut DigestCache::default())
+            .unwrap()
+            .expect("inc1's stamp changed");
+        assert_eq!(restamp.dirs.iter().map(|d| d.0).collect::<Vec<_>>(), [1]);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let learned = restamp
+            .apply(&result, coarse_now_ns() + 1_000_000_000, false, false)
+            .unwrap();
+        assert!(still_valid(&learned, cwd, &mut DigestCache::default())
+            .unwrap()
+            .is_none());
+        // Not when the directory changed at or after the call's start.
+        let too_new = restamp.apply(&result, 0, true, true).unwrap();
+        assert_eq!(too_new.probes.dirs[1].stamp, result.probes.dirs[1].stamp);
         // A missing search directory that appears with the header shadows it too.
         fs::create_dir(dir.path().join("inc0")).unwrap();
         fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();

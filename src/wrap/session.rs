@@ -233,30 +233,27 @@ impl Session {
         Ok(None)
     }
 
-    /// After a direct hit that had to hash headers whose stamps differed,
-    /// records their current stamps (when they are old enough to trust), so
-    /// the next hit in this checkout only needs `stat`. This is what ccache's
-    /// inode cache buys, kept in the manifest itself.
+    /// After a direct hit that had to hash headers or check probe
+    /// directories whose stamps differed, records their current stamps (when
+    /// they are old enough to trust), so the next hit in this checkout only
+    /// needs `stat`. This is what ccache's inode cache buys, kept in the
+    /// manifest itself.
     fn learn_stamps(
         &mut self,
         store: &LocalStore,
         mkey: &Key,
         manifest: &Manifest,
         result: &ManifestResult,
-        stamps: Vec<Stamp>,
+        restamp: direct::Restamp,
     ) {
-        let mtime_sloppy = self.config.has_sloppiness("include_file_mtime");
-        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
-        if stamps
-            .iter()
-            .any(|s| direct::modified_since(s, self.start_ns, mtime_sloppy, ctime_sloppy))
-        {
+        let Some(updated) = restamp.apply(
+            result,
+            self.start_ns,
+            self.config.has_sloppiness("include_file_mtime"),
+            self.config.has_sloppiness("include_file_ctime"),
+        ) else {
             return;
-        }
-        let mut updated = result.clone();
-        for (inc, stamp) in updated.includes.iter_mut().zip(stamps) {
-            inc.stamp = stamp;
-        }
+        };
         let mut manifest = manifest.clone();
         manifest.add(updated);
         // Local only: a hit sends nothing to the remotes.
