@@ -304,3 +304,118 @@ fn dependencies_output_variable_runs_uncached() {
     assert_eq!(env.stat("unsupported_environment_variable"), 2);
     assert_eq!(env.hits() + env.misses(), 0);
 }
+
+/// Compiles `args` through objcache in `dir` with `vars`, checks the object
+/// against the plain compiler's, and returns the stats afterwards.
+fn compile_and_compare(
+    env: &TestEnv,
+    dir: &Path,
+    compiler: &str,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, u64> {
+    // (plain_object removes the plain compiler's object once read.)
+    let expected = plain_object(compiler, dir, args, "t.o");
+    let mut cmd = env.objcache_in(dir, std::iter::once(compiler).chain(args.iter().copied()));
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd);
+    assert!(out.success(), "{}", out.dump());
+    assert_bytes_eq(
+        &read(&dir.join("t.o")),
+        &expected,
+        &format!("{compiler} {args:?}"),
+    );
+    env.stats()
+}
+
+/// `.incbin` and `.include` make the assembler read a file the key cannot
+/// cover (C inline assembly, `.S` and `.s` sources, depend mode): the
+/// compile runs uncached and counts `unsupported_code_directive`, so a
+/// changed blob is always seen.
+#[test]
+fn assembler_directives_that_read_files_run_uncached() {
+    let sources: [(&str, &str); 3] = [
+        (
+            "t.c",
+            "__asm__(\".section .rodata\\n\\t.incbin \\\"data.bin\\\"\\n\\t.text\");\nint f(void) { return 1; }\n",
+        ),
+        ("t.S", "#define N 1\n.section .rodata\n.incbin \"data.bin\"\n"),
+        ("t.s", ".section .rodata\n.include \"data.inc\"\n"),
+    ];
+    for compiler in ["gcc", "clang"] {
+        require(compiler);
+        for (name, text) in sources {
+            for depend in [false, true] {
+                let env = TestEnv::new();
+                let dir = env.dir("p");
+                fs::write(dir.join(name), text).unwrap();
+                let vars: &[(&str, &str)] = if depend {
+                    &[("CCACHE_DEPEND", "1")]
+                } else {
+                    &[]
+                };
+                let args = ["-c", name, "-o", "t.o", "-MD"];
+                for round in 0..3 {
+                    fs::write(dir.join("data.bin"), format!("blob {round}\n")).unwrap();
+                    fs::write(dir.join("data.inc"), format!(".byte {round}\n")).unwrap();
+                    let s = compile_and_compare(&env, &dir, compiler, &args, vars);
+                    let what = format!("{compiler} {name} depend={depend} round {round}: {s:?}");
+                    assert_eq!(get(&s, "unsupported_code_directive"), round + 1, "{what}");
+                    assert_eq!(hits(&s), 0, "{what}");
+                }
+            }
+        }
+    }
+}
+
+/// `sloppiness = incbin`: the user says the files never change, so the
+/// compile is cached like any other.
+#[test]
+fn incbin_sloppiness_caches_assembler_directives() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("p");
+    fs::write(dir.join("t.S"), ".section .rodata\n.incbin \"data.bin\"\n").unwrap();
+    fs::write(dir.join("data.bin"), "blob\n").unwrap();
+    let vars = [("CCACHE_SLOPPINESS", "incbin")];
+    for _ in 0..2 {
+        compile_and_compare(&env, &dir, "gcc", &["-c", "t.S", "-o", "t.o"], &vars);
+    }
+    let s = env.stats();
+    assert_eq!(get(&s, "unsupported_code_directive"), 0, "{s:?}");
+    assert_eq!((get(&s, "cache_miss"), hits(&s)), (1, 1), "{s:?}");
+}
+
+/// `extra_files_to_hash` (`CCACHE_EXTRAFILES`, `:`-separated): their content
+/// is in every key, so changing one is a miss; a missing one runs the
+/// compile uncached and counts `error_hashing_extra_file`.
+#[test]
+fn extra_files_to_hash_are_in_the_key() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("p");
+    fs::write(dir.join("t.c"), "int f(void) { return 1; }\n").unwrap();
+    fs::write(dir.join("a.txt"), "one\n").unwrap();
+    fs::write(dir.join("b.txt"), "two\n").unwrap();
+    let args = ["-c", "t.c", "-o", "t.o"];
+    let vars = [("CCACHE_EXTRAFILES", "a.txt:b.txt")];
+    let counts = |s: &std::collections::BTreeMap<String, u64>| (get(s, "cache_miss"), hits(s));
+    compile_and_compare(&env, &dir, "gcc", &args, &vars);
+    let s = compile_and_compare(&env, &dir, "gcc", &args, &vars);
+    assert_eq!(counts(&s), (1, 1), "{s:?}");
+    fs::write(dir.join("b.txt"), "three\n").unwrap();
+    let s = compile_and_compare(&env, &dir, "gcc", &args, &vars);
+    assert_eq!(counts(&s), (2, 1), "a changed extra file is a miss: {s:?}");
+    let s = compile_and_compare(&env, &dir, "gcc", &args, &[]);
+    assert_eq!(
+        counts(&s),
+        (3, 1),
+        "without the extra files, another key: {s:?}"
+    );
+    fs::remove_file(dir.join("a.txt")).unwrap();
+    let s = compile_and_compare(&env, &dir, "gcc", &args, &vars);
+    assert_eq!(get(&s, "error_hashing_extra_file"), 1, "{s:?}");
+    assert_eq!(counts(&s), (3, 1), "{s:?}");
+}

@@ -228,7 +228,13 @@ impl Rewriter<'_> {
         // real path relative to the physical one; the latter costs a
         // realpath, so it is only tried when needed.
         let clean = normalize(path);
-        let spelled = relative_to(&clean, &normalize(self.cwd));
+        let mut spelled = relative_to(&clean, &normalize(self.cwd));
+        if kind == PathKind::Dir && path.trim_end_matches('/').ends_with("/.") && spelled != "." {
+            // CMake spells `${CMAKE_CURRENT_SOURCE_DIR}/.`: the compiler
+            // names headers found there `DIR/./x.h`, those found beside a
+            // source in DIR `DIR/x.h`; both spellings must stay apart.
+            spelled.push_str("/.");
+        }
         // From a working directory without symlinks (`..` from it is its
         // parent), a path spelled without `.`, `..` or `//` reaches the same
         // file relative or absolute: no need to ask the file system.
@@ -439,6 +445,21 @@ mod tests {
             relativize(&mixed, &build, &build, &base),
             Outcome::Declined(_)
         ));
+        // A trailing `/.` stays apart from the directory of a source there.
+        let mut dotted = args.clone();
+        dotted.push(format!("-I{root}/proj/src/."));
+        let Outcome::Rewritten(r) = relativize(&dotted, &build, &build, &base) else {
+            panic!("not rewritten");
+        };
+        assert_eq!(r.args.last().unwrap(), "-I../src/.");
+        assert_eq!(
+            r.map.original("../src/./a.h"),
+            Some(format!("{root}/proj/src/./a.h"))
+        );
+        assert_eq!(
+            r.map.original("../src/a.h"),
+            Some(format!("{root}/proj/src/a.h"))
+        );
         // A source in the working directory keeps its spelling.
         std::fs::write(format!("{build}/y.c"), "int y;\n").unwrap();
         let here = vec!["-c".to_string(), format!("{build}/y.c")];

@@ -89,6 +89,8 @@ pub struct Config {
     pub depend_mode: bool,
     pub direct_mode: bool,
     pub disable: bool,
+    /// `extra_files_to_hash`: files whose content goes into every key.
+    pub extra_files_to_hash: Vec<String>,
     pub file_clone: bool,
     pub hard_link: bool,
     pub hash_dir: bool,
@@ -133,6 +135,7 @@ impl Config {
             depend_mode: false,
             direct_mode: true,
             disable: false,
+            extra_files_to_hash: Vec::new(),
             file_clone: false,
             hard_link: false,
             hash_dir: true,
@@ -392,6 +395,14 @@ impl Config {
             "limit_multiple" => self.limit_multiple = value.parse().unwrap_or(0.9),
             "log_file" => self.log_file = (!value.is_empty()).then(|| expand_home(value)),
             "max_files" => self.max_files = value.parse().unwrap_or(0),
+            "extra_files_to_hash" => {
+                self.extra_files_to_hash = value
+                    .split(':')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
             "max_age" => {
                 self.max_age_secs = if value.is_empty() || value == "0" {
                     None

@@ -1,5 +1,6 @@
 //! Hashing of everything that decides a compiler's output into a cache key.
 
+pub mod asm;
 pub mod direct;
 pub mod has_include;
 pub mod preprocessor;
@@ -8,7 +9,7 @@ use std::fmt;
 
 /// Bump whenever the meaning of a key or of an entry changes, so old entries
 /// can never be served under new rules.
-pub const FORMAT_VERSION: &str = "objcache-key-2";
+pub const FORMAT_VERSION: &str = "objcache-key-3";
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);

@@ -69,7 +69,9 @@ impl Session {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
-        for file in &a.extra_files {
+        // Files named by options, then those `extra_files_to_hash` names
+        // (relative ones from the working directory, as in ccache).
+        for file in a.extra_files.iter().chain(&config.extra_files_to_hash) {
             let digest = crate::hash::hash_file_content(Path::new(file))
                 .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
             h.field("extra-file", &digest);

@@ -9,7 +9,7 @@ use super::{fallback, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
-use crate::hash::{preprocessor, Key, KeyHasher};
+use crate::hash::{asm, preprocessor, Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
 use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
@@ -303,6 +303,7 @@ impl Session {
         if a.language.is_preprocessed() {
             let content = std::fs::read(&a.input)
                 .map_err(|e| fallback(Counter::InternalError, format!("{}: {e}", a.input)))?;
+            self.refuse_unseen_inputs(&a.input, &content)?;
             h.field("preprocessed", &content);
         } else {
             let mut cmd = Command::new(&self.compiler.path);
@@ -323,6 +324,7 @@ impl Session {
                     "the preprocessor failed",
                 ));
             }
+            self.refuse_unseen_inputs("the preprocessed source", &out.stdout)?;
             preprocessor::hash_preprocessed(
                 &mut h,
                 &out.stdout,
@@ -339,6 +341,20 @@ impl Session {
         Ok(Preprocessed { key, files, search })
     }
 
+    /// `.incbin`/`.include` make the assembler read a file no key covers.
+    fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
+        if self.config.has_sloppiness("incbin") {
+            return Ok(());
+        }
+        match asm::unseen_input_directive(content) {
+            Some(directive) => Err(fallback(
+                Counter::UnsupportedCodeDirective,
+                format!("{what} uses {directive}, which reads a file the cache cannot see"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
     /// headers; their contents complete the key.
     fn depend_mode_miss(
@@ -352,16 +368,28 @@ impl Session {
         let Some(entry) = compiled.entry else {
             return Ok(compiled.code);
         };
-        self.count_miss(false);
         let files = compiled
             .dep_body
             .as_deref()
             .and_then(|body| direct::includes_from_depfile(body, &a.input));
         let Some(files) = files else {
+            self.count_miss(false);
             self.log
                 .note("depend mode: could not read the dependency file; not stored");
             return Ok(compiled.code);
         };
+        // Without preprocessed text, the source and every file it read are
+        // searched for assembler directives that read other files.
+        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
+            let content = std::fs::read(direct::resolve_in(cwd, path)).unwrap_or_default();
+            if let Err(f) = self.refuse_unseen_inputs(path, &content) {
+                self.log
+                    .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
+                self.changes.push((f.counter, 1));
+                return Ok(compiled.code);
+            }
+        }
+        self.count_miss(false);
         let search = self.search_dirs(a);
         let Some((includes, probes)) = self.record(&files, &search, a, cwd) else {
             return Ok(compiled.code);
