@@ -465,6 +465,35 @@ const UNSTAMPED: Stamp = Stamp {
 };
 
 /// Something the preprocessor would include: it skips directories.
+/// The first of `names` (relative to `dir`) that names a header file now.
+/// With many names, one listing of `dir` rules out those whose first
+/// component is not there, instead of a failed `stat` each (a relocated
+/// checkout changes every probe directory's stamp).
+fn first_present<'a>(
+    dir: &Path,
+    mut names: impl Iterator<Item = &'a Path>,
+    count: usize,
+) -> Option<&'a Path> {
+    let listing: Option<HashSet<std::ffi::OsString>> = (count > 16)
+        .then(|| fs::read_dir(dir).ok())
+        .flatten()
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect()
+        });
+    names.find(|n| {
+        if let (Some(listing), Some(std::path::Component::Normal(first))) =
+            (&listing, n.components().next())
+        {
+            if !listing.contains(first) {
+                return false;
+            }
+        }
+        is_header_file(&dir.join(n))
+    })
+}
+
 pub(super) fn is_header_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| !m.is_dir())
 }
@@ -558,11 +587,8 @@ pub fn still_valid(
             }
             (Ok(m), _) => {
                 let table = names.get_or_insert_with(|| result.probes.name_table());
-                if let Some(n) = result
-                    .probes
-                    .names_of(probe, table)
-                    .find(|n| is_header_file(&Path::new(&dir).join(n)))
-                {
+                let candidates = result.probes.names_of(probe, table);
+                if let Some(n) = first_present(Path::new(&dir), candidates, probe.names.len()) {
                     return Err(format!(
                         "{dir}/{} appeared and would be included instead",
                         n.display()
@@ -633,6 +659,30 @@ impl Restamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_present_with_and_without_a_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        fs::create_dir_all(d.join("sub/dir.h")).unwrap();
+        fs::write(d.join("sub/y.h"), "").unwrap();
+        fs::write(dir.path().join("up.h"), "").unwrap();
+        let mut names: Vec<std::path::PathBuf> =
+            (0..20).map(|i| format!("absent{i}.h").into()).collect();
+        names.push("sub/dir.h".into()); // a directory is no header
+        for (extra, want) in [("sub/y.h", "sub/y.h"), ("../up.h", "../up.h")] {
+            let mut all = names.clone();
+            all.push(extra.into());
+            for count in [all.len(), 1] {
+                let found = first_present(&d, all.iter().map(|p| p.as_path()), count);
+                assert_eq!(found, Some(Path::new(want)), "{extra}, count {count}");
+            }
+        }
+        assert_eq!(
+            first_present(&d, names.iter().map(|p| p.as_path()), 99),
+            None
+        );
+    }
 
     #[test]
     fn time_macros() {
