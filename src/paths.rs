@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 /// The configured base directories (`base_dir`, several separated by `:`).
 /// An absolute path under any of them is relocatable; `/` makes every
@@ -289,25 +288,31 @@ pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
     dir.to_string()
 }
 
-/// The working directory as the user spells it: `$PWD` when it names the same
-/// directory as `getcwd()` (it keeps symlinked spellings), else `getcwd()`.
-pub fn current_dir() -> std::io::Result<String> {
-    let real = std::env::current_dir()?;
-    if let Some(pwd) = std::env::var_os("PWD") {
-        let pwd_path = Path::new(&pwd);
-        if pwd_path.is_absolute() {
-            if let (Ok(a), Ok(b)) = (std::fs::metadata(pwd_path), std::fs::metadata(&real)) {
-                if a.dev() == b.dev() && a.ino() == b.ino() {
-                    if let Some(s) = pwd.to_str() {
-                        return Ok(s.to_string());
-                    }
-                }
-            }
-        }
-    }
-    real.into_os_string()
+/// The working directory as the user spells it, and as the kernel has it.
+pub struct WorkingDir {
+    /// `$PWD` when it names the same directory as `getcwd()` (it keeps
+    /// symlinked spellings), else `getcwd()`.
+    pub apparent: String,
+    /// `getcwd()`: where relative paths are resolved from.
+    pub physical: String,
+}
+
+pub fn current_dir() -> std::io::Result<WorkingDir> {
+    let physical = std::env::current_dir()?
+        .into_os_string()
         .into_string()
-        .map_err(|_| std::io::Error::other("working directory is not valid UTF-8"))
+        .map_err(|_| std::io::Error::other("working directory is not valid UTF-8"))?;
+    let same_as_physical = |pwd: &str| match (std::fs::metadata(pwd), std::fs::metadata(&physical))
+    {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    let apparent = match std::env::var("PWD") {
+        Ok(pwd) if pwd == physical => pwd,
+        Ok(pwd) if pwd.starts_with('/') && same_as_physical(&pwd) => pwd,
+        _ => physical.clone(),
+    };
+    Ok(WorkingDir { apparent, physical })
 }
 
 #[cfg(test)]

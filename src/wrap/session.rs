@@ -25,12 +25,13 @@ struct Preprocessed {
 impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
-        let cwd = paths::current_dir()
+        let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
+        let cwd = dirs.apparent.clone();
         let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
-        let analysis = self.relativize(&expanded, &cwd, analysis);
+        let analysis = self.relativize(&expanded, &dirs, analysis);
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
         for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
@@ -102,17 +103,13 @@ impl Session {
     fn relativize(
         &mut self,
         expanded: &[String],
-        cwd: &str,
+        dirs: &paths::WorkingDir,
         analysis: ArgsAnalysis,
     ) -> ArgsAnalysis {
         let Some(base) = &self.config.base_dir else {
             return analysis;
         };
-        let physical = std::env::current_dir()
-            .ok()
-            .and_then(|p| p.into_os_string().into_string().ok())
-            .unwrap_or_else(|| cwd.to_string());
-        let rewritten = match relative::relativize(expanded, cwd, &physical, base) {
+        let rewritten = match relative::relativize(expanded, &dirs.apparent, &dirs.physical, base) {
             relative::Outcome::Rewritten(r) => r,
             relative::Outcome::Unchanged { kept } => {
                 for k in kept {
