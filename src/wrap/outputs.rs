@@ -391,7 +391,14 @@ impl Session {
             match std::fs::read(&d.file) {
                 Ok(body) if plain && !body.is_empty() => {
                     if let Some(mapped) = self.user_spelled_depfile(&body, family) {
-                        if let Err(e) = store::write_output(Path::new(&d.file), &mapped) {
+                        // Renamed into place: a kill midway leaves the
+                        // compiler's complete (relative) file, never half of ours.
+                        let replaced =
+                            store::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
+                                tmp.write_all(&mapped)?;
+                                store::install_output(tmp, Path::new(&d.file))
+                            });
+                        if let Err(e) = replaced {
                             self.log.note(format!(
                                 "not storing: rewriting dependency file {}: {e}",
                                 d.file
