@@ -112,6 +112,7 @@ pub enum Outcome {
 pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -> Outcome {
     let mut r = Rewriter {
         cwd,
+        clean_cwd: normalize(cwd),
         physical,
         base,
         map: PathMap::default(),
@@ -171,6 +172,8 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
 
 struct Rewriter<'a> {
     cwd: &'a str,
+    /// `cwd` normalized once, for every path's relative spelling.
+    clean_cwd: String,
     physical: &'a str,
     base: &'a BaseDirs,
     map: PathMap,
@@ -194,10 +197,7 @@ impl Rewriter<'_> {
         }
         match self.relative(value, kind) {
             Ok(rel) => {
-                let abs = match value.trim_end_matches('/') {
-                    "" => "/",
-                    trimmed => trimmed,
-                };
+                let abs = without_trailing_slashes(value);
                 let mut entries = vec![(rel.clone(), abs.to_string())];
                 if kind == PathKind::File {
                     // Quoted includes found beside the file are named by
@@ -228,7 +228,7 @@ impl Rewriter<'_> {
         // real path relative to the physical one; the latter costs a
         // realpath, so it is only tried when needed.
         let clean = normalize(path);
-        let mut spelled = relative_to(&clean, &normalize(self.cwd));
+        let mut spelled = relative_to(&clean, &self.clean_cwd);
         if kind == PathKind::Dir && path.trim_end_matches('/').ends_with("/.") && spelled != "." {
             // CMake spells `${CMAKE_CURRENT_SOURCE_DIR}/.`: the compiler
             // names headers found there `DIR/./x.h`, those found beside a
@@ -238,12 +238,7 @@ impl Rewriter<'_> {
         // From a working directory without symlinks (`..` from it is its
         // parent), a path spelled without `.`, `..` or `//` reaches the same
         // file relative or absolute: no need to ask the file system.
-        let certain = self.cwd == self.physical
-            && clean
-                == match path.trim_end_matches('/') {
-                    "" => "/",
-                    trimmed => trimmed,
-                };
+        let certain = self.cwd == self.physical && clean == without_trailing_slashes(path);
         let physical = || {
             std::fs::canonicalize(path)
                 .ok()
@@ -301,6 +296,14 @@ impl Rewriter<'_> {
             }
         }
         None
+    }
+}
+
+/// `/x/y//` → `/x/y`; the root stays `/`.
+fn without_trailing_slashes(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
     }
 }
 
