@@ -68,6 +68,18 @@ fn terminal_then_redirected(compiler: &str) {
     let hit_tty = in_terminal(&env, &dir, &oc, &with_compiler);
     assert_bytes_eq(&hit_tty, &plain_tty, "hit in a terminal");
     assert_eq!((env.hits(), env.misses()), (2, 1), "{:?}", env.stats());
+
+    // The other order: a redirected (CI) miss serves a terminal call too.
+    let env = TestEnv::new();
+    let miss = run(&mut env.objcache_in(&dir, &with_compiler));
+    assert_bytes_eq(&miss.stderr, &plain_redirected, "redirected miss");
+    let hit_tty = in_terminal(&env, &dir, &oc, &with_compiler);
+    assert_bytes_eq(
+        &hit_tty,
+        &plain_tty,
+        "hit in a terminal after a redirected miss",
+    );
+    assert_eq!((env.hits(), env.misses()), (1, 1), "{:?}", env.stats());
 }
 
 #[test]
@@ -109,26 +121,27 @@ fn colour_options_do_not_split_the_cache() {
 }
 
 /// A call that asks for colours while the entry was stored without them
-/// compiles (and stores the coloured diagnostics): its stderr is exactly
-/// the compiler's.
+/// (`-fno-diagnostics-color`) compiles (and stores the coloured
+/// diagnostics): its stderr is exactly the compiler's. A redirected call
+/// without options is served from either.
 #[test]
 fn explicit_colours_after_a_plain_entry_compile() {
     let env = TestEnv::new();
     let dir = env.dir("w");
     std::fs::write(dir.join("w.c"), WARNS).unwrap();
     let base = ["-Wall", "-c", "w.c", "-o", "w.o"];
-    let always = [
-        "-Wall",
-        "-c",
-        "w.c",
-        "-o",
-        "w.o",
-        "-fdiagnostics-color=always",
-    ];
+    let with = |opt: &'static str| {
+        let mut a = base.to_vec();
+        a.push(opt);
+        a
+    };
+    let never = with("-fno-diagnostics-color");
+    let always = with("-fdiagnostics-color=always");
     for (args, round) in [
-        (&base[..], "plain miss"),
+        (&never[..], "plain miss"),
+        (&base[..], "redirected hit of the plain entry"),
         (&always[..], "coloured"),
-        (&base[..], "plain hit"),
+        (&base[..], "redirected hit of the coloured entry"),
     ] {
         let mut call = vec!["gcc"];
         call.extend(args);
@@ -136,7 +149,7 @@ fn explicit_colours_after_a_plain_entry_compile() {
         assert!(out.success(), "{}", out.dump());
         assert_bytes_eq(&out.stderr, &plain("gcc", &dir, args).stderr, round);
     }
-    assert_eq!((env.hits(), env.misses()), (1, 2), "{:?}", env.stats());
+    assert_eq!((env.hits(), env.misses()), (2, 2), "{:?}", env.stats());
 }
 
 /// Escape bytes a source prints itself (`#warning`) are kept on a hit.

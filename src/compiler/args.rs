@@ -50,6 +50,8 @@ pub struct ArgsAnalysis {
     /// The last colour option, if any (left out of the key: it changes only
     /// how diagnostics look, and those are shown per call).
     pub color: Option<super::color::ColorChoice>,
+    /// clang's `-frecord-command-line`: the object holds the command line.
+    pub records_command_line: bool,
 }
 
 /// Options that take their value as the next argument.
@@ -540,6 +542,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         native_cpu,
         color,
         split_dwarf,
+        records_command_line,
     })
 }
 

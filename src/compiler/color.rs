@@ -2,18 +2,21 @@
 //!
 //! gcc and clang colour their diagnostics when stderr is a terminal. On a
 //! miss objcache captures stderr (to store it), so the compiler would see a
-//! pipe and not colour: when the call's own stderr is a terminal, objcache
-//! asks for colours explicitly. Colour options are left out of the key, so a
-//! terminal build and a redirected one share entries. A stderr captured in
-//! colour is stored as such and replayed as is where the compiler would
-//! colour, and with the colour codes removed where it would not (a
-//! redirected call, or `-fno-diagnostics-color`); one captured without
-//! colour is replayed as is, except to a call that wants colours and could
-//! get them, which compiles instead (and stores the coloured stderr). With stderr redirected and no colour option
-//! (CI), nothing is added to the command at all.
+//! pipe and not colour: objcache asks gcc or clang for colours explicitly
+//! (unless the call turned them off), whether the call's own stderr is a
+//! terminal or not, and colour options are left out of the key. So one
+//! entry serves a terminal build and a redirected one: its stderr is
+//! replayed as captured where the compiler would colour, and with the colour
+//! codes removed where it would not. Only the codes the compiler itself
+//! writes are removed: gcc passes escape bytes of the source (a `#warning`)
+//! through and ends each colour code with `ESC[K`, so for gcc only such
+//! pairs are colour; clang never passes an escape byte of the source through.
+//! An entry captured without colours (`-fno-diagnostics-color`) is replayed
+//! as is to calls that would not colour; a call that would compiles instead.
 
 use std::borrow::Cow;
 
+use super::args::ArgsAnalysis;
 use super::lang::Language;
 use super::{Compiler, Family};
 
@@ -57,17 +60,20 @@ pub fn wanted(choice: Option<ColorChoice>, family: Family) -> bool {
 }
 
 /// The option that makes this compiler colour into a pipe, when objcache
-/// must add one: it would colour, but not by itself on a pipe. Only for
-/// compilers recognisably gcc or clang, so no other compiler is ever handed
-/// an option it may not know.
+/// must add one: the call did not choose colours itself. Only for compilers
+/// recognisably gcc or clang, so no other compiler is ever handed an option
+/// it may not know.
 pub fn forced_option(
-    choice: Option<ColorChoice>,
+    a: &ArgsAnalysis,
     compiler: &Compiler,
     family: Family,
-    language: Language,
 ) -> Option<&'static str> {
-    // clang warns that the option is unused when it only assembles.
-    if choice == Some(ColorChoice::Always) || language == Language::Asm || !wanted(choice, family) {
+    // clang warns that the option is unused when it only assembles, and
+    // writes it into the object with `-frecord-command-line`.
+    if matches!(a.color, Some(ColorChoice::Always | ColorChoice::Never))
+        || a.language == Language::Asm
+        || a.records_command_line
+    {
         return None;
     }
     let names = [compiler.path.file_name(), compiler.real.file_name()];
@@ -83,40 +89,46 @@ pub fn forced_option(
 
 /// Is a compile of this call captured with colours? (Its stderr is then
 /// stored as coloured.)
-pub fn captured_in_colour(
-    choice: Option<ColorChoice>,
-    compiler: &Compiler,
-    family: Family,
-    language: Language,
-) -> bool {
-    choice == Some(ColorChoice::Always)
-        || forced_option(choice, compiler, family, language).is_some()
+pub fn captured_in_colour(a: &ArgsAnalysis, compiler: &Compiler, family: Family) -> bool {
+    a.color == Some(ColorChoice::Always) || forced_option(a, compiler, family).is_some()
 }
 
-/// `stderr` as this call shows it: colour codes (`ESC [ … m`, `ESC [ K`)
-/// removed unless `keep`. Only for stderr captured in colour: any other
-/// escape bytes are the compiler's own (a `#warning` can print them).
-pub fn present(stderr: &[u8], keep: bool) -> Cow<'_, [u8]> {
+/// `stderr` as this call shows it: the compiler's colour codes removed
+/// unless `keep`. gcc's are `ESC [ params m ESC [ K`; any other escape
+/// bytes in its output come from the source (a `#warning`) and are kept.
+/// clang's are `ESC [ params m` (it shows a source's escape byte as `<U+001B>`).
+pub fn present(stderr: &[u8], keep: bool, family: Family) -> Cow<'_, [u8]> {
     if keep || !stderr.contains(&0x1b) {
         return Cow::Borrowed(stderr);
     }
     let mut out = Vec::with_capacity(stderr.len());
     let mut i = 0;
     while i < stderr.len() {
-        if stderr[i] == 0x1b && stderr.get(i + 1) == Some(&b'[') {
-            let params = stderr[i + 2..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit() || **c == b';')
-                .count();
-            if let Some(b'm' | b'K') = stderr.get(i + 2 + params) {
-                i += 3 + params;
-                continue;
-            }
+        if let Some(len) = colour_code_at(&stderr[i..], family) {
+            i += len;
+            continue;
         }
         out.push(stderr[i]);
         i += 1;
     }
     Cow::Owned(out)
+}
+
+/// The length of the compiler's colour code at the start of `text`, if any.
+fn colour_code_at(text: &[u8], family: Family) -> Option<usize> {
+    let sgr = |t: &[u8]| -> Option<usize> {
+        let rest = t.strip_prefix(b"\x1b[")?;
+        let params = rest
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b';')
+            .count();
+        (rest.get(params) == Some(&b'm')).then_some(3 + params)
+    };
+    let len = sgr(text)?;
+    match family {
+        Family::Clang => Some(len),
+        Family::Gcc => text[len..].starts_with(b"\x1b[K").then_some(len + 3),
+    }
 }
 
 #[cfg(test)]
@@ -144,11 +156,22 @@ mod tests {
     fn colour_codes_are_removed_and_nothing_else() {
         let coloured = b"\x1b[01m\x1b[Kt.c:3:9:\x1b[m\x1b[K \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kx [\x1b[01;35m\x1b[K-Wunused\x1b[m\x1b[K]\n";
         assert_eq!(
-            &*present(coloured, false),
+            &*present(coloured, false, Family::Gcc),
             b"t.c:3:9: warning: x [-Wunused]\n"
         );
-        assert_eq!(&*present(coloured, true), &coloured[..]);
+        assert_eq!(&*present(coloured, true, Family::Gcc), &coloured[..]);
         let other = b"a \x1b[2J b \x1b";
-        assert_eq!(&*present(other, false), &other[..]);
+        assert_eq!(&*present(other, false, Family::Gcc), &other[..]);
+        // A source's own escape codes in gcc's output, and clang's colours.
+        let source = b"\x1b[01m\x1b[Kw.c:1:2:\x1b[m\x1b[K \"\x1b[1mbold\x1b[0m\"\n";
+        assert_eq!(
+            &*present(source, false, Family::Gcc),
+            b"w.c:1:2: \"\x1b[1mbold\x1b[0m\"\n"
+        );
+        let clang = b"\x1b[1mw.c:1:2: \x1b[0m\x1b[0;1;35mwarning: \x1b[0mx\n";
+        assert_eq!(
+            &*present(clang, false, Family::Clang),
+            b"w.c:1:2: warning: x\n"
+        );
     }
 }

@@ -102,7 +102,8 @@ impl Session {
         let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
         if has_stderr
             && !unpacked.coloured
-            && color::captured_in_colour(a.color, &self.compiler, family, a.language)
+            && color::wanted(a.color, family)
+            && color::captured_in_colour(a, &self.compiler, family)
         {
             self.log
                 .note("the stored diagnostics have no colours and this call wants them");
@@ -152,7 +153,7 @@ impl Session {
             let keep = !unpacked.coloured || color::wanted(a.color, family);
             let relocated = relocated.as_deref().unwrap_or(stderr);
             let absolute = self.absolute_in_stderr(relocated);
-            let shown = color::present(&absolute, keep);
+            let shown = color::present(&absolute, keep, family);
             let _ = std::io::stderr().write_all(&shown);
         }
         match source {
@@ -323,7 +324,7 @@ impl Session {
         }
         let dwo_before = a.split_dwarf.as_deref().and_then(dwo_identity);
         let family = compiler::family(&self.compiler);
-        let forced = color::forced_option(a.color, &self.compiler, family, a.language);
+        let forced = color::forced_option(a, &self.compiler, family);
         let args = self.compile_args.as_ref().unwrap_or(&self.args);
         let run = |extra: Option<&str>| {
             prefixed(&self.config, &self.compiler.path)
@@ -350,7 +351,9 @@ impl Session {
             }
         }
         let _ = std::io::stdout().write_all(&out.stdout);
-        let _ = std::io::stderr().write_all(&self.absolute_in_stderr(&out.stderr));
+        let shown = self.absolute_in_stderr(&out.stderr);
+        let keep = forced.is_none() || color::wanted(a.color, family);
+        let _ = std::io::stderr().write_all(&color::present(&shown, keep, family));
         let code = exit_code(out.status);
         self.compiled = Some(code);
         let nothing = |this: &mut Session, counter: Counter| {
