@@ -236,3 +236,82 @@ fn clang_override_options_variable_is_part_of_the_key() {
         "object",
     );
 }
+
+/// As in ccache's preprocessor mode, `-D`/`-I` go into the key only through
+/// the preprocessed text: a compile of `t.i` hits the result of the `t.c`
+/// it came from, and an unused `-D` does not split the cache. With `-g`
+/// (the line table has the columns of macros or of their expansions) and
+/// `-g3` (macro definitions in the object) they do not share, and every
+/// object is the compiler's own for its call.
+#[test]
+fn preprocessed_source_shares_the_result_of_its_source() {
+    let cases = [("gcc", "c", "i"), ("g++", "cpp", "ii"), ("clang", "c", "i")];
+    for ((compiler, ext, pp_ext), direct) in cases.into_iter().zip([false, true, false]) {
+        require(compiler);
+        let mode = [(
+            if direct {
+                "CCACHE_DIRECT"
+            } else {
+                "CCACHE_NODIRECT"
+            },
+            "1",
+        )];
+        let env = TestEnv::new();
+        let dir = env.dir("p");
+        std::fs::create_dir(dir.join("inc")).unwrap();
+        std::fs::write(dir.join("inc/h.h"), "#define X 3\n").unwrap();
+        let src = format!("t.{ext}");
+        let pp = format!("t.{pp_ext}");
+        std::fs::write(
+            dir.join(&src),
+            "#include \"h.h\"\nint f(int x) { return x + X + Y; }\n",
+        )
+        .unwrap();
+        let (s, p) = (src.as_str(), pp.as_str());
+        let out = plain(compiler, &dir, ["-E", "-Iinc", "-DY=1", s, "-o", p]);
+        assert!(out.success(), "{}", out.dump());
+        // (call, hit expected)
+        let calls: &[(&[&str], bool)] = &[
+            (&["-O2", "-Iinc", "-DY=1", "-c", s, "-o", "a.o"], false),
+            (&["-O2", "-c", p, "-o", "b.o"], true),
+            (
+                &["-O2", "-Iinc", "-DY=1", "-DUNUSED", "-c", s, "-o", "c.o"],
+                true,
+            ),
+            (
+                &["-O2", "-g", "-Iinc", "-DY=1", "-c", s, "-o", "d.o"],
+                false,
+            ),
+            (&["-O2", "-g", "-c", p, "-o", "e.o"], false),
+            (
+                &["-O2", "-g3", "-Iinc", "-DY=1", "-c", s, "-o", "f.o"],
+                false,
+            ),
+            (
+                &[
+                    "-O2", "-g3", "-Iinc", "-DY=1", "-DUNUSED", "-c", s, "-o", "g.o",
+                ],
+                false,
+            ),
+        ];
+        for (call, hit) in calls {
+            let out_name = call[call.len() - 1];
+            let expected = plain_object(compiler, &dir, call.iter(), out_name);
+            let hits = env.hits();
+            let mut args: Vec<&str> = vec![compiler];
+            args.extend(call.iter());
+            objcache(&env, &dir, &args, &mode);
+            assert_bytes_eq(
+                &read(&dir.join(out_name)),
+                &expected,
+                &format!("{compiler} {call:?}"),
+            );
+            assert_eq!(
+                env.hits() - hits,
+                u64::from(*hit),
+                "{compiler} {call:?}: {:?}",
+                env.stats()
+            );
+        }
+    }
+}

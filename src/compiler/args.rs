@@ -25,6 +25,30 @@ pub struct DepOptions {
     pub phony: bool,
 }
 
+/// A file the compiler writes besides the object and the `.d`, stored with
+/// the object and written back on a hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtraKind {
+    /// `-gsplit-dwarf`: the `.dwo` (only when the compile emits debug
+    /// information at all, so it may be missing).
+    SplitDwarf,
+    /// `-ftest-coverage`/`--coverage`: the `.gcno`.
+    CoverageNotes,
+    /// `-fstack-usage`: the `.su`.
+    StackUsage,
+    /// `-fcallgraph-info`: the `.ci`.
+    CallGraph,
+    /// `-Wa,-a…=FILE`: the assembler's listing.
+    Listing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraOutput {
+    pub kind: ExtraKind,
+    /// Where the compiler writes it, as it names it (relative to the cwd or absolute).
+    pub path: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ArgsAnalysis {
     /// The source file as given on the command line.
@@ -34,8 +58,17 @@ pub struct ArgsAnalysis {
     pub output: String,
     pub deps: Option<DepOptions>,
     /// Arguments that decide the output, in order, without input, output and
-    /// dependency-file names (base_dir rewriting happens when hashing).
+    /// dependency-file names and without `cpp_args` (base_dir rewriting
+    /// happens when hashing).
     pub hash_args: Vec<String>,
+    /// Arguments that act on the preprocessor only (`-D`, `-I`, `-include`
+    /// …): their whole effect is in the preprocessed text.
+    pub cpp_args: Vec<String>,
+    /// The object depends on the preprocessed text and `hash_args` alone,
+    /// so the result key may leave out `cpp_args`, as in ccache's
+    /// preprocessor mode. Not with macro debug information, a recorded
+    /// command line, a `.d` or a precompiled header.
+    pub shares_preprocessed: bool,
     /// The call's arguments for a `-E` run: without -c/-S/-o and dependency options.
     pub preprocessor_args: Vec<String>,
     /// `-g` (other than `-g0`): the working directory may end up in the object.
@@ -44,9 +77,10 @@ pub struct ArgsAnalysis {
     pub extra_files: Vec<String>,
     /// `-march=native` and friends: the output depends on this machine's CPU.
     pub native_cpu: bool,
-    /// `-gsplit-dwarf`: where the compiler writes the `.dwo` (when it emits
-    /// debug information at all).
-    pub split_dwarf: Option<String>,
+    /// Files written besides the object and the `.d`.
+    pub extra_outputs: Vec<ExtraOutput>,
+    /// `-fsyntax-only`: no object, only diagnostics (and maybe a `.d`).
+    pub syntax_only: bool,
     /// The last colour option, if any (left out of the key: it changes only
     /// how diagnostics look, and those are shown per call).
     pub color: Option<super::color::ColorChoice>,
@@ -153,6 +187,35 @@ fn unsupported_option(arg: &str) -> bool {
         "--analyze",
     ];
     EXACT.contains(&arg) || PREFIXES.iter().any(|p| arg.starts_with(p))
+}
+
+/// Options that act on the preprocessor only, with their value attached or
+/// as the next argument. (`-include-pch` is not one: it is refused.)
+const PREPROCESSOR_ONLY: &[&str] = &[
+    "-D",
+    "-I",
+    "-U",
+    "-cxx-isystem",
+    "-idirafter",
+    "-imacros",
+    "-include",
+    "-iprefix",
+    "-iquote",
+    "-isystem",
+    "-iwithprefix",
+    "-iwithprefixbefore",
+    "-nostdinc",
+    "-nostdinc++",
+];
+
+fn preprocessor_only(arg: &str) -> bool {
+    arg != "-include-pch" && PREPROCESSOR_ONLY.iter().any(|p| arg.starts_with(p))
+}
+
+/// Debug information with macro definitions: `-D` and `-include` reach
+/// the object by a way the preprocessed text does not show.
+fn macro_debug_info(arg: &str) -> bool {
+    matches!(arg, "-fdebug-macro") || (arg.starts_with("-g") && arg.ends_with('3'))
 }
 
 /// Options naming a file whose content must be hashed.
@@ -281,6 +344,9 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut color = None;
     let mut split_dwarf = false;
     let mut dump_names = false;
+    let mut syntax_only = false;
+    let mut cpp_args = Vec::new();
+    let mut macro_debug = false;
 
     let mut i = 0;
     while i < args.len() {
@@ -319,6 +385,13 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             }
             "-MP" => {
                 phony = true;
+                i += 1;
+                continue;
+            }
+            "-fsyntax-only" => {
+                // Not for the `-E` run: clang warns that it is unused there.
+                syntax_only = true;
+                hash_args.push(a.to_string());
                 i += 1;
                 continue;
             }
@@ -388,8 +461,9 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             } else {
                 Some(Language::from_x(&v))
             };
+            // The language itself is hashed.
             for arg in &args[i..i + used] {
-                hash_args.push(arg.clone());
+                cpp_args.push(arg.clone());
                 pp_args.push(arg.clone());
             }
             i += used;
@@ -429,6 +503,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             } else if matches!(a, "-gno-record-command-line" | "-fno-record-command-line") {
                 records_command_line = false;
             }
+            macro_debug |= macro_debug_info(a);
             let used = if takes_separate_value(a) { 2 } else { 1 };
             if used == 2 && next.is_none() {
                 return Err(Counter::BadCompilerArguments);
@@ -436,8 +511,13 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             if a == "-specs" {
                 extra_files.push(next.unwrap().to_string());
             }
+            let keyed = if preprocessor_only(a) {
+                &mut cpp_args
+            } else {
+                &mut hash_args
+            };
             for arg in &args[i..i + used] {
-                hash_args.push(arg.clone());
+                keyed.push(arg.clone());
                 pp_args.push(arg.clone());
             }
             i += used;
@@ -464,7 +544,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         .iter()
         .filter(|(_, k)| *k != InputKind::LinkerInput)
         .collect();
-    if !compile && !assembly {
+    if !compile && !assembly && !syntax_only {
         return Err(if inputs.is_empty() {
             Counter::NoInputFile
         } else {
@@ -500,15 +580,23 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     // The `.dwo` name follows the output's unless `-dumpdir`/`-dumpbase`
     // say otherwise (not followed), and compilers disagree for `.name`.
     let unusual_dwo_name = dump_names || basename(&output).starts_with('.');
-    let split_dwarf = match (split_dwarf, assembly || unusual_dwo_name) {
-        (false, _) => None,
+    let mut extra_outputs = Vec::new();
+    match (split_dwarf, assembly || unusual_dwo_name) {
+        (false, _) => {}
         (true, true) => return Err(Counter::UnsupportedCompilerOption),
         // The object names its `.dwo` as spelled here (DW_AT_dwo_name).
         (true, false) => {
             hash_args.push(format!("objcache-split-dwarf:{output}"));
-            Some(with_extension(&output, ".dwo"))
+            extra_outputs.push(ExtraOutput {
+                kind: ExtraKind::SplitDwarf,
+                path: with_extension(&output, ".dwo"),
+            });
         }
-    };
+    }
+    let shares_preprocessed = !(macro_debug
+        || records_command_line
+        || dep_kind.is_some()
+        || language == Language::AsmWithCpp);
     let deps = dep_kind.map(|kind| {
         let file = dep_file.unwrap_or_else(|| {
             if output_given {
@@ -536,14 +624,31 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         output,
         deps,
         hash_args,
+        cpp_args,
+        shares_preprocessed,
         preprocessor_args: pp_args,
         debug_info,
         extra_files,
         native_cpu,
         color,
-        split_dwarf,
+        extra_outputs,
+        syntax_only,
         records_command_line,
     })
+}
+
+impl ArgsAnalysis {
+    /// The language the result key names. Without debug information, `t.c`
+    /// and the `t.i` made from it give the same object and share a result;
+    /// with it they do not (the line table of `t.c` has the columns of its
+    /// macros, that of `t.i` those of their expansions).
+    pub fn key_language(&self) -> Language {
+        if self.shares_preprocessed && !self.debug_info {
+            self.language.preprocessed()
+        } else {
+            self.language
+        }
+    }
 }
 
 #[cfg(test)]
@@ -561,7 +666,9 @@ mod tests {
         assert_eq!(a.input, "src/foo.c");
         assert_eq!(a.output, "out/foo.o");
         assert_eq!(a.language, Language::C);
-        assert_eq!(a.hash_args, ["-O2", "-Iinc", "-c"]);
+        assert_eq!(a.hash_args, ["-O2", "-c"]);
+        assert_eq!(a.cpp_args, ["-Iinc"]);
+        assert!(a.shares_preprocessed);
         assert_eq!(a.preprocessor_args, ["-O2", "-Iinc", "src/foo.c"]);
         assert!(a.deps.is_none());
     }

@@ -53,6 +53,19 @@ impl Language {
         )
     }
 
+    /// The language of this language's preprocessed form, for C and its
+    /// relatives: a compile of `t.i` and one of the `t.c` it came from read
+    /// the same text. Others (assembler) keep their own.
+    pub fn preprocessed(self) -> Language {
+        match self {
+            Language::C => Language::CPreprocessed,
+            Language::Cxx => Language::CxxPreprocessed,
+            Language::ObjC => Language::ObjCPreprocessed,
+            Language::ObjCxx => Language::ObjCxxPreprocessed,
+            other => other,
+        }
+    }
+
     /// For `-x NAME`. `None` for a language objcache does not cache.
     pub fn from_x(name: &str) -> Option<Language> {
         Some(match name {

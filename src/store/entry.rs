@@ -32,6 +32,16 @@ pub enum FileKind {
     SplitDwarf = 6,
     /// The compiler's stderr, captured with colours on (instead of kind 3).
     ColouredStderr = 7,
+    /// The `.gcno` of a coverage compile.
+    CoverageNotes = 8,
+    /// The `.su` of `-fstack-usage`.
+    StackUsage = 9,
+    /// The `.ci` of `-fcallgraph-info`.
+    CallGraph = 10,
+    /// The assembler listing of `-Wa,-a…=FILE`.
+    Listing = 11,
+    /// What the compiler wrote to stdout.
+    Stdout = 12,
 }
 
 impl FileKind {
@@ -54,6 +64,11 @@ impl FileKind {
             5 => Some(FileKind::WorkingDir),
             6 => Some(FileKind::SplitDwarf),
             7 => Some(FileKind::ColouredStderr),
+            8 => Some(FileKind::CoverageNotes),
+            9 => Some(FileKind::StackUsage),
+            10 => Some(FileKind::CallGraph),
+            11 => Some(FileKind::Listing),
+            12 => Some(FileKind::Stdout),
             _ => None,
         }
     }

@@ -46,7 +46,10 @@ impl Session {
                 paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
             );
         }
-        h.field("language", a.language.name().as_bytes());
+        h.field("language", a.key_language().name().as_bytes());
+        if !a.shares_preprocessed {
+            self.hash_cpp_args(&mut h, a, cwd);
+        }
         if config.hash_dir && a.debug_info {
             // The directory as the debug information will name it.
             h.field(
@@ -124,6 +127,10 @@ impl Session {
         let mut h = KeyHasher::new(self.config.debug);
         h.field("kind", b"manifest");
         h.field("common", common);
+        if a.shares_preprocessed {
+            // Left out of the result key; the preprocessor needs them.
+            self.hash_cpp_args(&mut h, a, cwd);
+        }
         let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
         h.field("input", input.as_bytes());
         h.field("source", blake3::hash(&source).as_bytes());
@@ -132,6 +139,18 @@ impl Session {
             h.field(var, value.as_encoded_bytes());
         }
         Some(Key::from_bytes(self.finish_hasher(h)))
+    }
+
+    /// The preprocessor's own arguments and the source's language.
+    fn hash_cpp_args(&self, h: &mut KeyHasher, a: &ArgsAnalysis, cwd: &str) {
+        let base_dir = self.config.base_dir.as_ref();
+        for arg in &a.cpp_args {
+            h.field(
+                "cpp-arg",
+                paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
+            );
+        }
+        h.field("language", a.language.name().as_bytes());
     }
 
     /// Is the input named by an absolute path under base_dir? Then `__FILE__`

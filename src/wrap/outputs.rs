@@ -7,7 +7,8 @@ use std::process::Stdio;
 
 use super::shared::Source;
 use super::{exit_code, fallback, prefixed, Fallback, Session};
-use crate::compiler::{self, args::ArgsAnalysis, color};
+use crate::compiler::args::{ArgsAnalysis, ExtraKind};
+use crate::compiler::{self, color};
 use crate::depfile::DepRecord;
 use crate::hash::Key;
 use crate::stats::Counter;
@@ -17,9 +18,12 @@ use crate::store::{self, EntryKind, LocalStore};
 
 /// A stored result, checked and ready to be put in place.
 struct Unpacked {
-    object: Object,
+    /// `None` for a `-fsyntax-only` compile.
+    object: Option<Object>,
     dependency: Option<Vec<u8>>,
-    split_dwarf: Option<Vec<u8>>,
+    /// The files written besides object and `.d` (`.dwo`, `.gcno` …).
+    extras: Vec<(FileKind, Vec<u8>)>,
+    stdout: Option<Vec<u8>>,
     stderr: Option<Vec<u8>>,
     /// `stderr` was captured with colours on.
     coloured: bool,
@@ -67,7 +71,8 @@ impl Session {
         let Some((bytes, source)) = self.fetch(store, key, EntryKind::Result, &verify) else {
             return Ok(None);
         };
-        let unpacked = match self.unpack(&bytes, key, &a.output)? {
+        let object_path = (!a.syntax_only).then_some(a.output.as_str());
+        let unpacked = match self.unpack(&bytes, key, object_path)? {
             Ok(u) => u,
             Err(why) => {
                 self.log
@@ -120,14 +125,20 @@ impl Session {
             store::write_output(Path::new(path), &body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
-        // Likewise the `.dwo` the object refers to.
-        if let (Some(path), Some(body)) = (&a.split_dwarf, &unpacked.split_dwarf) {
+        // Likewise the `.dwo` the object refers to, the `.gcno` that must
+        // come from the same compile, and the other extra files.
+        for (kind, body) in &unpacked.extras {
+            let Some(extra) = a.extra_outputs.iter().find(|e| file_kind(e.kind) == *kind) else {
+                continue;
+            };
+            let path = &extra.path;
             store::write_output(Path::new(path), body)
                 .map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))?;
         }
         match unpacked.object {
-            Object::Written(out) => out.finish().map_err(bad_output)?,
-            Object::Raw(digest, size) => {
+            None => {}
+            Some(Object::Written(out)) => out.finish().map_err(bad_output)?,
+            Some(Object::Raw(digest, size)) => {
                 let installed = self.install_raw(store, key, digest, size, output);
                 if let Some(counter) = installed.map_err(bad_output)? {
                     self.log.note(format!(
@@ -142,6 +153,9 @@ impl Session {
                     return Ok(None);
                 }
             }
+        }
+        if let Some(stdout) = &unpacked.stdout {
+            let _ = std::io::stdout().write_all(stdout);
         }
         if let Some(stderr) = &unpacked.stderr {
             let relocated = match (&self.config.base_dir, &unpacked.working_dir) {
@@ -182,8 +196,9 @@ impl Session {
         &mut self,
         bytes: &[u8],
         key: &Key,
-        output: &str,
+        object_path: Option<&str>,
     ) -> Result<Result<Unpacked, String>, Fallback> {
+        let output = object_path.unwrap_or("");
         let bad_output =
             |e: std::io::Error| fallback(Counter::BadOutputFile, format!("writing {output}: {e}"));
         let mut stream = match ResultStream::open(bytes, key) {
@@ -192,7 +207,8 @@ impl Session {
         };
         let mut object = None;
         let mut dependency = None;
-        let mut split_dwarf = None;
+        let mut extras = Vec::new();
+        let mut stdout = None;
         let mut stderr = None;
         let mut coloured = false;
         let mut working_dir = None;
@@ -202,8 +218,13 @@ impl Session {
                 Ok(None) => break,
                 Err(why) => return Ok(Err(why)),
             };
-            if object.is_some() && matches!(kind, FileKind::Object | FileKind::RawObject) {
-                return Ok(Err("more than one object in the entry".into()));
+            if matches!(kind, FileKind::Object | FileKind::RawObject) {
+                if object.is_some() {
+                    return Ok(Err("more than one object in the entry".into()));
+                }
+                if object_path.is_none() {
+                    return Ok(Err("an object for a compile that writes none".into()));
+                }
             }
             let small = match kind {
                 FileKind::Object => {
@@ -228,7 +249,21 @@ impl Session {
                     continue;
                 }
                 FileKind::Dependency => &mut dependency,
-                FileKind::SplitDwarf => &mut split_dwarf,
+                FileKind::Stdout => &mut stdout,
+                FileKind::SplitDwarf
+                | FileKind::CoverageNotes
+                | FileKind::StackUsage
+                | FileKind::CallGraph
+                | FileKind::Listing => {
+                    if extras.iter().any(|(k, _)| *k == kind) {
+                        return Ok(Err(format!("{kind:?} stored twice")));
+                    }
+                    match stream.read_small(len) {
+                        Ok(data) => extras.push((kind, data)),
+                        Err(why) => return Ok(Err(why)),
+                    }
+                    continue;
+                }
                 FileKind::Stderr | FileKind::ColouredStderr => {
                     coloured = kind == FileKind::ColouredStderr;
                     &mut stderr
@@ -246,17 +281,18 @@ impl Session {
         if let Err(why) = stream.finish() {
             return Ok(Err(why));
         }
-        Ok(match object {
-            Some(object) => Ok(Unpacked {
-                object,
-                dependency,
-                split_dwarf,
-                stderr,
-                coloured,
-                working_dir,
-            }),
-            None => Err("no object in the entry".into()),
-        })
+        if object.is_none() && object_path.is_some() {
+            return Ok(Err("no object in the entry".into()));
+        }
+        Ok(Ok(Unpacked {
+            object,
+            dependency,
+            extras,
+            stdout,
+            stderr,
+            coloured,
+            working_dir,
+        }))
     }
 
     /// Puts a raw object (`hard_link`/`file_clone`) in place after checking
@@ -322,7 +358,11 @@ impl Session {
                 let _ = std::fs::remove_file(&a.output);
             }
         }
-        let dwo_before = a.split_dwarf.as_deref().and_then(dwo_identity);
+        let extras_before: Vec<_> = a
+            .extra_outputs
+            .iter()
+            .map(|e| file_identity(&e.path))
+            .collect();
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a, &self.compiler, family);
         let args = self.compile_args.as_ref().unwrap_or(&self.args);
@@ -367,25 +407,40 @@ impl Session {
         if !out.status.success() {
             return nothing(self, Counter::CompileFailed);
         }
-        if !out.stdout.is_empty() {
-            return nothing(self, Counter::CompilerProducedStdout);
-        }
-        let object = match std::fs::read(&a.output) {
-            Ok(o) if o.is_empty() => return nothing(self, Counter::CompilerProducedEmptyOutput),
-            Ok(o) => o,
-            Err(_) => return nothing(self, Counter::CompilerProducedNoOutput),
-        };
         let mut entry = ResultEntry::default();
-        entry.files.push((FileKind::Object, object));
-        if let Some(dwo) = &a.split_dwarf {
-            // Only a `.dwo` this compile wrote: without `-g` clang writes
-            // none, and an older one may lie there.
-            if dwo_identity(dwo) != dwo_before {
-                match std::fs::read(dwo) {
-                    Ok(body) => entry.files.push((FileKind::SplitDwarf, body)),
-                    Err(_) => return nothing(self, Counter::CompilerProducedNoOutput),
+        if !a.syntax_only {
+            let object = match std::fs::read(&a.output) {
+                Ok(o) if o.is_empty() => {
+                    return nothing(self, Counter::CompilerProducedEmptyOutput)
+                }
+                Ok(o) => o,
+                Err(_) => return nothing(self, Counter::CompilerProducedNoOutput),
+            };
+            entry.files.push((FileKind::Object, object));
+        }
+        for (extra, before) in a.extra_outputs.iter().zip(&extras_before) {
+            // Only a file this compile wrote: without `-g` clang writes no
+            // `.dwo`, and an older file may lie there.
+            let written = file_identity(&extra.path) != *before;
+            let body = if written {
+                std::fs::read(&extra.path).ok()
+            } else {
+                None
+            };
+            match body {
+                Some(body) => entry.files.push((file_kind(extra.kind), body)),
+                None if extra.kind == ExtraKind::SplitDwarf && !written => {}
+                None => {
+                    self.log.note(format!(
+                        "not storing: the compiler did not write {}",
+                        extra.path
+                    ));
+                    return nothing(self, Counter::CompilerProducedNoOutput);
                 }
             }
+        }
+        if !out.stdout.is_empty() {
+            entry.files.push((FileKind::Stdout, out.stdout));
         }
         let mut dep_body = None;
         if let Some(d) = &a.deps {
@@ -543,9 +598,20 @@ impl Session {
     }
 }
 
-/// What tells a rewritten `.dwo` from the one that was there before:
+/// The entry's file kind for an extra output.
+fn file_kind(kind: ExtraKind) -> FileKind {
+    match kind {
+        ExtraKind::SplitDwarf => FileKind::SplitDwarf,
+        ExtraKind::CoverageNotes => FileKind::CoverageNotes,
+        ExtraKind::StackUsage => FileKind::StackUsage,
+        ExtraKind::CallGraph => FileKind::CallGraph,
+        ExtraKind::Listing => FileKind::Listing,
+    }
+}
+
+/// What tells a rewritten file from the one that was there before:
 /// inode, size and change time (`None`: no plain file there).
-fn dwo_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
+fn file_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(path)
         .ok()

@@ -301,7 +301,18 @@ impl Session {
             let content = std::fs::read(&a.input)
                 .map_err(|e| fallback(Counter::InternalError, format!("{}: {e}", a.input)))?;
             self.refuse_unseen_inputs(&a.input, &content)?;
-            h.field("preprocessed", &content);
+            if a.language == crate::compiler::lang::Language::Asm {
+                h.field("preprocessed", &content);
+            } else {
+                // As the preprocessor's output of the source is hashed.
+                preprocessor::hash_preprocessed(
+                    &mut h,
+                    &content,
+                    cwd,
+                    self.config.base_dir.as_ref(),
+                    !self.config.hash_dir,
+                );
+            }
         } else {
             let mut cmd = Command::new(&self.compiler.path);
             cmd.args(&a.preprocessor_args).arg("-E");
