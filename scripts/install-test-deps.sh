@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: real compilers, build tools (CMake,
 # make, Ninja) and the servers the remote-storage tests start on 127.0.0.1
-# (redis-server, nginx).
+# (redis-server, nginx), and the profile tools (gcov, llvm-profdata).
 # Does nothing when everything is already there.
 set -euo pipefail
 need=()
-for tool in gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx; do
+for tool in gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::lang::{classify_by_extension, InputKind, Language};
+use super::profile::Profiling;
 use crate::stats::Counter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub struct ArgsAnalysis {
     pub color: Option<super::color::ColorChoice>,
     /// clang's `-frecord-command-line`: the object holds the command line.
     pub records_command_line: bool,
+    /// Coverage and profile options.
+    pub profiling: Profiling,
 }
 
 /// Options that take their value as the next argument.
@@ -158,12 +161,6 @@ fn unsupported_option(arg: &str) -> bool {
     const EXACT: &[&str] = &[
         "-save-temps",
         "--save-temps",
-        "--coverage",
-        "-ftest-coverage",
-        "-fprofile-arcs",
-        "-fprofile-use",
-        "-fauto-profile",
-        "-fstack-usage",
         "-MJ",
         "-aux-info",
         "-fmodules",
@@ -173,17 +170,12 @@ fn unsupported_option(arg: &str) -> bool {
     ];
     const PREFIXES: &[&str] = &[
         "-save-temps=",
-        "-fprofile-generate",
-        "-fprofile-instr-generate",
-        "-fcs-profile-generate",
-        "-fcallgraph-info",
         // clang's `=single` keeps the split sections in the object; not followed.
         "-gsplit-dwarf=",
         "-fdump-",
         "-ftime-trace",
         "-fmodules-ts",
         "-fmodule-file",
-        "-Wa,-a",
         "--analyze",
     ];
     EXACT.contains(&arg) || PREFIXES.iter().any(|p| arg.starts_with(p))
@@ -223,8 +215,6 @@ const FILE_VALUE_PREFIXES: &[&str] = &[
     "-fplugin=",
     "-specs=",
     "--specs=",
-    "-fprofile-use=",
-    "-fprofile-instr-use=",
     "-fprofile-sample-use=",
     "-fauto-profile=",
     "-fsanitize-blacklist=",
@@ -250,7 +240,7 @@ fn quote_target(t: &str) -> String {
 }
 
 /// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
-fn with_extension(path: &str, new_ext: &str) -> String {
+pub(crate) fn with_extension(path: &str, new_ext: &str) -> String {
     let (dir, file) = match path.rfind('/') {
         Some(i) => (&path[..=i], &path[i + 1..]),
         None => ("", path),
@@ -347,6 +337,10 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut syntax_only = false;
     let mut cpp_args = Vec::new();
     let mut macro_debug = false;
+    let mut profiling = Profiling::default();
+    // Extra outputs named after the object (`.su`, `.ci`), and the assembler listing.
+    let mut aux_outputs: Vec<(ExtraKind, &str)> = Vec::new();
+    let mut listing: Option<String> = None;
 
     let mut i = 0;
     while i < args.len() {
@@ -504,6 +498,24 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
                 records_command_line = false;
             }
             macro_debug |= macro_debug_info(a);
+            profiling.observe(a);
+            if a == "-fstack-usage" {
+                aux_outputs.push((ExtraKind::StackUsage, ".su"));
+            } else if a.starts_with("-fcallgraph-info") {
+                aux_outputs.push((ExtraKind::CallGraph, ".ci"));
+            } else if a == "-fauto-profile" {
+                extra_files.push("fbdata.afdo".to_string());
+            }
+            let assembler_opts = match (a, next) {
+                ("-Xassembler", Some(v)) => Some(v),
+                _ => a.strip_prefix("-Wa,"),
+            };
+            for part in assembler_opts.into_iter().flat_map(|v| v.split(',')) {
+                // `-a…=FILE` writes a listing; without a file it goes to stdout.
+                if let (true, Some((_, file))) = (part.starts_with("-a"), part.split_once('=')) {
+                    listing = Some(file.to_string());
+                }
+            }
             let used = if takes_separate_value(a) { 2 } else { 1 };
             if used == 2 && next.is_none() {
                 return Err(Counter::BadCompilerArguments);
@@ -581,6 +593,36 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     // say otherwise (not followed), and compilers disagree for `.name`.
     let unusual_dwo_name = dump_names || basename(&output).starts_with('.');
     let mut extra_outputs = Vec::new();
+    if profiling.notes {
+        let path = match &profiling.notes_path {
+            Some(p) => p.clone(),
+            None => with_extension(&output, ".gcno"),
+        };
+        extra_outputs.push(ExtraOutput {
+            kind: ExtraKind::CoverageNotes,
+            path,
+        });
+    }
+    for (kind, ext) in aux_outputs {
+        extra_outputs.push(ExtraOutput {
+            kind,
+            path: with_extension(&output, ext),
+        });
+    }
+    // Without -c, gcc names these after a link's output (`a-x.su`).
+    if (dump_names || (syntax_only && !compile)) && !extra_outputs.is_empty() {
+        return Err(Counter::UnsupportedCompilerOption);
+    }
+    if let Some(path) = listing {
+        extra_outputs.push(ExtraOutput {
+            kind: ExtraKind::Listing,
+            path,
+        });
+    }
+    if profiling.arcs {
+        // The object names its `.gcda` by this path, made absolute.
+        hash_args.push(format!("objcache-gcda-base:{output}"));
+    }
     match (split_dwarf, assembly || unusual_dwo_name) {
         (false, _) => {}
         (true, true) => return Err(Counter::UnsupportedCompilerOption),
@@ -634,6 +676,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         extra_outputs,
         syntax_only,
         records_command_line,
+        profiling,
     })
 }
 

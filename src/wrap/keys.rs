@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
+use crate::compiler::profile::ProfileData;
 use crate::hash::direct;
 use crate::hash::{Key, KeyHasher};
 use crate::paths;
@@ -79,10 +80,43 @@ impl Session {
                 .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
             h.field("extra-file", &digest);
         }
+        self.hash_profiling(&mut h, a, cwd)?;
         if a.native_cpu {
             h.field("cpu", super::cpu_identity().as_bytes());
         }
         Ok(self.finish_hasher(h))
+    }
+
+    /// What coverage and profile options make the object depend on: the
+    /// working directory (the `.gcda` path, gcc's `.gcno`) and the profile
+    /// data the compile reads. A profile that is not there runs uncached
+    /// (`no_input_file`, as in ccache): gcc only warns and compiles without.
+    fn hash_profiling(
+        &self,
+        h: &mut KeyHasher,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<(), Fallback> {
+        let p = &a.profiling;
+        if p.needs_cwd(&a.output, self.config.has_sloppiness("gcno_cwd")) {
+            h.field("profile-cwd", cwd.as_bytes());
+        }
+        let family = crate::compiler::family(&self.compiler);
+        match p.data(family, &a.output, cwd) {
+            ProfileData::None => Ok(()),
+            ProfileData::Unknown(why) => Err(fallback(Counter::UnsupportedCompilerOption, why)),
+            ProfileData::File(file) => {
+                let digest =
+                    crate::hash::hash_file_content(&Path::new(cwd).join(&file)).map_err(|e| {
+                        fallback(
+                            Counter::NoInputFile,
+                            format!("profile data {}: {e}", file.display()),
+                        )
+                    })?;
+                h.field("profile-data", &digest);
+                Ok(())
+            }
+        }
     }
 
     /// Finishes a hasher, keeping its transcript for `debug = true`.
