@@ -349,3 +349,125 @@ fn relocated_ninja_clang_debug_build_hits_directly() {
         cxx: "clang++",
     });
 }
+
+/// Compiles of fixtures/cmake-pch: two PCHs (C and C++) and three units.
+const PCH_COMPILES: u64 = 5;
+
+fn configure_pch(env: &TestEnv, src: &Path, build: &Path, cc: &str, cxx: &str, flags: &str) {
+    let mut cmd = cmake_cmd(env);
+    cmd.arg("-S")
+        .arg(src)
+        .arg("-B")
+        .arg(build)
+        .args(["-G", "Ninja"])
+        .arg(format!("-DCMAKE_C_COMPILER={cc}"))
+        .arg(format!("-DCMAKE_CXX_COMPILER={cxx}"))
+        .arg(format!("-DCMAKE_C_FLAGS={flags}"))
+        .arg(format!("-DCMAKE_CXX_FLAGS={flags}"));
+    for lang in ["C", "CXX"] {
+        cmd.arg(format!(
+            "-DCMAKE_{lang}_COMPILER_LAUNCHER={}",
+            objcache_bin().display()
+        ));
+    }
+    run_ok(&mut cmd);
+}
+
+fn run_pchdemo(build: &Path) -> String {
+    run_ok(&mut Command::new(build.join("pchdemo"))).stdout_str()
+}
+
+/// `target_precompile_headers` with gcc: the PCHs and the units that use
+/// them are all hits in a second build directory (base_dir relates the
+/// absolute `-include` paths) and after a clean.
+#[test]
+fn cmake_precompiled_headers_gcc_hit_everywhere() {
+    for tool in ["cmake", "ninja", "gcc", "g++"] {
+        require(tool);
+    }
+    let env = TestEnv::new();
+    let src = env.copy_fixture("cmake-pch", "src");
+    let (b1, b2) = (env.root().join("b1"), env.root().join("b2"));
+    for (round, build) in [(1, &b1), (2, &b2), (3, &b1)] {
+        if round == 3 {
+            ninja(&env, build, env.root(), &["-t", "clean"]);
+        } else {
+            configure_pch(&env, &src, build, "gcc", "g++", "-O2");
+        }
+        ninja(&env, build, env.root(), &[]);
+        assert_eq!(run_pchdemo(build), "2 words, 10 letters\n");
+        let s = env.stats();
+        assert_eq!(get(&s, "cache_miss"), PCH_COMPILES, "round {round}: {s:?}");
+        assert_eq!(hits(&s), (round - 1) * PCH_COMPILES, "round {round}: {s:?}");
+    }
+    // A changed header in the PCH: every PCH and unit compiles again.
+    let header = src.join("include/common.h");
+    let text = fs::read_to_string(&header)
+        .unwrap()
+        .replace("\"hello\"", "\"hi there\"");
+    fs::write(&header, text).unwrap();
+    ninja(&env, &b2, env.root(), &[]);
+    assert_eq!(run_pchdemo(&b2), "3 words, 12 letters\n");
+}
+
+/// With clang, which records the mtimes of a PCH's inputs in it: a clean
+/// rebuild hits; the PCH of a fresh build directory (new mtimes) compiles,
+/// and the build works.
+#[test]
+fn cmake_precompiled_headers_clang() {
+    for tool in ["cmake", "ninja", "clang", "clang++"] {
+        require(tool);
+    }
+    let env = TestEnv::new();
+    let src = env.copy_fixture("cmake-pch", "src");
+    let (b1, b2) = (env.root().join("b1"), env.root().join("b2"));
+    configure_pch(&env, &src, &b1, "clang", "clang++", "-O2");
+    ninja(&env, &b1, env.root(), &[]);
+    ninja(&env, &b1, env.root(), &["-t", "clean"]);
+    ninja(&env, &b1, env.root(), &[]);
+    assert_eq!(run_pchdemo(&b1), "2 words, 10 letters\n");
+    let s = env.stats();
+    assert_eq!(
+        (hits(&s), get(&s, "cache_miss")),
+        (PCH_COMPILES, PCH_COMPILES),
+        "{s:?}"
+    );
+    configure_pch(&env, &src, &b2, "clang", "clang++", "-O2");
+    ninja(&env, &b2, env.root(), &[]);
+    assert_eq!(run_pchdemo(&b2), "2 words, 10 letters\n");
+}
+
+/// A `--coverage` build: a clean rebuild is all hits, and gcov reads the
+/// profile of the program built from them.
+#[test]
+fn cmake_coverage_build_rebuild_hits() {
+    for tool in ["cmake", "ninja", "gcc", "g++", "gcov"] {
+        require(tool);
+    }
+    let env = TestEnv::new();
+    let src = env.copy_fixture("cmake-pch", "src");
+    let b = env.root().join("b");
+    configure_pch(&env, &src, &b, "gcc", "g++", "--coverage");
+    ninja(&env, &b, env.root(), &[]);
+    ninja(&env, &b, env.root(), &["-t", "clean"]);
+    ninja(&env, &b, env.root(), &[]);
+    let s = env.stats();
+    assert_eq!(
+        (hits(&s), get(&s, "cache_miss")),
+        (PCH_COMPILES, PCH_COMPILES),
+        "{s:?}"
+    );
+    assert_eq!(run_pchdemo(&b), "2 words, 10 letters\n");
+    let objdir = b.join("CMakeFiles/count.dir/src");
+    let gcov = run_ok(
+        Command::new("gcov")
+            .current_dir(&objdir)
+            .args(["-o", ".", "count.c.gcda"]),
+    );
+    let text = format!("{}{}", gcov.stdout_str(), gcov.stderr_str());
+    assert!(
+        text.contains("Lines executed:") && !text.contains("mismatch"),
+        "{text}"
+    );
+    assert!(!text.contains("Lines executed:0.00%"), "{text}");
+}

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::lang::{classify_by_extension, InputKind, Language};
+use super::pch::PchOptions;
 use super::profile::Profiling;
 use crate::stats::Counter;
 
@@ -89,6 +90,8 @@ pub struct ArgsAnalysis {
     pub records_command_line: bool,
     /// Coverage and profile options.
     pub profiling: Profiling,
+    /// What the call says about precompiled headers.
+    pub pch: PchOptions,
 }
 
 /// Options that take their value as the next argument.
@@ -182,7 +185,8 @@ fn unsupported_option(arg: &str) -> bool {
 }
 
 /// Options that act on the preprocessor only, with their value attached or
-/// as the next argument. (`-include-pch` is not one: it is refused.)
+/// as the next argument. (`-include-pch` is not one: the precompiled
+/// header's content is hashed, and clang reads it as a compile input.)
 const PREPROCESSOR_ONLY: &[&str] = &[
     "-D",
     "-I",
@@ -338,6 +342,10 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let mut cpp_args = Vec::new();
     let mut macro_debug = false;
     let mut profiling = Profiling::default();
+    let mut pch = PchOptions {
+        timestamp: true,
+        ..PchOptions::default()
+    };
     // Extra outputs named after the object (`.su`, `.ci`), and the assembler listing.
     let mut aux_outputs: Vec<(ExtraKind, &str)> = Vec::new();
     let mut listing: Option<String> = None;
@@ -477,20 +485,25 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
             if let Some(p) = FILE_VALUE_PREFIXES.iter().find(|p| a.starts_with(**p)) {
                 extra_files.push(a[p.len()..].to_string());
             }
-            if let (true, Some(header)) = (a == "-include" || a == "-include-pch", next) {
-                if a == "-include-pch"
-                    || Path::new(&format!("{header}.gch")).exists()
-                    || Path::new(&format!("{header}.pch")).exists()
-                {
-                    return Err(Counter::CouldNotUsePrecompiledHeader);
+            pch.observe(a, next);
+            let after_next = match (args.get(i + 2).map(String::as_str), args.get(i + 3)) {
+                (Some("-Xclang"), value) => value.map(String::as_str),
+                _ => None,
+            };
+            match (a, next, after_next) {
+                ("-Xclang", Some("-load"), Some(plugin)) => extra_files.push(plugin.to_string()),
+                ("-Xclang", Some("-include-pch"), Some(file)) => {
+                    pch.named.push(file.to_string());
                 }
-            }
-            if a == "-Xclang" && next == Some("-load") {
-                if let (Some("-Xclang"), Some(plugin)) =
-                    (args.get(i + 2).map(String::as_str), args.get(i + 3))
-                {
-                    extra_files.push(plugin.clone());
+                ("-Xclang", Some("-emit-pch"), _) => {
+                    // Not for the `-E` run: clang would write the PCH to stdout.
+                    pch.creates = true;
+                    hash_args.extend([a.to_string(), "-emit-pch".to_string()]);
+                    i += 2;
+                    continue;
                 }
+                ("-Xclang", Some("-fno-pch-timestamp"), _) => pch.timestamp = false,
+                _ => {}
             }
             if matches!(a, "-grecord-command-line" | "-frecord-command-line") {
                 records_command_line = true;
@@ -556,7 +569,13 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         .iter()
         .filter(|(_, k)| *k != InputKind::LinkerInput)
         .collect();
-    if !compile && !assembly && !syntax_only {
+    if let [(_, InputKind::Source(lang))] = sources.as_slice() {
+        pch.creates |= lang.is_header();
+    }
+    if pch.creates && (assembly || syntax_only) {
+        return Err(Counter::UnsupportedCompilerOption);
+    }
+    if !compile && !assembly && !syntax_only && !pch.creates {
         return Err(if inputs.is_empty() {
             Counter::NoInputFile
         } else {
@@ -578,6 +597,13 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         return Err(Counter::OutputToStdout);
     }
     let output_given = output.is_some();
+    if pch.creates && !output_given {
+        // gcc and clang put `pch.h.gch` beside the header.
+        if !language.is_header() {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        output = Some(format!("{input}.gch"));
+    }
     if records_command_line {
         // clang writes its whole command line, output and input names
         // included, into the object.
@@ -638,6 +664,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     let shares_preprocessed = !(macro_debug
         || records_command_line
         || dep_kind.is_some()
+        || pch.creates
         || language == Language::AsmWithCpp);
     let deps = dep_kind.map(|kind| {
         let file = dep_file.unwrap_or_else(|| {
@@ -677,6 +704,7 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
         syntax_only,
         records_command_line,
         profiling,
+        pch,
     })
 }
 

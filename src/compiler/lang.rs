@@ -12,13 +12,18 @@ pub enum Language {
     CxxPreprocessed,
     ObjCPreprocessed,
     ObjCxxPreprocessed,
+    /// Headers, compiled into a precompiled header (`.gch`, `.pch`).
+    CHeader,
+    CxxHeader,
+    ObjCHeader,
+    ObjCxxHeader,
 }
 
 /// What an input file is, as far as caching is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputKind {
     Source(Language),
-    /// A language the compiler knows but objcache does not cache (Fortran, headers for PCH …).
+    /// A language the compiler knows but objcache does not cache (Fortran, Ada …).
     Unsupported,
     /// Objects, archives and shared libraries: only the linker reads them.
     LinkerInput,
@@ -38,6 +43,10 @@ impl Language {
             Language::CxxPreprocessed => "c++-cpp-output",
             Language::ObjCPreprocessed => "objective-c-cpp-output",
             Language::ObjCxxPreprocessed => "objective-c++-cpp-output",
+            Language::CHeader => "c-header",
+            Language::CxxHeader => "c++-header",
+            Language::ObjCHeader => "objective-c-header",
+            Language::ObjCxxHeader => "objective-c++-header",
         }
     }
 
@@ -66,6 +75,14 @@ impl Language {
         }
     }
 
+    /// A header: the compile writes a precompiled header.
+    pub fn is_header(self) -> bool {
+        matches!(
+            self,
+            Language::CHeader | Language::CxxHeader | Language::ObjCHeader | Language::ObjCxxHeader
+        )
+    }
+
     /// For `-x NAME`. `None` for a language objcache does not cache.
     pub fn from_x(name: &str) -> Option<Language> {
         Some(match name {
@@ -79,6 +96,10 @@ impl Language {
             "c++-cpp-output" => Language::CxxPreprocessed,
             "objective-c-cpp-output" | "objc-cpp-output" => Language::ObjCPreprocessed,
             "objective-c++-cpp-output" | "objc++-cpp-output" => Language::ObjCxxPreprocessed,
+            "c-header" => Language::CHeader,
+            "c++-header" => Language::CxxHeader,
+            "objective-c-header" => Language::ObjCHeader,
+            "objective-c++-header" => Language::ObjCxxHeader,
             _ => return None,
         })
     }
@@ -100,6 +121,10 @@ pub fn classify_by_extension(path: &str) -> InputKind {
         "ii" => Language::CxxPreprocessed,
         "mi" => Language::ObjCPreprocessed,
         "mii" => Language::ObjCxxPreprocessed,
+        // As gcc names them (g++ compiles a `.h` as C++: the driver's name
+        // is in the key, and the language only decides the key's spelling).
+        "h" => Language::CHeader,
+        "hh" | "hpp" | "hxx" | "H" | "HPP" | "h++" | "tcc" => Language::CxxHeader,
         "o" | "a" | "so" | "lo" | "la" | "obj" | "lib" | "dylib" | "dll" | "res" => {
             return InputKind::LinkerInput
         }
@@ -128,6 +153,10 @@ mod tests {
             InputKind::Source(Language::AsmWithCpp)
         );
         assert_eq!(classify_by_extension("x.f90"), InputKind::Unsupported);
+        assert_eq!(
+            classify_by_extension("pch.hpp"),
+            InputKind::Source(Language::CxxHeader)
+        );
         assert_eq!(classify_by_extension("libz.so.1"), InputKind::LinkerInput);
         assert_eq!(classify_by_extension("main.o"), InputKind::LinkerInput);
         assert_eq!(Language::from_x("c++").unwrap().name(), "c++");

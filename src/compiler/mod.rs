@@ -3,6 +3,7 @@
 pub mod args;
 pub mod color;
 pub mod lang;
+pub mod pch;
 pub mod profile;
 pub mod relative;
 

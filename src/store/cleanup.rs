@@ -426,10 +426,14 @@ pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     Ok(total)
 }
 
-/// Files outside the buckets: the cache root, `compilers/` and the shard
+/// Files outside the buckets: the cache root, `compilers/`, `digests/` and the shard
 /// directories (where stats and config writes leave temp files).
 pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
-    let mut dirs = vec![cache_dir.to_path_buf(), cache_dir.join("compilers")];
+    let mut dirs = vec![
+        cache_dir.to_path_buf(),
+        cache_dir.join("compilers"),
+        cache_dir.join("digests"),
+    ];
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {

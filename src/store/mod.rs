@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod container;
+pub mod digests;
 pub mod entry;
 pub mod manifest;
 pub mod mapped;

@@ -1,7 +1,7 @@
 //! The keys of one call: what every key shares (compiler, arguments,
 //! language, environment) and the direct-mode manifest key.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
@@ -81,6 +81,7 @@ impl Session {
             h.field("extra-file", &digest);
         }
         self.hash_profiling(&mut h, a, cwd)?;
+        self.hash_precompiled_headers(&mut h, a)?;
         if a.native_cpu {
             h.field("cpu", super::cpu_identity().as_bytes());
         }
@@ -119,6 +120,61 @@ impl Session {
         }
     }
 
+    /// The content of every precompiled header the compile may read (see
+    /// `compiler::pch`). With `pch_external_checksum`, a `FILE.sum` beside
+    /// one stands for it, as in ccache.
+    fn hash_precompiled_headers(
+        &self,
+        h: &mut KeyHasher,
+        a: &ArgsAnalysis,
+    ) -> Result<(), Fallback> {
+        if a.pch.creates {
+            return Ok(());
+        }
+        let family = crate::compiler::family(&self.compiler);
+        let source = if family == crate::compiler::Family::Gcc {
+            std::fs::read(&a.input).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let external = self.config.has_sloppiness("pch_external_checksum");
+        for file in a.pch.inputs(family, &a.input, &source) {
+            let unusable = |e: std::io::Error| {
+                fallback(
+                    Counter::CouldNotUsePrecompiledHeader,
+                    format!("precompiled header {}: {e}", file.display()),
+                )
+            };
+            let sum = PathBuf::from(format!("{}.sum", file.display()));
+            if external && sum.is_file() {
+                let content = std::fs::read(&sum).map_err(unusable)?;
+                h.field("pch-sum", &content);
+                continue;
+            }
+            let members = if file.is_dir() {
+                // gcc tries the files of a `.gch` directory in turn.
+                let mut m: Vec<PathBuf> = std::fs::read_dir(&file)
+                    .map_err(unusable)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .collect();
+                m.sort();
+                m
+            } else {
+                vec![file.clone()]
+            };
+            for member in members {
+                let digest = crate::store::digests::file_digest(
+                    &member,
+                    &self.config.cache_dir,
+                    self.start_ns,
+                )
+                .map_err(unusable)?;
+                h.field("pch", &digest);
+            }
+        }
+        Ok(())
+    }
+
     /// Finishes a hasher, keeping its transcript for `debug = true`.
     pub(super) fn finish_hasher(&mut self, h: KeyHasher) -> [u8; 32] {
         let (key, transcript) = h.finish();
@@ -136,6 +192,13 @@ impl Session {
         common: &[u8; 32],
     ) -> Option<Key> {
         if !self.config.direct_mode || a.language.is_preprocessed() {
+            return None;
+        }
+        if a.pch.creates && a.pch.timestamp && self.is_clang() {
+            self.log.note(
+                "direct mode off: clang records the inputs' mtimes in the precompiled header \
+                 (build it with -Xclang -fno-pch-timestamp to share it)",
+            );
             return None;
         }
         if a.hash_args
@@ -185,6 +248,10 @@ impl Session {
             );
         }
         h.field("language", a.language.name().as_bytes());
+    }
+
+    pub(super) fn is_clang(&self) -> bool {
+        crate::compiler::family(&self.compiler) == crate::compiler::Family::Clang
     }
 
     /// Is the input named by an absolute path under base_dir? Then `__FILE__`

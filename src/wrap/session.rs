@@ -58,7 +58,13 @@ impl Session {
                 }
                 self.changes.push((Counter::DirectCacheMiss, 1));
             }
-            if self.config.depend_mode && self.config.run_second_cpp && analysis.deps.is_some() {
+            // A header's `-x` language in the search-path probe would not be
+            // the driver's (g++ compiles `.h` as C++).
+            if self.config.depend_mode
+                && self.config.run_second_cpp
+                && analysis.deps.is_some()
+                && !analysis.pch.creates
+            {
                 return self.depend_mode_miss(&store, mkey, &analysis, &cwd);
             }
         }
@@ -316,6 +322,11 @@ impl Session {
         } else {
             let mut cmd = Command::new(&self.compiler.path);
             cmd.args(&a.preprocessor_args).arg("-E");
+            if a.pch.creates {
+                // A precompiled header keeps the macros it defines: their
+                // definitions must be in the key, and `-E` alone drops them.
+                cmd.arg("-dD");
+            }
             if want_includes {
                 cmd.arg("-v");
             }
@@ -343,6 +354,20 @@ impl Session {
             files = direct::includes_from_preprocessed(&out.stdout, &a.input);
             if want_includes {
                 search = direct::parse_search_dirs(&out.stderr);
+            }
+            if a.pch.creates && a.pch.timestamp && self.is_clang() {
+                // clang writes each input's mtime and size into the PCH.
+                for path in
+                    std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()))
+                {
+                    let m = std::fs::metadata(direct::resolve_in(cwd, path))
+                        .map_err(|e| fallback(Counter::InternalError, format!("{path}: {e}")))?;
+                    use std::os::unix::fs::MetadataExt;
+                    h.field(
+                        "pch-input-stamp",
+                        format!("{path} {} {}", m.size(), m.mtime()).as_bytes(),
+                    );
+                }
             }
         }
         let key = Key::from_bytes(self.finish_hasher(h));

@@ -1,0 +1,198 @@
+//! Precompiled headers: which ones a compile may read, so their content can
+//! be hashed.
+//!
+//! The preprocessor run that makes the key never reads a precompiled header
+//! (gcc's `-E` ignores `.gch` files), but the compile does: gcc uses
+//! `NAME.gch` (a file, or a directory of candidates) found where it would
+//! find `NAME` for an `-include NAME` or for an `#include` before the
+//! source's first token, and never checks it against `NAME` itself; clang
+//! uses `-include-pch FILE`, and for `-include NAME` the driver picks
+//! `NAME.pch` or `NAME.gch`. So every such file that exists is an input of
+//! the compile, whether or not it turns out valid.
+
+use std::path::{Path, PathBuf};
+
+use super::Family;
+
+#[derive(Debug, Clone, Default)]
+pub struct PchOptions {
+    /// The compile writes a precompiled header (a header input, or clang's
+    /// `-Xclang -emit-pch`).
+    pub creates: bool,
+    /// clang records the mtime of every input in a PCH unless built with
+    /// `-Xclang -fno-pch-timestamp`, and refuses it when one changed.
+    pub timestamp: bool,
+    /// `-include-pch FILE` (also through `-Xclang`).
+    pub named: Vec<String>,
+    /// `-include NAME`, in order.
+    pub forced_includes: Vec<String>,
+    /// `-iquote`, `-I`, `-isystem`, `-idirafter` directories, in order.
+    pub include_dirs: Vec<String>,
+}
+
+impl PchOptions {
+    /// Notes what option `arg` (with `next`, the argument after it) says.
+    pub fn observe(&mut self, arg: &str, next: Option<&str>) {
+        let value = |opt: &str| -> Option<String> {
+            if arg == opt {
+                next.map(str::to_string)
+            } else {
+                arg.strip_prefix(opt).map(str::to_string)
+            }
+        };
+        if arg == "-include-pch" {
+            self.named.extend(next.map(str::to_string));
+        } else if arg == "-include" {
+            self.forced_includes.extend(next.map(str::to_string));
+        } else if arg.starts_with("-isystem-") || arg.starts_with("-include") {
+        } else if let Some(dir) = ["-iquote", "-isystem", "-idirafter", "-I"]
+            .iter()
+            .find_map(|opt| value(opt))
+        {
+            self.include_dirs.push(dir);
+        }
+    }
+
+    /// The precompiled headers that exist where this compile would look for
+    /// them (relative to the working directory, or absolute). `source` is
+    /// the source's text (gcc finds them for its first `#include`s too).
+    pub fn inputs(&self, family: Family, input: &str, source: &[u8]) -> Vec<PathBuf> {
+        if self.creates {
+            return Vec::new();
+        }
+        let mut found: Vec<PathBuf> = self.named.iter().map(PathBuf::from).collect();
+        let suffixes: &[&str] = match family {
+            Family::Gcc => &[".gch"],
+            Family::Clang => &[".pch", ".gch"],
+        };
+        let source_dir = Path::new(input).parent().unwrap_or(Path::new(""));
+        let dirs: Vec<&Path> = self.include_dirs.iter().map(Path::new).collect();
+        let mut look = |name: &str, first: &[&Path]| {
+            let places = first.iter().chain(dirs.iter());
+            for dir in places {
+                for suffix in suffixes {
+                    let candidate = dir.join(format!("{name}{suffix}"));
+                    if !found.contains(&candidate) && candidate.exists() {
+                        found.push(candidate);
+                    }
+                }
+                if Path::new(name).is_absolute() {
+                    break;
+                }
+            }
+        };
+        for name in &self.forced_includes {
+            look(name, &[Path::new("")]);
+        }
+        if family == Family::Gcc {
+            for (name, quoted) in preamble_includes(source) {
+                let first: &[&Path] = if quoted { &[source_dir] } else { &[] };
+                look(&name, first);
+            }
+        }
+        found
+    }
+}
+
+/// The headers the source includes before its first token (only there can
+/// gcc use a precompiled header): `(name, quoted)`. Comments and other
+/// directives are skipped; the scan stops at anything else.
+pub fn preamble_includes(source: &[u8]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut in_comment = false;
+    for raw in source.split(|&b| b == b'\n') {
+        let mut line = trim(raw);
+        if in_comment {
+            match find(line, b"*/") {
+                Some(end) => {
+                    line = trim(&line[end + 2..]);
+                    in_comment = false;
+                }
+                None => continue,
+            }
+        }
+        // Comments before the directive or the line's only content.
+        while let Some(rest) = line.strip_prefix(b"/*") {
+            match find(rest, b"*/") {
+                Some(end) => line = trim(&rest[end + 2..]),
+                None => {
+                    in_comment = true;
+                    line = b"";
+                }
+            }
+        }
+        if line.is_empty() || line.starts_with(b"//") {
+            continue;
+        }
+        let Some(directive) = line.strip_prefix(b"#") else {
+            break;
+        };
+        let directive = trim(directive);
+        if let Some(rest) = directive.strip_prefix(b"include") {
+            let rest = trim(rest);
+            let (open, close) = match rest.first() {
+                Some(b'"') => (b'"', b'"'),
+                Some(b'<') => (b'<', b'>'),
+                _ => continue,
+            };
+            if let Some(end) = rest[1..].iter().position(|&b| b == close) {
+                if let Ok(name) = std::str::from_utf8(&rest[1..1 + end]) {
+                    out.push((name.to_string(), open == b'"'));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preamble_stops_at_the_first_token() {
+        let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
+        assert_eq!(
+            preamble_includes(src),
+            [("pch.h".to_string(), true), ("vector".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn finds_existing_precompiled_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("inc/p.h.gch")).unwrap();
+        std::fs::write(d.join("src.h.gch"), b"x").unwrap();
+        std::fs::write(d.join("f.h.pch"), b"x").unwrap();
+        let mut o = PchOptions::default();
+        o.observe("-I", Some(&d.join("inc").display().to_string()));
+        o.observe(&format!("-I{}", d.display()), None);
+        o.observe("-include", Some(&d.join("f.h").display().to_string()));
+        let input = d.join("t.c").display().to_string();
+        let gcc = o.inputs(Family::Gcc, &input, b"#include \"src.h\"\n#include <p.h>\n");
+        assert_eq!(gcc, [d.join("src.h.gch"), d.join("inc/p.h.gch")]);
+        let clang = o.inputs(Family::Clang, &input, b"#include \"src.h\"\n");
+        assert_eq!(clang, [d.join("f.h.pch")]);
+        o.creates = true;
+        assert!(o
+            .inputs(Family::Gcc, &input, b"#include \"src.h\"\n")
+            .is_empty());
+    }
+}
