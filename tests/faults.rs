@@ -604,3 +604,89 @@ fn cleanup_frees_space_on_a_full_disk() {
         c.dump()
     );
 }
+
+/// A hit killed (SIGKILL) at any moment while it writes over an older
+/// object of the same size leaves the old object, the new one, nothing, or
+/// a file the linker rejects: never new bytes over the old tail that links.
+#[test]
+fn killed_hits_never_leave_an_object_that_links() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("k");
+    fs::write(
+        dir.join("main.c"),
+        "int big_get(int);\nint main(void) { return big_get(3) & 0; }\n",
+    )
+    .unwrap();
+    let main = run(&mut env.objcache_in(&dir, ["gcc", "-c", "main.c", "-o", "main.o"]));
+    assert!(main.success(), "{}", main.dump());
+    let call = ["gcc", "-O0", "-c", "big.c", "-o", "big.o"];
+    let mut objects = Vec::new();
+    for seed in [1, 2] {
+        // A 16 MB object from a small source, so the hit's time goes to
+        // writing; the two differ at the start (data) and the end (names).
+        let text = format!(
+            "char big_table_{seed}[16000000] = {{ {seed} }};\n\
+             int big_get(int i) {{ return big_table_{seed}[i]; }}\n"
+        );
+        fs::write(dir.join("big.c"), text).unwrap();
+        let out = run(&mut env.objcache_in(&dir, call));
+        assert!(out.success(), "{}", out.dump());
+        objects.push(read(&dir.join("big.o")));
+    }
+    let (old, new) = (&objects[0], &objects[1]);
+    assert_eq!(
+        old.len(),
+        new.len(),
+        "same size, so a mix would have the full length"
+    );
+    // Old source times, so the hits are direct.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(dir.join("big.c"))
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let links = |dir: &Path| plain("gcc", dir, ["main.o", "big.o", "-o", "prog"]).success();
+    // Kills land anywhere in a hit: before, during and after the writes.
+    let mut hit_time = std::time::Duration::ZERO;
+    for _ in 0..3 {
+        fs::write(dir.join("big.o"), old).unwrap();
+        let mut child = env.objcache_in(&dir, call).spawn().unwrap();
+        let start = std::time::Instant::now();
+        assert!(child.wait().unwrap().success());
+        hit_time = start.elapsed();
+    }
+    assert!(env.stat("direct_cache_hit") >= 2, "{:?}", env.stats());
+    let mut seed: u64 = 0x9e37_79b9;
+    let (mut torn, mut whole) = (0, 0);
+    for round in 0..60 {
+        fs::write(dir.join("big.o"), old).unwrap();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let delay = hit_time.mul_f64(((seed >> 33) % 1000) as f64 / 1000.0);
+        let mut child = env.objcache_in(&dir, call).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        match fs::read(dir.join("big.o")) {
+            Err(_) => {}
+            Ok(left) if &left == old || &left == new => whole += 1,
+            Ok(left) => {
+                torn += 1;
+                assert!(
+                    left[..64].iter().all(|&b| b == 0),
+                    "round {round} ({delay:?}): a torn object with a header"
+                );
+                assert!(!links(&dir), "round {round}: the linker took a torn object");
+            }
+        }
+    }
+    eprintln!("killed hits: {whole} left a whole object, {torn} a rejected one");
+    assert!(whole > 0, "no hit finished at all (torn: {torn})");
+    // The next hit repairs whatever was left.
+    let out = run(&mut env.objcache_in(&dir, call));
+    assert!(out.success(), "{}", out.dump());
+    assert_bytes_eq(&read(&dir.join("big.o")), new, "after the kills");
+    assert!(links(&dir));
+}

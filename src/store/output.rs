@@ -1,9 +1,9 @@
 //! Writing the call's outputs (object, `.d`) on a cache hit.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// An output of the call being written by a cache hit.
@@ -22,6 +22,14 @@ use std::path::{Path, PathBuf};
 /// leads to the locked inode, so two hits writing the same output one after
 /// the other each leave a whole object, never a mix of two.
 ///
+/// A hit killed midway must not leave a file that looks whole: writing in
+/// place over an older object of the same size would leave new bytes
+/// followed by the old tail, an object a linker accepts. So the first
+/// `HEAD` bytes (the ELF header, which says where everything else is) are
+/// zeroed when the file is claimed and written only by `finish`, after the
+/// rest: until then the file is rejected by the linker and by gcc's PCH
+/// check, as GNU as's own partial output is.
+///
 /// Until `finish`, the output is unconfirmed: dropped unfinished (the entry
 /// turned out bad, the `.d` did not fit, a write failed), a plain file written
 /// here is removed, as the compiler removes its outputs when it fails, so no
@@ -37,9 +45,14 @@ pub struct OutputFile {
     /// The file's length when claimed (0 for a new file).
     old_len: u64,
     written: u64,
+    /// The first `HEAD` bytes, written last.
+    head: Vec<u8>,
     /// For an output that is not a plain file: everything, written by `finish`.
     pending: Option<Vec<u8>>,
 }
+
+/// How much of the start of an output is held back until it is complete.
+const HEAD: u64 = 64;
 
 /// How often the name may change under us before giving up (another process
 /// replacing the same output over and over).
@@ -70,6 +83,7 @@ impl OutputFile {
                         path: dest.to_path_buf(),
                         old_len: 0,
                         written: 0,
+                        head: Vec::new(),
                         pending: Some(Vec::new()),
                     })
                 }
@@ -113,6 +127,7 @@ impl OutputFile {
         if self.old_len > self.written {
             file.set_len(self.written)?;
         }
+        file.write_all_at(&self.head, 0)?;
         Ok(())
     }
 }
@@ -137,11 +152,18 @@ fn claim(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
     if !(held.is_file() && held.nlink() == 1 && same_file(&held, &named)) {
         return Ok(None);
     }
+    let old_len = held.len();
+    if old_len > 0 {
+        file.write_all_at(&[0u8; HEAD as usize][..old_len.min(HEAD) as usize], 0)?;
+    }
+    let mut file = file;
+    file.seek(io::SeekFrom::Start(HEAD))?;
     Ok(Some(OutputFile {
         file: Some(file),
         path: dest.to_path_buf(),
-        old_len: held.len(),
+        old_len,
         written: 0,
+        head: Vec::with_capacity(HEAD as usize),
         pending: None,
     }))
 }
@@ -181,6 +203,12 @@ impl Write for OutputFile {
         if let Some(pending) = &mut self.pending {
             pending.extend_from_slice(buf);
             return Ok(buf.len());
+        }
+        if self.written < HEAD {
+            let n = buf.len().min((HEAD - self.written) as usize);
+            self.head.extend_from_slice(&buf[..n]);
+            self.written += n as u64;
+            return Ok(n);
         }
         let file = self.file.as_mut().expect("a plain output has its file");
         let n = file.write(buf)?;
@@ -298,6 +326,33 @@ mod tests {
             }
             second.join().unwrap();
             assert_eq!(fs::read(&path).unwrap(), [b'B'; 80], "abandon: {abandon}");
+        }
+    }
+
+    /// A writer that dies before `finish` (SIGKILL: no destructor) leaves
+    /// a file whose start is zeros, never the new head over the old tail.
+    #[test]
+    fn an_abandoned_output_has_no_valid_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.o");
+        let old: Vec<u8> = (0..500u32).map(|i| (i % 251) as u8 + 1).collect();
+        for new_len in [10usize, 64, 300, 500, 900] {
+            fs::write(&path, &old).unwrap();
+            let new: Vec<u8> = (0..new_len).map(|i| (i % 13) as u8 + 100).collect();
+            let mut out = OutputFile::create(&path).unwrap();
+            out.write_all(&new).unwrap();
+            // As a kill leaves it: the descriptor closed, nothing cleaned up.
+            drop(out.file.take());
+            std::mem::forget(out);
+            let left = fs::read(&path).unwrap();
+            assert!(
+                left[..64.min(left.len())].iter().all(|&b| b == 0),
+                "{new_len}"
+            );
+            let mut out = OutputFile::create(&path).unwrap();
+            out.write_all(&new).unwrap();
+            out.finish().unwrap();
+            assert_eq!(fs::read(&path).unwrap(), new, "{new_len}");
         }
     }
 
