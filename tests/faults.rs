@@ -690,3 +690,28 @@ fn killed_hits_never_leave_an_object_that_links() {
     assert_bytes_eq(&read(&dir.join("big.o")), new, "after the kills");
     assert!(links(&dir));
 }
+
+/// Response files that expand without end (one naming itself six times)
+/// or are huge run the compiler unchanged at once, as gcc would fail them.
+#[test]
+fn runaway_response_files_run_the_compiler_unchanged() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("r");
+    fs::write(dir.join("t.c"), "int x;\n").unwrap();
+    fs::write(dir.join("r6"), "@r6 @r6 @r6 @r6 @r6 @r6\n").unwrap();
+    let huge = fs::File::create(dir.join("huge")).unwrap();
+    huge.set_len(64 << 20).unwrap();
+    for rsp in ["@r6", "@huge"] {
+        let expected = plain("gcc", &dir, ["-c", "t.c", rsp]);
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", rsp]);
+        let start = std::time::Instant::now();
+        let out = run_with_timeout(&mut cmd, std::time::Duration::from_secs(20));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{rsp}"
+        );
+        assert_eq!(out.code(), expected.code(), "{rsp}: {}", out.dump());
+    }
+    assert_eq!(env.stat("bad_compiler_arguments"), 2, "{:?}", env.stats());
+}

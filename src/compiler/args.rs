@@ -260,23 +260,68 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// Response files read for one call at most (gcc stops at 2000 too).
+const MAX_RESPONSE_FILES: usize = 2000;
+/// Bytes of response files read for one call at most.
+const MAX_RESPONSE_BYTES: u64 = 16 << 20;
+
 /// Expands `@file` response files (gcc's quoting: quotes and backslashes),
-/// recursively. An unreadable one stays as it is, as gcc leaves it.
-pub fn expand_response_files(args: &[String], cwd: &Path) -> Vec<String> {
-    fn expand(args: &[String], cwd: &Path, depth: usize, out: &mut Vec<String>) {
+/// recursively. An unreadable one stays as it is, as gcc leaves it. `Err`
+/// when the files are too many or too large to be real (a file naming
+/// itself several times, `@/dev/zero`): the call then runs uncached.
+pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
+    struct Budget {
+        files: usize,
+        bytes: u64,
+    }
+    fn read_limited(path: &Path, budget: &mut Budget) -> Result<Option<String>, String> {
+        use std::io::Read;
+        let Ok(file) = std::fs::File::open(path) else {
+            return Ok(None);
+        };
+        // Only a plain file: a FIFO or device could block or never end.
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        budget.files += 1;
+        if budget.files > MAX_RESPONSE_FILES {
+            return Err(format!("more than {MAX_RESPONSE_FILES} response files"));
+        }
+        let mut text = Vec::new();
+        let left = MAX_RESPONSE_BYTES - budget.bytes;
+        file.take(left + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if text.len() as u64 > left {
+            return Err(format!(
+                "response files larger than {MAX_RESPONSE_BYTES} bytes"
+            ));
+        }
+        budget.bytes += text.len() as u64;
+        Ok(String::from_utf8(text).ok())
+    }
+    fn expand(
+        args: &[String],
+        cwd: &Path,
+        depth: usize,
+        budget: &mut Budget,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         for a in args {
             match a.strip_prefix('@') {
-                Some(file) if depth < 10 => match std::fs::read_to_string(cwd.join(file)) {
-                    Ok(text) => expand(&split_response_text(&text), cwd, depth + 1, out),
-                    Err(_) => out.push(a.clone()),
+                Some(file) if depth < 10 => match read_limited(&cwd.join(file), budget)? {
+                    Some(text) => expand(&split_response_text(&text), cwd, depth + 1, budget, out)?,
+                    None => out.push(a.clone()),
                 },
                 _ => out.push(a.clone()),
             }
         }
+        Ok(())
     }
     let mut out = Vec::with_capacity(args.len());
-    expand(args, cwd, 0, &mut out);
-    out
+    let mut budget = Budget { files: 0, bytes: 0 };
+    expand(args, cwd, 0, &mut budget, &mut out)?;
+    Ok(out)
 }
 
 fn split_response_text(text: &str) -> Vec<String> {
@@ -828,8 +873,22 @@ mod tests {
         std::fs::write(dir.path().join("r.rsp"), "-O2 -c\n").unwrap();
         let args = vec!["@r.rsp".to_string(), "a.c".into(), "@missing".into()];
         assert_eq!(
-            expand_response_files(&args, dir.path()),
+            expand_response_files(&args, dir.path()).unwrap(),
             ["-O2", "-c", "a.c", "@missing"]
         );
+        // A file that names itself six times: 6^10 expansions without a bound.
+        std::fs::write(dir.path().join("r6"), "@r6 @r6 @r6 @r6 @r6 @r6\n").unwrap();
+        assert!(expand_response_files(&["@r6".to_string()], dir.path()).is_err());
+        // A device is left to the compiler, not read.
+        assert_eq!(
+            expand_response_files(&["@/dev/zero".to_string()], dir.path()).unwrap(),
+            ["@/dev/zero"]
+        );
+        let huge = dir.path().join("huge");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(MAX_RESPONSE_BYTES + 10)
+            .unwrap();
+        assert!(expand_response_files(&["@huge".to_string()], dir.path()).is_err());
     }
 }

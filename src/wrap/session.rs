@@ -28,7 +28,8 @@ impl Session {
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
-        let expanded = args::expand_response_files(&self.args, Path::new(&cwd));
+        let expanded = args::expand_response_files(&self.args, Path::new(&cwd))
+            .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
         let analysis = self.relativize(&expanded, &dirs, analysis);
