@@ -715,3 +715,86 @@ fn runaway_response_files_run_the_compiler_unchanged() {
     }
     assert_eq!(env.stat("bad_compiler_arguments"), 2, "{:?}", env.stats());
 }
+
+/// Hostile files planted where entries belong (anyone who can write the
+/// cache dir can): a FIFO, a symlink to `/dev/zero` or to a file of the
+/// user, a huge sparse file. Every compile finishes quickly with the right
+/// object, nothing outside the cache is touched, and the next compile
+/// stores a good entry again.
+#[test]
+fn planted_special_files_in_the_cache_are_never_read() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("h");
+    fs::write(dir.join("t.c"), "int f(int x) { return x * 3; }\n").unwrap();
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(dir.join("t.c"))
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let victim = env.dir("outside").join("precious");
+    fs::write(&victim, b"keep me").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let call = ["gcc", "-O2", "-c", "t.c", "-o", "t.o"];
+    let expected = plain_object("gcc", &dir, &call[1..], "t.o");
+    let compile = |what: &str| {
+        let start = std::time::Instant::now();
+        let out = run_with_timeout(
+            &mut env.objcache_in(&dir, call),
+            std::time::Duration::from_secs(30),
+        );
+        assert!(out.success(), "{what}: {}", out.dump());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: {:?}",
+            start.elapsed()
+        );
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+    };
+    compile("first");
+    type Plant = fn(&Path, &Path);
+    let plants: [(&str, Plant); 5] = [
+        ("fifo", |p, _| {
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }),
+        ("link to /dev/zero", |p, _| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+        ("link to a user's file", |p, victim| {
+            std::os::unix::fs::symlink(victim, p).unwrap()
+        }),
+        ("sparse 6 GiB", |p, _| {
+            fs::File::create(p).unwrap().set_len(6 << 30).unwrap()
+        }),
+        ("sparse 1 GiB", |p, _| {
+            fs::File::create(p).unwrap().set_len(1 << 30).unwrap()
+        }),
+    ];
+    for (what, plant) in plants {
+        let entries = cache_entry_files(&env.cache_dir);
+        assert!(entries.len() >= 2, "{what}: {entries:?}");
+        for e in &entries {
+            fs::remove_file(e).unwrap();
+            plant(e, &victim);
+        }
+        compile(what);
+        compile(&format!("{what}, again"));
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me", "{what}");
+        let mtime = fs::metadata(&victim).unwrap().modified().unwrap();
+        assert_eq!(mtime, past, "{what}: the user's file was touched");
+    }
+    assert!(
+        env.hits() >= 5,
+        "good entries are stored again: {:?}",
+        env.stats()
+    );
+}

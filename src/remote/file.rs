@@ -47,6 +47,23 @@ impl FileBackend {
         })
     }
 
+    /// Creates `dir` and its missing parents with the backend's `umask`
+    /// (not the process's), so a team's shared directory stays writable
+    /// for the group whoever created a bucket first.
+    fn create_dirs(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = dir.parent() {
+            self.create_dirs(parent)?;
+        }
+        match fs::create_dir(dir) {
+            Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o777 & !self.umask)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         if self.flat {
             self.dir.join(name)
@@ -63,7 +80,7 @@ fn io_error(e: std::io::Error) -> RemoteError {
 impl Backend for FileBackend {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let path = self.path(name);
-        match fs::read(&path) {
+        match crate::store::read_cache_file(&path) {
             Ok(data) => {
                 if self.update_mtime {
                     if let Ok(f) = fs::File::options().write(true).open(&path) {
@@ -80,7 +97,7 @@ impl Backend for FileBackend {
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
         let path = self.path(name);
         let dir = path.parent().expect("entry paths have a parent");
-        fs::create_dir_all(dir).map_err(io_error)?;
+        self.create_dirs(dir).map_err(io_error)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".objcache-tmp.")
             .tempfile_in(dir)
@@ -91,5 +108,41 @@ impl Backend for FileBackend {
             .map_err(io_error)?;
         tmp.persist(&path).map_err(|e| io_error(e.error))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(dir: &std::path::Path, attrs: &[(&str, &str)]) -> FileBackend {
+        let spec = BackendSpec {
+            url: format!("file:{}", dir.display()),
+            attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        FileBackend::new(&spec.url, &spec).unwrap()
+    }
+
+    #[test]
+    fn umask_covers_directories_too() {
+        let root = tempfile::tempdir().unwrap();
+        let b = backend(&root.path().join("shared"), &[("umask", "002")]);
+        b.put("abcdef", b"entry").unwrap();
+        let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root.path().join("shared")), 0o775);
+        assert_eq!(mode(&root.path().join("shared/ab")), 0o775);
+        assert_eq!(mode(&root.path().join("shared/ab/cdef")), 0o664);
+    }
+
+    #[test]
+    fn planted_special_files_are_not_read() {
+        let root = tempfile::tempdir().unwrap();
+        let b = backend(root.path(), &[("layout", "flat")]);
+        std::os::unix::fs::symlink("/dev/zero", root.path().join("zero")).unwrap();
+        assert!(b.get("zero").is_err());
+        let fifo = std::ffi::CString::new(root.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        assert!(b.get("fifo").is_err());
     }
 }

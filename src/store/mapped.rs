@@ -57,17 +57,31 @@ impl Drop for Mapping {
     }
 }
 
-/// Reads the whole file at `path`.
-pub fn read(path: &Path) -> io::Result<EntryBytes> {
-    let mut file = fs::File::open(path)?;
-    let len = file.metadata()?.len();
+/// Reads the whole file at `path`, a cache file (see `open_cache_file`)
+/// that must start with `magic` when one is given: anything else (a huge
+/// sparse file planted there) is refused before it is read.
+pub fn read(path: &Path, magic: Option<&[u8; 4]>) -> io::Result<EntryBytes> {
+    let (mut file, len) = super::open_cache_file(path)?;
+    if let Some(magic) = magic {
+        use std::os::unix::fs::FileExt;
+        let mut start = [0u8; 4];
+        let n = file.read_at(&mut start, 0)?;
+        if n < 4 || &start != magic {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not an objcache entry",
+            ));
+        }
+    }
     if len >= MAP_THRESHOLD && len <= usize::MAX as u64 && local_file_system(&file) {
         if let Some(m) = map(&file, len as usize) {
             return Ok(EntryBytes::Mapped(m));
         }
     }
     let mut v = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut v)?;
+    (&mut file)
+        .take(super::MAX_CACHE_FILE)
+        .read_to_end(&mut v)?;
     Ok(EntryBytes::Owned(v))
 }
 
@@ -127,13 +141,25 @@ mod tests {
         let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
         fs::write(dir.path().join("big"), &big).unwrap();
         fs::write(dir.path().join("small"), b"abc").unwrap();
-        let got = read(&dir.path().join("big")).unwrap();
+        let got = read(&dir.path().join("big"), None).unwrap();
         let local = local_file_system(&fs::File::open(dir.path()).unwrap());
         assert_eq!(matches!(got, EntryBytes::Mapped(_)), local);
         assert_eq!(&got[..], &big[..]);
-        let got = read(&dir.path().join("small")).unwrap();
+        let got = read(&dir.path().join("small"), None).unwrap();
         assert!(matches!(got, EntryBytes::Owned(_)));
         assert_eq!(&got[..], b"abc");
-        assert!(read(&dir.path().join("absent")).is_err());
+        assert!(read(&dir.path().join("absent"), None).is_err());
+        assert_eq!(
+            read(&dir.path().join("small"), Some(b"OCRS"))
+                .err()
+                .map(|e| e.kind()),
+            Some(io::ErrorKind::InvalidData)
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert_eq!(
+            read(&link, None).err().map(|e| e.kind()),
+            Some(io::ErrorKind::InvalidData)
+        );
     }
 }

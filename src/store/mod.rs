@@ -20,6 +20,50 @@ use std::path::{Path, PathBuf};
 use crate::hash::Key;
 use crate::stats::{self, Counter};
 
+/// Largest file objcache reads from a cache (an entry's payload is at most
+/// 4 GiB, and its header is small).
+pub const MAX_CACHE_FILE: u64 = (4 << 30) + (1 << 20);
+
+/// Opens a file of a cache for reading: never through a symlink, without
+/// blocking on a FIFO, and only if it is a regular file of at most
+/// `MAX_CACHE_FILE` bytes (anyone who can write the cache dir could plant
+/// a FIFO or a link to `/dev/zero` there). Returns the file and its length.
+pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW on a symlink.
+            Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "a symlink"),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > MAX_CACHE_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} bytes, larger than any entry", meta.len()),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads a whole cache file (see `open_cache_file`).
+pub fn read_cache_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let (file, len) = open_cache_file(path)?;
+    let mut data = Vec::with_capacity(len as usize);
+    file.take(MAX_CACHE_FILE).read_to_end(&mut data)?;
+    Ok(data)
+}
+
 /// Writes `data` to `path` through a temp file in the same directory and a
 /// rename, so readers see the old file or the new one, never half of one.
 pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -103,7 +147,12 @@ impl LocalStore {
     /// The stored bytes, or `None` when there is no entry. Verification is the
     /// caller's: the store only moves bytes.
     pub fn get(&self, key: &Key, kind: EntryKind) -> io::Result<Option<mapped::EntryBytes>> {
-        match mapped::read(&self.path(key, kind)) {
+        let magic = match kind {
+            EntryKind::Result => Some(entry::MAGIC),
+            EntryKind::Manifest => Some(manifest::MAGIC),
+            EntryKind::RawObject => None,
+        };
+        match mapped::read(&self.path(key, kind), magic) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
@@ -118,10 +167,16 @@ impl LocalStore {
         let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
             return;
         };
-        // One syscall on the hit path instead of open, futimens and close.
+        // One syscall on the hit path instead of open, futimens and close;
+        // a symlink planted in the cache is not followed.
         // SAFETY: a NUL-terminated path and a null `times` (= now).
         unsafe {
-            libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), std::ptr::null(), 0);
+            libc::utimensat(
+                libc::AT_FDCWD,
+                c_path.as_ptr(),
+                std::ptr::null(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            );
         }
     }
 

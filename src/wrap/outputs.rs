@@ -308,7 +308,7 @@ impl Session {
         output: &Path,
     ) -> std::io::Result<Option<Counter>> {
         let raw = store.path(key, EntryKind::RawObject);
-        let Ok(data) = std::fs::read(&raw) else {
+        let Ok(data) = store::read_cache_file(&raw) else {
             return Ok(Some(Counter::MissingCacheFile));
         };
         if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {

@@ -73,9 +73,16 @@ impl Session {
             match store.get(key, kind) {
                 Ok(Some(bytes)) => return Some((bytes, Source::Local)),
                 Ok(None) => {}
-                Err(e) => self
-                    .log
-                    .note(format!("reading {}: {e}", store.path(key, kind).display())),
+                Err(e) => {
+                    let path = store.path(key, kind);
+                    self.log.note(format!("reading {}: {e}", path.display()));
+                    if e.kind() == std::io::ErrorKind::InvalidData && !self.config.read_only {
+                        // A symlink, FIFO or device planted where an entry
+                        // belongs: never read, removed (not followed).
+                        let _ = std::fs::remove_file(&path);
+                        self.changes.push((Counter::CorruptCacheEntry, 1));
+                    }
+                }
             }
         }
         if !self.has_remotes() {
