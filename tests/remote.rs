@@ -1705,3 +1705,50 @@ fn http_huge_body_is_refused() {
         "{s:?}"
     );
 }
+
+/// A Redis that answers one byte at a time passes every read's
+/// data-timeout; the request timeout ends it, and the compile goes on.
+#[test]
+fn redis_slow_drip_is_cut_by_request_timeout() {
+    let server = FakeServer::start(Behaviour::Drip(
+        b"$100000\r\n".to_vec(),
+        Duration::from_millis(50),
+    ));
+    let (_penv, proj) = project();
+    let (a, expected) = unit(&proj, "src/util.c");
+    let r = Runner::new(&format!(
+        "redis://127.0.0.1:{}|data-timeout=4000|request-timeout=1000",
+        server.port
+    ));
+    let (_, took) = r.compile(&proj, &a, "out.o", &expected);
+    assert!(
+        took < Duration::from_secs(4),
+        "request-timeout did not bound a dripping Redis: {took:?}"
+    );
+    let s = r.stats();
+    assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
+    assert!(get(&s, "remote_storage_timeout") >= 1, "{s:?}");
+}
+
+/// A value larger than any entry objcache takes is not transferred: the
+/// compile misses, and the server sends next to nothing.
+#[test]
+fn redis_oversized_value_is_not_downloaded() {
+    let server = RedisServer::start(&[]);
+    let (_penv, proj) = project();
+    let (a, expected) = unit(&proj, "src/util.c");
+    let writer = Runner::new(&server.url());
+    writer.compile(&proj, &a, "out.o", &expected);
+    let huge = vec![b'x'; 150 << 20];
+    for key in server.keys("objcache:*") {
+        server.set(&key, &huge);
+    }
+    let sent = server.bytes_sent();
+    let reader = Runner::new(&server.url());
+    reader.compile(&proj, &a, "out.o", &expected);
+    let s = reader.stats();
+    assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
+    assert!(get(&s, "remote_storage_error") >= 1, "{s:?}");
+    let transferred = server.bytes_sent() - sent;
+    assert!(transferred < 1 << 20, "the server sent {transferred} bytes");
+}

@@ -118,7 +118,10 @@ mod tests {
     fn backend(dir: &std::path::Path, attrs: &[(&str, &str)]) -> FileBackend {
         let spec = BackendSpec {
             url: format!("file:{}", dir.display()),
-            attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         FileBackend::new(&spec.url, &spec).unwrap()
     }

@@ -2,7 +2,7 @@
 //! `http://[USER:PASSWORD@]HOST[:PORT][/PATH]` with `layout=subdirs|flat|bazel`,
 //! `bearer-token=TOKEN`, `header=NAME=VALUE` and `keep-alive`.
 
-use super::{Backend, BackendSpec, RemoteError, Timeouts};
+use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -102,10 +102,6 @@ impl HttpBackend {
         }
     }
 }
-
-/// The largest entry taken from a server: a huge or endless answer must not
-/// fill the memory of every compile of a parallel build.
-const MAX_ENTRY: u64 = 128 << 20;
 
 fn error(e: ureq::Error) -> RemoteError {
     match e {

@@ -42,13 +42,17 @@ pub trait Backend {
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError>;
 }
 
+/// The largest entry taken from a server: a huge or endless answer must not
+/// fill the memory of every compile of a parallel build.
+pub const MAX_ENTRY: u64 = 128 << 20;
+
 /// Timeouts, with bounded defaults (docs/remote-storage.md).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Timeouts {
     pub connect: Duration,
     /// One read or write on an open connection.
     pub data: Duration,
-    /// A whole request (HTTP).
+    /// A whole request (HTTP, Redis).
     pub request: Duration,
 }
 

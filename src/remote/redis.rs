@@ -3,8 +3,9 @@
 //! `objcache:<name>`; the connection is opened on first use.
 
 use std::cell::RefCell;
+use std::sync::mpsc;
 
-use super::{Backend, RemoteError, Timeouts};
+use super::{Backend, RemoteError, Timeouts, MAX_ENTRY};
 
 pub struct RedisBackend {
     client: redis::Client,
@@ -36,46 +37,80 @@ impl RedisBackend {
         })
     }
 
-    fn with_connection<T>(
+    /// Runs `f` on the connection within the request timeout: every read
+    /// has the data timeout, but a server answering one byte at a time
+    /// would pass each of those, so the whole call runs on a helper thread
+    /// and is given up (and the connection with it) at the deadline.
+    fn with_connection<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T> + Send + 'static,
     ) -> Result<T, RemoteError> {
         let mut slot = self.connection.borrow_mut();
-        if slot.is_none() {
-            let con = self
-                .client
-                .get_connection_with_timeout(self.timeouts.connect)
-                .map_err(error)?;
-            con.set_read_timeout(Some(self.timeouts.data))
-                .map_err(error)?;
-            con.set_write_timeout(Some(self.timeouts.data))
-                .map_err(error)?;
-            *slot = Some(con);
+        let mut con = match slot.take() {
+            Some(con) => con,
+            None => {
+                let con = self
+                    .client
+                    .get_connection_with_timeout(self.timeouts.connect)
+                    .map_err(error)?;
+                con.set_read_timeout(Some(self.timeouts.data))
+                    .map_err(error)?;
+                con.set_write_timeout(Some(self.timeouts.data))
+                    .map_err(error)?;
+                con
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let result = f(&mut con);
+            let _ = tx.send((result, con));
+        });
+        match rx.recv_timeout(self.timeouts.request) {
+            Ok((result, con)) => {
+                // A broken connection is not reused.
+                if result.is_ok() {
+                    *slot = Some(con);
+                }
+                result.map_err(error)
+            }
+            Err(_) => Err(RemoteError::Timeout(format!(
+                "Redis: no whole answer within {} ms",
+                self.timeouts.request.as_millis()
+            ))),
         }
-        let result = f(slot.as_mut().expect("connected above"));
-        if result.is_err() {
-            // A broken connection is not reused.
-            *slot = None;
-        }
-        result.map_err(error)
     }
 }
 
 impl Backend for RedisBackend {
+    /// The length first, then at most that many bytes (and never more
+    /// than `MAX_ENTRY`): a huge value is never transferred.
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        self.with_connection(|con| {
-            redis::cmd("GET")
-                .arg(format!("objcache:{name}"))
-                .query::<Option<Vec<u8>>>(con)
-        })
+        let key = format!("objcache:{name}");
+        let (len, data) = self.with_connection(move |con| {
+            let len: u64 = redis::cmd("STRLEN").arg(&key).query(con)?;
+            // STRLEN of a missing key is 0, and an entry is never empty.
+            if len == 0 || len > MAX_ENTRY {
+                return Ok((len, Vec::new()));
+            }
+            let data: Vec<u8> = redis::cmd("GETRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(len - 1)
+                .query(con)?;
+            Ok((len, data))
+        })?;
+        if len > MAX_ENTRY {
+            return Err(RemoteError::Other(format!(
+                "Redis: an entry of {len} bytes, more than the {MAX_ENTRY} taken"
+            )));
+        }
+        // A value replaced between the two commands is a miss.
+        Ok((len > 0 && data.len() as u64 == len).then_some(data))
     }
 
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
-        self.with_connection(|con| {
-            redis::cmd("SET")
-                .arg(format!("objcache:{name}"))
-                .arg(data)
-                .query::<()>(con)
-        })
+        let key = format!("objcache:{name}");
+        let data = data.to_vec();
+        self.with_connection(move |con| redis::cmd("SET").arg(key).arg(data).query::<()>(con))
     }
 }

@@ -315,14 +315,23 @@ impl RedisServer {
     /// `total_connections_received` of `INFO stats` (this call's own
     /// connection included).
     pub fn connections_received(&self) -> u64 {
+        self.info_stat("total_connections_received")
+    }
+
+    /// `total_net_output_bytes` of `INFO stats`: what the server has sent.
+    pub fn bytes_sent(&self) -> u64 {
+        self.info_stat("total_net_output_bytes")
+    }
+
+    fn info_stat(&self, name: &str) -> u64 {
         let info = match self.client().cmd(&[b"INFO", b"stats"]) {
             Reply::Bulk(Some(b)) => String::from_utf8(b).unwrap(),
             other => panic!("INFO: {other:?}"),
         };
         info.lines()
-            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
             .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no total_connections_received in INFO:\n{info}"))
+            .unwrap_or_else(|| panic!("no {name} in INFO:\n{info}"))
     }
 
     /// Kills the server now (SIGKILL, as a crash would).
