@@ -177,6 +177,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
         return Err("no action given; see objcache --help".into());
     }
     let mut config = load(&locations)?;
+    config.apply_umask();
     for (action, value) in actions {
         let value = value.unwrap_or_default();
         match action {

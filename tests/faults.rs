@@ -453,7 +453,7 @@ fn output_to_missing_directory_gives_the_compilers_error() {
 /// compiler's own output and exit code, and the compiler never runs twice.
 #[test]
 fn an_internal_panic_never_breaks_the_build() {
-    for at in ["start", "after-compile"] {
+    for at in ["config", "start", "after-compile"] {
         let env = TestEnv::new();
         let proj = env.copy_fixture("proj", "proj");
         let a = args(&["-Wall", "-c", "src/warn.c", "-I", "include", "-o", "warn.o"]);

@@ -117,6 +117,13 @@ pub struct Config {
     pub umask: Option<u32>,
 }
 
+impl Default for Config {
+    /// Every key at its default, no file or variable read.
+    fn default() -> Config {
+        Config::defaults()
+    }
+}
+
 impl Config {
     fn defaults() -> Config {
         let mut c = Config {
@@ -244,9 +251,11 @@ impl Config {
                 message,
             };
             let Some((key, value)) = line.split_once('=') else {
+                // Only the first word: the rest may be a password.
+                let first = line.split_whitespace().next().unwrap_or_default();
                 errors.push(err(
                     "",
-                    format!("expected \"key = value\", found \"{line}\""),
+                    format!("expected \"key = value\", found a line starting \"{first}\""),
                 ));
                 continue;
             };
@@ -452,9 +461,15 @@ impl Config {
         &self.origins[keys::lookup(name).expect("known key")]
     }
 
-    /// The value as `-k` prints it, or `None` for an unknown key.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        keys::lookup(name).map(|i| self.raw[i].as_str())
+    /// The value as `-k` prints it (credentials masked, as in `-p`), or
+    /// `None` for an unknown key.
+    pub fn get(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let i = keys::lookup(name)?;
+        Some(if KEYS[i].name == "remote_storage" {
+            std::borrow::Cow::Owned(crate::remote::mask_config_value(&self.raw[i]))
+        } else {
+            std::borrow::Cow::Borrowed(self.raw[i].as_str())
+        })
     }
 
     /// `(origin) key = value` lines for `-p`; credentials are masked.
@@ -477,6 +492,18 @@ impl Config {
         match self.max_size_percent {
             None => self.max_size,
             Some(p) => (filesystem_size(&self.cache_dir) as f64 * p / 100.0) as u64,
+        }
+    }
+
+    /// Sets the process's file creation mask to `umask`, if configured:
+    /// for compiles and manager commands alike, so a cache shared by a
+    /// group stays writable whoever created a directory or stats file.
+    pub fn apply_umask(&self) {
+        if let Some(mask) = self.umask {
+            // SAFETY: umask only changes this process's file creation mask.
+            unsafe {
+                libc::umask(mask as libc::mode_t);
+            }
         }
     }
 
@@ -521,7 +548,19 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    crate::store::atomic_write(path, out.as_bytes())
+    // The new file keeps the old one's mode and owner: a 0600 config with
+    // a password must not become readable by everyone.
+    let mut tmp = crate::store::temp_file_for(path)?;
+    if let Ok(meta) = fs::metadata(path) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        // Only root can give a file away; anyone else already owns it.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+    }
+    std::io::Write::write_all(&mut tmp, out.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

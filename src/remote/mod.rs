@@ -367,26 +367,50 @@ pub fn mask_url(url: &str) -> String {
     format!("{}{masked}{}", &url[..scheme_end + 3], &rest[at..])
 }
 
+/// Attributes whose values are never secret.
+const PLAIN_ATTRIBUTES: &[&str] = &[
+    "connect-timeout",
+    "data-timeout",
+    "operation-timeout",
+    "request-timeout",
+    "layout",
+    "umask",
+    "update-mtime",
+    "read-only",
+    "shards",
+    "keep-alive",
+];
+
 /// A `remote_storage` value with passwords, tokens and header values masked,
-/// for `-p`, logs and error messages.
+/// for `-p`, `-k`, logs and error messages: URL credentials, `bearer-token`,
+/// `header` values, the value of any attribute not known to be plain, and
+/// any word that is no URL at all (a value with a space in it, cut apart).
 pub fn mask_config_value(value: &str) -> String {
     value
         .split_whitespace()
         .map(|token| {
             token
                 .split('|')
-                .map(|part| {
+                .enumerate()
+                .map(|(i, part)| {
                     let bare = part.strip_prefix('@').unwrap_or(part);
                     let at = if part.starts_with('@') { "@" } else { "" };
-                    if bare.starts_with("bearer-token=") {
-                        format!("{at}bearer-token=********")
-                    } else if let Some(rest) = bare.strip_prefix("header=") {
-                        let key = rest.split('=').next().unwrap_or_default();
-                        format!("{at}header={key}=********")
-                    } else if is_url_start(part) {
-                        mask_url(part)
-                    } else {
-                        part.to_string()
+                    if i == 0 {
+                        return if is_url_start(bare) {
+                            format!("{at}{}", mask_url(bare))
+                        } else {
+                            "********".to_string()
+                        };
+                    }
+                    match bare.split_once('=') {
+                        Some(("header", rest)) => {
+                            let key = rest.split(['=', ':']).next().unwrap_or_default();
+                            format!("{at}header={key}=********")
+                        }
+                        Some((name, _)) if !PLAIN_ATTRIBUTES.contains(&name) => {
+                            format!("{at}{name}=********")
+                        }
+                        _ => part.to_string(),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -460,6 +484,11 @@ mod tests {
             "{v}"
         );
         assert!(mask_secrets("failed to connect to redis://:pw@h").contains("********"));
+        // A header value with a space cuts the value in two words.
+        let v = mask_config_value("http://h/c|header=Authorization:Bearer s3cr3t|layout=flat");
+        assert!(!v.contains("s3cr3t") && !v.contains("Bearer"), "{v}");
+        let v = mask_config_value("http://h/c|layout=flat|data-timeout=5|password=pw");
+        assert_eq!(v, "http://h/c|layout=flat|data-timeout=5|password=********");
     }
 
     #[test]

@@ -138,12 +138,17 @@ pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
 pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
     let dir = shard_dir(cache_dir, shard);
     let path = dir.join("stats");
+    crate::store::no_symlink_below(cache_dir, &dir)?;
+    // Never through a symlink planted in the cache dir: the file is
+    // created and rewritten with the rights of whoever compiles.
     let open = || {
+        use std::os::unix::fs::OpenOptionsExt;
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
     };
     let mut file = match open() {
@@ -154,6 +159,12 @@ pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T
         }
         Err(e) => return Err(e),
     };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
     // The file is its own lock. It is rewritten in place rather than through
     // a temp file and a rename: no new inode per compile, and no forced
     // writeback (ext4 flushes a file renamed over another at once).
@@ -170,11 +181,19 @@ pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T
 }
 
 fn read_file(path: &Path) -> io::Result<Counters> {
-    let mut file = match fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Counters::default()),
         Err(e) => return Err(e),
     };
+    if !file.metadata()?.is_file() {
+        return Ok(Counters::default());
+    }
     // Never read a file half rewritten.
     file.lock_shared()?;
     let mut text = String::new();

@@ -116,7 +116,13 @@ pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
 
 /// The files of one bucket. A missing directory is an empty bucket.
 pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> {
-    walk_dir(&bucket_dir(cache_dir, bucket))
+    let dir = bucket_dir(cache_dir, bucket);
+    // A symlinked shard or bucket dir is not walked: its files (and so
+    // what eviction would delete) lie outside the cache.
+    if super::no_symlink_below(cache_dir, &dir).is_err() {
+        return Ok(Vec::new());
+    }
+    walk_dir(&dir)
 }
 
 fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
@@ -257,10 +263,12 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
     if !needs_cleanup(cache_dir, limits) {
         return Ok(None);
     }
+    use std::os::unix::fs::OpenOptionsExt;
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(cache_dir.join("cleanup.lock"))?;
     lock.lock()?;
     // Another process may have cleaned while we waited.
@@ -437,6 +445,9 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {
+        if dir != cache_dir && super::no_symlink_below(cache_dir, &dir).is_err() {
+            continue;
+        }
         files.extend(walk_dir(&dir)?);
     }
     Ok(files)

@@ -55,6 +55,31 @@ pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
     Ok((file, meta.len()))
 }
 
+/// Fails if `path` or a directory between `root` and it is a symlink:
+/// nothing inside the cache dir is followed out of it (the cache dir itself
+/// may be a link, set up by its owner). Parts that do not exist are fine.
+pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is a symlink inside the cache", at.display()),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Reads a whole cache file (see `open_cache_file`).
 pub fn read_cache_file(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
@@ -119,7 +144,7 @@ pub struct LocalStore {
 }
 
 /// What a `put` changed in the size accounting.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct PutOutcome {
     pub kib_delta: i64,
     pub files_delta: i64,
@@ -187,30 +212,47 @@ impl LocalStore {
     pub fn put(&self, key: &Key, kind: EntryKind, bytes: &[u8]) -> io::Result<PutOutcome> {
         let path = self.path(key, kind);
         let dir = path.parent().expect("entry paths have a parent");
+        no_symlink_below(&self.root, dir)?;
         fs::create_dir_all(dir)?;
+        no_symlink_below(&self.root, dir)?;
         let mut tmp = temp_file_in(dir)?;
         tmp.write_all(bytes)?;
         let new_kib = disk_kib(&tmp.as_file().metadata()?);
         let bucket = key.as_bytes()[0];
-        stats::modify(&self.root, bucket >> 4, |c| {
-            let outcome = match fs::hard_link(tmp.path(), &path) {
-                Ok(()) => PutOutcome {
+        let link = || -> io::Result<PutOutcome> {
+            match fs::hard_link(tmp.path(), &path) {
+                Ok(()) => Ok(PutOutcome {
                     kib_delta: new_kib as i64,
                     files_delta: 1,
-                },
+                }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let old_kib = fs::metadata(&path).map(|m| disk_kib(&m)).unwrap_or(0);
-                    tmp.persist(&path).map_err(|e| e.error)?;
-                    PutOutcome {
+                    let old_kib = fs::symlink_metadata(&path)
+                        .map(|m| disk_kib(&m))
+                        .unwrap_or(0);
+                    fs::rename(tmp.path(), &path)?;
+                    Ok(PutOutcome {
                         kib_delta: new_kib as i64 - old_kib as i64,
                         files_delta: 0,
-                    }
+                    })
                 }
-                Err(e) => return Err(e),
-            };
+                Err(e) => Err(e),
+            }
+        };
+        let linked = std::cell::Cell::new(false);
+        let accounted = stats::modify(&self.root, bucket >> 4, |c| {
+            let outcome = link()?;
+            linked.set(true);
             account(c, bucket, outcome.kib_delta, outcome.files_delta);
             Ok(outcome)
-        })?
+        });
+        match accounted {
+            Ok(result) => result,
+            // The shard's stats file cannot be written (another user's,
+            // say): the entry is stored all the same, unaccounted until the
+            // next cleanup counts the bucket again.
+            Err(_) if linked.get() => Ok(PutOutcome::default()),
+            Err(_) => link(),
+        }
     }
 
     /// Removes a bad entry and its accounting.
@@ -249,10 +291,12 @@ mod tests {
         let key = Key::of(b"x");
         let r = EntryKind::Result;
         assert!(store.get(&key, r).unwrap().is_none());
-        let first = store.put(&key, r, &[7u8; 10000]).unwrap();
+        let mut entry = entry::MAGIC.to_vec();
+        entry.resize(10000, 7);
+        let first = store.put(&key, r, &entry).unwrap();
         assert_eq!(first.files_delta, 1);
         assert!(first.kib_delta >= 8);
-        let again = store.put(&key, r, &[7u8; 10000]).unwrap();
+        let again = store.put(&key, r, &entry).unwrap();
         assert_eq!((again.files_delta, again.kib_delta), (0, 0));
         assert_eq!(store.get(&key, r).unwrap().unwrap().len(), 10000);
         assert!(store.get(&key, EntryKind::Manifest).unwrap().is_none());

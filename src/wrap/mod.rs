@@ -66,13 +66,18 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
     // from a coarser clock, so a file written just before the start in the
     // same tick still counts as older, as it is.
     let start_ns = crate::store::cleanup::now_ns() as i64;
-    let (config, errors) = Config::load(&Locations::default());
-    if let Some(mask) = config.umask {
-        // SAFETY: umask only changes this process's file creation mask.
-        unsafe {
-            libc::umask(mask as libc::mode_t);
-        }
-    }
+    // A bug in objcache must not break the build: a panic (from here on,
+    // configuration loading included) is counted and the compile goes on
+    // without the cache.
+    std::panic::set_hook(Box::new(|_| {}));
+    let loaded = std::panic::catch_unwind(|| {
+        test_panic("config");
+        Config::load(&Locations::default())
+    });
+    let Ok((config, errors)) = loaded else {
+        return run_without_config(compiler_name, &raw_args);
+    };
+    config.apply_umask();
     let mut log = Log::new(config.log_file.clone());
     let path_list = if config.path.is_empty() {
         std::env::var("PATH").unwrap_or_default()
@@ -145,9 +150,6 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         compile_args: None,
         path_map: None,
     };
-    // A bug in objcache must not break the build either: a panic is logged
-    // and counted, and the compile goes on without the cache.
-    std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
     match outcome {
         Ok(Ok(code)) => {
@@ -178,6 +180,35 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
                 None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
             }
         }
+    }
+}
+
+/// After a panic while loading the configuration: the compiler found in
+/// `PATH` runs with the call's arguments, and the problem is counted in the
+/// default cache dir if that works.
+fn run_without_config(compiler_name: &str, raw_args: &[OsString]) -> i32 {
+    let config = Config::default();
+    let cache_dir = std::env::var_os("CCACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| config.cache_dir.clone());
+    let _ = std::panic::catch_unwind(|| {
+        let _ = stats::update(&cache_dir, 0, &[(Counter::InternalError, 1)]);
+    });
+    let path_list = std::env::var("PATH").unwrap_or_default();
+    match compiler::locate(compiler_name, &path_list) {
+        Ok(c) => exec_compiler(&config, &c.path, raw_args),
+        Err(message) => {
+            eprintln!("objcache: error: {message}");
+            1
+        }
+    }
+}
+
+/// Lets the tests prove that a bug (a panic) in objcache never breaks a
+/// build: `OBJCACHE_INTERNAL_TEST_PANIC=config|start|after-compile`.
+pub(super) fn test_panic(at: &str) {
+    if std::env::var_os("OBJCACHE_INTERNAL_TEST_PANIC").is_some_and(|v| v == at) {
+        panic!("OBJCACHE_INTERNAL_TEST_PANIC={at}");
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::shared::Source;
-use super::{fallback, Fallback, Session};
+use super::{fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
@@ -548,13 +548,5 @@ impl Session {
                 self.changes.push((Counter::InternalError, 1));
             }
         }
-    }
-}
-
-/// Lets the tests prove that a bug (a panic) in objcache never breaks a
-/// build: `OBJCACHE_INTERNAL_TEST_PANIC=start|after-compile`.
-fn test_panic(at: &str) {
-    if std::env::var_os("OBJCACHE_INTERNAL_TEST_PANIC").is_some_and(|v| v == at) {
-        panic!("OBJCACHE_INTERNAL_TEST_PANIC={at}");
     }
 }

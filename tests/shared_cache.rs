@@ -1,0 +1,237 @@
+//! A cache shared by several users (`umask = 002`, one group) and the
+//! secrets in its configuration: manager commands keep the cache writable
+//! for the others, planted symlinks are never followed, and a password or
+//! token never shows in any output.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+/// A second user: `nobody` in a group shared with root's compiles.
+const OTHER_UID: u32 = 65534;
+const SHARED_GID: u32 = 65534;
+
+fn as_other_user(env: &TestEnv, cwd: &Path, args: &[&str]) -> Out {
+    let mut cmd = Command::new("setpriv");
+    clean_env(&mut cmd);
+    cmd.args([
+        &format!("--reuid={OTHER_UID}"),
+        &format!("--regid={SHARED_GID}"),
+        "--clear-groups",
+        "--",
+    ])
+    .arg(objcache_bin())
+    .args(args)
+    .env("CCACHE_DIR", &env.cache_dir)
+    .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+    .current_dir(cwd);
+    run(&mut cmd)
+}
+
+/// Every manager command run by one user with a shell umask of 022 leaves
+/// the cache writable for the group (`umask = 002` in ccache.conf): the
+/// other user's compiles still store and hit. Needs root (setpriv).
+#[test]
+fn manager_commands_keep_a_shared_cache_writable() {
+    require("setpriv");
+    require("gcc");
+    if !is_root() {
+        panic!("this test needs root, to run a second user with setpriv");
+    }
+    let env = TestEnv::new();
+    // Both users can reach the cache and the sources.
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    std::os::unix::fs::chown(&env.cache_dir, None, Some(SHARED_GID)).unwrap();
+    fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::write(env.cache_dir.join("ccache.conf"), "umask = 002\n").unwrap();
+    let src = env.dir("src");
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    let commands: &[&[&str]] = &[
+        &["-z"],
+        &["-c"],
+        &["-C"],
+        &["-M", "2G"],
+        &["-F", "0"],
+        &["-o", "max_files=0"],
+        &["--evict-older-than", "1d"],
+        &["-s"],
+    ];
+    for (n, cmd) in commands.iter().enumerate() {
+        // Root runs the command with a restrictive shell umask.
+        let mut c = Command::new("sh");
+        clean_env(&mut c);
+        c.arg("-c")
+            .arg("umask 022; exec \"$0\" \"$@\"")
+            .arg(objcache_bin())
+            .args(*cmd)
+            .env("CCACHE_DIR", &env.cache_dir)
+            .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent");
+        let out = run(&mut c);
+        assert!(out.success(), "{cmd:?}: {}", out.dump());
+        // The other user compiles something new, then hits it.
+        let file = format!("u{n}.c");
+        fs::write(
+            src.join(&file),
+            format!("int f{n}(void) {{ return {n}; }}\n"),
+        )
+        .unwrap();
+        let object = format!("u{n}.o");
+        let args = ["gcc", "-c", file.as_str(), "-o", object.as_str()];
+        let before = env.stats();
+        for _ in 0..2 {
+            let out = as_other_user(&env, &src, &args);
+            assert!(out.success(), "after {cmd:?}: {}", out.dump());
+        }
+        let after = env.stats();
+        assert_eq!(
+            hits(&after) - hits(&before),
+            1,
+            "after {cmd:?} the other user's compile stored nothing: {after:?}"
+        );
+    }
+    // Nothing the manager created is closed to the group.
+    for f in walk_files(&env.cache_dir) {
+        let mode = fs::metadata(&f).unwrap().mode();
+        assert!(
+            mode & 0o060 == 0o060 || f.ends_with("ccache.conf"),
+            "{} is {mode:o}",
+            f.display()
+        );
+    }
+}
+
+/// `-o` rewrites ccache.conf with its mode and owner kept (a 0600 file
+/// holding a Redis password stays 0600).
+#[test]
+fn set_config_keeps_the_mode_of_ccache_conf() {
+    let env = TestEnv::new();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let conf = env.cache_dir.join("ccache.conf");
+    fs::write(&conf, "remote_storage = redis://:pw@127.0.0.1:1\n").unwrap();
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o600)).unwrap();
+    run_ok(env.objcache().args(["-o", "max_files=5"]));
+    assert_eq!(fs::metadata(&conf).unwrap().mode() & 0o7777, 0o600);
+    assert!(fs::read_to_string(&conf).unwrap().contains("max_files = 5"));
+}
+
+/// A password, a bearer token and header values in the configuration never
+/// appear in anything objcache prints or writes: compile stderr (good and
+/// malformed configuration), the log, `-p`, `-k`, `-s`, `--print-stats`.
+#[test]
+fn secrets_never_show() {
+    require("gcc");
+    const SECRET: &str = "s3cr3t-XYZ";
+    let env = TestEnv::new();
+    let dir = env.dir("p");
+    fs::write(dir.join("t.c"), "int x;\n").unwrap();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let log = env.root().join("objcache.log");
+    let configs = [
+        format!("remote_storage redis://u:{SECRET}@127.0.0.1:1"),
+        format!("remote_storage = redis://:{SECRET}@127.0.0.1:1"),
+        format!("remote_storage = http://127.0.0.1:1/c|bearer-token={SECRET}"),
+        format!("remote_storage = http://127.0.0.1:1/c|header=Authorization=Bearer%20{SECRET}"),
+        format!("remote_storage = http://127.0.0.1:1/c|header=Authorization:Bearer {SECRET}"),
+        format!("remote_storage = http://u:{SECRET}@127.0.0.1:1/c|connect-timeout=50"),
+        format!("remote_storage = redis://:{SECRET}@127.0.0.1:99999999"),
+    ];
+    for conf in &configs {
+        fs::write(env.cache_dir.join("ccache.conf"), format!("{conf}\n")).unwrap();
+        let mut outputs = Vec::new();
+        let mut compile = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+        compile.env("CCACHE_LOGFILE", &log);
+        outputs.push(run(&mut compile));
+        for manager in [
+            &["-p"][..],
+            &["-k", "remote_storage"],
+            &["-s"],
+            &["--print-stats"],
+        ] {
+            outputs.push(run(env.objcache().args(manager)));
+        }
+        for out in &outputs {
+            assert!(!out.stdout_str().contains(SECRET), "{conf}: {}", out.dump());
+            assert!(!out.stderr_str().contains(SECRET), "{conf}: {}", out.dump());
+        }
+        let logged = fs::read_to_string(&log).unwrap_or_default();
+        assert!(!logged.contains(SECRET), "{conf}: log: {logged}");
+        let _ = fs::remove_file(&log);
+    }
+}
+
+/// Symlinks planted inside the cache dir (anyone who can write it can)
+/// are never followed: not for stats files, the cleanup lock, or bucket
+/// directories, whose targets' files eviction would delete.
+#[test]
+fn planted_symlinks_in_the_cache_are_never_followed() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("p");
+    let outside = env.dir("outside");
+    let victim = outside.join("victim");
+    fs::write(&victim, b"keep me").unwrap();
+    let entries = outside.join("entries");
+    fs::create_dir_all(&entries).unwrap();
+    let bait = entries.join(format!("{}R", "ab".repeat(32)));
+    fs::write(&bait, b"not an entry").unwrap();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    fs::write(env.cache_dir.join("ccache.conf"), "max_files = 2\n").unwrap();
+    for shard in 0..16 {
+        let d = env.cache_dir.join(format!("{shard:x}"));
+        fs::create_dir_all(&d).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("stats")).unwrap();
+    }
+    std::os::unix::fs::symlink(&entries, env.cache_dir.join("a/b")).unwrap();
+    let compile_some = |env: &TestEnv, from: usize| {
+        for n in from..from + 6 {
+            let file = format!("u{n}.c");
+            fs::write(
+                dir.join(&file),
+                format!("int f{n}(void) {{ return {n}; }}\n"),
+            )
+            .unwrap();
+            let out = run(&mut env.objcache_in(&dir, ["gcc", "-c", file.as_str(), "-o", "u.o"]));
+            assert!(out.success(), "{}", out.dump());
+        }
+    };
+    // The cleanup lock, in a cache whose stats trigger cleanups.
+    let lock_env = TestEnv::new();
+    fs::create_dir_all(&lock_env.cache_dir).unwrap();
+    fs::write(lock_env.cache_dir.join("ccache.conf"), "max_files = 2\n").unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("created"),
+        lock_env.cache_dir.join("cleanup.lock"),
+    )
+    .unwrap();
+    compile_some(&lock_env, 100);
+    assert!(
+        !outside.join("created").exists(),
+        "the cleanup lock followed a symlink"
+    );
+    for n in 0..6 {
+        let file = format!("u{n}.c");
+        fs::write(
+            dir.join(&file),
+            format!("int f{n}(void) {{ return {n}; }}\n"),
+        )
+        .unwrap();
+        let out = run(&mut env.objcache_in(&dir, ["gcc", "-c", file.as_str(), "-o", "u.o"]));
+        assert!(out.success(), "{}", out.dump());
+    }
+    for manager in [
+        &["-z"][..],
+        &["-c"],
+        &["-s"],
+        &["-C"],
+        &["--evict-older-than", "0s"],
+    ] {
+        run(env.objcache().args(manager));
+    }
+    assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+    assert!(bait.exists(), "eviction followed a symlinked bucket");
+}
