@@ -45,6 +45,7 @@ fn command() -> Command {
         .arg(value("dir", Some('d'), "dir", "PATH", "operate on cache directory PATH instead of the default"))
         .arg(flag("cleanup", Some('c'), "cleanup", "delete old files and recalculate size counters (enforces max_size, max_files, max_age)"))
         .arg(flag("clear", Some('C'), "clear", "clear the cache completely (except configuration)"))
+        .arg(flag("check", None, "check", "verify every cache entry (checksum, key, format) and remove the bad ones (objcache only)"))
         .arg(value("evict_older_than", None, "evict-older-than", "AGE", "remove files not used for AGE (30m, 12h, 2d, 3600s)"))
         .arg(value("evict_namespace", None, "evict-namespace", "NAME", "remove files stored with namespace NAME"))
         .arg(flag("dry_run", None, "dry-run", "with --evict-older-than, --evict-namespace or -C: report what would be removed, remove nothing"))
@@ -107,6 +108,7 @@ fn last(m: &ArgMatches, id: &str) -> Option<String> {
 fn ordered_actions(m: &ArgMatches) -> Vec<(&'static str, Option<String>)> {
     const ACTIONS: &[&str] = &[
         "cleanup",
+        "check",
         "clear",
         "evict_older_than",
         "evict_namespace",
@@ -233,6 +235,12 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
                     },
                     swept,
                 );
+            }
+            "check" => {
+                let (checked, removed) = cleanup::check_all(&config.cache_dir)
+                    .map_err(|e| format!("checking {}: {e}", config.cache_dir.display()))?;
+                println!("Checked {checked} entries");
+                report_swept("Removed bad entries:", removed);
             }
             "cleanup" => {
                 let limits = cleanup::Limits::from_config(&config);

@@ -204,3 +204,169 @@ fn parallel_stats_counting_is_exact_under_load() {
         );
     }
 }
+
+/// The kill storm: four workers compile an overlapping set of sources into
+/// one small cache (cleanups run all the time) while a killer SIGKILLs or
+/// SIGTERMs random objcache processes, over outputs that already exist.
+/// Afterwards every output is the old object, the new one, absent, or
+/// rejected by the linker; `--check` finds no bad entry; after a cleanup the
+/// counters match the files; and stale temp files are reclaimed.
+#[test]
+fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    require("gcc");
+    let env = Arc::new(TestEnv::new());
+    let dir = env.dir("storm");
+    const SOURCES: usize = 12;
+    for n in 0..SOURCES {
+        // Two versions of each source, the same size, so a mix would not
+        // show in the length.
+        for v in 0..2 {
+            let text = format!(
+                "char table_{n}_{v}[200000] = {{ {v} }};\nint get_{n}(int i) {{ return table_{n}_{v}[i]; }}\n"
+            );
+            fs::write(dir.join(format!("s{n}_{v}.c")), text).unwrap();
+        }
+    }
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    // Room for a few entries only: most stores trigger a cleanup.
+    fs::write(env.cache_dir.join("ccache.conf"), "max_size = 1M\n").unwrap();
+    // The objects each version compiles to, made by the plain compiler.
+    let mut objects = Vec::new();
+    for n in 0..SOURCES {
+        let mut pair = Vec::new();
+        for v in 0..2 {
+            pair.push(plain_object(
+                "gcc",
+                &dir,
+                [
+                    "-c",
+                    &format!("s{n}_{v}.c"),
+                    "-o",
+                    &format!("plain{n}_{v}.o"),
+                ],
+                &format!("plain{n}_{v}.o"),
+            ));
+        }
+        objects.push(pair);
+    }
+    fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    let main = plain("gcc", &dir, ["-c", "main.c", "-o", "main.o"]);
+    assert!(main.success(), "{}", main.dump());
+    let children: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let killer = {
+        let (children, stop, killed) = (children.clone(), stop.clone(), killed.clone());
+        std::thread::spawn(move || {
+            let mut seed: u64 = 7;
+            while !stop.load(Ordering::SeqCst) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                std::thread::sleep(std::time::Duration::from_micros(
+                    5000 + (seed >> 40) % 30000,
+                ));
+                let pids = children.lock().unwrap().clone();
+                if let Some(&pid) = pids.get((seed >> 20) as usize % pids.len().max(1)) {
+                    let signal = if seed % 4 == 0 {
+                        libc::SIGTERM
+                    } else {
+                        libc::SIGKILL
+                    };
+                    // SAFETY: signalling a child we spawned (it may have exited: ESRCH).
+                    if unsafe { libc::kill(pid as i32, signal) } == 0 {
+                        killed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        })
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (env, dir, children) = (env.clone(), dir.clone(), children.clone());
+            std::thread::spawn(move || {
+                let mut seed: u64 = 1000 + w;
+                for round in 0..30 {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let n = (seed >> 33) as usize % SOURCES;
+                    let v = (round + w as usize) % 2;
+                    let src = format!("s{n}_{v}.c");
+                    let out = format!("w{w}_{n}.o");
+                    let mut child = env
+                        .objcache_in(&dir, ["gcc", "-c", src.as_str(), "-o", out.as_str()])
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap();
+                    children.lock().unwrap().push(child.id());
+                    let _ = child.wait();
+                    children.lock().unwrap().retain(|&p| p != child.id());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    killer.join().unwrap();
+    assert!(
+        killed.load(Ordering::SeqCst) > 10,
+        "the killer hardly killed"
+    );
+
+    // Every output: one of the two objects of its source, absent, or rejected.
+    let (mut whole, mut rejected) = (0, 0);
+    for w in 0..4 {
+        for (n, pair) in objects.iter().enumerate() {
+            let out = format!("w{w}_{n}.o");
+            let Ok(left) = fs::read(dir.join(&out)) else {
+                continue;
+            };
+            if pair.contains(&left) {
+                whole += 1;
+                continue;
+            }
+            let link = plain("gcc", &dir, ["main.o", out.as_str(), "-o", "prog"]);
+            assert!(!link.success(), "{out} is neither object of s{n} and links");
+            rejected += 1;
+        }
+    }
+    eprintln!(
+        "kill storm: {} kills, {whole} whole outputs, {rejected} rejected",
+        killed.load(Ordering::SeqCst)
+    );
+    // No entry fails verification.
+    let check = run_ok(env.objcache().arg("--check"));
+    assert!(
+        check.stdout_str().contains("Removed bad entries: 0 files"),
+        "{}",
+        check.stdout_str()
+    );
+    // Temp files a killed store left are reclaimed once stale.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    for f in walk_files(&env.cache_dir) {
+        if f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".objcache-tmp."))
+        {
+            fs::File::options()
+                .write(true)
+                .open(&f)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+    }
+    run_ok(env.objcache().arg("-c"));
+    let temps = walk_files(&env.cache_dir)
+        .into_iter()
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".objcache-tmp."))
+        })
+        .count();
+    assert_eq!(temps, 0, "stale temp files left after a cleanup");
+    // The counters match the files.
+    let entries = cache_entry_files(&env.cache_dir).len() as u64;
+    assert_eq!(env.stat("files_in_cache"), entries, "{:?}", env.stats());
+}

@@ -798,3 +798,50 @@ fn planted_special_files_in_the_cache_are_never_read() {
         env.stats()
     );
 }
+
+/// `--check` verifies every entry and removes the bad ones, raw objects
+/// (`hard_link`) included, and the next compile stores good ones again.
+#[test]
+fn check_removes_bad_entries_and_keeps_good_ones() {
+    require("gcc");
+    for (how, hard_link) in [
+        (Damage::FlipMiddleByte, false),
+        (Damage::TruncateHalf, true),
+    ] {
+        let env = TestEnv::new();
+        let dir = env.dir("c");
+        let compile = |n: usize| {
+            fs::write(
+                dir.join(format!("u{n}.c")),
+                format!("int f{n}(void) {{ return {n}; }}\n"),
+            )
+            .unwrap();
+            let src = format!("u{n}.c");
+            let mut cmd = env.objcache_in(&dir, ["gcc", "-c", src.as_str(), "-o", "u.o"]);
+            if hard_link {
+                cmd.env("CCACHE_HARDLINK", "1");
+            }
+            assert!(run(&mut cmd).success());
+        };
+        for n in 0..3 {
+            compile(n);
+        }
+        let clean = run_ok(env.objcache().arg("--check")).stdout_str();
+        assert!(clean.contains("Removed bad entries: 0 files"), "{clean}");
+        let entries = cache_entry_files(&env.cache_dir).len();
+        let damaged = damage_entries(&env.cache_dir, how);
+        assert!(damaged > 0);
+        let report = run_ok(env.objcache().arg("--check")).stdout_str();
+        assert!(
+            report.contains(&format!("Removed bad entries: {damaged} files")),
+            "{how:?}: {report}"
+        );
+        assert_eq!(cache_entry_files(&env.cache_dir).len(), entries - damaged);
+        assert_eq!(
+            env.stat("files_in_cache") as usize,
+            entries - damaged,
+            "{:?}",
+            env.stats()
+        );
+    }
+}

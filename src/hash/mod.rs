@@ -34,6 +34,22 @@ impl Key {
         }
         s
     }
+
+    /// The key spelled as 64 lowercase hex digits (as in entry file names).
+    pub fn from_hex(hex: &str) -> Option<Key> {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        let mut k = [0u8; 32];
+        for (i, byte) in k.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Key(k))
+    }
 }
 
 impl fmt::Debug for Key {

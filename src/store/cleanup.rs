@@ -469,6 +469,57 @@ pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swe
     Ok(swept)
 }
 
+/// `--check`: verifies every entry (checksum, key, format; a raw object
+/// against its result's digest) and removes the bad ones, with their
+/// accounting. Returns what was checked and what was removed.
+pub fn check_all(cache_dir: &Path) -> io::Result<(u64, Swept)> {
+    let mut checked = 0u64;
+    let mut removed = Swept::default();
+    for bucket in 0..=255u8 {
+        let mut policy = |f: &WalkedFile| {
+            checked += 1;
+            !entry_is_sound(&f.path)
+        };
+        removed += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
+    }
+    Ok((checked, removed))
+}
+
+/// Does the file at `path` (named `<key><kind>`) decode as what its name says?
+fn entry_is_sound(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let (hex, kind) = name.split_at(name.len().saturating_sub(1));
+    let Some(key) = crate::hash::Key::from_hex(hex) else {
+        return false;
+    };
+    let Ok(bytes) = super::read_cache_file(path) else {
+        return false;
+    };
+    match kind {
+        "R" => super::entry::ResultEntry::decode(&bytes, &key).is_ok(),
+        "M" => super::manifest::Manifest::decode(&bytes, &key).is_ok(),
+        // A raw object must match the record in its result entry.
+        "W" => {
+            let result = path.with_file_name(format!("{hex}R"));
+            let Ok(entry) = super::read_cache_file(&result)
+                .map_err(|e| e.to_string())
+                .and_then(|b| super::entry::ResultEntry::decode(&b, &key))
+            else {
+                return false;
+            };
+            entry.files.iter().any(|(k, record)| {
+                *k == super::entry::FileKind::RawObject
+                    && record.len() == 40
+                    && record[..32] == *blake3::hash(&bytes).as_bytes()
+                    && record[32..] == (bytes.len() as u64).to_le_bytes()
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Selects entries for `--evict-older-than` / `--evict-namespace` / `-C`.
 pub struct Selection<'a> {
     pub older_than_secs: Option<u64>,
