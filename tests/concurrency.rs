@@ -268,7 +268,7 @@ fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
                 ));
                 let pids = children.lock().unwrap().clone();
                 if let Some(&pid) = pids.get((seed >> 20) as usize % pids.len().max(1)) {
-                    let signal = if seed % 4 == 0 {
+                    let signal = if seed.is_multiple_of(4) {
                         libc::SIGTERM
                     } else {
                         libc::SIGKILL
