@@ -213,6 +213,12 @@ fn planted_symlinks_in_the_cache_are_never_followed() {
         !outside.join("created").exists(),
         "the cleanup lock followed a symlink"
     );
+    // Stats files that cannot be used do not stop entries from being stored.
+    compile_some(&env, 0);
+    assert!(
+        !cache_entry_files(&env.cache_dir).is_empty(),
+        "nothing stored while the stats files were symlinks"
+    );
     for n in 0..6 {
         let file = format!("u{n}.c");
         fs::write(
