@@ -9,6 +9,7 @@
 #
 #   bash bench/compare.sh            # full: 5x20 TU hits, 3 cold, 10 warm, 3 relocated, 5 CMake warm
 #   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated, 2 CMake warm
+#   PARTS=pchcov bash bench/compare.sh  # PCH and coverage warm rebuilds only (3 rounds; QUICK=1: 1)
 #
 # PARTS=main,remote,cmake (the default; any comma-separated subset):
 #   main    bench/bench.py: C++ TU hits, zstd cold, warm and relocated builds
@@ -17,36 +18,42 @@
 #   cmake   bench/cmake.py: libgit2 built by its CMake files with Ninja in
 #           root A, then in root B under the same base_dir with the same
 #           cache (PARTS=cmake runs only this)
+#   pchcov  bench/pchcov.py: libgit2 with precompiled headers added by a
+#           wrapper CMakeLists.txt, and with --coverage: cold build, then
+#           warm rebuilds (ninja -t clean; ninja), plain gcc too
+#           (not in the default set; PARTS=pchcov runs only this)
 # TU=path: the C++ translation unit for hit latency, relative to rocksdb/
 #   (default table/block_based/block.cc; db/db_impl/db_impl.cc for a 23 MB object)
 # Counts: HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS
 #         CMAKE_WARM_ROUNDS; CMAKE_CONFIGS=RelWithDebInfo,Debug (build types)
+#         PCHCOV_WARM_ROUNDS (default 3); PCHCOV_CONFIG=RelWithDebInfo
 # Other:  BENCH_WORK=DIR (scratch dir, default a new /tmp/objcache-bench.*),
 #         KEEP=1 (keep the scratch dir), PROFILE=0 (skip strace/perf of one hit)
 # Exit status 1 when objcache produced an object or .d that differs from the
-# plain compiler's (main part); the other parts still run first.
+# plain compiler's (main part), or when objcache's warm PCH or coverage build
+# fails its checks (pchcov part); the other parts still run first.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS)=' | tr '\n' ' ' || true)bash bench/compare.sh"
+BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS|PCHCOV_WARM_ROUNDS|PCHCOV_CONFIG)=' | tr '\n' ' ' || true)bash bench/compare.sh"
 export BENCH_COMMAND
 
 if [[ "${QUICK:-0}" == 1 ]]; then
   : "${HIT_ROUNDS:=2}" "${HITS_PER_ROUND:=5}" "${COLD_ROUNDS:=1}" "${WARM_ROUNDS:=2}" "${RELOC_ROUNDS:=1}"
-  : "${CMAKE_WARM_ROUNDS:=2}"
+  : "${CMAKE_WARM_ROUNDS:=2}" "${PCHCOV_WARM_ROUNDS:=1}"
 else
   : "${HIT_ROUNDS:=5}" "${HITS_PER_ROUND:=20}" "${COLD_ROUNDS:=3}" "${WARM_ROUNDS:=10}" "${RELOC_ROUNDS:=3}"
-  : "${CMAKE_WARM_ROUNDS:=5}"
+  : "${CMAKE_WARM_ROUNDS:=5}" "${PCHCOV_WARM_ROUNDS:=3}"
 fi
 : "${JOBS:=2}" "${PROFILE:=1}" "${CMAKE_CONFIGS:=RelWithDebInfo,Debug}"
 export HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS PROFILE
-export CMAKE_CONFIGS CMAKE_WARM_ROUNDS
+export CMAKE_CONFIGS CMAKE_WARM_ROUNDS PCHCOV_WARM_ROUNDS
 
 : "${PARTS:=main,remote,cmake}"
 for p in ${PARTS//,/ }; do
   case "$p" in
-    main | remote | cmake) ;;
-    *) echo "PARTS: unknown part '$p' (main, remote, cmake)" >&2; exit 2 ;;
+    main | remote | cmake | pchcov) ;;
+    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov)" >&2; exit 2 ;;
   esac
 done
 part() {
@@ -67,9 +74,12 @@ if part remote; then
   need redis-server || missing+=(redis-server)
   need nginx || missing+=(nginx)
 fi
-if part cmake; then
+if part cmake || part pchcov; then
   need cmake || missing+=(cmake)
   need ninja || missing+=(ninja-build)
+fi
+if part pchcov; then
+  need gcov || missing+=(gcc)
 fi
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
@@ -102,7 +112,7 @@ if part main || part remote; then
   crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
   crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
 fi
-if part cmake; then
+if part cmake || part pchcov; then
   # libgit2 1.9.7 with its complete CMake build (CMakeLists.txt, cmake/, deps/).
   crates+=('libgit2-sys = { version = "=0.18.8", default-features = false }')
 fi
@@ -143,5 +153,10 @@ if part cmake; then
   echo
   echo "== CMake project relocated (PARTS=cmake runs only this)"
   python3 "$REPO/bench/cmake.py" || status=$?
+fi
+if part pchcov; then
+  echo
+  echo "== precompiled headers and coverage, warm rebuilds (PARTS=pchcov runs only this)"
+  python3 "$REPO/bench/pchcov.py" || status=$?
 fi
 exit "$status"
