@@ -60,7 +60,18 @@ impl DepRecord {
             Some(Style::Clang) => "clang",
             None => "verbatim",
         };
-        let mut out = format!("{MAGIC}\n{}\n{}\n{style}\n", self.cwd, self.targets).into_bytes();
+        // One line per field, but a directory (or a `-MT` target) may be
+        // named with a newline in it: one would end its line early and the
+        // rest would be read as the next fields, a record for another cwd.
+        // Neither can hold a NUL (both come from C strings), so a newline is
+        // stored as one; records without newlines read as before.
+        let line = |s: &str| s.replace('\n', "\0");
+        let mut out = format!(
+            "{MAGIC}\n{}\n{}\n{style}\n",
+            line(&self.cwd),
+            line(&self.targets)
+        )
+        .into_bytes();
         out.extend_from_slice(&self.body);
         out
     }
@@ -76,8 +87,8 @@ impl DepRecord {
         if line()? != MAGIC {
             return None;
         }
-        let cwd = line()?.to_string();
-        let targets = line()?.to_string();
+        let cwd = line()?.replace('\0', "\n");
+        let targets = line()?.replace('\0', "\n");
         let style = match line()? {
             "gcc" => Some(Style::Gcc),
             "clang" => Some(Style::Clang),
@@ -362,6 +373,29 @@ mod tests {
         assert_eq!(rec.style, None);
         assert_eq!(rec.render("/ci/a", &targets, None).unwrap(), odd);
         assert!(rec.render("/ci/b", &targets, None).is_none());
+    }
+
+    /// Found by the fuzzer (tests/fuzz, depfile): a newline in the cwd ended
+    /// its line early, so the record read back named another directory
+    /// ("" here, its rest taken as the targets) and could be served
+    /// verbatim to a call there.
+    #[test]
+    fn a_newline_in_the_cwd_or_a_target_survives_the_round_trip() {
+        for (cwd, targets) in [
+            ("\n", vec![String::new()]),
+            ("/src/odd\ndir", vec!["a.o".to_string()]),
+            ("/src", vec!["a\nb.o".to_string(), "c.o".to_string()]),
+        ] {
+            let body = b"a.o: a.c\n".to_vec();
+            let rec = DepRecord::new(body.clone(), cwd, &targets, Family::Gcc);
+            let back = DepRecord::decode(&rec.encode()).unwrap();
+            assert_eq!(back, rec, "{cwd:?} {targets:?}");
+            assert_eq!(back.render(cwd, &targets, None), Some(body));
+        }
+        // A record written before the fix reads as it did.
+        let old = b"objcache-dep-2\n/src\na.o\nverbatim\na.o: a.c\n";
+        let rec = DepRecord::decode(old).unwrap();
+        assert_eq!((rec.cwd.as_str(), rec.targets.as_str()), ("/src", "a.o"));
     }
 
     #[test]

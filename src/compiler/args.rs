@@ -324,7 +324,9 @@ pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>,
     Ok(out)
 }
 
-fn split_response_text(text: &str) -> Vec<String> {
+/// Splits a response file's text into arguments, with gcc's quoting
+/// (quotes and backslashes). Public for the fuzz targets (tests/fuzz).
+pub fn split_response_text(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_token = false;

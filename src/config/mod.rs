@@ -239,6 +239,14 @@ impl Config {
                 return;
             }
         };
+        self.parse_text(&text, path, errors);
+    }
+
+    /// Applies the `key = value` lines of a config file's `text`, read from
+    /// `path` (which only locates errors and becomes the values' origin).
+    /// Bad lines are skipped and pushed to `errors`. Public for the fuzz
+    /// targets (tests/fuzz); `load` is the way in otherwise.
+    pub fn parse_text(&mut self, text: &str, path: &Path, errors: &mut Vec<ConfigError>) {
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -251,8 +259,11 @@ impl Config {
                 message,
             };
             let Some((key, value)) = line.split_once('=') else {
-                // Only the first word: the rest may be a password.
-                let first = line.split_whitespace().next().unwrap_or_default();
+                // Only the first word: the rest may be a password. The word
+                // itself may be a URL with one (a remote_storage value
+                // continued on the next line), so it is masked too.
+                let first =
+                    crate::remote::mask_secrets(line.split_whitespace().next().unwrap_or_default());
                 errors.push(err(
                     "",
                     format!("expected \"key = value\", found a line starting \"{first}\""),
@@ -606,6 +617,24 @@ mod tests {
         let (_, e, _) = load(&[], &[("CCACHE_READONLY", "false")]);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].key, "CCACHE_READONLY");
+    }
+
+    /// Found by the fuzzer (tests/fuzz, config_lines): a line without `=`
+    /// (a remote_storage value continued on the next line) was quoted in
+    /// the error with its URL's password.
+    #[test]
+    fn a_bad_line_never_quotes_a_password() {
+        let (_, e, _) = load(
+            &[(
+                "ccache.conf",
+                "remote_storage = http://h/c\n redis://:Sekr1t~Pw@cache:6379\0\n",
+            )],
+            &[],
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        let shown = e[0].to_string();
+        assert!(!shown.contains("Sekr1t"), "{shown}");
+        assert!(shown.contains("redis://:********@cache:6379"), "{shown}");
     }
 
     #[test]

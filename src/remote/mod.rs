@@ -349,11 +349,21 @@ impl Remote {
     }
 }
 
-/// `scheme://user:password@host` → `scheme://user:********@host`.
+/// `scheme://user:password@host` → `scheme://user:********@host`, and
+/// `redis+unix:/sock?pass=password` → `redis+unix:/sock?pass=********`.
 pub fn mask_url(url: &str) -> String {
+    mask_query(&mask_userinfo(url))
+}
+
+fn mask_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
+    // Not a URL's scheme before `://` (`bearer-token=TOKEN://x`, which
+    // the fuzzer found shown whole): no telling where a secret is in it.
+    if !is_scheme(&url[..scheme_end]) {
+        return "********".to_string();
+    }
     let rest = &url[scheme_end + 3..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let Some(at) = rest[..authority_end].rfind('@') else {
@@ -365,6 +375,32 @@ pub fn mask_url(url: &str) -> String {
         None => "********".to_string(),
     };
     format!("{}{masked}{}", &url[..scheme_end + 3], &rest[at..])
+}
+
+/// RFC 3986: a letter, then letters, digits, `+`, `-` and `.`.
+fn is_scheme(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Query parameters that carry a password: the Redis client takes a Unix
+/// socket's as `?pass=` (it has no user info), so `-p` showed it as
+/// written until the fuzzer (tests/fuzz, remote_spec) found it.
+const SECRET_QUERY_PARAMETERS: &[&str] = &["pass", "password"];
+
+fn mask_query(url: &str) -> String {
+    let Some((head, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if SECRET_QUERY_PARAMETERS.contains(&k) => format!("{k}=********"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{head}?{}", params.join("&"))
 }
 
 /// Attributes whose values are never secret.
@@ -425,7 +461,7 @@ pub fn mask_secrets(message: &str) -> String {
     message
         .split(' ')
         .map(|w| {
-            if w.contains("://") {
+            if is_url_start(w) {
                 mask_url(w)
             } else {
                 w.to_string()
@@ -489,6 +525,42 @@ mod tests {
         assert!(!v.contains("s3cr3t") && !v.contains("Bearer"), "{v}");
         let v = mask_config_value("http://h/c|layout=flat|data-timeout=5|password=pw");
         assert_eq!(v, "http://h/c|layout=flat|data-timeout=5|password=********");
+    }
+
+    /// Found by the fuzzer (tests/fuzz, remote_spec): a word with `://`
+    /// after something that is no scheme was taken for a URL and shown whole.
+    #[test]
+    fn a_word_that_only_looks_like_a_url_is_masked() {
+        let v = mask_config_value("\u{fffd} bearer-token=Sekr1t~Pw\u{fffd}://");
+        assert_eq!(v, "******** ********");
+        let e = parse("http://h bearer-token=Sekr1t~Pw://x").unwrap_err();
+        assert!(!e.contains("Sekr1t"), "{e}");
+        assert_eq!(mask_url("redis+unix://u:p@h"), "redis+unix://u:********@h");
+        assert_eq!(mask_url("x.y-z+1://h/a"), "x.y-z+1://h/a");
+    }
+
+    /// Found by the fuzzer (tests/fuzz, remote_spec): a Unix socket's
+    /// password, which the Redis client takes as `?pass=`, was shown by `-p`.
+    #[test]
+    fn masks_a_unix_socket_password() {
+        let v = mask_config_value(" redis+unix:/run/redis.sock?db=1&pass=Sekr1t~Pw:");
+        assert_eq!(v, "redis+unix:/run/redis.sock?db=1&pass=********");
+        assert_eq!(
+            mask_url("redis+unix:///run/r.sock?pass=pw&db=2"),
+            "redis+unix:///run/r.sock?pass=********&db=2"
+        );
+        assert_eq!(
+            mask_url("redis://u:pw@h/0?password=pw"),
+            "redis://u:********@h/0?password=********"
+        );
+        assert_eq!(
+            mask_url("redis+unix:/run/r.sock?db=1"),
+            "redis+unix:/run/r.sock?db=1"
+        );
+        assert_eq!(
+            mask_secrets("cannot connect to redis+unix:/s?pass=pw"),
+            "cannot connect to redis+unix:/s?pass=********"
+        );
     }
 
     #[test]

@@ -149,8 +149,17 @@ impl ResultStream<'_> {
         if len > MAX_SMALL_FILE {
             return Err(format!("file too large ({len} bytes)"));
         }
-        let mut buf = vec![0u8; len as usize];
-        self.stream.read_exact(&mut buf)?;
+        // Grown with what the payload really holds, not sized from `len`:
+        // a 25-byte entry declaring a 256 MiB stderr made us allocate 256 MiB
+        // for nothing (found by the fuzzer, tests/fuzz entry_decode). A small
+        // file, the usual one, is still read at once into its exact size.
+        const STEP: u64 = 64 << 10;
+        let mut buf = Vec::new();
+        while (buf.len() as u64) < len {
+            let start = buf.len();
+            buf.resize(start + (len - start as u64).min(STEP) as usize, 0);
+            self.stream.read_exact(&mut buf[start..])?;
+        }
         Ok(buf)
     }
 
@@ -166,6 +175,7 @@ impl ResultStream<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::container::Writer;
     use super::*;
 
     fn sample() -> ResultEntry {
@@ -217,6 +227,62 @@ mod tests {
             assert!(ResultEntry::decode(&bytes, &key).is_err(), "{second:?}");
         }
     }
+
+    /// Found by the fuzzer (tests/fuzz, entry_decode): a tiny entry that
+    /// declares a 256 MiB file is refused without reserving 256 MiB.
+    #[test]
+    fn a_declared_length_is_not_allocated_up_front() {
+        let key = Key::of(b"k");
+        let mut payload = Writer::default();
+        payload.u32(1);
+        payload.u8(FileKind::Stderr as u8);
+        payload.u64(MAX_SMALL_FILE);
+        payload.raw(b"short");
+        let bytes = FORMAT.encode(&key, "", &payload.0, None).unwrap();
+        let mut s = ResultStream::open(&bytes, &key).unwrap();
+        let (kind, len) = s.next_file().unwrap().unwrap();
+        assert_eq!((kind, len), (FileKind::Stderr, MAX_SMALL_FILE));
+        LARGEST.with(|l| l.set(0));
+        assert!(s.read_small(len).is_err());
+        let largest = LARGEST.with(|l| l.get());
+        assert!(largest < 1 << 20, "allocated {largest} bytes at once");
+    }
+
+    thread_local! {
+        /// The largest single allocation this thread made since reset.
+        static LARGEST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The system allocator, noting each thread's largest allocation for
+    /// the test above (tests run on threads of their own).
+    struct Counting;
+
+    // SAFETY: every call goes to the system allocator unchanged.
+    unsafe impl std::alloc::GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+            LARGEST.with(|l| l.set(l.get().max(layout.size())));
+            std::alloc::System.alloc(layout)
+        }
+        unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+            LARGEST.with(|l| l.set(l.get().max(layout.size())));
+            std::alloc::System.alloc_zeroed(layout)
+        }
+        unsafe fn realloc(
+            &self,
+            ptr: *mut u8,
+            layout: std::alloc::Layout,
+            new_size: usize,
+        ) -> *mut u8 {
+            LARGEST.with(|l| l.set(l.get().max(new_size)));
+            std::alloc::System.realloc(ptr, layout, new_size)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+            std::alloc::System.dealloc(ptr, layout)
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
 
     #[test]
     fn every_flipped_byte_is_rejected() {
