@@ -132,13 +132,12 @@ impl Session {
             return Ok(());
         }
         let family = crate::compiler::family(&self.compiler);
-        let source = if family == crate::compiler::Family::Gcc {
-            std::fs::read(&a.input).unwrap_or_default()
-        } else {
-            Vec::new()
+        let source = match family {
+            crate::compiler::Family::Gcc => self.source_text(a).unwrap_or_default(),
+            crate::compiler::Family::Clang => &[],
         };
         let external = self.config.has_sloppiness("pch_external_checksum");
-        for file in a.pch.inputs(family, &a.input, &source) {
+        for file in a.pch.inputs(family, &a.input, source) {
             let unusable = |e: std::io::Error| {
                 fallback(
                     Counter::CouldNotUsePrecompiledHeader,
@@ -209,7 +208,7 @@ impl Session {
                 .note("direct mode off: -Xpreprocessor or -Wp, option");
             return None;
         }
-        let source = std::fs::read(&a.input).ok()?;
+        let source = self.source_text(a)?.to_vec();
         if self.file_macro_sensitive(a) && direct::has_file_macro(&source) {
             self.log.note(
                 "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
@@ -248,6 +247,13 @@ impl Session {
             );
         }
         h.field("language", a.language.name().as_bytes());
+    }
+
+    /// The source's text (`None`: unreadable), read once per call.
+    fn source_text(&self, a: &ArgsAnalysis) -> Option<&[u8]> {
+        self.source
+            .get_or_init(|| std::fs::read(&a.input).ok())
+            .as_deref()
     }
 
     pub(super) fn is_clang(&self) -> bool {

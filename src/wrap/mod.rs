@@ -57,6 +57,8 @@ struct Session {
     compile_args: Option<Vec<String>>,
     /// How to map the relative paths back to the call's own spelling.
     path_map: Option<crate::compiler::relative::PathMap>,
+    /// The source's text, read once for every key that needs it.
+    source: std::cell::OnceCell<Option<Vec<u8>>>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -149,6 +151,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         compiled: None,
         compile_args: None,
         path_map: None,
+        source: std::cell::OnceCell::new(),
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
     match outcome {
