@@ -1,19 +1,27 @@
 //! objcache: a fast, ccache-compatible compiler cache.
 //!
-//! Rooms: `config` (ccache.conf and `CCACHE_*`), `compiler` (finding the real
-//! compiler, argument analysis), `hash` (the key), `store` (entries on disk),
-//! `stats` (counters), `depfile` (`.d` files on a hit), `wrap` (one cached
-//! compile) and `manage` (the cache-manager options).
+//! Rooms, each depending only on those listed before it:
+//! - `clock`, `key` (cache keys and the hasher), `log`, `paths`: leaves;
+//! - `config` (ccache.conf and `CCACHE_*`), `stats` (counters);
+//! - `compiler` (finding the real compiler, argument analysis), `depfile`
+//!   (`.d` files on a hit);
+//! - `store` (entries on disk, cleanup), `remote` (remote backends);
+//! - `hash` (what goes into the keys, direct mode's include records);
+//! - `storage` (the local store and the remotes behind one policy);
+//! - `wrap` (one cached compile) and `manage` (the cache-manager options).
 
+pub mod clock;
 pub mod compiler;
 pub mod config;
 pub mod depfile;
 pub mod hash;
+pub mod key;
 pub mod log;
 pub mod manage;
 pub mod paths;
 pub mod remote;
 pub mod stats;
+pub mod storage;
 pub mod store;
 pub mod wrap;
 

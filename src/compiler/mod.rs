@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::hash::KeyHasher;
+use crate::key::KeyHasher;
 
 /// The real compiler: the path to run, and where it really lives (symlinks
 /// resolved), which is what identifies it.
@@ -170,7 +170,7 @@ fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], Stri
         }
     }
     let digest =
-        crate::hash::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))?;
+        crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))?;
     // Best effort: a read-only cache just hashes again next time.
     if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
         let _ = crate::store::atomic_write(&memo, &digest);

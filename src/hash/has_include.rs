@@ -9,14 +9,7 @@
 //! searched before it, or every place when none was found, as shadowing
 //! candidates (none may appear).
 
-use std::collections::HashSet;
-use std::fs;
-use std::path::Path;
-
-use super::direct::{
-    includer_dirs, is_header_file, join, resolve_in, ReadFile, RecordContext, SearchDirs,
-};
-use crate::store::manifest::{IncludeRecord, Stamp, StoredPath};
+use super::includes::{join, SearchDirs};
 
 /// One `__has_include(...)` or `__has_include_next(...)` with a literal name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,101 +275,6 @@ pub fn candidates(test: &HasInclude, includer_dirs: &[&str], search: &SearchDirs
         .filter(|d| seen.insert(*d))
         .map(|d| join(d, &test.name))
         .collect()
-}
-
-impl RecordContext<'_> {
-    /// The tests made through `aliases` anywhere in the compile: an alias
-    /// may be used before or after the file that defines it, and aliases of
-    /// aliases are followed until no new one appears.
-    pub(super) fn alias_tests(
-        &self,
-        mut aliases: Vec<(String, bool)>,
-        files: &[ReadFile],
-    ) -> Result<Vec<HasInclude>, String> {
-        let sources = std::iter::once(self.input).chain(
-            files
-                .iter()
-                .filter(|f| !(self.skip_system_headers && f.system))
-                .map(|f| f.path.as_str()),
-        );
-        let mut contents = Vec::new();
-        for path in sources {
-            let content =
-                fs::read(resolve_in(self.cwd, path)).map_err(|e| format!("{path}: {e}"))?;
-            contents.push((path, content));
-        }
-        loop {
-            let mut new: Vec<(String, bool)> = Vec::new();
-            for (_, content) in &contents {
-                for alias in super::has_include::aliases(content, &aliases) {
-                    if !aliases.contains(&alias) && !new.contains(&alias) {
-                        new.push(alias);
-                    }
-                }
-            }
-            if new.is_empty() {
-                break;
-            }
-            aliases.extend(new);
-        }
-        let mut tests = Vec::new();
-        for (path, content) in &contents {
-            tests.extend(scan(content, &aliases).map_err(|e| format!("{path}: {e}"))?);
-        }
-        Ok(tests)
-    }
-
-    /// What each test answered, which must still hold for a direct hit: the
-    /// header it found is recorded like an include (appended to `includes`
-    /// and returned as a file read, so its own shadowing is probed), and the
-    /// places tried before it, all of them if none was found, are returned
-    /// to be probed as absent.
-    pub(super) fn has_include_answers(
-        &self,
-        tests: &[HasInclude],
-        files: &[ReadFile],
-        search: &SearchDirs,
-        includes: &mut Vec<IncludeRecord>,
-    ) -> Result<(Vec<ReadFile>, Vec<String>), String> {
-        let mut found: Vec<ReadFile> = Vec::new();
-        let mut absent: Vec<String> = Vec::new();
-        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let dirs = includer_dirs(self.input, files);
-        for test in tests {
-            for candidate in candidates(test, &dirs, search) {
-                let real = resolve_in(self.cwd, &candidate);
-                if !is_header_file(Path::new(&real)) {
-                    absent.push(candidate);
-                    continue;
-                }
-                if !read.contains(candidate.as_str()) && !found.iter().any(|f| f.path == candidate)
-                {
-                    let meta = fs::metadata(&real).map_err(|e| format!("{candidate}: {e}"))?;
-                    let stamp = Stamp::of(&meta);
-                    if self.too_new(&stamp) {
-                        return Err(format!("{candidate} (__has_include) is too new"));
-                    }
-                    let content = fs::read(&real).map_err(|e| format!("{candidate}: {e}"))?;
-                    includes.push(IncludeRecord {
-                        path: StoredPath::new(&candidate, self.cwd, self.base_dir),
-                        digest: *blake3::hash(&content).as_bytes(),
-                        stamp,
-                    });
-                    found.push(ReadFile {
-                        path: candidate,
-                        includer: None,
-                        system: false,
-                    });
-                }
-                // `__has_include_next` starts after a directory that is not
-                // known here: every candidate counts, present or absent.
-                if !test.next {
-                    break;
-                }
-            }
-        }
-        Ok((found, absent))
-    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -2,7 +2,7 @@
 //! in line markers (`# 12 "/abs/path.h" 2`) related to the working directory
 //! when they lie under base_dir, so relocated checkouts produce one key.
 
-use super::KeyHasher;
+use crate::key::KeyHasher;
 use crate::paths;
 
 /// `without_cwd`: leave out the working directory gcc names for debug
@@ -101,7 +101,7 @@ fn line_marker_path(buf: &[u8], start: usize, end: usize) -> Option<(usize, usiz
 mod tests {
     use super::*;
 
-    fn key(text: &str, cwd: &str) -> crate::hash::Key {
+    fn key(text: &str, cwd: &str) -> crate::key::Key {
         let mut h = KeyHasher::new(false);
         hash_preprocessed(
             &mut h,

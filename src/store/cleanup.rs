@@ -12,7 +12,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use super::{account, container, disk_kib};
 use crate::config::Config;
@@ -84,12 +84,12 @@ pub enum FileClass {
 pub fn classify(name: &str) -> FileClass {
     if name.starts_with(".objcache-tmp.") {
         FileClass::Temp
-    } else if name.len() == 65 && (name.ends_with('R') || name.ends_with('W')) {
-        FileClass::Result
-    } else if name.len() == 65 && name.ends_with('M') {
-        FileClass::Manifest
     } else {
-        FileClass::Other
+        match super::EntryKind::parse_file_name(name) {
+            Some((super::EntryKind::Result | super::EntryKind::RawObject, _)) => FileClass::Result,
+            Some((super::EntryKind::Manifest, _)) => FileClass::Manifest,
+            None => FileClass::Other,
+        }
     }
 }
 
@@ -100,12 +100,6 @@ pub struct WalkedFile {
     pub kib: u64,
     /// Last use (mtime), ns since the epoch.
     pub used_ns: u64,
-}
-
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
@@ -180,7 +174,7 @@ pub fn sweep_bucket(
     let mut work = |c: Option<&mut stats::Counters>| -> io::Result<Swept> {
         let mut files = walk_bucket(cache_dir, bucket)?;
         files.sort_by_key(|f| f.used_ns);
-        let stale_before = now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
+        let stale_before = crate::clock::now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
         let mut swept = Swept::default();
         let mut kept = BucketUsage::default();
         for f in &files {
@@ -210,7 +204,7 @@ pub fn sweep_bucket(
             );
             // An empty bucket's oldest is "now": anything stored later is newer.
             c.1[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
-                now_ns()
+                crate::clock::now_ns()
             } else {
                 kept.oldest_ns
             };
@@ -292,7 +286,7 @@ fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
 fn age_cutoff(limits: &Limits) -> Option<u64> {
     limits
         .max_age_secs
-        .map(|age| now_ns().saturating_sub(age.saturating_mul(1_000_000_000)))
+        .map(|age| crate::clock::now_ns().saturating_sub(age.saturating_mul(1_000_000_000)))
 }
 
 /// Histogram slices of last-use age: 64 per doubling of the age in seconds,
@@ -342,7 +336,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     // Entries hit while we walk get younger and survive; if that leaves the
     // cache above target, another round takes the next oldest.
     for _ in 0..3 {
-        let now = now_ns();
+        let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
         for_each_entry(cache_dir, |e| {
@@ -455,7 +449,7 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
 
 /// Stale temp files outside the buckets (left by stats or config writes).
 pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swept> {
-    let stale_before = now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
+    let stale_before = crate::clock::now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
     let mut swept = Swept::default();
     for f in stray_files(cache_dir)? {
         if f.class == FileClass::Temp
@@ -490,19 +484,18 @@ fn entry_is_sound(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let (hex, kind) = name.split_at(name.len().saturating_sub(1));
-    let Some(key) = crate::hash::Key::from_hex(hex) else {
+    let Some((kind, key)) = super::EntryKind::parse_file_name(name) else {
         return false;
     };
     let Ok(bytes) = super::read_cache_file(path) else {
         return false;
     };
     match kind {
-        "R" => super::entry::ResultEntry::decode(&bytes, &key).is_ok(),
-        "M" => super::manifest::Manifest::decode(&bytes, &key).is_ok(),
+        super::EntryKind::Result => super::entry::ResultEntry::decode(&bytes, &key).is_ok(),
+        super::EntryKind::Manifest => super::manifest::Manifest::decode(&bytes, &key).is_ok(),
         // A raw object must match the record in its result entry.
-        "W" => {
-            let result = path.with_file_name(format!("{hex}R"));
+        super::EntryKind::RawObject => {
+            let result = path.with_file_name(super::EntryKind::Result.file_name(&key));
             let Ok(entry) = super::read_cache_file(&result)
                 .map_err(|e| e.to_string())
                 .and_then(|b| super::entry::ResultEntry::decode(&b, &key))
@@ -516,7 +509,6 @@ fn entry_is_sound(path: &Path) -> bool {
                     && record[32..] == (bytes.len() as u64).to_le_bytes()
             })
         }
-        _ => false,
     }
 }
 
@@ -549,9 +541,11 @@ impl Selection<'_> {
 /// For a raw object file (`<key>W`), its result entry (`<key>R`), which
 /// holds the namespace.
 fn raw_object_result(path: &Path) -> Option<PathBuf> {
-    let name = path.file_name()?.to_str()?;
-    let key = name.strip_suffix('W')?;
-    (key.len() == 64).then(|| path.with_file_name(format!("{key}R")))
+    use super::EntryKind;
+    match EntryKind::parse_file_name(path.file_name()?.to_str()?)? {
+        (EntryKind::RawObject, key) => Some(path.with_file_name(EntryKind::Result.file_name(&key))),
+        _ => None,
+    }
 }
 
 /// The namespace an entry was stored with (`""` for none), from its header.
@@ -580,7 +574,7 @@ pub fn namespace_of(path: &Path) -> Option<String> {
 
 /// Removes (or, dry, counts) every entry the selection matches.
 pub fn evict_selected(cache_dir: &Path, selection: &Selection, dry_run: bool) -> io::Result<Swept> {
-    let now = now_ns();
+    let now = crate::clock::now_ns();
     let mut total = Swept::default();
     for bucket in 0..=255u8 {
         total += sweep_bucket(
@@ -621,11 +615,11 @@ pub fn parse_age(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::Key;
+    use crate::key::Key;
     use crate::store::{EntryKind, LocalStore};
 
     fn set_age(path: &Path, secs_ago: u64) {
-        let t = SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
         fs::File::options()
             .write(true)
             .open(path)

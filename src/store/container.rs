@@ -14,7 +14,7 @@
 
 use std::io::Read;
 
-use crate::hash::Key;
+use crate::key::Key;
 
 const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
 const CHECKSUM_LEN: usize = 32;

@@ -46,10 +46,11 @@ pub fn file_digest(path: &Path, cache_dir: &Path, now_ns: i64) -> io::Result<[u8
             return Ok(digest);
         }
     }
-    let digest = crate::hash::hash_file_content(&absolute)?;
+    let digest = crate::key::hash_file_content(&absolute)?;
     let after = fs::metadata(&absolute)?;
     let changed_ns = |m: &fs::Metadata| {
-        (m.mtime() * 1_000_000_000 + m.mtime_nsec()).max(m.ctime() * 1_000_000_000 + m.ctime_nsec())
+        crate::clock::file_time_ns(m.mtime(), m.mtime_nsec())
+            .max(crate::clock::file_time_ns(m.ctime(), m.ctime_nsec()))
     };
     if identity(&after) == id && changed_ns(&after) < now_ns - SETTLED_NS {
         let mut record = id.into_bytes();
@@ -73,7 +74,7 @@ mod tests {
         let file = dir.path().join("p.gch");
         fs::write(&file, b"one").unwrap();
         let cache = dir.path().join("cache");
-        let now = crate::store::cleanup::now_ns() as i64;
+        let now = crate::clock::now_ns() as i64;
         // Just written: hashed, not remembered.
         assert_eq!(
             file_digest(&file, &cache, now).unwrap(),

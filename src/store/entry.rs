@@ -7,7 +7,7 @@
 //! ```
 
 use super::container::{CopyError, Format, Reader, Stream, Writer};
-use crate::hash::Key;
+use crate::key::Key;
 
 /// The first bytes of every such file.
 pub const MAGIC: &[u8; 4] = b"OCRS";

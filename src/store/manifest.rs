@@ -22,7 +22,7 @@
 //! candidates, 3,000 of them distinct).
 
 use super::container::{Format, Reader, Writer};
-use crate::hash::Key;
+use crate::key::Key;
 use crate::paths;
 
 /// The first bytes of every such file.
@@ -103,12 +103,18 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// Was the file modified at or after `start_ns`? Such a file may have
+    /// changed while a compile that started then read it.
+    pub fn modified_since(&self, start_ns: i64, mtime_sloppy: bool, ctime_sloppy: bool) -> bool {
+        (!mtime_sloppy && self.mtime_ns >= start_ns) || (!ctime_sloppy && self.ctime_ns >= start_ns)
+    }
+
     pub fn of(meta: &std::fs::Metadata) -> Stamp {
         use std::os::unix::fs::MetadataExt;
         Stamp {
             size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            mtime_ns: crate::clock::file_time_ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: crate::clock::file_time_ns(meta.ctime(), meta.ctime_nsec()),
         }
     }
 }

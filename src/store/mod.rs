@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::hash::Key;
+use crate::key::Key;
 use crate::stats::{self, Counter};
 
 /// Largest file objcache reads from a cache (an entry's payload is at most
@@ -130,12 +130,27 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    const ALL: [EntryKind; 3] = [EntryKind::Result, EntryKind::Manifest, EntryKind::RawObject];
+
     fn suffix(self) -> char {
         match self {
             EntryKind::Result => 'R',
             EntryKind::Manifest => 'M',
             EntryKind::RawObject => 'W',
         }
+    }
+
+    /// The entry's file name, in the local store and on every remote.
+    pub fn file_name(self, key: &Key) -> String {
+        format!("{}{}", key.to_hex(), self.suffix())
+    }
+
+    /// The kind and key a file name stands for, if it names an entry.
+    pub fn parse_file_name(name: &str) -> Option<(EntryKind, Key)> {
+        let suffix = name.chars().last()?;
+        let kind = EntryKind::ALL.into_iter().find(|k| k.suffix() == suffix)?;
+        let key = Key::from_hex(&name[..name.len() - 1])?;
+        Some((kind, key))
     }
 }
 
@@ -162,11 +177,8 @@ impl LocalStore {
     }
 
     pub fn path(&self, key: &Key, kind: EntryKind) -> PathBuf {
-        let hex = key.to_hex();
-        self.root
-            .join(&hex[0..1])
-            .join(&hex[1..2])
-            .join(format!("{hex}{}", kind.suffix()))
+        let name = kind.file_name(key);
+        self.root.join(&name[0..1]).join(&name[1..2]).join(name)
     }
 
     /// The stored bytes, or `None` when there is no entry. Verification is the
@@ -307,6 +319,22 @@ mod tests {
         let shard = stats::read_total(dir.path());
         assert_eq!(shard.get(Counter::FilesInCache), 0);
         assert_eq!(shard.get(Counter::CacheSizeKibibyte), 0);
+    }
+
+    #[test]
+    fn entry_file_names_round_trip() {
+        let key = Key::of(b"x");
+        for kind in EntryKind::ALL {
+            let name = kind.file_name(&key);
+            assert_eq!(name.len(), 65);
+            assert_eq!(EntryKind::parse_file_name(&name), Some((kind, key)));
+        }
+        assert_eq!(
+            EntryKind::parse_file_name(&format!("{}X", key.to_hex())),
+            None
+        );
+        assert_eq!(EntryKind::parse_file_name("R"), None);
+        assert_eq!(EntryKind::parse_file_name(".objcache-tmp.aR"), None);
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub struct Usage {
 }
 
 pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
-    let now = cleanup::now_ns();
+    let now = crate::clock::now_ns();
     let mut u = Usage {
         limit_kib: limits.max_kib,
         limit_files: limits.max_files,

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
-use crate::hash::direct;
-use crate::hash::{Key, KeyHasher};
+use crate::hash::record;
+use crate::key::{Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
 
@@ -76,7 +76,7 @@ impl Session {
         // Files named by options, then those `extra_files_to_hash` names
         // (relative ones from the working directory, as in ccache).
         for file in a.extra_files.iter().chain(&config.extra_files_to_hash) {
-            let digest = crate::hash::hash_file_content(Path::new(file))
+            let digest = crate::key::hash_file_content(Path::new(file))
                 .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
             h.field("extra-file", &digest);
         }
@@ -108,7 +108,7 @@ impl Session {
             ProfileData::Unknown(why) => Err(fallback(Counter::UnsupportedCompilerOption, why)),
             ProfileData::File(file) => {
                 let digest =
-                    crate::hash::hash_file_content(&Path::new(cwd).join(&file)).map_err(|e| {
+                    crate::key::hash_file_content(&Path::new(cwd).join(&file)).map_err(|e| {
                         fallback(
                             Counter::NoInputFile,
                             format!("profile data {}: {e}", file.display()),
@@ -209,13 +209,13 @@ impl Session {
             return None;
         }
         let source = self.source_text(a)?.to_vec();
-        if self.file_macro_sensitive(a) && direct::has_file_macro(&source) {
+        if self.file_macro_sensitive(a) && record::has_file_macro(&source) {
             self.log.note(
                 "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
             );
             return None;
         }
-        if !self.config.has_sloppiness("time_macros") && direct::has_time_macros(&source) {
+        if !self.config.has_sloppiness("time_macros") && record::has_time_macros(&source) {
             self.log
                 .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
             return None;

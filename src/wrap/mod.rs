@@ -7,7 +7,6 @@
 mod keys;
 mod outputs;
 mod session;
-mod shared;
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -18,6 +17,8 @@ use crate::compiler;
 use crate::config::{Config, Locations};
 use crate::log::Log;
 use crate::stats::{self, Counter};
+use crate::storage::{Policy, Storage};
+use crate::store::LocalStore;
 
 /// Why a call is not served from or stored in the cache.
 struct Fallback {
@@ -46,10 +47,8 @@ struct Session {
     transcript: Vec<u8>,
     /// Where the transcript goes: `<output>.objcache-input-text`.
     debug_output: Option<String>,
-    /// Something was written to the store: the size limits may need enforcing.
-    stored: bool,
-    /// The remote backends, opened on first use.
-    remotes: Option<Vec<crate::remote::Remote>>,
+    /// The local store and the remotes, with the policy that governs them.
+    storage: Storage,
     /// The compiler's exit code, once it ran and its output was passed on.
     compiled: Option<i32>,
     /// The arguments the compiler runs with when base_dir paths were made
@@ -67,7 +66,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
     // start may have changed while the compiler read it. File times come
     // from a coarser clock, so a file written just before the start in the
     // same tick still counts as older, as it is.
-    let start_ns = crate::store::cleanup::now_ns() as i64;
+    let start_ns = crate::clock::now_ns() as i64;
     // A bug in objcache must not break the build: a panic (from here on,
     // configuration loading included) is counted and the compile goes on
     // without the cache.
@@ -136,6 +135,12 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         compiler.path.display(),
         args.join(" ")
     ));
+    let storage = Storage::new(
+        LocalStore::new(&config.cache_dir),
+        Policy::of(&config),
+        &config.remote_storage,
+        log.clone(),
+    );
     let mut session = Session {
         config,
         compiler,
@@ -146,8 +151,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         start_ns,
         transcript: Vec::new(),
         debug_output: None,
-        stored: false,
-        remotes: None,
+        storage,
         compiled: None,
         compile_args: None,
         path_map: None,
@@ -254,7 +258,7 @@ fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
 
 impl Session {
     fn finish(&mut self) {
-        if self.stored {
+        if self.storage.wrote_locally() {
             let limits = crate::store::cleanup::Limits::from_config(&self.config);
             match crate::store::cleanup::enforce_if_needed(&self.config.cache_dir, &limits) {
                 Ok(Some(swept)) => self.log.note(format!(
@@ -265,7 +269,8 @@ impl Session {
                 Err(e) => self.log.note(format!("cleanup failed: {e}")),
             }
         }
-        let changes = std::mem::take(&mut self.changes);
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.extend(self.storage.take_changes());
         count(&self.config, &mut self.log, self.shard, &changes);
         if let Some(path) = self.debug_output.take() {
             if let Err(e) = std::fs::write(&path, &self.transcript) {

@@ -5,16 +5,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use super::shared::Source;
 use super::{exit_code, fallback, prefixed, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, ExtraKind};
 use crate::compiler::{self, color};
 use crate::depfile::DepRecord;
-use crate::hash::Key;
+use crate::key::Key;
 use crate::stats::Counter;
 use crate::store::container::CopyError;
 use crate::store::entry::{FileKind, ResultEntry, ResultStream};
-use crate::store::{self, EntryKind, LocalStore};
+use crate::store::{self, EntryKind};
 
 /// A stored result, checked and ready to be put in place.
 struct Unpacked {
@@ -62,13 +61,12 @@ impl Session {
     /// its stderr. `Ok(None)`: no usable entry, the caller goes on to compile.
     pub(super) fn serve(
         &mut self,
-        store: &LocalStore,
         key: &Key,
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
         let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
-        let Some((bytes, source)) = self.fetch(store, key, EntryKind::Result, &verify) else {
+        let Some((bytes, source)) = self.storage.get(key, EntryKind::Result, &verify) else {
             return Ok(None);
         };
         let object_path = (!a.syntax_only).then_some(a.output.as_str());
@@ -77,10 +75,7 @@ impl Session {
             Err(why) => {
                 self.log
                     .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
-                self.changes.push((Counter::CorruptCacheEntry, 1));
-                if !self.config.read_only && source == Source::Local {
-                    store.remove(key, EntryKind::Result);
-                }
+                self.storage.discard(key, EntryKind::Result, source);
                 return Ok(None);
             }
         };
@@ -139,17 +134,13 @@ impl Session {
             None => {}
             Some(Object::Written(out)) => out.finish().map_err(bad_output)?,
             Some(Object::Raw(digest, size)) => {
-                let installed = self.install_raw(store, key, digest, size, output);
+                let installed = self.install_raw(key, digest, size, output);
                 if let Some(counter) = installed.map_err(bad_output)? {
                     self.log.note(format!(
                         "raw object of {} is missing or damaged",
                         key.to_hex()
                     ));
-                    self.changes.push((counter, 1));
-                    if !self.config.read_only {
-                        store.remove(key, EntryKind::Result);
-                        store.remove(key, EntryKind::RawObject);
-                    }
+                    self.storage.discard_raw_object(key, counter);
                     return Ok(None);
                 }
             }
@@ -170,21 +161,7 @@ impl Session {
             let shown = color::present(&absolute, keep, family);
             let _ = std::io::stderr().write_all(&shown);
         }
-        match source {
-            Source::Local => {
-                if !self.config.read_only {
-                    store.touch(key, EntryKind::Result);
-                }
-                self.changes.extend([
-                    (Counter::LocalStorageHit, 1),
-                    (Counter::LocalStorageReadHit, 1),
-                ]);
-                if self.config.reshare {
-                    self.publish(key, EntryKind::Result, &bytes);
-                }
-            }
-            Source::Remote => self.changes.push((Counter::RemoteStorageHit, 1)),
-        }
+        self.storage.served(key, source, &bytes);
         Ok(Some(0))
     }
 
@@ -301,14 +278,13 @@ impl Session {
     /// file is missing (evicted) or does not match its record.
     fn install_raw(
         &mut self,
-        store: &LocalStore,
         key: &Key,
         digest: [u8; 32],
         size: u64,
         output: &Path,
     ) -> std::io::Result<Option<Counter>> {
-        let raw = store.path(key, EntryKind::RawObject);
-        let Ok(data) = store::read_cache_file(&raw) else {
+        let raw = self.storage.raw_object_path(key);
+        let Ok(data) = self.storage.read_raw_object(key) else {
             return Ok(Some(Counter::MissingCacheFile));
         };
         if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {
@@ -322,9 +298,7 @@ impl Session {
             if replaceable {
                 let _ = std::fs::remove_file(output);
                 if std::fs::hard_link(&raw, output).is_ok() {
-                    // The output shares the cache file's inode: a fresh mtime
-                    // keeps make from seeing an object older than its source.
-                    store.touch(key, EntryKind::RawObject);
+                    self.storage.touch_raw_object(key);
                     return Ok(None);
                 }
             }
@@ -333,12 +307,12 @@ impl Session {
             let tmp = store::temp_file_for(output)?;
             if store::clone_file(&raw, tmp.as_file()) {
                 store::install_output(tmp, output)?;
-                store.touch(key, EntryKind::RawObject);
+                self.storage.touch_raw_object(key);
                 return Ok(None);
             }
         }
         store::write_output(output, &data)?;
-        store.touch(key, EntryKind::RawObject);
+        self.storage.touch_raw_object(key);
         Ok(None)
     }
 
@@ -536,22 +510,12 @@ impl Session {
     /// With `hard_link` or `file_clone` (and no remote storage, which needs
     /// self-contained entries), keeps the object as a plain file beside the
     /// entry and returns the entry that points to it.
-    fn store_raw_object(
-        &mut self,
-        store: &LocalStore,
-        key: &Key,
-        entry: &ResultEntry,
-    ) -> Option<ResultEntry> {
-        if !(self.config.hard_link || self.config.file_clone)
-            || self.config.remote_only
-            || self.has_remotes()
-        {
+    fn store_raw_object(&mut self, key: &Key, entry: &ResultEntry) -> Option<ResultEntry> {
+        if !(self.config.hard_link || self.config.file_clone) || !self.storage.keeps_raw_objects() {
             return None;
         }
         let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
-        if let Err(e) = store.put(key, EntryKind::RawObject, object) {
-            self.log
-                .note(format!("could not store the raw object: {e}"));
+        if !self.storage.put_raw_object(key, object) {
             return None;
         }
         let mut record = blake3::hash(object).as_bytes().to_vec();
@@ -569,17 +533,12 @@ impl Session {
 
     /// Stores a result (locally and remotely) unless the cache is read-only;
     /// `true` when it is stored somewhere.
-    pub(super) fn store_result(
-        &mut self,
-        store: &LocalStore,
-        key: &Key,
-        entry: &ResultEntry,
-    ) -> bool {
-        if self.config.read_only {
+    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+        if !self.storage.may_write(EntryKind::Result) {
             return false;
         }
         let raw_entry;
-        let entry = match self.store_raw_object(store, key, entry) {
+        let entry = match self.store_raw_object(key, entry) {
             Some(e) => {
                 raw_entry = e;
                 &raw_entry
@@ -587,7 +546,7 @@ impl Session {
             None => entry,
         };
         match entry.encode(key, &self.config.namespace, self.compression_level()) {
-            Ok(bytes) => self.keep(store, key, EntryKind::Result, &bytes),
+            Ok(bytes) => self.storage.put(key, EntryKind::Result, &bytes),
             Err(e) => {
                 self.log
                     .note(format!("could not encode result {}: {e}", key.to_hex()));

@@ -4,12 +4,14 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::shared::Source;
 use super::{fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
-use crate::hash::direct::{self, DigestCache, ReadFile, RecordContext, SearchDirs};
-use crate::hash::{asm, preprocessor, Key, KeyHasher};
+use crate::hash::direct::{self, DigestCache};
+use crate::hash::includes::{self, ReadFile, SearchDirs};
+use crate::hash::record::RecordContext;
+use crate::hash::{asm, preprocessor};
+use crate::key::{Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
 use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
@@ -47,14 +49,13 @@ impl Session {
             self.debug_output = Some(format!("{}.objcache-input-text", analysis.output));
         }
         let common = self.common_digest(&analysis, &cwd)?;
-        let store = LocalStore::new(&self.config.cache_dir);
 
         let manifest_key = self.manifest_key(&analysis, &cwd, &common);
         if let Some(mkey) = &manifest_key {
             self.shard = LocalStore::shard_of(mkey);
             self.log.note(format!("manifest key {}", mkey.to_hex()));
-            if !self.config.recache {
-                if let Some(code) = self.direct_lookup(&store, mkey, &analysis, &cwd)? {
+            if !self.storage.policy().recache {
+                if let Some(code) = self.direct_lookup(mkey, &analysis, &cwd)? {
                     return Ok(code);
                 }
                 self.changes.push((Counter::DirectCacheMiss, 1));
@@ -66,22 +67,20 @@ impl Session {
                 && analysis.deps.is_some()
                 && !analysis.pch.creates
             {
-                return self.depend_mode_miss(&store, mkey, &analysis, &cwd);
+                return self.depend_mode_miss(mkey, &analysis, &cwd);
             }
         }
 
         let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
-        if self.config.recache {
+        if self.storage.policy().recache {
             self.log.note("recache: not looking up the cache");
-        } else if let Some(code) = self.serve(&store, &pp.key, &analysis, &cwd)? {
+        } else if let Some(code) = self.serve(&pp.key, &analysis, &cwd)? {
             self.log.note("preprocessed cache hit");
             self.changes.push((Counter::PreprocessedCacheHit, 1));
             if let Some(mkey) = &manifest_key {
-                self.remember_includes(
-                    &store, mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
-                );
+                self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
             }
             return Ok(code);
         }
@@ -93,11 +92,9 @@ impl Session {
                 // The key was computed from other content than the object was built from.
                 self.log
                     .note(format!("not stored: {why} changed during the compile"));
-            } else if self.store_result(&store, &pp.key, &entry) {
+            } else if self.store_result(&pp.key, &entry) {
                 if let Some(mkey) = &manifest_key {
-                    self.remember_includes(
-                        &store, mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
-                    );
+                    self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
                 }
             }
         }
@@ -162,16 +159,16 @@ impl Session {
         std::iter::once(a.input.as_str())
             .chain(files.iter().map(|f| f.path.as_str()))
             .find(|path| {
-                std::fs::metadata(direct::resolve_in(cwd, path)).is_ok_and(|m| {
+                std::fs::metadata(includes::resolve_in(cwd, path)).is_ok_and(|m| {
                     let stamp = Stamp::of(&m);
-                    direct::modified_since(&stamp, self.start_ns, true, ctime_sloppy)
+                    stamp.modified_since(self.start_ns, true, ctime_sloppy)
                 })
             })
             .map(str::to_string)
     }
 
     fn count_miss(&mut self, preprocessed: bool) {
-        if self.config.recache {
+        if self.storage.policy().recache {
             // As in ccache, a forced recache is its own kind of call, not a miss.
             self.changes.push((Counter::Recache, 1));
             return;
@@ -181,14 +178,8 @@ impl Session {
              from an earlier compile, set debug = true and diff the \
              <object>.objcache-input-text files)",
         );
-        if self.has_remotes() {
-            self.changes.push((Counter::RemoteStorageMiss, 1));
-        }
-        self.changes.extend([
-            (Counter::CacheMiss, 1),
-            (Counter::LocalStorageMiss, 1),
-            (Counter::LocalStorageReadMiss, 1),
-        ]);
+        self.storage.missed();
+        self.changes.push((Counter::CacheMiss, 1));
         if preprocessed {
             self.changes.push((Counter::PreprocessedCacheMiss, 1));
         }
@@ -196,12 +187,11 @@ impl Session {
 
     fn direct_lookup(
         &mut self,
-        store: &LocalStore,
         mkey: &Key,
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.read_manifest(store, mkey) else {
+        let Some(manifest) = self.read_manifest(mkey) else {
             self.log
                 .note("direct miss: no manifest (source, arguments or compiler are new)");
             return Ok(None);
@@ -216,15 +206,13 @@ impl Session {
                     continue;
                 }
             };
-            if let Some(code) = self.serve(store, &result.result_key, a, cwd)? {
+            if let Some(code) = self.serve(&result.result_key, a, cwd)? {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
-                if !self.config.read_only {
-                    match restamped {
-                        Some(stamps) => self.learn_stamps(store, mkey, &manifest, result, stamps),
-                        None => store.touch(mkey, EntryKind::Manifest),
-                    }
+                match restamped {
+                    Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
+                    None => self.storage.touch(mkey, EntryKind::Manifest),
                 }
                 return Ok(Some(code));
             }
@@ -244,12 +232,14 @@ impl Session {
     /// manifest itself.
     fn learn_stamps(
         &mut self,
-        store: &LocalStore,
         mkey: &Key,
         manifest: &Manifest,
         result: &ManifestResult,
         restamp: direct::Restamp,
     ) {
+        if !self.storage.may_write(EntryKind::Manifest) {
+            return;
+        }
         let Some(updated) = restamp.apply(
             result,
             self.start_ns,
@@ -260,22 +250,15 @@ impl Session {
         };
         let mut manifest = manifest.clone();
         manifest.add(updated);
-        // Local only: a hit sends nothing to the remotes.
-        if self.config.remote_only {
-            return;
-        }
-        let stored = manifest
-            .encode(mkey, &self.config.namespace, self.compression_level())
-            .and_then(|bytes| store.put(mkey, EntryKind::Manifest, &bytes));
-        match stored {
-            Ok(_) => self.stored = true,
+        match manifest.encode(mkey, &self.config.namespace, self.compression_level()) {
+            Ok(bytes) => self.storage.update_local(mkey, EntryKind::Manifest, &bytes),
             Err(e) => self.log.note(format!("could not update manifest: {e}")),
         }
     }
 
-    fn read_manifest(&mut self, store: &LocalStore, mkey: &Key) -> Option<Manifest> {
+    fn read_manifest(&mut self, mkey: &Key) -> Option<Manifest> {
         let verify = |b: &[u8]| Manifest::decode(b, mkey).map(|_| ());
-        let (bytes, source) = self.fetch(store, mkey, EntryKind::Manifest, &verify)?;
+        let (bytes, source) = self.storage.get(mkey, EntryKind::Manifest, &verify)?;
         match Manifest::decode(&bytes, mkey) {
             Ok(m) => Some(m),
             Err(why) => {
@@ -283,10 +266,7 @@ impl Session {
                     "corrupt manifest {} ({why}): removed",
                     mkey.to_hex()
                 ));
-                self.changes.push((Counter::CorruptCacheEntry, 1));
-                if !self.config.read_only && source == Source::Local {
-                    store.remove(mkey, EntryKind::Manifest);
-                }
+                self.storage.discard(mkey, EntryKind::Manifest, source);
                 None
             }
         }
@@ -352,16 +332,16 @@ impl Session {
                 self.config.base_dir.as_ref(),
                 !self.config.hash_dir,
             );
-            files = direct::includes_from_preprocessed(&out.stdout, &a.input);
+            files = includes::includes_from_preprocessed(&out.stdout, &a.input);
             if want_includes {
-                search = direct::parse_search_dirs(&out.stderr);
+                search = includes::parse_search_dirs(&out.stderr);
             }
             if a.pch.creates && a.pch.timestamp && self.is_clang() {
                 // clang writes each input's mtime and size into the PCH.
                 for path in
                     std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()))
                 {
-                    let m = std::fs::metadata(direct::resolve_in(cwd, path))
+                    let m = std::fs::metadata(includes::resolve_in(cwd, path))
                         .map_err(|e| fallback(Counter::InternalError, format!("{path}: {e}")))?;
                     use std::os::unix::fs::MetadataExt;
                     h.field(
@@ -393,7 +373,6 @@ impl Session {
     /// headers; their contents complete the key.
     fn depend_mode_miss(
         &mut self,
-        store: &LocalStore,
         mkey: &Key,
         a: &ArgsAnalysis,
         cwd: &str,
@@ -405,7 +384,7 @@ impl Session {
         let files = compiled
             .dep_body
             .as_deref()
-            .and_then(|body| direct::includes_from_depfile(body, &a.input));
+            .and_then(|body| includes::includes_from_depfile(body, &a.input));
         let Some(files) = files else {
             self.count_miss(false);
             self.log
@@ -415,7 +394,7 @@ impl Session {
         // Without preprocessed text, the source and every file it read are
         // searched for assembler directives that read other files.
         for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(direct::resolve_in(cwd, path)).unwrap_or_default();
+            let content = std::fs::read(includes::resolve_in(cwd, path)).unwrap_or_default();
             if let Err(f) = self.refuse_unseen_inputs(path, &content) {
                 self.log
                     .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
@@ -436,8 +415,8 @@ impl Session {
             h.field("digest", &inc.digest);
         }
         let key = Key::from_bytes(self.finish_hasher(h));
-        if self.store_result(store, &key, &entry) {
-            self.add_to_manifest(store, mkey, key, includes, probes);
+        if self.store_result(&key, &entry) {
+            self.add_to_manifest(mkey, key, includes, probes);
         }
         Ok(compiled.code)
     }
@@ -464,7 +443,7 @@ impl Session {
             .stdin(Stdio::null())
             .output();
         match out {
-            Ok(o) => direct::parse_search_dirs(&o.stderr),
+            Ok(o) => includes::parse_search_dirs(&o.stderr),
             Err(e) => {
                 self.log
                     .note(format!("could not list the header search path: {e}"));
@@ -502,10 +481,8 @@ impl Session {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn remember_includes(
         &mut self,
-        store: &LocalStore,
         mkey: &Key,
         result_key: &Key,
         files: &[ReadFile],
@@ -513,26 +490,25 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) {
-        if self.config.read_only {
+        if !self.storage.may_write(EntryKind::Manifest) {
             return;
         }
         if let Some((includes, probes)) = self.record(files, search, a, cwd) {
-            self.add_to_manifest(store, mkey, *result_key, includes, probes);
+            self.add_to_manifest(mkey, *result_key, includes, probes);
         }
     }
 
     fn add_to_manifest(
         &mut self,
-        store: &LocalStore,
         mkey: &Key,
         result_key: Key,
         includes: Vec<IncludeRecord>,
         probes: Probes,
     ) {
-        if self.config.read_only {
+        if !self.storage.may_write(EntryKind::Manifest) {
             return;
         }
-        let mut manifest = self.read_manifest(store, mkey).unwrap_or_default();
+        let mut manifest = self.read_manifest(mkey).unwrap_or_default();
         manifest.add(ManifestResult {
             result_key,
             includes,
@@ -540,7 +516,7 @@ impl Session {
         });
         match manifest.encode(mkey, &self.config.namespace, self.compression_level()) {
             Ok(bytes) => {
-                self.keep(store, mkey, EntryKind::Manifest, &bytes);
+                self.storage.put(mkey, EntryKind::Manifest, &bytes);
             }
             Err(e) => {
                 self.log

@@ -9,13 +9,13 @@
 use libfuzzer_sys::fuzz_target;
 use objcache::compiler::pch::preamble_includes;
 use objcache::hash::asm::unseen_input_directive;
-use objcache::hash::direct::{
-    has_file_macro, has_time_macros, includes_from_depfile, includes_from_preprocessed,
-    parse_search_dirs,
+use objcache::hash::includes::{
+    includes_from_depfile, includes_from_preprocessed, parse_search_dirs,
 };
+use objcache::hash::record::{has_file_macro, has_time_macros};
 use objcache::hash::has_include::{aliases, candidates, mentions_operator, operators, scan};
 use objcache::hash::preprocessor::{hash_preprocessed, line_markers};
-use objcache::hash::KeyHasher;
+use objcache::key::KeyHasher;
 use objcache::paths::BaseDirs;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@
 //! with a header that lies about the payload, so the fuzzer reaches the
 //! payload decoders and the decompression paths.
 
-use objcache::hash::Key;
+use objcache::key::Key;
 
 /// The key every fuzzed container is sealed for.
 pub fn key() -> Key {

@@ -1,0 +1,366 @@
+//! Recording, after a compile, what direct mode must check on a later
+//! call: each file read with its stamp and digest, the places searched
+//! before each include (probes), and what `__has_include` tests answered.
+//!
+//! A file modified while the recording compile ran would be recorded with
+//! content the object was not built from: files whose mtime or ctime is not
+//! older than the start of the call are not recorded (ccache's rule).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::path::Path;
+
+use super::has_include::{self, candidates, scan, HasInclude};
+use super::includes::{
+    dirname, includer_dirs, is_header_file, join, resolve_in, strip_dir, ReadFile, SearchDirs,
+};
+use crate::store::manifest::{IncludeRecord, Probes, Stamp, StoredPath};
+
+/// `__DATE__`, `__TIME__` or `__TIMESTAMP__`: the output depends on when or
+/// from which file version it was compiled, not only on the file's content.
+pub fn has_time_macros(content: &[u8]) -> bool {
+    content
+        .windows(8)
+        .any(|w| w == b"__DATE__" || w == b"__TIME__" || w == b"__TIMEST")
+}
+
+/// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
+pub fn has_file_macro(content: &[u8]) -> bool {
+    content
+        .windows(8)
+        .any(|w| w == b"__FILE__" || w == b"__BASE_F")
+}
+
+pub struct RecordContext<'a> {
+    pub cwd: &'a str,
+    pub base_dir: Option<&'a crate::paths::BaseDirs>,
+    pub start_ns: i64,
+    pub input: &'a str,
+    pub time_macros_sloppy: bool,
+    /// The input is an absolute path under base_dir (see `has_file_macro`).
+    pub file_macro_sensitive: bool,
+    pub skip_system_headers: bool,
+    /// A `-D` value on the command line mentions `__has_include`.
+    pub command_line_tests: bool,
+    pub mtime_sloppy: bool,
+    pub ctime_sloppy: bool,
+}
+
+impl RecordContext<'_> {
+    fn too_new(&self, stamp: &Stamp) -> bool {
+        stamp.modified_since(self.start_ns, self.mtime_sloppy, self.ctime_sloppy)
+    }
+
+    /// Records the files a compile read and the shadowing probes, or says why
+    /// the compile cannot be recorded for direct mode.
+    pub fn record(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+    ) -> Result<(Vec<IncludeRecord>, Probes), String> {
+        if !search.parsed {
+            // Without it no shadowing header could be noticed.
+            return Err("the compiler's header search list could not be read".into());
+        }
+        let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input))?;
+        if self.too_new(&Stamp::of(&input_meta)) {
+            return Err(format!("{} was modified during the compile", self.input));
+        }
+        let mut includes = Vec::with_capacity(files.len());
+        // `__has_include` tests anywhere in the compile's files.
+        let mut tests: Vec<HasInclude> = Vec::new();
+        let input_content = fs::read(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input))?;
+        let operators = has_include::operators();
+        let mut aliases = Vec::new();
+        // One search per file: most never name the operator.
+        if has_include::mentions_operator(&input_content) {
+            aliases.extend(has_include::aliases(&input_content, &operators));
+            tests.extend(
+                has_include::scan(&input_content, &operators)
+                    .map_err(|e| format!("{}: {e}", self.input))?,
+            );
+        }
+        if self.command_line_tests {
+            return Err("__has_include in a macro defined on the command line".into());
+        }
+        if self.file_macro_sensitive && self.skip_system_headers {
+            // System headers are left out of the record, but a macro of
+            // theirs (assert) can still expand `__FILE__` in the source.
+            for f in files.iter().filter(|f| f.system) {
+                if fs::read(resolve_in(self.cwd, &f.path)).is_ok_and(|c| has_file_macro(&c)) {
+                    return Err(format!("{} uses __FILE__", f.path));
+                }
+            }
+        }
+        for f in files
+            .iter()
+            .filter(|f| !(self.skip_system_headers && f.system))
+        {
+            let real = resolve_in(self.cwd, &f.path);
+            let meta = fs::metadata(&real).map_err(|e| format!("{}: {e}", f.path))?;
+            if meta.is_dir() {
+                continue;
+            }
+            let stamp = Stamp::of(&meta);
+            if self.too_new(&stamp) {
+                return Err(format!("include file {} is too new", f.path));
+            }
+            let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
+            if !self.time_macros_sloppy && has_time_macros(&content) {
+                return Err(format!("include file {} uses a time macro", f.path));
+            }
+            // A macro in a header may expand `__FILE__` in the source (assert),
+            // or name the header's own absolute path: then the object differs
+            // between checkouts that share this manifest's key.
+            let absolute_under_base = f.path.starts_with('/')
+                && self
+                    .base_dir
+                    .is_some_and(|b| crate::paths::is_under(&f.path, b));
+            if (self.file_macro_sensitive || absolute_under_base) && has_file_macro(&content) {
+                return Err(format!(
+                    "{} uses __FILE__ and paths under base_dir are absolute",
+                    f.path
+                ));
+            }
+            if has_include::mentions_operator(&content) {
+                aliases.extend(has_include::aliases(&content, &operators));
+                tests.extend(
+                    has_include::scan(&content, &operators)
+                        .map_err(|e| format!("{}: {e}", f.path))?,
+                );
+            }
+            includes.push(IncludeRecord {
+                path: StoredPath::new(&f.path, self.cwd, self.base_dir),
+                digest: *blake3::hash(&content).as_bytes(),
+                stamp,
+            });
+        }
+        if !aliases.is_empty() {
+            tests.extend(self.alias_tests(aliases, files)?);
+        }
+        let (found, absent) = self.has_include_answers(&tests, files, search, &mut includes)?;
+        let all: Vec<ReadFile>;
+        let files = if found.is_empty() {
+            files
+        } else {
+            all = files.iter().cloned().chain(found).collect();
+            &all
+        };
+        let probes = self.probes(files, search, &absent)?;
+        Ok((includes, probes))
+    }
+
+    /// For every include, the places searched before the one it was found
+    /// in, grouped by directory. Where it is unclear which search directory
+    /// (or includer) applied, every reading is taken: more probes, never fewer.
+    /// `extra`: further paths that must stay absent (`__has_include`).
+    fn probes(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        extra: &[String],
+    ) -> Result<Probes, String> {
+        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let all_includer_dirs = includer_dirs(self.input, files);
+        let mut candidates: Vec<String> = extra.to_vec();
+        for f in files
+            .iter()
+            .filter(|f| !(self.skip_system_headers && f.system))
+        {
+            let includers: Vec<&str> = match &f.includer {
+                Some(i) => vec![dirname(i)],
+                None => all_includer_dirs.clone(),
+            };
+            let mut order: Vec<&str> = search.missing.iter().map(String::as_str).collect();
+            let first_search = order.len();
+            order.extend(search.quote.iter().map(String::as_str));
+            order.extend(search.bracket.iter().map(String::as_str));
+            for (k, dir) in order.iter().enumerate().skip(first_search) {
+                let Some(rel) = strip_dir(&f.path, dir) else {
+                    continue;
+                };
+                candidates.extend(order[..k].iter().map(|d| join(d, rel)));
+                candidates.extend(includers.iter().map(|d| join(d, rel)));
+            }
+        }
+        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut dir_exists: HashMap<String, bool> = HashMap::new();
+        for c in candidates {
+            if read.contains(c.as_str()) {
+                continue;
+            }
+            // Probe the deepest directory that exists: for a missing `a/b/x.h`
+            // an unchanged stamp of `a` proves `b/x.h` is still absent, so
+            // many absent paths share one stamped directory.
+            let mut missing = c.as_str();
+            loop {
+                let parent = dirname(missing);
+                let exists = *dir_exists.entry(parent.to_string()).or_insert_with(|| {
+                    Path::new(&resolve_in(
+                        self.cwd,
+                        if parent.is_empty() { "." } else { parent },
+                    ))
+                    .is_dir()
+                });
+                if exists || parent.is_empty() || parent == "/" {
+                    // The whole rest of the path: when the directory's stamp
+                    // changes, the lookup checks exactly this file.
+                    let name = c[parent.len()..].trim_start_matches('/').to_string();
+                    by_dir.entry(parent.to_string()).or_default().push(name);
+                    break;
+                }
+                missing = parent;
+            }
+        }
+        // A directory changed in the current clock tick could still gain a file
+        // in this tick without its stamp changing: record it unstamped, so every
+        // lookup checks its candidate names one by one.
+        let now = crate::clock::coarse_now_ns();
+        let mut probes = Probes::default();
+        let mut name_index = HashMap::new();
+        for (dir, mut names) in by_dir {
+            names.sort_unstable();
+            names.dedup();
+            let real = resolve_in(self.cwd, if dir.is_empty() { "." } else { &dir });
+            let stamp = match fs::metadata(&real) {
+                Ok(m) => {
+                    let s = Stamp {
+                        size: 0,
+                        ..Stamp::of(&m)
+                    };
+                    // A candidate that exists but was not read was never searched
+                    // (`#include_next`, or an angle include skipping the includer's
+                    // directory): it cannot shadow anything.
+                    names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
+                    Some(if s.mtime_ns >= now || s.ctime_ns >= now {
+                        UNSTAMPED
+                    } else {
+                        s
+                    })
+                }
+                Err(_) => None,
+            };
+            probes.push(
+                StoredPath::new(&dir, self.cwd, self.base_dir),
+                stamp,
+                &names,
+                &mut name_index,
+            );
+        }
+        Ok(probes)
+    }
+
+    /// The tests made through `aliases` anywhere in the compile: an alias
+    /// may be used before or after the file that defines it, and aliases of
+    /// aliases are followed until no new one appears.
+    fn alias_tests(
+        &self,
+        mut aliases: Vec<(String, bool)>,
+        files: &[ReadFile],
+    ) -> Result<Vec<HasInclude>, String> {
+        let sources = std::iter::once(self.input).chain(
+            files
+                .iter()
+                .filter(|f| !(self.skip_system_headers && f.system))
+                .map(|f| f.path.as_str()),
+        );
+        let mut contents = Vec::new();
+        for path in sources {
+            let content =
+                fs::read(resolve_in(self.cwd, path)).map_err(|e| format!("{path}: {e}"))?;
+            contents.push((path, content));
+        }
+        loop {
+            let mut new: Vec<(String, bool)> = Vec::new();
+            for (_, content) in &contents {
+                for alias in has_include::aliases(content, &aliases) {
+                    if !aliases.contains(&alias) && !new.contains(&alias) {
+                        new.push(alias);
+                    }
+                }
+            }
+            if new.is_empty() {
+                break;
+            }
+            aliases.extend(new);
+        }
+        let mut tests = Vec::new();
+        for (path, content) in &contents {
+            tests.extend(scan(content, &aliases).map_err(|e| format!("{path}: {e}"))?);
+        }
+        Ok(tests)
+    }
+
+    /// What each test answered, which must still hold for a direct hit: the
+    /// header it found is recorded like an include (appended to `includes`
+    /// and returned as a file read, so its own shadowing is probed), and the
+    /// places tried before it, all of them if none was found, are returned
+    /// to be probed as absent.
+    fn has_include_answers(
+        &self,
+        tests: &[HasInclude],
+        files: &[ReadFile],
+        search: &SearchDirs,
+        includes: &mut Vec<IncludeRecord>,
+    ) -> Result<(Vec<ReadFile>, Vec<String>), String> {
+        let mut found: Vec<ReadFile> = Vec::new();
+        let mut absent: Vec<String> = Vec::new();
+        let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let dirs = includer_dirs(self.input, files);
+        for test in tests {
+            for candidate in candidates(test, &dirs, search) {
+                let real = resolve_in(self.cwd, &candidate);
+                if !is_header_file(Path::new(&real)) {
+                    absent.push(candidate);
+                    continue;
+                }
+                if !read.contains(candidate.as_str()) && !found.iter().any(|f| f.path == candidate)
+                {
+                    let meta = fs::metadata(&real).map_err(|e| format!("{candidate}: {e}"))?;
+                    let stamp = Stamp::of(&meta);
+                    if self.too_new(&stamp) {
+                        return Err(format!("{candidate} (__has_include) is too new"));
+                    }
+                    let content = fs::read(&real).map_err(|e| format!("{candidate}: {e}"))?;
+                    includes.push(IncludeRecord {
+                        path: StoredPath::new(&candidate, self.cwd, self.base_dir),
+                        digest: *blake3::hash(&content).as_bytes(),
+                        stamp,
+                    });
+                    found.push(ReadFile {
+                        path: candidate,
+                        includer: None,
+                        system: false,
+                    });
+                }
+                // `__has_include_next` starts after a directory that is not
+                // known here: every candidate counts, present or absent.
+                if !test.next {
+                    break;
+                }
+            }
+        }
+        Ok((found, absent))
+    }
+}
+
+/// A stamp no directory has: its candidates are always checked by name.
+const UNSTAMPED: Stamp = Stamp {
+    size: u64::MAX,
+    mtime_ns: -1,
+    ctime_ns: -1,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_macros() {
+        assert!(has_time_macros(b"const char *d = __DATE__;"));
+        assert!(has_time_macros(b"__TIMESTAMP__"));
+        assert!(!has_time_macros(b"int date_time;"));
+    }
+}

@@ -1,0 +1,137 @@
+//! Cache keys: BLAKE3 digests of delimited fields, and the hasher that
+//! builds them. A leaf module: the store names entries by key, the hash
+//! module computes them, and neither needs the other for it.
+
+use std::fmt;
+
+/// Bump whenever the meaning of a key or of an entry changes, so old entries
+/// can never be served under new rules.
+pub const FORMAT_VERSION: &str = "objcache-key-4";
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    pub fn of(data: &[u8]) -> Key {
+        Key(*blake3::hash(data).as_bytes())
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Key {
+        Key(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn to_hex(self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    /// The key spelled as 64 lowercase hex digits (as in entry file names).
+    pub fn from_hex(hex: &str) -> Option<Key> {
+        // blake3 also takes uppercase digits; file names never have them.
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        blake3::Hash::from_hex(hex).ok().map(|h| Key(*h.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({})", self.to_hex())
+    }
+}
+
+/// A hasher whose fields are delimited (label and length before each value),
+/// so that `["ab", "c"]` and `["a", "bc"]` never hash alike. With `debug` on it
+/// also keeps a readable transcript of what went in, for `debug = true`.
+pub struct KeyHasher {
+    hasher: blake3::Hasher,
+    field_len: u64,
+    transcript: Option<Vec<u8>>,
+}
+
+impl KeyHasher {
+    pub fn new(debug: bool) -> KeyHasher {
+        let mut h = KeyHasher {
+            hasher: blake3::Hasher::new(),
+            field_len: 0,
+            transcript: debug.then(Vec::new),
+        };
+        h.field("format", FORMAT_VERSION.as_bytes());
+        h
+    }
+
+    pub fn field(&mut self, label: &str, value: &[u8]) {
+        self.begin(label);
+        self.part(value);
+        self.end();
+    }
+
+    /// Starts a field that is then fed with `part` calls and closed by `end`.
+    /// The field's length goes in after it, which keeps streamed fields delimited.
+    pub fn begin(&mut self, label: &str) {
+        self.hasher.update(label.as_bytes());
+        self.hasher.update(&[0]);
+        self.field_len = 0;
+        if let Some(t) = &mut self.transcript {
+            t.extend_from_slice(format!("### {label}\n").as_bytes());
+        }
+    }
+
+    pub fn part(&mut self, value: &[u8]) {
+        self.hasher.update(value);
+        self.field_len += value.len() as u64;
+        if let Some(t) = &mut self.transcript {
+            t.extend_from_slice(value);
+        }
+    }
+
+    pub fn end(&mut self) {
+        self.hasher.update(&self.field_len.to_le_bytes());
+        if let Some(t) = &mut self.transcript {
+            t.push(b'\n');
+        }
+    }
+
+    pub fn finish(self) -> (Key, Option<Vec<u8>>) {
+        (Key(*self.hasher.finalize().as_bytes()), self.transcript)
+    }
+}
+
+pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok(*hasher.finalize().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_delimited() {
+        let key = |parts: &[&[u8]]| {
+            let mut h = KeyHasher::new(false);
+            for p in parts {
+                h.field("arg", p);
+            }
+            h.finish().0
+        };
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_eq!(key(&[b"ab", b"c"]), key(&[b"ab", b"c"]));
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let k = Key::of(b"x");
+        let hex = k.to_hex();
+        assert_eq!(hex.len(), 64);
+        assert_eq!(Key::from_hex(&hex), Some(k));
+        assert_eq!(Key::from_hex(&hex.to_uppercase()), None);
+        assert_eq!(Key::from_hex(&hex[1..]), None);
+        assert_eq!(Key::from_hex(&format!("{}g", &hex[1..])), None);
+    }
+}

@@ -1,0 +1,382 @@
+//! The cache as one compile sees it: the local store and the remote
+//! backends behind one policy (`read_only`, `read_only_direct`,
+//! `remote_only`, `reshare`, `recache`), as ccache's manual describes them.
+//! A local miss asks the remotes in order; a valid remote entry is copied
+//! into the local store; a new entry goes to the local store and every
+//! writable remote; a local hit never touches a remote unless `reshare`.
+//!
+//! Every outcome is counted here (the `*_storage_*` counters) and handed to
+//! the caller with `take_changes`, so the policy is tested without a compiler.
+
+use crate::config::Config;
+use crate::key::Key;
+use crate::log::Log;
+use crate::remote::{self, Remote};
+use crate::stats::Counter;
+use crate::store::mapped::EntryBytes;
+use crate::store::{self, EntryKind, LocalStore};
+
+/// Where an entry came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Local,
+    Remote,
+}
+
+/// What the configuration allows the cache to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Read, never write (neither local nor remote, not even `touch`).
+    pub read_only: bool,
+    /// Use manifests, never write one (results are still stored).
+    pub read_only_direct: bool,
+    /// The remotes only: the local store is neither read nor written.
+    pub remote_only: bool,
+    /// A local hit is also sent to the remotes.
+    pub reshare: bool,
+    /// Never serve a stored entry; store new ones as usual.
+    pub recache: bool,
+}
+
+impl Policy {
+    pub fn of(config: &Config) -> Policy {
+        Policy {
+            read_only: config.read_only,
+            read_only_direct: false,
+            remote_only: config.remote_only,
+            reshare: config.reshare,
+            recache: config.recache,
+        }
+    }
+
+    /// May an entry of this kind be written anywhere?
+    fn writes(&self, kind: EntryKind) -> bool {
+        let manifest_refused = self.read_only_direct && kind == EntryKind::Manifest;
+        !self.read_only && !manifest_refused
+    }
+}
+
+pub struct Storage {
+    local: LocalStore,
+    policy: Policy,
+    /// The `remote_storage` value; the backends are opened on first use.
+    remote_spec: String,
+    remotes: Option<Vec<Remote>>,
+    log: Log,
+    changes: Vec<(Counter, i64)>,
+    /// Something was written to the local store: its size limits may need
+    /// enforcing.
+    wrote_locally: bool,
+}
+
+impl Storage {
+    pub fn new(local: LocalStore, policy: Policy, remote_spec: &str, log: Log) -> Storage {
+        Storage {
+            local,
+            policy,
+            remote_spec: remote_spec.to_string(),
+            remotes: None,
+            log,
+            changes: Vec::new(),
+            wrote_locally: false,
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    pub fn has_remotes(&self) -> bool {
+        !self.remote_spec.trim().is_empty()
+    }
+
+    /// The counter changes so far, handed over once.
+    pub fn take_changes(&mut self) -> Vec<(Counter, i64)> {
+        std::mem::take(&mut self.changes)
+    }
+
+    pub fn wrote_locally(&self) -> bool {
+        self.wrote_locally
+    }
+
+    /// May an entry of this kind be written? Callers ask before preparing
+    /// one; `put` and `update_local` ask again.
+    pub fn may_write(&self, kind: EntryKind) -> bool {
+        self.policy.writes(kind)
+    }
+
+    fn count(&mut self, counter: Counter) {
+        self.changes.push((counter, 1));
+    }
+
+    /// The configured remotes, opened on first use. A backend that cannot
+    /// be set up is logged, counted and left out.
+    fn remotes(&mut self) -> &[Remote] {
+        if self.remotes.is_none() {
+            let mut opened = Vec::new();
+            match remote::parse(&self.remote_spec) {
+                Ok(specs) => {
+                    for spec in specs {
+                        match Remote::open(&spec) {
+                            Ok(r) => opened.push(r),
+                            Err(e) => {
+                                self.log
+                                    .note(format!("remote storage: {}", remote::mask_secrets(&e)));
+                                self.changes.push((Counter::RemoteStorageError, 1));
+                            }
+                        }
+                    }
+                }
+                Err(e) => self
+                    .log
+                    .note(format!("remote storage: {}", remote::mask_secrets(&e))),
+            }
+            self.remotes = Some(opened);
+        }
+        self.remotes.as_deref().unwrap_or_default()
+    }
+
+    /// The bytes stored under `key`: local first, then each remote. Remote
+    /// bytes are returned only when `verify` accepts them, and are then kept
+    /// in the local store. Local bytes are the caller's to verify (and to
+    /// `discard` when bad).
+    pub fn get(
+        &mut self,
+        key: &Key,
+        kind: EntryKind,
+        verify: &dyn Fn(&[u8]) -> Result<(), String>,
+    ) -> Option<(EntryBytes, Source)> {
+        if !self.policy.remote_only {
+            match self.local.get(key, kind) {
+                Ok(Some(bytes)) => return Some((bytes, Source::Local)),
+                Ok(None) => {}
+                Err(e) => {
+                    let path = self.local.path(key, kind);
+                    self.log.note(format!("reading {}: {e}", path.display()));
+                    if e.kind() == std::io::ErrorKind::InvalidData && !self.policy.read_only {
+                        // A symlink, FIFO or device planted where an entry
+                        // belongs: never read, removed (not followed).
+                        let _ = std::fs::remove_file(&path);
+                        self.count(Counter::CorruptCacheEntry);
+                    }
+                }
+            }
+        }
+        let bytes = self.get_remote(key, kind, verify)?;
+        if !self.policy.remote_only && !self.policy.read_only {
+            match self.local.put(key, kind, &bytes) {
+                Ok(_) => self.wrote_locally = true,
+                Err(e) => self
+                    .log
+                    .note(format!("keeping a remote entry locally: {e}")),
+            }
+        }
+        Some((EntryBytes::Owned(bytes), Source::Remote))
+    }
+
+    fn get_remote(
+        &mut self,
+        key: &Key,
+        kind: EntryKind,
+        verify: &dyn Fn(&[u8]) -> Result<(), String>,
+    ) -> Option<Vec<u8>> {
+        if !self.has_remotes() {
+            return None;
+        }
+        let entry_name = kind.file_name(key);
+        let mut found = None;
+        let mut notes = Vec::new();
+        let mut changes = Vec::new();
+        for r in self.remotes().iter().filter(|r| r.usable()) {
+            match r.get(&entry_name) {
+                Ok(Some(bytes)) => match verify(&bytes) {
+                    Ok(()) => {
+                        changes.push((Counter::RemoteStorageReadHit, 1));
+                        notes.push(format!("remote hit for {entry_name} on {}", r.label));
+                        found = Some(bytes);
+                        break;
+                    }
+                    Err(why) => {
+                        notes.push(format!("bad entry {entry_name} on {}: {why}", r.label));
+                        changes.push((Counter::RemoteStorageError, 1));
+                    }
+                },
+                Ok(None) => changes.push((Counter::RemoteStorageReadMiss, 1)),
+                Err(f) => {
+                    notes.push(f.message);
+                    changes.push((f.counter, 1));
+                }
+            }
+        }
+        for n in notes {
+            self.log.note(n);
+        }
+        self.changes.extend(changes);
+        found
+    }
+
+    /// Sends an entry to every writable remote; `true` when one took it.
+    fn publish(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
+        if !self.has_remotes() || !self.policy.writes(kind) {
+            return false;
+        }
+        let entry_name = kind.file_name(key);
+        let mut notes = Vec::new();
+        let mut changes = Vec::new();
+        for r in self.remotes().iter().filter(|r| r.usable() && !r.read_only) {
+            match r.put(&entry_name, bytes) {
+                Ok(()) => changes.push((Counter::RemoteStorageWrite, 1)),
+                Err(f) => {
+                    notes.push(f.message);
+                    changes.push((f.counter, 1));
+                }
+            }
+        }
+        for n in notes {
+            self.log.note(n);
+        }
+        let published = changes
+            .iter()
+            .any(|(c, _)| *c == Counter::RemoteStorageWrite);
+        self.changes.extend(changes);
+        published
+    }
+
+    /// Stores a new entry locally (unless `remote_only`) and remotely;
+    /// `true` when it is stored somewhere.
+    pub fn put(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
+        if !self.policy.writes(kind) {
+            return false;
+        }
+        let kept = !self.policy.remote_only && self.put_local(key, kind, bytes);
+        let published = self.publish(key, kind, bytes);
+        kept || published
+    }
+
+    fn put_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
+        // A full disk may be full of cache: a failed write checks the limits too.
+        self.wrote_locally = true;
+        match self.local.put(key, kind, bytes) {
+            Ok(_) => {
+                if kind == EntryKind::Result {
+                    self.count(Counter::LocalStorageWrite);
+                }
+                true
+            }
+            Err(e) => {
+                self.log.note(format!(
+                    "could not store {}: {e}",
+                    self.local.path(key, kind).display()
+                ));
+                self.count(Counter::InternalError);
+                false
+            }
+        }
+    }
+
+    /// Replaces an entry in the local store only (a manifest that learned
+    /// new stamps on a hit: a hit sends nothing to the remotes).
+    pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
+        if !self.policy.writes(kind) || self.policy.remote_only {
+            return;
+        }
+        match self.local.put(key, kind, bytes) {
+            Ok(_) => self.wrote_locally = true,
+            Err(e) => self.log.note(format!(
+                "could not update {}: {e}",
+                self.local.path(key, kind).display()
+            )),
+        }
+    }
+
+    /// Marks a local entry as just used, for least-recently-used eviction.
+    pub fn touch(&self, key: &Key, kind: EntryKind) {
+        if !self.policy.read_only {
+            self.local.touch(key, kind);
+        }
+    }
+
+    /// Counts a hit on a result and marks it used; with `reshare`, a local
+    /// hit is also sent to the remotes.
+    pub fn served(&mut self, key: &Key, source: Source, bytes: &[u8]) {
+        match source {
+            Source::Local => {
+                self.touch(key, EntryKind::Result);
+                self.count(Counter::LocalStorageHit);
+                self.count(Counter::LocalStorageReadHit);
+                if self.policy.reshare {
+                    self.publish(key, EntryKind::Result, bytes);
+                }
+            }
+            Source::Remote => self.count(Counter::RemoteStorageHit),
+        }
+    }
+
+    /// Counts a result that no tier had.
+    pub fn missed(&mut self) {
+        if self.has_remotes() {
+            self.count(Counter::RemoteStorageMiss);
+        }
+        self.count(Counter::LocalStorageMiss);
+        self.count(Counter::LocalStorageReadMiss);
+    }
+
+    /// An entry that failed to decode: counted, and removed when it came
+    /// from the local store (a remote's is only skipped).
+    pub fn discard(&mut self, key: &Key, kind: EntryKind, source: Source) {
+        self.count(Counter::CorruptCacheEntry);
+        if !self.policy.read_only && source == Source::Local {
+            self.local.remove(key, kind);
+        }
+    }
+
+    /// Raw objects (`hard_link`/`file_clone`) live beside the local entry;
+    /// remote storage needs self-contained entries.
+    pub fn keeps_raw_objects(&self) -> bool {
+        !self.policy.remote_only && !self.has_remotes() && !self.policy.read_only
+    }
+
+    pub fn put_raw_object(&mut self, key: &Key, object: &[u8]) -> bool {
+        match self.local.put(key, EntryKind::RawObject, object) {
+            Ok(_) => {
+                self.wrote_locally = true;
+                true
+            }
+            Err(e) => {
+                self.log
+                    .note(format!("could not store the raw object: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Where the raw object of `key` lives.
+    pub fn raw_object_path(&self, key: &Key) -> std::path::PathBuf {
+        self.local.path(key, EntryKind::RawObject)
+    }
+
+    /// A result whose raw object is missing or damaged: counted; the result
+    /// and what is left of its object are removed.
+    pub fn discard_raw_object(&mut self, key: &Key, counter: Counter) {
+        self.count(counter);
+        if !self.policy.read_only {
+            self.local.remove(key, EntryKind::Result);
+            self.local.remove(key, EntryKind::RawObject);
+        }
+    }
+
+    /// Marks a raw object used after a hit put it in place, read-only or
+    /// not: with `hard_link` the output shares its inode, and a fresh mtime
+    /// keeps make from seeing an object older than its source.
+    pub fn touch_raw_object(&self, key: &Key) {
+        self.local.touch(key, EntryKind::RawObject);
+    }
+
+    /// The raw object's bytes (see `store::read_cache_file`).
+    pub fn read_raw_object(&self, key: &Key) -> std::io::Result<Vec<u8>> {
+        store::read_cache_file(&self.raw_object_path(key))
+    }
+}
+
+#[cfg(test)]
+mod tests;

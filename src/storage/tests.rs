@@ -1,0 +1,284 @@
+//! The policy against a real local store and a real `file:` remote.
+
+use super::*;
+use crate::store::{entry, manifest};
+use std::path::Path;
+
+struct Fixture {
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    local: std::path::PathBuf,
+    remote: std::path::PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    Fixture {
+        local: local.path().to_path_buf(),
+        remote: remote.path().to_path_buf(),
+        _dirs: (local, remote),
+    }
+}
+
+impl Fixture {
+    fn storage(&self, policy: Policy, remote: &str) -> Storage {
+        let spec = match remote {
+            "" => String::new(),
+            attrs => format!("file:{}{attrs}", self.remote.display()),
+        };
+        Storage::new(LocalStore::new(&self.local), policy, &spec, Log::new(None))
+    }
+
+    fn with_remote(&self, policy: Policy) -> Storage {
+        self.storage(policy, "|layout=flat")
+    }
+
+    fn in_remote(&self, key: &Key, kind: EntryKind) -> bool {
+        self.remote.join(kind.file_name(key)).exists()
+    }
+
+    fn in_local(&self, key: &Key, kind: EntryKind) -> bool {
+        LocalStore::new(&self.local).path(key, kind).exists()
+    }
+}
+
+fn result_bytes() -> Vec<u8> {
+    let mut b = entry::MAGIC.to_vec();
+    b.extend_from_slice(b"payload");
+    b
+}
+
+fn manifest_bytes() -> Vec<u8> {
+    let mut b = manifest::MAGIC.to_vec();
+    b.extend_from_slice(b"payload");
+    b
+}
+
+fn count(changes: &[(Counter, i64)], counter: Counter) -> i64 {
+    changes
+        .iter()
+        .filter(|(c, _)| *c == counter)
+        .map(|(_, d)| d)
+        .sum()
+}
+
+fn accept(_: &[u8]) -> Result<(), String> {
+    Ok(())
+}
+
+const R: EntryKind = EntryKind::Result;
+const M: EntryKind = EntryKind::Manifest;
+
+#[test]
+fn put_stores_locally_and_remotely() {
+    let f = fixture();
+    let mut s = f.with_remote(Policy::default());
+    let key = Key::of(b"a");
+    assert!(s.put(&key, R, &result_bytes()));
+    assert!(f.in_local(&key, R) && f.in_remote(&key, R));
+    assert!(s.wrote_locally());
+    let changes = s.take_changes();
+    assert_eq!(count(&changes, Counter::LocalStorageWrite), 1);
+    assert_eq!(count(&changes, Counter::RemoteStorageWrite), 1);
+    let (_, source) = s.get(&key, R, &accept).unwrap();
+    assert_eq!(source, Source::Local);
+}
+
+#[test]
+fn read_only_writes_nothing_anywhere() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let mut s = f.with_remote(Policy {
+        read_only: true,
+        ..Policy::default()
+    });
+    assert!(!s.put(&key, R, &result_bytes()));
+    assert!(!f.in_local(&key, R) && !f.in_remote(&key, R));
+    // A remote hit is served but not copied into the local store.
+    f.with_remote(Policy::default())
+        .publish(&key, R, &result_bytes());
+    let (_, source) = s.get(&key, R, &accept).unwrap();
+    assert_eq!(source, Source::Remote);
+    assert!(!f.in_local(&key, R));
+    assert!(!s.wrote_locally());
+    // Nor is a bad local entry removed.
+    std::fs::create_dir_all(LocalStore::new(&f.local).path(&key, M).parent().unwrap()).unwrap();
+    std::fs::write(LocalStore::new(&f.local).path(&key, M), manifest_bytes()).unwrap();
+    s.discard(&key, M, Source::Local);
+    assert!(f.in_local(&key, M));
+    assert_eq!(count(&s.take_changes(), Counter::CorruptCacheEntry), 1);
+}
+
+#[test]
+fn remote_only_skips_the_local_store() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let mut s = f.with_remote(Policy {
+        remote_only: true,
+        ..Policy::default()
+    });
+    assert!(s.put(&key, R, &result_bytes()), "stored remotely counts");
+    assert!(!f.in_local(&key, R) && f.in_remote(&key, R));
+    let (_, source) = s.get(&key, R, &accept).unwrap();
+    assert_eq!(source, Source::Remote);
+    assert!(!f.in_local(&key, R), "not copied locally");
+    assert!(!s.keeps_raw_objects());
+    let changes = s.take_changes();
+    assert_eq!(count(&changes, Counter::LocalStorageWrite), 0);
+    assert_eq!(count(&changes, Counter::RemoteStorageReadHit), 1);
+}
+
+#[test]
+fn a_remote_hit_is_verified_and_kept_locally() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    f.with_remote(Policy {
+        remote_only: true,
+        ..Policy::default()
+    })
+    .put(&key, R, &result_bytes());
+    let mut s = f.with_remote(Policy::default());
+    let reject = |_: &[u8]| Err("bad".to_string());
+    assert!(s.get(&key, R, &reject).is_none());
+    assert_eq!(count(&s.take_changes(), Counter::RemoteStorageError), 1);
+    assert!(!f.in_local(&key, R));
+    let (bytes, source) = s.get(&key, R, &accept).unwrap();
+    assert_eq!((&bytes[..], source), (&result_bytes()[..], Source::Remote));
+    assert!(f.in_local(&key, R) && s.wrote_locally());
+    let (_, again) = s.get(&key, R, &accept).unwrap();
+    assert_eq!(again, Source::Local);
+    assert_eq!(count(&s.take_changes(), Counter::RemoteStorageReadHit), 1);
+}
+
+#[test]
+fn a_remote_miss_is_counted_per_backend() {
+    let f = fixture();
+    let other = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "file:{} file:{}",
+        f.remote.display(),
+        other.path().display()
+    );
+    let mut s = Storage::new(
+        LocalStore::new(&f.local),
+        Policy::default(),
+        &spec,
+        Log::new(None),
+    );
+    assert!(s.get(&Key::of(b"x"), R, &accept).is_none());
+    s.missed();
+    let changes = s.take_changes();
+    assert_eq!(count(&changes, Counter::RemoteStorageReadMiss), 2);
+    assert_eq!(count(&changes, Counter::RemoteStorageMiss), 1);
+    assert_eq!(count(&changes, Counter::LocalStorageMiss), 1);
+}
+
+#[test]
+fn reshare_sends_local_hits_to_the_remotes() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    f.storage(Policy::default(), "")
+        .put(&key, R, &result_bytes());
+    for reshare in [false, true] {
+        let mut s = f.with_remote(Policy {
+            reshare,
+            ..Policy::default()
+        });
+        let (bytes, source) = s.get(&key, R, &accept).unwrap();
+        s.served(&key, source, &bytes);
+        assert_eq!(f.in_remote(&key, R), reshare);
+        let changes = s.take_changes();
+        assert_eq!(count(&changes, Counter::LocalStorageHit), 1);
+        assert_eq!(
+            count(&changes, Counter::RemoteStorageWrite),
+            i64::from(reshare)
+        );
+    }
+}
+
+#[test]
+fn read_only_direct_keeps_results_but_no_manifests() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let mut s = f.with_remote(Policy {
+        read_only_direct: true,
+        ..Policy::default()
+    });
+    assert!(!s.put(&key, M, &manifest_bytes()));
+    s.update_local(&key, M, &manifest_bytes());
+    assert!(!f.in_local(&key, M) && !f.in_remote(&key, M));
+    assert!(s.put(&key, R, &result_bytes()));
+    assert!(f.in_local(&key, R) && f.in_remote(&key, R));
+}
+
+#[test]
+fn learned_stamps_stay_local() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let mut s = f.with_remote(Policy::default());
+    s.update_local(&key, M, &manifest_bytes());
+    assert!(f.in_local(&key, M) && !f.in_remote(&key, M));
+    let mut remote_only = f.with_remote(Policy {
+        remote_only: true,
+        ..Policy::default()
+    });
+    let other = Key::of(b"b");
+    remote_only.update_local(&other, M, &manifest_bytes());
+    assert!(!f.in_local(&other, M) && !f.in_remote(&other, M));
+}
+
+#[test]
+fn a_bad_local_entry_is_removed_a_remote_one_kept() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let mut s = f.with_remote(Policy::default());
+    s.put(&key, R, &result_bytes());
+    s.discard(&key, R, Source::Remote);
+    assert!(f.in_local(&key, R) && f.in_remote(&key, R));
+    s.discard(&key, R, Source::Local);
+    assert!(!f.in_local(&key, R) && f.in_remote(&key, R));
+    assert_eq!(count(&s.take_changes(), Counter::CorruptCacheEntry), 2);
+}
+
+#[test]
+fn a_planted_symlink_is_removed_not_followed() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let path = LocalStore::new(&f.local).path(&key, R);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let target = f.remote.join("target");
+    std::fs::write(&target, result_bytes()).unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let mut s = f.storage(Policy::default(), "");
+    assert!(s.get(&key, R, &accept).is_none());
+    assert!(std::fs::symlink_metadata(&path).is_err(), "link removed");
+    assert!(Path::new(&target).exists(), "target untouched");
+    assert_eq!(count(&s.take_changes(), Counter::CorruptCacheEntry), 1);
+}
+
+#[test]
+fn an_unopenable_remote_is_counted_and_left_out() {
+    let f = fixture();
+    let mut s = Storage::new(
+        LocalStore::new(&f.local),
+        Policy::default(),
+        "file:relative/dir",
+        Log::new(None),
+    );
+    assert!(s.get(&Key::of(b"a"), R, &accept).is_none());
+    assert_eq!(count(&s.take_changes(), Counter::RemoteStorageError), 1);
+}
+
+#[test]
+fn raw_objects_only_without_remotes() {
+    let f = fixture();
+    assert!(f.storage(Policy::default(), "").keeps_raw_objects());
+    assert!(!f.with_remote(Policy::default()).keeps_raw_objects());
+    let key = Key::of(b"a");
+    let mut s = f.storage(Policy::default(), "");
+    assert!(s.put_raw_object(&key, b"object"));
+    assert_eq!(s.read_raw_object(&key).unwrap(), b"object");
+    s.discard_raw_object(&key, Counter::MissingCacheFile);
+    assert!(s.read_raw_object(&key).is_err());
+    assert_eq!(count(&s.take_changes(), Counter::MissingCacheFile), 1);
+}
