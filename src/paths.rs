@@ -315,9 +315,115 @@ pub fn current_dir() -> std::io::Result<WorkingDir> {
     Ok(WorkingDir { apparent, physical })
 }
 
+// Path arithmetic by spelling: no file system access.
+
+/// `path` as seen from `cwd`.
+pub fn resolve_in(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{cwd}/{path}")
+    }
+}
+
+/// The directory part of `path`: `/` for a file in the root, `""` for a
+/// bare name.
+pub fn dirname(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// `dir` + "/" + `rel`, or `rel` alone when `dir` is empty.
+pub fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// `path` = `dir` + "/" + rel → rel.
+pub fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
+    if dir.is_empty() {
+        return (!path.starts_with('/')).then_some(path);
+    }
+    path.strip_prefix(dir)?
+        .strip_prefix('/')
+        .filter(|r| !r.is_empty())
+}
+
+/// `/x/y//` → `/x/y`; the root stays `/`.
+pub fn without_trailing_slashes(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    }
+}
+
+/// `path` with `.`, empty components and `..` resolved by spelling.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Normalized absolute `path` relative to normalized absolute `dir`.
+pub fn relative_to(path: &str, dir: &str) -> String {
+    let pc: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let dc: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let common = pc.iter().zip(&dc).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; dc.len() - common];
+    parts.extend(&pc[common..]);
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalize_and_relate() {
+        assert_eq!(normalize("/a//./b/../c/"), "/a/c");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(relative_to("/ci/a/src/x.c", "/ci/a/build"), "../src/x.c");
+        assert_eq!(relative_to("/ci/a/build/gen", "/ci/a/build"), "gen");
+        assert_eq!(relative_to("/ci/a/build", "/ci/a/build"), ".");
+        assert_eq!(relative_to("/usr/include", "/ci/a"), "../../usr/include");
+    }
+
+    #[test]
+    fn spelling_helpers() {
+        assert_eq!(resolve_in("/w", "a/b.h"), "/w/a/b.h");
+        assert_eq!(resolve_in("/w", "/a/b.h"), "/a/b.h");
+        assert_eq!(
+            (dirname("/x.h"), dirname("a/b.h"), dirname("b.h")),
+            ("/", "a", "")
+        );
+        assert_eq!(
+            (join("", "x.h"), join("inc", "x.h")),
+            ("x.h".into(), "inc/x.h".into())
+        );
+        assert_eq!(strip_dir("inc/sub/x.h", "inc"), Some("sub/x.h"));
+        assert_eq!(strip_dir("/abs.h", ""), None);
+        assert_eq!(strip_dir("incx/y.h", "inc"), None);
+        assert_eq!(without_trailing_slashes("/x/y//"), "/x/y");
+        assert_eq!(without_trailing_slashes("//"), "/");
+    }
 
     fn base() -> Option<&'static BaseDirs> {
         static BASE: std::sync::OnceLock<BaseDirs> = std::sync::OnceLock::new();

@@ -20,7 +20,7 @@
 use std::os::unix::fs::MetadataExt;
 
 use super::args::takes_separate_value;
-use crate::paths::BaseDirs;
+use crate::paths::{self, normalize, relative_to, without_trailing_slashes, BaseDirs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PathKind {
@@ -299,48 +299,11 @@ impl Rewriter<'_> {
     }
 }
 
-/// `/x/y//` → `/x/y`; the root stays `/`.
-fn without_trailing_slashes(path: &str) -> &str {
-    match path.trim_end_matches('/') {
-        "" => "/",
-        trimmed => trimmed,
-    }
-}
-
+/// The directory of `path`, `.` for a bare name.
 fn dirname(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) => "/",
-        Some(i) => &path[..i],
-        None => ".",
-    }
-}
-
-/// `path` with `.`, empty components and `..` resolved by spelling.
-pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            _ => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// Normalized absolute `path` relative to normalized absolute `dir`.
-fn relative_to(path: &str, dir: &str) -> String {
-    let pc: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    let dc: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
-    let common = pc.iter().zip(&dc).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<&str> = vec![".."; dc.len() - common];
-    parts.extend(&pc[common..]);
-    if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
+    match paths::dirname(path) {
+        "" => ".",
+        dir => dir,
     }
 }
 
@@ -364,16 +327,6 @@ fn same_location(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalize_and_relate() {
-        assert_eq!(normalize("/a//./b/../c/"), "/a/c");
-        assert_eq!(normalize("/.."), "/");
-        assert_eq!(relative_to("/ci/a/src/x.c", "/ci/a/build"), "../src/x.c");
-        assert_eq!(relative_to("/ci/a/build/gen", "/ci/a/build"), "gen");
-        assert_eq!(relative_to("/ci/a/build", "/ci/a/build"), ".");
-        assert_eq!(relative_to("/usr/include", "/ci/a"), "../../usr/include");
-    }
 
     #[test]
     fn map_prefers_the_longest_spelling() {

@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
-use super::includes::{is_header_file, resolve_in};
+use super::includes::is_header_file;
+use crate::paths::resolve_in;
 use crate::store::manifest::{ManifestResult, Stamp};
 
 /// Content hashes of files computed during one lookup, shared by the

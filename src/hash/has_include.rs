@@ -9,7 +9,8 @@
 //! searched before it, or every place when none was found, as shadowing
 //! candidates (none may appear).
 
-use super::includes::{join, SearchDirs};
+use super::includes::SearchDirs;
+use crate::paths::join;
 
 /// One `__has_include(...)` or `__has_include_next(...)` with a literal name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
+use crate::paths::dirname;
+
 /// Where the compiler searches for headers, from its `-v` output.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SearchDirs {
@@ -156,23 +158,6 @@ pub fn includes_from_depfile(body: &[u8], input: &str) -> Option<Vec<ReadFile>> 
     )
 }
 
-/// `path` as seen from `cwd`.
-pub fn resolve_in(cwd: &str, path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{cwd}/{path}")
-    }
-}
-
-pub fn dirname(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) => "/",
-        Some(i) => &path[..i],
-        None => "",
-    }
-}
-
 /// The directories of the source and of every file read: where a quoted
 /// include (or test) may have been looked up first.
 pub fn includer_dirs<'a>(input: &'a str, files: &'a [ReadFile]) -> Vec<&'a str> {
@@ -188,24 +173,6 @@ pub fn includer_dirs<'a>(input: &'a str, files: &'a [ReadFile]) -> Vec<&'a str> 
 /// Something the preprocessor would include: it skips directories.
 pub fn is_header_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| !m.is_dir())
-}
-
-/// `path` = `dir` + "/" + rel → rel.
-pub fn strip_dir<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
-    if dir.is_empty() {
-        return (!path.starts_with('/')).then_some(path);
-    }
-    path.strip_prefix(dir)?
-        .strip_prefix('/')
-        .filter(|r| !r.is_empty())
-}
-
-pub fn join(dir: &str, rel: &str) -> String {
-    if dir.is_empty() {
-        rel.to_string()
-    } else {
-        format!("{dir}/{rel}")
-    }
 }
 
 #[cfg(test)]

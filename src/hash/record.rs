@@ -11,9 +11,8 @@ use std::fs;
 use std::path::Path;
 
 use super::has_include::{self, candidates, scan, HasInclude};
-use super::includes::{
-    dirname, includer_dirs, is_header_file, join, resolve_in, strip_dir, ReadFile, SearchDirs,
-};
+use super::includes::{includer_dirs, is_header_file, ReadFile, SearchDirs};
+use crate::paths::{dirname, join, resolve_in, strip_dir};
 use crate::store::manifest::{IncludeRecord, Probes, Stamp, StoredPath};
 
 /// `__DATE__`, `__TIME__` or `__TIMESTAMP__`: the output depends on when or

@@ -4,8 +4,9 @@
 //! the user's arguments and passing its output and exit code through; the
 //! problem is only counted and logged.
 
+mod hit;
 mod keys;
-mod outputs;
+mod miss;
 mod session;
 
 use std::ffi::OsString;
@@ -78,6 +79,49 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
     let Ok((config, errors)) = loaded else {
         return run_without_config(compiler_name, &raw_args);
     };
+    let mut session = match start(config, &errors, compiler_name, &raw_args, start_ns) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
+    let code = match outcome {
+        Ok(Ok(code)) => Some(code),
+        Ok(Err(f)) => {
+            session
+                .log
+                .note(format!("{}: {}", f.counter.name(), f.reason));
+            session.changes.push((f.counter, 1));
+            None
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            session.log.note(format!("internal error: {what}"));
+            session.changes.push((Counter::InternalError, 1));
+            // When the compiler already ran, its output went through.
+            session.compiled
+        }
+    };
+    session.finish();
+    match code {
+        Some(code) => code,
+        None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
+    }
+}
+
+/// The session for a cacheable call, or the exit code of a call that ends
+/// here: no compiler found, or the compiler run without the cache (bad
+/// configuration, `disable`, arguments that are not UTF-8).
+fn start(
+    config: Config,
+    errors: &[crate::config::ConfigError],
+    compiler_name: &str,
+    raw_args: &[OsString],
+    start_ns: i64,
+) -> Result<Session, i32> {
     config.apply_umask();
     let mut log = Log::new(config.log_file.clone());
     let path_list = if config.path.is_empty() {
@@ -95,13 +139,9 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
-            count(
-                &config,
-                &mut log,
-                shard,
-                &[(Counter::CouldNotFindCompiler, 1)],
-            );
-            return 1;
+            let changes = [(Counter::CouldNotFindCompiler, 1)];
+            count(&config, &mut log, shard, &changes);
+            return Err(1);
         }
     };
     if !errors.is_empty() {
@@ -111,10 +151,10 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
             all.join("; ")
         );
         count(&config, &mut log, shard, &[(Counter::BadConfig, 1)]);
-        return exec_compiler(&config, &compiler.path, &raw_args);
+        return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
-        return exec_compiler(&config, &compiler.path, &raw_args);
+        return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     let Some(args) = raw_args
         .iter()
@@ -122,13 +162,9 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         .collect::<Option<Vec<String>>>()
     else {
         log.note("arguments are not UTF-8; running the compiler uncached");
-        count(
-            &config,
-            &mut log,
-            shard,
-            &[(Counter::BadCompilerArguments, 1)],
-        );
-        return exec_compiler(&config, &compiler.path, &raw_args);
+        let changes = [(Counter::BadCompilerArguments, 1)];
+        count(&config, &mut log, shard, &changes);
+        return Err(exec_compiler(&config, &compiler.path, raw_args));
     };
     log.note(format!(
         "command: {} {}",
@@ -141,7 +177,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         &config.remote_storage,
         log.clone(),
     );
-    let mut session = Session {
+    Ok(Session {
         config,
         compiler,
         args,
@@ -156,38 +192,7 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         compile_args: None,
         path_map: None,
         source: std::cell::OnceCell::new(),
-    };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
-    match outcome {
-        Ok(Ok(code)) => {
-            session.finish();
-            code
-        }
-        Ok(Err(f)) => {
-            session
-                .log
-                .note(format!("{}: {}", f.counter.name(), f.reason));
-            session.changes.push((f.counter, 1));
-            session.finish();
-            exec_compiler(&session.config, &session.compiler.path, &raw_args)
-        }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            session.log.note(format!("internal error: {what}"));
-            session.changes.push((Counter::InternalError, 1));
-            let compiled = session.compiled;
-            session.finish();
-            match compiled {
-                // The compiler already ran and its output went through.
-                Some(code) => code,
-                None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
-            }
-        }
-    }
+    })
 }
 
 /// After a panic while loading the configuration: the compiler found in

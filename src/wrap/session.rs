@@ -159,7 +159,7 @@ impl Session {
         std::iter::once(a.input.as_str())
             .chain(files.iter().map(|f| f.path.as_str()))
             .find(|path| {
-                std::fs::metadata(includes::resolve_in(cwd, path)).is_ok_and(|m| {
+                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
                     let stamp = Stamp::of(&m);
                     stamp.modified_since(self.start_ns, true, ctime_sloppy)
                 })
@@ -341,7 +341,7 @@ impl Session {
                 for path in
                     std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()))
                 {
-                    let m = std::fs::metadata(includes::resolve_in(cwd, path))
+                    let m = std::fs::metadata(paths::resolve_in(cwd, path))
                         .map_err(|e| fallback(Counter::InternalError, format!("{path}: {e}")))?;
                     use std::os::unix::fs::MetadataExt;
                     h.field(
@@ -394,7 +394,7 @@ impl Session {
         // Without preprocessed text, the source and every file it read are
         // searched for assembler directives that read other files.
         for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(includes::resolve_in(cwd, path)).unwrap_or_default();
+            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
             if let Err(f) = self.refuse_unseen_inputs(path, &content) {
                 self.log
                     .note(format!("{}: {}; not stored", f.counter.name(), f.reason));

@@ -1,0 +1,341 @@
+//! A hit: writing a cached result to the call's outputs and replaying its
+//! diagnostics, in this call's spelling of the paths.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::miss::file_kind;
+use super::{fallback, Fallback, Session};
+use crate::compiler::args::ArgsAnalysis;
+use crate::compiler::{self, color};
+use crate::depfile::DepRecord;
+use crate::key::Key;
+use crate::stats::Counter;
+use crate::store::container::CopyError;
+use crate::store::entry::{FileKind, ResultEntry, ResultStream};
+use crate::store::{self, EntryKind};
+
+/// A stored result, checked and ready to be put in place.
+#[derive(Default)]
+struct Unpacked {
+    /// `None` for a `-fsyntax-only` compile.
+    object: Option<Object>,
+    dependency: Option<Vec<u8>>,
+    /// The files written besides object and `.d` (`.dwo`, `.gcno` …).
+    extras: Vec<(FileKind, Vec<u8>)>,
+    stdout: Option<Vec<u8>>,
+    stderr: Option<Vec<u8>>,
+    /// `stderr` was captured with colours on.
+    coloured: bool,
+    working_dir: Option<Vec<u8>>,
+}
+
+/// Where a hit's object comes from.
+enum Object {
+    /// Written to the output from the entry, not yet confirmed.
+    Written(store::OutputFile),
+    /// A raw object file beside the entry (`hard_link`/`file_clone`):
+    /// its BLAKE3 digest and length, checked before it is used.
+    Raw([u8; 32], u64),
+}
+
+impl Session {
+    /// Writes the result stored under `key` to this call's outputs and replays
+    /// its stderr. `Ok(None)`: no usable entry, the caller goes on to compile.
+    pub(super) fn serve(
+        &mut self,
+        key: &Key,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Option<i32>, Fallback> {
+        let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
+        let Some((bytes, source)) = self.storage.get(key, EntryKind::Result, &verify) else {
+            return Ok(None);
+        };
+        let object_path = (!a.syntax_only).then_some(a.output.as_str());
+        let mut unpacked = match self.unpack(&bytes, key, object_path)? {
+            Ok(u) => u,
+            Err(why) => {
+                self.log
+                    .note(format!("corrupt result {} ({why}): removed", key.to_hex()));
+                self.storage.discard(key, EntryKind::Result, source);
+                return Ok(None);
+            }
+        };
+        let family = compiler::family(&self.compiler);
+        let Some(dep_file) = self.rendered_depfile(a, &unpacked, cwd, family) else {
+            self.log
+                .note("the stored dependency file does not fit this call");
+            return Ok(None);
+        };
+        let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
+        if has_stderr
+            && !unpacked.coloured
+            && color::wanted(a.color, family)
+            && color::captured_in_colour(a, &self.compiler, family)
+        {
+            self.log
+                .note("the stored diagnostics have no colours and this call wants them");
+            return Ok(None);
+        }
+        let written = |path: &str, r: std::io::Result<()>| {
+            r.map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))
+        };
+        // The `.d` first: if it cannot be written, the unconfirmed object is
+        // removed and the compiler runs, so an object never stands without
+        // the `.d` that tells make which headers it depends on.
+        if let Some((path, body)) = dep_file {
+            written(path, store::write_output(Path::new(path), &body))?;
+        }
+        // Likewise the `.dwo` the object refers to, the `.gcno` that must
+        // come from the same compile, and the other extra files.
+        for (kind, body) in &unpacked.extras {
+            let extra = a.extra_outputs.iter().find(|e| file_kind(e.kind) == *kind);
+            if let Some(path) = extra.map(|e| e.path.as_str()) {
+                written(path, store::write_output(Path::new(path), body))?;
+            }
+        }
+        match unpacked.object.take() {
+            None => {}
+            Some(Object::Written(out)) => written(&a.output, out.finish())?,
+            Some(Object::Raw(digest, size)) => {
+                let installed = self.install_raw(key, digest, size, Path::new(&a.output));
+                let installed = installed.map_err(|e| {
+                    fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
+                })?;
+                if let Some(counter) = installed {
+                    self.log.note(format!(
+                        "raw object of {} is missing or damaged",
+                        key.to_hex()
+                    ));
+                    self.storage.discard_raw_object(key, counter);
+                    return Ok(None);
+                }
+            }
+        }
+        self.replay(a, &unpacked, cwd, family);
+        self.storage.served(key, source, &bytes);
+        Ok(Some(0))
+    }
+
+    /// The `.d` this call must get, rendered for its cwd and targets in
+    /// its own spelling: `Some(None)` when the call wants none, `None` when
+    /// the stored one does not fit.
+    fn rendered_depfile<'a>(
+        &self,
+        a: &'a ArgsAnalysis,
+        unpacked: &Unpacked,
+        cwd: &str,
+        family: compiler::Family,
+    ) -> Option<Option<(&'a str, Vec<u8>)>> {
+        let Some(d) = &a.deps else {
+            return Some(None);
+        };
+        let body = unpacked
+            .dependency
+            .as_deref()
+            .and_then(DepRecord::decode)
+            .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()))
+            .map(|body| self.user_spelled_depfile(&body, family).unwrap_or(body))?;
+        Some(Some((d.file.as_str(), body)))
+    }
+
+    /// Replays the stored stdout and stderr, stderr with the paths of this
+    /// checkout and colours as this call would get them.
+    fn replay(&self, a: &ArgsAnalysis, unpacked: &Unpacked, cwd: &str, family: compiler::Family) {
+        if let Some(stdout) = &unpacked.stdout {
+            let _ = std::io::stdout().write_all(stdout);
+        }
+        let Some(stderr) = &unpacked.stderr else {
+            return;
+        };
+        let relocated = match (&self.config.base_dir, &unpacked.working_dir) {
+            (Some(base), Some(from)) => std::str::from_utf8(from)
+                .ok()
+                .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
+            _ => None,
+        };
+        let keep = !unpacked.coloured || color::wanted(a.color, family);
+        let relocated = relocated.as_deref().unwrap_or(stderr);
+        let absolute = self.absolute_in_stderr(relocated);
+        let shown = color::present(&absolute, keep, family);
+        let _ = std::io::stderr().write_all(&shown);
+    }
+
+    /// Reads a stored result: the object streamed to the output (confirmed by
+    /// the caller only once everything checked out, removed otherwise), the
+    /// other files into memory. The outer error is a problem writing the
+    /// output (the call then runs the compiler); the inner one a bad entry.
+    fn unpack(
+        &mut self,
+        bytes: &[u8],
+        key: &Key,
+        object_path: Option<&str>,
+    ) -> Result<Result<Unpacked, String>, Fallback> {
+        let mut stream = match ResultStream::open(bytes, key) {
+            Ok(s) => s,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut u = Unpacked::default();
+        loop {
+            let (kind, len) = match stream.next_file() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(why) => return Ok(Err(why)),
+            };
+            let small = match kind {
+                FileKind::Object | FileKind::RawObject => {
+                    if u.object.is_some() {
+                        return Ok(Err("more than one object in the entry".into()));
+                    }
+                    let Some(output) = object_path else {
+                        return Ok(Err("an object for a compile that writes none".into()));
+                    };
+                    match read_object(&mut stream, kind, len, output)? {
+                        Ok(object) => u.object = Some(object),
+                        Err(why) => return Ok(Err(why)),
+                    }
+                    continue;
+                }
+                FileKind::SplitDwarf
+                | FileKind::CoverageNotes
+                | FileKind::StackUsage
+                | FileKind::CallGraph
+                | FileKind::Listing => {
+                    if u.extras.iter().any(|(k, _)| *k == kind) {
+                        return Ok(Err(format!("{kind:?} stored twice")));
+                    }
+                    match stream.read_small(len) {
+                        Ok(data) => u.extras.push((kind, data)),
+                        Err(why) => return Ok(Err(why)),
+                    }
+                    continue;
+                }
+                FileKind::Dependency => &mut u.dependency,
+                FileKind::Stdout => &mut u.stdout,
+                FileKind::Stderr | FileKind::ColouredStderr => {
+                    u.coloured = kind == FileKind::ColouredStderr;
+                    &mut u.stderr
+                }
+                FileKind::WorkingDir => &mut u.working_dir,
+            };
+            if small.is_some() {
+                return Ok(Err(format!("{kind:?} stored twice")));
+            }
+            match stream.read_small(len) {
+                Ok(data) => *small = Some(data),
+                Err(why) => return Ok(Err(why)),
+            }
+        }
+        if let Err(why) = stream.finish() {
+            return Ok(Err(why));
+        }
+        if u.object.is_none() && object_path.is_some() {
+            return Ok(Err("no object in the entry".into()));
+        }
+        Ok(Ok(u))
+    }
+
+    /// Puts a raw object (`hard_link`/`file_clone`) in place after checking
+    /// its digest: as a hard link to the cache file, as a clone of it, or as
+    /// a copy when neither is possible here. `Ok(Some(counter))`: the raw
+    /// file is missing (evicted) or does not match its record.
+    fn install_raw(
+        &mut self,
+        key: &Key,
+        digest: [u8; 32],
+        size: u64,
+        output: &Path,
+    ) -> std::io::Result<Option<Counter>> {
+        let raw = self.storage.raw_object_path(key);
+        let Ok(data) = self.storage.read_raw_object(key) else {
+            return Ok(Some(Counter::MissingCacheFile));
+        };
+        if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {
+            return Ok(Some(Counter::CorruptCacheEntry));
+        }
+        if self.config.hard_link {
+            let replaceable = match std::fs::symlink_metadata(output) {
+                Ok(m) => m.is_file(),
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+            if replaceable {
+                let _ = std::fs::remove_file(output);
+                if std::fs::hard_link(&raw, output).is_ok() {
+                    self.storage.touch_raw_object(key);
+                    return Ok(None);
+                }
+            }
+        }
+        if self.config.file_clone {
+            let tmp = store::temp_file_for(output)?;
+            if store::clone_file(&raw, tmp.as_file()) {
+                store::install_output(tmp, output)?;
+                self.storage.touch_raw_object(key);
+                return Ok(None);
+            }
+        }
+        store::write_output(output, &data)?;
+        self.storage.touch_raw_object(key);
+        Ok(None)
+    }
+
+    /// The compiler's diagnostics as this call shows them: with
+    /// `absolute_paths_in_stderr`, paths the compiler was given relative to
+    /// base_dir name this checkout's files as the call's own arguments did.
+    pub(super) fn absolute_in_stderr<'t>(&self, text: &'t [u8]) -> std::borrow::Cow<'t, [u8]> {
+        let map = match &self.path_map {
+            Some(map) if self.config.absolute_paths_in_stderr => map,
+            _ => return std::borrow::Cow::Borrowed(text),
+        };
+        let mapped = crate::paths::map_paths_in_text(
+            text,
+            |_| true,
+            |token| token.contains('/').then(|| map.original(token)).flatten(),
+        );
+        match mapped {
+            Some(m) => std::borrow::Cow::Owned(m),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// The `.d` the compiler wrote for relative paths, with the spelling of
+    /// the call's own arguments (`None`: nothing to change).
+    pub(super) fn user_spelled_depfile(
+        &self,
+        body: &[u8],
+        family: compiler::Family,
+    ) -> Option<Vec<u8>> {
+        let map = self.path_map.as_ref()?;
+        crate::depfile::map_back(body, family, |dep| map.original(dep))
+    }
+}
+
+/// The object of an entry: streamed into the output (`Object`), or the
+/// record of a raw object beside the entry (`RawObject`). The outer error
+/// is a problem writing the output, the inner one a bad entry.
+fn read_object(
+    stream: &mut ResultStream,
+    kind: FileKind,
+    len: u64,
+    output: &str,
+) -> Result<Result<Object, String>, Fallback> {
+    let bad_output =
+        |e: std::io::Error| fallback(Counter::BadOutputFile, format!("writing {output}: {e}"));
+    if kind == FileKind::Object {
+        let mut out = store::OutputFile::create(Path::new(output)).map_err(bad_output)?;
+        return match stream.copy_to(len, &mut out) {
+            Ok(()) => Ok(Ok(Object::Written(out))),
+            Err(CopyError::Corrupt(why)) => Ok(Err(why)),
+            Err(CopyError::Write(e)) => Err(bad_output(e)),
+        };
+    }
+    let raw = match stream.read_small(len) {
+        Ok(raw) if raw.len() == 40 => raw,
+        Ok(_) => return Ok(Err("bad raw object record".into())),
+        Err(why) => return Ok(Err(why)),
+    };
+    let digest: [u8; 32] = raw[..32].try_into().expect("32 of 40 bytes");
+    let size = u64::from_le_bytes(raw[32..].try_into().expect("8 of 40 bytes"));
+    Ok(Ok(Object::Raw(digest, size)))
+}

@@ -1,0 +1,323 @@
+//! A miss: running the real compiler, passing its output through, and
+//! storing what it wrote.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use super::{exit_code, fallback, prefixed, Fallback, Session};
+use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
+use crate::compiler::{self, color};
+use crate::depfile::DepRecord;
+use crate::key::Key;
+use crate::stats::Counter;
+use crate::store::entry::{FileKind, ResultEntry};
+use crate::store::{self, EntryKind};
+
+/// What a compile on a miss produced.
+pub(super) struct Compiled {
+    pub code: i32,
+    /// What to store, when the compile produced a cacheable result.
+    pub entry: Option<ResultEntry>,
+    /// The `.d` as the compiler wrote it (depend mode reads its includes).
+    pub dep_body: Option<Vec<u8>>,
+}
+
+impl Compiled {
+    fn nothing(code: i32) -> Compiled {
+        Compiled {
+            code,
+            entry: None,
+            dep_body: None,
+        }
+    }
+}
+
+/// What a successful compile left to collect.
+struct Written {
+    out: Output,
+    /// The identity of each extra output's file before the compile.
+    extras_before: Vec<Option<(u64, u64, i64, i64)>>,
+    /// stderr was captured with colours on.
+    coloured: bool,
+}
+
+impl Session {
+    pub(super) fn compression_level(&self) -> Option<i32> {
+        self.config
+            .compression
+            .then_some(match self.config.compression_level {
+                0 => 1,
+                l => l,
+            })
+    }
+
+    /// Runs the real compiler with the call's own arguments and passes its
+    /// output through. Failures are counted here; only a clean compile that
+    /// wrote a non-empty object yields an entry.
+    pub(super) fn run_compiler(
+        &mut self,
+        a: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Compiled, Fallback> {
+        if self.config.hard_link {
+            // A previous hit may have made the output a hard link to a cache
+            // file: the compiler must not write into that shared inode.
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
+                let _ = std::fs::remove_file(&a.output);
+            }
+        }
+        let extras_before: Vec<_> = a
+            .extra_outputs
+            .iter()
+            .map(|e| file_identity(&e.path))
+            .collect();
+        let family = compiler::family(&self.compiler);
+        let forced = color::forced_option(a, &self.compiler, family);
+        let out = self.execute(forced)?;
+        let _ = std::io::stdout().write_all(&out.stdout);
+        let shown = self.absolute_in_stderr(&out.stderr);
+        let keep = forced.is_none() || color::wanted(a.color, family);
+        let _ = std::io::stderr().write_all(&color::present(&shown, keep, family));
+        let code = exit_code(out.status);
+        self.compiled = Some(code);
+        if !out.status.success() {
+            self.changes.push((Counter::CompileFailed, 1));
+            return Ok(Compiled::nothing(code));
+        }
+        let coloured = forced.is_some() || a.color == Some(color::ColorChoice::Always);
+        let written = Written {
+            out,
+            extras_before,
+            coloured,
+        };
+        match self.collect(a, cwd, written, family) {
+            Ok((entry, dep_body)) => Ok(Compiled {
+                code,
+                entry: Some(entry),
+                dep_body,
+            }),
+            Err(counter) => {
+                self.changes.push((counter, 1));
+                Ok(Compiled::nothing(code))
+            }
+        }
+    }
+
+    /// Runs the compiler with the colour option `forced`, if any; a
+    /// compiler that looked like gcc or clang but rejects the option runs
+    /// again as it was called.
+    fn execute(&mut self, forced: Option<&str>) -> Result<Output, Fallback> {
+        let args = self.compile_args.as_ref().unwrap_or(&self.args);
+        let run = |extra: Option<&str>| {
+            prefixed(&self.config, &self.compiler.path)
+                .args(args)
+                .args(extra)
+                .stdin(Stdio::inherit())
+                .output()
+                .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))
+        };
+        let out = run(forced)?;
+        let Some(option) = forced else {
+            return Ok(out);
+        };
+        let rejected = !out.status.success()
+            && out
+                .stderr
+                .windows(option.len())
+                .any(|w| w == option.as_bytes());
+        if !rejected {
+            return Ok(out);
+        }
+        self.log.note(format!(
+            "the compiler rejected {option}: compiling without it"
+        ));
+        run(None)
+    }
+
+    /// The entry for what a successful compile wrote, and the `.d` as the
+    /// compiler wrote it; `Err`: why there is nothing to store.
+    fn collect(
+        &mut self,
+        a: &ArgsAnalysis,
+        cwd: &str,
+        written: Written,
+        family: compiler::Family,
+    ) -> Result<(ResultEntry, Option<Vec<u8>>), Counter> {
+        let Written {
+            out,
+            extras_before,
+            coloured,
+        } = written;
+        let mut entry = ResultEntry::default();
+        if !a.syntax_only {
+            let object = match std::fs::read(&a.output) {
+                Ok(o) if o.is_empty() => return Err(Counter::CompilerProducedEmptyOutput),
+                Ok(o) => o,
+                Err(_) => return Err(Counter::CompilerProducedNoOutput),
+            };
+            entry.files.push((FileKind::Object, object));
+        }
+        for (extra, before) in a.extra_outputs.iter().zip(&extras_before) {
+            // Only a file this compile wrote: without `-g` clang writes no
+            // `.dwo`, and an older file may lie there.
+            let rewritten = file_identity(&extra.path) != *before;
+            match rewritten.then(|| std::fs::read(&extra.path).ok()).flatten() {
+                Some(body) => entry.files.push((file_kind(extra.kind), body)),
+                None if extra.kind == ExtraKind::SplitDwarf && !rewritten => {}
+                None => {
+                    self.log.note(format!(
+                        "not storing: the compiler did not write {}",
+                        extra.path
+                    ));
+                    return Err(Counter::CompilerProducedNoOutput);
+                }
+            }
+        }
+        if !out.stdout.is_empty() {
+            entry.files.push((FileKind::Stdout, out.stdout));
+        }
+        let dep_body = match &a.deps {
+            Some(d) => {
+                let (record, body) = self.collect_depfile(d, cwd, family)?;
+                entry.files.push((FileKind::Dependency, record));
+                Some(body)
+            }
+            None => None,
+        };
+        if !out.stderr.is_empty() {
+            let names_base_dir = self
+                .config
+                .base_dir
+                .as_ref()
+                .is_some_and(|b| b.mentioned_in(&out.stderr));
+            if names_base_dir {
+                entry
+                    .files
+                    .push((FileKind::WorkingDir, cwd.as_bytes().to_vec()));
+            }
+            let kind = if coloured {
+                FileKind::ColouredStderr
+            } else {
+                FileKind::Stderr
+            };
+            entry.files.push((kind, out.stderr));
+        }
+        Ok((entry, dep_body))
+    }
+
+    /// The dependency file the compiler wrote: its stored record and its
+    /// body. With base_dir, the file is given the call's own spelling.
+    fn collect_depfile(
+        &mut self,
+        d: &DepOptions,
+        cwd: &str,
+        family: compiler::Family,
+    ) -> Result<(Vec<u8>, Vec<u8>), Counter> {
+        // Only a plain file holds what the compiler wrote (`-MF /dev/null` does not).
+        let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
+        let body = match std::fs::read(&d.file) {
+            Ok(body) if plain && !body.is_empty() => body,
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "not a plain file, or empty".into(),
+                };
+                self.log
+                    .note(format!("not storing: dependency file {}: {why}", d.file));
+                return Err(Counter::CompilerProducedNoOutput);
+            }
+        };
+        if let Some(mapped) = self.user_spelled_depfile(&body, family) {
+            // Renamed into place: a kill midway leaves the compiler's
+            // complete (relative) file, never half of ours.
+            let replaced = store::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
+                tmp.write_all(&mapped)?;
+                store::install_output(tmp, Path::new(&d.file))
+            });
+            if let Err(e) = replaced {
+                self.log.note(format!(
+                    "not storing: rewriting dependency file {}: {e}",
+                    d.file
+                ));
+                return Err(Counter::BadOutputFile);
+            }
+        }
+        // Stored as the compiler wrote it for the relative paths: a hit maps
+        // it to its own call's spelling, which may differ (`//`, `..`) for
+        // the same key.
+        let record = DepRecord::new(body.clone(), cwd, &d.targets, family).encode();
+        Ok((record, body))
+    }
+
+    /// With `hard_link` or `file_clone` (and no remote storage, which needs
+    /// self-contained entries), keeps the object as a plain file beside the
+    /// entry and returns the entry that points to it.
+    fn store_raw_object(&mut self, key: &Key, entry: &ResultEntry) -> Option<ResultEntry> {
+        if !(self.config.hard_link || self.config.file_clone) || !self.storage.keeps_raw_objects() {
+            return None;
+        }
+        let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
+        if !self.storage.put_raw_object(key, object) {
+            return None;
+        }
+        let mut record = blake3::hash(object).as_bytes().to_vec();
+        record.extend_from_slice(&(object.len() as u64).to_le_bytes());
+        let files = entry
+            .files
+            .iter()
+            .map(|(k, v)| match k {
+                FileKind::Object => (FileKind::RawObject, record.clone()),
+                _ => (*k, v.clone()),
+            })
+            .collect();
+        Some(ResultEntry { files })
+    }
+
+    /// Stores a result (locally and remotely) unless the cache is read-only;
+    /// `true` when it is stored somewhere.
+    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+        if !self.storage.may_write(EntryKind::Result) {
+            return false;
+        }
+        let raw_entry;
+        let entry = match self.store_raw_object(key, entry) {
+            Some(e) => {
+                raw_entry = e;
+                &raw_entry
+            }
+            None => entry,
+        };
+        match entry.encode(key, &self.config.namespace, self.compression_level()) {
+            Ok(bytes) => self.storage.put(key, EntryKind::Result, &bytes),
+            Err(e) => {
+                self.log
+                    .note(format!("could not encode result {}: {e}", key.to_hex()));
+                self.changes.push((Counter::InternalError, 1));
+                false
+            }
+        }
+    }
+}
+
+/// The entry's file kind for an extra output.
+pub(super) fn file_kind(kind: ExtraKind) -> FileKind {
+    match kind {
+        ExtraKind::SplitDwarf => FileKind::SplitDwarf,
+        ExtraKind::CoverageNotes => FileKind::CoverageNotes,
+        ExtraKind::StackUsage => FileKind::StackUsage,
+        ExtraKind::CallGraph => FileKind::CallGraph,
+        ExtraKind::Listing => FileKind::Listing,
+    }
+}
+
+/// What tells a rewritten file from the one that was there before:
+/// inode, size and change time (`None`: no plain file there).
+fn file_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_file())?;
+    Some((m.ino(), m.size(), m.ctime(), m.ctime_nsec()))
+}
