@@ -251,7 +251,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
             "evict" => {
                 let namespace = last(m, "evict_namespace");
                 let older_than_secs = last(m, "evict_older_than")
-                    .map(|a| cleanup::parse_age(&a))
+                    .map(|a| size::parse_age(&a))
                     .transpose()
                     .map_err(|e| format!("--evict-older-than: {e}"))?;
                 let selection = cleanup::Selection {

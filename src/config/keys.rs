@@ -1,90 +1,162 @@
-//! Every configuration key, defined once as data: its name in `ccache.conf`,
-//! the `CCACHE_*` variable that overrides it, its kind and its default.
-//! Parsing, `-p`, `-k` and the environment lookup are all driven by this table.
+//! Every configuration key, defined once as a row of one table: its name in
+//! `ccache.conf`, the `CCACHE_*` variables that set it, its default, the
+//! parser that checks and converts its text, how `-p` and `-k` show it, and
+//! the `Config` field(s) it sets. The `Config` struct, its defaults, file and
+//! environment parsing, `-o` validation, `-p` and `-k` all come from here.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Bool,
-    Str,
-    Size,
-    Uint,
-    Float,
-    Octal,
-}
+use std::path::PathBuf;
+
+use super::values;
+use super::Origin;
 
 #[derive(Debug)]
 pub struct KeyDef {
     pub name: &'static str,
-    /// Variable name without the `CCACHE_` prefix; booleans also accept `CCACHE_NO<env>`.
-    pub env: &'static str,
-    pub kind: Kind,
+    /// Variable names without the `CCACHE_` prefix; the first one set wins.
+    pub vars: &'static [&'static str],
     pub default: &'static str,
+    /// Parsed by `values::flag`: `CCACHE_NO<first var>` also sets it, to false.
+    pub boolean: bool,
+    /// Parses `text`, stores the value in the config if there is one, and
+    /// returns what `-p` shows. `None` only checks, for `-o`.
+    pub(super) apply: fn(&str, Option<&mut Config>) -> Result<String, String>,
 }
 
-const fn key(name: &'static str, env: &'static str, kind: Kind, default: &'static str) -> KeyDef {
-    KeyDef {
-        name,
-        env,
-        kind,
-        default,
+/// Whether a key's parser is `flag`, the one parser of boolean keys.
+macro_rules! is_flag {
+    (flag) => {
+        true
+    };
+    ($parser:ident) => {
+        false
+    };
+}
+
+/// Defines `Config` (the fields given first, then every field the keys
+/// name, in table order), `Config::blank` and `KEYS`.
+macro_rules! config_keys {
+    (
+        $(#[$attr:meta])*
+        pub struct Config {
+            $($(#[$fattr:meta])* $fvis:vis $fname:ident: $fty:ty,)*
+        }
+        $(
+            $key:literal: $($var:literal)|+, $default:literal, $parse:ident, $show:ident
+                $(=> $($(#[$kattr:meta])* $field:ident: $ty:ty),+)?;
+        )*
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug)]
+        pub struct Config {
+            $($(#[$fattr])* $fvis $fname: $fty,)*
+            $($($($(#[$kattr])* pub $field: $ty,)+)?)*
+        }
+
+        impl Config {
+            /// Every field at its type's default, not the keys': what
+            /// `Config::defaults` starts from.
+            pub(super) fn blank() -> Config {
+                Config {
+                    $($fname: Default::default(),)*
+                    $($($($field: Default::default(),)+)?)*
+                }
+            }
+        }
+
+        /// Sorted by name, which is the order `-p` prints them in.
+        pub const KEYS: &[KeyDef] = &[$(
+            KeyDef {
+                name: $key,
+                vars: &[$($var),+],
+                default: $default,
+                boolean: is_flag!($parse),
+                apply: |text, _config| {
+                    let value = values::$parse(text)?;
+                    let shown = values::$show(text, &value);
+                    $(if let Some(c) = _config {
+                        ($(c.$field),+) = value;
+                    })?
+                    Ok(shown)
+                },
+            },
+        )*];
+    };
+}
+
+config_keys! {
+    /// The configuration as loaded: every key's value in its field, and
+    /// what `-p` reports about it.
+    pub struct Config {
+        /// What `-p`/`-k` print for each key, indexed like `KEYS`.
+        pub(super) raw: Vec<String>,
+        /// Where each key's value came from, indexed like `KEYS`.
+        pub(super) origins: Vec<Origin>,
+        /// The file `-o` writes to and `-s` reports.
+        pub primary_config_path: PathBuf,
+        /// `None` when `CCACHE_CONFIGPATH` disables the system config.
+        pub system_config_path: Option<PathBuf>,
     }
+
+    // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);
+    // a key without fields is accepted and shown but changes nothing.
+    "absolute_paths_in_stderr": "ABSSTDERR", "false", flag, canonical =>
+        /// Diagnostics name this checkout's absolute paths instead of the
+        /// base_dir-relative ones the compiler was given.
+        absolute_paths_in_stderr: bool;
+    "base_dir": "BASEDIR", "", base_dirs, as_given => base_dir: Option<crate::paths::BaseDirs>;
+    "cache_dir": "DIR", "", cache_dir, as_given => cache_dir: PathBuf;
+    "compiler": "COMPILER" | "CC", "", text, as_given => compiler: String;
+    "compiler_check": "COMPILERCHECK", "content", text, as_given => compiler_check: String;
+    "compiler_type": "COMPILERTYPE", "auto", text, as_given;
+    "compression": "COMPRESS", "true", flag, canonical => compression: bool;
+    "compression_level": "COMPRESSLEVEL", "0", compression_level, as_given =>
+        compression_level: i32;
+    "cpp_extension": "EXTENSION", "", text, as_given;
+    "debug": "DEBUG", "false", flag, canonical => debug: bool;
+    "debug_dir": "DEBUGDIR", "", text, as_given;
+    "depend_mode": "DEPEND", "false", flag, canonical => depend_mode: bool;
+    "direct_mode": "DIRECT", "true", flag, canonical => direct_mode: bool;
+    "disable": "DISABLE", "false", flag, canonical => disable: bool;
+    "extra_files_to_hash": "EXTRAFILES", "", path_list, as_given =>
+        /// Files whose content goes into every key.
+        extra_files_to_hash: Vec<String>;
+    "file_clone": "FILECLONE", "false", flag, canonical => file_clone: bool;
+    "hard_link": "HARDLINK", "false", flag, canonical => hard_link: bool;
+    "hash_dir": "HASHDIR", "true", flag, canonical => hash_dir: bool;
+    "ignore_headers_in_manifest": "IGNOREHEADERS", "", text, as_given;
+    "ignore_options": "IGNOREOPTIONS", "", text, as_given;
+    "inode_cache": "INODECACHE", "true", flag, canonical;
+    "keep_comments_cpp": "COMMENTS", "false", flag, canonical;
+    "limit_multiple": "LIMIT_MULTIPLE", "0.9", fraction, as_given => limit_multiple: f64;
+    "log_file": "LOGFILE", "", optional_path, as_given => log_file: Option<PathBuf>;
+    "max_age": "MAXAGE", "", age, as_given => max_age_secs: Option<u64>;
+    "max_files": "MAXFILES", "0", count, canonical => max_files: u64;
+    "max_size": "MAXSIZE", "5G", size_limit, size_text =>
+        /// Bytes; see `max_size_bytes` for the `N%` form.
+        max_size: u64,
+        /// `max_size = 20%`: a share of the file system holding the cache.
+        max_size_percent: Option<f64>;
+    "msvc_dep_prefix": "MSVC_DEP_PREFIX", "Note: including file:", text, as_given;
+    "namespace": "NAMESPACE", "", text, as_given => namespace: String;
+    "path": "PATH", "", text, as_given => path: String;
+    "pch_external_checksum": "PCH_EXTSUM", "false", flag, canonical;
+    "prefix_command": "PREFIX", "", text, as_given => prefix_command: String;
+    "prefix_command_cpp": "PREFIX_CPP", "", text, as_given;
+    "read_only": "READONLY", "false", flag, canonical => read_only: bool;
+    "read_only_direct": "READONLY_DIRECT", "false", flag, canonical;
+    "recache": "RECACHE", "false", flag, canonical => recache: bool;
+    "remote_only": "REMOTE_ONLY", "false", flag, canonical => remote_only: bool;
+    // SECONDARY_STORAGE: ccache's old name, still accepted.
+    "remote_storage": "REMOTE_STORAGE" | "SECONDARY_STORAGE", "", remote_storage, masked =>
+        remote_storage: String;
+    "reshare": "RESHARE", "false", flag, canonical => reshare: bool;
+    "run_second_cpp": "CPP2", "true", flag, canonical => run_second_cpp: bool;
+    "sloppiness": "SLOPPINESS", "", word_list, as_given => sloppiness: Vec<String>;
+    "stats": "STATS", "true", flag, canonical => stats: bool;
+    "stats_log": "STATSLOG", "", text, as_given;
+    "temporary_dir": "TEMPDIR", "", optional_path, as_given => temporary_dir: Option<PathBuf>;
+    "umask": "UMASK", "", umask, as_given => umask: Option<u32>;
 }
-
-use Kind::*;
-
-/// Sorted by name, which is the order `-p` prints them in.
-pub const KEYS: &[KeyDef] = &[
-    key("absolute_paths_in_stderr", "ABSSTDERR", Bool, "false"),
-    key("base_dir", "BASEDIR", Str, ""),
-    key("cache_dir", "DIR", Str, ""),
-    key("compiler", "COMPILER", Str, ""),
-    key("compiler_check", "COMPILERCHECK", Str, "content"),
-    key("compiler_type", "COMPILERTYPE", Str, "auto"),
-    key("compression", "COMPRESS", Bool, "true"),
-    key("compression_level", "COMPRESSLEVEL", Str, "0"),
-    key("cpp_extension", "EXTENSION", Str, ""),
-    key("debug", "DEBUG", Bool, "false"),
-    key("debug_dir", "DEBUGDIR", Str, ""),
-    key("depend_mode", "DEPEND", Bool, "false"),
-    key("direct_mode", "DIRECT", Bool, "true"),
-    key("disable", "DISABLE", Bool, "false"),
-    key("extra_files_to_hash", "EXTRAFILES", Str, ""),
-    key("file_clone", "FILECLONE", Bool, "false"),
-    key("hard_link", "HARDLINK", Bool, "false"),
-    key("hash_dir", "HASHDIR", Bool, "true"),
-    key("ignore_headers_in_manifest", "IGNOREHEADERS", Str, ""),
-    key("ignore_options", "IGNOREOPTIONS", Str, ""),
-    key("inode_cache", "INODECACHE", Bool, "true"),
-    key("keep_comments_cpp", "COMMENTS", Bool, "false"),
-    key("limit_multiple", "LIMIT_MULTIPLE", Float, "0.9"),
-    key("log_file", "LOGFILE", Str, ""),
-    key("max_age", "MAXAGE", Str, ""),
-    key("max_files", "MAXFILES", Uint, "0"),
-    key("max_size", "MAXSIZE", Size, "5G"),
-    key(
-        "msvc_dep_prefix",
-        "MSVC_DEP_PREFIX",
-        Str,
-        "Note: including file:",
-    ),
-    key("namespace", "NAMESPACE", Str, ""),
-    key("path", "PATH", Str, ""),
-    key("pch_external_checksum", "PCH_EXTSUM", Bool, "false"),
-    key("prefix_command", "PREFIX", Str, ""),
-    key("prefix_command_cpp", "PREFIX_CPP", Str, ""),
-    key("read_only", "READONLY", Bool, "false"),
-    key("read_only_direct", "READONLY_DIRECT", Bool, "false"),
-    key("recache", "RECACHE", Bool, "false"),
-    key("remote_only", "REMOTE_ONLY", Bool, "false"),
-    key("remote_storage", "REMOTE_STORAGE", Str, ""),
-    key("reshare", "RESHARE", Bool, "false"),
-    key("run_second_cpp", "CPP2", Bool, "true"),
-    key("sloppiness", "SLOPPINESS", Str, ""),
-    key("stats", "STATS", Bool, "true"),
-    key("stats_log", "STATSLOG", Str, ""),
-    key("temporary_dir", "TEMPDIR", Str, ""),
-    key("umask", "UMASK", Octal, ""),
-];
 
 pub fn lookup(name: &str) -> Option<usize> {
     KEYS.binary_search_by(|k| k.name.cmp(name)).ok()
@@ -97,7 +169,25 @@ mod tests {
     #[test]
     fn table_is_sorted_for_binary_search() {
         assert!(KEYS.windows(2).all(|w| w[0].name < w[1].name));
-        assert_eq!(lookup("max_size").map(|i| KEYS[i].env), Some("MAXSIZE"));
+        assert_eq!(
+            lookup("max_size").map(|i| KEYS[i].vars),
+            Some(&["MAXSIZE"][..])
+        );
         assert_eq!(lookup("nonsense"), None);
+    }
+
+    #[test]
+    fn every_default_is_valid() {
+        for k in KEYS {
+            assert!((k.apply)(k.default, None).is_ok(), "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn booleans_are_the_keys_parsed_by_flag() {
+        let hash_dir = &KEYS[lookup("hash_dir").unwrap()];
+        assert!(hash_dir.boolean);
+        assert!(!KEYS[lookup("max_files").unwrap()].boolean);
+        assert!((hash_dir.apply)("yes", None).is_err());
     }
 }

@@ -5,17 +5,18 @@
 pub mod keys;
 mod locations;
 pub mod size;
+mod values;
 
-use locations::{
-    default_cache_dir, default_config_dir, expand_home, filesystem_size, system_config_path,
-};
+use locations::{default_config_dir, filesystem_size, system_config_path};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use keys::{Kind, KEYS};
+pub use keys::Config;
+use keys::KEYS;
 
 /// Where a key's value came from, as `-p` reports it.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,56 +68,6 @@ pub struct Locations {
     pub config_path_override: Option<PathBuf>,
 }
 
-#[derive(Clone, Debug)]
-pub struct Config {
-    raw: Vec<String>,
-    origins: Vec<Origin>,
-    /// The file `-o` writes to and `-s` reports.
-    pub primary_config_path: PathBuf,
-    /// `None` when `CCACHE_CONFIGPATH` disables the system config.
-    pub system_config_path: Option<PathBuf>,
-
-    pub base_dir: Option<crate::paths::BaseDirs>,
-    /// `absolute_paths_in_stderr`: diagnostics name this checkout's absolute
-    /// paths instead of the base_dir-relative ones the compiler was given.
-    pub absolute_paths_in_stderr: bool,
-    pub cache_dir: PathBuf,
-    pub compiler: String,
-    pub compiler_check: String,
-    pub compression: bool,
-    pub compression_level: i32,
-    pub debug: bool,
-    pub depend_mode: bool,
-    pub direct_mode: bool,
-    pub disable: bool,
-    /// `extra_files_to_hash`: files whose content goes into every key.
-    pub extra_files_to_hash: Vec<String>,
-    pub file_clone: bool,
-    pub hard_link: bool,
-    pub hash_dir: bool,
-    pub limit_multiple: f64,
-    pub log_file: Option<PathBuf>,
-    pub max_age_secs: Option<u64>,
-    pub max_files: u64,
-    /// Bytes; see `max_size_bytes` for the `N%` form.
-    pub max_size: u64,
-    /// `max_size = 20%`: a share of the file system holding the cache.
-    pub max_size_percent: Option<f64>,
-    pub namespace: String,
-    pub path: String,
-    pub prefix_command: String,
-    pub read_only: bool,
-    pub recache: bool,
-    pub remote_only: bool,
-    pub remote_storage: String,
-    pub reshare: bool,
-    pub run_second_cpp: bool,
-    pub sloppiness: Vec<String>,
-    pub stats: bool,
-    pub temporary_dir: Option<PathBuf>,
-    pub umask: Option<u32>,
-}
-
 impl Default for Config {
     /// Every key at its default, no file or variable read.
     fn default() -> Config {
@@ -126,50 +77,14 @@ impl Default for Config {
 
 impl Config {
     fn defaults() -> Config {
-        let mut c = Config {
-            raw: vec![String::new(); KEYS.len()],
-            origins: vec![Origin::Default; KEYS.len()],
-            primary_config_path: PathBuf::new(),
-            system_config_path: None,
-            base_dir: None,
-            absolute_paths_in_stderr: false,
-            cache_dir: default_cache_dir(),
-            compiler: String::new(),
-            compiler_check: String::new(),
-            compression: true,
-            compression_level: 0,
-            debug: false,
-            depend_mode: false,
-            direct_mode: true,
-            disable: false,
-            extra_files_to_hash: Vec::new(),
-            file_clone: false,
-            hard_link: false,
-            hash_dir: true,
-            limit_multiple: 0.9,
-            log_file: None,
-            max_age_secs: None,
-            max_files: 0,
-            max_size: 0,
-            max_size_percent: None,
-            namespace: String::new(),
-            path: String::new(),
-            prefix_command: String::new(),
-            read_only: false,
-            recache: false,
-            remote_only: false,
-            remote_storage: String::new(),
-            reshare: false,
-            run_second_cpp: true,
-            sloppiness: Vec::new(),
-            stats: true,
-            temporary_dir: None,
-            umask: None,
-        };
+        let mut c = Config::blank();
+        c.raw = vec![String::new(); KEYS.len()];
+        c.origins = vec![Origin::Default; KEYS.len()];
         for (i, k) in KEYS.iter().enumerate() {
-            c.apply(i, k.default)
+            c.set(i, k.default, Origin::Default)
                 .expect("built-in defaults are valid values");
         }
+        // `-p` shows where an empty cache_dir puts the cache.
         c.raw[keys::lookup("cache_dir").unwrap()] = c.cache_dir.display().to_string();
         c
     }
@@ -288,16 +203,14 @@ impl Config {
 
     fn apply_env(&mut self, env: &HashMap<&str, &str>, errors: &mut Vec<ConfigError>) {
         for (i, k) in KEYS.iter().enumerate() {
-            let name = format!("CCACHE_{}", k.env);
-            let mut value: Option<String> = env.get(name.as_str()).map(|v| v.to_string());
-            if k.name == "compiler" && value.is_none() {
-                value = env.get("CCACHE_CC").map(|v| v.to_string());
-            }
-            if k.name == "remote_storage" && value.is_none() {
-                value = env.get("CCACHE_SECONDARY_STORAGE").map(|v| v.to_string());
-            }
-            if k.kind == Kind::Bool {
-                if env.contains_key(format!("CCACHE_NO{}", k.env).as_str()) {
+            let name = format!("CCACHE_{}", k.vars[0]);
+            let mut value: Option<String> = k
+                .vars
+                .iter()
+                .find_map(|var| env.get(format!("CCACHE_{var}").as_str()))
+                .map(|v| v.to_string());
+            if k.boolean {
+                if env.contains_key(format!("CCACHE_NO{}", k.vars[0]).as_str()) {
                     value = Some("false".into());
                 } else if let Some(v) = &value {
                     if matches!(
@@ -310,7 +223,7 @@ impl Config {
                             key: name.clone(),
                             message: format!(
                                 "invalid boolean value \"{v}\" (set CCACHE_NO{} to negate)",
-                                k.env
+                                k.vars[0]
                             ),
                         });
                         continue;
@@ -331,140 +244,10 @@ impl Config {
         }
     }
 
-    /// Validates and stores one value; the raw text is what `-p`/`-k` print.
+    /// Validates and stores one value, and what `-p`/`-k` print for it.
     fn set(&mut self, index: usize, value: &str, origin: Origin) -> Result<(), String> {
-        self.apply(index, value)?;
+        self.raw[index] = (KEYS[index].apply)(value, Some(self))?;
         self.origins[index] = origin;
-        Ok(())
-    }
-
-    fn apply(&mut self, index: usize, value: &str) -> Result<(), String> {
-        let def = &KEYS[index];
-        let boolean = || match value {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(format!(
-                "invalid boolean \"{value}\" (expected true or false)"
-            )),
-        };
-        let normalized = match def.kind {
-            Kind::Bool => boolean()?.to_string(),
-            Kind::Size => {
-                if let Some(p) = value.strip_suffix('%') {
-                    p.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|p| *p > 0.0 && *p <= 100.0)
-                        .ok_or_else(|| format!("invalid share \"{value}\" (use e.g. 20%)"))?;
-                    value.trim().to_string()
-                } else {
-                    // Shown normalised, as ccache shows it (`3000M` → `3.0G`).
-                    size::format_parsable(size::parse_size(value)?)
-                }
-            }
-            Kind::Uint => value
-                .parse::<u64>()
-                .map_err(|_| format!("invalid unsigned integer \"{value}\""))?
-                .to_string(),
-            Kind::Float => {
-                let f: f64 = value
-                    .parse()
-                    .map_err(|_| format!("invalid number \"{value}\""))?;
-                if !(0.0..=1.0).contains(&f) {
-                    return Err(format!("\"{value}\" is not between 0.0 and 1.0"));
-                }
-                value.to_string()
-            }
-            Kind::Octal => {
-                if !value.is_empty() {
-                    u32::from_str_radix(value, 8)
-                        .map_err(|_| format!("invalid octal umask \"{value}\""))?;
-                }
-                value.to_string()
-            }
-            Kind::Str => value.to_string(),
-        };
-        match def.name {
-            "absolute_paths_in_stderr" => self.absolute_paths_in_stderr = boolean()?,
-            "base_dir" => self.base_dir = crate::paths::BaseDirs::parse(value)?,
-            "cache_dir" => {
-                self.cache_dir = if value.is_empty() {
-                    default_cache_dir()
-                } else {
-                    expand_home(value)
-                }
-            }
-            "compiler" => self.compiler = value.to_string(),
-            "compiler_check" => self.compiler_check = value.to_string(),
-            "compression" => self.compression = boolean()?,
-            "compression_level" => {
-                self.compression_level =
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|l| (-131072..=22).contains(l))
-                        .ok_or_else(|| format!("invalid compression level \"{value}\""))?
-            }
-            "debug" => self.debug = boolean()?,
-            "depend_mode" => self.depend_mode = boolean()?,
-            "direct_mode" => self.direct_mode = boolean()?,
-            "disable" => self.disable = boolean()?,
-            "file_clone" => self.file_clone = boolean()?,
-            "hard_link" => self.hard_link = boolean()?,
-            "hash_dir" => self.hash_dir = boolean()?,
-            "limit_multiple" => self.limit_multiple = value.parse().unwrap_or(0.9),
-            "log_file" => self.log_file = (!value.is_empty()).then(|| expand_home(value)),
-            "max_files" => self.max_files = value.parse().unwrap_or(0),
-            "extra_files_to_hash" => {
-                self.extra_files_to_hash = value
-                    .split(':')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-            "max_age" => {
-                self.max_age_secs = if value.is_empty() || value == "0" {
-                    None
-                } else {
-                    Some(crate::store::cleanup::parse_age(value)?)
-                }
-            }
-            "max_size" => match value.strip_suffix('%') {
-                Some(p) => {
-                    self.max_size_percent = p.trim().parse().ok();
-                    self.max_size = 0;
-                }
-                None => {
-                    self.max_size_percent = None;
-                    self.max_size = size::parse_size(value)?;
-                }
-            },
-            "namespace" => self.namespace = value.to_string(),
-            "path" => self.path = value.to_string(),
-            "prefix_command" => self.prefix_command = value.to_string(),
-            "read_only" => self.read_only = boolean()?,
-            "recache" => self.recache = boolean()?,
-            "remote_only" => self.remote_only = boolean()?,
-            "remote_storage" => {
-                crate::remote::parse(value)?;
-                self.remote_storage = value.to_string();
-            }
-            "reshare" => self.reshare = boolean()?,
-            "run_second_cpp" => self.run_second_cpp = boolean()?,
-            "sloppiness" => {
-                self.sloppiness = value
-                    .split([',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-            "stats" => self.stats = boolean()?,
-            "temporary_dir" => self.temporary_dir = (!value.is_empty()).then(|| expand_home(value)),
-            "umask" => self.umask = u32::from_str_radix(value, 8).ok(),
-            _ => {}
-        }
-        self.raw[index] = normalized;
         Ok(())
     }
 
@@ -474,25 +257,15 @@ impl Config {
 
     /// The value as `-k` prints it (credentials masked, as in `-p`), or
     /// `None` for an unknown key.
-    pub fn get(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         let i = keys::lookup(name)?;
-        Some(if KEYS[i].name == "remote_storage" {
-            std::borrow::Cow::Owned(crate::remote::mask_config_value(&self.raw[i]))
-        } else {
-            std::borrow::Cow::Borrowed(self.raw[i].as_str())
-        })
+        Some(Cow::Borrowed(self.raw[i].as_str()))
     }
 
     /// `(origin) key = value` lines for `-p`; credentials are masked.
-    pub fn entries(
-        &self,
-    ) -> impl Iterator<Item = (&'static str, std::borrow::Cow<'_, str>, &Origin)> {
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>, &Origin)> {
         KEYS.iter().enumerate().map(|(i, k)| {
-            let value = if k.name == "remote_storage" {
-                std::borrow::Cow::Owned(crate::remote::mask_config_value(&self.raw[i]))
-            } else {
-                std::borrow::Cow::Borrowed(self.raw[i].as_str())
-            };
+            let value = Cow::Borrowed(self.raw[i].as_str());
             (k.name, value, &self.origins[i])
         })
     }
@@ -526,7 +299,7 @@ impl Config {
 /// Checks a value without loading anything, for `-o KEY=VALUE`.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
     let i = keys::lookup(key).ok_or_else(|| format!("unknown configuration option \"{key}\""))?;
-    Config::defaults().apply(i, value)
+    (KEYS[i].apply)(value, None).map(drop)
 }
 
 /// Writes `key = value` into a config file, replacing an existing line for the key.
@@ -606,6 +379,31 @@ mod tests {
         assert_eq!(c.origin_of("max_size"), &Origin::Environment);
         assert!(!c.hash_dir);
         assert_eq!(c.origin_of("hash_dir"), &Origin::File(path));
+    }
+
+    #[test]
+    fn values_reach_their_fields() {
+        let (c, e, _) = load(
+            &[(
+                "ccache.conf",
+                "max_size = 20%\nmax_age = 2d\numask = 027\nsloppiness = a, b c\n\
+                 extra_files_to_hash = x: y::\nsecondary_storage = http://h/c\n",
+            )],
+            &[("CCACHE_CC", "gcc"), ("CCACHE_LIMIT_MULTIPLE", "0.5")],
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!((c.max_size, c.max_size_percent), (0, Some(20.0)));
+        assert_eq!(c.max_age_secs, Some(172_800));
+        assert_eq!(c.umask, Some(0o27));
+        assert_eq!(c.sloppiness, ["a", "b", "c"]);
+        assert_eq!(c.extra_files_to_hash, ["x", "y"]);
+        assert_eq!(c.remote_storage, "http://h/c");
+        assert_eq!(c.compiler, "gcc");
+        assert_eq!(c.limit_multiple, 0.5);
+        assert_eq!(c.get("max_size").as_deref(), Some("20%"));
+        assert!(validate("max_size", "3000M").is_ok());
+        assert!(validate("umask", "9").is_err());
+        assert!(validate("nonsense", "1").is_err());
     }
 
     #[test]

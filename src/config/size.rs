@@ -1,4 +1,5 @@
-//! Size values as ccache writes them: `5G`, `500M`, `1.5GiB`, `750k`, `0`.
+//! Size values as ccache writes them: `5G`, `500M`, `1.5GiB`, `750k`, `0`,
+//! and ages: `12h`, `2d`, `30m`, `3600s`.
 //!
 //! Decimal suffixes (k, M, G, T) are powers of 1000, binary ones (Ki, Mi, Gi,
 //! Ti) powers of 1024, a trailing `B` is allowed, and a bare number means
@@ -62,6 +63,30 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// Parses `12h`, `2d`, `30m`, `3600s` or plain seconds.
+pub fn parse_age(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => {
+            return Err(format!(
+                "invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"
+            ))
+        }
+    };
+    Ok(n * unit_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +123,16 @@ mod tests {
         assert_eq!(format_size(2_000_000_000), "2.0 GB");
         assert_eq!(format_size(500_000_000), "500.0 MB");
         assert_eq!(format_size(1), "1 byte");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("12h").unwrap(), 43200);
+        assert_eq!(parse_age("2d").unwrap(), 172800);
+        assert_eq!(parse_age("30m").unwrap(), 1800);
+        assert_eq!(parse_age("3600s").unwrap(), 3600);
+        assert_eq!(parse_age("90").unwrap(), 90);
+        assert!(parse_age("2w").is_err());
+        assert!(parse_age("").is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Every statistics counter, defined once: ccache's name (what `--print-stats`
-//! prints and scripts parse), the label `-s` shows, and its section.
+//! prints and scripts parse), the label `-s` shows, its section, how shards
+//! combine it and whether `-z` resets it.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -13,15 +14,34 @@ pub enum Section {
     Other,
 }
 
+/// How two shards' (or files') values of a counter make the total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    Sum,
+    /// The larger: for a timestamp, the latest.
+    Max,
+}
+
+/// What `-z` does with a counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// What happened since the last `-z`, which resets it.
+    Count,
+    /// Describes the cache's contents (or the zeroing itself); `-z` keeps it.
+    State,
+}
+
 #[derive(Debug)]
 pub struct CounterDef {
     pub name: &'static str,
     pub label: &'static str,
     pub section: Section,
+    pub merge: Merge,
+    pub kind: Kind,
 }
 
 macro_rules! counters {
-    ($($variant:ident => $name:literal, $label:literal, $section:ident;)*) => {
+    ($($variant:ident => $name:literal, $label:literal, $section:ident, $merge:ident, $kind:ident;)*) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Counter { $($variant),* }
 
@@ -29,61 +49,68 @@ macro_rules! counters {
         pub const ALL: &[Counter] = &[$(Counter::$variant),*];
 
         pub const COUNTERS: &[CounterDef] = &[
-            $(CounterDef { name: $name, label: $label, section: Section::$section }),*
+            $(CounterDef {
+                name: $name,
+                label: $label,
+                section: Section::$section,
+                merge: Merge::$merge,
+                kind: Kind::$kind,
+            }),*
         ];
     };
 }
 
+// Variant => name, `-s` label, section, merge, kind;
 counters! {
-    AutoconfTest => "autoconf_test", "Autoconf compile/link", Uncacheable;
-    BadCompilerArguments => "bad_compiler_arguments", "Bad compiler arguments", Uncacheable;
-    BadConfig => "bad_config", "Bad configuration", Error;
-    BadOutputFile => "bad_output_file", "Could not write to output file", Error;
-    CacheMiss => "cache_miss", "Misses", Cacheable;
-    CacheSizeKibibyte => "cache_size_kibibyte", "Cache size (KiB)", Other;
-    CalledForLink => "called_for_link", "Called for linking", Uncacheable;
-    CalledForPreprocessing => "called_for_preprocessing", "Called for preprocessing", Uncacheable;
-    CleanupsPerformed => "cleanups_performed", "Cleanups", Other;
-    CompileFailed => "compile_failed", "Compilation failed", Uncacheable;
-    CompilerCheckFailed => "compiler_check_failed", "Compiler check failed", Error;
-    CompilerProducedEmptyOutput => "compiler_produced_empty_output", "Compiler produced empty output", Uncacheable;
-    CompilerProducedNoOutput => "compiler_produced_no_output", "Compiler produced no output", Uncacheable;
-    CompilerProducedStdout => "compiler_produced_stdout", "Compiler produced stdout", Uncacheable;
-    CorruptCacheEntry => "corrupt_cache_entry", "Corrupt cache entries", Error;
-    CouldNotFindCompiler => "could_not_find_compiler", "Could not find compiler", Error;
-    CouldNotUseModules => "could_not_use_modules", "Could not use modules", Uncacheable;
-    CouldNotUsePrecompiledHeader => "could_not_use_precompiled_header", "Could not use precompiled header", Uncacheable;
-    DirectCacheHit => "direct_cache_hit", "Direct", Cacheable;
-    DirectCacheMiss => "direct_cache_miss", "Direct misses", Other;
-    ErrorHashingExtraFile => "error_hashing_extra_file", "Error hashing extra file", Error;
-    FilesInCache => "files_in_cache", "Files", Other;
-    InternalError => "internal_error", "Internal error", Error;
-    LocalStorageHit => "local_storage_hit", "Local storage hits", Other;
-    LocalStorageMiss => "local_storage_miss", "Local storage misses", Other;
-    LocalStorageReadHit => "local_storage_read_hit", "Local storage read hits", Other;
-    LocalStorageReadMiss => "local_storage_read_miss", "Local storage read misses", Other;
-    LocalStorageWrite => "local_storage_write", "Local storage writes", Other;
-    MissingCacheFile => "missing_cache_file", "Missing cache file", Error;
-    MultipleSourceFiles => "multiple_source_files", "Multiple source files", Uncacheable;
-    NoInputFile => "no_input_file", "No input file", Uncacheable;
-    OutputToStdout => "output_to_stdout", "Output to stdout", Uncacheable;
-    PreprocessedCacheHit => "preprocessed_cache_hit", "Preprocessed", Cacheable;
-    PreprocessedCacheMiss => "preprocessed_cache_miss", "Preprocessed misses", Other;
-    PreprocessorError => "preprocessor_error", "Preprocessing failed", Uncacheable;
-    Recache => "recache", "Forced recache", Uncacheable;
-    RemoteStorageError => "remote_storage_error", "Remote storage errors", Error;
-    RemoteStorageHit => "remote_storage_hit", "Remote storage hits", Other;
-    RemoteStorageMiss => "remote_storage_miss", "Remote storage misses", Other;
-    RemoteStorageReadHit => "remote_storage_read_hit", "Remote storage read hits", Other;
-    RemoteStorageReadMiss => "remote_storage_read_miss", "Remote storage read misses", Other;
-    RemoteStorageTimeout => "remote_storage_timeout", "Remote storage timeouts", Error;
-    RemoteStorageWrite => "remote_storage_write", "Remote storage writes", Other;
-    StatsUpdatedTimestamp => "stats_updated_timestamp", "Stats updated", Other;
-    StatsZeroedTimestamp => "stats_zeroed_timestamp", "Stats zeroed", Other;
-    UnsupportedCodeDirective => "unsupported_code_directive", "Unsupported code directive", Uncacheable;
-    UnsupportedCompilerOption => "unsupported_compiler_option", "Unsupported compiler option", Uncacheable;
-    UnsupportedEnvironmentVariable => "unsupported_environment_variable", "Unsupported environment variable", Uncacheable;
-    UnsupportedSourceLanguage => "unsupported_source_language", "Unsupported source language", Uncacheable;
+    AutoconfTest => "autoconf_test", "Autoconf compile/link", Uncacheable, Sum, Count;
+    BadCompilerArguments => "bad_compiler_arguments", "Bad compiler arguments", Uncacheable, Sum, Count;
+    BadConfig => "bad_config", "Bad configuration", Error, Sum, Count;
+    BadOutputFile => "bad_output_file", "Could not write to output file", Error, Sum, Count;
+    CacheMiss => "cache_miss", "Misses", Cacheable, Sum, Count;
+    CacheSizeKibibyte => "cache_size_kibibyte", "Cache size (KiB)", Other, Sum, State;
+    CalledForLink => "called_for_link", "Called for linking", Uncacheable, Sum, Count;
+    CalledForPreprocessing => "called_for_preprocessing", "Called for preprocessing", Uncacheable, Sum, Count;
+    CleanupsPerformed => "cleanups_performed", "Cleanups", Other, Sum, Count;
+    CompileFailed => "compile_failed", "Compilation failed", Uncacheable, Sum, Count;
+    CompilerCheckFailed => "compiler_check_failed", "Compiler check failed", Error, Sum, Count;
+    CompilerProducedEmptyOutput => "compiler_produced_empty_output", "Compiler produced empty output", Uncacheable, Sum, Count;
+    CompilerProducedNoOutput => "compiler_produced_no_output", "Compiler produced no output", Uncacheable, Sum, Count;
+    CompilerProducedStdout => "compiler_produced_stdout", "Compiler produced stdout", Uncacheable, Sum, Count;
+    CorruptCacheEntry => "corrupt_cache_entry", "Corrupt cache entries", Error, Sum, Count;
+    CouldNotFindCompiler => "could_not_find_compiler", "Could not find compiler", Error, Sum, Count;
+    CouldNotUseModules => "could_not_use_modules", "Could not use modules", Uncacheable, Sum, Count;
+    CouldNotUsePrecompiledHeader => "could_not_use_precompiled_header", "Could not use precompiled header", Uncacheable, Sum, Count;
+    DirectCacheHit => "direct_cache_hit", "Direct", Cacheable, Sum, Count;
+    DirectCacheMiss => "direct_cache_miss", "Direct misses", Other, Sum, Count;
+    ErrorHashingExtraFile => "error_hashing_extra_file", "Error hashing extra file", Error, Sum, Count;
+    FilesInCache => "files_in_cache", "Files", Other, Sum, State;
+    InternalError => "internal_error", "Internal error", Error, Sum, Count;
+    LocalStorageHit => "local_storage_hit", "Local storage hits", Other, Sum, Count;
+    LocalStorageMiss => "local_storage_miss", "Local storage misses", Other, Sum, Count;
+    LocalStorageReadHit => "local_storage_read_hit", "Local storage read hits", Other, Sum, Count;
+    LocalStorageReadMiss => "local_storage_read_miss", "Local storage read misses", Other, Sum, Count;
+    LocalStorageWrite => "local_storage_write", "Local storage writes", Other, Sum, Count;
+    MissingCacheFile => "missing_cache_file", "Missing cache file", Error, Sum, Count;
+    MultipleSourceFiles => "multiple_source_files", "Multiple source files", Uncacheable, Sum, Count;
+    NoInputFile => "no_input_file", "No input file", Uncacheable, Sum, Count;
+    OutputToStdout => "output_to_stdout", "Output to stdout", Uncacheable, Sum, Count;
+    PreprocessedCacheHit => "preprocessed_cache_hit", "Preprocessed", Cacheable, Sum, Count;
+    PreprocessedCacheMiss => "preprocessed_cache_miss", "Preprocessed misses", Other, Sum, Count;
+    PreprocessorError => "preprocessor_error", "Preprocessing failed", Uncacheable, Sum, Count;
+    Recache => "recache", "Forced recache", Uncacheable, Sum, Count;
+    RemoteStorageError => "remote_storage_error", "Remote storage errors", Error, Sum, Count;
+    RemoteStorageHit => "remote_storage_hit", "Remote storage hits", Other, Sum, Count;
+    RemoteStorageMiss => "remote_storage_miss", "Remote storage misses", Other, Sum, Count;
+    RemoteStorageReadHit => "remote_storage_read_hit", "Remote storage read hits", Other, Sum, Count;
+    RemoteStorageReadMiss => "remote_storage_read_miss", "Remote storage read misses", Other, Sum, Count;
+    RemoteStorageTimeout => "remote_storage_timeout", "Remote storage timeouts", Error, Sum, Count;
+    RemoteStorageWrite => "remote_storage_write", "Remote storage writes", Other, Sum, Count;
+    StatsUpdatedTimestamp => "stats_updated_timestamp", "Stats updated", Other, Max, Count;
+    StatsZeroedTimestamp => "stats_zeroed_timestamp", "Stats zeroed", Other, Max, State;
+    UnsupportedCodeDirective => "unsupported_code_directive", "Unsupported code directive", Uncacheable, Sum, Count;
+    UnsupportedCompilerOption => "unsupported_compiler_option", "Unsupported compiler option", Uncacheable, Sum, Count;
+    UnsupportedEnvironmentVariable => "unsupported_environment_variable", "Unsupported environment variable", Uncacheable, Sum, Count;
+    UnsupportedSourceLanguage => "unsupported_source_language", "Unsupported source language", Uncacheable, Sum, Count;
 }
 
 impl Counter {
@@ -101,10 +128,7 @@ impl Counter {
 
     /// Counters that describe the cache's contents rather than events; `-z` keeps them.
     pub fn is_state(self) -> bool {
-        matches!(
-            self,
-            Counter::CacheSizeKibibyte | Counter::FilesInCache | Counter::StatsZeroedTimestamp
-        )
+        self.def().kind == Kind::State
     }
 }
 

@@ -23,7 +23,28 @@ struct Row {
     indent: usize,
     label: String,
     value: String,
+    /// `(part, whole)`: shown as `part / whole (percent)`.
     of: Option<(u64, u64)>,
+}
+
+impl Row {
+    fn ratio(indent: usize, label: &str, part: u64, whole: u64) -> Row {
+        Row {
+            indent,
+            label: label.to_string(),
+            value: part.to_string(),
+            of: Some((part, whole)),
+        }
+    }
+
+    fn plain(indent: usize, label: &str, value: String) -> Row {
+        Row {
+            indent,
+            label: label.to_string(),
+            value,
+            of: None,
+        }
+    }
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -50,56 +71,57 @@ pub struct ShowContext<'a> {
 
 /// `-s` / `-sv`.
 pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
-    let mut rows: Vec<Row> = Vec::new();
-    let ratio = |indent: usize, label: &str, part: u64, whole: u64| Row {
-        indent,
-        label: label.to_string(),
-        value: part.to_string(),
-        of: Some((part, whole)),
-    };
+    let mut rows = call_rows(c, ctx.verbose);
+    rows.extend(local_storage_rows(c, ctx));
+    let mut out = render(&rows);
+    out.push_str(&footer(c, ctx));
+    out
+}
+
+fn in_section(s: Section) -> impl Iterator<Item = Counter> {
+    ALL.iter().copied().filter(move |&k| k.def().section == s)
+}
+
+/// Hits and misses, then the calls that could not be cached, then errors.
+fn call_rows(c: &Counters, verbose: bool) -> Vec<Row> {
     let hits = c.hits();
     let misses = c.misses();
     let cacheable = hits + misses;
-    let in_section = |s: Section| ALL.iter().copied().filter(move |&k| k.def().section == s);
     let uncacheable: u64 = in_section(Section::Uncacheable).map(|k| c.get(k)).sum();
     let errors: u64 = in_section(Section::Error).map(|k| c.get(k)).sum();
     let calls = cacheable + uncacheable;
 
-    rows.push(ratio(0, "Cacheable calls", cacheable, calls));
-    rows.push(ratio(1, "Hits", hits, cacheable));
-    rows.push(ratio(2, "Direct", c.get(Counter::DirectCacheHit), hits));
-    rows.push(ratio(
-        2,
-        "Preprocessed",
-        c.get(Counter::PreprocessedCacheHit),
-        hits,
-    ));
-    rows.push(ratio(1, "Misses", misses, cacheable));
-    rows.push(ratio(0, "Uncacheable calls", uncacheable, calls));
+    let mut rows = vec![
+        Row::ratio(0, "Cacheable calls", cacheable, calls),
+        Row::ratio(1, "Hits", hits, cacheable),
+        Row::ratio(2, "Direct", c.get(Counter::DirectCacheHit), hits),
+        Row::ratio(
+            2,
+            "Preprocessed",
+            c.get(Counter::PreprocessedCacheHit),
+            hits,
+        ),
+        Row::ratio(1, "Misses", misses, cacheable),
+        Row::ratio(0, "Uncacheable calls", uncacheable, calls),
+    ];
     for k in in_section(Section::Uncacheable) {
-        if ctx.verbose || c.get(k) > 0 {
-            rows.push(ratio(1, k.def().label, c.get(k), uncacheable));
+        if verbose || c.get(k) > 0 {
+            rows.push(Row::ratio(1, k.def().label, c.get(k), uncacheable));
         }
     }
-    if errors > 0 || ctx.verbose {
-        rows.push(Row {
-            indent: 0,
-            label: "Errors".into(),
-            value: errors.to_string(),
-            of: None,
-        });
+    if errors > 0 || verbose {
+        rows.push(Row::plain(0, "Errors", errors.to_string()));
         for k in in_section(Section::Error) {
-            if ctx.verbose || c.get(k) > 0 {
-                rows.push(ratio(1, k.def().label, c.get(k), errors));
+            if verbose || c.get(k) > 0 {
+                rows.push(Row::ratio(1, k.def().label, c.get(k), errors));
             }
         }
     }
-    rows.push(Row {
-        indent: 0,
-        label: "Local storage".into(),
-        value: String::new(),
-        of: None,
-    });
+    rows
+}
+
+/// Size and files against their limits; with `-v`, the other bookkeeping.
+fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
     let size_kib = c.get(Counter::CacheSizeKibibyte);
     let size_gb = size_kib as f64 * 1024.0 / 1e9;
     let limit_gb = ctx.max_size_bytes as f64 / 1e9;
@@ -108,46 +130,45 @@ pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
     } else {
         format!(" {}", percent(size_kib * 1024, ctx.max_size_bytes))
     };
-    rows.push(Row {
-        indent: 1,
-        label: "Cache size (GB)".into(),
-        value: format!("{size_gb:.2} / {limit_gb:.2}{size_pct}"),
-        of: None,
-    });
     let files = c.get(Counter::FilesInCache);
-    rows.push(Row {
-        indent: 1,
-        label: "Files".into(),
-        value: if ctx.max_files > 0 {
-            format!("{files} / {}", ctx.max_files)
-        } else {
-            files.to_string()
-        },
-        of: None,
-    });
+    let mut rows = vec![
+        Row::plain(0, "Local storage", String::new()),
+        Row::plain(
+            1,
+            "Cache size (GB)",
+            format!("{size_gb:.2} / {limit_gb:.2}{size_pct}"),
+        ),
+        Row::plain(
+            1,
+            "Files",
+            if ctx.max_files > 0 {
+                format!("{files} / {}", ctx.max_files)
+            } else {
+                files.to_string()
+            },
+        ),
+    ];
     if ctx.verbose {
-        for k in ALL
-            .iter()
-            .copied()
-            .filter(|k| k.def().section == Section::Other)
-        {
-            if !matches!(
-                k,
-                Counter::CacheSizeKibibyte
-                    | Counter::FilesInCache
-                    | Counter::StatsUpdatedTimestamp
-                    | Counter::StatsZeroedTimestamp
-            ) {
-                rows.push(Row {
-                    indent: 1,
-                    label: k.def().label.into(),
-                    value: c.get(k).to_string(),
-                    of: None,
-                });
-            }
-        }
+        // Those four have lines of their own.
+        rows.extend(
+            in_section(Section::Other)
+                .filter(|k| {
+                    !matches!(
+                        k,
+                        Counter::CacheSizeKibibyte
+                            | Counter::FilesInCache
+                            | Counter::StatsUpdatedTimestamp
+                            | Counter::StatsZeroedTimestamp
+                    )
+                })
+                .map(|k| Row::plain(1, k.def().label, c.get(k).to_string())),
+        );
     }
+    rows
+}
 
+/// The rows as aligned `label: value` lines.
+fn render(rows: &[Row]) -> String {
     let label_width = rows
         .iter()
         .map(|r| r.indent * 2 + r.label.len() + 1)
@@ -164,7 +185,7 @@ pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
         .max()
         .unwrap_or(1);
     let mut out = String::new();
-    for r in &rows {
+    for r in rows {
         let label = format!("{}{}:", "  ".repeat(r.indent), r.label);
         let line = match r.of {
             Some((part, whole)) => format!(
@@ -179,6 +200,12 @@ pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    out
+}
+
+/// Where the cache and its configuration are, and when the stats changed.
+fn footer(c: &Counters, ctx: &ShowContext) -> String {
+    let mut out = String::new();
     out.push_str(&format!("Cache directory:      {}\n", ctx.cache_dir));
     out.push_str(&format!("Config file:          {}\n", ctx.config_file));
     if let Some(sys) = ctx.system_config_file {

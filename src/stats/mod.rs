@@ -10,8 +10,8 @@ use std::fs::{self, OpenOptions};
 use std::io;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use counters::Merge;
 pub use counters::{Counter, COUNTERS};
 
 pub const SHARDS: u8 = 16;
@@ -26,39 +26,45 @@ pub struct BucketUsage {
     pub oldest_ns: u64,
 }
 
-/// A value for every counter, indexed by `Counter as usize`, and, in a shard,
-/// the usage of its 16 buckets.
+/// A value for every counter and, in a shard, the usage of its 16 buckets.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Counters(Vec<u64>, pub [BucketUsage; 16]);
+pub struct Counters {
+    /// Indexed by `Counter as usize`.
+    values: Vec<u64>,
+    /// Indexed by the bucket's second hex digit (the first is the shard's).
+    pub buckets: [BucketUsage; 16],
+}
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters(vec![0; COUNTERS.len()], [BucketUsage::default(); 16])
+        Counters {
+            values: vec![0; COUNTERS.len()],
+            buckets: [BucketUsage::default(); 16],
+        }
     }
 }
 
 impl Counters {
     pub fn get(&self, c: Counter) -> u64 {
-        self.0[c as usize]
+        self.values[c as usize]
     }
 
     pub fn set(&mut self, c: Counter, v: u64) {
-        self.0[c as usize] = v;
+        self.values[c as usize] = v;
     }
 
     fn apply(&mut self, c: Counter, delta: i64) {
-        let v = &mut self.0[c as usize];
+        let v = &mut self.values[c as usize];
         *v = v.saturating_add_signed(delta);
     }
 
-    /// Sums event counters; timestamps take the latest.
+    /// Adds `other`'s counters by each one's merge rule. Bucket usage is
+    /// per shard and is not merged.
     fn merge(&mut self, other: &Counters) {
-        for (i, c) in counters::ALL.iter().enumerate() {
-            self.0[i] = match c {
-                Counter::StatsUpdatedTimestamp | Counter::StatsZeroedTimestamp => {
-                    self.0[i].max(other.0[i])
-                }
-                _ => self.0[i] + other.0[i],
+        for ((v, o), def) in self.values.iter_mut().zip(&other.values).zip(COUNTERS) {
+            *v = match def.merge {
+                Merge::Sum => *v + o,
+                Merge::Max => (*v).max(*o),
             };
         }
     }
@@ -81,7 +87,7 @@ impl Counters {
                 } else if let Some(rest) = name.strip_prefix("bucket_") {
                     let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
                     if let Ok(i) = usize::from_str_radix(idx, 16) {
-                        if let Some(b) = c.1.get_mut(i) {
+                        if let Some(b) = c.buckets.get_mut(i) {
                             match field {
                                 "kib" => b.kib = v,
                                 "files" => b.files = v,
@@ -99,11 +105,11 @@ impl Counters {
     fn serialize(&self) -> String {
         let mut out = String::new();
         for (i, def) in COUNTERS.iter().enumerate() {
-            if self.0[i] != 0 {
-                out.push_str(&format!("{} {}\n", def.name, self.0[i]));
+            if self.values[i] != 0 {
+                out.push_str(&format!("{} {}\n", def.name, self.values[i]));
             }
         }
-        for (i, b) in self.1.iter().enumerate() {
+        for (i, b) in self.buckets.iter().enumerate() {
             if *b != BucketUsage::default() {
                 out.push_str(&format!(
                     "bucket_{i:x}_kib {}\nbucket_{i:x}_files {}\nbucket_{i:x}_oldest {}\n",
@@ -122,12 +128,6 @@ impl Counters {
     pub fn misses(&self) -> u64 {
         self.get(Counter::CacheMiss)
     }
-}
-
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
@@ -207,7 +207,7 @@ pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Re
         for &(counter, delta) in changes {
             c.apply(counter, delta);
         }
-        c.set(Counter::StatsUpdatedTimestamp, now_secs());
+        c.set(Counter::StatsUpdatedTimestamp, crate::clock::now_secs());
     })
 }
 
@@ -229,7 +229,7 @@ pub fn read_total(cache_dir: &Path) -> Counters {
 
 /// `-z`: zeroes every event counter, keeps what describes the cache's contents.
 pub fn zero(cache_dir: &Path) -> io::Result<()> {
-    let now = now_secs();
+    let now = crate::clock::now_secs();
     for shard in 0..SHARDS {
         if !shard_dir(cache_dir, shard).is_dir() {
             continue;
@@ -268,6 +268,21 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 200);
+    }
+
+    #[test]
+    fn shards_sum_counts_and_keep_the_latest_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        for (shard, stamp) in [(1, 100), (2, 300), (3, 200)] {
+            modify(dir.path(), shard, |c| {
+                c.set(Counter::CacheMiss, 2);
+                c.set(Counter::StatsZeroedTimestamp, stamp);
+            })
+            .unwrap();
+        }
+        let t = read_total(dir.path());
+        assert_eq!(t.get(Counter::CacheMiss), 6);
+        assert_eq!(t.get(Counter::StatsZeroedTimestamp), 300);
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub fn sweep_bucket(
             }
         }
         if let Some(c) = c {
-            let before = c.1[usize::from(bucket & 0xf)];
+            let before = c.buckets[usize::from(bucket & 0xf)];
             account(
                 c,
                 bucket,
@@ -203,7 +203,7 @@ pub fn sweep_bucket(
                 kept.files as i64 - before.files as i64,
             );
             // An empty bucket's oldest is "now": anything stored later is newer.
-            c.1[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
+            c.buckets[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
                 crate::clock::now_ns()
             } else {
                 kept.oldest_ns
@@ -243,7 +243,8 @@ fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage)> {
         .into_iter()
         .enumerate()
         .flat_map(|(shard, c)| {
-            c.1.into_iter()
+            c.buckets
+                .into_iter()
                 .enumerate()
                 .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b))
         })
@@ -588,30 +589,6 @@ pub fn evict_selected(cache_dir: &Path, selection: &Selection, dry_run: bool) ->
     Ok(total)
 }
 
-/// Parses `12h`, `2d`, `30m`, `3600s` or plain seconds.
-pub fn parse_age(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (num, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"))?;
-    let unit_secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => {
-            return Err(format!(
-                "invalid age \"{text}\" (use e.g. 30m, 12h, 2d, 3600s)"
-            ))
-        }
-    };
-    Ok(n * unit_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,17 +603,6 @@ mod tests {
             .unwrap()
             .set_modified(t)
             .unwrap();
-    }
-
-    #[test]
-    fn ages() {
-        assert_eq!(parse_age("12h").unwrap(), 43200);
-        assert_eq!(parse_age("2d").unwrap(), 172800);
-        assert_eq!(parse_age("30m").unwrap(), 1800);
-        assert_eq!(parse_age("3600s").unwrap(), 3600);
-        assert_eq!(parse_age("90").unwrap(), 90);
-        assert!(parse_age("2w").is_err());
-        assert!(parse_age("").is_err());
     }
 
     #[test]

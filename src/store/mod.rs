@@ -287,7 +287,7 @@ pub fn account(c: &mut stats::Counters, bucket: u8, kib: i64, files: i64) {
     let total_files = c.get(Counter::FilesInCache).saturating_add_signed(files);
     c.set(Counter::CacheSizeKibibyte, total_kib);
     c.set(Counter::FilesInCache, total_files);
-    let b = &mut c.1[usize::from(bucket & 0xf)];
+    let b = &mut c.buckets[usize::from(bucket & 0xf)];
     b.kib = b.kib.saturating_add_signed(kib);
     b.files = b.files.saturating_add_signed(files);
 }

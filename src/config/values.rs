@@ -1,0 +1,156 @@
+//! The parsers and `-p` renderings that the key table (keys.rs) names.
+//!
+//! A parser checks a value's text and converts it to the type of the key's
+//! `Config` field; its error is the message a bad line or variable reports.
+//! A rendering turns the text (and what it parsed to) into what `-p` and
+//! `-k` print.
+
+use std::fmt::Display;
+use std::path::PathBuf;
+
+use super::locations::{default_cache_dir, expand_home};
+use super::size::{format_parsable, parse_age, parse_size};
+use crate::paths::BaseDirs;
+
+/// A boolean as files and `-o` write one; the environment's forms
+/// (`CCACHE_NO<var>`, any value meaning true) become one of these first.
+pub fn flag(text: &str) -> Result<bool, String> {
+    match text {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!(
+            "invalid boolean \"{text}\" (expected true or false)"
+        )),
+    }
+}
+
+pub fn text(text: &str) -> Result<String, String> {
+    Ok(text.to_string())
+}
+
+pub fn base_dirs(text: &str) -> Result<Option<BaseDirs>, String> {
+    BaseDirs::parse(text)
+}
+
+/// Empty means the default location.
+pub fn cache_dir(text: &str) -> Result<PathBuf, String> {
+    Ok(if text.is_empty() {
+        default_cache_dir()
+    } else {
+        expand_home(text)
+    })
+}
+
+/// Empty means none.
+pub fn optional_path(text: &str) -> Result<Option<PathBuf>, String> {
+    Ok((!text.is_empty()).then(|| expand_home(text)))
+}
+
+/// zstd's range, negative levels included.
+pub fn compression_level(text: &str) -> Result<i32, String> {
+    text.parse()
+        .ok()
+        .filter(|l| (-131072..=22).contains(l))
+        .ok_or_else(|| format!("invalid compression level \"{text}\""))
+}
+
+/// A number from 0.0 to 1.0.
+pub fn fraction(text: &str) -> Result<f64, String> {
+    let f: f64 = text
+        .parse()
+        .map_err(|_| format!("invalid number \"{text}\""))?;
+    if !(0.0..=1.0).contains(&f) {
+        return Err(format!("\"{text}\" is not between 0.0 and 1.0"));
+    }
+    Ok(f)
+}
+
+pub fn count(text: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .map_err(|_| format!("invalid unsigned integer \"{text}\""))
+}
+
+/// Seconds; empty or `0` means no age limit.
+pub fn age(text: &str) -> Result<Option<u64>, String> {
+    if text.is_empty() || text == "0" {
+        Ok(None)
+    } else {
+        parse_age(text).map(Some)
+    }
+}
+
+/// `(bytes, None)`, or `(0, Some(percent))` for `N%`, a share of the file
+/// system holding the cache.
+pub fn size_limit(text: &str) -> Result<(u64, Option<f64>), String> {
+    match text.strip_suffix('%') {
+        Some(p) => {
+            let percent = p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| *p > 0.0 && *p <= 100.0)
+                .ok_or_else(|| format!("invalid share \"{text}\" (use e.g. 20%)"))?;
+            Ok((0, Some(percent)))
+        }
+        None => Ok((parse_size(text)?, None)),
+    }
+}
+
+/// Checked now, so that a bad URL is reported where it was written rather
+/// than at the first compile that tries the backend.
+pub fn remote_storage(text: &str) -> Result<String, String> {
+    crate::remote::parse(text)?;
+    Ok(text.to_string())
+}
+
+/// `:`-separated, as `PATH` is.
+pub fn path_list(text: &str) -> Result<Vec<String>, String> {
+    Ok(text
+        .split(':')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Separated by commas, spaces or both, as ccache accepts sloppiness.
+pub fn word_list(text: &str) -> Result<Vec<String>, String> {
+    Ok(text
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Octal; empty means the process's umask is left alone.
+pub fn umask(text: &str) -> Result<Option<u32>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    u32::from_str_radix(text, 8)
+        .map(Some)
+        .map_err(|_| format!("invalid octal umask \"{text}\""))
+}
+
+/// `-p` shows the text as written.
+pub fn as_given<T>(text: &str, _: &T) -> String {
+    text.to_string()
+}
+
+/// `-p` shows the parsed value: `true`, not whatever spelled it.
+pub fn canonical<T: Display>(_: &str, value: &T) -> String {
+    value.to_string()
+}
+
+/// Normalised as ccache shows a size (`3000M` is `3.0G`); a share as written.
+pub fn size_text(text: &str, &(bytes, percent): &(u64, Option<f64>)) -> String {
+    match percent {
+        Some(_) => text.trim().to_string(),
+        None => format_parsable(bytes),
+    }
+}
+
+/// Passwords and tokens never reach `-p` or `-k`.
+pub fn masked<T>(text: &str, _: &T) -> String {
+    crate::remote::mask_config_value(text)
+}
