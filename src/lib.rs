@@ -1,12 +1,14 @@
 //! objcache: a fast, ccache-compatible compiler cache.
 //!
 //! Rooms, each depending only on those listed before it:
-//! - `clock`, `key` (cache keys and the hasher), `log`, `paths`: leaves;
-//! - `config` (ccache.conf and `CCACHE_*`), `stats` (counters);
+//! - `clock`, `files` (safe file access), `key` (cache keys and the
+//!   hasher), `log`, `paths`: leaves;
+//! - `stats` (counters), `remote` (remote backends), `config`
+//!   (ccache.conf and `CCACHE_*`);
 //! - `compiler` (finding the real compiler, argument analysis), `depfile`
 //!   (`.d` files on a hit);
-//! - `store` (entries on disk, cleanup), `remote` (remote backends);
-//! - `hash` (what goes into the keys, direct mode's include records);
+//! - `store` (entries on disk, cleanup), `hash` (what goes into the keys,
+//!   direct mode's include records);
 //! - `storage` (the local store and the remotes behind one policy);
 //! - `wrap` (one cached compile) and `manage` (the cache-manager options).
 
@@ -14,6 +16,7 @@ pub mod clock;
 pub mod compiler;
 pub mod config;
 pub mod depfile;
+pub mod files;
 pub mod hash;
 pub mod key;
 pub mod log;
@@ -51,5 +54,63 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         }
         Some(first) if first.starts_with('-') => manage::run(rest),
         Some(first) => wrap::run(&first, rest[1..].to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod layering {
+    /// The rooms in the order of the list above: each may use only those
+    /// before it, so no two modules depend on each other.
+    const ORDER: &[&str] = &[
+        "clock", "files", "key", "log", "paths", "stats", "remote", "config", "compiler",
+        "depfile", "store", "hash", "storage", "wrap", "manage",
+    ];
+
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn modules_depend_one_way() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut seen_rooms = std::collections::HashSet::new();
+        for file in files {
+            let rel = file.strip_prefix(&src).unwrap().to_str().unwrap();
+            let room = rel.split(['/', '.']).next().unwrap();
+            if room == "lib" || room == "main" {
+                continue;
+            }
+            let rank = ORDER
+                .iter()
+                .position(|r| *r == room)
+                .unwrap_or_else(|| panic!("{rel}: room {room} is not in ORDER"));
+            seen_rooms.insert(room.to_string());
+            let text = std::fs::read_to_string(&file).unwrap();
+            // Unit tests may reach anywhere.
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for (i, _) in code.match_indices("crate::") {
+                let used: String = code[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let Some(used_rank) = ORDER.iter().position(|r| *r == used) else {
+                    continue;
+                };
+                assert!(
+                    used_rank <= rank,
+                    "{rel} uses crate::{used}, which comes after {room}"
+                );
+            }
+        }
+        assert_eq!(seen_rooms.len(), ORDER.len(), "a room in ORDER has no file");
     }
 }

@@ -14,7 +14,7 @@ use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
 use crate::store::mapped::EntryBytes;
-use crate::store::{self, EntryKind, LocalStore};
+use crate::store::{EntryKind, LocalStore};
 
 /// Where an entry came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -372,9 +372,9 @@ impl Storage {
         self.local.touch(key, EntryKind::RawObject);
     }
 
-    /// The raw object's bytes (see `store::read_cache_file`).
+    /// The raw object's bytes (see `crate::files::read_cache_file`).
     pub fn read_raw_object(&self, key: &Key) -> std::io::Result<Vec<u8>> {
-        store::read_cache_file(&self.raw_object_path(key))
+        crate::files::read_cache_file(&self.raw_object_path(key))
     }
 }
 

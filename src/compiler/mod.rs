@@ -173,7 +173,7 @@ fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], Stri
         crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))?;
     // Best effort: a read-only cache just hashes again next time.
     if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
-        let _ = crate::store::atomic_write(&memo, &digest);
+        let _ = crate::files::atomic_write(&memo, &digest);
     }
     Ok(digest)
 }

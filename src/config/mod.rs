@@ -334,7 +334,7 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     }
     // The new file keeps the old one's mode and owner: a 0600 config with
     // a password must not become readable by everyone.
-    let mut tmp = crate::store::temp_file_for(path)?;
+    let mut tmp = crate::files::temp_file_for(path)?;
     if let Ok(meta) = fs::metadata(path) {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         tmp.as_file()

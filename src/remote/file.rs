@@ -80,7 +80,7 @@ fn io_error(e: std::io::Error) -> RemoteError {
 impl Backend for FileBackend {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let path = self.path(name);
-        match crate::store::read_cache_file(&path) {
+        match crate::files::read_cache_file(&path) {
             Ok(data) => {
                 if self.update_mtime {
                     if let Ok(f) = fs::File::options().write(true).open(&path) {

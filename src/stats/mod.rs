@@ -138,7 +138,7 @@ pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
 pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
     let dir = shard_dir(cache_dir, shard);
     let path = dir.join("stats");
-    crate::store::no_symlink_below(cache_dir, &dir)?;
+    crate::files::no_symlink_below(cache_dir, &dir)?;
     // Never through a symlink planted in the cache dir: the file is
     // created and rewritten with the rights of whoever compiles.
     let open = || {

@@ -14,8 +14,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use super::{account, container, disk_kib};
+use super::{account, container};
 use crate::config::Config;
+use crate::files::disk_kib;
 use crate::stats::{self, BucketUsage, Counter};
 
 /// Temp files older than this were left by a killed process.
@@ -113,7 +114,7 @@ pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> 
     let dir = bucket_dir(cache_dir, bucket);
     // A symlinked shard or bucket dir is not walked: its files (and so
     // what eviction would delete) lie outside the cache.
-    if super::no_symlink_below(cache_dir, &dir).is_err() {
+    if crate::files::no_symlink_below(cache_dir, &dir).is_err() {
         return Ok(Vec::new());
     }
     walk_dir(&dir)
@@ -440,7 +441,7 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {
-        if dir != cache_dir && super::no_symlink_below(cache_dir, &dir).is_err() {
+        if dir != cache_dir && crate::files::no_symlink_below(cache_dir, &dir).is_err() {
             continue;
         }
         files.extend(walk_dir(&dir)?);
@@ -488,7 +489,7 @@ fn entry_is_sound(path: &Path) -> bool {
     let Some((kind, key)) = super::EntryKind::parse_file_name(name) else {
         return false;
     };
-    let Ok(bytes) = super::read_cache_file(path) else {
+    let Ok(bytes) = crate::files::read_cache_file(path) else {
         return false;
     };
     match kind {
@@ -497,7 +498,7 @@ fn entry_is_sound(path: &Path) -> bool {
         // A raw object must match the record in its result entry.
         super::EntryKind::RawObject => {
             let result = path.with_file_name(super::EntryKind::Result.file_name(&key));
-            let Ok(entry) = super::read_cache_file(&result)
+            let Ok(entry) = crate::files::read_cache_file(&result)
                 .map_err(|e| e.to_string())
                 .and_then(|b| super::entry::ResultEntry::decode(&b, &key))
             else {

@@ -58,7 +58,7 @@ pub fn file_digest(path: &Path, cache_dir: &Path, now_ns: i64) -> io::Result<[u8
         record.extend_from_slice(&digest);
         // Best effort: a read-only cache hashes again next time.
         if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
-            let _ = super::atomic_write(&memo, &record);
+            let _ = crate::files::atomic_write(&memo, &record);
         }
     }
     Ok(digest)

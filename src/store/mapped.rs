@@ -61,7 +61,7 @@ impl Drop for Mapping {
 /// that must start with `magic` when one is given: anything else (a huge
 /// sparse file planted there) is refused before it is read.
 pub fn read(path: &Path, magic: Option<&[u8; 4]>) -> io::Result<EntryBytes> {
-    let (mut file, len) = super::open_cache_file(path)?;
+    let (mut file, len) = crate::files::open_cache_file(path)?;
     if let Some(magic) = magic {
         use std::os::unix::fs::FileExt;
         let mut start = [0u8; 4];
@@ -80,7 +80,7 @@ pub fn read(path: &Path, magic: Option<&[u8; 4]>) -> io::Result<EntryBytes> {
     }
     let mut v = Vec::with_capacity(len as usize);
     (&mut file)
-        .take(super::MAX_CACHE_FILE)
+        .take(crate::files::MAX_CACHE_FILE)
         .read_to_end(&mut v)?;
     Ok(EntryBytes::Owned(v))
 }

@@ -14,111 +14,11 @@ pub mod usage;
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::files::{disk_kib, no_symlink_below, temp_file_in};
 use crate::key::Key;
 use crate::stats::{self, Counter};
-
-/// Largest file objcache reads from a cache (an entry's payload is at most
-/// 4 GiB, and its header is small).
-pub const MAX_CACHE_FILE: u64 = (4 << 30) + (1 << 20);
-
-/// Opens a file of a cache for reading: never through a symlink, without
-/// blocking on a FIFO, and only if it is a regular file of at most
-/// `MAX_CACHE_FILE` bytes (anyone who can write the cache dir could plant
-/// a FIFO or a link to `/dev/zero` there). Returns the file and its length.
-pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            // O_NOFOLLOW on a symlink.
-            Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "a symlink"),
-            _ => e,
-        })?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    if meta.len() > MAX_CACHE_FILE {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} bytes, larger than any entry", meta.len()),
-        ));
-    }
-    Ok((file, meta.len()))
-}
-
-/// Fails if `path` or a directory between `root` and it is a symlink:
-/// nothing inside the cache dir is followed out of it (the cache dir itself
-/// may be a link, set up by its owner). Parts that do not exist are fine.
-pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
-    let Ok(rel) = path.strip_prefix(root) else {
-        return Ok(());
-    };
-    let mut at = root.to_path_buf();
-    for part in rel.components() {
-        at.push(part);
-        match fs::symlink_metadata(&at) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} is a symlink inside the cache", at.display()),
-                ))
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Reads a whole cache file (see `open_cache_file`).
-pub fn read_cache_file(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let (file, len) = open_cache_file(path)?;
-    let mut data = Vec::with_capacity(len as usize);
-    file.take(MAX_CACHE_FILE).read_to_end(&mut data)?;
-    Ok(data)
-}
-
-/// Writes `data` to `path` through a temp file in the same directory and a
-/// rename, so readers see the old file or the new one, never half of one.
-pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut tmp = temp_file_for(path)?;
-    tmp.write_all(data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// A temp file in the directory of `path`, to be renamed over it.
-pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    temp_file_in(dir)
-}
-
-/// A temp file that cleanup can recognise, with the permissions the umask allows.
-fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".objcache-tmp.")
-        .permissions(fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-}
-
-/// Space a file takes on disk, in KiB, as `du` would count it.
-pub fn disk_kib(meta: &fs::Metadata) -> u64 {
-    meta.blocks() * 512 / 1024
-}
 
 /// What a stored file is; the letter ends its file name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,15 +235,5 @@ mod tests {
         );
         assert_eq!(EntryKind::parse_file_name("R"), None);
         assert_eq!(EntryKind::parse_file_name(".objcache-tmp.aR"), None);
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temp_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.o");
-        atomic_write(&p, b"abc").unwrap();
-        atomic_write(&p, b"defg").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"defg");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -268,7 +268,7 @@ impl Session {
             }
         }
         if self.config.file_clone {
-            let tmp = store::temp_file_for(output)?;
+            let tmp = crate::files::temp_file_for(output)?;
             if store::clone_file(&raw, tmp.as_file()) {
                 store::install_output(tmp, output)?;
                 self.storage.touch_raw_object(key);

@@ -232,7 +232,7 @@ impl Session {
         if let Some(mapped) = self.user_spelled_depfile(&body, family) {
             // Renamed into place: a kill midway leaves the compiler's
             // complete (relative) file, never half of ours.
-            let replaced = store::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
+            let replaced = crate::files::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
                 tmp.write_all(&mapped)?;
                 store::install_output(tmp, Path::new(&d.file))
             });
