@@ -2,12 +2,15 @@
 //! input, output and language, which arguments go into the key, and which are
 //! given to the preprocessor run.
 
-use std::path::Path;
-
-use super::lang::{classify_by_extension, InputKind, Language};
+use super::arg_scan::Scan;
+use super::color::ColorChoice;
+use super::lang::{InputKind, Language};
 use super::pch::PchOptions;
 use super::profile::Profiling;
 use crate::stats::Counter;
+
+pub(crate) use super::options::takes_separate_value;
+pub use super::response::{expand_response_files, split_response_text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepKind {
@@ -85,162 +88,13 @@ pub struct ArgsAnalysis {
     pub syntax_only: bool,
     /// The last colour option, if any (left out of the key: it changes only
     /// how diagnostics look, and those are shown per call).
-    pub color: Option<super::color::ColorChoice>,
+    pub color: Option<ColorChoice>,
     /// clang's `-frecord-command-line`: the object holds the command line.
     pub records_command_line: bool,
     /// Coverage and profile options.
     pub profiling: Profiling,
     /// What the call says about precompiled headers.
     pub pch: PchOptions,
-}
-
-/// Options that take their value as the next argument.
-const TAKES_ARG: &[&str] = &[
-    "-A",
-    "-B",
-    "-D",
-    "-F",
-    "-I",
-    "-L",
-    "-MF",
-    "-MQ",
-    "-MT",
-    "-T",
-    "-U",
-    "-Xassembler",
-    "-Xclang",
-    "-Xlinker",
-    "-Xpreprocessor",
-    "-Xanalyzer",
-    "-aux-info",
-    "-arch",
-    "-b",
-    "-e",
-    "-gcc-toolchain",
-    "-idirafter",
-    "-iframework",
-    "-imacros",
-    "-imultilib",
-    "-include",
-    "-include-pch",
-    "-iprefix",
-    "-iquote",
-    "-isysroot",
-    "-isystem",
-    "-isystem-after",
-    "-iwithsysroot",
-    "-iframeworkwithsysroot",
-    "-cxx-isystem",
-    "-stdlib++-isystem",
-    "-resource-dir",
-    "-ivfsoverlay",
-    "-iwithprefix",
-    "-iwithprefixbefore",
-    "-l",
-    "-mllvm",
-    "-o",
-    "-target",
-    "-u",
-    "-x",
-    "-z",
-    "--param",
-    "--sysroot",
-    "-dumpbase",
-    "-dumpbase-ext",
-    "-dumpdir",
-    "-specs",
-    "--serialize-diagnostics",
-    "-working-directory",
-];
-
-/// Does option `a` take its value as the next argument?
-pub(crate) fn takes_separate_value(a: &str) -> bool {
-    TAKES_ARG.contains(&a) || a.starts_with("-Xarch_")
-}
-
-/// Options that make the compiler write files besides the object, or read
-/// files we cannot hash: calls with them run uncached (see docs/compatibility.md).
-fn unsupported_option(arg: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "-save-temps",
-        "--save-temps",
-        "-MJ",
-        "-aux-info",
-        "-fmodules",
-        "-fcxx-modules",
-        "-MG",
-        "--serialize-diagnostics",
-    ];
-    const PREFIXES: &[&str] = &[
-        "-save-temps=",
-        // clang's `=single` keeps the split sections in the object; not followed.
-        "-gsplit-dwarf=",
-        "-fdump-",
-        "-ftime-trace",
-        "-fmodules-ts",
-        "-fmodule-file",
-        "--analyze",
-    ];
-    EXACT.contains(&arg) || PREFIXES.iter().any(|p| arg.starts_with(p))
-}
-
-/// Options that act on the preprocessor only, with their value attached or
-/// as the next argument. (`-include-pch` is not one: the precompiled
-/// header's content is hashed, and clang reads it as a compile input.)
-const PREPROCESSOR_ONLY: &[&str] = &[
-    "-D",
-    "-I",
-    "-U",
-    "-cxx-isystem",
-    "-idirafter",
-    "-imacros",
-    "-include",
-    "-iprefix",
-    "-iquote",
-    "-isystem",
-    "-iwithprefix",
-    "-iwithprefixbefore",
-    "-nostdinc",
-    "-nostdinc++",
-];
-
-fn preprocessor_only(arg: &str) -> bool {
-    arg != "-include-pch" && PREPROCESSOR_ONLY.iter().any(|p| arg.starts_with(p))
-}
-
-/// Debug information with macro definitions: `-D` and `-include` reach
-/// the object by a way the preprocessed text does not show.
-fn macro_debug_info(arg: &str) -> bool {
-    matches!(arg, "-fdebug-macro") || (arg.starts_with("-g") && arg.ends_with('3'))
-}
-
-/// Options naming a file whose content must be hashed.
-const FILE_VALUE_PREFIXES: &[&str] = &[
-    "-fplugin=",
-    "-specs=",
-    "--specs=",
-    "-fprofile-sample-use=",
-    "-fauto-profile=",
-    "-fsanitize-blacklist=",
-    "-fsanitize-ignorelist=",
-    "-fpass-plugin=",
-];
-
-/// Quotes a target for `-MQ` as make needs it.
-fn quote_target(t: &str) -> String {
-    let mut out = String::new();
-    for c in t.chars() {
-        match c {
-            '$' => out.push_str("$$"),
-            ' ' | '\t' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '#' => out.push_str("\\#"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
@@ -260,499 +114,203 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Response files read for one call at most (gcc stops at 2000 too).
-const MAX_RESPONSE_FILES: usize = 2000;
-/// Bytes of response files read for one call at most.
-const MAX_RESPONSE_BYTES: u64 = 16 << 20;
-
-/// Expands `@file` response files (gcc's quoting: quotes and backslashes),
-/// recursively. An unreadable one stays as it is, as gcc leaves it. `Err`
-/// when the files are too many or too large to be real (a file naming
-/// itself several times, `@/dev/zero`): the call then runs uncached.
-pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
-    struct Budget {
-        files: usize,
-        bytes: u64,
-    }
-    fn read_limited(path: &Path, budget: &mut Budget) -> Result<Option<String>, String> {
-        use std::io::Read;
-        let Ok(file) = std::fs::File::open(path) else {
-            return Ok(None);
-        };
-        // Only a plain file: a FIFO or device could block or never end.
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            return Ok(None);
-        }
-        budget.files += 1;
-        if budget.files > MAX_RESPONSE_FILES {
-            return Err(format!("more than {MAX_RESPONSE_FILES} response files"));
-        }
-        let mut text = Vec::new();
-        let left = MAX_RESPONSE_BYTES - budget.bytes;
-        file.take(left + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if text.len() as u64 > left {
-            return Err(format!(
-                "response files larger than {MAX_RESPONSE_BYTES} bytes"
-            ));
-        }
-        budget.bytes += text.len() as u64;
-        Ok(String::from_utf8(text).ok())
-    }
-    fn expand(
-        args: &[String],
-        cwd: &Path,
-        depth: usize,
-        budget: &mut Budget,
-        out: &mut Vec<String>,
-    ) -> Result<(), String> {
-        for a in args {
-            match a.strip_prefix('@') {
-                Some(file) if depth < 10 => match read_limited(&cwd.join(file), budget)? {
-                    Some(text) => expand(&split_response_text(&text), cwd, depth + 1, budget, out)?,
-                    None => out.push(a.clone()),
-                },
-                _ => out.push(a.clone()),
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::with_capacity(args.len());
-    let mut budget = Budget { files: 0, bytes: 0 };
-    expand(args, cwd, 0, &mut budget, &mut out)?;
-    Ok(out)
-}
-
-/// Splits a response file's text into arguments, with gcc's quoting
-/// (quotes and backslashes). Public for the fuzz targets (tests/fuzz).
-pub fn split_response_text(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_token = false;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (c, quote) {
-            ('\\', _) => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-                in_token = true;
-            }
-            (q, Some(open)) if q == open => quote = None,
-            (_, Some(_)) => cur.push(c),
-            ('\'' | '"', None) => {
-                quote = Some(c);
-                in_token = true;
-            }
-            (c, None) if c.is_whitespace() => {
-                if in_token {
-                    out.push(std::mem::take(&mut cur));
-                    in_token = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                in_token = true;
-            }
-        }
-    }
-    if in_token {
-        out.push(cur);
-    }
-    out
-}
-
 /// Analyses an (already response-file-expanded) argument list. `Err` names
 /// the counter that says why the call cannot be cached.
 pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
-    let mut compile = false;
-    let mut assembly = false;
-    let mut output: Option<String> = None;
-    let mut dep_kind: Option<DepKind> = None;
-    let mut dep_file: Option<String> = None;
-    let mut targets: Vec<String> = Vec::new();
-    let mut phony = false;
-    let mut explicit_lang: Option<Option<Language>> = None;
-    let mut inputs: Vec<(String, InputKind)> = Vec::new();
-    let mut hash_args = Vec::new();
-    let mut pp_args = Vec::new();
-    let mut debug_info = false;
-    let mut extra_files = Vec::new();
-    let mut native_cpu = false;
-    let mut records_command_line = false;
-    let mut color = None;
-    let mut split_dwarf = false;
-    let mut dump_names = false;
-    let mut syntax_only = false;
-    let mut cpp_args = Vec::new();
-    let mut macro_debug = false;
-    let mut profiling = Profiling::default();
-    let mut pch = PchOptions {
-        timestamp: true,
-        ..PchOptions::default()
-    };
-    // Extra outputs named after the object (`.su`, `.ci`), and the assembler listing.
-    let mut aux_outputs: Vec<(ExtraKind, &str)> = Vec::new();
-    let mut listing: Option<String> = None;
-
+    let mut scan = Scan::new();
     let mut i = 0;
     while i < args.len() {
-        let a = args[i].as_str();
-        let next = args.get(i + 1).map(String::as_str);
-        // The value of an option given as `-X value` or `-Xvalue`.
-        let value_of = |opt: &str| -> Option<(String, usize)> {
-            if a == opt {
-                next.map(|v| (v.to_string(), 2))
-            } else {
-                a.strip_prefix(opt).map(|v| (v.to_string(), 1))
-            }
-        };
-        match a {
-            "-c" => {
-                compile = true;
-                hash_args.push(a.to_string());
-                i += 1;
-                continue;
-            }
-            "-S" => {
-                assembly = true;
-                hash_args.push(a.to_string());
-                i += 1;
-                continue;
-            }
-            "-E" | "-M" | "-MM" => return Err(Counter::CalledForPreprocessing),
-            "-MD" | "-MMD" => {
-                dep_kind = Some(if a == "-MD" {
-                    DepKind::All
-                } else {
-                    DepKind::User
-                });
-                i += 1;
-                continue;
-            }
-            "-MP" => {
-                phony = true;
-                i += 1;
-                continue;
-            }
-            "-fsyntax-only" => {
-                // Not for the `-E` run: clang warns that it is unused there.
-                syntax_only = true;
-                hash_args.push(a.to_string());
-                i += 1;
-                continue;
-            }
-            "--ccache-skip" => {
-                if let Some(n) = next {
-                    hash_args.push(n.to_string());
-                    pp_args.push(n.to_string());
-                }
-                i += 2;
-                continue;
-            }
-            "-" => return Err(Counter::UnsupportedCompilerOption),
-            _ => {}
-        }
-        if unsupported_option(a) {
-            return Err(Counter::UnsupportedCompilerOption);
-        }
-        if a.starts_with("-MF") || a.starts_with("-MT") || a.starts_with("-MQ") {
-            let opt = &a[..3];
-            let Some((v, used)) = value_of(opt) else {
-                return Err(Counter::BadCompilerArguments);
-            };
-            match opt {
-                "-MF" => dep_file = Some(v),
-                "-MT" => targets.push(v),
-                _ => targets.push(quote_target(&v)),
-            }
-            i += used;
-            continue;
-        }
-        if let Some(choice) = super::color::parse_option(a) {
-            color = Some(choice);
-            pp_args.push(a.to_string());
-            i += 1;
-            continue;
-        }
-        if let Some(wp) = a.strip_prefix("-Wp,") {
-            if let Some(f) = wp.strip_prefix("-MD,") {
-                dep_kind = Some(DepKind::All);
-                dep_file = Some(f.to_string());
-            } else if let Some(f) = wp.strip_prefix("-MMD,") {
-                dep_kind = Some(DepKind::User);
-                dep_file = Some(f.to_string());
-            } else if wp.split(',').any(|p| p.starts_with("-M")) {
-                return Err(Counter::UnsupportedCompilerOption);
-            } else {
-                hash_args.push(a.to_string());
-                pp_args.push(a.to_string());
-            }
-            i += 1;
-            continue;
-        }
-        if a == "-o" || (a.starts_with("-o") && a.len() > 2) {
-            let Some((v, used)) = value_of("-o") else {
-                return Err(Counter::BadCompilerArguments);
-            };
-            output = Some(v);
-            i += used;
-            continue;
-        }
-        if a == "-x" || (a.starts_with("-x") && a.len() > 2) {
-            let Some((v, used)) = value_of("-x") else {
-                return Err(Counter::BadCompilerArguments);
-            };
-            explicit_lang = if v == "none" {
-                None
-            } else {
-                Some(Language::from_x(&v))
-            };
-            // The language itself is hashed.
-            for arg in &args[i..i + used] {
-                cpp_args.push(arg.clone());
-                pp_args.push(arg.clone());
-            }
-            i += used;
-            continue;
-        }
-        if a.starts_with('-') {
-            if a.starts_with("-g") && !a.starts_with("-gno-") {
-                // `-gsplit-dwarf` counts too: older compilers let it turn
-                // debug information on (more in the key, never less).
-                debug_info = a != "-g0";
-                split_dwarf |= a == "-gsplit-dwarf";
-            }
-            dump_names |= a.starts_with("-dumpdir") || a.starts_with("-dumpbase");
-            if a.ends_with("=native") {
-                native_cpu = true;
-            }
-            if let Some(p) = FILE_VALUE_PREFIXES.iter().find(|p| a.starts_with(**p)) {
-                extra_files.push(a[p.len()..].to_string());
-            }
-            pch.observe(a, next);
-            let after_next = match (args.get(i + 2).map(String::as_str), args.get(i + 3)) {
-                (Some("-Xclang"), value) => value.map(String::as_str),
-                _ => None,
-            };
-            match (a, next, after_next) {
-                ("-Xclang", Some("-load"), Some(plugin)) => extra_files.push(plugin.to_string()),
-                ("-Xclang", Some("-include-pch"), Some(file)) => {
-                    pch.named.push(file.to_string());
-                }
-                ("-Xclang", Some("-emit-pch"), _) => {
-                    // Not for the `-E` run: clang would write the PCH to stdout.
-                    pch.creates = true;
-                    hash_args.extend([a.to_string(), "-emit-pch".to_string()]);
-                    i += 2;
-                    continue;
-                }
-                ("-Xclang", Some("-fno-pch-timestamp"), _) => pch.timestamp = false,
-                _ => {}
-            }
-            if matches!(a, "-grecord-command-line" | "-frecord-command-line") {
-                records_command_line = true;
-            } else if matches!(a, "-gno-record-command-line" | "-fno-record-command-line") {
-                records_command_line = false;
-            }
-            macro_debug |= macro_debug_info(a);
-            profiling.observe(a);
-            if a == "-fstack-usage" {
-                aux_outputs.push((ExtraKind::StackUsage, ".su"));
-            } else if a.starts_with("-fcallgraph-info") {
-                aux_outputs.push((ExtraKind::CallGraph, ".ci"));
-            } else if a == "-fauto-profile" {
-                extra_files.push("fbdata.afdo".to_string());
-            }
-            let assembler_opts = match (a, next) {
-                ("-Xassembler", Some(v)) => Some(v),
-                _ => a.strip_prefix("-Wa,"),
-            };
-            for part in assembler_opts.into_iter().flat_map(|v| v.split(',')) {
-                // `-a…=FILE` writes a listing; without a file it goes to stdout.
-                if let (true, Some((_, file))) = (part.starts_with("-a"), part.split_once('=')) {
-                    listing = Some(file.to_string());
-                }
-            }
-            let used = if takes_separate_value(a) { 2 } else { 1 };
-            if used == 2 && next.is_none() {
-                return Err(Counter::BadCompilerArguments);
-            }
-            if a == "-specs" {
-                extra_files.push(next.unwrap().to_string());
-            }
-            let keyed = if preprocessor_only(a) {
-                &mut cpp_args
-            } else {
-                &mut hash_args
-            };
-            for arg in &args[i..i + used] {
-                keyed.push(arg.clone());
-                pp_args.push(arg.clone());
-            }
-            i += used;
-            continue;
-        }
-        // A non-option argument: an input file.
-        let kind = match explicit_lang {
-            Some(Some(lang)) => InputKind::Source(lang),
-            Some(None) => InputKind::Unsupported,
-            None => classify_by_extension(a),
-        };
-        if kind == InputKind::LinkerInput {
-            // Not compiled, but the compiler names it in a warning ("linker
-            // input file unused"), and an operand that is really an option's
-            // value must never be left out of the key.
-            hash_args.push(format!("objcache-operand:{a}"));
-        }
-        inputs.push((a.to_string(), kind));
-        pp_args.push(a.to_string());
-        i += 1;
+        i += scan.argument(args, i)?;
     }
+    scan.decide()
+}
 
-    let sources: Vec<&(String, InputKind)> = inputs
-        .iter()
-        .filter(|(_, k)| *k != InputKind::LinkerInput)
-        .collect();
-    if let [(_, InputKind::Source(lang))] = sources.as_slice() {
-        pch.creates |= lang.is_header();
-    }
-    if pch.creates && (assembly || syntax_only) {
-        return Err(Counter::UnsupportedCompilerOption);
-    }
-    if !compile && !assembly && !syntax_only && !pch.creates {
-        return Err(if inputs.is_empty() {
-            Counter::NoInputFile
-        } else {
-            Counter::CalledForLink
-        });
-    }
-    let (input, kind) = match sources.as_slice() {
-        [] => return Err(Counter::NoInputFile),
-        [one] => (one.0.clone(), one.1),
-        _ => return Err(Counter::MultipleSourceFiles),
-    };
-    let InputKind::Source(language) = kind else {
-        return Err(Counter::UnsupportedSourceLanguage);
-    };
-    if basename(&input).starts_with("conftest.") {
-        return Err(Counter::AutoconfTest);
-    }
-    if output.as_deref() == Some("-") {
-        return Err(Counter::OutputToStdout);
-    }
-    let output_given = output.is_some();
-    if pch.creates && !output_given {
-        // gcc and clang put `pch.h.gch` beside the header.
-        if !language.is_header() {
-            return Err(Counter::UnsupportedCompilerOption);
-        }
-        output = Some(format!("{input}.gch"));
-    }
-    if records_command_line {
-        // clang writes its whole command line, output and input names
-        // included, into the object.
-        hash_args.push(format!(
-            "objcache-recorded-output:{}",
-            output.as_deref().unwrap_or("")
-        ));
-        hash_args.push(format!("objcache-recorded-input:{input}"));
-    }
-    let output = output
-        .unwrap_or_else(|| with_extension(basename(&input), if assembly { ".s" } else { ".o" }));
-    // The `.dwo` name follows the output's unless `-dumpdir`/`-dumpbase`
-    // say otherwise (not followed), and compilers disagree for `.name`.
-    let unusual_dwo_name = dump_names || basename(&output).starts_with('.');
-    let mut extra_outputs = Vec::new();
-    if profiling.notes {
-        let path = match &profiling.notes_path {
-            Some(p) => p.clone(),
-            None => with_extension(&output, ".gcno"),
-        };
-        extra_outputs.push(ExtraOutput {
-            kind: ExtraKind::CoverageNotes,
-            path,
-        });
-    }
-    for (kind, ext) in aux_outputs {
-        extra_outputs.push(ExtraOutput {
-            kind,
-            path: with_extension(&output, ext),
-        });
-    }
-    // Without -c, gcc names these after a link's output (`a-x.su`).
-    if (dump_names || (syntax_only && !compile)) && !extra_outputs.is_empty() {
-        return Err(Counter::UnsupportedCompilerOption);
-    }
-    if let Some(path) = listing {
-        extra_outputs.push(ExtraOutput {
-            kind: ExtraKind::Listing,
-            path,
-        });
-    }
-    if profiling.arcs {
-        // The object names its `.gcda` by this path, made absolute.
-        hash_args.push(format!("objcache-gcda-base:{output}"));
-    }
-    match (split_dwarf, assembly || unusual_dwo_name) {
-        (false, _) => {}
-        (true, true) => return Err(Counter::UnsupportedCompilerOption),
-        // The object names its `.dwo` as spelled here (DW_AT_dwo_name).
-        (true, false) => {
-            hash_args.push(format!("objcache-split-dwarf:{output}"));
+impl Scan {
+    /// Decides, from all the arguments, what the call compiles into what.
+    fn decide(mut self) -> Result<ArgsAnalysis, Counter> {
+        let (input, language) = self.source()?;
+        let (output, output_given) = self.output_file(&input, language)?;
+        let mut extra_outputs = self.outputs_named_after(&output)?;
+        if let Some(path) = self.listing.take() {
             extra_outputs.push(ExtraOutput {
-                kind: ExtraKind::SplitDwarf,
-                path: with_extension(&output, ".dwo"),
+                kind: ExtraKind::Listing,
+                path,
             });
         }
+        if self.profiling.arcs {
+            // The object names its `.gcda` by this path, made absolute.
+            self.hash_args.push(format!("objcache-gcda-base:{output}"));
+        }
+        extra_outputs.extend(self.split_dwarf_output(&output)?);
+        let shares_preprocessed = !(self.macro_debug
+            || self.records_command_line
+            || self.dep_kind.is_some()
+            || self.pch.creates
+            || language == Language::AsmWithCpp);
+        let deps = self.dependency_file(&input, &output, output_given);
+        Ok(ArgsAnalysis {
+            input,
+            language,
+            output,
+            deps,
+            hash_args: self.hash_args,
+            cpp_args: self.cpp_args,
+            shares_preprocessed,
+            preprocessor_args: self.pp_args,
+            debug_info: self.debug_info,
+            extra_files: self.extra_files,
+            native_cpu: self.native_cpu,
+            color: self.color,
+            extra_outputs,
+            syntax_only: self.syntax_only,
+            records_command_line: self.records_command_line,
+            profiling: self.profiling,
+            pch: self.pch,
+        })
     }
-    let shares_preprocessed = !(macro_debug
-        || records_command_line
-        || dep_kind.is_some()
-        || pch.creates
-        || language == Language::AsmWithCpp);
-    let deps = dep_kind.map(|kind| {
-        let file = dep_file.unwrap_or_else(|| {
-            if output_given {
-                with_extension(&output, ".d")
+
+    /// The one source file the call compiles (or makes a precompiled
+    /// header of), and its language; `Err` for a link, several sources or
+    /// a language objcache does not cache.
+    fn source(&mut self) -> Result<(String, Language), Counter> {
+        let sources: Vec<&(String, InputKind)> = self
+            .inputs
+            .iter()
+            .filter(|(_, k)| *k != InputKind::LinkerInput)
+            .collect();
+        if let [(_, InputKind::Source(lang))] = sources.as_slice() {
+            self.pch.creates |= lang.is_header();
+        }
+        if self.pch.creates && (self.assembly || self.syntax_only) {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        if !self.compile && !self.assembly && !self.syntax_only && !self.pch.creates {
+            return Err(if self.inputs.is_empty() {
+                Counter::NoInputFile
             } else {
-                with_extension(basename(&input), ".d")
+                Counter::CalledForLink
+            });
+        }
+        let (input, kind) = match sources.as_slice() {
+            [] => return Err(Counter::NoInputFile),
+            [one] => (one.0.clone(), one.1),
+            _ => return Err(Counter::MultipleSourceFiles),
+        };
+        let InputKind::Source(language) = kind else {
+            return Err(Counter::UnsupportedSourceLanguage);
+        };
+        if basename(&input).starts_with("conftest.") {
+            return Err(Counter::AutoconfTest);
+        }
+        Ok((input, language))
+    }
+
+    /// The file the compiler writes, as `-o` names it or as the compiler
+    /// names it without one, and whether `-o` named it.
+    fn output_file(&mut self, input: &str, language: Language) -> Result<(String, bool), Counter> {
+        if self.output.as_deref() == Some("-") {
+            return Err(Counter::OutputToStdout);
+        }
+        let output_given = self.output.is_some();
+        if self.pch.creates && !output_given {
+            // gcc and clang put `pch.h.gch` beside the header.
+            if !language.is_header() {
+                return Err(Counter::UnsupportedCompilerOption);
+            }
+            self.output = Some(format!("{input}.gch"));
+        }
+        if self.records_command_line {
+            // clang writes its whole command line, output and input names
+            // included, into the object.
+            self.hash_args.push(format!(
+                "objcache-recorded-output:{}",
+                self.output.as_deref().unwrap_or("")
+            ));
+            self.hash_args
+                .push(format!("objcache-recorded-input:{input}"));
+        }
+        let output = self.output.take().unwrap_or_else(|| {
+            let ext = if self.assembly { ".s" } else { ".o" };
+            with_extension(basename(input), ext)
+        });
+        Ok((output, output_given))
+    }
+
+    /// The `.gcno`, `.su` and `.ci` the compiler names after the object.
+    fn outputs_named_after(&self, output: &str) -> Result<Vec<ExtraOutput>, Counter> {
+        let mut extra_outputs = Vec::new();
+        if self.profiling.notes {
+            let path = match &self.profiling.notes_path {
+                Some(p) => p.clone(),
+                None => with_extension(output, ".gcno"),
+            };
+            extra_outputs.push(ExtraOutput {
+                kind: ExtraKind::CoverageNotes,
+                path,
+            });
+        }
+        for &(kind, ext) in &self.aux_outputs {
+            extra_outputs.push(ExtraOutput {
+                kind,
+                path: with_extension(output, ext),
+            });
+        }
+        // Without -c, gcc names these after a link's output (`a-x.su`).
+        if (self.dump_names || (self.syntax_only && !self.compile)) && !extra_outputs.is_empty() {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        Ok(extra_outputs)
+    }
+
+    /// `-gsplit-dwarf`: the `.dwo` beside the object.
+    fn split_dwarf_output(&mut self, output: &str) -> Result<Option<ExtraOutput>, Counter> {
+        if !self.split_dwarf {
+            return Ok(None);
+        }
+        // The `.dwo` name follows the output's unless `-dumpdir`/`-dumpbase`
+        // say otherwise (not followed), and compilers disagree for `.name`.
+        if self.assembly || self.dump_names || basename(output).starts_with('.') {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        // The object names its `.dwo` as spelled here (DW_AT_dwo_name).
+        self.hash_args
+            .push(format!("objcache-split-dwarf:{output}"));
+        Ok(Some(ExtraOutput {
+            kind: ExtraKind::SplitDwarf,
+            path: with_extension(output, ".dwo"),
+        }))
+    }
+
+    /// The `.d` the compiler writes, if any: its name, kind and targets.
+    fn dependency_file(
+        &mut self,
+        input: &str,
+        output: &str,
+        output_given: bool,
+    ) -> Option<DepOptions> {
+        let kind = self.dep_kind?;
+        let file = self.dep_file.take().unwrap_or_else(|| {
+            if output_given {
+                with_extension(output, ".d")
+            } else {
+                with_extension(basename(input), ".d")
             }
         });
-        let targets = if targets.is_empty() {
-            vec![output.clone()]
+        let targets = if self.targets.is_empty() {
+            vec![output.to_string()]
         } else {
-            targets
+            std::mem::take(&mut self.targets)
         };
-        hash_args.push(format!("objcache-deps:{kind:?}:phony={phony}"));
-        DepOptions {
+        let phony = self.phony;
+        self.hash_args
+            .push(format!("objcache-deps:{kind:?}:phony={phony}"));
+        Some(DepOptions {
             kind,
             file,
             targets,
             phony,
-        }
-    });
-    Ok(ArgsAnalysis {
-        input,
-        language,
-        output,
-        deps,
-        hash_args,
-        cpp_args,
-        shares_preprocessed,
-        preprocessor_args: pp_args,
-        debug_info,
-        extra_files,
-        native_cpu,
-        color,
-        extra_outputs,
-        syntax_only,
-        records_command_line,
-        profiling,
-        pch,
-    })
+        })
+    }
 }
 
 impl ArgsAnalysis {
@@ -858,39 +416,25 @@ mod tests {
     }
 
     #[test]
+    fn preprocessor_only_options_leave_the_result_key() {
+        let a = analyse_str(
+            "-c a.c -include-pch p.pch -isystem-after d -nostdinc++ -DX -Wp,-DY -fplugin=p.so",
+        )
+        .unwrap();
+        assert_eq!(a.cpp_args, ["-isystem-after", "d", "-nostdinc++", "-DX"]);
+        assert_eq!(
+            a.hash_args,
+            ["-c", "-include-pch", "p.pch", "-Wp,-DY", "-fplugin=p.so"]
+        );
+        assert_eq!(a.extra_files, ["p.so"]);
+        assert_eq!(a.pch.named, ["p.pch"]);
+    }
+
+    #[test]
     fn debug_info_detection() {
         assert!(analyse_str("-g -c a.c").unwrap().debug_info);
         assert!(analyse_str("-gdwarf-4 -c a.c").unwrap().debug_info);
         assert!(!analyse_str("-g -g0 -c a.c").unwrap().debug_info);
         assert!(!analyse_str("-c a.c").unwrap().debug_info);
-    }
-
-    #[test]
-    fn response_files() {
-        assert_eq!(
-            split_response_text("-DA='x y' \"-Ib c\" plain\\ esc\n-c"),
-            ["-DA=x y", "-Ib c", "plain esc", "-c"]
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("r.rsp"), "-O2 -c\n").unwrap();
-        let args = vec!["@r.rsp".to_string(), "a.c".into(), "@missing".into()];
-        assert_eq!(
-            expand_response_files(&args, dir.path()).unwrap(),
-            ["-O2", "-c", "a.c", "@missing"]
-        );
-        // A file that names itself six times: 6^10 expansions without a bound.
-        std::fs::write(dir.path().join("r6"), "@r6 @r6 @r6 @r6 @r6 @r6\n").unwrap();
-        assert!(expand_response_files(&["@r6".to_string()], dir.path()).is_err());
-        // A device is left to the compiler, not read.
-        assert_eq!(
-            expand_response_files(&["@/dev/zero".to_string()], dir.path()).unwrap(),
-            ["@/dev/zero"]
-        );
-        let huge = dir.path().join("huge");
-        std::fs::File::create(&huge)
-            .unwrap()
-            .set_len(MAX_RESPONSE_BYTES + 10)
-            .unwrap();
-        assert!(expand_response_files(&["@huge".to_string()], dir.path()).is_err());
     }
 }

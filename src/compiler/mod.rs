@@ -1,11 +1,14 @@
 //! Finding the real compiler and identifying it for the key.
 
+mod arg_scan;
 pub mod args;
 pub mod color;
 pub mod lang;
+mod options;
 pub mod pch;
 pub mod profile;
 pub mod relative;
+mod response;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -1,0 +1,357 @@
+//! Reading a command line's arguments in order, for `args::analyse`:
+//! what each one says about the call.
+
+use super::args::{DepKind, ExtraKind};
+use super::color::ColorChoice;
+use super::lang::{classify_by_extension, InputKind, Language};
+use super::options::{self, Match, AFFECTS_CPP, HASH_FILE, TOO_HARD};
+use super::pch::PchOptions;
+use super::profile::Profiling;
+use crate::stats::Counter;
+
+/// What the arguments have said so far, read in order.
+#[derive(Default)]
+pub(super) struct Scan {
+    pub(super) compile: bool,
+    pub(super) assembly: bool,
+    pub(super) syntax_only: bool,
+    pub(super) output: Option<String>,
+    /// `-x`: `Some(None)` for a language objcache does not cache.
+    pub(super) explicit_lang: Option<Option<Language>>,
+    pub(super) inputs: Vec<(String, InputKind)>,
+    pub(super) dep_kind: Option<DepKind>,
+    pub(super) dep_file: Option<String>,
+    pub(super) targets: Vec<String>,
+    pub(super) phony: bool,
+    pub(super) hash_args: Vec<String>,
+    pub(super) cpp_args: Vec<String>,
+    pub(super) pp_args: Vec<String>,
+    pub(super) debug_info: bool,
+    pub(super) split_dwarf: bool,
+    /// `-dumpdir`/`-dumpbase`: extra outputs are named otherwise.
+    pub(super) dump_names: bool,
+    pub(super) macro_debug: bool,
+    pub(super) records_command_line: bool,
+    pub(super) extra_files: Vec<String>,
+    pub(super) native_cpu: bool,
+    pub(super) color: Option<ColorChoice>,
+    pub(super) profiling: Profiling,
+    pub(super) pch: PchOptions,
+    /// Extra outputs named after the object (`.su`, `.ci`).
+    pub(super) aux_outputs: Vec<(ExtraKind, &'static str)>,
+    /// Where the assembler writes its listing.
+    pub(super) listing: Option<String>,
+}
+
+/// An option's value (glued, or the next argument) and how many arguments
+/// it spans; `Err` when the separate value it takes is missing.
+fn value_and_span<'a>(
+    known: Option<&Match<'a>>,
+    next: Option<&'a str>,
+) -> Result<(Option<&'a str>, usize), Counter> {
+    match known {
+        Some(m) if m.takes_next() => match next {
+            Some(v) => Ok((Some(v), 2)),
+            None => Err(Counter::BadCompilerArguments),
+        },
+        Some(m) => Ok((m.glued, 1)),
+        None => Ok((None, 1)),
+    }
+}
+
+/// Debug information with macro definitions: `-D` and `-include` reach
+/// the object by a way the preprocessed text does not show.
+fn macro_debug_info(arg: &str) -> bool {
+    matches!(arg, "-fdebug-macro") || (arg.starts_with("-g") && arg.ends_with('3'))
+}
+
+/// Quotes a target for `-MQ` as make needs it.
+fn quote_target(t: &str) -> String {
+    let mut out = String::new();
+    for c in t.chars() {
+        match c {
+            '$' => out.push_str("$$"),
+            ' ' | '\t' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' => out.push_str("\\#"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+impl Scan {
+    pub(super) fn new() -> Scan {
+        Scan {
+            pch: PchOptions {
+                timestamp: true,
+                ..PchOptions::default()
+            },
+            ..Scan::default()
+        }
+    }
+
+    /// Reads the argument at `i`; returns how many arguments it spans.
+    pub(super) fn argument(&mut self, args: &[String], i: usize) -> Result<usize, Counter> {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
+        if !a.starts_with('-') {
+            self.input(a);
+            return Ok(1);
+        }
+        match a {
+            // Source from stdin.
+            "-" => return Err(Counter::UnsupportedCompilerOption),
+            "--ccache-skip" => {
+                if let Some(n) = next {
+                    self.hash_args.push(n.to_string());
+                    self.pp_args.push(n.to_string());
+                }
+                return Ok(2);
+            }
+            _ => {}
+        }
+        if self.mode_option(a)? {
+            return Ok(1);
+        }
+        let known = options::lookup(a);
+        if known.is_some_and(|m| m.has(TOO_HARD)) {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        if let Some(used) = self.dependency_option(a, known, next)? {
+            return Ok(used);
+        }
+        if let Some(choice) = super::color::parse_option(a) {
+            self.color = Some(choice);
+            self.pp_args.push(a.to_string());
+            return Ok(1);
+        }
+        if let Some(used) = self.output_or_language(&args[i..], known)? {
+            return Ok(used);
+        }
+        self.other_option(args, i, known)
+    }
+
+    /// A non-option argument: an input file.
+    fn input(&mut self, a: &str) {
+        let kind = match self.explicit_lang {
+            Some(Some(lang)) => InputKind::Source(lang),
+            Some(None) => InputKind::Unsupported,
+            None => classify_by_extension(a),
+        };
+        if kind == InputKind::LinkerInput {
+            // Not compiled, but the compiler names it in a warning ("linker
+            // input file unused"), and an operand that is really an option's
+            // value must never be left out of the key.
+            self.hash_args.push(format!("objcache-operand:{a}"));
+        }
+        self.inputs.push((a.to_string(), kind));
+        self.pp_args.push(a.to_string());
+    }
+
+    /// What the call makes: an object (`-c`), assembly (`-S`), only
+    /// diagnostics (`-fsyntax-only`), or preprocessed text (not cached).
+    /// `true` when `a` is one of these.
+    fn mode_option(&mut self, a: &str) -> Result<bool, Counter> {
+        match a {
+            "-c" => self.compile = true,
+            "-S" => self.assembly = true,
+            // Not for the `-E` run: clang warns that it is unused there.
+            "-fsyntax-only" => self.syntax_only = true,
+            "-E" | "-M" | "-MM" => return Err(Counter::CalledForPreprocessing),
+            _ => return Ok(false),
+        }
+        self.hash_args.push(a.to_string());
+        Ok(true)
+    }
+
+    /// `-MD`, `-MMD`, `-MP`, `-MF`, `-MT`, `-MQ` and `-Wp,-MD,FILE`: the
+    /// `.d` the compiler writes. They stay out of the `-E` run and out of
+    /// the key (`dependency_file` keys what they decide).
+    fn dependency_option(
+        &mut self,
+        a: &str,
+        known: Option<Match>,
+        next: Option<&str>,
+    ) -> Result<Option<usize>, Counter> {
+        match a {
+            "-MD" => self.dep_kind = Some(DepKind::All),
+            "-MMD" => self.dep_kind = Some(DepKind::User),
+            "-MP" => self.phony = true,
+            _ => {
+                let Some(m) = known else {
+                    return Ok(None);
+                };
+                let name = m.name();
+                if !matches!(name, "-MF" | "-MT" | "-MQ" | "-Wp,") {
+                    return Ok(None);
+                }
+                let (Some(v), used) = value_and_span(Some(&m), next)? else {
+                    return Err(Counter::BadCompilerArguments);
+                };
+                match name {
+                    "-MF" => self.dep_file = Some(v.to_string()),
+                    "-MT" => self.targets.push(v.to_string()),
+                    "-MQ" => self.targets.push(quote_target(v)),
+                    _ => self.preprocessor_passthrough(a, v)?,
+                }
+                return Ok(Some(used));
+            }
+        }
+        Ok(Some(1))
+    }
+
+    /// `-Wp,OPTIONS`: a `.d` (`-Wp,-MD,FILE`, `-Wp,-MMD,FILE`), or else
+    /// keyed and passed on as it is.
+    fn preprocessor_passthrough(&mut self, a: &str, wp: &str) -> Result<(), Counter> {
+        if let Some(f) = wp.strip_prefix("-MD,") {
+            self.dep_kind = Some(DepKind::All);
+            self.dep_file = Some(f.to_string());
+        } else if let Some(f) = wp.strip_prefix("-MMD,") {
+            self.dep_kind = Some(DepKind::User);
+            self.dep_file = Some(f.to_string());
+        } else if wp.split(',').any(|p| p.starts_with("-M")) {
+            return Err(Counter::UnsupportedCompilerOption);
+        } else {
+            self.hash_args.push(a.to_string());
+            self.pp_args.push(a.to_string());
+        }
+        Ok(())
+    }
+
+    /// `-o FILE` and `-x LANG` (`args` starts at the option).
+    fn output_or_language(
+        &mut self,
+        args: &[String],
+        known: Option<Match>,
+    ) -> Result<Option<usize>, Counter> {
+        let Some(m) = known.filter(|m| matches!(m.name(), "-o" | "-x")) else {
+            return Ok(None);
+        };
+        let next = args.get(1).map(String::as_str);
+        let (Some(v), used) = value_and_span(Some(&m), next)? else {
+            return Err(Counter::BadCompilerArguments);
+        };
+        if m.name() == "-o" {
+            self.output = Some(v.to_string());
+            return Ok(Some(used));
+        }
+        self.explicit_lang = if v == "none" {
+            None
+        } else {
+            Some(Language::from_x(v))
+        };
+        // The language itself is hashed.
+        for arg in &args[..used] {
+            self.cpp_args.push(arg.clone());
+            self.pp_args.push(arg.clone());
+        }
+        Ok(Some(used))
+    }
+
+    /// Any other option: noted for what it says about debug information,
+    /// files read and written besides the source and the object, then keyed
+    /// (in `cpp_args` when it acts on the preprocessor only) and given to
+    /// the `-E` run.
+    fn other_option(
+        &mut self,
+        args: &[String],
+        i: usize,
+        known: Option<Match>,
+    ) -> Result<usize, Counter> {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
+        let (value, used) = value_and_span(known.as_ref(), next)?;
+        if known.is_some_and(|m| m.has(HASH_FILE)) {
+            self.extra_files.extend(value.map(str::to_string));
+        }
+        self.native_cpu |= a.ends_with("=native");
+        self.debug_option(a);
+        self.pch.observe(a, next);
+        if a == "-Xclang" && self.clang_option(&args[i + 1..]) {
+            return Ok(used);
+        }
+        self.profiling.observe(a);
+        if a == "-fauto-profile" {
+            // Without a file, gcc reads this one.
+            self.extra_files.push("fbdata.afdo".to_string());
+        }
+        let assembler_options = match known.map(|m| m.name()) {
+            Some("-Xassembler" | "-Wa,") => value,
+            _ => None,
+        };
+        self.extra_output_option(a, assembler_options);
+        let keyed = if known.is_some_and(|m| m.has(AFFECTS_CPP)) {
+            &mut self.cpp_args
+        } else {
+            &mut self.hash_args
+        };
+        for arg in &args[i..i + used] {
+            keyed.push(arg.clone());
+            self.pp_args.push(arg.clone());
+        }
+        Ok(used)
+    }
+
+    /// `-g…`, `-dumpdir`/`-dumpbase` and recorded command lines: what
+    /// debug information the object gets and what it names.
+    fn debug_option(&mut self, a: &str) {
+        if a.starts_with("-g") && !a.starts_with("-gno-") {
+            // `-gsplit-dwarf` counts too: older compilers let it turn
+            // debug information on (more in the key, never less).
+            self.debug_info = a != "-g0";
+            self.split_dwarf |= a == "-gsplit-dwarf";
+        }
+        self.dump_names |= a.starts_with("-dumpdir") || a.starts_with("-dumpbase");
+        match a {
+            "-grecord-command-line" | "-frecord-command-line" => self.records_command_line = true,
+            "-gno-record-command-line" | "-fno-record-command-line" => {
+                self.records_command_line = false;
+            }
+            _ => {}
+        }
+        self.macro_debug |= macro_debug_info(a);
+    }
+
+    /// What `-Xclang` passes (`rest` starts after it): plugins and
+    /// precompiled headers. `true` for `-Xclang -emit-pch`, which is keyed
+    /// here and not given to the `-E` run (clang would write the PCH to stdout).
+    fn clang_option(&mut self, rest: &[String]) -> bool {
+        let value = match (rest.get(1).map(String::as_str), rest.get(2)) {
+            (Some("-Xclang"), value) => value.map(String::as_str),
+            _ => None,
+        };
+        match (rest.first().map(String::as_str), value) {
+            (Some("-load"), Some(plugin)) => self.extra_files.push(plugin.to_string()),
+            (Some("-include-pch"), Some(file)) => self.pch.named.push(file.to_string()),
+            (Some("-emit-pch"), _) => {
+                self.pch.creates = true;
+                self.hash_args
+                    .extend(["-Xclang".to_string(), "-emit-pch".to_string()]);
+                return true;
+            }
+            (Some("-fno-pch-timestamp"), _) => self.pch.timestamp = false,
+            _ => {}
+        }
+        false
+    }
+
+    /// `-fstack-usage`, `-fcallgraph-info` and the assembler's listing:
+    /// files written besides the object. `assembler_options`: what
+    /// `-Wa,` or `-Xassembler` passes.
+    fn extra_output_option(&mut self, a: &str, assembler_options: Option<&str>) {
+        if a == "-fstack-usage" {
+            self.aux_outputs.push((ExtraKind::StackUsage, ".su"));
+        } else if a.starts_with("-fcallgraph-info") {
+            self.aux_outputs.push((ExtraKind::CallGraph, ".ci"));
+        }
+        for part in assembler_options.into_iter().flat_map(|v| v.split(',')) {
+            // `-a…=FILE` writes a listing; without a file it goes to stdout.
+            if let (true, Some((_, file))) = (part.starts_with("-a"), part.split_once('=')) {
+                self.listing = Some(file.to_string());
+            }
+        }
+    }
+}
