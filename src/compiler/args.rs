@@ -337,6 +337,25 @@ mod tests {
     }
 
     #[test]
+    fn options_writing_unfollowed_files_are_refused() {
+        for extra in [
+            &["-MJ", "db.json"][..],
+            &["-MJdb.json"],
+            &["--save-temps"],
+            &["--save-temps=obj"],
+            &["-save-temps=cwd"],
+        ] {
+            let mut args: Vec<String> = ["-c", "t.c", "-o", "t.o"].map(String::from).to_vec();
+            args.extend(extra.iter().map(|a| a.to_string()));
+            assert_eq!(
+                analyse(&args).err(),
+                Some(Counter::UnsupportedCompilerOption),
+                "{extra:?}"
+            );
+        }
+    }
+
+    #[test]
     fn plain_compile() {
         let a = analyse_str("-O2 -Iinc -c src/foo.c -o out/foo.o").unwrap();
         assert_eq!(a.input, "src/foo.c");

@@ -51,8 +51,10 @@ static OPTIONS: &[CompilerOption] = &[
     // clang's static analyser (`--analyze`, `--analyzer-output`): a report, no object.
     opt("--analyze", FAMILY | TOO_HARD),
     opt("--param", ARG),
-    // Writes `.i`/`.s` files beside the object.
+    // Writes `.i`/`.s` files beside the object (clang also takes the
+    // `=cwd|obj` form with two dashes).
     opt("--save-temps", TOO_HARD),
+    opt("--save-temps=", TAKES_CONCAT_ARG | TOO_HARD),
     // Writes a diagnostics file whose name is not followed.
     opt("--serialize-diagnostics", ARG | TOO_HARD),
     opt("--specs=", CONCAT_FILE),
@@ -66,8 +68,9 @@ static OPTIONS: &[CompilerOption] = &[
     opt("-MF", ARG_OR_CONCAT),
     // Dependency output objcache does not reproduce.
     opt("-MG", TOO_HARD),
-    // Writes a compilation database entry whose name is not followed.
-    opt("-MJ", TOO_HARD),
+    // Writes a compilation database entry whose name is not followed
+    // (`-MJ FILE` or `-MJFILE`).
+    opt("-MJ", ARG_OR_CONCAT | TOO_HARD),
     opt("-MQ", ARG_OR_CONCAT),
     opt("-MT", ARG_OR_CONCAT),
     opt("-T", ARG),
