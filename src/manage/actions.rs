@@ -1,0 +1,247 @@
+//! What each manager action does; [`super::options::OPTIONS`] says which
+//! option runs which of these.
+
+use std::path::PathBuf;
+
+use clap::ArgMatches;
+
+use super::options::{find, given, last};
+use crate::config::{self, size, Config, Locations};
+use crate::stats::{self, display};
+use crate::store::{cleanup, usage};
+
+/// What the actions of one command line share: the modifiers and the
+/// configuration, reloaded after each action that changes it.
+pub struct Session<'a> {
+    matches: &'a ArgMatches,
+    locations: Locations,
+    config: Config,
+    /// `--evict-older-than` and `--evict-namespace` together are one
+    /// eviction, run where the first of them stands.
+    evicted: bool,
+}
+
+impl<'a> Session<'a> {
+    /// Loads the configuration `--dir` and `--config-path` point at.
+    pub fn open(matches: &'a ArgMatches) -> Result<Session<'a>, String> {
+        let locations = Locations {
+            cache_dir_override: last(matches, find("dir")).map(PathBuf::from),
+            config_path_override: last(matches, find("config-path")).map(PathBuf::from),
+        };
+        let config = load(&locations)?;
+        config.apply_umask();
+        Ok(Session {
+            matches,
+            locations,
+            config,
+            evicted: false,
+        })
+    }
+
+    fn flag(&self, long: &str) -> bool {
+        given(self.matches, find(long))
+    }
+
+    fn last(&self, long: &str) -> Option<String> {
+        last(self.matches, find(long))
+    }
+
+    fn cache_dir(&self) -> String {
+        self.config.cache_dir.display().to_string()
+    }
+
+    /// Writes `key = value` into the primary configuration file; `reload`
+    /// then lets later actions see it.
+    fn set(&self, key: &str, value: &str) -> Result<(), String> {
+        config::validate(key, value).map_err(|e| format!("{key}: {e}"))?;
+        let path = &self.config.primary_config_path;
+        config::write_setting(path, key, value)
+            .map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
+    fn reload(&mut self) -> Result<(), String> {
+        self.config = load(&self.locations)?;
+        Ok(())
+    }
+}
+
+fn load(locations: &Locations) -> Result<Config, String> {
+    let (config, errors) = Config::load(locations);
+    match errors.first() {
+        None => Ok(config),
+        Some(_) => Err(errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\nobjcache: error: ")),
+    }
+}
+
+pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
+    let config = &s.config;
+    let totals = stats::read_total(&config.cache_dir);
+    let cache_dir = s.cache_dir();
+    let config_file = config.primary_config_path.display().to_string();
+    let system = config
+        .system_config_path
+        .as_ref()
+        .map(|p| p.display().to_string());
+    let context = display::ShowContext {
+        cache_dir: &cache_dir,
+        config_file: &config_file,
+        system_config_file: system.as_deref(),
+        max_size_bytes: config.max_size_bytes(),
+        max_files: config.max_files,
+        verbose: s.flag("verbose"),
+    };
+    print!("{}", display::show_stats(&totals, &context));
+    Ok(())
+}
+
+pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
+    let config = &s.config;
+    let totals = stats::read_total(&config.cache_dir);
+    print!(
+        "{}",
+        display::print_stats(&totals, config.max_size_bytes(), config.max_files)
+    );
+    Ok(())
+}
+
+pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
+    stats::zero(&s.config.cache_dir)
+        .map_err(|e| format!("zeroing statistics in {}: {e}", s.cache_dir()))?;
+    println!("Statistics zeroed");
+    Ok(())
+}
+
+pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
+    let all = cleanup::Selection {
+        older_than_secs: None,
+        namespace: None,
+    };
+    let dry = s.flag("dry-run");
+    let swept = cleanup::evict_selected(&s.config.cache_dir, &all, dry)
+        .map_err(|e| format!("clearing {}: {e}", s.cache_dir()))?;
+    let what = if dry {
+        "Would remove"
+    } else {
+        "Cleared cache: removed"
+    };
+    report_swept(what, swept);
+    Ok(())
+}
+
+pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
+    let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
+        .map_err(|e| format!("checking {}: {e}", s.cache_dir()))?;
+    println!("Checked {checked} entries");
+    report_swept("Removed bad entries:", removed);
+    Ok(())
+}
+
+pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
+    let limits = cleanup::Limits::from_config(&s.config);
+    let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
+        .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
+    report_swept("Cleaned up cache: removed", swept);
+    Ok(())
+}
+
+/// Removes what the last `--evict-older-than` and the last
+/// `--evict-namespace` select, both at once.
+pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
+    if std::mem::replace(&mut s.evicted, true) {
+        return Ok(());
+    }
+    let namespace = s.last("evict-namespace");
+    let older_than_secs = s
+        .last("evict-older-than")
+        .map(|a| cleanup::parse_age(&a))
+        .transpose()
+        .map_err(|e| format!("--evict-older-than: {e}"))?;
+    let selection = cleanup::Selection {
+        older_than_secs,
+        namespace: namespace.as_deref(),
+    };
+    let dry = s.flag("dry-run");
+    let swept = cleanup::evict_selected(&s.config.cache_dir, &selection, dry)
+        .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
+    report_swept(if dry { "Would remove" } else { "Removed" }, swept);
+    Ok(())
+}
+
+fn collect_usage(s: &Session) -> Result<usage::Usage, String> {
+    let limits = cleanup::Limits::from_config(&s.config);
+    usage::collect(&s.config.cache_dir, &limits)
+        .map_err(|e| format!("reading {}: {e}", s.cache_dir()))
+}
+
+pub fn show_usage(s: &mut Session, _: &str) -> Result<(), String> {
+    print!("{}", usage::show(&collect_usage(s)?));
+    Ok(())
+}
+
+pub fn print_usage(s: &mut Session, _: &str) -> Result<(), String> {
+    print!("{}", usage::print(&collect_usage(s)?));
+    Ok(())
+}
+
+pub fn max_size(s: &mut Session, value: &str) -> Result<(), String> {
+    let v = value.trim();
+    s.set("max_size", v)?;
+    if v.ends_with('%') {
+        println!("Set cache size limit to {v} of the file system");
+    } else {
+        match size::parse_size(value).map_err(|e| format!("-M: {e}"))? {
+            0 => println!("Unset cache size limit"),
+            bytes => println!("Set cache size limit to {}", size::format_size(bytes)),
+        }
+    }
+    s.reload()
+}
+
+pub fn max_files(s: &mut Session, value: &str) -> Result<(), String> {
+    let n: u64 = value
+        .parse()
+        .map_err(|_| format!("-F: invalid number \"{value}\""))?;
+    s.set("max_files", &n.to_string())?;
+    if n == 0 {
+        println!("Unset cache file limit");
+    } else {
+        println!("Set cache file limit to {n}");
+    }
+    s.reload()
+}
+
+pub fn set_config(s: &mut Session, kv: &str) -> Result<(), String> {
+    let (k, v) = kv
+        .split_once('=')
+        .ok_or_else(|| format!("-o: expected KEY=VALUE, got \"{kv}\""))?;
+    s.set(k.trim(), v.trim())?;
+    s.reload()
+}
+
+pub fn get_config(s: &mut Session, key: &str) -> Result<(), String> {
+    let v = s
+        .config
+        .get(key)
+        .ok_or_else(|| format!("unknown configuration option \"{key}\""))?;
+    println!("{v}");
+    Ok(())
+}
+
+pub fn show_config(s: &mut Session, _: &str) -> Result<(), String> {
+    for (key, value, origin) in s.config.entries() {
+        println!("({origin}) {key} = {value}");
+    }
+    Ok(())
+}
+
+fn report_swept(what: &str, swept: cleanup::Swept) {
+    println!(
+        "{what} {} files ({})",
+        swept.files,
+        size::format_size(swept.kib * 1024)
+    );
+}

@@ -1,0 +1,126 @@
+//! The manager's answers that replace a run: `-h`, `-V` and the hidden
+//! `--generate WHAT`, which prints documents built from the option table.
+//! clap_mangen and clap_complete run only here, so only when asked.
+
+use std::io::Write;
+
+use clap::Command;
+use clap_complete::aot::{Bash, Fish, Generator, Zsh};
+
+use super::options::{documented, Kind, Opt, OPTIONS};
+
+/// What `--generate` prints: the man page, the README's option table, or
+/// a shell's completion script.
+pub const DOCUMENTS: &[&str] = &["man", "markdown", "bash", "zsh", "fish"];
+
+/// The man page's DESCRIPTION before the note on order; `-h` shows the
+/// one-line `about` instead.
+const MAN_DESCRIPTION: &str = "\
+objcache caches the objects a C, C++ or assembler compile produces and \
+gives them back when the same compile runs again. It takes ccache's options, \
+ccache.conf and CCACHE_* variables.
+
+Called as objcache COMPILER ARGS, or through a symlink named like the \
+compiler, it runs one cached compile. Called with options only, it manages \
+the cache.";
+
+pub fn help(cmd: &mut Command, _: &str) -> Result<(), String> {
+    print!("{}", cmd.render_help());
+    Ok(())
+}
+
+pub fn version(_: &mut Command, _: &str) -> Result<(), String> {
+    println!("objcache version {}", env!("CARGO_PKG_VERSION"));
+    Ok(())
+}
+
+/// Prints the document `what` (one of [`DOCUMENTS`]; clap checked it).
+pub fn document(_: &mut Command, what: &str) -> Result<(), String> {
+    let text = render(what)?;
+    std::io::stdout()
+        .write_all(&text)
+        .map_err(|e| format!("writing {what}: {e}"))
+}
+
+pub fn render(what: &str) -> Result<Vec<u8>, String> {
+    Ok(match what {
+        "man" => man()?,
+        "markdown" => markdown().into_bytes(),
+        "bash" => completion(Bash),
+        "zsh" => completion(Zsh),
+        "fish" => completion(Fish),
+        other => return Err(format!("cannot generate \"{other}\"")),
+    })
+}
+
+fn man() -> Result<Vec<u8>, String> {
+    let description = format!("{MAN_DESCRIPTION}\n\n{}", order_note(str::to_owned));
+    let mut out = Vec::new();
+    clap_mangen::Man::new(documented().long_about(description))
+        .render(&mut out)
+        .map_err(|e| format!("rendering the man page: {e}"))?;
+    Ok(out)
+}
+
+/// Named one by one, not through `Shell`, which would link every shell's
+/// generator into the binary.
+fn completion(shell: impl Generator) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut documented(), "objcache", &mut out);
+    out
+}
+
+/// The README's table of manager options and the note on their order.
+pub fn markdown() -> String {
+    let mut out = String::from("| option | what it does |\n| --- | --- |\n");
+    for opt in OPTIONS.iter().filter(|o| !o.hidden) {
+        out += &format!("| {} | {} |\n", names(opt), escape(opt.help));
+    }
+    out + "\n" + &order_note(|s| format!("`{s}`")) + "\n"
+}
+
+/// How the kinds of option run; `code` marks up an option or a command.
+fn order_note(code: impl Fn(&str) -> String) -> String {
+    let modifiers = listed(&code, |k| matches!(k, Kind::Modifier));
+    let infos = listed(&code, |k| matches!(k, Kind::Info(_)));
+    format!(
+        "Options run in the order given ({} shows, then zeroes), \
+         an option with a value once per value ({} sets both); \
+         a flag given twice runs once, where it last stands. \
+         {modifiers} apply to every option of the command line wherever they stand; \
+         {infos} print and do nothing else.",
+        code("objcache -s -z"),
+        code("-o a=1 -o b=2"),
+    )
+}
+
+/// `-M`, `--max-size SIZE`
+fn names(opt: &Opt) -> String {
+    let long = match opt.value {
+        Some(v) => format!("`--{} {v}`", opt.long),
+        None => format!("`--{}`", opt.long),
+    };
+    match opt.short {
+        Some(c) => format!("`-{c}`, {long}"),
+        None => long,
+    }
+}
+
+/// The visible options of a kind as "--a, --b and --c".
+fn listed(code: impl Fn(&str) -> String, kind: impl Fn(&Kind) -> bool) -> String {
+    let names: Vec<String> = OPTIONS
+        .iter()
+        .filter(|o| !o.hidden && kind(&o.kind))
+        .map(|o| code(&format!("--{}", o.long)))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Help text as a Markdown table cell: `<TAB>` must not read as HTML.
+fn escape(text: &str) -> String {
+    text.replace('<', "&lt;").replace('|', "\\|")
+}

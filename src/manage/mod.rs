@@ -1,0 +1,65 @@
+//! The cache manager: `objcache -s`, `-z`, `-M 10G`, `-p` … with ccache's
+//! option names and meanings. Options run in the order given, as in ccache
+//! (a repeated flag once, though: see `Opt::arg`).
+//!
+//! `options` holds the one table of options; `actions` what each action
+//! does; `generate` the help, the man page, the completions and the README
+//! table, all from the table.
+
+mod actions;
+mod generate;
+mod options;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+
+use clap::ArgMatches;
+
+use actions::Session;
+use options::{command, given, last, planned, Kind, OPTIONS};
+
+/// Runs the manager with `args` (without the program name); returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let mut cmd = command();
+    let matches = match cmd
+        .try_get_matches_from_mut(std::iter::once(OsString::from("objcache")).chain(args))
+    {
+        Ok(m) => m,
+        Err(e) if e.use_stderr() => {
+            eprint!("objcache: {}", e.render());
+            return 1;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return 0;
+        }
+    };
+    let answered = OPTIONS.iter().find_map(|opt| match opt.kind {
+        Kind::Info(answer) if given(&matches, opt) => {
+            let value = last(&matches, opt).unwrap_or_default();
+            Some(answer(&mut cmd, &value))
+        }
+        _ => None,
+    });
+    match answered.unwrap_or_else(|| execute(&matches)) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("objcache: error: {message}");
+            1
+        }
+    }
+}
+
+/// Runs the actions in command-line order; stops at the first error.
+fn execute(m: &ArgMatches) -> Result<(), String> {
+    let steps = planned(m);
+    if steps.is_empty() {
+        return Err("no action given; see objcache --help".into());
+    }
+    let mut session = Session::open(m)?;
+    for step in steps {
+        step.run(&mut session)?;
+    }
+    Ok(())
+}

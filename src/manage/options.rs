@@ -1,0 +1,325 @@
+//! Every manager option, defined once as data. The clap `Command` (parsing,
+//! `-h`), the man page, the shell completions and the README's option table
+//! are all built from [`OPTIONS`], so none of them can name an option the
+//! others lack.
+
+use clap::builder::PossibleValuesParser;
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use super::actions::{self, Session};
+use super::generate;
+
+/// Runs one action with the option's value (empty for a flag).
+pub type Handler = fn(&mut Session, &str) -> Result<(), String>;
+
+/// Answers instead of the actions; gets the option's value (empty for a flag).
+pub type Answer = fn(&mut Command, &str) -> Result<(), String>;
+
+/// What an option does on the command line.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// Runs where it stands on the command line, after the ones before it.
+    Action(Handler),
+    /// Changes every action wherever it stands; the last value counts.
+    Modifier,
+    /// Replaces the whole run (help, version, generated documents); of
+    /// several given, the one first in the table answers (`-V -h` helps).
+    Info(Answer),
+}
+
+/// One manager option.
+#[derive(Clone, Copy)]
+pub struct Opt {
+    /// The long name without `--`; also clap's id for the option.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The placeholder for its value; `None` for a flag.
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+    pub kind: Kind,
+    /// The only values accepted (none: any value).
+    pub choices: &'static [&'static str],
+    /// Left out of the help, the man page, the completions and the README.
+    pub hidden: bool,
+}
+
+impl Opt {
+    const fn new(long: &'static str, kind: Kind, help: &'static str) -> Opt {
+        Opt {
+            long,
+            short: None,
+            value: None,
+            help,
+            kind,
+            choices: &[],
+            hidden: false,
+        }
+    }
+
+    const fn action(long: &'static str, run: Handler, help: &'static str) -> Opt {
+        Opt::new(long, Kind::Action(run), help)
+    }
+
+    const fn modifier(long: &'static str, help: &'static str) -> Opt {
+        Opt::new(long, Kind::Modifier, help)
+    }
+
+    const fn info(long: &'static str, answer: Answer, help: &'static str) -> Opt {
+        Opt::new(long, Kind::Info(answer), help)
+    }
+
+    const fn short(self, c: char) -> Opt {
+        Opt {
+            short: Some(c),
+            ..self
+        }
+    }
+
+    const fn value(self, name: &'static str) -> Opt {
+        Opt {
+            value: Some(name),
+            ..self
+        }
+    }
+
+    const fn choices(self, choices: &'static [&'static str]) -> Opt {
+        Opt { choices, ..self }
+    }
+
+    const fn hidden(self) -> Opt {
+        Opt {
+            hidden: true,
+            ..self
+        }
+    }
+
+    /// The option as clap parses it. A flag counts its occurrences: clap
+    /// then keeps only its last position, so a repeated flag runs once,
+    /// where it last stands (`-s -z -s` zeroes, then shows). A value option
+    /// keeps every value and position, so `-o a=1 -o b=2` runs twice.
+    fn arg(&self) -> Arg {
+        let mut arg = Arg::new(self.long)
+            .long(self.long)
+            .help(self.help)
+            .hide(self.hidden);
+        if let Some(c) = self.short {
+            arg = arg.short(c);
+        }
+        match self.value {
+            None => arg.action(ArgAction::Count),
+            Some(name) => {
+                arg = arg.value_name(name).action(ArgAction::Append);
+                if self.choices.is_empty() {
+                    arg
+                } else {
+                    arg.value_parser(PossibleValuesParser::new(self.choices))
+                }
+            }
+        }
+    }
+}
+
+/// The manager's options, in the order `-h` lists them.
+pub const OPTIONS: &[Opt] = &[
+    Opt::modifier(
+        "config-path",
+        "operate on configuration file PATH instead of the default",
+    )
+    .value("PATH"),
+    Opt::modifier(
+        "dir",
+        "operate on cache directory PATH instead of the default",
+    )
+    .short('d')
+    .value("PATH"),
+    Opt::action(
+        "cleanup",
+        actions::cleanup,
+        "delete old files and recalculate size counters (enforces max_size, max_files, max_age)",
+    )
+    .short('c'),
+    Opt::action(
+        "clear",
+        actions::clear,
+        "clear the cache completely (except configuration)",
+    )
+    .short('C'),
+    Opt::action(
+        "check",
+        actions::check,
+        "verify every cache entry (checksum, key, format) and remove the bad ones (objcache only)",
+    ),
+    Opt::action(
+        "evict-older-than",
+        actions::evict,
+        "remove files not used for AGE (30m, 12h, 2d, 3600s)",
+    )
+    .value("AGE"),
+    Opt::action(
+        "evict-namespace",
+        actions::evict,
+        "remove files stored with namespace NAME",
+    )
+    .value("NAME"),
+    Opt::modifier(
+        "dry-run",
+        "with --evict-older-than, --evict-namespace or -C: report what would be removed, remove nothing",
+    ),
+    Opt::action(
+        "show-usage",
+        actions::show_usage,
+        "show what the cache holds by kind, namespace and last use, and what cleanups would free",
+    ),
+    Opt::action(
+        "print-usage",
+        actions::print_usage,
+        "the same as --show-usage, machine-readable (name<TAB>value)",
+    ),
+    Opt::action(
+        "max-files",
+        actions::max_files,
+        "set maximum number of files in cache to NUM (use 0 for no limit)",
+    )
+    .short('F')
+    .value("NUM"),
+    Opt::action(
+        "max-size",
+        actions::max_size,
+        "set maximum size of cache to SIZE (use 0 for no limit); suffixes k, M, G, T (decimal), Ki, Mi, Gi, Ti (binary); default G",
+    )
+    .short('M')
+    .value("SIZE"),
+    Opt::action(
+        "get-config",
+        actions::get_config,
+        "print the value of configuration key KEY",
+    )
+    .short('k')
+    .value("KEY"),
+    Opt::action(
+        "set-config",
+        actions::set_config,
+        "set configuration item KEY to value VAL",
+    )
+    .short('o')
+    .value("KEY=VAL"),
+    Opt::action(
+        "show-config",
+        actions::show_config,
+        "show current configuration options in human-readable format",
+    )
+    .short('p'),
+    Opt::action(
+        "print-stats",
+        actions::print_stats,
+        "print statistics counter IDs and values in machine-parsable format",
+    ),
+    Opt::action(
+        "show-stats",
+        actions::show_stats,
+        "show summary of configuration and statistics counters in human-readable format",
+    )
+    .short('s'),
+    Opt::modifier("verbose", "increase verbosity of -s").short('v'),
+    Opt::action("zero-stats", actions::zero_stats, "zero statistics counters").short('z'),
+    Opt::info("help", generate::help, "print this help text").short('h'),
+    Opt::info(
+        "version",
+        generate::version,
+        "print version and copyright information",
+    )
+    .short('V'),
+    Opt::info(
+        "generate",
+        generate::document,
+        "print the man page, a shell's completion script or the README's option table",
+    )
+    .value("WHAT")
+    .choices(generate::DOCUMENTS)
+    .hidden(),
+];
+
+/// The parser for the manager's command line, built from [`OPTIONS`]. Only
+/// the manager builds it; a wrapped compile never does.
+pub fn command() -> Command {
+    with_options(OPTIONS.iter())
+}
+
+/// The command the man page and the completions describe: without the
+/// hidden options, which clap_complete would otherwise offer.
+pub fn documented() -> Command {
+    with_options(OPTIONS.iter().filter(|o| !o.hidden))
+}
+
+fn with_options<'a>(options: impl Iterator<Item = &'a Opt>) -> Command {
+    let cmd = Command::new("objcache")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A fast, ccache-compatible compiler cache.")
+        .override_usage(
+            "objcache [OPTIONS]\n       objcache COMPILER [COMPILER OPTIONS]\n       COMPILER [COMPILER OPTIONS]   (via a symlink named like the compiler)",
+        )
+        .disable_version_flag(true)
+        .disable_help_flag(true);
+    options.fold(cmd, |cmd, opt| cmd.arg(opt.arg()))
+}
+
+/// Whether `opt` was given on the command line (a flag: at least once).
+pub fn given(m: &ArgMatches, opt: &Opt) -> bool {
+    m.value_source(opt.long) == Some(ValueSource::CommandLine)
+}
+
+/// The last value given for `opt` (none for a flag).
+pub fn last(m: &ArgMatches, opt: &Opt) -> Option<String> {
+    opt.value?;
+    m.get_many::<String>(opt.long)
+        .and_then(|mut v| v.next_back().cloned())
+}
+
+/// The option named `long` (a typo in a caller is a bug: it panics).
+pub fn find(long: &str) -> &'static Opt {
+    OPTIONS
+        .iter()
+        .find(|o| o.long == long)
+        .unwrap_or_else(|| panic!("no manager option --{long}"))
+}
+
+/// One action to run: the option given and its value (empty for a flag).
+pub struct Step {
+    pub opt: &'static Opt,
+    pub value: String,
+}
+
+impl Step {
+    pub fn run(&self, session: &mut Session) -> Result<(), String> {
+        match self.opt.kind {
+            Kind::Action(run) => run(session, &self.value),
+            // `planned` yields actions only.
+            Kind::Modifier | Kind::Info(_) => Ok(()),
+        }
+    }
+}
+
+/// The actions given, in command-line order.
+pub fn planned(m: &ArgMatches) -> Vec<Step> {
+    let mut found: Vec<(usize, Step)> = Vec::new();
+    for opt in OPTIONS {
+        if !matches!(opt.kind, Kind::Action(_)) {
+            continue;
+        }
+        let Some(indices) = m.indices_of(opt.long).filter(|_| given(m, opt)) else {
+            continue;
+        };
+        let mut values = opt
+            .value
+            .and_then(|_| m.get_many::<String>(opt.long))
+            .into_iter()
+            .flatten();
+        for i in indices {
+            let value = values.next().cloned().unwrap_or_default();
+            found.push((i, Step { opt, value }));
+        }
+    }
+    found.sort_by_key(|(i, _)| *i);
+    found.into_iter().map(|(_, step)| step).collect()
+}

@@ -1,0 +1,141 @@
+//! The option table against what is built from it and what documents it.
+
+use super::generate::{self, markdown};
+use super::options::{command, planned, Kind, OPTIONS};
+
+const README: &str = include_str!("../../README.md");
+const BEGIN: &str =
+    "<!-- manager options: `objcache --generate markdown` writes this; a unit test checks it -->\n";
+const END: &str = "<!-- end of manager options -->";
+
+#[test]
+fn readme_table_is_the_generated_one() {
+    let start = README.find(BEGIN).expect("README lacks the options marker") + BEGIN.len();
+    let end = start
+        + README[start..]
+            .find(END)
+            .expect("README lacks the end marker");
+    let expected = markdown();
+    assert!(
+        README[start..end] == expected,
+        "README.md's manager options differ from the table; replace the block with \
+         the output of `objcache --generate markdown`:\n{expected}"
+    );
+}
+
+#[test]
+fn help_lists_every_option_and_hides_the_hidden() {
+    let help = command().render_help().to_string();
+    for opt in OPTIONS {
+        let long = format!("--{}", opt.long);
+        let shown = help.lines().any(|l| {
+            let l = l.trim_start();
+            let l = match opt.short {
+                Some(c) => l.strip_prefix(&format!("-{c}, ")).unwrap_or(""),
+                None => l,
+            };
+            l.starts_with(&long) && l.contains(opt.help)
+        });
+        assert_eq!(shown, !opt.hidden, "{long} in -h:\n{help}");
+    }
+}
+
+#[test]
+fn man_page_and_completions_name_every_visible_option() {
+    let text = |what| String::from_utf8(generate::render(what).unwrap()).unwrap();
+    let man = text("man");
+    let shells = [text("bash"), text("zsh"), text("fish")];
+    for opt in OPTIONS {
+        let roff = format!("\\-\\-{}", opt.long.replace('-', "\\-"));
+        assert_eq!(
+            man.contains(&roff),
+            !opt.hidden,
+            "{roff} in the man page:\n{man}"
+        );
+        for script in &shells {
+            let named = script.contains(&format!("--{}", opt.long))
+                || script.contains(&format!("-l {} ", opt.long));
+            assert_eq!(named, !opt.hidden, "--{} in:\n{script}", opt.long);
+        }
+    }
+}
+
+#[test]
+fn table_is_consistent() {
+    command().debug_assert();
+    for (i, a) in OPTIONS.iter().enumerate() {
+        for b in &OPTIONS[i + 1..] {
+            assert_ne!(a.long, b.long);
+            assert!(a.short.is_none() || a.short != b.short, "-{:?}", a.short);
+        }
+        assert!(a.choices.is_empty() || a.value.is_some(), "--{}", a.long);
+    }
+    assert_eq!(
+        OPTIONS
+            .iter()
+            .find(|o| o.long == "generate")
+            .unwrap()
+            .choices,
+        generate::DOCUMENTS
+    );
+    for what in generate::DOCUMENTS {
+        assert!(generate::render(what).is_ok(), "--generate {what}");
+    }
+}
+
+/// The long names of the actions `args` runs, in order, with their values.
+fn plan(args: &[&str]) -> Vec<(&'static str, String)> {
+    let m = command()
+        .try_get_matches_from(std::iter::once("objcache").chain(args.iter().copied()))
+        .unwrap();
+    planned(&m)
+        .into_iter()
+        .map(|s| {
+            assert!(matches!(s.opt.kind, Kind::Action(_)));
+            (s.opt.long, s.value)
+        })
+        .collect()
+}
+
+fn steps(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    list.iter().map(|(l, v)| (*l, v.to_string())).collect()
+}
+
+#[test]
+fn actions_run_in_command_line_order() {
+    assert_eq!(
+        plan(&["-sz"]),
+        steps(&[("show-stats", ""), ("zero-stats", "")])
+    );
+    assert_eq!(
+        plan(&["-o", "a=1", "-p", "--set-config=b=2"]),
+        steps(&[
+            ("set-config", "a=1"),
+            ("show-config", ""),
+            ("set-config", "b=2")
+        ])
+    );
+    assert_eq!(
+        plan(&["-M10G", "-v", "--dir", "d", "-F", "3", "-M", "0"]),
+        steps(&[("max-size", "10G"), ("max-files", "3"), ("max-size", "0")])
+    );
+    // Both eviction options are planned; the eviction itself runs once.
+    assert_eq!(
+        plan(&["--evict-namespace", "n", "-s", "--evict-older-than", "1d"]),
+        steps(&[
+            ("evict-namespace", "n"),
+            ("show-stats", ""),
+            ("evict-older-than", "1d")
+        ])
+    );
+    assert_eq!(plan(&["--dry-run", "-v", "--config-path", "c"]), steps(&[]));
+}
+
+/// clap keeps a flag's last position only; objcache has always run a
+/// repeated flag once, there (ccache would show twice).
+#[test]
+fn a_repeated_flag_runs_once_where_it_last_stands() {
+    let once = steps(&[("zero-stats", ""), ("show-stats", "")]);
+    assert_eq!(plan(&["-s", "-z", "-s"]), once);
+    assert_eq!(plan(&["-szs"]), once);
+}
