@@ -2,9 +2,7 @@
 //! byte-identical to plain compiles, warnings are replayed, failures are
 //! passed through and never cached, source/header/flag changes miss.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 
 /// Miss then hit for one translation unit; checks objects and counters.

@@ -1,8 +1,6 @@
 //! Command line interface: usage, -V, -h, -s, --print-stats format, --dir.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 
 /// Every counter objcache must print (ccache names), even when zero.

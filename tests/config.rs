@@ -3,9 +3,7 @@
 //! `-M`/`-F`, and the behaviour switches CCACHE_DISABLE, CCACHE_READONLY,
 //! CCACHE_RECACHE, CCACHE_NOCOMPRESS, plus `-z` and `-C`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -4,9 +4,7 @@
 //! relocated hits under base_dir (the .d must name the new directory's
 //! absolute header paths) and hits with a different object name.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 

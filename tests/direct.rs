@@ -11,9 +11,7 @@
 //! recorded in the manifest, so every test waits [`SETTLE`] after its last
 //! file write before a compile whose manifest entry it relies on.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -20,9 +20,7 @@
 //! Every check compares counters from `--print-stats` and output bytes with
 //! what the plain compiler writes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

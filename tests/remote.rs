@@ -6,12 +6,8 @@
 //! A "runner" is one CI machine: its own cache directory, the same project
 //! directory and the same remote backend as the other runners.
 
-mod common;
-#[path = "common/servers.rs"]
-mod servers;
-
-use common::*;
-use servers::*;
+use crate::common::servers::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,9 +4,7 @@
 //! `--show-usage` / `--print-usage`, all with real gcc compiles. Every check
 //! compares objcache's counters with a walk of the entry files on disk.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;

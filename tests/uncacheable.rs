@@ -2,9 +2,7 @@
 //! through unchanged, count the right ccache counter and never count a hit or
 //! a miss.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 

@@ -4,8 +4,6 @@
 //! a private cache directory) and never changes the process working directory:
 //! all commands get an explicit `current_dir`.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -16,6 +14,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub mod servers;
 
 /// How to install the external tools the tests rely on.
 pub const INSTALL_HINT: &str =
