@@ -51,36 +51,15 @@ impl Runner {
         cmd
     }
 
-    /// `objcache gcc <a>` in `cwd`: must succeed and write `output`
-    /// byte-identical to `expected`. Returns the output and the wall time.
+    /// `objcache gcc <a>` in `cwd` with this runner's cache and variables:
+    /// must succeed and write `output` byte-identical to `expected`.
+    /// Returns the output and the wall time.
     #[track_caller]
     fn compile(&self, cwd: &Path, a: &[String], output: &str, expected: &[u8]) -> (Out, Duration) {
-        let out_path = cwd.join(output);
-        rm(&out_path);
-        let argv: Vec<String> = std::iter::once("gcc".to_string())
-            .chain(a.iter().cloned())
-            .collect();
-        let mut cmd = self.objcache_in(cwd, &argv);
-        let desc = format!("{cmd:?}");
-        let start = Instant::now();
-        let out = run(&mut cmd);
-        let took = start.elapsed();
-        assert!(
-            out.success(),
-            "objcache compile failed: {desc}\n{}",
-            out.dump()
-        );
-        assert!(
-            out_path.exists(),
-            "objcache did not produce {output}: {desc}\n{}",
-            out.dump()
-        );
-        assert_bytes_eq(
-            &read(&out_path),
-            expected,
-            &format!("{output} from `{desc}`"),
-        );
-        (out, took)
+        let got = Compile::new(cwd, "gcc", a, output)
+            .envs(&self.vars)
+            .check_obj(&self.env, expected);
+        (got.out, got.took)
     }
 
     fn stats(&self) -> BTreeMap<String, u64> {

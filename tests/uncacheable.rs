@@ -312,19 +312,9 @@ fn compile_and_compare(
     args: &[&str],
     vars: &[(&str, &str)],
 ) -> std::collections::BTreeMap<String, u64> {
-    // (plain_object removes the plain compiler's object once read.)
-    let expected = plain_object(compiler, dir, args, "t.o");
-    let mut cmd = env.objcache_in(dir, std::iter::once(compiler).chain(args.iter().copied()));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = run(&mut cmd);
-    assert!(out.success(), "{}", out.dump());
-    assert_bytes_eq(
-        &read(&dir.join("t.o")),
-        &expected,
-        &format!("{compiler} {args:?}"),
-    );
+    let unit = Compile::new(dir, compiler, args, "t.o").envs(vars);
+    let expected = unit.plain().obj;
+    unit.check_obj(env, &expected);
     env.stats()
 }
 

@@ -588,40 +588,168 @@ pub fn write_big_source(path: &Path, bytes: usize, seed: u32) {
     fs::write(path, s).unwrap();
 }
 
-/// Run `objcache <compiler> <args>` in `cwd` (after deleting `output`),
-/// require success and that `output` is byte-identical to `expected`.
-#[track_caller]
-pub fn cached_compile(
-    env: &TestEnv,
-    cwd: &Path,
-    compiler: &str,
-    args: &[String],
-    output: &str,
-    expected: &[u8],
-) -> Out {
-    let out_path = cwd.join(output);
-    rm(&out_path);
-    let mut cmd = env.objcache_in(
-        cwd,
-        std::iter::once(compiler.to_string()).chain(args.iter().cloned()),
-    );
-    let desc = format!("{cmd:?}");
-    let out = run(&mut cmd);
-    assert!(
-        out.success(),
-        "objcache compile failed: {desc}\n{}",
-        out.dump()
-    );
-    assert!(
-        out_path.exists(),
-        "objcache did not produce {}: {desc}\n{}",
-        out_path.display(),
-        out.dump()
-    );
-    assert_bytes_eq(
-        &read(&out_path),
-        expected,
-        &format!("{output} from `{desc}`"),
-    );
-    out
+/// One compile command, run by the plain compiler and through objcache in
+/// the same directory, so a test can check that objcache writes what the
+/// compiler would.
+///
+/// `env` variables are objcache's (`CCACHE_*`, and anything else the cached
+/// call needs): the plain compiler runs without them.
+#[derive(Clone, Debug)]
+pub struct Compile {
+    pub cwd: PathBuf,
+    pub cc: String,
+    pub args: Vec<String>,
+    /// The object, relative to `cwd`.
+    pub obj: String,
+    /// The dependency file, relative to `cwd`, when the call writes one.
+    pub dep: Option<String>,
+    pub envs: Vec<(String, String)>,
+}
+
+/// What one compile wrote: the object, the `.d` (when the [`Compile`] names
+/// one), the call's output and how long it took.
+#[derive(Debug)]
+pub struct Produced {
+    pub obj: Vec<u8>,
+    pub dep: Option<Vec<u8>>,
+    pub out: Out,
+    pub took: Duration,
+}
+
+impl Compile {
+    /// `cc args` in `cwd`, writing `obj`.
+    pub fn new<S: AsRef<str>>(cwd: &Path, cc: &str, args: &[S], obj: &str) -> Compile {
+        require(cc);
+        Compile {
+            cwd: cwd.to_path_buf(),
+            cc: cc.to_string(),
+            args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+            obj: obj.to_string(),
+            dep: None,
+            envs: Vec::new(),
+        }
+    }
+
+    /// The call also writes the dependency file `dep`.
+    pub fn dep(mut self, dep: &str) -> Compile {
+        self.dep = Some(dep.to_string());
+        self
+    }
+
+    /// Run objcache with `key=value` in its environment.
+    pub fn env(mut self, key: &str, value: &str) -> Compile {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Run objcache with these variables in its environment.
+    pub fn envs<K: AsRef<str>, V: AsRef<str>>(mut self, vars: &[(K, V)]) -> Compile {
+        for (k, v) in vars {
+            self.envs
+                .push((k.as_ref().to_string(), v.as_ref().to_string()));
+        }
+        self
+    }
+
+    fn outputs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        std::iter::once(&self.obj)
+            .chain(&self.dep)
+            .map(|o| self.cwd.join(o))
+    }
+
+    fn clean(&self) {
+        self.outputs().for_each(|p| rm(&p));
+    }
+
+    /// Runs `cmd` (after removing the outputs), requires success and every
+    /// output, and reads them.
+    #[track_caller]
+    fn produce(&self, mut cmd: Command) -> Produced {
+        self.clean();
+        let desc = format!("{cmd:?}");
+        let start = Instant::now();
+        let out = run(&mut cmd);
+        let took = start.elapsed();
+        assert!(out.success(), "compile failed: {desc}\n{}", out.dump());
+        for p in self.outputs() {
+            assert!(
+                p.exists(),
+                "{} not written by {desc}\n{}",
+                p.display(),
+                out.dump()
+            );
+        }
+        Produced {
+            obj: read(&self.cwd.join(&self.obj)),
+            dep: self.dep.as_ref().map(|d| read(&self.cwd.join(d))),
+            out,
+            took,
+        }
+    }
+
+    /// The plain compiler's outputs for the files as they are now. They are
+    /// removed afterwards, so objcache has to write them again.
+    #[track_caller]
+    pub fn plain(&self) -> Produced {
+        let mut cmd = Command::new(&self.cc);
+        clean_env(&mut cmd);
+        cmd.current_dir(&self.cwd).args(&self.args);
+        let got = self.produce(cmd);
+        self.clean();
+        got
+    }
+
+    /// objcache's outputs (left in place), compared with nothing.
+    #[track_caller]
+    pub fn cached(&self, env: &TestEnv) -> Produced {
+        let mut cmd = env.objcache_in(&self.cwd, std::iter::once(&self.cc).chain(&self.args));
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        self.produce(cmd)
+    }
+
+    /// objcache's outputs, which must equal those of a plain compile run
+    /// just before it (so of the files as they are now): object, `.d` and
+    /// stderr.
+    #[track_caller]
+    pub fn check(&self, env: &TestEnv) -> Produced {
+        let expected = self.plain();
+        let got = self.cached(env);
+        let what = self.describe();
+        assert_bytes_eq(&got.obj, &expected.obj, &format!("object of {what}"));
+        if let (Some(g), Some(e)) = (&got.dep, &expected.dep) {
+            assert_bytes_eq(g, e, &format!("dependency file of {what}"));
+        }
+        assert_bytes_eq(
+            &got.out.stderr,
+            &expected.out.stderr,
+            &format!("stderr of {what}"),
+        );
+        got
+    }
+
+    /// objcache's outputs, whose object must be `expected` (the plain
+    /// compiler's, made earlier).
+    #[track_caller]
+    pub fn check_obj(&self, env: &TestEnv, expected: &[u8]) -> Produced {
+        let got = self.cached(env);
+        assert_bytes_eq(
+            &got.obj,
+            expected,
+            &format!("object of {}", self.describe()),
+        );
+        got
+    }
+
+    /// The call, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "`{} {}` in {} (objcache env {:?})",
+            self.cc,
+            self.args.join(" "),
+            self.cwd.display(),
+            self.envs
+        )
+    }
 }
