@@ -62,7 +62,7 @@ impl Runner {
         (got.out, got.took)
     }
 
-    fn stats(&self) -> BTreeMap<String, u64> {
+    fn stats(&self) -> Stats {
         self.env.stats()
     }
 
@@ -73,7 +73,7 @@ impl Runner {
 }
 
 /// The remote counters of a stats map (absent ones as 0).
-fn remote_counters(s: &BTreeMap<String, u64>) -> Vec<(&'static str, u64)> {
+fn remote_counters(s: &Stats) -> Vec<(&'static str, u64)> {
     REMOTE_COUNTERS.iter().map(|k| (*k, get(s, k))).collect()
 }
 
@@ -1126,7 +1126,7 @@ fn file_backend_flipped_byte_is_rejected() {
 // 9. misbehaving HTTP servers
 // ---------------------------------------------------------------------------
 
-fn bad_http_server(reply: &[u8]) -> BTreeMap<String, u64> {
+fn bad_http_server(reply: &[u8]) -> Stats {
     let server = FakeServer::start(Behaviour::Reply(reply.to_vec()));
     let (_penv, proj) = project();
     let units = generated_units(&proj, 2);

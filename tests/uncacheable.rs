@@ -311,7 +311,7 @@ fn compile_and_compare(
     compiler: &str,
     args: &[&str],
     vars: &[(&str, &str)],
-) -> std::collections::BTreeMap<String, u64> {
+) -> Stats {
     let unit = Compile::new(dir, compiler, args, "t.o").envs(vars);
     let expected = unit.plain().obj;
     unit.check_obj(env, &expected);
@@ -389,7 +389,7 @@ fn extra_files_to_hash_are_in_the_key() {
     fs::write(dir.join("b.txt"), "two\n").unwrap();
     let args = ["-c", "t.c", "-o", "t.o"];
     let vars = [("CCACHE_EXTRAFILES", "a.txt:b.txt")];
-    let counts = |s: &std::collections::BTreeMap<String, u64>| (get(s, "cache_miss"), hits(s));
+    let counts = |s: &Stats| (get(s, "cache_miss"), hits(s));
     compile_and_compare(&env, &dir, "gcc", &args, &vars);
     let s = compile_and_compare(&env, &dir, "gcc", &args, &vars);
     assert_eq!(counts(&s), (1, 1), "{s:?}");

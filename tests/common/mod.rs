@@ -323,16 +323,17 @@ impl TestEnv {
     }
 
     /// Parse `objcache --print-stats` (lines `name<TAB>value`).
-    pub fn stats(&self) -> BTreeMap<String, u64> {
+    pub fn stats(&self) -> Stats {
         let mut cmd = self.objcache();
         cmd.arg("--print-stats");
         let out = run_ok(&mut cmd);
         parse_print_stats(&out.stdout_str())
     }
 
-    /// A single counter (0 when absent).
+    /// A single counter; panics when `--print-stats` does not print it.
+    #[track_caller]
     pub fn stat(&self, name: &str) -> u64 {
-        self.stats().get(name).copied().unwrap_or(0)
+        get(&self.stats(), name)
     }
 
     /// `direct_cache_hit + preprocessed_cache_hit`.
@@ -346,8 +347,28 @@ impl TestEnv {
     }
 }
 
-/// Parse the output of `--print-stats`.
-pub fn parse_print_stats(text: &str) -> BTreeMap<String, u64> {
+/// The `name<TAB>value` lines of `--print-stats` (or `--print-usage`).
+/// Looked up with [`get`], which panics on a name the output does not
+/// have, so a misspelt counter fails its test instead of reading 0.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stats(BTreeMap<String, u64>);
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'a> IntoIterator for &'a Stats {
+    type Item = (&'a String, &'a u64);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, u64>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Parse the output of `--print-stats` (or `--print-usage`).
+pub fn parse_print_stats(text: &str) -> Stats {
     let mut map = BTreeMap::new();
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -362,14 +383,35 @@ pub fn parse_print_stats(text: &str) -> BTreeMap<String, u64> {
             .unwrap_or_else(|_| panic!("bad --print-stats value in line {line:?}"));
         map.insert(k.to_string(), v);
     }
-    map
+    Stats(map)
 }
 
-pub fn get(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
-    stats.get(name).copied().unwrap_or(0)
+/// Counter `name`; panics when `stats` has no such line.
+#[track_caller]
+pub fn get(stats: &Stats, name: &str) -> u64 {
+    match stats.0.get(name) {
+        Some(v) => *v,
+        None => panic!(
+            "no counter {name:?} in the output (misspelt?); it has: {:?}",
+            stats.0.keys().collect::<Vec<_>>()
+        ),
+    }
 }
 
-pub fn hits(stats: &BTreeMap<String, u64>) -> u64 {
+/// `--print-usage`'s `namespace_<ns>_files`: 0 when there is no such line,
+/// as a namespace without files has none. (Only for namespaces that may be
+/// gone; [`get`] is for lines that must be there.)
+pub fn namespace_files(usage: &Stats, ns: &str) -> u64 {
+    usage
+        .0
+        .get(&format!("namespace_{ns}_files"))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// `direct_cache_hit + preprocessed_cache_hit`.
+#[track_caller]
+pub fn hits(stats: &Stats) -> u64 {
     get(stats, "direct_cache_hit") + get(stats, "preprocessed_cache_hit")
 }
 
@@ -752,4 +794,14 @@ impl Compile {
             self.envs
         )
     }
+}
+
+/// A counter name `--print-stats` does not print is a test bug: the lookup
+/// panics instead of reading 0 (which would make the test unable to fail).
+#[test]
+#[should_panic(expected = "no counter \"cache_mis\"")]
+fn misspelt_counter_name_panics() {
+    let s = TestEnv::new().stats();
+    assert_eq!(get(&s, "cache_miss"), 0);
+    get(&s, "cache_mis");
 }
