@@ -2,9 +2,7 @@
 //! different path lengths) under one base dir, built with ABSOLUTE `-I` paths
 //! but relative source and object paths (cwd = project dir).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 struct Setup {

@@ -2,9 +2,7 @@
 //! byte-identical to plain compiles, warnings are replayed, failures are
 //! passed through and never cached, source/header/flag changes miss.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 
 /// Miss then hit for one translation unit; checks objects and counters.
@@ -14,15 +12,16 @@ fn miss_then_hit(compiler: &str, src: &str, extra: &[&str]) {
     let proj = env.copy_fixture("proj", "proj");
     let mut a = args(&["-c", src, "-o", "out.o", "-I", "include"]);
     a.extend(extra.iter().map(|s| s.to_string()));
-    let expected = plain_object(compiler, &proj, &a, "out.o");
+    let unit = Compile::new(&proj, compiler, &a, "out.o");
+    let expected = unit.plain().obj;
     assert!(!expected.is_empty());
 
-    let miss = cached_compile(&env, &proj, compiler, &a, "out.o", &expected);
+    let miss = unit.check_obj(&env, &expected).out;
     let s = env.stats();
     assert_eq!(get(&s, "cache_miss"), 1, "first run must be a miss: {s:?}");
     assert_eq!(hits(&s), 0, "first run must not hit: {s:?}");
 
-    let hit = cached_compile(&env, &proj, compiler, &a, "out.o", &expected);
+    let hit = unit.check_obj(&env, &expected).out;
     let s = env.stats();
     assert_eq!(get(&s, "cache_miss"), 1, "second run must not miss: {s:?}");
     assert_eq!(hits(&s), 1, "second run must hit: {s:?}");
@@ -30,7 +29,7 @@ fn miss_then_hit(compiler: &str, src: &str, extra: &[&str]) {
     assert_bytes_eq(&hit.stderr, &miss.stderr, "stderr of hit vs miss");
 
     // A third run hits again.
-    cached_compile(&env, &proj, compiler, &a, "out.o", &expected);
+    unit.check_obj(&env, &expected);
     assert_eq!(env.hits(), 2);
     assert_eq!(env.misses(), 1);
 }
@@ -71,8 +70,9 @@ fn miss_counts_preprocessed_cache_miss() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
-    let expected = plain_object("gcc", &proj, &a, "util.o");
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
+    let unit = Compile::new(&proj, "gcc", &a, "util.o");
+    let expected = unit.plain().obj;
+    unit.check_obj(&env, &expected);
     let s = env.stats();
     assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
     assert_eq!(
@@ -128,12 +128,13 @@ fn warnings_replayed(compiler: &str) {
     let expected = read(&proj.join("warn.o"));
     rm(&proj.join("warn.o"));
 
-    let miss = cached_compile(&env, &proj, compiler, &a, "warn.o", &expected);
+    let unit = Compile::new(&proj, compiler, &a, "warn.o");
+    let miss = unit.check_obj(&env, &expected).out;
     assert_bytes_eq(&miss.stderr, &p.stderr, "stderr on miss vs plain compiler");
     assert_bytes_eq(&miss.stdout, &p.stdout, "stdout on miss vs plain compiler");
     assert_eq!(env.misses(), 1);
 
-    let hit = cached_compile(&env, &proj, compiler, &a, "warn.o", &expected);
+    let hit = unit.check_obj(&env, &expected).out;
     assert_eq!(env.hits(), 1, "second run must hit");
     assert_bytes_eq(&hit.stderr, &miss.stderr, "warning replayed on hit");
     assert_bytes_eq(&hit.stdout, &miss.stdout, "stdout on hit");
@@ -200,15 +201,16 @@ fn missing_dash_o_writes_basename_object_in_cwd() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/util.c", "-I", "include"]);
-    let expected = plain_object("gcc", &proj, &a, "util.o");
+    let unit = Compile::new(&proj, "gcc", &a, "util.o");
+    let expected = unit.plain().obj;
     assert!(!proj.join("src/util.o").exists());
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
+    unit.check_obj(&env, &expected);
     assert!(
         !proj.join("src/util.o").exists(),
         "object belongs in cwd, not next to source"
     );
     assert_eq!(env.misses(), 1);
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
+    unit.check_obj(&env, &expected);
     assert_eq!(env.hits(), 1);
     assert_eq!(env.misses(), 1);
 }
@@ -228,10 +230,12 @@ fn output_into_subdirectory_and_different_name_hits() {
         "-I",
         "include",
     ]);
-    let e1 = plain_object("gcc", &proj, &a1, "obj/one.o");
-    let e2 = plain_object("gcc", &proj, &a2, "obj/deeper/two.o");
-    cached_compile(&env, &proj, "gcc", &a1, "obj/one.o", &e1);
-    cached_compile(&env, &proj, "gcc", &a2, "obj/deeper/two.o", &e2);
+    let one = Compile::new(&proj, "gcc", &a1, "obj/one.o");
+    let two = Compile::new(&proj, "gcc", &a2, "obj/deeper/two.o");
+    let e1 = one.plain().obj;
+    let e2 = two.plain().obj;
+    one.check_obj(&env, &e1);
+    two.check_obj(&env, &e2);
     assert_eq!(env.misses(), 1);
     assert_eq!(env.hits(), 1, "only the output name differs: must hit");
 }
@@ -242,18 +246,19 @@ fn modified_source_misses_and_gives_new_object() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
-    let e1 = plain_object("gcc", &proj, &a, "util.o");
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &e1);
+    let unit = Compile::new(&proj, "gcc", &a, "util.o");
+    let e1 = unit.plain().obj;
+    unit.check_obj(&env, &e1);
 
     let src = proj.join("src/util.c");
     let text = fs::read_to_string(&src).unwrap().replace("a + b", "a - b");
     fs::write(&src, text).unwrap();
-    let e2 = plain_object("gcc", &proj, &a, "util.o");
+    let e2 = unit.plain().obj;
     assert_ne!(e1, e2, "changed source must change the object");
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &e2);
+    unit.check_obj(&env, &e2);
     assert_eq!(env.misses(), 2, "changed source must miss");
     assert_eq!(env.hits(), 0);
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &e2);
+    unit.check_obj(&env, &e2);
     assert_eq!(env.hits(), 1);
 }
 
@@ -263,9 +268,10 @@ fn modified_header_misses_and_gives_new_object() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/math.c", "-o", "math.o", "-I", "include"]);
-    let e1 = plain_object("gcc", &proj, &a, "math.o");
-    cached_compile(&env, &proj, "gcc", &a, "math.o", &e1);
-    cached_compile(&env, &proj, "gcc", &a, "math.o", &e1);
+    let unit = Compile::new(&proj, "gcc", &a, "math.o");
+    let e1 = unit.plain().obj;
+    unit.check_obj(&env, &e1);
+    unit.check_obj(&env, &e1);
     assert_eq!(env.hits(), 1);
 
     let hdr = proj.join("include/mathx.h");
@@ -273,9 +279,9 @@ fn modified_header_misses_and_gives_new_object() {
         .unwrap()
         .replace("#define MATHX_SCALE 3", "#define MATHX_SCALE 5");
     fs::write(&hdr, text).unwrap();
-    let e2 = plain_object("gcc", &proj, &a, "math.o");
+    let e2 = unit.plain().obj;
     assert_ne!(e1, e2, "changed header must change the object");
-    cached_compile(&env, &proj, "gcc", &a, "math.o", &e2);
+    unit.check_obj(&env, &e2);
     assert_eq!(env.misses(), 2, "changed header must miss");
     assert_eq!(env.hits(), 1);
 }
@@ -288,12 +294,15 @@ fn different_flags_or_compiler_miss() {
     let proj = env.copy_fixture("proj", "proj");
     let o0 = args(&["-c", "src/main.c", "-o", "main.o", "-I", "include", "-O0"]);
     let o2 = args(&["-c", "src/main.c", "-o", "main.o", "-I", "include", "-O2"]);
-    let e_o0 = plain_object("gcc", &proj, &o0, "main.o");
-    let e_o2 = plain_object("gcc", &proj, &o2, "main.o");
-    let e_clang = plain_object("clang", &proj, &o0, "main.o");
-    cached_compile(&env, &proj, "gcc", &o0, "main.o", &e_o0);
-    cached_compile(&env, &proj, "gcc", &o2, "main.o", &e_o2);
-    cached_compile(&env, &proj, "clang", &o0, "main.o", &e_clang);
+    let variants = [
+        Compile::new(&proj, "gcc", &o0, "main.o"),
+        Compile::new(&proj, "gcc", &o2, "main.o"),
+        Compile::new(&proj, "clang", &o0, "main.o"),
+    ];
+    let expected: Vec<Vec<u8>> = variants.iter().map(|v| v.plain().obj).collect();
+    for (v, e) in variants.iter().zip(&expected) {
+        v.check_obj(&env, e);
+    }
     assert_eq!(
         env.misses(),
         3,
@@ -301,9 +310,9 @@ fn different_flags_or_compiler_miss() {
     );
     assert_eq!(env.hits(), 0);
     // And every variant now hits.
-    cached_compile(&env, &proj, "gcc", &o0, "main.o", &e_o0);
-    cached_compile(&env, &proj, "gcc", &o2, "main.o", &e_o2);
-    cached_compile(&env, &proj, "clang", &o0, "main.o", &e_clang);
+    for (v, e) in variants.iter().zip(&expected) {
+        v.check_obj(&env, e);
+    }
     assert_eq!(env.hits(), 3);
     assert_eq!(env.misses(), 3);
 }
@@ -314,8 +323,9 @@ fn object_deleted_after_hit_is_restored() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/main.c", "-o", "main.o", "-I", "include"]);
-    let e = plain_object("gcc", &proj, &a, "main.o");
-    cached_compile(&env, &proj, "gcc", &a, "main.o", &e);
+    let unit = Compile::new(&proj, "gcc", &a, "main.o");
+    let e = unit.plain().obj;
+    unit.check_obj(&env, &e);
     // Overwrite the object with garbage: a hit must replace it.
     fs::write(proj.join("main.o"), b"garbage").unwrap();
     let mut cmd = env.objcache_in(&proj, std::iter::once("gcc".to_string()).chain(a.clone()));
@@ -336,9 +346,10 @@ fn link_of_cached_objects_runs() {
         ("src/math.c", "math.o"),
     ] {
         let a = args(&["-c", src, "-o", obj, "-I", "include"]);
-        let e = plain_object("gcc", &proj, &a, obj);
-        cached_compile(&env, &proj, "gcc", &a, obj, &e);
-        cached_compile(&env, &proj, "gcc", &a, obj, &e);
+        let unit = Compile::new(&proj, "gcc", &a, obj);
+        let e = unit.plain().obj;
+        unit.check_obj(&env, &e);
+        unit.check_obj(&env, &e);
     }
     assert_eq!(env.hits(), 3);
     assert_eq!(env.misses(), 3);

@@ -1,8 +1,6 @@
 //! Command line interface: usage, -V, -h, -s, --print-stats format, --dir.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 
 /// Every counter objcache must print (ccache names), even when zero.
@@ -169,9 +167,10 @@ fn show_stats_summary() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
-    let expected = plain_object("gcc", &proj, &a, "util.o");
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
+    let unit = Compile::new(&proj, "gcc", &a, "util.o");
+    let expected = unit.plain().obj;
+    unit.check_obj(&env, &expected);
+    unit.check_obj(&env, &expected);
     // One uncacheable call.
     let mut cmd = env.objcache_in(&proj, ["gcc", "-E", "src/util.c", "-I", "include"]);
     run_ok(&mut cmd);
@@ -210,8 +209,9 @@ fn dir_option_selects_cache_dir() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
-    let expected = plain_object("gcc", &proj, &a, "util.o");
-    cached_compile(&env, &proj, "gcc", &a, "util.o", &expected);
+    let unit = Compile::new(&proj, "gcc", &a, "util.o");
+    let expected = unit.plain().obj;
+    unit.check_obj(&env, &expected);
     assert_eq!(env.misses(), 1);
 
     let elsewhere = env.root().join("elsewhere");
@@ -257,11 +257,12 @@ fn stats_of_other_dir_unaffected() {
     let env2 = TestEnv::new();
     let proj = env1.copy_fixture("proj", "proj");
     let a = args(&["-c", "src/math.c", "-o", "math.o", "-I", "include"]);
-    let expected = plain_object("gcc", &proj, &a, "math.o");
-    cached_compile(&env1, &proj, "gcc", &a, "math.o", &expected);
+    let unit = Compile::new(&proj, "gcc", &a, "math.o");
+    let expected = unit.plain().obj;
+    unit.check_obj(&env1, &expected);
     assert_eq!(env1.misses(), 1);
     assert_eq!(env2.misses(), 0);
-    cached_compile(&env2, &proj, "gcc", &a, "math.o", &expected);
+    unit.check_obj(&env2, &expected);
     assert_eq!(env2.misses(), 1, "separate cache dirs do not share entries");
     assert_eq!(env2.hits(), 0);
 }

@@ -2,9 +2,7 @@
 //! build dir, or after `clean`) is all hits; dependency tracking keeps
 //! working on hits (editing a header rebuilds the dependents).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -2,9 +2,7 @@
 //! would there (coloured), redirected it shows them plain, and colour
 //! options do not split the cache.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 

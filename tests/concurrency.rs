@@ -2,9 +2,7 @@
 //! object must be byte-identical to a plain compile and the statistics must
 //! add up exactly (no lost counter updates).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};

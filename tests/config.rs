@@ -3,9 +3,7 @@
 //! `-M`/`-F`, and the behaviour switches CCACHE_DISABLE, CCACHE_READONLY,
 //! CCACHE_RECACHE, CCACHE_NOCOMPRESS, plus `-z` and `-C`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -47,30 +45,21 @@ fn conf_pairs(p: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `gcc -c src/util.c -o util.o` in `proj`.
+fn util_c(proj: &Path) -> Compile {
+    let a = ["-c", "src/util.c", "-o", "util.o", "-I", "include"];
+    Compile::new(proj, "gcc", &a, "util.o")
+}
+
 /// Compile util.c through objcache with extra env vars, check the object.
 fn compile(env: &TestEnv, proj: &Path, expected: &[u8], extra_env: &[(&str, &str)]) -> Out {
-    let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
-    rm(&proj.join("util.o"));
-    let mut cmd = env.objcache_in(proj, std::iter::once("gcc".to_string()).chain(a));
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let out = run(&mut cmd);
-    assert!(out.success(), "{}", out.dump());
-    assert_bytes_eq(&read(&proj.join("util.o")), expected, "util.o");
-    out
+    util_c(proj).envs(extra_env).check_obj(env, expected).out
 }
 
 fn setup() -> (TestEnv, std::path::PathBuf, Vec<u8>) {
-    require("gcc");
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let expected = plain_object(
-        "gcc",
-        &proj,
-        ["-c", "src/util.c", "-o", "util.o", "-I", "include"],
-        "util.o",
-    );
+    let expected = util_c(&proj).plain().obj;
     (env, proj, expected)
 }
 

@@ -4,69 +4,24 @@
 //! relocated hits under base_dir (the .d must name the new directory's
 //! absolute header paths) and hits with a different object name.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 
-/// Run `compiler args` plainly in `cwd` and return (object, depfile) bytes,
-/// deleting both files afterwards.
-fn plain_outputs(
-    compiler: &str,
-    cwd: &Path,
-    a: &[String],
-    obj: &str,
-    dep: &str,
-) -> (Vec<u8>, Vec<u8>) {
-    rm(&cwd.join(obj));
-    rm(&cwd.join(dep));
-    let p = plain(compiler, cwd, a);
-    assert!(p.success(), "plain compile failed:\n{}", p.dump());
-    let o = read(&cwd.join(obj));
-    let d = read(&cwd.join(dep));
-    rm(&cwd.join(obj));
-    rm(&cwd.join(dep));
-    (o, d)
+/// `compiler a` in `cwd`, writing `obj` and the depfile `dep`.
+fn unit(compiler: &str, cwd: &Path, a: &[String], obj: &str, dep: &str) -> Compile {
+    Compile::new(cwd, compiler, a, obj).dep(dep)
 }
 
-/// Run objcache and compare object and depfile with the expected bytes.
-#[allow(clippy::too_many_arguments)]
-fn cached_outputs(
-    env: &TestEnv,
-    cwd: &Path,
-    compiler: &str,
-    a: &[String],
-    obj: &str,
-    dep: &str,
-    expected: &(Vec<u8>, Vec<u8>),
-    envs: &[(&str, String)],
-) {
-    rm(&cwd.join(obj));
-    rm(&cwd.join(dep));
-    let mut cmd = env.objcache_in(
-        cwd,
-        std::iter::once(compiler.to_string()).chain(a.iter().cloned()),
-    );
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let desc = format!("{cmd:?}");
-    let out = run(&mut cmd);
-    assert!(out.success(), "{desc}\n{}", out.dump());
-    assert!(
-        cwd.join(dep).exists(),
-        "dependency file {dep} not written by `{desc}`"
-    );
+/// Run objcache and compare object and depfile with the plain compiler's
+/// (`expected`, made earlier).
+#[track_caller]
+fn cached_outputs(env: &TestEnv, unit: &Compile, expected: &Produced) {
+    let got = unit.check_obj(env, &expected.obj);
     assert_bytes_eq(
-        &read(&cwd.join(dep)),
-        &expected.1,
-        &format!("depfile {dep} from `{desc}`"),
-    );
-    assert_bytes_eq(
-        &read(&cwd.join(obj)),
-        &expected.0,
-        &format!("object {obj} from `{desc}`"),
+        got.dep.as_ref().unwrap(),
+        expected.dep.as_ref().unwrap(),
+        &format!("depfile of {}", unit.describe()),
     );
 }
 
@@ -81,15 +36,16 @@ fn dep_case(compiler: &str, flags: &[&str], src: &str, obj: &str, dep: &str, dir
     }
     let mut a = args(&["-I", "include", "-c", src]);
     a.extend(flags.iter().map(|s| s.to_string()));
-    let expected = plain_outputs(compiler, &proj, &a, obj, dep);
-    assert!(!expected.1.is_empty());
+    let u = unit(compiler, &proj, &a, obj, dep);
+    let expected = u.plain();
+    assert!(!expected.dep.as_ref().unwrap().is_empty());
 
-    cached_outputs(&env, &proj, compiler, &a, obj, dep, &expected, &[]);
+    cached_outputs(&env, &u, &expected);
     let s = env.stats();
     assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
     assert_eq!(hits(&s), 0, "{s:?}");
 
-    cached_outputs(&env, &proj, compiler, &a, obj, dep, &expected, &[]);
+    cached_outputs(&env, &u, &expected);
     let s = env.stats();
     assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
     assert_eq!(hits(&s), 1, "second run must hit: {s:?}");
@@ -135,17 +91,19 @@ fn different_object_name(compiler: &str, extra: &[&str], dep1: &str, dep2: &str)
     };
     let a1 = mk("x1.o");
     let a2 = mk("x2.o");
-    let e1 = plain_outputs(compiler, &proj, &a1, "x1.o", dep1);
-    let e2 = plain_outputs(compiler, &proj, &a2, "x2.o", dep2);
-    assert_ne!(e1.1, e2.1, "plain depfiles name different targets");
-    cached_outputs(&env, &proj, compiler, &a1, "x1.o", dep1, &e1, &[]);
+    let u1 = unit(compiler, &proj, &a1, "x1.o", dep1);
+    let u2 = unit(compiler, &proj, &a2, "x2.o", dep2);
+    let e1 = u1.plain();
+    let e2 = u2.plain();
+    assert_ne!(e1.dep, e2.dep, "plain depfiles name different targets");
+    cached_outputs(&env, &u1, &e1);
     assert_eq!(env.misses(), 1);
-    cached_outputs(&env, &proj, compiler, &a2, "x2.o", dep2, &e2, &[]);
+    cached_outputs(&env, &u2, &e2);
     let s = env.stats();
     assert_eq!(hits(&s), 1, "only the object name differs: must hit: {s:?}");
     assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
     // And back to x1.o.
-    cached_outputs(&env, &proj, compiler, &a1, "x1.o", dep1, &e1, &[]);
+    cached_outputs(&env, &u1, &e1);
     assert_eq!(env.hits(), 2);
 }
 
@@ -200,11 +158,13 @@ fn relocated(compiler: &str, first: &str, second: &str, flags: &[&str], dep: &st
     let aa = mk(&pa);
     let ab = mk(&pb);
 
-    let ea = plain_outputs(compiler, &pa, &aa, "main.o", dep);
-    let eb = plain_outputs(compiler, &pb, &ab, "main.o", dep);
+    let ua = unit(compiler, &pa, &aa, "main.o", dep).envs(&envs);
+    let ub = unit(compiler, &pb, &ab, "main.o", dep).envs(&envs);
+    let ea = ua.plain();
+    let eb = ub.plain();
     let inc_a = pa.join("include").display().to_string();
     let inc_b = pb.join("include").display().to_string();
-    let db = String::from_utf8_lossy(&eb.1).into_owned();
+    let db = String::from_utf8_lossy(eb.dep.as_ref().unwrap()).into_owned();
     assert!(
         db.contains(&inc_b) || db.contains("include/"),
         "sanity: {db}"
@@ -214,9 +174,9 @@ fn relocated(compiler: &str, first: &str, second: &str, flags: &[&str], dep: &st
         "sanity: the fixture depfile should be long enough to wrap lines:\n{db}"
     );
 
-    cached_outputs(&env, &pa, compiler, &aa, "main.o", dep, &ea, &envs);
+    cached_outputs(&env, &ua, &ea);
     assert_eq!(env.misses(), 1);
-    cached_outputs(&env, &pb, compiler, &ab, "main.o", dep, &eb, &envs);
+    cached_outputs(&env, &ub, &eb);
     let s = env.stats();
     assert_eq!(
         hits(&s),
@@ -231,7 +191,7 @@ fn relocated(compiler: &str, first: &str, second: &str, flags: &[&str], dep: &st
         pb.display()
     );
     // And the first directory still gets its own paths on a hit.
-    cached_outputs(&env, &pa, compiler, &aa, "main.o", dep, &ea, &envs);
+    cached_outputs(&env, &ua, &ea);
     assert_eq!(env.hits(), 2);
 }
 

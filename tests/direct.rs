@@ -11,9 +11,7 @@
 //! recorded in the manifest, so every test waits [`SETTLE`] after its last
 //! file write before a compile whose manifest entry it relies on.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,7 +70,7 @@ fn expect(env: &TestEnv, expected: Counts, what: &str) {
 /// A miss, then a direct hit, each with the plain compiler's outputs (the
 /// pauses let the files age past the too-new check).
 #[track_caller]
-fn miss_then_direct_hit(env: &TestEnv, u: &Unit) {
+fn miss_then_direct_hit(env: &TestEnv, u: &Compile) {
     settle();
     u.check(env);
     settle();
@@ -83,7 +81,7 @@ fn miss_then_direct_hit(env: &TestEnv, u: &Unit) {
 /// After `miss_then_direct_hit` and a change: this call is not a direct hit
 /// (it misses) and still produces the plain compiler's outputs.
 #[track_caller]
-fn no_direct_hit(env: &TestEnv, u: &Unit, what: &str) {
+fn no_direct_hit(env: &TestEnv, u: &Compile, what: &str) {
     u.check(env);
     expect(env, c(1, 2, 0, 2, 2), what);
 }
@@ -106,7 +104,7 @@ fn header_appearing_ends_direct_hit(
     }
     let mut a = args.to_vec();
     a.extend(["-c", "src/t.c", "-o", "t.o"]);
-    let u = Unit::new(&root, "gcc", &a, "t.o");
+    let u = Compile::new(&root, "gcc", &a, "t.o");
     miss_then_direct_hit(&env, &u);
     write(&root.join(appears.0), appears.1);
     no_direct_hit(
@@ -126,125 +124,6 @@ fn write(path: &Path, content: &str) {
 fn set_mtime(path: &Path, t: std::time::SystemTime) {
     let f = fs::File::options().write(true).open(path).unwrap();
     f.set_modified(t).unwrap();
-}
-
-/// One compile command, run plainly and through objcache in `cwd`.
-struct Unit {
-    cwd: PathBuf,
-    cc: String,
-    args: Vec<String>,
-    obj: String,
-    dep: Option<String>,
-    envs: Vec<(String, String)>,
-}
-
-/// What a compile produced: object, `.d` (when asked for), the call's output.
-struct Produced {
-    obj: Vec<u8>,
-    dep: Option<Vec<u8>>,
-    out: Out,
-}
-
-impl Unit {
-    fn new(cwd: &Path, cc: &str, a: &[&str], obj: &str) -> Unit {
-        require(cc);
-        Unit {
-            cwd: cwd.to_path_buf(),
-            cc: cc.to_string(),
-            args: args(a),
-            obj: obj.to_string(),
-            dep: None,
-            envs: Vec::new(),
-        }
-    }
-
-    fn dep(mut self, dep: &str) -> Unit {
-        self.dep = Some(dep.to_string());
-        self
-    }
-
-    fn env(mut self, k: &str, v: &str) -> Unit {
-        self.envs.push((k.to_string(), v.to_string()));
-        self
-    }
-
-    fn clean(&self) {
-        rm(&self.cwd.join(&self.obj));
-        if let Some(d) = &self.dep {
-            rm(&self.cwd.join(d));
-        }
-    }
-
-    fn collect(&self, out: Out, desc: &str) -> Produced {
-        assert!(out.success(), "compile failed: {desc}\n{}", out.dump());
-        let obj = read(&self.cwd.join(&self.obj));
-        let dep = self.dep.as_ref().map(|d| read(&self.cwd.join(d)));
-        self.clean();
-        Produced { obj, dep, out }
-    }
-
-    /// The plain compiler's outputs for the files as they are now.
-    fn plain(&self) -> Produced {
-        self.clean();
-        let mut cmd = std::process::Command::new(&self.cc);
-        clean_env(&mut cmd);
-        cmd.current_dir(&self.cwd).args(&self.args);
-        let desc = format!("{cmd:?}");
-        let out = run(&mut cmd);
-        self.collect(out, &desc)
-    }
-
-    /// objcache compile whose outputs must equal a plain compile made just
-    /// before it (so of the files as they are now).
-    #[track_caller]
-    fn check(&self, env: &TestEnv) -> Produced {
-        self.check_with(env, &[])
-    }
-
-    #[track_caller]
-    fn check_with(&self, env: &TestEnv, extra_env: &[(&str, &str)]) -> Produced {
-        let expected = self.plain();
-        let got = self.cached_with_env(env, extra_env);
-        self.compare(&got, &expected);
-        got
-    }
-
-    #[track_caller]
-    fn compare(&self, got: &Produced, expected: &Produced) {
-        let what = format!(
-            "`{} {}` in {}",
-            self.cc,
-            self.args.join(" "),
-            self.cwd.display()
-        );
-        assert_bytes_eq(&got.obj, &expected.obj, &format!("object of {what}"));
-        if let (Some(g), Some(e)) = (&got.dep, &expected.dep) {
-            assert_bytes_eq(g, e, &format!("dependency file of {what}"));
-        }
-        assert_bytes_eq(
-            &got.out.stderr,
-            &expected.out.stderr,
-            &format!("stderr of {what}"),
-        );
-    }
-
-    /// objcache's outputs (old outputs are removed first).
-    fn cached_with_env(&self, env: &TestEnv, extra_env: &[(&str, &str)]) -> Produced {
-        self.clean();
-        let mut cmd = env.objcache_in(
-            &self.cwd,
-            std::iter::once(self.cc.clone()).chain(self.args.iter().cloned()),
-        );
-        for (k, v) in &self.envs {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let desc = format!("{cmd:?}");
-        let out = run(&mut cmd);
-        self.collect(out, &desc)
-    }
 }
 
 /// Manifest files (`<cache>/<x>/<y>/<64 hex>M`) in the cache.
@@ -295,7 +174,7 @@ const SHADOW_ARGS: &[&str] = &["-Iinc1", "-Iinc2", "-c", "src/t.c", "-o", "t.o"]
 fn direct_hit_after_miss(cc: &str) {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         cc,
         &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
@@ -332,7 +211,7 @@ fn clang_direct_hit_after_miss() {
 fn gxx_direct_hit_after_miss() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "g++",
         &["-O1", "-Iinclude", "-c", "src/thing.cpp", "-o", "thing.o"],
@@ -356,7 +235,7 @@ fn gcc_direct_hit_source_in_cwd_object_in_subdir() {
     let env = TestEnv::new();
     let dir = env.copy_fixture("hello", "hello");
     fs::create_dir_all(dir.join("obj")).unwrap();
-    let u = Unit::new(
+    let u = Compile::new(
         &dir,
         "gcc",
         &["-c", "hello.c", "-o", "obj/hello.o"],
@@ -380,7 +259,7 @@ fn gcc_direct_hit_source_in_cwd_object_in_subdir() {
 fn gcc_direct_hit_source_and_object_in_cwd() {
     let env = TestEnv::new();
     let dir = env.copy_fixture("hello", "hello");
-    let u = Unit::new(&dir, "gcc", &["-c", "hello.c", "-o", "hello.o"], "hello.o");
+    let u = Compile::new(&dir, "gcc", &["-c", "hello.c", "-o", "hello.o"], "hello.o");
     settle();
     u.check(&env);
     expect(&env, c(0, 1, 0, 1, 1), "first compile");
@@ -411,7 +290,7 @@ fn gcc_direct_hit_source_and_object_in_cwd() {
 fn header_edit_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
@@ -461,7 +340,7 @@ fn header_edit_is_not_a_direct_hit() {
 fn same_size_header_edit_with_restored_mtime_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
@@ -513,7 +392,7 @@ fn nested_header_edit_is_not_a_direct_hit() {
     );
     write(&root.join("inc/outer.h"), "#include \"sub/inner.h\"\n");
     write(&root.join("inc/sub/inner.h"), "#define INNER 10\n");
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-Iinc", "-c", "src/a.c", "-o", "a.o"],
@@ -534,7 +413,7 @@ fn forced_include_edit_is_not_a_direct_hit() {
     let root = env.dir("p");
     write(&root.join("src/t.c"), "int v(void) { return FORCED; }\n");
     write(&root.join("inc/forced.h"), "#define FORCED 1\n");
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-include", "inc/forced.h", "-c", "src/t.c", "-o", "t.o"],
@@ -556,16 +435,16 @@ fn cpath_change_is_not_a_direct_hit() {
     );
     write(&root.join("incA/y.h"), "#define Y 1\n");
     write(&root.join("incB/y.h"), "#define Y 2\n");
-    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
-    let a = [("CPATH", "incA")];
-    let b = [("CPATH", "incB")];
+    let u = Compile::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    let ua = u.clone().env("CPATH", "incA");
+    let ub = u.env("CPATH", "incB");
     settle();
-    // `Unit::plain` clears the environment, so compare by hand.
-    let got_a = u.cached_with_env(&env, &a);
+    // The plain compiler runs without `CPATH`, so compare by hand.
+    let got_a = ua.cached(&env);
     settle();
-    u.cached_with_env(&env, &a);
+    ua.cached(&env);
     expect(&env, c(1, 1, 0, 1, 1), "CPATH=incA: miss then direct hit");
-    let got_b = u.cached_with_env(&env, &b);
+    let got_b = ub.cached(&env);
     expect(&env, c(1, 2, 0, 2, 2), "CPATH=incB: not a direct hit");
     assert_ne!(got_a.obj, got_b.obj, "incB/y.h must change the object");
 }
@@ -583,7 +462,7 @@ fn system_header_edit_and_system_headers_sloppiness() {
             "#include <sys_x.h>\nint v(void) { return SX; }\n",
         );
         write(&root.join("sys/sys_x.h"), "#define SX 1\n");
-        let mut u = Unit::new(
+        let mut u = Compile::new(
             &root,
             "gcc",
             &["-isystem", "sys", "-c", "src/t.c", "-o", "t.o"],
@@ -604,7 +483,7 @@ fn system_header_edit_and_system_headers_sloppiness() {
         write(&root.join("sys/sys_x.h"), "#define SX 2\n");
         settle();
         if sloppy {
-            let stale = u.cached_with_env(&env, &[]);
+            let stale = u.cached(&env);
             expect(
                 &env,
                 c(2, 1, 0, 1, 1),
@@ -626,14 +505,14 @@ fn system_header_edit_and_system_headers_sloppiness() {
 // 3. relocated direct hits under base_dir
 // ---------------------------------------------------------------------------
 
-fn relocated_units(proj: &Path, extra: &[&str]) -> Vec<Unit> {
+fn relocated_units(proj: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Vec<Compile> {
     let inc = format!("-I{}", proj.join("include").display());
     proj_units("gcc", "g++")
         .into_iter()
         .map(|(cc, src, obj)| {
             let mut a = vec![inc.as_str(), "-c", src, "-o", obj];
             a.extend_from_slice(extra);
-            let mut u = Unit::new(proj, &cc, &a, obj);
+            let mut u = Compile::new(proj, &cc, &a, obj).envs(envs);
             if extra.contains(&"-MD") {
                 u = u.dep(&obj.replace(".o", ".d"));
             }
@@ -649,18 +528,18 @@ fn relocated(extra: &[&str]) {
     let base = env.root().to_str().unwrap().to_string();
     let envs = [("CCACHE_BASEDIR", base.as_str()), ("CCACHE_NOHASHDIR", "1")];
     settle();
-    let ua = relocated_units(&a, extra);
+    let ua = relocated_units(&a, extra, &envs);
     let n = ua.len() as u64;
     for u in &ua {
-        u.check_with(&env, &envs);
+        u.check(&env);
     }
     expect(&env, c(0, n, 0, n, n), "every unit misses in a/proj");
     // The first checkout is gone (as in CI): its headers cannot be what
     // makes the lookup in bb/proj succeed.
     fs::remove_dir_all(&a).unwrap();
     settle();
-    for (i, u) in relocated_units(&b, extra).iter().enumerate() {
-        let got = u.check_with(&env, &envs);
+    for (i, u) in relocated_units(&b, extra, &envs).iter().enumerate() {
+        let got = u.check(&env);
         if let Some(d) = &got.dep {
             let text = String::from_utf8_lossy(d);
             assert!(
@@ -681,11 +560,11 @@ fn relocated(extra: &[&str]) {
         .replace("MATHX_SCALE 3", "MATHX_SCALE 5");
     fs::write(&header, edited).unwrap();
     settle();
-    let math = relocated_units(&b, extra)
+    let math = relocated_units(&b, extra, &envs)
         .into_iter()
         .find(|u| u.obj == "math.o")
         .unwrap();
-    math.check_with(&env, &envs);
+    math.check(&env);
     expect(
         &env,
         c(n, n + 1, 0, n + 1, n + 1),
@@ -735,9 +614,9 @@ fn source_with_time_macro_is_never_a_direct_hit() {
         &root.join("src/t.c"),
         "const char *build_time(void) { return __TIME__; }\n",
     );
-    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    let u = Compile::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
     settle();
-    let first = u.cached_with_env(&env, &[]);
+    let first = u.cached(&env);
     expect(
         &env,
         c(0, 0, 0, 1, 1),
@@ -746,7 +625,7 @@ fn source_with_time_macro_is_never_a_direct_hit() {
     let t1 = time_strings(&first.obj);
     assert_eq!(t1.len(), 1, "the object holds one time string: {t1:?}");
     std::thread::sleep(Duration::from_millis(1100));
-    let second = u.cached_with_env(&env, &[]);
+    let second = u.cached(&env);
     expect(
         &env,
         c(0, 0, 0, 2, 2),
@@ -757,7 +636,7 @@ fn source_with_time_macro_is_never_a_direct_hit() {
     assert_ne!(t1, t2, "the second object must hold the new time");
     // Same second twice in a row: whatever it is, it is never a direct hit.
     settle();
-    u.cached_with_env(&env, &[]);
+    u.cached(&env);
     let got = counts(&env);
     assert_eq!(got.direct_hit, 0, "{got:?}");
     assert_eq!(got.direct_miss, 0, "{got:?}");
@@ -771,13 +650,13 @@ fn source_with_time_macro_and_sloppiness_gives_direct_hit() {
         &root.join("src/t.c"),
         "const char *build_date(void) { return __DATE__; }\n",
     );
-    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o")
+    let u = Compile::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o")
         .env("CCACHE_SLOPPINESS", "time_macros");
     settle();
-    let first = u.cached_with_env(&env, &[]);
+    let first = u.cached(&env);
     expect(&env, c(0, 1, 0, 1, 1), "first compile");
     settle();
-    let second = u.cached_with_env(&env, &[]);
+    let second = u.cached(&env);
     expect(&env, c(1, 1, 0, 1, 1), "time_macros sloppiness: direct hit");
     assert_bytes_eq(&second.obj, &first.obj, "object of the direct hit");
 }
@@ -796,7 +675,7 @@ fn header_with_date(env: &TestEnv) -> PathBuf {
 fn header_with_date_macro_is_not_recorded() {
     let env = TestEnv::new();
     let root = header_with_date(&env);
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
@@ -818,7 +697,7 @@ fn header_with_date_macro_is_not_recorded() {
 fn header_with_date_macro_and_sloppiness_gives_direct_hit() {
     let env = TestEnv::new();
     let root = header_with_date(&env);
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
@@ -837,14 +716,14 @@ fn header_with_date_macro_and_sloppiness_gives_direct_hit() {
 // 5. headers newer than the call
 // ---------------------------------------------------------------------------
 
-fn future_header(env: &TestEnv) -> (PathBuf, Unit) {
+fn future_header(env: &TestEnv) -> (PathBuf, Compile) {
     let proj = env.copy_fixture("proj", "proj");
     let header = proj.join("include/mathx.h");
     set_mtime(
         &header,
         std::time::SystemTime::now() + Duration::from_secs(3600),
     );
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/math.c", "-o", "math.o"],
@@ -896,7 +775,7 @@ fn header_with_future_mtime_and_mtime_sloppiness_gives_direct_hit() {
 fn shadowing(cc: &str, angle: bool, inc1_exists: bool) {
     let env = TestEnv::new();
     let root = shadow_project(&env, angle, inc1_exists);
-    let u = Unit::new(&root, cc, SHADOW_ARGS, "t.o");
+    let u = Compile::new(&root, cc, SHADOW_ARGS, "t.o");
     settle();
     let first = u.check(&env);
     expect(&env, c(0, 1, 0, 1, 1), "first compile");
@@ -973,7 +852,7 @@ fn clang_shadowing_header_in_include_dir_created_later() {
 fn shadowing_by_includer_dir(cc: &str) {
     let env = TestEnv::new();
     let root = shadow_project(&env, false, true);
-    let u = Unit::new(&root, cc, SHADOW_ARGS, "t.o");
+    let u = Compile::new(&root, cc, SHADOW_ARGS, "t.o");
     miss_then_direct_hit(&env, &u);
     write(
         &root.join("src/x.h"),
@@ -1004,7 +883,7 @@ fn gcc_shadowing_header_in_new_subdirectory() {
     );
     write(&root.join("inc2/sub/x.h"), "#define X_VALUE 41\n");
     fs::create_dir_all(root.join("inc1/sub")).unwrap();
-    let u = Unit::new(&root, "gcc", SHADOW_ARGS, "t.o");
+    let u = Compile::new(&root, "gcc", SHADOW_ARGS, "t.o");
     miss_then_direct_hit(&env, &u);
     write(&root.join("inc1/sub/x.h"), "#define X_VALUE 1\n");
     no_direct_hit(&env, &u, "inc1/sub/x.h shadows: not a direct hit");
@@ -1054,7 +933,7 @@ fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
         &root.join("src/t.c"),
         "#if __has_include(\"feature.h\")\n#define HAVE 1\n#else\n#define HAVE 0\n#endif\nint v(void) { return HAVE; }\n",
     );
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
@@ -1120,7 +999,7 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
         write(&root.join("src/t.c"), source);
         let mut a = vec!["-c", "src/t.c", "-o", "t.o"];
         a.extend(define);
-        let u = Unit::new(&root, "gcc", &a, "t.o");
+        let u = Compile::new(&root, "gcc", &a, "t.o");
         settle();
         u.check(&env);
         settle();
@@ -1188,7 +1067,7 @@ fn standard_headers_keep_direct_mode() {
         let env = TestEnv::new();
         let root = env.dir("p");
         write(&root.join(file), text);
-        let u = Unit::new(&root, cc, &["-c", file, "-o", "t.o"], "t.o");
+        let u = Compile::new(&root, cc, &["-c", file, "-o", "t.o"], "t.o");
         miss_then_direct_hit(&env, &u);
     }
 }
@@ -1203,7 +1082,7 @@ fn has_include_with_a_computed_name_is_not_recorded() {
         &root.join("src/t.c"),
         "#define CFG \"cfg.h\"\n#if __has_include(CFG)\n#include CFG\n#endif\nint v(void) { return 0; }\n",
     );
-    let u = Unit::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
+    let u = Compile::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
     settle();
     u.check(&env);
     settle();
@@ -1220,7 +1099,7 @@ fn depfile_on_direct_hit(cc: &str, dep_args: &[&str]) {
     let proj = env.copy_fixture("proj", "proj");
     let mut a = vec!["-Iinclude", "-c", "src/main.c", "-o", "main.o"];
     a.extend_from_slice(dep_args);
-    let u = Unit::new(&proj, cc, &a, "main.o").dep("main.d");
+    let u = Compile::new(&proj, cc, &a, "main.o").dep("main.d");
     settle();
     let miss = u.check(&env);
     expect(&env, c(0, 1, 0, 1, 1), "first compile");
@@ -1259,14 +1138,14 @@ fn clang_mmd_mp_depfile_on_direct_hit() {
 fn gcc_md_depfile_on_direct_hit_other_target() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u1 = Unit::new(
+    let u1 = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/main.c", "-o", "one.o", "-MD"],
         "one.o",
     )
     .dep("one.d");
-    let u2 = Unit::new(
+    let u2 = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/main.c", "-o", "two.o", "-MD"],
@@ -1292,7 +1171,7 @@ fn manifest_size_is_bounded() {
         &root.join("src/t.c"),
         "#include \"v.h\"\nint v(void) { return V; }\n",
     );
-    let u = Unit::new(
+    let u = Compile::new(
         &root,
         "gcc",
         &["-Iinc", "-c", "src/t.c", "-o", "t.o"],
@@ -1345,7 +1224,7 @@ fn manifest_size_is_bounded() {
 fn nodirect_gives_preprocessed_hits_only() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
@@ -1376,7 +1255,7 @@ fn depend_mode(cc: &str) {
     let root = shadow_project(&env, false, true);
     let mut a = SHADOW_ARGS.to_vec();
     a.push("-MD");
-    let u = Unit::new(&root, cc, &a, "t.o")
+    let u = Compile::new(&root, cc, &a, "t.o")
         .dep("t.d")
         .env("CCACHE_DEPEND", "1");
     settle();
@@ -1440,7 +1319,7 @@ fn clang_depend_mode() {
 fn depend_mode_mmd_mp_depfile_identical() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &[
@@ -1471,7 +1350,7 @@ fn depend_mode_mmd_mp_depfile_identical() {
 fn depend_mode_without_md_falls_back() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
@@ -1494,7 +1373,7 @@ fn depend_mode_without_md_falls_back() {
 fn corrupt_manifest_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/main.c", "-o", "main.o"],
@@ -1527,7 +1406,7 @@ fn corrupt_manifest_is_not_a_direct_hit() {
 fn truncated_manifest_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
-    let u = Unit::new(
+    let u = Compile::new(
         &proj,
         "gcc",
         &["-Iinclude", "-c", "src/util.c", "-o", "util.o"],

@@ -2,9 +2,7 @@
 //! and stream a hit gives back is byte-equal to what the compiler writes
 //! for the same call.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 

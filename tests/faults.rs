@@ -3,9 +3,7 @@
 //! configuration files. In every case the build must succeed with a correct
 //! object; objcache may only add diagnostics on lines starting `objcache:`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::io::Write;
 use std::path::Path;

@@ -2,11 +2,9 @@
 //! the entry and linked or cloned into place on a hit, after its digest is
 //! checked, so a hit never hands out an object changed behind the cache's back.
 
-mod common;
-
 use std::os::unix::fs::MetadataExt;
 
-use common::*;
+use crate::common::*;
 
 fn compile(env: &TestEnv, proj: &std::path::Path, vars: &[(&str, &str)]) {
     let mut cmd = env.objcache_in(

@@ -2,11 +2,9 @@
 //! twice so that a wrong hit would be possible, and compares the second
 //! result with what the compiler itself produces for that call.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// Source files older than the calls, so direct mode records them.
 fn backdate(dir: &Path) {

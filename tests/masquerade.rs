@@ -3,9 +3,7 @@
 //! compiler further down PATH (never itself: no recursion, no hang) and cache.
 //! Every command runs with a 60 s timeout; a hang fails the test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;

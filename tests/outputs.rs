@@ -3,9 +3,7 @@
 //! inode with another file, and from large entries (read through a memory
 //! mapping) exactly as from small ones, corrupt ones included.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

@@ -2,9 +2,7 @@
 //! one is keyed by its content, so removing, rebuilding or leaving a stale
 //! `.gch` never serves an object built against another one.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 

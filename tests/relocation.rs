@@ -20,9 +20,7 @@
 //! Every check compares counters from `--print-stats` and output bytes with
 //! what the plain compiler writes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -108,21 +106,74 @@ fn plain_in(cwd: &Path, pwd: Pwd, cc: &str, a: &[String]) -> Out {
     out
 }
 
-/// The bytes the plain compiler writes to `files` (relative to `cwd` or
-/// absolute) for `a`; the files are removed afterwards.
-fn plain_files(cwd: &Path, pwd: Pwd, cc: &str, a: &[String], files: &[&str]) -> Vec<Vec<u8>> {
-    for f in files {
-        rm(&cwd.join(f));
+/// One compile: `cc a` in `cwd` with `PWD` set by `pwd`, writing `files`
+/// (relative to `cwd` or absolute); objcache also gets `vars`.
+struct Call<'a> {
+    cwd: &'a Path,
+    pwd: Pwd<'a>,
+    cc: &'a str,
+    a: &'a [String],
+    vars: &'a [(&'a str, String)],
+    files: &'a [&'a str],
+}
+
+impl<'a> Call<'a> {
+    /// With `PWD` naming `cwd`.
+    fn new(
+        cwd: &'a Path,
+        cc: &'a str,
+        a: &'a [String],
+        vars: &'a [(&'a str, String)],
+        files: &'a [&'a str],
+    ) -> Call<'a> {
+        Call {
+            cwd,
+            pwd: Pwd::Cwd,
+            cc,
+            a,
+            vars,
+            files,
+        }
     }
-    plain_in(cwd, pwd, cc, a);
-    files
-        .iter()
-        .map(|f| {
-            let data = read(&cwd.join(f));
-            rm(&cwd.join(f));
-            data
-        })
-        .collect()
+
+    /// The bytes the plain compiler writes to `files`; the files are
+    /// removed afterwards.
+    fn plain(&self) -> Vec<Vec<u8>> {
+        for f in self.files {
+            rm(&self.cwd.join(f));
+        }
+        plain_in(self.cwd, self.pwd, self.cc, self.a);
+        self.files
+            .iter()
+            .map(|f| {
+                let data = read(&self.cwd.join(f));
+                rm(&self.cwd.join(f));
+                data
+            })
+            .collect()
+    }
+
+    /// Runs objcache, then checks each of `files` against `want`.
+    #[track_caller]
+    fn cached(&self, env: &TestEnv, want: &[Vec<u8>], what: &str) -> Out {
+        for f in self.files {
+            rm(&self.cwd.join(f));
+        }
+        let out = cached(env, self.cwd, self.pwd, self.cc, self.a, self.vars);
+        for (f, want) in self.files.iter().zip(want) {
+            assert_bytes_eq(
+                &read(&self.cwd.join(f)),
+                want,
+                &format!(
+                    "{what}: {f} in {} ({} {})",
+                    self.cwd.display(),
+                    self.cc,
+                    self.a.join(" ")
+                ),
+            );
+        }
+        out
+    }
 }
 
 /// (direct hits, preprocessed hits, misses).
@@ -145,32 +196,16 @@ fn expect(env: &TestEnv, want: (u64, u64, u64), what: &str) {
     );
 }
 
-/// Runs objcache, then checks each of `files` against `expected`.
-#[allow(clippy::too_many_arguments)]
+/// Like [`expect`], with direct and preprocessed hits added up.
 #[track_caller]
-fn cached_files(
-    env: &TestEnv,
-    cwd: &Path,
-    pwd: Pwd,
-    cc: &str,
-    a: &[String],
-    vars: &[(&str, String)],
-    files: &[&str],
-    expected: &[Vec<u8>],
-    what: &str,
-) -> Out {
-    for f in files {
-        rm(&cwd.join(f));
-    }
-    let out = cached(env, cwd, pwd, cc, a, vars);
-    for (f, want) in files.iter().zip(expected) {
-        assert_bytes_eq(
-            &read(&cwd.join(f)),
-            want,
-            &format!("{what}: {f} in {} ({cc} {})", cwd.display(), a.join(" ")),
-        );
-    }
-    out
+fn expect_hits(env: &TestEnv, want: (u64, u64), what: &str) {
+    let (dh, ph, miss) = counts(env);
+    assert_eq!(
+        (dh + ph, miss),
+        want,
+        "{what}: (hits, misses); all stats: {:?}",
+        env.stats()
+    );
 }
 
 fn base(dir: &Path) -> Vec<(&'static str, String)> {
@@ -220,36 +255,18 @@ fn nohashdir_shares_debug_objects_between_directories_in_preprocessor_mode() {
             ("CCACHE_NOHASHDIR", "1".to_string()),
             ("CCACHE_NODIRECT", "1".to_string()),
         ];
-        let want = plain_files(&d1, Pwd::Cwd, cc, &a, &["t.o"]);
-        cached_files(
-            &env,
-            &d1,
-            Pwd::Cwd,
-            cc,
-            &a,
-            &nohash,
-            &["t.o"],
-            &want,
-            "miss",
-        );
+        let first = Call::new(&d1, cc, &a, &nohash, &["t.o"]);
+        let want = first.plain();
+        first.cached(&env, &want, "miss");
         expect(&env, (0, 0, 1), &format!("{cc}: first directory"));
         // hash_dir = false: the object made in dir1 (naming dir1) is shared.
-        cached_files(&env, &d2, Pwd::Cwd, cc, &a, &nohash, &["t.o"], &want, "hit");
+        Call::new(&d2, cc, &a, &nohash, &["t.o"]).cached(&env, &want, "hit");
         expect(&env, (0, 1, 1), &format!("{cc}: other directory hits"));
         // With hash_dir (the default) the directory is part of the key.
         let hashdir = vec![("CCACHE_NODIRECT", "1".to_string())];
-        let want2 = plain_files(&d2, Pwd::Cwd, cc, &a, &["t.o"]);
-        cached_files(
-            &env,
-            &d2,
-            Pwd::Cwd,
-            cc,
-            &a,
-            &hashdir,
-            &["t.o"],
-            &want2,
-            "miss",
-        );
+        let hashed = Call::new(&d2, cc, &a, &hashdir, &["t.o"]);
+        let want2 = hashed.plain();
+        hashed.cached(&env, &want2, "miss");
         expect(&env, (0, 1, 2), &format!("{cc}: hash_dir on misses"));
     }
 }
@@ -271,51 +288,30 @@ fn prefix_map_of_the_directory_makes_debug_builds_relocatable_with_hash_dir() {
             settle();
             let mapped = |d: &Path| args(&["-g", &format!("{map}={}=.", d.display()), "-c", "t.c"]);
             let vars = base(&root);
-            let w1 = plain_files(&d1, Pwd::Cwd, cc, &mapped(&d1), &["t.o"]);
-            let w2 = plain_files(&d2, Pwd::Cwd, cc, &mapped(&d2), &["t.o"]);
             let what = format!("{cc} {map}");
-            cached_files(
-                &env,
-                &d1,
-                Pwd::Cwd,
-                cc,
-                &mapped(&d1),
-                &vars,
-                &["t.o"],
-                &w1,
-                &what,
-            );
+            let (a1, a2) = (mapped(&d1), mapped(&d2));
+            let c1 = Call::new(&d1, cc, &a1, &vars, &["t.o"]);
+            let c2 = Call::new(&d2, cc, &a2, &vars, &["t.o"]);
+            let (w1, w2) = (c1.plain(), c2.plain());
+            c1.cached(&env, &w1, &what);
             expect(&env, (0, 0, 1), &what);
-            cached_files(
+            c2.cached(&env, &w2, &what);
+            expect_hits(
                 &env,
-                &d2,
-                Pwd::Cwd,
-                cc,
-                &mapped(&d2),
-                &vars,
-                &["t.o"],
-                &w2,
-                &what,
-            );
-            let (dh, ph, miss) = counts(&env);
-            assert_eq!(
-                (dh + ph, miss),
                 (1, 1),
-                "{what}: the mapped directory is the same: hit {:?}",
-                env.stats()
+                &format!("{what}: the mapped directory is the same: hit"),
             );
             // Without the map, -g and hash_dir: the directory differs.
             let a = args(&["-g", "-c", "t.c"]);
-            let w1 = plain_files(&d1, Pwd::Cwd, cc, &a, &["t.o"]);
-            let w2 = plain_files(&d2, Pwd::Cwd, cc, &a, &["t.o"]);
-            cached_files(&env, &d1, Pwd::Cwd, cc, &a, &vars, &["t.o"], &w1, &what);
-            cached_files(&env, &d2, Pwd::Cwd, cc, &a, &vars, &["t.o"], &w2, &what);
-            let (dh, ph, miss) = counts(&env);
-            assert_eq!(
-                (dh + ph, miss),
+            let c1 = Call::new(&d1, cc, &a, &vars, &["t.o"]);
+            let c2 = Call::new(&d2, cc, &a, &vars, &["t.o"]);
+            let (w1, w2) = (c1.plain(), c2.plain());
+            c1.cached(&env, &w1, &what);
+            c2.cached(&env, &w2, &what);
+            expect_hits(
+                &env,
                 (1, 3),
-                "{what}: unmapped debug builds in two directories miss: {:?}",
-                env.stats()
+                &format!("{what}: unmapped debug builds in two directories miss"),
             );
         }
     }
@@ -357,46 +353,17 @@ fn unnormalised_spellings_hit_and_keep_their_spelling_in_the_dependency_file() {
             ]
         };
         let files = ["x.o", "x.d"];
+        let check = |p: &Path, a: &[String], what: &str| {
+            let call = Call::new(p, cc, a, &vars, &files);
+            call.cached(&env, &call.plain(), what);
+        };
         let p = copies[0].join("proj");
-        let want = plain_files(&p, Pwd::Cwd, cc, &clean(&p), &files);
-        cached_files(
-            &env,
-            &p,
-            Pwd::Cwd,
-            cc,
-            &clean(&p),
-            &vars,
-            &files,
-            &want,
-            "clean miss",
-        );
+        check(&p, &clean(&p), "clean miss");
         expect(&env, (0, 0, 1), &format!("{cc}: clean spelling"));
-        let want = plain_files(&p, Pwd::Cwd, cc, &dirty(&p), &files);
-        cached_files(
-            &env,
-            &p,
-            Pwd::Cwd,
-            cc,
-            &dirty(&p),
-            &vars,
-            &files,
-            &want,
-            "dirty",
-        );
+        check(&p, &dirty(&p), "dirty");
         let (dh, ph, _) = counts(&env);
         let p = copies[1].join("proj");
-        let want = plain_files(&p, Pwd::Cwd, cc, &dirty(&p), &files);
-        cached_files(
-            &env,
-            &p,
-            Pwd::Cwd,
-            cc,
-            &dirty(&p),
-            &vars,
-            &files,
-            &want,
-            "relocated dirty",
-        );
+        check(&p, &dirty(&p), "relocated dirty");
         let (dh2, ph2, _) = counts(&env);
         assert_eq!(
             dh2 + ph2,
@@ -425,20 +392,20 @@ fn build_ways(cc: &str, physical: &Path, ways: &[Way], vars: &[(&str, String)]) 
     let env = TestEnv::new();
     let (mut hits, mut misses) = (0, 0);
     for (what, pwd, a, hit) in ways {
-        let files = ["x.o", "x.d"];
-        let want = plain_files(physical, *pwd, cc, a, &files);
-        cached_files(&env, physical, *pwd, cc, a, vars, &files, &want, what);
+        let call = Call {
+            pwd: *pwd,
+            ..Call::new(physical, cc, a, vars, &["x.o", "x.d"])
+        };
+        call.cached(&env, &call.plain(), what);
         if *hit {
             hits += 1;
         } else {
             misses += 1;
         }
-        let (dh, ph, miss) = counts(&env);
-        assert_eq!(
-            (dh + ph, miss),
+        expect_hits(
+            &env,
             (hits, misses),
-            "{cc}: built through the {what}: {:?}",
-            env.stats()
+            &format!("{cc}: built through the {what}"),
         );
     }
 }
@@ -578,9 +545,10 @@ fn symlinked_sources_with_root_base_dir_find_the_compilers_headers() {
                 "-o".into(),
                 "x.o".into(),
             ];
-            let want = plain_files(&build, Pwd::Cwd, cc, &a, &["x.o"]);
+            let call = Call::new(&build, cc, &a, &vars, &["x.o"]);
+            let want = call.plain();
             for what in ["miss", "hit"] {
-                cached_files(&env, &build, Pwd::Cwd, cc, &a, &vars, &["x.o"], &want, what);
+                call.cached(&env, &want, what);
             }
             let (dh, ph, _) = counts(&env);
             assert!(
@@ -651,13 +619,14 @@ fn absolute_dependency_options_with_root_base_dir() {
         let vars = vec![("CCACHE_BASEDIR", "/".to_string())];
         for (i, (a, files)) in variants.iter().enumerate() {
             let files: Vec<&str> = files.iter().map(String::as_str).collect();
-            let want = plain_files(&b, Pwd::Cwd, cc, a, &files);
+            let call = Call::new(&b, cc, a, &vars, &files);
+            let want = call.plain();
             // The first variant misses; the others may hit its entry (the
             // `.d` is rendered for their targets), which must then be exact.
-            cached_files(&env, &b, Pwd::Cwd, cc, a, &vars, &files, &want, "first");
+            call.cached(&env, &want, "first");
             let (dh, ph, miss) = counts(&env);
             assert_eq!(dh + ph + miss, 2 * i as u64 + 1, "{cc}: {:?}", env.stats());
-            cached_files(&env, &b, Pwd::Cwd, cc, a, &vars, &files, &want, "again");
+            call.cached(&env, &want, "again");
             let (dh2, ph2, miss2) = counts(&env);
             assert_eq!(
                 (dh2 + ph2, miss2),
@@ -689,20 +658,9 @@ fn root_base_dir_relocates_between_roots() {
         for (i, p) in [&p1, &p2].into_iter().enumerate() {
             let b = p.join("build");
             let a = abs_args(p, &["-Wall"]);
-            let want = plain_files(&b, Pwd::Cwd, cc, &a, &["x.o"]);
-            cached_files(
-                &env,
-                &b,
-                Pwd::Cwd,
-                cc,
-                &a,
-                &vars,
-                &["x.o"],
-                &want,
-                "root base",
-            );
-            let (dh, ph, miss) = counts(&env);
-            assert_eq!((dh + ph, miss), (i as u64, 1), "{cc}: {:?}", env.stats());
+            let call = Call::new(&b, cc, &a, &vars, &["x.o"]);
+            call.cached(&env, &call.plain(), "root base");
+            expect_hits(&env, (i as u64, 1), cc);
         }
     }
 }
@@ -732,38 +690,16 @@ fn several_base_dirs_relocate_between_them() {
         let build = |p: &Path, vars: &[(&str, String)]| {
             let b = p.join("build");
             let a = abs_args(p, &[]);
-            let want = plain_files(&b, Pwd::Cwd, cc, &a, &["x.o"]);
-            cached_files(
-                &env,
-                &b,
-                Pwd::Cwd,
-                cc,
-                &a,
-                vars,
-                &["x.o"],
-                &want,
-                "two bases",
-            );
+            let call = Call::new(&b, cc, &a, vars, &["x.o"]);
+            call.cached(&env, &call.plain(), "two bases");
         };
         build(&pa, &both);
         expect(&env, (0, 0, 1), &format!("{cc}: /x/a"));
         build(&pb, &both);
-        let (dh, ph, miss) = counts(&env);
-        assert_eq!(
-            (dh + ph, miss),
-            (1, 1),
-            "{cc}: /x/b hits: {:?}",
-            env.stats()
-        );
+        expect_hits(&env, (1, 1), &format!("{cc}: /x/b hits"));
         // With /x/b not a base directory, its absolute paths are its own.
         build(&pb, &only_a);
-        let (dh, ph, miss) = counts(&env);
-        assert_eq!(
-            (dh + ph, miss),
-            (1, 2),
-            "{cc}: /x/b outside base_dir: {:?}",
-            env.stats()
-        );
+        expect_hits(&env, (1, 2), &format!("{cc}: /x/b outside base_dir"));
     }
 }
 
@@ -806,8 +742,8 @@ fn file_macro_and_assert_relocate_with_direct_hits() {
                 // What the compiler gives for the relative command objcache runs.
                 let mut rel = args(&["-I../include", "-c", "../src/x.c", "-o", "x.o"]);
                 rel.extend(extra.iter().map(|e| e.to_string()));
-                let want = plain_files(&b, Pwd::Cwd, cc, &rel, &["x.o"]);
-                cached_files(&env, &b, Pwd::Cwd, cc, &a, &vars, &["x.o"], &want, &what);
+                let want = Call::new(&b, cc, &rel, &vars, &["x.o"]).plain();
+                Call::new(&b, cc, &a, &vars, &["x.o"]).cached(&env, &want, &what);
                 expect(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
                 objects.push(read(&b.join("x.o")));
                 let exe = b.join("prog");
@@ -873,13 +809,7 @@ fn diagnostics_name_relative_paths_or_with_absolute_paths_in_stderr_the_users() 
                     &format!("{cc} {what} stderr, root {i}"),
                 );
             }
-            let (dh, ph, miss) = counts(&env);
-            assert_eq!(
-                (dh + ph, miss),
-                (2 * i as u64 + 1, 1),
-                "{cc}: {:?}",
-                env.stats()
-            );
+            expect_hits(&env, (2 * i as u64 + 1, 1), cc);
             // absolute_paths_in_stderr: the plain compiler's for the user's command.
             let absolute = plain_in(&b, Pwd::Cwd, cc, &a).stderr;
             assert!(String::from_utf8_lossy(&absolute)
@@ -892,13 +822,7 @@ fn diagnostics_name_relative_paths_or_with_absolute_paths_in_stderr_the_users() 
                     &format!("{cc} {what} stderr, root {i}"),
                 );
             }
-            let (dh, ph, miss) = counts(&abs_env);
-            assert_eq!(
-                (dh + ph, miss),
-                (2 * i as u64 + 1, 1),
-                "{cc}: {:?}",
-                abs_env.stats()
-            );
+            expect_hits(&abs_env, (2 * i as u64 + 1, 1), cc);
         }
     }
 }
@@ -935,30 +859,16 @@ fn dependency_files_of_relocated_hits_are_the_plain_compilers() {
                 let b = p.join("build");
                 let mut a = abs_args(&p, flags);
                 a.push(format!("-I{}/include/{long}", p.display()));
-                let want = plain_files(&b, Pwd::Cwd, cc, &a, &["x.o", "x.d"]);
+                let vars = base(&root);
+                let call = Call::new(&b, cc, &a, &vars, &["x.o", "x.d"]);
+                let want = call.plain();
                 assert!(
                     want[1].windows(3).any(|w| w == b"\\\n "),
                     "{what}: the rule wraps: {}",
                     String::from_utf8_lossy(&want[1])
                 );
-                cached_files(
-                    &env,
-                    &b,
-                    Pwd::Cwd,
-                    cc,
-                    &a,
-                    &base(&root),
-                    &["x.o", "x.d"],
-                    &want,
-                    &what,
-                );
-                let (dh, ph, miss) = counts(&env);
-                assert_eq!(
-                    (dh, ph, miss),
-                    (i as u64, 0, 1),
-                    "{what}: root {i}: {:?}",
-                    env.stats()
-                );
+                call.cached(&env, &want, &what);
+                expect(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
             }
         }
     }

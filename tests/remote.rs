@@ -6,12 +6,8 @@
 //! A "runner" is one CI machine: its own cache directory, the same project
 //! directory and the same remote backend as the other runners.
 
-mod common;
-#[path = "common/servers.rs"]
-mod servers;
-
-use common::*;
-use servers::*;
+use crate::common::servers::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,39 +51,18 @@ impl Runner {
         cmd
     }
 
-    /// `objcache gcc <a>` in `cwd`: must succeed and write `output`
-    /// byte-identical to `expected`. Returns the output and the wall time.
+    /// `objcache gcc <a>` in `cwd` with this runner's cache and variables:
+    /// must succeed and write `output` byte-identical to `expected`.
+    /// Returns the output and the wall time.
     #[track_caller]
     fn compile(&self, cwd: &Path, a: &[String], output: &str, expected: &[u8]) -> (Out, Duration) {
-        let out_path = cwd.join(output);
-        rm(&out_path);
-        let argv: Vec<String> = std::iter::once("gcc".to_string())
-            .chain(a.iter().cloned())
-            .collect();
-        let mut cmd = self.objcache_in(cwd, &argv);
-        let desc = format!("{cmd:?}");
-        let start = Instant::now();
-        let out = run(&mut cmd);
-        let took = start.elapsed();
-        assert!(
-            out.success(),
-            "objcache compile failed: {desc}\n{}",
-            out.dump()
-        );
-        assert!(
-            out_path.exists(),
-            "objcache did not produce {output}: {desc}\n{}",
-            out.dump()
-        );
-        assert_bytes_eq(
-            &read(&out_path),
-            expected,
-            &format!("{output} from `{desc}`"),
-        );
-        (out, took)
+        let got = Compile::new(cwd, "gcc", a, output)
+            .envs(&self.vars)
+            .check_obj(&self.env, expected);
+        (got.out, got.took)
     }
 
-    fn stats(&self) -> BTreeMap<String, u64> {
+    fn stats(&self) -> Stats {
         self.env.stats()
     }
 
@@ -98,7 +73,7 @@ impl Runner {
 }
 
 /// The remote counters of a stats map (absent ones as 0).
-fn remote_counters(s: &BTreeMap<String, u64>) -> Vec<(&'static str, u64)> {
+fn remote_counters(s: &Stats) -> Vec<(&'static str, u64)> {
     REMOTE_COUNTERS.iter().map(|k| (*k, get(s, k))).collect()
 }
 
@@ -1151,7 +1126,7 @@ fn file_backend_flipped_byte_is_rejected() {
 // 9. misbehaving HTTP servers
 // ---------------------------------------------------------------------------
 
-fn bad_http_server(reply: &[u8]) -> BTreeMap<String, u64> {
+fn bad_http_server(reply: &[u8]) -> Stats {
     let server = FakeServer::start(Behaviour::Reply(reply.to_vec()));
     let (_penv, proj) = project();
     let units = generated_units(&proj, 2);

@@ -3,9 +3,7 @@
 //! for the others, planted symlinks are never followed, and a password or
 //! token never shows in any output.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

@@ -4,9 +4,7 @@
 //! `--show-usage` / `--print-usage`, all with real gcc compiles. Every check
 //! compares objcache's counters with a walk of the entry files on disk.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -96,7 +94,7 @@ fn age_secs(p: &Path) -> u64 {
 }
 
 /// Parse `--print-usage` (`name<TAB>value`).
-fn print_usage(env: &TestEnv) -> BTreeMap<String, u64> {
+fn print_usage(env: &TestEnv) -> Stats {
     let out = run_ok(env.objcache().arg("--print-usage"));
     parse_print_stats(&out.stdout_str())
 }
@@ -467,7 +465,7 @@ fn evict_namespace_removes_only_that_namespace() {
     }
     assert_counters_match_walk(&env, "after --evict-namespace foo");
     let u = print_usage(&env);
-    assert_eq!(get(&u, "namespace_foo_files"), 0, "{u:?}");
+    assert_eq!(namespace_files(&u, "foo"), 0, "{u:?}");
 
     // foo compiles miss now, the others still hit.
     assert!(!compile(&env, &dir, &units[0], &foo));
@@ -486,7 +484,7 @@ fn evict_namespace_removes_only_that_namespace() {
         &env,
         &["--evict-namespace", "bar", "--evict-older-than", "2d"],
     );
-    let bar_count = get(&print_usage(&env), "namespace_bar_files");
+    let bar_count = namespace_files(&print_usage(&env), "bar");
     assert_eq!(bar_count, 0);
     assert!(removed_count(&both) > 0, "{}", both.dump());
     assert!(

@@ -1,9 +1,7 @@
 //! `-gsplit-dwarf`: the `.dwo` beside the object is cached with it, and the
 //! object (which names its `.dwo`) is keyed by the output's name.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 

@@ -2,9 +2,7 @@
 //! through unchanged, count the right ccache counter and never count a hit or
 //! a miss.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::path::Path;
 
@@ -313,20 +311,10 @@ fn compile_and_compare(
     compiler: &str,
     args: &[&str],
     vars: &[(&str, &str)],
-) -> std::collections::BTreeMap<String, u64> {
-    // (plain_object removes the plain compiler's object once read.)
-    let expected = plain_object(compiler, dir, args, "t.o");
-    let mut cmd = env.objcache_in(dir, std::iter::once(compiler).chain(args.iter().copied()));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = run(&mut cmd);
-    assert!(out.success(), "{}", out.dump());
-    assert_bytes_eq(
-        &read(&dir.join("t.o")),
-        &expected,
-        &format!("{compiler} {args:?}"),
-    );
+) -> Stats {
+    let unit = Compile::new(dir, compiler, args, "t.o").envs(vars);
+    let expected = unit.plain().obj;
+    unit.check_obj(env, &expected);
     env.stats()
 }
 
@@ -401,7 +389,7 @@ fn extra_files_to_hash_are_in_the_key() {
     fs::write(dir.join("b.txt"), "two\n").unwrap();
     let args = ["-c", "t.c", "-o", "t.o"];
     let vars = [("CCACHE_EXTRAFILES", "a.txt:b.txt")];
-    let counts = |s: &std::collections::BTreeMap<String, u64>| (get(s, "cache_miss"), hits(s));
+    let counts = |s: &Stats| (get(s, "cache_miss"), hits(s));
     compile_and_compare(&env, &dir, "gcc", &args, &vars);
     let s = compile_and_compare(&env, &dir, "gcc", &args, &vars);
     assert_eq!(counts(&s), (1, 1), "{s:?}");

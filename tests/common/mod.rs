@@ -4,8 +4,6 @@
 //! a private cache directory) and never changes the process working directory:
 //! all commands get an explicit `current_dir`.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -16,6 +14,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub mod servers;
 
 /// How to install the external tools the tests rely on.
 pub const INSTALL_HINT: &str =
@@ -323,16 +323,17 @@ impl TestEnv {
     }
 
     /// Parse `objcache --print-stats` (lines `name<TAB>value`).
-    pub fn stats(&self) -> BTreeMap<String, u64> {
+    pub fn stats(&self) -> Stats {
         let mut cmd = self.objcache();
         cmd.arg("--print-stats");
         let out = run_ok(&mut cmd);
         parse_print_stats(&out.stdout_str())
     }
 
-    /// A single counter (0 when absent).
+    /// A single counter; panics when `--print-stats` does not print it.
+    #[track_caller]
     pub fn stat(&self, name: &str) -> u64 {
-        self.stats().get(name).copied().unwrap_or(0)
+        get(&self.stats(), name)
     }
 
     /// `direct_cache_hit + preprocessed_cache_hit`.
@@ -346,8 +347,28 @@ impl TestEnv {
     }
 }
 
-/// Parse the output of `--print-stats`.
-pub fn parse_print_stats(text: &str) -> BTreeMap<String, u64> {
+/// The `name<TAB>value` lines of `--print-stats` (or `--print-usage`).
+/// Looked up with [`get`], which panics on a name the output does not
+/// have, so a misspelt counter fails its test instead of reading 0.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stats(BTreeMap<String, u64>);
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'a> IntoIterator for &'a Stats {
+    type Item = (&'a String, &'a u64);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, u64>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Parse the output of `--print-stats` (or `--print-usage`).
+pub fn parse_print_stats(text: &str) -> Stats {
     let mut map = BTreeMap::new();
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -362,14 +383,35 @@ pub fn parse_print_stats(text: &str) -> BTreeMap<String, u64> {
             .unwrap_or_else(|_| panic!("bad --print-stats value in line {line:?}"));
         map.insert(k.to_string(), v);
     }
-    map
+    Stats(map)
 }
 
-pub fn get(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
-    stats.get(name).copied().unwrap_or(0)
+/// Counter `name`; panics when `stats` has no such line.
+#[track_caller]
+pub fn get(stats: &Stats, name: &str) -> u64 {
+    match stats.0.get(name) {
+        Some(v) => *v,
+        None => panic!(
+            "no counter {name:?} in the output (misspelt?); it has: {:?}",
+            stats.0.keys().collect::<Vec<_>>()
+        ),
+    }
 }
 
-pub fn hits(stats: &BTreeMap<String, u64>) -> u64 {
+/// `--print-usage`'s `namespace_<ns>_files`: 0 when there is no such line,
+/// as a namespace without files has none. (Only for namespaces that may be
+/// gone; [`get`] is for lines that must be there.)
+pub fn namespace_files(usage: &Stats, ns: &str) -> u64 {
+    usage
+        .0
+        .get(&format!("namespace_{ns}_files"))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// `direct_cache_hit + preprocessed_cache_hit`.
+#[track_caller]
+pub fn hits(stats: &Stats) -> u64 {
     get(stats, "direct_cache_hit") + get(stats, "preprocessed_cache_hit")
 }
 
@@ -588,40 +630,178 @@ pub fn write_big_source(path: &Path, bytes: usize, seed: u32) {
     fs::write(path, s).unwrap();
 }
 
-/// Run `objcache <compiler> <args>` in `cwd` (after deleting `output`),
-/// require success and that `output` is byte-identical to `expected`.
-#[track_caller]
-pub fn cached_compile(
-    env: &TestEnv,
-    cwd: &Path,
-    compiler: &str,
-    args: &[String],
-    output: &str,
-    expected: &[u8],
-) -> Out {
-    let out_path = cwd.join(output);
-    rm(&out_path);
-    let mut cmd = env.objcache_in(
-        cwd,
-        std::iter::once(compiler.to_string()).chain(args.iter().cloned()),
-    );
-    let desc = format!("{cmd:?}");
-    let out = run(&mut cmd);
-    assert!(
-        out.success(),
-        "objcache compile failed: {desc}\n{}",
-        out.dump()
-    );
-    assert!(
-        out_path.exists(),
-        "objcache did not produce {}: {desc}\n{}",
-        out_path.display(),
-        out.dump()
-    );
-    assert_bytes_eq(
-        &read(&out_path),
-        expected,
-        &format!("{output} from `{desc}`"),
-    );
-    out
+/// One compile command, run by the plain compiler and through objcache in
+/// the same directory, so a test can check that objcache writes what the
+/// compiler would.
+///
+/// `env` variables are objcache's (`CCACHE_*`, and anything else the cached
+/// call needs): the plain compiler runs without them.
+#[derive(Clone, Debug)]
+pub struct Compile {
+    pub cwd: PathBuf,
+    pub cc: String,
+    pub args: Vec<String>,
+    /// The object, relative to `cwd`.
+    pub obj: String,
+    /// The dependency file, relative to `cwd`, when the call writes one.
+    pub dep: Option<String>,
+    pub envs: Vec<(String, String)>,
+}
+
+/// What one compile wrote: the object, the `.d` (when the [`Compile`] names
+/// one), the call's output and how long it took.
+#[derive(Debug)]
+pub struct Produced {
+    pub obj: Vec<u8>,
+    pub dep: Option<Vec<u8>>,
+    pub out: Out,
+    pub took: Duration,
+}
+
+impl Compile {
+    /// `cc args` in `cwd`, writing `obj`.
+    pub fn new<S: AsRef<str>>(cwd: &Path, cc: &str, args: &[S], obj: &str) -> Compile {
+        require(cc);
+        Compile {
+            cwd: cwd.to_path_buf(),
+            cc: cc.to_string(),
+            args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+            obj: obj.to_string(),
+            dep: None,
+            envs: Vec::new(),
+        }
+    }
+
+    /// The call also writes the dependency file `dep`.
+    pub fn dep(mut self, dep: &str) -> Compile {
+        self.dep = Some(dep.to_string());
+        self
+    }
+
+    /// Run objcache with `key=value` in its environment.
+    pub fn env(mut self, key: &str, value: &str) -> Compile {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Run objcache with these variables in its environment.
+    pub fn envs<K: AsRef<str>, V: AsRef<str>>(mut self, vars: &[(K, V)]) -> Compile {
+        for (k, v) in vars {
+            self.envs
+                .push((k.as_ref().to_string(), v.as_ref().to_string()));
+        }
+        self
+    }
+
+    fn outputs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        std::iter::once(&self.obj)
+            .chain(&self.dep)
+            .map(|o| self.cwd.join(o))
+    }
+
+    fn clean(&self) {
+        self.outputs().for_each(|p| rm(&p));
+    }
+
+    /// Runs `cmd` (after removing the outputs), requires success and every
+    /// output, and reads them.
+    #[track_caller]
+    fn produce(&self, mut cmd: Command) -> Produced {
+        self.clean();
+        let desc = format!("{cmd:?}");
+        let start = Instant::now();
+        let out = run(&mut cmd);
+        let took = start.elapsed();
+        assert!(out.success(), "compile failed: {desc}\n{}", out.dump());
+        for p in self.outputs() {
+            assert!(
+                p.exists(),
+                "{} not written by {desc}\n{}",
+                p.display(),
+                out.dump()
+            );
+        }
+        Produced {
+            obj: read(&self.cwd.join(&self.obj)),
+            dep: self.dep.as_ref().map(|d| read(&self.cwd.join(d))),
+            out,
+            took,
+        }
+    }
+
+    /// The plain compiler's outputs for the files as they are now. They are
+    /// removed afterwards, so objcache has to write them again.
+    #[track_caller]
+    pub fn plain(&self) -> Produced {
+        let mut cmd = Command::new(&self.cc);
+        clean_env(&mut cmd);
+        cmd.current_dir(&self.cwd).args(&self.args);
+        let got = self.produce(cmd);
+        self.clean();
+        got
+    }
+
+    /// objcache's outputs (left in place), compared with nothing.
+    #[track_caller]
+    pub fn cached(&self, env: &TestEnv) -> Produced {
+        let mut cmd = env.objcache_in(&self.cwd, std::iter::once(&self.cc).chain(&self.args));
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        self.produce(cmd)
+    }
+
+    /// objcache's outputs, which must equal those of a plain compile run
+    /// just before it (so of the files as they are now): object, `.d` and
+    /// stderr.
+    #[track_caller]
+    pub fn check(&self, env: &TestEnv) -> Produced {
+        let expected = self.plain();
+        let got = self.cached(env);
+        let what = self.describe();
+        assert_bytes_eq(&got.obj, &expected.obj, &format!("object of {what}"));
+        if let (Some(g), Some(e)) = (&got.dep, &expected.dep) {
+            assert_bytes_eq(g, e, &format!("dependency file of {what}"));
+        }
+        assert_bytes_eq(
+            &got.out.stderr,
+            &expected.out.stderr,
+            &format!("stderr of {what}"),
+        );
+        got
+    }
+
+    /// objcache's outputs, whose object must be `expected` (the plain
+    /// compiler's, made earlier).
+    #[track_caller]
+    pub fn check_obj(&self, env: &TestEnv, expected: &[u8]) -> Produced {
+        let got = self.cached(env);
+        assert_bytes_eq(
+            &got.obj,
+            expected,
+            &format!("object of {}", self.describe()),
+        );
+        got
+    }
+
+    /// The call, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "`{} {}` in {} (objcache env {:?})",
+            self.cc,
+            self.args.join(" "),
+            self.cwd.display(),
+            self.envs
+        )
+    }
+}
+
+/// A counter name `--print-stats` does not print is a test bug: the lookup
+/// panics instead of reading 0 (which would make the test unable to fail).
+#[test]
+#[should_panic(expected = "no counter \"cache_mis\"")]
+fn misspelt_counter_name_panics() {
+    let s = TestEnv::new().stats();
+    assert_eq!(get(&s, "cache_miss"), 0);
+    get(&s, "cache_mis");
 }

@@ -5,10 +5,6 @@
 //! Every server is stopped when its handle is dropped, also when the test
 //! panics. Ports are ephemeral (bind 127.0.0.1:0 and release); a server that
 //! loses the race for its port is restarted on another one.
-//!
-//! Included by `tests/remote.rs` with `#[path]`, next to `mod common`.
-
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -32,7 +28,7 @@ const STARTUP: Duration = Duration::from_secs(15);
 /// Path of a server binary (`PATH`, then the sbin directories, where nginx
 /// lives on Debian), or a failure with the install hint. Never skips.
 pub fn server_binary(tool: &str) -> PathBuf {
-    if let Some(p) = super::common::which(tool) {
+    if let Some(p) = super::which(tool) {
         return p;
     }
     for dir in ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"] {
@@ -210,7 +206,8 @@ pub struct RedisServer {
     pub port: u16,
     password: Option<String>,
     child: Option<Child>,
-    dir: TempDir,
+    /// Holds the server's working directory and log until the drop.
+    _dir: TempDir,
 }
 
 impl RedisServer {
@@ -253,7 +250,7 @@ impl RedisServer {
                     port,
                     password,
                     child: Some(child),
-                    dir,
+                    _dir: dir,
                 };
             }
         }
@@ -340,10 +337,6 @@ impl RedisServer {
             kill_process_group(&mut c);
         }
     }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
 }
 
 impl Drop for RedisServer {
@@ -379,11 +372,7 @@ impl Nginx {
             std::fs::create_dir_all(root.join(t)).unwrap();
         }
         let log = root.join("logs/error.log");
-        let user = if super::common::is_root() {
-            "user root;"
-        } else {
-            ""
-        };
+        let user = if super::is_root() { "user root;" } else { "" };
         for _ in 0..8 {
             let port = free_port();
             let conf = format!(

@@ -1,0 +1,34 @@
+//! The integration tests: one test binary, one module per area.
+//!
+//! Every test drives the built `objcache` binary against real compilers
+//! (and, for `remote`, real servers) in its own temporary directory with
+//! its own cache directory, so tests of all modules run side by side in
+//! this one process: no test changes the process environment, working
+//! directory or any other process-wide state.
+
+// Helpers shared by the test modules (and `common::servers`, the servers
+// the remote-storage tests start).
+mod common;
+
+mod basedir;
+mod basic;
+mod cli;
+mod cmake;
+mod color;
+mod concurrency;
+mod config;
+mod depfiles;
+mod direct;
+mod extra_outputs;
+mod faults;
+mod hardlink;
+mod keys;
+mod masquerade;
+mod outputs;
+mod pch;
+mod relocation;
+mod remote;
+mod shared_cache;
+mod size;
+mod splitdwarf;
+mod uncacheable;
