@@ -157,7 +157,7 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
     let namespace = s.last("evict-namespace");
     let older_than_secs = s
         .last("evict-older-than")
-        .map(|a| cleanup::parse_age(&a))
+        .map(|a| size::parse_age(&a))
         .transpose()
         .map_err(|e| format!("--evict-older-than: {e}"))?;
     let selection = cleanup::Selection {
