@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
@@ -205,7 +206,8 @@ fn parallel_stats_counting_is_exact_under_load() {
 
 /// The kill storm: four workers compile an overlapping set of sources into
 /// one small cache (cleanups run all the time) while a killer SIGKILLs or
-/// SIGTERMs random objcache processes, over outputs that already exist.
+/// SIGTERMs random objcache calls (each with its compiler), over outputs
+/// that already exist.
 /// Afterwards every output is the old object, the new one, absent, or
 /// rejected by the linker; `--check` finds no bad entry; after a cleanup the
 /// counters match the files; and stale temp files are reclaimed.
@@ -271,8 +273,12 @@ fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
                     } else {
                         libc::SIGKILL
                     };
-                    // SAFETY: signalling a child we spawned (it may have exited: ESRCH).
-                    if unsafe { libc::kill(pid as i32, signal) } == 0 {
+                    // The whole process group, as when a build is killed: an
+                    // objcache killed alone leaves its compiler writing the
+                    // output, which then races the next call's write of it
+                    // as two plain compilers writing one file would.
+                    // SAFETY: signalling a group we made (it may be gone: ESRCH).
+                    if unsafe { libc::kill(-(pid as i32), signal) } == 0 {
                         killed.fetch_add(1, Ordering::SeqCst);
                     }
                 }
@@ -292,6 +298,7 @@ fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
                     let out = format!("w{w}_{n}.o");
                     let mut child = env
                         .objcache_in(&dir, ["gcc", "-c", src.as_str(), "-o", out.as_str()])
+                        .process_group(0)
                         .stdout(std::process::Stdio::null())
                         .stderr(std::process::Stdio::null())
                         .spawn()
@@ -323,6 +330,13 @@ fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
             };
             if pair.contains(&left) {
                 whole += 1;
+                continue;
+            }
+            // An empty file is what a compiler killed right after opening its
+            // output leaves too; ld takes it as an empty input, so the link
+            // below would not tell.
+            if left.is_empty() {
+                rejected += 1;
                 continue;
             }
             let link = plain("gcc", &dir, ["main.o", out.as_str(), "-o", "prog"]);

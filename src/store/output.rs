@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 /// `HEAD` bytes (the ELF header, which says where everything else is) are
 /// zeroed when the file is claimed and written only by `finish`, after the
 /// rest: until then the file is rejected by the linker and by gcc's PCH
-/// check, as GNU as's own partial output is.
+/// check, as GNU as's own partial output is. A new file starts as `HEAD`
+/// zero bytes, never empty: ld takes an empty file as an empty input.
 ///
 /// Until `finish`, the output is unconfirmed: dropped unfinished (the entry
 /// turned out bad, the `.d` did not fit, a write failed), a plain file written
@@ -42,7 +43,8 @@ use std::path::{Path, PathBuf};
 pub struct OutputFile {
     file: Option<fs::File>,
     path: PathBuf,
-    /// The file's length when claimed (0 for a new file).
+    /// The file's length when claimed, at least `HEAD`: what `finish`
+    /// cuts back to the length written.
     old_len: u64,
     written: u64,
     /// The first `HEAD` bytes, written last.
@@ -152,9 +154,15 @@ fn claim(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
     if !(held.is_file() && held.nlink() == 1 && same_file(&held, &named)) {
         return Ok(None);
     }
-    let old_len = held.len();
+    let mut old_len = held.len();
     if old_len > 0 {
         file.write_all_at(&[0u8; HEAD as usize][..old_len.min(HEAD) as usize], 0)?;
+    }
+    if old_len < HEAD {
+        // A new (or tiny) file starts as zeros the linker rejects, not
+        // empty: ld takes an empty file as an empty input.
+        file.set_len(HEAD)?;
+        old_len = HEAD;
     }
     let mut file = file;
     file.seek(io::SeekFrom::Start(HEAD))?;
@@ -353,6 +361,33 @@ mod tests {
             out.write_all(&new).unwrap();
             out.finish().unwrap();
             assert_eq!(fs::read(&path).unwrap(), new, "{new_len}");
+        }
+    }
+
+    #[test]
+    fn an_abandoned_new_output_is_zeros_not_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.o");
+        for (old_len, new_len) in [(None, 0usize), (None, 10), (Some(20), 30), (None, 900)] {
+            let _ = fs::remove_file(&path);
+            if let Some(len) = old_len {
+                fs::write(&path, vec![7u8; len]).unwrap();
+            }
+            let mut out = OutputFile::create(&path).unwrap();
+            out.write_all(&vec![9u8; new_len]).unwrap();
+            drop(out.file.take());
+            std::mem::forget(out);
+            let left = fs::read(&path).unwrap();
+            assert!(
+                left.len() >= 64,
+                "{old_len:?} {new_len}: {} bytes",
+                left.len()
+            );
+            assert!(left[..64].iter().all(|&b| b == 0), "{old_len:?} {new_len}");
+            let mut out = OutputFile::create(&path).unwrap();
+            out.write_all(&vec![9u8; new_len]).unwrap();
+            out.finish().unwrap();
+            assert_eq!(fs::read(&path).unwrap(), vec![9u8; new_len]);
         }
     }
 
