@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use super::options::{find, given, last};
+use super::entries;
+use super::options::{count, find, given, last};
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
 use crate::store::{cleanup, usage};
@@ -40,6 +41,11 @@ impl<'a> Session<'a> {
 
     fn flag(&self, long: &str) -> bool {
         given(self.matches, find(long))
+    }
+
+    /// How many times the flag `long` was given (`-vv`: 2).
+    fn count(&self, long: &str) -> usize {
+        count(self.matches, find(long))
     }
 
     fn last(&self, long: &str) -> Option<String> {
@@ -92,7 +98,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
         system_config_file: system.as_deref(),
         max_size_bytes: config.max_size_bytes(),
         max_files: config.max_files,
-        verbose: s.flag("verbose"),
+        verbose: s.count("verbose").min(2) as u8,
     };
     print!("{}", display::show_stats(&totals, &context));
     Ok(())
@@ -101,10 +107,48 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
 pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = stats::read_total(&config.cache_dir);
-    print!(
-        "{}",
-        display::print_stats(&totals, config.max_size_bytes(), config.max_files)
-    );
+    let (max_size, max_files) = (config.max_size_bytes(), config.max_files);
+    match s.last("format").as_deref() {
+        Some("json") => print!(
+            "{}",
+            display::print_stats_json(&totals, max_size, max_files)
+        ),
+        _ => print!("{}", display::print_stats(&totals, max_size, max_files)),
+    }
+    Ok(())
+}
+
+pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
+    print!("{}", entries::show_compression(&s.config.cache_dir)?);
+    Ok(())
+}
+
+pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
+    let level = entries::parse_level(level).map_err(|e| format!("-X: {e}"))?;
+    print!("{}", entries::recompress(&s.config.cache_dir, level)?);
+    Ok(())
+}
+
+pub fn hash_file(_: &mut Session, path: &str) -> Result<(), String> {
+    println!("{}", entries::hash_file(path)?);
+    Ok(())
+}
+
+pub fn checksum_file(_: &mut Session, path: &str) -> Result<(), String> {
+    println!("{}", entries::hash_file(path)?);
+    Ok(())
+}
+
+pub fn inspect(_: &mut Session, path: &str) -> Result<(), String> {
+    print!("{}", entries::inspect(path)?);
+    Ok(())
+}
+
+pub fn extract_result(_: &mut Session, path: &str) -> Result<(), String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    for name in entries::extract_result(path, &cwd)? {
+        println!("Wrote {name}");
+    }
     Ok(())
 }
 

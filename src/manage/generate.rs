@@ -29,8 +29,21 @@ pub fn help(cmd: &mut Command, _: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The ccache release whose options, configuration and formats of
+/// statistics objcache follows.
+pub const CCACHE_COMPATIBLE: &str = "4.13";
+
+/// `-V`: the version, then the ccache version on a line of its own that
+/// scripts can match (`compatible with ccache X.Y`).
 pub fn version(_: &mut Command, _: &str) -> Result<(), String> {
     println!("objcache version {}", env!("CARGO_PKG_VERSION"));
+    println!("compatible with ccache {CCACHE_COMPATIBLE}");
+    Ok(())
+}
+
+/// `--print-version`: the version number alone.
+pub fn print_version(_: &mut Command, _: &str) -> Result<(), String> {
+    println!("{}", env!("CARGO_PKG_VERSION"));
     Ok(())
 }
 
@@ -85,12 +98,12 @@ fn order_note(code: impl Fn(&str) -> String) -> String {
     let infos = listed(&code, |k| matches!(k, Kind::Info(_)));
     format!(
         "Options run in the order given ({} shows, then zeroes), \
-         an option with a value once per value ({} sets both); \
-         a flag given twice runs once, where it last stands. \
+         as often as given ({} sets both, {} shows twice). \
          {modifiers} apply to every option of the command line wherever they stand; \
          {infos} print and do nothing else.",
         code("objcache -s -z"),
         code("-o a=1 -o b=2"),
+        code("-s -z -s"),
     )
 }
 

@@ -1,12 +1,13 @@
 //! The cache manager: `objcache -s`, `-z`, `-M 10G`, `-p` … with ccache's
-//! option names and meanings. Options run in the order given, as in ccache
-//! (a repeated flag once, though: see `Opt::arg`).
+//! option names and meanings. Options run in the order given, each time
+//! they are given, as in ccache (`-s -z -s` shows twice).
 //!
 //! `options` holds the one table of options; `actions` what each action
 //! does; `generate` the help, the man page, the completions and the README
 //! table, all from the table.
 
 mod actions;
+mod entries;
 mod generate;
 mod options;
 #[cfg(test)]

@@ -94,10 +94,10 @@ impl Opt {
         }
     }
 
-    /// The option as clap parses it. A flag counts its occurrences: clap
-    /// then keeps only its last position, so a repeated flag runs once,
-    /// where it last stands (`-s -z -s` zeroes, then shows). A value option
-    /// keeps every value and position, so `-o a=1 -o b=2` runs twice.
+    /// The option as clap parses it. Every occurrence of an option keeps
+    /// its position and value (an empty one for a flag), so a repeated
+    /// action runs each time it stands, as in ccache: `-s -z -s` shows,
+    /// zeroes and shows again, `-o a=1 -o b=2` sets twice.
     fn arg(&self) -> Arg {
         let mut arg = Arg::new(self.long)
             .long(self.long)
@@ -107,7 +107,12 @@ impl Opt {
             arg = arg.short(c);
         }
         match self.value {
-            None => arg.action(ArgAction::Count),
+            // Every occurrence keeps its position (clap's `Count` keeps only
+            // the last), so `-s -z -s` shows, zeroes and shows again.
+            None => arg
+                .action(ArgAction::Append)
+                .num_args(0)
+                .default_missing_value(""),
             Some(name) => {
                 arg = arg.value_name(name).action(ArgAction::Append);
                 if self.choices.is_empty() {
@@ -215,14 +220,61 @@ pub const OPTIONS: &[Opt] = &[
         actions::print_stats,
         "print statistics counter IDs and values in machine-parsable format",
     ),
+    Opt::modifier(
+        "format",
+        "with --print-stats: tab (name<TAB>value lines, the default) or json",
+    )
+    .value("FORMAT")
+    .choices(&["tab", "json"]),
     Opt::action(
         "show-stats",
         actions::show_stats,
         "show summary of configuration and statistics counters in human-readable format",
     )
     .short('s'),
-    Opt::modifier("verbose", "increase verbosity of -s").short('v'),
+    Opt::modifier(
+        "verbose",
+        "increase verbosity of -s: once shows every counter that is not zero, twice every counter",
+    )
+    .short('v'),
     Opt::action("zero-stats", actions::zero_stats, "zero statistics counters").short('z'),
+    Opt::action(
+        "show-compression",
+        actions::show_compression,
+        "show compression statistics of the local cache",
+    )
+    .short('x'),
+    Opt::action(
+        "recompress",
+        actions::recompress,
+        "recompress the local cache's results and manifests at zstd level LEVEL, or store them uncompressed (LEVEL uncompressed)",
+    )
+    .short('X')
+    .value("LEVEL"),
+    Opt::action(
+        "hash-file",
+        actions::hash_file,
+        "print the hash objcache uses for the content of file PATH (- for stdin)",
+    )
+    .value("PATH"),
+    Opt::action(
+        "checksum-file",
+        actions::checksum_file,
+        "print the checksum of the content of file PATH (- for stdin); BLAKE3, as --hash-file",
+    )
+    .value("PATH"),
+    Opt::action(
+        "inspect",
+        actions::inspect,
+        "print a readable dump of the result entry or manifest file PATH",
+    )
+    .value("PATH"),
+    Opt::action(
+        "extract-result",
+        actions::extract_result,
+        "write the files of result entry PATH into the current directory as ccache-result.o, .d, .stderr …",
+    )
+    .value("PATH"),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",
@@ -230,6 +282,11 @@ pub const OPTIONS: &[Opt] = &[
         "print version and copyright information",
     )
     .short('V'),
+    Opt::info(
+        "print-version",
+        generate::print_version,
+        "print the version number only",
+    ),
     Opt::info(
         "generate",
         generate::document,
@@ -267,6 +324,14 @@ fn with_options<'a>(options: impl Iterator<Item = &'a Opt>) -> Command {
 /// Whether `opt` was given on the command line (a flag: at least once).
 pub fn given(m: &ArgMatches, opt: &Opt) -> bool {
     m.value_source(opt.long) == Some(ValueSource::CommandLine)
+}
+
+/// How many times `opt` was given on the command line.
+pub fn count(m: &ArgMatches, opt: &Opt) -> usize {
+    if !given(m, opt) {
+        return 0;
+    }
+    m.indices_of(opt.long).map_or(0, |i| i.len())
 }
 
 /// The last value given for `opt` (none for a flag).

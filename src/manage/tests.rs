@@ -131,11 +131,33 @@ fn actions_run_in_command_line_order() {
     assert_eq!(plan(&["--dry-run", "-v", "--config-path", "c"]), steps(&[]));
 }
 
-/// clap keeps a flag's last position only; objcache has always run a
-/// repeated flag once, there (ccache would show twice).
+/// As in ccache, a flag runs each time it is given, where it stands.
 #[test]
-fn a_repeated_flag_runs_once_where_it_last_stands() {
-    let once = steps(&[("zero-stats", ""), ("show-stats", "")]);
-    assert_eq!(plan(&["-s", "-z", "-s"]), once);
-    assert_eq!(plan(&["-szs"]), once);
+fn a_repeated_flag_runs_each_time() {
+    let twice = steps(&[("show-stats", ""), ("zero-stats", ""), ("show-stats", "")]);
+    assert_eq!(plan(&["-s", "-z", "-s"]), twice);
+    assert_eq!(plan(&["-szs"]), twice);
+    assert_eq!(
+        plan(&["-x", "-X", "5", "--hash-file", "-", "-x"]),
+        steps(&[
+            ("show-compression", ""),
+            ("recompress", "5"),
+            ("hash-file", "-"),
+            ("show-compression", "")
+        ])
+    );
+}
+
+#[test]
+fn verbose_counts_its_occurrences() {
+    let count = |args: &[&str]| {
+        let m = command()
+            .try_get_matches_from(std::iter::once("objcache").chain(args.iter().copied()))
+            .unwrap();
+        super::options::count(&m, super::options::find("verbose"))
+    };
+    assert_eq!(count(&["-s"]), 0);
+    assert_eq!(count(&["-sv"]), 1);
+    assert_eq!(count(&["-svv"]), 2);
+    assert_eq!(count(&["-v", "-s", "--verbose"]), 2);
 }

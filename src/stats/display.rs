@@ -1,10 +1,29 @@
-//! `-s` (a table for people) and `--print-stats` (tab-separated for scripts).
+//! `-s` (a table for people) and `--print-stats` (tab-separated or JSON
+//! for scripts).
 
 use super::counters::{Section, ALL, COUNTERS};
 use super::{Counter, Counters};
 
 /// `--print-stats`: every counter, sorted by name, plus the configured limits.
 pub fn print_stats(c: &Counters, max_size_bytes: u64, max_files: u64) -> String {
+    print_lines(c, max_size_bytes, max_files)
+        .into_iter()
+        .map(|(name, v)| format!("{name}\t{v}\n"))
+        .collect()
+}
+
+/// `--print-stats --format json`: the same names and values as one JSON
+/// object, in the same order. Names are ASCII identifiers, values
+/// integers, so nothing needs escaping.
+pub fn print_stats_json(c: &Counters, max_size_bytes: u64, max_files: u64) -> String {
+    let fields: Vec<String> = print_lines(c, max_size_bytes, max_files)
+        .into_iter()
+        .map(|(name, v)| format!("  \"{name}\": {v}"))
+        .collect();
+    format!("{{\n{}\n}}\n", fields.join(",\n"))
+}
+
+fn print_lines(c: &Counters, max_size_bytes: u64, max_files: u64) -> Vec<(String, u64)> {
     let mut lines: Vec<(String, u64)> = COUNTERS
         .iter()
         .enumerate()
@@ -14,9 +33,6 @@ pub fn print_stats(c: &Counters, max_size_bytes: u64, max_files: u64) -> String 
     lines.push(("max_files_in_cache".into(), max_files));
     lines.sort();
     lines
-        .into_iter()
-        .map(|(name, v)| format!("{name}\t{v}\n"))
-        .collect()
 }
 
 struct Row {
@@ -66,10 +82,12 @@ pub struct ShowContext<'a> {
     pub system_config_file: Option<&'a str>,
     pub max_size_bytes: u64,
     pub max_files: u64,
-    pub verbose: bool,
+    /// `-v` given this many times: 1 shows every counter that is not zero,
+    /// 2 every counter.
+    pub verbose: u8,
 }
 
-/// `-s` / `-sv`.
+/// `-s` / `-sv` / `-svv`.
 pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
     let mut rows = call_rows(c, ctx.verbose);
     rows.extend(local_storage_rows(c, ctx));
@@ -83,7 +101,8 @@ fn in_section(s: Section) -> impl Iterator<Item = Counter> {
 }
 
 /// Hits and misses, then the calls that could not be cached, then errors.
-fn call_rows(c: &Counters, verbose: bool) -> Vec<Row> {
+fn call_rows(c: &Counters, verbose: u8) -> Vec<Row> {
+    let all = verbose >= 2;
     let hits = c.hits();
     let misses = c.misses();
     let cacheable = hits + misses;
@@ -105,14 +124,14 @@ fn call_rows(c: &Counters, verbose: bool) -> Vec<Row> {
         Row::ratio(0, "Uncacheable calls", uncacheable, calls),
     ];
     for k in in_section(Section::Uncacheable) {
-        if verbose || c.get(k) > 0 {
+        if all || c.get(k) > 0 {
             rows.push(Row::ratio(1, k.def().label, c.get(k), uncacheable));
         }
     }
-    if errors > 0 || verbose {
+    if errors > 0 || all {
         rows.push(Row::plain(0, "Errors", errors.to_string()));
         for k in in_section(Section::Error) {
-            if verbose || c.get(k) > 0 {
+            if all || c.get(k) > 0 {
                 rows.push(Row::ratio(1, k.def().label, c.get(k), errors));
             }
         }
@@ -120,7 +139,8 @@ fn call_rows(c: &Counters, verbose: bool) -> Vec<Row> {
     rows
 }
 
-/// Size and files against their limits; with `-v`, the other bookkeeping.
+/// Size and files against their limits; with `-v`, the other bookkeeping
+/// that is not zero, with `-vv` all of it.
 fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
     let size_kib = c.get(Counter::CacheSizeKibibyte);
     let size_gb = size_kib as f64 * 1024.0 / 1e9;
@@ -148,7 +168,7 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
             },
         ),
     ];
-    if ctx.verbose {
+    if ctx.verbose > 0 {
         // Those four have lines of their own.
         rows.extend(
             in_section(Section::Other)
@@ -159,7 +179,7 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
                             | Counter::FilesInCache
                             | Counter::StatsUpdatedTimestamp
                             | Counter::StatsZeroedTimestamp
-                    )
+                    ) && (ctx.verbose >= 2 || c.get(*k) > 0)
                 })
                 .map(|k| Row::plain(1, k.def().label, c.get(k).to_string())),
         );
@@ -222,7 +242,7 @@ fn footer(c: &Counters, ctx: &ShowContext) -> String {
         "Stats updated:        {}\n",
         stamp(c.get(Counter::StatsUpdatedTimestamp))
     ));
-    if ctx.verbose || c.get(Counter::StatsZeroedTimestamp) > 0 {
+    if ctx.verbose >= 2 || c.get(Counter::StatsZeroedTimestamp) > 0 {
         out.push_str(&format!(
             "Stats zeroed:         {}\n",
             stamp(c.get(Counter::StatsZeroedTimestamp))
@@ -270,6 +290,39 @@ mod tests {
         assert!(out.contains("cache_miss\t3\n"));
         assert!(out.contains("max_cache_size_kibibyte\t1953125\n"));
         assert!(out.contains("max_files_in_cache\t7\n"));
+    }
+
+    #[test]
+    fn print_stats_json_has_the_same_fields() {
+        let mut c = Counters::default();
+        c.set(Counter::DirectCacheHit, 2);
+        let json = print_stats_json(&c, 1024, 0);
+        let tab = print_stats(&c, 1024, 0);
+        assert!(json.starts_with("{\n") && json.ends_with("\n}\n"), "{json}");
+        assert!(json.contains("  \"direct_cache_hit\": 2,\n"), "{json}");
+        assert_eq!(json.lines().count(), tab.lines().count() + 2);
+    }
+
+    #[test]
+    fn verbosity_levels() {
+        let mut c = Counters::default();
+        c.set(Counter::LocalStorageWrite, 1);
+        let ctx = |verbose| ShowContext {
+            cache_dir: "d",
+            config_file: "f",
+            system_config_file: None,
+            max_size_bytes: 0,
+            max_files: 0,
+            verbose,
+        };
+        let text = |v| show_stats(&c, &ctx(v));
+        assert!(!text(0).contains("Local storage writes"));
+        assert!(text(1).contains("Local storage writes"));
+        assert!(!text(1).contains("Local storage read hits"));
+        assert!(!text(1).contains("Autoconf"));
+        assert!(text(2).contains("Local storage read hits"));
+        assert!(text(2).contains("Autoconf"));
+        assert!(text(2).contains("Stats zeroed"));
     }
 
     #[test]

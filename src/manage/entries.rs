@@ -1,0 +1,486 @@
+//! The manager options that read or rewrite single cache entries:
+//! `-x/--show-compression`, `-X/--recompress`, `--inspect`,
+//! `--extract-result`, `--hash-file` and `--checksum-file`.
+//!
+//! Entries are the containers of `store::container` (docs/formats.md): the
+//! header says whether the body is zstd-compressed and how long the payload
+//! is, so compression statistics need no decompression.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::config::size::format_size;
+use crate::files::disk_kib;
+use crate::key::Key;
+use crate::store::cleanup::walk_bucket;
+use crate::store::container::peek_namespace;
+use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
+use crate::store::{EntryKind, LocalStore};
+
+/// magic | version | compression | ns_len | key | payload_len
+const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
+const CHECKSUM_LEN: usize = 32;
+
+/// What a container's header says, read without verifying the file.
+struct Header {
+    magic: [u8; 4],
+    version: u16,
+    compressed: bool,
+    key: Key,
+    payload_len: u64,
+    namespace: String,
+    /// Header, namespace and checksum: what is not the body.
+    overhead: u64,
+}
+
+fn header(bytes: &[u8]) -> Option<Header> {
+    if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+        return None;
+    }
+    let ns_len = bytes[7] as usize;
+    Some(Header {
+        magic: bytes[..4].try_into().ok()?,
+        version: u16::from_le_bytes([bytes[4], bytes[5]]),
+        compressed: bytes[6] == 1,
+        key: Key::from_bytes(bytes[8..40].try_into().ok()?),
+        payload_len: u64::from_le_bytes(bytes[40..48].try_into().ok()?),
+        namespace: peek_namespace(bytes).unwrap_or_default(),
+        overhead: (HEADER_LEN + ns_len + CHECKSUM_LEN) as u64,
+    })
+}
+
+/// Every result, manifest and raw object file of the local cache.
+fn entry_files(cache_dir: &Path) -> io::Result<Vec<(std::path::PathBuf, EntryKind, Key)>> {
+    let mut out = Vec::new();
+    for bucket in 0..=255u8 {
+        for f in walk_bucket(cache_dir, bucket)? {
+            let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+            if let Some((kind, key)) = EntryKind::parse_file_name(&name) {
+                out.push((f.path.clone(), kind, key));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Totals {
+    /// Bytes of every entry file as stored.
+    stored: u64,
+    /// The same files' disk blocks, in bytes.
+    disk: u64,
+    /// Compressed entries: stored bytes and what they would take uncompressed.
+    compressed: u64,
+    original: u64,
+    /// Entries stored uncompressed (raw objects included).
+    incompressible: u64,
+}
+
+/// `-x`: how much the local cache's compression saves.
+pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
+    let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
+    let mut t = Totals::default();
+    for (path, kind, _) in entry_files(cache_dir).map_err(reading)? {
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue; // removed meanwhile
+        };
+        t.stored += meta.len();
+        t.disk += disk_kib(&meta) * 1024;
+        let head = match kind {
+            EntryKind::RawObject => None,
+            _ => read_head(&path),
+        };
+        match head {
+            Some(h) if h.compressed => {
+                t.compressed += meta.len();
+                t.original += h.overhead + h.payload_len;
+            }
+            _ => t.incompressible += meta.len(),
+        }
+    }
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    let ratio = if t.compressed == 0 {
+        0.0
+    } else {
+        t.original as f64 / t.compressed as f64
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Total data:           {} ({} disk blocks)",
+        format_size(t.stored),
+        format_size(t.disk)
+    );
+    let _ = writeln!(
+        out,
+        "Compressed data:      {} ({:.1}% of original size)",
+        format_size(t.compressed),
+        pct(t.compressed, t.original)
+    );
+    let _ = writeln!(out, "  Original size:      {}", format_size(t.original));
+    let _ = writeln!(
+        out,
+        "  Compression ratio:  {ratio:.3} x  ({:.1}% space savings)",
+        if t.original == 0 {
+            0.0
+        } else {
+            100.0 - pct(t.compressed, t.original)
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Incompressible data:  {}",
+        format_size(t.incompressible)
+    );
+    Ok(out)
+}
+
+fn read_head(path: &Path) -> Option<Header> {
+    let mut buf = vec![0u8; HEADER_LEN + 255 + CHECKSUM_LEN];
+    let mut file = fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(n);
+    header(&buf)
+}
+
+/// `-X LEVEL`: a zstd level, or `uncompressed`.
+pub fn parse_level(text: &str) -> Result<Option<i32>, String> {
+    let text = text.trim();
+    if text == "uncompressed" {
+        return Ok(None);
+    }
+    let level: i32 = text
+        .parse()
+        .map_err(|_| format!("invalid compression level \"{text}\""))?;
+    let range = zstd::compression_level_range();
+    if !range.contains(&level) {
+        return Err(format!(
+            "compression level {level} is out of range ({} to {})",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(Some(level))
+}
+
+/// `-X`: rewrites every result and manifest at `level`, keeping each one's
+/// key, namespace and last-use time; the size counters follow the change.
+/// Raw objects (`hard_link`) are plain files and stay as they are.
+pub fn recompress(cache_dir: &Path, level: Option<i32>) -> Result<String, String> {
+    let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
+    let store = LocalStore::new(cache_dir);
+    let (mut rewritten, mut kept, mut failed) = (0u64, 0u64, 0u64);
+    let (mut before, mut after) = (0u64, 0u64);
+    for (path, kind, key) in entry_files(cache_dir).map_err(reading)? {
+        if kind == EntryKind::RawObject {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let Ok(bytes) = fs::read(&path) else {
+            failed += 1;
+            continue;
+        };
+        let Some(head) = header(&bytes) else {
+            failed += 1;
+            continue;
+        };
+        let same = match level {
+            None => !head.compressed,
+            // The level is not recorded; a compressed entry asked to be
+            // compressed again is rewritten, so the new level holds.
+            Some(_) => false,
+        };
+        if same {
+            kept += 1;
+            before += meta.len();
+            after += meta.len();
+            continue;
+        }
+        let encoded = match kind {
+            EntryKind::Result => ResultEntry::decode(&bytes, &key).and_then(|e| {
+                e.encode(&key, &head.namespace, level)
+                    .map_err(|e| e.to_string())
+            }),
+            _ => Manifest::decode(&bytes, &key).and_then(|m| {
+                m.encode(&key, &head.namespace, level)
+                    .map_err(|e| e.to_string())
+            }),
+        };
+        let Ok(encoded) = encoded else {
+            // A corrupt entry is left for --check or the next hit to remove.
+            failed += 1;
+            continue;
+        };
+        if store.put(&key, kind, &encoded).is_err() {
+            failed += 1;
+            continue;
+        }
+        // Keep its place in the least-recently-used order.
+        let times = fs::FileTimes::new()
+            .set_accessed(meta.accessed().unwrap_or(std::time::SystemTime::now()))
+            .set_modified(meta.modified().unwrap_or(std::time::SystemTime::now()));
+        if let Ok(f) = fs::File::options().write(true).open(&path) {
+            let _ = f.set_times(times);
+        }
+        rewritten += 1;
+        before += meta.len();
+        after += encoded.len() as u64;
+    }
+    let change = after as i64 - before as i64;
+    let sign = if change < 0 { "-" } else { "+" };
+    let mut out = String::new();
+    let _ = writeln!(out, "Recompressed entries: {rewritten}");
+    let _ = writeln!(out, "Unchanged entries:    {kept}");
+    if failed > 0 {
+        let _ = writeln!(out, "Unreadable entries:   {failed} (left as they were)");
+    }
+    let _ = writeln!(out, "Old data size:        {}", format_size(before));
+    let _ = writeln!(out, "New data size:        {}", format_size(after));
+    let _ = writeln!(
+        out,
+        "Size change:          {sign}{}",
+        format_size(change.unsigned_abs())
+    );
+    Ok(out)
+}
+
+/// `--hash-file` and `--checksum-file`: the BLAKE3 digest objcache keys a
+/// file's content by (and checksums entries with); `-` reads stdin.
+pub fn hash_file(path: &str) -> Result<String, String> {
+    let mut hasher = blake3::Hasher::new();
+    let result = if path == "-" {
+        hasher.update_reader(io::stdin().lock()).map(|_| ())
+    } else {
+        fs::File::open(path).and_then(|f| hasher.update_reader(f).map(|_| ()))
+    };
+    result.map_err(|e| format!("reading {path}: {e}"))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn read_entry(path: &str) -> Result<(Vec<u8>, Header), String> {
+    let bytes = fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+    let head =
+        header(&bytes).ok_or_else(|| format!("{path}: not an objcache entry (too short)"))?;
+    Ok((bytes, head))
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Object => "object",
+        FileKind::Dependency => "dependency record",
+        FileKind::Stderr => "stderr",
+        FileKind::RawObject => "raw object reference",
+        FileKind::WorkingDir => "working directory",
+        FileKind::SplitDwarf => "split DWARF (.dwo)",
+        FileKind::ColouredStderr => "stderr (coloured)",
+        FileKind::CoverageNotes => "coverage notes (.gcno)",
+        FileKind::StackUsage => "stack usage (.su)",
+        FileKind::CallGraph => "call graph info (.ci)",
+        FileKind::Listing => "assembler listing",
+        FileKind::Stdout => "stdout",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn stored_path(p: &StoredPath) -> String {
+    match p {
+        StoredPath::Literal(s) => s.clone(),
+        StoredPath::Relative { up, rest } => format!("<cwd, {up} up>/{rest}"),
+    }
+}
+
+/// `--inspect PATH`: the header and contents of a result or manifest.
+pub fn inspect(path: &str) -> Result<String, String> {
+    let (bytes, head) = read_entry(path)?;
+    let mut out = String::new();
+    let what = match &head.magic {
+        m if m == RESULT_MAGIC => "result",
+        m if m == MANIFEST_MAGIC => "manifest",
+        _ => return Err(format!("{path}: not an objcache result or manifest")),
+    };
+    let _ = writeln!(out, "Type:              {what}");
+    let _ = writeln!(
+        out,
+        "Format:            {} version {}",
+        String::from_utf8_lossy(&head.magic),
+        head.version
+    );
+    let _ = writeln!(out, "Key:               {}", head.key.to_hex());
+    let _ = writeln!(out, "Namespace:         {}", head.namespace);
+    let _ = writeln!(
+        out,
+        "Compression:       {}",
+        if head.compressed { "zstd" } else { "none" }
+    );
+    let _ = writeln!(out, "Entry size:        {}", bytes.len());
+    let _ = writeln!(out, "Payload size:      {}", head.payload_len);
+    if what == "result" {
+        let entry = ResultEntry::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
+        let _ = writeln!(out, "Files:             {}", entry.files.len());
+        for (i, (kind, data)) in entry.files.iter().enumerate() {
+            let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
+            match kind {
+                FileKind::RawObject if data.len() >= 40 => {
+                    let len = u64::from_le_bytes(data[32..40].try_into().unwrap());
+                    let _ = writeln!(out, "      digest: {}, length: {len}", hex(&data[..32]));
+                }
+                FileKind::WorkingDir => {
+                    let _ = writeln!(out, "      {}", String::from_utf8_lossy(data));
+                }
+                FileKind::Dependency => {
+                    let text = String::from_utf8_lossy(data);
+                    let mut lines = text.splitn(5, '\n');
+                    let names = ["format", "cwd", "targets", "style"];
+                    for name in names {
+                        if let Some(v) = lines.next() {
+                            let _ = writeln!(out, "      {name}: {}", v.replace('\0', "\\n"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    } else {
+        let manifest = Manifest::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
+        let _ = writeln!(out, "Results:           {}", manifest.results.len());
+        for (i, r) in manifest.results.iter().enumerate() {
+            let _ = writeln!(out, "  [{i}] result key: {}", r.result_key.to_hex());
+            let _ = writeln!(out, "      includes: {}", r.includes.len());
+            for inc in &r.includes {
+                let _ = writeln!(
+                    out,
+                    "        {} (digest {}, size {}, mtime_ns {}, ctime_ns {})",
+                    stored_path(&inc.path),
+                    hex(&inc.digest),
+                    inc.stamp.size,
+                    inc.stamp.mtime_ns,
+                    inc.stamp.ctime_ns
+                );
+            }
+            let _ = writeln!(out, "      probe directories: {}", r.probes.dirs.len());
+            for dir in &r.probes.dirs {
+                let _ = writeln!(
+                    out,
+                    "        {} ({}, {} candidates)",
+                    stored_path(&dir.path),
+                    if dir.stamp.is_some() {
+                        "present"
+                    } else {
+                        "absent"
+                    },
+                    dir.names.len()
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The suffix ccache gives each kind of file in `ccache-result.*`.
+fn extract_suffix(kind: FileKind) -> Option<&'static str> {
+    Some(match kind {
+        FileKind::Object | FileKind::RawObject => "o",
+        FileKind::Dependency => "d",
+        FileKind::Stderr | FileKind::ColouredStderr => "stderr",
+        FileKind::Stdout => "stdout",
+        FileKind::SplitDwarf => "dwo",
+        FileKind::CoverageNotes => "gcno",
+        FileKind::StackUsage => "su",
+        FileKind::CallGraph => "ci",
+        FileKind::Listing => "al",
+        FileKind::WorkingDir => return None,
+    })
+}
+
+/// `--extract-result PATH`: writes the result's files into `into` as
+/// `ccache-result.o`, `.d`, `.stderr` …; returns the names written.
+pub fn extract_result(path: &str, into: &Path) -> Result<Vec<String>, String> {
+    let (bytes, head) = read_entry(path)?;
+    if &head.magic != RESULT_MAGIC {
+        return Err(format!("{path}: not an objcache result entry"));
+    }
+    let entry = ResultEntry::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
+    let mut written = Vec::new();
+    for (kind, data) in &entry.files {
+        let Some(suffix) = extract_suffix(*kind) else {
+            continue;
+        };
+        let content = match kind {
+            // The object lives beside the entry, in `<key>W`.
+            FileKind::RawObject => {
+                let raw = Path::new(path).with_file_name(EntryKind::RawObject.file_name(&head.key));
+                fs::read(&raw).map_err(|e| format!("reading {}: {e}", raw.display()))?
+            }
+            // The `.d` as the compiler wrote it, without objcache's record header.
+            FileKind::Dependency => match data.splitn(5, |&b| b == b'\n').nth(4) {
+                Some(body) => body.to_vec(),
+                None => data.clone(),
+            },
+            _ => data.clone(),
+        };
+        let name = format!("ccache-result.{suffix}");
+        fs::write(into.join(&name), &content).map_err(|e| format!("writing {name}: {e}"))?;
+        written.push(name);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse() {
+        assert_eq!(parse_level("uncompressed"), Ok(None));
+        assert_eq!(parse_level("5"), Ok(Some(5)));
+        assert_eq!(parse_level("-1"), Ok(Some(-1)));
+        assert!(parse_level("99").is_err());
+        assert!(parse_level("fast").is_err());
+    }
+
+    #[test]
+    fn header_of_an_entry() {
+        let key = Key::of(b"k");
+        let entry = ResultEntry {
+            files: vec![(FileKind::Object, vec![0u8; 1000])],
+        };
+        let bytes = entry.encode(&key, "ns", Some(3)).unwrap();
+        let h = header(&bytes).unwrap();
+        assert!(h.compressed);
+        assert_eq!(h.key, key);
+        assert_eq!(h.namespace, "ns");
+        assert_eq!(h.payload_len, 4 + 1 + 8 + 1000);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e");
+        fs::write(&p, &bytes).unwrap();
+        let text = inspect(p.to_str().unwrap()).unwrap();
+        assert!(text.contains("object (1000 bytes)"), "{text}");
+        let names = extract_result(p.to_str().unwrap(), dir.path()).unwrap();
+        assert_eq!(names, ["ccache-result.o"]);
+        assert_eq!(
+            fs::read(dir.path().join("ccache-result.o")).unwrap(),
+            [0u8; 1000]
+        );
+    }
+}
