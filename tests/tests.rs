@@ -23,6 +23,7 @@ mod extra_outputs;
 mod faults;
 mod hardlink;
 mod keys;
+mod manage_parity;
 mod masquerade;
 mod outputs;
 mod pch;

@@ -305,6 +305,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn stored_path(p: &StoredPath) -> String {
     match p {
+        StoredPath::Literal(s) if s.is_empty() => "\"\"".to_string(),
         StoredPath::Literal(s) => s.clone(),
         StoredPath::Relative { up, rest } => format!("<cwd, {up} up>/{rest}"),
     }
