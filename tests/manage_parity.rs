@@ -390,3 +390,93 @@ fn extract_result_writes_ccache_result_files() {
         out.dump()
     );
 }
+
+/// Sets a file's access and modification times to `secs` after the epoch.
+fn set_times(path: &Path, secs: u64) {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))
+        .unwrap();
+}
+
+#[test]
+fn trim_dir_removes_the_least_recently_used_remote_files() {
+    use std::os::unix::fs::MetadataExt;
+    require("gcc");
+    let env = TestEnv::new();
+    let remote = env.dir("remote");
+    let url = format!("file:{}", remote.display());
+    let dir = env.dir("w");
+    for i in 0..4 {
+        let name = format!("s{i}.c");
+        let body: String = (0..2000)
+            .map(|j| format!("int v{i}_{j} = {j};\n"))
+            .collect();
+        fs::write(dir.join(&name), body).unwrap();
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", &name, "-o", "s.o"]);
+        cmd.env("CCACHE_REMOTE_STORAGE", &url);
+        run_ok(&mut cmd);
+    }
+    let mut files = walk_files(&remote);
+    files.retain(|p| p.file_name().unwrap() != "CACHEDIR.TAG");
+    assert!(files.len() >= 4, "{files:?}");
+    // Oldest first: the order given here.
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        set_times(f, 1_000_000 + i as u64 * 60);
+    }
+    let disk = |p: &Path| fs::metadata(p).unwrap().blocks() * 512;
+    let total: u64 = files.iter().map(|f| disk(f)).sum();
+    let oldest = disk(&files[0]);
+    let keep = total - oldest;
+
+    let out = manager(&env, &["--trim-dir", remote.to_str().unwrap()]);
+    assert_eq!(out.code(), Some(1), "needs --trim-max-size: {}", out.dump());
+    assert!(
+        out.stderr_str().starts_with("objcache: error: "),
+        "{}",
+        out.dump()
+    );
+
+    let max = format!("{}Ki", keep / 1024);
+    let report = manager_ok(
+        &env,
+        &[
+            "--trim-max-size",
+            &max,
+            "--trim-method",
+            "mtime",
+            "--trim-dir",
+            remote.to_str().unwrap(),
+        ],
+    );
+    assert!(report.starts_with("Removed 1 of "), "{report}");
+    assert!(!files[0].exists(), "{report}");
+    assert!(files[1..].iter().all(|f| f.exists()), "{report}");
+
+    // atime (the default) orders by last read: the newest-written file
+    // read longest ago goes first.
+    let last = files.last().unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(10);
+    fs::File::options()
+        .write(true)
+        .open(last)
+        .unwrap()
+        .set_times(fs::FileTimes::new().set_accessed(t))
+        .unwrap();
+    let max = format!("{}Ki", (keep - disk(last)) / 1024);
+    manager_ok(
+        &env,
+        &[
+            "--trim-dir",
+            remote.to_str().unwrap(),
+            "--trim-max-size",
+            &max,
+        ],
+    );
+    assert!(!last.exists());
+    assert!(files[1..files.len() - 1].iter().all(|f| f.exists()));
+}

@@ -7,6 +7,7 @@ use clap::ArgMatches;
 
 use super::entries;
 use super::options::{count, find, given, last};
+use super::trim;
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
 use crate::store::{cleanup, usage};
@@ -115,6 +116,24 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
         ),
         _ => print!("{}", display::print_stats(&totals, max_size, max_files)),
     }
+    Ok(())
+}
+
+pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
+    let max = s
+        .last("trim-max-size")
+        .ok_or("--trim-dir needs --trim-max-size")?;
+    let max_bytes = size::parse_size(&max).map_err(|e| format!("--trim-max-size: {e}"))?;
+    let method = trim::Method::parse(s.last("trim-method").as_deref().unwrap_or("atime"))?;
+    let t = trim::trim(std::path::Path::new(dir), max_bytes, method)
+        .map_err(|e| format!("trimming {dir}: {e}"))?;
+    println!(
+        "Removed {} of {} files ({} of {}) from {dir}",
+        t.files_removed,
+        t.files_before,
+        size::format_size(t.bytes_removed),
+        size::format_size(t.bytes_before)
+    );
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod generate;
 mod options;
 #[cfg(test)]
 mod tests;
+mod trim;
 
 use std::ffi::OsString;
 

@@ -275,6 +275,23 @@ pub const OPTIONS: &[Opt] = &[
         "write the files of result entry PATH into the current directory as ccache-result.o, .d, .stderr …",
     )
     .value("PATH"),
+    Opt::action(
+        "trim-dir",
+        actions::trim_dir,
+        "remove the least recently used files of directory PATH (a file: remote storage, not the local cache) until it takes at most --trim-max-size",
+    )
+    .value("PATH"),
+    Opt::modifier(
+        "trim-max-size",
+        "with --trim-dir: the size to trim to (suffixes as for -M)",
+    )
+    .value("SIZE"),
+    Opt::modifier(
+        "trim-method",
+        "with --trim-dir: order files by last access (atime, the default) or last modification (mtime)",
+    )
+    .value("METHOD")
+    .choices(&["atime", "mtime"]),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",
