@@ -480,3 +480,49 @@ fn trim_dir_removes_the_least_recently_used_remote_files() {
     assert!(!last.exists());
     assert!(files[1..files.len() - 1].iter().all(|f| f.exists()));
 }
+
+/// The log is written by hand in ccache's format (a `# file` line, then the
+/// counters of that call), so the test does not depend on who writes it.
+#[test]
+fn show_and_print_log_stats_add_up_the_stats_log() {
+    let env = TestEnv::new();
+    let log = env.dir("logs").join("stats.log");
+    fs::write(
+        &log,
+        "# /src/a.c\ncache_miss\n# /src/b.c\ndirect_cache_hit\n# /src/a.c\n\
+         direct_cache_hit\n# /src/c.c\ncalled_for_link\n# /src/d.c\nsome_future_counter\n",
+    )
+    .unwrap();
+    let with_log = |args: &[&str]| {
+        let mut cmd = env.objcache();
+        cmd.env("CCACHE_STATSLOG", &log).args(args);
+        run(&mut cmd)
+    };
+    let out = with_log(&["--print-log-stats"]);
+    assert!(out.success(), "{}", out.dump());
+    let stats = parse_print_stats(&out.stdout_str());
+    assert_eq!(get(&stats, "cache_miss"), 1);
+    assert_eq!(get(&stats, "direct_cache_hit"), 2);
+    assert_eq!(get(&stats, "called_for_link"), 1);
+    let json = with_log(&["--print-log-stats", "--format", "json"]).stdout_str();
+    assert!(json.contains("\"direct_cache_hit\": 2"), "{json}");
+
+    let out = with_log(&["--show-log-stats"]);
+    assert!(out.success(), "{}", out.dump());
+    let text = out.stdout_str();
+    assert!(
+        value_after(&text, "Cacheable calls:").starts_with("3 / 4"),
+        "{text}"
+    );
+    assert!(value_after(&text, "Hits:").starts_with("2 / 3"), "{text}");
+    assert!(text.contains("Called for linking"), "{text}");
+
+    // Without stats_log there is nothing to show.
+    let out = manager(&env, &["--show-log-stats"]);
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    assert!(
+        out.stderr_str().starts_with("objcache: error: "),
+        "{}",
+        out.dump()
+    );
+}

@@ -119,6 +119,31 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The counters of the `stats_log` file.
+fn log_counters(s: &Session) -> Result<stats::Counters, String> {
+    let path = s.config.get("stats_log").unwrap_or_default().to_string();
+    if path.is_empty() {
+        return Err("stats_log is not set".into());
+    }
+    stats::log::read(std::path::Path::new(&path)).map_err(|e| format!("reading {path}: {e}"))
+}
+
+pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
+    let c = log_counters(s)?;
+    print!(
+        "{}",
+        display::show_log_stats(&c, s.count("verbose").min(2) as u8)
+    );
+    Ok(())
+}
+
+pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
+    let c = log_counters(s)?;
+    let json = s.last("format").as_deref() == Some("json");
+    print!("{}", display::print_log_stats(&c, json));
+    Ok(())
+}
+
 pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
     let max = s
         .last("trim-max-size")

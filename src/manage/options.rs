@@ -220,9 +220,19 @@ pub const OPTIONS: &[Opt] = &[
         actions::print_stats,
         "print statistics counter IDs and values in machine-parsable format",
     ),
+    Opt::action(
+        "show-log-stats",
+        actions::show_log_stats,
+        "show the calls counted in the stats_log file in human-readable format",
+    ),
+    Opt::action(
+        "print-log-stats",
+        actions::print_log_stats,
+        "print the counters of the stats_log file in machine-parsable format",
+    ),
     Opt::modifier(
         "format",
-        "with --print-stats: tab (name<TAB>value lines, the default) or json",
+        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json",
     )
     .value("FORMAT")
     .choices(&["tab", "json"]),

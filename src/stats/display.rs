@@ -23,12 +23,39 @@ pub fn print_stats_json(c: &Counters, max_size_bytes: u64, max_files: u64) -> St
     format!("{{\n{}\n}}\n", fields.join(",\n"))
 }
 
-fn print_lines(c: &Counters, max_size_bytes: u64, max_files: u64) -> Vec<(String, u64)> {
-    let mut lines: Vec<(String, u64)> = COUNTERS
+/// `--print-log-stats`: the counters of the stats log, tab-separated or
+/// JSON, without the limits of a cache.
+pub fn print_log_stats(c: &Counters, json: bool) -> String {
+    let lines = counter_lines(c);
+    if json {
+        let fields: Vec<String> = lines
+            .into_iter()
+            .map(|(name, v)| format!("  \"{name}\": {v}"))
+            .collect();
+        format!("{{\n{}\n}}\n", fields.join(",\n"))
+    } else {
+        lines
+            .into_iter()
+            .map(|(name, v)| format!("{name}\t{v}\n"))
+            .collect()
+    }
+}
+
+/// `--show-log-stats`: the calls of the stats log, as `-s` shows them.
+pub fn show_log_stats(c: &Counters, verbose: u8) -> String {
+    render(&call_rows(c, verbose))
+}
+
+fn counter_lines(c: &Counters) -> Vec<(String, u64)> {
+    COUNTERS
         .iter()
         .enumerate()
         .map(|(i, def)| (def.name.to_string(), c.get(ALL[i])))
-        .collect();
+        .collect()
+}
+
+fn print_lines(c: &Counters, max_size_bytes: u64, max_files: u64) -> Vec<(String, u64)> {
+    let mut lines = counter_lines(c);
     lines.push(("max_cache_size_kibibyte".into(), max_size_bytes / 1024));
     lines.push(("max_files_in_cache".into(), max_files));
     lines.sort();

@@ -5,6 +5,7 @@
 
 pub mod counters;
 pub mod display;
+pub mod log;
 
 use std::fs::{self, OpenOptions};
 use std::io;
