@@ -233,12 +233,15 @@ pub fn recompress(cache_dir: &Path, level: Option<i32>) -> Result<String, String
             failed += 1;
             continue;
         }
-        // Keep its place in the least-recently-used order.
-        let times = fs::FileTimes::new()
-            .set_accessed(meta.accessed().unwrap_or(std::time::SystemTime::now()))
-            .set_modified(meta.modified().unwrap_or(std::time::SystemTime::now()));
-        if let Ok(f) = fs::File::options().write(true).open(&path) {
-            let _ = f.set_times(times);
+        // Keep its place in the least-recently-used order. Opened for
+        // reading: the owner may set the times of a read-only file.
+        if let (Ok(accessed), Ok(modified)) = (meta.accessed(), meta.modified()) {
+            let times = fs::FileTimes::new()
+                .set_accessed(accessed)
+                .set_modified(modified);
+            if let Ok(f) = fs::File::open(&path) {
+                let _ = f.set_times(times);
+            }
         }
         rewritten += 1;
         before += meta.len();
