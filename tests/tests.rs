@@ -22,6 +22,7 @@ mod direct;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod invoke_parity;
 mod keys;
 mod masquerade;
 mod outputs;
