@@ -109,6 +109,33 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
 }
 
 #[cfg(test)]
+mod invocation {
+    use super::*;
+
+    #[test]
+    fn tool_names_and_settings() {
+        for name in ["ccache", "ccache-4.13", "ccache.real", "objcache"] {
+            assert!(is_tool_name(name), "{name}");
+        }
+        for name in ["gcc", "cc", "x-ccache", "clang++"] {
+            assert!(!is_tool_name(name), "{name}");
+        }
+        assert!(names_tool("/usr/local/bin/ccache".as_ref()));
+        assert_eq!(
+            setting("max_size=10G".as_ref()),
+            Some(("max_size".into(), "10G".into()))
+        );
+        assert_eq!(
+            setting("compiler_check=%compiler% -v".as_ref()),
+            Some(("compiler_check".into(), "%compiler% -v".into()))
+        );
+        for not in ["gcc", "-DX=1", "/opt/a=b/gcc", "=x"] {
+            assert_eq!(setting(not.as_ref()), None, "{not}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod layering {
     /// The rooms in the order of the list above: each may use only those
     /// before it, so no two modules depend on each other.

@@ -15,7 +15,7 @@
 //! `<year><month><day>_<hour><minute><second>_<microsecond>`, so two builds
 //! of one object leave two sets to diff. `debug_level = 1` writes only the
 //! log. objcache's input files hold each hashed field as `### label`, then
-//! its value: the same text in the binary files and in `-text`.
+//! its value; `-text` shows a value that is not text (a digest) in hex.
 
 use std::path::{Path, PathBuf};
 
@@ -91,7 +91,7 @@ impl DebugFiles {
                 ("PREPROCESSOR MODE", preprocessor),
             ] {
                 text.extend_from_slice(format!("=== {title} ===\n").as_bytes());
-                text.extend_from_slice(body);
+                readable(body, &mut text);
             }
             for (suffix, body) in [
                 ("input-c", common),
@@ -113,6 +113,28 @@ impl DebugFiles {
         let path = self.path("log");
         if let Err(e) = std::fs::write(&path, log.kept().unwrap_or_default()) {
             log.note(format!("debug: could not write {}: {e}", path.display()));
+        }
+    }
+}
+
+/// `input` for the `-text` file: a line that is not printable text (a
+/// digest's raw bytes) is written as `hex:` and its bytes in hex, so the
+/// file reads and diffs as text.
+fn readable(input: &[u8], out: &mut Vec<u8>) {
+    for line in input.split_inclusive(|b| *b == b'\n') {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let printable = std::str::from_utf8(body)
+            .is_ok_and(|t| !t.chars().any(|c| c.is_control() && c != '\t'));
+        if printable {
+            out.extend_from_slice(body);
+        } else {
+            out.extend_from_slice(b"hex:");
+            for b in body {
+                out.extend_from_slice(format!("{b:02x}").as_bytes());
+            }
+        }
+        if line.len() > body.len() {
+            out.push(b'\n');
         }
     }
 }
@@ -141,6 +163,13 @@ fn timestamp(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_shows_raw_bytes_in_hex() {
+        let mut out = Vec::new();
+        readable(b"### arg\n-c\n### digest\n\x00\xff\n", &mut out);
+        assert_eq!(out, b"### arg\n-c\n### digest\nhex:00ff\n");
+    }
 
     #[test]
     fn names_follow_ccache() {
