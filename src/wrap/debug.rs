@@ -32,6 +32,9 @@ pub(super) enum Part {
 pub(super) struct DebugFiles {
     /// `<object>.<timestamp>.ccache-`, to which each file's suffix is added.
     prefix: PathBuf,
+    /// Under `debug_dir`, whose subdirectories are created as needed (the
+    /// object's own directory never is).
+    mirrored: bool,
     level: u64,
     inputs: [Vec<u8>; 3],
 }
@@ -57,6 +60,7 @@ impl DebugFiles {
         prefix.push(format!(".{}.ccache-", timestamp(start_ns)));
         DebugFiles {
             prefix: PathBuf::from(prefix),
+            mirrored: debug_dir.is_some(),
             level,
             inputs: Default::default(),
         }
@@ -76,7 +80,8 @@ impl DebugFiles {
     /// Writes the files; a file that cannot be written is noted in the log
     /// (and its own debug log, when that one can be).
     pub(super) fn write(self, log: &Log) {
-        if let Some(parent) = self.prefix.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let parent = self.prefix.parent().filter(|_| self.mirrored);
+        if let Some(parent) = parent {
             if let Err(e) = std::fs::create_dir_all(parent) {
                 log.note(format!("debug: could not create {}: {e}", parent.display()));
             }
