@@ -68,6 +68,15 @@ fn named_ccache_it_is_the_tool() {
     let z = run_ok(tool(&env, &versioned, &proj).arg("-z"));
     assert!(z.success());
     assert_eq!(env.hits(), 0);
+    // Named twice, still the manager; settings are for a compile.
+    run_ok(tool(&env, &ccache, &proj).args(["ccache", "--print-stats"]));
+    let out = run(tool(&env, &ccache, &proj).args(["debug=true", "-s"]));
+    assert!(!out.success(), "{}", out.dump());
+    assert!(
+        out.stderr_str().starts_with("objcache: error:"),
+        "{}",
+        out.dump()
+    );
 }
 
 #[test]
