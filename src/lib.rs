@@ -31,9 +31,36 @@ pub mod wrap;
 use std::ffi::OsString;
 use std::path::Path;
 
+/// Whether a file name is the tool's own: ccache's rule for its name (any
+/// name starting with `ccache`, so `ccache-4.13` and `ccache.real` count),
+/// and the same for `objcache`. Installed or linked under such a name,
+/// objcache is the cache tool, not a compiler it masquerades as.
+pub fn is_tool_name(file_name: &str) -> bool {
+    file_name.starts_with("objcache") || file_name.starts_with("ccache")
+}
+
+/// A leading `KEY=VALUE` argument of `objcache KEY=VALUE … COMPILER …`
+/// (ccache 4.8+): a configuration key (letters, digits, `_`) and its value.
+fn setting(arg: &std::ffi::OsStr) -> Option<(String, String)> {
+    let text = arg.to_str()?;
+    let (key, value) = text.split_once('=')?;
+    let is_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    is_key.then(|| (key.to_string(), value.to_string()))
+}
+
+/// Whether an argument names the tool itself (`objcache objcache gcc`,
+/// `ccache /usr/local/bin/ccache gcc`): a wrapper called through itself
+/// is one level.
+fn names_tool(arg: &std::ffi::OsStr) -> bool {
+    Path::new(arg)
+        .file_name()
+        .is_some_and(|n| is_tool_name(&n.to_string_lossy()))
+}
+
 /// Decides between the three ways objcache is called: as a masquerading
-/// symlink (`gcc` → objcache), as a prefix (`objcache gcc …`), or as the
-/// cache manager (`objcache -s`).
+/// symlink (`gcc` → objcache), as a prefix (`objcache [KEY=VALUE…] gcc …`),
+/// or as the cache manager (`objcache -s`). Named `ccache` it behaves the
+/// same.
 pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_default();
@@ -42,18 +69,69 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if !invoked_as.starts_with("objcache") && !invoked_as.is_empty() {
+    if !invoked_as.is_empty() && !is_tool_name(&invoked_as) {
         return wrap::run(&invoked_as, rest);
     }
-    match rest.first().map(|a| a.to_string_lossy().into_owned()) {
-        None => {
+    // Leading KEY=VALUE settings, and the tool's own name again (any
+    // number of times), before the compiler.
+    let mut settings = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = rest.get(i) {
+        if let Some(kv) = setting(arg) {
+            settings.push(kv);
+        } else if !names_tool(arg) {
+            break;
+        }
+        i += 1;
+    }
+    match rest.get(i).map(|a| a.to_string_lossy().into_owned()) {
+        None if settings.is_empty() => {
             eprintln!(
-                "Usage:\n    objcache [OPTIONS]\n    objcache COMPILER [COMPILER OPTIONS]\n\nRun objcache --help for the options."
+                "Usage:\n    objcache [OPTIONS]\n    objcache [KEY=VALUE ...] COMPILER [COMPILER OPTIONS]\n\nRun objcache --help for the options."
             );
             2
         }
-        Some(first) if first.starts_with('-') => manage::run(rest),
-        Some(first) => wrap::run(&first, rest[1..].to_vec()),
+        None => {
+            eprintln!("objcache: error: no compiler given after the configuration settings");
+            2
+        }
+        Some(first) if first.starts_with('-') && settings.is_empty() => {
+            manage::run(rest[i..].to_vec())
+        }
+        Some(first) if first.starts_with('-') => {
+            eprintln!(
+                "objcache: error: expected a compiler after the configuration settings, found \"{first}\""
+            );
+            2
+        }
+        Some(first) => wrap::run_with_settings(&first, rest[i + 1..].to_vec(), settings),
+    }
+}
+
+#[cfg(test)]
+mod invocation {
+    use super::*;
+
+    #[test]
+    fn tool_names_and_settings() {
+        for name in ["ccache", "ccache-4.13", "ccache.real", "objcache"] {
+            assert!(is_tool_name(name), "{name}");
+        }
+        for name in ["gcc", "cc", "x-ccache", "clang++"] {
+            assert!(!is_tool_name(name), "{name}");
+        }
+        assert!(names_tool("/usr/local/bin/ccache".as_ref()));
+        assert_eq!(
+            setting("max_size=10G".as_ref()),
+            Some(("max_size".into(), "10G".into()))
+        );
+        assert_eq!(
+            setting("compiler_check=%compiler% -v".as_ref()),
+            Some(("compiler_check".into(), "%compiler% -v".into()))
+        );
+        for not in ["gcc", "-DX=1", "/opt/a=b/gcc", "=x"] {
+            assert_eq!(setting(not.as_ref()), None, "{not}");
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod direct;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod invoke_parity;
 mod keys;
 mod manage_parity;
 mod masquerade;

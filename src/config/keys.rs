@@ -113,7 +113,8 @@ config_keys! {
         compression_level: i32;
     "cpp_extension": "EXTENSION", "", text, as_given;
     "debug": "DEBUG", "false", flag, canonical => debug: bool;
-    "debug_dir": "DEBUGDIR", "", text, as_given;
+    "debug_dir": "DEBUGDIR", "", optional_path, as_given => debug_dir: Option<PathBuf>;
+    "debug_level": "DEBUGLEVEL", "2", count, canonical => debug_level: u64;
     "depend_mode": "DEPEND", "false", flag, canonical => depend_mode: bool;
     "direct_mode": "DIRECT", "true", flag, canonical => direct_mode: bool;
     "disable": "DISABLE", "false", flag, canonical => disable: bool;

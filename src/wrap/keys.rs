@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::debug::Part;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
@@ -85,7 +86,7 @@ impl Session {
         if a.native_cpu {
             h.field("cpu", super::cpu_identity().as_bytes());
         }
-        Ok(self.finish_hasher(h))
+        Ok(self.finish_hasher(h, Part::Common))
     }
 
     /// What coverage and profile options make the object depend on: the
@@ -174,11 +175,12 @@ impl Session {
         Ok(())
     }
 
-    /// Finishes a hasher, keeping its transcript for `debug = true`.
-    pub(super) fn finish_hasher(&mut self, h: KeyHasher) -> [u8; 32] {
+    /// Finishes a hasher, keeping its transcript for `debug = true` as
+    /// the input of `part`.
+    pub(super) fn finish_hasher(&mut self, h: KeyHasher, part: Part) -> [u8; 32] {
         let (key, transcript) = h.finish();
-        if let Some(t) = transcript {
-            self.transcript.extend_from_slice(&t);
+        if let (Some(t), Some(files)) = (transcript, &mut self.debug) {
+            files.add(part, &t);
         }
         *key.as_bytes()
     }
@@ -234,7 +236,7 @@ impl Session {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
-        Some(Key::from_bytes(self.finish_hasher(h)))
+        Some(Key::from_bytes(self.finish_hasher(h, Part::Direct)))
     }
 
     /// The preprocessor's own arguments and the source's language.

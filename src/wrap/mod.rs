@@ -4,6 +4,7 @@
 //! the user's arguments and passing its output and exit code through; the
 //! problem is only counted and logged.
 
+mod debug;
 mod hit;
 mod keys;
 mod miss;
@@ -44,10 +45,8 @@ struct Session {
     shard: u8,
     /// When the call started (ns since the epoch).
     start_ns: i64,
-    /// What went into the keys, for `debug = true`.
-    transcript: Vec<u8>,
-    /// Where the transcript goes: `<output>.objcache-input-text`.
-    debug_output: Option<String>,
+    /// What went into the keys and the call's log, for `debug = true`.
+    debug: Option<debug::DebugFiles>,
     /// The local store and the remotes, with the policy that governs them.
     storage: Storage,
     /// The compiler's exit code, once it ran and its output was passed on.
@@ -63,6 +62,17 @@ struct Session {
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
 pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
+    run_with_settings(compiler_name, raw_args, Vec::new())
+}
+
+/// `objcache KEY=VALUE … COMPILER ARGS…`: the settings override every other
+/// source of configuration for this one call, as in ccache 4.8+. An unknown
+/// key or a bad value is an error, and nothing is compiled.
+pub fn run_with_settings(
+    compiler_name: &str,
+    raw_args: Vec<OsString>,
+    settings: Vec<(String, String)>,
+) -> i32 {
     // ccache's rule: a file whose mtime or ctime is not older than the call's
     // start may have changed while the compiler read it. File times come
     // from a coarser clock, so a file written just before the start in the
@@ -76,9 +86,22 @@ pub fn run(compiler_name: &str, raw_args: Vec<OsString>) -> i32 {
         test_panic("config");
         Config::load(&Locations::default())
     });
-    let Ok((config, errors)) = loaded else {
+    let Ok((mut config, mut errors)) = loaded else {
         return run_without_config(compiler_name, &raw_args);
     };
+    for (key, value) in &settings {
+        let checked = if value.contains('\n') {
+            Err("a value on the command line is one line".to_string())
+        } else {
+            crate::config::validate(key, value)
+        };
+        if let Err(message) = checked {
+            eprintln!("objcache: error: {key}={value}: {message}");
+            return 1;
+        }
+        let line = format!("{key} = {value}");
+        config.parse_text(&line, Path::new("command line"), &mut errors);
+    }
     let mut session = match start(config, &errors, compiler_name, &raw_args, start_ns) {
         Ok(session) => session,
         Err(code) => return code,
@@ -123,7 +146,7 @@ fn start(
     start_ns: i64,
 ) -> Result<Session, i32> {
     config.apply_umask();
-    let mut log = Log::new(config.log_file.clone());
+    let mut log = Log::keeping(config.log_file.clone(), config.debug);
     let path_list = if config.path.is_empty() {
         std::env::var("PATH").unwrap_or_default()
     } else {
@@ -135,7 +158,18 @@ fn start(
         config.compiler.as_str()
     };
     let shard = (std::process::id() % u32::from(stats::SHARDS)) as u8;
-    let compiler = match compiler::locate(name, &path_list) {
+    // A path to objcache itself (a masquerading symlink named by its path,
+    // `objcache /usr/lib/ccache/gcc`) stands for the compiler of that name:
+    // one level of caching, found further down PATH.
+    let located = compiler::locate(name, &path_list).or_else(|e| {
+        match Path::new(name).file_name().and_then(|n| n.to_str()) {
+            Some(base) if name.contains('/') && !crate::is_tool_name(base) => {
+                compiler::locate(base, &path_list)
+            }
+            _ => Err(e),
+        }
+    });
+    let compiler = match located {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
@@ -185,8 +219,7 @@ fn start(
         changes: Vec::new(),
         shard,
         start_ns,
-        transcript: Vec::new(),
-        debug_output: None,
+        debug: None,
         storage,
         compiled: None,
         compile_args: None,
@@ -277,10 +310,14 @@ impl Session {
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
         count(&self.config, &mut self.log, self.shard, &changes);
-        if let Some(path) = self.debug_output.take() {
-            if let Err(e) = std::fs::write(&path, &self.transcript) {
-                self.log.note(format!("debug: could not write {path}: {e}"));
-            }
+        let took_us = (crate::clock::now_ns() as i64 - self.start_ns) / 1000;
+        self.log.note(format!(
+            "done in {}.{:03} ms",
+            took_us / 1000,
+            took_us % 1000
+        ));
+        if let Some(files) = self.debug.take() {
+            files.write(&self.log);
         }
         self.log.flush();
     }

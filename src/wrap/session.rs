@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::debug::{DebugFiles, Part};
 use super::{fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
@@ -46,7 +47,13 @@ impl Session {
             }
         }
         if self.config.debug {
-            self.debug_output = Some(format!("{}.objcache-input-text", analysis.output));
+            self.debug = Some(DebugFiles::new(
+                &analysis.output,
+                &cwd,
+                self.config.debug_dir.as_deref(),
+                self.config.debug_level,
+                self.start_ns,
+            ));
         }
         let common = self.common_digest(&analysis, &cwd)?;
 
@@ -176,7 +183,8 @@ impl Session {
         self.log.note(
             "cache miss: no stored result for this key (to see which input differs \
              from an earlier compile, set debug = true and diff the \
-             <object>.objcache-input-text files)",
+             <object>.<timestamp>.ccache-input-text files of the two calls; \
+             <object>.<timestamp>.ccache-log is each call's log)",
         );
         self.storage.missed();
         self.changes.push((Counter::CacheMiss, 1));
@@ -351,7 +359,7 @@ impl Session {
                 }
             }
         }
-        let key = Key::from_bytes(self.finish_hasher(h));
+        let key = Key::from_bytes(self.finish_hasher(h, Part::Preprocessor));
         Ok(Preprocessed { key, files, search })
     }
 
@@ -414,7 +422,7 @@ impl Session {
             h.field("include", format!("{:?}", inc.path).as_bytes());
             h.field("digest", &inc.digest);
         }
-        let key = Key::from_bytes(self.finish_hasher(h));
+        let key = Key::from_bytes(self.finish_hasher(h, Part::Direct));
         if self.store_result(&key, &entry) {
             self.add_to_manifest(mkey, key, includes, probes);
         }
