@@ -341,7 +341,7 @@ fn with_options<'a>(options: impl Iterator<Item = &'a Opt>) -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about("A fast, ccache-compatible compiler cache.")
         .override_usage(
-            "objcache [OPTIONS]\n       objcache COMPILER [COMPILER OPTIONS]\n       COMPILER [COMPILER OPTIONS]   (via a symlink named like the compiler)",
+            "objcache [OPTIONS]\n       objcache [KEY=VALUE ...] COMPILER [COMPILER OPTIONS]\n       COMPILER [COMPILER OPTIONS]   (via a symlink named like the compiler)",
         )
         .disable_version_flag(true)
         .disable_help_flag(true);
