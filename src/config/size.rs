@@ -40,7 +40,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// binary units (`5GiB`, the default) as `5.0GiB`, so it parses back to
 /// the same number of bytes.
 pub fn format_parsable(bytes: u64) -> String {
-    if bytes % 1000 != 0 && bytes % 1024 == 0 && bytes >= 1 << 20 {
+    if !bytes.is_multiple_of(1000) && bytes.is_multiple_of(1024) && bytes >= 1 << 20 {
         let (unit, name) = if bytes >= 1 << 30 {
             ((1u64 << 30) as f64, "GiB")
         } else {
