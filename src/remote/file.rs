@@ -1,6 +1,8 @@
 //! A shared directory (NFS and the like): `file:DIR` or `file:///DIR`, with
-//! `layout=subdirs|flat`, `umask=OCTAL` and `update-mtime`.
+//! `layout=subdirs|flat`, `umask=OCTAL` and `update-mtime`. The directory
+//! gets a `CACHEDIR.TAG`, so backup tools skip it as they skip a local cache.
 
+use std::cell::Cell;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -13,7 +15,15 @@ pub struct FileBackend {
     flat: bool,
     umask: u32,
     update_mtime: bool,
+    /// `CACHEDIR.TAG` is known to be there.
+    tagged: Cell<bool>,
 }
+
+/// The Cache Directory Tagging Specification's file
+/// (<https://bford.info/cachedir/>).
+pub const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by objcache.\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n";
 
 impl FileBackend {
     pub fn new(url: &str, spec: &BackendSpec) -> Result<FileBackend, String> {
@@ -44,6 +54,7 @@ impl FileBackend {
             flat,
             umask,
             update_mtime: matches!(spec.attr("update-mtime"), Some("" | "true")),
+            tagged: Cell::new(false),
         })
     }
 
@@ -62,6 +73,26 @@ impl FileBackend {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Writes `CACHEDIR.TAG` into the directory unless it is there: once
+    /// per process, at its first write.
+    fn tag(&self) -> std::io::Result<()> {
+        if self.tagged.get() {
+            return Ok(());
+        }
+        let path = self.dir.join("CACHEDIR.TAG");
+        if !path.exists() {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".objcache-tmp.")
+                .tempfile_in(&self.dir)?;
+            tmp.write_all(CACHEDIR_TAG.as_bytes())?;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o666 & !self.umask))?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        self.tagged.set(true);
+        Ok(())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -107,7 +138,7 @@ impl Backend for FileBackend {
             .set_permissions(fs::Permissions::from_mode(0o666 & !self.umask))
             .map_err(io_error)?;
         tmp.persist(&path).map_err(|e| io_error(e.error))?;
-        Ok(())
+        self.tag().map_err(io_error)
     }
 }
 
@@ -135,6 +166,30 @@ mod tests {
         assert_eq!(mode(&root.path().join("shared")), 0o775);
         assert_eq!(mode(&root.path().join("shared/ab")), 0o775);
         assert_eq!(mode(&root.path().join("shared/ab/cdef")), 0o664);
+        let tag = root.path().join("shared/CACHEDIR.TAG");
+        assert_eq!(fs::read_to_string(&tag).unwrap(), CACHEDIR_TAG);
+        assert_eq!(mode(&tag), 0o664);
+    }
+
+    #[test]
+    fn the_directory_is_tagged_once_and_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let b = backend(root.path(), &[("layout", "flat")]);
+        assert!(
+            !root.path().join("CACHEDIR.TAG").exists(),
+            "reads never tag"
+        );
+        assert_eq!(b.get("abcdefR").unwrap(), None);
+        assert!(!root.path().join("CACHEDIR.TAG").exists());
+        fs::write(
+            root.path().join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\nmine\n",
+        )
+        .unwrap();
+        b.put("abcdefR", b"entry").unwrap();
+        let tag = fs::read_to_string(root.path().join("CACHEDIR.TAG")).unwrap();
+        assert!(tag.ends_with("mine\n"), "an existing tag is left alone");
+        assert!(CACHEDIR_TAG.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n"));
     }
 
     #[test]
