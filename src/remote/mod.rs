@@ -297,7 +297,8 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         Ok(Scheme::File)
     } else {
         Err(format!(
-            "unsupported remote storage URL \"{}\" (redis://, redis+unix:, http:// and file: are supported)",
+            "unsupported remote storage URL \"{}\": objcache has backends for redis://, \
+             redis+unix:, http:// and file:; left out",
             mask_url(url)
         ))
     }
@@ -520,6 +521,8 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "read-only",
     "shards",
     "keep-alive",
+    "idle-timeout",
+    "backfill",
 ];
 
 /// A `remote_storage` value with passwords, tokens and header values masked,
@@ -537,11 +540,15 @@ pub fn mask_config_value(value: &str) -> String {
                     let bare = part.strip_prefix('@').unwrap_or(part);
                     let at = if part.starts_with('@') { "@" } else { "" };
                     if i == 0 {
-                        return if is_url_start(bare) {
-                            format!("{at}{}", mask_url(bare))
-                        } else {
-                            "********".to_string()
-                        };
+                        if is_url_start(bare) {
+                            return format!("{at}{}", mask_url(bare));
+                        }
+                        // An attribute as a word of its own (`@umask=002`,
+                        // `read-only`); a bare word may be a piece of a
+                        // value cut apart at a space.
+                        if !bare.contains('=') && !PLAIN_ATTRIBUTES.contains(&bare) {
+                            return "********".to_string();
+                        }
                     }
                     match bare.split_once('=') {
                         Some(("header", rest)) => {
@@ -561,16 +568,23 @@ pub fn mask_config_value(value: &str) -> String {
         .join(" ")
 }
 
-/// Masks anything that looks like URL credentials inside an error message.
+/// Masks anything that looks like URL credentials inside an error message,
+/// also a URL in quotes or parentheses.
 pub fn mask_secrets(message: &str) -> String {
     message
         .split(' ')
         .map(|w| {
-            if is_url_start(w) {
-                mask_url(w)
-            } else {
-                w.to_string()
+            let core = w.trim_matches(|c| matches!(c, '"' | '\'' | '(' | ')' | ',' | ';'));
+            if core.is_empty() || !is_url_start(core) {
+                return w.to_string();
             }
+            let start = w.find(core).unwrap_or(0);
+            format!(
+                "{}{}{}",
+                &w[..start],
+                mask_url(core),
+                &w[start + core.len()..]
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -639,7 +653,12 @@ mod tests {
     #[test]
     fn a_word_that_only_looks_like_a_url_is_masked() {
         let v = mask_config_value("\u{fffd} bearer-token=Sekr1t~Pw\u{fffd}://");
-        assert_eq!(v, "******** ********");
+        assert_eq!(v, "******** bearer-token=********");
+        let v = mask_config_value("file:/d @umask=002 read-only @bearer-token=t0k x");
+        assert_eq!(
+            v,
+            "file:/d @umask=002 read-only @bearer-token=******** ********"
+        );
         let e = parse("http://h Sekr1t~Pw://x").unwrap_err();
         assert!(!e.contains("Sekr1t"), "{e}");
         let specs = parse("http://h bearer-token=Sekr1t~Pw://x").unwrap();
@@ -669,6 +688,10 @@ mod tests {
         assert_eq!(
             mask_secrets("cannot connect to redis+unix:/s?pass=pw"),
             "cannot connect to redis+unix:/s?pass=********"
+        );
+        assert_eq!(
+            mask_secrets("URL \"http://u:pw@h/c\": (redis://, file:)"),
+            "URL \"http://u:********@h/c\": (redis://, file:)"
         );
     }
 
