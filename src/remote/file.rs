@@ -27,10 +27,12 @@ pub const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 
 impl FileBackend {
     pub fn new(url: &str, spec: &BackendSpec) -> Result<FileBackend, String> {
-        let path = url
-            .strip_prefix("file://")
-            .or_else(|| url.strip_prefix("file:"))
-            .unwrap_or(url);
+        let path = match url.strip_prefix("file://") {
+            // `file://localhost/DIR`, as ccache takes it; another host
+            // (a Windows share) is not reachable here.
+            Some(rest) => rest.strip_prefix("localhost").unwrap_or(rest),
+            None => url.strip_prefix("file:").unwrap_or(url),
+        };
         if !path.starts_with('/') {
             return Err(format!("{url}: the directory must be an absolute path"));
         }
@@ -169,6 +171,30 @@ mod tests {
         let tag = root.path().join("shared/CACHEDIR.TAG");
         assert_eq!(fs::read_to_string(&tag).unwrap(), CACHEDIR_TAG);
         assert_eq!(mode(&tag), 0o664);
+    }
+
+    #[test]
+    fn file_urls_as_ccache_writes_them() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().display().to_string();
+        for url in [
+            format!("file:{dir}/a"),
+            format!("file://{dir}/b"),
+            format!("file://localhost{dir}/c%20d"),
+        ] {
+            let spec = BackendSpec {
+                url: url.clone(),
+                attrs: Vec::new(),
+            };
+            let b = FileBackend::new(&url, &spec).unwrap();
+            b.put("abcdefR", b"x").unwrap();
+        }
+        assert!(root.path().join("c d/ab/cdefR").is_file());
+        let spec = BackendSpec {
+            url: "file://example.com/x".into(),
+            attrs: Vec::new(),
+        };
+        assert!(FileBackend::new(&spec.url, &spec).is_err());
     }
 
     #[test]

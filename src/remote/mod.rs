@@ -159,6 +159,9 @@ fn is_url_start(token: &str) -> bool {
 /// shown is masked.
 fn check_url(url: &str) -> Result<(), String> {
     let shown = mask_url(url);
+    // `*`, which `shards` replaces by each shard's name, stands for a
+    // name here (`redis://127.0.0.1:*`, `http://cache-*.example.com`).
+    let url = &url.replace('*', "0");
     let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
     if scheme.is_empty() {
         // Masked as if it had one.
@@ -786,6 +789,8 @@ mod tests {
             "redis://[::1]:6379/2",
             "redis+unix:/run/redis.sock?db=1",
             "http://u:p@h:8080/c/",
+            "redis://127.0.0.1:*",
+            "http://cache-*.example.com/c",
         ] {
             assert!(parse(good).is_ok(), "{good}");
         }
