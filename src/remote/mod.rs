@@ -139,9 +139,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_micros((ms * 1000.0).round() as u64))
 }
 
-/// Whether a word of `remote_storage` starts a backend: a URL (`SCHEME:`
-/// before any `=`, `://` after an empty or bad scheme too, so that
-/// `parse` can say what is wrong with it) rather than an attribute.
+/// Whether a word of `remote_storage` starts a backend: a URL with `://`
+/// (an empty or bad scheme too, so that `parse` can say what is wrong with
+/// it; not after an `=`: `header=Referer=http://x` is an attribute), or
+/// one of the `//`-less forms `file:`, `redis+unix:` and `crsh:`. Any other
+/// `word:rest` is an attribute: it may be part of a header value cut apart
+/// at a space (`user:password`), never to be shown as a URL.
 fn is_url_start(token: &str) -> bool {
     if token.starts_with('@') {
         return false;
@@ -149,10 +152,9 @@ fn is_url_start(token: &str) -> bool {
     if let Some((before, _)) = token.split_once("://") {
         return !before.contains('=');
     }
-    match token.split_once(':') {
-        Some((scheme, _)) => is_scheme(scheme),
-        None => false,
-    }
+    ["file:", "redis+unix:", "crsh:"]
+        .iter()
+        .any(|p| token.starts_with(p))
 }
 
 /// Checks a backend's URL as ccache does, with its messages; the URL
@@ -176,9 +178,6 @@ fn check_url(url: &str) -> Result<(), String> {
         return cannot("control character or space");
     }
     let Some(after) = rest.strip_prefix("//") else {
-        if matches!(scheme, "redis" | "http" | "https") {
-            return cannot(&format!("expected {scheme}://"));
-        }
         return Ok(());
     };
     let authority = &after[..after.find(['/', '?', '#']).unwrap_or(after.len())];
@@ -778,9 +777,12 @@ mod tests {
         assert!(err("http:///c").contains("no host"));
         let e = err("redis:/:Sekr1t@h");
         assert!(
-            e.contains("expected redis://") && !e.contains("Sekr1t"),
+            e.starts_with("must provide a URL") && !e.contains("Sekr1t"),
             "{e}"
         );
+        // Part of a header value cut apart at a space, not a backend.
+        let specs = parse("http://h|header=Authorization: Bearer us3r:s3cr3t").unwrap();
+        assert_eq!(specs.len(), 1);
         for good in [
             "file:/shared/dir",
             "file:///shared/dir",
