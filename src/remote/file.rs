@@ -174,6 +174,31 @@ mod tests {
     }
 
     #[test]
+    fn update_mtime_touches_entries_read() {
+        let root = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        let mtime = |p: &std::path::Path| fs::metadata(p).unwrap().modified().unwrap();
+        for (attrs, touched) in [
+            (&[][..], false),
+            (&[("update-mtime", "false")][..], false),
+            (&[("update-mtime", "true")][..], true),
+            (&[("update-mtime", "")][..], true),
+        ] {
+            let b = backend(root.path(), attrs);
+            b.put("abcdefR", b"entry").unwrap();
+            let path = root.path().join("ab/cdefR");
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            assert_eq!(b.get("abcdefR").unwrap().as_deref(), Some(&b"entry"[..]));
+            assert_eq!(mtime(&path) != old, touched, "{attrs:?}");
+        }
+    }
+
+    #[test]
     fn file_urls_as_ccache_writes_them() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().display().to_string();
