@@ -113,6 +113,12 @@ mod tests {
         assert_eq!(parse_size("5G").unwrap(), 5_000_000_000);
         assert_eq!(parse_size("5").unwrap(), 5 << 30);
         assert_eq!(parse_size("10").unwrap(), parse_size("10GiB").unwrap());
+        // The spellings of ccache 4.13's manual and of its `-p`.
+        assert_eq!(parse_size("5.0 GiB").unwrap(), 5 << 30);
+        assert_eq!(parse_size("10GB").unwrap(), 10_000_000_000);
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert_eq!(parse_size("750kB").unwrap(), 750_000);
+        assert_eq!(parse_size("1TiB").unwrap(), 1 << 40);
         assert_eq!(parse_size("500M").unwrap(), 500_000_000);
         assert_eq!(parse_size("1.5GiB").unwrap(), 1_610_612_736);
         assert_eq!(parse_size("2Ki").unwrap(), 2048);
