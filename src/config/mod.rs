@@ -422,10 +422,20 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     };
     let mut out = String::new();
     let mut replaced = false;
+    // In the continuation lines of a value being replaced.
+    let mut continuation = false;
     for line in old.lines() {
+        if line.starts_with([' ', '\t']) || line.trim().is_empty() {
+            if !continuation || line.trim().is_empty() {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
         let is_key = line
             .split_once('=')
             .is_some_and(|(k, _)| k.trim() == key && !line.trim_start().starts_with('#'));
+        continuation = is_key;
         if is_key && !replaced {
             out.push_str(&format!("{key} = {value}\n"));
             replaced = true;
@@ -627,5 +637,30 @@ mod tests {
         // Nothing to continue: reported as the line it is.
         let lines = logical_lines("  x = 1\n");
         assert_eq!(lines, [(1, "x = 1".to_string())]);
+    }
+
+    /// `-o` replaces a value written over several lines whole: its
+    /// continuation lines would otherwise continue the new value.
+    #[test]
+    fn writing_a_key_drops_its_continuation_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ccache.conf");
+        fs::write(
+            &path,
+            "sloppiness =\n  time_macros\n\n  locale\nmax_files = 3\n  # kept\nnamespace = a\n",
+        )
+        .unwrap();
+        write_setting(&path, "sloppiness", "pch_defines").unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "sloppiness = pch_defines\n\nmax_files = 3\n  # kept\nnamespace = a\n"
+        );
+        let mut c = Config::defaults();
+        let mut errors = Vec::new();
+        c.parse_text(&text, &path, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(c.sloppiness, ["pch_defines"]);
+        assert_eq!(c.max_files, 3);
     }
 }
