@@ -287,7 +287,8 @@ fn max_size_suffixes() {
         ("1.5Gi", 1_610_612_736),
         ("512Mi", 536_870_912),
         ("100k", 100_000),
-        ("3", 3_000_000_000),
+        // A bare number is in GiB, as in ccache 4.13.
+        ("3", 3 << 30),
         ("0", 0),
     ];
     for (s, bytes) in cases {

@@ -119,11 +119,13 @@ fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Every file under `dir`, relative, sorted.
+/// Every file under `dir`, relative, sorted; a file backend's
+/// `CACHEDIR.TAG` left out (config_parity tests it).
 fn files_under(dir: &Path) -> Vec<String> {
     walk_files(dir)
         .into_iter()
         .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .filter(|f| f != "CACHEDIR.TAG")
         .collect()
 }
 

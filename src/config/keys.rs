@@ -132,7 +132,7 @@ config_keys! {
     "log_file": "LOGFILE", "", optional_path, as_given => log_file: Option<PathBuf>;
     "max_age": "MAXAGE", "", age, as_given => max_age_secs: Option<u64>;
     "max_files": "MAXFILES", "0", count, canonical => max_files: u64;
-    "max_size": "MAXSIZE", "5G", size_limit, size_text =>
+    "max_size": "MAXSIZE", "5GiB", size_limit, size_text =>
         /// Bytes; see `max_size_bytes` for the `N%` form.
         max_size: u64,
         /// `max_size = 20%`: a share of the file system holding the cache.

@@ -104,6 +104,13 @@ impl Config {
     fn load_from(locations: &Locations, env: &HashMap<&str, &str>) -> (Config, Vec<ConfigError>) {
         let mut config = Config::defaults();
         let mut errors = Vec::new();
+        // `$VAR` in a file: the variables given, then the rest of the
+        // process environment (`load` gives only the `CCACHE_*` ones).
+        let lookup = |name: &str| {
+            env.get(name)
+                .map(|v| v.to_string())
+                .or_else(|| std::env::var(name).ok())
+        };
 
         let config_path_env = locations
             .config_path_override
@@ -116,7 +123,7 @@ impl Config {
 
         if config_path_env.is_none() {
             let system = system_config_path();
-            config.read_file(&system, &mut errors);
+            config.read_file(&system, &mut errors, &lookup);
             config.system_config_path = Some(system);
         }
         let primary = if let Some(p) = config_path_env {
@@ -128,7 +135,7 @@ impl Config {
         } else {
             default_config_dir().join("ccache.conf")
         };
-        config.read_file(&primary, &mut errors);
+        config.read_file(&primary, &mut errors, &lookup);
         config.primary_config_path = primary;
 
         config.apply_env(env, &mut errors);
@@ -139,7 +146,12 @@ impl Config {
         (config, errors)
     }
 
-    fn read_file(&mut self, path: &Path, errors: &mut Vec<ConfigError>) {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        errors: &mut Vec<ConfigError>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) {
         let text = match fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
@@ -154,7 +166,7 @@ impl Config {
                 return;
             }
         };
-        self.parse_text(&text, path, errors);
+        self.parse_text_with(&text, path, errors, lookup);
     }
 
     /// Applies the `key = value` lines of a config file's `text`, read from
@@ -162,21 +174,28 @@ impl Config {
     /// Bad lines are skipped and pushed to `errors`. Public for the fuzz
     /// targets (tests/fuzz); `load` is the way in otherwise.
     pub fn parse_text(&mut self, text: &str, path: &Path, errors: &mut Vec<ConfigError>) {
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
+        self.parse_text_with(text, path, errors, &|name| std::env::var(name).ok());
+    }
+
+    /// `parse_text`, with `$VAR`s looked up by `lookup`.
+    fn parse_text_with(
+        &mut self,
+        text: &str,
+        path: &Path,
+        errors: &mut Vec<ConfigError>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) {
+        for (n, line) in logical_lines(text) {
             let err = |key: &str, message: String| ConfigError {
                 file: Some(path.to_path_buf()),
-                line: n + 1,
+                line: n,
                 key: key.to_string(),
                 message,
             };
             let Some((key, value)) = line.split_once('=') else {
                 // Only the first word: the rest may be a password. The word
                 // itself may be a URL with one (a remote_storage value
-                // continued on the next line), so it is masked too.
+                // written on a line of its own), so it is masked too.
                 let first =
                     crate::remote::mask_secrets(line.split_whitespace().next().unwrap_or_default());
                 errors.push(err(
@@ -195,7 +214,14 @@ impl Config {
                 // no reason to stop caching.
                 continue;
             };
-            if let Err(message) = self.set(i, value.trim(), Origin::File(path.to_path_buf())) {
+            let value = match expand_variables(value.trim(), lookup) {
+                Ok(v) => v,
+                Err(message) => {
+                    errors.push(err(key, message));
+                    continue;
+                }
+            };
+            if let Err(message) = self.set(i, &value, Origin::File(path.to_path_buf())) {
                 errors.push(err(key, message));
             }
         }
@@ -232,7 +258,12 @@ impl Config {
                 }
             }
             if let Some(v) = value {
-                if let Err(message) = self.set(i, &v, Origin::Environment) {
+                let expanded = expand_variables(&v, &|name| {
+                    env.get(name)
+                        .map(|v| v.to_string())
+                        .or_else(|| std::env::var(name).ok())
+                });
+                if let Err(message) = expanded.and_then(|v| self.set(i, &v, Origin::Environment)) {
                     errors.push(ConfigError {
                         file: None,
                         line: 0,
@@ -296,10 +327,87 @@ impl Config {
     }
 }
 
-/// Checks a value without loading anything, for `-o KEY=VALUE`.
+/// Checks a value without loading anything, for `-o KEY=VALUE`. The value
+/// is written as given; its `$VAR`s are expanded when it is read.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
     let i = keys::lookup(key).ok_or_else(|| format!("unknown configuration option \"{key}\""))?;
-    (KEYS[i].apply)(value, None).map(drop)
+    let value = expand_variables(value, &|name| std::env::var(name).ok())?;
+    (KEYS[i].apply)(&value, None).map(drop)
+}
+
+/// A config file's `key = value` lines with their line numbers, comments
+/// and blank lines left out. As in ccache 4.13, a line that starts with a
+/// space or tab continues the value above it, joined with one space;
+/// comments and blank lines between continuation lines are skipped.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    // Whether an indented line continues the last line of `out`.
+    let mut open = false;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let indented = raw.starts_with([' ', '\t']);
+        if line.is_empty() || (line.starts_with('#') && indented) {
+            continue;
+        }
+        if line.starts_with('#') {
+            open = false;
+            continue;
+        }
+        match out.last_mut() {
+            Some((_, value)) if indented && open => {
+                value.push(' ');
+                value.push_str(line);
+            }
+            _ => {
+                out.push((n + 1, line.to_string()));
+                open = true;
+            }
+        }
+    }
+    out
+}
+
+/// Expands `$VAR` and `${VAR}` with `lookup`, and `$$` to `$`, as ccache
+/// does in every configuration value. A variable that is not set is an
+/// error (as in ccache); a `$` before anything else stays as written.
+pub fn expand_variables(
+    value: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    if !value.contains('$') {
+        return Ok(value.to_string());
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced
+                .find('}')
+                .ok_or_else(|| "syntax error: missing '}' after \"${\"".to_string())?;
+            (&braced[..end], &braced[end + 1..])
+        } else if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        } else {
+            let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+            if end == 0 {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            (&after[..end], &after[end..])
+        };
+        let expanded =
+            lookup(name).ok_or_else(|| format!("environment variable \"{name}\" not set"))?;
+        out.push_str(&expanded);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Writes `key = value` into a config file, replacing an existing line for the key.
@@ -314,10 +422,20 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     };
     let mut out = String::new();
     let mut replaced = false;
+    // In the continuation lines of a value being replaced.
+    let mut continuation = false;
     for line in old.lines() {
+        if line.starts_with([' ', '\t']) || line.trim().is_empty() {
+            if !continuation || line.trim().is_empty() {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
         let is_key = line
             .split_once('=')
             .is_some_and(|(k, _)| k.trim() == key && !line.trim_start().starts_with('#'));
+        continuation = is_key;
         if is_key && !replaced {
             out.push_str(&format!("{key} = {value}\n"));
             replaced = true;
@@ -425,7 +543,7 @@ mod tests {
         let (_, e, _) = load(
             &[(
                 "ccache.conf",
-                "remote_storage = http://h/c\n redis://:Sekr1t~Pw@cache:6379\0\n",
+                "remote_storage = http://h/c\nredis://:Sekr1t~Pw@cache:6379\0\n",
             )],
             &[],
         );
@@ -455,5 +573,94 @@ mod tests {
         assert!(e[0]
             .to_string()
             .starts_with(&format!("{}:2: max_size", path.display())));
+    }
+
+    #[test]
+    fn variables_are_expanded_as_in_ccache() {
+        let env = |name: &str| match name {
+            "HOME" => Some("/home/me".to_string()),
+            "V" => Some("x y".to_string()),
+            _ => None,
+        };
+        let x = |v: &str| expand_variables(v, &env);
+        assert_eq!(x("$HOME/c").unwrap(), "/home/me/c");
+        assert_eq!(x("${HOME}c").unwrap(), "/home/mec");
+        assert_eq!(x("a$$b$$$V").unwrap(), "a$b$x y");
+        assert_eq!(x("50$ 1$/").unwrap(), "50$ 1$/");
+        assert_eq!(x("plain").unwrap(), "plain");
+        assert!(x("$UNSET_X").unwrap_err().contains("\"UNSET_X\" not set"));
+        assert!(x("${HOME").unwrap_err().contains("missing '}'"));
+    }
+
+    #[test]
+    fn values_in_files_and_variables_are_expanded() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir_s = dir.path().display().to_string();
+        fs::write(
+            dir.path().join("ccache.conf"),
+            "log_file = $CCACHE_DIR/log\nnamespace = ${CCACHE_DIR}$$x\nmax_files = $NOPE\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("CCACHE_DIR", dir_s.as_str()),
+            ("CCACHE_PREFIX", "$CCACHE_DIR/d"),
+        ]
+        .into();
+        let (c, e) = Config::load_from(&Locations::default(), &env);
+        assert_eq!(c.log_file, Some(dir.path().join("log")));
+        assert_eq!(c.namespace, format!("{dir_s}$x"));
+        assert_eq!(c.prefix_command, format!("{dir_s}/d"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].line, e[0].key.as_str()), (3, "max_files"));
+        assert!(e[0].message.contains("\"NOPE\" not set"), "{e:?}");
+    }
+
+    #[test]
+    fn indented_lines_continue_a_value() {
+        let (c, e, _) = load(
+            &[(
+                "ccache.conf",
+                "sloppiness =\n  time_macros\n  # a comment inside\n\n\tlocale\n# ends it\n\
+                 max_files = 7\nnamespace = a\n b\n",
+            )],
+            &[],
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(c.sloppiness, ["time_macros", "locale"]);
+        assert_eq!(c.max_files, 7);
+        assert_eq!(c.namespace, "a b");
+        let lines = logical_lines("a = 1\n  2\nb = 3\n");
+        assert_eq!(
+            lines,
+            [(1, "a = 1 2".to_string()), (3, "b = 3".to_string())]
+        );
+        // Nothing to continue: reported as the line it is.
+        let lines = logical_lines("  x = 1\n");
+        assert_eq!(lines, [(1, "x = 1".to_string())]);
+    }
+
+    /// `-o` replaces a value written over several lines whole: its
+    /// continuation lines would otherwise continue the new value.
+    #[test]
+    fn writing_a_key_drops_its_continuation_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ccache.conf");
+        fs::write(
+            &path,
+            "sloppiness =\n  time_macros\n\n  locale\nmax_files = 3\n  # kept\nnamespace = a\n",
+        )
+        .unwrap();
+        write_setting(&path, "sloppiness", "pch_defines").unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "sloppiness = pch_defines\n\nmax_files = 3\n  # kept\nnamespace = a\n"
+        );
+        let mut c = Config::defaults();
+        let mut errors = Vec::new();
+        c.parse_text(&text, &path, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(c.sloppiness, ["pch_defines"]);
+        assert_eq!(c.max_files, 3);
     }
 }

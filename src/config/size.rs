@@ -3,7 +3,7 @@
 //!
 //! Decimal suffixes (k, M, G, T) are powers of 1000, binary ones (Ki, Mi, Gi,
 //! Ti) powers of 1024, a trailing `B` is allowed, and a bare number means
-//! gigabytes, as in ccache.
+//! gibibytes, as in ccache 4.13 ("the default suffix is GiB").
 
 /// Parses a size into bytes. `0` means "no limit" to the callers.
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -18,7 +18,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let suffix = suffix.trim();
     let suffix = suffix.strip_suffix('B').unwrap_or(suffix);
     let multiplier: f64 = match suffix {
-        "" | "G" => 1e9,
+        "" => 1024.0 * 1024.0 * 1024.0,
+        "G" => 1e9,
         "k" | "K" => 1e3,
         "M" => 1e6,
         "T" => 1e12,
@@ -35,8 +36,24 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// A size as `-p` and `-k` show a configured one (ccache's form, which
-/// parses back): `5.0G`, `500.0M`, bytes below a megabyte, `0`.
+/// parses back): `5.0G`, `500.0M`, bytes below a megabyte, `0`; a size in
+/// binary units (`5GiB`, the default) as `5.0GiB`, so it parses back to
+/// the same number of bytes.
 pub fn format_parsable(bytes: u64) -> String {
+    if !bytes.is_multiple_of(1000) && bytes.is_multiple_of(1024) && bytes >= 1 << 20 {
+        let (unit, name) = if bytes >= 1 << 30 {
+            ((1u64 << 30) as f64, "GiB")
+        } else {
+            ((1u64 << 20) as f64, "MiB")
+        };
+        for decimals in 1..=6 {
+            let text = format!("{:.*}{name}", decimals, bytes as f64 / unit);
+            if parse_size(&text) == Ok(bytes) {
+                return text;
+            }
+        }
+        return bytes.to_string();
+    }
     let b = bytes as f64;
     if b >= 1e9 {
         format!("{:.1}G", b / 1e9)
@@ -94,7 +111,14 @@ mod tests {
     #[test]
     fn parses_ccache_forms() {
         assert_eq!(parse_size("5G").unwrap(), 5_000_000_000);
-        assert_eq!(parse_size("5").unwrap(), 5_000_000_000);
+        assert_eq!(parse_size("5").unwrap(), 5 << 30);
+        assert_eq!(parse_size("10").unwrap(), parse_size("10GiB").unwrap());
+        // The spellings of ccache 4.13's manual and of its `-p`.
+        assert_eq!(parse_size("5.0 GiB").unwrap(), 5 << 30);
+        assert_eq!(parse_size("10GB").unwrap(), 10_000_000_000);
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert_eq!(parse_size("750kB").unwrap(), 750_000);
+        assert_eq!(parse_size("1TiB").unwrap(), 1 << 40);
         assert_eq!(parse_size("500M").unwrap(), 500_000_000);
         assert_eq!(parse_size("1.5GiB").unwrap(), 1_610_612_736);
         assert_eq!(parse_size("2Ki").unwrap(), 2048);
@@ -113,13 +137,17 @@ mod tests {
             ("500M", "500.0M"),
             ("1500K", "1.5M"),
             ("500K", "500000"),
-            ("2Gi", "2.1G"),
+            ("2Gi", "2.0GiB"),
+            ("5GiB", "5.0GiB"),
+            ("1.25GiB", "1.25GiB"),
+            ("512Mi", "512.0MiB"),
             ("1T", "1000.0G"),
             ("0", "0"),
         ] {
             assert_eq!(format_parsable(parse_size(set).unwrap()), shown, "{set}");
         }
         assert_eq!(parse_size("500.0M").unwrap(), 500_000_000);
+        assert_eq!(parse_size("5.0GiB").unwrap(), 5 << 30);
         assert_eq!(format_size(2_000_000_000), "2.0 GB");
         assert_eq!(format_size(500_000_000), "500.0 MB");
         assert_eq!(format_size(1), "1 byte");

@@ -1,6 +1,8 @@
 //! A shared directory (NFS and the like): `file:DIR` or `file:///DIR`, with
-//! `layout=subdirs|flat`, `umask=OCTAL` and `update-mtime`.
+//! `layout=subdirs|flat`, `umask=OCTAL` and `update-mtime`. The directory
+//! gets a `CACHEDIR.TAG`, so backup tools skip it as they skip a local cache.
 
+use std::cell::Cell;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -13,14 +15,24 @@ pub struct FileBackend {
     flat: bool,
     umask: u32,
     update_mtime: bool,
+    /// `CACHEDIR.TAG` is known to be there.
+    tagged: Cell<bool>,
 }
+
+/// The Cache Directory Tagging Specification's file
+/// (<https://bford.info/cachedir/>).
+pub const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by objcache.\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n";
 
 impl FileBackend {
     pub fn new(url: &str, spec: &BackendSpec) -> Result<FileBackend, String> {
-        let path = url
-            .strip_prefix("file://")
-            .or_else(|| url.strip_prefix("file:"))
-            .unwrap_or(url);
+        let path = match url.strip_prefix("file://") {
+            // `file://localhost/DIR`, as ccache takes it; another host
+            // (a Windows share) is not reachable here.
+            Some(rest) => rest.strip_prefix("localhost").unwrap_or(rest),
+            None => url.strip_prefix("file:").unwrap_or(url),
+        };
         if !path.starts_with('/') {
             return Err(format!("{url}: the directory must be an absolute path"));
         }
@@ -44,6 +56,7 @@ impl FileBackend {
             flat,
             umask,
             update_mtime: matches!(spec.attr("update-mtime"), Some("" | "true")),
+            tagged: Cell::new(false),
         })
     }
 
@@ -62,6 +75,26 @@ impl FileBackend {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Writes `CACHEDIR.TAG` into the directory unless it is there: once
+    /// per process, at its first write.
+    fn tag(&self) -> std::io::Result<()> {
+        if self.tagged.get() {
+            return Ok(());
+        }
+        let path = self.dir.join("CACHEDIR.TAG");
+        if !path.exists() {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".objcache-tmp.")
+                .tempfile_in(&self.dir)?;
+            tmp.write_all(CACHEDIR_TAG.as_bytes())?;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o666 & !self.umask))?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        self.tagged.set(true);
+        Ok(())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -107,7 +140,7 @@ impl Backend for FileBackend {
             .set_permissions(fs::Permissions::from_mode(0o666 & !self.umask))
             .map_err(io_error)?;
         tmp.persist(&path).map_err(|e| io_error(e.error))?;
-        Ok(())
+        self.tag().map_err(io_error)
     }
 }
 
@@ -135,6 +168,79 @@ mod tests {
         assert_eq!(mode(&root.path().join("shared")), 0o775);
         assert_eq!(mode(&root.path().join("shared/ab")), 0o775);
         assert_eq!(mode(&root.path().join("shared/ab/cdef")), 0o664);
+        let tag = root.path().join("shared/CACHEDIR.TAG");
+        assert_eq!(fs::read_to_string(&tag).unwrap(), CACHEDIR_TAG);
+        assert_eq!(mode(&tag), 0o664);
+    }
+
+    #[test]
+    fn update_mtime_touches_entries_read() {
+        let root = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        let mtime = |p: &std::path::Path| fs::metadata(p).unwrap().modified().unwrap();
+        for (attrs, touched) in [
+            (&[][..], false),
+            (&[("update-mtime", "false")][..], false),
+            (&[("update-mtime", "true")][..], true),
+            (&[("update-mtime", "")][..], true),
+        ] {
+            let b = backend(root.path(), attrs);
+            b.put("abcdefR", b"entry").unwrap();
+            let path = root.path().join("ab/cdefR");
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            assert_eq!(b.get("abcdefR").unwrap().as_deref(), Some(&b"entry"[..]));
+            assert_eq!(mtime(&path) != old, touched, "{attrs:?}");
+        }
+    }
+
+    #[test]
+    fn file_urls_as_ccache_writes_them() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().display().to_string();
+        for url in [
+            format!("file:{dir}/a"),
+            format!("file://{dir}/b"),
+            format!("file://localhost{dir}/c%20d"),
+        ] {
+            let spec = BackendSpec {
+                url: url.clone(),
+                attrs: Vec::new(),
+            };
+            let b = FileBackend::new(&url, &spec).unwrap();
+            b.put("abcdefR", b"x").unwrap();
+        }
+        assert!(root.path().join("c d/ab/cdefR").is_file());
+        let spec = BackendSpec {
+            url: "file://example.com/x".into(),
+            attrs: Vec::new(),
+        };
+        assert!(FileBackend::new(&spec.url, &spec).is_err());
+    }
+
+    #[test]
+    fn the_directory_is_tagged_once_and_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let b = backend(root.path(), &[("layout", "flat")]);
+        assert!(
+            !root.path().join("CACHEDIR.TAG").exists(),
+            "reads never tag"
+        );
+        assert_eq!(b.get("abcdefR").unwrap(), None);
+        assert!(!root.path().join("CACHEDIR.TAG").exists());
+        fs::write(
+            root.path().join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\nmine\n",
+        )
+        .unwrap();
+        b.put("abcdefR", b"entry").unwrap();
+        let tag = fs::read_to_string(root.path().join("CACHEDIR.TAG")).unwrap();
+        assert!(tag.ends_with("mine\n"), "an existing tag is left alone");
+        assert!(CACHEDIR_TAG.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n"));
     }
 
     #[test]

@@ -90,22 +90,22 @@ impl BackendSpec {
         }
     }
 
-    fn millis(&self, key: &str, default: Duration) -> Result<Duration, String> {
+    fn duration(&self, key: &str, default: Duration) -> Result<Duration, String> {
         match self.attr(key) {
             None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| format!("{key}: expected milliseconds, got \"{v}\"")),
+            Some(v) => parse_duration(v).map_err(|e| format!("{key}: {e}")),
         }
     }
 
     pub fn timeouts(&self) -> Result<Timeouts, String> {
         let d = Timeouts::default();
+        // ccache 4.13's storage helpers' `idle-timeout`: objcache has no
+        // helper process, so it is only checked.
+        self.duration("idle-timeout", Duration::ZERO)?;
         Ok(Timeouts {
-            connect: self.millis("connect-timeout", d.connect)?,
-            data: self.millis("data-timeout", self.millis("operation-timeout", d.data)?)?,
-            request: self.millis("request-timeout", d.request)?,
+            connect: self.duration("connect-timeout", d.connect)?,
+            data: self.duration("data-timeout", self.duration("operation-timeout", d.data)?)?,
+            request: self.duration("request-timeout", d.request)?,
         })
     }
 
@@ -114,8 +114,100 @@ impl BackendSpec {
     }
 }
 
+/// A timeout as ccache 4.13 writes one: a number with `ms`, `s`, `m`, `h`
+/// or `d` (`500ms`, `10s`, `1.5s`, `10m`); a bare number is milliseconds,
+/// as in older ccache versions.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration \"{text}\" (use e.g. 500ms, 10s, 10m)");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let unit_ms = match unit {
+        "" | "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3600e3,
+        "d" => 86400e3,
+        _ => return Err(bad()),
+    };
+    let ms = n * unit_ms;
+    if !ms.is_finite() || ms > 1e15 {
+        return Err(bad());
+    }
+    Ok(Duration::from_micros((ms * 1000.0).round() as u64))
+}
+
+/// Whether a word of `remote_storage` starts a backend: a URL with `://`
+/// (an empty or bad scheme too, so that `parse` can say what is wrong with
+/// it; not after an `=`: `header=Referer=http://x` is an attribute), or
+/// one of the `//`-less forms `file:`, `redis+unix:` and `crsh:`. Any other
+/// `word:rest` is an attribute: it may be part of a header value cut apart
+/// at a space (`user:password`), never to be shown as a URL.
 fn is_url_start(token: &str) -> bool {
-    token.contains("://") || token.starts_with("file:") || token.starts_with("redis+unix:")
+    if token.starts_with('@') {
+        return false;
+    }
+    if let Some((before, _)) = token.split_once("://") {
+        return !before.contains('=');
+    }
+    ["file:", "redis+unix:", "crsh:"]
+        .iter()
+        .any(|p| token.starts_with(p))
+}
+
+/// Checks a backend's URL as ccache does, with its messages; the URL
+/// shown is masked.
+fn check_url(url: &str) -> Result<(), String> {
+    let shown = mask_url(url);
+    // `*`, which `shards` replaces by each shard's name, stands for a
+    // name here (`redis://127.0.0.1:*`, `http://cache-*.example.com`).
+    let url = &url.replace('*', "0");
+    let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
+    if scheme.is_empty() {
+        // Masked as if it had one.
+        let shown = mask_url(&format!("x{url}"));
+        return Err(format!("URL scheme must not be empty: \"{}\"", &shown[1..]));
+    }
+    let cannot = |why: &str| Err(format!("cannot parse URL \"{shown}\": {why}"));
+    if !is_scheme(scheme) {
+        return cannot("bad scheme");
+    }
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return cannot("control character or space");
+    }
+    let Some(after) = rest.strip_prefix("//") else {
+        return Ok(());
+    };
+    let authority = &after[..after.find(['/', '?', '#']).unwrap_or(after.len())];
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) if p.is_empty() || p.starts_with(':') => (h, p.strip_prefix(':')),
+            _ => return cannot("unbalanced [ in host"),
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    if let Some(p) = port {
+        if !p.is_empty() && p.parse::<u16>().is_err() {
+            return cannot("bad port");
+        }
+    }
+    if host.is_empty() && (userinfo.is_some() || port.is_some_and(|p| !p.is_empty())) {
+        return cannot("user info or port without a host");
+    }
+    if host.is_empty() && scheme == "http" {
+        return cannot("no host");
+    }
+    Ok(())
 }
 
 pub fn percent_decode(s: &str) -> String {
@@ -153,15 +245,21 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
             });
         } else if !first.is_empty() {
             push_attr(&mut specs, first)?;
+        } else if specs.is_empty() {
+            // `|read-only`: a backend without its URL.
+            push_attr(&mut specs, "")?;
         }
         for attr in parts.filter(|p| !p.is_empty()) {
             push_attr(&mut specs, attr)?;
         }
     }
     for spec in &specs {
+        check_url(&spec.url)?;
         spec.timeouts()?;
         spec.read_only()?;
-        scheme_of(&spec.url)?;
+        // A scheme objcache has no backend for (`https:`, a storage
+        // helper's) is valid configuration: the backend is left out when
+        // it is opened, with the reason in the log; the local cache works.
     }
     Ok(specs)
 }
@@ -169,9 +267,14 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
 fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
     let Some(spec) = specs.last_mut() else {
         // Only the name: a mistyped URL may carry a password.
-        let name = attr.split([':', '=', '@']).next().unwrap_or_default();
+        let name = attr
+            .trim_start_matches('@')
+            .split([':', '=', '@'])
+            .next()
+            .unwrap_or_default();
         return Err(format!(
-            "\"{name}…\" is neither a URL (redis://, redis+unix:, http://, file:) nor an attribute of one"
+            "must provide a URL: \"{name}…\" is an attribute with no backend before it \
+             (redis://, redis+unix:, http://, file:)"
         ));
     };
     let attr = attr.strip_prefix('@').unwrap_or(attr);
@@ -196,7 +299,8 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         Ok(Scheme::File)
     } else {
         Err(format!(
-            "unsupported remote storage URL \"{}\" (redis://, redis+unix:, http:// and file: are supported)",
+            "unsupported remote storage URL \"{}\": objcache has backends for redis://, \
+             redis+unix:, http:// and file:; left out",
             mask_url(url)
         ))
     }
@@ -357,7 +461,11 @@ pub fn mask_url(url: &str) -> String {
 
 fn mask_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+        // `redis:/:pw@host`, a mistyped URL: everything up to its `@`.
+        return match (url.split_once(':'), url.rfind('@')) {
+            (Some((scheme, _)), Some(at)) => format!("{scheme}:********{}", &url[at..]),
+            _ => url.to_string(),
+        };
     };
     // Not a URL's scheme before `://` (`bearer-token=TOKEN://x`, which
     // the fuzzer found shown whole): no telling where a secret is in it.
@@ -415,6 +523,8 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "read-only",
     "shards",
     "keep-alive",
+    "idle-timeout",
+    "backfill",
 ];
 
 /// A `remote_storage` value with passwords, tokens and header values masked,
@@ -432,11 +542,15 @@ pub fn mask_config_value(value: &str) -> String {
                     let bare = part.strip_prefix('@').unwrap_or(part);
                     let at = if part.starts_with('@') { "@" } else { "" };
                     if i == 0 {
-                        return if is_url_start(bare) {
-                            format!("{at}{}", mask_url(bare))
-                        } else {
-                            "********".to_string()
-                        };
+                        if is_url_start(bare) {
+                            return format!("{at}{}", mask_url(bare));
+                        }
+                        // An attribute as a word of its own (`@umask=002`,
+                        // `read-only`); a bare word may be a piece of a
+                        // value cut apart at a space.
+                        if !bare.contains('=') && !PLAIN_ATTRIBUTES.contains(&bare) {
+                            return "********".to_string();
+                        }
                     }
                     match bare.split_once('=') {
                         Some(("header", rest)) => {
@@ -456,16 +570,23 @@ pub fn mask_config_value(value: &str) -> String {
         .join(" ")
 }
 
-/// Masks anything that looks like URL credentials inside an error message.
+/// Masks anything that looks like URL credentials inside an error message,
+/// also a URL in quotes or parentheses.
 pub fn mask_secrets(message: &str) -> String {
     message
         .split(' ')
         .map(|w| {
-            if is_url_start(w) {
-                mask_url(w)
-            } else {
-                w.to_string()
+            let core = w.trim_matches(|c| matches!(c, '"' | '\'' | '(' | ')' | ',' | ';'));
+            if core.is_empty() || !is_url_start(core) {
+                return w.to_string();
             }
+            let start = w.find(core).unwrap_or(0);
+            format!(
+                "{}{}{}",
+                &w[..start],
+                mask_url(core),
+                &w[start + core.len()..]
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -495,7 +616,9 @@ mod tests {
         let typo = parse("redis:/:Secret@h").unwrap_err();
         assert!(!typo.contains("Secret"), "{typo}");
         assert_eq!(percent_decode("50%aé%41%4"), "50%aéA%4");
-        assert!(parse("ftp://x").is_err());
+        // No backend for it, but valid: left out when opened, not an error
+        // that would turn the local cache off too.
+        assert!(parse("ftp://x https://h/c").is_ok());
         assert!(parse("redis://x connect-timeout=soon").is_err());
     }
 
@@ -532,9 +655,16 @@ mod tests {
     #[test]
     fn a_word_that_only_looks_like_a_url_is_masked() {
         let v = mask_config_value("\u{fffd} bearer-token=Sekr1t~Pw\u{fffd}://");
-        assert_eq!(v, "******** ********");
-        let e = parse("http://h bearer-token=Sekr1t~Pw://x").unwrap_err();
+        assert_eq!(v, "******** bearer-token=********");
+        let v = mask_config_value("file:/d @umask=002 read-only @bearer-token=t0k x");
+        assert_eq!(
+            v,
+            "file:/d @umask=002 read-only @bearer-token=******** ********"
+        );
+        let e = parse("http://h Sekr1t~Pw://x").unwrap_err();
         assert!(!e.contains("Sekr1t"), "{e}");
+        let specs = parse("http://h bearer-token=Sekr1t~Pw://x").unwrap();
+        assert_eq!(specs[0].attr("bearer-token"), Some("Sekr1t~Pw://x"));
         assert_eq!(mask_url("redis+unix://u:p@h"), "redis+unix://u:********@h");
         assert_eq!(mask_url("x.y-z+1://h/a"), "x.y-z+1://h/a");
     }
@@ -560,6 +690,10 @@ mod tests {
         assert_eq!(
             mask_secrets("cannot connect to redis+unix:/s?pass=pw"),
             "cannot connect to redis+unix:/s?pass=********"
+        );
+        assert_eq!(
+            mask_secrets("URL \"http://u:pw@h/c\": (redis://, file:)"),
+            "URL \"http://u:********@h/c\": (redis://, file:)"
         );
     }
 
@@ -590,5 +724,77 @@ mod tests {
         }
         // Weight 3 of 4: about 3000 of 4000.
         assert!((2700..3300).contains(&to_b), "{to_b}");
+    }
+
+    #[test]
+    fn timeouts_take_ccache_4_13_units() {
+        let ms = Duration::from_millis;
+        for (text, want) in [
+            ("250", ms(250)),
+            ("500ms", ms(500)),
+            ("10s", ms(10_000)),
+            ("1.5s", ms(1500)),
+            ("10m", ms(600_000)),
+            ("1h", ms(3_600_000)),
+            ("1d", ms(86_400_000)),
+            ("0s", ms(0)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+        for bad in ["", "s", "10x", "-1s", "1e400s", "10 s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let specs = parse(
+            "redis://h data-timeout=10s connect-timeout=500ms idle-timeout=10m request-timeout=1m",
+        )
+        .unwrap();
+        let t = specs[0].timeouts().unwrap();
+        assert_eq!(
+            (t.connect, t.data, t.request),
+            (ms(500), ms(10_000), ms(60_000))
+        );
+        let e = parse("redis://h idle-timeout=soon").unwrap_err();
+        assert!(e.starts_with("idle-timeout: invalid duration"), "{e}");
+    }
+
+    /// ccache's messages for a URL it cannot use, secrets masked.
+    #[test]
+    fn bad_urls_are_rejected_clearly() {
+        let err = |v: &str| parse(v).unwrap_err();
+        assert!(err("read-only").starts_with("must provide a URL"));
+        assert!(err("|read-only").starts_with("must provide a URL"));
+        assert!(err("@layout=flat http://h").starts_with("must provide a URL"));
+        assert_eq!(err("://h/c"), "URL scheme must not be empty: \"://h/c\"");
+        let e = err("http://u:Sekr1t@/c");
+        assert!(
+            e.starts_with("cannot parse URL \"http://u:********@/c\""),
+            "{e}"
+        );
+        assert!(e.contains("without a host"), "{e}");
+        assert!(err("redis://:Sekr1t@:6379").contains("without a host"));
+        assert!(err("http://h:port/c").contains("bad port"));
+        assert!(err("http://[::1/c").contains("cannot parse URL"));
+        assert!(err("http:///c").contains("no host"));
+        let e = err("redis:/:Sekr1t@h");
+        assert!(
+            e.starts_with("must provide a URL") && !e.contains("Sekr1t"),
+            "{e}"
+        );
+        // Part of a header value cut apart at a space, not a backend.
+        let specs = parse("http://h|header=Authorization: Bearer us3r:s3cr3t").unwrap();
+        assert_eq!(specs.len(), 1);
+        for good in [
+            "file:/shared/dir",
+            "file:///shared/dir",
+            "file://localhost/shared/dir",
+            "redis://",
+            "redis://[::1]:6379/2",
+            "redis+unix:/run/redis.sock?db=1",
+            "http://u:p@h:8080/c/",
+            "redis://127.0.0.1:*",
+            "http://cache-*.example.com/c",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
     }
 }
