@@ -28,7 +28,8 @@ pub enum Source {
 pub struct Policy {
     /// Read, never write (neither local nor remote, not even `touch`).
     pub read_only: bool,
-    /// Use manifests, never write one (results are still stored).
+    /// As `read_only`, and results are only looked up through direct
+    /// mode's manifests (the caller skips preprocessor-mode lookups).
     pub read_only_direct: bool,
     /// The remotes only: the local store is neither read nor written.
     pub remote_only: bool,
@@ -42,17 +43,16 @@ impl Policy {
     pub fn of(config: &Config) -> Policy {
         Policy {
             read_only: config.read_only,
-            read_only_direct: false,
+            read_only_direct: config.read_only_direct,
             remote_only: config.remote_only,
             reshare: config.reshare,
             recache: config.recache,
         }
     }
 
-    /// May an entry of this kind be written anywhere?
-    fn writes(&self, kind: EntryKind) -> bool {
-        let manifest_refused = self.read_only_direct && kind == EntryKind::Manifest;
-        !self.read_only && !manifest_refused
+    /// Nothing is written anywhere, not even a `touch`.
+    fn read_only(&self) -> bool {
+        self.read_only || self.read_only_direct
     }
 }
 
@@ -99,10 +99,10 @@ impl Storage {
         self.wrote_locally
     }
 
-    /// May an entry of this kind be written? Callers ask before preparing
-    /// one; `put` and `update_local` ask again.
-    pub fn may_write(&self, kind: EntryKind) -> bool {
-        self.policy.writes(kind)
+    /// May entries be written? Callers ask before preparing one; `put` and
+    /// `update_local` ask again.
+    pub fn may_write(&self) -> bool {
+        !self.policy.read_only()
     }
 
     fn count(&mut self, counter: Counter) {
@@ -153,7 +153,7 @@ impl Storage {
                 Err(e) => {
                     let path = self.local.path(key, kind);
                     self.log.note(format!("reading {}: {e}", path.display()));
-                    if e.kind() == std::io::ErrorKind::InvalidData && !self.policy.read_only {
+                    if e.kind() == std::io::ErrorKind::InvalidData && !self.policy.read_only() {
                         // A symlink, FIFO or device planted where an entry
                         // belongs: never read, removed (not followed).
                         let _ = std::fs::remove_file(&path);
@@ -163,7 +163,7 @@ impl Storage {
             }
         }
         let bytes = self.get_remote(key, kind, verify)?;
-        if !self.policy.remote_only && !self.policy.read_only {
+        if !self.policy.remote_only && !self.policy.read_only() {
             match self.local.put(key, kind, &bytes) {
                 Ok(_) => self.wrote_locally = true,
                 Err(e) => self
@@ -217,7 +217,7 @@ impl Storage {
 
     /// Sends an entry to every writable remote; `true` when one took it.
     fn publish(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
-        if !self.has_remotes() || !self.policy.writes(kind) {
+        if !self.has_remotes() || self.policy.read_only() {
             return false;
         }
         let entry_name = kind.file_name(key);
@@ -245,7 +245,7 @@ impl Storage {
     /// Stores a new entry locally (unless `remote_only`) and remotely;
     /// `true` when it is stored somewhere.
     pub fn put(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
-        if !self.policy.writes(kind) {
+        if self.policy.read_only() {
             return false;
         }
         let kept = !self.policy.remote_only && self.put_local(key, kind, bytes);
@@ -277,7 +277,7 @@ impl Storage {
     /// Replaces an entry in the local store only (a manifest that learned
     /// new stamps on a hit: a hit sends nothing to the remotes).
     pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
-        if !self.policy.writes(kind) || self.policy.remote_only {
+        if self.policy.read_only() || self.policy.remote_only {
             return;
         }
         match self.local.put(key, kind, bytes) {
@@ -291,7 +291,7 @@ impl Storage {
 
     /// Marks a local entry as just used, for least-recently-used eviction.
     pub fn touch(&self, key: &Key, kind: EntryKind) {
-        if !self.policy.read_only {
+        if !self.policy.read_only() {
             self.local.touch(key, kind);
         }
     }
@@ -325,7 +325,7 @@ impl Storage {
     /// from the local store (a remote's is only skipped).
     pub fn discard(&mut self, key: &Key, kind: EntryKind, source: Source) {
         self.count(Counter::CorruptCacheEntry);
-        if !self.policy.read_only && source == Source::Local {
+        if !self.policy.read_only() && source == Source::Local {
             self.local.remove(key, kind);
         }
     }
@@ -333,7 +333,7 @@ impl Storage {
     /// Raw objects (`hard_link`/`file_clone`) live beside the local entry;
     /// remote storage needs self-contained entries.
     pub fn keeps_raw_objects(&self) -> bool {
-        !self.policy.remote_only && !self.has_remotes() && !self.policy.read_only
+        !self.policy.remote_only && !self.has_remotes() && !self.policy.read_only()
     }
 
     pub fn put_raw_object(&mut self, key: &Key, object: &[u8]) -> bool {
@@ -359,7 +359,7 @@ impl Storage {
     /// and what is left of its object are removed.
     pub fn discard_raw_object(&mut self, key: &Key, counter: Counter) {
         self.count(counter);
-        if !self.policy.read_only {
+        if !self.policy.read_only() {
             self.local.remove(key, EntryKind::Result);
             self.local.remove(key, EntryKind::RawObject);
         }

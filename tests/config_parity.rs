@@ -459,3 +459,36 @@ fn a_refusing_backend_says_why_in_the_log() {
         }
     }
 }
+
+/// `read_only_direct` as ccache's manual has it: like `read_only`, and
+/// results come from direct mode only. A direct hit is served; a result
+/// stored without a manifest is not looked up; a miss compiles and stores
+/// nothing.
+#[test]
+fn read_only_direct_serves_direct_hits_only() {
+    let (env, proj) = project();
+    let ro = [("CCACHE_READONLY_DIRECT", "1")];
+    // util.c with a manifest; math.c's result stored in preprocessor mode only.
+    util_c(&proj).check(&env);
+    let math = ["-c", "src/math.c", "-o", "math.o", "-I", "include"];
+    let math = Compile::new(&proj, "gcc", &math, "math.o");
+    math.clone().env("CCACHE_NODIRECT", "1").check(&env);
+    let files_before = env.stat("files_in_cache");
+    let direct_before = env.stat("direct_cache_hit");
+    let pp_before = env.stat("preprocessed_cache_hit");
+
+    util_c(&proj).envs(&ro).check(&env);
+    assert_eq!(env.stat("direct_cache_hit"), direct_before + 1);
+    math.clone().envs(&ro).check(&env);
+    assert_eq!(
+        env.stat("preprocessed_cache_hit"),
+        pp_before,
+        "no pp lookup"
+    );
+    let new = ["-c", "src/main.c", "-o", "main.o", "-I", "include"];
+    Compile::new(&proj, "gcc", &new, "main.o")
+        .envs(&ro)
+        .check(&env);
+    assert_eq!(env.stat("files_in_cache"), files_before, "nothing stored");
+    assert_eq!(env.stat("cache_miss"), 2 + 2);
+}

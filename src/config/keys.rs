@@ -144,7 +144,7 @@ config_keys! {
     "prefix_command": "PREFIX", "", text, as_given => prefix_command: String;
     "prefix_command_cpp": "PREFIX_CPP", "", text, as_given;
     "read_only": "READONLY", "false", flag, canonical => read_only: bool;
-    "read_only_direct": "READONLY_DIRECT", "false", flag, canonical;
+    "read_only_direct": "READONLY_DIRECT", "false", flag, canonical => read_only_direct: bool;
     "recache": "RECACHE", "false", flag, canonical => recache: bool;
     "remote_only": "REMOTE_ONLY", "false", flag, canonical => remote_only: bool;
     // SECONDARY_STORAGE: ccache's old name, still accepted.

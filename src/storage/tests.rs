@@ -197,18 +197,24 @@ fn reshare_sends_local_hits_to_the_remotes() {
 }
 
 #[test]
-fn read_only_direct_keeps_results_but_no_manifests() {
+fn read_only_direct_reads_and_writes_nothing() {
     let f = fixture();
     let key = Key::of(b"a");
+    f.with_remote(Policy::default())
+        .put(&key, M, &manifest_bytes());
     let mut s = f.with_remote(Policy {
         read_only_direct: true,
         ..Policy::default()
     });
-    assert!(!s.put(&key, M, &manifest_bytes()));
+    assert!(!s.may_write());
+    assert!(!s.put(&key, R, &result_bytes()));
     s.update_local(&key, M, &manifest_bytes());
-    assert!(!f.in_local(&key, M) && !f.in_remote(&key, M));
-    assert!(s.put(&key, R, &result_bytes()));
-    assert!(f.in_local(&key, R) && f.in_remote(&key, R));
+    assert!(!f.in_local(&key, R) && !f.in_remote(&key, R));
+    let (_, source) = s.get(&key, M, &accept).unwrap();
+    assert_eq!(source, Source::Local);
+    s.discard(&key, M, Source::Local);
+    assert!(f.in_local(&key, M), "nothing removed either");
+    assert!(!s.keeps_raw_objects());
 }
 
 #[test]

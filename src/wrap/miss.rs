@@ -278,7 +278,7 @@ impl Session {
     /// Stores a result (locally and remotely) unless the cache is read-only;
     /// `true` when it is stored somewhere.
     pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
-        if !self.storage.may_write(EntryKind::Result) {
+        if !self.storage.may_write() {
             return false;
         }
         let raw_entry;

@@ -78,6 +78,17 @@ impl Session {
             }
         }
 
+        if self.storage.policy().read_only_direct {
+            // ccache's read_only_direct: results come from direct mode only;
+            // otherwise the compiler runs and nothing is stored.
+            self.log
+                .note("read_only_direct: no preprocessor-mode lookup; compiling");
+            let compiled = self.run_compiler(&analysis, &cwd)?;
+            if compiled.entry.is_some() {
+                self.count_miss(false);
+            }
+            return Ok(compiled.code);
+        }
         let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
@@ -245,7 +256,7 @@ impl Session {
         result: &ManifestResult,
         restamp: direct::Restamp,
     ) {
-        if !self.storage.may_write(EntryKind::Manifest) {
+        if !self.storage.may_write() {
             return;
         }
         let Some(updated) = restamp.apply(
@@ -498,7 +509,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) {
-        if !self.storage.may_write(EntryKind::Manifest) {
+        if !self.storage.may_write() {
             return;
         }
         if let Some((includes, probes)) = self.record(files, search, a, cwd) {
@@ -513,7 +524,7 @@ impl Session {
         includes: Vec<IncludeRecord>,
         probes: Probes,
     ) {
-        if !self.storage.may_write(EntryKind::Manifest) {
+        if !self.storage.may_write() {
             return;
         }
         let mut manifest = self.read_manifest(mkey).unwrap_or_default();
