@@ -526,3 +526,31 @@ fn show_and_print_log_stats_add_up_the_stats_log() {
         out.dump()
     );
 }
+
+/// Compiles write the stats_log as ccache does: a `# SOURCE` line and the
+/// counters of the call, which the log-stats options then add up. The
+/// cache's own statistics are kept as well.
+#[test]
+fn compiles_append_their_counters_to_the_stats_log() {
+    require("gcc");
+    let env = TestEnv::new();
+    let log = env.dir("logs").join("stats.log");
+    let log_var = log.to_str().unwrap();
+    compile(&env, &[("CCACHE_STATSLOG", log_var)]);
+    compile(&env, &[("CCACHE_STATSLOG", log_var)]);
+    let text = fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = text.split("# ").filter(|c| !c.is_empty()).collect();
+    assert_eq!(calls.len(), 2, "{text}");
+    assert!(
+        calls[0].starts_with("main.c\n") && calls[0].contains("\ncache_miss\n"),
+        "{text}"
+    );
+    assert!(calls[1].contains("\ndirect_cache_hit\n"), "{text}");
+    assert!(!calls[1].contains("cache_miss"), "{text}");
+    let mut cmd = env.objcache();
+    cmd.env("CCACHE_STATSLOG", &log).arg("--print-log-stats");
+    let stats = parse_print_stats(&run_ok(&mut cmd).stdout_str());
+    assert_eq!(get(&stats, "cache_miss"), 1);
+    assert_eq!(get(&stats, "direct_cache_hit"), 1);
+    assert_eq!(env.stat("direct_cache_hit"), 1);
+}

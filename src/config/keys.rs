@@ -154,7 +154,7 @@ config_keys! {
     "run_second_cpp": "CPP2", "true", flag, canonical => run_second_cpp: bool;
     "sloppiness": "SLOPPINESS", "", word_list, as_given => sloppiness: Vec<String>;
     "stats": "STATS", "true", flag, canonical => stats: bool;
-    "stats_log": "STATSLOG", "", text, as_given;
+    "stats_log": "STATSLOG", "", optional_path, as_given => stats_log: Option<PathBuf>;
     "temporary_dir": "TEMPDIR", "", optional_path, as_given => temporary_dir: Option<PathBuf>;
     "umask": "UMASK", "", umask, as_given => umask: Option<u32>;
 }

@@ -58,6 +58,9 @@ struct Session {
     path_map: Option<crate::compiler::relative::PathMap>,
     /// The source's text, read once for every key that needs it.
     source: std::cell::OnceCell<Option<Vec<u8>>>,
+    /// The source as the call names it, once the arguments are analysed
+    /// (what a stats_log line names).
+    input: Option<String>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -174,7 +177,7 @@ fn start(
         Err(message) => {
             eprintln!("objcache: error: {message}");
             let changes = [(Counter::CouldNotFindCompiler, 1)];
-            count(&config, &mut log, shard, &changes);
+            count(&config, &mut log, shard, &changes, &command_line(raw_args));
             return Err(1);
         }
     };
@@ -184,7 +187,8 @@ fn start(
             "objcache: warning: bad configuration, compiling without the cache: {}",
             all.join("; ")
         );
-        count(&config, &mut log, shard, &[(Counter::BadConfig, 1)]);
+        let what = command_line(raw_args);
+        count(&config, &mut log, shard, &[(Counter::BadConfig, 1)], &what);
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
@@ -197,7 +201,7 @@ fn start(
     else {
         log.note("arguments are not UTF-8; running the compiler uncached");
         let changes = [(Counter::BadCompilerArguments, 1)];
-        count(&config, &mut log, shard, &changes);
+        count(&config, &mut log, shard, &changes, &command_line(raw_args));
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     };
     log.note(format!(
@@ -225,6 +229,7 @@ fn start(
         compile_args: None,
         path_map: None,
         source: std::cell::OnceCell::new(),
+        input: None,
     })
 }
 
@@ -257,7 +262,13 @@ pub(super) fn test_panic(at: &str) {
     }
 }
 
-fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)]) {
+/// Records a call's counter changes: in the cache's statistics (unless
+/// `stats = false`) and, with `stats_log`, as ccache does, a `# WHAT` line
+/// and the name of each counter the call incremented.
+fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], what: &str) {
+    if let Some(path) = &config.stats_log {
+        append_stats_log(path, what, changes, log);
+    }
     if !config.stats || changes.is_empty() {
         return;
     }
@@ -265,6 +276,29 @@ fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)]) 
         log.note(format!(
             "could not update statistics in {}: {e}",
             config.cache_dir.display()
+        ));
+    }
+}
+
+fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &mut Log) {
+    use std::io::Write;
+    let mut text = format!("# {what}\n");
+    for (counter, delta) in changes {
+        for _ in 0..*delta {
+            text.push_str(counter.name());
+            text.push('\n');
+        }
+    }
+    // One write per call, so lines of concurrent calls do not interleave.
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        log.note(format!(
+            "could not append to stats_log {}: {e}",
+            path.display()
         ));
     }
 }
@@ -282,6 +316,12 @@ fn prefixed(config: &Config, compiler: &Path) -> Command {
     // A wrapper further down the chain must not cache this call a second time.
     cmd.env("CCACHE_DISABLE", "1");
     cmd
+}
+
+/// The call's arguments as text, for a stats_log line.
+fn command_line(args: &[OsString]) -> String {
+    let words: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
+    words.join(" ")
 }
 
 /// Replaces this process with the real compiler: output and exit code are its own.
@@ -309,7 +349,8 @@ impl Session {
         }
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
-        count(&self.config, &mut self.log, self.shard, &changes);
+        let what = self.input.clone().unwrap_or_else(|| self.args.join(" "));
+        count(&self.config, &mut self.log, self.shard, &changes, &what);
         let took_us = (crate::clock::now_ns() as i64 - self.start_ns) / 1000;
         self.log.note(format!(
             "done in {}.{:03} ms",

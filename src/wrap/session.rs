@@ -35,6 +35,7 @@ impl Session {
             .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        self.input = Some(analysis.input.clone());
         let analysis = self.relativize(&expanded, &dirs, analysis);
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
