@@ -575,21 +575,57 @@ pub fn mask_config_value(value: &str) -> String {
 pub fn mask_secrets(message: &str) -> String {
     message
         .split(' ')
-        .map(|w| {
-            let core = w.trim_matches(|c| matches!(c, '"' | '\'' | '(' | ')' | ',' | ';'));
-            if core.is_empty() || !is_url_start(core) {
-                return w.to_string();
-            }
-            let start = w.find(core).unwrap_or(0);
-            format!(
-                "{}{}{}",
-                &w[..start],
-                mask_url(core),
-                &w[start + core.len()..]
-            )
-        })
+        .map(mask_urls_in_word)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `word` with every URL in it masked. A URL may stand after a quote, a
+/// parenthesis or an `@`, and end at a closing quote, parenthesis or
+/// separator; any other text glued to a URL could be a secret (a fuzzed
+/// `bearer-token=…redis://…`), so such a word is masked whole.
+fn mask_urls_in_word(word: &str) -> String {
+    const MARKERS: [&str; 4] = ["://", "file:", "redis+unix:", "crsh:"];
+    let punctuation = |text: &str| {
+        text.chars()
+            .all(|c| matches!(c, '"' | '\'' | '(' | ')' | ',' | ';' | '@' | '.' | ':'))
+    };
+    let mut out = String::new();
+    let mut rest = word;
+    let mut masked_any = false;
+    loop {
+        let found = MARKERS
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, marker)) = found else {
+            if masked_any && !punctuation(rest) {
+                return "********".into();
+            }
+            out.push_str(rest);
+            return out;
+        };
+        // "://" follows its scheme; the other markers are schemes.
+        let start = if marker == "://" {
+            rest[..at]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+                .map_or(0, |(i, c)| i + c.len_utf8())
+        } else {
+            at
+        };
+        if !punctuation(&rest[..start]) {
+            return "********".into();
+        }
+        let end = rest[at + marker.len()..]
+            .find(['"', '\'', '(', ')', ',', ';'])
+            .map_or(rest.len(), |i| at + marker.len() + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&mask_url(&rest[start..end]));
+        masked_any = true;
+        rest = &rest[end..];
+    }
 }
 
 #[cfg(test)]
@@ -628,6 +664,24 @@ mod tests {
             let want = f64::ln(x);
             assert!((ln(x) - want).abs() < 1e-9 * want.abs().max(1.0), "{x}");
         }
+    }
+
+    #[test]
+    fn masks_urls_anywhere_in_a_word() {
+        for message in [
+            "failed to connect to @redis://:pw~@cache:6379: refused",
+            "bad (redis://u:pw~@h) and \"http://u:pw~@h/c\",",
+            "x=redis://:pw~@a,http://u:pw~@b|read-only",
+            "redis+unix:/s?pass=pw~ file://u:pw~@h/d",
+            "é€redis://:pw~@h ü://:pw~@h",
+        ] {
+            let shown = mask_secrets(message);
+            assert!(!shown.contains("pw~"), "{message} -> {shown}");
+        }
+        assert_eq!(
+            mask_secrets("to @redis://:pw@h: refused"),
+            "to @redis://:********@h: refused"
+        );
     }
 
     #[test]
