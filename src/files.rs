@@ -68,6 +68,16 @@ pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The first `len` bytes of a cache file (fewer if it is shorter), opened
+/// as `open_cache_file` does; `None` if it cannot be read.
+pub fn read_cache_head(path: &Path, len: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let (file, _) = open_cache_file(path).ok()?;
+    let mut head = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut head).ok()?;
+    Some(head)
+}
+
 /// Reads a whole cache file (see `open_cache_file`).
 pub fn read_cache_file(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use crate::config::size::format_size;
@@ -145,18 +145,10 @@ pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
 }
 
 fn read_head(path: &Path) -> Option<Header> {
-    let mut buf = vec![0u8; HEADER_LEN + 255 + CHECKSUM_LEN];
-    let mut file = fs::File::open(path).ok()?;
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(_) => return None,
-        }
-    }
-    buf.truncate(n);
-    header(&buf)
+    header(&crate::files::read_cache_head(
+        path,
+        HEADER_LEN + 255 + CHECKSUM_LEN,
+    )?)
 }
 
 /// `-X LEVEL`: a zstd level, or `uncompressed`.

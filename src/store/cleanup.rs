@@ -552,26 +552,16 @@ fn raw_object_result(path: &Path) -> Option<PathBuf> {
 
 /// The namespace an entry was stored with (`""` for none), from its header.
 pub fn namespace_of(path: &Path) -> Option<String> {
-    use std::io::Read;
     let result = raw_object_result(path);
     let path = result.as_deref().unwrap_or(path);
-    let mut head = vec![0u8; container::PEEK_LEN];
-    let mut f = fs::File::open(path).ok()?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(_) => return None,
-        }
-    }
+    let head = crate::files::read_cache_head(path, container::PEEK_LEN)?;
     // Only a file of ours has a namespace; a damaged or foreign file's bytes
     // would otherwise show up (or match an eviction) as one.
     let magic = head.get(..4)?;
     if magic != super::entry::MAGIC && magic != super::manifest::MAGIC {
         return None;
     }
-    container::peek_namespace(&head[..n])
+    container::peek_namespace(&head)
 }
 
 /// Removes (or, dry, counts) every entry the selection matches.
