@@ -310,6 +310,11 @@ impl Config {
         }
     }
 
+    /// The units sizes are shown in: those `max_size` was written in.
+    pub fn size_units(&self) -> size::SizeUnits {
+        size::SizeUnits::of(&self.raw[keys::lookup("max_size").unwrap()])
+    }
+
     /// Sets the process's file creation mask to `umask`, if configured:
     /// for compiles and manager commands alike, so a cache shared by a
     /// group stays writable whoever created a directory or stats file.

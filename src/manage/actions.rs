@@ -99,6 +99,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
         system_config_file: system.as_deref(),
         max_size_bytes: config.max_size_bytes(),
         max_files: config.max_files,
+        giga: config.size_units().giga(),
         verbose: s.count("verbose").min(2) as u8,
     };
     print!("{}", display::show_stats(&totals, &context));
@@ -156,20 +157,26 @@ pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
         "Removed {} of {} files ({} of {}) from {dir}",
         t.files_removed,
         t.files_before,
-        size::format_size(t.bytes_removed),
-        size::format_size(t.bytes_before)
+        size::SizeUnits::of(&max).format(t.bytes_removed),
+        size::SizeUnits::of(&max).format(t.bytes_before)
     );
     Ok(())
 }
 
 pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
-    print!("{}", entries::show_compression(&s.config.cache_dir)?);
+    print!(
+        "{}",
+        entries::show_compression(&s.config.cache_dir, s.config.size_units())?
+    );
     Ok(())
 }
 
 pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
     let level = entries::parse_level(level).map_err(|e| format!("-X: {e}"))?;
-    print!("{}", entries::recompress(&s.config.cache_dir, level)?);
+    print!(
+        "{}",
+        entries::recompress(&s.config.cache_dir, level, s.config.size_units())?
+    );
     Ok(())
 }
 
@@ -216,7 +223,7 @@ pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
     } else {
         "Cleared cache: removed"
     };
-    report_swept(what, swept);
+    report_swept(s.config.size_units(), what, swept);
     Ok(())
 }
 
@@ -224,7 +231,7 @@ pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
     let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
         .map_err(|e| format!("checking {}: {e}", s.cache_dir()))?;
     println!("Checked {checked} entries");
-    report_swept("Removed bad entries:", removed);
+    report_swept(s.config.size_units(), "Removed bad entries:", removed);
     Ok(())
 }
 
@@ -232,7 +239,7 @@ pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
     let limits = cleanup::Limits::from_config(&s.config);
     let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
         .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
-    report_swept("Cleaned up cache: removed", swept);
+    report_swept(s.config.size_units(), "Cleaned up cache: removed", swept);
     Ok(())
 }
 
@@ -255,7 +262,11 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
     let dry = s.flag("dry-run");
     let swept = cleanup::evict_selected(&s.config.cache_dir, &selection, dry)
         .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
-    report_swept(if dry { "Would remove" } else { "Removed" }, swept);
+    report_swept(
+        s.config.size_units(),
+        if dry { "Would remove" } else { "Removed" },
+        swept,
+    );
     Ok(())
 }
 
@@ -283,7 +294,10 @@ pub fn max_size(s: &mut Session, value: &str) -> Result<(), String> {
     } else {
         match size::parse_size(value).map_err(|e| format!("-M: {e}"))? {
             0 => println!("Unset cache size limit"),
-            bytes => println!("Set cache size limit to {}", size::format_size(bytes)),
+            bytes => println!(
+                "Set cache size limit to {}",
+                size::SizeUnits::of(v).format(bytes)
+            ),
         }
     }
     s.reload()
@@ -326,10 +340,10 @@ pub fn show_config(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn report_swept(what: &str, swept: cleanup::Swept) {
+fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) {
     println!(
         "{what} {} files ({})",
         swept.files,
-        size::format_size(swept.kib * 1024)
+        units.format(swept.kib * 1024)
     );
 }

@@ -11,7 +11,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::config::size::format_size;
+use crate::config::size::SizeUnits;
 use crate::files::disk_kib;
 use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
@@ -80,7 +80,7 @@ struct Totals {
 }
 
 /// `-x`: how much the local cache's compression saves.
-pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
+pub fn show_compression(cache_dir: &Path, units: SizeUnits) -> Result<String, String> {
     let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
     let mut t = Totals::default();
     for (path, kind, _) in entry_files(cache_dir).map_err(reading)? {
@@ -117,16 +117,16 @@ pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "Total data:           {} ({} disk blocks)",
-        format_size(t.stored),
-        format_size(t.disk)
+        units.format(t.stored),
+        units.format(t.disk)
     );
     let _ = writeln!(
         out,
         "Compressed data:      {} ({:.1}% of original size)",
-        format_size(t.compressed),
+        units.format(t.compressed),
         pct(t.compressed, t.original)
     );
-    let _ = writeln!(out, "  Original size:      {}", format_size(t.original));
+    let _ = writeln!(out, "  Original size:      {}", units.format(t.original));
     let _ = writeln!(
         out,
         "  Compression ratio:  {ratio:.3} x  ({:.1}% space savings)",
@@ -139,7 +139,7 @@ pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "Incompressible data:  {}",
-        format_size(t.incompressible)
+        units.format(t.incompressible)
     );
     Ok(out)
 }
@@ -174,7 +174,11 @@ pub fn parse_level(text: &str) -> Result<Option<i32>, String> {
 /// `-X`: rewrites every result and manifest at `level`, keeping each one's
 /// key, namespace and last-use time; the size counters follow the change.
 /// Raw objects (`hard_link`) are plain files and stay as they are.
-pub fn recompress(cache_dir: &Path, level: Option<i32>) -> Result<String, String> {
+pub fn recompress(
+    cache_dir: &Path,
+    level: Option<i32>,
+    units: SizeUnits,
+) -> Result<String, String> {
     let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
     let store = LocalStore::new(cache_dir);
     let (mut rewritten, mut kept, mut failed) = (0u64, 0u64, 0u64);
@@ -247,12 +251,12 @@ pub fn recompress(cache_dir: &Path, level: Option<i32>) -> Result<String, String
     if failed > 0 {
         let _ = writeln!(out, "Unreadable entries:   {failed} (left as they were)");
     }
-    let _ = writeln!(out, "Old data size:        {}", format_size(before));
-    let _ = writeln!(out, "New data size:        {}", format_size(after));
+    let _ = writeln!(out, "Old data size:        {}", units.format(before));
+    let _ = writeln!(out, "New data size:        {}", units.format(after));
     let _ = writeln!(
         out,
         "Size change:          {sign}{}",
-        format_size(change.unsigned_abs())
+        units.format(change.unsigned_abs())
     );
     Ok(out)
 }
