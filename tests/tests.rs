@@ -33,5 +33,6 @@ mod relocation;
 mod remote;
 mod shared_cache;
 mod size;
+mod sloppiness;
 mod splitdwarf;
 mod uncacheable;

@@ -124,7 +124,9 @@ config_keys! {
     "file_clone": "FILECLONE", "false", flag, canonical => file_clone: bool;
     "hard_link": "HARDLINK", "false", flag, canonical => hard_link: bool;
     "hash_dir": "HASHDIR", "true", flag, canonical => hash_dir: bool;
-    "ignore_headers_in_manifest": "IGNOREHEADERS", "", text, as_given;
+    "ignore_headers_in_manifest": "IGNOREHEADERS", "", path_list, as_given =>
+        /// Headers (or directories of them) direct mode does not check.
+        ignore_headers_in_manifest: Vec<String>;
     "ignore_options": "IGNOREOPTIONS", "", text, as_given;
     "inode_cache": "INODECACHE", "true", flag, canonical;
     "keep_comments_cpp": "COMMENTS", "false", flag, canonical;
@@ -140,7 +142,9 @@ config_keys! {
     "msvc_dep_prefix": "MSVC_DEP_PREFIX", "Note: including file:", text, as_given;
     "namespace": "NAMESPACE", "", text, as_given => namespace: String;
     "path": "PATH", "", text, as_given => path: String;
-    "pch_external_checksum": "PCH_EXTSUM", "false", flag, canonical;
+    "pch_external_checksum": "PCH_EXTSUM", "false", flag, canonical =>
+        /// A `FILE.sum` beside a precompiled header stands for its content.
+        pch_external_checksum: bool;
     "prefix_command": "PREFIX", "", text, as_given => prefix_command: String;
     "prefix_command_cpp": "PREFIX_CPP", "", text, as_given;
     "read_only": "READONLY", "false", flag, canonical => read_only: bool;

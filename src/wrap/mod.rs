@@ -9,6 +9,7 @@ mod hit;
 mod keys;
 mod miss;
 mod session;
+mod sloppy;
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
