@@ -17,6 +17,9 @@ pub struct KeyDef {
     pub default: &'static str,
     /// Parsed by `values::flag`: `CCACHE_NO<first var>` also sets it, to false.
     pub boolean: bool,
+    /// It sets a `Config` field. A key without one is accepted, so a
+    /// ccache.conf keeps working, but `-p` does not list it.
+    pub effective: bool,
     /// Parses `text`, stores the value in the config if there is one, and
     /// returns what `-p` shows. `None` only checks, for `-o`.
     pub(super) apply: fn(&str, Option<&mut Config>) -> Result<String, String>,
@@ -70,6 +73,7 @@ macro_rules! config_keys {
                 vars: &[$($var),+],
                 default: $default,
                 boolean: is_flag!($parse),
+                effective: !<[&str]>::is_empty(&[$($(stringify!($field)),+)?]),
                 apply: |text, _config| {
                     let value = values::$parse(text)?;
                     let shown = values::$show(text, &value);
@@ -98,7 +102,8 @@ config_keys! {
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);
-    // a key without fields is accepted and shown but changes nothing.
+    // a key without fields is accepted but changes nothing, and `-p` leaves
+    // it out (docs/compatibility.md says why each one has no effect).
     "absolute_paths_in_stderr": "ABSSTDERR", "false", flag, canonical =>
         /// Diagnostics name this checkout's absolute paths instead of the
         /// base_dir-relative ones the compiler was given.

@@ -293,9 +293,10 @@ impl Config {
         Some(Cow::Borrowed(self.raw[i].as_str()))
     }
 
-    /// `(origin) key = value` lines for `-p`; credentials are masked.
+    /// `(origin) key = value` lines for `-p`, of every key that has an
+    /// effect; credentials are masked.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>, &Origin)> {
-        KEYS.iter().enumerate().map(|(i, k)| {
+        KEYS.iter().enumerate().filter(|(_, k)| k.effective).map(|(i, k)| {
             let value = Cow::Borrowed(self.raw[i].as_str());
             (k.name, value, &self.origins[i])
         })
