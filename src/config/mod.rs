@@ -296,10 +296,13 @@ impl Config {
     /// `(origin) key = value` lines for `-p`, of every key that has an
     /// effect; credentials are masked.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>, &Origin)> {
-        KEYS.iter().enumerate().filter(|(_, k)| k.effective).map(|(i, k)| {
-            let value = Cow::Borrowed(self.raw[i].as_str());
-            (k.name, value, &self.origins[i])
-        })
+        KEYS.iter()
+            .enumerate()
+            .filter(|(_, k)| k.effective)
+            .map(|(i, k)| {
+                let value = Cow::Borrowed(self.raw[i].as_str());
+                (k.name, value, &self.origins[i])
+            })
     }
 
     /// The size limit in bytes (0 = none). `N%` is taken from the size of the

@@ -7,7 +7,7 @@ use clap::ArgMatches;
 
 use super::entries;
 use super::options::{count, find, given, last};
-use super::trim;
+use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
 use crate::store::{cleanup, usage};
@@ -146,19 +146,36 @@ pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
 }
 
 pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
-    let max = s
-        .last("trim-max-size")
-        .ok_or("--trim-dir needs --trim-max-size")?;
+    let max = s.last("trim-max-size");
+    let recompress_level = s.last("trim-recompress");
+    if max.is_none() && recompress_level.is_none() {
+        return Err("--trim-dir needs --trim-max-size or --trim-recompress".into());
+    }
+    if let Some(level) = recompress_level {
+        let level =
+            recompress::parse_level(&level).map_err(|e| format!("--trim-recompress: {e}"))?;
+        let threads = recompress::parse_threads(s.last("trim-recompress-threads").as_deref())
+            .map_err(|e| format!("--trim-recompress-threads: {e}"))?;
+        let units = s.config.size_units();
+        print!(
+            "{}",
+            recompress::recompress_dir(std::path::Path::new(dir), level, threads, units)?
+        );
+    }
+    let Some(max) = max else {
+        return Ok(());
+    };
     let max_bytes = size::parse_size(&max).map_err(|e| format!("--trim-max-size: {e}"))?;
     let method = trim::Method::parse(s.last("trim-method").as_deref().unwrap_or("atime"))?;
     let t = trim::trim(std::path::Path::new(dir), max_bytes, method)
         .map_err(|e| format!("trimming {dir}: {e}"))?;
+    let units = size::SizeUnits::of(&max);
     println!(
         "Removed {} of {} files ({} of {}) from {dir}",
         t.files_removed,
         t.files_before,
-        size::SizeUnits::of(&max).format(t.bytes_removed),
-        size::SizeUnits::of(&max).format(t.bytes_before)
+        units.format(t.bytes_removed),
+        units.format(t.bytes_before)
     );
     Ok(())
 }
@@ -172,11 +189,11 @@ pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
 }
 
 pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
-    let level = entries::parse_level(level).map_err(|e| format!("-X: {e}"))?;
-    print!(
-        "{}",
-        entries::recompress(&s.config.cache_dir, level, s.config.size_units())?
-    );
+    let level = recompress::parse_level(level).map_err(|e| format!("-X: {e}"))?;
+    let threads = recompress::parse_threads(s.last("recompress-threads").as_deref())
+        .map_err(|e| format!("--recompress-threads: {e}"))?;
+    let (dir, units) = (&s.config.cache_dir, s.config.size_units());
+    print!("{}", recompress::recompress(dir, level, threads, units)?);
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod actions;
 mod entries;
 mod generate;
 mod options;
+mod recompress;
 #[cfg(test)]
 mod tests;
 mod trim;

@@ -261,6 +261,11 @@ pub const OPTIONS: &[Opt] = &[
     )
     .short('X')
     .value("LEVEL"),
+    Opt::modifier(
+        "recompress-threads",
+        "with -X: recompress on N threads (default: one per CPU)",
+    )
+    .value("N"),
     Opt::action(
         "hash-file",
         actions::hash_file,
@@ -302,6 +307,16 @@ pub const OPTIONS: &[Opt] = &[
     )
     .value("METHOD")
     .choices(&["atime", "mtime"]),
+    Opt::modifier(
+        "trim-recompress",
+        "with --trim-dir: first recompress the directory's entries at zstd level LEVEL (or uncompressed)",
+    )
+    .value("LEVEL"),
+    Opt::modifier(
+        "trim-recompress-threads",
+        "with --trim-recompress: use N threads (default: one per CPU)",
+    )
+    .value("N"),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",
