@@ -332,7 +332,10 @@ impl Config {
     }
 
     pub fn has_sloppiness(&self, name: &str) -> bool {
-        self.sloppiness.iter().any(|s| s == name)
+        // `no_system_headers`: ccache's older spelling.
+        self.sloppiness
+            .iter()
+            .any(|s| s == name || (name == "system_headers" && s == "no_system_headers"))
     }
 }
 
