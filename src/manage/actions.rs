@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use super::entries;
 use super::options::{count, find, given, last};
+use super::{entries, metrics};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
@@ -115,6 +115,15 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
             "{}",
             display::print_stats_json(&totals, max_size, max_files)
         ),
+        Some("openmetrics") => {
+            let limits = metrics::Limits {
+                max_size_bytes: max_size,
+                max_files,
+            };
+            // A cache dir that cannot be walked still has counters to show.
+            let usage = collect_usage(s).ok();
+            print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
+        }
         _ => print!("{}", display::print_stats(&totals, max_size, max_files)),
     }
     Ok(())
@@ -224,6 +233,36 @@ pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
     stats::zero(&s.config.cache_dir)
         .map_err(|e| format!("zeroing statistics in {}: {e}", s.cache_dir()))?;
     println!("Statistics zeroed");
+    Ok(())
+}
+
+/// `--check-hit-rate MIN`: for a CI job's last step, after `-z` at its start.
+pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
+    let wanted: f64 = min
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("--check-hit-rate: invalid percentage \"{min}\" (0 to 100)"))?;
+    let totals = stats::read_total(&s.config.cache_dir);
+    let (hits, cacheable) = (totals.hits(), totals.hits() + totals.misses());
+    if cacheable == 0 {
+        // A build that never reached objcache is a broken setup, not 100%.
+        return Err(format!(
+            "hit rate check: no cacheable compile since the counters were zeroed \
+             (is objcache in front of the compiler, with CCACHE_DIR={}?)",
+            s.cache_dir()
+        ));
+    }
+    let rate = 100.0 * hits as f64 / cacheable as f64;
+    let summary = format!("hit rate {rate:.1}% ({hits} hits of {cacheable} cacheable calls)");
+    if rate + 1e-9 < wanted {
+        return Err(format!(
+            "{summary} is below {wanted}%; the log_file or debug files say why calls missed"
+        ));
+    }
+    println!("{summary}, at least {wanted}%");
     Ok(())
 }
 

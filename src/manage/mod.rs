@@ -9,6 +9,7 @@
 mod actions;
 mod entries;
 mod generate;
+mod metrics;
 mod options;
 mod recompress;
 #[cfg(test)]

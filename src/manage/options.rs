@@ -232,10 +232,10 @@ pub const OPTIONS: &[Opt] = &[
     ),
     Opt::modifier(
         "format",
-        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json",
+        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json; with --print-stats also openmetrics (Prometheus)",
     )
     .value("FORMAT")
-    .choices(&["tab", "json"]),
+    .choices(&["tab", "json", "openmetrics"]),
     Opt::action(
         "show-stats",
         actions::show_stats,
@@ -248,6 +248,12 @@ pub const OPTIONS: &[Opt] = &[
     )
     .short('v'),
     Opt::action("zero-stats", actions::zero_stats, "zero statistics counters").short('z'),
+    Opt::action(
+        "check-hit-rate",
+        actions::check_hit_rate,
+        "exit 1, saying why, when the hit rate since the counters were zeroed is below MIN percent (for CI; objcache only)",
+    )
+    .value("MIN"),
     Opt::action(
         "show-compression",
         actions::show_compression,

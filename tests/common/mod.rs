@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod node_exporter;
 pub mod servers;
 
 /// How to install the external tools the tests rely on.
