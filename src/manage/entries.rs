@@ -17,6 +17,7 @@ use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
 use crate::store::container::peek_namespace;
 use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::store::inputs::{InputRecord, MAGIC as INPUTS_MAGIC};
 use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
 use crate::store::EntryKind;
 
@@ -207,6 +208,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
     let what = match &head.magic {
         m if m == RESULT_MAGIC => "result",
         m if m == MANIFEST_MAGIC => "manifest",
+        m if m == INPUTS_MAGIC => "input record",
         _ => return Err(format!("{path}: not an objcache result or manifest")),
     };
     let _ = writeln!(out, "Type:              {what}");
@@ -250,6 +252,16 @@ pub fn inspect(path: &str) -> Result<String, String> {
                 }
                 _ => {}
             }
+        }
+    } else if what == "input record" {
+        let rec = InputRecord::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
+        let _ = writeln!(out, "Output:            {}", rec.output);
+        let _ = writeln!(out, "Source:            {}", rec.source);
+        let _ = writeln!(out, "Compiled at:       {}", rec.time_secs);
+        let _ = writeln!(out, "Missed because:    {}", rec.explanation);
+        let _ = writeln!(out, "Fields:            {}", rec.fields.len());
+        for (label, value) in &rec.fields {
+            let _ = writeln!(out, "  {label}: {value}");
         }
     } else {
         let manifest = Manifest::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;

@@ -157,7 +157,7 @@ fn run(
 ) -> Tally {
     let files: Vec<_> = files
         .into_iter()
-        .filter(|(_, kind, _)| *kind != EntryKind::RawObject)
+        .filter(|(_, kind, _)| matches!(kind, EntryKind::Result | EntryKind::Manifest))
         .collect();
     let per_thread = files.len().div_ceil(threads.max(1)).max(1);
     let mut total = Tally::default();

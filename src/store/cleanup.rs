@@ -88,7 +88,8 @@ pub fn classify(name: &str) -> FileClass {
     } else {
         match super::EntryKind::parse_file_name(name) {
             Some((super::EntryKind::Result | super::EntryKind::RawObject, _)) => FileClass::Result,
-            Some((super::EntryKind::Manifest, _)) => FileClass::Manifest,
+            // An input record is bookkeeping like a manifest.
+            Some((super::EntryKind::Manifest | super::EntryKind::Inputs, _)) => FileClass::Manifest,
             None => FileClass::Other,
         }
     }
@@ -495,6 +496,7 @@ fn entry_is_sound(path: &Path) -> bool {
     match kind {
         super::EntryKind::Result => super::entry::ResultEntry::decode(&bytes, &key).is_ok(),
         super::EntryKind::Manifest => super::manifest::Manifest::decode(&bytes, &key).is_ok(),
+        super::EntryKind::Inputs => super::inputs::InputRecord::decode(&bytes, &key).is_ok(),
         // A raw object must match the record in its result entry.
         super::EntryKind::RawObject => {
             let result = path.with_file_name(super::EntryKind::Result.file_name(&key));
