@@ -202,3 +202,160 @@ fn files_objcache_did_not_write_are_counted_and_evicted_by_ccaches_rule() {
     assert!(nfs.exists() && l2_stats.exists() && tag.exists() && tmp_recent.exists());
     assert_counters_match_disk(&env, "after -C");
 }
+
+/// The real ccache (4.7.5 on this machine) on the same cache directory.
+fn ccache(env: &TestEnv, cwd: &Path) -> Option<Command> {
+    let bin = which("ccache").filter(|p| {
+        // Not objcache installed under ccache's name.
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with("ccache version"))
+    })?;
+    let mut cmd = Command::new(bin);
+    clean_env(&mut cmd);
+    cmd.env("CCACHE_DIR", &env.cache_dir)
+        .env("CCACHE_CONFIGPATH", env.cache_dir.join("ccache.conf"))
+        .current_dir(cwd);
+    Some(cmd)
+}
+
+fn ccache_stats(env: &TestEnv, cwd: &Path) -> Stats {
+    let out = run_ok(ccache(env, cwd).unwrap().arg("--print-stats"));
+    parse_print_stats(&out.stdout_str())
+}
+
+/// Every `stats` file below the cache dir is ccache's: one number per line.
+#[track_caller]
+fn assert_stats_files_are_ccaches(cache: &Path) {
+    for p in walk_files(cache) {
+        if p.file_name().unwrap() == "stats" {
+            let text = fs::read_to_string(&p).unwrap();
+            assert!(
+                text.lines().all(|l| l.trim().parse::<u64>().is_ok()),
+                "{} is not in ccache's format:\n{text}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// objcache and a real ccache share one cache dir: each keeps hitting its
+/// own entries, each one's counters stay its own (objcache no longer writes
+/// `<x>/stats`), and a cleanup or a clear by either leaves the other working.
+#[test]
+fn a_real_ccache_and_objcache_share_a_cache_dir() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    if ccache(&env, &dir).is_none() {
+        eprintln!("skipped: no real ccache installed");
+        return;
+    }
+    fs::write(dir.join("a.c"), "int a(void) { return 1; }\n").unwrap();
+    fs::write(dir.join("b.c"), "int b(void) { return 2; }\n").unwrap();
+    let by_ccache = |env: &TestEnv| {
+        run_ok(
+            ccache(env, &dir)
+                .unwrap()
+                .args(["gcc", "-c", "a.c", "-o", "a.o"]),
+        );
+    };
+    let by_objcache = |env: &TestEnv| {
+        run_ok(&mut env.objcache_in(&dir, ["gcc", "-c", "b.c", "-o", "b.o"]));
+    };
+    for _ in 0..2 {
+        by_ccache(&env);
+        by_objcache(&env);
+    }
+    let ours = env.stats();
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (1, 1), "{ours:?}");
+    let theirs = ccache_stats(&env, &dir);
+    assert_eq!(
+        (get(&theirs, "cache_miss"), hits(&theirs)),
+        (1, 1),
+        "{theirs:?}"
+    );
+    assert_stats_files_are_ccaches(&env.cache_dir);
+    // -s of both works on the other's files.
+    run_ok(env.objcache().arg("-s"));
+    run_ok(ccache(&env, &dir).unwrap().arg("-s"));
+    run_ok(env.objcache().arg("--show-usage"));
+
+    // A cleanup by either (under generous limits) removes nothing of the
+    // other's: both still hit, and their counters move only by their own calls.
+    run_ok(ccache(&env, &dir).unwrap().arg("-c"));
+    run_ok(env.objcache().arg("-c"));
+    by_ccache(&env);
+    by_objcache(&env);
+    let ours = env.stats();
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (1, 2), "{ours:?}");
+    let theirs = ccache_stats(&env, &dir);
+    assert_eq!(
+        (get(&theirs, "cache_miss"), hits(&theirs)),
+        (1, 2),
+        "{theirs:?}"
+    );
+    // objcache counts ccache's entries as cache files (ccache does the same
+    // with objcache's).
+    assert_counters_match_disk(&env, "after both cleaned up");
+    assert_stats_files_are_ccaches(&env.cache_dir);
+
+    // ccache's clear removes objcache's entries too, never its counters.
+    run_ok(ccache(&env, &dir).unwrap().arg("-C"));
+    by_objcache(&env);
+    let ours = env.stats();
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 2), "{ours:?}");
+    by_objcache(&env);
+    assert_eq!(env.hits(), 3);
+    // And objcache's clear removes ccache's entries: ccache misses, and
+    // goes on working.
+    by_ccache(&env);
+    run_ok(env.objcache().arg("-C"));
+    by_ccache(&env);
+    by_ccache(&env);
+    let theirs = ccache_stats(&env, &dir);
+    assert_eq!(
+        (get(&theirs, "cache_miss"), hits(&theirs)),
+        (3, 3),
+        "{theirs:?}"
+    );
+    assert_stats_files_are_ccaches(&env.cache_dir);
+    let ours = env.stats();
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 3), "{ours:?}");
+}
+
+/// Counters an earlier objcache kept in `<x>/stats` survive the upgrade;
+/// a ccache `stats` file next to them is neither read nor changed.
+#[test]
+fn counters_in_the_old_place_are_taken_over() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    for shard in 0..16 {
+        let d = env.cache_dir.join(format!("{shard:x}"));
+        fs::create_dir_all(&d).unwrap();
+        let text = if shard == 5 {
+            "0\n3\n0\n0\n7\n".to_string()
+        } else {
+            format!("cache_miss {}\nend\n", shard + 1)
+        };
+        fs::write(d.join("stats"), text).unwrap();
+    }
+    // 1 + 2 + ... + 16, less shard 5's 6, which is ccache's file.
+    let old_total = (1..=16).sum::<u64>() - 6;
+    assert_eq!(env.misses(), old_total);
+    compile_units(&env, &dir, "w", 3);
+    assert_eq!(env.misses(), old_total + 3);
+    run_ok(env.objcache().arg("-z"));
+    assert_eq!(env.misses(), 0);
+    assert_counters_match_disk(&env, "after the upgrade");
+    for shard in 0..16 {
+        let old = env.cache_dir.join(format!("{shard:x}")).join("stats");
+        if shard == 5 {
+            assert_eq!(fs::read_to_string(&old).unwrap(), "0\n3\n0\n0\n7\n");
+        } else {
+            assert!(!old.exists(), "{} left behind", old.display());
+        }
+    }
+}
