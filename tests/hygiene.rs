@@ -490,3 +490,80 @@ fn umask_covers_every_file_and_directory_in_the_cache() {
         );
     }
 }
+
+/// `temporary_dir` (`CCACHE_TEMPDIR`): objcache keeps what ccache puts there
+/// (the preprocessor's output, the compiler's stdout and stderr) in memory,
+/// and writes every other temp file beside its target for the rename, so it
+/// never writes there. On a separate tmpfs, or unusable (a file where the
+/// directory should be), compiles are cached as always, the directory stays
+/// empty (or absent), and an unusable one is logged.
+#[test]
+fn temporary_dir_elsewhere_or_unusable_never_breaks_a_build() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    fs::write(
+        dir.join("t.c"),
+        "#include <stdio.h>\nint t(void) { return puts(\"t\"); }\n",
+    )
+    .unwrap();
+    let expected = plain_object("gcc", &dir, &args(&["-c", "t.c", "-o", "t.o"]), "t.o");
+    let fast = env.root().join("fast-tmp");
+    let mount = Mount::tmpfs(&fast, "size=1m");
+    let not_a_dir = env.root().join("not-a-dir");
+    fs::write(&not_a_dir, b"a file").unwrap();
+    let log = env.root().join("objcache.log");
+    let mut tried = vec![not_a_dir.clone(), env.root().join("missing").join("tmp")];
+    if mount.is_some() {
+        tried.push(fast.clone());
+    }
+    for (round, tmp) in tried.iter().enumerate() {
+        for how in ["env", "config"] {
+            let _ = fs::remove_file(&log);
+            let cached = |out: &str| {
+                let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", out]);
+                cmd.env("CCACHE_LOGFILE", &log);
+                if how == "env" {
+                    cmd.env("CCACHE_TEMPDIR", tmp);
+                } else {
+                    let setting = format!("temporary_dir={}", tmp.display());
+                    let mut c =
+                        env.objcache_in(&dir, [setting.as_str(), "gcc", "-c", "t.c", "-o", out]);
+                    c.env("CCACHE_LOGFILE", &log);
+                    cmd = c;
+                }
+                let result = run(&mut cmd);
+                assert!(result.success(), "{}: {}", tmp.display(), result.dump());
+                assert_bytes_eq(&read(&dir.join(out)), &expected, out);
+            };
+            let hits = env.hits();
+            cached(&format!("a{round}{how}.o"));
+            cached(&format!("b{round}{how}.o"));
+            assert!(env.hits() >= hits + 1, "{}: not cached", tmp.display());
+            let logged = fs::read_to_string(&log).unwrap_or_default();
+            if *tmp == not_a_dir {
+                assert!(
+                    logged.contains("temporary_dir") && logged.contains("not a directory"),
+                    "{how}: the unusable temporary_dir is not logged:\n{logged}"
+                );
+                assert_eq!(fs::read(&not_a_dir).unwrap(), b"a file");
+            } else {
+                assert!(!logged.contains("temporary_dir"), "{logged}");
+            }
+        }
+    }
+    if mount.is_some() {
+        assert_eq!(
+            fs::read_dir(&fast).unwrap().count(),
+            0,
+            "objcache wrote to temporary_dir"
+        );
+    }
+    assert!(!env.root().join("missing").exists());
+    assert!(!env.cache_dir.join("tmp").exists());
+    assert_eq!(
+        cache_entry_files(&env.cache_dir).len(),
+        2,
+        "one result, one manifest"
+    );
+}
