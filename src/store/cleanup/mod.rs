@@ -2,7 +2,7 @@
 //! age eviction, and the walks that re-verify the size accounting.
 //!
 //! The store has 256 buckets (`<x>/<y>` directories). Each shard stats file
-//! (`<x>/stats`) keeps, per bucket, its size, its file count and a lower
+//! (`objcache-stats/<x>`) keeps, per bucket, its size, its file count and a lower
 //! bound of its entries' last-use times, so deciding whether to clean costs
 //! 16 small reads. Eviction itself (`evict`) walks the cache with one bucket
 //! in memory at a time: an age histogram finds the cutoff, then everything
