@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -566,4 +566,75 @@ fn temporary_dir_elsewhere_or_unusable_never_breaks_a_build() {
         2,
         "one result, one manifest"
     );
+}
+
+/// The group-shared cache end to end: one user (root, with a build umask
+/// of 077) fills the cache under `umask = 002`; a second user of the group
+/// then hits, stores into the directories the first created, updates the
+/// counters the first created and cleans up. Needs root (setpriv).
+#[test]
+fn a_group_shared_cache_stays_usable_by_the_group() {
+    require("setpriv");
+    require("gcc");
+    assert!(
+        is_root(),
+        "this test needs root, to run a second user with setpriv"
+    );
+    const OTHER_UID: u32 = 65534;
+    const SHARED_GID: u32 = 65534;
+    let env = TestEnv::new();
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    std::os::unix::fs::chown(&env.cache_dir, None, Some(SHARED_GID)).unwrap();
+    fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::write(env.cache_dir.join("ccache.conf"), "umask = 002\n").unwrap();
+    let src = env.dir("src");
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    // Sources in every shard, so the second user meets root's stats files
+    // and bucket directories wherever its entries land.
+    let units: Vec<String> = (0..24).map(|i| format!("g{i}.c")).collect();
+    for (i, u) in units.iter().enumerate() {
+        fs::write(src.join(u), format!("int g{i}(void) {{ return {i}; }}\n")).unwrap();
+        let mut cmd = env.objcache_in(&src, ["gcc", "-c", u.as_str(), "-o", "root.o"]);
+        run_ok(with_umask(&mut cmd, 0o077));
+    }
+    let other = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        clean_env(&mut cmd);
+        cmd.args([
+            format!("--reuid={OTHER_UID}"),
+            format!("--regid={SHARED_GID}"),
+            "--clear-groups".into(),
+            "--".into(),
+        ])
+        .arg(objcache_bin())
+        .args(args)
+        .env("CCACHE_DIR", &env.cache_dir)
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+        .current_dir(&src);
+        let out = run(with_umask(&mut cmd, 0o077));
+        assert!(out.success(), "{args:?}: {}", out.dump());
+    };
+    for (i, u) in units.iter().enumerate() {
+        other(&["gcc", "-c", u, "-o", &format!("o{i}.o")]);
+        let new = format!("n{i}.c");
+        fs::write(
+            src.join(&new),
+            format!("int n{i}(void) {{ return {i}; }}\n"),
+        )
+        .unwrap();
+        other(&["gcc", "-c", &new, "-o", &format!("n{i}.o")]);
+    }
+    // Every call of both users counted: no update of a stats file failed.
+    let s = env.stats();
+    assert_eq!((get(&s, "cache_miss"), hits(&s)), (48, 24), "{s:?}");
+    let stored_by_other = modes(&env.cache_dir)
+        .into_iter()
+        .filter(|(p, _)| fs::metadata(p).unwrap().uid() == OTHER_UID)
+        .count();
+    assert!(stored_by_other > 0, "the second user stored nothing");
+    other(&["-c"]);
+    assert_counters_match_disk(&env, "after the second user's -c");
+    other(&["-z"]);
+    assert_eq!(env.misses(), 0);
 }
