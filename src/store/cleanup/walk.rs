@@ -139,3 +139,48 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_below_a_bucket_is_walked_but_what_ccache_leaves_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = bucket_dir(dir.path(), 0x3c);
+        fs::create_dir_all(bucket.join("d")).unwrap();
+        let key = crate::key::Key::of(b"k");
+        let entry = crate::store::EntryKind::Result.file_name(&key);
+        for name in [
+            entry.as_str(),
+            "unknown",
+            "d/deeper",
+            ".objcache-tmp.x",
+            "abcR.tmp.123",
+            "stats",
+            "CACHEDIR.TAG",
+            ".nfs00001234",
+        ] {
+            fs::write(bucket.join(name), b"x").unwrap();
+        }
+        let mut walked: Vec<(String, FileClass)> = walk_bucket(dir.path(), 0x3c)
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let rel = f.path.strip_prefix(&bucket).unwrap();
+                (rel.display().to_string(), f.class)
+            })
+            .collect();
+        walked.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            walked,
+            [
+                (".objcache-tmp.x".to_string(), FileClass::Temp),
+                (entry.clone(), FileClass::Result),
+                ("abcR.tmp.123".to_string(), FileClass::Temp),
+                ("d/deeper".to_string(), FileClass::Other),
+                ("unknown".to_string(), FileClass::Other),
+            ]
+        );
+    }
+}
