@@ -193,7 +193,10 @@ mod tests {
         long[100..].fill(b'y');
         let want = format!("#{}", blake3::hash(&long).to_hex());
         assert_eq!(fields[2], ("preprocessed".to_string(), want));
-        assert_eq!(fields[3].1, format!("#{}", blake3::hash(&[0xff; 4]).to_hex()));
+        assert_eq!(
+            fields[3].1,
+            format!("#{}", blake3::hash(&[0xff; 4]).to_hex())
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod direct;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod hygiene;
 mod invoke_parity;
 mod keys;
 mod manage_parity;

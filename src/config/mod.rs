@@ -319,6 +319,25 @@ impl Config {
         size::SizeUnits::of(&self.raw[keys::lookup("max_size").unwrap()])
     }
 
+    /// What is wrong with a configured `temporary_dir`, for the log. objcache
+    /// keeps what ccache writes there (the preprocessor's output, the
+    /// compiler's stdout and stderr) in memory and writes every other temp
+    /// file beside its target, for the rename; so the directory is never
+    /// created or written, and an unusable one changes nothing.
+    pub fn temporary_dir_problem(&self) -> Option<String> {
+        let dir = self.temporary_dir.as_ref()?;
+        let problem = match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => return None,
+            Ok(_) => "not a directory".to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => e.to_string(),
+        };
+        Some(format!(
+            "temporary_dir {}: {problem} (unused: objcache keeps temporary data in memory)",
+            dir.display()
+        ))
+    }
+
     /// Sets the process's file creation mask to `umask`, if configured:
     /// for compiles and manager commands alike, so a cache shared by a
     /// group stays writable whoever created a directory or stats file.

@@ -240,7 +240,7 @@ mod tests {
             assert_eq!(EntryKind::parse_file_name(&name), Some((kind, key)));
         }
         assert_eq!(
-            EntryKind::parse_file_name(&format!("{}X", key.to_hex())),
+            EntryKind::parse_file_name(&format!("{}Q", key.to_hex())),
             None
         );
         assert_eq!(EntryKind::parse_file_name("R"), None);

@@ -53,11 +53,7 @@ impl NodeExporter {
     pub fn scrape(&self) -> String {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to node_exporter");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-        )
-        .unwrap();
+        write!(s, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
         let mut text = String::new();
         let _ = s.read_to_string(&mut text);
         match text.split_once("\r\n\r\n") {
