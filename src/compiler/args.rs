@@ -10,7 +10,10 @@ use super::profile::Profiling;
 use crate::stats::Counter;
 
 pub(crate) use super::options::takes_separate_value;
-pub use super::response::{expand_response_files, split_response_text};
+pub use super::response::{
+    expand_response_files, expand_response_files_as, split_response_text,
+    split_windows_response_text, ResponseFormat,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepKind {
@@ -95,6 +98,32 @@ pub struct ArgsAnalysis {
     pub profiling: Profiling,
     /// What the call says about precompiled headers.
     pub pch: PchOptions,
+}
+
+/// Does `ignore_options` leave `arg` out of the keys? A pattern matches
+/// the whole option, or with a trailing `*` (only there, as in ccache)
+/// its beginning.
+pub fn is_ignored_option(arg: &str, patterns: &[String]) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => arg.starts_with(prefix),
+        None => arg == p,
+    })
+}
+
+/// `args` without the options `ignore_options` names, nor the separate
+/// value (`-I dir`) of one of them.
+pub fn keyed_args<'a>(args: &'a [String], patterns: &[String]) -> Vec<&'a String> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        if is_ignored_option(&args[i], patterns) {
+            i += if takes_separate_value(&args[i]) { 2 } else { 1 };
+            continue;
+        }
+        kept.push(&args[i]);
+        i += 1;
+    }
+    kept
 }
 
 /// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).

@@ -42,7 +42,7 @@ impl Session {
         if !config.namespace.is_empty() {
             h.field("namespace", config.namespace.as_bytes());
         }
-        for arg in &a.hash_args {
+        for arg in self.keyed(&a.hash_args) {
             h.field(
                 "arg",
                 paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
@@ -242,13 +242,18 @@ impl Session {
     /// The preprocessor's own arguments and the source's language.
     fn hash_cpp_args(&self, h: &mut KeyHasher, a: &ArgsAnalysis, cwd: &str) {
         let base_dir = self.config.base_dir.as_ref();
-        for arg in &a.cpp_args {
+        for arg in self.keyed(&a.cpp_args) {
             h.field(
                 "cpp-arg",
                 paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
             );
         }
         h.field("language", a.language.name().as_bytes());
+    }
+
+    /// `args` without what `ignore_options` leaves out of the keys.
+    fn keyed<'a>(&self, args: &'a [String]) -> Vec<&'a String> {
+        crate::compiler::args::keyed_args(args, &self.config.ignore_options)
     }
 
     /// The source's text (`None`: unreadable), read once per call.

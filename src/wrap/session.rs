@@ -2,7 +2,7 @@
 //! manifest, then preprocessor mode (or depend mode), then compiling.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::debug::{DebugFiles, Part};
 use super::{fallback, test_panic, Fallback, Session};
@@ -28,10 +28,26 @@ struct Preprocessed {
 impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
+        if !self.compiler.kind.is_supported() {
+            return Err(fallback(
+                Counter::UnsupportedCompilerOption,
+                format!(
+                    "compiler type {} is not one objcache caches",
+                    self.compiler.kind.name()
+                ),
+            ));
+        }
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
-        let expanded = args::expand_response_files(&self.args, Path::new(&cwd))
+        let format =
+            self.config
+                .response_file_format
+                .unwrap_or(match self.compiler.kind.is_msvc_group() {
+                    true => args::ResponseFormat::Windows,
+                    false => args::ResponseFormat::Posix,
+                });
+        let expanded = args::expand_response_files_as(&self.args, Path::new(&cwd), format)
             .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
@@ -321,8 +337,11 @@ impl Session {
                 );
             }
         } else {
-            let mut cmd = Command::new(&self.compiler.path);
+            let mut cmd = self.preprocessor_command();
             cmd.args(&a.preprocessor_args).arg("-E");
+            if self.config.keep_comments_cpp {
+                cmd.arg("-C");
+            }
             if a.pch.creates {
                 // A precompiled header keeps the macros it defines: their
                 // definitions must be in the key, and `-E` alone drops them.
@@ -448,7 +467,8 @@ impl Session {
             .iter()
             .filter(|x| **x != a.input)
             .collect();
-        let out = Command::new(&self.compiler.path)
+        let out = self
+            .preprocessor_command()
             .args(args)
             .args([
                 "-E",
@@ -459,7 +479,6 @@ impl Session {
                 "-o",
                 "/dev/null",
             ])
-            .env("CCACHE_DISABLE", "1")
             .stdin(Stdio::null())
             .output();
         match out {
