@@ -360,6 +360,18 @@ impl ArgsAnalysis {
 mod tests {
     use super::*;
 
+    #[test]
+    fn ignored_options_and_their_values_are_not_keyed() {
+        let args: Vec<String> = ["-I", "inc", "-Wall", "-fmessage-length=3", "-O2", "-Wal"]
+            .map(String::from)
+            .into();
+        let patterns = ["-I".to_string(), "-fmessage-*".into(), "-Wal".into()];
+        assert_eq!(keyed_args(&args, &patterns), ["-Wall", "-O2"]);
+        // `*` anywhere but at the end is an ordinary character.
+        assert!(!is_ignored_option("-Wall", &["-W*l".to_string()]));
+        assert!(is_ignored_option("-W*l", &["-W*l".to_string()]));
+    }
+
     fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {
         let args: Vec<String> = cmd.split_whitespace().map(String::from).collect();
         analyse(&args)

@@ -42,6 +42,14 @@ impl Session {
         if !config.namespace.is_empty() {
             h.field("namespace", config.namespace.as_bytes());
         }
+        let ignored = a
+            .hash_args
+            .iter()
+            .chain(&a.cpp_args)
+            .filter(|x| crate::compiler::args::is_ignored_option(x, &config.ignore_options));
+        for arg in ignored {
+            self.log.note(format!("ignore_options: not hashing {arg}"));
+        }
         for arg in self.keyed(&a.hash_args) {
             h.field(
                 "arg",

@@ -28,6 +28,8 @@ struct Preprocessed {
 impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
+        self.log
+            .note(format!("compiler type {}", self.compiler.kind.name()));
         if !self.compiler.kind.is_supported() {
             return Err(fallback(
                 Counter::UnsupportedCompilerOption,
