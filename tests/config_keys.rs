@@ -112,6 +112,25 @@ fn ignored_options_still_reach_the_preprocessor_and_compiler() {
     assert_eq!(counts(&env), (0, 1, 3), "{:?}", env.stats());
 }
 
+/// The file an ignored option names is not in the key either: a changed
+/// specs file behind an ignored `-specs=` is a hit, and a miss otherwise.
+#[test]
+fn files_named_by_ignored_options_are_not_hashed() {
+    let env = TestEnv::new();
+    let dir = project(&env, "int f(void) { return 7; }\n");
+    let specs = dir.join("my.specs");
+    let args = ["-specs=my.specs"];
+    for (i, (ignore, misses)) in [("-specs=*", 1), ("-Wall", 2)].into_iter().enumerate() {
+        let vars = [("CCACHE_IGNOREOPTIONS", ignore)];
+        let before = env.misses();
+        fs::write(&specs, "").unwrap();
+        compile(&env, &dir, "gcc", &args, &vars);
+        fs::write(&specs, format!("*unused{i}:\n-O0\n\n")).unwrap();
+        compile(&env, &dir, "gcc", &args, &vars);
+        assert_eq!(env.misses() - before, misses, "{ignore}: {:?}", env.stats());
+    }
+}
+
 /// A compiler type objcache cannot analyse runs uncached, whether given
 /// or guessed from the name (also through a symlink called `nvcc`).
 #[test]

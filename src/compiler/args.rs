@@ -83,6 +83,8 @@ pub struct ArgsAnalysis {
     pub debug_info: bool,
     /// Files named by options whose content decides the output (plugins, specs, profiles).
     pub extra_files: Vec<String>,
+    /// The option (as given) that named each of `extra_files`, in order.
+    pub extra_file_options: Vec<String>,
     /// `-march=native` and friends: the output depends on this machine's CPU.
     pub native_cpu: bool,
     /// Files written besides the object and the `.d`.
@@ -188,6 +190,7 @@ impl Scan {
             preprocessor_args: self.pp_args,
             debug_info: self.debug_info,
             extra_files: self.extra_files,
+            extra_file_options: self.extra_file_options,
             native_cpu: self.native_cpu,
             color: self.color,
             extra_outputs,
@@ -487,6 +490,7 @@ mod tests {
             ["-c", "-include-pch", "p.pch", "-Wp,-DY", "-fplugin=p.so"]
         );
         assert_eq!(a.extra_files, ["p.so"]);
+        assert_eq!(a.extra_file_options, ["-fplugin=p.so"]);
         assert_eq!(a.pch.named, ["p.pch"]);
     }
 

@@ -82,9 +82,16 @@ impl Session {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
-        // Files named by options, then those `extra_files_to_hash` names
-        // (relative ones from the working directory, as in ccache).
-        for file in a.extra_files.iter().chain(&config.extra_files_to_hash) {
+        // Files named by options (not by ignored ones), then those
+        // `extra_files_to_hash` names (relative ones from the working
+        // directory, as in ccache).
+        let named = a.extra_files.iter().zip(&a.extra_file_options);
+        let by_options = named
+            .filter(|(_, option)| {
+                !crate::compiler::args::is_ignored_option(option, &config.ignore_options)
+            })
+            .map(|(file, _)| file);
+        for file in by_options.chain(&config.extra_files_to_hash) {
             let digest = crate::key::hash_file_content(Path::new(file))
                 .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
             h.field("extra-file", &digest);
