@@ -28,29 +28,10 @@ struct Preprocessed {
 impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
-        self.log
-            .note(format!("compiler type {}", self.compiler.kind.name()));
-        if !self.compiler.kind.is_supported() {
-            return Err(fallback(
-                Counter::UnsupportedCompilerOption,
-                format!(
-                    "compiler type {} is not one objcache caches",
-                    self.compiler.kind.name()
-                ),
-            ));
-        }
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
-        let format =
-            self.config
-                .response_file_format
-                .unwrap_or(match self.compiler.kind.is_msvc_group() {
-                    true => args::ResponseFormat::Windows,
-                    false => args::ResponseFormat::Posix,
-                });
-        let expanded = args::expand_response_files_as(&self.args, Path::new(&cwd), format)
-            .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
+        let expanded = self.expanded_args(&cwd)?;
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
         self.input = Some(analysis.input.clone());
@@ -136,6 +117,30 @@ impl Session {
             }
         }
         Ok(compiled.code)
+    }
+
+    /// The call's arguments with response files expanded, for a compiler
+    /// type objcache caches (`compiler_type`); quoted as
+    /// `response_file_format` says, or as the compiler type's own.
+    fn expanded_args(&mut self, cwd: &str) -> Result<Vec<String>, Fallback> {
+        let kind = self.compiler.kind;
+        self.log.note(format!("compiler type {}", kind.name()));
+        if !kind.is_supported() {
+            return Err(fallback(
+                Counter::UnsupportedCompilerOption,
+                format!("compiler type {} is not one objcache caches", kind.name()),
+            ));
+        }
+        let format = self
+            .config
+            .response_file_format
+            .unwrap_or(if kind.is_msvc_group() {
+                args::ResponseFormat::Windows
+            } else {
+                args::ResponseFormat::Posix
+            });
+        args::expand_response_files_as(&self.args, Path::new(cwd), format)
+            .map_err(|why| fallback(Counter::BadCompilerArguments, why))
     }
 
     /// With base_dir set, the compiler runs with the paths under it made
