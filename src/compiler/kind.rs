@@ -34,10 +34,14 @@ fn by_name(path: &Path) -> CompilerType {
 
 /// ccache's guess: the name; when that says nothing, the name at the end
 /// of its symlinks, and for `cc`/`c++` the name of a compiler in the same
-/// directory that is the same file (a hard link).
+/// directory that is the same file (a hard link). One step further than
+/// ccache: a `gcc` that is a symlink to clang is clang, as it behaves.
 pub fn guess(path: &Path) -> CompilerType {
     match by_name(path) {
         CompilerType::Other => by_name(&same_file_by_name(&follow_symlinks(path))),
+        CompilerType::Gcc if by_name(&follow_symlinks(path)) == CompilerType::Clang => {
+            CompilerType::Clang
+        }
         known => known,
     }
 }
@@ -104,9 +108,12 @@ mod tests {
         std::os::unix::fs::symlink("clang-17", dir.path().join("mid")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("mid"), dir.path().join("cc")).unwrap();
         assert_eq!(guess(&dir.path().join("cc")), CompilerType::Clang);
-        // A name that says something wins over the link's target.
+        // A name that says something wins over the link's target, but a
+        // gcc that is really clang is clang.
+        std::os::unix::fs::symlink("clang-17", dir.path().join("nvcc")).unwrap();
+        assert_eq!(guess(&dir.path().join("nvcc")), CompilerType::Nvcc);
         std::os::unix::fs::symlink("clang-17", dir.path().join("gcc")).unwrap();
-        assert_eq!(guess(&dir.path().join("gcc")), CompilerType::Gcc);
+        assert_eq!(guess(&dir.path().join("gcc")), CompilerType::Clang);
         let hard = dir.path().join("g++");
         fs::write(&hard, "").unwrap();
         fs::hard_link(&hard, dir.path().join("c++")).unwrap();
