@@ -104,12 +104,14 @@ pub struct ArgsAnalysis {
 
 /// Does `ignore_options` leave `arg` out of the keys? A pattern matches
 /// the whole option, or with a trailing `*` (only there, as in ccache)
-/// its beginning.
+/// its beginning. Only options count: never what objcache itself adds to
+/// the key (`objcache-…` entries) or an operand.
 pub fn is_ignored_option(arg: &str, patterns: &[String]) -> bool {
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => arg.starts_with(prefix),
-        None => arg == p,
-    })
+    arg.starts_with('-')
+        && patterns.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => arg.starts_with(prefix),
+            None => arg == p,
+        })
 }
 
 /// `args` without the options `ignore_options` names, nor the separate
@@ -373,6 +375,8 @@ mod tests {
         // `*` anywhere but at the end is an ordinary character.
         assert!(!is_ignored_option("-Wall", &["-W*l".to_string()]));
         assert!(is_ignored_option("-W*l", &["-W*l".to_string()]));
+        let all = ["*".to_string()];
+        assert!(!is_ignored_option("objcache-gcda-base:a.o", &all));
     }
 
     fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {
