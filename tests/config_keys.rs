@@ -152,10 +152,20 @@ fn unsupported_compiler_types_run_uncached() {
     let s = env.stats();
     assert_eq!(get(&s, "unsupported_compiler_option"), 6, "{s:?}");
     assert_eq!((get(&s, "cache_miss"), hits(&s)), (0, 0), "{s:?}");
+    // As in ccache, a type it does not know is `auto`: not bad configuration.
+    compile(
+        &env,
+        &dir,
+        "gcc",
+        &[],
+        &[("CCACHE_COMPILERTYPE", "future-cc")],
+    );
+    assert_eq!(env.stat("bad_config"), 0, "{:?}", env.stats());
+    assert_eq!(env.misses(), 1, "{:?}", env.stats());
     // An explicit supported type caches a compiler named like another.
     compile(&env, &dir, &nvcc, &[], &[("CCACHE_COMPILERTYPE", "gcc")]);
     compile(&env, &dir, &nvcc, &[], &[("CCACHE_COMPILERTYPE", "gcc")]);
-    assert_eq!(counts(&env), (1, 0, 1), "{:?}", env.stats());
+    assert_eq!(counts(&env), (1, 0, 2), "{:?}", env.stats());
 }
 
 /// A clang behind a wrapper script whose name says nothing is keyed as
