@@ -16,6 +16,7 @@ pub mod clock;
 pub mod compiler;
 pub mod config;
 pub mod depfile;
+pub mod explain;
 pub mod files;
 pub mod hash;
 pub mod key;
@@ -141,7 +142,7 @@ mod layering {
     /// before it, so no two modules depend on each other.
     const ORDER: &[&str] = &[
         "clock", "files", "key", "log", "paths", "stats", "remote", "config", "compiler",
-        "depfile", "store", "hash", "storage", "wrap", "manage",
+        "depfile", "store", "hash", "storage", "explain", "wrap", "manage",
     ];
 
     fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

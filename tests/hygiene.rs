@@ -434,7 +434,7 @@ fn temporary_dir_elsewhere_or_unusable_never_breaks_a_build() {
     assert!(!env.cache_dir.join("tmp").exists());
     assert_eq!(
         cache_entry_files(&env.cache_dir).len(),
-        2,
-        "one result, one manifest"
+        3,
+        "one result, one manifest, one input record"
     );
 }

@@ -24,8 +24,9 @@ fn file_kib(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Is `p` a cache entry: `<cache>/<x>/<y>/<64 hex><R|M>` with `<x><y>` the
-/// first two hex digits of the name?
+/// Is `p` a cache entry: `<cache>/<x>/<y>/<64 hex><R|M|X>` (a result, a
+/// manifest or an input record) with `<x><y>` the first two hex digits of
+/// the name?
 fn is_entry(cache: &Path, p: &Path) -> bool {
     let Ok(rel) = p.strip_prefix(cache) else {
         return false;
@@ -39,7 +40,7 @@ fn is_entry(cache: &Path, p: &Path) -> bool {
     }
     let name = &parts[2];
     name.len() == 65
-        && (name.ends_with('R') || name.ends_with('M'))
+        && (name.ends_with('R') || name.ends_with('M') || name.ends_with('X'))
         && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
         && name.starts_with(&format!("{}{}", parts[0], parts[1]))
 }
@@ -248,8 +249,8 @@ fn lru_eviction(direct: bool) {
     if !direct {
         for f in &files_of {
             assert!(
-                f.iter().all(|p| p.to_string_lossy().ends_with('R')),
-                "CCACHE_NODIRECT=1 stores results only: {f:?}"
+                f.iter().all(|p| !p.to_string_lossy().ends_with('M')),
+                "CCACHE_NODIRECT=1 stores results (and input records), no manifest: {f:?}"
             );
         }
     }
@@ -959,7 +960,8 @@ fn foreign_files_have_no_namespace() {
     fs::write(&foreign, &fake).unwrap();
 
     let u = print_usage(&env);
-    assert_eq!(get(&u, "namespace_foo_files"), 2, "{u:?}"); // result + manifest
+    // Result, manifest and input record.
+    assert_eq!(get(&u, "namespace_foo_files"), 3, "{u:?}");
     manage(&env, &["--evict-namespace", "foo"]);
     assert!(
         foreign.exists(),

@@ -22,6 +22,7 @@ mod config_keys;
 mod config_parity;
 mod depfiles;
 mod direct;
+mod explain;
 mod extra_outputs;
 mod faults;
 mod hardlink;

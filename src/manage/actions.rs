@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 
 use super::options::{count, find, given, last};
-use super::{entries, metrics};
+use super::{entries, metrics, misses};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
@@ -236,6 +236,15 @@ pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `--explain [OUTPUT]`: why OUTPUT's last compile missed, or the latest misses.
+pub fn explain(s: &mut Session, output: &str) -> Result<(), String> {
+    let cwd = crate::paths::current_dir()
+        .map(|d| d.apparent)
+        .map_err(|e| format!("working directory: {e}"))?;
+    print!("{}", misses::report(&s.config.cache_dir, output, &cwd)?);
+    Ok(())
+}
+
 /// `--check-hit-rate MIN`: for a CI job's last step, after `-z` at its start.
 pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
     let wanted: f64 = min
@@ -259,7 +268,7 @@ pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
     let summary = format!("hit rate {rate:.1}% ({hits} hits of {cacheable} cacheable calls)");
     if rate + 1e-9 < wanted {
         return Err(format!(
-            "{summary} is below {wanted}%; the log_file or debug files say why calls missed"
+            "{summary} is below {wanted}%; `objcache --explain` says why calls missed"
         ));
     }
     println!("{summary}, at least {wanted}%");

@@ -110,6 +110,7 @@ fn order_note(code: impl Fn(&str) -> String) -> String {
 /// `-M`, `--max-size SIZE`
 fn names(opt: &Opt) -> String {
     let long = match opt.value {
+        Some(v) if opt.optional => format!("`--{} [{v}]`", opt.long),
         Some(v) => format!("`--{} {v}`", opt.long),
         None => format!("`--{}`", opt.long),
     };

@@ -10,6 +10,7 @@ mod actions;
 mod entries;
 mod generate;
 mod metrics;
+mod misses;
 mod options;
 mod recompress;
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct Opt {
     pub choices: &'static [&'static str],
     /// Left out of the help, the man page, the completions and the README.
     pub hidden: bool,
+    /// The value may be left out (`--explain` or `--explain OUTPUT`).
+    pub optional: bool,
 }
 
 impl Opt {
@@ -54,6 +56,7 @@ impl Opt {
             kind,
             choices: &[],
             hidden: false,
+            optional: false,
         }
     }
 
@@ -79,6 +82,15 @@ impl Opt {
     const fn value(self, name: &'static str) -> Opt {
         Opt {
             value: Some(name),
+            ..self
+        }
+    }
+
+    /// A value that may be left out; the action then gets "".
+    const fn optional_value(self, name: &'static str) -> Opt {
+        Opt {
+            value: Some(name),
+            optional: true,
             ..self
         }
     }
@@ -115,6 +127,9 @@ impl Opt {
                 .default_missing_value(""),
             Some(name) => {
                 arg = arg.value_name(name).action(ArgAction::Append);
+                if self.optional {
+                    arg = arg.num_args(0..=1).default_missing_value("");
+                }
                 if self.choices.is_empty() {
                     arg
                 } else {
@@ -248,6 +263,12 @@ pub const OPTIONS: &[Opt] = &[
     )
     .short('v'),
     Opt::action("zero-stats", actions::zero_stats, "zero statistics counters").short('z'),
+    Opt::action(
+        "explain",
+        actions::explain,
+        "say why the last compile of OUTPUT missed and what would fix it; without OUTPUT, the last misses (objcache only)",
+    )
+    .optional_value("OUTPUT"),
     Opt::action(
         "check-hit-rate",
         actions::check_hit_rate,

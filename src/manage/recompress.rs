@@ -12,6 +12,7 @@ use super::entries::{entry_files, header};
 use crate::config::size::SizeUnits;
 use crate::key::Key;
 use crate::store::entry::ResultEntry;
+use crate::store::inputs::InputRecord;
 use crate::store::manifest::Manifest;
 use crate::store::{EntryKind, LocalStore};
 
@@ -157,7 +158,7 @@ fn run(
 ) -> Tally {
     let files: Vec<_> = files
         .into_iter()
-        .filter(|(_, kind, _)| matches!(kind, EntryKind::Result | EntryKind::Manifest))
+        .filter(|(_, kind, _)| *kind != EntryKind::RawObject)
         .collect();
     let per_thread = files.len().div_ceil(threads.max(1)).max(1);
     let mut total = Tally::default();
@@ -208,6 +209,10 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
     let encoded = match kind {
         EntryKind::Result => ResultEntry::decode(&bytes, key).and_then(|e| {
             e.encode(key, &head.namespace, level)
+                .map_err(|e| e.to_string())
+        }),
+        EntryKind::Inputs => InputRecord::decode(&bytes, key).and_then(|r| {
+            r.encode(key, &head.namespace, level)
                 .map_err(|e| e.to_string())
         }),
         _ => Manifest::decode(&bytes, key).and_then(|m| {

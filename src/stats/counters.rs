@@ -12,6 +12,8 @@ pub enum Section {
     Error,
     /// Bookkeeping that is not a call: sizes, timestamps, storage traffic.
     Other,
+    /// Why a miss missed, as objcache explains it: one per miss.
+    MissReason,
 }
 
 /// How two shards' (or files') values of a counter make the total.
@@ -90,6 +92,17 @@ counters! {
     LocalStorageReadHit => "local_storage_read_hit", "Local storage read hits", Other, Sum, Count;
     LocalStorageReadMiss => "local_storage_read_miss", "Local storage read misses", Other, Sum, Count;
     LocalStorageWrite => "local_storage_write", "Local storage writes", Other, Sum, Count;
+    MissReasonArgs => "miss_reason_args", "Arguments differ", MissReason, Sum, Count;
+    MissReasonCompiler => "miss_reason_compiler", "Compiler differs", MissReason, Sum, Count;
+    MissReasonConfig => "miss_reason_config", "Configuration differs", MissReason, Sum, Count;
+    MissReasonCwd => "miss_reason_cwd", "Working directory differs", MissReason, Sum, Count;
+    MissReasonEnvironment => "miss_reason_environment", "Environment differs", MissReason, Sum, Count;
+    MissReasonEvicted => "miss_reason_evicted", "Same inputs, entry gone", MissReason, Sum, Count;
+    MissReasonInclude => "miss_reason_include", "Header or extra file changed", MissReason, Sum, Count;
+    MissReasonNewOutput => "miss_reason_new_output", "First compile of the output", MissReason, Sum, Count;
+    MissReasonPreprocessed => "miss_reason_preprocessed", "Preprocessed output differs", MissReason, Sum, Count;
+    MissReasonSource => "miss_reason_source", "Source changed", MissReason, Sum, Count;
+    MissReasonTimeMacro => "miss_reason_time_macro", "Time macro used", MissReason, Sum, Count;
     MissingCacheFile => "missing_cache_file", "Missing cache file", Error, Sum, Count;
     MultipleSourceFiles => "multiple_source_files", "Multiple source files", Uncacheable, Sum, Count;
     NoInputFile => "no_input_file", "No input file", Uncacheable, Sum, Count;

@@ -150,8 +150,15 @@ fn call_rows(c: &Counters, verbose: u8) -> Vec<Row> {
             hits,
         ),
         Row::ratio(1, "Misses", misses, cacheable),
-        Row::ratio(0, "Uncacheable calls", uncacheable, calls),
     ];
+    if verbose > 0 {
+        for k in in_section(Section::MissReason) {
+            if all || c.get(k) > 0 {
+                rows.push(Row::ratio(2, k.def().label, c.get(k), misses));
+            }
+        }
+    }
+    rows.push(Row::ratio(0, "Uncacheable calls", uncacheable, calls));
     for k in in_section(Section::Uncacheable) {
         if all || c.get(k) > 0 {
             rows.push(Row::ratio(1, k.def().label, c.get(k), uncacheable));

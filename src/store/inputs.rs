@@ -1,8 +1,9 @@
 //! The input record of a compile: what went into its keys, field by field
 //! and compactly (see `key::KeyHasher::take_fields`), kept per output file
 //! so that the next miss for that output can be explained by comparing the
-//! two. Stored as an entry of its own kind (`X`), so it counts toward the
-//! cache size and is evicted like any other entry; never sent to a remote.
+//! two. Stored as an entry of its own kind (`X`) with the call's namespace,
+//! so it counts toward the cache size and is evicted like any other entry;
+//! never sent to a remote.
 //!
 //! ```text
 //! payload = time_secs u64 | output str | source str | explanation str
@@ -35,19 +36,26 @@ pub struct InputRecord {
 }
 
 impl InputRecord {
-    /// The key a record is kept under: the output as `for_output` spells
-    /// it (relative to base_dir or the working directory where it can be)
-    /// and the source's file name, so the same object in another checkout
-    /// finds the record of this one.
-    pub fn key_for(output: &str, source_name: &str) -> Key {
+    /// The key a record is kept under: the output relative to base_dir or
+    /// the working directory where it can be, the source's file name and
+    /// the namespace, so the same object in another checkout finds the
+    /// record of this one.
+    pub fn key_for(output: &str, source_name: &str, namespace: &str) -> Key {
         let mut text = b"objcache-inputs-1\0".to_vec();
-        text.extend_from_slice(output.as_bytes());
-        text.push(0);
-        text.extend_from_slice(source_name.as_bytes());
+        for part in [output, source_name, namespace] {
+            text.extend_from_slice(part.as_bytes());
+            text.push(0);
+        }
         Key::of(&text)
     }
 
-    pub fn encode(&self, key: &Key, level: Option<i32>) -> std::io::Result<Vec<u8>> {
+    /// `namespace`: the call's, so `--evict-namespace` takes the record too.
+    pub fn encode(
+        &self,
+        key: &Key,
+        namespace: &str,
+        level: Option<i32>,
+    ) -> std::io::Result<Vec<u8>> {
         let mut w = Writer::default();
         w.u64(self.time_secs);
         for s in [&self.output, &self.source, &self.explanation] {
@@ -59,7 +67,7 @@ impl InputRecord {
             w.bytes(label.as_bytes());
             w.bytes(value.as_bytes());
         }
-        FORMAT.encode(key, "", &w.0, level)
+        FORMAT.encode(key, namespace, &w.0, level)
     }
 
     pub fn decode(bytes: &[u8], key: &Key) -> Result<InputRecord, String> {
@@ -94,7 +102,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_key_check() {
-        let key = InputRecord::key_for("build/t.o", "t.c");
+        let key = InputRecord::key_for("build/t.o", "t.c", "");
         let rec = InputRecord {
             time_secs: 7,
             output: "build/t.o".into(),
@@ -102,9 +110,9 @@ mod tests {
             explanation: "source changed".into(),
             fields: vec![("arg".into(), "-O2".into()), ("cwd".into(), "/a".into())],
         };
-        let bytes = rec.encode(&key, Some(1)).unwrap();
+        let bytes = rec.encode(&key, "ns", Some(1)).unwrap();
         assert_eq!(InputRecord::decode(&bytes, &key).unwrap(), rec);
-        let other = InputRecord::key_for("build/u.o", "t.c");
+        let other = InputRecord::key_for("build/u.o", "t.c", "");
         assert!(InputRecord::decode(&bytes, &other).is_err());
     }
 }

@@ -202,7 +202,8 @@ impl Session {
 
     /// Finishes a hasher, keeping its transcript for `debug = true` as
     /// the input of `part`.
-    pub(super) fn finish_hasher(&mut self, h: KeyHasher, part: Part) -> [u8; 32] {
+    pub(super) fn finish_hasher(&mut self, mut h: KeyHasher, part: Part) -> [u8; 32] {
+        self.key_fields.append(&mut h.take_fields());
         let (key, transcript) = h.finish();
         if let (Some(t), Some(files)) = (transcript, &mut self.debug) {
             files.add(part, &t);

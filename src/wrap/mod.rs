@@ -5,6 +5,7 @@
 //! problem is only counted and logged.
 
 mod debug;
+mod explain;
 mod hit;
 mod keys;
 mod miss;
@@ -62,6 +63,16 @@ struct Session {
     /// The source as the call names it, once the arguments are analysed
     /// (what a stats_log line names).
     input: Option<String>,
+    /// Every key field of the call (see `KeyHasher::take_fields`) and the
+    /// headers recorded for direct mode: what a miss is explained by.
+    key_fields: Vec<(String, String)>,
+    header_fields: Vec<(String, String)>,
+    /// Why direct mode matched none of a manifest's records.
+    direct_miss: Option<String>,
+    /// The output whose input record a miss explains and replaces.
+    record_target: Option<explain::RecordTarget>,
+    /// A miss was counted: explain it when the call is done.
+    missed: bool,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -112,7 +123,12 @@ pub fn run_with_settings(
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
     let code = match outcome {
-        Ok(Ok(code)) => Some(code),
+        Ok(Ok(code)) => {
+            if session.missed {
+                session.explain_miss();
+            }
+            Some(code)
+        }
         Ok(Err(f)) => {
             session
                 .log
@@ -233,6 +249,11 @@ fn start(
         path_map: None,
         source: std::cell::OnceCell::new(),
         input: None,
+        key_fields: Vec::new(),
+        header_fields: Vec::new(),
+        direct_miss: None,
+        record_target: None,
+        missed: false,
     })
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use super::debug::{DebugFiles, Part};
+use super::explain;
 use super::{fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
@@ -37,6 +38,12 @@ impl Session {
         self.input = Some(analysis.input.clone());
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
         self.apply_sloppiness(&mut analysis)?;
+        self.record_target = Some(explain::RecordTarget::new(
+            &analysis.output,
+            &analysis.input,
+            &cwd,
+            self.config.base_dir.as_ref(),
+        ));
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
         for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
@@ -106,6 +113,7 @@ impl Session {
         } else if let Some(code) = self.serve(&pp.key, &analysis, &cwd)? {
             self.log.note("preprocessed cache hit");
             self.changes.push((Counter::PreprocessedCacheHit, 1));
+            self.touch_input_record();
             if let Some(mkey) = &manifest_key {
                 self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
             }
@@ -231,6 +239,7 @@ impl Session {
              <object>.<timestamp>.ccache-log is each call's log)",
         );
         self.storage.missed();
+        self.missed = true;
         self.changes.push((Counter::CacheMiss, 1));
         if preprocessed {
             self.changes.push((Counter::PreprocessedCacheMiss, 1));
@@ -262,6 +271,7 @@ impl Session {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
+                self.touch_input_record();
                 match restamped {
                     Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
                     None => self.storage.touch(mkey, EntryKind::Manifest),
@@ -269,6 +279,7 @@ impl Session {
                 return Ok(Some(code));
             }
         }
+        self.direct_miss = why_newest.clone();
         self.log.note(format!(
             "direct miss: none of {} recorded include sets matches; newest: {}",
             manifest.results.len(),
@@ -528,7 +539,10 @@ impl Session {
             ignored_headers: &self.config.ignore_headers_in_manifest,
         };
         match ctx.record(files, search) {
-            Ok(recorded) => Some(recorded),
+            Ok(recorded) => {
+                self.header_fields = explain::header_fields(&recorded.0);
+                Some(recorded)
+            }
             Err(why) => {
                 self.log
                     .note(format!("not recorded for direct mode: {why}"));

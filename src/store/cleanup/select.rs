@@ -111,7 +111,12 @@ pub fn namespace_of(path: &Path) -> Option<String> {
     // Only a file of ours has a namespace; a damaged or foreign file's bytes
     // would otherwise show up (or match an eviction) as one.
     let magic = head.get(..4)?;
-    if magic != crate::store::entry::MAGIC && magic != crate::store::manifest::MAGIC {
+    let ours = [
+        crate::store::entry::MAGIC,
+        crate::store::manifest::MAGIC,
+        crate::store::inputs::MAGIC,
+    ];
+    if !ours.iter().any(|m| magic == *m) {
         return None;
     }
     container::peek_namespace(&head)

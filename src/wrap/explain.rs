@@ -1,0 +1,142 @@
+//! A miss, explained: the call's key fields are compared with the input
+//! record of the output's last compile (see `crate::explain`), the finding
+//! goes into the log and a `miss_reason_*` counter, and this call's record
+//! replaces the old one. Only misses read or write records; a hit only
+//! touches the record, as it touches its entries.
+
+use super::Session;
+use crate::explain::{self, Context};
+use crate::hash::record::has_time_macros;
+use crate::paths;
+use crate::store::inputs::InputRecord;
+use crate::store::manifest::{IncludeRecord, StoredPath};
+use crate::store::{EntryKind, LocalStore};
+
+/// Which output a call's record belongs to, fixed once the call is analysed.
+pub(super) struct RecordTarget {
+    /// The output as the record's key spells it (see `output_key`).
+    key_output: String,
+    /// Absolute, so `--explain OUTPUT` finds it from any directory.
+    output: String,
+    source: String,
+}
+
+impl RecordTarget {
+    pub(super) fn new(
+        output: &str,
+        source: &str,
+        cwd: &str,
+        base: Option<&paths::BaseDirs>,
+    ) -> Self {
+        RecordTarget {
+            key_output: output_key(output, cwd, base),
+            output: paths::resolve_in(cwd, output),
+            source: source.to_string(),
+        }
+    }
+}
+
+/// The output relative to base_dir (through the working directory) or to
+/// the working directory where it lies under them, so the same object in
+/// two checkouts shares one record.
+fn output_key(output: &str, cwd: &str, base: Option<&paths::BaseDirs>) -> String {
+    if let Some(rel) = paths::relate(output, cwd, base) {
+        return rel.hash_form();
+    }
+    paths::strip_dir(output, cwd).unwrap_or(output).to_string()
+}
+
+/// The `header` fields of a record: each recorded include and its digest.
+pub(super) fn header_fields(includes: &[IncludeRecord]) -> Vec<(String, String)> {
+    includes
+        .iter()
+        .map(|inc| {
+            let path = match &inc.path {
+                StoredPath::Literal(p) => p.clone(),
+                StoredPath::Relative { up, rest } => {
+                    format!("{}{rest}", "../".repeat(*up as usize))
+                }
+            };
+            let digest = blake3::Hash::from_bytes(inc.digest).to_hex();
+            ("header".to_string(), format!("{path}\t#{digest}"))
+        })
+        .collect()
+}
+
+const TIME_MACROS: &[&str] = &["__DATE__", "__TIME__", "__TIMESTAMP__"];
+
+impl RecordTarget {
+    fn key(&self, namespace: &str) -> crate::key::Key {
+        let source_name = self.source.rsplit('/').next().unwrap_or(&self.source);
+        InputRecord::key_for(&self.key_output, source_name, namespace)
+    }
+}
+
+impl Session {
+    /// On a hit: the output's record stays as recently used as its
+    /// results, so a cache that evicts does not lose the record that would
+    /// explain the output's next miss first.
+    pub(super) fn touch_input_record(&self) {
+        if let Some(target) = &self.record_target {
+            let key = target.key(&self.config.namespace);
+            self.storage.touch(&key, EntryKind::Inputs);
+        }
+    }
+
+    /// After a counted miss: explains it, counts the reason and stores this
+    /// call's record for the next one.
+    pub(super) fn explain_miss(&mut self) {
+        let Some(target) = self.record_target.take() else {
+            return;
+        };
+        let key = target.key(&self.config.namespace);
+        let store = LocalStore::new(&self.config.cache_dir);
+        let previous = store
+            .get(&key, EntryKind::Inputs)
+            .ok()
+            .flatten()
+            .and_then(|bytes| InputRecord::decode(&bytes, &key).ok());
+        let mut fields = std::mem::take(&mut self.key_fields);
+        fields.append(&mut self.header_fields);
+        let explanation = match &previous {
+            None => explain::new_output(&target.output),
+            Some(old) => {
+                let source = (self.source.get().cloned().flatten())
+                    .or_else(|| std::fs::read(&target.source).ok())
+                    .unwrap_or_default();
+                let time_macro = has_time_macros(&source)
+                    .then(|| TIME_MACROS.iter().copied().find(|m| contains(&source, m)))
+                    .flatten();
+                let ctx = Context {
+                    base_dir: self.config.base_dir.as_ref(),
+                    compiler_check: &self.config.compiler_check,
+                    time_macro,
+                    direct_miss: self.direct_miss.as_deref(),
+                };
+                explain::explain(&old.fields, &fields, &ctx)
+            }
+        };
+        self.log
+            .note(format!("miss explained: {}", explanation.text));
+        self.changes.push((explanation.reason.counter(), 1));
+        let record = InputRecord {
+            time_secs: (self.start_ns / 1_000_000_000) as u64,
+            output: target.output,
+            source: target.source,
+            explanation: explanation.text,
+            fields,
+        };
+        match record.encode(&key, &self.config.namespace, self.compression_level()) {
+            Ok(bytes) => self.storage.update_local(&key, EntryKind::Inputs, &bytes),
+            Err(e) => self
+                .log
+                .note(format!("could not encode the input record: {e}")),
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
