@@ -215,6 +215,19 @@ mod tests {
     }
 
     #[test]
+    fn every_key_has_a_row_in_the_compatibility_table() {
+        let doc = include_str!("../../docs/compatibility.md");
+        for k in KEYS {
+            let row = format!("| `{}` ", k.name);
+            assert!(
+                doc.contains(&row),
+                "docs/compatibility.md has no row for {}",
+                k.name
+            );
+        }
+    }
+
+    #[test]
     fn booleans_are_the_keys_parsed_by_flag() {
         let hash_dir = &KEYS[lookup("hash_dir").unwrap()];
         assert!(hash_dir.boolean);

@@ -150,6 +150,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_counter_is_in_the_compatibility_table() {
+        let doc = include_str!("../../docs/compatibility.md");
+        let table = &doc[doc
+            .find("### Statistics counters")
+            .expect("the counters table")..];
+        for c in COUNTERS {
+            assert!(
+                table.contains(&format!("`{}`", c.name)),
+                "docs/compatibility.md's counters table lacks {}",
+                c.name
+            );
+        }
+    }
+
+    #[test]
     fn table_and_variants_agree_and_are_sorted() {
         assert_eq!(ALL.len(), COUNTERS.len());
         for (i, c) in ALL.iter().enumerate() {
