@@ -194,6 +194,23 @@ fn a_touched_compiler_is_named_with_compiler_check_mtime() {
         "compiler mtime or size changed (compiler_check = mtime): consider compiler_check = content"
     );
     assert_eq!(reasons(&env)[0], ("miss_reason_compiler".to_string(), 1));
+    // The suggested fix: with compiler_check = content, a touched compiler
+    // whose content is the same hits.
+    let vars = [
+        ("CCACHE_COMPILERCHECK", "content"),
+        ("CCACHE_PATH", path.as_str()),
+    ];
+    let args = ["-I../inc", "-c", "../src/t.c", "-o", "t.o"];
+    compile(&env, &build, &args, &vars);
+    let even_later = later + std::time::Duration::from_secs(60);
+    let script = fs::File::options()
+        .write(true)
+        .open(bin.join("gcc"))
+        .unwrap();
+    script.set_modified(even_later).unwrap();
+    let hits = env.hits();
+    compile(&env, &build, &args, &vars);
+    assert_eq!(env.hits(), hits + 1);
 }
 
 #[test]
@@ -237,8 +254,12 @@ fn a_changed_header_source_or_define_is_named() {
     compile(&env, &build, &args("-DBUILD_TIME=2"), &[]);
     assert_eq!(env.hits(), 1);
     assert_eq!(reasons(&env).iter().map(|(_, v)| v).sum::<u64>(), 4);
+    assert_eq!(explanation(&env, &build, "t.o"), "hit");
     let out = run_ok(&mut env.objcache_in(&build, ["--explain", "t.o"])).stdout_str();
-    assert!(out.contains("later calls may have hit"), "{out}");
+    assert!(
+        out.contains("its last miss") && out.contains("-DBUILD_TIME=2 differs"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::entries::entry_files;
 use crate::stats::display::format_unix_time;
@@ -12,20 +13,33 @@ use crate::store::{EntryKind, LocalStore};
 /// How many misses `--explain` without an output lists.
 const LATEST: usize = 20;
 
-/// Every input record of the cache, newest first.
-fn records(cache_dir: &Path) -> Result<Vec<InputRecord>, String> {
+/// An input record, and whether a hit has used it since its miss.
+struct Found {
+    record: InputRecord,
+    hit_since: bool,
+}
+
+/// Every input record of the cache, newest miss first.
+fn records(cache_dir: &Path) -> Result<Vec<Found>, String> {
     let files =
         entry_files(cache_dir).map_err(|e| format!("reading {}: {e}", cache_dir.display()))?;
     let store = LocalStore::new(cache_dir);
-    let mut out: Vec<InputRecord> = files
+    let mut out: Vec<Found> = files
         .into_iter()
         .filter(|(_, kind, _)| *kind == EntryKind::Inputs)
-        .filter_map(|(_, kind, key)| {
+        .filter_map(|(path, kind, key)| {
             let bytes = store.get(&key, kind).ok()??;
-            InputRecord::decode(&bytes, &key).ok()
+            let record = InputRecord::decode(&bytes, &key).ok()?;
+            // A miss leaves its record's mtime at the second it started;
+            // a hit touches the record (see wrap::explain).
+            let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+            let missed_at = UNIX_EPOCH + Duration::from_secs(record.time_secs);
+            let hit_since = modified > missed_at;
+            Some(Found { record, hit_since })
         })
         .collect();
     out.sort_by(|a, b| {
+        let (a, b) = (&a.record, &b.record);
         b.time_secs
             .cmp(&a.time_secs)
             .then_with(|| a.output.cmp(&b.output))
@@ -62,26 +76,35 @@ pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, Strin
         if all.is_empty() {
             return Err(format!("no miss on record in {}", cache_dir.display()));
         }
-        for r in all.iter().take(LATEST) {
-            line(&mut out, r);
+        for f in all.iter().take(LATEST) {
+            line(&mut out, &f.record);
         }
         return Ok(out);
     }
-    let Some(r) = all.iter().find(|r| names(&r.output, output, cwd)) else {
+    let Some(found) = all.iter().find(|f| names(&f.record.output, output, cwd)) else {
         return Err(format!(
             "no miss of {output} on record in {} (it has not missed since its record was \
              evicted, or was never compiled through this cache)",
             cache_dir.display()
         ));
     };
-    let _ = writeln!(out, "{}", r.explanation);
-    let _ = writeln!(
-        out,
-        "(the last miss of {}, compiled from {} at {}; later calls may have hit)",
-        r.output,
-        r.source,
-        format_unix_time(r.time_secs)
-    );
+    let r = &found.record;
+    let when = format_unix_time(r.time_secs);
+    if found.hit_since {
+        let _ = writeln!(out, "hit");
+        let _ = writeln!(
+            out,
+            "(the last call for {} was a cache hit; its last miss, at {when}: {})",
+            r.output, r.explanation
+        );
+    } else {
+        let _ = writeln!(out, "{}", r.explanation);
+        let _ = writeln!(
+            out,
+            "(the last call for {}, compiled from {} at {when}, missed)",
+            r.output, r.source
+        );
+    }
     Ok(out)
 }
 

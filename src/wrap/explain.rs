@@ -126,12 +126,26 @@ impl Session {
             explanation: explanation.text,
             fields,
         };
+        let time_secs = record.time_secs;
         match record.encode(&key, &self.config.namespace, self.compression_level()) {
-            Ok(bytes) => self.storage.update_local(&key, EntryKind::Inputs, &bytes),
+            Ok(bytes) => {
+                self.storage.update_local(&key, EntryKind::Inputs, &bytes);
+                mark_unused_since(&store.path(&key, EntryKind::Inputs), time_secs);
+            }
             Err(e) => self
                 .log
                 .note(format!("could not encode the input record: {e}")),
         }
+    }
+}
+
+/// Sets a fresh record's mtime to the second its miss started, so that
+/// any later hit, which touches it, leaves a newer mtime: `--explain` tells
+/// from that whether the output's last call hit.
+fn mark_unused_since(path: &std::path::Path, secs: u64) {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(t);
     }
 }
 
