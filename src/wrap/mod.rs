@@ -4,6 +4,7 @@
 //! the user's arguments and passing its output and exit code through; the
 //! problem is only counted and logged.
 
+mod checks;
 mod debug;
 mod hit;
 mod keys;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::debug::{DebugFiles, Part};
-use super::{fallback, test_panic, Fallback, Session};
+use super::{checks, fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache};
@@ -36,6 +36,7 @@ impl Session {
         let analysis =
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
         self.input = Some(analysis.input.clone());
+        checks::files_named(&analysis, &cwd)?;
         let analysis = self.relativize(&expanded, &dirs, analysis);
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
@@ -47,6 +48,7 @@ impl Session {
                 ));
             }
         }
+        checks::disabled_by_source(&analysis, &cwd)?;
         if self.config.debug {
             self.debug = Some(DebugFiles::new(
                 &analysis.output,
@@ -91,6 +93,7 @@ impl Session {
             return Ok(compiled.code);
         }
         let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
+        checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
         if self.storage.policy().recache {
@@ -106,14 +109,20 @@ impl Session {
         let compiled = self.run_compiler(&analysis, &cwd)?;
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
-            self.count_miss(true);
             if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
-                // The key was computed from other content than the object was built from.
+                // The key was computed from other content than the object
+                // was built from: as in ccache, not a miss but its own error.
                 self.log
                     .note(format!("not stored: {why} changed during the compile"));
-            } else if self.store_result(&pp.key, &entry) {
-                if let Some(mkey) = &manifest_key {
-                    self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
+                self.count_modified(true);
+            } else {
+                self.count_miss(true);
+                if self.store_result(&pp.key, &entry) {
+                    if let Some(mkey) = &manifest_key {
+                        self.remember_includes(
+                            mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
+                        );
+                    }
                 }
             }
         }
@@ -186,6 +195,16 @@ impl Session {
             .map(str::to_string)
     }
 
+    /// A source or header changed while the compiler ran: nothing is
+    /// stored, and the call counts `modified_input_file` (with the lookups
+    /// that missed) instead of a miss.
+    fn count_modified(&mut self, preprocessed: bool) {
+        self.changes.push((Counter::ModifiedInputFile, 1));
+        if preprocessed && !self.storage.policy().recache {
+            self.changes.push((Counter::PreprocessedCacheMiss, 1));
+        }
+    }
+
     fn count_miss(&mut self, preprocessed: bool) {
         if self.storage.policy().recache {
             // As in ccache, a forced recache is its own kind of call, not a miss.
@@ -211,7 +230,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.read_manifest(mkey) else {
+        let Some(manifest) = self.read_manifest(mkey, false) else {
             self.log
                 .note("direct miss: no manifest (source, arguments or compiler are new)");
             return Ok(None);
@@ -276,9 +295,15 @@ impl Session {
         }
     }
 
-    fn read_manifest(&mut self, mkey: &Key) -> Option<Manifest> {
+    /// The manifest stored under `mkey`. `again`: this call read it before,
+    /// so the read is not counted a second time.
+    fn read_manifest(&mut self, mkey: &Key, again: bool) -> Option<Manifest> {
         let verify = |b: &[u8]| Manifest::decode(b, mkey).map(|_| ());
-        let (bytes, source) = self.storage.get(mkey, EntryKind::Manifest, &verify)?;
+        let (bytes, source) = if again {
+            self.storage.reread(mkey, EntryKind::Manifest, &verify)?
+        } else {
+            self.storage.get(mkey, EntryKind::Manifest, &verify)?
+        };
         match Manifest::decode(&bytes, mkey) {
             Ok(m) => Some(m),
             Err(why) => {
@@ -406,21 +431,17 @@ impl Session {
             .as_deref()
             .and_then(|body| includes::includes_from_depfile(body, &a.input));
         let Some(files) = files else {
-            self.count_miss(false);
+            // As in ccache: the includes cannot be known.
+            self.changes.push((Counter::BadInputFile, 1));
             self.log
                 .note("depend mode: could not read the dependency file; not stored");
             return Ok(compiled.code);
         };
-        // Without preprocessed text, the source and every file it read are
-        // searched for assembler directives that read other files.
-        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
-            if let Err(f) = self.refuse_unseen_inputs(path, &content) {
-                self.log
-                    .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
-                self.changes.push((f.counter, 1));
-                return Ok(compiled.code);
-            }
+        if let Err(f) = self.depend_mode_inputs(a, &files, cwd) {
+            self.log
+                .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
+            self.changes.push((f.counter, 1));
+            return Ok(compiled.code);
         }
         self.count_miss(false);
         let search = self.search_dirs(a);
@@ -439,6 +460,30 @@ impl Session {
             self.add_to_manifest(mkey, key, includes, probes);
         }
         Ok(compiled.code)
+    }
+
+    /// Why the files a depend-mode compile read cannot make a key, if they
+    /// cannot: one is not a regular file, one changed while the compiler
+    /// ran, or (there is no preprocessed text to search) one uses an
+    /// assembler directive that reads other files.
+    fn depend_mode_inputs(
+        &self,
+        a: &ArgsAnalysis,
+        files: &[ReadFile],
+        cwd: &str,
+    ) -> Result<(), Fallback> {
+        checks::includes_are_files(files, cwd)?;
+        if let Some(why) = self.changed_during_compile(a, files, cwd) {
+            return Err(fallback(
+                Counter::ModifiedInputFile,
+                format!("{why} changed during the compile"),
+            ));
+        }
+        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
+            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
+            self.refuse_unseen_inputs(path, &content)?;
+        }
+        Ok(())
     }
 
     /// The compiler's header search list, from `-v` on an empty input.
@@ -528,7 +573,7 @@ impl Session {
         if !self.storage.may_write() {
             return;
         }
-        let mut manifest = self.read_manifest(mkey).unwrap_or_default();
+        let mut manifest = self.read_manifest(mkey, true).unwrap_or_default();
         manifest.add(ManifestResult {
             result_key,
             includes,

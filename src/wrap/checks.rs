@@ -1,0 +1,95 @@
+//! The checks ccache makes of a call's files before it looks anything up,
+//! each ending the cached path with its own counter: the source is no file
+//! (`no_input_file`), the output cannot be written (`bad_output_file`), the
+//! source asks not to be cached (`disabled`), an include is no regular file
+//! (`bad_input_file`).
+
+use std::io::Read;
+
+use super::{fallback, Fallback};
+use crate::compiler::args::ArgsAnalysis;
+use crate::hash::includes::ReadFile;
+use crate::paths;
+use crate::stats::Counter;
+
+/// How much of the source is searched for the disabling comment.
+const DISABLE_SEARCH_LIMIT: u64 = 4096;
+
+/// The comment that keeps a source out of the cache. Spelled in two
+/// parts, so that objcache's own source does not disable itself.
+fn disable_token() -> &'static [u8] {
+    concat!("ccache", ":disable").as_bytes()
+}
+
+fn is_dev_null(path: &str) -> bool {
+    path == "/dev/null"
+}
+
+/// What ccache checks of the input and output named by the arguments. An
+/// argument that is not an existing regular file is no input to ccache,
+/// so a missing source or a directory is a call without input; an output
+/// that is not a regular file, or whose directory does not exist, cannot
+/// be written.
+pub(super) fn files_named(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {
+    if !is_dev_null(&a.input) {
+        let input = paths::resolve_in(cwd, &a.input);
+        if !std::fs::metadata(&input).is_ok_and(|m| m.is_file()) {
+            return Err(fallback(
+                Counter::NoInputFile,
+                format!("{} is not a regular file", a.input),
+            ));
+        }
+    }
+    if a.syntax_only || is_dev_null(&a.output) {
+        return Ok(());
+    }
+    let output = paths::resolve_in(cwd, &a.output);
+    if std::fs::metadata(&output).is_ok_and(|m| !m.is_file()) {
+        return Err(fallback(
+            Counter::BadOutputFile,
+            format!("{} is not a regular file", a.output),
+        ));
+    }
+    let dir = paths::dirname(&a.output);
+    if !dir.is_empty() && !std::fs::metadata(paths::resolve_in(cwd, dir)).is_ok_and(|m| m.is_dir())
+    {
+        return Err(fallback(
+            Counter::BadOutputFile,
+            format!("directory {dir} does not exist"),
+        ));
+    }
+    Ok(())
+}
+
+/// `ccache:disable` in the first 4 KiB of the source: the call runs the
+/// compiler uncached and counts `disabled`.
+pub(super) fn disabled_by_source(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {
+    let mut head = Vec::new();
+    let read = std::fs::File::open(paths::resolve_in(cwd, &a.input))
+        .and_then(|f| f.take(DISABLE_SEARCH_LIMIT).read_to_end(&mut head));
+    let token = disable_token();
+    if read.is_ok() && head.windows(token.len()).any(|w| w == token) {
+        return Err(fallback(
+            Counter::Disabled,
+            format!("{} asks not to be cached", a.input),
+        ));
+    }
+    Ok(())
+}
+
+/// An include that exists but is neither a regular file nor a directory
+/// (a device, a FIFO): ccache cannot hash it and counts `bad_input_file`.
+pub(super) fn includes_are_files(files: &[ReadFile], cwd: &str) -> Result<(), Fallback> {
+    for f in files {
+        let Ok(m) = std::fs::metadata(paths::resolve_in(cwd, &f.path)) else {
+            continue;
+        };
+        if !m.is_file() && !m.is_dir() {
+            return Err(fallback(
+                Counter::BadInputFile,
+                format!("include {} is not a regular file", f.path),
+            ));
+        }
+    }
+    Ok(())
+}
