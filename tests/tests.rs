@@ -18,6 +18,7 @@ mod color;
 mod concurrency;
 mod config;
 mod config_parity;
+mod counters;
 mod depfiles;
 mod direct;
 mod extra_outputs;

@@ -193,6 +193,12 @@ fn start(
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
+        if std::env::var_os(PREFIXED).is_some() {
+            // Called again through our own prefix_command (a wrapper that
+            // runs the compiler by a name that leads back here): the prefix
+            // already ran, and running it again would never end.
+            return Err(exec_unprefixed(&compiler.path, raw_args));
+        }
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     let Some(args) = raw_args
@@ -304,12 +310,16 @@ fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &m
     }
 }
 
+/// Set for the commands a prefix_command runs: objcache reached again
+/// through them runs the compiler without the prefix.
+const PREFIXED: &str = "OBJCACHE_INTERNAL_PREFIXED";
+
 fn prefixed(config: &Config, compiler: &Path) -> Command {
     let mut words = config.prefix_command.split_whitespace();
     let mut cmd = match words.next() {
         Some(first) => {
             let mut c = Command::new(first);
-            c.args(words).arg(compiler);
+            c.args(words).arg(compiler).env(PREFIXED, "1");
             c
         }
         None => Command::new(compiler),
@@ -323,6 +333,16 @@ fn prefixed(config: &Config, compiler: &Path) -> Command {
 fn command_line(args: &[OsString]) -> String {
     let words: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
     words.join(" ")
+}
+
+/// Replaces this process with the compiler alone, without prefix_command.
+fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
+    let err = Command::new(compiler).args(args).exec();
+    eprintln!(
+        "objcache: error: could not run {}: {err}",
+        compiler.display()
+    );
+    127
 }
 
 /// Replaces this process with the real compiler: output and exit code are its own.
