@@ -253,14 +253,17 @@ fn refused_options_and_directives_count_as_ccache_does() {
         ("local_storage_read_miss", 1),
         ("unsupported_code_directive", 1),
     ]);
-    let cases: [(&[&str], &str, &Delta); 3] = [
+    let cases: [(&[&str], &str, &Delta); 5] = [
         (&["-c", "t.c", "-save-temps"], "t.o", &option),
+        (&["-M", "t.c"], "t.o", &option),
+        (&["-MM", "t.c", "-o", "t.dep"], "t.o", &option),
         (&["-c", "t.c", "-fmodules-ts"], "t.o", &option),
         (&["-c", "inc.c"], "inc.o", &directive),
     ];
     for (a, obj, expected) in cases {
+        rm(&dir.join(obj));
         let p = plain("gcc", &dir, a);
-        let delta = if p.success() {
+        let delta = if p.success() && dir.join(obj).exists() {
             compiled_like_plain(&env, &dir, a, obj, &[])
         } else {
             like_plain(&env, &dir, a, &[])
