@@ -357,6 +357,48 @@ fn local_storage_reads_count_each_entry_file() {
     );
 }
 
+#[test]
+fn a_hit_from_remote_storage_is_a_local_storage_miss() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    let remote = env.dir("remote");
+    fs::write(dir.join("t.c"), SOURCE).unwrap();
+    let url = format!("file:{}", remote.display());
+    let vars = [("CCACHE_REMOTE_STORAGE", url.as_str())];
+    let a = ["-c", "t.c"];
+    let miss = compiled_like_plain(&env, &dir, &a, "t.o", &vars);
+    assert_eq!(get_delta(&miss, "remote_storage_miss"), 1, "{miss:?}");
+    assert_eq!(get_delta(&miss, "local_storage_miss"), 1, "{miss:?}");
+    assert_eq!(get_delta(&miss, "remote_storage_write"), 2, "{miss:?}");
+    run_ok(env.objcache().arg("-C"));
+    // Manifest and result: each a local read miss and a remote read hit,
+    // kept locally; the call is a remote hit and a local miss.
+    let hit = [
+        ("direct_cache_hit", 1),
+        ("local_storage_miss", 1),
+        ("local_storage_read_miss", 2),
+        ("local_storage_write", 2),
+        ("remote_storage_hit", 1),
+        ("remote_storage_read_hit", 2),
+    ];
+    assert_eq!(
+        compiled_like_plain(&env, &dir, &a, "t.o", &vars),
+        counts(&hit)
+    );
+    // Now local: the remotes are not asked.
+    let hit = [
+        ("direct_cache_hit", 1),
+        ("local_storage_hit", 1),
+        ("local_storage_read_hit", 2),
+    ];
+    let delta = compiled_like_plain(&env, &dir, &a, "t.o", &vars);
+    let without_writes: Delta = delta
+        .into_iter()
+        .filter(|(k, _)| k != "local_storage_write")
+        .collect();
+    assert_eq!(without_writes, counts(&hit));
+}
+
 /// (files, KiB) of the entry files (results, manifests and raw objects) on
 /// disk, each file's KiB as its disk blocks make them.
 fn walk_totals(cache: &Path) -> (u64, u64) {
@@ -418,6 +460,23 @@ fn size_counters_match_the_cache_dir_after_mixed_operations() {
             .set_modified(old)
             .unwrap();
     }
+    run_ok(env.objcache().args(["-X", "uncompressed"]));
+    assert_sizes_match_walk(&env, "after -X");
+    // A damaged result is removed when a hit finds it.
+    let damaged = cache_entry_files(&env.cache_dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with('R'))
+        .unwrap();
+    let mut bytes = read(&damaged);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&damaged, bytes).unwrap();
+    let corrupt = env.stat("corrupt_cache_entry");
+    for n in 0..6 {
+        compile(n, &[]);
+    }
+    assert_eq!(env.stat("corrupt_cache_entry"), corrupt + 1);
+    assert_sizes_match_walk(&env, "after a damaged result was replaced");
     run_ok(env.objcache().args(["--evict-older-than", "2d"]));
     assert_sizes_match_walk(&env, "after --evict-older-than");
     let (_, kib) = walk_totals(&env.cache_dir);
