@@ -302,6 +302,22 @@ fn local_storage_reads_count_each_entry_file() {
         .filter(|(k, _)| k != "local_storage_write")
         .collect();
     assert_eq!(without_writes, counts(&hit));
+    // A recache reads nothing and is no miss; it writes both entries.
+    let recache = [("local_storage_write", 2), ("recache", 1)];
+    let vars = [("CCACHE_RECACHE", "1")];
+    assert_eq!(
+        compiled_like_plain(&env, &dir, &a, "t.o", &vars),
+        counts(&recache)
+    );
+    // A read-only miss reads both and writes nothing.
+    let a = ["-c", "t.c", "-O1"];
+    let mut miss = miss.to_vec();
+    miss.retain(|(k, _)| *k != "local_storage_write");
+    let vars = [("CCACHE_READONLY", "1")];
+    assert_eq!(
+        compiled_like_plain(&env, &dir, &a, "t.o", &vars),
+        counts(&miss)
+    );
     // Preprocessor mode reads the result only.
     let nodirect = [("CCACHE_NODIRECT", "1")];
     fs::write(dir.join("p.c"), format!("{SOURCE}int p;\n")).unwrap();
