@@ -15,7 +15,7 @@ use crate::hash::{asm, preprocessor};
 use crate::key::{Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
+use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
 use crate::store::{EntryKind, LocalStore};
 
 /// The result key from preprocessor mode, and what the preprocessor read.
@@ -170,38 +170,6 @@ impl Session {
                 relative_analysis
             }
             Err(_) => analysis,
-        }
-    }
-
-    /// A source or header changed after this call started (by the clock file
-    /// times come from), if any. Only the ctime counts here: the kernel sets it
-    /// on every change, while an mtime can be anywhere (tarballs, clock skew),
-    /// and a future mtime must not make a file uncacheable.
-    fn changed_during_compile(
-        &self,
-        a: &ArgsAnalysis,
-        files: &[ReadFile],
-        cwd: &str,
-    ) -> Option<String> {
-        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
-        std::iter::once(a.input.as_str())
-            .chain(files.iter().map(|f| f.path.as_str()))
-            .find(|path| {
-                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
-                    let stamp = Stamp::of(&m);
-                    stamp.modified_since(self.start_ns, true, ctime_sloppy)
-                })
-            })
-            .map(str::to_string)
-    }
-
-    /// A source or header changed while the compiler ran: nothing is
-    /// stored, and the call counts `modified_input_file` (with the lookups
-    /// that missed) instead of a miss.
-    fn count_modified(&mut self, preprocessed: bool) {
-        self.changes.push((Counter::ModifiedInputFile, 1));
-        if preprocessed && !self.storage.policy().recache {
-            self.changes.push((Counter::PreprocessedCacheMiss, 1));
         }
     }
 
@@ -401,7 +369,7 @@ impl Session {
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.
-    fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
+    pub(super) fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
         if self.config.has_sloppiness("incbin") {
             return Ok(());
         }
@@ -460,30 +428,6 @@ impl Session {
             self.add_to_manifest(mkey, key, includes, probes);
         }
         Ok(compiled.code)
-    }
-
-    /// Why the files a depend-mode compile read cannot make a key, if they
-    /// cannot: one is not a regular file, one changed while the compiler
-    /// ran, or (there is no preprocessed text to search) one uses an
-    /// assembler directive that reads other files.
-    fn depend_mode_inputs(
-        &self,
-        a: &ArgsAnalysis,
-        files: &[ReadFile],
-        cwd: &str,
-    ) -> Result<(), Fallback> {
-        checks::includes_are_files(files, cwd)?;
-        if let Some(why) = self.changed_during_compile(a, files, cwd) {
-            return Err(fallback(
-                Counter::ModifiedInputFile,
-                format!("{why} changed during the compile"),
-            ));
-        }
-        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
-            self.refuse_unseen_inputs(path, &content)?;
-        }
-        Ok(())
     }
 
     /// The compiler's header search list, from `-v` on an empty input.
