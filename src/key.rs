@@ -51,6 +51,49 @@ pub struct KeyHasher {
     hasher: blake3::Hasher,
     field_len: u64,
     transcript: Option<Vec<u8>>,
+    /// Each field by label, compactly (see `FieldValue`), so a miss can be
+    /// explained by comparing a call's fields with an earlier call's.
+    fields: Vec<(String, String)>,
+    current: FieldValue,
+}
+
+/// A field's value as a miss explanation shows it: up to `SHORT` bytes of
+/// UTF-8 as they are, anything else as `#` and its BLAKE3 digest in hex.
+#[derive(Default)]
+struct FieldValue {
+    label: String,
+    head: Vec<u8>,
+    /// Only once the value outgrows `head`.
+    long: Option<Box<blake3::Hasher>>,
+}
+
+impl FieldValue {
+    const SHORT: usize = 160;
+
+    fn feed(&mut self, value: &[u8]) {
+        if let Some(h) = &mut self.long {
+            h.update(value);
+        } else if self.head.len() + value.len() <= Self::SHORT {
+            self.head.extend_from_slice(value);
+        } else {
+            let mut h = Box::new(blake3::Hasher::new());
+            h.update(&self.head);
+            h.update(value);
+            self.long = Some(h);
+        }
+    }
+
+    fn take(&mut self) -> (String, String) {
+        let label = std::mem::take(&mut self.label);
+        let head = std::mem::take(&mut self.head);
+        let text = match (self.long.take(), String::from_utf8(head)) {
+            (None, Ok(text)) if !text.contains('\n') => text,
+            (None, Ok(text)) => format!("#{}", blake3::hash(text.as_bytes()).to_hex()),
+            (None, Err(e)) => format!("#{}", blake3::hash(e.as_bytes()).to_hex()),
+            (Some(h), _) => format!("#{}", h.finalize().to_hex()),
+        };
+        (label, text)
+    }
 }
 
 impl KeyHasher {
@@ -59,6 +102,8 @@ impl KeyHasher {
             hasher: blake3::Hasher::new(),
             field_len: 0,
             transcript: debug.then(Vec::new),
+            fields: Vec::new(),
+            current: FieldValue::default(),
         };
         h.field("format", FORMAT_VERSION.as_bytes());
         h
@@ -76,6 +121,7 @@ impl KeyHasher {
         self.hasher.update(label.as_bytes());
         self.hasher.update(&[0]);
         self.field_len = 0;
+        self.current.label.push_str(label);
         if let Some(t) = &mut self.transcript {
             t.extend_from_slice(format!("### {label}\n").as_bytes());
         }
@@ -84,6 +130,7 @@ impl KeyHasher {
     pub fn part(&mut self, value: &[u8]) {
         self.hasher.update(value);
         self.field_len += value.len() as u64;
+        self.current.feed(value);
         if let Some(t) = &mut self.transcript {
             t.extend_from_slice(value);
         }
@@ -91,9 +138,16 @@ impl KeyHasher {
 
     pub fn end(&mut self) {
         self.hasher.update(&self.field_len.to_le_bytes());
+        let field = self.current.take();
+        self.fields.push(field);
         if let Some(t) = &mut self.transcript {
             t.push(b'\n');
         }
+    }
+
+    /// The fields so far, by label, in order (the format marker first).
+    pub fn take_fields(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.fields)
     }
 
     pub fn finish(self) -> (Key, Option<Vec<u8>>) {
@@ -122,6 +176,27 @@ mod tests {
         };
         assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
         assert_eq!(key(&[b"ab", b"c"]), key(&[b"ab", b"c"]));
+    }
+
+    #[test]
+    fn fields_are_kept_by_label_short_ones_as_text() {
+        let mut h = KeyHasher::new(false);
+        h.field("arg", b"-O2");
+        h.begin("preprocessed");
+        h.part(&[b'x'; 100]);
+        h.part(&[b'y'; 100]);
+        h.end();
+        h.field("digest", &[0xff; 4]);
+        let fields = h.take_fields();
+        assert_eq!(fields[1], ("arg".to_string(), "-O2".to_string()));
+        let mut long = [b'x'; 200];
+        long[100..].fill(b'y');
+        let want = format!("#{}", blake3::hash(&long).to_hex());
+        assert_eq!(fields[2], ("preprocessed".to_string(), want));
+        assert_eq!(
+            fields[3].1,
+            format!("#{}", blake3::hash(&[0xff; 4]).to_hex())
+        );
     }
 
     #[test]

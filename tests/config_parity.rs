@@ -276,11 +276,22 @@ fn max_size_is_5_gib_and_a_bare_number_is_gib() {
     let env = TestEnv::new();
     assert_eq!(k(&env, "max_size", &[]).1, "5.0GiB");
     assert_eq!(env.stat("max_cache_size_kibibyte"), 5 << 20);
-    run_ok(env.objcache().args(["-M", "10"]));
+    let size_line = || {
+        let s = run_ok(env.objcache().arg("-s")).stdout_str();
+        let line = s.lines().find(|l| l.contains("Cache size")).map(str::trim);
+        line.unwrap_or_default().to_string()
+    };
+    assert_eq!(size_line(), "Cache size (GiB): 0.00 / 5.00 ( 0.00%)");
+    let m = run_ok(env.objcache().args(["-M", "10"])).stdout_str();
+    assert_eq!(m.trim(), "Set cache size limit to 10.0 GiB");
     assert_eq!(env.stat("max_cache_size_kibibyte"), 10 << 20);
     assert_eq!(k(&env, "max_size", &[]).1, "10.0GiB");
-    run_ok(env.objcache().args(["-M", "10G"]));
+    assert_eq!(size_line(), "Cache size (GiB): 0.00 / 10.00 ( 0.00%)");
+    // Sizes are shown in the units the limit was given in, as ccache does.
+    let m = run_ok(env.objcache().args(["-M", "10G"])).stdout_str();
+    assert_eq!(m.trim(), "Set cache size limit to 10.0 GB");
     assert_eq!(env.stat("max_cache_size_kibibyte"), 9_765_625);
+    assert_eq!(size_line(), "Cache size (GB): 0.00 / 10.00 ( 0.00%)");
 }
 
 /// URLs objcache cannot use are refused with ccache's messages, masked.

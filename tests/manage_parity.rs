@@ -257,6 +257,12 @@ fn show_compression_and_recompress_keep_entries_and_accounting() {
         "{x}"
     );
     hit("recompressed at 19");
+    let out = manager_ok(&env, &["-X", "3", "--recompress-threads", "2"]);
+    assert_eq!(value_after(&out, "Recompressed entries:"), "2", "{out}");
+    check_accounting("after -X 3 on two threads");
+    hit("recompressed at 3 on two threads");
+    let bad = manager(&env, &["-X", "3", "--recompress-threads", "0"]);
+    assert_eq!(bad.code(), Some(1), "{}", bad.dump());
     let check = manager_ok(&env, &["--check"]);
     assert!(check.contains("Removed bad entries: 0 files"), "{check}");
 }
@@ -436,6 +442,11 @@ fn trim_dir_removes_the_least_recently_used_remote_files() {
     let out = manager(&env, &["--trim-dir", remote.to_str().unwrap()]);
     assert_eq!(out.code(), Some(1), "needs --trim-max-size: {}", out.dump());
     assert!(
+        out.stderr_str().contains("--trim-max-size"),
+        "{}",
+        out.dump()
+    );
+    assert!(
         out.stderr_str().starts_with("objcache: error: "),
         "{}",
         out.dump()
@@ -479,6 +490,66 @@ fn trim_dir_removes_the_least_recently_used_remote_files() {
     );
     assert!(!last.exists());
     assert!(files[1..files.len() - 1].iter().all(|f| f.exists()));
+}
+
+/// `--trim-recompress` rewrites a `file:` remote's entries (both layouts)
+/// in place; they still serve hits with the same object.
+#[test]
+fn trim_recompress_rewrites_remote_entries() {
+    require("gcc");
+    for layout in ["subdirs", "flat"] {
+        let env = TestEnv::new();
+        let remote = env.dir("remote");
+        let url = format!("file:{}|layout={layout}", remote.display());
+        let dir = env.dir("w");
+        let body: String = (0..3000).map(|j| format!("int v{j} = {j};\n")).collect();
+        fs::write(dir.join("s.c"), body).unwrap();
+        let call = |env: &TestEnv| {
+            let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "s.c", "-o", "s.o"]);
+            cmd.env("CCACHE_REMOTE_STORAGE", &url);
+            run_ok(&mut cmd);
+            fs::read(dir.join("s.o")).unwrap()
+        };
+        let object = call(&env);
+        let entry_bytes = || -> u64 {
+            let files = walk_files(&remote);
+            let entries = files
+                .iter()
+                .filter(|p| p.file_name().unwrap() != "CACHEDIR.TAG");
+            entries.map(|p| fs::metadata(p).unwrap().len()).sum()
+        };
+        let before = entry_bytes();
+        let dir_arg = remote.to_str().unwrap();
+        let args = [
+            "--trim-dir",
+            dir_arg,
+            "--trim-recompress",
+            "uncompressed",
+            "--trim-recompress-threads",
+            "2",
+        ];
+        let out = manager_ok(&env, &args);
+        assert_eq!(
+            value_after(&out, "Recompressed entries:"),
+            "2",
+            "{layout}: {out}"
+        );
+        assert!(
+            entry_bytes() > before,
+            "{layout}: uncompressed entries are larger"
+        );
+        let out = manager_ok(&env, &args);
+        assert_eq!(
+            value_after(&out, "Unchanged entries:"),
+            "2",
+            "{layout}: {out}"
+        );
+        // A fresh local cache: the hit comes from the rewritten remote entries.
+        let other = TestEnv::new();
+        assert_eq!(call(&other), object, "{layout}");
+        assert_eq!(other.stat("remote_storage_read_hit"), 2, "{layout}");
+        assert_eq!(other.hits(), 1, "{layout}");
+    }
 }
 
 /// The log is written by hand in ccache's format (a `# file` line, then the

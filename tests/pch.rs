@@ -186,7 +186,8 @@ fn gcc_forced_include_and_gch_directories() {
     check(&env, &dir, &call, "u.o", &[], false);
 }
 
-/// With `pch_external_checksum`, a `.sum` beside the PCH stands for it.
+/// With `pch_external_checksum` (a key, not a sloppiness), a `.sum` beside
+/// the PCH stands for it.
 #[test]
 fn external_checksum_stands_for_the_pch() {
     require("gcc");
@@ -194,7 +195,7 @@ fn external_checksum_stands_for_the_pch() {
     let dir = env.dir("p");
     fs::write(dir.join("pch.h"), HEADER_1).unwrap();
     fs::write(dir.join("t.c"), SOURCE).unwrap();
-    let vars = [("CCACHE_SLOPPINESS", "pch_external_checksum")];
+    let vars = [("CCACHE_PCH_EXTSUM", "1")];
     let out = plain("gcc", &dir, ["-O2", "pch.h"]);
     assert!(out.success(), "{}", out.dump());
     fs::write(dir.join("pch.h.gch.sum"), "one\n").unwrap();

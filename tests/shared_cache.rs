@@ -179,9 +179,13 @@ fn planted_symlinks_in_the_cache_are_never_followed() {
     fs::write(&bait, b"not an entry").unwrap();
     fs::create_dir_all(&env.cache_dir).unwrap();
     fs::write(env.cache_dir.join("ccache.conf"), "max_files = 2\n").unwrap();
+    let stats = env.cache_dir.join("objcache-stats");
+    fs::create_dir_all(&stats).unwrap();
     for shard in 0..16 {
         let d = env.cache_dir.join(format!("{shard:x}"));
         fs::create_dir_all(&d).unwrap();
+        // Where objcache keeps its counters, and where earlier versions did.
+        std::os::unix::fs::symlink(&victim, stats.join(format!("{shard:x}"))).unwrap();
         std::os::unix::fs::symlink(&victim, d.join("stats")).unwrap();
     }
     std::os::unix::fs::symlink(&entries, env.cache_dir.join("a/b")).unwrap();

@@ -41,6 +41,8 @@ pub(super) struct Scan {
     pub(super) aux_outputs: Vec<(ExtraKind, &'static str)>,
     /// Where the assembler writes its listing.
     pub(super) listing: Option<String>,
+    /// clang's `-fmodules`: cached only as `sloppiness = modules` allows.
+    pub(super) modules: bool,
 }
 
 /// An option's value (glued, or the next argument) and how many arguments
@@ -115,6 +117,9 @@ impl Scan {
         }
         if self.mode_option(a)? {
             return Ok(1);
+        }
+        if a == "-fmodules" {
+            self.modules = true;
         }
         let known = options::lookup(a);
         if known.is_some_and(|m| m.has(TOO_HARD)) {

@@ -95,6 +95,9 @@ pub struct ArgsAnalysis {
     pub profiling: Profiling,
     /// What the call says about precompiled headers.
     pub pch: PchOptions,
+    /// clang's `-fmodules`: the object depends on module maps and the
+    /// headers behind them, which only the `.d` names.
+    pub modules: bool,
 }
 
 /// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
@@ -166,6 +169,7 @@ impl Scan {
             records_command_line: self.records_command_line,
             profiling: self.profiling,
             pch: self.pch,
+            modules: self.modules,
         })
     }
 

@@ -99,7 +99,6 @@ static OPTIONS: &[CompilerOption] = &[
     // Dump files whose names are not followed.
     opt("-fdump-", FAMILY | TOO_HARD),
     opt("-fmodule-file", FAMILY | TOO_HARD),
-    opt("-fmodules", TOO_HARD),
     opt("-fmodules-ts", FAMILY | TOO_HARD),
     opt("-fpass-plugin=", CONCAT_FILE),
     opt("-fplugin=", CONCAT_FILE),
@@ -120,6 +119,7 @@ static OPTIONS: &[CompilerOption] = &[
     // Not preprocessor-only: clang reads the precompiled header as a
     // compile input, and its content is hashed.
     opt("-include-pch", ARG),
+    opt("-index-store-path", ARG),
     opt("-iprefix", CPP_ARG),
     opt("-iquote", CPP_ARG),
     opt("-isysroot", ARG),

@@ -17,6 +17,9 @@ pub struct KeyDef {
     pub default: &'static str,
     /// Parsed by `values::flag`: `CCACHE_NO<first var>` also sets it, to false.
     pub boolean: bool,
+    /// It sets a `Config` field. A key without one is accepted, so a
+    /// ccache.conf keeps working, but `-p` does not list it.
+    pub effective: bool,
     /// Parses `text`, stores the value in the config if there is one, and
     /// returns what `-p` shows. `None` only checks, for `-o`.
     pub(super) apply: fn(&str, Option<&mut Config>) -> Result<String, String>,
@@ -70,6 +73,7 @@ macro_rules! config_keys {
                 vars: &[$($var),+],
                 default: $default,
                 boolean: is_flag!($parse),
+                effective: !<[&str]>::is_empty(&[$($(stringify!($field)),+)?]),
                 apply: |text, _config| {
                     let value = values::$parse(text)?;
                     let shown = values::$show(text, &value);
@@ -98,7 +102,8 @@ config_keys! {
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);
-    // a key without fields is accepted and shown but changes nothing.
+    // a key without fields is accepted but changes nothing, and `-p` leaves
+    // it out (docs/compatibility.md says why each one has no effect).
     "absolute_paths_in_stderr": "ABSSTDERR", "false", flag, canonical =>
         /// Diagnostics name this checkout's absolute paths instead of the
         /// base_dir-relative ones the compiler was given.
@@ -124,7 +129,9 @@ config_keys! {
     "file_clone": "FILECLONE", "false", flag, canonical => file_clone: bool;
     "hard_link": "HARDLINK", "false", flag, canonical => hard_link: bool;
     "hash_dir": "HASHDIR", "true", flag, canonical => hash_dir: bool;
-    "ignore_headers_in_manifest": "IGNOREHEADERS", "", text, as_given;
+    "ignore_headers_in_manifest": "IGNOREHEADERS", "", path_list, as_given =>
+        /// Headers (or directories of them) direct mode does not check.
+        ignore_headers_in_manifest: Vec<String>;
     "ignore_options": "IGNOREOPTIONS", "", text, as_given;
     "inode_cache": "INODECACHE", "true", flag, canonical;
     "keep_comments_cpp": "COMMENTS", "false", flag, canonical;
@@ -140,7 +147,9 @@ config_keys! {
     "msvc_dep_prefix": "MSVC_DEP_PREFIX", "Note: including file:", text, as_given;
     "namespace": "NAMESPACE", "", text, as_given => namespace: String;
     "path": "PATH", "", text, as_given => path: String;
-    "pch_external_checksum": "PCH_EXTSUM", "false", flag, canonical;
+    "pch_external_checksum": "PCH_EXTSUM", "false", flag, canonical =>
+        /// A `FILE.sum` beside a precompiled header stands for its content.
+        pch_external_checksum: bool;
     "prefix_command": "PREFIX", "", text, as_given => prefix_command: String;
     "prefix_command_cpp": "PREFIX_CPP", "", text, as_given;
     "read_only": "READONLY", "false", flag, canonical => read_only: bool;

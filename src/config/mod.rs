@@ -293,12 +293,16 @@ impl Config {
         Some(Cow::Borrowed(self.raw[i].as_str()))
     }
 
-    /// `(origin) key = value` lines for `-p`; credentials are masked.
+    /// `(origin) key = value` lines for `-p`, of every key that has an
+    /// effect; credentials are masked.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>, &Origin)> {
-        KEYS.iter().enumerate().map(|(i, k)| {
-            let value = Cow::Borrowed(self.raw[i].as_str());
-            (k.name, value, &self.origins[i])
-        })
+        KEYS.iter()
+            .enumerate()
+            .filter(|(_, k)| k.effective)
+            .map(|(i, k)| {
+                let value = Cow::Borrowed(self.raw[i].as_str());
+                (k.name, value, &self.origins[i])
+            })
     }
 
     /// The size limit in bytes (0 = none). `N%` is taken from the size of the
@@ -308,6 +312,30 @@ impl Config {
             None => self.max_size,
             Some(p) => (filesystem_size(&self.cache_dir) as f64 * p / 100.0) as u64,
         }
+    }
+
+    /// The units sizes are shown in: those `max_size` was written in.
+    pub fn size_units(&self) -> size::SizeUnits {
+        size::SizeUnits::of(&self.raw[keys::lookup("max_size").unwrap()])
+    }
+
+    /// What is wrong with a configured `temporary_dir`, for the log. objcache
+    /// keeps what ccache writes there (the preprocessor's output, the
+    /// compiler's stdout and stderr) in memory and writes every other temp
+    /// file beside its target, for the rename; so the directory is never
+    /// created or written, and an unusable one changes nothing.
+    pub fn temporary_dir_problem(&self) -> Option<String> {
+        let dir = self.temporary_dir.as_ref()?;
+        let problem = match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => return None,
+            Ok(_) => "not a directory".to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => e.to_string(),
+        };
+        Some(format!(
+            "temporary_dir {}: {problem} (unused: objcache keeps temporary data in memory)",
+            dir.display()
+        ))
     }
 
     /// Sets the process's file creation mask to `umask`, if configured:
@@ -323,7 +351,10 @@ impl Config {
     }
 
     pub fn has_sloppiness(&self, name: &str) -> bool {
-        self.sloppiness.iter().any(|s| s == name)
+        // `no_system_headers`: ccache's older spelling.
+        self.sloppiness
+            .iter()
+            .any(|s| s == name || (name == "system_headers" && s == "no_system_headers"))
     }
 }
 

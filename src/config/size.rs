@@ -64,19 +64,53 @@ pub fn format_parsable(bytes: u64) -> String {
     }
 }
 
-/// A size for people, as ccache prints one in messages: `2.0 GB`, `500.0 MB`.
-pub fn format_size(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1e9 {
-        format!("{:.1} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.1} MB", b / 1e6)
-    } else if b >= 1e3 {
-        format!("{:.1} kB", b / 1e3)
-    } else if bytes == 1 {
-        "1 byte".to_string()
-    } else {
-        format!("{bytes} bytes")
+/// Which prefixes sizes are shown with: ccache 4.13 shows them in the units
+/// `max_size` was given in, binary for a bare number and the 5 GiB default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeUnits {
+    Binary,
+    Decimal,
+}
+
+impl SizeUnits {
+    /// The units of a size's text: decimal for a `k`/`M`/`G`/`T` suffix.
+    pub fn of(text: &str) -> SizeUnits {
+        let t = text.trim();
+        let t = t.strip_suffix('B').unwrap_or(t);
+        if t.ends_with(['k', 'K', 'M', 'G', 'T']) {
+            SizeUnits::Decimal
+        } else {
+            SizeUnits::Binary
+        }
+    }
+
+    /// The size of a gigabyte in these units and its name.
+    pub fn giga(self) -> (f64, &'static str) {
+        match self {
+            SizeUnits::Binary => ((1u64 << 30) as f64, "GiB"),
+            SizeUnits::Decimal => (1e9, "GB"),
+        }
+    }
+
+    /// A size for people, as ccache prints one in messages: `2.0 GiB`,
+    /// `500.0 MB`, `12 bytes`.
+    pub fn format(self, bytes: u64) -> String {
+        let (base, names) = match self {
+            SizeUnits::Binary => (1024.0, ["KiB", "MiB", "GiB"]),
+            SizeUnits::Decimal => (1000.0, ["kB", "MB", "GB"]),
+        };
+        let b = bytes as f64;
+        for (power, name) in names.iter().enumerate().rev() {
+            let unit = f64::powi(base, power as i32 + 1);
+            if b >= unit {
+                return format!("{:.1} {name}", b / unit);
+            }
+        }
+        if bytes == 1 {
+            "1 byte".to_string()
+        } else {
+            format!("{bytes} bytes")
+        }
     }
 }
 
@@ -148,9 +182,16 @@ mod tests {
         }
         assert_eq!(parse_size("500.0M").unwrap(), 500_000_000);
         assert_eq!(parse_size("5.0GiB").unwrap(), 5 << 30);
-        assert_eq!(format_size(2_000_000_000), "2.0 GB");
-        assert_eq!(format_size(500_000_000), "500.0 MB");
-        assert_eq!(format_size(1), "1 byte");
+        let decimal = SizeUnits::of("10G");
+        assert_eq!(decimal, SizeUnits::Decimal);
+        assert_eq!(decimal.format(2_000_000_000), "2.0 GB");
+        assert_eq!(decimal.format(500_000_000), "500.0 MB");
+        assert_eq!(decimal.format(1), "1 byte");
+        let binary = SizeUnits::of("10");
+        assert_eq!(binary, SizeUnits::of("5.0GiB"));
+        assert_eq!(binary.format(10 << 30), "10.0 GiB");
+        assert_eq!(binary.format(1536), "1.5 KiB");
+        assert_eq!(binary.format(1000), "1000 bytes");
     }
 
     #[test]

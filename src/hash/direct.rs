@@ -239,6 +239,7 @@ mod tests {
             command_line_tests: false,
             mtime_sloppy: false,
             ctime_sloppy: false,
+            ignored_headers: &[],
         };
         let files = vec![ReadFile {
             path: "inc2/x.h".into(),

@@ -43,6 +43,24 @@ pub struct RecordContext<'a> {
     pub command_line_tests: bool,
     pub mtime_sloppy: bool,
     pub ctime_sloppy: bool,
+    /// `ignore_headers_in_manifest`: files (or directories: everything
+    /// below) that are checked like any other but left out of the record,
+    /// so a change to them does not make a direct-mode miss.
+    pub ignored_headers: &'a [String],
+}
+
+/// Whether `path` is `entry` or lies below it, as ccache matches
+/// `ignore_headers_in_manifest` entries.
+pub fn matches_path_entry(path: &str, entry: &str) -> bool {
+    let entry = if entry.len() > 1 {
+        entry.trim_end_matches('/')
+    } else {
+        entry
+    };
+    match path.strip_prefix(entry) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/') || entry.ends_with('/'),
+        None => false,
+    }
 }
 
 impl RecordContext<'_> {
@@ -129,6 +147,13 @@ impl RecordContext<'_> {
                     has_include::scan(&content, &operators)
                         .map_err(|e| format!("{}: {e}", f.path))?,
                 );
+            }
+            if self
+                .ignored_headers
+                .iter()
+                .any(|e| matches_path_entry(&real, e) || matches_path_entry(&f.path, e))
+            {
+                continue;
             }
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
@@ -361,5 +386,15 @@ mod tests {
         assert!(has_time_macros(b"const char *d = __DATE__;"));
         assert!(has_time_macros(b"__TIMESTAMP__"));
         assert!(!has_time_macros(b"int date_time;"));
+    }
+
+    #[test]
+    fn path_entries_match_the_file_or_what_is_below() {
+        assert!(matches_path_entry("/opt/sdk/a.h", "/opt/sdk"));
+        assert!(matches_path_entry("/opt/sdk/a.h", "/opt/sdk/"));
+        assert!(matches_path_entry("/opt/sdk/a.h", "/opt/sdk/a.h"));
+        assert!(!matches_path_entry("/opt/sdkx/a.h", "/opt/sdk"));
+        assert!(!matches_path_entry("/opt/sdk/a.h", "/opt/sdk/a"));
+        assert!(matches_path_entry("/x", "/"));
     }
 }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use super::entries;
 use super::options::{count, find, given, last};
-use super::trim;
+use super::{entries, metrics};
+use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::stats::{self, display};
 use crate::store::{cleanup, usage};
@@ -99,6 +99,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
         system_config_file: system.as_deref(),
         max_size_bytes: config.max_size_bytes(),
         max_files: config.max_files,
+        giga: config.size_units().giga(),
         verbose: s.count("verbose").min(2) as u8,
     };
     print!("{}", display::show_stats(&totals, &context));
@@ -114,6 +115,15 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
             "{}",
             display::print_stats_json(&totals, max_size, max_files)
         ),
+        Some("openmetrics") => {
+            let limits = metrics::Limits {
+                max_size_bytes: max_size,
+                max_files,
+            };
+            // A cache dir that cannot be walked still has counters to show.
+            let usage = collect_usage(s).ok();
+            print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
+        }
         _ => print!("{}", display::print_stats(&totals, max_size, max_files)),
     }
     Ok(())
@@ -145,31 +155,54 @@ pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
 }
 
 pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
-    let max = s
-        .last("trim-max-size")
-        .ok_or("--trim-dir needs --trim-max-size")?;
+    let max = s.last("trim-max-size");
+    let recompress_level = s.last("trim-recompress");
+    if max.is_none() && recompress_level.is_none() {
+        return Err("--trim-dir needs --trim-max-size or --trim-recompress".into());
+    }
+    if let Some(level) = recompress_level {
+        let level =
+            recompress::parse_level(&level).map_err(|e| format!("--trim-recompress: {e}"))?;
+        let threads = recompress::parse_threads(s.last("trim-recompress-threads").as_deref())
+            .map_err(|e| format!("--trim-recompress-threads: {e}"))?;
+        let units = s.config.size_units();
+        print!(
+            "{}",
+            recompress::recompress_dir(std::path::Path::new(dir), level, threads, units)?
+        );
+    }
+    let Some(max) = max else {
+        return Ok(());
+    };
     let max_bytes = size::parse_size(&max).map_err(|e| format!("--trim-max-size: {e}"))?;
     let method = trim::Method::parse(s.last("trim-method").as_deref().unwrap_or("atime"))?;
     let t = trim::trim(std::path::Path::new(dir), max_bytes, method)
         .map_err(|e| format!("trimming {dir}: {e}"))?;
+    let units = size::SizeUnits::of(&max);
     println!(
         "Removed {} of {} files ({} of {}) from {dir}",
         t.files_removed,
         t.files_before,
-        size::format_size(t.bytes_removed),
-        size::format_size(t.bytes_before)
+        units.format(t.bytes_removed),
+        units.format(t.bytes_before)
     );
     Ok(())
 }
 
 pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
-    print!("{}", entries::show_compression(&s.config.cache_dir)?);
+    print!(
+        "{}",
+        entries::show_compression(&s.config.cache_dir, s.config.size_units())?
+    );
     Ok(())
 }
 
 pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
-    let level = entries::parse_level(level).map_err(|e| format!("-X: {e}"))?;
-    print!("{}", entries::recompress(&s.config.cache_dir, level)?);
+    let level = recompress::parse_level(level).map_err(|e| format!("-X: {e}"))?;
+    let threads = recompress::parse_threads(s.last("recompress-threads").as_deref())
+        .map_err(|e| format!("--recompress-threads: {e}"))?;
+    let (dir, units) = (&s.config.cache_dir, s.config.size_units());
+    print!("{}", recompress::recompress(dir, level, threads, units)?);
     Ok(())
 }
 
@@ -203,6 +236,36 @@ pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `--check-hit-rate MIN`: for a CI job's last step, after `-z` at its start.
+pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
+    let wanted: f64 = min
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("--check-hit-rate: invalid percentage \"{min}\" (0 to 100)"))?;
+    let totals = stats::read_total(&s.config.cache_dir);
+    let (hits, cacheable) = (totals.hits(), totals.hits() + totals.misses());
+    if cacheable == 0 {
+        // A build that never reached objcache is a broken setup, not 100%.
+        return Err(format!(
+            "hit rate check: no cacheable compile since the counters were zeroed \
+             (is objcache in front of the compiler, with CCACHE_DIR={}?)",
+            s.cache_dir()
+        ));
+    }
+    let rate = 100.0 * hits as f64 / cacheable as f64;
+    let summary = format!("hit rate {rate:.1}% ({hits} hits of {cacheable} cacheable calls)");
+    if rate + 1e-9 < wanted {
+        return Err(format!(
+            "{summary} is below {wanted}%; the log_file or debug files say why calls missed"
+        ));
+    }
+    println!("{summary}, at least {wanted}%");
+    Ok(())
+}
+
 pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
     let all = cleanup::Selection {
         older_than_secs: None,
@@ -216,7 +279,7 @@ pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
     } else {
         "Cleared cache: removed"
     };
-    report_swept(what, swept);
+    report_swept(s.config.size_units(), what, swept);
     Ok(())
 }
 
@@ -224,7 +287,7 @@ pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
     let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
         .map_err(|e| format!("checking {}: {e}", s.cache_dir()))?;
     println!("Checked {checked} entries");
-    report_swept("Removed bad entries:", removed);
+    report_swept(s.config.size_units(), "Removed bad entries:", removed);
     Ok(())
 }
 
@@ -232,7 +295,7 @@ pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
     let limits = cleanup::Limits::from_config(&s.config);
     let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
         .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
-    report_swept("Cleaned up cache: removed", swept);
+    report_swept(s.config.size_units(), "Cleaned up cache: removed", swept);
     Ok(())
 }
 
@@ -255,7 +318,11 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
     let dry = s.flag("dry-run");
     let swept = cleanup::evict_selected(&s.config.cache_dir, &selection, dry)
         .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
-    report_swept(if dry { "Would remove" } else { "Removed" }, swept);
+    report_swept(
+        s.config.size_units(),
+        if dry { "Would remove" } else { "Removed" },
+        swept,
+    );
     Ok(())
 }
 
@@ -283,7 +350,10 @@ pub fn max_size(s: &mut Session, value: &str) -> Result<(), String> {
     } else {
         match size::parse_size(value).map_err(|e| format!("-M: {e}"))? {
             0 => println!("Unset cache size limit"),
-            bytes => println!("Set cache size limit to {}", size::format_size(bytes)),
+            bytes => println!(
+                "Set cache size limit to {}",
+                size::SizeUnits::of(v).format(bytes)
+            ),
         }
     }
     s.reload()
@@ -326,10 +396,10 @@ pub fn show_config(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn report_swept(what: &str, swept: cleanup::Swept) {
+fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) {
     println!(
         "{what} {} files ({})",
         swept.files,
-        size::format_size(swept.kib * 1024)
+        units.format(swept.kib * 1024)
     );
 }

@@ -1,5 +1,5 @@
 //! The manager options that read or rewrite single cache entries:
-//! `-x/--show-compression`, `-X/--recompress`, `--inspect`,
+//! `-x/--show-compression`, `--inspect`,
 //! `--extract-result`, `--hash-file` and `--checksum-file`.
 //!
 //! Entries are the containers of `store::container` (docs/formats.md): the
@@ -11,32 +11,33 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::config::size::format_size;
+use crate::config::size::SizeUnits;
 use crate::files::disk_kib;
 use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
 use crate::store::container::peek_namespace;
 use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::store::inputs::{InputRecord, MAGIC as INPUTS_MAGIC};
 use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
-use crate::store::{EntryKind, LocalStore};
+use crate::store::EntryKind;
 
 /// magic | version | compression | ns_len | key | payload_len
 const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
 const CHECKSUM_LEN: usize = 32;
 
 /// What a container's header says, read without verifying the file.
-struct Header {
+pub(super) struct Header {
     magic: [u8; 4],
     version: u16,
-    compressed: bool,
+    pub(super) compressed: bool,
     key: Key,
     payload_len: u64,
-    namespace: String,
+    pub(super) namespace: String,
     /// Header, namespace and checksum: what is not the body.
     overhead: u64,
 }
 
-fn header(bytes: &[u8]) -> Option<Header> {
+pub(super) fn header(bytes: &[u8]) -> Option<Header> {
     if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
         return None;
     }
@@ -53,7 +54,9 @@ fn header(bytes: &[u8]) -> Option<Header> {
 }
 
 /// Every result, manifest and raw object file of the local cache.
-fn entry_files(cache_dir: &Path) -> io::Result<Vec<(std::path::PathBuf, EntryKind, Key)>> {
+pub(super) fn entry_files(
+    cache_dir: &Path,
+) -> io::Result<Vec<(std::path::PathBuf, EntryKind, Key)>> {
     let mut out = Vec::new();
     for bucket in 0..=255u8 {
         for f in walk_bucket(cache_dir, bucket)? {
@@ -80,7 +83,7 @@ struct Totals {
 }
 
 /// `-x`: how much the local cache's compression saves.
-pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
+pub fn show_compression(cache_dir: &Path, units: SizeUnits) -> Result<String, String> {
     let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
     let mut t = Totals::default();
     for (path, kind, _) in entry_files(cache_dir).map_err(reading)? {
@@ -117,16 +120,16 @@ pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "Total data:           {} ({} disk blocks)",
-        format_size(t.stored),
-        format_size(t.disk)
+        units.format(t.stored),
+        units.format(t.disk)
     );
     let _ = writeln!(
         out,
         "Compressed data:      {} ({:.1}% of original size)",
-        format_size(t.compressed),
+        units.format(t.compressed),
         pct(t.compressed, t.original)
     );
-    let _ = writeln!(out, "  Original size:      {}", format_size(t.original));
+    let _ = writeln!(out, "  Original size:      {}", units.format(t.original));
     let _ = writeln!(
         out,
         "  Compression ratio:  {ratio:.3} x  ({:.1}% space savings)",
@@ -139,7 +142,7 @@ pub fn show_compression(cache_dir: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "Incompressible data:  {}",
-        format_size(t.incompressible)
+        units.format(t.incompressible)
     );
     Ok(out)
 }
@@ -151,114 +154,6 @@ fn read_head(path: &Path) -> Option<Header> {
     )?)
 }
 
-/// `-X LEVEL`: a zstd level, or `uncompressed`.
-pub fn parse_level(text: &str) -> Result<Option<i32>, String> {
-    let text = text.trim();
-    if text == "uncompressed" {
-        return Ok(None);
-    }
-    let level: i32 = text
-        .parse()
-        .map_err(|_| format!("invalid compression level \"{text}\""))?;
-    let range = zstd::compression_level_range();
-    if !range.contains(&level) {
-        return Err(format!(
-            "compression level {level} is out of range ({} to {})",
-            range.start(),
-            range.end()
-        ));
-    }
-    Ok(Some(level))
-}
-
-/// `-X`: rewrites every result and manifest at `level`, keeping each one's
-/// key, namespace and last-use time; the size counters follow the change.
-/// Raw objects (`hard_link`) are plain files and stay as they are.
-pub fn recompress(cache_dir: &Path, level: Option<i32>) -> Result<String, String> {
-    let reading = |e: io::Error| format!("reading {}: {e}", cache_dir.display());
-    let store = LocalStore::new(cache_dir);
-    let (mut rewritten, mut kept, mut failed) = (0u64, 0u64, 0u64);
-    let (mut before, mut after) = (0u64, 0u64);
-    for (path, kind, key) in entry_files(cache_dir).map_err(reading)? {
-        if kind == EntryKind::RawObject {
-            continue;
-        }
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let Ok(bytes) = fs::read(&path) else {
-            failed += 1;
-            continue;
-        };
-        let Some(head) = header(&bytes) else {
-            failed += 1;
-            continue;
-        };
-        let same = match level {
-            None => !head.compressed,
-            // The level is not recorded; a compressed entry asked to be
-            // compressed again is rewritten, so the new level holds.
-            Some(_) => false,
-        };
-        if same {
-            kept += 1;
-            before += meta.len();
-            after += meta.len();
-            continue;
-        }
-        let encoded = match kind {
-            EntryKind::Result => ResultEntry::decode(&bytes, &key).and_then(|e| {
-                e.encode(&key, &head.namespace, level)
-                    .map_err(|e| e.to_string())
-            }),
-            _ => Manifest::decode(&bytes, &key).and_then(|m| {
-                m.encode(&key, &head.namespace, level)
-                    .map_err(|e| e.to_string())
-            }),
-        };
-        let Ok(encoded) = encoded else {
-            // A corrupt entry is left for --check or the next hit to remove.
-            failed += 1;
-            continue;
-        };
-        if store.put(&key, kind, &encoded).is_err() {
-            failed += 1;
-            continue;
-        }
-        // Keep its place in the least-recently-used order. Opened for
-        // reading: the owner may set the times of a read-only file.
-        if let (Ok(accessed), Ok(modified)) = (meta.accessed(), meta.modified()) {
-            let times = fs::FileTimes::new()
-                .set_accessed(accessed)
-                .set_modified(modified);
-            if let Ok(f) = fs::File::open(&path) {
-                let _ = f.set_times(times);
-            }
-        }
-        rewritten += 1;
-        before += meta.len();
-        after += encoded.len() as u64;
-    }
-    let change = after as i64 - before as i64;
-    let sign = if change < 0 { "-" } else { "+" };
-    let mut out = String::new();
-    let _ = writeln!(out, "Recompressed entries: {rewritten}");
-    let _ = writeln!(out, "Unchanged entries:    {kept}");
-    if failed > 0 {
-        let _ = writeln!(out, "Unreadable entries:   {failed} (left as they were)");
-    }
-    let _ = writeln!(out, "Old data size:        {}", format_size(before));
-    let _ = writeln!(out, "New data size:        {}", format_size(after));
-    let _ = writeln!(
-        out,
-        "Size change:          {sign}{}",
-        format_size(change.unsigned_abs())
-    );
-    Ok(out)
-}
-
-/// `--hash-file` and `--checksum-file`: the BLAKE3 digest objcache keys a
-/// file's content by (and checksums entries with); `-` reads stdin.
 pub fn hash_file(path: &str) -> Result<String, String> {
     let mut hasher = blake3::Hasher::new();
     let result = if path == "-" {
@@ -313,6 +208,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
     let what = match &head.magic {
         m if m == RESULT_MAGIC => "result",
         m if m == MANIFEST_MAGIC => "manifest",
+        m if m == INPUTS_MAGIC => "input record",
         _ => return Err(format!("{path}: not an objcache result or manifest")),
     };
     let _ = writeln!(out, "Type:              {what}");
@@ -356,6 +252,16 @@ pub fn inspect(path: &str) -> Result<String, String> {
                 }
                 _ => {}
             }
+        }
+    } else if what == "input record" {
+        let rec = InputRecord::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
+        let _ = writeln!(out, "Output:            {}", rec.output);
+        let _ = writeln!(out, "Source:            {}", rec.source);
+        let _ = writeln!(out, "Compiled at:       {}", rec.time_secs);
+        let _ = writeln!(out, "Missed because:    {}", rec.explanation);
+        let _ = writeln!(out, "Fields:            {}", rec.fields.len());
+        for (label, value) in &rec.fields {
+            let _ = writeln!(out, "  {label}: {value}");
         }
     } else {
         let manifest = Manifest::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
@@ -445,15 +351,6 @@ pub fn extract_result(path: &str, into: &Path) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn levels_parse() {
-        assert_eq!(parse_level("uncompressed"), Ok(None));
-        assert_eq!(parse_level("5"), Ok(Some(5)));
-        assert_eq!(parse_level("-1"), Ok(Some(-1)));
-        assert!(parse_level("99").is_err());
-        assert!(parse_level("fast").is_err());
-    }
 
     #[test]
     fn header_of_an_entry() {

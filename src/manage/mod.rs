@@ -9,7 +9,9 @@
 mod actions;
 mod entries;
 mod generate;
+mod metrics;
 mod options;
+mod recompress;
 #[cfg(test)]
 mod tests;
 mod trim;

@@ -232,10 +232,10 @@ pub const OPTIONS: &[Opt] = &[
     ),
     Opt::modifier(
         "format",
-        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json",
+        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json; with --print-stats also openmetrics (Prometheus)",
     )
     .value("FORMAT")
-    .choices(&["tab", "json"]),
+    .choices(&["tab", "json", "openmetrics"]),
     Opt::action(
         "show-stats",
         actions::show_stats,
@@ -249,6 +249,12 @@ pub const OPTIONS: &[Opt] = &[
     .short('v'),
     Opt::action("zero-stats", actions::zero_stats, "zero statistics counters").short('z'),
     Opt::action(
+        "check-hit-rate",
+        actions::check_hit_rate,
+        "exit 1, saying why, when the hit rate since the counters were zeroed is below MIN percent (for CI; objcache only)",
+    )
+    .value("MIN"),
+    Opt::action(
         "show-compression",
         actions::show_compression,
         "show compression statistics of the local cache",
@@ -261,6 +267,11 @@ pub const OPTIONS: &[Opt] = &[
     )
     .short('X')
     .value("LEVEL"),
+    Opt::modifier(
+        "recompress-threads",
+        "with -X: recompress on N threads (default: one per CPU)",
+    )
+    .value("N"),
     Opt::action(
         "hash-file",
         actions::hash_file,
@@ -302,6 +313,16 @@ pub const OPTIONS: &[Opt] = &[
     )
     .value("METHOD")
     .choices(&["atime", "mtime"]),
+    Opt::modifier(
+        "trim-recompress",
+        "with --trim-dir: first recompress the directory's entries at zstd level LEVEL (or uncompressed)",
+    )
+    .value("LEVEL"),
+    Opt::modifier(
+        "trim-recompress-threads",
+        "with --trim-recompress: use N threads (default: one per CPU)",
+    )
+    .value("N"),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",

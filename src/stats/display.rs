@@ -109,6 +109,8 @@ pub struct ShowContext<'a> {
     pub system_config_file: Option<&'a str>,
     pub max_size_bytes: u64,
     pub max_files: u64,
+    /// The size of a gigabyte and its name: `(1e9, "GB")` or `(2^30, "GiB")`.
+    pub giga: (f64, &'static str),
     /// `-v` given this many times: 1 shows every counter that is not zero,
     /// 2 every counter.
     pub verbose: u8,
@@ -170,8 +172,9 @@ fn call_rows(c: &Counters, verbose: u8) -> Vec<Row> {
 /// that is not zero, with `-vv` all of it.
 fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
     let size_kib = c.get(Counter::CacheSizeKibibyte);
-    let size_gb = size_kib as f64 * 1024.0 / 1e9;
-    let limit_gb = ctx.max_size_bytes as f64 / 1e9;
+    let (giga, unit) = ctx.giga;
+    let size_gb = size_kib as f64 * 1024.0 / giga;
+    let limit_gb = ctx.max_size_bytes as f64 / giga;
     let size_pct = if ctx.max_size_bytes == 0 {
         String::new()
     } else {
@@ -182,7 +185,7 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
         Row::plain(0, "Local storage", String::new()),
         Row::plain(
             1,
-            "Cache size (GB)",
+            &format!("Cache size ({unit})"),
             format!("{size_gb:.2} / {limit_gb:.2}{size_pct}"),
         ),
         Row::plain(
@@ -339,6 +342,7 @@ mod tests {
             config_file: "f",
             system_config_file: None,
             max_size_bytes: 0,
+            giga: ((1u64 << 30) as f64, "GiB"),
             max_files: 0,
             verbose,
         };

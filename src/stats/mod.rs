@@ -1,7 +1,14 @@
 //! Statistics counters, kept in 16 shard files under the cache dir
-//! (`<cache_dir>/<0-f>/stats`) so concurrent compiles rarely wait on one lock.
-//! Each update is a read-modify-write under an exclusive lock on the shard's
-//! stats file, so no increment is ever lost; readers take a shared lock.
+//! (`<cache_dir>/objcache-stats/<0-f>`) so concurrent compiles rarely wait on
+//! one lock. Each update is a read-modify-write under an exclusive lock on
+//! the shard's stats file, so no increment is ever lost; readers take a
+//! shared lock.
+//!
+//! Not `<cache_dir>/<x>/stats`: that is where ccache keeps its own counters,
+//! in another format, and a ccache sharing the cache dir would misread (and
+//! rewrite) them; ccache up to 4.7 also treats every other file below
+//! `<x>/` as a cache entry to evict. Counters that an earlier objcache kept
+//! in `<x>/stats` are taken over once (see `legacy`).
 
 pub mod counters;
 pub mod display;
@@ -135,10 +142,20 @@ pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
     cache_dir.join(format!("{:x}", shard % SHARDS))
 }
 
+/// The directory of objcache's 16 stats files.
+pub const STATS_DIR: &str = "objcache-stats";
+
+/// Where shard `shard`'s counters are kept.
+pub fn stats_path(cache_dir: &Path, shard: u8) -> PathBuf {
+    cache_dir
+        .join(STATS_DIR)
+        .join(format!("{:x}", shard % SHARDS))
+}
+
 /// Runs `f` on one shard's counters under its lock and writes the result back.
 pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
-    let dir = shard_dir(cache_dir, shard);
-    let path = dir.join("stats");
+    let path = stats_path(cache_dir, shard);
+    let dir = cache_dir.join(STATS_DIR);
     crate::files::no_symlink_below(cache_dir, &dir)?;
     // Never through a symlink planted in the cache dir: the file is
     // created and rewritten with the rights of whoever compiles.
@@ -172,12 +189,25 @@ pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T
     file.lock()?;
     let mut text = String::new();
     file.read_to_string(&mut text)?;
-    let mut counters = Counters::parse(&text);
+    // A new file (every write leaves at least `end`): take over what an
+    // earlier objcache counted in the shard's old place.
+    let legacy = if text.is_empty() {
+        legacy::read(cache_dir, shard)
+    } else {
+        None
+    };
+    let mut counters = match &legacy {
+        Some(old) => old.clone(),
+        None => Counters::parse(&text),
+    };
     let result = f(&mut counters);
     let out = counters.serialize();
     file.seek(io::SeekFrom::Start(0))?;
     file.write_all(out.as_bytes())?;
     file.set_len(out.len() as u64)?;
+    if legacy.is_some() {
+        legacy::remove(cache_dir, shard);
+    }
     Ok(result)
 }
 
@@ -195,11 +225,69 @@ fn read_file(path: &Path) -> io::Result<Counters> {
     if !file.metadata()?.is_file() {
         return Ok(Counters::default());
     }
-    // Never read a file half rewritten.
+    read_locked(&mut file)
+}
+
+/// The counters of an open stats file, read under a shared lock (never a
+/// file half rewritten).
+fn read_locked(file: &mut fs::File) -> io::Result<Counters> {
     file.lock_shared()?;
     let mut text = String::new();
     file.read_to_string(&mut text)?;
     Ok(Counters::parse(&text))
+}
+
+/// Counters an objcache before this version kept in `<x>/stats`, where
+/// ccache keeps its own. Such a file is objcache's only if it reads as
+/// objcache's format: `name value` lines up to an `end` line (ccache's has
+/// one number per line and no `end`).
+mod legacy {
+    use super::*;
+
+    fn path(cache_dir: &Path, shard: u8) -> PathBuf {
+        shard_dir(cache_dir, shard).join("stats")
+    }
+
+    pub fn is_objcache_format(text: &str) -> bool {
+        let name_value = |l: &str| {
+            let mut words = l.split_whitespace();
+            matches!(
+                (
+                    words.next(),
+                    words.next().map(str::parse::<u64>),
+                    words.next()
+                ),
+                (Some(_), Some(Ok(_)), None)
+            )
+        };
+        text.lines().any(|l| l == "end") && text.lines().take_while(|l| *l != "end").all(name_value)
+    }
+
+    /// The shard's old counters, if there is an old file of objcache's.
+    pub fn read(cache_dir: &Path, shard: u8) -> Option<Counters> {
+        use std::os::unix::fs::OpenOptionsExt;
+        crate::files::no_symlink_below(cache_dir, &shard_dir(cache_dir, shard)).ok()?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path(cache_dir, shard))
+            .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        file.lock_shared().ok()?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).ok()?;
+        is_objcache_format(&text).then(|| Counters::parse(&text))
+    }
+
+    /// Removes the old file once its counters were taken over, unless it
+    /// has become ccache's meanwhile.
+    pub fn remove(cache_dir: &Path, shard: u8) {
+        if read(cache_dir, shard).is_some() {
+            let _ = fs::remove_file(path(cache_dir, shard));
+        }
+    }
 }
 
 /// Adds `changes` to one shard and stamps it as updated.
@@ -212,10 +300,23 @@ pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Re
     })
 }
 
-/// Every shard's counters (without locking: a consistent-enough snapshot).
+/// Every shard's counters (each read under its lock; together a
+/// consistent-enough snapshot). A shard not yet moved from where an earlier
+/// objcache kept it is read there.
 pub fn read_shards(cache_dir: &Path) -> Vec<Counters> {
     (0..SHARDS)
-        .map(|shard| read_file(&shard_dir(cache_dir, shard).join("stats")).unwrap_or_default())
+        .map(|shard| {
+            let path = stats_path(cache_dir, shard);
+            if crate::files::no_symlink_below(cache_dir, &path).is_err() {
+                return Counters::default();
+            }
+            match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    legacy::read(cache_dir, shard).unwrap_or_default()
+                }
+                _ => read_file(&path).unwrap_or_default(),
+            }
+        })
         .collect()
 }
 
@@ -232,7 +333,8 @@ pub fn read_total(cache_dir: &Path) -> Counters {
 pub fn zero(cache_dir: &Path) -> io::Result<()> {
     let now = crate::clock::now_secs();
     for shard in 0..SHARDS {
-        if !shard_dir(cache_dir, shard).is_dir() {
+        let old = shard_dir(cache_dir, shard).join("stats");
+        if !stats_path(cache_dir, shard).exists() && !old.exists() {
             continue;
         }
         modify(cache_dir, shard, |c| {
@@ -284,6 +386,28 @@ mod tests {
         let t = read_total(dir.path());
         assert_eq!(t.get(Counter::CacheMiss), 6);
         assert_eq!(t.get(Counter::StatsZeroedTimestamp), 300);
+    }
+
+    #[test]
+    fn counters_of_an_earlier_objcache_are_taken_over_and_ccaches_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = |shard: u8| shard_dir(dir.path(), shard).join("stats");
+        fs::create_dir_all(shard_dir(dir.path(), 1)).unwrap();
+        fs::create_dir_all(shard_dir(dir.path(), 2)).unwrap();
+        fs::write(old(1), "cache_miss 7\nfiles_in_cache 3\nend\nstale tail\n").unwrap();
+        // ccache's format: one number per line.
+        fs::write(old(2), "0\n4\n9\n0\n").unwrap();
+        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 7);
+        update(dir.path(), 1, &[(Counter::CacheMiss, 1)]).unwrap();
+        update(dir.path(), 2, &[(Counter::CacheMiss, 1)]).unwrap();
+        let t = read_total(dir.path());
+        assert_eq!(t.get(Counter::CacheMiss), 9);
+        assert_eq!(t.get(Counter::FilesInCache), 3);
+        assert!(!old(1).exists(), "the old objcache file stays behind");
+        assert_eq!(fs::read_to_string(old(2)).unwrap(), "0\n4\n9\n0\n");
+        // Taken over once: the old file's return changes nothing.
+        fs::write(old(1), "cache_miss 100\nend\n").unwrap();
+        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 9);
     }
 
     #[test]

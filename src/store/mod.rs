@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod container;
 pub mod digests;
 pub mod entry;
+pub mod inputs;
 pub mod manifest;
 pub mod mapped;
 pub mod output;
@@ -27,16 +28,24 @@ pub enum EntryKind {
     Manifest,
     /// A plain object file for `hard_link`/`file_clone`, described by its result.
     RawObject,
+    /// What went into an output's last compile (`inputs::InputRecord`).
+    Inputs,
 }
 
 impl EntryKind {
-    const ALL: [EntryKind; 3] = [EntryKind::Result, EntryKind::Manifest, EntryKind::RawObject];
+    const ALL: [EntryKind; 4] = [
+        EntryKind::Result,
+        EntryKind::Manifest,
+        EntryKind::RawObject,
+        EntryKind::Inputs,
+    ];
 
     fn suffix(self) -> char {
         match self {
             EntryKind::Result => 'R',
             EntryKind::Manifest => 'M',
             EntryKind::RawObject => 'W',
+            EntryKind::Inputs => 'X',
         }
     }
 
@@ -87,6 +96,7 @@ impl LocalStore {
         let magic = match kind {
             EntryKind::Result => Some(entry::MAGIC),
             EntryKind::Manifest => Some(manifest::MAGIC),
+            EntryKind::Inputs => Some(inputs::MAGIC),
             EntryKind::RawObject => None,
         };
         match mapped::read(&self.path(key, kind), magic) {
@@ -230,7 +240,7 @@ mod tests {
             assert_eq!(EntryKind::parse_file_name(&name), Some((kind, key)));
         }
         assert_eq!(
-            EntryKind::parse_file_name(&format!("{}X", key.to_hex())),
+            EntryKind::parse_file_name(&format!("{}Q", key.to_hex())),
             None
         );
         assert_eq!(EntryKind::parse_file_name("R"), None);

@@ -33,6 +33,9 @@ pub struct Usage {
     pub total: Amount,
     pub results: Amount,
     pub manifests: Amount,
+    /// Files in the buckets objcache did not write (a sharing ccache's
+    /// entries, say): cache files all the same, counted and evicted by age.
+    pub others: Amount,
     pub temp_recent: Amount,
     pub temp_stale: Amount,
     pub by_namespace: BTreeMap<String, Amount>,
@@ -58,16 +61,18 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
     let mut count = |f: &WalkedFile| match f.class {
         FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
         FileClass::Temp => u.temp_recent.add(f),
-        FileClass::Other => {}
-        FileClass::Result | FileClass::Manifest => {
-            if f.class == FileClass::Result {
-                u.results.add(f);
-            } else {
-                u.manifests.add(f);
+        FileClass::Result | FileClass::Manifest | FileClass::Other => {
+            match f.class {
+                FileClass::Result => u.results.add(f),
+                FileClass::Manifest => u.manifests.add(f),
+                _ => u.others.add(f),
             }
             u.total.add(f);
-            let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
-            u.by_namespace.entry(ns).or_default().add(f);
+            // Only objcache's entries have a namespace.
+            if f.class != FileClass::Other {
+                let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
+                u.by_namespace.entry(ns).or_default().add(f);
+            }
             let age = now.saturating_sub(f.used_ns) / 1_000_000_000;
             let bin = AGE_BINS
                 .iter()
@@ -168,6 +173,7 @@ pub fn show(u: &Usage) -> String {
     out.push_str("By kind:\n");
     out.push_str(&line("results", &u.results));
     out.push_str(&line("manifests", &u.manifests));
+    out.push_str(&line("other files", &u.others));
     out.push_str(&line("temp, stale (> 1h)", &u.temp_stale));
     out.push_str(&line("temp, recent (may be live)", &u.temp_recent));
     out.push_str("By namespace:\n");
@@ -197,6 +203,7 @@ pub fn print(u: &Usage) -> String {
     put("total".into(), &u.total);
     put("kind_result".into(), &u.results);
     put("kind_manifest".into(), &u.manifests);
+    put("kind_other".into(), &u.others);
     put("kind_temp_stale".into(), &u.temp_stale);
     put("kind_temp_recent".into(), &u.temp_recent);
     for (ns, a) in &u.by_namespace {

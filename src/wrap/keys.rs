@@ -22,6 +22,14 @@ const INCLUDE_PATH_VARS: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
+/// Sloppiness values that make a manifest record check less.
+const RECORD_SLOPPINESS: &[&str] = &[
+    "include_file_ctime",
+    "include_file_mtime",
+    "system_headers",
+    "time_macros",
+];
+
 impl Session {
     /// Everything both keys share: compiler, arguments, language, environment.
     pub(super) fn common_digest(
@@ -61,16 +69,18 @@ impl Session {
         }
         // The language of diagnostics, which are replayed on a hit, and
         // variables that change what the compiler driver does.
-        for var in [
-            "LANG",
-            "LC_ALL",
-            "LC_CTYPE",
-            "LC_MESSAGES",
+        // `sloppiness = locale`: diagnostics in another language may be replayed.
+        let locale: &[&str] = if config.has_sloppiness("locale") {
+            &[]
+        } else {
+            &["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"]
+        };
+        for var in locale.iter().chain(&[
             "CCC_OVERRIDE_OPTIONS",
             "COMPILER_PATH",
             "GCC_EXEC_PREFIX",
             "GCC_COMPARE_DEBUG",
-        ] {
+        ]) {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
@@ -137,7 +147,7 @@ impl Session {
             crate::compiler::Family::Gcc => self.source_text(a).unwrap_or_default(),
             crate::compiler::Family::Clang => &[],
         };
-        let external = self.config.has_sloppiness("pch_external_checksum");
+        let external = self.config.pch_external_checksum;
         for file in a.pch.inputs(family, &a.input, source) {
             let unusable = |e: std::io::Error| {
                 fallback(
@@ -235,6 +245,16 @@ impl Session {
         for var in INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
+        }
+        // What a record leaves unchecked: a call that checks more must not
+        // take a laxer call's records.
+        for lax in RECORD_SLOPPINESS {
+            if self.config.has_sloppiness(lax) {
+                h.field("sloppiness", lax.as_bytes());
+            }
+        }
+        for ignored in &self.config.ignore_headers_in_manifest {
+            h.field("ignored-headers", ignored.as_bytes());
         }
         Some(Key::from_bytes(self.finish_hasher(h, Part::Direct)))
     }

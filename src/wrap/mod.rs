@@ -10,6 +10,7 @@ mod hit;
 mod keys;
 mod miss;
 mod session;
+mod sloppy;
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -151,6 +152,9 @@ fn start(
 ) -> Result<Session, i32> {
     config.apply_umask();
     let mut log = Log::keeping(config.log_file.clone(), config.debug);
+    if let Some(problem) = config.temporary_dir_problem() {
+        log.note(problem);
+    }
     let path_list = if config.path.is_empty() {
         std::env::var("PATH").unwrap_or_default()
     } else {

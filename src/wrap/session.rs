@@ -37,7 +37,8 @@ impl Session {
             args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
         self.input = Some(analysis.input.clone());
         checks::files_named(&analysis, &cwd)?;
-        let analysis = self.relativize(&expanded, &dirs, analysis);
+        let mut analysis = self.relativize(&expanded, &dirs, analysis);
+        self.apply_sloppiness(&mut analysis)?;
         // gcc writes a dependency file of its own when these are set; a hit
         // could not produce it.
         for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
@@ -81,6 +82,14 @@ impl Session {
             }
         }
 
+        if analysis.modules {
+            // apply_sloppiness let it through for depend mode, which this
+            // call could not take (no manifest key, a PCH being made).
+            return Err(fallback(
+                Counter::CouldNotUseModules,
+                "-fmodules: depend mode cannot be used for this call",
+            ));
+        }
         if self.storage.policy().read_only_direct {
             // ccache's read_only_direct: results come from direct mode only;
             // otherwise the compiler runs and nothing is stored.
@@ -479,6 +488,7 @@ impl Session {
             command_line_tests: self.args.iter().any(|x| x.contains("__has_include")),
             mtime_sloppy: self.config.has_sloppiness("include_file_mtime"),
             ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
+            ignored_headers: &self.config.ignore_headers_in_manifest,
         };
         match ctx.record(files, search) {
             Ok(recorded) => Some(recorded),

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod node_exporter;
 pub mod servers;
 
 /// How to install the external tools the tests rely on.
@@ -588,7 +589,8 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Cache entry files: every file under the cache dir except configuration
 /// (`ccache.conf`), stats (`stats*`), lock (`*.lock`) and `CACHEDIR.TAG`
-/// files and anything under a `compilers` or `tmp` subdirectory.
+/// files and anything under a `compilers`, `objcache-stats` or `tmp`
+/// subdirectory.
 pub fn cache_entry_files(cache_dir: &Path) -> Vec<PathBuf> {
     walk_files(cache_dir)
         .into_iter()
@@ -604,7 +606,7 @@ pub fn cache_entry_files(cache_dir: &Path) -> Vec<PathBuf> {
             let rel = p.strip_prefix(cache_dir).unwrap();
             !rel.components().any(|c| {
                 let c = c.as_os_str();
-                c == "compilers" || c == "tmp"
+                c == "compilers" || c == "tmp" || c == "objcache-stats"
             })
         })
         .collect()

@@ -46,7 +46,7 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-fn kill_process_group(child: &mut Child) {
+pub(super) fn kill_process_group(child: &mut Child) {
     let pid = child.id();
     let _ = Command::new("kill")
         .arg("-KILL")
@@ -63,7 +63,7 @@ fn kill_process_group(child: &mut Child) {
 /// nginx's workers) and waits until `ready(port)` holds. `None` when the
 /// process exited early (the port was taken, most likely); panics with the
 /// log when it does not come up in time.
-fn spawn_and_wait(
+pub(super) fn spawn_and_wait(
     mut cmd: Command,
     port: u16,
     log: &Path,

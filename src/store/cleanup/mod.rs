@@ -2,7 +2,7 @@
 //! age eviction, and the walks that re-verify the size accounting.
 //!
 //! The store has 256 buckets (`<x>/<y>` directories). Each shard stats file
-//! (`<x>/stats`) keeps, per bucket, its size, its file count and a lower
+//! (`objcache-stats/<x>`) keeps, per bucket, its size, its file count and a lower
 //! bound of its entries' last-use times, so deciding whether to clean costs
 //! 16 small reads. Eviction itself (`evict`) walks the cache with one bucket
 //! in memory at a time: an age histogram finds the cutoff, then everything
@@ -11,12 +11,16 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
-use super::{account, container};
+mod select;
+mod walk;
+
+pub use select::{check_all, evict_selected, namespace_of, Selection};
+pub use walk::{bucket_dir, classify, stray_files, walk_bucket, FileClass, WalkedFile};
+
+use super::account;
 use crate::config::Config;
-use crate::files::disk_kib;
 use crate::stats::{self, BucketUsage, Counter};
 
 /// Temp files older than this were left by a killed process.
@@ -74,83 +78,6 @@ impl std::ops::AddAssign for Swept {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileClass {
-    Result,
-    Manifest,
-    Temp,
-    Other,
-}
-
-pub fn classify(name: &str) -> FileClass {
-    if name.starts_with(".objcache-tmp.") {
-        FileClass::Temp
-    } else {
-        match super::EntryKind::parse_file_name(name) {
-            Some((super::EntryKind::Result | super::EntryKind::RawObject, _)) => FileClass::Result,
-            Some((super::EntryKind::Manifest, _)) => FileClass::Manifest,
-            None => FileClass::Other,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct WalkedFile {
-    pub path: PathBuf,
-    pub class: FileClass,
-    pub kib: u64,
-    /// Last use (mtime), ns since the epoch.
-    pub used_ns: u64,
-}
-
-pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
-    cache_dir
-        .join(format!("{:x}", bucket >> 4))
-        .join(format!("{:x}", bucket & 0xf))
-}
-
-/// The files of one bucket. A missing directory is an empty bucket.
-pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> {
-    let dir = bucket_dir(cache_dir, bucket);
-    // A symlinked shard or bucket dir is not walked: its files (and so
-    // what eviction would delete) lie outside the cache.
-    if crate::files::no_symlink_below(cache_dir, &dir).is_err() {
-        return Ok(Vec::new());
-    }
-    walk_dir(&dir)
-}
-
-fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
-    let reader = match fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut files = Vec::new();
-    for item in reader {
-        let item = item?;
-        let Ok(meta) = item.metadata() else {
-            continue; // removed meanwhile
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        let name = item.file_name();
-        let used_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
-        files.push(WalkedFile {
-            path: item.path(),
-            class: classify(&name.to_string_lossy()),
-            kib: disk_kib(&meta),
-            used_ns,
-        });
-    }
-    Ok(files)
-}
-
 /// Decides, for a bucket's entries sorted oldest first, which to remove.
 pub trait Policy {
     fn remove(&mut self, entry: &WalkedFile) -> bool;
@@ -181,13 +108,12 @@ pub fn sweep_bucket(
         for f in &files {
             let remove = match f.class {
                 FileClass::Temp => f.used_ns < stale_before,
-                FileClass::Result | FileClass::Manifest => policy.remove(f),
-                FileClass::Other => false,
+                _ => policy.remove(f),
             };
             if remove && (dry_run || remove_file(&f.path)) {
                 swept.files += 1;
                 swept.kib += f.kib;
-            } else if matches!(f.class, FileClass::Result | FileClass::Manifest) {
+            } else if f.class.is_cache_file() {
                 kept.kib += f.kib;
                 kept.files += 1;
                 if kept.oldest_ns == 0 {
@@ -313,7 +239,7 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
 fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Result<()> {
     for bucket in 0..=255u8 {
         for entry in walk_bucket(cache_dir, bucket)? {
-            if matches!(entry.class, FileClass::Result | FileClass::Manifest) {
+            if entry.class.is_cache_file() {
                 f(&entry);
             }
         }
@@ -430,25 +356,6 @@ pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     Ok(total)
 }
 
-/// Files outside the buckets: the cache root, `compilers/`, `digests/` and the shard
-/// directories (where stats and config writes leave temp files).
-pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
-    let mut dirs = vec![
-        cache_dir.to_path_buf(),
-        cache_dir.join("compilers"),
-        cache_dir.join("digests"),
-    ];
-    dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
-    let mut files = Vec::new();
-    for dir in dirs {
-        if dir != cache_dir && crate::files::no_symlink_below(cache_dir, &dir).is_err() {
-            continue;
-        }
-        files.extend(walk_dir(&dir)?);
-    }
-    Ok(files)
-}
-
 /// Stale temp files outside the buckets (left by stats or config writes).
 pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swept> {
     let stale_before = crate::clock::now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
@@ -464,122 +371,6 @@ pub fn sweep_stray_temp_files(cache_dir: &Path, dry_run: bool) -> io::Result<Swe
     }
     Ok(swept)
 }
-
-/// `--check`: verifies every entry (checksum, key, format; a raw object
-/// against its result's digest) and removes the bad ones, with their
-/// accounting. Returns what was checked and what was removed.
-pub fn check_all(cache_dir: &Path) -> io::Result<(u64, Swept)> {
-    let mut checked = 0u64;
-    let mut removed = Swept::default();
-    for bucket in 0..=255u8 {
-        let mut policy = |f: &WalkedFile| {
-            checked += 1;
-            !entry_is_sound(&f.path)
-        };
-        removed += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
-    }
-    Ok((checked, removed))
-}
-
-/// Does the file at `path` (named `<key><kind>`) decode as what its name says?
-fn entry_is_sound(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    let Some((kind, key)) = super::EntryKind::parse_file_name(name) else {
-        return false;
-    };
-    let Ok(bytes) = crate::files::read_cache_file(path) else {
-        return false;
-    };
-    match kind {
-        super::EntryKind::Result => super::entry::ResultEntry::decode(&bytes, &key).is_ok(),
-        super::EntryKind::Manifest => super::manifest::Manifest::decode(&bytes, &key).is_ok(),
-        // A raw object must match the record in its result entry.
-        super::EntryKind::RawObject => {
-            let result = path.with_file_name(super::EntryKind::Result.file_name(&key));
-            let Ok(entry) = crate::files::read_cache_file(&result)
-                .map_err(|e| e.to_string())
-                .and_then(|b| super::entry::ResultEntry::decode(&b, &key))
-            else {
-                return false;
-            };
-            entry.files.iter().any(|(k, record)| {
-                *k == super::entry::FileKind::RawObject
-                    && record.len() == 40
-                    && record[..32] == *blake3::hash(&bytes).as_bytes()
-                    && record[32..] == (bytes.len() as u64).to_le_bytes()
-            })
-        }
-    }
-}
-
-/// Selects entries for `--evict-older-than` / `--evict-namespace` / `-C`.
-pub struct Selection<'a> {
-    pub older_than_secs: Option<u64>,
-    pub namespace: Option<&'a str>,
-}
-
-impl Selection<'_> {
-    fn matches(&self, f: &WalkedFile, now: u64) -> bool {
-        if let Some(age) = self.older_than_secs {
-            if f.used_ns >= now.saturating_sub(age.saturating_mul(1_000_000_000)) {
-                return false;
-            }
-        }
-        if let Some(ns) = self.namespace {
-            // A raw object whose result is gone serves nothing: it goes too,
-            // unless it is recent (a store writes it just before its result).
-            let settled = f.used_ns < now.saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
-            let orphan = settled && raw_object_result(&f.path).is_some_and(|r| !r.exists());
-            if !orphan && namespace_of(&f.path).as_deref() != Some(ns) {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-/// For a raw object file (`<key>W`), its result entry (`<key>R`), which
-/// holds the namespace.
-fn raw_object_result(path: &Path) -> Option<PathBuf> {
-    use super::EntryKind;
-    match EntryKind::parse_file_name(path.file_name()?.to_str()?)? {
-        (EntryKind::RawObject, key) => Some(path.with_file_name(EntryKind::Result.file_name(&key))),
-        _ => None,
-    }
-}
-
-/// The namespace an entry was stored with (`""` for none), from its header.
-pub fn namespace_of(path: &Path) -> Option<String> {
-    let result = raw_object_result(path);
-    let path = result.as_deref().unwrap_or(path);
-    let head = crate::files::read_cache_head(path, container::PEEK_LEN)?;
-    // Only a file of ours has a namespace; a damaged or foreign file's bytes
-    // would otherwise show up (or match an eviction) as one.
-    let magic = head.get(..4)?;
-    if magic != super::entry::MAGIC && magic != super::manifest::MAGIC {
-        return None;
-    }
-    container::peek_namespace(&head)
-}
-
-/// Removes (or, dry, counts) every entry the selection matches.
-pub fn evict_selected(cache_dir: &Path, selection: &Selection, dry_run: bool) -> io::Result<Swept> {
-    let now = crate::clock::now_ns();
-    let mut total = Swept::default();
-    for bucket in 0..=255u8 {
-        total += sweep_bucket(
-            cache_dir,
-            bucket,
-            &mut |f: &WalkedFile| selection.matches(f, now),
-            dry_run,
-        )?;
-    }
-    total += sweep_stray_temp_files(cache_dir, dry_run)?;
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,195 @@
+//! `--print-stats --format openmetrics`: the counters, the cache's size
+//! against its limits, the hit rate and the usage by namespace and last
+//! use in the Prometheus text exposition format, for a node_exporter
+//! textfile collector, a Pushgateway or a CI step to scrape and alert on.
+//! Counters are named `…_total` in their `# TYPE` line too, as that format
+//! (not strict OpenMetrics) wants; the closing `# EOF` is a comment to it.
+
+use std::fmt::Write as _;
+
+use crate::stats::counters::{Kind, Merge, ALL, COUNTERS};
+use crate::stats::{Counter, Counters};
+use crate::store::usage::Usage;
+
+/// The limits the cache is held to (0 = none).
+pub struct Limits {
+    pub max_size_bytes: u64,
+    pub max_files: u64,
+}
+
+/// One metric family: its `# TYPE`/`# HELP` lines and samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# TYPE objcache_{name} {kind}");
+    let _ = writeln!(out, "# HELP objcache_{name} {help}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "objcache_{name}{labels} {value}");
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the format asks.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The exposition, ending in `# EOF`. `usage` adds what a walk of the cache
+/// found (namespaces, last use); without it only the counters are shown.
+pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
+    let mut out = String::new();
+    for (def, &counter) in COUNTERS.iter().zip(ALL) {
+        let value = c.get(counter);
+        match (counter, def.kind, def.merge) {
+            (Counter::CacheSizeKibibyte | Counter::FilesInCache, _, _) => {}
+            (_, _, Merge::Max) | (_, Kind::State, _) => {
+                // Timestamps: seconds since the epoch.
+                family(
+                    &mut out,
+                    &format!("{}_seconds", def.name),
+                    "gauge",
+                    def.label,
+                );
+                sample(&mut out, &format!("{}_seconds", def.name), "", value);
+            }
+            _ => {
+                // Named as the Prometheus text format (0.0.4) wants a
+                // counter, which node_exporter's textfile collector reads.
+                let name = format!("{}_total", def.name);
+                family(&mut out, &name, "counter", def.label);
+                sample(&mut out, &name, "", value);
+            }
+        }
+    }
+    family(
+        &mut out,
+        "cache_size_bytes",
+        "gauge",
+        "Size of the local cache on disk",
+    );
+    sample(
+        &mut out,
+        "cache_size_bytes",
+        "",
+        c.get(Counter::CacheSizeKibibyte) * 1024,
+    );
+    family(
+        &mut out,
+        "cache_size_limit_bytes",
+        "gauge",
+        "max_size (0: no limit)",
+    );
+    sample(
+        &mut out,
+        "cache_size_limit_bytes",
+        "",
+        limits.max_size_bytes,
+    );
+    family(
+        &mut out,
+        "files_in_cache",
+        "gauge",
+        "Files in the local cache",
+    );
+    sample(&mut out, "files_in_cache", "", c.get(Counter::FilesInCache));
+    family(&mut out, "files_limit", "gauge", "max_files (0: no limit)");
+    sample(&mut out, "files_limit", "", limits.max_files);
+    let cacheable = c.hits() + c.misses();
+    family(
+        &mut out,
+        "hit_ratio",
+        "gauge",
+        "Hits per cacheable call since the counters were zeroed (0 when there were none)",
+    );
+    let ratio = if cacheable == 0 {
+        0.0
+    } else {
+        c.hits() as f64 / cacheable as f64
+    };
+    sample(&mut out, "hit_ratio", "", format!("{ratio:.6}"));
+    if let Some(u) = usage {
+        usage_families(&mut out, u);
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+fn usage_families(out: &mut String, u: &Usage) {
+    family(
+        out,
+        "namespace_bytes",
+        "gauge",
+        "Bytes of entries stored with each namespace",
+    );
+    for (ns, a) in &u.by_namespace {
+        let labels = format!("{{namespace=\"{}\"}}", label_value(ns));
+        sample(out, "namespace_bytes", &labels, a.kib * 1024);
+    }
+    family(
+        out,
+        "namespace_files",
+        "gauge",
+        "Entries stored with each namespace",
+    );
+    for (ns, a) in &u.by_namespace {
+        let labels = format!("{{namespace=\"{}\"}}", label_value(ns));
+        sample(out, "namespace_files", &labels, a.files);
+    }
+    family(
+        out,
+        "last_use_bytes",
+        "gauge",
+        "Bytes of entries by when they were last used",
+    );
+    for (bin, a) in &u.by_last_use {
+        let labels = format!("{{last_use=\"{}\"}}", label_value(bin));
+        sample(out, "last_use_bytes", &labels, a.kib * 1024);
+    }
+    family(
+        out,
+        "last_use_files",
+        "gauge",
+        "Entries by when they were last used",
+    );
+    for (bin, a) in &u.by_last_use {
+        let labels = format!("{{last_use=\"{}\"}}", label_value(bin));
+        sample(out, "last_use_files", &labels, a.files);
+    }
+    family(
+        out,
+        "reclaimable_bytes",
+        "gauge",
+        "What a cleanup to the limits would free",
+    );
+    sample(
+        out,
+        "reclaimable_bytes",
+        "",
+        u.cleanup_would_free.kib * 1024,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_get_total_samples_and_the_exposition_ends() {
+        let mut c = Counters::default();
+        c.set(Counter::DirectCacheHit, 3);
+        c.set(Counter::CacheMiss, 1);
+        c.set(Counter::CacheSizeKibibyte, 2);
+        let limits = Limits {
+            max_size_bytes: 5 << 30,
+            max_files: 0,
+        };
+        let text = render(&c, &limits, None);
+        assert!(text.contains("# TYPE objcache_direct_cache_hit_total counter\n"));
+        assert!(text.contains("\nobjcache_direct_cache_hit_total 3\n"));
+        assert!(text.contains("\nobjcache_cache_size_bytes 2048\n"));
+        assert!(text.contains("\nobjcache_hit_ratio 0.750000\n"));
+        assert!(text.contains("\nobjcache_stats_zeroed_timestamp_seconds 0\n"));
+        assert!(text.ends_with("\n# EOF\n"));
+        assert_eq!(label_value("a\"b\\c"), "a\\\"b\\\\c");
+    }
+}

@@ -1,0 +1,189 @@
+//! What the cache directory holds: every file below a bucket directory,
+//! classified by ccache's rule, and the bookkeeping files outside the buckets.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use crate::files::disk_kib;
+use crate::stats;
+
+/// What a file below a bucket directory is. As in ccache's cleanup, every
+/// file there is a cache file, counted in the cache's size and evicted by
+/// age, whoever wrote it: objcache's entries, ccache's (a cache dir shared
+/// with ccache), anything else. Temp files go once they are stale. Only
+/// `stats` and `CACHEDIR.TAG` (ccache's bookkeeping) and NFS's `.nfs*`
+/// placeholders (which the server removes when the file's last user closes
+/// it) are left alone: the walk never returns them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileClass {
+    Result,
+    Manifest,
+    Temp,
+    /// A file objcache did not write (or cannot name): still a cache file.
+    Other,
+}
+
+impl FileClass {
+    /// Counted in the cache's size and file count, and evicted by age.
+    pub fn is_cache_file(self) -> bool {
+        self != FileClass::Temp
+    }
+}
+
+/// Files below a bucket that no cleanup touches or counts.
+pub fn is_left_alone(name: &str) -> bool {
+    name == "stats" || name == "CACHEDIR.TAG" || name.starts_with(".nfs")
+}
+
+pub fn classify(name: &str) -> FileClass {
+    // objcache's temp files, and ccache's (`<name>.tmp.<random>`).
+    if name.starts_with(".objcache-tmp.") || name.contains(".tmp.") {
+        FileClass::Temp
+    } else {
+        match crate::store::EntryKind::parse_file_name(name) {
+            Some((crate::store::EntryKind::Result | crate::store::EntryKind::RawObject, _)) => {
+                FileClass::Result
+            }
+            // An input record is bookkeeping like a manifest.
+            Some((crate::store::EntryKind::Manifest | crate::store::EntryKind::Inputs, _)) => {
+                FileClass::Manifest
+            }
+            None => FileClass::Other,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WalkedFile {
+    pub path: PathBuf,
+    pub class: FileClass,
+    pub kib: u64,
+    /// Last use (mtime), ns since the epoch.
+    pub used_ns: u64,
+}
+
+pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
+    cache_dir
+        .join(format!("{:x}", bucket >> 4))
+        .join(format!("{:x}", bucket & 0xf))
+}
+
+/// The files of one bucket. A missing directory is an empty bucket.
+pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> {
+    let dir = bucket_dir(cache_dir, bucket);
+    // A symlinked shard or bucket dir is not walked: its files (and so
+    // what eviction would delete) lie outside the cache.
+    if crate::files::no_symlink_below(cache_dir, &dir).is_err() {
+        return Ok(Vec::new());
+    }
+    walk_dir(&dir)
+}
+
+fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let mut files = Vec::new();
+    walk_into(dir, true, &mut files)?;
+    Ok(files)
+}
+
+/// The files of `dir` and, with `deep`, of the directories below it
+/// (ccache's deeper levels, `<x>/<y>/<z>/`), never through a symlink.
+fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<()> {
+    let reader = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for item in reader {
+        let item = item?;
+        let Ok(meta) = item.metadata() else {
+            continue; // removed meanwhile
+        };
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if meta.is_dir() && deep {
+            walk_into(&item.path(), deep, files)?;
+            continue;
+        }
+        if !meta.is_file() || is_left_alone(&name) {
+            continue;
+        }
+        let used_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        files.push(WalkedFile {
+            path: item.path(),
+            class: classify(&name),
+            kib: disk_kib(&meta),
+            used_ns,
+        });
+    }
+    Ok(())
+}
+
+/// Files outside the buckets: the cache root, `compilers/`, `digests/` and the shard
+/// directories (where stats and config writes leave temp files).
+pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let mut dirs = vec![
+        cache_dir.to_path_buf(),
+        cache_dir.join("compilers"),
+        cache_dir.join("digests"),
+    ];
+    dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
+    let mut files = Vec::new();
+    for dir in dirs {
+        if dir != cache_dir && crate::files::no_symlink_below(cache_dir, &dir).is_err() {
+            continue;
+        }
+        walk_into(&dir, false, &mut files)?;
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_below_a_bucket_is_walked_but_what_ccache_leaves_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = bucket_dir(dir.path(), 0x3c);
+        fs::create_dir_all(bucket.join("d")).unwrap();
+        let key = crate::key::Key::of(b"k");
+        let entry = crate::store::EntryKind::Result.file_name(&key);
+        for name in [
+            entry.as_str(),
+            "unknown",
+            "d/deeper",
+            ".objcache-tmp.x",
+            "abcR.tmp.123",
+            "stats",
+            "CACHEDIR.TAG",
+            ".nfs00001234",
+        ] {
+            fs::write(bucket.join(name), b"x").unwrap();
+        }
+        let mut walked: Vec<(String, FileClass)> = walk_bucket(dir.path(), 0x3c)
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let rel = f.path.strip_prefix(&bucket).unwrap();
+                (rel.display().to_string(), f.class)
+            })
+            .collect();
+        walked.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            walked,
+            [
+                (".objcache-tmp.x".to_string(), FileClass::Temp),
+                (entry.clone(), FileClass::Result),
+                ("abcR.tmp.123".to_string(), FileClass::Temp),
+                ("d/deeper".to_string(), FileClass::Other),
+                ("unknown".to_string(), FileClass::Other),
+            ]
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! The input record of a compile: what went into its keys, field by field
+//! and compactly (see `key::KeyHasher::take_fields`), kept per output file
+//! so that the next miss for that output can be explained by comparing the
+//! two. Stored as an entry of its own kind (`X`), so it counts toward the
+//! cache size and is evicted like any other entry; never sent to a remote.
+//!
+//! ```text
+//! payload = time_secs u64 | output str | source str | explanation str
+//!           | field_count u32 | (label str | value str) * field_count
+//! str     = len u64 | UTF-8 bytes
+//! ```
+
+use super::container::{Format, Reader, Writer};
+use crate::key::Key;
+
+pub const MAGIC: &[u8; 4] = b"OBJX";
+const FORMAT: Format = Format {
+    magic: MAGIC,
+    version: 1,
+};
+
+/// A record larger than this is not stored: it would only explain a miss.
+pub const MAX_FIELDS: usize = 20_000;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputRecord {
+    /// When the compile ran (seconds since the epoch).
+    pub time_secs: u64,
+    /// The output and the source as the call named them.
+    pub output: String,
+    pub source: String,
+    /// Why this compile missed, in words ("" for the first of its output).
+    pub explanation: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl InputRecord {
+    /// The key a record is kept under: the output as `for_output` spells
+    /// it (relative to base_dir or the working directory where it can be)
+    /// and the source's file name, so the same object in another checkout
+    /// finds the record of this one.
+    pub fn key_for(output: &str, source_name: &str) -> Key {
+        let mut text = b"objcache-inputs-1\0".to_vec();
+        text.extend_from_slice(output.as_bytes());
+        text.push(0);
+        text.extend_from_slice(source_name.as_bytes());
+        Key::of(&text)
+    }
+
+    pub fn encode(&self, key: &Key, level: Option<i32>) -> std::io::Result<Vec<u8>> {
+        let mut w = Writer::default();
+        w.u64(self.time_secs);
+        for s in [&self.output, &self.source, &self.explanation] {
+            w.bytes(s.as_bytes());
+        }
+        let fields = &self.fields[..self.fields.len().min(MAX_FIELDS)];
+        w.u32(fields.len() as u32);
+        for (label, value) in fields {
+            w.bytes(label.as_bytes());
+            w.bytes(value.as_bytes());
+        }
+        FORMAT.encode(key, "", &w.0, level)
+    }
+
+    pub fn decode(bytes: &[u8], key: &Key) -> Result<InputRecord, String> {
+        let payload = FORMAT.decode(bytes, key)?;
+        let mut r = Reader::new(&payload);
+        let time_secs = r.u64()?;
+        let output = r.string()?;
+        let source = r.string()?;
+        let explanation = r.string()?;
+        let n = r.u32()? as usize;
+        if n > MAX_FIELDS {
+            return Err(format!("{n} fields"));
+        }
+        let mut fields = Vec::with_capacity(n);
+        for _ in 0..n {
+            fields.push((r.string()?, r.string()?));
+        }
+        r.finish()?;
+        Ok(InputRecord {
+            time_secs,
+            output,
+            source,
+            explanation,
+            fields,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_key_check() {
+        let key = InputRecord::key_for("build/t.o", "t.c");
+        let rec = InputRecord {
+            time_secs: 7,
+            output: "build/t.o".into(),
+            source: "/src/t.c".into(),
+            explanation: "source changed".into(),
+            fields: vec![("arg".into(), "-O2".into()), ("cwd".into(), "/a".into())],
+        };
+        let bytes = rec.encode(&key, Some(1)).unwrap();
+        assert_eq!(InputRecord::decode(&bytes, &key).unwrap(), rec);
+        let other = InputRecord::key_for("build/u.o", "t.c");
+        assert!(InputRecord::decode(&bytes, &other).is_err());
+    }
+}

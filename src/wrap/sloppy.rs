@@ -1,0 +1,100 @@
+//! The `sloppiness` values that decide whether a call is cached at all and
+//! which of its arguments reach the key: `modules`, `ivfsoverlay`,
+//! `clang_index_store` and `random_seed`, as ccache 4.13 defines them.
+//! (`locale` is applied where the environment is hashed, the include-file
+//! ones where headers are checked.)
+
+use super::{fallback, Fallback, Session};
+use crate::compiler::args::ArgsAnalysis;
+use crate::stats::Counter;
+
+impl Session {
+    /// Refuses what needs a sloppiness that is not set, and drops from
+    /// the key the arguments a set one says do not matter.
+    pub(super) fn apply_sloppiness(&self, a: &mut ArgsAnalysis) -> Result<(), Fallback> {
+        let config = &self.config;
+        if a.modules {
+            // Only a `.d` names the module maps and the headers behind a
+            // module, so the result must come from depend mode.
+            if !(config.direct_mode && config.depend_mode && a.deps.is_some()) {
+                return Err(fallback(
+                    Counter::CouldNotUseModules,
+                    "-fmodules needs direct mode, depend mode and a .d (-MD)",
+                ));
+            }
+            if !config.has_sloppiness("modules") {
+                return Err(fallback(
+                    Counter::CouldNotUseModules,
+                    "-fmodules is cached only with sloppiness = modules",
+                ));
+            }
+        }
+        let overlay = a.hash_args.iter().any(|x| x == "-ivfsoverlay");
+        if overlay && !config.has_sloppiness("ivfsoverlay") {
+            // The overlay file remaps what headers the compiler reads.
+            return Err(fallback(
+                Counter::UnsupportedCompilerOption,
+                "-ivfsoverlay is cached only with sloppiness = ivfsoverlay",
+            ));
+        }
+        let mut dropped = Vec::new();
+        if overlay {
+            dropped.push("-ivfsoverlay");
+        }
+        if config.has_sloppiness("clang_index_store") {
+            dropped.push("-index-store-path");
+        }
+        let random_seed = config.has_sloppiness("random_seed");
+        a.hash_args = without(std::mem::take(&mut a.hash_args), &dropped, random_seed);
+        Ok(())
+    }
+}
+
+/// `args` without each option in `dropped` and its value, and, with
+/// `random_seed`, without `-frandom-seed=…`.
+fn without(args: Vec<String>, dropped: &[&str], random_seed: bool) -> Vec<String> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if dropped.contains(&arg.as_str()) {
+            args.next(); // its value
+        } else if !(random_seed && arg.starts_with("-frandom-seed=")) {
+            kept.push(arg);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compiler::args::analyse;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn separate_values_stay_beside_their_options() {
+        let a = analyse(&args(&[
+            "-c",
+            "t.c",
+            "-index-store-path",
+            "/tmp/idx",
+            "-ivfsoverlay",
+            "o.yaml",
+            "-frandom-seed=x",
+        ]))
+        .unwrap();
+        let at = |name: &str| a.hash_args.iter().position(|x| x == name).unwrap();
+        assert_eq!(a.hash_args[at("-index-store-path") + 1], "/tmp/idx");
+        assert_eq!(a.hash_args[at("-ivfsoverlay") + 1], "o.yaml");
+        assert!(!a.modules);
+        let kept = super::without(a.hash_args.clone(), &["-index-store-path"], true);
+        assert_eq!(kept, ["-c", "-ivfsoverlay", "o.yaml"]);
+        let kept = super::without(a.hash_args, &["-ivfsoverlay"], false);
+        assert_eq!(
+            kept,
+            ["-c", "-index-store-path", "/tmp/idx", "-frandom-seed=x"]
+        );
+    }
+}
