@@ -273,6 +273,31 @@ fn refused_options_and_directives_count_as_ccache_does() {
 }
 
 #[test]
+fn inputs_come_before_objections_to_options_as_in_ccache() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("t.c"), SOURCE).unwrap();
+    fs::write(dir.join("u.c"), format!("{SOURCE}int u;\n")).unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (&["-E"], "no_input_file"),
+        (&["-c", "-save-temps"], "no_input_file"),
+        (&["-c", "-"], "no_input_file"),
+        (&["-E", "t.c", "u.c"], "called_for_link"),
+        (&["-save-temps", "t.c", "u.c"], "called_for_link"),
+        (
+            &["-c", "-save-temps", "t.c", "u.c"],
+            "multiple_source_files",
+        ),
+        (&["-E", "t.c", "-o", "-"], "output_to_stdout"),
+        (&["-E", "t.c"], "called_for_preprocessing"),
+    ];
+    for (a, counter) in cases {
+        let delta = like_plain(&env, &dir, a, &[]);
+        assert_eq!(delta, counts(&[(counter, 1)]), "{a:?}");
+    }
+}
+
+#[test]
 fn local_storage_reads_count_each_entry_file() {
     let env = TestEnv::new();
     let dir = env.dir("w");

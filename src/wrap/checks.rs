@@ -63,6 +63,59 @@ pub(super) fn files_named(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {
     Ok(())
 }
 
+/// The counter of a call whose arguments cannot be cached (`found`, the
+/// first objection), as ccache picks it: ccache reads every argument first
+/// and objects to an option (`-E`, a refused option, a missing value) only
+/// after it found the inputs (the arguments that are existing regular
+/// files): none is `no_input_file`, several are a link or
+/// `multiple_source_files`, and `-o -` is `output_to_stdout`.
+pub(super) fn ccache_precedence(args: &[String], cwd: &str, found: Counter) -> Counter {
+    use Counter::*;
+    if !matches!(
+        found,
+        CalledForPreprocessing | UnsupportedCompilerOption | BadCompilerArguments
+    ) {
+        return found;
+    }
+    let mut inputs: Vec<&str> = Vec::new();
+    let (mut compiles, mut to_stdout) = (false, false);
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
+        i += 1;
+        match a {
+            "-o" => {
+                to_stdout = next == Some("-");
+                i += 1;
+            }
+            "-o-" => to_stdout = true,
+            "-c" | "-S" | "-fsyntax-only" | "--analyze" => compiles = true,
+            "--ccache-skip" => i += 1,
+            _ if a.starts_with('-') => {
+                if crate::compiler::args::takes_separate_value(a) {
+                    i += 1;
+                }
+            }
+            _ if is_dev_null(a) => inputs.push(a),
+            _ => {
+                let file = std::fs::metadata(paths::resolve_in(cwd, a));
+                if file.is_ok_and(|m| m.is_file()) {
+                    inputs.push(a);
+                }
+            }
+        }
+    }
+    match inputs.as_slice() {
+        [] => NoInputFile,
+        [_] if to_stdout => OutputToStdout,
+        [_] => found,
+        _ if compiles => MultipleSourceFiles,
+        [first, ..] if first.contains("conftest.") => AutoconfTest,
+        _ => CalledForLink,
+    }
+}
+
 /// `ccache:disable` in the first 4 KiB of the source: the call runs the
 /// compiler uncached and counts `disabled`.
 pub(super) fn disabled_by_source(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {

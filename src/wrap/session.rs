@@ -33,8 +33,10 @@ impl Session {
         let cwd = dirs.apparent.clone();
         let expanded = args::expand_response_files(&self.args, Path::new(&cwd))
             .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
-        let analysis =
-            args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        let analysis = args::analyse(&expanded).map_err(|c| {
+            let counter = checks::ccache_precedence(&expanded, &cwd, c);
+            fallback(counter, "the call cannot be cached")
+        })?;
         self.input = Some(analysis.input.clone());
         checks::files_named(&analysis, &cwd)?;
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
