@@ -278,8 +278,9 @@ fn inputs_come_before_objections_to_options_as_in_ccache() {
     let dir = env.dir("w");
     fs::write(dir.join("t.c"), SOURCE).unwrap();
     fs::write(dir.join("u.c"), format!("{SOURCE}int u;\n")).unwrap();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["-E"], "no_input_file"),
+        (&["-c", "missing.f90"], "no_input_file"),
         (&["-c", "-save-temps"], "no_input_file"),
         (&["-c", "-"], "no_input_file"),
         (&["-E", "t.c", "u.c"], "called_for_link"),

@@ -65,18 +65,12 @@ pub(super) fn files_named(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {
 
 /// The counter of a call whose arguments cannot be cached (`found`, the
 /// first objection), as ccache picks it: ccache reads every argument first
-/// and objects to an option (`-E`, a refused option, a missing value) only
-/// after it found the inputs (the arguments that are existing regular
-/// files): none is `no_input_file`, several are a link or
-/// `multiple_source_files`, and `-o -` is `output_to_stdout`.
+/// and objects to an option (`-E`, a refused option, a missing value), a
+/// language or a link only after it found the inputs (the arguments that
+/// are existing regular files): none is `no_input_file`, several are a
+/// link or `multiple_source_files`, and `-o -` is `output_to_stdout`.
 pub(super) fn ccache_precedence(args: &[String], cwd: &str, found: Counter) -> Counter {
     use Counter::*;
-    if !matches!(
-        found,
-        CalledForPreprocessing | UnsupportedCompilerOption | BadCompilerArguments
-    ) {
-        return found;
-    }
     let mut inputs: Vec<&str> = Vec::new();
     let (mut compiles, mut to_stdout) = (false, false);
     let mut i = 0;
