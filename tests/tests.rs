@@ -18,6 +18,7 @@ mod cmake;
 mod color;
 mod concurrency;
 mod config;
+mod config_keys;
 mod config_parity;
 mod counters;
 mod depfiles;

@@ -33,6 +33,7 @@ pub(super) struct Scan {
     pub(super) macro_debug: bool,
     pub(super) records_command_line: bool,
     pub(super) extra_files: Vec<String>,
+    pub(super) extra_file_options: Vec<String>,
     pub(super) native_cpu: bool,
     pub(super) color: Option<ColorChoice>,
     pub(super) profiling: Profiling,
@@ -271,8 +272,8 @@ impl Scan {
         let a = args[i].as_str();
         let next = args.get(i + 1).map(String::as_str);
         let (value, used) = value_and_span(known.as_ref(), next)?;
-        if known.is_some_and(|m| m.has(HASH_FILE)) {
-            self.extra_files.extend(value.map(str::to_string));
+        if let Some(file) = value.filter(|_| known.is_some_and(|m| m.has(HASH_FILE))) {
+            self.extra_file(file, a);
         }
         self.native_cpu |= a.ends_with("=native");
         self.debug_option(a);
@@ -283,7 +284,7 @@ impl Scan {
         self.profiling.observe(a);
         if a == "-fauto-profile" {
             // Without a file, gcc reads this one.
-            self.extra_files.push("fbdata.afdo".to_string());
+            self.extra_file("fbdata.afdo", a);
         }
         let assembler_options = match known.map(|m| m.name()) {
             Some("-Xassembler" | "-Wa,") => value,
@@ -300,6 +301,12 @@ impl Scan {
             self.pp_args.push(arg.clone());
         }
         Ok(used)
+    }
+
+    /// A file whose content decides the output, named by `option`.
+    fn extra_file(&mut self, file: &str, option: &str) {
+        self.extra_files.push(file.to_string());
+        self.extra_file_options.push(option.to_string());
     }
 
     /// `-g…`, `-dumpdir`/`-dumpbase` and recorded command lines: what
@@ -331,7 +338,7 @@ impl Scan {
             _ => None,
         };
         match (rest.first().map(String::as_str), value) {
-            (Some("-load"), Some(plugin)) => self.extra_files.push(plugin.to_string()),
+            (Some("-load"), Some(plugin)) => self.extra_file(plugin, "-Xclang"),
             (Some("-include-pch"), Some(file)) => self.pch.named.push(file.to_string()),
             (Some("-emit-pch"), _) => {
                 self.pch.creates = true;

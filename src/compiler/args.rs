@@ -10,7 +10,10 @@ use super::profile::Profiling;
 use crate::stats::Counter;
 
 pub(crate) use super::options::takes_separate_value;
-pub use super::response::{expand_response_files, split_response_text};
+pub use super::response::{
+    expand_response_files, expand_response_files_as, split_response_text,
+    split_windows_response_text, ResponseFormat,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepKind {
@@ -80,6 +83,8 @@ pub struct ArgsAnalysis {
     pub debug_info: bool,
     /// Files named by options whose content decides the output (plugins, specs, profiles).
     pub extra_files: Vec<String>,
+    /// The option (as given) that named each of `extra_files`, in order.
+    pub extra_file_options: Vec<String>,
     /// `-march=native` and friends: the output depends on this machine's CPU.
     pub native_cpu: bool,
     /// Files written besides the object and the `.d`.
@@ -98,6 +103,34 @@ pub struct ArgsAnalysis {
     /// clang's `-fmodules`: the object depends on module maps and the
     /// headers behind them, which only the `.d` names.
     pub modules: bool,
+}
+
+/// Does `ignore_options` leave `arg` out of the keys? A pattern matches
+/// the whole option, or with a trailing `*` (only there, as in ccache)
+/// its beginning. Only options count: never what objcache itself adds to
+/// the key (`objcache-…` entries) or an operand.
+pub fn is_ignored_option(arg: &str, patterns: &[String]) -> bool {
+    arg.starts_with('-')
+        && patterns.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => arg.starts_with(prefix),
+            None => arg == p,
+        })
+}
+
+/// `args` without the options `ignore_options` names, nor the separate
+/// value (`-I dir`) of one of them.
+pub fn keyed_args<'a>(args: &'a [String], patterns: &[String]) -> Vec<&'a String> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        if is_ignored_option(&args[i], patterns) {
+            i += if takes_separate_value(&args[i]) { 2 } else { 1 };
+            continue;
+        }
+        kept.push(&args[i]);
+        i += 1;
+    }
+    kept
 }
 
 /// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
@@ -162,6 +195,7 @@ impl Scan {
             preprocessor_args: self.pp_args,
             debug_info: self.debug_info,
             extra_files: self.extra_files,
+            extra_file_options: self.extra_file_options,
             native_cpu: self.native_cpu,
             color: self.color,
             extra_outputs,
@@ -335,6 +369,20 @@ impl ArgsAnalysis {
 mod tests {
     use super::*;
 
+    #[test]
+    fn ignored_options_and_their_values_are_not_keyed() {
+        let args: Vec<String> = ["-I", "inc", "-Wall", "-fmessage-length=3", "-O2", "-Wal"]
+            .map(String::from)
+            .into();
+        let patterns = ["-I".to_string(), "-fmessage-*".into(), "-Wal".into()];
+        assert_eq!(keyed_args(&args, &patterns), ["-Wall", "-O2"]);
+        // `*` anywhere but at the end is an ordinary character.
+        assert!(!is_ignored_option("-Wall", &["-W*l".to_string()]));
+        assert!(is_ignored_option("-W*l", &["-W*l".to_string()]));
+        let all = ["*".to_string()];
+        assert!(!is_ignored_option("objcache-gcda-base:a.o", &all));
+    }
+
     fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {
         let args: Vec<String> = cmd.split_whitespace().map(String::from).collect();
         analyse(&args)
@@ -450,6 +498,7 @@ mod tests {
             ["-c", "-include-pch", "p.pch", "-Wp,-DY", "-fplugin=p.so"]
         );
         assert_eq!(a.extra_files, ["p.so"]);
+        assert_eq!(a.extra_file_options, ["-fplugin=p.so"]);
         assert_eq!(a.pch.named, ["p.pch"]);
     }
 

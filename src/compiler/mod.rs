@@ -3,6 +3,7 @@
 mod arg_scan;
 pub mod args;
 pub mod color;
+mod kind;
 pub mod lang;
 mod options;
 pub mod pch;
@@ -17,12 +18,16 @@ use std::process::Command;
 
 use crate::key::KeyHasher;
 
+pub use crate::config::CompilerType;
+
 /// The real compiler: the path to run, and where it really lives (symlinks
 /// resolved), which is what identifies it.
 #[derive(Clone, Debug)]
 pub struct Compiler {
     pub path: PathBuf,
     pub real: PathBuf,
+    /// Guessed from the name; `compiler_type` overrides it.
+    pub kind: CompilerType,
 }
 
 /// Finds the compiler `name` (a path, or a name to look up in `path_list`),
@@ -52,6 +57,7 @@ pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
             Some(real) if is_me(&real) => None,
             real => Some(Compiler {
                 real: real.unwrap_or_else(|| path.clone()),
+                kind: kind::guess(&path),
                 path,
             }),
         }
@@ -81,7 +87,14 @@ pub enum Family {
     Clang,
 }
 
+/// From the compiler type; a compiler of type `other` (a name that says
+/// nothing, like a wrapper script) is clang when its real path says so.
 pub fn family(compiler: &Compiler) -> Family {
+    match compiler.kind {
+        CompilerType::Clang | CompilerType::ClangCl | CompilerType::Icx => return Family::Clang,
+        CompilerType::Other => {}
+        _ => return Family::Gcc,
+    }
     let name = compiler
         .path
         .file_name()
@@ -95,8 +108,9 @@ pub fn family(compiler: &Compiler) -> Family {
 }
 
 /// Adds the compiler's identity to the key as `compiler_check` says.
-/// `content` (objcache's default) hashes the binary once per install: the
-/// result is remembered under the cache dir, keyed by path, size, mtime and inode.
+/// `content` (objcache's default) hashes the binary once per install, and a
+/// command runs once per install: the result is remembered under the cache
+/// dir, keyed by path, size, mtime and inode (and the command's text).
 pub fn hash_identity(
     h: &mut KeyHasher,
     located: &Compiler,
@@ -120,42 +134,72 @@ pub fn hash_identity(
             );
         }
         "content" | "" => {
-            let digest = memoised_content_hash(&located.real, cache_dir)?;
+            let digest = memoised_content_hash(located, cache_dir)?;
             h.field("compiler-content", &digest);
         }
         s if s.starts_with("string:") => h.field("compiler-string", &s.as_bytes()[7..]),
         command => {
-            for part in command.split(';') {
-                let words: Vec<String> = part
-                    .split_whitespace()
-                    .map(|w| w.replace("%compiler%", &compiler.to_string_lossy()))
-                    .collect();
-                let Some((program, rest)) = words.split_first() else {
-                    continue;
-                };
-                let out = Command::new(program)
-                    .args(rest)
-                    .env("CCACHE_DISABLE", "1")
-                    .output()
-                    .map_err(|e| format!("compiler_check command \"{part}\": {e}"))?;
-                if !out.status.success() {
-                    return Err(format!(
-                        "compiler_check command \"{part}\" failed: {}",
-                        out.status
-                    ));
-                }
-                h.field("compiler-check-stdout", &out.stdout);
-                h.field("compiler-check-stderr", &out.stderr);
-            }
+            let digest = memoised(located, &format!("command:{command}"), cache_dir, || {
+                run_check_command(command, compiler)
+            })?;
+            h.field("compiler-check-output", &digest);
         }
     }
     Ok(())
 }
 
-/// `real`: the compiler's canonical path.
-fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], String> {
+/// The `;`-separated commands of a `compiler_check`, each run with
+/// `%compiler%` replaced: the digest of what they print.
+fn run_check_command(command: &str, compiler: &Path) -> Result<[u8; 32], String> {
+    let mut h = blake3::Hasher::new();
+    for part in command.split(';') {
+        let words: Vec<String> = part
+            .split_whitespace()
+            .map(|w| w.replace("%compiler%", &compiler.to_string_lossy()))
+            .collect();
+        let Some((program, rest)) = words.split_first() else {
+            continue;
+        };
+        let out = Command::new(program)
+            .args(rest)
+            .env("CCACHE_DISABLE", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("compiler_check command \"{part}\": {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "compiler_check command \"{part}\" failed: {}",
+                out.status
+            ));
+        }
+        for stream in [&out.stdout, &out.stderr] {
+            h.update(&(stream.len() as u64).to_le_bytes());
+            h.update(stream);
+        }
+    }
+    Ok(*h.finalize().as_bytes())
+}
+
+/// The compiler's content digest (hashing it once per install).
+fn memoised_content_hash(located: &Compiler, cache_dir: &Path) -> Result<[u8; 32], String> {
+    let real = &located.real;
+    memoised(located, "content", cache_dir, || {
+        crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))
+    })
+}
+
+/// What `compute` says about the compiler for `what` (the content, or a
+/// check command's output), remembered under the cache dir by the
+/// compiler's path, size, mtime and inode: a new install computes it again.
+fn memoised(
+    located: &Compiler,
+    what: &str,
+    cache_dir: &Path,
+    compute: impl FnOnce() -> Result<[u8; 32], String>,
+) -> Result<[u8; 32], String> {
+    let real = &located.real;
     let m = fs::metadata(real).map_err(|e| format!("{}: {e}", real.display()))?;
-    let id = format!(
+    let mut id = format!(
         "{}\0{}\0{}.{}\0{}\0{}",
         real.display(),
         m.size(),
@@ -164,6 +208,10 @@ fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], Stri
         m.ino(),
         m.dev()
     );
+    if what != "content" {
+        // The memo of a command also depends on the path it is given.
+        id = format!("{what}\0{}\0{id}", located.path.display());
+    }
     let memo = cache_dir
         .join("compilers")
         .join(blake3::hash(id.as_bytes()).to_hex().as_str());
@@ -172,9 +220,8 @@ fn memoised_content_hash(real: &Path, cache_dir: &Path) -> Result<[u8; 32], Stri
             return Ok(digest);
         }
     }
-    let digest =
-        crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))?;
-    // Best effort: a read-only cache just hashes again next time.
+    let digest = compute()?;
+    // Best effort: a read-only cache computes it again next time.
     if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
         let _ = crate::files::atomic_write(&memo, &digest);
     }

@@ -2,16 +2,28 @@
 
 use std::path::Path;
 
+pub use crate::config::ResponseFormat;
+
 /// Response files read for one call at most (gcc stops at 2000 too).
 const MAX_RESPONSE_FILES: usize = 2000;
 /// Bytes of response files read for one call at most.
 const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 
-/// Expands `@file` response files (gcc's quoting: quotes and backslashes),
+/// Expands `@file` response files with POSIX quoting; see
+/// `expand_response_files_as`.
+pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
+    expand_response_files_as(args, cwd, ResponseFormat::Posix)
+}
+
+/// Expands `@file` response files, quoted as `format` says,
 /// recursively. An unreadable one stays as it is, as gcc leaves it. `Err`
 /// when the files are too many or too large to be real (a file naming
 /// itself several times, `@/dev/zero`): the call then runs uncached.
-pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
+pub fn expand_response_files_as(
+    args: &[String],
+    cwd: &Path,
+    format: ResponseFormat,
+) -> Result<Vec<String>, String> {
     struct Budget {
         files: usize,
         bytes: u64,
@@ -48,11 +60,18 @@ pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>,
         depth: usize,
         budget: &mut Budget,
         out: &mut Vec<String>,
+        format: ResponseFormat,
     ) -> Result<(), String> {
         for a in args {
             match a.strip_prefix('@') {
                 Some(file) if depth < 10 => match read_limited(&cwd.join(file), budget)? {
-                    Some(text) => expand(&split_response_text(&text), cwd, depth + 1, budget, out)?,
+                    Some(text) => {
+                        let words = match format {
+                            ResponseFormat::Posix => split_response_text(&text),
+                            ResponseFormat::Windows => split_windows_response_text(&text),
+                        };
+                        expand(&words, cwd, depth + 1, budget, out, format)?
+                    }
                     None => out.push(a.clone()),
                 },
                 _ => out.push(a.clone()),
@@ -62,7 +81,7 @@ pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>,
     }
     let mut out = Vec::with_capacity(args.len());
     let mut budget = Budget { files: 0, bytes: 0 };
-    expand(args, cwd, 0, &mut budget, &mut out)?;
+    expand(args, cwd, 0, &mut budget, &mut out, format)?;
     Ok(out)
 }
 
@@ -106,9 +125,74 @@ pub fn split_response_text(text: &str) -> Vec<String> {
     out
 }
 
+/// Splits a response file's text with Microsoft's quoting: `"` opens and
+/// closes a quoted part; `2n` backslashes before a `"` are `n` backslashes
+/// and the quote still quotes, `2n+1` are `n` and a plain `"`; other
+/// backslashes and `'` are plain; a `"` right after a closing one is plain.
+pub fn split_windows_response_text(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let mut n = 1;
+                while chars.next_if_eq(&'\\').is_some() {
+                    n += 1;
+                }
+                if chars.peek() == Some(&'"') {
+                    cur.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        cur.push('"');
+                        chars.next();
+                    }
+                } else {
+                    cur.extend(std::iter::repeat_n('\\', n));
+                }
+            }
+            '"' if quoted => {
+                quoted = false;
+                if chars.next_if_eq(&'"').is_some() {
+                    cur.push('"');
+                }
+            }
+            '"' => quoted = true,
+            ' ' | '\t' | '\n' | '\r' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_quoting() {
+        assert_eq!(
+            split_windows_response_text(
+                "/Fo\"out dir\\x.obj\" C:\\src\\a.c -DA=\\\"q\\\" 'b c' \"e\\\\\" \"x\"\"y\r\n"
+            ),
+            [
+                "/Foout dir\\x.obj",
+                "C:\\src\\a.c",
+                "-DA=\"q\"",
+                "'b",
+                "c'",
+                "e\\",
+                "x\"y",
+            ]
+        );
+    }
 
     #[test]
     fn response_files() {

@@ -2,6 +2,7 @@
 //! built-in defaults < system config < primary config (`$CCACHE_DIR/ccache.conf`
 //! or `CCACHE_CONFIGPATH`) < `CCACHE_*` environment variables.
 
+mod choices;
 pub mod keys;
 mod locations;
 pub mod size;
@@ -15,6 +16,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use choices::{CompilerType, ResponseFormat};
 pub use keys::Config;
 use keys::KEYS;
 

@@ -122,6 +122,27 @@ pub fn word_list(text: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// Separated by spaces (and tabs), as ccache splits ignore_options.
+pub fn space_list(text: &str) -> Result<Vec<String>, String> {
+    Ok(text.split_whitespace().map(str::to_string).collect())
+}
+
+/// As in ccache, a value it does not know means `auto` (for values a later
+/// version may add), so only the known names pick a type.
+pub fn compiler_type(text: &str) -> Result<Option<super::CompilerType>, String> {
+    Ok(super::CompilerType::parse(text))
+}
+
+/// `posix` or `windows`; anything else, as in ccache, means `auto`.
+pub fn response_file_format(text: &str) -> Result<Option<super::ResponseFormat>, String> {
+    use super::ResponseFormat;
+    Ok(match text {
+        "posix" => Some(ResponseFormat::Posix),
+        "windows" => Some(ResponseFormat::Windows),
+        _ => None,
+    })
+}
+
 /// Octal; empty means the process's umask is left alone.
 pub fn umask(text: &str) -> Result<Option<u32>, String> {
     if text.is_empty() {

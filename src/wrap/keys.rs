@@ -50,7 +50,15 @@ impl Session {
         if !config.namespace.is_empty() {
             h.field("namespace", config.namespace.as_bytes());
         }
-        for arg in &a.hash_args {
+        let ignored = a
+            .hash_args
+            .iter()
+            .chain(&a.cpp_args)
+            .filter(|x| crate::compiler::args::is_ignored_option(x, &config.ignore_options));
+        for arg in ignored {
+            self.log.note(format!("ignore_options: not hashing {arg}"));
+        }
+        for arg in self.keyed(&a.hash_args) {
             h.field(
                 "arg",
                 paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
@@ -84,9 +92,16 @@ impl Session {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
-        // Files named by options, then those `extra_files_to_hash` names
-        // (relative ones from the working directory, as in ccache).
-        for file in a.extra_files.iter().chain(&config.extra_files_to_hash) {
+        // Files named by options (not by ignored ones), then those
+        // `extra_files_to_hash` names (relative ones from the working
+        // directory, as in ccache).
+        let named = a.extra_files.iter().zip(&a.extra_file_options);
+        let by_options = named
+            .filter(|(_, option)| {
+                !crate::compiler::args::is_ignored_option(option, &config.ignore_options)
+            })
+            .map(|(file, _)| file);
+        for file in by_options.chain(&config.extra_files_to_hash) {
             let digest = crate::key::hash_file_content(Path::new(file))
                 .map_err(|e| fallback(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
             h.field("extra-file", &digest);
@@ -262,13 +277,18 @@ impl Session {
     /// The preprocessor's own arguments and the source's language.
     fn hash_cpp_args(&self, h: &mut KeyHasher, a: &ArgsAnalysis, cwd: &str) {
         let base_dir = self.config.base_dir.as_ref();
-        for arg in &a.cpp_args {
+        for arg in self.keyed(&a.cpp_args) {
             h.field(
                 "cpp-arg",
                 paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
             );
         }
         h.field("language", a.language.name().as_bytes());
+    }
+
+    /// `args` without what `ignore_options` leaves out of the keys.
+    fn keyed<'a>(&self, args: &'a [String]) -> Vec<&'a String> {
+        crate::compiler::args::keyed_args(args, &self.config.ignore_options)
     }
 
     /// The source's text (`None`: unreadable), read once per call.

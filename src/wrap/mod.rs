@@ -155,11 +155,7 @@ fn start(
     if let Some(problem) = config.temporary_dir_problem() {
         log.note(problem);
     }
-    let path_list = if config.path.is_empty() {
-        std::env::var("PATH").unwrap_or_default()
-    } else {
-        config.path.clone()
-    };
+    let path_list = path_list(&config);
     let name = if config.compiler.is_empty() {
         compiler_name
     } else {
@@ -177,7 +173,7 @@ fn start(
             _ => Err(e),
         }
     });
-    let compiler = match located {
+    let mut compiler = match located {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
@@ -186,6 +182,9 @@ fn start(
             return Err(1);
         }
     };
+    if let Some(kind) = config.compiler_type {
+        compiler.kind = kind;
+    }
     if !errors.is_empty() {
         let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         eprintln!(
@@ -318,19 +317,46 @@ fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &m
 /// through them runs the compiler without the prefix.
 const PREFIXED: &str = "OBJCACHE_INTERNAL_PREFIXED";
 
+/// The compiler run as `prefix_command` says.
 fn prefixed(config: &Config, compiler: &Path) -> Command {
-    let mut words = config.prefix_command.split_whitespace();
+    with_prefix(config, &config.prefix_command, compiler)
+}
+
+/// `program` run through the space-separated prefix commands in `prefix`,
+/// as ccache does: `prefix1 prefix2 program`, the first one looked up in the
+/// path (never objcache itself) unless it names a path. A first prefix that
+/// is not there is fatal, as in ccache: the call fails.
+fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
+    let mut words = prefix.split(' ').filter(|w| !w.is_empty());
     let mut cmd = match words.next() {
         Some(first) => {
-            let mut c = Command::new(first);
-            c.args(words).arg(compiler).env(PREFIXED, "1");
+            let found = if first.contains('/') {
+                Ok(std::path::PathBuf::from(first))
+            } else {
+                compiler::locate(first, &path_list(config)).map(|c| c.path)
+            };
+            let path = found.unwrap_or_else(|_| {
+                eprintln!("objcache: error: prefix command {first}: not found in PATH");
+                std::process::exit(1)
+            });
+            let mut c = Command::new(path);
+            c.args(words).arg(program).env(PREFIXED, "1");
             c
         }
-        None => Command::new(compiler),
+        None => Command::new(program),
     };
     // A wrapper further down the chain must not cache this call a second time.
     cmd.env("CCACHE_DISABLE", "1");
     cmd
+}
+
+/// Where programs are looked up: the `path` key, or else `PATH`.
+fn path_list(config: &Config) -> String {
+    if config.path.is_empty() {
+        std::env::var("PATH").unwrap_or_default()
+    } else {
+        config.path.clone()
+    }
 }
 
 /// The call's arguments as text, for a stats_log line.
@@ -360,6 +386,15 @@ fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
 }
 
 impl Session {
+    /// The compiler run for preprocessing, as `prefix_command_cpp` says.
+    fn preprocessor_command(&self) -> Command {
+        with_prefix(
+            &self.config,
+            &self.config.prefix_command_cpp,
+            &self.compiler.path,
+        )
+    }
+
     fn finish(&mut self) {
         if self.storage.wrote_locally() {
             let limits = crate::store::cleanup::Limits::from_config(&self.config);

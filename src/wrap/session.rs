@@ -2,7 +2,7 @@
 //! manifest, then preprocessor mode (or depend mode), then compiling.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::debug::{DebugFiles, Part};
 use super::{checks, fallback, test_panic, Fallback, Session};
@@ -31,8 +31,7 @@ impl Session {
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
-        let expanded = args::expand_response_files(&self.args, Path::new(&cwd))
-            .map_err(|why| fallback(Counter::BadCompilerArguments, why))?;
+        let expanded = self.expanded_args(&cwd)?;
         let analysis = args::analyse(&expanded).map_err(|c| {
             let counter = checks::ccache_precedence(&expanded, &cwd, c);
             fallback(counter, "the call cannot be cached")
@@ -138,6 +137,30 @@ impl Session {
             }
         }
         Ok(compiled.code)
+    }
+
+    /// The call's arguments with response files expanded, for a compiler
+    /// type objcache caches (`compiler_type`); quoted as
+    /// `response_file_format` says, or as the compiler type's own.
+    fn expanded_args(&mut self, cwd: &str) -> Result<Vec<String>, Fallback> {
+        let kind = self.compiler.kind;
+        self.log.note(format!("compiler type {}", kind.name()));
+        if !kind.is_supported() {
+            return Err(fallback(
+                Counter::UnsupportedCompilerOption,
+                format!("compiler type {} is not one objcache caches", kind.name()),
+            ));
+        }
+        let format = self
+            .config
+            .response_file_format
+            .unwrap_or(if kind.is_msvc_group() {
+                args::ResponseFormat::Windows
+            } else {
+                args::ResponseFormat::Posix
+            });
+        args::expand_response_files_as(&self.args, Path::new(cwd), format)
+            .map_err(|why| fallback(Counter::BadCompilerArguments, why))
     }
 
     /// With base_dir set, the compiler runs with the paths under it made
@@ -325,8 +348,11 @@ impl Session {
                 );
             }
         } else {
-            let mut cmd = Command::new(&self.compiler.path);
+            let mut cmd = self.preprocessor_command();
             cmd.args(&a.preprocessor_args).arg("-E");
+            if self.config.keep_comments_cpp {
+                cmd.arg("-C");
+            }
             if a.pch.creates {
                 // A precompiled header keeps the macros it defines: their
                 // definitions must be in the key, and `-E` alone drops them.
@@ -448,7 +474,8 @@ impl Session {
             .iter()
             .filter(|x| **x != a.input)
             .collect();
-        let out = Command::new(&self.compiler.path)
+        let out = self
+            .preprocessor_command()
             .args(args)
             .args([
                 "-E",
@@ -459,7 +486,6 @@ impl Session {
                 "-o",
                 "/dev/null",
             ])
-            .env("CCACHE_DISABLE", "1")
             .stdin(Stdio::null())
             .output();
         match out {
