@@ -58,7 +58,8 @@ pub struct KeyHasher {
 }
 
 /// A field's value as a miss explanation shows it: up to `SHORT` bytes of
-/// UTF-8 as they are, anything else as `#` and its BLAKE3 digest in hex.
+/// UTF-8 as they are, anything else as `#` and the first 16 hex digits of
+/// its BLAKE3 digest (enough to tell a change; the key has the full digest).
 #[derive(Default)]
 struct FieldValue {
     label: String,
@@ -86,11 +87,12 @@ impl FieldValue {
     fn take(&mut self) -> (String, String) {
         let label = std::mem::take(&mut self.label);
         let head = std::mem::take(&mut self.head);
+        let digest = |h: blake3::Hash| format!("#{}", &h.to_hex()[..16]);
         let text = match (self.long.take(), String::from_utf8(head)) {
             (None, Ok(text)) if !text.contains('\n') => text,
-            (None, Ok(text)) => format!("#{}", blake3::hash(text.as_bytes()).to_hex()),
-            (None, Err(e)) => format!("#{}", blake3::hash(e.as_bytes()).to_hex()),
-            (Some(h), _) => format!("#{}", h.finalize().to_hex()),
+            (None, Ok(text)) => digest(blake3::hash(text.as_bytes())),
+            (None, Err(e)) => digest(blake3::hash(e.as_bytes())),
+            (Some(h), _) => digest(h.finalize()),
         };
         (label, text)
     }
@@ -191,11 +193,11 @@ mod tests {
         assert_eq!(fields[1], ("arg".to_string(), "-O2".to_string()));
         let mut long = [b'x'; 200];
         long[100..].fill(b'y');
-        let want = format!("#{}", blake3::hash(&long).to_hex());
+        let want = format!("#{}", &blake3::hash(&long).to_hex()[..16]);
         assert_eq!(fields[2], ("preprocessed".to_string(), want));
         assert_eq!(
             fields[3].1,
-            format!("#{}", blake3::hash(&[0xff; 4]).to_hex())
+            format!("#{}", &blake3::hash(&[0xff; 4]).to_hex()[..16])
         );
     }
 

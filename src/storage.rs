@@ -67,6 +67,8 @@ pub struct Storage {
     /// Something was written to the local store: its size limits may need
     /// enforcing.
     wrote_locally: bool,
+    /// Reads are not counted (`reread`): ccache reads a manifest once per call.
+    quiet: bool,
 }
 
 impl Storage {
@@ -79,6 +81,7 @@ impl Storage {
             log,
             changes: Vec::new(),
             wrote_locally: false,
+            quiet: false,
         }
     }
 
@@ -107,6 +110,14 @@ impl Storage {
 
     fn count(&mut self, counter: Counter) {
         self.changes.push((counter, 1));
+    }
+
+    /// Counts one read of an entry file, as ccache does: every manifest and
+    /// result looked up is a read hit or a read miss.
+    fn count_read(&mut self, counter: Counter) {
+        if !self.quiet {
+            self.count(counter);
+        }
     }
 
     /// The configured remotes, opened on first use. A backend that cannot
@@ -148,9 +159,16 @@ impl Storage {
     ) -> Option<(EntryBytes, Source)> {
         if !self.policy.remote_only {
             match self.local.get(key, kind) {
-                Ok(Some(bytes)) => return Some((bytes, Source::Local)),
-                Ok(None) => {}
+                Ok(Some(bytes)) => {
+                    self.count_read(Counter::LocalStorageReadHit);
+                    if kind == EntryKind::Result && !self.quiet {
+                        self.count(Counter::LocalStorageHit);
+                    }
+                    return Some((bytes, Source::Local));
+                }
+                Ok(None) => self.count_read(Counter::LocalStorageReadMiss),
                 Err(e) => {
+                    self.count_read(Counter::LocalStorageReadMiss);
                     let path = self.local.path(key, kind);
                     self.log.note(format!("reading {}: {e}", path.display()));
                     if e.kind() == std::io::ErrorKind::InvalidData && !self.policy.read_only() {
@@ -165,13 +183,30 @@ impl Storage {
         let bytes = self.get_remote(key, kind, verify)?;
         if !self.policy.remote_only && !self.policy.read_only() {
             match self.local.put(key, kind, &bytes) {
-                Ok(_) => self.wrote_locally = true,
+                Ok(_) => {
+                    self.wrote_locally = true;
+                    self.count(Counter::LocalStorageWrite);
+                }
                 Err(e) => self
                     .log
                     .note(format!("keeping a remote entry locally: {e}")),
             }
         }
         Some((EntryBytes::Owned(bytes), Source::Remote))
+    }
+
+    /// `get` without counting the reads: the same entry read a second time
+    /// in one call (a manifest merged before it is rewritten).
+    pub fn reread(
+        &mut self,
+        key: &Key,
+        kind: EntryKind,
+        verify: &dyn Fn(&[u8]) -> Result<(), String>,
+    ) -> Option<(EntryBytes, Source)> {
+        self.quiet = true;
+        let got = self.get(key, kind, verify);
+        self.quiet = false;
+        got
     }
 
     fn get_remote(
@@ -187,11 +222,14 @@ impl Storage {
         let mut found = None;
         let mut notes = Vec::new();
         let mut changes = Vec::new();
+        let quiet = self.quiet;
         for r in self.remotes().iter().filter(|r| r.usable()) {
             match r.get(&entry_name) {
                 Ok(Some(bytes)) => match verify(&bytes) {
                     Ok(()) => {
-                        changes.push((Counter::RemoteStorageReadHit, 1));
+                        if !quiet {
+                            changes.push((Counter::RemoteStorageReadHit, 1));
+                        }
                         notes.push(format!("remote hit for {entry_name} on {}", r.label));
                         found = Some(bytes);
                         break;
@@ -201,7 +239,11 @@ impl Storage {
                         changes.push((Counter::RemoteStorageError, 1));
                     }
                 },
-                Ok(None) => changes.push((Counter::RemoteStorageReadMiss, 1)),
+                Ok(None) => {
+                    if !quiet {
+                        changes.push((Counter::RemoteStorageReadMiss, 1));
+                    }
+                }
                 Err(f) => {
                     notes.push(f.message);
                     changes.push((f.counter, 1));
@@ -258,9 +300,8 @@ impl Storage {
         self.wrote_locally = true;
         match self.local.put(key, kind, bytes) {
             Ok(_) => {
-                if kind == EntryKind::Result {
-                    self.count(Counter::LocalStorageWrite);
-                }
+                // Manifests count as well: every entry file written.
+                self.count(Counter::LocalStorageWrite);
                 true
             }
             Err(e) => {
@@ -276,12 +317,30 @@ impl Storage {
 
     /// Replaces an entry in the local store only (a manifest that learned
     /// new stamps on a hit: a hit sends nothing to the remotes).
-    pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
+    /// Stores objcache's own bookkeeping (an input record) locally: in the
+    /// size counters like any entry, but not one of ccache's storage writes.
+    pub fn put_bookkeeping(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
         match self.local.put(key, kind, bytes) {
             Ok(_) => self.wrote_locally = true,
+            Err(e) => self.log.note(format!(
+                "could not write {}: {e}",
+                self.local.path(key, kind).display()
+            )),
+        }
+    }
+
+    pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
+        if self.policy.read_only() || self.policy.remote_only {
+            return;
+        }
+        match self.local.put(key, kind, bytes) {
+            Ok(_) => {
+                self.wrote_locally = true;
+                self.count(Counter::LocalStorageWrite);
+            }
             Err(e) => self.log.note(format!(
                 "could not update {}: {e}",
                 self.local.path(key, kind).display()
@@ -296,29 +355,36 @@ impl Storage {
         }
     }
 
-    /// Counts a hit on a result and marks it used; with `reshare`, a local
-    /// hit is also sent to the remotes.
+    /// Marks a served result used; with `reshare`, a local hit is also sent
+    /// to the remotes. A local result was counted as a local storage hit
+    /// when it was read; a remote one is a remote hit and, as in ccache, a
+    /// local storage miss (unless the local store is not used).
     pub fn served(&mut self, key: &Key, source: Source, bytes: &[u8]) {
         match source {
             Source::Local => {
                 self.touch(key, EntryKind::Result);
-                self.count(Counter::LocalStorageHit);
-                self.count(Counter::LocalStorageReadHit);
                 if self.policy.reshare {
                     self.publish(key, EntryKind::Result, bytes);
                 }
             }
-            Source::Remote => self.count(Counter::RemoteStorageHit),
+            Source::Remote => {
+                self.count(Counter::RemoteStorageHit);
+                if !self.policy.remote_only {
+                    self.count(Counter::LocalStorageMiss);
+                }
+            }
         }
     }
 
-    /// Counts a result that no tier had.
+    /// Counts a call that missed (once per call, as ccache does): a miss
+    /// of the local store unless it is not used, and of the remotes.
     pub fn missed(&mut self) {
         if self.has_remotes() {
             self.count(Counter::RemoteStorageMiss);
         }
-        self.count(Counter::LocalStorageMiss);
-        self.count(Counter::LocalStorageReadMiss);
+        if !self.policy.remote_only {
+            self.count(Counter::LocalStorageMiss);
+        }
     }
 
     /// An entry that failed to decode: counted, and removed when it came

@@ -20,6 +20,7 @@ mod concurrency;
 mod config;
 mod config_keys;
 mod config_parity;
+mod counters;
 mod depfiles;
 mod direct;
 mod explain;

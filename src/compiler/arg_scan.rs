@@ -166,7 +166,9 @@ impl Scan {
             "-S" => self.assembly = true,
             // Not for the `-E` run: clang warns that it is unused there.
             "-fsyntax-only" => self.syntax_only = true,
-            "-E" | "-M" | "-MM" => return Err(Counter::CalledForPreprocessing),
+            "-E" => return Err(Counter::CalledForPreprocessing),
+            // Dependencies instead of an object: too hard for ccache.
+            "-M" | "-MM" => return Err(Counter::UnsupportedCompilerOption),
             _ => return Ok(false),
         }
         self.hash_args.push(a.to_string());

@@ -257,7 +257,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
         let rec = InputRecord::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
         let _ = writeln!(out, "Output:            {}", rec.output);
         let _ = writeln!(out, "Source:            {}", rec.source);
-        let _ = writeln!(out, "Compiled at:       {}", rec.time_secs);
+        let _ = writeln!(out, "Compiled at (ns):  {}", rec.time_ns);
         let _ = writeln!(out, "Missed because:    {}", rec.explanation);
         let _ = writeln!(out, "Fields:            {}", rec.fields.len());
         for (label, value) in &rec.fields {

@@ -30,18 +30,18 @@ fn records(cache_dir: &Path) -> Result<Vec<Found>, String> {
         .filter_map(|(path, kind, key)| {
             let bytes = store.get(&key, kind).ok()??;
             let record = InputRecord::decode(&bytes, &key).ok()?;
-            // A miss leaves its record's mtime at the second it started;
+            // A miss leaves its record's mtime at the moment it started;
             // a hit touches the record (see wrap::explain).
             let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-            let missed_at = UNIX_EPOCH + Duration::from_secs(record.time_secs);
+            let missed_at = UNIX_EPOCH + Duration::from_nanos(record.time_ns);
             let hit_since = modified > missed_at;
             Some(Found { record, hit_since })
         })
         .collect();
     out.sort_by(|a, b| {
         let (a, b) = (&a.record, &b.record);
-        b.time_secs
-            .cmp(&a.time_secs)
+        b.time_ns
+            .cmp(&a.time_ns)
             .then_with(|| a.output.cmp(&b.output))
     });
     Ok(out)
@@ -61,7 +61,7 @@ fn line(out: &mut String, r: &InputRecord) {
     let _ = writeln!(
         out,
         "{} {} (from {}): {}",
-        format_unix_time(r.time_secs),
+        format_unix_time(r.time_ns / 1_000_000_000),
         r.output,
         r.source,
         r.explanation
@@ -89,7 +89,7 @@ pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, Strin
         ));
     };
     let r = &found.record;
-    let when = format_unix_time(r.time_secs);
+    let when = format_unix_time(r.time_ns / 1_000_000_000);
     if found.hit_since {
         let _ = writeln!(out, "hit");
         let _ = writeln!(

@@ -67,6 +67,7 @@ counters! {
     AutoconfTest => "autoconf_test", "Autoconf compile/link", Uncacheable, Sum, Count;
     BadCompilerArguments => "bad_compiler_arguments", "Bad compiler arguments", Uncacheable, Sum, Count;
     BadConfig => "bad_config", "Bad configuration", Error, Sum, Count;
+    BadInputFile => "bad_input_file", "Could not read or parse input file", Error, Sum, Count;
     BadOutputFile => "bad_output_file", "Could not write to output file", Error, Sum, Count;
     CacheMiss => "cache_miss", "Misses", Cacheable, Sum, Count;
     CacheSizeKibibyte => "cache_size_kibibyte", "Cache size (KiB)", Other, Sum, State;
@@ -84,6 +85,7 @@ counters! {
     CouldNotUsePrecompiledHeader => "could_not_use_precompiled_header", "Could not use precompiled header", Uncacheable, Sum, Count;
     DirectCacheHit => "direct_cache_hit", "Direct", Cacheable, Sum, Count;
     DirectCacheMiss => "direct_cache_miss", "Direct misses", Other, Sum, Count;
+    Disabled => "disabled", "Ccache disabled", Uncacheable, Sum, Count;
     ErrorHashingExtraFile => "error_hashing_extra_file", "Error hashing extra file", Error, Sum, Count;
     FilesInCache => "files_in_cache", "Files", Other, Sum, State;
     InternalError => "internal_error", "Internal error", Error, Sum, Count;
@@ -104,6 +106,7 @@ counters! {
     MissReasonSource => "miss_reason_source", "Source changed", MissReason, Sum, Count;
     MissReasonTimeMacro => "miss_reason_time_macro", "Time macro used", MissReason, Sum, Count;
     MissingCacheFile => "missing_cache_file", "Missing cache file", Error, Sum, Count;
+    ModifiedInputFile => "modified_input_file", "Input file modified during compilation", Error, Sum, Count;
     MultipleSourceFiles => "multiple_source_files", "Multiple source files", Uncacheable, Sum, Count;
     NoInputFile => "no_input_file", "No input file", Uncacheable, Sum, Count;
     OutputToStdout => "output_to_stdout", "Output to stdout", Uncacheable, Sum, Count;
@@ -123,6 +126,7 @@ counters! {
     UnsupportedCodeDirective => "unsupported_code_directive", "Unsupported code directive", Uncacheable, Sum, Count;
     UnsupportedCompilerOption => "unsupported_compiler_option", "Unsupported compiler option", Uncacheable, Sum, Count;
     UnsupportedEnvironmentVariable => "unsupported_environment_variable", "Unsupported environment variable", Uncacheable, Sum, Count;
+    UnsupportedSourceEncoding => "unsupported_source_encoding", "Unsupported source encoding", Uncacheable, Sum, Count;
     UnsupportedSourceLanguage => "unsupported_source_language", "Unsupported source language", Uncacheable, Sum, Count;
 }
 

@@ -288,3 +288,27 @@ fn raw_objects_only_without_remotes() {
     assert!(s.read_raw_object(&key).is_err());
     assert_eq!(count(&s.take_changes(), Counter::MissingCacheFile), 1);
 }
+
+#[test]
+fn every_entry_read_and_written_is_counted_once() {
+    let f = fixture();
+    let mut s = f.storage(Policy::default(), "");
+    let (key, mkey) = (Key::of(b"r"), Key::of(b"m"));
+    assert!(s.get(&mkey, M, &accept).is_none());
+    assert!(s.get(&key, R, &accept).is_none());
+    assert!(s.put(&key, R, &result_bytes()));
+    assert!(s.put(&mkey, M, &manifest_bytes()));
+    // The manifest merged before it is rewritten is not read a second time.
+    assert!(s.reread(&mkey, M, &accept).is_some());
+    s.missed();
+    let changes = s.take_changes();
+    assert_eq!(count(&changes, Counter::LocalStorageReadMiss), 2);
+    assert_eq!(count(&changes, Counter::LocalStorageReadHit), 0);
+    assert_eq!(count(&changes, Counter::LocalStorageWrite), 2);
+    assert_eq!(count(&changes, Counter::LocalStorageMiss), 1);
+    assert!(s.get(&mkey, M, &accept).is_some());
+    assert!(s.get(&key, R, &accept).is_some());
+    let changes = s.take_changes();
+    assert_eq!(count(&changes, Counter::LocalStorageReadHit), 2);
+    assert_eq!(count(&changes, Counter::LocalStorageHit), 1, "results only");
+}

@@ -6,7 +6,7 @@
 //! never sent to a remote.
 //!
 //! ```text
-//! payload = time_secs u64 | output str | source str | explanation str
+//! payload = time_ns u64 | output str | source str | explanation str
 //!           | field_count u32 | (label str | value str) * field_count
 //! str     = len u64 | UTF-8 bytes
 //! ```
@@ -25,8 +25,8 @@ pub const MAX_FIELDS: usize = 20_000;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InputRecord {
-    /// When the compile ran (seconds since the epoch).
-    pub time_secs: u64,
+    /// When the compile started (ns since the epoch).
+    pub time_ns: u64,
     /// The output and the source as the call named them.
     pub output: String,
     pub source: String,
@@ -57,7 +57,7 @@ impl InputRecord {
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
         let mut w = Writer::default();
-        w.u64(self.time_secs);
+        w.u64(self.time_ns);
         for s in [&self.output, &self.source, &self.explanation] {
             w.bytes(s.as_bytes());
         }
@@ -73,7 +73,7 @@ impl InputRecord {
     pub fn decode(bytes: &[u8], key: &Key) -> Result<InputRecord, String> {
         let payload = FORMAT.decode(bytes, key)?;
         let mut r = Reader::new(&payload);
-        let time_secs = r.u64()?;
+        let time_ns = r.u64()?;
         let output = r.string()?;
         let source = r.string()?;
         let explanation = r.string()?;
@@ -87,7 +87,7 @@ impl InputRecord {
         }
         r.finish()?;
         Ok(InputRecord {
-            time_secs,
+            time_ns,
             output,
             source,
             explanation,
@@ -104,7 +104,7 @@ mod tests {
     fn round_trip_and_key_check() {
         let key = InputRecord::key_for("build/t.o", "t.c", "");
         let rec = InputRecord {
-            time_secs: 7,
+            time_ns: 7,
             output: "build/t.o".into(),
             source: "/src/t.c".into(),
             explanation: "source changed".into(),

@@ -58,7 +58,7 @@ pub(super) fn header_fields(includes: &[IncludeRecord]) -> Vec<(String, String)>
                 }
             };
             let digest = blake3::Hash::from_bytes(inc.digest).to_hex();
-            ("header".to_string(), format!("{path}\t#{digest}"))
+            ("header".to_string(), format!("{path}\t#{}", &digest[..16]))
         })
         .collect()
 }
@@ -120,17 +120,18 @@ impl Session {
             .note(format!("miss explained: {}", explanation.text));
         self.changes.push((explanation.reason.counter(), 1));
         let record = InputRecord {
-            time_secs: (self.start_ns / 1_000_000_000) as u64,
+            time_ns: self.start_ns as u64,
             output: target.output,
             source: target.source,
             explanation: explanation.text,
             fields,
         };
-        let time_secs = record.time_secs;
+        let time_ns = record.time_ns;
         match record.encode(&key, &self.config.namespace, self.compression_level()) {
             Ok(bytes) => {
-                self.storage.update_local(&key, EntryKind::Inputs, &bytes);
-                mark_unused_since(&store.path(&key, EntryKind::Inputs), time_secs);
+                self.storage
+                    .put_bookkeeping(&key, EntryKind::Inputs, &bytes);
+                mark_unused_since(&store.path(&key, EntryKind::Inputs), time_ns);
             }
             Err(e) => self
                 .log
@@ -139,11 +140,11 @@ impl Session {
     }
 }
 
-/// Sets a fresh record's mtime to the second its miss started, so that
+/// Sets a fresh record's mtime to the moment its miss started, so that
 /// any later hit, which touches it, leaves a newer mtime: `--explain` tells
 /// from that whether the output's last call hit.
-fn mark_unused_since(path: &std::path::Path, secs: u64) {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+fn mark_unused_since(path: &std::path::Path, ns: u64) {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
     if let Ok(f) = std::fs::File::options().write(true).open(path) {
         let _ = f.set_modified(t);
     }

@@ -4,6 +4,7 @@
 //! the user's arguments and passing its output and exit code through; the
 //! problem is only counted and logged.
 
+mod checks;
 mod debug;
 mod explain;
 mod hit;
@@ -211,6 +212,12 @@ fn start(
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
+        if std::env::var_os(PREFIXED).is_some() {
+            // Called again through our own prefix_command (a wrapper that
+            // runs the compiler by a name that leads back here): the prefix
+            // already ran, and running it again would never end.
+            return Err(exec_unprefixed(&compiler.path, raw_args));
+        }
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     let Some(args) = raw_args
@@ -327,6 +334,10 @@ fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &m
     }
 }
 
+/// Set for the commands a prefix_command runs: objcache reached again
+/// through them runs the compiler without the prefix.
+const PREFIXED: &str = "OBJCACHE_INTERNAL_PREFIXED";
+
 /// The compiler run as `prefix_command` says.
 fn prefixed(config: &Config, compiler: &Path) -> Command {
     with_prefix(config, &config.prefix_command, compiler)
@@ -350,7 +361,7 @@ fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
                 std::process::exit(1)
             });
             let mut c = Command::new(path);
-            c.args(words).arg(program);
+            c.args(words).arg(program).env(PREFIXED, "1");
             c
         }
         None => Command::new(program),
@@ -373,6 +384,16 @@ fn path_list(config: &Config) -> String {
 fn command_line(args: &[OsString]) -> String {
     let words: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
     words.join(" ")
+}
+
+/// Replaces this process with the compiler alone, without prefix_command.
+fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
+    let err = Command::new(compiler).args(args).exec();
+    eprintln!(
+        "objcache: error: could not run {}: {err}",
+        compiler.display()
+    );
+    127
 }
 
 /// Replaces this process with the real compiler: output and exit code are its own.

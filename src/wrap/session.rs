@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use super::debug::{DebugFiles, Part};
-use super::explain;
-use super::{fallback, test_panic, Fallback, Session};
+use super::{checks, explain, fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache};
@@ -16,7 +15,7 @@ use crate::hash::{asm, preprocessor};
 use crate::key::{Key, KeyHasher};
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes, Stamp};
+use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
 use crate::store::{EntryKind, LocalStore};
 
 /// The result key from preprocessor mode, and what the preprocessor read.
@@ -33,9 +32,12 @@ impl Session {
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
         let expanded = self.expanded_args(&cwd)?;
-        let analysis =
-            args::analyse(&expanded).map_err(|c| fallback(c, "the call cannot be cached"))?;
+        let analysis = args::analyse(&expanded).map_err(|c| {
+            let counter = checks::ccache_precedence(&expanded, &cwd, c);
+            fallback(counter, "the call cannot be cached")
+        })?;
         self.input = Some(analysis.input.clone());
+        checks::files_named(&analysis, &cwd)?;
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
         self.apply_sloppiness(&mut analysis)?;
         self.record_target = Some(explain::RecordTarget::new(
@@ -54,6 +56,7 @@ impl Session {
                 ));
             }
         }
+        checks::disabled_by_source(&analysis, &cwd)?;
         if self.config.debug {
             self.debug = Some(DebugFiles::new(
                 &analysis.output,
@@ -106,6 +109,7 @@ impl Session {
             return Ok(compiled.code);
         }
         let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
+        checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
         if self.storage.policy().recache {
@@ -122,14 +126,20 @@ impl Session {
         let compiled = self.run_compiler(&analysis, &cwd)?;
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
-            self.count_miss(true);
             if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
-                // The key was computed from other content than the object was built from.
+                // The key was computed from other content than the object
+                // was built from: as in ccache, not a miss but its own error.
                 self.log
                     .note(format!("not stored: {why} changed during the compile"));
-            } else if self.store_result(&pp.key, &entry) {
-                if let Some(mkey) = &manifest_key {
-                    self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
+                self.count_modified(true);
+            } else {
+                self.count_miss(true);
+                if self.store_result(&pp.key, &entry) {
+                    if let Some(mkey) = &manifest_key {
+                        self.remember_includes(
+                            mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
+                        );
+                    }
                 }
             }
         }
@@ -204,28 +214,6 @@ impl Session {
         }
     }
 
-    /// A source or header changed after this call started (by the clock file
-    /// times come from), if any. Only the ctime counts here: the kernel sets it
-    /// on every change, while an mtime can be anywhere (tarballs, clock skew),
-    /// and a future mtime must not make a file uncacheable.
-    fn changed_during_compile(
-        &self,
-        a: &ArgsAnalysis,
-        files: &[ReadFile],
-        cwd: &str,
-    ) -> Option<String> {
-        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
-        std::iter::once(a.input.as_str())
-            .chain(files.iter().map(|f| f.path.as_str()))
-            .find(|path| {
-                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
-                    let stamp = Stamp::of(&m);
-                    stamp.modified_since(self.start_ns, true, ctime_sloppy)
-                })
-            })
-            .map(str::to_string)
-    }
-
     fn count_miss(&mut self, preprocessed: bool) {
         if self.storage.policy().recache {
             // As in ccache, a forced recache is its own kind of call, not a miss.
@@ -252,7 +240,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.read_manifest(mkey) else {
+        let Some(manifest) = self.read_manifest(mkey, false) else {
             self.log
                 .note("direct miss: no manifest (source, arguments or compiler are new)");
             return Ok(None);
@@ -319,9 +307,15 @@ impl Session {
         }
     }
 
-    fn read_manifest(&mut self, mkey: &Key) -> Option<Manifest> {
+    /// The manifest stored under `mkey`. `again`: this call read it before,
+    /// so the read is not counted a second time.
+    fn read_manifest(&mut self, mkey: &Key, again: bool) -> Option<Manifest> {
         let verify = |b: &[u8]| Manifest::decode(b, mkey).map(|_| ());
-        let (bytes, source) = self.storage.get(mkey, EntryKind::Manifest, &verify)?;
+        let (bytes, source) = if again {
+            self.storage.reread(mkey, EntryKind::Manifest, &verify)?
+        } else {
+            self.storage.get(mkey, EntryKind::Manifest, &verify)?
+        };
         match Manifest::decode(&bytes, mkey) {
             Ok(m) => Some(m),
             Err(why) => {
@@ -422,7 +416,7 @@ impl Session {
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.
-    fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
+    pub(super) fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
         if self.config.has_sloppiness("incbin") {
             return Ok(());
         }
@@ -452,21 +446,17 @@ impl Session {
             .as_deref()
             .and_then(|body| includes::includes_from_depfile(body, &a.input));
         let Some(files) = files else {
-            self.count_miss(false);
+            // As in ccache: the includes cannot be known.
+            self.changes.push((Counter::BadInputFile, 1));
             self.log
                 .note("depend mode: could not read the dependency file; not stored");
             return Ok(compiled.code);
         };
-        // Without preprocessed text, the source and every file it read are
-        // searched for assembler directives that read other files.
-        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
-            if let Err(f) = self.refuse_unseen_inputs(path, &content) {
-                self.log
-                    .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
-                self.changes.push((f.counter, 1));
-                return Ok(compiled.code);
-            }
+        if let Err(f) = self.depend_mode_inputs(a, &files, cwd) {
+            self.log
+                .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
+            self.changes.push((f.counter, 1));
+            return Ok(compiled.code);
         }
         self.count_miss(false);
         let search = self.search_dirs(a);
@@ -578,7 +568,7 @@ impl Session {
         if !self.storage.may_write() {
             return;
         }
-        let mut manifest = self.read_manifest(mkey).unwrap_or_default();
+        let mut manifest = self.read_manifest(mkey, true).unwrap_or_default();
         manifest.add(ManifestResult {
             result_key,
             includes,
