@@ -1,0 +1,37 @@
+//! Input records and miss explanations (src/store/inputs.rs,
+//! src/explain.rs): `InputRecord::decode` on sealed containers around
+//! fuzzer payloads, and `explain` comparing any two field lists, as a miss
+//! does with a record read from the cache. Never a panic or an absurd
+//! allocation; a record that decodes encodes to one that decodes equal.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use objcache::explain::{explain, Context};
+use objcache::store::inputs::{InputRecord, MAGIC};
+
+fuzz_target!(|data: &[u8]| {
+    let key = objcache_fuzz::key();
+    let bytes = objcache_fuzz::container(data, MAGIC, 1);
+    let Ok(record) = InputRecord::decode(&bytes, &key) else {
+        return;
+    };
+    for level in [None, Some(1)] {
+        let again = record.encode(&key, "ns", level).unwrap();
+        assert_eq!(InputRecord::decode(&again, &key).unwrap(), record);
+    }
+    // The record against itself, against its second half, and reversed.
+    let base = objcache::paths::BaseDirs::parse("/work").ok().flatten();
+    let ctx = Context {
+        base_dir: base.as_ref(),
+        compiler_check: "mtime",
+        time_macro: Some("__DATE__"),
+        direct_miss: None,
+    };
+    let fields = &record.fields;
+    let half = &fields[fields.len() / 2..];
+    let reversed: Vec<_> = fields.iter().rev().cloned().collect();
+    for other in [&fields[..], half, &reversed[..]] {
+        let e = explain(fields, other, &ctx);
+        assert!(!e.text.is_empty());
+    }
+});
