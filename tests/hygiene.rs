@@ -8,22 +8,11 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
 
 mod modes;
 
 const DAY: u64 = 86400;
 
-/// Sets a file's mtime `secs_ago` seconds into the past.
-fn set_age(p: &Path, secs_ago: u64) {
-    let t = SystemTime::now() - Duration::from_secs(secs_ago);
-    fs::File::options()
-        .write(true)
-        .open(p)
-        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
-        .set_modified(t)
-        .unwrap();
-}
 
 /// Writes `kib` KiB of incompressible bytes to `p`, last used `secs_ago`.
 fn plant(p: &Path, kib: usize, secs_ago: u64) -> PathBuf {

@@ -75,16 +75,6 @@ fn assert_counters_match_walk(env: &TestEnv, when: &str) {
     );
 }
 
-/// Sets a file's mtime `secs_ago` seconds into the past.
-fn set_age(p: &Path, secs_ago: u64) {
-    let t = SystemTime::now() - Duration::from_secs(secs_ago);
-    fs::File::options()
-        .write(true)
-        .open(p)
-        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
-        .set_modified(t)
-        .unwrap_or_else(|e| panic!("set mtime of {}: {e}", p.display()));
-}
 
 fn age_secs(p: &Path) -> u64 {
     let m = fs::metadata(p).unwrap().modified().unwrap();

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::stats::counters::{Kind, Merge, ALL, COUNTERS};
 use crate::stats::{Counter, Counters};
-use crate::store::usage::Usage;
+use crate::store::usage::{Amount, Usage};
 
 /// The limits the cache is held to (0 = none).
 pub struct Limits {
@@ -115,58 +115,43 @@ pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
 }
 
 fn usage_families(out: &mut String, u: &Usage) {
-    family(
-        out,
-        "namespace_bytes",
-        "gauge",
-        "Bytes of entries stored with each namespace",
-    );
-    for (ns, a) in &u.by_namespace {
-        let labels = format!("{{namespace=\"{}\"}}", label_value(ns));
-        sample(out, "namespace_bytes", &labels, a.kib * 1024);
+    let by_namespace: Vec<(&str, &Amount)> = u
+        .by_namespace
+        .iter()
+        .map(|(k, a)| (k.as_str(), a))
+        .collect();
+    let by_last_use: Vec<(&str, &Amount)> =
+        u.by_last_use.iter().map(|(k, a)| (k.as_str(), a)).collect();
+    for (what, rows) in [("namespace", &by_namespace), ("last_use", &by_last_use)] {
+        let help = match what {
+            "namespace" => "stored with each namespace",
+            _ => "by when they were last used",
+        };
+        for (unit, value) in [
+            ("bytes", (|a: &Amount| a.kib * 1024) as fn(&Amount) -> u64),
+            ("files", |a: &Amount| a.files),
+        ] {
+            let name = format!("{what}_{unit}");
+            let noun = if unit == "bytes" {
+                "Bytes of entries"
+            } else {
+                "Entries"
+            };
+            family(out, &name, "gauge", &format!("{noun} {help}"));
+            for (key, a) in rows.iter() {
+                let labels = format!("{{{what}=\"{}\"}}", label_value(key));
+                sample(out, &name, &labels, value(a));
+            }
+        }
     }
+    let name = "reclaimable_bytes";
     family(
         out,
-        "namespace_files",
-        "gauge",
-        "Entries stored with each namespace",
-    );
-    for (ns, a) in &u.by_namespace {
-        let labels = format!("{{namespace=\"{}\"}}", label_value(ns));
-        sample(out, "namespace_files", &labels, a.files);
-    }
-    family(
-        out,
-        "last_use_bytes",
-        "gauge",
-        "Bytes of entries by when they were last used",
-    );
-    for (bin, a) in &u.by_last_use {
-        let labels = format!("{{last_use=\"{}\"}}", label_value(bin));
-        sample(out, "last_use_bytes", &labels, a.kib * 1024);
-    }
-    family(
-        out,
-        "last_use_files",
-        "gauge",
-        "Entries by when they were last used",
-    );
-    for (bin, a) in &u.by_last_use {
-        let labels = format!("{{last_use=\"{}\"}}", label_value(bin));
-        sample(out, "last_use_files", &labels, a.files);
-    }
-    family(
-        out,
-        "reclaimable_bytes",
+        name,
         "gauge",
         "What a cleanup to the limits would free",
     );
-    sample(
-        out,
-        "reclaimable_bytes",
-        "",
-        u.cleanup_would_free.kib * 1024,
-    );
+    sample(out, name, "", u.cleanup_would_free.kib * 1024);
 }
 
 #[cfg(test)]

@@ -807,3 +807,14 @@ fn misspelt_counter_name_panics() {
     assert_eq!(get(&s, "cache_miss"), 0);
     get(&s, "cache_mis");
 }
+
+/// Sets a file's mtime `secs_ago` seconds into the past.
+pub fn set_age(p: &Path, secs_ago: u64) {
+    let t = std::time::SystemTime::now() - Duration::from_secs(secs_ago);
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
+        .set_modified(t)
+        .unwrap_or_else(|e| panic!("set mtime of {}: {e}", p.display()));
+}
