@@ -13,7 +13,6 @@ mod modes;
 
 const DAY: u64 = 86400;
 
-
 /// Writes `kib` KiB of incompressible bytes to `p`, last used `secs_ago`.
 fn plant(p: &Path, kib: usize, secs_ago: u64) -> PathBuf {
     fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -40,15 +40,8 @@ fn manager_commands_keep_a_shared_cache_writable() {
     if !is_root() {
         panic!("this test needs root, to run a second user with setpriv");
     }
-    let env = TestEnv::new();
     // Both users can reach the cache and the sources.
-    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
-    fs::create_dir_all(&env.cache_dir).unwrap();
-    std::os::unix::fs::chown(&env.cache_dir, None, Some(SHARED_GID)).unwrap();
-    fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
-    fs::write(env.cache_dir.join("ccache.conf"), "umask = 002\n").unwrap();
-    let src = env.dir("src");
-    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    let (env, src) = group_shared_env(SHARED_GID);
     let commands: &[&[&str]] = &[
         &["-z"],
         &["-c"],

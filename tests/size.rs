@@ -75,7 +75,6 @@ fn assert_counters_match_walk(env: &TestEnv, when: &str) {
     );
 }
 
-
 fn age_secs(p: &Path) -> u64 {
     let m = fs::metadata(p).unwrap().modified().unwrap();
     SystemTime::now()

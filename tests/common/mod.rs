@@ -818,3 +818,19 @@ pub fn set_age(p: &Path, secs_ago: u64) {
         .set_modified(t)
         .unwrap_or_else(|e| panic!("set mtime of {}: {e}", p.display()));
 }
+
+/// A cache directory shared by group `gid` the way a team sets one up
+/// (setgid, group-writable, `umask = 002` in its ccache.conf), reachable,
+/// like the returned sources directory, by every user.
+pub fn group_shared_env(gid: u32) -> (TestEnv, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    std::os::unix::fs::chown(&env.cache_dir, None, Some(gid)).unwrap();
+    fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::write(env.cache_dir.join("ccache.conf"), "umask = 002\n").unwrap();
+    let src = env.dir("src");
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    (env, src)
+}

@@ -4,7 +4,7 @@
 use super::assert_counters_match_disk;
 use crate::common::*;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -153,14 +153,8 @@ fn a_group_shared_cache_stays_usable_by_the_group() {
     );
     const OTHER_UID: u32 = 65534;
     const SHARED_GID: u32 = 65534;
-    let env = TestEnv::new();
-    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
-    fs::create_dir_all(&env.cache_dir).unwrap();
-    std::os::unix::fs::chown(&env.cache_dir, None, Some(SHARED_GID)).unwrap();
-    fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
-    fs::write(env.cache_dir.join("ccache.conf"), "umask = 002\n").unwrap();
-    let src = env.dir("src");
-    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    // Both users can reach the cache and the sources.
+    let (env, src) = group_shared_env(SHARED_GID);
     // Sources in every shard, so the second user meets root's stats files
     // and bucket directories wherever its entries land.
     let units: Vec<String> = (0..24).map(|i| format!("g{i}.c")).collect();
