@@ -1,0 +1,196 @@
+use super::*;
+
+fn load(files: &[(&str, &str)], env: &[(&str, &str)]) -> (Config, Vec<ConfigError>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).unwrap();
+    }
+    let path = dir.path().join("ccache.conf");
+    let dir_s = dir.path().display().to_string();
+    let mut env_map: HashMap<&str, &str> = env.iter().copied().collect();
+    env_map.insert("CCACHE_DIR", &dir_s);
+    let (c, e) = Config::load_from(&Locations::default(), &env_map);
+    std::mem::forget(dir);
+    (c, e, path)
+}
+
+#[test]
+fn file_then_environment_precedence() {
+    let (c, e, path) = load(
+        &[(
+            "ccache.conf",
+            "# comment\nmax_size = 10G\nhash_dir = false\n",
+        )],
+        &[("CCACHE_MAXSIZE", "2G")],
+    );
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(c.max_size, 2_000_000_000);
+    assert_eq!(c.origin_of("max_size"), &Origin::Environment);
+    assert!(!c.hash_dir);
+    assert_eq!(c.origin_of("hash_dir"), &Origin::File(path));
+}
+
+#[test]
+fn values_reach_their_fields() {
+    let (c, e, _) = load(
+        &[(
+            "ccache.conf",
+            "max_size = 20%\nmax_age = 2d\numask = 027\nsloppiness = a, b c\n\
+             extra_files_to_hash = x: y::\nsecondary_storage = http://h/c\n",
+        )],
+        &[("CCACHE_CC", "gcc"), ("CCACHE_LIMIT_MULTIPLE", "0.5")],
+    );
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!((c.max_size, c.max_size_percent), (0, Some(20.0)));
+    assert_eq!(c.max_age_secs, Some(172_800));
+    assert_eq!(c.umask, Some(0o27));
+    assert_eq!(c.sloppiness, ["a", "b", "c"]);
+    assert_eq!(c.extra_files_to_hash, ["x", "y"]);
+    assert_eq!(c.remote_storage, "http://h/c");
+    assert_eq!(c.compiler, "gcc");
+    assert_eq!(c.limit_multiple, 0.5);
+    assert_eq!(c.get("max_size").as_deref(), Some("20%"));
+    assert!(validate("max_size", "3000M").is_ok());
+    assert!(validate("umask", "9").is_err());
+    assert!(validate("nonsense", "1").is_err());
+}
+
+#[test]
+fn negated_booleans_and_errors() {
+    let (c, e, _) = load(&[], &[("CCACHE_NOHASHDIR", "1"), ("CCACHE_DISABLE", "")]);
+    assert!(e.is_empty());
+    assert!(!c.hash_dir);
+    assert!(c.disable);
+    let (_, e, _) = load(&[], &[("CCACHE_READONLY", "false")]);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].key, "CCACHE_READONLY");
+}
+
+/// Found by the fuzzer (tests/fuzz, config_lines): a line without `=`
+/// (a remote_storage value continued on the next line) was quoted in
+/// the error with its URL's password.
+#[test]
+fn a_bad_line_never_quotes_a_password() {
+    let (_, e, _) = load(
+        &[(
+            "ccache.conf",
+            "remote_storage = http://h/c\nredis://:Sekr1t~Pw@cache:6379\0\n",
+        )],
+        &[],
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    let shown = e[0].to_string();
+    assert!(!shown.contains("Sekr1t"), "{shown}");
+    assert!(shown.contains("redis://:********@cache:6379"), "{shown}");
+}
+
+#[test]
+fn bad_lines_are_located() {
+    let (c, e, path) = load(
+        &[(
+            "ccache.conf",
+            "max_size = 1G\nmax_size = banana\nno equals\nfoo = 1\n",
+        )],
+        &[],
+    );
+    assert_eq!(
+        c.max_size, 1_000_000_000,
+        "bad line must not clobber the good one"
+    );
+    // An unknown key (line 4) is ignored, as ccache does.
+    assert_eq!(e.len(), 2);
+    assert_eq!((e[0].line, e[0].key.as_str()), (2, "max_size"));
+    assert_eq!(e[1].line, 3);
+    assert!(e[0]
+        .to_string()
+        .starts_with(&format!("{}:2: max_size", path.display())));
+}
+
+#[test]
+fn variables_are_expanded_as_in_ccache() {
+    let env = |name: &str| match name {
+        "HOME" => Some("/home/me".to_string()),
+        "V" => Some("x y".to_string()),
+        _ => None,
+    };
+    let x = |v: &str| expand_variables(v, &env);
+    assert_eq!(x("$HOME/c").unwrap(), "/home/me/c");
+    assert_eq!(x("${HOME}c").unwrap(), "/home/mec");
+    assert_eq!(x("a$$b$$$V").unwrap(), "a$b$x y");
+    assert_eq!(x("50$ 1$/").unwrap(), "50$ 1$/");
+    assert_eq!(x("plain").unwrap(), "plain");
+    assert!(x("$UNSET_X").unwrap_err().contains("\"UNSET_X\" not set"));
+    assert!(x("${HOME").unwrap_err().contains("missing '}'"));
+}
+
+#[test]
+fn values_in_files_and_variables_are_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_s = dir.path().display().to_string();
+    fs::write(
+        dir.path().join("ccache.conf"),
+        "log_file = $CCACHE_DIR/log\nnamespace = ${CCACHE_DIR}$$x\nmax_files = $NOPE\n",
+    )
+    .unwrap();
+    let env: HashMap<&str, &str> = [
+        ("CCACHE_DIR", dir_s.as_str()),
+        ("CCACHE_PREFIX", "$CCACHE_DIR/d"),
+    ]
+    .into();
+    let (c, e) = Config::load_from(&Locations::default(), &env);
+    assert_eq!(c.log_file, Some(dir.path().join("log")));
+    assert_eq!(c.namespace, format!("{dir_s}$x"));
+    assert_eq!(c.prefix_command, format!("{dir_s}/d"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].line, e[0].key.as_str()), (3, "max_files"));
+    assert!(e[0].message.contains("\"NOPE\" not set"), "{e:?}");
+}
+
+#[test]
+fn indented_lines_continue_a_value() {
+    let (c, e, _) = load(
+        &[(
+            "ccache.conf",
+            "sloppiness =\n  time_macros\n  # a comment inside\n\n\tlocale\n# ends it\n\
+             max_files = 7\nnamespace = a\n b\n",
+        )],
+        &[],
+    );
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(c.sloppiness, ["time_macros", "locale"]);
+    assert_eq!(c.max_files, 7);
+    assert_eq!(c.namespace, "a b");
+    let lines = logical_lines("a = 1\n  2\nb = 3\n");
+    assert_eq!(
+        lines,
+        [(1, "a = 1 2".to_string()), (3, "b = 3".to_string())]
+    );
+    // Nothing to continue: reported as the line it is.
+    let lines = logical_lines("  x = 1\n");
+    assert_eq!(lines, [(1, "x = 1".to_string())]);
+}
+
+/// `-o` replaces a value written over several lines whole: its
+/// continuation lines would otherwise continue the new value.
+#[test]
+fn writing_a_key_drops_its_continuation_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ccache.conf");
+    fs::write(
+        &path,
+        "sloppiness =\n  time_macros\n\n  locale\nmax_files = 3\n  # kept\nnamespace = a\n",
+    )
+    .unwrap();
+    write_setting(&path, "sloppiness", "pch_defines").unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text,
+        "sloppiness = pch_defines\n\nmax_files = 3\n  # kept\nnamespace = a\n"
+    );
+    let mut c = Config::defaults();
+    let mut errors = Vec::new();
+    c.parse_text(&text, &path, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(c.sloppiness, ["pch_defines"]);
+    assert_eq!(c.max_files, 3);
+}

@@ -1,0 +1,221 @@
+use super::*;
+
+#[test]
+fn parses_ccache_syntax() {
+    let specs = parse(
+        "redis://:pw@localhost:6379 connect-timeout=50 @read-only http://h/c|layout=bazel|header=X-A=b%20c file:/tmp/x",
+    )
+    .unwrap();
+    assert_eq!(specs.len(), 3);
+    assert_eq!(specs[0].attr("connect-timeout"), Some("50"));
+    assert!(specs[0].read_only().unwrap());
+    assert_eq!(
+        specs[0].timeouts().unwrap().connect,
+        Duration::from_millis(50)
+    );
+    assert_eq!(specs[1].attr("layout"), Some("bazel"));
+    assert_eq!(specs[1].attr("header"), Some("X-A=b c"));
+    assert!(!specs[2].read_only().unwrap());
+    assert!(parse("read-only").is_err());
+    let typo = parse("redis:/:Secret@h").unwrap_err();
+    assert!(!typo.contains("Secret"), "{typo}");
+    assert_eq!(percent_decode("50%aé%41%4"), "50%aéA%4");
+    // No backend for it, but valid: left out when opened, not an error
+    // that would turn the local cache off too.
+    assert!(parse("ftp://x https://h/c").is_ok());
+    assert!(parse("redis://x connect-timeout=soon").is_err());
+}
+
+#[test]
+fn ln_matches_the_real_one() {
+    for x in [1e-12, 0.001, 0.1, 0.3, 0.5, 0.75, 0.999_999, 1.0] {
+        let want = f64::ln(x);
+        assert!((ln(x) - want).abs() < 1e-9 * want.abs().max(1.0), "{x}");
+    }
+}
+
+#[test]
+fn masks_urls_anywhere_in_a_word() {
+    for message in [
+        "failed to connect to @redis://:pw~@cache:6379: refused",
+        "bad (redis://u:pw~@h) and \"http://u:pw~@h/c\",",
+        "x=redis://:pw~@a,http://u:pw~@b|read-only",
+        "redis+unix:/s?pass=pw~ file://u:pw~@h/d",
+        "é€redis://:pw~@h ü://:pw~@h",
+    ] {
+        let shown = mask_secrets(message);
+        assert!(!shown.contains("pw~"), "{message} -> {shown}");
+    }
+    assert_eq!(
+        mask_secrets("to @redis://:pw@h: refused"),
+        "to @redis://:********@h: refused"
+    );
+}
+
+#[test]
+fn masks_credentials() {
+    assert_eq!(mask_url("redis://:secret@h:1/2"), "redis://:********@h:1/2");
+    assert_eq!(mask_url("http://u:p@h/x"), "http://u:********@h/x");
+    assert_eq!(mask_url("http://h/x@y"), "http://h/x@y");
+    let v = mask_config_value(
+        "http://u:p@h|bearer-token=abc|@header=Authorization=Basic%20x redis://h",
+    );
+    assert!(
+        !v.contains("abc") && !v.contains(":p@") && !v.contains("Basic"),
+        "{v}"
+    );
+    assert!(mask_secrets("failed to connect to redis://:pw@h").contains("********"));
+    // A header value with a space cuts the value in two words.
+    let v = mask_config_value("http://h/c|header=Authorization:Bearer s3cr3t|layout=flat");
+    assert!(!v.contains("s3cr3t") && !v.contains("Bearer"), "{v}");
+    let v = mask_config_value("http://h/c|layout=flat|data-timeout=5|password=pw");
+    assert_eq!(v, "http://h/c|layout=flat|data-timeout=5|password=********");
+}
+
+/// Found by the fuzzer (tests/fuzz, remote_spec): a word with `://`
+/// after something that is no scheme was taken for a URL and shown whole.
+#[test]
+fn a_word_that_only_looks_like_a_url_is_masked() {
+    let v = mask_config_value("\u{fffd} bearer-token=Sekr1t~Pw\u{fffd}://");
+    assert_eq!(v, "******** bearer-token=********");
+    let v = mask_config_value("file:/d @umask=002 read-only @bearer-token=t0k x");
+    assert_eq!(
+        v,
+        "file:/d @umask=002 read-only @bearer-token=******** ********"
+    );
+    let e = parse("http://h Sekr1t~Pw://x").unwrap_err();
+    assert!(!e.contains("Sekr1t"), "{e}");
+    let specs = parse("http://h bearer-token=Sekr1t~Pw://x").unwrap();
+    assert_eq!(specs[0].attr("bearer-token"), Some("Sekr1t~Pw://x"));
+    assert_eq!(mask_url("redis+unix://u:p@h"), "redis+unix://u:********@h");
+    assert_eq!(mask_url("x.y-z+1://h/a"), "x.y-z+1://h/a");
+}
+
+/// Found by the fuzzer (tests/fuzz, remote_spec): a Unix socket's
+/// password, which the Redis client takes as `?pass=`, was shown by `-p`.
+#[test]
+fn masks_a_unix_socket_password() {
+    let v = mask_config_value(" redis+unix:/run/redis.sock?db=1&pass=Sekr1t~Pw:");
+    assert_eq!(v, "redis+unix:/run/redis.sock?db=1&pass=********");
+    assert_eq!(
+        mask_url("redis+unix:///run/r.sock?pass=pw&db=2"),
+        "redis+unix:///run/r.sock?pass=********&db=2"
+    );
+    assert_eq!(
+        mask_url("redis://u:pw@h/0?password=pw"),
+        "redis://u:********@h/0?password=********"
+    );
+    assert_eq!(
+        mask_url("redis+unix:/run/r.sock?db=1"),
+        "redis+unix:/run/r.sock?db=1"
+    );
+    assert_eq!(
+        mask_secrets("cannot connect to redis+unix:/s?pass=pw"),
+        "cannot connect to redis+unix:/s?pass=********"
+    );
+    assert_eq!(
+        mask_secrets("URL \"http://u:pw@h/c\": (redis://, file:)"),
+        "URL \"http://u:********@h/c\": (redis://, file:)"
+    );
+}
+
+#[test]
+fn rendezvous_spreads_and_is_stable() {
+    struct Null;
+    impl Backend for Null {
+        fn get(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+            Ok(None)
+        }
+        fn put(&self, _: &str, _: &[u8]) -> Result<(), RemoteError> {
+            Ok(())
+        }
+    }
+    let weights = parse_shards("a,b(3)").unwrap();
+    let s = Sharded {
+        shards: weights
+            .into_iter()
+            .map(|(n, w)| (n, w, Box::new(Null) as Box<dyn Backend>))
+            .collect(),
+    };
+    let mut to_b = 0;
+    for i in 0..4000 {
+        let name = format!("{i:064x}R");
+        let chosen = s.pick_index(&name);
+        to_b += usize::from(chosen == 1);
+        assert_eq!(chosen, s.pick_index(&name));
+    }
+    // Weight 3 of 4: about 3000 of 4000.
+    assert!((2700..3300).contains(&to_b), "{to_b}");
+}
+
+#[test]
+fn timeouts_take_ccache_4_13_units() {
+    let ms = Duration::from_millis;
+    for (text, want) in [
+        ("250", ms(250)),
+        ("500ms", ms(500)),
+        ("10s", ms(10_000)),
+        ("1.5s", ms(1500)),
+        ("10m", ms(600_000)),
+        ("1h", ms(3_600_000)),
+        ("1d", ms(86_400_000)),
+        ("0s", ms(0)),
+    ] {
+        assert_eq!(parse_duration(text), Ok(want), "{text}");
+    }
+    for bad in ["", "s", "10x", "-1s", "1e400s", "10 s"] {
+        assert!(parse_duration(bad).is_err(), "{bad}");
+    }
+    let specs = parse(
+        "redis://h data-timeout=10s connect-timeout=500ms idle-timeout=10m request-timeout=1m",
+    )
+    .unwrap();
+    let t = specs[0].timeouts().unwrap();
+    assert_eq!(
+        (t.connect, t.data, t.request),
+        (ms(500), ms(10_000), ms(60_000))
+    );
+    let e = parse("redis://h idle-timeout=soon").unwrap_err();
+    assert!(e.starts_with("idle-timeout: invalid duration"), "{e}");
+}
+
+/// ccache's messages for a URL it cannot use, secrets masked.
+#[test]
+fn bad_urls_are_rejected_clearly() {
+    let err = |v: &str| parse(v).unwrap_err();
+    assert!(err("read-only").starts_with("must provide a URL"));
+    assert!(err("|read-only").starts_with("must provide a URL"));
+    assert!(err("@layout=flat http://h").starts_with("must provide a URL"));
+    assert_eq!(err("://h/c"), "URL scheme must not be empty: \"://h/c\"");
+    let e = err("http://u:Sekr1t@/c");
+    assert!(
+        e.starts_with("cannot parse URL \"http://u:********@/c\""),
+        "{e}"
+    );
+    assert!(e.contains("without a host"), "{e}");
+    assert!(err("redis://:Sekr1t@:6379").contains("without a host"));
+    assert!(err("http://h:port/c").contains("bad port"));
+    assert!(err("http://[::1/c").contains("cannot parse URL"));
+    assert!(err("http:///c").contains("no host"));
+    let e = err("redis:/:Sekr1t@h");
+    assert!(
+        e.starts_with("must provide a URL") && !e.contains("Sekr1t"),
+        "{e}"
+    );
+    // Part of a header value cut apart at a space, not a backend.
+    let specs = parse("http://h|header=Authorization: Bearer us3r:s3cr3t").unwrap();
+    assert_eq!(specs.len(), 1);
+    for good in [
+        "file:/shared/dir",
+        "file:///shared/dir",
+        "file://localhost/shared/dir",
+        "redis://",
+        "redis://[::1]:6379/2",
+        "redis+unix:/run/redis.sock?db=1",
+        "http://u:p@h:8080/c/",
+        "redis://127.0.0.1:*",
+        "http://cache-*.example.com/c",
+    ] {
+        assert!(parse(good).is_ok(), "{good}");
+    }
+}
