@@ -64,9 +64,12 @@ class Build:
     """One tool's build directory for one build type in one root; it lives
     at <root>/build only while in use."""
 
-    def __init__(self, cfg, tool, root, env):
-        self.cfg, self.tool, self.root, self.env = cfg, tool, ROOTS[root], env
-        self.stash = STASH / f"{cfg}-{tool}-{root}"
+    def __init__(self, cfg, tool, root, env, roots=None, stash=None):
+        """roots, stash: another benchmark's roots ({name: path}) and stash
+        directory (bench/explain.py); this one's by default."""
+        self.cfg, self.tool, self.env = cfg, tool, env
+        self.root = (roots or ROOTS)[root]
+        self.stash = (stash or STASH) / f"{cfg}-{tool}-{root}"
         self.dir = self.root / "build"
 
     def __enter__(self):

@@ -10,6 +10,7 @@
 #   bash bench/compare.sh            # full: 5x20 TU hits, 3 cold, 10 warm, 3 relocated, 5 CMake warm
 #   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated, 2 CMake warm
 #   PARTS=pchcov bash bench/compare.sh  # PCH and coverage warm rebuilds only (3 rounds; QUICK=1: 1)
+#   PARTS=explain bash bench/compare.sh # miss explanations in three CI set-ups only
 #
 # PARTS=main,remote,cmake (the default; any comma-separated subset):
 #   main    bench/bench.py: C++ TU hits, zstd cold, warm and relocated builds
@@ -22,6 +23,11 @@
 #           wrapper CMakeLists.txt, and with --coverage: cold build, then
 #           warm rebuilds (ninja -t clean; ninja), plain gcc too
 #           (not in the default set; PARTS=pchcov runs only this)
+#   explain bench/explain.py: libgit2 Debug built in checkout A, then in a
+#           copy B, without base_dir, with base_dir and hash_dir, with
+#           base_dir and CCACHE_NOHASHDIR=1 (fresh caches): B's hits and
+#           misses, objcache's miss_reason_* counters, --check-hit-rate 90
+#           and --explain (not in the default set; PARTS=explain)
 # TU=path: the C++ translation unit for hit latency, relative to rocksdb/
 #   (default table/block_based/block.cc; db/db_impl/db_impl.cc for a 23 MB object)
 # Counts: HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS
@@ -31,7 +37,8 @@
 #         KEEP=1 (keep the scratch dir), PROFILE=0 (skip strace/perf of one hit)
 # Exit status 1 when objcache produced an object or .d that differs from the
 # plain compiler's (main part), or when objcache's warm PCH or coverage build
-# fails its checks (pchcov part); the other parts still run first.
+# fails its checks (pchcov part), or when an objcache miss explanation is
+# not the expected one (explain part); the other parts still run first.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,8 +59,8 @@ export CMAKE_CONFIGS CMAKE_WARM_ROUNDS PCHCOV_WARM_ROUNDS
 : "${PARTS:=main,remote,cmake}"
 for p in ${PARTS//,/ }; do
   case "$p" in
-    main | remote | cmake | pchcov) ;;
-    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov)" >&2; exit 2 ;;
+    main | remote | cmake | pchcov | explain) ;;
+    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov, explain)" >&2; exit 2 ;;
   esac
 done
 part() {
@@ -74,7 +81,7 @@ if part remote; then
   need redis-server || missing+=(redis-server)
   need nginx || missing+=(nginx)
 fi
-if part cmake || part pchcov; then
+if part cmake || part pchcov || part explain; then
   need cmake || missing+=(cmake)
   need ninja || missing+=(ninja-build)
 fi
@@ -112,7 +119,7 @@ if part main || part remote; then
   crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
   crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
 fi
-if part cmake || part pchcov; then
+if part cmake || part pchcov || part explain; then
   # libgit2 1.9.7 with its complete CMake build (CMakeLists.txt, cmake/, deps/).
   crates+=('libgit2-sys = { version = "=0.18.8", default-features = false }')
 fi
@@ -158,5 +165,10 @@ if part pchcov; then
   echo
   echo "== precompiled headers and coverage, warm rebuilds (PARTS=pchcov runs only this)"
   python3 "$REPO/bench/pchcov.py" || status=$?
+fi
+if part explain; then
+  echo
+  echo "== miss explanations in three CI set-ups (PARTS=explain runs only this)"
+  python3 "$REPO/bench/explain.py" || status=$?
 fi
 exit "$status"

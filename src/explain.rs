@@ -74,6 +74,7 @@ pub fn explain(old: &[(String, String)], new: &[(String, String)], ctx: &Context
     let old = by_label(old);
     let new = by_label(new);
     let mut findings: Vec<(Reason, String)> = Vec::new();
+    let mut arg_changes: Vec<ArgChange> = Vec::new();
     let labels: std::collections::BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
     for label in labels {
         if DERIVED.contains(&label) {
@@ -84,10 +85,16 @@ pub fn explain(old: &[(String, String)], new: &[(String, String)], ctx: &Context
             old.get(label).unwrap_or(&empty),
             new.get(label).unwrap_or(&empty),
         );
-        if was != now {
+        if was == now {
+            continue;
+        }
+        if ARG_LABELS.contains(&label) {
+            arg_changes.extend(arg_changes_of(label, was, now, ctx));
+        } else {
             findings.extend(describe(label, was, now, ctx));
         }
     }
+    findings.extend(describe_arg_changes(arg_changes));
     if findings.iter().all(|(r, _)| *r == Reason::Preprocessed) {
         // Only the preprocessed text differs: say what could have done it.
         if let Some(why) = ctx.direct_miss {
@@ -166,7 +173,6 @@ fn one<'a>(values: &[&'a str]) -> &'a str {
 fn describe(label: &str, was: &[&str], now: &[&str], ctx: &Context) -> Vec<(Reason, String)> {
     let pair = || format!("{} vs {}", one(now), one(was));
     match label {
-        "arg" | "cpp-arg" | "language" | "input" => describe_args(label, was, now, ctx),
         "cwd" => vec![(
             Reason::Cwd,
             format!(
@@ -257,38 +263,111 @@ fn absolute_path_in(arg: &str) -> Option<&str> {
     Some(&arg[at..])
 }
 
-fn path_advice(arg: &str, ctx: &Context) -> String {
-    match (absolute_path_in(arg), ctx.base_dir) {
-        (None, _) => String::new(),
-        (Some(_), None) => ": it is an absolute path and base_dir is not set (set base_dir \
-                            to a directory above your checkouts)"
-            .into(),
-        (Some(p), Some(b)) if !crate::paths::is_under(p, b) => {
-            ": it is an absolute path outside base_dir".into()
+/// What an absolute path in a changed argument has to do with base_dir.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum PathAdvice {
+    /// No absolute path, or one under base_dir.
+    None,
+    NoBaseDir,
+    OutsideBaseDir,
+}
+
+impl PathAdvice {
+    fn of(arg: &str, ctx: &Context) -> PathAdvice {
+        match (absolute_path_in(arg), ctx.base_dir) {
+            (None, _) => PathAdvice::None,
+            (Some(_), None) => PathAdvice::NoBaseDir,
+            (Some(p), Some(b)) if !crate::paths::is_under(p, b) => PathAdvice::OutsideBaseDir,
+            (Some(_), Some(_)) => PathAdvice::None,
         }
-        (Some(_), Some(_)) => String::new(),
+    }
+
+    /// The advice for one path, or for `more` + 1 of them.
+    fn text(self, more: usize) -> String {
+        let fix = "(set base_dir to a directory above your checkouts)";
+        match (self, more) {
+            (PathAdvice::None, _) => String::new(),
+            (PathAdvice::NoBaseDir, 0) => {
+                format!(": it is an absolute path and base_dir is not set {fix}")
+            }
+            (PathAdvice::OutsideBaseDir, 0) => ": it is an absolute path outside base_dir".into(),
+            (advice, n) => {
+                let and = if n == 1 {
+                    "and so does 1 more absolute path in the command".to_string()
+                } else {
+                    format!("and so do {n} more absolute paths in the command")
+                };
+                match advice {
+                    PathAdvice::NoBaseDir => {
+                        format!(", {and}: they are absolute paths and base_dir is not set {fix}")
+                    }
+                    _ => format!(", {and}: they are absolute paths outside base_dir"),
+                }
+            }
+        }
     }
 }
 
-fn describe_args(label: &str, was: &[&str], now: &[&str], ctx: &Context) -> Vec<(Reason, String)> {
+/// Labels of the command line as hashed, compared as one collection each.
+const ARG_LABELS: &[&str] = &["arg", "cpp-arg", "language", "input"];
+
+/// One argument that is new, gone or differs (`now` and `was`).
+struct ArgChange {
+    what: &'static str,
+    now: Option<String>,
+    was: Option<String>,
+    advice: PathAdvice,
+}
+
+fn arg_changes_of(label: &str, was: &[&str], now: &[&str], ctx: &Context) -> Vec<ArgChange> {
     let what = match label {
         "input" => "the source path",
         "language" => "the language",
         _ => "argument",
     };
     let added = only_in(now, was);
-    let removed = only_in(was, now);
+    let mut removed = only_in(was, now).into_iter();
     let mut out = Vec::new();
-    let mut removed = removed.into_iter();
     for a in added {
-        let text = match removed.next() {
-            Some(r) => format!("{what} {a} differs (was {r}){}", path_advice(a, ctx)),
-            None => format!("{what} {a} is new{}", path_advice(a, ctx)),
-        };
-        out.push((Reason::Args, text));
+        out.push(ArgChange {
+            what,
+            now: Some(a.to_string()),
+            was: removed.next().map(str::to_string),
+            advice: PathAdvice::of(a, ctx),
+        });
     }
     for r in removed {
-        out.push((Reason::Args, format!("{what} {r} is gone")));
+        out.push(ArgChange {
+            what,
+            now: None,
+            was: Some(r.to_string()),
+            advice: PathAdvice::None,
+        });
+    }
+    out
+}
+
+/// The changed arguments, those whose absolute paths base_dir would fix
+/// (a CMake build moved to another checkout changes every `-I` and the
+/// source path) named by the first one and a count, with the advice once.
+fn describe_arg_changes(changes: Vec<ArgChange>) -> Vec<(Reason, String)> {
+    let count = |advice: PathAdvice| changes.iter().filter(|c| c.advice == advice).count();
+    let mut advised = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for c in &changes {
+        let advice = match c.advice {
+            PathAdvice::None => String::new(),
+            a if advised.insert(a) => a.text(count(a) - 1),
+            // Counted in the first such argument's finding.
+            _ => continue,
+        };
+        let text = match (&c.now, &c.was) {
+            (Some(a), Some(r)) => format!("{} {a} differs (was {r}){advice}", c.what),
+            (Some(a), None) => format!("{} {a} is new{advice}", c.what),
+            (None, Some(r)) => format!("{} {r} is gone", c.what),
+            (None, None) => continue,
+        };
+        out.push((Reason::Args, text));
     }
     out
 }
@@ -303,14 +382,48 @@ fn describe_headers(was: &[&str], now: &[&str]) -> Vec<(Reason, String)> {
     };
     let (was, now) = (split(was), split(now));
     let mut out = Vec::new();
+    // Headers that are gone from one path and included with the same name
+    // and content from another (a checkout moved, an -I changed).
+    let file_name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut gone_by_digest: BTreeMap<(String, &str), Vec<&str>> = BTreeMap::new();
+    for (path, digest) in was.iter().filter(|(p, _)| !now.contains_key(*p)) {
+        gone_by_digest
+            .entry((file_name(path), digest))
+            .or_default()
+            .push(path);
+    }
+    let mut moved: Vec<(&str, &str)> = Vec::new();
+    let mut new = Vec::new();
     for (path, digest) in &now {
         match was.get(path) {
             Some(d) if d != digest => out.push((Reason::Include, format!("header {path} changed"))),
-            None => out.push((Reason::Include, format!("header {path} is newly included"))),
+            None => match gone_by_digest
+                .get_mut(&(file_name(path), digest.as_str()))
+                .and_then(|v| v.pop())
+            {
+                Some(old) => moved.push((path, old)),
+                None => new.push(path),
+            },
             _ => {}
         }
     }
-    for path in was.keys().filter(|p| !now.contains_key(*p)) {
+    if let Some((path, old)) = moved.first() {
+        let more = match moved.len() - 1 {
+            0 => String::new(),
+            1 => ", and so is 1 more".into(),
+            n => format!(", and so are {n} more"),
+        };
+        out.push((
+            Reason::Include,
+            format!("header {path} is included from another path (was {old}){more}"),
+        ));
+    }
+    for path in new {
+        out.push((Reason::Include, format!("header {path} is newly included")));
+    }
+    let mut gone: Vec<&str> = gone_by_digest.into_values().flatten().collect();
+    gone.sort_unstable();
+    for path in gone {
         out.push((
             Reason::Include,
             format!("header {path} is no longer included"),
@@ -362,6 +475,33 @@ mod tests {
     }
 
     #[test]
+    fn absolute_paths_outside_base_dir_are_counted_with_the_advice_once() {
+        let base = crate::paths::BaseDirs::parse("/ws").unwrap().unwrap();
+        let mut c = ctx();
+        c.base_dir = Some(&base);
+        let old = fields(&[
+            ("arg", "-I/gen/1/a"),
+            ("arg", "-I/gen/1/b"),
+            ("arg", "-DX=1"),
+            ("input", "/gen/1/t.c"),
+        ]);
+        let new = fields(&[
+            ("arg", "-I/gen/2/a"),
+            ("arg", "-I/gen/2/b"),
+            ("arg", "-DX=2"),
+            ("input", "/gen/2/t.c"),
+        ]);
+        let e = explain(&old, &new, &c);
+        assert_eq!(e.reason, Reason::Args);
+        assert_eq!(
+            e.text,
+            "argument -I/gen/2/a differs (was -I/gen/1/a), and so do 2 more absolute paths in \
+             the command: they are absolute paths outside base_dir; argument -DX=2 differs \
+             (was -DX=1)"
+        );
+    }
+
+    #[test]
     fn same_inputs_mean_the_entry_is_gone() {
         let f = fields(&[("arg", "-O2"), ("common", "#x")]);
         assert_eq!(explain(&f, &f, &ctx()).reason, Reason::Evicted);
@@ -389,6 +529,13 @@ mod tests {
             e.text,
             "header inc/a.h changed; header inc/c.h is newly included; header inc/b.h is \
              no longer included"
+        );
+        // The same header from another directory: named once, counted.
+        let old = fields(&[("header", "/a/i/x.h\t#1"), ("header", "/a/j/y.h\t#2")]);
+        let new = fields(&[("header", "/b/i/x.h\t#1"), ("header", "/b/j/y.h\t#2")]);
+        assert_eq!(
+            explain(&old, &new, &ctx()).text,
+            "header /b/i/x.h is included from another path (was /a/i/x.h), and so is 1 more"
         );
         assert_eq!(absolute_path_in("-I/x/y"), Some("/x/y"));
         assert_eq!(absolute_path_in("-fprofile-use=/p"), Some("/p"));

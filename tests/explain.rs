@@ -70,7 +70,9 @@ fn relocated_build_without_base_dir_names_the_absolute_paths() {
     let ws2 = env.dir("ws2");
     assert!(
         why.contains(&format!("argument -I{}/inc differs", ws2.display()))
-            && why.contains("it is an absolute path and base_dir is not set"),
+            && why.contains(
+                "absolute path in the command: they are absolute paths and base_dir is not set"
+            ),
         "{why}"
     );
     assert_eq!(
@@ -80,6 +82,66 @@ fn relocated_build_without_base_dir_names_the_absolute_paths() {
             ("miss_reason_new_output".to_string(), 1)
         ]
     );
+}
+
+/// A CMake build of a real project (libgit2, bench/explain.py) moved to
+/// another checkout without base_dir: every `-I`, the source and each
+/// header has another absolute path. The explanation used to name every
+/// one of them, with the same advice after each path, and pushed the
+/// working directory behind "and 232 more"; it names the first path, counts
+/// the others and gives the advice once.
+#[test]
+fn a_moved_checkout_names_its_paths_once_with_a_count() {
+    let env = TestEnv::new();
+    for ws in ["ws1", "ws2"] {
+        let root = env.dir(ws);
+        let build = checkout(
+            &root,
+            "#include \"foo.h\"\n#include \"bar.h\"\nint main(void) { return foo() + bar(); }\n",
+        );
+        fs::create_dir_all(root.join("inc2")).unwrap();
+        fs::write(
+            root.join("inc2/bar.h"),
+            "static inline int bar(void) { return 1; }\n",
+        )
+        .unwrap();
+        let (inc, inc2) = (
+            format!("-I{}/inc", root.display()),
+            format!("-I{}/inc2", root.display()),
+        );
+        let src = format!("{}/src/t.c", root.display());
+        compile(
+            &env,
+            &build,
+            &[
+                "-g",
+                inc.as_str(),
+                inc2.as_str(),
+                "-c",
+                src.as_str(),
+                "-o",
+                "t.o",
+            ],
+            &[],
+        );
+    }
+    let (ws1, ws2) = (
+        env.dir("ws1").display().to_string(),
+        env.dir("ws2").display().to_string(),
+    );
+    let why = explanation(&env, &env.dir("ws2/build"), "t.o");
+    assert_eq!(
+        why,
+        format!(
+            "argument -I{ws2}/inc differs (was -I{ws1}/inc), and so do 2 more absolute paths \
+             in the command: they are absolute paths and base_dir is not set (set base_dir to \
+             a directory above your checkouts); cwd differs ({ws2}/build vs {ws1}/build) and \
+             the compile uses -g: set hash_dir = false or map it with \
+             -fdebug-prefix-map=OLD=NEW; header {ws2}/inc/foo.h is included from another \
+             path (was {ws1}/inc/foo.h), and so is 1 more"
+        )
+    );
+    assert_eq!(reasons(&env)[0], ("miss_reason_args".to_string(), 1));
 }
 
 #[test]
@@ -314,4 +376,37 @@ fn file_macro_in_a_source_outside_base_dir_is_named() {
     assert!(unknown
         .stderr_str()
         .contains("no miss of other.o on record"));
+}
+
+/// With base_dir, objcache compiles the source by a relative path; the
+/// record (and so `--explain`) used to name that relative path, which says
+/// nothing outside the build directory. It names the source as the user's
+/// command did (CMake: absolute), or resolved in the working directory.
+#[test]
+fn the_record_names_the_source_as_the_command_did() {
+    let env = TestEnv::new();
+    let base = env.root().display().to_string();
+    let vars = [("CCACHE_BASEDIR", base.as_str())];
+    let build = checkout(&env.dir("ws"), SOURCE);
+    let src = format!("{}/src/t.c", env.dir("ws").display());
+    compile(
+        &env,
+        &build,
+        &["-I../inc", "-c", src.as_str(), "-o", "t.o"],
+        &vars,
+    );
+    let latest = run_ok(env.objcache().arg("--explain")).stdout_str();
+    assert!(
+        latest.contains(&format!("(from {src}): first compile")),
+        "{latest}"
+    );
+    compile(
+        &env,
+        &build,
+        &["-O1", "-I../inc", "-c", "../src/t.c", "-o", "t.o"],
+        &vars,
+    );
+    let out = run_ok(&mut env.objcache_in(&build, ["--explain", "t.o"])).stdout_str();
+    let rel = format!("{}/../src/t.c", build.display());
+    assert!(out.contains(&format!("compiled from {rel} at")), "{out}");
 }

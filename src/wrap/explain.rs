@@ -18,6 +18,8 @@ pub(super) struct RecordTarget {
     key_output: String,
     /// Absolute, so `--explain OUTPUT` finds it from any directory.
     output: String,
+    /// Absolute too (as the user named it, resolved in the working
+    /// directory), so the record names the file from any directory.
     source: String,
 }
 
@@ -31,7 +33,7 @@ impl RecordTarget {
         RecordTarget {
             key_output: output_key(output, cwd, base),
             output: paths::resolve_in(cwd, output),
-            source: source.to_string(),
+            source: paths::resolve_in(cwd, source),
         }
     }
 }

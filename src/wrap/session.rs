@@ -38,11 +38,14 @@ impl Session {
         })?;
         self.input = Some(analysis.input.clone());
         checks::files_named(&analysis, &cwd)?;
+        // The source as the user named it: base_dir's rewrite may make it
+        // relative, and the record says which file it was.
+        let user_input = analysis.input.clone();
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
         self.apply_sloppiness(&mut analysis)?;
         self.record_target = Some(explain::RecordTarget::new(
             &analysis.output,
-            &analysis.input,
+            &user_input,
             &cwd,
             self.config.base_dir.as_ref(),
         ));
