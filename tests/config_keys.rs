@@ -38,13 +38,7 @@ fn project(env: &TestEnv, source: &str) -> PathBuf {
 
 fn write_old(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
-    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    set_age(path, 3600);
 }
 
 /// `(direct_cache_hit, preprocessed_cache_hit, cache_miss)`.

@@ -454,7 +454,8 @@ fn output_to_missing_directory_gives_the_compilers_error() {
 /// compiler's own output and exit code, and the compiler never runs twice.
 #[test]
 fn an_internal_panic_never_breaks_the_build() {
-    for at in ["config", "start", "after-compile"] {
+    // "explain": after the miss is compiled and counted, explaining it.
+    for at in ["config", "start", "after-compile", "explain"] {
         let env = TestEnv::new();
         let proj = env.copy_fixture("proj", "proj");
         let a = args(&["-Wall", "-c", "src/warn.c", "-I", "include", "-o", "warn.o"]);

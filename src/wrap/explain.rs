@@ -88,6 +88,7 @@ impl Session {
     /// After a counted miss: explains it, counts the reason and stores this
     /// call's record for the next one.
     pub(super) fn explain_miss(&mut self) {
+        super::test_panic("explain");
         let Some(target) = self.record_target.take() else {
             return;
         };
