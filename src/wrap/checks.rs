@@ -5,8 +5,6 @@
 //! (`bad_input_file`); and after the compile, whether a file it read
 //! changed meanwhile (`modified_input_file`).
 
-use std::io::Read;
-
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::hash::includes::ReadFile;
@@ -15,7 +13,7 @@ use crate::stats::Counter;
 use crate::store::manifest::Stamp;
 
 /// How much of the source is searched for the disabling comment.
-const DISABLE_SEARCH_LIMIT: u64 = 4096;
+const DISABLE_SEARCH_LIMIT: usize = 4096;
 
 /// The comment that keeps a source out of the cache. Spelled in two
 /// parts, so that objcache's own source does not disable itself.
@@ -110,17 +108,17 @@ pub(super) fn ccache_precedence(args: &[String], cwd: &str, found: Counter) -> C
     }
 }
 
-/// `ccache:disable` in the first 4 KiB of the source: the call runs the
-/// compiler uncached and counts `disabled`.
-pub(super) fn disabled_by_source(a: &ArgsAnalysis, cwd: &str) -> Result<(), Fallback> {
-    let mut head = Vec::new();
-    let read = std::fs::File::open(paths::resolve_in(cwd, &a.input))
-        .and_then(|f| f.take(DISABLE_SEARCH_LIMIT).read_to_end(&mut head));
+/// `ccache:disable` in the first 4 KiB of the source (`text`, as the
+/// session read it once for every key): the call runs the compiler
+/// uncached and counts `disabled`.
+pub(super) fn disabled_by_source(input: &str, text: Option<&[u8]>) -> Result<(), Fallback> {
+    let head = text.unwrap_or_default();
+    let head = &head[..head.len().min(DISABLE_SEARCH_LIMIT)];
     let token = disable_token();
-    if read.is_ok() && head.windows(token.len()).any(|w| w == token) {
+    if head.windows(token.len()).any(|w| w == token) {
         return Err(fallback(
             Counter::Disabled,
-            format!("{} asks not to be cached", a.input),
+            format!("{input} asks not to be cached"),
         ));
     }
     Ok(())

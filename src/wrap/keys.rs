@@ -293,7 +293,7 @@ impl Session {
     }
 
     /// The source's text (`None`: unreadable), read once per call.
-    fn source_text(&self, a: &ArgsAnalysis) -> Option<&[u8]> {
+    pub(super) fn source_text(&self, a: &ArgsAnalysis) -> Option<&[u8]> {
         self.source
             .get_or_init(|| std::fs::read(&a.input).ok())
             .as_deref()

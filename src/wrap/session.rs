@@ -59,7 +59,7 @@ impl Session {
                 ));
             }
         }
-        checks::disabled_by_source(&analysis, &cwd)?;
+        checks::disabled_by_source(&analysis.input, self.source_text(&analysis))?;
         if self.config.debug {
             self.debug = Some(DebugFiles::new(
                 &analysis.output,
