@@ -20,7 +20,8 @@ const FORMAT: Format = Format {
     version: 1,
 };
 
-/// A record larger than this is not stored: it would only explain a miss.
+/// At most this many fields are stored (the rest are dropped, and a
+/// decoded record claiming more is refused): a record only explains a miss.
 pub const MAX_FIELDS: usize = 20_000;
 
 #[derive(Clone, Debug, Default, PartialEq)]
