@@ -13,6 +13,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+mod lock;
 mod select;
 mod walk;
 
@@ -69,12 +70,16 @@ impl Limits {
 pub struct Swept {
     pub files: u64,
     pub kib: u64,
+    /// Buckets left alone because another process held their shard's
+    /// stats lock past the wait.
+    pub locked: u64,
 }
 
 impl std::ops::AddAssign for Swept {
     fn add_assign(&mut self, o: Swept) {
         self.files += o.files;
         self.kib += o.kib;
+        self.locked += o.locked;
     }
 }
 
@@ -92,6 +97,10 @@ impl<F: FnMut(&WalkedFile) -> bool> Policy for F {
 /// Walks one bucket under its shard's lock: removes stale temp files and the
 /// entries `policy` picks (oldest first), then writes the bucket's exact usage
 /// into the shard's counters. With `dry_run` nothing is removed or written.
+/// A bucket whose shard another process holds locked past the wait is left
+/// alone (`Swept::locked`): nothing in a bucket changes without its
+/// shard's lock (stores into it wait or give up too), so its accounting
+/// stays exact.
 pub fn sweep_bucket(
     cache_dir: &Path,
     bucket: u8,
@@ -149,6 +158,10 @@ pub fn sweep_bucket(
         *outcome.borrow_mut() = Some(work(Some(c)));
     }) {
         Ok(()) => outcome.into_inner().expect("the closure ran"),
+        Err(e) if stats::is_locked(&e) => Ok(Swept {
+            locked: 1,
+            ..Swept::default()
+        }),
         Err(_) => match outcome.into_inner() {
             Some(done) => done,
             None => work(None),
@@ -179,25 +192,23 @@ fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage)> {
 }
 
 /// After a store: when the cache is over a limit, or holds entries older than
-/// `max_age`, evicts least-recently-used entries down to the target. Runs
-/// under a cache-wide cleanup lock, so concurrent processes do not evict twice.
+/// `max_age`, evicts least-recently-used entries down to the target. One
+/// process at a time does (see `lock`): a call that finds another cleaning
+/// leaves it the work and counts `cleanups_skipped`; the next call that
+/// stores checks the limits again.
 pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
     if !needs_cleanup(cache_dir, limits) {
         return Ok(None);
     }
-    use std::os::unix::fs::OpenOptionsExt;
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(cache_dir.join("cleanup.lock"))?;
-    lock.lock()?;
-    // Another process may have cleaned while we waited.
+    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir) else {
+        stats::count_later(Counter::CleanupsSkipped);
+        return Ok(None);
+    };
+    // Another process may have cleaned just before.
     if !needs_cleanup(cache_dir, limits) {
         return Ok(None);
     }
-    let swept = evict(cache_dir, limits)?;
+    let swept = evict_with(cache_dir, limits, &mut || lease.beat())?;
     stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
     Ok(Some(swept))
 }
@@ -235,9 +246,15 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
     (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
-/// Every entry of every bucket, one bucket in memory at a time.
-fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Result<()> {
+/// Every entry of every bucket, one bucket in memory at a time; `progress`
+/// runs before each bucket.
+fn for_each_entry(
+    cache_dir: &Path,
+    progress: &mut dyn FnMut(),
+    mut f: impl FnMut(&WalkedFile),
+) -> io::Result<()> {
     for bucket in 0..=255u8 {
+        progress();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
                 f(&entry);
@@ -258,6 +275,11 @@ fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Resul
 /// 3. a walk removes everything older than the cutoff, bucket by bucket
 ///    under each shard's lock, writing every bucket's exact usage back.
 pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
+    evict_with(cache_dir, limits, &mut || {})
+}
+
+/// `evict`, running `progress` before each bucket it walks.
+fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> io::Result<Swept> {
     let (target_kib, target_files) = limits.target();
     let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
@@ -267,7 +289,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
-        for_each_entry(cache_dir, |e| {
+        for_each_entry(cache_dir, progress, |e| {
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
             h.1 += 1;
@@ -296,7 +318,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, |e| {
+            for_each_entry(cache_dir, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib));
                 }
@@ -322,6 +344,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
         };
         let mut round = Swept::default();
         for bucket in 0..=255u8 {
+            progress();
             round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
         }
         total += round;
