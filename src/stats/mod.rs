@@ -270,21 +270,39 @@ fn modify_any(cache_dir: &Path, first: u8, mut f: impl FnMut(&mut Counters)) -> 
     Err(error)
 }
 
+/// One shard as read by `read_shard`.
+#[derive(Debug, Default)]
+pub struct ShardRead {
+    pub counters: Counters,
+    /// What kept the counters from being read whole, if anything.
+    pub problem: Option<String>,
+    /// Read without its lock, which another process held past the wait:
+    /// nothing in its buckets changes until that process lets go.
+    pub held: bool,
+}
+
 /// One shard's counters, read under a shared lock (never a file half
-/// rewritten), and what kept them from being read whole, if anything. A
-/// shard locked by another process past `LOCK_WAIT` is read without the
-/// lock: a stuck holder writes nothing, and a rewrite in place leaves the
-/// file's old tail behind its new `end` line. A shard not yet moved from
-/// where an earlier objcache kept it is read there.
-fn read_shard(cache_dir: &Path, shard: u8) -> (Counters, Option<String>) {
+/// rewritten). A shard locked by another process past `LOCK_WAIT` is read
+/// without the lock: a stuck holder writes nothing, and a rewrite in place
+/// leaves the file's old tail behind its new `end` line. A shard not yet
+/// moved from where an earlier objcache kept it is read there.
+fn read_shard(cache_dir: &Path, shard: u8) -> ShardRead {
     let path = stats_path(cache_dir, shard);
-    let unreadable = |e: &dyn std::fmt::Display| (Counters::default(), Some(e.to_string()));
+    let unreadable = |e: &dyn std::fmt::Display| ShardRead {
+        problem: Some(e.to_string()),
+        ..ShardRead::default()
+    };
     if let Err(e) = crate::files::no_symlink_below(cache_dir, &path) {
         return unreadable(&e);
     }
     let mut file = match shard::open_for_reading(&path) {
         Ok(Some(file)) => file,
-        Ok(None) => return (legacy::read(cache_dir, shard).unwrap_or_default(), None),
+        Ok(None) => {
+            return ShardRead {
+                counters: legacy::read(cache_dir, shard).unwrap_or_default(),
+                ..ShardRead::default()
+            }
+        }
         Err(e) => return unreadable(&e),
     };
     let unlocked = match shard::lock(&file, &path, Mode::Shared, Patience::Wait) {
@@ -295,8 +313,13 @@ fn read_shard(cache_dir: &Path, shard: u8) -> (Counters, Option<String>) {
     match shard::read_bounded(&mut file) {
         Ok(bytes) => {
             let (counters, damage) = Counters::parse(&bytes);
+            let held = unlocked.is_some();
             let damage = damage.map(|d| format!("{}: {d}", path.display()));
-            (counters, damage.or(unlocked))
+            ShardRead {
+                counters,
+                problem: damage.or(unlocked),
+                held,
+            }
         }
         Err(e) => unreadable(&format!("{}: {e}", path.display())),
     }
@@ -351,10 +374,10 @@ pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Re
     })
 }
 
-/// Every shard's counters (each read under its lock; together a
-/// consistent-enough snapshot). See `read_shard`.
-pub fn read_shards(cache_dir: &Path) -> Vec<Counters> {
-    (0..SHARDS).map(|s| read_shard(cache_dir, s).0).collect()
+/// Every shard (each read under its lock; together a consistent-enough
+/// snapshot). See `read_shard`.
+pub fn read_shards(cache_dir: &Path) -> Vec<ShardRead> {
+    (0..SHARDS).map(|s| read_shard(cache_dir, s)).collect()
 }
 
 /// The sum over all shards (shards that do not exist yet count as zero),
@@ -362,10 +385,9 @@ pub fn read_shards(cache_dir: &Path) -> Vec<Counters> {
 pub fn read_total_reporting(cache_dir: &Path) -> (Counters, Vec<String>) {
     let mut total = Counters::default();
     let mut problems = Vec::new();
-    for shard in 0..SHARDS {
-        let (counters, problem) = read_shard(cache_dir, shard);
-        total.merge(&counters);
-        problems.extend(problem);
+    for shard in read_shards(cache_dir) {
+        total.merge(&shard.counters);
+        problems.extend(shard.problem);
     }
     (total, problems)
 }

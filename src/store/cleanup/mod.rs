@@ -177,16 +177,18 @@ fn remove_file(path: &Path) -> bool {
     }
 }
 
-/// Where the oldest entries are: (bucket, its oldest-use lower bound).
-fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage)> {
+/// Where the oldest entries are: each bucket, its usage, and whether its
+/// shard is held by another process (so that no walk can change it now).
+fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
     stats::read_shards(cache_dir)
         .into_iter()
         .enumerate()
-        .flat_map(|(shard, c)| {
-            c.buckets
+        .flat_map(|(shard, read)| {
+            read.counters
+                .buckets
                 .into_iter()
                 .enumerate()
-                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b))
+                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b, read.held))
         })
         .collect()
 }
@@ -213,13 +215,19 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
     Ok(Some(swept))
 }
 
+/// Whether the cache is over a limit, or holds entries past `max_age` in a
+/// bucket a cleanup can reach now (one whose shard another process holds
+/// would start a cleanup on every call that stores, in vain).
 fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
     let usage = bucket_usage(cache_dir);
-    let kib: u64 = usage.iter().map(|(_, b)| b.kib).sum();
-    let files: u64 = usage.iter().map(|(_, b)| b.files).sum();
+    let kib: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
+    let files: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
     limits.over(kib, files)
-        || age_cutoff(limits)
-            .is_some_and(|cut| usage.iter().any(|(_, b)| b.files > 0 && b.oldest_ns < cut))
+        || age_cutoff(limits).is_some_and(|cut| {
+            usage
+                .iter()
+                .any(|(_, b, held)| !held && b.files > 0 && b.oldest_ns < cut)
+        })
 }
 
 fn age_cutoff(limits: &Limits) -> Option<u64> {
@@ -349,8 +357,8 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         }
         total += round;
         let usage = bucket_usage(cache_dir);
-        let kib_now: u64 = usage.iter().map(|(_, b)| b.kib).sum();
-        let files_now: u64 = usage.iter().map(|(_, b)| b.files).sum();
+        let kib_now: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
+        let files_now: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
         if !over(kib_now, files_now) || round.files == 0 {
             break;
         }
@@ -474,5 +482,29 @@ mod tests {
         assert!(store.path(&new, EntryKind::Result).exists());
         assert!(!tmp.exists());
         assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+    }
+
+    #[test]
+    fn old_entries_in_a_held_shard_start_no_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let old = Key::of(b"old");
+        store.put(&old, EntryKind::Result, b"x").unwrap();
+        set_age(&store.path(&old, EntryKind::Result), 3 * 86400);
+        let limits = Limits {
+            max_kib: 0,
+            max_files: 0,
+            multiple: 0.8,
+            max_age_secs: Some(86400),
+        };
+        assert!(needs_cleanup(dir.path(), &limits));
+        // Another process holds the entry's shard: no cleanup could remove
+        // the entry, so none is started for it.
+        let shard = old.as_bytes()[0] >> 4;
+        let holder = fs::File::open(stats::stats_path(dir.path(), shard)).unwrap();
+        holder.lock().unwrap();
+        assert!(!needs_cleanup(dir.path(), &limits));
+        drop(holder);
+        assert!(needs_cleanup(dir.path(), &limits));
     }
 }
