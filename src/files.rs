@@ -68,6 +68,41 @@ pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes what is at `path` unless it is a regular file or nothing: a
+/// FIFO, socket, device node, symlink (itself, never its target) or empty
+/// directory planted where the cache keeps a file of its own (a stats file,
+/// the cleanup lock), which could never serve as one. Returns what it
+/// removed. The entry is looked at and removed by name: if another process
+/// replaced it in between, the newer entry may go, which costs what it
+/// held (a few counts), never a file outside the cache.
+pub fn remove_special_file(path: &Path) -> io::Result<Option<&'static str>> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match fs::symlink_metadata(path) {
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let what = if kind.is_file() {
+        return Ok(None);
+    } else if kind.is_dir() {
+        fs::remove_dir(path)?;
+        return Ok(Some("a directory"));
+    } else if kind.is_symlink() {
+        "a symlink"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a device node"
+    };
+    match fs::remove_file(path) {
+        Ok(()) => Ok(Some(what)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(what)),
+        Err(e) => Err(e),
+    }
+}
+
 /// The first `len` bytes of a cache file (fewer if it is shorter), opened
 /// as `open_cache_file` does; `None` if it cannot be read.
 pub fn read_cache_head(path: &Path, len: usize) -> Option<Vec<u8>> {

@@ -309,7 +309,10 @@ impl Storage {
                     "could not store {}: {e}",
                     self.local.path(key, kind).display()
                 ));
-                self.count(Counter::InternalError);
+                // A stats lock held by another process is counted as such.
+                if !crate::stats::is_locked(&e) {
+                    self.count(Counter::InternalError);
+                }
                 false
             }
         }

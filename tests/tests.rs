@@ -30,6 +30,7 @@ mod hardlink;
 mod hygiene;
 mod invoke_parity;
 mod keys;
+mod locks;
 mod manage_parity;
 mod masquerade;
 mod outputs;

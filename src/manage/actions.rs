@@ -84,9 +84,19 @@ fn load(locations: &Locations) -> Result<Config, String> {
     }
 }
 
+/// The counters of every shard; a shard that could not be read whole is
+/// shown as far as it could be, with a warning.
+fn read_totals(cache_dir: &std::path::Path) -> stats::Counters {
+    let (totals, problems) = stats::read_total_reporting(cache_dir);
+    for problem in problems {
+        eprintln!("objcache: warning: statistics: {problem}");
+    }
+    totals
+}
+
 pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let config = &s.config;
-    let totals = stats::read_total(&config.cache_dir);
+    let totals = read_totals(&config.cache_dir);
     let cache_dir = s.cache_dir();
     let config_file = config.primary_config_path.display().to_string();
     let system = config
@@ -108,7 +118,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
 
 pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let config = &s.config;
-    let totals = stats::read_total(&config.cache_dir);
+    let totals = read_totals(&config.cache_dir);
     let (max_size, max_files) = (config.max_size_bytes(), config.max_files);
     match s.last("format").as_deref() {
         Some("json") => print!(
@@ -288,24 +298,37 @@ pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
     } else {
         "Cleared cache: removed"
     };
-    report_swept(s.config.size_units(), what, swept);
-    Ok(())
+    report_swept(s.config.size_units(), what, swept)
 }
 
+/// `--check`: the entries and the stats files.
 pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
+    // The stats files first: walking the entries rewrites them.
+    let problems = stats::check_shards(&s.config.cache_dir);
     let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
         .map_err(|e| format!("checking {}: {e}", s.cache_dir()))?;
     println!("Checked {checked} entries");
-    report_swept(s.config.size_units(), "Removed bad entries:", removed);
-    Ok(())
+    let entries = report_swept(s.config.size_units(), "Removed bad entries:", removed);
+    let repaired = problems.iter().filter(|p| p.repaired).count();
+    println!("Repaired stats files: {repaired}");
+    for p in &problems {
+        match p.repaired {
+            true => println!("  {}: {}", p.path.display(), p.problem),
+            false => eprintln!("objcache: error: {}", p.problem),
+        }
+    }
+    entries?;
+    match problems.iter().all(|p| p.repaired) {
+        true => Ok(()),
+        false => Err("some stats files could not be checked".into()),
+    }
 }
 
 pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
     let limits = cleanup::Limits::from_config(&s.config);
     let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
         .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
-    report_swept(s.config.size_units(), "Cleaned up cache: removed", swept);
-    Ok(())
+    report_swept(s.config.size_units(), "Cleaned up cache: removed", swept)
 }
 
 /// Removes what the last `--evict-older-than` and the last
@@ -331,8 +354,7 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
         s.config.size_units(),
         if dry { "Would remove" } else { "Removed" },
         swept,
-    );
-    Ok(())
+    )
 }
 
 fn collect_usage(s: &Session) -> Result<usage::Usage, String> {
@@ -405,10 +427,20 @@ pub fn show_config(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) {
+/// Prints what a walk removed; fails if it had to leave buckets alone.
+fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) -> Result<(), String> {
     println!(
         "{what} {} files ({})",
         swept.files,
         units.format(swept.kib * 1024)
     );
+    match swept.locked {
+        0 => Ok(()),
+        _ => Err(format!(
+            "some cache directories were left alone: another process held their \
+             statistics files ({}/<h>) locked for over {} ms; run this again when it is done",
+            stats::STATS_DIR,
+            stats::LOCK_WAIT.as_millis()
+        )),
+    }
 }

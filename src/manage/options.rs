@@ -168,7 +168,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt::action(
         "check",
         actions::check,
-        "verify every cache entry (checksum, key, format) and remove the bad ones (objcache only)",
+        "verify every cache entry (checksum, key, format) and remove the bad ones; repair damaged stats files (objcache only)",
     ),
     Opt::action(
         "evict-older-than",

@@ -74,12 +74,14 @@ counters! {
     CalledForLink => "called_for_link", "Called for linking", Uncacheable, Sum, Count;
     CalledForPreprocessing => "called_for_preprocessing", "Called for preprocessing", Uncacheable, Sum, Count;
     CleanupsPerformed => "cleanups_performed", "Cleanups", Other, Sum, Count;
+    CleanupsSkipped => "cleanups_skipped", "Cleanups left to another process", Other, Sum, Count;
     CompileFailed => "compile_failed", "Compilation failed", Uncacheable, Sum, Count;
     CompilerCheckFailed => "compiler_check_failed", "Compiler check failed", Error, Sum, Count;
     CompilerProducedEmptyOutput => "compiler_produced_empty_output", "Compiler produced empty output", Uncacheable, Sum, Count;
     CompilerProducedNoOutput => "compiler_produced_no_output", "Compiler produced no output", Uncacheable, Sum, Count;
     CompilerProducedStdout => "compiler_produced_stdout", "Compiler produced stdout", Uncacheable, Sum, Count;
     CorruptCacheEntry => "corrupt_cache_entry", "Corrupt cache entries", Error, Sum, Count;
+    CorruptStatsFile => "corrupt_stats_file", "Corrupt stats files", Error, Sum, Count;
     CouldNotFindCompiler => "could_not_find_compiler", "Could not find compiler", Error, Sum, Count;
     CouldNotUseModules => "could_not_use_modules", "Could not use modules", Uncacheable, Sum, Count;
     CouldNotUsePrecompiledHeader => "could_not_use_precompiled_header", "Could not use precompiled header", Uncacheable, Sum, Count;
@@ -121,6 +123,7 @@ counters! {
     RemoteStorageReadMiss => "remote_storage_read_miss", "Remote storage read misses", Other, Sum, Count;
     RemoteStorageTimeout => "remote_storage_timeout", "Remote storage timeouts", Error, Sum, Count;
     RemoteStorageWrite => "remote_storage_write", "Remote storage writes", Other, Sum, Count;
+    StatsLockTimeout => "stats_lock_timeout", "Stats locked by another process", Error, Sum, Count;
     StatsUpdatedTimestamp => "stats_updated_timestamp", "Stats updated", Other, Max, Count;
     StatsZeroedTimestamp => "stats_zeroed_timestamp", "Stats zeroed", Other, Max, State;
     UnsupportedCodeDirective => "unsupported_code_directive", "Unsupported code directive", Uncacheable, Sum, Count;

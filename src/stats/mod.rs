@@ -2,7 +2,9 @@
 //! (`<cache_dir>/objcache-stats/<0-f>`) so concurrent compiles rarely wait on
 //! one lock. Each update is a read-modify-write under an exclusive lock on
 //! the shard's stats file, so no increment is ever lost; readers take a
-//! shared lock.
+//! shared lock. No lock is waited for long, and no file, whatever is in its
+//! place, is read far (see `shard`): a call's counts go to another shard
+//! when its own is held.
 //!
 //! Not `<cache_dir>/<x>/stats`: that is where ccache keeps its own counters,
 //! in another format, and a ccache sharing the cache dir would misread (and
@@ -13,14 +15,17 @@
 pub mod counters;
 pub mod display;
 pub mod log;
+mod shard;
 
-use std::fs::{self, OpenOptions};
-use std::io;
-use std::io::{Read, Seek, Write};
+use std::fs;
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use counters::Merge;
 pub use counters::{Counter, COUNTERS};
+pub use shard::{is_locked, Locked, LOCK_WAIT, MAX_STATS_FILE};
+use shard::{Mode, Patience};
 
 pub const SHARDS: u8 = 16;
 
@@ -71,43 +76,70 @@ impl Counters {
     fn merge(&mut self, other: &Counters) {
         for ((v, o), def) in self.values.iter_mut().zip(&other.values).zip(COUNTERS) {
             *v = match def.merge {
-                Merge::Sum => *v + o,
+                Merge::Sum => v.saturating_add(*o),
                 Merge::Max => (*v).max(*o),
             };
         }
     }
 
-    fn parse(text: &str) -> Counters {
+    /// The counters of a stats file's bytes, and what is wrong with the
+    /// file if anything is: longer than `MAX_STATS_FILE`, a line before the
+    /// `end` line that is not `name value` (not text, say), no `end` line.
+    /// What is wrong never hides the lines that are right: a damaged file
+    /// counts what it still says. Bytes after the `end` line are the tail
+    /// of an older, longer version (the file is rewritten in place) and
+    /// are ignored. An empty file is a new one.
+    fn parse(bytes: &[u8]) -> (Counters, Option<String>) {
         let mut c = Counters::default();
-        for line in text.lines() {
-            // The file is rewritten in place: anything after the end marker
-            // is the tail of an older, longer version.
-            if line == "end" {
+        if bytes.is_empty() {
+            return (c, None);
+        }
+        let cut = bytes.len().min(MAX_STATS_FILE as usize);
+        let mut damage =
+            (bytes.len() > cut).then(|| format!("longer than {} KiB", MAX_STATS_FILE / 1024));
+        let text = bytes[..cut].strip_suffix(b"\n").unwrap_or(&bytes[..cut]);
+        let mut ended = false;
+        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+            if line == b"end" {
+                ended = true;
                 break;
             }
-            let mut parts = line.split_whitespace();
-            if let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-                let Ok(v) = value.parse::<u64>() else {
-                    continue;
-                };
-                if let Some(counter) = Counter::from_name(name) {
-                    c.set(counter, v);
-                } else if let Some(rest) = name.strip_prefix("bucket_") {
-                    let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
-                    if let Ok(i) = usize::from_str_radix(idx, 16) {
-                        if let Some(b) = c.buckets.get_mut(i) {
-                            match field {
-                                "kib" => b.kib = v,
-                                "files" => b.files = v,
-                                "oldest" => b.oldest_ns = v,
-                                _ => {}
-                            }
-                        }
-                    }
+            let parsed = std::str::from_utf8(line).ok().and_then(|l| c.set_line(l));
+            if parsed.is_none() && damage.is_none() {
+                damage = Some(format!("line {} is not `name value`", n + 1));
+            }
+        }
+        if !ended && damage.is_none() {
+            damage = Some("no `end` line".to_string());
+        }
+        (c, damage)
+    }
+
+    /// Takes one `name value` line; `None` if it is not one. A name this
+    /// version does not know (a newer objcache's counter) is skipped.
+    fn set_line(&mut self, line: &str) -> Option<()> {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
+            return None;
+        };
+        let v = value.parse::<u64>().ok()?;
+        if let Some(counter) = Counter::from_name(name) {
+            self.set(counter, v);
+        } else if let Some(rest) = name.strip_prefix("bucket_") {
+            let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
+            if let Some(b) = usize::from_str_radix(idx, 16)
+                .ok()
+                .and_then(|i| self.buckets.get_mut(i))
+            {
+                match field {
+                    "kib" => b.kib = v,
+                    "files" => b.files = v,
+                    "oldest" => b.oldest_ns = v,
+                    _ => {}
                 }
             }
         }
-        c
+        Some(())
     }
 
     fn serialize(&self) -> String {
@@ -152,54 +184,64 @@ pub fn stats_path(cache_dir: &Path, shard: u8) -> PathBuf {
         .join(format!("{:x}", shard % SHARDS))
 }
 
-/// Runs `f` on one shard's counters under its lock and writes the result back.
+/// Counts this process found deep inside an operation (a lock it gave up
+/// on, a cleanup it left to another process), written by its next
+/// `update`, in whichever shard that update can lock.
+static DEFERRED: Mutex<Vec<Counter>> = Mutex::new(Vec::new());
+
+/// Counts one `counter` with this process's next `update`.
+pub fn count_later(counter: Counter) {
+    DEFERRED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(counter);
+}
+
+fn take_deferred() -> Vec<Counter> {
+    std::mem::take(&mut *DEFERRED.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Runs `f` on one shard's counters under its lock and writes the result
+/// back. Fails (an error `is_locked` tells) if another process holds the
+/// lock past `LOCK_WAIT`; `f` has not run then.
 pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T) -> io::Result<T> {
+    modify_with(cache_dir, shard, Patience::Wait, f).map(|(result, _)| result)
+}
+
+/// `modify`, waiting for the lock as `patience` says. Also returns what was
+/// wrong with the file it rewrote whole (`corrupt_stats_file` is counted
+/// in it then).
+fn modify_with<T>(
+    cache_dir: &Path,
+    shard: u8,
+    patience: Patience,
+    f: impl FnOnce(&mut Counters) -> T,
+) -> io::Result<(T, Option<String>)> {
     let path = stats_path(cache_dir, shard);
-    let dir = cache_dir.join(STATS_DIR);
-    crate::files::no_symlink_below(cache_dir, &dir)?;
-    // Never through a symlink planted in the cache dir: the file is
-    // created and rewritten with the rights of whoever compiles.
-    let open = || {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&path)
-    };
-    let mut file = match open() {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(&dir)?;
-            open()?
-        }
-        Err(e) => return Err(e),
-    };
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
+    crate::files::no_symlink_below(cache_dir, &cache_dir.join(STATS_DIR))?;
+    let (mut file, replaced) = shard::open_for_update(&path)?;
     // The file is its own lock. It is rewritten in place rather than through
     // a temp file and a rename: no new inode per compile, and no forced
     // writeback (ext4 flushes a file renamed over another at once).
-    file.lock()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
+    shard::lock(&file, &path, Mode::Exclusive, patience)?;
+    let bytes = shard::read_bounded(&mut file)?;
     // A new file (every write leaves at least `end`): take over what an
     // earlier objcache counted in the shard's old place.
-    let legacy = if text.is_empty() {
+    let legacy = if bytes.is_empty() {
         legacy::read(cache_dir, shard)
     } else {
         None
     };
-    let mut counters = match &legacy {
-        Some(old) => old.clone(),
-        None => Counters::parse(&text),
+    let (mut counters, damage) = match &legacy {
+        Some(old) => (old.clone(), None),
+        None => Counters::parse(&bytes),
     };
+    let damage = replaced
+        .map(|what| format!("{what} was in its place"))
+        .or(damage);
+    if damage.is_some() {
+        counters.apply(Counter::CorruptStatsFile, 1);
+    }
     let result = f(&mut counters);
     let out = counters.serialize();
     file.seek(io::SeekFrom::Start(0))?;
@@ -208,33 +250,79 @@ pub fn modify<T>(cache_dir: &Path, shard: u8, f: impl FnOnce(&mut Counters) -> T
     if legacy.is_some() {
         legacy::remove(cache_dir, shard);
     }
-    Ok(result)
+    Ok((result, damage))
 }
 
-fn read_file(path: &Path) -> io::Result<Counters> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let opened = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-    let mut file = match opened {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Counters::default()),
-        Err(e) => return Err(e),
+/// Runs `f` on shard `first`, or, should that be locked by another
+/// process or unusable, on the next shard that can be locked at once:
+/// for counters whose total is all that matters.
+fn modify_any(cache_dir: &Path, first: u8, mut f: impl FnMut(&mut Counters)) -> io::Result<()> {
+    let error = match modify_with(cache_dir, first, Patience::Wait, &mut f) {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
     };
-    if !file.metadata()?.is_file() {
-        return Ok(Counters::default());
+    for next in 1..SHARDS {
+        let other = (first + next) % SHARDS;
+        if modify_with(cache_dir, other, Patience::TryOnce, &mut f).is_ok() {
+            return Ok(());
+        }
     }
-    read_locked(&mut file)
+    Err(error)
 }
 
-/// The counters of an open stats file, read under a shared lock (never a
-/// file half rewritten).
-fn read_locked(file: &mut fs::File) -> io::Result<Counters> {
-    file.lock_shared()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(Counters::parse(&text))
+/// One shard as read by `read_shard`.
+#[derive(Debug, Default)]
+pub struct ShardRead {
+    pub counters: Counters,
+    /// What kept the counters from being read whole, if anything.
+    pub problem: Option<String>,
+    /// Read without its lock, which another process held past the wait:
+    /// nothing in its buckets changes until that process lets go.
+    pub held: bool,
+}
+
+/// One shard's counters, read under a shared lock (never a file half
+/// rewritten). A shard locked by another process past `LOCK_WAIT` is read
+/// without the lock: a stuck holder writes nothing, and a rewrite in place
+/// leaves the file's old tail behind its new `end` line. A shard not yet
+/// moved from where an earlier objcache kept it is read there.
+fn read_shard(cache_dir: &Path, shard: u8) -> ShardRead {
+    let path = stats_path(cache_dir, shard);
+    let unreadable = |e: &dyn std::fmt::Display| ShardRead {
+        problem: Some(e.to_string()),
+        ..ShardRead::default()
+    };
+    if let Err(e) = crate::files::no_symlink_below(cache_dir, &path) {
+        return unreadable(&e);
+    }
+    let mut file = match shard::open_for_reading(&path) {
+        Ok(Some(file)) => file,
+        Ok(None) => {
+            return ShardRead {
+                counters: legacy::read(cache_dir, shard).unwrap_or_default(),
+                ..ShardRead::default()
+            }
+        }
+        Err(e) => return unreadable(&e),
+    };
+    let unlocked = match shard::lock(&file, &path, Mode::Shared, Patience::Wait) {
+        Ok(()) => None,
+        Err(e) if is_locked(&e) => Some(format!("{e}; read without the lock")),
+        Err(e) => return unreadable(&format!("{}: {e}", path.display())),
+    };
+    match shard::read_bounded(&mut file) {
+        Ok(bytes) => {
+            let (counters, damage) = Counters::parse(&bytes);
+            let held = unlocked.is_some();
+            let damage = damage.map(|d| format!("{}: {d}", path.display()));
+            ShardRead {
+                counters,
+                problem: damage.or(unlocked),
+                held,
+            }
+        }
+        Err(e) => unreadable(&format!("{}: {e}", path.display())),
+    }
 }
 
 /// Counters an objcache before this version kept in `<x>/stats`, where
@@ -248,37 +336,17 @@ mod legacy {
         shard_dir(cache_dir, shard).join("stats")
     }
 
-    pub fn is_objcache_format(text: &str) -> bool {
-        let name_value = |l: &str| {
-            let mut words = l.split_whitespace();
-            matches!(
-                (
-                    words.next(),
-                    words.next().map(str::parse::<u64>),
-                    words.next()
-                ),
-                (Some(_), Some(Ok(_)), None)
-            )
-        };
-        text.lines().any(|l| l == "end") && text.lines().take_while(|l| *l != "end").all(name_value)
-    }
-
     /// The shard's old counters, if there is an old file of objcache's.
     pub fn read(cache_dir: &Path, shard: u8) -> Option<Counters> {
-        use std::os::unix::fs::OpenOptionsExt;
-        crate::files::no_symlink_below(cache_dir, &shard_dir(cache_dir, shard)).ok()?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path(cache_dir, shard))
-            .ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
+        let path = path(cache_dir, shard);
+        crate::files::no_symlink_below(cache_dir, &path).ok()?;
+        let mut file = shard::open_for_reading(&path).ok()??;
+        shard::lock(&file, &path, Mode::Shared, Patience::Wait).ok()?;
+        let bytes = shard::read_bounded(&mut file).ok()?;
+        match Counters::parse(&bytes) {
+            (counters, None) if !bytes.is_empty() => Some(counters),
+            _ => None,
         }
-        file.lock_shared().ok()?;
-        let mut text = String::new();
-        file.read_to_string(&mut text).ok()?;
-        is_objcache_format(&text).then(|| Counters::parse(&text))
     }
 
     /// Removes the old file once its counters were taken over, unless it
@@ -290,139 +358,112 @@ mod legacy {
     }
 }
 
-/// Adds `changes` to one shard and stamps it as updated.
+/// Adds `changes`, and what this process counted for later
+/// (`count_later`), to one shard and stamps it as updated. Should that
+/// shard be locked by another process or unusable, another one takes them:
+/// the shards are summed, so the call's counts are not lost.
 pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Result<()> {
-    modify(cache_dir, shard, |c| {
+    modify_any(cache_dir, shard, |c| {
         for &(counter, delta) in changes {
             c.apply(counter, delta);
+        }
+        for counter in take_deferred() {
+            c.apply(counter, 1);
         }
         c.set(Counter::StatsUpdatedTimestamp, crate::clock::now_secs());
     })
 }
 
-/// Every shard's counters (each read under its lock; together a
-/// consistent-enough snapshot). A shard not yet moved from where an earlier
-/// objcache kept it is read there.
-pub fn read_shards(cache_dir: &Path) -> Vec<Counters> {
-    (0..SHARDS)
-        .map(|shard| {
-            let path = stats_path(cache_dir, shard);
-            if crate::files::no_symlink_below(cache_dir, &path).is_err() {
-                return Counters::default();
-            }
-            match fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    legacy::read(cache_dir, shard).unwrap_or_default()
-                }
-                _ => read_file(&path).unwrap_or_default(),
-            }
-        })
-        .collect()
+/// Every shard (each read under its lock; together a consistent-enough
+/// snapshot). See `read_shard`.
+pub fn read_shards(cache_dir: &Path) -> Vec<ShardRead> {
+    (0..SHARDS).map(|s| read_shard(cache_dir, s)).collect()
+}
+
+/// The sum over all shards (shards that do not exist yet count as zero),
+/// and, for each shard that could not be read whole, why.
+pub fn read_total_reporting(cache_dir: &Path) -> (Counters, Vec<String>) {
+    let mut total = Counters::default();
+    let mut problems = Vec::new();
+    for shard in read_shards(cache_dir) {
+        total.merge(&shard.counters);
+        problems.extend(shard.problem);
+    }
+    (total, problems)
 }
 
 /// The sum over all shards. Shards that do not exist yet count as zero.
 pub fn read_total(cache_dir: &Path) -> Counters {
-    let mut total = Counters::default();
-    for c in read_shards(cache_dir) {
-        total.merge(&c);
-    }
-    total
+    read_total_reporting(cache_dir).0
 }
 
-/// `-z`: zeroes every event counter, keeps what describes the cache's contents.
+/// Whether a shard has a file in either place it may be kept (a FIFO or a
+/// symlink in its place counts: it is replaced).
+fn shard_exists(cache_dir: &Path, shard: u8) -> bool {
+    let old = shard_dir(cache_dir, shard).join("stats");
+    fs::symlink_metadata(stats_path(cache_dir, shard)).is_ok() || old.exists()
+}
+
+/// `-z`: zeroes every event counter, keeps what describes the cache's
+/// contents. A shard that cannot be zeroed (locked by another process past
+/// `LOCK_WAIT`) does not stop the others; the error names it.
 pub fn zero(cache_dir: &Path) -> io::Result<()> {
     let now = crate::clock::now_secs();
-    for shard in 0..SHARDS {
-        let old = shard_dir(cache_dir, shard).join("stats");
-        if !stats_path(cache_dir, shard).exists() && !old.exists() {
-            continue;
-        }
-        modify(cache_dir, shard, |c| {
+    let mut failed = Vec::new();
+    for shard in (0..SHARDS).filter(|&s| shard_exists(cache_dir, s)) {
+        let zeroed = modify(cache_dir, shard, |c| {
             for &counter in counters::ALL {
                 if !counter.is_state() {
                     c.set(counter, 0);
                 }
             }
             c.set(Counter::StatsZeroedTimestamp, now);
-        })?;
+        });
+        if let Err(e) = zeroed {
+            failed.push(e);
+        }
     }
     // Remember the zeroing even in shards that do not exist yet.
-    modify(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now))
+    let stamped = modify_any(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now));
+    match (failed.len(), failed.into_iter().next()) {
+        (_, None) => stamped,
+        (1, Some(e)) => Err(io::Error::new(e.kind(), format!("{e}: not zeroed"))),
+        (n, Some(e)) => Err(io::Error::new(
+            e.kind(),
+            format!("{e}, and {} more stats files: not zeroed", n - 1),
+        )),
+    }
+}
+
+/// A stats file `check_shards` found wrong.
+#[derive(Debug)]
+pub struct ShardProblem {
+    pub path: PathBuf,
+    pub problem: String,
+    /// Rewritten whole, with the counters it still held.
+    pub repaired: bool,
+}
+
+/// `--check`: rewrites every stats file that is damaged (see
+/// `Counters::parse`) or is no regular file, keeping what it still says,
+/// and reports each, and each it could not lock.
+pub fn check_shards(cache_dir: &Path) -> Vec<ShardProblem> {
+    let mut found = Vec::new();
+    for shard in (0..SHARDS).filter(|&s| shard_exists(cache_dir, s)) {
+        let path = stats_path(cache_dir, shard);
+        let (problem, repaired) = match modify_with(cache_dir, shard, Patience::Wait, |_| ()) {
+            Ok(((), None)) => continue,
+            Ok(((), Some(problem))) => (problem, true),
+            Err(e) => (e.to_string(), false),
+        };
+        found.push(ShardProblem {
+            path,
+            problem,
+            repaired,
+        });
+    }
+    found
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn concurrent_updates_are_not_lost() {
-        let dir = tempfile::tempdir().unwrap();
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let d = dir.path().to_path_buf();
-                std::thread::spawn(move || {
-                    for _ in 0..25 {
-                        update(&d, t % 3, &[(Counter::CacheMiss, 1)]).unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 200);
-    }
-
-    #[test]
-    fn shards_sum_counts_and_keep_the_latest_timestamps() {
-        let dir = tempfile::tempdir().unwrap();
-        for (shard, stamp) in [(1, 100), (2, 300), (3, 200)] {
-            modify(dir.path(), shard, |c| {
-                c.set(Counter::CacheMiss, 2);
-                c.set(Counter::StatsZeroedTimestamp, stamp);
-            })
-            .unwrap();
-        }
-        let t = read_total(dir.path());
-        assert_eq!(t.get(Counter::CacheMiss), 6);
-        assert_eq!(t.get(Counter::StatsZeroedTimestamp), 300);
-    }
-
-    #[test]
-    fn counters_of_an_earlier_objcache_are_taken_over_and_ccaches_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let old = |shard: u8| shard_dir(dir.path(), shard).join("stats");
-        fs::create_dir_all(shard_dir(dir.path(), 1)).unwrap();
-        fs::create_dir_all(shard_dir(dir.path(), 2)).unwrap();
-        fs::write(old(1), "cache_miss 7\nfiles_in_cache 3\nend\nstale tail\n").unwrap();
-        // ccache's format: one number per line.
-        fs::write(old(2), "0\n4\n9\n0\n").unwrap();
-        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 7);
-        update(dir.path(), 1, &[(Counter::CacheMiss, 1)]).unwrap();
-        update(dir.path(), 2, &[(Counter::CacheMiss, 1)]).unwrap();
-        let t = read_total(dir.path());
-        assert_eq!(t.get(Counter::CacheMiss), 9);
-        assert_eq!(t.get(Counter::FilesInCache), 3);
-        assert!(!old(1).exists(), "the old objcache file stays behind");
-        assert_eq!(fs::read_to_string(old(2)).unwrap(), "0\n4\n9\n0\n");
-        // Taken over once: the old file's return changes nothing.
-        fs::write(old(1), "cache_miss 100\nend\n").unwrap();
-        assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 9);
-    }
-
-    #[test]
-    fn zero_keeps_size_counters() {
-        let dir = tempfile::tempdir().unwrap();
-        update(
-            dir.path(),
-            3,
-            &[(Counter::CacheMiss, 2), (Counter::FilesInCache, 5)],
-        )
-        .unwrap();
-        zero(dir.path()).unwrap();
-        let t = read_total(dir.path());
-        assert_eq!(t.get(Counter::CacheMiss), 0);
-        assert_eq!(t.get(Counter::FilesInCache), 5);
-        assert!(t.get(Counter::StatsZeroedTimestamp) > 0);
-    }
-}
+mod tests;

@@ -169,6 +169,10 @@ impl LocalStore {
         });
         match accounted {
             Ok(result) => result,
+            // Another process holds the shard's lock past the wait: the
+            // entry is not stored. Stored unaccounted, it would make the
+            // cache grow unseen, and cleanup leaves such a bucket alone.
+            Err(e) if stats::is_locked(&e) => Err(e),
             // The shard's stats file cannot be written (another user's,
             // say): the entry is stored all the same, unaccounted until the
             // next cleanup counts the bucket again.

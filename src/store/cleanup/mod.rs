@@ -13,6 +13,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+mod lock;
 mod select;
 mod walk;
 
@@ -69,12 +70,16 @@ impl Limits {
 pub struct Swept {
     pub files: u64,
     pub kib: u64,
+    /// Buckets left alone because another process held their shard's
+    /// stats lock past the wait.
+    pub locked: u64,
 }
 
 impl std::ops::AddAssign for Swept {
     fn add_assign(&mut self, o: Swept) {
         self.files += o.files;
         self.kib += o.kib;
+        self.locked += o.locked;
     }
 }
 
@@ -92,6 +97,10 @@ impl<F: FnMut(&WalkedFile) -> bool> Policy for F {
 /// Walks one bucket under its shard's lock: removes stale temp files and the
 /// entries `policy` picks (oldest first), then writes the bucket's exact usage
 /// into the shard's counters. With `dry_run` nothing is removed or written.
+/// A bucket whose shard another process holds locked past the wait is left
+/// alone (`Swept::locked`): nothing in a bucket changes without its
+/// shard's lock (stores into it wait or give up too), so its accounting
+/// stays exact.
 pub fn sweep_bucket(
     cache_dir: &Path,
     bucket: u8,
@@ -149,6 +158,10 @@ pub fn sweep_bucket(
         *outcome.borrow_mut() = Some(work(Some(c)));
     }) {
         Ok(()) => outcome.into_inner().expect("the closure ran"),
+        Err(e) if stats::is_locked(&e) => Ok(Swept {
+            locked: 1,
+            ..Swept::default()
+        }),
         Err(_) => match outcome.into_inner() {
             Some(done) => done,
             None => work(None),
@@ -164,51 +177,57 @@ fn remove_file(path: &Path) -> bool {
     }
 }
 
-/// Where the oldest entries are: (bucket, its oldest-use lower bound).
-fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage)> {
+/// Where the oldest entries are: each bucket, its usage, and whether its
+/// shard is held by another process (so that no walk can change it now).
+fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
     stats::read_shards(cache_dir)
         .into_iter()
         .enumerate()
-        .flat_map(|(shard, c)| {
-            c.buckets
+        .flat_map(|(shard, read)| {
+            read.counters
+                .buckets
                 .into_iter()
                 .enumerate()
-                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b))
+                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b, read.held))
         })
         .collect()
 }
 
 /// After a store: when the cache is over a limit, or holds entries older than
-/// `max_age`, evicts least-recently-used entries down to the target. Runs
-/// under a cache-wide cleanup lock, so concurrent processes do not evict twice.
+/// `max_age`, evicts least-recently-used entries down to the target. One
+/// process at a time does (see `lock`): a call that finds another cleaning
+/// leaves it the work and counts `cleanups_skipped`; the next call that
+/// stores checks the limits again.
 pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
     if !needs_cleanup(cache_dir, limits) {
         return Ok(None);
     }
-    use std::os::unix::fs::OpenOptionsExt;
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(cache_dir.join("cleanup.lock"))?;
-    lock.lock()?;
-    // Another process may have cleaned while we waited.
+    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir) else {
+        stats::count_later(Counter::CleanupsSkipped);
+        return Ok(None);
+    };
+    // Another process may have cleaned just before.
     if !needs_cleanup(cache_dir, limits) {
         return Ok(None);
     }
-    let swept = evict(cache_dir, limits)?;
+    let swept = evict_with(cache_dir, limits, &mut || lease.beat())?;
     stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
     Ok(Some(swept))
 }
 
+/// Whether the cache is over a limit, or holds entries past `max_age` in a
+/// bucket a cleanup can reach now (one whose shard another process holds
+/// would start a cleanup on every call that stores, in vain).
 fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
     let usage = bucket_usage(cache_dir);
-    let kib: u64 = usage.iter().map(|(_, b)| b.kib).sum();
-    let files: u64 = usage.iter().map(|(_, b)| b.files).sum();
+    let kib: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
+    let files: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
     limits.over(kib, files)
-        || age_cutoff(limits)
-            .is_some_and(|cut| usage.iter().any(|(_, b)| b.files > 0 && b.oldest_ns < cut))
+        || age_cutoff(limits).is_some_and(|cut| {
+            usage
+                .iter()
+                .any(|(_, b, held)| !held && b.files > 0 && b.oldest_ns < cut)
+        })
 }
 
 fn age_cutoff(limits: &Limits) -> Option<u64> {
@@ -235,9 +254,15 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
     (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
-/// Every entry of every bucket, one bucket in memory at a time.
-fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Result<()> {
+/// Every entry of every bucket, one bucket in memory at a time; `progress`
+/// runs before each bucket.
+fn for_each_entry(
+    cache_dir: &Path,
+    progress: &mut dyn FnMut(),
+    mut f: impl FnMut(&WalkedFile),
+) -> io::Result<()> {
     for bucket in 0..=255u8 {
+        progress();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
                 f(&entry);
@@ -258,6 +283,11 @@ fn for_each_entry(cache_dir: &Path, mut f: impl FnMut(&WalkedFile)) -> io::Resul
 /// 3. a walk removes everything older than the cutoff, bucket by bucket
 ///    under each shard's lock, writing every bucket's exact usage back.
 pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
+    evict_with(cache_dir, limits, &mut || {})
+}
+
+/// `evict`, running `progress` before each bucket it walks.
+fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> io::Result<Swept> {
     let (target_kib, target_files) = limits.target();
     let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
@@ -267,7 +297,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
-        for_each_entry(cache_dir, |e| {
+        for_each_entry(cache_dir, progress, |e| {
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
             h.1 += 1;
@@ -296,7 +326,7 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, |e| {
+            for_each_entry(cache_dir, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib));
                 }
@@ -322,12 +352,13 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
         };
         let mut round = Swept::default();
         for bucket in 0..=255u8 {
+            progress();
             round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
         }
         total += round;
         let usage = bucket_usage(cache_dir);
-        let kib_now: u64 = usage.iter().map(|(_, b)| b.kib).sum();
-        let files_now: u64 = usage.iter().map(|(_, b)| b.files).sum();
+        let kib_now: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
+        let files_now: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
         if !over(kib_now, files_now) || round.files == 0 {
             break;
         }
@@ -451,5 +482,29 @@ mod tests {
         assert!(store.path(&new, EntryKind::Result).exists());
         assert!(!tmp.exists());
         assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+    }
+
+    #[test]
+    fn old_entries_in_a_held_shard_start_no_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let old = Key::of(b"old");
+        store.put(&old, EntryKind::Result, b"x").unwrap();
+        set_age(&store.path(&old, EntryKind::Result), 3 * 86400);
+        let limits = Limits {
+            max_kib: 0,
+            max_files: 0,
+            multiple: 0.8,
+            max_age_secs: Some(86400),
+        };
+        assert!(needs_cleanup(dir.path(), &limits));
+        // Another process holds the entry's shard: no cleanup could remove
+        // the entry, so none is started for it.
+        let shard = old.as_bytes()[0] >> 4;
+        let holder = fs::File::open(stats::stats_path(dir.path(), shard)).unwrap();
+        holder.lock().unwrap();
+        assert!(!needs_cleanup(dir.path(), &limits));
+        drop(holder);
+        assert!(needs_cleanup(dir.path(), &limits));
     }
 }
