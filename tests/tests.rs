@@ -33,6 +33,7 @@ mod keys;
 mod manage_parity;
 mod masquerade;
 mod outputs;
+mod outputs_trust;
 mod pch;
 mod relocation;
 mod remote;
