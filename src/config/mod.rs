@@ -316,6 +316,17 @@ impl Config {
         }
     }
 
+    /// The size limit in whole KiB, as cleanups count sizes (0 = none):
+    /// rounded down, so the cache never grows past it, but a limit under
+    /// 1 KiB is 1 KiB, not 0: it keeps nothing (an entry takes at least one
+    /// block of the file system), as in ccache, instead of meaning no limit.
+    pub fn max_size_kib(&self) -> u64 {
+        match self.max_size_bytes() {
+            0 => 0,
+            bytes => (bytes / 1024).max(1),
+        }
+    }
+
     /// The units sizes are shown in: those `max_size` was written in.
     pub fn size_units(&self) -> size::SizeUnits {
         size::SizeUnits::of(&self.raw[keys::lookup("max_size").unwrap()])
