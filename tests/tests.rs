@@ -21,6 +21,7 @@ mod config;
 mod config_keys;
 mod config_parity;
 mod counters;
+mod defaults;
 mod depfiles;
 mod direct;
 mod explain;

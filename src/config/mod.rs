@@ -134,16 +134,32 @@ impl Config {
             dir.join("ccache.conf")
         } else if config.origin_of("cache_dir") != &Origin::Default {
             config.cache_dir.join("ccache.conf")
+        } else if let Some(dir) = default_config_dir() {
+            dir.join("ccache.conf")
+        } else if !config.cache_dir.as_os_str().is_empty() {
+            // No home directory, but XDG_CACHE_HOME: the cache dir's file,
+            // as with CCACHE_DIR.
+            config.cache_dir.join("ccache.conf")
         } else {
-            default_config_dir().join("ccache.conf")
+            PathBuf::new()
         };
-        config.read_file(&primary, &mut errors, &lookup);
+        if !primary.as_os_str().is_empty() {
+            config.read_file(&primary, &mut errors, &lookup);
+        }
         config.primary_config_path = primary;
 
         config.apply_env(env, &mut errors);
         if let Some(dir) = &locations.cache_dir_override {
             let i = keys::lookup("cache_dir").unwrap();
             let _ = config.set(i, &dir.display().to_string(), Origin::Environment);
+        }
+        if config.cache_dir.as_os_str().is_empty() {
+            errors.push(ConfigError {
+                file: None,
+                line: 0,
+                key: "cache_dir".into(),
+                message: locations::no_home(),
+            });
         }
         (config, errors)
     }
