@@ -89,12 +89,22 @@ impl OutputFile {
                             match claim(file, dest, Claim::Existing)? {
                                 Claimed::Taken(out) => return Ok(out),
                                 Claimed::Moved => continue,
-                                Claimed::InUse => {}
+                                Claimed::InUse(file) => match fs::remove_file(dest) {
+                                    // A file we may write but not unlink (its
+                                    // directory is read-only or sticky) is
+                                    // written in place, as GNU as does.
+                                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                                        let len = file.metadata()?.len();
+                                        return take(file, dest, len);
+                                    }
+                                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                                    _ => {}
+                                },
                             }
+                            continue;
                         }
                     }
-                    // Shared with other names or processes, or not
-                    // writable in place.
+                    // Shared with other names, or not writable in place.
                     remove(dest)?;
                 }
                 Ok(meta) if meta.file_type().is_symlink() && symlink == Symlink::Replace => {
@@ -180,8 +190,9 @@ enum Claimed {
     Taken(OutputFile),
     /// The name moved on to another file while we waited for the lock.
     Moved,
-    /// Another process has the file open: it must be replaced, not written.
-    InUse,
+    /// Another process may have the file open: it is to be replaced, not
+    /// written. The file is still locked.
+    InUse(fs::File),
 }
 
 /// Locks `file` and takes it as the output if `dest` still names it,
@@ -199,9 +210,15 @@ fn claim(file: fs::File, dest: &Path, how: Claim) -> io::Result<Claimed> {
         return Ok(Claimed::Moved);
     }
     if how == Claim::Existing && !unshared(&file) {
-        return Ok(Claimed::InUse);
+        return Ok(Claimed::InUse(file));
     }
-    let mut old_len = held.len();
+    take(file, dest, held.len()).map(Claimed::Taken)
+}
+
+/// Makes a locked file of `len` bytes the output: its head zeroed (see
+/// `OutputFile`), writing to start after it.
+fn take(file: fs::File, dest: &Path, len: u64) -> io::Result<OutputFile> {
+    let mut old_len = len;
     if old_len > 0 {
         file.write_all_at(&[0u8; HEAD as usize][..old_len.min(HEAD) as usize], 0)?;
     }
@@ -213,14 +230,14 @@ fn claim(file: fs::File, dest: &Path, how: Claim) -> io::Result<Claimed> {
     }
     let mut file = file;
     file.seek(io::SeekFrom::Start(HEAD))?;
-    Ok(Claimed::Taken(OutputFile {
+    Ok(OutputFile {
         file: Some(file),
         path: dest.to_path_buf(),
         old_len,
         written: 0,
         head: Vec::with_capacity(HEAD as usize),
         pending: None,
-    }))
+    })
 }
 
 /// Whether no other process has `file` open, for writing or reading: the
@@ -497,6 +514,40 @@ mod tests {
         assert!(unshared(
             &fs::OpenOptions::new().write(true).open(&path).unwrap()
         ));
+    }
+
+    /// A file open elsewhere in a directory where it cannot be unlinked
+    /// (immutable here; read-only or sticky for other users) is written in
+    /// place, as GNU as writes it, instead of failing the hit.
+    #[test]
+    fn an_output_that_cannot_be_unlinked_is_written_in_place() {
+        struct Mutable<'a>(&'a Path);
+        impl Drop for Mutable<'_> {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("chattr").arg("-i").arg(self.0).status();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("fixed");
+        fs::create_dir(&sub).unwrap();
+        let path = sub.join("x.o");
+        fs::write(&path, b"old object").unwrap();
+        let _orphan = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let _guard = Mutable(&sub);
+        let made_immutable = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(&sub)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made_immutable {
+            eprintln!("skipped: chattr +i is not possible here");
+            return;
+        }
+        let ino = fs::metadata(&path).unwrap().ino();
+        write_output(&path, b"new", Symlink::Replace).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+        assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
     /// The object replaces a symlink, whose target keeps its bytes; a
