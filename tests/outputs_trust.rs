@@ -143,6 +143,37 @@ fn a_miss_onto_symlinked_outputs_writes_nothing_gcc_does_not() {
     assert_same_shape(&shape(&dir), &expected, "miss");
 }
 
+/// A `.d` that is a FIFO gets the hit's dependency file through it, and the
+/// FIFO stays (the reader at its other end, a build tool, reads it).
+#[test]
+fn a_hit_writes_through_a_fifo_and_keeps_it() {
+    use std::os::unix::fs::FileTypeExt;
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("t.c"), SOURCE).unwrap();
+    let unit = ["gcc", "-c", "t.c", "-o", "t.o", "-MD", "-MF"];
+    let mut first = unit.to_vec();
+    first.push("t.d");
+    run_ok(&mut env.objcache_in(&dir, &first));
+    let expected = fs::read(dir.join("t.d")).unwrap();
+    let fifo = dir.join("pipe.d");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let mut hit = unit.to_vec();
+    hit.push("pipe.d");
+    run_ok(&mut env.objcache_in(&dir, &hit));
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+    let got = reader.join().unwrap();
+    assert_bytes_eq(&got, &expected, "the .d read from the FIFO");
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
 /// A compile held open: as the prefix command of a miss it opens its
 /// output as GNU as does (unlink, create), says so, and writes the bytes of
 /// `late.o` into it only when `go` appears, as an orphaned assembler of a
