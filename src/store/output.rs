@@ -89,19 +89,13 @@ impl OutputFile {
                             match claim(file, dest, Claim::Existing)? {
                                 Claimed::Taken(out) => return Ok(out),
                                 Claimed::Moved => continue,
-                                Claimed::InUse(file) => match fs::remove_file(dest) {
-                                    // A file we may write but not unlink (its
-                                    // directory is read-only or sticky) is
-                                    // written in place, as GNU as does.
-                                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                                        let len = file.metadata()?.len();
-                                        return take(file, dest, len);
+                                Claimed::InUse(file) => {
+                                    if let Some(out) = unlink_or_keep(file, dest)? {
+                                        return Ok(out);
                                     }
-                                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                                    _ => {}
-                                },
+                                    continue;
+                                }
                             }
-                            continue;
                         }
                     }
                     // Shared with other names, or not writable in place.
@@ -170,6 +164,20 @@ fn open_existing(dest: &Path) -> io::Result<fs::File> {
         .write(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(dest)
+}
+
+/// Unlinks an output that another process may have open, so that a new
+/// file takes its name. `Some`: it cannot be unlinked (its directory is
+/// read-only or sticky) and is written in place instead, as GNU as does.
+fn unlink_or_keep(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
+    match fs::remove_file(dest) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let len = file.metadata()?.len();
+            take(file, dest, len).map(Some)
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(None),
+    }
 }
 
 fn remove(dest: &Path) -> io::Result<()> {
@@ -524,7 +532,10 @@ mod tests {
         struct Mutable<'a>(&'a Path);
         impl Drop for Mutable<'_> {
             fn drop(&mut self) {
-                let _ = std::process::Command::new("chattr").arg("-i").arg(self.0).status();
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(self.0)
+                    .status();
             }
         }
         let dir = tempfile::tempdir().unwrap();
