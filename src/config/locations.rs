@@ -29,30 +29,91 @@ pub(super) fn filesystem_size(path: &Path) -> u64 {
     }
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/"))
+/// The user's home directory: `HOME` when it is set and not empty, else
+/// the home directory of the user's entry in the passwd database (as ccache
+/// and most tools take it: `HOME` is missing under some init systems, cron
+/// jobs and `env -i`); `None` when neither gives one.
+fn home() -> Option<PathBuf> {
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => Some(PathBuf::from(home)),
+        _ => passwd_home(),
+    }
 }
 
-pub(super) fn expand_home(value: &str) -> PathBuf {
+/// The home directory of the real user's passwd entry.
+fn passwd_home() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: getpwuid_r fills `entry` with pointers into `buf`, which
+        // outlives every use of them below; a null `found` means no entry.
+        unsafe {
+            let mut entry: libc::passwd = std::mem::zeroed();
+            let mut found: *mut libc::passwd = std::ptr::null_mut();
+            let rc = libc::getpwuid_r(
+                libc::getuid(),
+                &mut entry,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            );
+            if rc == libc::ERANGE && buf.len() < 1 << 20 {
+                buf.resize(buf.len() * 2, 0);
+                continue;
+            }
+            if rc != 0 || found.is_null() || entry.pw_dir.is_null() {
+                return None;
+            }
+            let dir = std::ffi::CStr::from_ptr(entry.pw_dir).to_bytes();
+            return (!dir.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(dir)));
+        }
+    }
+}
+
+/// Why there is no home directory, for the error that asks for a cache dir.
+pub(super) fn no_home() -> String {
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    format!(
+        "no home directory to put the cache in: HOME is unset and user {uid} has no home \
+         directory in the passwd database; set CCACHE_DIR (or cache_dir in /etc/ccache.conf)"
+    )
+}
+
+/// `~/REST` in the home directory.
+pub(super) fn expand_home(value: &str) -> Result<PathBuf, String> {
     match value.strip_prefix("~/") {
-        Some(rest) => home().join(rest),
-        None => PathBuf::from(value),
+        Some(rest) => match home() {
+            Some(home) => Ok(home.join(rest)),
+            None => Err(format!("cannot expand {value}: {}", no_home())),
+        },
+        None => Ok(PathBuf::from(value)),
     }
 }
 
-pub(super) fn default_cache_dir() -> PathBuf {
-    match std::env::var_os("XDG_CACHE_HOME") {
-        Some(x) if !x.is_empty() => PathBuf::from(x).join("objcache"),
-        _ => home().join(".cache").join("objcache"),
+/// An XDG base directory variable: used only when it is an absolute path,
+/// as the XDG Base Directory Specification asks (empty or relative: unset).
+fn xdg_dir(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// `$XDG_CACHE_HOME/objcache`, else `~/.cache/objcache`; `None` without a
+/// home directory.
+pub(super) fn default_cache_dir() -> Option<PathBuf> {
+    match xdg_dir("XDG_CACHE_HOME") {
+        Some(dir) => Some(dir.join("objcache")),
+        None => Some(home()?.join(".cache").join("objcache")),
     }
 }
 
-pub(super) fn default_config_dir() -> PathBuf {
-    match std::env::var_os("XDG_CONFIG_HOME") {
-        Some(x) if !x.is_empty() => PathBuf::from(x).join("objcache"),
-        _ => home().join(".config").join("objcache"),
+/// `$XDG_CONFIG_HOME/objcache`, else `~/.config/objcache`; `None` without
+/// a home directory.
+pub(super) fn default_config_dir() -> Option<PathBuf> {
+    match xdg_dir("XDG_CONFIG_HOME") {
+        Some(dir) => Some(dir.join("objcache")),
+        None => Some(home()?.join(".config").join("objcache")),
     }
 }
 

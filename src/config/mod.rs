@@ -134,16 +134,32 @@ impl Config {
             dir.join("ccache.conf")
         } else if config.origin_of("cache_dir") != &Origin::Default {
             config.cache_dir.join("ccache.conf")
+        } else if let Some(dir) = default_config_dir() {
+            dir.join("ccache.conf")
+        } else if !config.cache_dir.as_os_str().is_empty() {
+            // No home directory, but XDG_CACHE_HOME: the cache dir's file,
+            // as with CCACHE_DIR.
+            config.cache_dir.join("ccache.conf")
         } else {
-            default_config_dir().join("ccache.conf")
+            PathBuf::new()
         };
-        config.read_file(&primary, &mut errors, &lookup);
+        if !primary.as_os_str().is_empty() {
+            config.read_file(&primary, &mut errors, &lookup);
+        }
         config.primary_config_path = primary;
 
         config.apply_env(env, &mut errors);
         if let Some(dir) = &locations.cache_dir_override {
             let i = keys::lookup("cache_dir").unwrap();
             let _ = config.set(i, &dir.display().to_string(), Origin::Environment);
+        }
+        if config.cache_dir.as_os_str().is_empty() {
+            errors.push(ConfigError {
+                file: None,
+                line: 0,
+                key: "cache_dir".into(),
+                message: locations::no_home(),
+            });
         }
         (config, errors)
     }
@@ -313,6 +329,17 @@ impl Config {
         match self.max_size_percent {
             None => self.max_size,
             Some(p) => (filesystem_size(&self.cache_dir) as f64 * p / 100.0) as u64,
+        }
+    }
+
+    /// The size limit in whole KiB, as cleanups count sizes (0 = none):
+    /// rounded down, so the cache never grows past it, but a limit under
+    /// 1 KiB is 1 KiB, not 0: it keeps nothing (an entry takes at least one
+    /// block of the file system), as in ccache, instead of meaning no limit.
+    pub fn max_size_kib(&self) -> u64 {
+        match self.max_size_bytes() {
+            0 => 0,
+            bytes => (bytes / 1024).max(1),
         }
     }
 

@@ -194,3 +194,22 @@ fn writing_a_key_drops_its_continuation_lines() {
     assert_eq!(c.sloppiness, ["pch_defines"]);
     assert_eq!(c.max_files, 3);
 }
+
+/// A size limit under 1 KiB keeps nothing; it never turns into 0, which
+/// means no limit. The same from `-M`, the config file and the variable.
+#[test]
+fn a_tiny_size_limit_is_not_no_limit() {
+    for (files, env) in [
+        (&[("ccache.conf", "max_size = 1k\n")][..], &[][..]),
+        (&[][..], &[("CCACHE_MAXSIZE", "1k")][..]),
+        (&[][..], &[("CCACHE_MAXSIZE", "0.5KiB")][..]),
+    ] {
+        let (c, e, _) = load(files, env);
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(c.max_size_kib(), 1, "{files:?} {env:?}");
+    }
+    for (size, kib) in [("0", 0), ("1", 1 << 20), ("200k", 195), ("2KiB", 2)] {
+        let (c, _, _) = load(&[], &[("CCACHE_MAXSIZE", size)]);
+        assert_eq!(c.max_size_kib(), kib, "{size}");
+    }
+}

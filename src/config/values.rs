@@ -32,18 +32,19 @@ pub fn base_dirs(text: &str) -> Result<Option<BaseDirs>, String> {
     BaseDirs::parse(text)
 }
 
-/// Empty means the default location.
+/// Empty means the default location; an empty path when there is none
+/// (no home directory), which loading reports.
 pub fn cache_dir(text: &str) -> Result<PathBuf, String> {
-    Ok(if text.is_empty() {
-        default_cache_dir()
+    if text.is_empty() {
+        Ok(default_cache_dir().unwrap_or_default())
     } else {
         expand_home(text)
-    })
+    }
 }
 
 /// Empty means none.
 pub fn optional_path(text: &str) -> Result<Option<PathBuf>, String> {
-    Ok((!text.is_empty()).then(|| expand_home(text)))
+    (!text.is_empty()).then(|| expand_home(text)).transpose()
 }
 
 /// zstd's range, negative levels included.

@@ -119,22 +119,19 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
 pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
-    let (max_size, max_files) = (config.max_size_bytes(), config.max_files);
+    let (max_kib, max_files) = (config.max_size_kib(), config.max_files);
     match s.last("format").as_deref() {
-        Some("json") => print!(
-            "{}",
-            display::print_stats_json(&totals, max_size, max_files)
-        ),
+        Some("json") => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
         Some("openmetrics") => {
             let limits = metrics::Limits {
-                max_size_bytes: max_size,
+                max_size_bytes: config.max_size_bytes(),
                 max_files,
             };
             // A cache dir that cannot be walked still has counters to show.
             let usage = collect_usage(s).ok();
             print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
         }
-        _ => print!("{}", display::print_stats(&totals, max_size, max_files)),
+        _ => print!("{}", display::print_stats(&totals, max_kib, max_files)),
     }
     Ok(())
 }

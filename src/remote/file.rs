@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use super::{Backend, BackendSpec, RemoteError};
@@ -113,10 +113,17 @@ fn io_error(e: std::io::Error) -> RemoteError {
 impl Backend for FileBackend {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let path = self.path(name);
+        // A symlinked bucket directory planted by anyone who can write the
+        // shared directory is never followed out of it.
+        crate::files::no_symlink_below(&self.dir, &path).map_err(io_error)?;
         match crate::files::read_cache_file(&path) {
             Ok(data) => {
                 if self.update_mtime {
-                    if let Ok(f) = fs::File::options().write(true).open(&path) {
+                    let touched = fs::File::options()
+                        .write(true)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                        .open(&path);
+                    if let Ok(f) = touched {
                         let _ = f.set_modified(std::time::SystemTime::now());
                     }
                 }
@@ -130,7 +137,9 @@ impl Backend for FileBackend {
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
         let path = self.path(name);
         let dir = path.parent().expect("entry paths have a parent");
+        crate::files::no_symlink_below(&self.dir, dir).map_err(io_error)?;
         self.create_dirs(dir).map_err(io_error)?;
+        crate::files::no_symlink_below(&self.dir, dir).map_err(io_error)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".objcache-tmp.")
             .tempfile_in(dir)
@@ -253,5 +262,27 @@ mod tests {
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         assert!(b.get("fifo").is_err());
+    }
+
+    /// A bucket directory that is a symlink out of the remote directory
+    /// is neither written nor read through.
+    #[test]
+    fn a_symlinked_bucket_is_not_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let (remote, outside) = (root.path().join("remote"), root.path().join("outside"));
+        fs::create_dir_all(&remote).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("cdefR"), b"planted").unwrap();
+        std::os::unix::fs::symlink(&outside, remote.join("ab")).unwrap();
+        let b = backend(&remote, &[("update-mtime", "true")]);
+        assert!(b.get("abcdefR").is_err());
+        assert!(b.put("abcdefR", b"entry").is_err());
+        assert!(b.put("abxyzR", b"entry").is_err());
+        let names: Vec<_> = fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["cdefR"]);
+        assert_eq!(fs::read(outside.join("cdefR")).unwrap(), b"planted");
     }
 }

@@ -4,9 +4,10 @@
 use super::counters::{Section, ALL, COUNTERS};
 use super::{Counter, Counters};
 
-/// `--print-stats`: every counter, sorted by name, plus the configured limits.
-pub fn print_stats(c: &Counters, max_size_bytes: u64, max_files: u64) -> String {
-    print_lines(c, max_size_bytes, max_files)
+/// `--print-stats`: every counter, sorted by name, plus the configured
+/// limits (the size limit in KiB as cleanups count it).
+pub fn print_stats(c: &Counters, max_size_kib: u64, max_files: u64) -> String {
+    print_lines(c, max_size_kib, max_files)
         .into_iter()
         .map(|(name, v)| format!("{name}\t{v}\n"))
         .collect()
@@ -15,8 +16,8 @@ pub fn print_stats(c: &Counters, max_size_bytes: u64, max_files: u64) -> String 
 /// `--print-stats --format json`: the same names and values as one JSON
 /// object, in the same order. Names are ASCII identifiers, values
 /// integers, so nothing needs escaping.
-pub fn print_stats_json(c: &Counters, max_size_bytes: u64, max_files: u64) -> String {
-    let fields: Vec<String> = print_lines(c, max_size_bytes, max_files)
+pub fn print_stats_json(c: &Counters, max_size_kib: u64, max_files: u64) -> String {
+    let fields: Vec<String> = print_lines(c, max_size_kib, max_files)
         .into_iter()
         .map(|(name, v)| format!("  \"{name}\": {v}"))
         .collect();
@@ -54,9 +55,9 @@ fn counter_lines(c: &Counters) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn print_lines(c: &Counters, max_size_bytes: u64, max_files: u64) -> Vec<(String, u64)> {
+fn print_lines(c: &Counters, max_size_kib: u64, max_files: u64) -> Vec<(String, u64)> {
     let mut lines = counter_lines(c);
-    lines.push(("max_cache_size_kibibyte".into(), max_size_bytes / 1024));
+    lines.push(("max_cache_size_kibibyte".into(), max_size_kib));
     lines.push(("max_files_in_cache".into(), max_files));
     lines.sort();
     lines
@@ -318,7 +319,7 @@ mod tests {
     fn print_stats_lists_every_counter_sorted() {
         let mut c = Counters::default();
         c.set(Counter::CacheMiss, 3);
-        let out = print_stats(&c, 2_000_000_000, 7);
+        let out = print_stats(&c, 1953125, 7);
         let names: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
         let mut sorted = names.clone();
         sorted.sort();
@@ -333,8 +334,8 @@ mod tests {
     fn print_stats_json_has_the_same_fields() {
         let mut c = Counters::default();
         c.set(Counter::DirectCacheHit, 2);
-        let json = print_stats_json(&c, 1024, 0);
-        let tab = print_stats(&c, 1024, 0);
+        let json = print_stats_json(&c, 1, 0);
+        let tab = print_stats(&c, 1, 0);
         assert!(json.starts_with("{\n") && json.ends_with("\n}\n"), "{json}");
         assert!(json.contains("  \"direct_cache_hit\": 2,\n"), "{json}");
         assert_eq!(json.lines().count(), tab.lines().count() + 2);

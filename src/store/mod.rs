@@ -10,7 +10,7 @@ pub mod manifest;
 pub mod mapped;
 pub mod output;
 
-pub use output::{clone_file, install_output, write_output, OutputFile};
+pub use output::{clone_file, install_output, write_output, OutputFile, Symlink};
 pub mod usage;
 
 use std::fs;

@@ -8,14 +8,20 @@ use std::path::{Path, PathBuf};
 
 /// An output of the call being written by a cache hit.
 ///
-/// An existing plain file is overwritten where it stands, its old tail cut
-/// off by `finish`. Replacing it instead (a temp file renamed over it, or an
-/// unlink and a new file) costs ext4 a new-inode search, freeing the old
-/// blocks and, for a rename over a file or a truncation to zero, a forced
-/// writeback (`auto_da_alloc`): together more than the rest of a hit. A file
-/// with other hard links (a `hard_link` hit made it share a cache file, or a
-/// hard-linked copy of the tree) is replaced instead, so the other names keep
-/// their bytes.
+/// An existing plain file that no other process has open is overwritten
+/// where it stands, its old tail cut off by `finish`. Replacing it instead
+/// (a temp file renamed over it, or an unlink and a new file) costs ext4 a
+/// new-inode search, freeing the old blocks and, for a rename over a file
+/// or a truncation to zero, a forced writeback (`auto_da_alloc`): together
+/// more than the rest of a hit.
+///
+/// A file that another process has open is replaced by a new one (unlinked,
+/// then created), as a compiler replaces its output: a compile orphaned by
+/// a killed call may still write into the file it opened, and a linker may
+/// be reading the old object; neither may touch the object this hit
+/// returns as complete. A file with other hard links (a `hard_link` hit
+/// made it share a cache file, or a hard-linked copy of the tree) is
+/// replaced too, so the other names keep their bytes.
 ///
 /// The file is held under an exclusive `flock` from the moment it is claimed
 /// until it is finished or abandoned, and claimed only if the name still
@@ -36,10 +42,11 @@ use std::path::{Path, PathBuf};
 /// here is removed, as the compiler removes its outputs when it fails, so no
 /// half-written object is left looking newer than its source.
 ///
-/// An output that is not a plain file (`-o /dev/null`, `-MF /dev/null`, a
-/// symlink, a pipe) is collected in memory and written through by `finish`:
-/// a reader at the other end never sees an unconfirmed object, and the node
-/// itself (a device, a link) is never removed.
+/// A symlink is replaced or written through as `Symlink` says. An output
+/// that is not a plain file (`-o /dev/null`, `-MF /dev/null`, a pipe, a
+/// symlink written through) is collected in memory and written through by
+/// `finish`: a reader at the other end never sees an unconfirmed object,
+/// and the node itself (a device, a pipe) is never removed.
 pub struct OutputFile {
     file: Option<fs::File>,
     path: PathBuf,
@@ -60,24 +67,42 @@ const HEAD: u64 = 64;
 /// replacing the same output over and over).
 const ATTEMPTS: usize = 8;
 
+/// What a hit does with an output that is a symlink: what gcc does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Symlink {
+    /// Puts a file in place of the link, whose target keeps its bytes: the
+    /// object and the `.dwo`, which GNU as unlinks before creating (clang
+    /// renames a temp file over its object).
+    Replace,
+    /// Writes through the link: the `.d` and the other files cc1 opens
+    /// with `fopen` (`.su`, `.gcno`, `.ci`), and assembler listings.
+    WriteThrough,
+}
+
 impl OutputFile {
-    pub fn create(dest: &Path) -> io::Result<OutputFile> {
+    pub fn create(dest: &Path, symlink: Symlink) -> io::Result<OutputFile> {
         for _ in 0..ATTEMPTS {
             match fs::symlink_metadata(dest) {
                 Ok(meta) if meta.file_type().is_file() => {
                     if meta.nlink() == 1 {
                         if let Ok(file) = open_existing(dest) {
-                            if let Some(out) = claim(file, dest)? {
-                                return Ok(out);
+                            match claim(file, dest, Claim::Existing)? {
+                                Claimed::Taken(out) => return Ok(out),
+                                Claimed::Moved => continue,
+                                Claimed::InUse(file) => {
+                                    if let Some(out) = unlink_or_keep(file, dest)? {
+                                        return Ok(out);
+                                    }
+                                    continue;
+                                }
                             }
-                            continue; // replaced meanwhile: look again
                         }
                     }
                     // Shared with other names, or not writable in place.
-                    match fs::remove_file(dest) {
-                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                        _ => {}
-                    }
+                    remove(dest)?;
+                }
+                Ok(meta) if meta.file_type().is_symlink() && symlink == Symlink::Replace => {
+                    remove(dest)?;
                 }
                 Ok(_) => {
                     return Ok(OutputFile {
@@ -100,7 +125,7 @@ impl OutputFile {
                 .open(dest);
             match created {
                 Ok(file) => {
-                    if let Some(out) = claim(file, dest)? {
+                    if let Claimed::Taken(out) = claim(file, dest, Claim::Created)? {
                         return Ok(out);
                     }
                 }
@@ -141,20 +166,67 @@ fn open_existing(dest: &Path) -> io::Result<fs::File> {
         .open(dest)
 }
 
-/// Locks `file` and takes it as the output if `dest` still names it and
-/// nothing else does; `None`: the name moved on while we waited.
-fn claim(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
+/// Unlinks an output that another process may have open, so that a new
+/// file takes its name. `Some`: it cannot be unlinked (its directory is
+/// read-only or sticky) and is written in place instead, as GNU as does.
+fn unlink_or_keep(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
+    match fs::remove_file(dest) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let len = file.metadata()?.len();
+            take(file, dest, len).map(Some)
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(None),
+    }
+}
+
+fn remove(dest: &Path) -> io::Result<()> {
+    match fs::remove_file(dest) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the file to claim was there before or was just created here.
+#[derive(Clone, Copy, PartialEq)]
+enum Claim {
+    Existing,
+    Created,
+}
+
+enum Claimed {
+    Taken(OutputFile),
+    /// The name moved on to another file while we waited for the lock.
+    Moved,
+    /// Another process may have the file open: it is to be replaced, not
+    /// written. The file is still locked.
+    InUse(fs::File),
+}
+
+/// Locks `file` and takes it as the output if `dest` still names it,
+/// nothing else does, and (for a file that was there before) no other
+/// process has it open.
+fn claim(file: fs::File, dest: &Path, how: Claim) -> io::Result<Claimed> {
     lock(&file, dest)?;
     let held = file.metadata()?;
     let named = match fs::symlink_metadata(dest) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Claimed::Moved),
         Err(e) => return Err(e),
     };
     if !(held.is_file() && held.nlink() == 1 && same_file(&held, &named)) {
-        return Ok(None);
+        return Ok(Claimed::Moved);
     }
-    let mut old_len = held.len();
+    if how == Claim::Existing && !unshared(&file) {
+        return Ok(Claimed::InUse(file));
+    }
+    take(file, dest, held.len()).map(Claimed::Taken)
+}
+
+/// Makes a locked file of `len` bytes the output: its head zeroed (see
+/// `OutputFile`), writing to start after it.
+fn take(file: fs::File, dest: &Path, len: u64) -> io::Result<OutputFile> {
+    let mut old_len = len;
     if old_len > 0 {
         file.write_all_at(&[0u8; HEAD as usize][..old_len.min(HEAD) as usize], 0)?;
     }
@@ -166,14 +238,36 @@ fn claim(file: fs::File, dest: &Path) -> io::Result<Option<OutputFile>> {
     }
     let mut file = file;
     file.seek(io::SeekFrom::Start(HEAD))?;
-    Ok(Some(OutputFile {
+    Ok(OutputFile {
         file: Some(file),
         path: dest.to_path_buf(),
         old_len,
         written: 0,
         head: Vec::with_capacity(HEAD as usize),
         pending: None,
-    }))
+    })
+}
+
+/// Whether no other process has `file` open, for writing or reading: the
+/// kernel grants a write lease only then (and only to the file's owner or
+/// a process with `CAP_LEASE`; elsewhere, and where leases are off, the
+/// answer is no and the file is replaced). The lease is given back at
+/// once. An open by another process in between breaks it with a signal:
+/// SIGURG, ignored by default, instead of SIGIO, which would kill us.
+fn unshared(file: &fs::File) -> bool {
+    // Linux's number on every architecture; the libc crate leaves it out.
+    const F_SETSIG: libc::c_int = 10;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own; the lease ends before we return.
+    unsafe {
+        if libc::fcntl(fd, F_SETSIG, libc::SIGURG) != 0
+            || libc::fcntl(fd, libc::F_SETLEASE, libc::F_WRLCK) != 0
+        {
+            return false;
+        }
+        libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK);
+    }
+    true
 }
 
 /// Another writer holds an output only while it writes (milliseconds); a
@@ -246,14 +340,22 @@ impl Drop for OutputFile {
 
 /// Puts a finished temp file in place of `dest` (a `file_clone` copy): the
 /// old file is removed first, so the rename creates a name instead of
-/// replacing one (ext4's `auto_da_alloc`, see `OutputFile`). Outputs that
-/// are not plain files are written through, as by `OutputFile`.
-pub fn install_output(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<()> {
+/// replacing one (ext4's `auto_da_alloc`, see `OutputFile`). A symlink is
+/// replaced or written through as `symlink` says; other outputs that are
+/// not plain files are written through, as by `OutputFile`.
+pub fn install_output(
+    tmp: tempfile::NamedTempFile,
+    dest: &Path,
+    symlink: Symlink,
+) -> io::Result<()> {
     match fs::symlink_metadata(dest) {
         Ok(meta) if meta.file_type().is_file() => fs::remove_file(dest)?,
+        Ok(meta) if meta.file_type().is_symlink() && symlink == Symlink::Replace => {
+            fs::remove_file(dest)?
+        }
         Ok(_) => {
             let mut src = tmp.reopen()?;
-            let mut out = OutputFile::create(dest)?;
+            let mut out = OutputFile::create(dest, symlink)?;
             io::copy(&mut src, &mut out)?;
             return out.finish();
         }
@@ -276,8 +378,8 @@ pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
 }
 
 /// Writes a whole output from memory (see `OutputFile`).
-pub fn write_output(dest: &Path, data: &[u8]) -> io::Result<()> {
-    let mut out = OutputFile::create(dest)?;
+pub fn write_output(dest: &Path, data: &[u8], symlink: Symlink) -> io::Result<()> {
+    let mut out = OutputFile::create(dest, symlink)?;
     out.write_all(data)?;
     out.finish()
 }
@@ -295,13 +397,13 @@ mod tests {
             if existed {
                 fs::write(&path, b"old object").unwrap();
             }
-            let mut out = OutputFile::create(&path).unwrap();
+            let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
             out.write_all(b"half").unwrap();
             drop(out);
             assert!(!path.exists(), "existed before: {existed}");
         }
         fs::write(&path, b"old object, longer").unwrap();
-        let mut out = OutputFile::create(&path).unwrap();
+        let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
         out.write_all(b"new").unwrap();
         out.finish().unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
@@ -316,11 +418,11 @@ mod tests {
         let path = dir.path().join("x.o");
         for abandon in [false, true] {
             fs::write(&path, vec![b'o'; 120]).unwrap();
-            let mut first = OutputFile::create(&path).unwrap();
+            let mut first = OutputFile::create(&path, Symlink::Replace).unwrap();
             let second = {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    let mut out = OutputFile::create(&path).unwrap();
+                    let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
                     out.write_all(&[b'B'; 80]).unwrap();
                     out.finish().unwrap();
                 })
@@ -347,7 +449,7 @@ mod tests {
         for new_len in [10usize, 64, 300, 500, 900] {
             fs::write(&path, &old).unwrap();
             let new: Vec<u8> = (0..new_len).map(|i| (i % 13) as u8 + 100).collect();
-            let mut out = OutputFile::create(&path).unwrap();
+            let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
             out.write_all(&new).unwrap();
             // As a kill leaves it: the descriptor closed, nothing cleaned up.
             drop(out.file.take());
@@ -357,7 +459,7 @@ mod tests {
                 left[..64.min(left.len())].iter().all(|&b| b == 0),
                 "{new_len}"
             );
-            let mut out = OutputFile::create(&path).unwrap();
+            let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
             out.write_all(&new).unwrap();
             out.finish().unwrap();
             assert_eq!(fs::read(&path).unwrap(), new, "{new_len}");
@@ -373,7 +475,7 @@ mod tests {
             if let Some(len) = old_len {
                 fs::write(&path, vec![7u8; len]).unwrap();
             }
-            let mut out = OutputFile::create(&path).unwrap();
+            let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
             out.write_all(&vec![9u8; new_len]).unwrap();
             drop(out.file.take());
             std::mem::forget(out);
@@ -384,10 +486,98 @@ mod tests {
                 left.len()
             );
             assert!(left[..64].iter().all(|&b| b == 0), "{old_len:?} {new_len}");
-            let mut out = OutputFile::create(&path).unwrap();
+            let mut out = OutputFile::create(&path, Symlink::Replace).unwrap();
             out.write_all(&vec![9u8; new_len]).unwrap();
             out.finish().unwrap();
             assert_eq!(fs::read(&path).unwrap(), vec![9u8; new_len]);
+        }
+    }
+
+    /// A file another process has open (an orphaned compiler still
+    /// writing it, a linker reading it) is replaced: what that process
+    /// writes later goes to the old file, not into the hit's object.
+    #[test]
+    fn an_output_open_elsewhere_is_replaced_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.o");
+        fs::write(&path, b"old object").unwrap();
+        let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+        let before = ino(&path);
+        let mut orphan = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        write_output(&path, b"new object", Symlink::Replace).unwrap();
+        assert_ne!(ino(&path), before);
+        orphan.write_all(b"late bytes").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new object");
+        drop(orphan);
+        // Open by nobody else: written in place, as a compiler keeps it.
+        let before = ino(&path);
+        write_output(&path, b"newer", Symlink::Replace).unwrap();
+        assert_eq!(ino(&path), before);
+        assert_eq!(fs::read(&path).unwrap(), b"newer");
+        let reader = fs::File::open(&path).unwrap();
+        assert!(!unshared(
+            &fs::OpenOptions::new().write(true).open(&path).unwrap()
+        ));
+        drop(reader);
+        assert!(unshared(
+            &fs::OpenOptions::new().write(true).open(&path).unwrap()
+        ));
+    }
+
+    /// A file open elsewhere in a directory where it cannot be unlinked
+    /// (immutable here; read-only or sticky for other users) is written in
+    /// place, as GNU as writes it, instead of failing the hit.
+    #[test]
+    fn an_output_that_cannot_be_unlinked_is_written_in_place() {
+        struct Mutable<'a>(&'a Path);
+        impl Drop for Mutable<'_> {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(self.0)
+                    .status();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("fixed");
+        fs::create_dir(&sub).unwrap();
+        let path = sub.join("x.o");
+        fs::write(&path, b"old object").unwrap();
+        let _orphan = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let _guard = Mutable(&sub);
+        let made_immutable = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(&sub)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made_immutable {
+            eprintln!("skipped: chattr +i is not possible here");
+            return;
+        }
+        let ino = fs::metadata(&path).unwrap().ino();
+        write_output(&path, b"new", Symlink::Replace).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    /// The object replaces a symlink, whose target keeps its bytes; a
+    /// `.d` is written through it (as gcc does both).
+    #[test]
+    fn symlinks_are_replaced_or_written_through_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        let link = dir.path().join("link.o");
+        for (rule, through) in [(Symlink::Replace, false), (Symlink::WriteThrough, true)] {
+            fs::write(&target, b"old").unwrap();
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            write_output(&link, b"new", rule).unwrap();
+            let is_link = fs::symlink_metadata(&link).unwrap().is_symlink();
+            assert_eq!(is_link, through, "{rule:?}");
+            assert_eq!(fs::read(&link).unwrap(), b"new", "{rule:?}");
+            let kept: &[u8] = if through { b"new" } else { b"old" };
+            assert_eq!(fs::read(&target).unwrap(), kept, "{rule:?}");
         }
     }
 
@@ -398,12 +588,12 @@ mod tests {
         let link = dir.path().join("link.o");
         fs::write(&target, b"old").unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut out = OutputFile::create(&link).unwrap();
+        let mut out = OutputFile::create(&link, Symlink::WriteThrough).unwrap();
         out.write_all(b"unconfirmed").unwrap();
         drop(out);
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
-        let mut out = OutputFile::create(&link).unwrap();
+        let mut out = OutputFile::create(&link, Symlink::WriteThrough).unwrap();
         out.write_all(b"new").unwrap();
         out.finish().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");

@@ -85,14 +85,16 @@ impl Session {
         // removed and the compiler runs, so an object never stands without
         // the `.d` that tells make which headers it depends on.
         if let Some((path, body)) = dep_file {
-            written(path, store::write_output(Path::new(path), &body))?;
+            let through = store::Symlink::WriteThrough;
+            written(path, store::write_output(Path::new(path), &body, through))?;
         }
         // Likewise the `.dwo` the object refers to, the `.gcno` that must
         // come from the same compile, and the other extra files.
         for (kind, body) in &unpacked.extras {
             let extra = a.extra_outputs.iter().find(|e| file_kind(e.kind) == *kind);
             if let Some(path) = extra.map(|e| e.path.as_str()) {
-                written(path, store::write_output(Path::new(path), body))?;
+                let symlink = symlink_rule(*kind);
+                written(path, store::write_output(Path::new(path), body, symlink))?;
             }
         }
         match unpacked.object.take() {
@@ -256,7 +258,7 @@ impl Session {
         }
         if self.config.hard_link {
             let replaceable = match std::fs::symlink_metadata(output) {
-                Ok(m) => m.is_file(),
+                Ok(m) => m.is_file() || m.is_symlink(),
                 Err(e) => e.kind() == std::io::ErrorKind::NotFound,
             };
             if replaceable {
@@ -270,12 +272,12 @@ impl Session {
         if self.config.file_clone {
             let tmp = crate::files::temp_file_for(output)?;
             if store::clone_file(&raw, tmp.as_file()) {
-                store::install_output(tmp, output)?;
+                store::install_output(tmp, output, store::Symlink::Replace)?;
                 self.storage.touch_raw_object(key);
                 return Ok(None);
             }
         }
-        store::write_output(output, &data)?;
+        store::write_output(output, &data, store::Symlink::Replace)?;
         self.storage.touch_raw_object(key);
         Ok(None)
     }
@@ -311,6 +313,16 @@ impl Session {
     }
 }
 
+/// What a hit does with an extra output that is a symlink: what gcc does.
+/// GNU as writes the `.dwo` (clang writes it through the link); cc1 and
+/// the assembler's listing option open theirs with `fopen`.
+fn symlink_rule(kind: FileKind) -> store::Symlink {
+    match kind {
+        FileKind::SplitDwarf => store::Symlink::Replace,
+        _ => store::Symlink::WriteThrough,
+    }
+}
+
 /// The object of an entry: streamed into the output (`Object`), or the
 /// record of a raw object beside the entry (`RawObject`). The outer error
 /// is a problem writing the output, the inner one a bad entry.
@@ -323,7 +335,8 @@ fn read_object(
     let bad_output =
         |e: std::io::Error| fallback(Counter::BadOutputFile, format!("writing {output}: {e}"));
     if kind == FileKind::Object {
-        let mut out = store::OutputFile::create(Path::new(output)).map_err(bad_output)?;
+        let out = store::OutputFile::create(Path::new(output), store::Symlink::Replace);
+        let mut out = out.map_err(bad_output)?;
         return match stream.copy_to(len, &mut out) {
             Ok(()) => Ok(Ok(Object::Written(out))),
             Err(CopyError::Corrupt(why)) => Ok(Err(why)),

@@ -234,7 +234,7 @@ impl Session {
             // complete (relative) file, never half of ours.
             let replaced = crate::files::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
                 tmp.write_all(&mapped)?;
-                store::install_output(tmp, Path::new(&d.file))
+                store::install_output(tmp, Path::new(&d.file), store::Symlink::WriteThrough)
             });
             if let Err(e) = replaced {
                 self.log.note(format!(

@@ -308,7 +308,8 @@ fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], 
     if let Some(path) = &config.stats_log {
         append_stats_log(path, what, changes, log);
     }
-    if !config.stats || changes.is_empty() {
+    // No cache dir (no home directory to put it in): nowhere to count.
+    if !config.stats || changes.is_empty() || config.cache_dir.as_os_str().is_empty() {
         return;
     }
     if let Err(e) = stats::update(&config.cache_dir, shard, changes) {

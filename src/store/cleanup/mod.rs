@@ -41,7 +41,7 @@ pub struct Limits {
 impl Limits {
     pub fn from_config(config: &Config) -> Limits {
         Limits {
-            max_kib: config.max_size_bytes() / 1024,
+            max_kib: config.max_size_kib(),
             max_files: config.max_files,
             multiple: config.limit_multiple,
             max_age_secs: config.max_age_secs,
