@@ -338,3 +338,41 @@ fn settled_files_on_a_one_second_file_system_hit_directly() {
     let counts = ["cache_miss", "direct_cache_hit", "modified_input_file"].map(|c| get(&s, c));
     assert_eq!(counts, [1, 2, 0], "{s:?}");
 }
+
+/// A `.dwo` that a compile of another source to the same object rewrites
+/// in place in the second the last one wrote it keeps its inode, size and
+/// ctime. It was taken for no output: the entry was stored without it, and
+/// a later hit wrote no `.dwo`.
+#[test]
+fn a_dwo_rewritten_in_the_second_of_the_last_compile_is_stored() {
+    require("gcc");
+    let env = TestEnv::new();
+    let Some(coarse) = CoarseFs::mount(env.root()) else {
+        return;
+    };
+    let dir = &coarse.mnt;
+    write(&dir.join("a.c"), "int f(int x) { return x; }\n");
+    write(&dir.join("b.c"), "int f(int y) { return y; }\n");
+    let [from_a, from_b]: [Vec<&str>; 2] =
+        ["a.c", "b.c"].map(|s| vec!["-g", "-gsplit-dwarf", "-c", s, "-o", "s.o"]);
+    let dwo = dir.join("s.dwo");
+    assert!(plain("gcc", dir, &from_b).success());
+    let expected = read(&dwo);
+    wait_until_settled();
+    same_second_rounds(&env, "-gsplit-dwarf", || {
+        rm(&dwo);
+        wait_for_a_new_second();
+        cc(&env, dir, &from_a, "");
+        let before = stamps(&dwo);
+        cc(&env, dir, &from_b, "");
+        let same_second = stamps(&dwo) == before;
+        rm(&dir.join("s.o"));
+        rm(&dwo);
+        let hits = env.hits();
+        cc(&env, dir, &from_b, "");
+        assert_eq!(env.hits(), hits + 1, "b.c again: a hit");
+        assert!(dwo.exists(), "the hit of b.c wrote no .dwo");
+        assert_bytes_eq(&read(&dwo), &expected, "the .dwo of the hit of b.c");
+        same_second
+    });
+}
