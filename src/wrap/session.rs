@@ -130,8 +130,9 @@ impl Session {
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
             if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
-                // The key was computed from other content than the object
-                // was built from: as in ccache, not a miss but its own error.
+                // The key may have been computed from other content than the
+                // object was built from: as in ccache, not a miss but its own
+                // error.
                 self.log.note(format!(
                     "not stored: {why} changed in the timestamp tick of the call's start or later"
                 ));
