@@ -1,5 +1,6 @@
 //! The clocks objcache reads: wall time for stats, logs and cleanup, and the
-//! kernel's coarse clock, which is the one file times come from.
+//! kernel's coarse clock, which is the one file times come from; and when a
+//! file's stamp can be trusted to change with its next write.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,8 +41,73 @@ pub fn file_time_ns(secs: i64, nsecs: i64) -> i64 {
     secs * 1_000_000_000 + nsecs
 }
 
+const SECOND_NS: i64 = 1_000_000_000;
+
+/// The longest timestamp tick `stamp_ns` may have been rounded to, judged
+/// from the stamp alone: a write within the same tick leaves the stamp as
+/// it was. File systems round to a power of ten of nanoseconds (ext3,
+/// HFS+ and many NFS servers to 1 s, exFAT to 10 ms) or to 2 s (FAT's
+/// mtime), so a stamp that is a multiple of 10^k ns may have a tick that
+/// long, up to 1 s, and an even second may be a FAT stamp of 2 s. A fine
+/// stamp that ends in zeros by chance only waits a little longer.
+pub fn stamp_tick_ns(stamp_ns: i64) -> i64 {
+    if stamp_ns.rem_euclid(2 * SECOND_NS) == 0 {
+        return 2 * SECOND_NS;
+    }
+    let mut tick = 1;
+    while tick < SECOND_NS && stamp_ns.rem_euclid(tick * 10) == 0 {
+        tick *= 10;
+    }
+    tick
+}
+
+/// Is a file time settled at `coarse_ns`, a reading of the coarse clock
+/// taken before the file's `stat`? Then its tick is over: any later write
+/// stamps the file with a later tick (by the coarse clock, or finer), so
+/// an unchanged stamp proves an unchanged file. Comparing with a finer
+/// clock, or with the stamp alone, would trust a file written earlier in
+/// the same tick, which the next write in that tick rewrites unseen.
+pub fn stamp_settled(stamp_ns: i64, coarse_ns: i64) -> bool {
+    stamp_ns.saturating_add(stamp_tick_ns(stamp_ns)) <= coarse_ns
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_follow_the_stamps_digits() {
+        let t = 1_700_000_001 * SECOND_NS;
+        assert_eq!(stamp_tick_ns(t), SECOND_NS, "odd second: ext3, HFS+");
+        assert_eq!(stamp_tick_ns(t + SECOND_NS), 2 * SECOND_NS, "even: FAT");
+        assert_eq!(stamp_tick_ns(t + 120_000_000), 10_000_000, "exFAT");
+        assert_eq!(stamp_tick_ns(t + 123_456_789), 1);
+        assert_eq!(stamp_tick_ns(t + 123_456_700), 100);
+        assert_eq!(stamp_tick_ns(-SECOND_NS), SECOND_NS);
+        assert_eq!(stamp_tick_ns(0), 2 * SECOND_NS);
+    }
+
+    #[test]
+    fn settled_only_once_the_stamps_tick_is_over() {
+        let second = 1_700_000_001 * SECOND_NS;
+        // A whole-second stamp: unsettled for the rest of its second, even
+        // when the file was written before the clock was read.
+        assert!(!stamp_settled(second, second));
+        assert!(!stamp_settled(second, second + 999_999_999));
+        assert!(stamp_settled(second, second + SECOND_NS));
+        // An even second may be FAT's: two seconds.
+        let even = second + SECOND_NS;
+        assert!(!stamp_settled(even, even + 1_500_000_000));
+        assert!(stamp_settled(even, even + 2 * SECOND_NS));
+        // A fine stamp is the coarse clock's value when the file was
+        // written: unsettled while the coarse clock still reads it, settled
+        // at its next tick (4 ms later with HZ=250).
+        let fine = second + 123_456_789;
+        assert!(!stamp_settled(fine, fine));
+        assert!(!stamp_settled(fine, fine - 1));
+        assert!(stamp_settled(fine, fine + 4_000_000));
+    }
+
     #[test]
     fn clocks_agree_within_a_tick() {
         let wall = super::now_ns() as i64;

@@ -15,6 +15,7 @@ mod basic;
 mod ci_health;
 mod cli;
 mod cmake;
+mod coarse_stamps;
 mod color;
 mod concurrency;
 mod config;

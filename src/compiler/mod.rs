@@ -110,12 +110,16 @@ pub fn family(compiler: &Compiler) -> Family {
 /// Adds the compiler's identity to the key as `compiler_check` says.
 /// `content` (objcache's default) hashes the binary once per install, and a
 /// command runs once per install: the result is remembered under the cache
-/// dir, keyed by path, size, mtime and inode (and the command's text).
+/// dir, keyed by path, size, mtime, ctime and inode (and the command's
+/// text), once the binary's ctime is settled at `coarse_start_ns` (the
+/// call's start by the coarse clock): a binary rewritten within one
+/// timestamp tick would otherwise keep its identity.
 pub fn hash_identity(
     h: &mut KeyHasher,
     located: &Compiler,
     check: &str,
     cache_dir: &Path,
+    coarse_start_ns: i64,
 ) -> Result<(), String> {
     let compiler = located.path.as_path();
     let name = compiler
@@ -134,14 +138,17 @@ pub fn hash_identity(
             );
         }
         "content" | "" => {
-            let digest = memoised_content_hash(located, cache_dir)?;
+            let digest = memoised_content_hash(located, cache_dir, coarse_start_ns)?;
             h.field("compiler-content", &digest);
         }
         s if s.starts_with("string:") => h.field("compiler-string", &s.as_bytes()[7..]),
         command => {
-            let digest = memoised(located, &format!("command:{command}"), cache_dir, || {
-                run_check_command(command, compiler)
-            })?;
+            let memo = Memo {
+                what: &format!("command:{command}"),
+                cache_dir,
+                coarse_start_ns,
+            };
+            let digest = memoised(located, memo, || run_check_command(command, compiler))?;
             h.field("compiler-check-output", &digest);
         }
     }
@@ -181,49 +188,72 @@ fn run_check_command(command: &str, compiler: &Path) -> Result<[u8; 32], String>
 }
 
 /// The compiler's content digest (hashing it once per install).
-fn memoised_content_hash(located: &Compiler, cache_dir: &Path) -> Result<[u8; 32], String> {
+fn memoised_content_hash(
+    located: &Compiler,
+    cache_dir: &Path,
+    coarse_start_ns: i64,
+) -> Result<[u8; 32], String> {
     let real = &located.real;
-    memoised(located, "content", cache_dir, || {
+    let memo = Memo {
+        what: "content",
+        cache_dir,
+        coarse_start_ns,
+    };
+    memoised(located, memo, || {
         crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))
     })
 }
 
-/// What `compute` says about the compiler for `what` (the content, or a
-/// check command's output), remembered under the cache dir by the
-/// compiler's path, size, mtime and inode: a new install computes it again.
+/// Which memo of a compiler: `what` it says (the content, or a check
+/// command's output), kept under `cache_dir`.
+struct Memo<'a> {
+    what: &'a str,
+    cache_dir: &'a Path,
+    coarse_start_ns: i64,
+}
+
+/// What `compute` says about the compiler for `memo.what`, remembered under
+/// the cache dir by the compiler's path, size, mtime, ctime and inode: a
+/// new install computes it again. Only once the ctime is settled: a rewrite
+/// within its tick would keep it. The kernel sets the ctime on every
+/// change, so a settled ctime is enough, and an install's mtime in the
+/// future (`install -p` from a skewed clock) does not stop the memo.
 fn memoised(
     located: &Compiler,
-    what: &str,
-    cache_dir: &Path,
+    memo: Memo,
     compute: impl FnOnce() -> Result<[u8; 32], String>,
 ) -> Result<[u8; 32], String> {
     let real = &located.real;
     let m = fs::metadata(real).map_err(|e| format!("{}: {e}", real.display()))?;
+    let mtime_ns = crate::clock::file_time_ns(m.mtime(), m.mtime_nsec());
+    let ctime_ns = crate::clock::file_time_ns(m.ctime(), m.ctime_nsec());
     let mut id = format!(
-        "{}\0{}\0{}.{}\0{}\0{}",
+        "{}\0{}\0{mtime_ns}\0{ctime_ns}\0{}\0{}",
         real.display(),
         m.size(),
-        m.mtime(),
-        m.mtime_nsec(),
         m.ino(),
         m.dev()
     );
-    if what != "content" {
+    if memo.what != "content" {
         // The memo of a command also depends on the path it is given.
-        id = format!("{what}\0{}\0{id}", located.path.display());
+        id = format!("{}\0{}\0{id}", memo.what, located.path.display());
     }
-    let memo = cache_dir
+    let file = memo
+        .cache_dir
         .join("compilers")
         .join(blake3::hash(id.as_bytes()).to_hex().as_str());
-    if let Ok(stored) = fs::read(&memo) {
+    if let Ok(stored) = fs::read(&file) {
         if let Ok(digest) = <[u8; 32]>::try_from(stored.as_slice()) {
             return Ok(digest);
         }
     }
     let digest = compute()?;
+    if !crate::clock::stamp_settled(ctime_ns, memo.coarse_start_ns) {
+        return Ok(digest);
+    }
     // Best effort: a read-only cache computes it again next time.
-    if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
-        let _ = crate::files::atomic_write(&memo, &digest);
+    if fs::create_dir_all(file.parent().unwrap()).is_ok() {
+        let _ = crate::files::atomic_write(&file, &digest);
     }
     Ok(digest)
 }
@@ -246,7 +276,8 @@ mod tests {
         let run = || {
             let mut h = KeyHasher::new(false);
             let gcc = locate("/usr/bin/gcc", "").unwrap();
-            hash_identity(&mut h, &gcc, "content", dir.path()).unwrap();
+            let start = crate::clock::coarse_now_ns();
+            hash_identity(&mut h, &gcc, "content", dir.path(), start).unwrap();
             h.finish().0
         };
         let first = run();
@@ -255,5 +286,46 @@ mod tests {
             1
         );
         assert_eq!(run(), first);
+    }
+
+    #[test]
+    fn a_compiler_written_in_the_starts_tick_is_not_memoised() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cc = dir.path().join("cc");
+        fs::write(&cc, b"one").unwrap();
+        let located = Compiler {
+            path: cc.clone(),
+            real: cc.clone(),
+            kind: CompilerType::Gcc,
+        };
+        let cache = dir.path().join("cache");
+        let m = fs::metadata(&cc).unwrap();
+        let ctime = crate::clock::file_time_ns(m.ctime(), m.ctime_nsec());
+        let digest = |start| {
+            let mut h = KeyHasher::new(false);
+            hash_identity(&mut h, &located, "content", &cache, start).unwrap();
+            h.finish().0
+        };
+        let first = digest(ctime);
+        assert!(
+            !cache.join("compilers").exists(),
+            "memoised within its tick"
+        );
+        // Rewritten in place within that tick: same size, inode and mtime.
+        fs::write(&cc, b"two").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&cc)
+            .unwrap()
+            .set_modified(m.modified().unwrap())
+            .unwrap();
+        assert_ne!(digest(ctime), first, "the old binary's digest");
+        assert_eq!(
+            fs::read_dir(cache.join("compilers")).map_or(0, |d| d.count()),
+            0
+        );
+        digest(ctime + 3_000_000_000);
+        assert_eq!(fs::read_dir(cache.join("compilers")).unwrap().count(), 1);
     }
 }

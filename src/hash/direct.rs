@@ -54,8 +54,8 @@ pub fn still_valid(
         if stamp.size != inc.stamp.size {
             return Err(format!("{path} changed (size)"));
         }
-        // Same size, mtime and ctime as when recorded (and it was not modified
-        // during that compile): unchanged. Otherwise compare the content.
+        // Same size, mtime and ctime as when recorded (a stamp is recorded
+        // only once its tick is over): unchanged. Otherwise compare the content.
         if stamp != inc.stamp {
             if digests.digest(&path) != Some(inc.digest) {
                 return Err(format!("{path} changed (content)"));
@@ -122,43 +122,33 @@ pub struct Restamp {
 }
 
 impl Restamp {
-    /// The record with these stamps, or `None` when one of them may still
-    /// change within the stamp's clock tick (the file or directory was
-    /// modified at or after `start_ns`, or in the current tick).
-    pub fn apply(
-        &self,
-        result: &ManifestResult,
-        start_ns: i64,
-        mtime_sloppy: bool,
-        ctime_sloppy: bool,
-    ) -> Option<ManifestResult> {
-        if self
-            .includes
-            .iter()
-            .any(|s| s.modified_since(start_ns, mtime_sloppy, ctime_sloppy))
-        {
-            return None;
-        }
+    /// The record with the stamps that are settled at `coarse_start_ns` (the
+    /// call's start by the coarse clock, read before they were taken), or
+    /// `None` when none is. A stamp taken while its tick still runs would
+    /// match a rewrite later in that tick: its file keeps the recorded stamp
+    /// and is compared by content again. No sloppiness applies: a record
+    /// trusts a stamp only while it proves the content.
+    pub fn apply(&self, result: &ManifestResult, coarse_start_ns: i64) -> Option<ManifestResult> {
         let mut updated = result.clone();
+        let mut learned = false;
         for (inc, stamp) in updated.includes.iter_mut().zip(&self.includes) {
-            inc.stamp = *stamp;
+            if inc.stamp != *stamp && stamp.settled_at(coarse_start_ns) {
+                inc.stamp = *stamp;
+                learned = true;
+            }
         }
-        let now = crate::clock::coarse_now_ns().min(start_ns);
         for (i, stamp) in &self.dirs {
             // A directory changed in this tick could still gain a file
             // without its stamp changing: leave it to be checked by name.
-            if stamp.mtime_ns < now && stamp.ctime_ns < now {
+            if stamp.settled_at(coarse_start_ns) {
                 updated.probes.dirs[*i].stamp = Some(*stamp);
+                learned = true;
             }
         }
-        Some(updated)
+        learned.then_some(updated)
     }
 }
 
-/// The first of `names` (relative to `dir`) that names a header file now.
-/// With many names, one listing of `dir` rules out those whose first
-/// component is not there, instead of a failed `stat` each (a relocated
-/// checkout changes every probe directory's stamp).
 /// The first of `names` (relative to `dir`) that names a header file now.
 /// With many names, one listing of `dir` rules out those whose first
 /// component is not there, instead of a failed `stat` each (a relocated
@@ -231,7 +221,7 @@ mod tests {
         let ctx = RecordContext {
             cwd,
             base_dir: None,
-            start_ns: crate::clock::coarse_now_ns(),
+            coarse_start_ns: crate::clock::coarse_now_ns(),
             input: "t.c",
             time_macros_sloppy: false,
             file_macro_sensitive: false,
@@ -291,19 +281,13 @@ mod tests {
         assert_eq!(restamp.dirs.iter().map(|d| d.0).collect::<Vec<_>>(), [1]);
         std::thread::sleep(std::time::Duration::from_millis(30));
         let learned = restamp
-            .apply(
-                &result,
-                crate::clock::coarse_now_ns() + 1_000_000_000,
-                false,
-                false,
-            )
+            .apply(&result, crate::clock::coarse_now_ns() + 2_000_000_000)
             .unwrap();
         assert!(still_valid(&learned, cwd, &mut DigestCache::default())
             .unwrap()
             .is_none());
-        // Not when the directory changed at or after the call's start.
-        let too_new = restamp.apply(&result, 0, true, true).unwrap();
-        assert_eq!(too_new.probes.dirs[1].stamp, result.probes.dirs[1].stamp);
+        // Nothing when everything changed at or after the call's start.
+        assert!(restamp.apply(&result, 0).is_none());
         // A missing search directory that appears with the header shadows it too.
         fs::create_dir(dir.path().join("inc0")).unwrap();
         fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();
@@ -312,5 +296,113 @@ mod tests {
         // A changed header is a mismatch even with the same size.
         fs::write(dir.path().join("inc2/x.h"), "int y;\n").unwrap();
         assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
+    }
+
+    fn whole_second_result(stamp: Stamp) -> ManifestResult {
+        use crate::store::manifest::{IncludeRecord, Probes, StoredPath};
+        ManifestResult {
+            result_key: crate::key::Key::of(b"r"),
+            includes: vec![IncludeRecord {
+                path: StoredPath::Literal("h.h".into()),
+                digest: [0; 32],
+                stamp,
+            }],
+            probes: Probes::default(),
+        }
+    }
+
+    #[test]
+    fn stamps_are_learned_only_once_their_tick_is_over() {
+        let second = 1_700_000_001_000_000_000_i64;
+        let result = whole_second_result(Stamp::unproven(4));
+        let learn = |now: Stamp, start| {
+            let restamp = Restamp {
+                includes: vec![now],
+                dirs: vec![],
+            };
+            restamp.apply(&result, start).map(|r| r.includes[0].stamp)
+        };
+        let at = |mtime_ns, ctime_ns| Stamp {
+            size: 4,
+            mtime_ns,
+            ctime_ns,
+        };
+        // A file system with 1-second stamps: a start later in the same
+        // second could be followed by a rewrite that keeps the stamp.
+        let coarse = at(second, second);
+        assert_eq!(learn(coarse, second + 300_000_000), None);
+        assert_eq!(learn(coarse, second + 1_000_000_000), Some(coarse));
+        // A fine file system: the stamp is the coarse clock's reading when
+        // the file was written; a start in the same coarse tick reads the
+        // same value, the next tick (4 ms with HZ=250) a later one.
+        let fine = at(second + 123_456_789, second + 123_456_789);
+        assert_eq!(learn(fine, second + 123_456_789), None);
+        assert_eq!(learn(fine, second + 127_456_789), Some(fine));
+        // An old whole-second mtime (a tarball) with a fresh ctime: the
+        // ctime decides.
+        let unpacked = at(second - 86_400_000_000_000, second + 123_456_789);
+        assert_eq!(learn(unpacked, second + 123_456_789), None);
+        assert_eq!(learn(unpacked, second + 127_456_789), Some(unpacked));
+    }
+
+    #[test]
+    fn a_header_in_the_starts_second_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().to_str().unwrap();
+        fs::write(dir.path().join("t.c"), "#include \"x.h\"\n").unwrap();
+        let header = dir.path().join("x.h");
+        fs::write(&header, "#define VAL 111\n").unwrap();
+        // Stamped as on a file system with 1-second stamps, in the second
+        // the call starts in: a whole-second mtime, a ctime in that second.
+        let second_ns = loop {
+            let second = crate::clock::now_secs();
+            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(second);
+            let f = fs::File::options().write(true).open(&header).unwrap();
+            f.set_modified(whole).unwrap();
+            let ctime = Stamp::of(&fs::metadata(&header).unwrap()).ctime_ns;
+            if ctime / 1_000_000_000 == second as i64 {
+                break second as i64 * 1_000_000_000;
+            }
+        };
+        let late = second_ns + 999_999_999;
+        let ctx = |mtime_sloppy| RecordContext {
+            cwd,
+            base_dir: None,
+            coarse_start_ns: late,
+            input: "t.c",
+            time_macros_sloppy: false,
+            file_macro_sensitive: false,
+            skip_system_headers: false,
+            command_line_tests: false,
+            mtime_sloppy,
+            ctime_sloppy: false,
+            ignored_headers: &[],
+        };
+        let files = vec![ReadFile {
+            path: "x.h".into(),
+            includer: Some("t.c".into()),
+            system: false,
+        }];
+        let search = SearchDirs {
+            parsed: true,
+            ..SearchDirs::default()
+        };
+        let why = ctx(false).record(&files, &search).unwrap_err();
+        assert!(why.contains("x.h is too new"), "{why}");
+        // include_file_mtime lets it through, unproven: a lookup compares
+        // its content, and learns its stamp only after its second.
+        let (includes, probes) = ctx(true).record(&files, &search).unwrap();
+        assert_eq!(includes[0].stamp, Stamp::unproven(16));
+        let result = ManifestResult {
+            result_key: crate::key::Key::of(b"r"),
+            includes,
+            probes,
+        };
+        let restamp = still_valid(&result, cwd, &mut DigestCache::default())
+            .unwrap()
+            .expect("compared by content");
+        assert!(restamp.apply(&result, late).is_none());
+        let learned = restamp.apply(&result, second_ns + 2_000_000_000).unwrap();
+        assert_eq!(learned.includes[0].stamp, restamp.includes[0]);
     }
 }

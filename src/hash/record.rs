@@ -3,8 +3,12 @@
 //! before each include (probes), and what `__has_include` tests answered.
 //!
 //! A file modified while the recording compile ran would be recorded with
-//! content the object was not built from: files whose mtime or ctime is not
-//! older than the start of the call are not recorded (ccache's rule).
+//! content the object was not built from: a compile that read a file whose
+//! mtime or ctime lies in the timestamp tick of the call's start or later
+//! is not recorded (ccache's rule, at the stamps' own granularity). A stamp
+//! recorded while its tick still runs would match a rewrite in that tick:
+//! such a file (let through by `include_file_mtime`/`include_file_ctime`)
+//! is recorded unproven, so lookups compare its content.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -33,7 +37,8 @@ pub fn has_file_macro(content: &[u8]) -> bool {
 pub struct RecordContext<'a> {
     pub cwd: &'a str,
     pub base_dir: Option<&'a crate::paths::BaseDirs>,
-    pub start_ns: i64,
+    /// The call's start by the coarse clock, read before any file's `stat`.
+    pub coarse_start_ns: i64,
     pub input: &'a str,
     pub time_macros_sloppy: bool,
     /// The input is an absolute path under base_dir (see `has_file_macro`).
@@ -65,7 +70,17 @@ pub fn matches_path_entry(path: &str, entry: &str) -> bool {
 
 impl RecordContext<'_> {
     fn too_new(&self, stamp: &Stamp) -> bool {
-        stamp.modified_since(self.start_ns, self.mtime_sloppy, self.ctime_sloppy)
+        stamp.unsettled_at(self.coarse_start_ns, self.mtime_sloppy, self.ctime_sloppy)
+    }
+
+    /// The stamp to record: a sloppiness may let through one that can still
+    /// change unseen, which must then never match.
+    fn trusted(&self, stamp: Stamp) -> Stamp {
+        if stamp.settled_at(self.coarse_start_ns) {
+            stamp
+        } else {
+            Stamp::unproven(stamp.size)
+        }
     }
 
     /// Records the files a compile read and the shadowing probes, or says why
@@ -158,7 +173,7 @@ impl RecordContext<'_> {
             includes.push(IncludeRecord {
                 path: StoredPath::new(&f.path, self.cwd, self.base_dir),
                 digest: *blake3::hash(&content).as_bytes(),
-                stamp,
+                stamp: self.trusted(stamp),
             });
         }
         if !aliases.is_empty() {
@@ -238,9 +253,11 @@ impl RecordContext<'_> {
                 missing = parent;
             }
         }
-        // A directory changed in the current clock tick could still gain a file
-        // in this tick without its stamp changing: record it unstamped, so every
-        // lookup checks its candidate names one by one.
+        // A directory changed in the current timestamp tick could still gain
+        // a file without its stamp changing: record it unstamped, so every
+        // lookup checks its candidate names one by one. Now, not the call's
+        // start: objects written beside the sources during the compile must
+        // not cost every later hit a check by name.
         let now = crate::clock::coarse_now_ns();
         let mut probes = Probes::default();
         let mut name_index = HashMap::new();
@@ -258,11 +275,7 @@ impl RecordContext<'_> {
                     // (`#include_next`, or an angle include skipping the includer's
                     // directory): it cannot shadow anything.
                     names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
-                    Some(if s.mtime_ns >= now || s.ctime_ns >= now {
-                        UNSTAMPED
-                    } else {
-                        s
-                    })
+                    Some(if s.settled_at(now) { s } else { UNSTAMPED })
                 }
                 Err(_) => None,
             };
@@ -351,7 +364,7 @@ impl RecordContext<'_> {
                     includes.push(IncludeRecord {
                         path: StoredPath::new(&candidate, self.cwd, self.base_dir),
                         digest: *blake3::hash(&content).as_bytes(),
-                        stamp,
+                        stamp: self.trusted(stamp),
                     });
                     found.push(ReadFile {
                         path: candidate,

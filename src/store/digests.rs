@@ -9,10 +9,6 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Only files unchanged for this long are remembered: a write within the
-/// same timestamp tick as the `stat` could otherwise go unnoticed.
-const SETTLED_NS: i64 = 2_000_000_000;
-
 fn identity(m: &fs::Metadata) -> String {
     format!(
         "{} {}.{} {}.{} {} {}",
@@ -28,7 +24,10 @@ fn identity(m: &fs::Metadata) -> String {
 
 /// The BLAKE3 digest of `path`'s content (absolute, or relative to the
 /// working directory), from the memo when the file is the one it describes.
-pub fn file_digest(path: &Path, cache_dir: &Path, now_ns: i64) -> io::Result<[u8; 32]> {
+/// Only a file whose stamps are settled at `coarse_start_ns` (the call's
+/// start by the coarse clock, see `clock::stamp_settled`) is remembered: a
+/// write later in the same timestamp tick would leave its identity as it was.
+pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::Result<[u8; 32]> {
     let absolute = std::path::absolute(path)?;
     let before = fs::metadata(&absolute)?;
     let id = identity(&before);
@@ -48,11 +47,12 @@ pub fn file_digest(path: &Path, cache_dir: &Path, now_ns: i64) -> io::Result<[u8
     }
     let digest = crate::key::hash_file_content(&absolute)?;
     let after = fs::metadata(&absolute)?;
-    let changed_ns = |m: &fs::Metadata| {
-        crate::clock::file_time_ns(m.mtime(), m.mtime_nsec())
-            .max(crate::clock::file_time_ns(m.ctime(), m.ctime_nsec()))
+    let settled = |m: &fs::Metadata| {
+        let settled = |t| crate::clock::stamp_settled(t, coarse_start_ns);
+        settled(crate::clock::file_time_ns(m.mtime(), m.mtime_nsec()))
+            && settled(crate::clock::file_time_ns(m.ctime(), m.ctime_nsec()))
     };
-    if identity(&after) == id && changed_ns(&after) < now_ns - SETTLED_NS {
+    if identity(&after) == id && settled(&after) {
         let mut record = id.into_bytes();
         record.push(b'\n');
         record.extend_from_slice(&digest);
@@ -68,21 +68,30 @@ pub fn file_digest(path: &Path, cache_dir: &Path, now_ns: i64) -> io::Result<[u8
 mod tests {
     use super::*;
 
+    fn ctime_ns(path: &Path) -> i64 {
+        let m = fs::metadata(path).unwrap();
+        crate::clock::file_time_ns(m.ctime(), m.ctime_nsec())
+    }
+
+    fn memos(cache: &Path) -> usize {
+        fs::read_dir(cache.join("digests")).map_or(0, |d| d.count())
+    }
+
     #[test]
     fn remembers_settled_files_and_notices_changes() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("p.gch");
         fs::write(&file, b"one").unwrap();
         let cache = dir.path().join("cache");
-        let now = crate::clock::now_ns() as i64;
-        // Just written: hashed, not remembered.
+        // Written in the tick of the start: hashed, not remembered.
+        let start = ctime_ns(&file);
         assert_eq!(
-            file_digest(&file, &cache, now).unwrap(),
+            file_digest(&file, &cache, start).unwrap(),
             *blake3::hash(b"one").as_bytes()
         );
-        assert!(!cache.join("digests").exists());
+        assert_eq!(memos(&cache), 0);
         // Settled: remembered, and the memo is used.
-        let later = now + 3 * SETTLED_NS;
+        let later = start + 3_000_000_000;
         file_digest(&file, &cache, later).unwrap();
         let memo = fs::read_dir(cache.join("digests"))
             .unwrap()
@@ -101,5 +110,32 @@ mod tests {
             file_digest(&file, &cache, later).unwrap(),
             *blake3::hash(b"two").as_bytes()
         );
+    }
+
+    #[test]
+    fn a_whole_second_stamp_is_not_remembered_within_its_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let file = dir.path().join("p.gch");
+        fs::write(&file, b"one").unwrap();
+        // An mtime as a file system with 1-second stamps writes it, and a
+        // ctime in the same second (again if the second ended meanwhile).
+        let second_ns = loop {
+            let second = crate::clock::now_secs();
+            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(second);
+            let f = fs::File::options().write(true).open(&file).unwrap();
+            f.set_modified(whole).unwrap();
+            let second_ns = second as i64 * 1_000_000_000;
+            if ctime_ns(&file) / 1_000_000_000 == second as i64 {
+                break second_ns;
+            }
+        };
+        // Late in that second, after the (fine) ctime's tick.
+        let late = second_ns + 999_999_999;
+        assert!(crate::clock::stamp_settled(ctime_ns(&file), late));
+        file_digest(&file, &cache, late).unwrap();
+        assert_eq!(memos(&cache), 0, "remembered within the stamp's second");
+        file_digest(&file, &cache, second_ns + 2_000_000_000).unwrap();
+        assert_eq!(memos(&cache), 1);
     }
 }

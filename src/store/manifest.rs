@@ -94,7 +94,7 @@ impl StoredPath {
 }
 
 /// What `stat` said about a file: equal stamps mean an unchanged file, as
-/// long as the file was not modified during the compile that recorded it.
+/// long as the stamp was settled (see `settled_at`) when it was recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
     pub size: u64,
@@ -103,10 +103,36 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// Was the file modified at or after `start_ns`? Such a file may have
-    /// changed while a compile that started then read it.
-    pub fn modified_since(&self, start_ns: i64, mtime_sloppy: bool, ctime_sloppy: bool) -> bool {
-        (!mtime_sloppy && self.mtime_ns >= start_ns) || (!ctime_sloppy && self.ctime_ns >= start_ns)
+    /// Could the file have changed at or after `coarse_start_ns` (a call's
+    /// start by the coarse clock) without these times showing it? True when
+    /// its mtime or ctime, those not made sloppy, lies in the timestamp tick
+    /// of the start or later (`clock::stamp_settled`): such a file may have
+    /// changed while the call read it.
+    pub fn unsettled_at(
+        &self,
+        coarse_start_ns: i64,
+        mtime_sloppy: bool,
+        ctime_sloppy: bool,
+    ) -> bool {
+        let unsettled = |t| !crate::clock::stamp_settled(t, coarse_start_ns);
+        (!mtime_sloppy && unsettled(self.mtime_ns)) || (!ctime_sloppy && unsettled(self.ctime_ns))
+    }
+
+    /// Will any change after `coarse_start_ns` give the file another stamp?
+    /// Only then may a later lookup take an equal stamp for equal content.
+    pub fn settled_at(&self, coarse_start_ns: i64) -> bool {
+        !self.unsettled_at(coarse_start_ns, false, false)
+    }
+
+    /// A stamp no file has, of a file `size` bytes long: a record holding it
+    /// is compared by content on every lookup, until a hit learns a settled
+    /// stamp.
+    pub fn unproven(size: u64) -> Stamp {
+        Stamp {
+            size,
+            mtime_ns: i64::MIN,
+            ctime_ns: i64::MIN,
+        }
     }
 
     pub fn of(meta: &std::fs::Metadata) -> Stamp {

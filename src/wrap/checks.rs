@@ -142,10 +142,13 @@ pub(super) fn includes_are_files(files: &[ReadFile], cwd: &str) -> Result<(), Fa
 }
 
 impl Session {
-    /// A source or header changed after this call started (by the clock file
-    /// times come from), if any. Only the ctime counts here: the kernel sets it
-    /// on every change, while an mtime can be anywhere (tarballs, clock skew),
-    /// and a future mtime must not make a file uncacheable.
+    /// A source or header that may have changed after this call started, if
+    /// any: its ctime lies in the timestamp tick of the call's start or later
+    /// (`clock::stamp_settled`; on a file system with 1-second stamps, a file
+    /// written earlier in the start's second counts, since a rewrite in that
+    /// second would look the same). Only the ctime counts here: the kernel
+    /// sets it on every change, while an mtime can be anywhere (tarballs,
+    /// clock skew), and a future mtime must not make a file uncacheable.
     pub(super) fn changed_during_compile(
         &self,
         a: &ArgsAnalysis,
@@ -158,7 +161,7 @@ impl Session {
             .find(|path| {
                 std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
                     let stamp = Stamp::of(&m);
-                    stamp.modified_since(self.start_ns, true, ctime_sloppy)
+                    stamp.unsettled_at(self.coarse_start_ns, true, ctime_sloppy)
                 })
             })
             .map(str::to_string)
@@ -188,7 +191,7 @@ impl Session {
         if let Some(why) = self.changed_during_compile(a, files, cwd) {
             return Err(fallback(
                 Counter::ModifiedInputFile,
-                format!("{why} changed during the compile"),
+                format!("{why} changed in the timestamp tick of the call's start or later"),
             ));
         }
         for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {

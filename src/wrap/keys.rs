@@ -45,6 +45,7 @@ impl Session {
             &self.compiler,
             &config.compiler_check,
             &config.cache_dir,
+            self.coarse_start_ns,
         )
         .map_err(|e| fallback(Counter::CompilerCheckFailed, e))?;
         if !config.namespace.is_empty() {
@@ -191,7 +192,7 @@ impl Session {
                 let digest = crate::store::digests::file_digest(
                     &member,
                     &self.config.cache_dir,
-                    self.start_ns,
+                    self.coarse_start_ns,
                 )
                 .map_err(unusable)?;
                 h.field("pch", &digest);

@@ -71,7 +71,7 @@ impl Session {
         let extras_before: Vec<_> = a
             .extra_outputs
             .iter()
-            .map(|e| file_identity(&e.path))
+            .map(|e| self.identity_before(&e.path))
             .collect();
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a, &self.compiler, family);
@@ -320,4 +320,25 @@ fn file_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
         .ok()
         .filter(|m| m.is_file())?;
     Some((m.ino(), m.size(), m.ctime(), m.ctime_nsec()))
+}
+
+impl Session {
+    /// The identity of an extra output before the compile. One changed in
+    /// the timestamp tick of the call's start (a compile of the same output
+    /// moments ago; a second ago on a file system with 1-second stamps)
+    /// would keep its identity when the compiler rewrites it in place in
+    /// that tick, and the rewrite would be taken for no output: it is
+    /// removed first, as ccache always removes a `.dwo`, so that whatever
+    /// is there afterwards is the compiler's.
+    fn identity_before(&self, path: &str) -> Option<(u64, u64, i64, i64)> {
+        let identity = file_identity(path)?;
+        let ctime_ns = crate::clock::file_time_ns(identity.2, identity.3);
+        if crate::clock::stamp_settled(ctime_ns, self.coarse_start_ns) {
+            return Some(identity);
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => None,
+            Err(_) => Some(identity),
+        }
+    }
 }

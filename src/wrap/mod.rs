@@ -48,6 +48,10 @@ struct Session {
     shard: u8,
     /// When the call started (ns since the epoch).
     start_ns: i64,
+    /// When the call started by the coarse clock file stamps come from,
+    /// read before any file's `stat`: what decides whether a stamp is
+    /// settled (`clock::stamp_settled`).
+    coarse_start_ns: i64,
     /// What went into the keys and the call's log, for `debug = true`.
     debug: Option<debug::DebugFiles>,
     /// The local store and the remotes, with the policy that governs them.
@@ -89,10 +93,9 @@ pub fn run_with_settings(
     raw_args: Vec<OsString>,
     settings: Vec<(String, String)>,
 ) -> i32 {
-    // ccache's rule: a file whose mtime or ctime is not older than the call's
-    // start may have changed while the compiler read it. File times come
-    // from a coarser clock, so a file written just before the start in the
-    // same tick still counts as older, as it is.
+    // A file whose mtime or ctime is in the start's timestamp tick or later
+    // may have changed while the compiler read it (`clock::stamp_settled`).
+    let coarse_start_ns = crate::clock::coarse_now_ns();
     let start_ns = crate::clock::now_ns() as i64;
     // A bug in objcache must not break the build: a panic (from here on,
     // configuration loading included) is counted and the compile goes on
@@ -118,7 +121,8 @@ pub fn run_with_settings(
         let line = format!("{key} = {value}");
         config.parse_text(&line, Path::new("command line"), &mut errors);
     }
-    let mut session = match start(config, &errors, compiler_name, &raw_args, start_ns) {
+    let started = (start_ns, coarse_start_ns);
+    let mut session = match start(config, &errors, compiler_name, &raw_args, started) {
         Ok(session) => session,
         Err(code) => return code,
     };
@@ -172,7 +176,7 @@ fn start(
     errors: &[crate::config::ConfigError],
     compiler_name: &str,
     raw_args: &[OsString],
-    start_ns: i64,
+    (start_ns, coarse_start_ns): (i64, i64),
 ) -> Result<Session, i32> {
     config.apply_umask();
     let mut log = Log::keeping(config.log_file.clone(), config.debug);
@@ -257,6 +261,7 @@ fn start(
         changes: Vec::new(),
         shard,
         start_ns,
+        coarse_start_ns,
         debug: None,
         storage,
         compiled: None,

@@ -130,10 +130,12 @@ impl Session {
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
             if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
-                // The key was computed from other content than the object
-                // was built from: as in ccache, not a miss but its own error.
-                self.log
-                    .note(format!("not stored: {why} changed during the compile"));
+                // The key may have been computed from other content than the
+                // object was built from: as in ccache, not a miss but its own
+                // error.
+                self.log.note(format!(
+                    "not stored: {why} changed in the timestamp tick of the call's start or later"
+                ));
                 self.count_modified(true);
             } else {
                 self.count_miss(true);
@@ -294,12 +296,7 @@ impl Session {
         if !self.storage.may_write() {
             return;
         }
-        let Some(updated) = restamp.apply(
-            result,
-            self.start_ns,
-            self.config.has_sloppiness("include_file_mtime"),
-            self.config.has_sloppiness("include_file_ctime"),
-        ) else {
+        let Some(updated) = restamp.apply(result, self.coarse_start_ns) else {
             return;
         };
         let mut manifest = manifest.clone();
@@ -521,7 +518,7 @@ impl Session {
         let ctx = RecordContext {
             cwd,
             base_dir: self.config.base_dir.as_ref(),
-            start_ns: self.start_ns,
+            coarse_start_ns: self.coarse_start_ns,
             input: &a.input,
             time_macros_sloppy: self.config.has_sloppiness("time_macros"),
             file_macro_sensitive: self.file_macro_sensitive(a),

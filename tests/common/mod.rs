@@ -304,6 +304,7 @@ impl TestEnv {
     /// variables, `CCACHE_DIR=<tmp>/cache` and
     /// `OBJCACHE_SYSTEM_CONFIG=/nonexistent`.
     pub fn objcache(&self) -> Command {
+        settle_stamps();
         let mut cmd = Command::new(objcache_bin());
         clean_env(&mut cmd);
         cmd.env("CCACHE_DIR", &self.cache_dir);
@@ -833,4 +834,17 @@ pub fn group_shared_env(gid: u32) -> (TestEnv, PathBuf) {
     let src = env.dir("src");
     fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
     (env, src)
+}
+
+/// Waits until the kernel's coarse clock, which file stamps come from, is a
+/// millisecond past this moment (one tick at most: 4 ms with HZ=250).
+/// objcache stores no compile whose inputs changed in the timestamp tick it
+/// started in, since a rewrite later in that tick would not show; a test
+/// that writes a file and compiles it at once lets that tick end first, as
+/// the time between editing and building does.
+pub fn settle_stamps() {
+    let now = objcache::clock::now_ns() as i64;
+    while objcache::clock::coarse_now_ns() < now + 1_000_000 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
