@@ -195,14 +195,13 @@ impl Config {
                 message,
             };
             let Some((key, value)) = line.split_once('=') else {
-                // Only the first word: the rest may be a password. The word
-                // itself may be a URL with one (a remote_storage value
-                // written on a line of its own), so it is masked too.
-                let first =
-                    crate::remote::mask_secrets(line.split_whitespace().next().unwrap_or_default());
+                // Not a word of it: such a line is often the rest of a
+                // value above it (`remote_storage` continued without
+                // indentation), so any word may be a password or token.
                 errors.push(err(
                     "",
-                    format!("expected \"key = value\", found a line starting \"{first}\""),
+                    "expected \"key = value\" (the line is not shown: it may hold a secret)"
+                        .to_string(),
                 ));
                 continue;
             };
@@ -216,7 +215,7 @@ impl Config {
                 // no reason to stop caching.
                 continue;
             };
-            let value = match expand_variables(value.trim(), lookup) {
+            let value = match expand_value(i, value.trim(), lookup) {
                 Ok(v) => v,
                 Err(message) => {
                     errors.push(err(key, message));
@@ -260,7 +259,7 @@ impl Config {
                 }
             }
             if let Some(v) = value {
-                let expanded = expand_variables(&v, &|name| {
+                let expanded = expand_value(i, &v, &|name| {
                     env.get(name)
                         .map(|v| v.to_string())
                         .or_else(|| std::env::var(name).ok())
@@ -364,8 +363,38 @@ impl Config {
 /// is written as given; its `$VAR`s are expanded when it is read.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
     let i = keys::lookup(key).ok_or_else(|| format!("unknown configuration option \"{key}\""))?;
-    let value = expand_variables(value, &|name| std::env::var(name).ok())?;
+    let value = expand_value(i, value, &|name| std::env::var(name).ok())?;
     (KEYS[i].apply)(&value, None).map(drop)
+}
+
+/// `KEY=VALUE` as a message about it may show it: a value that may hold
+/// secrets masked as `-p` masks it, and none at all for an unknown key (a
+/// misspelt `remote_storage` is one).
+pub fn shown_setting(key: &str, value: &str) -> String {
+    match keys::lookup(key) {
+        Some(i) if KEYS[i].secret => format!("{key}={}", crate::remote::mask_config_value(value)),
+        Some(_) => format!("{key}={value}"),
+        None => format!("{key}=…"),
+    }
+}
+
+/// `expand_variables` for the value of `KEYS[index]`. For a key whose
+/// value may hold secrets the name of a variable that is not set is left
+/// out: in `redis://:pa$word@h` it is the end of a password.
+fn expand_value(
+    index: usize,
+    value: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    expand_variables(value, lookup).map_err(|e| {
+        if KEYS[index].secret {
+            "a $VARIABLE in the value is not set (its name is not shown: it may be part of \
+             a password; write $$ for a literal $)"
+                .to_string()
+        } else {
+            e
+        }
+    })
 }
 
 /// A config file's `key = value` lines with their line numbers, comments

@@ -112,7 +112,8 @@ pub fn run_with_settings(
             crate::config::validate(key, value)
         };
         if let Err(message) = checked {
-            eprintln!("objcache: error: {key}={value}: {message}");
+            let shown = crate::config::shown_setting(key, value);
+            eprintln!("objcache: error: {shown}: {message}");
             return 1;
         }
         let line = format!("{key} = {value}");
