@@ -104,6 +104,9 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "backfill",
 ];
 
+/// Attributes whose names are shown, their values masked.
+const SECRET_ATTRIBUTES: &[&str] = &["bearer-token", "password"];
+
 /// A `remote_storage` value with passwords, tokens and header values masked,
 /// for `-p`, `-k`, logs and error messages: URL credentials, `bearer-token`,
 /// `header` values, the value of any attribute not known to be plain, and
@@ -127,12 +130,18 @@ pub fn mask_config_value(value: &str) -> String {
                         return "********".to_string();
                     }
                     match bare.split_once('=') {
-                        Some(("header", rest)) => {
-                            let key = rest.split(['=', ':']).next().unwrap_or_default();
-                            format!("{at}header={key}=********")
-                        }
-                        Some((name, _)) if !PLAIN_ATTRIBUTES.contains(&name) => {
+                        // The header's name, when something ends it.
+                        Some(("header", rest)) => match rest.split_once(['=', ':']) {
+                            Some((name, _)) => format!("{at}header={name}=********"),
+                            None => format!("{at}header=********"),
+                        },
+                        Some((name, _)) if SECRET_ATTRIBUTES.contains(&name) => {
                             format!("{at}{name}=********")
+                        }
+                        // Not even the name of an attribute objcache does
+                        // not know: `PA=SS@h` may be part of a password.
+                        Some((name, _)) if !PLAIN_ATTRIBUTES.contains(&name) => {
+                            "********".to_string()
                         }
                         _ => part.to_string(),
                     }

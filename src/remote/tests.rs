@@ -117,6 +117,10 @@ fn masks_unencoded_passwords() {
     assert!(!e.contains("pA5") && !e.contains('~'), "{e}");
     let v = mask_config_value("http://u:pA5 ss~@h:1/c");
     assert_eq!(v, "http://u:******** ********");
+    // Found by the fuzzer (tests/fuzz, remote_spec): a piece with an `=`
+    // in it was shown as an attribute's name; a header value with no name.
+    let v = mask_config_value("http://u:x pA5=ss~@h/c|token=x|header=ss~");
+    assert_eq!(v, "http://u:******** ********|********|header=********");
     // A `|` in a password cuts it into attributes.
     let v = mask_config_value("http://u:pA5|ss~@h/c|read-only");
     assert_eq!(v, "http://u:********|********|read-only");
