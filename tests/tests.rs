@@ -40,4 +40,5 @@ mod shared_cache;
 mod size;
 mod sloppiness;
 mod splitdwarf;
+mod trust_config;
 mod uncacheable;

@@ -114,6 +114,9 @@ config_keys! {
         pub primary_config_path: PathBuf,
         /// `None` when `CCACHE_CONFIGPATH` disables the system config.
         pub system_config_path: Option<PathBuf>,
+        /// Unsafe settings left out: their file may be written by someone
+        /// the user does not trust (trust.rs).
+        pub refused: Vec<super::Refused>,
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);

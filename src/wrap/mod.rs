@@ -177,6 +177,10 @@ fn start(
 ) -> Result<Session, i32> {
     config.apply_umask();
     let mut log = Log::keeping(config.log_file.clone(), config.debug);
+    if let Some(warning) = config.refused_warning() {
+        eprintln!("objcache: warning: {warning}");
+        log.note(warning);
+    }
     if let Some(problem) = config.temporary_dir_problem() {
         log.note(problem);
     }
