@@ -122,11 +122,13 @@ impl Shared {
     }
 
     /// A new source (so the compile is a miss and runs the compiler) and
-    /// `uid`'s compile of it with its own log file.
+    /// `uid`'s compile of it (root's without setpriv), which must succeed
+    /// with the object gcc makes.
     fn compile(&self, uid: u32, groups: &[u32], n: &str) -> Out {
         self.compile_with(uid, groups, n, &[])
     }
 
+    /// `compile` with variables set for it.
     fn compile_with(&self, uid: u32, groups: &[u32], n: &str, vars: &[(&str, &str)]) -> Out {
         let file = format!("{n}.c");
         fs::write(
