@@ -112,46 +112,114 @@ fn set_config_keeps_the_mode_of_ccache_conf() {
 
 /// A password, a bearer token and header values in the configuration never
 /// appear in anything objcache prints or writes: compile stderr (good and
-/// malformed configuration), the log, `-p`, `-k`, `-s`, `--print-stats`.
+/// malformed configuration), the log, `-p`, `-k`, `-s`, `--print-stats`,
+/// `--explain`, and `debug = true`'s files. Each value is given in
+/// ccache.conf, as a one-call `KEY=VALUE` setting (also under a misspelt
+/// key), in `CCACHE_REMOTE_STORAGE` and to `-o`.
 #[test]
 fn secrets_never_show() {
     require("gcc");
-    const SECRET: &str = "s3cr3t-XYZ";
     let env = TestEnv::new();
     let dir = env.dir("p");
-    fs::write(dir.join("t.c"), "int x;\n").unwrap();
     fs::create_dir_all(&env.cache_dir).unwrap();
-    let log = env.root().join("objcache.log");
-    let configs = [
-        format!("remote_storage redis://u:{SECRET}@127.0.0.1:1"),
-        format!("remote_storage = redis://:{SECRET}@127.0.0.1:1"),
-        format!("remote_storage = http://127.0.0.1:1/c|bearer-token={SECRET}"),
-        format!("remote_storage = http://127.0.0.1:1/c|header=Authorization=Bearer%20{SECRET}"),
-        format!("remote_storage = http://127.0.0.1:1/c|header=Authorization:Bearer {SECRET}"),
-        format!("remote_storage = http://u:{SECRET}@127.0.0.1:1/c|connect-timeout=50"),
-        format!("remote_storage = redis://:{SECRET}@127.0.0.1:99999999"),
+    let conf = env.cache_dir.join("ccache.conf");
+    let values = [
+        format!("redis://:{SECRET}@127.0.0.1:1"),
+        format!("http://127.0.0.1:1/c|bearer-token={SECRET}"),
+        format!("http://127.0.0.1:1/c|header=Authorization=Bearer%20{SECRET}"),
+        format!("http://127.0.0.1:1/c|header=Authorization:Bearer {SECRET}"),
+        format!("http://u:{SECRET}@127.0.0.1:1/c|connect-timeout=50"),
+        format!("redis://:{SECRET}@127.0.0.1:99999999"),
+        // A bad port after the password.
+        format!("http://u:{SECRET}@h:x/c"),
+        // `:` for `=` in a header: the value has no name.
+        format!("http://127.0.0.1:1/c|header=X-Tok:{SECRET}"),
+        // Passwords not percent-encoded: a space, `/`, `#`, `?`, `|`, `@`
+        // or `&` in them; and one that is.
+        format!("http://u:{SECRET} x@127.0.0.1:1/c"),
+        format!("http://u:x {SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a/{SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a#{SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a?{SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a|{SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a@{SECRET}@127.0.0.1:1/c"),
+        format!("http://u:a%40{SECRET}@127.0.0.1:1/c"),
+        format!("redis+unix:/nonexistent.sock?pass=a&{SECRET}"),
+        // `$` in a password: the rest is taken for a variable's name.
+        format!("redis://:a${{{SECRET}}}@127.0.0.1:1"),
     ];
-    for conf in &configs {
-        fs::write(env.cache_dir.join("ccache.conf"), format!("{conf}\n")).unwrap();
-        let mut outputs = Vec::new();
-        let mut compile = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
-        compile.env("CCACHE_LOGFILE", &log);
-        outputs.push(run(&mut compile));
+    let mut files: Vec<String> = values
+        .iter()
+        .map(|v| format!("remote_storage = {v}\n"))
+        .collect();
+    files.extend([
+        format!("remote_storage redis://u:{SECRET}@127.0.0.1:1\n"),
+        // Continued without indentation: a line of its own.
+        format!("remote_storage = http://127.0.0.1:1/c|header=Authorization=Bearer\n{SECRET}\n"),
+        format!("remote_storage = http://127.0.0.1:1/c\nredis://:{SECRET}@h\n"),
+    ]);
+    let mut n = 0;
+    let mut compile = |settings: &[&str], vars: &[(&str, &str)]| {
+        // A new source each time: a miss, which talks to the remotes.
+        n += 1;
+        fs::write(dir.join("t.c"), format!("int x{n};\n")).unwrap();
+        let mut cmd = env.objcache_in(&dir, settings);
+        cmd.args(["gcc", "-c", "t.c", "-o", "t.o"]);
+        cmd.env("CCACHE_LOGFILE", env.root().join("objcache.log"));
+        cmd.envs(vars.iter().copied());
+        run(&mut cmd)
+    };
+    for text in &files {
+        fs::write(&conf, text).unwrap();
+        let mut outputs = vec![compile(&["debug=true"], &[])];
         for manager in [
             &["-p"][..],
             &["-k", "remote_storage"],
             &["-s"],
             &["--print-stats"],
+            &["--explain", "p/t.o"],
         ] {
             outputs.push(run(env.objcache().args(manager)));
         }
-        for out in &outputs {
-            assert!(!out.stdout_str().contains(SECRET), "{conf}: {}", out.dump());
-            assert!(!out.stderr_str().contains(SECRET), "{conf}: {}", out.dump());
+        assert_nothing_shows(&env, text, &outputs);
+    }
+    fs::remove_file(&conf).unwrap();
+    for v in &values {
+        let setting = format!("remote_storage={v}");
+        let misspelt = format!("remote_storge={v}");
+        let variable = [("CCACHE_REMOTE_STORAGE", v.as_str())];
+        let outputs = [
+            compile(&[setting.as_str(), "debug=true"], &[]),
+            compile(&[misspelt.as_str()], &[]),
+            compile(&["debug=true"], &variable),
+            run(env.objcache().args(["-p"]).envs(variable)),
+            run(env.objcache().args(["-k", "remote_storage"]).envs(variable)),
+            run(env.objcache().args(["-o", &setting])),
+        ];
+        let _ = fs::remove_file(&conf);
+        assert_nothing_shows(&env, v, &outputs);
+    }
+}
+
+const SECRET: &str = "s3cr3t-XYZ";
+
+/// The secret is in no output, in the log, nor in a file of the project
+/// (`debug = true`'s input texts and logs); the log and debug files go.
+fn assert_nothing_shows(env: &TestEnv, what: &str, outputs: &[Out]) {
+    for out in outputs {
+        assert!(!out.stdout_str().contains(SECRET), "{what}: {}", out.dump());
+        assert!(!out.stderr_str().contains(SECRET), "{what}: {}", out.dump());
+    }
+    let log = env.root().join("objcache.log");
+    let logged = fs::read_to_string(&log).unwrap_or_default();
+    assert!(!logged.contains(SECRET), "{what}: log: {logged}");
+    let _ = fs::remove_file(&log);
+    for file in walk_files(&env.root().join("p")) {
+        let text = String::from_utf8_lossy(&read(&file)).into_owned();
+        assert!(!text.contains(SECRET), "{what}: {}: {text}", file.display());
+        if file.to_string_lossy().contains(".ccache-") {
+            fs::remove_file(&file).unwrap();
         }
-        let logged = fs::read_to_string(&log).unwrap_or_default();
-        assert!(!logged.contains(SECRET), "{conf}: log: {logged}");
-        let _ = fs::remove_file(&log);
     }
 }
 

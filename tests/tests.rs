@@ -44,4 +44,5 @@ mod shared_cache;
 mod size;
 mod sloppiness;
 mod splitdwarf;
+mod trust_config;
 mod uncacheable;

@@ -17,6 +17,9 @@ pub struct KeyDef {
     pub default: &'static str,
     /// Parsed by `values::flag`: `CCACHE_NO<first var>` also sets it, to false.
     pub boolean: bool,
+    /// Shown masked by `values::masked`: its value may hold passwords, so
+    /// no message quotes any part of it unmasked.
+    pub secret: bool,
     /// It sets a `Config` field. A key without one is accepted, so a
     /// ccache.conf keeps working, but `-p` does not list it.
     pub effective: bool,
@@ -31,6 +34,17 @@ macro_rules! is_flag {
         true
     };
     ($parser:ident) => {
+        false
+    };
+}
+
+/// Whether a key's rendering is `masked`, the one rendering of values
+/// that may hold secrets.
+macro_rules! is_masked {
+    (masked) => {
+        true
+    };
+    ($show:ident) => {
         false
     };
 }
@@ -73,6 +87,7 @@ macro_rules! config_keys {
                 vars: &[$($var),+],
                 default: $default,
                 boolean: is_flag!($parse),
+                secret: is_masked!($show),
                 effective: !<[&str]>::is_empty(&[$($(stringify!($field)),+)?]),
                 apply: |text, _config| {
                     let value = values::$parse(text)?;
@@ -99,6 +114,9 @@ config_keys! {
         pub primary_config_path: PathBuf,
         /// `None` when `CCACHE_CONFIGPATH` disables the system config.
         pub system_config_path: Option<PathBuf>,
+        /// Unsafe settings left out: their file may be written by someone
+        /// the user does not trust (trust.rs).
+        pub refused: Vec<super::Refused>,
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);
@@ -233,5 +251,11 @@ mod tests {
         assert!(hash_dir.boolean);
         assert!(!KEYS[lookup("max_files").unwrap()].boolean);
         assert!((hash_dir.apply)("yes", None).is_err());
+    }
+
+    #[test]
+    fn the_secret_keys_are_the_masked_ones() {
+        let secret: Vec<&str> = KEYS.iter().filter(|k| k.secret).map(|k| k.name).collect();
+        assert_eq!(secret, ["remote_storage"]);
     }
 }

@@ -6,6 +6,7 @@ mod choices;
 pub mod keys;
 mod locations;
 pub mod size;
+mod trust;
 mod values;
 
 use locations::{default_config_dir, filesystem_size, system_config_path};
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use choices::{CompilerType, ResponseFormat};
 pub use keys::Config;
 use keys::KEYS;
+pub use trust::Refused;
 
 /// Where a key's value came from, as `-p` reports it.
 #[derive(Clone, Debug, PartialEq)]
@@ -170,8 +172,14 @@ impl Config {
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
-        let text = match fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        // The metadata of the file read, not of whatever the path names a
+        // moment later: its owner decides which settings it may make.
+        let read = fs::File::open(path).and_then(|f| {
+            let meta = f.metadata()?;
+            Ok((read_all(f, meta.len())?, meta))
+        });
+        let (text, meta) = match read {
+            Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
             Err(e) => {
@@ -184,7 +192,7 @@ impl Config {
                 return;
             }
         };
-        self.parse_text_with(&text, path, errors, lookup);
+        self.parse_text_with(&text, path, Some(&meta), errors, lookup);
     }
 
     /// Applies the `key = value` lines of a config file's `text`, read from
@@ -192,17 +200,22 @@ impl Config {
     /// Bad lines are skipped and pushed to `errors`. Public for the fuzz
     /// targets (tests/fuzz); `load` is the way in otherwise.
     pub fn parse_text(&mut self, text: &str, path: &Path, errors: &mut Vec<ConfigError>) {
-        self.parse_text_with(text, path, errors, &|name| std::env::var(name).ok());
+        self.parse_text_with(text, path, None, errors, &|name| std::env::var(name).ok());
     }
 
-    /// `parse_text`, with `$VAR`s looked up by `lookup`.
+    /// `parse_text`, with `$VAR`s looked up by `lookup`. `meta` is the
+    /// file's, which decides whether it may make unsafe settings (`None`:
+    /// it may, as the command line's settings).
     fn parse_text_with(
         &mut self,
         text: &str,
         path: &Path,
+        meta: Option<&fs::Metadata>,
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
+        // Asked only at the first unsafe setting: most files have none.
+        let mut distrust: Option<Option<String>> = None;
         for (n, line) in logical_lines(text) {
             let err = |key: &str, message: String| ConfigError {
                 file: Some(path.to_path_buf()),
@@ -211,14 +224,13 @@ impl Config {
                 message,
             };
             let Some((key, value)) = line.split_once('=') else {
-                // Only the first word: the rest may be a password. The word
-                // itself may be a URL with one (a remote_storage value
-                // written on a line of its own), so it is masked too.
-                let first =
-                    crate::remote::mask_secrets(line.split_whitespace().next().unwrap_or_default());
+                // Not a word of it: such a line is often the rest of a
+                // value above it (`remote_storage` continued without
+                // indentation), so any word may be a password or token.
                 errors.push(err(
                     "",
-                    format!("expected \"key = value\", found a line starting \"{first}\""),
+                    "expected \"key = value\" (the line is not shown: it may hold a secret)"
+                        .to_string(),
                 ));
                 continue;
             };
@@ -232,13 +244,25 @@ impl Config {
                 // no reason to stop caching.
                 continue;
             };
-            let value = match expand_variables(value.trim(), lookup) {
+            let value = match expand_value(i, value.trim(), lookup) {
                 Ok(v) => v,
                 Err(message) => {
                     errors.push(err(key, message));
                     continue;
                 }
             };
+            if let Some(meta) = meta.filter(|_| trust::is_unsafe(key, &value)) {
+                let why = distrust.get_or_insert_with(|| trust::distrust(meta, path));
+                if let Some(why) = why {
+                    self.refused.push(Refused {
+                        file: path.to_path_buf(),
+                        line: n,
+                        key: key.to_string(),
+                        why: why.clone(),
+                    });
+                    continue;
+                }
+            }
             if let Err(message) = self.set(i, &value, Origin::File(path.to_path_buf())) {
                 errors.push(err(key, message));
             }
@@ -276,7 +300,7 @@ impl Config {
                 }
             }
             if let Some(v) = value {
-                let expanded = expand_variables(&v, &|name| {
+                let expanded = expand_value(i, &v, &|name| {
                     env.get(name)
                         .map(|v| v.to_string())
                         .or_else(|| std::env::var(name).ok())
@@ -387,12 +411,62 @@ impl Config {
     }
 }
 
+/// The bytes of `file`, `size` long as far as its metadata said: the
+/// system calls of `fs::read` (`read_to_end` would ask for the size again).
+fn read_all(mut file: fs::File, size: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; size as usize + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(2 * filled, 0);
+        }
+        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
 /// Checks a value without loading anything, for `-o KEY=VALUE`. The value
 /// is written as given; its `$VAR`s are expanded when it is read.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
     let i = keys::lookup(key).ok_or_else(|| format!("unknown configuration option \"{key}\""))?;
-    let value = expand_variables(value, &|name| std::env::var(name).ok())?;
+    let value = expand_value(i, value, &|name| std::env::var(name).ok())?;
     (KEYS[i].apply)(&value, None).map(drop)
+}
+
+/// `KEY=VALUE` as a message about it may show it: a value that may hold
+/// secrets masked as `-p` masks it, and none at all for an unknown key (a
+/// misspelt `remote_storage` is one).
+pub fn shown_setting(key: &str, value: &str) -> String {
+    match keys::lookup(key) {
+        Some(i) if KEYS[i].secret => format!("{key}={}", crate::remote::mask_config_value(value)),
+        Some(_) => format!("{key}={value}"),
+        None => format!("{key}=…"),
+    }
+}
+
+/// `expand_variables` for the value of `KEYS[index]`. For a key whose
+/// value may hold secrets the name of a variable that is not set is left
+/// out: in `redis://:pa$word@h` it is the end of a password.
+fn expand_value(
+    index: usize,
+    value: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    expand_variables(value, lookup).map_err(|e| {
+        if KEYS[index].secret {
+            "a $VARIABLE in the value is not set (its name is not shown: it may be part of \
+             a password; write $$ for a literal $)"
+                .to_string()
+        } else {
+            e
+        }
+    })
 }
 
 /// A config file's `key = value` lines with their line numbers, comments
@@ -517,8 +591,13 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        // Only root can give a file away; anyone else already owns it.
-        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        // Only root can give a file away; anyone else keeps at least the
+        // group, which decides whether the group's other members still
+        // take its unsafe settings (trust.rs) after one of them ran `-o`.
+        let file = tmp.as_file();
+        if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
+            let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
+        }
     }
     std::io::Write::write_all(&mut tmp, out.as_bytes())?;
     tmp.persist(path).map_err(|e| e.error)?;

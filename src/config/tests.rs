@@ -81,7 +81,52 @@ fn a_bad_line_never_quotes_a_password() {
     assert_eq!(e.len(), 1, "{e:?}");
     let shown = e[0].to_string();
     assert!(!shown.contains("Sekr1t"), "{shown}");
-    assert!(shown.contains("redis://:********@cache:6379"), "{shown}");
+    assert!(shown.contains("ccache.conf:2: expected"), "{shown}");
+}
+
+/// A value continued without indentation: its second line is a line of
+/// its own, and any word of it (here the first) may be the secret.
+#[test]
+fn a_bad_line_shows_none_of_its_words() {
+    let conf = "remote_storage = http://h/c|header=Authorization=Bearer\nSekr1t~Pw rest\n";
+    let (_, e, _) = load(&[("ccache.conf", conf)], &[]);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let shown = e[0].to_string();
+    assert!(
+        !shown.contains("Sekr1t") && !shown.contains("rest"),
+        "{shown}"
+    );
+}
+
+/// `$word` in a password is a variable that is not set: its name is part
+/// of the password, so the error does not name it (for other keys it does).
+#[test]
+fn an_unset_variable_in_a_secret_value_is_not_named() {
+    let conf = "remote_storage = redis://:pa$Sekr1t@h\n";
+    let (_, e, _) = load(&[("ccache.conf", conf)], &[]);
+    let shown = e[0].to_string();
+    assert!(!shown.contains("Sekr1t"), "{shown}");
+    let (_, e, _) = load(&[], &[("CCACHE_REMOTE_STORAGE", "redis://:pa$Sekr1t@h")]);
+    assert!(!e[0].to_string().contains("Sekr1t"), "{}", e[0]);
+    let e = crate::config::validate("remote_storage", "redis://:pa${Sekr1t}@h").unwrap_err();
+    assert!(!e.contains("Sekr1t"), "{e}");
+    let e = crate::config::validate("log_file", "/tmp/$OBJCACHE_UNSET_X").unwrap_err();
+    assert!(e.contains("OBJCACHE_UNSET_X"), "{e}");
+}
+
+#[test]
+fn a_setting_is_shown_masked() {
+    use crate::config::shown_setting;
+    let s = shown_setting("remote_storage", "http://u:Sekr1t@h:x/c|bearer-token=t0k");
+    assert_eq!(
+        s,
+        "remote_storage=http://u:********@h:x/c|bearer-token=********"
+    );
+    assert_eq!(
+        shown_setting("remote_storge", "http://u:Sekr1t@h"),
+        "remote_storge=…"
+    );
+    assert_eq!(shown_setting("max_size", "10X"), "max_size=10X");
 }
 
 #[test]

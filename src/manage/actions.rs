@@ -31,6 +31,9 @@ impl<'a> Session<'a> {
             config_path_override: last(matches, find("config-path")).map(PathBuf::from),
         };
         let config = load(&locations)?;
+        if let Some(warning) = config.refused_warning() {
+            eprintln!("objcache: warning: {warning}");
+        }
         config.apply_umask();
         Ok(Session {
             matches,

@@ -34,22 +34,25 @@ impl FileBackend {
             None => url.strip_prefix("file:").unwrap_or(url),
         };
         if !path.starts_with('/') {
-            return Err(format!("{url}: the directory must be an absolute path"));
+            return Err(format!(
+                "{}: the directory must be an absolute path",
+                super::mask_url(url)
+            ));
         }
         let flat = match spec.attr("layout") {
             None | Some("subdirs") => false,
             Some("flat") => true,
             Some(other) => {
                 return Err(format!(
-                    "{url}: unknown layout \"{other}\" (subdirs or flat)"
+                    "{}: unknown layout \"{other}\" (subdirs or flat)",
+                    super::mask_url(url)
                 ))
             }
         };
         let umask = match spec.attr("umask") {
             None => 0o022,
-            Some(v) => {
-                u32::from_str_radix(v, 8).map_err(|_| format!("{url}: invalid umask \"{v}\""))?
-            }
+            Some(v) => u32::from_str_radix(v, 8)
+                .map_err(|_| format!("{}: invalid umask \"{v}\"", super::mask_url(url)))?,
         };
         Ok(FileBackend {
             dir: PathBuf::from(super::percent_decode(path)),

@@ -115,7 +115,8 @@ pub fn run_with_settings(
             crate::config::validate(key, value)
         };
         if let Err(message) = checked {
-            eprintln!("objcache: error: {key}={value}: {message}");
+            let shown = crate::config::shown_setting(key, value);
+            eprintln!("objcache: error: {shown}: {message}");
             return 1;
         }
         let line = format!("{key} = {value}");
@@ -180,6 +181,10 @@ fn start(
 ) -> Result<Session, i32> {
     config.apply_umask();
     let mut log = Log::keeping(config.log_file.clone(), config.debug);
+    if let Some(warning) = config.refused_warning() {
+        eprintln!("objcache: warning: {warning}");
+        log.note(warning);
+    }
     if let Some(problem) = config.temporary_dir_problem() {
         log.note(problem);
     }

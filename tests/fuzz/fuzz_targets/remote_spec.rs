@@ -1,12 +1,15 @@
 //! The `remote_storage` parser and the maskers (src/remote/mod.rs):
 //! `parse`, `mask_config_value`, `mask_url`, `mask_secrets` and
-//! `percent_decode`. Never a panic; masking never shows any part of a
-//! password or token the value embeds, in masked values, masked URLs,
-//! parse errors or masked error messages.
+//! `percent_decode`, and `Remote::open`. Never a panic; masking never
+//! shows any part of a password or token the value embeds, in masked
+//! values, masked URLs, parse errors, errors opening a backend or masked
+//! error messages.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::remote::{mask_config_value, mask_secrets, mask_url, parse, percent_decode};
+use objcache::remote::{
+    mask_config_value, mask_secrets, mask_url, parse, percent_decode, Remote,
+};
 use objcache_fuzz::{assert_no_secret, value_with_secrets};
 
 fuzz_target!(|data: &[u8]| {
@@ -36,6 +39,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_no_secret("mask_url", &value, &mask_url(&spec.url));
                 if let Err(e) = spec.timeouts() {
                     assert_no_secret("a timeout error", &value, &e);
+                }
+                // Opening connects to nothing and creates nothing; its
+                // errors are logged through `mask_secrets`.
+                if let Err(e) = Remote::open(spec) {
+                    assert_no_secret("Remote::open's error", &value, &mask_secrets(&e));
                 }
             }
         }

@@ -145,6 +145,19 @@ const SECRET_FORMS: &[&str] = &[
     " @bearer-token={}",
     "|header=Authorization={}",
     "|header=X-Token:{}",
+    // Passwords as a user writes them without percent-encoding: a bad
+    // port after them, a space, `/`, `#`, `?`, `|` or `&` inside them, a
+    // token as the user name, `${…}` taken for a variable.
+    " http://user:{}@cache:x/c",
+    " http://user:{} x@cache/c",
+    " http://user:x {}@cache/c",
+    " http://user:a/{}@cache:1/c",
+    " http://user:a#{}@cache/c",
+    " http://user:a?{}@cache/c",
+    " http://user:a|{}@cache/c",
+    " http://{}@cache/c",
+    " redis+unix:/run/redis.sock?pass=a&{}",
+    " redis://:a${{}}@cache",
 ];
 
 /// A `remote_storage` value made of fuzzer text with secrets embedded:

@@ -1,0 +1,215 @@
+//! Which configuration files may set the options that run programs, write
+//! files outside the cache or send data elsewhere ("unsafe options", as
+//! ccache 4.13 calls them for its directory-specific files).
+//!
+//! A file is trusted when everyone who can write it is: its owner is the
+//! user or root, its group (if the group may write it) is one of the
+//! user's, and it is not writable by everyone. A file owned by someone else
+//! is trusted when its group is one of the user's and its directory is not
+//! writable by everyone: that is the cache ccache's manual tells a team to
+//! share (one group, setgid directories, `umask = 002`), whose ccache.conf
+//! belongs to whichever member created or last rewrote it (`-o`, `-M`).
+//! Anyone else's file may still set every other option.
+
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::Config;
+
+/// An unsafe setting (one that runs a program, writes files outside the
+/// cache or sends data elsewhere) that was not applied, because its file
+/// may be written by someone the user does not trust.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub file: PathBuf,
+    pub line: usize,
+    pub key: String,
+    /// Why the file is not trusted.
+    pub why: String,
+}
+
+impl Config {
+    /// What to tell the user about settings left out (one line, without
+    /// the `objcache: warning: ` before it), or `None` when there are none.
+    pub fn refused_warning(&self) -> Option<String> {
+        let first = self.refused.first()?;
+        let mut keys: Vec<&str> = Vec::new();
+        for r in &self.refused {
+            if !keys.contains(&r.key.as_str()) {
+                keys.push(&r.key);
+            }
+        }
+        let files: std::collections::BTreeSet<String> = self
+            .refused
+            .iter()
+            .map(|r| r.file.display().to_string())
+            .collect();
+        let files: Vec<String> = files.into_iter().collect();
+        Some(format!(
+            "ignoring {} from {}: {}; options that run programs, write files or use remote \
+             storage are taken only from a file that you, root or your group control",
+            keys.join(", "),
+            files.join(", "),
+            first.why,
+        ))
+    }
+}
+
+/// Options that run a program (or decide which one), write files outside
+/// the cache (or decide with which permissions), or send data elsewhere.
+const UNSAFE_KEYS: &[&str] = &[
+    "cache_dir",
+    "compiler",
+    "debug",
+    "debug_dir",
+    "hard_link",
+    "log_file",
+    "path",
+    "prefix_command",
+    "prefix_command_cpp",
+    "remote_storage",
+    "stats_log",
+    "temporary_dir",
+    "umask",
+];
+
+/// Whether `key = value` is an unsafe setting. Turning an option off
+/// (an empty value, `false`) is not, nor a `compiler_check` that runs no
+/// command.
+pub(super) fn is_unsafe(key: &str, value: &str) -> bool {
+    if value.is_empty() || value == "false" {
+        return false;
+    }
+    match key {
+        "compiler_check" => {
+            !matches!(value, "content" | "mtime" | "none") && !value.starts_with("string:")
+        }
+        _ => UNSAFE_KEYS.contains(&key),
+    }
+}
+
+/// Why the file `path`, with metadata `meta`, may not set unsafe options;
+/// `None` when it may.
+pub(super) fn distrust(meta: &Metadata, path: &Path) -> Option<String> {
+    let mode = meta.mode();
+    if mode & 0o002 != 0 {
+        return Some("everyone can write it".into());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let group_is_trusted = meta.gid() == 0 || in_my_groups(meta.gid());
+    if meta.uid() == me || meta.uid() == 0 {
+        if mode & 0o020 != 0 && !group_is_trusted {
+            return Some(format!(
+                "group {} can write it, and it is not yours",
+                meta.gid()
+            ));
+        }
+        return None;
+    }
+    let owner = format!("it belongs to user {}", meta.uid());
+    if !in_my_groups(meta.gid()) {
+        return Some(format!(
+            "{owner} and group {}, neither of them yours",
+            meta.gid()
+        ));
+    }
+    // In a directory everyone can write, anyone could have made the file,
+    // with the directory's group if it is setgid.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(d) if d.mode() & 0o002 == 0 => None,
+        _ => Some(format!(
+            "{owner}, in a directory everyone can write ({})",
+            dir.display()
+        )),
+    }
+}
+
+/// Whether `gid` is this process's effective group or one of its
+/// supplementary groups (no user database lookups: a compile must not
+/// wait on a directory service).
+fn in_my_groups(gid: u32) -> bool {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    if unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    // SAFETY: with a zero size getgroups only returns the count; the second
+    // call writes at most `groups.len()` entries into the buffer we own.
+    unsafe {
+        let n = libc::getgroups(0, std::ptr::null_mut());
+        if n <= 0 {
+            return false;
+        }
+        let mut groups = vec![0 as libc::gid_t; n as usize];
+        let n = libc::getgroups(n, groups.as_mut_ptr());
+        n > 0 && groups[..n as usize].contains(&gid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_settings() {
+        for (key, value) in [
+            ("prefix_command", "distcc"),
+            ("compiler_check", "%compiler% -v"),
+            ("remote_storage", "redis://h"),
+            ("umask", "002"),
+            ("hard_link", "true"),
+            ("log_file", "/tmp/log"),
+        ] {
+            assert!(is_unsafe(key, value), "{key} = {value}");
+        }
+        for (key, value) in [
+            ("prefix_command", ""),
+            ("compiler_check", "content"),
+            ("compiler_check", "string:gcc-13"),
+            ("hard_link", "false"),
+            ("max_size", "1G"),
+            ("sloppiness", "time_macros"),
+        ] {
+            assert!(!is_unsafe(key, value), "{key} = {value}");
+        }
+    }
+
+    #[test]
+    fn one_warning_names_each_key_once() {
+        let mut config = Config::default();
+        assert_eq!(config.refused_warning(), None);
+        for (file, key) in [("/a", "umask"), ("/b", "prefix_command"), ("/b", "umask")] {
+            config.refused.push(Refused {
+                file: file.into(),
+                line: 1,
+                key: key.into(),
+                why: "everyone can write it".into(),
+            });
+        }
+        let warning = config.refused_warning().unwrap();
+        assert!(
+            warning
+                .starts_with("ignoring umask, prefix_command from /a, /b: everyone can write it;"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn own_files_are_trusted_and_world_writable_ones_are_not() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ccache.conf");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(distrust(&meta, &path), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert!(distrust(&meta, &path).is_some());
+    }
+}
