@@ -6,8 +6,18 @@
 //! within its limits, and the size it reports is what is on disk.
 
 use crate::common::*;
-use crate::locks::{print_stats, write_source};
+use crate::locks::{compile, manager, print_stats, stats_file, write_source};
 use std::fs;
+use std::path::Path;
+
+/// Entries on disk and the accounting agree.
+#[track_caller]
+fn assert_accounting_exact(env: &TestEnv, what: &str) -> u64 {
+    let s = print_stats(env);
+    let on_disk = cache_entry_files(&env.cache_dir).len() as u64;
+    assert_eq!(get(&s, "files_in_cache"), on_disk, "{what}: {s:?}");
+    on_disk
+}
 
 fn env_with(config: &str) -> (TestEnv, std::path::PathBuf) {
     let env = TestEnv::new();
@@ -15,6 +25,68 @@ fn env_with(config: &str) -> (TestEnv, std::path::PathBuf) {
     fs::write(env.cache_dir.join("ccache.conf"), config).unwrap();
     let dir = env.dir("src");
     (env, dir)
+}
+
+fn compile_new(env: &TestEnv, dir: &Path, name: &str) {
+    let src = format!("{name}.c");
+    write_source(dir, &src);
+    compile(env, dir, &src);
+}
+
+/// Numbers no cache can reach, in every counter and bucket of two stats
+/// files (bit rot, a neighbour): no sum of them may overflow. Before, a
+/// call that stored aborted after its compile (exit 134 in a debug build;
+/// a release build's wrapped sums hid the cache's size from the cleanup),
+/// and `-s`, `-c` and the OpenMetrics output aborted.
+#[test]
+fn absurd_numbers_in_stats_files_break_nothing() {
+    require("gcc");
+    let (env, dir) = env_with("max_files = 4\n");
+    let max = u64::MAX;
+    let mut text = String::new();
+    for (name, _) in &print_stats(&env) {
+        text.push_str(&format!("{name} {max}\n"));
+    }
+    for b in 0..16 {
+        for field in ["kib", "files", "oldest"] {
+            text.push_str(&format!("bucket_{b:x}_{field} {max}\n"));
+        }
+    }
+    text.push_str("end\n");
+    let plant = || {
+        for shard in [0, 1] {
+            let path = stats_file(&env, shard);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, &text).unwrap();
+        }
+    };
+    let commands: [&[&str]; 9] = [
+        &["-s"],
+        &["-svv"],
+        &["--print-stats"],
+        &["--print-stats", "--format", "json"],
+        &["--print-stats", "--format", "openmetrics"],
+        &["--check-hit-rate", "50"],
+        &["-c"],
+        &["--evict-older-than", "1d"],
+        &["-z"],
+    ];
+    for args in commands {
+        plant();
+        let out = manager(&env, args);
+        assert!(out.code().is_some(), "{args:?}: {}", out.dump());
+        assert!(
+            !out.stderr_str().contains("panicked"),
+            "{args:?}: {}",
+            out.dump()
+        );
+    }
+    plant();
+    for n in 0..6 {
+        compile_new(&env, &dir, &format!("u{n}"));
+    }
+    let files = assert_accounting_exact(&env, "absurd numbers");
+    assert!(files <= 4, "{files} files for max_files = 4");
 }
 
 /// A panic in the cleanup or the stats update after a compile is an

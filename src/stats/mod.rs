@@ -162,7 +162,8 @@ impl Counters {
     }
 
     pub fn hits(&self) -> u64 {
-        self.get(Counter::DirectCacheHit) + self.get(Counter::PreprocessedCacheHit)
+        self.get(Counter::DirectCacheHit)
+            .saturating_add(self.get(Counter::PreprocessedCacheHit))
     }
 
     pub fn misses(&self) -> u64 {

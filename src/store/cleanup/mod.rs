@@ -20,7 +20,6 @@ mod walk;
 pub use select::{check_all, evict_selected, namespace_of, Selection};
 pub use walk::{bucket_dir, classify, stray_files, walk_bucket, FileClass, WalkedFile};
 
-use super::account;
 use crate::config::Config;
 use crate::stats::{self, BucketUsage, Counter};
 
@@ -131,19 +130,17 @@ pub fn sweep_bucket(
             }
         }
         if let Some(c) = c {
-            let before = c.buckets[usize::from(bucket & 0xf)];
-            account(
-                c,
-                bucket,
-                kept.kib as i64 - before.kib as i64,
-                kept.files as i64 - before.files as i64,
-            );
             // An empty bucket's oldest is "now": anything stored later is newer.
-            c.buckets[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
-                crate::clock::now_ns()
-            } else {
-                kept.oldest_ns
-            };
+            if kept.files == 0 {
+                kept.oldest_ns = crate::clock::now_ns();
+            }
+            c.buckets[usize::from(bucket & 0xf)] = kept;
+            // The shard's totals are its buckets' sums: set from them, not
+            // moved by a difference, a total that the file's damage or a
+            // neighbour made absurd heals with the walk.
+            let (kib, files) = sum_usage(c.buckets.iter());
+            c.set(Counter::CacheSizeKibibyte, kib);
+            c.set(Counter::FilesInCache, files);
         }
         Ok(swept)
     };
@@ -175,6 +172,14 @@ fn remove_file(path: &Path) -> bool {
         // Someone else removed it: it is gone either way, but not our reclaim.
         Err(_) => false,
     }
+}
+
+/// The sum of buckets' sizes and file counts. A stats file may say
+/// anything (bit rot, a neighbour): the sums saturate, never overflow.
+fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> (u64, u64) {
+    buckets.fold((0, 0), |(kib, files), b| {
+        (kib.saturating_add(b.kib), files.saturating_add(b.files))
+    })
 }
 
 /// Where the oldest entries are: each bucket, its usage, and whether its
@@ -220,8 +225,7 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
 /// would start a cleanup on every call that stores, in vain).
 fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
     let usage = bucket_usage(cache_dir);
-    let kib: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
-    let files: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
+    let (kib, files) = sum_usage(usage.iter().map(|(_, b, _)| b));
     limits.over(kib, files)
         || age_cutoff(limits).is_some_and(|cut| {
             usage
@@ -357,8 +361,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         }
         total += round;
         let usage = bucket_usage(cache_dir);
-        let kib_now: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
-        let files_now: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
+        let (kib_now, files_now) = sum_usage(usage.iter().map(|(_, b, _)| b));
         if !over(kib_now, files_now) || round.files == 0 {
             break;
         }
