@@ -108,3 +108,26 @@ fn a_panic_after_the_compile_never_breaks_the_build() {
     assert_eq!(get(&s, "internal_error"), 1, "{s:?}");
     assert_eq!(get(&s, "cache_miss"), 1, "{s:?}");
 }
+
+/// Entries deleted behind the accounting (by hand, `find -delete`, a
+/// backup tool's cleaner) leave it over the limit while the disk is not:
+/// the first cleanup writes the exact usage back, instead of every call
+/// that stores walking the whole cache in vain.
+#[test]
+fn entries_deleted_by_hand_are_accounted_by_the_next_cleanup() {
+    require("gcc");
+    // Three files a compile: 27 of 30, deleted; 12 on disk, 39 accounted.
+    let (env, dir) = env_with("max_files = 30\n");
+    for n in 0..9 {
+        compile_new(&env, &dir, &format!("u{n}"));
+    }
+    for f in cache_entry_files(&env.cache_dir) {
+        fs::remove_file(f).unwrap();
+    }
+    for n in 9..13 {
+        compile_new(&env, &dir, &format!("u{n}"));
+    }
+    let s = print_stats(&env);
+    assert_accounting_exact(&env, "deleted by hand");
+    assert!(get(&s, "cleanups_performed") <= 2, "{s:?}");
+}

@@ -345,9 +345,11 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                 f = f.saturating_sub(1);
             }
         }
-        if cut_bin >= AGE_BINS && age_cut == 0 {
-            break;
-        }
+        // Nothing to remove, though the accounting said the cache is over:
+        // it counts entries that are gone (deleted by hand, by a backup
+        // tool's cleaner). The sweep still runs, removing nothing, to write
+        // the exact usage back; otherwise every call that stores would
+        // walk the whole cache again, in vain.
         let mut policy = |e: &WalkedFile| {
             let bin = age_bin(now, e.used_ns);
             e.used_ns < age_cut
@@ -485,6 +487,30 @@ mod tests {
         assert!(store.path(&new, EntryKind::Result).exists());
         assert!(!tmp.exists());
         assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+    }
+
+    #[test]
+    fn a_cleanup_that_finds_nothing_to_remove_corrects_the_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys: Vec<Key> = (0..10u8).map(|i| Key::of(&[i])).collect();
+        for k in &keys {
+            store.put(k, EntryKind::Result, b"x").unwrap();
+        }
+        // Deleted behind the accounting: 10 counted, 2 on disk.
+        for k in &keys[2..] {
+            fs::remove_file(store.path(k, EntryKind::Result)).unwrap();
+        }
+        let limits = Limits {
+            max_kib: 0,
+            max_files: 6,
+            multiple: 0.8,
+            max_age_secs: None,
+        };
+        let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+        assert_eq!(swept.files, 0);
+        assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 2);
+        assert!(!needs_cleanup(dir.path(), &limits));
     }
 
     #[test]
