@@ -62,7 +62,7 @@ pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", at.display()))),
         }
     }
     Ok(())

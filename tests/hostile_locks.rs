@@ -131,3 +131,37 @@ fn entries_deleted_by_hand_are_accounted_by_the_next_cleanup() {
     assert_accounting_exact(&env, "deleted by hand");
     assert!(get(&s, "cleanups_performed") <= 2, "{s:?}");
 }
+
+/// Where the stats files are kept (`objcache-stats/`), a regular file, or
+/// a symlink to a directory outside the cache: nothing could be counted,
+/// entries were stored unaccounted and no cleanup ever ran. It is
+/// replaced by a directory; what was outside stays untouched.
+#[test]
+fn a_non_directory_in_place_of_the_stats_directory_is_replaced() {
+    require("gcc");
+    for planted in ["file", "symlink"] {
+        let (env, dir) = env_with("max_files = 4\n");
+        let stats_dir = env.cache_dir.join("objcache-stats");
+        let outside = env.dir("outside");
+        match planted {
+            "file" => fs::write(&stats_dir, "not a directory\n").unwrap(),
+            _ => std::os::unix::fs::symlink(&outside, &stats_dir).unwrap(),
+        }
+        for n in 0..6 {
+            compile_new(&env, &dir, &format!("u{n}"));
+        }
+        assert!(
+            fs::symlink_metadata(&stats_dir).unwrap().is_dir(),
+            "{planted}"
+        );
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "{planted}");
+        let s = print_stats(&env);
+        assert!(get(&s, "corrupt_stats_file") >= 1, "{planted}: {s:?}");
+        assert!(get(&s, "cleanups_performed") >= 1, "{planted}: {s:?}");
+        let files = assert_accounting_exact(&env, planted);
+        assert!(files <= 4, "{planted}: {files} files for max_files = 4");
+        let show = manager(&env, &["-s"]);
+        assert!(show.success(), "{}", show.dump());
+        assert!(show.stderr.is_empty(), "{planted}: {}", show.dump());
+    }
+}

@@ -103,6 +103,26 @@ pub fn lock(file: &File, path: &Path, mode: Mode, patience: Patience) -> io::Res
     }
 }
 
+/// Makes way for the directory of the stats files (`dir`): it is there,
+/// or it is created with its first file. Anything else in its place (a
+/// regular file, a symlink, which is never followed out of the cache, a
+/// FIFO) could hold no stats file: every count and the size accounting
+/// would stop for good, and the cache would grow unseen. It is removed,
+/// and what it was is returned. One `lstat`, as the symlink check it
+/// replaces.
+pub fn clear_dir(dir: &Path) -> io::Result<Option<&'static str>> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(None),
+        Ok(m) if m.is_file() => match fs::remove_file(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(Some("a file")),
+        },
+        Ok(_) => crate::files::remove_special_file(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
+    }
+}
+
 /// Opens (creating it and its directory if need be) a stats file to
 /// update. Never through a symlink planted in the cache dir: the file is
 /// created and rewritten with the rights of whoever compiles. Something
