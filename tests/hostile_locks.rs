@@ -6,7 +6,7 @@
 //! within its limits, and the size it reports is what is on disk.
 
 use crate::common::*;
-use crate::locks::{compile, manager, print_stats, stats_file, write_source};
+use crate::locks::{compile, manager, print_stats, stats_file, write_source, Holder};
 use std::fs;
 use std::path::Path;
 
@@ -164,4 +164,27 @@ fn a_non_directory_in_place_of_the_stats_directory_is_replaced() {
         assert!(show.success(), "{}", show.dump());
         assert!(show.stderr.is_empty(), "{planted}: {}", show.dump());
     }
+}
+
+/// A neighbour holds `cleanup.lock` and keeps touching it, so that it
+/// never looks stuck: a cleaner at work, to everyone else. Once the cache
+/// is twice over its limits, though, no cleaner is keeping up: the next
+/// call cleans without the lock.
+#[test]
+fn a_cleanup_lock_kept_fresh_does_not_let_the_cache_grow_unbounded() {
+    require("gcc");
+    let (env, dir) = env_with("max_files = 6\n");
+    let lock = env.cache_dir.join("cleanup.lock");
+    fs::write(&lock, "").unwrap();
+    let touch = format!("while :; do touch '{}'; sleep 0.2; done", lock.display());
+    let _holder = Holder::doing(std::slice::from_ref(&lock), None, &touch);
+    for n in 0..16 {
+        compile_new(&env, &dir, &format!("u{n}"));
+    }
+    let s = print_stats(&env);
+    assert!(get(&s, "cleanups_skipped") >= 1, "{s:?}");
+    assert!(get(&s, "cleanups_performed") >= 1, "{s:?}");
+    // At most twice the limit, and one compile's files (three).
+    let files = assert_accounting_exact(&env, "held and fresh");
+    assert!(files <= 2 * 6 + 3, "{files} files for max_files = 6: {s:?}");
 }

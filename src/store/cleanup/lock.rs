@@ -10,6 +10,10 @@
 //! mtime as it goes, and a lock whose file has not been touched for
 //! `STALE_SECS` is taken over: the next call that needs a cleanup runs it
 //! without the lock. The cache then waits at most that long for a cleanup.
+//! A holder that keeps touching the lock while the cache grows past twice
+//! its limits (a neighbour keeping a held lock fresh, a cleaner that cannot
+//! keep up) is not cleaning either: a call that finds the cache so far over
+//! takes over at once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -56,18 +60,19 @@ pub enum Claim {
     Busy,
 }
 
-/// Takes the cleanup lock without waiting. A lock file that cannot be
-/// used at all (not a regular file and not replaceable, unwritable and
-/// unreadable, on a file system without `flock`) grants the cleanup
-/// without a lock: the cache must not grow for want of a lock file.
-pub fn claim(cache_dir: &Path) -> Claim {
+/// Takes the cleanup lock without waiting; with `overdue` (the cache is
+/// far over its limits), takes over a held one however fresh. A lock file
+/// that cannot be used at all (not a regular file and not replaceable,
+/// unwritable and unreadable, on a file system without `flock`) grants the
+/// cleanup without a lock: the cache must not grow for want of a lock file.
+pub fn claim(cache_dir: &Path, overdue: bool) -> Claim {
     let path = cache_dir.join(LOCK_FILE);
     let Ok(file) = open(&path) else {
         return Claim::Granted(granted(None));
     };
     match file.try_lock() {
         Ok(()) | Err(fs::TryLockError::Error(_)) => {}
-        Err(fs::TryLockError::WouldBlock) if is_stale(&file) => {}
+        Err(fs::TryLockError::WouldBlock) if overdue || is_stale(&file) => {}
         Err(fs::TryLockError::WouldBlock) => return Claim::Busy,
     }
     Claim::Granted(granted(Some(file)))
@@ -151,13 +156,15 @@ mod tests {
         fs::write(&path, "").unwrap();
         let holder = File::open(&path).unwrap();
         holder.lock().unwrap();
-        assert!(matches!(claim(dir.path()), Claim::Busy));
+        assert!(matches!(claim(dir.path(), false), Claim::Busy));
+        // A cache far over its limits: the holder is not keeping up.
+        assert!(matches!(claim(dir.path(), true), Claim::Granted(_)));
         set_mtime(&path, STALE_SECS + 5);
-        let Claim::Granted(_taken_over) = claim(dir.path()) else {
+        let Claim::Granted(_taken_over) = claim(dir.path(), false) else {
             panic!("a stale lock was not taken over");
         };
         // The new cleaner touched the file: the others leave it the work.
-        assert!(matches!(claim(dir.path()), Claim::Busy));
+        assert!(matches!(claim(dir.path(), false), Claim::Busy));
         // So does a time far ahead, which no cleaner sets.
         let ahead = SystemTime::now() + Duration::from_secs(10 * STALE_SECS);
         File::options()
@@ -166,9 +173,9 @@ mod tests {
             .unwrap()
             .set_modified(ahead)
             .unwrap();
-        assert!(matches!(claim(dir.path()), Claim::Granted(_)));
+        assert!(matches!(claim(dir.path(), false), Claim::Granted(_)));
         drop(holder);
-        let Claim::Granted(lease) = claim(dir.path()) else {
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
             panic!("a free lock was not granted");
         };
         assert!(lease.file.is_some());
@@ -181,7 +188,7 @@ mod tests {
         let c = std::ffi::CString::new(path.clone().into_os_string().into_encoded_bytes()).unwrap();
         // SAFETY: a valid C string.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        let Claim::Granted(lease) = claim(dir.path()) else {
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
             panic!("not granted");
         };
         assert!(lease.file.is_some());

@@ -51,6 +51,13 @@ impl Limits {
         (self.max_kib > 0 && kib > self.max_kib) || (self.max_files > 0 && files > self.max_files)
     }
 
+    /// Over twice a limit: whoever holds the cleanup lock is not keeping
+    /// up (see `lock`).
+    fn far_over(&self, kib: u64, files: u64) -> bool {
+        (self.max_kib > 0 && kib / 2 > self.max_kib)
+            || (self.max_files > 0 && files / 2 > self.max_files)
+    }
+
     /// What an eviction brings the cache down to.
     fn target(&self) -> (u64, u64) {
         let scale = |limit: u64| {
@@ -204,10 +211,12 @@ fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
 /// leaves it the work and counts `cleanups_skipped`; the next call that
 /// stores checks the limits again.
 pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
-    if !needs_cleanup(cache_dir, limits) {
-        return Ok(None);
-    }
-    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir) else {
+    let overdue = match cleanup_need(cache_dir, limits) {
+        Need::None => return Ok(None),
+        Need::Due => false,
+        Need::Overdue => true,
+    };
+    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir, overdue) else {
         stats::count_later(Counter::CleanupsSkipped);
         return Ok(None);
     };
@@ -220,18 +229,38 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
     Ok(Some(swept))
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    None,
+    Due,
+    /// Over twice a limit: due even if the cleanup lock's holder looks alive.
+    Overdue,
+}
+
 /// Whether the cache is over a limit, or holds entries past `max_age` in a
 /// bucket a cleanup can reach now (one whose shard another process holds
 /// would start a cleanup on every call that stores, in vain).
-fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
+fn cleanup_need(cache_dir: &Path, limits: &Limits) -> Need {
     let usage = bucket_usage(cache_dir);
     let (kib, files) = sum_usage(usage.iter().map(|(_, b, _)| b));
-    limits.over(kib, files)
-        || age_cutoff(limits).is_some_and(|cut| {
+    let old = || {
+        age_cutoff(limits).is_some_and(|cut| {
             usage
                 .iter()
                 .any(|(_, b, held)| !held && b.files > 0 && b.oldest_ns < cut)
         })
+    };
+    if limits.far_over(kib, files) {
+        Need::Overdue
+    } else if limits.over(kib, files) || old() {
+        Need::Due
+    } else {
+        Need::None
+    }
+}
+
+fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
+    cleanup_need(cache_dir, limits) != Need::None
 }
 
 fn age_cutoff(limits: &Limits) -> Option<u64> {
