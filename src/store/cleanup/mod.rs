@@ -14,6 +14,7 @@ use std::io;
 use std::path::Path;
 
 mod lock;
+mod reach;
 mod select;
 mod walk;
 
@@ -189,22 +190,6 @@ fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> (u64, u64) {
     })
 }
 
-/// Where the oldest entries are: each bucket, its usage, and whether its
-/// shard is held by another process (so that no walk can change it now).
-fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
-    stats::read_shards(cache_dir)
-        .into_iter()
-        .enumerate()
-        .flat_map(|(shard, read)| {
-            read.counters
-                .buckets
-                .into_iter()
-                .enumerate()
-                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b, read.held))
-        })
-        .collect()
-}
-
 /// After a store: when the cache is over a limit, or holds entries older than
 /// `max_age`, evicts least-recently-used entries down to the target. One
 /// process at a time does (see `lock`): a call that finds another cleaning
@@ -237,19 +222,21 @@ enum Need {
     Overdue,
 }
 
-/// Whether the cache is over a limit, or holds entries past `max_age` in a
-/// bucket a cleanup can reach now (one whose shard another process holds
-/// would start a cleanup on every call that stores, in vain).
+/// Whether the buckets a cleanup can reach now (see `reach`) are over
+/// their share of a limit, or hold entries past `max_age` (those of a
+/// shard another process holds would start a cleanup on every call that
+/// stores, in vain).
 fn cleanup_need(cache_dir: &Path, limits: &Limits) -> Need {
-    let usage = bucket_usage(cache_dir);
-    let (kib, files) = sum_usage(usage.iter().map(|(_, b, _)| b));
-    let old = || {
-        age_cutoff(limits).is_some_and(|cut| {
-            usage
-                .iter()
-                .any(|(_, b, held)| !held && b.files > 0 && b.oldest_ns < cut)
-        })
+    let reach = reach::Reach::read(cache_dir);
+    let Some(limits_now) = reach.limits(limits) else {
+        return Need::None;
     };
+    let (kib, files) = reach.sums();
+    let old = || {
+        age_cutoff(limits)
+            .is_some_and(|cut| reach.buckets().any(|b| b.files > 0 && b.oldest_ns < cut))
+    };
+    let limits = &limits_now;
     if limits.far_over(kib, files) {
         Need::Overdue
     } else if limits.over(kib, files) || old() {
@@ -287,14 +274,15 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
     (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
-/// Every entry of every bucket, one bucket in memory at a time; `progress`
-/// runs before each bucket.
+/// Every entry of every bucket a cleanup can reach, one bucket in memory
+/// at a time; `progress` runs before each bucket.
 fn for_each_entry(
     cache_dir: &Path,
+    reach: &reach::Reach,
     progress: &mut dyn FnMut(),
     mut f: impl FnMut(&WalkedFile),
 ) -> io::Result<()> {
-    for bucket in 0..=255u8 {
+    for bucket in (0..=255u8).filter(|&b| reach.can_reach(b)) {
         progress();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
@@ -321,16 +309,20 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
 
 /// `evict`, running `progress` before each bucket it walks.
 fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> io::Result<Swept> {
-    let (target_kib, target_files) = limits.target();
     let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
+    let mut reach = reach::Reach::read(cache_dir);
     // Entries hit while we walk get younger and survive; if that leaves the
     // cache above target, another round takes the next oldest.
     for _ in 0..3 {
+        // Only what can be reached counts, against its share of the limits.
+        let Some((target_kib, target_files)) = reach.limits(limits).map(|l| l.target()) else {
+            break;
+        };
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
-        for_each_entry(cache_dir, progress, |e| {
+        for_each_entry(cache_dir, &reach, progress, |e| {
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
             h.1 += 1;
@@ -359,7 +351,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, progress, |e| {
+            for_each_entry(cache_dir, &reach, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib));
                 }
@@ -391,8 +383,8 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
             round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
         }
         total += round;
-        let usage = bucket_usage(cache_dir);
-        let (kib_now, files_now) = sum_usage(usage.iter().map(|(_, b, _)| b));
+        reach = reach::Reach::read(cache_dir);
+        let (kib_now, files_now) = reach.sums();
         if !over(kib_now, files_now) || round.files == 0 {
             break;
         }
@@ -540,6 +532,48 @@ mod tests {
         assert_eq!(swept.files, 0);
         assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 2);
         assert!(!needs_cleanup(dir.path(), &limits));
+    }
+
+    #[test]
+    fn a_held_shard_over_the_limit_does_not_empty_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys = (0..1000u32).map(|i| Key::of(&i.to_le_bytes()));
+        let (held, free): (Vec<Key>, Vec<Key>) = keys.partition(|k| LocalStore::shard_of(k) == 0);
+        let put = |k: &Key, secs_ago: u64| {
+            store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
+            set_age(&store.path(k, EntryKind::Result), secs_ago);
+        };
+        // The held shard's entries are newer than the others.
+        for k in &held[..8] {
+            put(k, 10);
+        }
+        for (i, k) in free[..4].iter().enumerate() {
+            put(k, 1000 - i as u64);
+        }
+        let entry_kib = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte) / 12;
+        // Shard 0, with twice the limit in its buckets, held by another
+        // process; a new entry elsewhere.
+        let holder = fs::File::open(stats::stats_path(dir.path(), 0)).unwrap();
+        holder.lock().unwrap();
+        put(&free[4], 0);
+        let limits = Limits {
+            max_kib: 4 * entry_kib,
+            max_files: 0,
+            multiple: 0.8,
+            max_age_secs: None,
+        };
+        enforce_if_needed(dir.path(), &limits).unwrap();
+        // The other shards keep their share of the limit (15/16 of it, to
+        // 80%: three entries), the newest ones.
+        let alive: Vec<bool> = free[..5]
+            .iter()
+            .map(|k| store.path(k, EntryKind::Result).exists())
+            .collect();
+        assert_eq!(alive, [false, false, true, true, true]);
+        assert!(held[..8]
+            .iter()
+            .all(|k| store.path(k, EntryKind::Result).exists()));
     }
 
     #[test]
