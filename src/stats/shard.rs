@@ -124,11 +124,11 @@ pub fn clear_dir(dir: &Path) -> io::Result<Option<&'static str>> {
 }
 
 /// Opens (creating it and its directory if need be) a stats file to
-/// update. Never through a symlink planted in the cache dir: the file is
-/// created and rewritten with the rights of whoever compiles. Something
-/// else than a regular file in its place (a FIFO, a socket, a symlink, an
-/// empty directory) can never hold counters: it is replaced by a new file,
-/// and what it was is returned.
+/// update. Never through a symlink or a hard link planted in the cache dir:
+/// the file is created and rewritten with the rights of whoever compiles.
+/// Something else than a regular file of its own in its place (a FIFO, a
+/// socket, a symlink, a hard link, an empty directory) can never hold
+/// counters: it is replaced by a new file, and what it was is returned.
 pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> {
     let open = || {
         use std::os::unix::fs::OpenOptionsExt;
@@ -148,7 +148,7 @@ pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> 
         other => other,
     };
     let first_error = match first {
-        Ok(file) if file.metadata()?.is_file() => return Ok((file, None)),
+        Ok(file) if crate::files::is_own_file(&file.metadata()?) => return Ok((file, None)),
         Ok(_) => None,
         Err(e) => Some(e),
     };
@@ -164,12 +164,12 @@ pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> 
 }
 
 fn open_regular(file: File, path: &Path) -> io::Result<File> {
-    if file.metadata()?.is_file() {
+    if crate::files::is_own_file(&file.metadata()?) {
         Ok(file)
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is not a regular file", path.display()),
+            format!("{} is not a regular file of its own", path.display()),
         ))
     }
 }

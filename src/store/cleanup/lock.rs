@@ -101,9 +101,9 @@ fn is_stale(file: &File) -> bool {
     apart > Duration::from_secs(STALE_SECS)
 }
 
-/// Opens (creating it) the lock file: never through a symlink, never
-/// blocking on a FIFO; something else than a regular file in its place is
-/// replaced. Another user's file the umask closed is opened to read, which
+/// Opens (creating it) the lock file: never through a symlink or a hard
+/// link (its mtime is set), never blocking on a FIFO; something else than
+/// a regular file of its own in its place is replaced. Another user's file the umask closed is opened to read, which
 /// is enough to lock it.
 fn open(path: &Path) -> io::Result<File> {
     let open = |write: bool| {
@@ -117,7 +117,7 @@ fn open(path: &Path) -> io::Result<File> {
             .open(path)
     };
     let regular = |file: File| -> io::Result<File> {
-        if file.metadata()?.is_file() {
+        if crate::files::is_own_file(&file.metadata()?) {
             Ok(file)
         } else {
             Err(io::Error::new(
@@ -127,7 +127,7 @@ fn open(path: &Path) -> io::Result<File> {
         }
     };
     match open(true) {
-        Ok(file) if file.metadata()?.is_file() => return Ok(file),
+        Ok(file) if crate::files::is_own_file(&file.metadata()?) => return Ok(file),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return regular(open(false)?),
         _ => {}
     }
@@ -138,6 +138,7 @@ fn open(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     fn set_mtime(path: &Path, secs_ago: u64) {
         let t = SystemTime::now() - Duration::from_secs(secs_ago);
@@ -179,6 +180,22 @@ mod tests {
             panic!("a free lock was not granted");
         };
         assert!(lease.file.is_some());
+    }
+
+    #[test]
+    fn a_hard_link_in_place_of_the_lock_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "").unwrap();
+        set_mtime(&outside, 3600);
+        let before = fs::metadata(&outside).unwrap().modified().unwrap();
+        fs::hard_link(&outside, dir.path().join(LOCK_FILE)).unwrap();
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
+            panic!("not granted");
+        };
+        assert!(lease.file.is_some());
+        assert_eq!(fs::metadata(&outside).unwrap().modified().unwrap(), before);
+        assert_eq!(fs::metadata(&outside).unwrap().nlink(), 1);
     }
 
     #[test]
