@@ -62,14 +62,23 @@ pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", at.display()))),
         }
     }
     Ok(())
 }
 
-/// Removes what is at `path` unless it is a regular file or nothing: a
-/// FIFO, socket, device node, symlink (itself, never its target) or empty
+/// Whether a file the cache rewrites in place (a stats file, the cleanup
+/// lock) is its own: a regular file with no other name. A hard link planted
+/// in its place would have objcache write, with the rights of whoever
+/// compiles, to a file outside the cache.
+pub fn is_own_file(meta: &fs::Metadata) -> bool {
+    meta.is_file() && meta.nlink() == 1
+}
+
+/// Removes what is at `path` unless it is a regular file of its own
+/// (`is_own_file`) or nothing: a hard link to another file (the name only),
+/// a FIFO, socket, device node, symlink (itself, never its target) or empty
 /// directory planted where the cache keeps a file of its own (a stats file,
 /// the cleanup lock), which could never serve as one. Returns what it
 /// removed. The entry is looked at and removed by name: if another process
@@ -77,13 +86,16 @@ pub fn no_symlink_below(root: &Path, path: &Path) -> io::Result<()> {
 /// held (a few counts), never a file outside the cache.
 pub fn remove_special_file(path: &Path) -> io::Result<Option<&'static str>> {
     use std::os::unix::fs::FileTypeExt;
-    let kind = match fs::symlink_metadata(path) {
-        Ok(m) => m.file_type(),
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let what = if kind.is_file() {
+    let kind = meta.file_type();
+    let what = if is_own_file(&meta) {
         return Ok(None);
+    } else if kind.is_file() {
+        "a hard link to another file"
     } else if kind.is_dir() {
         fs::remove_dir(path)?;
         return Ok(Some("a directory"));

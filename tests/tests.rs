@@ -29,6 +29,7 @@ mod explain;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod hostile_locks;
 mod hygiene;
 mod invoke_parity;
 mod keys;

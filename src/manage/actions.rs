@@ -265,7 +265,7 @@ pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
         .filter(|p| (0.0..=100.0).contains(p))
         .ok_or_else(|| format!("--check-hit-rate: invalid percentage \"{min}\" (0 to 100)"))?;
     let totals = stats::read_total(&s.config.cache_dir);
-    let (hits, cacheable) = (totals.hits(), totals.hits() + totals.misses());
+    let (hits, cacheable) = (totals.hits(), totals.hits().saturating_add(totals.misses()));
     if cacheable == 0 {
         // A build that never reached objcache is a broken setup, not 100%.
         return Err(format!(

@@ -71,7 +71,7 @@ pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
         &mut out,
         "cache_size_bytes",
         "",
-        c.get(Counter::CacheSizeKibibyte) * 1024,
+        c.get(Counter::CacheSizeKibibyte).saturating_mul(1024),
     );
     family(
         &mut out,
@@ -94,7 +94,7 @@ pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
     sample(&mut out, "files_in_cache", "", c.get(Counter::FilesInCache));
     family(&mut out, "files_limit", "gauge", "max_files (0: no limit)");
     sample(&mut out, "files_limit", "", limits.max_files);
-    let cacheable = c.hits() + c.misses();
+    let cacheable = c.hits().saturating_add(c.misses());
     family(
         &mut out,
         "hit_ratio",

@@ -135,10 +135,13 @@ fn call_rows(c: &Counters, verbose: u8) -> Vec<Row> {
     let all = verbose >= 2;
     let hits = c.hits();
     let misses = c.misses();
-    let cacheable = hits + misses;
-    let uncacheable: u64 = in_section(Section::Uncacheable).map(|k| c.get(k)).sum();
-    let errors: u64 = in_section(Section::Error).map(|k| c.get(k)).sum();
-    let calls = cacheable + uncacheable;
+    // A stats file may say anything (bit rot, a neighbour): no sum of its
+    // numbers may overflow.
+    let sum = |s: Section| in_section(s).fold(0u64, |t, k| t.saturating_add(c.get(k)));
+    let cacheable = hits.saturating_add(misses);
+    let uncacheable = sum(Section::Uncacheable);
+    let errors = sum(Section::Error);
+    let calls = cacheable.saturating_add(uncacheable);
 
     let mut rows = vec![
         Row::ratio(0, "Cacheable calls", cacheable, calls),
@@ -186,7 +189,10 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
     let size_pct = if ctx.max_size_bytes == 0 {
         String::new()
     } else {
-        format!(" {}", percent(size_kib * 1024, ctx.max_size_bytes))
+        format!(
+            " {}",
+            percent(size_kib.saturating_mul(1024), ctx.max_size_bytes)
+        )
     };
     let files = c.get(Counter::FilesInCache);
     let mut rows = vec![

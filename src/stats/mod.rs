@@ -162,7 +162,8 @@ impl Counters {
     }
 
     pub fn hits(&self) -> u64 {
-        self.get(Counter::DirectCacheHit) + self.get(Counter::PreprocessedCacheHit)
+        self.get(Counter::DirectCacheHit)
+            .saturating_add(self.get(Counter::PreprocessedCacheHit))
     }
 
     pub fn misses(&self) -> u64 {
@@ -218,7 +219,7 @@ fn modify_with<T>(
     f: impl FnOnce(&mut Counters) -> T,
 ) -> io::Result<(T, Option<String>)> {
     let path = stats_path(cache_dir, shard);
-    crate::files::no_symlink_below(cache_dir, &cache_dir.join(STATS_DIR))?;
+    let dir_replaced = shard::clear_dir(&cache_dir.join(STATS_DIR))?;
     let (mut file, replaced) = shard::open_for_update(&path)?;
     // The file is its own lock. It is rewritten in place rather than through
     // a temp file and a rename: no new inode per compile, and no forced
@@ -236,8 +237,9 @@ fn modify_with<T>(
         Some(old) => (old.clone(), None),
         None => Counters::parse(&bytes),
     };
-    let damage = replaced
-        .map(|what| format!("{what} was in its place"))
+    let damage = dir_replaced
+        .map(|what| format!("{what} was in place of {STATS_DIR}/"))
+        .or(replaced.map(|what| format!("{what} was in its place")))
         .or(damage);
     if damage.is_some() {
         counters.apply(Counter::CorruptStatsFile, 1);

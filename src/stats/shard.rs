@@ -103,12 +103,32 @@ pub fn lock(file: &File, path: &Path, mode: Mode, patience: Patience) -> io::Res
     }
 }
 
+/// Makes way for the directory of the stats files (`dir`): it is there,
+/// or it is created with its first file. Anything else in its place (a
+/// regular file, a symlink, which is never followed out of the cache, a
+/// FIFO) could hold no stats file: every count and the size accounting
+/// would stop for good, and the cache would grow unseen. It is removed,
+/// and what it was is returned. One `lstat`, as the symlink check it
+/// replaces.
+pub fn clear_dir(dir: &Path) -> io::Result<Option<&'static str>> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(None),
+        Ok(m) if m.is_file() => match fs::remove_file(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(Some("a file")),
+        },
+        Ok(_) => crate::files::remove_special_file(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
+    }
+}
+
 /// Opens (creating it and its directory if need be) a stats file to
-/// update. Never through a symlink planted in the cache dir: the file is
-/// created and rewritten with the rights of whoever compiles. Something
-/// else than a regular file in its place (a FIFO, a socket, a symlink, an
-/// empty directory) can never hold counters: it is replaced by a new file,
-/// and what it was is returned.
+/// update. Never through a symlink or a hard link planted in the cache dir:
+/// the file is created and rewritten with the rights of whoever compiles.
+/// Something else than a regular file of its own in its place (a FIFO, a
+/// socket, a symlink, a hard link, an empty directory) can never hold
+/// counters: it is replaced by a new file, and what it was is returned.
 pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> {
     let open = || {
         use std::os::unix::fs::OpenOptionsExt;
@@ -128,7 +148,7 @@ pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> 
         other => other,
     };
     let first_error = match first {
-        Ok(file) if file.metadata()?.is_file() => return Ok((file, None)),
+        Ok(file) if crate::files::is_own_file(&file.metadata()?) => return Ok((file, None)),
         Ok(_) => None,
         Err(e) => Some(e),
     };
@@ -144,12 +164,12 @@ pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> 
 }
 
 fn open_regular(file: File, path: &Path) -> io::Result<File> {
-    if file.metadata()?.is_file() {
+    if crate::files::is_own_file(&file.metadata()?) {
         Ok(file)
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is not a regular file", path.display()),
+            format!("{} is not a regular file of its own", path.display()),
         ))
     }
 }

@@ -182,6 +182,24 @@ fn special_files_in_place_of_a_stats_file_are_replaced() {
     assert_eq!(read_total(dir.path()).get(Counter::CorruptStatsFile), 2);
 }
 
+/// A hard link where a stats file belongs (where `protected_hardlinks` is
+/// off, to any file of anyone's): the update writes a new file, never the
+/// linked one.
+#[test]
+fn a_hard_link_in_place_of_a_stats_file_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::write(&outside, "precious\n").unwrap();
+    let cache = dir.path().join("cache");
+    fs::create_dir_all(cache.join(STATS_DIR)).unwrap();
+    fs::hard_link(&outside, stats_path(&cache, 3)).unwrap();
+    update(&cache, 3, &[(Counter::CacheMiss, 1)]).unwrap();
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "precious\n");
+    let total = read_total(&cache);
+    assert_eq!(total.get(Counter::CacheMiss), 1);
+    assert_eq!(total.get(Counter::CorruptStatsFile), 1);
+}
+
 #[test]
 fn a_shard_locked_by_another_process_is_left_after_a_bounded_wait() {
     let dir = tempfile::tempdir().unwrap();

@@ -162,7 +162,11 @@ pub fn run_with_settings(
             session.compiled
         }
     };
-    session.finish();
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.finish()));
+    if finished.is_err() {
+        // The statistics are what failed: nothing left to count in.
+        session.log.note("internal error while counting the call");
+    }
     match code {
         Some(code) => code,
         None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
@@ -304,7 +308,7 @@ fn run_without_config(compiler_name: &str, raw_args: &[OsString]) -> i32 {
 }
 
 /// Lets the tests prove that a bug (a panic) in objcache never breaks a
-/// build: `OBJCACHE_INTERNAL_TEST_PANIC=config|start|after-compile`.
+/// build: `OBJCACHE_INTERNAL_TEST_PANIC=config|start|after-compile|explain|cleanup`.
 pub(super) fn test_panic(at: &str) {
     if std::env::var_os("OBJCACHE_INTERNAL_TEST_PANIC").is_some_and(|v| v == at) {
         panic!("OBJCACHE_INTERNAL_TEST_PANIC={at}");
@@ -435,16 +439,28 @@ impl Session {
         )
     }
 
+    /// Cleans up if need be and counts the call. Runs after the compiler's
+    /// output went through: a panic here (a bug, or numbers in a stats
+    /// file no code foresaw) is counted, never passed on to the build.
     fn finish(&mut self) {
         if self.storage.wrote_locally() {
+            let cache_dir = &self.config.cache_dir;
             let limits = crate::store::cleanup::Limits::from_config(&self.config);
-            match crate::store::cleanup::enforce_if_needed(&self.config.cache_dir, &limits) {
-                Ok(Some(swept)) => self.log.note(format!(
+            let cleaned = std::panic::catch_unwind(|| {
+                test_panic("cleanup");
+                crate::store::cleanup::enforce_if_needed(cache_dir, &limits)
+            });
+            match cleaned {
+                Ok(Ok(Some(swept))) => self.log.note(format!(
                     "cleanup: removed {} files ({} KiB)",
                     swept.files, swept.kib
                 )),
-                Ok(None) => {}
-                Err(e) => self.log.note(format!("cleanup failed: {e}")),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => self.log.note(format!("cleanup failed: {e}")),
+                Err(_) => {
+                    self.log.note("internal error in the cleanup");
+                    self.changes.push((Counter::InternalError, 1));
+                }
             }
         }
         let mut changes = std::mem::take(&mut self.changes);

@@ -10,6 +10,10 @@
 //! mtime as it goes, and a lock whose file has not been touched for
 //! `STALE_SECS` is taken over: the next call that needs a cleanup runs it
 //! without the lock. The cache then waits at most that long for a cleanup.
+//! A holder that keeps touching the lock while the cache grows past twice
+//! its limits (a neighbour keeping a held lock fresh, a cleaner that cannot
+//! keep up) is not cleaning either: a call that finds the cache so far over
+//! takes over at once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -56,18 +60,19 @@ pub enum Claim {
     Busy,
 }
 
-/// Takes the cleanup lock without waiting. A lock file that cannot be
-/// used at all (not a regular file and not replaceable, unwritable and
-/// unreadable, on a file system without `flock`) grants the cleanup
-/// without a lock: the cache must not grow for want of a lock file.
-pub fn claim(cache_dir: &Path) -> Claim {
+/// Takes the cleanup lock without waiting; with `overdue` (the cache is
+/// far over its limits), takes over a held one however fresh. A lock file
+/// that cannot be used at all (not a regular file and not replaceable,
+/// unwritable and unreadable, on a file system without `flock`) grants the
+/// cleanup without a lock: the cache must not grow for want of a lock file.
+pub fn claim(cache_dir: &Path, overdue: bool) -> Claim {
     let path = cache_dir.join(LOCK_FILE);
     let Ok(file) = open(&path) else {
         return Claim::Granted(granted(None));
     };
     match file.try_lock() {
         Ok(()) | Err(fs::TryLockError::Error(_)) => {}
-        Err(fs::TryLockError::WouldBlock) if is_stale(&file) => {}
+        Err(fs::TryLockError::WouldBlock) if overdue || is_stale(&file) => {}
         Err(fs::TryLockError::WouldBlock) => return Claim::Busy,
     }
     Claim::Granted(granted(Some(file)))
@@ -96,9 +101,9 @@ fn is_stale(file: &File) -> bool {
     apart > Duration::from_secs(STALE_SECS)
 }
 
-/// Opens (creating it) the lock file: never through a symlink, never
-/// blocking on a FIFO; something else than a regular file in its place is
-/// replaced. Another user's file the umask closed is opened to read, which
+/// Opens (creating it) the lock file: never through a symlink or a hard
+/// link (its mtime is set), never blocking on a FIFO; something else than
+/// a regular file of its own in its place is replaced. Another user's file the umask closed is opened to read, which
 /// is enough to lock it.
 fn open(path: &Path) -> io::Result<File> {
     let open = |write: bool| {
@@ -112,7 +117,7 @@ fn open(path: &Path) -> io::Result<File> {
             .open(path)
     };
     let regular = |file: File| -> io::Result<File> {
-        if file.metadata()?.is_file() {
+        if crate::files::is_own_file(&file.metadata()?) {
             Ok(file)
         } else {
             Err(io::Error::new(
@@ -122,7 +127,7 @@ fn open(path: &Path) -> io::Result<File> {
         }
     };
     match open(true) {
-        Ok(file) if file.metadata()?.is_file() => return Ok(file),
+        Ok(file) if crate::files::is_own_file(&file.metadata()?) => return Ok(file),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return regular(open(false)?),
         _ => {}
     }
@@ -133,6 +138,7 @@ fn open(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     fn set_mtime(path: &Path, secs_ago: u64) {
         let t = SystemTime::now() - Duration::from_secs(secs_ago);
@@ -151,13 +157,15 @@ mod tests {
         fs::write(&path, "").unwrap();
         let holder = File::open(&path).unwrap();
         holder.lock().unwrap();
-        assert!(matches!(claim(dir.path()), Claim::Busy));
+        assert!(matches!(claim(dir.path(), false), Claim::Busy));
+        // A cache far over its limits: the holder is not keeping up.
+        assert!(matches!(claim(dir.path(), true), Claim::Granted(_)));
         set_mtime(&path, STALE_SECS + 5);
-        let Claim::Granted(_taken_over) = claim(dir.path()) else {
+        let Claim::Granted(_taken_over) = claim(dir.path(), false) else {
             panic!("a stale lock was not taken over");
         };
         // The new cleaner touched the file: the others leave it the work.
-        assert!(matches!(claim(dir.path()), Claim::Busy));
+        assert!(matches!(claim(dir.path(), false), Claim::Busy));
         // So does a time far ahead, which no cleaner sets.
         let ahead = SystemTime::now() + Duration::from_secs(10 * STALE_SECS);
         File::options()
@@ -166,12 +174,28 @@ mod tests {
             .unwrap()
             .set_modified(ahead)
             .unwrap();
-        assert!(matches!(claim(dir.path()), Claim::Granted(_)));
+        assert!(matches!(claim(dir.path(), false), Claim::Granted(_)));
         drop(holder);
-        let Claim::Granted(lease) = claim(dir.path()) else {
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
             panic!("a free lock was not granted");
         };
         assert!(lease.file.is_some());
+    }
+
+    #[test]
+    fn a_hard_link_in_place_of_the_lock_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "").unwrap();
+        set_mtime(&outside, 3600);
+        let before = fs::metadata(&outside).unwrap().modified().unwrap();
+        fs::hard_link(&outside, dir.path().join(LOCK_FILE)).unwrap();
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
+            panic!("not granted");
+        };
+        assert!(lease.file.is_some());
+        assert_eq!(fs::metadata(&outside).unwrap().modified().unwrap(), before);
+        assert_eq!(fs::metadata(&outside).unwrap().nlink(), 1);
     }
 
     #[test]
@@ -181,7 +205,7 @@ mod tests {
         let c = std::ffi::CString::new(path.clone().into_os_string().into_encoded_bytes()).unwrap();
         // SAFETY: a valid C string.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        let Claim::Granted(lease) = claim(dir.path()) else {
+        let Claim::Granted(lease) = claim(dir.path(), false) else {
             panic!("not granted");
         };
         assert!(lease.file.is_some());

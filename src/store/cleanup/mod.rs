@@ -14,13 +14,13 @@ use std::io;
 use std::path::Path;
 
 mod lock;
+mod reach;
 mod select;
 mod walk;
 
 pub use select::{check_all, evict_selected, namespace_of, Selection};
 pub use walk::{bucket_dir, classify, stray_files, walk_bucket, FileClass, WalkedFile};
 
-use super::account;
 use crate::config::Config;
 use crate::stats::{self, BucketUsage, Counter};
 
@@ -50,6 +50,13 @@ impl Limits {
 
     fn over(&self, kib: u64, files: u64) -> bool {
         (self.max_kib > 0 && kib > self.max_kib) || (self.max_files > 0 && files > self.max_files)
+    }
+
+    /// Over twice a limit: whoever holds the cleanup lock is not keeping
+    /// up (see `lock`).
+    fn far_over(&self, kib: u64, files: u64) -> bool {
+        (self.max_kib > 0 && kib / 2 > self.max_kib)
+            || (self.max_files > 0 && files / 2 > self.max_files)
     }
 
     /// What an eviction brings the cache down to.
@@ -131,19 +138,17 @@ pub fn sweep_bucket(
             }
         }
         if let Some(c) = c {
-            let before = c.buckets[usize::from(bucket & 0xf)];
-            account(
-                c,
-                bucket,
-                kept.kib as i64 - before.kib as i64,
-                kept.files as i64 - before.files as i64,
-            );
             // An empty bucket's oldest is "now": anything stored later is newer.
-            c.buckets[usize::from(bucket & 0xf)].oldest_ns = if kept.files == 0 {
-                crate::clock::now_ns()
-            } else {
-                kept.oldest_ns
-            };
+            if kept.files == 0 {
+                kept.oldest_ns = crate::clock::now_ns();
+            }
+            c.buckets[usize::from(bucket & 0xf)] = kept;
+            // The shard's totals are its buckets' sums: set from them, not
+            // moved by a difference, a total that the file's damage or a
+            // neighbour made absurd heals with the walk.
+            let (kib, files) = sum_usage(c.buckets.iter());
+            c.set(Counter::CacheSizeKibibyte, kib);
+            c.set(Counter::FilesInCache, files);
         }
         Ok(swept)
     };
@@ -177,20 +182,12 @@ fn remove_file(path: &Path) -> bool {
     }
 }
 
-/// Where the oldest entries are: each bucket, its usage, and whether its
-/// shard is held by another process (so that no walk can change it now).
-fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
-    stats::read_shards(cache_dir)
-        .into_iter()
-        .enumerate()
-        .flat_map(|(shard, read)| {
-            read.counters
-                .buckets
-                .into_iter()
-                .enumerate()
-                .map(move |(i, b)| (((shard as u8) << 4) | i as u8, b, read.held))
-        })
-        .collect()
+/// The sum of buckets' sizes and file counts. A stats file may say
+/// anything (bit rot, a neighbour): the sums saturate, never overflow.
+fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> (u64, u64) {
+    buckets.fold((0, 0), |(kib, files), b| {
+        (kib.saturating_add(b.kib), files.saturating_add(b.files))
+    })
 }
 
 /// After a store: when the cache is over a limit, or holds entries older than
@@ -199,10 +196,12 @@ fn bucket_usage(cache_dir: &Path) -> Vec<(u8, BucketUsage, bool)> {
 /// leaves it the work and counts `cleanups_skipped`; the next call that
 /// stores checks the limits again.
 pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
-    if !needs_cleanup(cache_dir, limits) {
-        return Ok(None);
-    }
-    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir) else {
+    let overdue = match cleanup_need(cache_dir, limits) {
+        Need::None => return Ok(None),
+        Need::Due => false,
+        Need::Overdue => true,
+    };
+    let lock::Claim::Granted(mut lease) = lock::claim(cache_dir, overdue) else {
         stats::count_later(Counter::CleanupsSkipped);
         return Ok(None);
     };
@@ -215,19 +214,40 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
     Ok(Some(swept))
 }
 
-/// Whether the cache is over a limit, or holds entries past `max_age` in a
-/// bucket a cleanup can reach now (one whose shard another process holds
-/// would start a cleanup on every call that stores, in vain).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    None,
+    Due,
+    /// Over twice a limit: due even if the cleanup lock's holder looks alive.
+    Overdue,
+}
+
+/// Whether the buckets a cleanup can reach now (see `reach`) are over
+/// their share of a limit, or hold entries past `max_age` (those of a
+/// shard another process holds would start a cleanup on every call that
+/// stores, in vain).
+fn cleanup_need(cache_dir: &Path, limits: &Limits) -> Need {
+    let reach = reach::Reach::read(cache_dir);
+    let Some(limits_now) = reach.limits(limits) else {
+        return Need::None;
+    };
+    let (kib, files) = reach.sums();
+    let old = || {
+        age_cutoff(limits)
+            .is_some_and(|cut| reach.buckets().any(|b| b.files > 0 && b.oldest_ns < cut))
+    };
+    let limits = &limits_now;
+    if limits.far_over(kib, files) {
+        Need::Overdue
+    } else if limits.over(kib, files) || old() {
+        Need::Due
+    } else {
+        Need::None
+    }
+}
+
 fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
-    let usage = bucket_usage(cache_dir);
-    let kib: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
-    let files: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
-    limits.over(kib, files)
-        || age_cutoff(limits).is_some_and(|cut| {
-            usage
-                .iter()
-                .any(|(_, b, held)| !held && b.files > 0 && b.oldest_ns < cut)
-        })
+    cleanup_need(cache_dir, limits) != Need::None
 }
 
 fn age_cutoff(limits: &Limits) -> Option<u64> {
@@ -254,14 +274,15 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
     (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
-/// Every entry of every bucket, one bucket in memory at a time; `progress`
-/// runs before each bucket.
+/// Every entry of every bucket a cleanup can reach, one bucket in memory
+/// at a time; `progress` runs before each bucket.
 fn for_each_entry(
     cache_dir: &Path,
+    reach: &reach::Reach,
     progress: &mut dyn FnMut(),
     mut f: impl FnMut(&WalkedFile),
 ) -> io::Result<()> {
-    for bucket in 0..=255u8 {
+    for bucket in (0..=255u8).filter(|&b| reach.can_reach(b)) {
         progress();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
@@ -288,16 +309,20 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
 
 /// `evict`, running `progress` before each bucket it walks.
 fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> io::Result<Swept> {
-    let (target_kib, target_files) = limits.target();
     let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
+    let mut reach = reach::Reach::read(cache_dir);
     // Entries hit while we walk get younger and survive; if that leaves the
     // cache above target, another round takes the next oldest.
     for _ in 0..3 {
+        // Only what can be reached counts, against its share of the limits.
+        let Some((target_kib, target_files)) = reach.limits(limits).map(|l| l.target()) else {
+            break;
+        };
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
-        for_each_entry(cache_dir, progress, |e| {
+        for_each_entry(cache_dir, &reach, progress, |e| {
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
             h.1 += 1;
@@ -326,7 +351,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, progress, |e| {
+            for_each_entry(cache_dir, &reach, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib));
                 }
@@ -341,9 +366,11 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                 f = f.saturating_sub(1);
             }
         }
-        if cut_bin >= AGE_BINS && age_cut == 0 {
-            break;
-        }
+        // Nothing to remove, though the accounting said the cache is over:
+        // it counts entries that are gone (deleted by hand, by a backup
+        // tool's cleaner). The sweep still runs, removing nothing, to write
+        // the exact usage back; otherwise every call that stores would
+        // walk the whole cache again, in vain.
         let mut policy = |e: &WalkedFile| {
             let bin = age_bin(now, e.used_ns);
             e.used_ns < age_cut
@@ -356,9 +383,8 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
             round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
         }
         total += round;
-        let usage = bucket_usage(cache_dir);
-        let kib_now: u64 = usage.iter().map(|(_, b, _)| b.kib).sum();
-        let files_now: u64 = usage.iter().map(|(_, b, _)| b.files).sum();
+        reach = reach::Reach::read(cache_dir);
+        let (kib_now, files_now) = reach.sums();
         if !over(kib_now, files_now) || round.files == 0 {
             break;
         }
@@ -482,6 +508,72 @@ mod tests {
         assert!(store.path(&new, EntryKind::Result).exists());
         assert!(!tmp.exists());
         assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+    }
+
+    #[test]
+    fn a_cleanup_that_finds_nothing_to_remove_corrects_the_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys: Vec<Key> = (0..10u8).map(|i| Key::of(&[i])).collect();
+        for k in &keys {
+            store.put(k, EntryKind::Result, b"x").unwrap();
+        }
+        // Deleted behind the accounting: 10 counted, 2 on disk.
+        for k in &keys[2..] {
+            fs::remove_file(store.path(k, EntryKind::Result)).unwrap();
+        }
+        let limits = Limits {
+            max_kib: 0,
+            max_files: 6,
+            multiple: 0.8,
+            max_age_secs: None,
+        };
+        let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+        assert_eq!(swept.files, 0);
+        assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 2);
+        assert!(!needs_cleanup(dir.path(), &limits));
+    }
+
+    #[test]
+    fn a_held_shard_over_the_limit_does_not_empty_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys = (0..1000u32).map(|i| Key::of(&i.to_le_bytes()));
+        let (held, free): (Vec<Key>, Vec<Key>) = keys.partition(|k| LocalStore::shard_of(k) == 0);
+        let put = |k: &Key, secs_ago: u64| {
+            store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
+            set_age(&store.path(k, EntryKind::Result), secs_ago);
+        };
+        // The held shard's entries are newer than the others.
+        for k in &held[..8] {
+            put(k, 10);
+        }
+        for (i, k) in free[..4].iter().enumerate() {
+            put(k, 1000 - i as u64);
+        }
+        let entry_kib = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte) / 12;
+        // Shard 0, with twice the limit in its buckets, held by another
+        // process; a new entry elsewhere.
+        let holder = fs::File::open(stats::stats_path(dir.path(), 0)).unwrap();
+        holder.lock().unwrap();
+        put(&free[4], 0);
+        let limits = Limits {
+            max_kib: 4 * entry_kib,
+            max_files: 0,
+            multiple: 0.8,
+            max_age_secs: None,
+        };
+        enforce_if_needed(dir.path(), &limits).unwrap();
+        // The other shards keep their share of the limit (15/16 of it, to
+        // 80%: three entries), the newest ones.
+        let alive: Vec<bool> = free[..5]
+            .iter()
+            .map(|k| store.path(k, EntryKind::Result).exists())
+            .collect();
+        assert_eq!(alive, [false, false, true, true, true]);
+        assert!(held[..8]
+            .iter()
+            .all(|k| store.path(k, EntryKind::Result).exists()));
     }
 
     #[test]
