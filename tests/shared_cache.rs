@@ -295,3 +295,57 @@ fn planted_symlinks_in_the_cache_are_never_followed() {
     assert_eq!(fs::read(&victim).unwrap(), b"keep me");
     assert!(bait.exists(), "eviction followed a symlinked bucket");
 }
+
+/// A user who cannot write the stats files (root's `-z` under umask 022
+/// without `umask` in ccache.conf left them 0644) stores nothing: an entry
+/// it cannot count would make the cache grow past every limit unseen, and
+/// its cleanups could not account it either. The build still succeeds.
+#[test]
+fn a_user_who_cannot_count_stores_nothing() {
+    require("setpriv");
+    require("gcc");
+    if !is_root() {
+        panic!("this test needs root, to run a second user with setpriv");
+    }
+    let (env, src) = group_shared_env(SHARED_GID);
+    // The group may use the cache directory, but the stats are root's alone.
+    fs::write(env.cache_dir.join("ccache.conf"), "max_size = 100k\n").unwrap();
+    let mut z = Command::new("sh");
+    clean_env(&mut z);
+    z.arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(objcache_bin())
+        .arg("-z")
+        .env("CCACHE_DIR", &env.cache_dir)
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent");
+    run_ok(&mut z);
+    let stats_dir = env.cache_dir.join("objcache-stats");
+    for f in walk_files(&stats_dir) {
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    fs::set_permissions(&stats_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    for n in 0..40 {
+        let file = format!("g{n}.c");
+        let body: String = (0..200)
+            .map(|i| format!("int f{n}_{i}(int x) {{ return x * {i} + {n}; }}\n"))
+            .collect();
+        fs::write(src.join(&file), body).unwrap();
+        let object = format!("g{n}.o");
+        let out = as_other_user(
+            &env,
+            &src,
+            &["gcc", "-c", file.as_str(), "-o", object.as_str()],
+        );
+        assert!(out.success(), "{file}: {}", out.dump());
+        assert!(src.join(&object).exists(), "{object}");
+    }
+    let on_disk: u64 = walk_files(&env.cache_dir)
+        .iter()
+        .filter(|f| !f.starts_with(&stats_dir) && !f.ends_with("ccache.conf"))
+        .map(|f| fs::metadata(f).unwrap().blocks() * 512)
+        .sum();
+    assert!(
+        on_disk <= 100 * 1024,
+        "{on_disk} bytes stored uncounted against max_size = 100k"
+    );
+}

@@ -68,7 +68,7 @@ pub struct LocalStore {
 }
 
 /// What a `put` changed in the size accounting.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PutOutcome {
     pub kib_delta: i64,
     pub files_delta: i64,
@@ -160,24 +160,29 @@ impl LocalStore {
                 Err(e) => Err(e),
             }
         };
-        let linked = std::cell::Cell::new(false);
+        let linked = std::cell::Cell::new(None);
         let accounted = stats::modify(&self.root, bucket >> 4, |c| {
             let outcome = link()?;
-            linked.set(true);
+            linked.set(Some(outcome));
             account(c, bucket, outcome.kib_delta, outcome.files_delta);
             Ok(outcome)
         });
-        match accounted {
-            Ok(result) => result,
-            // Another process holds the shard's lock past the wait: the
-            // entry is not stored. Stored unaccounted, it would make the
-            // cache grow unseen, and cleanup leaves such a bucket alone.
-            Err(e) if stats::is_locked(&e) => Err(e),
-            // The shard's stats file cannot be written (another user's,
-            // say): the entry is stored all the same, unaccounted until the
-            // next cleanup counts the bucket again.
-            Err(_) if linked.get() => Ok(PutOutcome::default()),
-            Err(_) => link(),
+        match (accounted, linked.get()) {
+            (Ok(result), _) => result,
+            // The shard's stats file is held past the wait or cannot be
+            // written (another user's, say): the entry is not stored.
+            // Stored unaccounted, it would make the cache grow unseen, past
+            // every limit (a cleanup that cannot write the shard cannot
+            // account it either). A new file linked before the write failed
+            // is taken back; a replaced one keeps its old accounting, off by
+            // the difference in size only.
+            (Err(e), Some(outcome)) => {
+                if outcome.files_delta == 1 {
+                    let _ = fs::remove_file(&path);
+                }
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
         }
     }
 
