@@ -8,25 +8,29 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-/// Largest file objcache reads from a cache (an entry's payload is at most
-/// 4 GiB, and its header is small).
+/// Largest entry or raw object objcache reads from a cache (an entry's
+/// payload is at most 4 GiB, and its header is small).
 pub const MAX_CACHE_FILE: u64 = (4 << 30) + (1 << 20);
+/// Largest memo (`compilers/<id>`, `digests/<id>`): an identity line and
+/// a digest, a few hundred bytes.
+pub const MAX_MEMO_FILE: u64 = 4 << 10;
+/// Largest stats shard or lock file: a few hundred bytes of counters.
+pub const MAX_STATS_FILE: u64 = 64 << 10;
+/// Largest configuration file: ccache's are a few hundred bytes.
+pub const MAX_CONFIG_FILE: u64 = 4 << 20;
 
 /// Opens a file of a cache for reading: never through a symlink, without
-/// blocking on a FIFO, and only if it is a regular file of at most
-/// `MAX_CACHE_FILE` bytes (anyone who can write the cache dir could plant
-/// a FIFO or a link to `/dev/zero` there). Returns the file and its length.
-pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            // O_NOFOLLOW on a symlink.
-            Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "a symlink"),
-            _ => e,
-        })?;
+/// blocking on a FIFO, and only if it is a regular file of at most `max`
+/// bytes (anyone who can write the cache dir could plant a FIFO, a device
+/// or a link to `/dev/zero` there). Returns the file and its length. The
+/// only way objcache opens a file in a cache dir for reading (a unit test
+/// below holds the rest of the code to it).
+pub fn open_cache_file_bounded(path: &Path, max: u64) -> io::Result<(fs::File, u64)> {
+    let file = open_nonblocking(path, libc::O_NOFOLLOW).map_err(|e| match e.raw_os_error() {
+        // O_NOFOLLOW on a symlink.
+        Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "a symlink"),
+        _ => e,
+    })?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -34,13 +38,42 @@ pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
             "not a regular file",
         ));
     }
-    if meta.len() > MAX_CACHE_FILE {
+    check_len(meta.len(), max)?;
+    Ok((file, meta.len()))
+}
+
+/// `open_cache_file_bounded` for an entry or raw object.
+pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
+    open_cache_file_bounded(path, MAX_CACHE_FILE)
+}
+
+fn open_nonblocking(path: &Path, flags: i32) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags | libc::O_NONBLOCK)
+        .open(path)
+}
+
+fn check_len(len: u64, max: u64) -> io::Result<()> {
+    if len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} bytes, larger than any entry", meta.len()),
+            format!("{len} bytes, larger than the {max} such a file may have"),
         ));
     }
-    Ok((file, meta.len()))
+    Ok(())
+}
+
+/// Reads `file` to its end, `len` bytes expected, failing rather than
+/// reading more than `max`: a file that grows while it is read (or a
+/// device) never takes more memory than its kind's limit.
+pub fn read_at_most(file: fs::File, len: u64, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::with_capacity(len.min(max) as usize);
+    file.take(max + 1).read_to_end(&mut data)?;
+    check_len(data.len() as u64, max)?;
+    Ok(data)
 }
 
 /// Fails if `path` or a directory between `root` and it is a symlink:
@@ -78,13 +111,39 @@ pub fn read_cache_head(path: &Path, len: usize) -> Option<Vec<u8>> {
     Some(head)
 }
 
-/// Reads a whole cache file (see `open_cache_file`).
+/// Reads a whole entry or raw object (see `open_cache_file`).
 pub fn read_cache_file(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let (file, len) = open_cache_file(path)?;
-    let mut data = Vec::with_capacity(len as usize);
-    file.take(MAX_CACHE_FILE).read_to_end(&mut data)?;
-    Ok(data)
+    read_cache_file_bounded(path, MAX_CACHE_FILE)
+}
+
+/// Reads a whole cache file of at most `max` bytes (see
+/// `open_cache_file_bounded`).
+pub fn read_cache_file_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let (file, len) = open_cache_file_bounded(path, max)?;
+    read_at_most(file, len, max)
+}
+
+/// Reads a configuration file. Unlike a cache file it may be a symlink
+/// (a config kept with the user's dotfiles) or a character device
+/// (`CCACHE_CONFIGPATH=/dev/null`), but never more than `MAX_CONFIG_FILE`
+/// bytes of it, and a FIFO never blocks.
+pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileTypeExt;
+    let file = open_nonblocking(path, 0)?;
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a directory"));
+    }
+    if !kind.is_file() && !kind.is_char_device() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "neither a regular file nor a character device",
+        ));
+    }
+    let len = if kind.is_file() { meta.len() } else { 0 };
+    check_len(len, MAX_CONFIG_FILE)?;
+    read_at_most(file, len, MAX_CONFIG_FILE)
 }
 
 /// Writes `data` to `path` through a temp file in the same directory and a
