@@ -30,13 +30,10 @@ pub fn expand_response_files_as(
     }
     fn read_limited(path: &Path, budget: &mut Budget) -> Result<Option<String>, String> {
         use std::io::Read;
-        let Ok(file) = std::fs::File::open(path) else {
+        // Only a plain file: a FIFO or device could block or never end.
+        let Ok((file, _)) = crate::files::open_regular_file(path) else {
             return Ok(None);
         };
-        // Only a plain file: a FIFO or device could block or never end.
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            return Ok(None);
-        }
         budget.files += 1;
         if budget.files > MAX_RESPONSE_FILES {
             return Err(format!("more than {MAX_RESPONSE_FILES} response files"));

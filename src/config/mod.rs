@@ -154,7 +154,7 @@ impl Config {
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
-        let text = match fs::read(path) {
+        let text = match crate::files::read_config_file(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
@@ -448,8 +448,9 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     // A config kept elsewhere through a symlink (dotfiles) stays linked.
     let resolved = fs::canonicalize(path).ok();
     let path = resolved.as_deref().unwrap_or(path);
-    let old = match fs::read_to_string(path) {
-        Ok(s) => s,
+    let old = match crate::files::read_config_file(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };

@@ -116,9 +116,7 @@ impl Backend for FileBackend {
         match crate::files::read_cache_file(&path) {
             Ok(data) => {
                 if self.update_mtime {
-                    if let Ok(f) = fs::File::options().write(true).open(&path) {
-                        let _ = f.set_modified(std::time::SystemTime::now());
-                    }
+                    let _ = crate::files::set_mtime(&path, std::time::SystemTime::now());
                 }
                 Ok(Some(data))
             }
