@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const ADDRESS_SPACE: libc::rlim_t = 1_500_000_000;
 
 /// How long a call may take on a loaded machine; a hang takes forever.
-const QUICK: Duration = Duration::from_secs(15);
+const QUICK: Duration = Duration::from_secs(20);
 
 fn limit_memory(cmd: &mut Command) -> &mut Command {
     // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
@@ -38,14 +38,62 @@ fn limit_memory(cmd: &mut Command) -> &mut Command {
     }
 }
 
-/// Runs `cmd` within `QUICK` and the address-space limit.
+/// Most a call (objcache and the compiler it runs) may hold in memory here.
+const MAX_RSS_KIB: i64 = 200 << 10;
+
+/// Runs `cmd` (stdin closed) within the address-space limit and checks it
+/// finished within `QUICK` and `MAX_RSS_KIB`: a read of `/dev/zero` or of
+/// a sparse gigabyte that fails for want of memory still took the memory.
 fn run_bounded(cmd: &mut Command, what: &str) -> Out {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let desc = format!("{what}: {cmd:?}");
+    limit_memory(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     let start = Instant::now();
-    let out = run_with_timeout(limit_memory(cmd), 2 * QUICK);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid one for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: our own child; `status` and `usage` outlive the call.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert_eq!(r, 0, "{desc}: wait4: {}", std::io::Error::last_os_error());
+        if start.elapsed() > QUICK {
+            // SAFETY: the process group the child leads.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            // SAFETY: as above.
+            unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            panic!("{desc}: still running after {QUICK:?} (a hang?)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = Out {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    let rss = usage.ru_maxrss;
     assert!(
-        start.elapsed() < QUICK,
-        "{what}: took {:?}\n{}",
-        start.elapsed(),
+        rss < MAX_RSS_KIB,
+        "{desc}: {rss} KiB resident\n{}",
         out.dump()
     );
     out
@@ -59,7 +107,7 @@ type Plant = fn(&Path) -> bool;
 
 /// What may stand where a small cache file belongs; `false` when it cannot
 /// be made here (a device node needs root).
-const PLANTS: [(&str, Plant); 4] = [
+const PLANTS: [(&str, Plant); 5] = [
     ("a FIFO", |p| {
         // SAFETY: a NUL-terminated path.
         unsafe { libc::mkfifo(c_path(p).as_ptr(), 0o644) == 0 }
@@ -71,6 +119,10 @@ const PLANTS: [(&str, Plant); 4] = [
         let dev = libc::makedev(1, 5);
         // SAFETY: a NUL-terminated path.
         unsafe { libc::mknod(c_path(p).as_ptr(), libc::S_IFCHR | 0o644, dev) == 0 }
+    }),
+    // Within the address space (read whole, it fills memory) and beyond.
+    ("a 1 GiB sparse file", |p| {
+        fs::File::create(p).unwrap().set_len(1 << 30).is_ok()
     }),
     ("a 2 GiB sparse file", |p| {
         fs::File::create(p).unwrap().set_len(2 << 30).is_ok()
