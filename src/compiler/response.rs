@@ -207,11 +207,17 @@ mod tests {
         // A file that names itself six times: 6^10 expansions without a bound.
         std::fs::write(dir.path().join("r6"), "@r6 @r6 @r6 @r6 @r6 @r6\n").unwrap();
         assert!(expand_response_files(&["@r6".to_string()], dir.path()).is_err());
-        // A device is left to the compiler, not read.
-        assert_eq!(
-            expand_response_files(&["@/dev/zero".to_string()], dir.path()).unwrap(),
-            ["@/dev/zero"]
-        );
+        // A device or a FIFO (no writer: opening it blocked) is left to the
+        // compiler, not read.
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        for special in ["@/dev/zero", "@fifo"] {
+            assert_eq!(
+                expand_response_files(&[special.to_string()], dir.path()).unwrap(),
+                [special]
+            );
+        }
         let huge = dir.path().join("huge");
         std::fs::File::create(&huge)
             .unwrap()
