@@ -44,6 +44,8 @@ const MAX_RSS_KIB: i64 = 200 << 10;
 /// Runs `cmd` (stdin closed) within the address-space limit and checks it
 /// finished within `QUICK` and `MAX_RSS_KIB`: a read of `/dev/zero` or of
 /// a sparse gigabyte that fails for want of memory still took the memory.
+// The child is reaped by `wait4`, which also gives its peak memory.
+#[allow(clippy::zombie_processes)]
 fn run_bounded(cmd: &mut Command, what: &str) -> Out {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;

@@ -278,6 +278,44 @@ mod tests {
     }
 
     #[test]
+    fn planted_entry_files_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let key = Key::of(b"x");
+        let plant = |kind: EntryKind, len: u64, start: &[u8]| {
+            let path = store.path(&key, kind);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let _ = fs::remove_file(&path);
+            let mut f = fs::File::create(&path).unwrap();
+            f.write_all(start).unwrap();
+            f.set_len(len).unwrap();
+        };
+        let refused = |kind| store.get(&key, kind).map(|_| ()).unwrap_err().kind();
+        // Starting as an entry of its kind, but larger than one can be.
+        plant(EntryKind::Manifest, (256 << 20) + 1, manifest::MAGIC);
+        assert_eq!(refused(EntryKind::Manifest), io::ErrorKind::InvalidData);
+        plant(EntryKind::Inputs, (64 << 20) + 1, inputs::MAGIC);
+        assert_eq!(refused(EntryKind::Inputs), io::ErrorKind::InvalidData);
+        // Not an entry at all.
+        plant(EntryKind::Result, 1 << 30, b"\0\0\0\0");
+        assert_eq!(refused(EntryKind::Result), io::ErrorKind::InvalidData);
+        let path = store.path(&key, EntryKind::Result);
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert_eq!(refused(EntryKind::Result), io::ErrorKind::InvalidData);
+        let (file, len) = {
+            fs::remove_file(&path).unwrap();
+            plant(EntryKind::Result, 100, entry::MAGIC);
+            store.open(&key, EntryKind::Result).unwrap().unwrap()
+        };
+        assert_eq!((file.metadata().unwrap().len(), len), (100, 100));
+        assert!(store
+            .get(&Key::of(b"y"), EntryKind::Result)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
     fn entry_file_names_round_trip() {
         let key = Key::of(b"x");
         for kind in EntryKind::ALL {
