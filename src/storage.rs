@@ -13,8 +13,18 @@ use crate::key::Key;
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
-use crate::store::mapped::EntryBytes;
 use crate::store::{EntryKind, LocalStore};
+
+/// Results from this size on are streamed from their file rather than
+/// read whole: below it one read is as cheap.
+const STREAM_FROM: u64 = 64 * 1024;
+
+/// A result entry as `Storage::get_result` hands it out.
+pub enum StoredResult {
+    Bytes(Vec<u8>),
+    /// A local entry file opened for reading, and its length.
+    File(std::fs::File, u64),
+}
 
 /// Where an entry came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,9 +166,42 @@ impl Storage {
         key: &Key,
         kind: EntryKind,
         verify: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Option<(EntryBytes, Source)> {
+    ) -> Option<(Vec<u8>, Source)> {
+        self.get_as(key, kind, verify, |local| local.get(key, kind), |b| b)
+    }
+
+    /// A result as `get` finds it, a large local one left open to be
+    /// streamed and checked as it is read (`ResultStream::open_file`): a
+    /// hit then never holds the whole object in memory. With `reshare` it
+    /// is read whole, to be sent to the remotes.
+    pub fn get_result(
+        &mut self,
+        key: &Key,
+        verify: &dyn Fn(&[u8]) -> Result<(), String>,
+    ) -> Option<(StoredResult, Source)> {
+        let kind = EntryKind::Result;
+        let stream = !self.policy.reshare;
+        let local = |local: &LocalStore| match local.open(key, kind)? {
+            Some((file, len)) if stream && len >= STREAM_FROM => {
+                Ok(Some(StoredResult::File(file, len)))
+            }
+            Some((file, len)) => crate::files::read_at_most(file, len, kind.max_len())
+                .map(|b| Some(StoredResult::Bytes(b))),
+            None => Ok(None),
+        };
+        self.get_as(key, kind, verify, local, StoredResult::Bytes)
+    }
+
+    fn get_as<T>(
+        &mut self,
+        key: &Key,
+        kind: EntryKind,
+        verify: &dyn Fn(&[u8]) -> Result<(), String>,
+        local: impl FnOnce(&LocalStore) -> std::io::Result<Option<T>>,
+        remote: impl FnOnce(Vec<u8>) -> T,
+    ) -> Option<(T, Source)> {
         if !self.policy.remote_only {
-            match self.local.get(key, kind) {
+            match local(&self.local) {
                 Ok(Some(bytes)) => {
                     self.count_read(Counter::LocalStorageReadHit);
                     if kind == EntryKind::Result && !self.quiet {
@@ -192,7 +235,7 @@ impl Storage {
                     .note(format!("keeping a remote entry locally: {e}")),
             }
         }
-        Some((EntryBytes::Owned(bytes), Source::Remote))
+        Some((remote(bytes), Source::Remote))
     }
 
     /// `get` without counting the reads: the same entry read a second time
@@ -202,7 +245,7 @@ impl Storage {
         key: &Key,
         kind: EntryKind,
         verify: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Option<(EntryBytes, Source)> {
+    ) -> Option<(Vec<u8>, Source)> {
         self.quiet = true;
         let got = self.get(key, kind, verify);
         self.quiet = false;
@@ -362,11 +405,12 @@ impl Storage {
     /// to the remotes. A local result was counted as a local storage hit
     /// when it was read; a remote one is a remote hit and, as in ccache, a
     /// local storage miss (unless the local store is not used).
-    pub fn served(&mut self, key: &Key, source: Source, bytes: &[u8]) {
+    pub fn served(&mut self, key: &Key, source: Source, stored: &StoredResult) {
         match source {
             Source::Local => {
                 self.touch(key, EntryKind::Result);
-                if self.policy.reshare {
+                // `get_result` reads the whole entry when resharing.
+                if let (true, StoredResult::Bytes(bytes)) = (self.policy.reshare, stored) {
                     self.publish(key, EntryKind::Result, bytes);
                 }
             }

@@ -242,7 +242,9 @@ fn memoised(
         .cache_dir
         .join("compilers")
         .join(blake3::hash(id.as_bytes()).to_hex().as_str());
-    if let Ok(stored) = fs::read(&file) {
+    // Anything but a small regular file (a FIFO, a link to /dev/zero) is
+    // not read, and replaced below.
+    if let Ok(stored) = crate::files::read_cache_file_bounded(&file, crate::files::MAX_MEMO_FILE) {
         if let Ok(digest) = <[u8; 32]>::try_from(stored.as_slice()) {
             return Ok(digest);
         }

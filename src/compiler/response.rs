@@ -30,13 +30,10 @@ pub fn expand_response_files_as(
     }
     fn read_limited(path: &Path, budget: &mut Budget) -> Result<Option<String>, String> {
         use std::io::Read;
-        let Ok(file) = std::fs::File::open(path) else {
+        // Only a plain file: a FIFO or device could block or never end.
+        let Ok((file, _)) = crate::files::open_regular_file(path) else {
             return Ok(None);
         };
-        // Only a plain file: a FIFO or device could block or never end.
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            return Ok(None);
-        }
         budget.files += 1;
         if budget.files > MAX_RESPONSE_FILES {
             return Err(format!("more than {MAX_RESPONSE_FILES} response files"));
@@ -210,11 +207,17 @@ mod tests {
         // A file that names itself six times: 6^10 expansions without a bound.
         std::fs::write(dir.path().join("r6"), "@r6 @r6 @r6 @r6 @r6 @r6\n").unwrap();
         assert!(expand_response_files(&["@r6".to_string()], dir.path()).is_err());
-        // A device is left to the compiler, not read.
-        assert_eq!(
-            expand_response_files(&["@/dev/zero".to_string()], dir.path()).unwrap(),
-            ["@/dev/zero"]
-        );
+        // A device or a FIFO (no writer: opening it blocked) is left to the
+        // compiler, not read.
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        for special in ["@/dev/zero", "@fifo"] {
+            assert_eq!(
+                expand_response_files(&[special.to_string()], dir.path()).unwrap(),
+                [special]
+            );
+        }
         let huge = dir.path().join("huge");
         std::fs::File::create(&huge)
             .unwrap()

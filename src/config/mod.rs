@@ -174,11 +174,7 @@ impl Config {
     ) {
         // The metadata of the file read, not of whatever the path names a
         // moment later: its owner decides which settings it may make.
-        let read = fs::File::open(path).and_then(|f| {
-            let meta = f.metadata()?;
-            Ok((read_all(f, meta.len())?, meta))
-        });
-        let (text, meta) = match read {
+        let (text, meta) = match crate::files::read_config_file_and_meta(path) {
             Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
@@ -411,26 +407,6 @@ impl Config {
     }
 }
 
-/// The bytes of `file`, `size` long as far as its metadata said: the
-/// system calls of `fs::read` (`read_to_end` would ask for the size again).
-fn read_all(mut file: fs::File, size: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = vec![0; size as usize + 1];
-    let mut filled = 0;
-    loop {
-        if filled == bytes.len() {
-            bytes.resize(2 * filled, 0);
-        }
-        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(bytes)
-}
-
 /// Checks a value without loading anything, for `-o KEY=VALUE`. The value
 /// is written as given; its `$VAR`s are expanded when it is read.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
@@ -549,8 +525,9 @@ pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()>
     // A config kept elsewhere through a symlink (dotfiles) stays linked.
     let resolved = fs::canonicalize(path).ok();
     let path = resolved.as_deref().unwrap_or(path);
-    let old = match fs::read_to_string(path) {
-        Ok(s) => s,
+    let old = match crate::files::read_config_file(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };

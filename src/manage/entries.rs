@@ -166,7 +166,9 @@ pub fn hash_file(path: &str) -> Result<String, String> {
 }
 
 fn read_entry(path: &str) -> Result<(Vec<u8>, Header), String> {
-    let bytes = fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+    let bytes = crate::files::open_regular_file(Path::new(path))
+        .and_then(|(file, len)| crate::files::read_at_most(file, len, crate::files::MAX_CACHE_FILE))
+        .map_err(|e| format!("reading {path}: {e}"))?;
     let head =
         header(&bytes).ok_or_else(|| format!("{path}: not an objcache entry (too short)"))?;
     Ok((bytes, head))
@@ -332,7 +334,8 @@ pub fn extract_result(path: &str, into: &Path) -> Result<Vec<String>, String> {
             // The object lives beside the entry, in `<key>W`.
             FileKind::RawObject => {
                 let raw = Path::new(path).with_file_name(EntryKind::RawObject.file_name(&head.key));
-                fs::read(&raw).map_err(|e| format!("reading {}: {e}", raw.display()))?
+                crate::files::read_cache_file(&raw)
+                    .map_err(|e| format!("reading {}: {e}", raw.display()))?
             }
             // The `.d` as the compiler wrote it, without objcache's record header.
             FileKind::Dependency => match data.splitn(5, |&b| b == b'\n').nth(4) {

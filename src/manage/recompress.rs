@@ -190,7 +190,7 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
     let Ok(meta) = fs::symlink_metadata(path) else {
         return; // removed meanwhile
     };
-    let Ok(bytes) = crate::files::read_cache_file(path) else {
+    let Ok(bytes) = crate::files::read_cache_file_bounded(path, kind.max_len()) else {
         t.failed += 1;
         return;
     };
@@ -246,7 +246,7 @@ fn keep_times(path: &Path, meta: &fs::Metadata) {
         let times = fs::FileTimes::new()
             .set_accessed(accessed)
             .set_modified(modified);
-        if let Ok(f) = fs::File::open(path) {
+        if let Ok((f, _)) = crate::files::open_cache_file(path) {
             let _ = f.set_times(times);
         }
     }

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::{Backend, BackendSpec, RemoteError};
@@ -122,13 +122,7 @@ impl Backend for FileBackend {
         match crate::files::read_cache_file(&path) {
             Ok(data) => {
                 if self.update_mtime {
-                    let touched = fs::File::options()
-                        .write(true)
-                        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                        .open(&path);
-                    if let Ok(f) = touched {
-                        let _ = f.set_modified(std::time::SystemTime::now());
-                    }
+                    let _ = crate::files::set_mtime(&path, std::time::SystemTime::now());
                 }
                 Ok(Some(data))
             }

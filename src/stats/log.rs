@@ -3,9 +3,6 @@
 //! incremented, one a line. `--show-log-stats` and `--print-log-stats`
 //! add them up.
 
-use std::io;
-use std::path::Path;
-
 use super::{Counter, Counters};
 
 /// The counters a stats log adds up to; a name objcache does not know (a
@@ -22,10 +19,6 @@ pub fn parse(text: &str) -> Counters {
         }
     }
     c
-}
-
-pub fn read(path: &Path) -> io::Result<Counters> {
-    Ok(parse(&std::fs::read_to_string(path)?))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! `LOCK_WAIT` in all for locks it does not get, however many shards are
 //! held.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,16 +130,7 @@ pub fn clear_dir(dir: &Path) -> io::Result<Option<&'static str>> {
 /// socket, a symlink, a hard link, an empty directory) can never hold
 /// counters: it is replaced by a new file, and what it was is returned.
 pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> {
-    let open = || {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-    };
+    let open = || crate::files::open_cache_node(path, true);
     let first = match open() {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             fs::create_dir_all(path.parent().expect("a stats file is in a directory"))?;

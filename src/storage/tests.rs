@@ -177,15 +177,21 @@ fn a_remote_miss_is_counted_per_backend() {
 fn reshare_sends_local_hits_to_the_remotes() {
     let f = fixture();
     let key = Key::of(b"a");
-    f.storage(Policy::default(), "")
-        .put(&key, R, &result_bytes());
+    // Large enough to be streamed from its file unless it is reshared.
+    let mut large = result_bytes();
+    large.resize(200_000, 7);
+    f.storage(Policy::default(), "").put(&key, R, &large);
     for reshare in [false, true] {
         let mut s = f.with_remote(Policy {
             reshare,
             ..Policy::default()
         });
-        let (bytes, source) = s.get(&key, R, &accept).unwrap();
-        s.served(&key, source, &bytes);
+        let (stored, source) = s.get_result(&key, &accept).unwrap();
+        match &stored {
+            StoredResult::Bytes(bytes) => assert!(reshare && bytes == &large),
+            StoredResult::File(_, len) => assert!(!reshare && *len == 200_000),
+        }
+        s.served(&key, source, &stored);
         assert_eq!(f.in_remote(&key, R), reshare);
         let changes = s.take_changes();
         assert_eq!(count(&changes, Counter::LocalStorageHit), 1);

@@ -12,7 +12,9 @@
 //! The key is stored inside so that a file served for the wrong key (a
 //! renamed file, a confused remote) is rejected like a corrupt one.
 
+use std::cell::RefCell;
 use std::io::Read;
+use std::rc::Rc;
 
 use crate::key::Key;
 
@@ -67,27 +69,34 @@ impl Format {
         if blake3::hash(body).as_bytes() != checksum {
             return Err("checksum mismatch".into());
         }
-        if &body[..4] != self.magic {
-            return Err("bad magic".into());
-        }
-        let version = u16::from_le_bytes([body[4], body[5]]);
-        if version != self.version {
-            return Err(format!("unsupported version {version}"));
-        }
-        if &body[8..40] != key.as_bytes() {
-            return Err("stored for another key".into());
-        }
-        let payload_len = u64::from_le_bytes(body[40..48].try_into().unwrap());
-        if payload_len > MAX_PAYLOAD {
-            return Err(format!("payload too large ({payload_len} bytes)"));
-        }
+        let (compression, payload_len) = self.check_header(&body[..HEADER_LEN], key)?;
         let stored = body
             .get(HEADER_LEN + body[7] as usize..)
             .ok_or_else(|| "truncated header".to_string())?;
-        if body[6] > 1 {
-            return Err(format!("unknown compression {}", body[6]));
+        Ok((stored, compression, payload_len))
+    }
+
+    /// Checks the fixed header (magic, version, key, length, compression)
+    /// and returns the compression and the payload's length.
+    fn check_header(&self, head: &[u8], key: &Key) -> Result<(u8, u64), String> {
+        if &head[..4] != self.magic {
+            return Err("bad magic".into());
         }
-        Ok((stored, body[6], payload_len))
+        let version = u16::from_le_bytes([head[4], head[5]]);
+        if version != self.version {
+            return Err(format!("unsupported version {version}"));
+        }
+        if &head[8..40] != key.as_bytes() {
+            return Err("stored for another key".into());
+        }
+        let payload_len = u64::from_le_bytes(head[40..48].try_into().unwrap());
+        if payload_len > MAX_PAYLOAD {
+            return Err(format!("payload too large ({payload_len} bytes)"));
+        }
+        if head[6] > 1 {
+            return Err(format!("unknown compression {}", head[6]));
+        }
+        Ok((head[6], payload_len))
     }
 
     /// Verifies `bytes` as a file of this format stored under `key` and returns
@@ -142,7 +151,101 @@ impl Format {
         Ok(Stream {
             inner,
             left: payload_len,
+            unverified: None,
         })
+    }
+
+    /// Streams the payload of the `len`-byte file `file`, read once through
+    /// a small buffer: the checksum is computed on the way and compared by
+    /// `Stream::finish`, so what was read before it is unverified (written
+    /// only to an output that is confirmed after `finish`). The file is
+    /// read, never mapped, and whatever another process does to it while it
+    /// is read makes at worst a checksum mismatch.
+    pub fn open_file<'a>(
+        &self,
+        file: &'a std::fs::File,
+        len: u64,
+        key: &Key,
+    ) -> Result<Stream<'a>, String> {
+        let Some(body_len) = len.checked_sub((HEADER_LEN + CHECKSUM_LEN) as u64) else {
+            return Err(format!("truncated ({len} bytes)"));
+        };
+        let hashed = Rc::new(RefCell::new(Hashed {
+            file,
+            hasher: blake3::Hasher::new(),
+            left: body_len + HEADER_LEN as u64,
+        }));
+        let mut reader = HashedReader(hashed.clone());
+        let mut head = [0u8; HEADER_LEN];
+        reader
+            .read_exact(&mut head)
+            .map_err(|e| format!("header: {e}"))?;
+        let (compression, payload_len) = self.check_header(&head, key)?;
+        let mut namespace = vec![0u8; head[7] as usize];
+        reader
+            .read_exact(&mut namespace)
+            .map_err(|_| "truncated header".to_string())?;
+        let inner: Box<dyn Read + 'a> = match compression {
+            0 => Box::new(reader),
+            _ => Box::new(
+                zstd::stream::read::Decoder::new(reader)
+                    .map_err(|e| format!("decompression failed: {e}"))?,
+            ),
+        };
+        Ok(Stream {
+            inner,
+            left: payload_len,
+            unverified: Some(hashed),
+        })
+    }
+}
+
+/// A file being read for `Format::open_file`, hashed as it goes.
+struct Hashed<'a> {
+    file: &'a std::fs::File,
+    hasher: blake3::Hasher,
+    /// Bytes before the checksum not read yet.
+    left: u64,
+}
+
+impl Hashed<'_> {
+    /// Reads what is left before the checksum, then the checksum, and
+    /// compares it with the hash of everything read.
+    fn verify(this: &Rc<RefCell<Hashed<'_>>>) -> Result<(), String> {
+        std::io::copy(&mut HashedReader(this.clone()), &mut std::io::sink())
+            .map_err(|e| format!("payload truncated: {e}"))?;
+        let mut h = this.borrow_mut();
+        let mut checksum = [0u8; CHECKSUM_LEN];
+        h.file
+            .read_exact(&mut checksum)
+            .map_err(|_| "truncated checksum".to_string())?;
+        if h.hasher.finalize().as_bytes() != &checksum {
+            return Err("checksum mismatch".into());
+        }
+        Ok(())
+    }
+}
+
+/// The reading end of a `Hashed`, shared with the decompressor.
+struct HashedReader<'a>(Rc<RefCell<Hashed<'a>>>);
+
+impl Read for HashedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut h = self.0.borrow_mut();
+        let want = buf.len().min(usize::try_from(h.left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = h.file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file ended early",
+            ));
+        }
+        h.hasher.update(&buf[..n]);
+        h.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -153,10 +256,12 @@ pub enum CopyError {
     Write(std::io::Error),
 }
 
-/// A verified payload being read; `finish` checks it ended where the header said.
+/// A payload being read; `finish` checks it ended where the header said
+/// and, for a file read by `Format::open_file`, its checksum.
 pub struct Stream<'a> {
     inner: Box<dyn Read + 'a>,
     left: u64,
+    unverified: Option<Rc<RefCell<Hashed<'a>>>>,
 }
 
 impl Stream<'_> {
@@ -208,8 +313,12 @@ impl Stream<'_> {
     pub fn finish(mut self) -> Result<(), String> {
         let mut probe = [0u8; 1];
         match self.inner.read(&mut probe) {
-            Ok(0) if self.left == 0 => Ok(()),
-            _ => Err("payload length mismatch".into()),
+            Ok(0) if self.left == 0 => {}
+            _ => return Err("payload length mismatch".into()),
+        }
+        match &self.unverified {
+            Some(hashed) => Hashed::verify(hashed),
+            None => Ok(()),
         }
     }
 }
@@ -346,6 +455,53 @@ mod tests {
             bad[40..48].copy_from_slice(&claimed.to_le_bytes());
             let err = TEST.decode(&reseal(bad), &key).unwrap_err();
             assert!(err.contains("does not match"), "{claimed}: {err}");
+        }
+    }
+
+    /// Writes `bytes` to a file and streams its payload back with
+    /// `open_file`: the payload read and what `finish` says.
+    fn stream_file(bytes: &[u8], key: &Key, cut_to: Option<u64>) -> Result<Vec<u8>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry");
+        std::fs::write(&path, bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let len = bytes.len() as u64;
+        if let Some(cut) = cut_to {
+            // Shortened by another process after it was opened.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut)
+                .unwrap();
+        }
+        let mut stream = TEST.open_file(&file, len, key)?;
+        let mut payload = Vec::new();
+        let left = stream.left;
+        stream
+            .copy_to(left, &mut payload)
+            .map_err(|e| format!("{e:?}"))?;
+        stream.finish()?;
+        Ok(payload)
+    }
+
+    #[test]
+    fn a_streamed_file_is_checked_when_finished() {
+        let key = Key::of(b"k");
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        for level in [None, Some(1)] {
+            let bytes = TEST.encode(&key, "ns", &payload, level).unwrap();
+            assert_eq!(stream_file(&bytes, &key, None).unwrap(), payload);
+            // Every byte counts, the namespace and the checksum included.
+            for at in [40, HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1] {
+                let mut bad = bytes.clone();
+                bad[at] ^= 1;
+                assert!(stream_file(&bad, &key, None).is_err(), "{level:?} {at}");
+            }
+            assert!(stream_file(&bytes, &Key::of(b"other"), None).is_err());
+            for cut in [0, 10, bytes.len() as u64 / 2, bytes.len() as u64 - 1] {
+                assert!(stream_file(&bytes, &key, Some(cut)).is_err(), "{cut}");
+            }
         }
     }
 }

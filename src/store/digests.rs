@@ -36,7 +36,9 @@ pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::R
             .to_hex()
             .as_str(),
     );
-    if let Ok(stored) = fs::read(&memo) {
+    // Anything but a small regular file (a FIFO, a link to /dev/zero) is
+    // not read, and replaced below.
+    if let Ok(stored) = crate::files::read_cache_file_bounded(&memo, crate::files::MAX_MEMO_FILE) {
         if let Some(digest) = stored
             .strip_prefix(id.as_bytes())
             .and_then(|rest| rest.strip_prefix(b"\n"))

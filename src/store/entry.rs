@@ -129,7 +129,20 @@ const MAX_SMALL_FILE: u64 = 256 << 20;
 
 impl ResultStream<'_> {
     pub fn open<'a>(bytes: &'a [u8], key: &Key) -> Result<ResultStream<'a>, String> {
-        let mut stream = FORMAT.open(bytes, key)?;
+        Self::start(FORMAT.open(bytes, key)?)
+    }
+
+    /// A result read from `file` (`len` bytes) as it is streamed, checked
+    /// only by `finish` (see `Format::open_file`).
+    pub fn open_file<'a>(
+        file: &'a std::fs::File,
+        len: u64,
+        key: &Key,
+    ) -> Result<ResultStream<'a>, String> {
+        Self::start(FORMAT.open_file(file, len, key)?)
+    }
+
+    fn start(mut stream: Stream<'_>) -> Result<ResultStream<'_>, String> {
         let files_left = stream.u32()?;
         Ok(ResultStream { stream, files_left })
     }

@@ -7,7 +7,6 @@ pub mod digests;
 pub mod entry;
 pub mod inputs;
 pub mod manifest;
-pub mod mapped;
 pub mod output;
 
 pub use output::{clone_file, install_output, write_output, OutputFile, Symlink};
@@ -46,6 +45,28 @@ impl EntryKind {
             EntryKind::Manifest => 'M',
             EntryKind::RawObject => 'W',
             EntryKind::Inputs => 'X',
+        }
+    }
+
+    /// The largest file of this kind that is read: a result or raw object
+    /// may be as large as an object gets, a manifest holds at most
+    /// `manifest::MAX_RESULTS` include lists, an input record explains a
+    /// miss. A larger file is refused before it is read.
+    pub fn max_len(self) -> u64 {
+        match self {
+            EntryKind::Result | EntryKind::RawObject => crate::files::MAX_CACHE_FILE,
+            EntryKind::Manifest => 256 << 20,
+            EntryKind::Inputs => 64 << 20,
+        }
+    }
+
+    /// What a file of this kind starts with (a raw object is the compiler's).
+    fn magic(self) -> Option<&'static [u8; 4]> {
+        match self {
+            EntryKind::Result => Some(entry::MAGIC),
+            EntryKind::Manifest => Some(manifest::MAGIC),
+            EntryKind::Inputs => Some(inputs::MAGIC),
+            EntryKind::RawObject => None,
         }
     }
 
@@ -92,19 +113,44 @@ impl LocalStore {
 
     /// The stored bytes, or `None` when there is no entry. Verification is the
     /// caller's: the store only moves bytes.
-    pub fn get(&self, key: &Key, kind: EntryKind) -> io::Result<Option<mapped::EntryBytes>> {
-        let magic = match kind {
-            EntryKind::Result => Some(entry::MAGIC),
-            EntryKind::Manifest => Some(manifest::MAGIC),
-            EntryKind::Inputs => Some(inputs::MAGIC),
-            EntryKind::RawObject => None,
+    pub fn get(&self, key: &Key, kind: EntryKind) -> io::Result<Option<Vec<u8>>> {
+        let Some((file, len)) = self.open(key, kind)? else {
+            return Ok(None);
         };
-        match mapped::read(&self.path(key, kind), magic) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
-            Err(e) => Err(e),
+        crate::files::read_at_most(file, len, kind.max_len()).map(Some)
+    }
+
+    /// The entry file opened for reading and its length, or `None` when
+    /// there is none. It must start with the kind's magic: anything else (a
+    /// huge sparse file planted there) is refused before it is read (see
+    /// also `files::open_cache_file_bounded`).
+    ///
+    /// Entries are read, never mapped: another process may truncate and
+    /// rewrite one in place (a `cp` over a live cache, a sync tool, a
+    /// writer of a shared cache that does not rename), and touching a
+    /// mapped page past the new end kills the call with SIGBUS, while a
+    /// page rewritten after the checksum was verified would reach the
+    /// output unverified. What is read is checked by its checksum.
+    pub fn open(&self, key: &Key, kind: EntryKind) -> io::Result<Option<(fs::File, u64)>> {
+        use std::os::unix::fs::FileExt;
+        let path = self.path(key, kind);
+        let (file, len) = match crate::files::open_cache_file_bounded(&path, kind.max_len()) {
+            Ok(opened) => opened,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(magic) = kind.magic() {
+            let mut start = [0u8; 4];
+            let n = file.read_at(&mut start, 0)?;
+            if n < 4 || &start != magic {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "not an objcache entry",
+                ));
+            }
         }
+        Ok(Some((file, len)))
     }
 
     /// Marks an entry as just used, for least-recently-used eviction.
@@ -238,6 +284,44 @@ mod tests {
         let shard = stats::read_total(dir.path());
         assert_eq!(shard.get(Counter::FilesInCache), 0);
         assert_eq!(shard.get(Counter::CacheSizeKibibyte), 0);
+    }
+
+    #[test]
+    fn planted_entry_files_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let key = Key::of(b"x");
+        let plant = |kind: EntryKind, len: u64, start: &[u8]| {
+            let path = store.path(&key, kind);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let _ = fs::remove_file(&path);
+            let mut f = fs::File::create(&path).unwrap();
+            f.write_all(start).unwrap();
+            f.set_len(len).unwrap();
+        };
+        let refused = |kind| store.get(&key, kind).map(|_| ()).unwrap_err().kind();
+        // Starting as an entry of its kind, but larger than one can be.
+        plant(EntryKind::Manifest, (256 << 20) + 1, manifest::MAGIC);
+        assert_eq!(refused(EntryKind::Manifest), io::ErrorKind::InvalidData);
+        plant(EntryKind::Inputs, (64 << 20) + 1, inputs::MAGIC);
+        assert_eq!(refused(EntryKind::Inputs), io::ErrorKind::InvalidData);
+        // Not an entry at all.
+        plant(EntryKind::Result, 1 << 30, b"\0\0\0\0");
+        assert_eq!(refused(EntryKind::Result), io::ErrorKind::InvalidData);
+        let path = store.path(&key, EntryKind::Result);
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert_eq!(refused(EntryKind::Result), io::ErrorKind::InvalidData);
+        let (file, len) = {
+            fs::remove_file(&path).unwrap();
+            plant(EntryKind::Result, 100, entry::MAGIC);
+            store.open(&key, EntryKind::Result).unwrap().unwrap()
+        };
+        assert_eq!((file.metadata().unwrap().len(), len), (100, 100));
+        assert!(store
+            .get(&Key::of(b"y"), EntryKind::Result)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

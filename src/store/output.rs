@@ -370,7 +370,7 @@ pub fn install_output(
 /// file system cannot, and the caller copies instead.
 pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
     const FICLONE: libc::c_ulong = 0x4004_9409;
-    let Ok(src) = fs::File::open(src) else {
+    let Ok((src, _)) = crate::files::open_cache_file(src) else {
         return false;
     };
     // SAFETY: both descriptors are open files we own for the call.

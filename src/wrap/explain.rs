@@ -148,9 +148,7 @@ impl Session {
 /// from that whether the output's last call hit.
 fn mark_unused_since(path: &std::path::Path, ns: u64) {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
-    if let Ok(f) = std::fs::File::options().write(true).open(path) {
-        let _ = f.set_modified(t);
-    }
+    let _ = crate::files::set_mtime(path, t);
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

@@ -11,6 +11,7 @@ use crate::compiler::{self, color};
 use crate::depfile::DepRecord;
 use crate::key::Key;
 use crate::stats::Counter;
+use crate::storage::StoredResult;
 use crate::store::container::CopyError;
 use crate::store::entry::{FileKind, ResultEntry, ResultStream};
 use crate::store::{self, EntryKind};
@@ -49,11 +50,11 @@ impl Session {
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
         let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
-        let Some((bytes, source)) = self.storage.get(key, EntryKind::Result, &verify) else {
+        let Some((stored, source)) = self.storage.get_result(key, &verify) else {
             return Ok(None);
         };
         let object_path = (!a.syntax_only).then_some(a.output.as_str());
-        let mut unpacked = match self.unpack(&bytes, key, object_path)? {
+        let mut unpacked = match self.unpack(&stored, key, object_path)? {
             Ok(u) => u,
             Err(why) => {
                 self.log
@@ -116,7 +117,7 @@ impl Session {
             }
         }
         self.replay(a, &unpacked, cwd, family);
-        self.storage.served(key, source, &bytes);
+        self.storage.served(key, source, &stored);
         Ok(Some(0))
     }
 
@@ -167,14 +168,20 @@ impl Session {
     /// Reads a stored result: the object streamed to the output (confirmed by
     /// the caller only once everything checked out, removed otherwise), the
     /// other files into memory. The outer error is a problem writing the
-    /// output (the call then runs the compiler); the inner one a bad entry.
+    /// output (the call then runs the compiler); the inner one a bad entry,
+    /// found at the latest by `finish` (a result streamed from its file is
+    /// checked as it is read).
     fn unpack(
         &mut self,
-        bytes: &[u8],
+        stored: &StoredResult,
         key: &Key,
         object_path: Option<&str>,
     ) -> Result<Result<Unpacked, String>, Fallback> {
-        let mut stream = match ResultStream::open(bytes, key) {
+        let opened = match stored {
+            StoredResult::Bytes(bytes) => ResultStream::open(bytes, key),
+            StoredResult::File(file, len) => ResultStream::open_file(file, *len, key),
+        };
+        let mut stream = match opened {
             Ok(s) => s,
             Err(why) => return Ok(Err(why)),
         };

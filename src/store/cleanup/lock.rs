@@ -15,7 +15,7 @@
 //! keep up) is not cleaning either: a call that finds the cache so far over
 //! takes over at once.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -103,19 +103,10 @@ fn is_stale(file: &File) -> bool {
 
 /// Opens (creating it) the lock file: never through a symlink or a hard
 /// link (its mtime is set), never blocking on a FIFO; something else than
-/// a regular file of its own in its place is replaced. Another user's file the umask closed is opened to read, which
-/// is enough to lock it.
+/// a regular file of its own in its place is replaced. Another user's
+/// file the umask closed is opened to read, which is enough to lock it.
 fn open(path: &Path) -> io::Result<File> {
-    let open = |write: bool| {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .read(!write)
-            .write(write)
-            .create(write)
-            .truncate(false)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-    };
+    let open = |write: bool| crate::files::open_cache_node(path, write);
     let regular = |file: File| -> io::Result<File> {
         if crate::files::is_own_file(&file.metadata()?) {
             Ok(file)
