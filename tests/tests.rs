@@ -29,6 +29,7 @@ mod explain;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod hostile_stamps;
 mod hygiene;
 mod invoke_parity;
 mod keys;

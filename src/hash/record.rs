@@ -388,6 +388,7 @@ const UNSTAMPED: Stamp = Stamp {
     size: u64::MAX,
     mtime_ns: -1,
     ctime_ns: -1,
+    ino: 0,
 };
 
 #[cfg(test)]

@@ -1,0 +1,107 @@
+//! A stamp (size, mtime, ctime) proves a header unchanged only while the
+//! path still leads to the same file: two files written within one kernel
+//! tick (one `git checkout`, `tar x` or `cp -r` writes hundreds per tick)
+//! with the same size have equal stamps, so a symlink retargeted from one
+//! to the other, or an include directory swapped by renames, changes what
+//! the compiler reads without changing the stamp.
+
+use crate::common::*;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+const V111: &str = "#define VAL 111\n";
+const V222: &str = "#define VAL 222\n";
+
+fn stamp(path: &Path) -> (u64, i64, i64, i64, i64) {
+    let m = fs::metadata(path).unwrap();
+    let t = (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+    (m.size(), t.0, t.1, t.2, t.3)
+}
+
+/// Writes `a` and `b` (same length) until they have equal stamps: both
+/// written within one tick of the coarse clock, as a checkout writes them.
+fn write_twins(a: &Path, b: &Path) {
+    for _ in 0..100 {
+        let _ = fs::remove_file(a);
+        let _ = fs::remove_file(b);
+        fs::write(a, V111).unwrap();
+        fs::write(b, V222).unwrap();
+        if stamp(a) == stamp(b) {
+            return;
+        }
+    }
+    panic!("{} and {} never got equal stamps", a.display(), b.display());
+}
+
+fn compile(env: &TestEnv, dir: &Path, args: &[&str]) {
+    run_ok(&mut env.objcache_in(dir, std::iter::once("gcc").chain(args.iter().copied())));
+}
+
+/// Compiles twice (a miss that records the header, a direct hit), lets
+/// `switch` point the include at the twin (calling it again switches
+/// back), and checks that the next call gives the twin's object, not the
+/// direct hit of the first.
+fn check_switch(env: &TestEnv, dir: &Path, args: &[&str], mut switch: impl FnMut()) {
+    let first = plain_object("gcc", dir, args, "main.o");
+    switch();
+    let expected = plain_object("gcc", dir, args, "main.o");
+    assert_ne!(first, expected, "the twins must give different objects");
+    switch();
+    compile(env, dir, args);
+    compile(env, dir, args);
+    assert_eq!(env.stat("direct_cache_hit"), 1, "{:?}", env.stats());
+    switch();
+    compile(env, dir, args);
+    assert_bytes_eq(
+        &read(&dir.join("main.o")),
+        &expected,
+        "after the include was pointed at a file with the same stamp",
+    );
+}
+
+#[test]
+fn a_symlinked_header_retargeted_to_a_twin_is_compiled() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    fs::write(
+        dir.join("main.c"),
+        "#include \"x.h\"\nint val(void) { return VAL; }\n",
+    )
+    .unwrap();
+    let (a, b, x) = (dir.join("a.h"), dir.join("b.h"), dir.join("x.h"));
+    write_twins(&a, &b);
+    let point = |target: &str| {
+        let _ = fs::remove_file(&x);
+        std::os::unix::fs::symlink(target, &x).unwrap();
+    };
+    point("a.h");
+    let mut to_b = true;
+    check_switch(&env, &dir, &["-c", "main.c", "-o", "main.o"], || {
+        point(if to_b { "b.h" } else { "a.h" });
+        to_b = !to_b;
+    });
+}
+
+#[test]
+fn an_include_directory_swapped_by_renames_is_compiled() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    fs::write(
+        dir.join("main.c"),
+        "#include \"x.h\"\nint val(void) { return VAL; }\n",
+    )
+    .unwrap();
+    let (inc, next, old) = (dir.join("inc"), dir.join("next"), dir.join("old"));
+    fs::create_dir(&inc).unwrap();
+    fs::create_dir(&next).unwrap();
+    write_twins(&inc.join("x.h"), &next.join("x.h"));
+    let swap = || {
+        fs::rename(&inc, &old).unwrap();
+        fs::rename(&next, &inc).unwrap();
+        fs::rename(&old, &next).unwrap();
+    };
+    check_switch(&env, &dir, &["-Iinc", "-c", "main.c", "-o", "main.o"], swap);
+}
