@@ -105,3 +105,35 @@ fn an_include_directory_swapped_by_renames_is_compiled() {
     };
     check_switch(&env, &dir, &["-Iinc", "-c", "main.c", "-o", "main.o"], swap);
 }
+
+/// A header dated after 2262 (`touch -d 2300-01-01`, a tarball's bogus
+/// date; ext4 keeps dates up to 2446) is past what nanoseconds since the
+/// epoch hold in an i64: it must still be cached, as a file that is too
+/// new for direct mode, not crash objcache into running the compiler.
+#[test]
+fn a_header_dated_after_2262_is_cached() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    fs::write(
+        dir.join("main.c"),
+        "#include \"x.h\"\nint val(void) { return VAL; }\n",
+    )
+    .unwrap();
+    let header = dir.join("x.h");
+    fs::write(&header, V111).unwrap();
+    let year_2300 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(10_413_792_000);
+    let f = fs::File::options().write(true).open(&header).unwrap();
+    f.set_modified(year_2300).unwrap();
+    if fs::metadata(&header).unwrap().mtime() < 9_300_000_000 {
+        eprintln!("SKIP: this file system cannot date a file after 2262");
+        return;
+    }
+    let u = Compile::new(&dir, "gcc", &["-c", "main.c", "-o", "main.o"], "main.o");
+    u.check(&env);
+    u.check(&env);
+    let s = env.stats();
+    let counts = ["internal_error", "cache_miss"].map(|c| get(&s, c));
+    assert_eq!(counts, [0, 1], "{s:?}");
+    assert_eq!(hits(&s), 1, "{s:?}");
+}
