@@ -137,3 +137,57 @@ fn a_header_dated_after_2262_is_cached() {
     assert_eq!(counts, [0, 1], "{s:?}");
     assert_eq!(hits(&s), 1, "{s:?}");
 }
+
+/// A header appearing in a directory searched before the one its name was
+/// found in, while the call runs (a parallel build step generating it, a
+/// checkout): the compile may read it although the preprocessed text the
+/// key came from did not. Before, the object of the new header was stored
+/// under the key of the old one, and served once the new header was gone.
+#[test]
+fn a_header_appearing_in_an_earlier_directory_during_a_compile_is_not_stored() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    fs::write(
+        dir.join("main.c"),
+        "#include \"x.h\"\nint val(void) { return VAL; }\n",
+    )
+    .unwrap();
+    fs::create_dir(dir.join("first")).unwrap();
+    fs::create_dir(dir.join("second")).unwrap();
+    fs::write(dir.join("second/x.h"), V222).unwrap();
+    fs::write(dir.join("shadow.h"), V111).unwrap();
+    let args = ["-Ifirst", "-Isecond", "-c", "main.c", "-o", "main.o"];
+    let expected = plain_object("gcc", &dir, args, "main.o");
+    // A compiler that, when it compiles (not when it preprocesses), first
+    // puts the shadowing header in place.
+    let gcc = env.dir("bin").join("gcc");
+    fs::write(
+        &gcc,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in\n  *\" -E \"*) ;;\n  *\" -c \"*) [ -n \"$SHADOW\" ] && cp shadow.h first/x.h ;;\nesac\nexec {} \"$@\"\n",
+            which("gcc").unwrap().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&gcc, fs::Permissions::from_mode(0o755)).unwrap();
+    let call = |shadow: bool| {
+        let mut cmd = env.objcache_in(&dir, [gcc.as_os_str()]);
+        cmd.args(args);
+        if shadow {
+            cmd.env("SHADOW", "1");
+        }
+        run_ok(&mut cmd);
+    };
+    call(true);
+    fs::remove_file(dir.join("first/x.h")).unwrap();
+    for _ in 0..2 {
+        call(false);
+        assert_bytes_eq(
+            &read(&dir.join("main.o")),
+            &expected,
+            "after the header that appeared during the first compile is gone",
+        );
+    }
+}
