@@ -36,9 +36,11 @@ pub fn coarse_now_ns() -> i64 {
 }
 
 /// A file time (seconds and nanoseconds, as `stat` gives them) in
-/// nanoseconds since the epoch.
+/// nanoseconds since the epoch. A time past what that holds (after 2262:
+/// `touch -d 2300-01-01`; ext4 keeps dates up to 2446) is the latest one,
+/// which is never settled, and one before 1677 the earliest.
 pub fn file_time_ns(secs: i64, nsecs: i64) -> i64 {
-    secs * 1_000_000_000 + nsecs
+    secs.saturating_mul(1_000_000_000).saturating_add(nsecs)
 }
 
 const SECOND_NS: i64 = 1_000_000_000;
@@ -106,6 +108,13 @@ mod tests {
         assert!(!stamp_settled(fine, fine));
         assert!(!stamp_settled(fine, fine - 1));
         assert!(stamp_settled(fine, fine + 4_000_000));
+    }
+
+    #[test]
+    fn file_times_past_the_range_are_clamped() {
+        assert_eq!(file_time_ns(10_413_792_000, 5), i64::MAX);
+        assert_eq!(file_time_ns(-10_413_792_000, 5), i64::MIN + 5);
+        assert!(!stamp_settled(i64::MAX, coarse_now_ns()));
     }
 
     #[test]

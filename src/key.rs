@@ -6,7 +6,7 @@ use std::fmt;
 
 /// Bump whenever the meaning of a key or of an entry changes, so old entries
 /// can never be served under new rules.
-pub const FORMAT_VERSION: &str = "objcache-key-4";
+pub const FORMAT_VERSION: &str = "objcache-key-5";
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);

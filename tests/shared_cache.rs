@@ -14,6 +14,7 @@ const OTHER_UID: u32 = 65534;
 const SHARED_GID: u32 = 65534;
 
 fn as_other_user(env: &TestEnv, cwd: &Path, args: &[&str]) -> Out {
+    settle_stamps();
     let mut cmd = Command::new("setpriv");
     clean_env(&mut cmd);
     cmd.args([

@@ -54,8 +54,8 @@ pub fn still_valid(
         if stamp.size != inc.stamp.size {
             return Err(format!("{path} changed (size)"));
         }
-        // Same size, mtime and ctime as when recorded (a stamp is recorded
-        // only once its tick is over): unchanged. Otherwise compare the content.
+        // Same size, mtime, ctime and inode as when recorded (a stamp is
+        // recorded only once its tick is over): unchanged. Otherwise compare the content.
         if stamp != inc.stamp {
             if digests.digest(&path) != Some(inc.digest) {
                 return Err(format!("{path} changed (content)"));
@@ -326,6 +326,7 @@ mod tests {
             size: 4,
             mtime_ns,
             ctime_ns,
+            ino: 1,
         };
         // A file system with 1-second stamps: a start later in the same
         // second could be followed by a rewrite that keeps the stamp.
@@ -388,6 +389,7 @@ mod tests {
             ..SearchDirs::default()
         };
         let why = ctx(false).record(&files, &search).unwrap_err();
+        let why = why.why();
         assert!(why.contains("x.h is too new"), "{why}");
         // include_file_mtime lets it through, unproven: a lookup compares
         // its content, and learns its stamp only after its second.

@@ -34,6 +34,34 @@ pub fn has_file_macro(content: &[u8]) -> bool {
         .any(|w| w == b"__FILE__" || w == b"__BASE_F")
 }
 
+/// Why a compile is not recorded for direct mode.
+#[derive(Debug)]
+pub enum Unrecorded {
+    /// Direct mode cannot check this compile (why, for the log); its
+    /// result is sound.
+    Unsuitable(String),
+    /// A header that would shadow one the compile read (or change what a
+    /// `__has_include` answered) appeared or changed in the timestamp tick
+    /// of the call's start or later: the compile may have read it after
+    /// the preprocessor did not, so its result may not belong to the key
+    /// either.
+    Appeared(String),
+}
+
+impl From<String> for Unrecorded {
+    fn from(why: String) -> Unrecorded {
+        Unrecorded::Unsuitable(why)
+    }
+}
+
+impl Unrecorded {
+    pub fn why(&self) -> &str {
+        match self {
+            Unrecorded::Unsuitable(why) | Unrecorded::Appeared(why) => why,
+        }
+    }
+}
+
 pub struct RecordContext<'a> {
     pub cwd: &'a str,
     pub base_dir: Option<&'a crate::paths::BaseDirs>,
@@ -73,6 +101,15 @@ impl RecordContext<'_> {
         stamp.unsettled_at(self.coarse_start_ns, self.mtime_sloppy, self.ctime_sloppy)
     }
 
+    /// Whether `path` may have appeared or changed at or after the call's
+    /// start: its ctime (set when it was created, renamed or written) is
+    /// not settled. Sloppiness does not apply: the preprocessor did not
+    /// see this file, so nothing vouches for it.
+    fn changed_since_start(&self, path: &Path) -> bool {
+        fs::metadata(path)
+            .is_ok_and(|m| Stamp::of(&m).unsettled_at(self.coarse_start_ns, true, false))
+    }
+
     /// The stamp to record: a sloppiness may let through one that can still
     /// change unseen, which must then never match.
     fn trusted(&self, stamp: Stamp) -> Stamp {
@@ -89,15 +126,17 @@ impl RecordContext<'_> {
         &self,
         files: &[ReadFile],
         search: &SearchDirs,
-    ) -> Result<(Vec<IncludeRecord>, Probes), String> {
+    ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
         if !search.parsed {
             // Without it no shadowing header could be noticed.
-            return Err("the compiler's header search list could not be read".into());
+            return Err(Unrecorded::Unsuitable(
+                "the compiler's header search list could not be read".into(),
+            ));
         }
         let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
             .map_err(|e| format!("{}: {e}", self.input))?;
         if self.too_new(&Stamp::of(&input_meta)) {
-            return Err(format!("{} was modified during the compile", self.input));
+            return Err(format!("{} was modified during the compile", self.input).into());
         }
         let mut includes = Vec::with_capacity(files.len());
         // `__has_include` tests anywhere in the compile's files.
@@ -115,14 +154,16 @@ impl RecordContext<'_> {
             );
         }
         if self.command_line_tests {
-            return Err("__has_include in a macro defined on the command line".into());
+            return Err(Unrecorded::Unsuitable(
+                "__has_include in a macro defined on the command line".into(),
+            ));
         }
         if self.file_macro_sensitive && self.skip_system_headers {
             // System headers are left out of the record, but a macro of
             // theirs (assert) can still expand `__FILE__` in the source.
             for f in files.iter().filter(|f| f.system) {
                 if fs::read(resolve_in(self.cwd, &f.path)).is_ok_and(|c| has_file_macro(&c)) {
-                    return Err(format!("{} uses __FILE__", f.path));
+                    return Err(format!("{} uses __FILE__", f.path).into());
                 }
             }
         }
@@ -137,11 +178,11 @@ impl RecordContext<'_> {
             }
             let stamp = Stamp::of(&meta);
             if self.too_new(&stamp) {
-                return Err(format!("include file {} is too new", f.path));
+                return Err(format!("include file {} is too new", f.path).into());
             }
             let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
             if !self.time_macros_sloppy && has_time_macros(&content) {
-                return Err(format!("include file {} uses a time macro", f.path));
+                return Err(format!("include file {} uses a time macro", f.path).into());
             }
             // A macro in a header may expand `__FILE__` in the source (assert),
             // or name the header's own absolute path: then the object differs
@@ -154,7 +195,8 @@ impl RecordContext<'_> {
                 return Err(format!(
                     "{} uses __FILE__ and paths under base_dir are absolute",
                     f.path
-                ));
+                )
+                .into());
             }
             if has_include::mentions_operator(&content) {
                 aliases.extend(has_include::aliases(&content, &operators));
@@ -200,7 +242,7 @@ impl RecordContext<'_> {
         files: &[ReadFile],
         search: &SearchDirs,
         extra: &[String],
-    ) -> Result<Probes, String> {
+    ) -> Result<Probes, Unrecorded> {
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         let all_includer_dirs = includer_dirs(self.input, files);
         let mut candidates: Vec<String> = extra.to_vec();
@@ -273,7 +315,14 @@ impl RecordContext<'_> {
                     };
                     // A candidate that exists but was not read was never searched
                     // (`#include_next`, or an angle include skipping the includer's
-                    // directory): it cannot shadow anything.
+                    // directory): it cannot shadow anything. Unless it appeared
+                    // after the call started: then the compile may have read it.
+                    for name in &names {
+                        let path = Path::new(&real).join(name);
+                        if is_header_file(&path) && self.changed_since_start(&path) {
+                            return Err(Unrecorded::Appeared(path.display().to_string()));
+                        }
+                    }
                     names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
                     Some(if s.settled_at(now) { s } else { UNSTAMPED })
                 }
@@ -341,7 +390,7 @@ impl RecordContext<'_> {
         files: &[ReadFile],
         search: &SearchDirs,
         includes: &mut Vec<IncludeRecord>,
-    ) -> Result<(Vec<ReadFile>, Vec<String>), String> {
+    ) -> Result<(Vec<ReadFile>, Vec<String>), Unrecorded> {
         let mut found: Vec<ReadFile> = Vec::new();
         let mut absent: Vec<String> = Vec::new();
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -358,7 +407,9 @@ impl RecordContext<'_> {
                     let meta = fs::metadata(&real).map_err(|e| format!("{candidate}: {e}"))?;
                     let stamp = Stamp::of(&meta);
                     if self.too_new(&stamp) {
-                        return Err(format!("{candidate} (__has_include) is too new"));
+                        return Err(Unrecorded::Appeared(format!(
+                            "{candidate} (found by __has_include)"
+                        )));
                     }
                     let content = fs::read(&real).map_err(|e| format!("{candidate}: {e}"))?;
                     includes.push(IncludeRecord {
@@ -388,6 +439,7 @@ const UNSTAMPED: Stamp = Stamp {
     size: u64::MAX,
     mtime_ns: -1,
     ctime_ns: -1,
+    ino: 0,
 };
 
 #[cfg(test)]

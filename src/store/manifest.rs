@@ -6,9 +6,9 @@
 //! ```text
 //! payload  = count u32 | result*
 //! result   = result_key [32] | n u32 | include{n} | names | m u32 | probe{m}
-//! include  = path | digest [32] | size u64 | mtime_ns i64 | ctime_ns i64
+//! include  = path | digest [32] | size u64 | mtime_ns i64 | ctime_ns i64 | ino u64
 //! names    = t u32 | bytes                (t candidate paths, each ended by NUL)
-//! probe    = path | present u8 | size u64 | mtime_ns i64 | ctime_ns i64
+//! probe    = path | present u8 | size u64 | mtime_ns i64 | ctime_ns i64 | ino u64
 //!            | k u32 | name_index u32 {k}  (indices into the result's names)
 //! path     = 0 u8 | bytes                 (as spelled)
 //!          | 1 u8 | up u32 | bytes        (under base_dir: relative to the cwd)
@@ -30,7 +30,7 @@ pub const MAGIC: &[u8; 4] = b"OCMF";
 
 const FORMAT: Format = Format {
     magic: MAGIC,
-    version: 3,
+    version: 4,
 };
 
 /// At most this many results per manifest; the oldest go first.
@@ -95,11 +95,15 @@ impl StoredPath {
 
 /// What `stat` said about a file: equal stamps mean an unchanged file, as
 /// long as the stamp was settled (see `settled_at`) when it was recorded.
+/// The inode number is part of it: two files written within one tick with
+/// the same size have equal times, and a symlink retargeted from one to the
+/// other (or a directory swapped by renames) changes neither file's times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i64,
     pub ctime_ns: i64,
+    pub ino: u64,
 }
 
 impl Stamp {
@@ -132,6 +136,7 @@ impl Stamp {
             size,
             mtime_ns: i64::MIN,
             ctime_ns: i64::MIN,
+            ino: 0,
         }
     }
 
@@ -141,6 +146,7 @@ impl Stamp {
             size: meta.size(),
             mtime_ns: crate::clock::file_time_ns(meta.mtime(), meta.mtime_nsec()),
             ctime_ns: crate::clock::file_time_ns(meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
         }
     }
 }
@@ -277,6 +283,7 @@ impl Manifest {
                         size: 0,
                         mtime_ns: 0,
                         ctime_ns: 0,
+                        ino: 0,
                     }),
                 );
                 w.u32(probe.names.len() as u32);
@@ -354,6 +361,7 @@ fn write_stamp(w: &mut Writer, s: &Stamp) {
     w.u64(s.size);
     w.i64(s.mtime_ns);
     w.i64(s.ctime_ns);
+    w.u64(s.ino);
 }
 
 fn read_stamp(r: &mut Reader) -> Result<Stamp, String> {
@@ -361,6 +369,7 @@ fn read_stamp(r: &mut Reader) -> Result<Stamp, String> {
         size: r.u64()?,
         mtime_ns: r.i64()?,
         ctime_ns: r.i64()?,
+        ino: r.u64()?,
     })
 }
 
@@ -381,6 +390,7 @@ mod tests {
                     size: 10,
                     mtime_ns: 5,
                     ctime_ns: 6,
+                    ino: 7,
                 },
             }],
             probes: {
@@ -398,6 +408,7 @@ mod tests {
                         size: 0,
                         mtime_ns: 1,
                         ctime_ns: 2,
+                        ino: 3,
                     }),
                     &["x.h".into()],
                     &mut index,

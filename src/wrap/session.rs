@@ -10,7 +10,7 @@ use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::hash::direct::{self, DigestCache};
 use crate::hash::includes::{self, ReadFile, SearchDirs};
-use crate::hash::record::RecordContext;
+use crate::hash::record::{RecordContext, Unrecorded};
 use crate::hash::{asm, preprocessor};
 use crate::key::{Key, KeyHasher};
 use crate::paths;
@@ -129,7 +129,21 @@ impl Session {
         let compiled = self.run_compiler(&analysis, &cwd)?;
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
-            if let Some(why) = self.changed_during_compile(&analysis, &pp.files, &cwd) {
+            // Recorded before storing: a shadowing header that appeared
+            // during the call may have been read by the compile.
+            let recorded = match &manifest_key {
+                Some(_) if self.storage.may_write() => {
+                    Some(self.record(&pp.files, &pp.search, &analysis, &cwd))
+                }
+                _ => None,
+            };
+            let changed = self
+                .changed_during_compile(&analysis, &pp.files, &cwd)
+                .or_else(|| match &recorded {
+                    Some(Err(Unrecorded::Appeared(path))) => Some(path.clone()),
+                    _ => None,
+                });
+            if let Some(why) = changed {
                 // The key may have been computed from other content than the
                 // object was built from: as in ccache, not a miss but its own
                 // error.
@@ -140,10 +154,8 @@ impl Session {
             } else {
                 self.count_miss(true);
                 if self.store_result(&pp.key, &entry) {
-                    if let Some(mkey) = &manifest_key {
-                        self.remember_includes(
-                            mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd,
-                        );
+                    if let (Some(mkey), Some(Ok((includes, probes)))) = (&manifest_key, recorded) {
+                        self.add_to_manifest(mkey, pp.key, includes, probes);
                     }
                 }
             }
@@ -460,7 +472,7 @@ impl Session {
         }
         self.count_miss(false);
         let search = self.search_dirs(a);
-        let Some((includes, probes)) = self.record(&files, &search, a, cwd) else {
+        let Ok((includes, probes)) = self.record(&files, &search, a, cwd) else {
             return Ok(compiled.code);
         };
         let mut h = KeyHasher::new(self.config.debug);
@@ -514,7 +526,7 @@ impl Session {
         search: &SearchDirs,
         a: &ArgsAnalysis,
         cwd: &str,
-    ) -> Option<(Vec<IncludeRecord>, Probes)> {
+    ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
         let ctx = RecordContext {
             cwd,
             base_dir: self.config.base_dir.as_ref(),
@@ -528,17 +540,19 @@ impl Session {
             ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
             ignored_headers: &self.config.ignore_headers_in_manifest,
         };
-        match ctx.record(files, search) {
-            Ok(recorded) => {
-                self.header_fields = explain::header_fields(&recorded.0);
-                Some(recorded)
-            }
-            Err(why) => {
+        let recorded = ctx.record(files, search);
+        match &recorded {
+            Ok((includes, _)) => self.header_fields = explain::header_fields(includes),
+            Err(Unrecorded::Unsuitable(why)) => {
                 self.log
                     .note(format!("not recorded for direct mode: {why}"));
-                None
             }
+            Err(Unrecorded::Appeared(path)) => self.log.note(format!(
+                "not recorded for direct mode: {path} appeared or changed in the timestamp \
+                 tick of the call's start or later"
+            )),
         }
+        recorded
     }
 
     fn remember_includes(
@@ -553,7 +567,7 @@ impl Session {
         if !self.storage.may_write() {
             return;
         }
-        if let Some((includes, probes)) = self.record(files, search, a, cwd) {
+        if let Ok((includes, probes)) = self.record(files, search, a, cwd) {
             self.add_to_manifest(mkey, *result_key, includes, probes);
         }
     }

@@ -164,6 +164,9 @@ fn a_group_shared_cache_stays_usable_by_the_group() {
         run_ok(with_umask(&mut cmd, 0o077));
     }
     let other = |args: &[&str]| {
+        // A source written just before: its tick must be over, or the
+        // call is not stored (see `settle_stamps`).
+        settle_stamps();
         let mut cmd = Command::new("setpriv");
         clean_env(&mut cmd);
         cmd.args([
