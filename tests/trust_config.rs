@@ -21,8 +21,6 @@ const OUTSIDER: u32 = 65534;
 /// `objcache ARGS` as `uid`, with `uid` as its own primary group and
 /// `groups` as its supplementary ones.
 fn as_user(uid: u32, groups: &[u32], env: &TestEnv, cwd: &Path, args: &[&str]) -> Command {
-    // As `TestEnv::objcache` does: a source written just now is stored.
-    settle_stamps();
     let mut cmd = Command::new("setpriv");
     clean_env(&mut cmd);
     cmd.args([format!("--reuid={uid}"), format!("--regid={uid}")]);

@@ -119,6 +119,10 @@ pub fn run_ok(cmd: &mut Command) -> Out {
 /// Run a command; if it has not finished after `timeout`, kill its whole
 /// process group and panic.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Out {
+    // Whatever the test wrote just before is stored by the call it starts
+    // (see `settle_stamps`), however the call is made: through a
+    // masquerading link, a build tool, `setpriv` or `script`.
+    settle_stamps();
     let desc = format!("{cmd:?}");
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
