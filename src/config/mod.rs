@@ -3,6 +3,7 @@
 //! or `CCACHE_CONFIGPATH`) < `CCACHE_*` environment variables.
 
 mod choices;
+mod file;
 pub mod keys;
 mod locations;
 pub mod size;
@@ -18,6 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use choices::{CompilerType, ResponseFormat};
+pub use file::write_setting;
 pub use keys::Config;
 use keys::KEYS;
 pub use trust::Refused;
@@ -174,11 +176,7 @@ impl Config {
     ) {
         // The metadata of the file read, not of whatever the path names a
         // moment later: its owner decides which settings it may make.
-        let read = fs::File::open(path).and_then(|f| {
-            let meta = f.metadata()?;
-            Ok((read_all(f, meta.len())?, meta))
-        });
-        let (text, meta) = match read {
+        let (text, meta) = match file::read_config(path) {
             Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
@@ -411,26 +409,6 @@ impl Config {
     }
 }
 
-/// The bytes of `file`, `size` long as far as its metadata said: the
-/// system calls of `fs::read` (`read_to_end` would ask for the size again).
-fn read_all(mut file: fs::File, size: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = vec![0; size as usize + 1];
-    let mut filled = 0;
-    loop {
-        if filled == bytes.len() {
-            bytes.resize(2 * filled, 0);
-        }
-        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(bytes)
-}
-
 /// Checks a value without loading anything, for `-o KEY=VALUE`. The value
 /// is written as given; its `$VAR`s are expanded when it is read.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
@@ -542,66 +520,6 @@ pub fn expand_variables(
     }
     out.push_str(rest);
     Ok(out)
-}
-
-/// Writes `key = value` into a config file, replacing an existing line for the key.
-pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()> {
-    // A config kept elsewhere through a symlink (dotfiles) stays linked.
-    let resolved = fs::canonicalize(path).ok();
-    let path = resolved.as_deref().unwrap_or(path);
-    let old = match fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
-    };
-    let mut out = String::new();
-    let mut replaced = false;
-    // In the continuation lines of a value being replaced.
-    let mut continuation = false;
-    for line in old.lines() {
-        if line.starts_with([' ', '\t']) || line.trim().is_empty() {
-            if !continuation || line.trim().is_empty() {
-                out.push_str(line);
-                out.push('\n');
-            }
-            continue;
-        }
-        let is_key = line
-            .split_once('=')
-            .is_some_and(|(k, _)| k.trim() == key && !line.trim_start().starts_with('#'));
-        continuation = is_key;
-        if is_key && !replaced {
-            out.push_str(&format!("{key} = {value}\n"));
-            replaced = true;
-        } else if !is_key {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !replaced {
-        out.push_str(&format!("{key} = {value}\n"));
-    }
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    // The new file keeps the old one's mode and owner: a 0600 config with
-    // a password must not become readable by everyone.
-    let mut tmp = crate::files::temp_file_for(path)?;
-    if let Ok(meta) = fs::metadata(path) {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        // Only root can give a file away; anyone else keeps at least the
-        // group, which decides whether the group's other members still
-        // take its unsafe settings (trust.rs) after one of them ran `-o`.
-        let file = tmp.as_file();
-        if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
-            let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
-        }
-    }
-    std::io::Write::write_all(&mut tmp, out.as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

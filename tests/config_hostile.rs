@@ -1,0 +1,116 @@
+//! A configuration file a hostile neighbour controls without owning it: a
+//! symlink they planted to a root-owned file whose text they chose, a
+//! directory on its path they can write, a FIFO or `/dev/zero` in its
+//! place, a link that root's `-M` would write through, and `reshare`,
+//! which would send their forged entries to the user's own remote. Needs
+//! root (setpriv), as trust_config.rs.
+
+use crate::common::*;
+use crate::trust_config::OUTSIDER;
+use std::fs;
+use std::os::unix::fs::{chown, lchown, symlink, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A symlink at `link` to `target`, made by `uid`.
+fn link_as(uid: u32, target: &Path, link: &Path) {
+    let _ = fs::remove_file(link);
+    symlink(target, link).unwrap();
+    lchown(link, Some(uid), Some(uid)).unwrap();
+}
+
+/// A FIFO planted as ccache.conf hung every compile and manager command
+/// (the open waits for a writer); a link to `/dev/zero` or a sparse file
+/// of 8 GiB took memory and time without end. Now a configuration file is
+/// opened without blocking and read up to 1 MiB: the compile goes on with
+/// the right object, `-p` answers, `-M` replaces the FIFO and names the
+/// file it cannot read.
+#[test]
+fn a_planted_fifo_or_endless_config_never_hangs() {
+    require("gcc");
+    let env = TestEnv::new();
+    let src = env.dir("src");
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let conf = env.cache_dir.join("ccache.conf");
+    let limit = Duration::from_secs(20);
+    let kinds = ["fifo", "/dev/zero", "sparse"];
+    for (n, kind) in kinds.into_iter().enumerate() {
+        let _ = fs::remove_file(&conf);
+        match kind {
+            "fifo" => {
+                run_ok(std::process::Command::new("mkfifo").arg(&conf));
+            }
+            "sparse" => fs::File::create(&conf).unwrap().set_len(8 << 30).unwrap(),
+            _ => symlink(kind, &conf).unwrap(),
+        }
+        let file = format!("f{n}.c");
+        fs::write(
+            src.join(&file),
+            format!("int f{n}(void) {{ return {n}; }}\n"),
+        )
+        .unwrap();
+        let args = ["gcc", "-c", file.as_str(), "-o", "f.o"];
+        let out = run_with_timeout(&mut env.objcache_in(&src, args), limit);
+        assert!(out.success(), "{kind}: {}", out.dump());
+        let expected = plain_object("gcc", &src, ["-c", file.as_str(), "-o", "p.o"], "p.o");
+        assert_bytes_eq(&read(&src.join("f.o")), &expected, kind);
+        run_with_timeout(env.objcache().arg("-p"), limit);
+        let out = run_with_timeout(env.objcache().args(["-M", "3G"]), limit);
+        if kind == "fifo" {
+            // Empty without a writer, and replaced.
+            assert!(out.success(), "{kind}: {}", out.dump());
+            let text = fs::read_to_string(&conf).unwrap();
+            assert!(text.contains("max_size = 3G"), "{kind}: {text}");
+        } else {
+            // A configuration that cannot be read is named, not changed.
+            assert!(out.stderr_str().contains("larger than"), "{}", out.dump());
+        }
+    }
+}
+
+/// Root's `-M` (or `-o`, `-F`) in a cache dir another user can write
+/// followed their symlink `ccache.conf` and rewrote the file it named,
+/// keeping its owner: any file of root's with `key=value` lines (one in
+/// /etc/default, say) got a `max_size` line. Now only a link of the user
+/// or root is followed; another's is replaced by the new file.
+#[test]
+fn set_config_writes_through_no_link_of_another_user() {
+    require("setpriv");
+    assert!(
+        is_root(),
+        "this test needs root, to plant another user's link"
+    );
+    let env = TestEnv::new();
+    let etc = env.dir("etc");
+    let precious = etc.join("default.conf");
+    let text = "# root's own settings\nTIMEOUT=5\n";
+    fs::write(&precious, text).unwrap();
+    chmod(&precious, 0o600);
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    chown(&env.cache_dir, Some(OUTSIDER), Some(OUTSIDER)).unwrap();
+    chmod(&env.cache_dir, 0o777);
+    let conf = env.cache_dir.join("ccache.conf");
+    link_as(OUTSIDER, &precious, &conf);
+    let out = run(env.objcache().args(["-M", "5G"]));
+    assert!(out.success(), "{}", out.dump());
+    assert_eq!(fs::read_to_string(&precious).unwrap(), text);
+    let meta = fs::symlink_metadata(&conf).unwrap();
+    assert!(meta.is_file(), "{meta:?}");
+    assert!(fs::read_to_string(&conf).unwrap().contains("max_size = 5G"));
+    // Root's own link is followed: the file it names gets the setting.
+    link_as(0, &precious, &conf);
+    run_ok(env.objcache().args(["-M", "6G"]));
+    assert!(fs::symlink_metadata(&conf)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let now = fs::read_to_string(&precious).unwrap();
+    assert!(
+        now.starts_with(text) && now.contains("max_size = 6G"),
+        "{now}"
+    );
+}
