@@ -6,7 +6,7 @@
 //! root (setpriv), as trust_config.rs.
 
 use crate::common::*;
-use crate::trust_config::OUTSIDER;
+use crate::trust_config::{warnings, Shared, OUTSIDER, TEAM, VICTIM};
 use std::fs;
 use std::os::unix::fs::{chown, lchown, symlink, PermissionsExt};
 use std::path::Path;
@@ -21,6 +21,92 @@ fn link_as(uid: u32, target: &Path, link: &Path) {
     let _ = fs::remove_file(link);
     symlink(target, link).unwrap();
     lchown(link, Some(uid), Some(uid)).unwrap();
+}
+
+/// The outsider cannot write a root-owned file, but may choose its text:
+/// `/proc/PID/cmdline` of a setuid-root program they started (`passwd`
+/// waiting for a password, its `argv[0]` lines of their choosing) belongs
+/// to root and is readable by everyone. Their symlink to such a file in a
+/// cache dir they can write ran its `prefix_command` as every user of the
+/// cache, root included: the owner checked was the target's. So was a
+/// file in a cache dir whose parent everyone can write (anyone could put
+/// a cache dir of their own in its place), or a hard link to a root file
+/// in a sticky directory everyone can write. The user's own link to their
+/// own file elsewhere (dotfiles) keeps working.
+#[test]
+fn a_planted_link_to_a_root_file_runs_no_program() {
+    let shared = Shared::new();
+    let root_dir = shared.env.dir("root-owned");
+    chmod(&root_dir, 0o755);
+    let cmdline = root_dir.join("cmdline");
+    shared.plant_at(&cmdline, 0, 0);
+    chmod(&cmdline, 0o444);
+    let cache = &shared.env.cache_dir;
+    // The cache dir was made by the outsider first (`/tmp/ccache`), or
+    // belongs to root and everyone may write it (sticky, as /tmp).
+    for (n, (owner, mode)) in [(OUTSIDER, 0o777), (OUTSIDER, 0o1777), (0, 0o1777)]
+        .into_iter()
+        .enumerate()
+    {
+        chown(cache, Some(owner), Some(owner)).unwrap();
+        chmod(cache, mode);
+        link_as(OUTSIDER, &cmdline, &shared.conf());
+        for uid in [VICTIM, 0] {
+            let out = shared.compile(uid, &[TEAM], &format!("l{n}u{uid}"));
+            let what = format!("dir {owner}, {mode:o}, user {uid}");
+            assert_eq!(
+                shared.marks(),
+                Vec::<String>::new(),
+                "{what}: {}",
+                out.dump()
+            );
+            let told = warnings(&out);
+            assert_eq!(told.len(), 1, "{what}: {}", out.dump());
+            assert!(told[0].contains("prefix_command"), "{what}: {}", told[0]);
+        }
+    }
+    // A hard link to it, in the sticky dir everyone can write: where
+    // `protected_hardlinks` is off, anyone may link any file there.
+    fs::remove_file(shared.conf()).unwrap();
+    fs::hard_link(&cmdline, shared.conf()).unwrap();
+    let out = shared.compile(VICTIM, &[TEAM], "hardlink");
+    assert_eq!(shared.marks(), Vec::<String>::new(), "{}", out.dump());
+    assert!(warnings(&out)[0].contains("hard links"), "{}", out.dump());
+    // A root-owned file in the team's dir, whose parent everyone can write
+    // without the sticky bit.
+    fs::remove_file(shared.conf()).unwrap();
+    chown(cache, Some(0), Some(TEAM)).unwrap();
+    chmod(cache, 0o2775);
+    shared.plant_at(&shared.conf(), 0, 0);
+    chmod(shared.env.root(), 0o777);
+    let out = shared.compile(VICTIM, &[TEAM], "parent");
+    chmod(shared.env.root(), 0o1777);
+    assert_eq!(shared.marks(), Vec::<String>::new(), "{}", out.dump());
+    assert!(
+        warnings(&out)[0].contains("everyone can write"),
+        "{}",
+        out.dump()
+    );
+    // Sticky again: the same file is the team's, and trusted.
+    let out = shared.compile(VICTIM, &[TEAM], "sticky");
+    assert_eq!(warnings(&out), Vec::<String>::new(), "{}", out.dump());
+    assert!(shared.marks().contains(&format!("prefix-{VICTIM}")));
+    shared.clear_marks();
+    // The user's own link, in their own directory, to their own file.
+    let home = shared.env.dir("home");
+    let dotfiles = shared.env.dir("home/dotfiles");
+    for dir in [&home, &dotfiles] {
+        chown(dir, Some(VICTIM), Some(VICTIM)).unwrap();
+        chmod(dir, 0o755);
+    }
+    shared.plant_at(&dotfiles.join("ccache.conf"), VICTIM, VICTIM);
+    chmod(&dotfiles.join("ccache.conf"), 0o644);
+    let own = home.join("ccache.conf");
+    link_as(VICTIM, Path::new("dotfiles/ccache.conf"), &own);
+    let own = own.display().to_string();
+    let out = shared.compile_with(VICTIM, &[], "own", &[("CCACHE_CONFIGPATH", &own)]);
+    assert_eq!(warnings(&out), Vec::<String>::new(), "{}", out.dump());
+    assert!(shared.marks().contains(&format!("prefix-{VICTIM}")));
 }
 
 /// A FIFO planted as ccache.conf hung every compile and manager command

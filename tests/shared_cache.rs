@@ -9,7 +9,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-/// A second user: `nobody` in a group shared with root's compiles.
+/// A second user: `nobody` in a group shared with root's compiles (root
+/// runs as a member of it: `as_member_of`).
 const OTHER_UID: u32 = 65534;
 const SHARED_GID: u32 = 65534;
 
@@ -53,9 +54,10 @@ fn manager_commands_keep_a_shared_cache_writable() {
         &["-s"],
     ];
     for (n, cmd) in commands.iter().enumerate() {
-        // Root runs the command with a restrictive shell umask.
+        // Root, a member of the group, runs the command with a
+        // restrictive shell umask.
         let mut c = Command::new("sh");
-        clean_env(&mut c);
+        clean_env(as_member_of(&mut c, SHARED_GID));
         c.arg("-c")
             .arg("umask 022; exec \"$0\" \"$@\"")
             .arg(objcache_bin())
