@@ -1,9 +1,10 @@
 //! A configuration file a hostile neighbour controls without owning it: a
 //! symlink they planted to a root-owned file whose text they chose, a
 //! directory on its path they can write, a FIFO or `/dev/zero` in its
-//! place, a link that root's `-M` would write through, and `reshare`,
-//! which would send their forged entries to the user's own remote. Needs
-//! root (setpriv), as trust_config.rs.
+//! place, a link that root's `-M` would write through, `reshare`, which
+//! would send their forged entries to the user's own remote, and
+//! `$VARIABLES`, which would read the user's environment into the cache.
+//! Needs root (setpriv), as trust_config.rs.
 
 use crate::common::*;
 use crate::trust_config::{warnings, Shared, OUTSIDER, TEAM, VICTIM};
@@ -199,4 +200,71 @@ fn set_config_writes_through_no_link_of_another_user() {
         now.starts_with(text) && now.contains("max_size = 6G"),
         "{now}"
     );
+}
+
+/// `reshare = true` in a ccache.conf an outsider planted sent the local
+/// hits of the user, whose entries the outsider can forge, to the user's
+/// own remote storage, which the outsider cannot write: a forged object
+/// for everyone who uses that remote. `reshare` decides what goes to a
+/// remote, so only a trusted file may set it.
+#[test]
+fn a_planted_reshare_sends_nothing_to_the_users_remote() {
+    let shared = Shared::new();
+    fs::write(shared.conf(), "umask = 002\nreshare = true\n").unwrap();
+    chown(shared.conf(), Some(OUTSIDER), Some(OUTSIDER)).unwrap();
+    let remote = shared.env.dir("remote");
+    let remote_url = format!("file:{}", remote.display());
+    let vars = [("CCACHE_REMOTE_STORAGE", remote_url.as_str())];
+    let compile = || {
+        let args = ["gcc", "-c", "r.c", "-o", "r.o"];
+        run_ok(shared.env.objcache_in(&shared.src, args).envs(vars))
+    };
+    fs::write(shared.src.join("r.c"), "int r(void) { return 3; }\n").unwrap();
+    compile();
+    assert!(!walk_files(&remote).is_empty(), "a miss stores remotely");
+    fs::remove_dir_all(&remote).unwrap();
+    fs::create_dir_all(&remote).unwrap();
+    let out = compile();
+    assert_eq!(shared.env.hits(), 1, "{}", out.dump());
+    assert_eq!(walk_files(&remote), Vec::<std::path::PathBuf>::new());
+    let told = warnings(&out);
+    assert!(
+        told.len() == 1 && told[0].contains("reshare"),
+        "{}",
+        out.dump()
+    );
+}
+
+/// A ccache.conf an outsider planted read the user's environment into its
+/// settings: `namespace = ${GITHUB_TOKEN}` put every user's token into the
+/// header of each entry they stored, which the outsider could read. Now a
+/// value with a variable in it is taken only from a trusted file, as the
+/// unsafe settings are; the team's own file still expands them.
+#[test]
+fn a_planted_config_reads_no_variable() {
+    let shared = Shared::new();
+    let token = "ghp_T0ken-of-the-user";
+    let vars = [("GITHUB_TOKEN", token)];
+    let text = "umask = 002\nnamespace = ${GITHUB_TOKEN}\n";
+    fs::write(shared.conf(), text).unwrap();
+    chown(shared.conf(), Some(OUTSIDER), Some(OUTSIDER)).unwrap();
+    let holding = |what: &str| -> Vec<std::path::PathBuf> {
+        walk_files(&shared.env.cache_dir)
+            .into_iter()
+            .filter(|f| String::from_utf8_lossy(&read(f)).contains(what))
+            .collect()
+    };
+    let out = shared.compile_with(VICTIM, &[TEAM], "ns", &vars);
+    assert_eq!(holding(token), Vec::<std::path::PathBuf>::new());
+    let told = warnings(&out);
+    assert!(
+        told.len() == 1 && told[0].contains("namespace"),
+        "{}",
+        out.dump()
+    );
+    // The team's file: a member's, with the team's group.
+    chown(shared.conf(), Some(0), Some(TEAM)).unwrap();
+    let out = shared.compile_with(VICTIM, &[TEAM], "team", &vars);
+    assert_eq!(warnings(&out), Vec::<String>::new(), "{}", out.dump());
+    assert!(!holding(token).is_empty(), "{}", out.dump());
 }

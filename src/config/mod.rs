@@ -212,7 +212,8 @@ impl Config {
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
-        // Asked only at the first unsafe setting: most files have none.
+        // Asked only at the first unsafe setting or variable: most files
+        // have none.
         let mut distrust: Option<Option<String>> = None;
         for (n, line) in logical_lines(text) {
             let err = |key: &str, message: String| ConfigError {
@@ -242,26 +243,31 @@ impl Config {
                 // no reason to stop caching.
                 continue;
             };
-            let value = match expand_value(i, value.trim(), lookup) {
-                Ok(v) => v,
-                Err(message) => {
-                    errors.push(err(key, message));
-                    continue;
-                }
-            };
-            if let Some(meta) = meta.filter(|_| trust::is_unsafe(key, &value)) {
-                let why = distrust.get_or_insert_with(|| trust::distrust(meta, path));
-                if let Some(why) = why {
+            // Whether the value names a variable: a file someone else may
+            // have written must not read the user's environment into any
+            // setting (`namespace = $TOKEN` is stored in the header of
+            // every entry, which that someone can read).
+            let named = std::cell::Cell::new(false);
+            let expanded = expand_value(i, value.trim(), &|name| {
+                named.set(true);
+                lookup(name)
+            });
+            let needs_trust =
+                named.get() || expanded.as_ref().is_ok_and(|v| trust::is_unsafe(key, v));
+            if let Some(meta) = meta.filter(|_| needs_trust) {
+                if let Some(why) = distrust.get_or_insert_with(|| trust::distrust(meta, path)) {
+                    let why = why.clone();
                     self.refused.push(Refused {
                         file: path.to_path_buf(),
                         line: n,
                         key: key.to_string(),
-                        why: why.clone(),
+                        why,
                     });
                     continue;
                 }
             }
-            if let Err(message) = self.set(i, &value, Origin::File(path.to_path_buf())) {
+            let result = expanded.and_then(|v| self.set(i, &v, Origin::File(path.to_path_buf())));
+            if let Err(message) = result {
                 errors.push(err(key, message));
             }
         }

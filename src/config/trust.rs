@@ -10,7 +10,8 @@
 //! share (one group, setgid directories, `umask = 002`), whose ccache.conf
 //! belongs to whichever member created or last rewrote it (`-o`, `-M`).
 //! Nor may anyone else have put it, or a link to another file, in its place
-//! (path.rs). Anyone else's file may still set every other option.
+//! (path.rs). Anyone else's file may still set every other option, without
+//! `$VARIABLES`: the user's environment is not theirs to read.
 
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
@@ -21,8 +22,9 @@ use super::Config;
 mod path;
 
 /// An unsafe setting (one that runs a program, writes files outside the
-/// cache or sends data elsewhere) that was not applied, because its file
-/// may be written by someone the user does not trust.
+/// cache or sends data elsewhere), or a value with a variable in it, that
+/// was not applied, because its file may be written by someone the user
+/// does not trust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refused {
     pub file: PathBuf,
@@ -51,7 +53,8 @@ impl Config {
         let files: Vec<String> = files.into_iter().collect();
         Some(format!(
             "ignoring {} from {}: {}; options that run programs, write files or use remote \
-             storage are taken only from a file that you, root or your group control",
+             storage, and values with $VARIABLES, are taken only from a file that you, root or \
+             your group control",
             keys.join(", "),
             files.join(", "),
             first.why,
@@ -72,6 +75,9 @@ const UNSAFE_KEYS: &[&str] = &[
     "prefix_command",
     "prefix_command_cpp",
     "remote_storage",
+    // Sends local hits to the remotes: entries of the local cache, which
+    // its other writers can forge, to a remote they cannot write.
+    "reshare",
     "stats_log",
     "temporary_dir",
     "umask",
@@ -186,6 +192,7 @@ mod tests {
             ("umask", "002"),
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),
+            ("reshare", "true"),
         ] {
             assert!(is_unsafe(key, value), "{key} = {value}");
         }
