@@ -149,6 +149,8 @@ fn secrets_never_show() {
         format!("redis+unix:/nonexistent.sock?pass=a&{SECRET}"),
         // `$` in a password: the rest is taken for a variable's name.
         format!("redis://:a${{{SECRET}}}@127.0.0.1:1"),
+        // A URL without its scheme, a token for its user: no URL at all.
+        format!("{SECRET}@127.0.0.1:1/c"),
     ];
     let mut files: Vec<String> = values
         .iter()
