@@ -161,6 +161,9 @@ impl Shared {
             as_user(uid, groups, &self.env, &self.src, &args)
         };
         cmd.envs(vars.iter().copied());
+        // A source written in the tick the compile starts in is not stored
+        // (`env.objcache_in` waits for it, `as_user` does not).
+        settle_stamps();
         let out = run(&mut cmd);
         assert!(out.success(), "{}", out.dump());
         let expected = plain_object("gcc", &self.src, ["-c", file.as_str(), "-o", "p.o"], "p.o");
