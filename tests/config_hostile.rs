@@ -268,3 +268,33 @@ fn a_planted_config_reads_no_variable() {
     assert_eq!(warnings(&out), Vec::<String>::new(), "{}", out.dump());
     assert!(!holding(token).is_empty(), "{}", out.dump());
 }
+
+/// `extra_files_to_hash` naming a FIFO or `/dev/zero` (a setting any
+/// ccache.conf may make, a planted one too) hung every compile: the
+/// content was read to its end. Now only a regular file of at most 4 GiB
+/// is hashed; anything else counts `error_hashing_extra_file` and the
+/// compiler runs, uncached, with the right object.
+#[test]
+fn extra_files_to_hash_never_hang() {
+    require("gcc");
+    let env = TestEnv::new();
+    let src = env.dir("src");
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let fifo = env.root().join("fifo");
+    run_ok(std::process::Command::new("mkfifo").arg(&fifo));
+    let sparse = env.root().join("sparse");
+    fs::File::create(&sparse).unwrap().set_len(5 << 30).unwrap();
+    let named = [fifo.as_path(), Path::new("/dev/zero"), sparse.as_path()];
+    for (n, file) in named.into_iter().enumerate() {
+        let text = format!("extra_files_to_hash = {}\n", file.display());
+        fs::write(env.cache_dir.join("ccache.conf"), text).unwrap();
+        let c = format!("x{n}.c");
+        fs::write(src.join(&c), format!("int x{n}(void) {{ return {n}; }}\n")).unwrap();
+        let args = ["gcc", "-c", c.as_str(), "-o", "x.o"];
+        let out = run_with_timeout(&mut env.objcache_in(&src, args), Duration::from_secs(20));
+        assert!(out.success(), "{}: {}", file.display(), out.dump());
+        let expected = plain_object("gcc", &src, ["-c", c.as_str(), "-o", "p.o"], "p.o");
+        assert_bytes_eq(&read(&src.join("x.o")), &expected, "the object");
+        assert_eq!(env.stat("error_hashing_extra_file"), n as u64 + 1);
+    }
+}
