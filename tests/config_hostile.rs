@@ -2,9 +2,10 @@
 //! symlink they planted to a root-owned file whose text they chose, a
 //! directory on its path they can write, a FIFO or `/dev/zero` in its
 //! place, a link that root's `-M` would write through, `reshare`, which
-//! would send their forged entries to the user's own remote, and
-//! `$VARIABLES`, which would read the user's environment into the cache.
-//! Needs root (setpriv), as trust_config.rs.
+//! would send their forged entries to the user's own remote,
+//! `$VARIABLES`, which would read the user's environment into the cache,
+//! and `extra_files_to_hash` naming a FIFO. Needs root (setpriv), as
+//! trust_config.rs.
 
 use crate::common::*;
 use crate::trust_config::{warnings, Shared, OUTSIDER, TEAM, VICTIM};
