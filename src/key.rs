@@ -157,9 +157,27 @@ impl KeyHasher {
     }
 }
 
+/// Largest file whose content goes into a key: larger than any source,
+/// header, profile or compiler, and hashed within seconds.
+pub const MAX_HASHED_FILE: u64 = 4 << 30;
+
+/// The digest of a file's content. Only a regular file of at most
+/// `MAX_HASHED_FILE` bytes, opened without blocking: a FIFO, `/dev/zero`
+/// or a huge sparse file named by `extra_files_to_hash` (which any config
+/// file may set, one planted in a shared cache dir too) would hang every
+/// compile.
 pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    use std::io::{Error, ErrorKind, Read};
+    let (file, len) = crate::files::open_regular_file(path)?;
+    if len > MAX_HASHED_FILE {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{len} bytes, larger than 4 GiB"),
+        ));
+    }
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(std::fs::File::open(path)?)?;
+    // Not past the bound if it grows meanwhile.
+    hasher.update_reader(file.take(MAX_HASHED_FILE))?;
     Ok(*hasher.finalize().as_bytes())
 }
 

@@ -317,6 +317,10 @@ impl Writer {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 rounds += 1;
+                // Whole for a moment between rewrites, so that hits also
+                // find it sound however loaded the machine is.
+                drop(f);
+                std::thread::sleep(Duration::from_millis(40));
             }
             rounds
         });

@@ -9,7 +9,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-/// A second user: `nobody` in a group shared with root's compiles.
+/// A second user: `nobody` in a group shared with root's compiles (root
+/// runs as a member of it: `as_member_of`).
 const OTHER_UID: u32 = 65534;
 const SHARED_GID: u32 = 65534;
 
@@ -54,9 +55,10 @@ fn manager_commands_keep_a_shared_cache_writable() {
         &["-s"],
     ];
     for (n, cmd) in commands.iter().enumerate() {
-        // Root runs the command with a restrictive shell umask.
+        // Root, a member of the group, runs the command with a
+        // restrictive shell umask.
         let mut c = Command::new("sh");
-        clean_env(&mut c);
+        clean_env(as_member_of(&mut c, SHARED_GID));
         c.arg("-c")
             .arg("umask 022; exec \"$0\" \"$@\"")
             .arg(objcache_bin())
@@ -148,6 +150,8 @@ fn secrets_never_show() {
         format!("redis+unix:/nonexistent.sock?pass=a&{SECRET}"),
         // `$` in a password: the rest is taken for a variable's name.
         format!("redis://:a${{{SECRET}}}@127.0.0.1:1"),
+        // A URL without its scheme, a token for its user: no URL at all.
+        format!("{SECRET}@127.0.0.1:1/c"),
     ];
     let mut files: Vec<String> = values
         .iter()

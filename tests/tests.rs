@@ -20,6 +20,7 @@ mod coarse_stamps;
 mod color;
 mod concurrency;
 mod config;
+mod config_hostile;
 mod config_keys;
 mod config_parity;
 mod counters;

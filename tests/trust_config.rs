@@ -11,16 +11,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The user whose compiles must not be hijacked, a member of the team.
-const VICTIM: u32 = 4242;
+pub(crate) const VICTIM: u32 = 4242;
 /// The team's group, and another member of it.
-const TEAM: u32 = 4343;
-const MEMBER: u32 = 4244;
+pub(crate) const TEAM: u32 = 4343;
+pub(crate) const MEMBER: u32 = 4244;
 /// Someone outside the team: `nobody`.
-const OUTSIDER: u32 = 65534;
+pub(crate) const OUTSIDER: u32 = 65534;
 
 /// `objcache ARGS` as `uid`, with `uid` as its own primary group and
 /// `groups` as its supplementary ones.
-fn as_user(uid: u32, groups: &[u32], env: &TestEnv, cwd: &Path, args: &[&str]) -> Command {
+pub(crate) fn as_user(
+    uid: u32,
+    groups: &[u32],
+    env: &TestEnv,
+    cwd: &Path,
+    args: &[&str],
+) -> Command {
     let mut cmd = Command::new("setpriv");
     clean_env(&mut cmd);
     cmd.args([format!("--reuid={uid}"), format!("--regid={uid}")]);
@@ -42,15 +48,15 @@ fn as_user(uid: u32, groups: &[u32], env: &TestEnv, cwd: &Path, args: &[&str]) -
 /// A group-shared cache dir (setgid, the team's group, `umask = 002`),
 /// sources everyone can write, and `marks/`, where the programs a
 /// configuration names leave a file when they run.
-struct Shared {
-    env: TestEnv,
-    src: PathBuf,
-    marks: PathBuf,
-    bin: PathBuf,
+pub(crate) struct Shared {
+    pub(crate) env: TestEnv,
+    pub(crate) src: PathBuf,
+    pub(crate) marks: PathBuf,
+    pub(crate) bin: PathBuf,
 }
 
 impl Shared {
-    fn new() -> Shared {
+    pub(crate) fn new() -> Shared {
         require("setpriv");
         require("gcc");
         assert!(
@@ -81,13 +87,18 @@ impl Shared {
         }
     }
 
-    fn conf(&self) -> PathBuf {
+    pub(crate) fn conf(&self) -> PathBuf {
         self.env.cache_dir.join("ccache.conf")
     }
 
     /// Writes ccache.conf with settings that run the mark programs, write
     /// a log into `marks/` and store entries there, owned by `uid:gid`.
     fn plant(&self, uid: u32, gid: u32) {
+        self.plant_at(&self.conf(), uid, gid);
+    }
+
+    /// `plant` at `path`.
+    pub(crate) fn plant_at(&self, path: &Path, uid: u32, gid: u32) {
         let (bin, marks) = (self.bin.display(), self.marks.display());
         let tag = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -98,13 +109,13 @@ impl Shared {
              compiler_check = {bin}/check {tag} %compiler% --version\n\
              log_file = {marks}/planted.log\nremote_storage = file:{marks}/remote\n"
         );
-        fs::write(self.conf(), text).unwrap();
-        std::os::unix::fs::chown(self.conf(), Some(uid), Some(gid)).unwrap();
-        fs::set_permissions(self.conf(), fs::Permissions::from_mode(0o664)).unwrap();
+        fs::write(path, text).unwrap();
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o664)).unwrap();
     }
 
     /// What the mark programs and the planted settings left.
-    fn marks(&self) -> Vec<String> {
+    pub(crate) fn marks(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(&self.marks)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -114,7 +125,7 @@ impl Shared {
         names
     }
 
-    fn clear_marks(&self) {
+    pub(crate) fn clear_marks(&self) {
         for name in self.marks() {
             let _ = fs::remove_dir_all(self.marks.join(&name));
             let _ = fs::remove_file(self.marks.join(&name));
@@ -124,12 +135,18 @@ impl Shared {
     /// A new source (so the compile is a miss and runs the compiler) and
     /// `uid`'s compile of it (root's without setpriv), which must succeed
     /// with the object gcc makes.
-    fn compile(&self, uid: u32, groups: &[u32], n: &str) -> Out {
+    pub(crate) fn compile(&self, uid: u32, groups: &[u32], n: &str) -> Out {
         self.compile_with(uid, groups, n, &[])
     }
 
     /// `compile` with variables set for it.
-    fn compile_with(&self, uid: u32, groups: &[u32], n: &str, vars: &[(&str, &str)]) -> Out {
+    pub(crate) fn compile_with(
+        &self,
+        uid: u32,
+        groups: &[u32],
+        n: &str,
+        vars: &[(&str, &str)],
+    ) -> Out {
         let file = format!("{n}.c");
         fs::write(
             self.src.join(&file),
@@ -144,6 +161,9 @@ impl Shared {
             as_user(uid, groups, &self.env, &self.src, &args)
         };
         cmd.envs(vars.iter().copied());
+        // A source written in the tick the compile starts in is not stored
+        // (`env.objcache_in` waits for it, `as_user` does not).
+        settle_stamps();
         let out = run(&mut cmd);
         assert!(out.success(), "{}", out.dump());
         let expected = plain_object("gcc", &self.src, ["-c", file.as_str(), "-o", "p.o"], "p.o");
@@ -164,7 +184,7 @@ impl Shared {
     }
 }
 
-fn warnings(out: &Out) -> Vec<String> {
+pub(crate) fn warnings(out: &Out) -> Vec<String> {
     out.stderr_str()
         .lines()
         .filter(|l| l.starts_with("objcache: warning:"))

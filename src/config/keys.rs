@@ -114,8 +114,8 @@ config_keys! {
         pub primary_config_path: PathBuf,
         /// `None` when `CCACHE_CONFIGPATH` disables the system config.
         pub system_config_path: Option<PathBuf>,
-        /// Unsafe settings left out: their file may be written by someone
-        /// the user does not trust (trust.rs).
+        /// Unsafe settings and values with variables left out: their file
+        /// may be written by someone the user does not trust (trust.rs).
         pub refused: Vec<super::Refused>,
     }
 

@@ -3,6 +3,7 @@
 //! or `CCACHE_CONFIGPATH`) < `CCACHE_*` environment variables.
 
 mod choices;
+mod file;
 pub mod keys;
 mod locations;
 pub mod size;
@@ -18,6 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use choices::{CompilerType, ResponseFormat};
+pub use file::write_setting;
 pub use keys::Config;
 use keys::KEYS;
 pub use trust::Refused;
@@ -174,7 +176,7 @@ impl Config {
     ) {
         // The metadata of the file read, not of whatever the path names a
         // moment later: its owner decides which settings it may make.
-        let (text, meta) = match crate::files::read_config_file_and_meta(path) {
+        let (text, meta) = match file::read_config(path) {
             Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
@@ -210,7 +212,8 @@ impl Config {
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
-        // Asked only at the first unsafe setting: most files have none.
+        // Asked only at the first unsafe setting or variable: most files
+        // have none.
         let mut distrust: Option<Option<String>> = None;
         for (n, line) in logical_lines(text) {
             let err = |key: &str, message: String| ConfigError {
@@ -240,26 +243,31 @@ impl Config {
                 // no reason to stop caching.
                 continue;
             };
-            let value = match expand_value(i, value.trim(), lookup) {
-                Ok(v) => v,
-                Err(message) => {
-                    errors.push(err(key, message));
-                    continue;
-                }
-            };
-            if let Some(meta) = meta.filter(|_| trust::is_unsafe(key, &value)) {
-                let why = distrust.get_or_insert_with(|| trust::distrust(meta, path));
-                if let Some(why) = why {
+            // Whether the value names a variable: a file someone else may
+            // have written must not read the user's environment into any
+            // setting (`namespace = $TOKEN` is stored in the header of
+            // every entry, which that someone can read).
+            let named = std::cell::Cell::new(false);
+            let expanded = expand_value(i, value.trim(), &|name| {
+                named.set(true);
+                lookup(name)
+            });
+            let needs_trust =
+                named.get() || expanded.as_ref().is_ok_and(|v| trust::is_unsafe(key, v));
+            if let Some(meta) = meta.filter(|_| needs_trust) {
+                if let Some(why) = distrust.get_or_insert_with(|| trust::distrust(meta, path)) {
+                    let why = why.clone();
                     self.refused.push(Refused {
                         file: path.to_path_buf(),
                         line: n,
                         key: key.to_string(),
-                        why: why.clone(),
+                        why,
                     });
                     continue;
                 }
             }
-            if let Err(message) = self.set(i, &value, Origin::File(path.to_path_buf())) {
+            let result = expanded.and_then(|v| self.set(i, &v, Origin::File(path.to_path_buf())));
+            if let Err(message) = result {
                 errors.push(err(key, message));
             }
         }
@@ -518,67 +526,6 @@ pub fn expand_variables(
     }
     out.push_str(rest);
     Ok(out)
-}
-
-/// Writes `key = value` into a config file, replacing an existing line for the key.
-pub fn write_setting(path: &Path, key: &str, value: &str) -> std::io::Result<()> {
-    // A config kept elsewhere through a symlink (dotfiles) stays linked.
-    let resolved = fs::canonicalize(path).ok();
-    let path = resolved.as_deref().unwrap_or(path);
-    let old = match crate::files::read_config_file(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
-    };
-    let mut out = String::new();
-    let mut replaced = false;
-    // In the continuation lines of a value being replaced.
-    let mut continuation = false;
-    for line in old.lines() {
-        if line.starts_with([' ', '\t']) || line.trim().is_empty() {
-            if !continuation || line.trim().is_empty() {
-                out.push_str(line);
-                out.push('\n');
-            }
-            continue;
-        }
-        let is_key = line
-            .split_once('=')
-            .is_some_and(|(k, _)| k.trim() == key && !line.trim_start().starts_with('#'));
-        continuation = is_key;
-        if is_key && !replaced {
-            out.push_str(&format!("{key} = {value}\n"));
-            replaced = true;
-        } else if !is_key {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !replaced {
-        out.push_str(&format!("{key} = {value}\n"));
-    }
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    // The new file keeps the old one's mode and owner: a 0600 config with
-    // a password must not become readable by everyone.
-    let mut tmp = crate::files::temp_file_for(path)?;
-    if let Ok(meta) = fs::metadata(path) {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        // Only root can give a file away; anyone else keeps at least the
-        // group, which decides whether the group's other members still
-        // take its unsafe settings (trust.rs) after one of them ran `-o`.
-        let file = tmp.as_file();
-        if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
-            let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
-        }
-    }
-    std::io::Write::write_all(&mut tmp, out.as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! writable by everyone: that is the cache ccache's manual tells a team to
 //! share (one group, setgid directories, `umask = 002`), whose ccache.conf
 //! belongs to whichever member created or last rewrote it (`-o`, `-M`).
-//! Anyone else's file may still set every other option.
+//! Nor may anyone else have put it, or a link to another file, in its place
+//! (path.rs). Anyone else's file may still set every other option, without
+//! `$VARIABLES`: the user's environment is not theirs to read.
 
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
@@ -17,9 +19,12 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 
+mod path;
+
 /// An unsafe setting (one that runs a program, writes files outside the
-/// cache or sends data elsewhere) that was not applied, because its file
-/// may be written by someone the user does not trust.
+/// cache or sends data elsewhere), or a value with a variable in it, that
+/// was not applied, because its file may be written by someone the user
+/// does not trust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refused {
     pub file: PathBuf,
@@ -48,7 +53,8 @@ impl Config {
         let files: Vec<String> = files.into_iter().collect();
         Some(format!(
             "ignoring {} from {}: {}; options that run programs, write files or use remote \
-             storage are taken only from a file that you, root or your group control",
+             storage, and values with $VARIABLES, are taken only from a file that you, root or \
+             your group control",
             keys.join(", "),
             files.join(", "),
             first.why,
@@ -69,6 +75,9 @@ const UNSAFE_KEYS: &[&str] = &[
     "prefix_command",
     "prefix_command_cpp",
     "remote_storage",
+    // Sends local hits to the remotes: entries of the local cache, which
+    // its other writers can forge, to a remote they cannot write.
+    "reshare",
     "stats_log",
     "temporary_dir",
     "umask",
@@ -89,18 +98,25 @@ pub(super) fn is_unsafe(key: &str, value: &str) -> bool {
     }
 }
 
-/// Why the file `path`, with metadata `meta`, may not set unsafe options;
-/// `None` when it may.
+/// Why the file `path`, with metadata `meta` (of the file read), may not
+/// set unsafe options; `None` when it may. Everyone who could have chosen
+/// its text must be trusted: who can write the file, and who can write a
+/// directory on its path or make a symlink there, or replace one that is
+/// (through any of them, the path may name a root-owned file whose text
+/// someone else chose: `/proc/PID/cmdline` of a setuid program they run).
 pub(super) fn distrust(meta: &Metadata, path: &Path) -> Option<String> {
+    let me = Me::now();
+    file_distrust(meta, &me).or_else(|| path::distrust(path, meta, &me))
+}
+
+/// Why the writers of the file itself are not all trusted.
+fn file_distrust(meta: &Metadata, me: &Me) -> Option<String> {
     let mode = meta.mode();
     if mode & 0o002 != 0 {
         return Some("everyone can write it".into());
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let group_is_trusted = meta.gid() == 0 || in_my_groups(meta.gid());
-    if meta.uid() == me || meta.uid() == 0 {
-        if mode & 0o020 != 0 && !group_is_trusted {
+    if me.is_me_or_root(meta.uid()) {
+        if mode & 0o020 != 0 && !me.trusts_group(meta.gid()) {
             return Some(format!(
                 "group {} can write it, and it is not yours",
                 meta.gid()
@@ -108,46 +124,58 @@ pub(super) fn distrust(meta: &Metadata, path: &Path) -> Option<String> {
         }
         return None;
     }
-    let owner = format!("it belongs to user {}", meta.uid());
-    if !in_my_groups(meta.gid()) {
+    if !me.in_groups(meta.gid()) {
         return Some(format!(
-            "{owner} and group {}, neither of them yours",
+            "it belongs to user {} and group {}, neither of them yours",
+            meta.uid(),
             meta.gid()
         ));
     }
-    // In a directory everyone can write, anyone could have made the file,
-    // with the directory's group if it is setgid.
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    match std::fs::metadata(dir) {
-        Ok(d) if d.mode() & 0o002 == 0 => None,
-        _ => Some(format!(
-            "{owner}, in a directory everyone can write ({})",
-            dir.display()
-        )),
-    }
+    None
 }
 
-/// Whether `gid` is this process's effective group or one of its
-/// supplementary groups (no user database lookups: a compile must not
-/// wait on a directory service).
-fn in_my_groups(gid: u32) -> bool {
-    // SAFETY: getegid has no preconditions and cannot fail.
-    if unsafe { libc::getegid() } == gid {
-        return true;
-    }
-    // SAFETY: with a zero size getgroups only returns the count; the second
-    // call writes at most `groups.len()` entries into the buffer we own.
-    unsafe {
-        let n = libc::getgroups(0, std::ptr::null_mut());
-        if n <= 0 {
-            return false;
+/// The user, as the trust rule asks: effective uid and groups.
+struct Me {
+    uid: u32,
+    groups: Vec<u32>,
+}
+
+impl Me {
+    /// No user database lookups: a compile must not wait on a directory
+    /// service.
+    fn now() -> Me {
+        // SAFETY: geteuid and getegid have no preconditions and cannot
+        // fail. With a zero size getgroups only returns the count; the
+        // second call writes at most `groups.len()` entries into the
+        // buffer we own.
+        unsafe {
+            let mut groups = vec![libc::getegid()];
+            let n = libc::getgroups(0, std::ptr::null_mut());
+            if n > 0 {
+                let mut more = vec![0 as libc::gid_t; n as usize];
+                let n = libc::getgroups(n, more.as_mut_ptr());
+                groups.extend(more.iter().take(n.max(0) as usize));
+            }
+            Me {
+                uid: libc::geteuid(),
+                groups,
+            }
         }
-        let mut groups = vec![0 as libc::gid_t; n as usize];
-        let n = libc::getgroups(n, groups.as_mut_ptr());
-        n > 0 && groups[..n as usize].contains(&gid)
+    }
+
+    fn is_me_or_root(&self, uid: u32) -> bool {
+        uid == self.uid || uid == 0
+    }
+
+    /// Whether `gid` is this process's effective group or one of its
+    /// supplementary groups.
+    fn in_groups(&self, gid: u32) -> bool {
+        self.groups.contains(&gid)
+    }
+
+    /// Whether members of `gid` may write what the user trusts.
+    fn trusts_group(&self, gid: u32) -> bool {
+        gid == 0 || self.in_groups(gid)
     }
 }
 
@@ -164,6 +192,7 @@ mod tests {
             ("umask", "002"),
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),
+            ("reshare", "true"),
         ] {
             assert!(is_unsafe(key, value), "{key} = {value}");
         }
@@ -197,6 +226,37 @@ mod tests {
                 .starts_with("ignoring umask, prefix_command from /a, /b: everyone can write it;"),
             "{warning}"
         );
+    }
+
+    #[test]
+    fn every_directory_and_link_on_the_path_counts() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("a/b");
+        std::fs::create_dir_all(&real).unwrap();
+        let path = real.join("ccache.conf");
+        std::fs::write(&path, "").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let link = dir.path().join("c");
+        std::os::unix::fs::symlink("a/b/../b/ccache.conf", &link).unwrap();
+        assert_eq!(distrust(&meta, &link), None);
+        let a = dir.path().join("a");
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = distrust(&meta, &link).unwrap();
+        assert!(why.starts_with("everyone can write directory"), "{why}");
+        // Sticky, as /tmp: everyone keeps to their own entries.
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(distrust(&meta, &link), None);
+        std::fs::hard_link(&path, real.join("other")).unwrap();
+        assert_eq!(
+            distrust(&meta, &link),
+            None,
+            "not in a directory everyone can write"
+        );
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let why = distrust(&meta, &link).unwrap();
+        assert!(why.contains("has other hard links"), "{why}");
     }
 
     #[test]

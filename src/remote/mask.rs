@@ -107,6 +107,11 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
 /// Attributes whose names are shown, their values masked.
 const SECRET_ATTRIBUTES: &[&str] = &["bearer-token", "password"];
 
+/// Whether `name` is an attribute objcache knows, which may be shown.
+pub(super) fn is_attribute(name: &str) -> bool {
+    name == "header" || PLAIN_ATTRIBUTES.contains(&name) || SECRET_ATTRIBUTES.contains(&name)
+}
+
 /// A `remote_storage` value with passwords, tokens and header values masked,
 /// for `-p`, `-k`, logs and error messages: URL credentials, `bearer-token`,
 /// `header` values, the value of any attribute not known to be plain, and

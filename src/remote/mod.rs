@@ -270,14 +270,20 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
 
 fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
     let Some(spec) = specs.last_mut() else {
-        // Only the name: a mistyped URL may carry a password.
+        // Only the name of an attribute objcache knows: a URL without its
+        // scheme may start with a token (`TOKEN@host/c`, `TOKEN:x@host`).
         let name = attr
             .trim_start_matches('@')
             .split([':', '=', '@'])
             .next()
             .unwrap_or_default();
+        let shown = if mask::is_attribute(name) {
+            format!("\"{name}…\" is an attribute")
+        } else {
+            "a word that is no URL (not shown: it may hold a secret)".to_string()
+        };
         return Err(format!(
-            "must provide a URL: \"{name}…\" is an attribute with no backend before it \
+            "must provide a URL: {shown} with no backend before it \
              (redis://, redis+unix:, http://, file:)"
         ));
     };

@@ -235,11 +235,14 @@ fn bad_urls_are_rejected_clearly() {
     assert!(err("http://h:port/c").contains("bad port"));
     assert!(err("http://[::1/c").contains("cannot parse URL"));
     assert!(err("http:///c").contains("no host"));
-    let e = err("redis:/:Sekr1t@h");
-    assert!(
-        e.starts_with("must provide a URL") && !e.contains("Sekr1t"),
-        "{e}"
-    );
+    for value in ["redis:/:Sekr1t@h", "Sekr1t@h/c", "Sekr1t:x@h", "Sekr1t"] {
+        let e = err(value);
+        assert!(
+            e.starts_with("must provide a URL") && !e.contains("Sekr1t"),
+            "{e}"
+        );
+    }
+    assert!(err("read-only").contains("\"read-only…\""));
     // Part of a header value cut apart at a space, not a backend.
     let specs = parse("http://h|header=Authorization: Bearer us3r:s3cr3t").unwrap();
     assert_eq!(specs.len(), 1);

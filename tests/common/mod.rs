@@ -830,7 +830,9 @@ pub fn set_age(p: &Path, secs_ago: u64) {
 pub fn group_shared_env(gid: u32) -> (TestEnv, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
+    // Anyone may write it, as the tests do, but replace only their own
+    // files (sticky): whether a config is trusted depends on it.
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o1777)).unwrap();
     fs::create_dir_all(&env.cache_dir).unwrap();
     std::os::unix::fs::chown(&env.cache_dir, None, Some(gid)).unwrap();
     fs::set_permissions(&env.cache_dir, fs::Permissions::from_mode(0o2775)).unwrap();
@@ -850,5 +852,23 @@ pub fn settle_stamps() {
     let now = objcache::clock::now_ns() as i64;
     while objcache::clock::coarse_now_ns() < now + 1_000_000 {
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `cmd` run as root with `gid` as its supplementary group: a member of a
+/// group-shared cache's group, which a config file in the cache dir (that
+/// the group can write) must be to make settings that run programs or
+/// set the umask.
+pub fn as_member_of(cmd: &mut Command, gid: u32) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setgroups is async-signal-safe and changes only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let groups = [gid as libc::gid_t];
+            if libc::setgroups(1, groups.as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
     }
 }

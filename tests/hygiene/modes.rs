@@ -139,8 +139,8 @@ fn umask_covers_every_file_and_directory_in_the_cache() {
     }
 }
 
-/// The group-shared cache end to end: one user (root, with a build umask
-/// of 077) fills the cache under `umask = 002`; a second user of the group
+/// The group-shared cache end to end: one user (root as a member of the
+/// group, with a build umask of 077) fills the cache under `umask = 002`; a second user of the group
 /// then hits, stores into the directories the first created, updates the
 /// counters the first created and cleans up. Needs root (setpriv).
 #[test]
@@ -161,11 +161,10 @@ fn a_group_shared_cache_stays_usable_by_the_group() {
     for (i, u) in units.iter().enumerate() {
         fs::write(src.join(u), format!("int g{i}(void) {{ return {i}; }}\n")).unwrap();
         let mut cmd = env.objcache_in(&src, ["gcc", "-c", u.as_str(), "-o", "root.o"]);
-        run_ok(with_umask(&mut cmd, 0o077));
+        run_ok(with_umask(as_member_of(&mut cmd, SHARED_GID), 0o077));
     }
     let other = |args: &[&str]| {
-        // A source written just before: its tick must be over, or the
-        // call is not stored (see `settle_stamps`).
+        // A source written in the tick the compile starts in is not stored.
         settle_stamps();
         let mut cmd = Command::new("setpriv");
         clean_env(&mut cmd);
