@@ -47,5 +47,6 @@ mod shared_cache;
 mod size;
 mod sloppiness;
 mod splitdwarf;
+mod stats_log;
 mod trust_config;
 mod uncacheable;

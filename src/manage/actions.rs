@@ -139,13 +139,13 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The counters of the `stats_log` file.
+/// The counters of the `stats_log` file, the one compiles append to
+/// (`Config::stats_log`, `~/` expanded as for them).
 fn log_counters(s: &Session) -> Result<stats::Counters, String> {
-    let path = s.config.get("stats_log").unwrap_or_default().to_string();
-    if path.is_empty() {
+    let Some(path) = &s.config.stats_log else {
         return Err("stats_log is not set".into());
-    }
-    stats::log::add_up(std::path::Path::new(&path)).map_err(|e| format!("reading {path}: {e}"))
+    };
+    stats::log::add_up(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
 pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
