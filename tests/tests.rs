@@ -48,5 +48,6 @@ mod size;
 mod sloppiness;
 mod splitdwarf;
 mod stats_log;
+mod storage_records;
 mod trust_config;
 mod uncacheable;
