@@ -13,6 +13,7 @@ use crate::key::Key;
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
+use crate::store::inputs::{self, InputRecord};
 use crate::store::{EntryKind, LocalStore};
 
 /// Results from this size on are streamed from their file rather than
@@ -361,23 +362,47 @@ impl Storage {
         }
     }
 
-    /// Replaces an entry in the local store only (a manifest that learned
-    /// new stamps on a hit: a hit sends nothing to the remotes).
-    /// Stores objcache's own bookkeeping (an input record) locally: in the
-    /// size counters like any entry, but not one of ccache's storage writes.
-    pub fn put_bookkeeping(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
+    /// The input record kept under `key` in the local store, if there is a
+    /// valid one. Reads of objcache's own bookkeeping are not counted.
+    pub fn input_record(&self, key: &Key) -> Option<InputRecord> {
+        let bytes = self.local.get(key, EntryKind::Inputs).ok()??;
+        InputRecord::decode(&bytes, key).ok()
+    }
+
+    /// Stores a miss's input record locally, stamped with the moment the
+    /// miss started (see `store::inputs`): in the size counters like any
+    /// entry, but not one of ccache's storage writes, and never sent to a
+    /// remote.
+    pub fn put_input_record(
+        &mut self,
+        key: &Key,
+        record: &InputRecord,
+        namespace: &str,
+        level: Option<i32>,
+    ) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
-        match self.local.put(key, kind, bytes) {
-            Ok(_) => self.wrote_locally = true,
-            Err(e) => self.log.note(format!(
-                "could not write {}: {e}",
-                self.local.path(key, kind).display()
-            )),
+        let kind = EntryKind::Inputs;
+        let path = self.local.path(key, kind);
+        let stored = record
+            .encode(key, namespace, level)
+            .map_err(|e| format!("could not encode the input record: {e}"))
+            .and_then(|bytes| {
+                (self.local.put(key, kind, &bytes))
+                    .map_err(|e| format!("could not write {}: {e}", path.display()))
+            });
+        match stored {
+            Ok(_) => {
+                self.wrote_locally = true;
+                let _ = inputs::stamp_missed_at(&path, record);
+            }
+            Err(e) => self.log.note(e),
         }
     }
 
+    /// Replaces an entry in the local store only (a manifest that learned
+    /// new stamps on a hit: a hit sends nothing to the remotes).
     pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
         if self.policy.read_only() || self.policy.remote_only {
             return;

@@ -48,5 +48,7 @@ mod shared_cache;
 mod size;
 mod sloppiness;
 mod splitdwarf;
+mod stats_log;
+mod storage_records;
 mod trust_config;
 mod uncacheable;

@@ -101,7 +101,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "log_file, appended to",
     ),
     (
-        "wrap/mod.rs",
+        "stats/log.rs",
         "std::fs::OpenOptions::new()",
         "stats_log, appended to",
     ),

@@ -139,59 +139,13 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The counters of the `stats_log` file.
+/// The counters of the `stats_log` file, the one compiles append to
+/// (`Config::stats_log`, `~/` expanded as for them).
 fn log_counters(s: &Session) -> Result<stats::Counters, String> {
-    let path = s.config.get("stats_log").unwrap_or_default().to_string();
-    if path.is_empty() {
+    let Some(path) = &s.config.stats_log else {
         return Err("stats_log is not set".into());
-    }
-    add_up_log(std::path::Path::new(&path)).map_err(|e| format!("reading {path}: {e}"))
-}
-
-/// Adds up a stats log a chunk of whole lines at a time: the log only
-/// grows (ccache never trims it), so it is never held whole in memory. It
-/// is read up to its length when opened, as calls may append meanwhile.
-fn add_up_log(path: &std::path::Path) -> std::io::Result<stats::Counters> {
-    use std::io::Read;
-    const CHUNK: usize = 1 << 20;
-    let (file, len) = crate::files::open_regular_file(path)?;
-    let mut file = file.take(len);
-    let mut total = stats::Counters::default();
-    let mut buf = Vec::with_capacity(2 * CHUNK);
-    // In a line longer than a chunk: it names no counter and is dropped.
-    let mut in_long_line = false;
-    loop {
-        let start = buf.len();
-        buf.resize(start + CHUNK, 0);
-        let n = file.read(&mut buf[start..])?;
-        buf.truncate(start + n);
-        let cut = match buf.iter().rposition(|&b| b == b'\n') {
-            _ if n == 0 => buf.len(),
-            Some(i) => i + 1,
-            None if buf.len() >= CHUNK => {
-                buf.clear();
-                in_long_line = true;
-                continue;
-            }
-            None => continue,
-        };
-        let mut lines = &buf[..cut];
-        if std::mem::take(&mut in_long_line) {
-            let end = lines
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(cut, |i| i + 1);
-            lines = &lines[end..];
-        }
-        let part = stats::log::parse(&String::from_utf8_lossy(lines));
-        for &counter in stats::counters::ALL {
-            total.set(counter, total.get(counter) + part.get(counter));
-        }
-        buf.drain(..cut);
-        if n == 0 {
-            return Ok(total);
-        }
-    }
+    };
+    stats::log::add_up(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
 pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
@@ -488,31 +442,5 @@ fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) -> Re
             stats::STATS_DIR,
             stats::LOCK_WAIT.as_millis()
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::Counter;
-
-    #[test]
-    fn a_stats_log_is_added_up_in_chunks() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("stats.log");
-        let mut text = String::new();
-        for _ in 0..150_000 {
-            text.push_str("# a.c\ncache_miss\n");
-        }
-        // A comment line longer than a chunk, ending in a counter's name.
-        text.push_str(&"#".repeat(3 << 20));
-        text.push_str("cache_miss\ndirect_cache_hit\n");
-        std::fs::write(&log, &text).unwrap();
-        let c = add_up_log(&log).unwrap();
-        assert_eq!(c.get(Counter::CacheMiss), 150_000);
-        assert_eq!(c.get(Counter::DirectCacheHit), 1);
-        let zero = dir.path().join("zero");
-        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-        assert!(add_up_log(&zero).is_err());
     }
 }

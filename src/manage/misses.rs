@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::entries::entry_files;
 use crate::stats::display::format_unix_time;
-use crate::store::inputs::InputRecord;
+use crate::store::inputs::{self, InputRecord};
 use crate::store::{EntryKind, LocalStore};
 
 /// How many misses `--explain` without an output lists.
@@ -30,11 +29,7 @@ fn records(cache_dir: &Path) -> Result<Vec<Found>, String> {
         .filter_map(|(path, kind, key)| {
             let bytes = store.get(&key, kind).ok()??;
             let record = InputRecord::decode(&bytes, &key).ok()?;
-            // A miss leaves its record's mtime at the moment it started;
-            // a hit touches the record (see wrap::explain).
-            let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-            let missed_at = UNIX_EPOCH + Duration::from_nanos(record.time_ns);
-            let hit_since = modified > missed_at;
+            let hit_since = inputs::hit_since(&path, &record)?;
             Some(Found { record, hit_since })
         })
         .collect();

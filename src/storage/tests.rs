@@ -318,3 +318,44 @@ fn every_entry_read_and_written_is_counted_once() {
     assert_eq!(count(&changes, Counter::LocalStorageReadHit), 2);
     assert_eq!(count(&changes, Counter::LocalStorageHit), 1, "results only");
 }
+
+#[test]
+fn input_records_stay_local_stamped_and_untouched_when_read_only() {
+    let f = fixture();
+    let key = InputRecord::key_for("a.o", "a.c", "");
+    let record = |time_ns| InputRecord {
+        time_ns,
+        output: "/w/a.o".into(),
+        ..InputRecord::default()
+    };
+    let mut s = f.with_remote(Policy::default());
+    assert_eq!(s.input_record(&key), None);
+    s.put_input_record(&key, &record(5_000_000_000), "", None);
+    assert_eq!(s.input_record(&key), Some(record(5_000_000_000)));
+    assert!(!f.in_remote(&key, EntryKind::Inputs));
+    // Bookkeeping: no ccache storage counter moves.
+    assert!(s.take_changes().is_empty());
+    let path = LocalStore::new(&f.local).path(&key, EntryKind::Inputs);
+    assert_eq!(
+        inputs::hit_since(&path, &record(5_000_000_000)),
+        Some(false)
+    );
+    s.touch(&key, EntryKind::Inputs);
+    assert_eq!(inputs::hit_since(&path, &record(5_000_000_000)), Some(true));
+
+    // Read-only: the old record is read, neither replaced nor restamped.
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut ro = f.storage(
+        Policy {
+            read_only: true,
+            ..Policy::default()
+        },
+        "",
+    );
+    ro.put_input_record(&key, &record(6_000_000_000), "", None);
+    assert_eq!(ro.input_record(&key), Some(record(5_000_000_000)));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+}

@@ -10,6 +10,14 @@
 //!           | field_count u32 | (label str | value str) * field_count
 //! str     = len u64 | UTF-8 bytes
 //! ```
+//!
+//! The record file's mtime says whether the output hit since its last
+//! miss: the miss stores the record stamped with the moment it started
+//! (`stamp_missed_at`), and a hit touches the record as it touches its
+//! entries, leaving a newer mtime (`hit_since`).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::container::{Format, Reader, Writer};
 use crate::key::Key;
@@ -97,6 +105,25 @@ impl InputRecord {
     }
 }
 
+/// When the record's miss started, as a file time.
+fn missed_at(record: &InputRecord) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(record.time_ns)
+}
+
+/// Sets a freshly stored record's mtime to the moment its miss started,
+/// so any later hit, which touches it, leaves a newer one. A symlink
+/// planted there is not followed.
+pub fn stamp_missed_at(path: &Path, record: &InputRecord) -> std::io::Result<()> {
+    crate::files::set_mtime(path, missed_at(record))
+}
+
+/// Whether a hit has touched the record at `path` since its miss stamped
+/// it; `None` when the file's time cannot be read.
+pub fn hit_since(path: &Path, record: &InputRecord) -> Option<bool> {
+    let modified = std::fs::symlink_metadata(path).ok()?.modified().ok()?;
+    Some(modified > missed_at(record))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +142,21 @@ mod tests {
         assert_eq!(InputRecord::decode(&bytes, &key).unwrap(), rec);
         let other = InputRecord::key_for("build/u.o", "t.c", "");
         assert!(InputRecord::decode(&bytes, &other).is_err());
+    }
+
+    #[test]
+    fn the_stamp_tells_a_later_touch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r");
+        std::fs::write(&path, b"x").unwrap();
+        let rec = InputRecord {
+            time_ns: 1_000_000_000_123,
+            ..InputRecord::default()
+        };
+        stamp_missed_at(&path, &rec).unwrap();
+        assert_eq!(hit_since(&path, &rec), Some(false));
+        crate::files::set_mtime(&path, SystemTime::now()).unwrap();
+        assert_eq!(hit_since(&path, &rec), Some(true));
+        assert_eq!(hit_since(&dir.path().join("gone"), &rec), None);
     }
 }

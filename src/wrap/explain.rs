@@ -10,7 +10,7 @@ use crate::hash::record::has_time_macros;
 use crate::paths;
 use crate::store::inputs::InputRecord;
 use crate::store::manifest::{IncludeRecord, StoredPath};
-use crate::store::{EntryKind, LocalStore};
+use crate::store::EntryKind;
 
 /// Which output a call's record belongs to, fixed once the call is analysed.
 pub(super) struct RecordTarget {
@@ -93,12 +93,7 @@ impl Session {
             return;
         };
         let key = target.key(&self.config.namespace);
-        let store = LocalStore::new(&self.config.cache_dir);
-        let previous = store
-            .get(&key, EntryKind::Inputs)
-            .ok()
-            .flatten()
-            .and_then(|bytes| InputRecord::decode(&bytes, &key).ok());
+        let previous = self.storage.input_record(&key);
         let mut fields = std::mem::take(&mut self.key_fields);
         fields.append(&mut self.header_fields);
         let explanation = match &previous {
@@ -129,26 +124,9 @@ impl Session {
             explanation: explanation.text,
             fields,
         };
-        let time_ns = record.time_ns;
-        match record.encode(&key, &self.config.namespace, self.compression_level()) {
-            Ok(bytes) => {
-                self.storage
-                    .put_bookkeeping(&key, EntryKind::Inputs, &bytes);
-                mark_unused_since(&store.path(&key, EntryKind::Inputs), time_ns);
-            }
-            Err(e) => self
-                .log
-                .note(format!("could not encode the input record: {e}")),
-        }
+        let level = self.compression_level();
+        (self.storage).put_input_record(&key, &record, &self.config.namespace, level);
     }
-}
-
-/// Sets a fresh record's mtime to the moment its miss started, so that
-/// any later hit, which touches it, leaves a newer mtime: `--explain` tells
-/// from that whether the output's last call hit.
-fn mark_unused_since(path: &std::path::Path, ns: u64) {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
-    let _ = crate::files::set_mtime(path, t);
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

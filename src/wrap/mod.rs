@@ -320,7 +320,12 @@ pub(super) fn test_panic(at: &str) {
 /// and the name of each counter the call incremented.
 fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], what: &str) {
     if let Some(path) = &config.stats_log {
-        append_stats_log(path, what, changes, log);
+        if let Err(e) = stats::log::append(path, what, changes) {
+            log.note(format!(
+                "could not append to stats_log {}: {e}",
+                path.display()
+            ));
+        }
     }
     // No cache dir (no home directory to put it in): nowhere to count.
     if !config.stats || changes.is_empty() || config.cache_dir.as_os_str().is_empty() {
@@ -330,29 +335,6 @@ fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], 
         log.note(format!(
             "could not update statistics in {}: {e}",
             config.cache_dir.display()
-        ));
-    }
-}
-
-fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &mut Log) {
-    use std::io::Write;
-    let mut text = format!("# {what}\n");
-    for (counter, delta) in changes {
-        for _ in 0..*delta {
-            text.push_str(counter.name());
-            text.push('\n');
-        }
-    }
-    // One write per call, so lines of concurrent calls do not interleave.
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = written {
-        log.note(format!(
-            "could not append to stats_log {}: {e}",
-            path.display()
         ));
     }
 }
