@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod direct_mode;
 pub mod node_exporter;
 pub mod servers;
 
@@ -847,4 +848,11 @@ pub fn settle_stamps() {
     while objcache::clock::coarse_now_ns() < now + 1_000_000 {
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Writes a file, creating its directory.
+pub fn write_file(path: &Path, content: &str) {
+    fs::create_dir_all(path.parent().unwrap())
+        .unwrap_or_else(|e| panic!("create the directory of {}: {e}", path.display()));
+    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }

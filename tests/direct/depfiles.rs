@@ -97,7 +97,7 @@ fn depend_mode(cc: &str) {
     );
 
     // Header edit.
-    write(
+    write_file(
         &root.join("inc2/x.h"),
         "#define X_VALUE 42\n#define X_NAME \"from inc2\"\n",
     );
@@ -112,7 +112,7 @@ fn depend_mode(cc: &str) {
     );
 
     // Shadowing header.
-    write(
+    write_file(
         &root.join("inc1/x.h"),
         "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
     );

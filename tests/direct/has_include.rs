@@ -46,8 +46,8 @@ fn has_include_in_a_header_of_a_header_created_later_is_not_a_direct_hit() {
 fn has_include_of_a_deleted_header_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(&root.join("inc/feature.h"), "/* marker only */\n");
-    write(
+    write_file(&root.join("inc/feature.h"), "/* marker only */\n");
+    write_file(
         &root.join("src/t.c"),
         "#if __has_include(\"feature.h\")\n#define HAVE 1\n#else\n#define HAVE 0\n#endif\nint v(void) { return HAVE; }\n",
     );
@@ -114,7 +114,7 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
     ] {
         let env = TestEnv::new();
         let root = env.dir("p");
-        write(&root.join("src/t.c"), source);
+        write_file(&root.join("src/t.c"), source);
         let mut a = vec!["-c", "src/t.c", "-o", "t.o"];
         a.extend(define);
         let u = Compile::new(&root, "gcc", &a, "t.o");
@@ -184,7 +184,7 @@ fn standard_headers_keep_direct_mode() {
     ] {
         let env = TestEnv::new();
         let root = env.dir("p");
-        write(&root.join(file), text);
+        write_file(&root.join(file), text);
         let u = Compile::new(&root, cc, &["-c", file, "-o", "t.o"], "t.o");
         miss_then_direct_hit(&env, &u);
     }
@@ -196,7 +196,7 @@ fn standard_headers_keep_direct_mode() {
 fn has_include_with_a_computed_name_is_not_recorded() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "#define CFG \"cfg.h\"\n#if __has_include(CFG)\n#include CFG\n#endif\nint v(void) { return 0; }\n",
     );

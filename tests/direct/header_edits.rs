@@ -109,12 +109,12 @@ fn same_size_header_edit_with_restored_mtime_is_not_a_direct_hit() {
 fn nested_header_edit_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/a.c"),
         "#include \"outer.h\"\nint a(void) { return INNER; }\n",
     );
-    write(&root.join("inc/outer.h"), "#include \"sub/inner.h\"\n");
-    write(&root.join("inc/sub/inner.h"), "#define INNER 10\n");
+    write_file(&root.join("inc/outer.h"), "#include \"sub/inner.h\"\n");
+    write_file(&root.join("inc/sub/inner.h"), "#define INNER 10\n");
     let u = Compile::new(
         &root,
         "gcc",
@@ -122,7 +122,7 @@ fn nested_header_edit_is_not_a_direct_hit() {
         "a.o",
     );
     miss_then_direct_hit(&env, &u);
-    write(&root.join("inc/sub/inner.h"), "#define INNER 20\n");
+    write_file(&root.join("inc/sub/inner.h"), "#define INNER 20\n");
     no_direct_hit(&env, &u, "nested header edited");
     settle();
     u.check(&env);
@@ -134,8 +134,8 @@ fn nested_header_edit_is_not_a_direct_hit() {
 fn forced_include_edit_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(&root.join("src/t.c"), "int v(void) { return FORCED; }\n");
-    write(&root.join("inc/forced.h"), "#define FORCED 1\n");
+    write_file(&root.join("src/t.c"), "int v(void) { return FORCED; }\n");
+    write_file(&root.join("inc/forced.h"), "#define FORCED 1\n");
     let u = Compile::new(
         &root,
         "gcc",
@@ -143,7 +143,7 @@ fn forced_include_edit_is_not_a_direct_hit() {
         "t.o",
     );
     miss_then_direct_hit(&env, &u);
-    write(&root.join("inc/forced.h"), "#define FORCED 2\n");
+    write_file(&root.join("inc/forced.h"), "#define FORCED 2\n");
     no_direct_hit(&env, &u, "forced include edited");
 }
 
@@ -152,12 +152,12 @@ fn forced_include_edit_is_not_a_direct_hit() {
 fn cpath_change_is_not_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "#include <y.h>\nint v(void) { return Y; }\n",
     );
-    write(&root.join("incA/y.h"), "#define Y 1\n");
-    write(&root.join("incB/y.h"), "#define Y 2\n");
+    write_file(&root.join("incA/y.h"), "#define Y 1\n");
+    write_file(&root.join("incB/y.h"), "#define Y 2\n");
     let u = Compile::new(&root, "gcc", &["-c", "src/t.c", "-o", "t.o"], "t.o");
     let ua = u.clone().env("CPATH", "incA");
     let ub = u.env("CPATH", "incB");
@@ -180,11 +180,11 @@ fn system_header_edit_and_system_headers_sloppiness() {
     for sloppy in [false, true] {
         let env = TestEnv::new();
         let root = env.dir("p");
-        write(
+        write_file(
             &root.join("src/t.c"),
             "#include <sys_x.h>\nint v(void) { return SX; }\n",
         );
-        write(&root.join("sys/sys_x.h"), "#define SX 1\n");
+        write_file(&root.join("sys/sys_x.h"), "#define SX 1\n");
         let mut u = Compile::new(
             &root,
             "gcc",
@@ -203,7 +203,7 @@ fn system_header_edit_and_system_headers_sloppiness() {
             c(1, 1, 0, 1, 1),
             &format!("sloppy={sloppy}: miss then direct hit"),
         );
-        write(&root.join("sys/sys_x.h"), "#define SX 2\n");
+        write_file(&root.join("sys/sys_x.h"), "#define SX 2\n");
         settle();
         if sloppy {
             let stale = u.cached(&env);

@@ -11,7 +11,7 @@ use super::*;
 fn manifest_size_is_bounded() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "#include \"v.h\"\nint v(void) { return V; }\n",
     );
@@ -25,7 +25,7 @@ fn manifest_size_is_bounded() {
     let version = |i: u32| format!("#define V {:04}\n", 1000 + i);
     let mut sizes = Vec::new();
     for i in 1..=20u32 {
-        write(&root.join("inc/v.h"), &version(i));
+        write_file(&root.join("inc/v.h"), &version(i));
         settle();
         u.check(&env);
         let n = u64::from(i);
@@ -42,7 +42,7 @@ fn manifest_size_is_bounded() {
     // (its result is still stored: preprocessed hit).
     u.check(&env);
     expect(&env, c(1, 20, 0, 20, 20), "version 20 again: direct hit");
-    write(&root.join("inc/v.h"), &version(1));
+    write_file(&root.join("inc/v.h"), &version(1));
     settle();
     u.check(&env);
     expect(
@@ -50,7 +50,7 @@ fn manifest_size_is_bounded() {
         c(1, 21, 1, 20, 20),
         "version 1: dropped from the manifest",
     );
-    write(&root.join("inc/v.h"), &version(10));
+    write_file(&root.join("inc/v.h"), &version(10));
     settle();
     u.check(&env);
     expect(

@@ -8,7 +8,7 @@
 //! byte-identical to what the plain compiler writes for the same files.
 //!
 //! Files whose mtime or ctime is not older than the start of a call are not
-//! recorded in the manifest, so every test waits [`SETTLE`] after its last
+//! recorded in the manifest, so every test waits `SETTLE` after its last
 //! file write before a compile whose manifest entry it relies on.
 
 mod depfiles;
@@ -20,61 +20,11 @@ mod relocated;
 mod shadowing;
 mod volatile;
 
+use crate::common::direct_mode::*;
 use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Long enough for the kernel's coarse clock to move past the last write.
-const SETTLE: Duration = Duration::from_millis(50);
-
-fn settle() {
-    std::thread::sleep(SETTLE);
-}
-
-/// The counters direct mode is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Counts {
-    direct_hit: u64,
-    direct_miss: u64,
-    pp_hit: u64,
-    pp_miss: u64,
-    miss: u64,
-}
-
-/// `Counts` in the order direct hit, direct miss, preprocessed hit,
-/// preprocessed miss, cache miss.
-fn c(direct_hit: u64, direct_miss: u64, pp_hit: u64, pp_miss: u64, miss: u64) -> Counts {
-    Counts {
-        direct_hit,
-        direct_miss,
-        pp_hit,
-        pp_miss,
-        miss,
-    }
-}
-
-fn counts(env: &TestEnv) -> Counts {
-    let s = env.stats();
-    Counts {
-        direct_hit: get(&s, "direct_cache_hit"),
-        direct_miss: get(&s, "direct_cache_miss"),
-        pp_hit: get(&s, "preprocessed_cache_hit"),
-        pp_miss: get(&s, "preprocessed_cache_miss"),
-        miss: get(&s, "cache_miss"),
-    }
-}
-
-#[track_caller]
-fn expect(env: &TestEnv, expected: Counts, what: &str) {
-    let got = counts(env);
-    assert_eq!(
-        got,
-        expected,
-        "{what}: counters (direct_hit, direct_miss, pp_hit, pp_miss, miss) wrong; all stats: {:?}",
-        env.stats()
-    );
-}
 
 /// A miss, then a direct hit, each with the plain compiler's outputs (the
 /// pauses let the files age past the too-new check).
@@ -106,7 +56,7 @@ fn header_appearing_ends_direct_hit(
     let env = TestEnv::new();
     let root = env.dir("p");
     for (path, text) in files {
-        write(&root.join(path), text);
+        write_file(&root.join(path), text);
     }
     for d in dirs {
         fs::create_dir_all(root.join(d)).unwrap();
@@ -115,18 +65,12 @@ fn header_appearing_ends_direct_hit(
     a.extend(["-c", "src/t.c", "-o", "t.o"]);
     let u = Compile::new(&root, "gcc", &a, "t.o");
     miss_then_direct_hit(&env, &u);
-    write(&root.join(appears.0), appears.1);
+    write_file(&root.join(appears.0), appears.1);
     no_direct_hit(
         &env,
         &u,
         &format!("{} appeared: not a direct hit", appears.0),
     );
-}
-
-/// Write a file, creating its directory.
-fn write(path: &Path, content: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 /// Set a file's mtime (nanosecond precise; ctime becomes "now").
@@ -160,11 +104,11 @@ fn only_manifest(env: &TestEnv) -> PathBuf {
 fn shadow_project(env: &TestEnv, angle: bool, inc1_exists: bool) -> PathBuf {
     let root = env.dir("p");
     let inc = if angle { "<x.h>" } else { "\"x.h\"" };
-    write(
+    write_file(
         &root.join("src/t.c"),
         &format!("#include {inc}\nint direct_value(void) {{ return X_VALUE + 1; }}\nconst char *direct_name(void) {{ return X_NAME; }}\n"),
     );
-    write(
+    write_file(
         &root.join("inc2/x.h"),
         "#define X_VALUE 41\n#define X_NAME \"from inc2\"\n",
     );

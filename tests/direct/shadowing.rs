@@ -19,7 +19,7 @@ fn shadowing(cc: &str, angle: bool, inc1_exists: bool) {
     u.check(&env);
     expect(&env, c(1, 1, 0, 1, 1), "second compile: direct hit");
 
-    write(
+    write_file(
         &root.join("inc1/x.h"),
         "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
     );
@@ -43,7 +43,7 @@ fn shadowing(cc: &str, angle: bool, inc1_exists: bool) {
 
     // inc1/x.h back (new file, same content): the newer result applies
     // again (ccache issue #1443 served the wrong one here).
-    write(
+    write_file(
         &root.join("inc1/x.h"),
         "#define X_VALUE 1\n#define X_NAME \"from inc1\"\n",
     );
@@ -90,7 +90,7 @@ fn shadowing_by_includer_dir(cc: &str) {
     let root = shadow_project(&env, false, true);
     let u = Compile::new(&root, cc, SHADOW_ARGS, "t.o");
     miss_then_direct_hit(&env, &u);
-    write(
+    write_file(
         &root.join("src/x.h"),
         "#define X_VALUE 2\n#define X_NAME \"from src\"\n",
     );
@@ -113,14 +113,14 @@ fn clang_shadowing_header_next_to_source() {
 fn gcc_shadowing_header_in_new_subdirectory() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "#include \"sub/x.h\"\nint v(void) { return X_VALUE; }\n",
     );
-    write(&root.join("inc2/sub/x.h"), "#define X_VALUE 41\n");
+    write_file(&root.join("inc2/sub/x.h"), "#define X_VALUE 41\n");
     fs::create_dir_all(root.join("inc1/sub")).unwrap();
     let u = Compile::new(&root, "gcc", SHADOW_ARGS, "t.o");
     miss_then_direct_hit(&env, &u);
-    write(&root.join("inc1/sub/x.h"), "#define X_VALUE 1\n");
+    write_file(&root.join("inc1/sub/x.h"), "#define X_VALUE 1\n");
     no_direct_hit(&env, &u, "inc1/sub/x.h shadows: not a direct hit");
 }

@@ -32,7 +32,7 @@ fn time_strings(data: &[u8]) -> Vec<String> {
 fn source_with_time_macro_is_never_a_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "const char *build_time(void) { return __TIME__; }\n",
     );
@@ -68,7 +68,7 @@ fn source_with_time_macro_is_never_a_direct_hit() {
 fn source_with_time_macro_and_sloppiness_gives_direct_hit() {
     let env = TestEnv::new();
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "const char *build_date(void) { return __DATE__; }\n",
     );
@@ -85,11 +85,11 @@ fn source_with_time_macro_and_sloppiness_gives_direct_hit() {
 
 fn header_with_date(env: &TestEnv) -> PathBuf {
     let root = env.dir("p");
-    write(
+    write_file(
         &root.join("src/t.c"),
         "#include \"stamp.h\"\nconst char *build_date(void) { return BUILD_DATE; }\n",
     );
-    write(&root.join("inc/stamp.h"), "#define BUILD_DATE __DATE__\n");
+    write_file(&root.join("inc/stamp.h"), "#define BUILD_DATE __DATE__\n");
     root
 }
 
