@@ -856,3 +856,12 @@ pub fn write_file(path: &Path, content: &str) {
         .unwrap_or_else(|e| panic!("create the directory of {}: {e}", path.display()));
     fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
+
+/// A fresh env holding a copy of the `proj` fixture (which needs gcc);
+/// returns (the env, the project directory).
+pub fn proj_fixture() -> (TestEnv, PathBuf) {
+    require("gcc");
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    (env, proj)
+}

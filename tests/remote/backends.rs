@@ -12,7 +12,7 @@ use super::*;
 fn big_objects_through_redis_and_http() {
     let redis = RedisServer::start(&[]);
     let nginx = Nginx::start();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     write_big_source(&proj.join("src/big.c"), 3 << 20, 7);
     let a = args(&["-c", "src/big.c", "-o", "big.o"]);
     let expected = plain_object("gcc", &proj, &a, "big.o");
@@ -40,7 +40,7 @@ fn redis_unix_socket_with_db() {
     let sock = tmp.root().join("redis.sock");
     let sock_s = sock.display().to_string();
     let redis = RedisServer::start(&["--unixsocket", &sock_s]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let url = format!("redis+unix:{sock_s}?db=2");
     Runner::new(&url).compile(&proj, &a, "out.o", &expected);
@@ -60,7 +60,7 @@ fn redis_unix_socket_with_db() {
 #[test]
 fn secondary_storage_is_an_alias() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner {
         env: TestEnv::new(),
@@ -74,7 +74,7 @@ fn secondary_storage_is_an_alias() {
 #[test]
 fn remote_storage_from_the_config_file() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner {
         env: TestEnv::new(),
@@ -99,7 +99,7 @@ fn remote_storage_from_the_config_file() {
 fn backends_are_asked_in_order() {
     let empty = RedisServer::start(&[]);
     let full = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     Runner::new(&full.url()).compile(&proj, &a, "out.o", &expected);
     let stored = full.dbsize();
@@ -149,7 +149,7 @@ fn backends_are_asked_in_order() {
 fn file_backend_umask() {
     use std::os::unix::fs::PermissionsExt;
     let shared = TestEnv::new();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     for (umask, mode) in [(None, 0o644), (Some("077"), 0o600), (Some("002"), 0o664)] {
         let dir = shared.dir(&format!("shared-{}", umask.unwrap_or("default")));
@@ -174,7 +174,7 @@ fn file_backend_umask() {
 fn percent_followed_by_non_ascii_does_not_crash() {
     let shared = TestEnv::new();
     let dir = shared.dir("shared");
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     // A header value: plain text with a `%` that is no escape.
     let r = Runner::new(&format!("file:{}|header=X-Note=50%aé", dir.display()));

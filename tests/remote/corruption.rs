@@ -16,7 +16,7 @@ fn flip_middle_byte(data: &mut [u8]) {
 /// miss, compile a correct object and count an error.
 fn corrupted_redis(tamper: &dyn Fn(&RedisServer)) {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r1 = Runner::new(&redis.url());
     r1.compile(&proj, &a, "out.o", &expected);
@@ -84,7 +84,7 @@ fn redis_flipped_byte_everywhere_is_rejected() {
 #[test]
 fn redis_valid_entry_under_another_key_is_rejected() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected_a) = unit(&proj, "src/util.c");
     let (b, expected_b) = unit(&proj, "src/math.c");
     let r1 = Runner::new(&redis.url());
@@ -120,7 +120,7 @@ fn redis_valid_entry_under_another_key_is_rejected() {
 #[test]
 fn redis_valid_manifest_under_another_key_is_rejected() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected_a) = unit(&proj, "src/util.c");
     let (b, expected_b) = unit(&proj, "src/math.c");
     let r1 = Runner::new(&redis.url());
@@ -151,7 +151,7 @@ fn redis_valid_manifest_under_another_key_is_rejected() {
 fn corrupted_http(layout: &str, tamper: fn(&Path)) {
     let nginx = Nginx::start();
     let url = format!("{}|layout={layout}", nginx.url("/objcache"));
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/main.c");
     Runner::new(&url).compile(&proj, &a, "out.o", &expected);
     let files = walk_files(&nginx.www);
@@ -191,7 +191,7 @@ fn file_backend_flipped_byte_is_rejected() {
     let shared = TestEnv::new();
     let dir = shared.dir("shared");
     let url = format!("file:{}", dir.display());
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     Runner::new(&url).compile(&proj, &a, "out.o", &expected);
     for f in walk_files(&dir) {

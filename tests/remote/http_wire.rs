@@ -17,7 +17,7 @@ fn recorded_requests(userinfo: &str, attrs: &str) -> Vec<Request> {
         get: HTTP_404.to_vec(),
         put: HTTP_201.to_vec(),
     });
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let url = format!("http://{userinfo}127.0.0.1:{}/base/{attrs}", server.port);
     let r = Runner::new(&url);

@@ -85,14 +85,6 @@ fn remote_counters(s: &Stats) -> Vec<(&'static str, u64)> {
     REMOTE_COUNTERS.iter().map(|k| (*k, get(s, k))).collect()
 }
 
-/// A project with the `proj` fixture; returns (env holding it, project dir).
-fn project() -> (TestEnv, PathBuf) {
-    require("gcc");
-    let env = TestEnv::new();
-    let proj = env.copy_fixture("proj", "proj");
-    (env, proj)
-}
-
 /// Arguments compiling `src` to `out.o`, and the plain gcc object.
 fn unit(proj: &Path, src: &str) -> (Vec<String>, Vec<u8>) {
     let a = args(&["-c", src, "-o", "out.o", "-I", "include"]);

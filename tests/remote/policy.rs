@@ -9,7 +9,7 @@ use super::*;
 
 /// `count()` says how many entries the server holds.
 fn read_only_backend(url: &str, count: &dyn Fn() -> usize) {
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/main.c");
     let ro = format!("{url}|read-only");
 
@@ -69,7 +69,7 @@ fn read_only_http() {
 #[test]
 fn read_only_attribute_with_at_and_space_syntax() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     // `URL @read-only` as a separate, space-separated attribute.
     let r1 = Runner::new(&format!("{} @read-only", redis.url()));
@@ -88,7 +88,7 @@ fn read_only_attribute_with_at_and_space_syntax() {
 #[test]
 fn remote_only_keeps_nothing_locally() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner::new(&redis.url()).with("CCACHE_REMOTE_ONLY", "1");
 
@@ -131,7 +131,7 @@ fn remote_only_with_local_entries_ignores_them() {
     // A runner with a warm local cache switched to remote_only must neither
     // read nor write locally: with an empty remote it misses.
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let local = Runner {
         env: TestEnv::new(),
@@ -164,7 +164,7 @@ fn remote_only_with_local_entries_ignores_them() {
 #[test]
 fn reshare_pushes_local_hits_to_the_remote() {
     let redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/math.c");
     // Warm a local cache without any remote.
     let local = Runner {
@@ -215,7 +215,7 @@ fn shards_spread_over_two_redis_servers() {
     let s1 = RedisServer::start(&[]);
     let s2 = RedisServer::start(&[]);
     let url = format!("redis://127.0.0.1:*|shards={},{}", s1.port, s2.port);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let units = generated_units(&proj, 20);
 
     let r1 = Runner::new(&url);

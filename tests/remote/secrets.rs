@@ -20,7 +20,7 @@ fn assert_no_secret(text: &str, secrets: &[&str], what: &str) {
 #[test]
 fn wrong_redis_password_is_an_error_and_never_shown() {
     let redis = RedisServer::start(&["--requirepass", RIGHT_PW]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let url = format!("redis://:{WRONG_PW}@127.0.0.1:{}", redis.port);
     let log = TestEnv::new();
@@ -79,7 +79,7 @@ fn redis_user_and_password_in_url() {
         b"~*",
         b"+@all",
     ]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/math.c");
     let url = format!("redis://ci:{WRONG_PW}@127.0.0.1:{}/3", redis.port);
     let r = Runner::new(&url);
@@ -155,7 +155,7 @@ fn show_config_masks_credentials() {
 
     // A compile against these (unreachable) backends: errors, and neither
     // stderr nor the log shows a secret.
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let logfile = env.root().join("log.txt");
     let r = Runner::new(&value).with("CCACHE_LOGFILE", &logfile.display().to_string());
@@ -170,7 +170,7 @@ fn show_config_masks_credentials() {
 fn log_masks_http_credentials(url_of: fn(u16) -> String, secrets: &[&str]) {
     let nginx = Nginx::start();
     let url = url_of(nginx.port);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let tmp = TestEnv::new();
     let logfile = tmp.root().join("log.txt");

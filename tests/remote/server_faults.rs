@@ -11,7 +11,7 @@ use super::*;
 #[test]
 fn redis_killed_mid_build() {
     let mut redis = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let units = generated_units(&proj, 6);
     let r = Runner::new(&redis.url());
     for (a, obj, expected) in &units[..3] {
@@ -54,7 +54,7 @@ fn redis_killed_mid_build() {
 #[test]
 fn nginx_killed_mid_build() {
     let mut nginx = Nginx::start();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let units = generated_units(&proj, 4);
     let r = Runner::new(&nginx.url("/c"));
     for (a, obj, expected) in &units[..2] {
@@ -81,7 +81,7 @@ fn silent_server(url_of: fn(u16) -> String) {
         "{}|connect-timeout=200|data-timeout=300",
         url_of(server.port)
     );
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let units = generated_units(&proj, 2);
     let r = Runner::new(&url);
     let limit = Duration::from_millis(200 + 300) + Duration::from_secs(3);
@@ -121,7 +121,7 @@ fn silent_http_server_times_out() {
 fn silent_server_default_timeouts_are_bounded() {
     // Defaults: connect 100 ms, data 1000 ms.
     let server = FakeServer::start(Behaviour::Silent);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner::new(&format!("redis://127.0.0.1:{}", server.port));
     let (_, took) = r.compile(&proj, &a, "out.o", &expected);
@@ -138,7 +138,7 @@ fn silent_server_default_timeouts_are_bounded() {
 
 fn bad_http_server(reply: &[u8]) -> Stats {
     let server = FakeServer::start(Behaviour::Reply(reply.to_vec()));
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let units = generated_units(&proj, 2);
     let r = Runner::new(&format!(
         "http://127.0.0.1:{}/cache|data-timeout=500",
@@ -206,7 +206,7 @@ fn http_slow_drip_is_cut_by_request_timeout() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".to_vec(),
         Duration::from_millis(50),
     ));
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner::new(&format!(
         "http://127.0.0.1:{}/c|data-timeout=500|request-timeout=1000",
@@ -236,7 +236,7 @@ fn http_slow_drip_is_cut_by_request_timeout() {
 fn http_slow_but_steady_download_is_not_a_timeout() {
     // Runner 1 stores into nginx (flat layout) to get valid entry bytes.
     let nginx = Nginx::start();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     Runner::new(&format!("{}|layout=flat", nginx.url("/c"))).compile(&proj, &a, "out.o", &expected);
     let files: BTreeMap<String, Vec<u8>> = walk_files(&nginx.www.join("c"))
@@ -296,7 +296,7 @@ fn redis_slow_drip_is_cut_by_request_timeout() {
         b"$100000\r\n".to_vec(),
         Duration::from_millis(50),
     ));
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let r = Runner::new(&format!(
         "redis://127.0.0.1:{}|data-timeout=4000|request-timeout=1000",
@@ -317,7 +317,7 @@ fn redis_slow_drip_is_cut_by_request_timeout() {
 #[test]
 fn redis_oversized_value_is_not_downloaded() {
     let server = RedisServer::start(&[]);
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
     let writer = Runner::new(&server.url());
     writer.compile(&proj, &a, "out.o", &expected);

@@ -26,7 +26,7 @@ trait SharedBackend {
 /// remote traffic, also once the server is stopped.
 fn two_runners(backend: &mut dyn SharedBackend) {
     let remote = backend.url();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
 
     let r1 = Runner::new(&remote);
@@ -304,7 +304,7 @@ fn file_backend_plain_path_and_flat_layout() {
     let shared = TestEnv::new();
     let dir = shared.dir("flat-cache");
     let url = format!("file:{}|layout=flat", dir.display());
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/math.c");
     let r1 = Runner::new(&url);
     r1.compile(&proj, &a, "out.o", &expected);
