@@ -130,10 +130,6 @@ fn same_second_rounds(env: &TestEnv, what: &str, mut round: impl FnMut() -> bool
     panic!("{what}: only {done} of {ROUNDS} rounds rewrote a file within one second");
 }
 
-fn write(path: &Path, text: &str) {
-    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-}
-
 fn cc(env: &TestEnv, dir: &Path, args: &[&str], sloppiness: &str) -> Out {
     let mut cmd = env.objcache_in(dir, std::iter::once("gcc").chain(args.iter().copied()));
     run_ok(cmd.env("CCACHE_SLOPPINESS", sloppiness))
@@ -157,11 +153,11 @@ fn header_rewritten_in_the_second_of_a_miss_is_compiled() {
     };
     let dir = &coarse.mnt;
     let hdr = dir.join("hdr.h");
-    write(
+    write_file(
         &dir.join("main.c"),
         "#include \"hdr.h\"\nint val(void) { return VAL; }\n",
     );
-    write(&dir.join("forced.c"), "int val(void) { return VAL; }\n");
+    write_file(&dir.join("forced.c"), "int val(void) { return VAL; }\n");
     let sloppy = "include_file_mtime,include_file_ctime";
     let cases: [(&[&str], &str); 3] = [
         (&["-c", "main.c", "-o", "main.o"], ""),
@@ -170,7 +166,7 @@ fn header_rewritten_in_the_second_of_a_miss_is_compiled() {
     ];
     for (args, sloppiness) in cases {
         let object_of = |text| {
-            write(&hdr, text);
+            write_file(&hdr, text);
             plain_object("gcc", dir, args, "main.o")
         };
         let (o111, o222) = (object_of(V111), object_of(V222));
@@ -178,11 +174,11 @@ fn header_rewritten_in_the_second_of_a_miss_is_compiled() {
         let what = format!("{args:?}, sloppiness {sloppiness:?}");
         same_second_rounds(&env, &what, || {
             wait_for_a_new_second();
-            write(&hdr, V111);
+            write_file(&hdr, V111);
             let before = stamps(&hdr);
             cc(&env, dir, args, sloppiness);
             assert_bytes_eq(&read(&dir.join("main.o")), &o111, "the miss");
-            write(&hdr, V222);
+            write_file(&hdr, V222);
             let same_second = stamps(&hdr) == before;
             cc(&env, dir, args, sloppiness);
             let what = format!("{what}: after hdr.h was rewritten in the miss's second");
@@ -205,22 +201,22 @@ fn header_rewritten_in_the_second_a_hit_saw_it_is_compiled() {
     let dir = &coarse.mnt;
     let hdr = dir.join("hdr.h");
     let args = ["-c", "main.c", "-o", "main.o"];
-    write(
+    write_file(
         &dir.join("main.c"),
         "#include \"hdr.h\"\nint val(void) { return VAL; }\n",
     );
     let object_of = |text| {
-        write(&hdr, text);
+        write_file(&hdr, text);
         plain_object("gcc", dir, args, "main.o")
     };
     let (o111, o222) = (object_of(V111), object_of(V222));
     same_second_rounds(&env, "miss, hit, rewrite", || {
-        write(&hdr, V111);
+        write_file(&hdr, V111);
         wait_until_settled();
         cc(&env, dir, &args, "");
         let direct_hits = env.stat("direct_cache_hit");
         wait_for_a_new_second();
-        write(&hdr, V111);
+        write_file(&hdr, V111);
         let before = stamps(&hdr);
         cc(&env, dir, &args, "");
         assert_bytes_eq(&read(&dir.join("main.o")), &o111, "the hit");
@@ -229,7 +225,7 @@ fn header_rewritten_in_the_second_a_hit_saw_it_is_compiled() {
             direct_hits + 1,
             "a direct hit"
         );
-        write(&hdr, V222);
+        write_file(&hdr, V222);
         let same_second = stamps(&hdr) == before;
         cc(&env, dir, &args, "");
         let what = "after hdr.h was rewritten in the second of a direct hit";
@@ -245,7 +241,7 @@ fn racing_compiler(env: &TestEnv) -> PathBuf {
     let bin = env.dir("bin");
     let gcc = bin.join("gcc");
     let real = which("gcc").expect("gcc");
-    write(
+    write_file(
         &gcc,
         &format!(
             "#!/bin/sh\ncase \" $* \" in\n  *\" -E \"*) ;;\n  *\" -c \"*) [ -n \"$REWRITE_TO\" ] && cp \"$REWRITE_FROM\" \"$REWRITE_TO\" ;;\nesac\nexec {} \"$@\"\n",
@@ -282,19 +278,19 @@ fn files_rewritten_during_a_compile_in_their_second_are_not_stored() {
         ("hdr.h", V111, V222),
     ];
     for (file, original, rewritten) in cases {
-        write(
+        write_file(
             &dir.join("main.c"),
             "#include \"hdr.h\"\nint val(void) { return VAL; }\n",
         );
-        write(&dir.join("hdr.h"), V111);
+        write_file(&dir.join("hdr.h"), V111);
         let path = dir.join(file);
-        write(&path, original);
+        write_file(&path, original);
         let expected = plain_object("gcc", dir, args, "main.o");
         let from = dir.join("rewritten");
-        write(&from, rewritten);
+        write_file(&from, rewritten);
         same_second_rounds(&env, file, || {
             wait_for_a_new_second();
-            write(&path, original);
+            write_file(&path, original);
             let before = stamps(&path);
             let mut racing_call = env.objcache_in(dir, std::iter::once(racing.as_os_str()));
             racing_call
@@ -303,7 +299,7 @@ fn files_rewritten_during_a_compile_in_their_second_are_not_stored() {
                 .env("REWRITE_TO", &path);
             run_ok(&mut racing_call);
             let same_second = stamps(&path) == before;
-            write(&path, original);
+            write_file(&path, original);
             let mut call = env.objcache_in(dir, std::iter::once(racing.as_os_str()));
             run_ok(call.args(args));
             let what = format!("{file} as before the racing compile");
@@ -324,8 +320,8 @@ fn settled_files_on_a_one_second_file_system_hit_directly() {
         return;
     };
     let dir = &coarse.mnt;
-    write(&dir.join("hdr.h"), V111);
-    write(
+    write_file(&dir.join("hdr.h"), V111);
+    write_file(
         &dir.join("main.c"),
         "#include \"hdr.h\"\nint val(void) { return VAL; }\n",
     );
@@ -351,8 +347,8 @@ fn a_dwo_rewritten_in_the_second_of_the_last_compile_is_stored() {
         return;
     };
     let dir = &coarse.mnt;
-    write(&dir.join("a.c"), "int f(int x) { return x; }\n");
-    write(&dir.join("b.c"), "int f(int y) { return y; }\n");
+    write_file(&dir.join("a.c"), "int f(int x) { return x; }\n");
+    write_file(&dir.join("b.c"), "int f(int y) { return y; }\n");
     let [from_a, from_b]: [Vec<&str>; 2] =
         ["a.c", "b.c"].map(|s| vec!["-g", "-gsplit-dwarf", "-c", s, "-o", "s.o"]);
     let dwo = dir.join("s.dwo");

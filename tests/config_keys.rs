@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::common::direct_mode::outcomes;
 use crate::common::*;
 
 /// An executable shell script `dir/name`.
@@ -41,16 +42,6 @@ fn write_old(path: &Path, text: &str) {
     set_age(path, 3600);
 }
 
-/// `(direct_cache_hit, preprocessed_cache_hit, cache_miss)`.
-fn counts(env: &TestEnv) -> (u64, u64, u64) {
-    let s = env.stats();
-    (
-        get(&s, "direct_cache_hit"),
-        get(&s, "preprocessed_cache_hit"),
-        get(&s, "cache_miss"),
-    )
-}
-
 /// An ignored option changes neither key: a call that differs from an
 /// earlier one only by such options is a direct hit; a `*` matches a prefix.
 #[test]
@@ -66,11 +57,11 @@ fn ignored_options_are_left_out_of_the_key() {
         &["-Wall", "-fmessage-length=80"],
         &ignore,
     );
-    assert_eq!(counts(&env), (1, 0, 1), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 1), "{:?}", env.stats());
     // Not ignored: the same two calls miss.
     compile(&env, &dir, "gcc", &["-Wextra", "-fmessage-length=0"], &[]);
     compile(&env, &dir, "gcc", &["-Wextra", "-fmessage-length=80"], &[]);
-    assert_eq!(counts(&env), (1, 0, 3), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 3), "{:?}", env.stats());
     // Only a trailing `*` is a wildcard, and only a whole option matches.
     let exact = [("CCACHE_IGNOREOPTIONS", "-fmessage-length -Wextr")];
     compile(
@@ -80,7 +71,7 @@ fn ignored_options_are_left_out_of_the_key() {
         &["-Wextra", "-fmessage-length=7"],
         &exact,
     );
-    assert_eq!(counts(&env).2, 4, "{:?}", env.stats());
+    assert_eq!(outcomes(&env).2, 4, "{:?}", env.stats());
 }
 
 /// The preprocessor still gets an ignored option: in preprocessor mode a
@@ -97,13 +88,13 @@ fn ignored_options_still_reach_the_preprocessor_and_compiler() {
         compile(&env, &dir, "gcc", &[value], &vars);
         let expected = plain_object("gcc", &dir, [*value, "-c", "x.c", "-o", "ref.o"], "ref.o");
         assert_bytes_eq(&read(&dir.join("x.o")), &expected, value);
-        assert_eq!(counts(&env), (0, 0, n as u64 + 1), "{:?}", env.stats());
+        assert_eq!(outcomes(&env), (0, 0, n as u64 + 1), "{:?}", env.stats());
     }
     // Preprocessing alike, the ignored option's difference is no miss.
     fs::write(dir.join("x.c"), "int value = 3;\n").unwrap();
     compile(&env, &dir, "gcc", &["-DVALUE=1"], &vars);
     compile(&env, &dir, "gcc", &["-DVALUE=9"], &vars);
-    assert_eq!(counts(&env), (0, 1, 3), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (0, 1, 3), "{:?}", env.stats());
 }
 
 /// The file an ignored option names is not in the key either: a changed
@@ -159,7 +150,7 @@ fn unsupported_compiler_types_run_uncached() {
     // An explicit supported type caches a compiler named like another.
     compile(&env, &dir, &nvcc, &[], &[("CCACHE_COMPILERTYPE", "gcc")]);
     compile(&env, &dir, &nvcc, &[], &[("CCACHE_COMPILERTYPE", "gcc")]);
-    assert_eq!(counts(&env), (1, 0, 2), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 2), "{:?}", env.stats());
 }
 
 /// A clang behind a wrapper script whose name says nothing is keyed as
@@ -192,11 +183,11 @@ fn explicit_compiler_type_overrides_the_guess() {
     profile(1);
     compile(&env, &dir, &mycc, &args, &clang);
     compile(&env, &dir, &mycc, &args, &clang);
-    assert_eq!(counts(&env), (1, 0, 1), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 1), "{:?}", env.stats());
     profile(500);
     compile(&env, &dir, &mycc, &args, &clang);
     assert_eq!(
-        counts(&env),
+        outcomes(&env),
         (1, 0, 2),
         "another profile: {:?}",
         env.stats()
@@ -230,7 +221,7 @@ fn compiler_check_command_runs_once_per_compiler() {
     for _ in 0..3 {
         compile(&env, &dir, &cc, &[], &vars);
     }
-    assert_eq!(counts(&env), (2, 0, 1), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (2, 0, 1), "{:?}", env.stats());
     let lines = fs::read_to_string(&ran).unwrap();
     assert_eq!(
         lines,
@@ -248,7 +239,7 @@ fn compiler_check_command_runs_once_per_compiler() {
         .unwrap();
     compile(&env, &dir, &cc, &[], &vars);
     compile(&env, &dir, &cc, &[], &vars);
-    assert_eq!(counts(&env), (3, 0, 2), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (3, 0, 2), "{:?}", env.stats());
     assert_eq!(fs::read_to_string(&ran).unwrap().lines().count(), 2);
 }
 
@@ -261,12 +252,12 @@ fn compiler_check_string_and_failing_command() {
     for value in ["string:1", "string:1", "string:2"] {
         compile(&env, &dir, "gcc", &[], &[("CCACHE_COMPILERCHECK", value)]);
     }
-    assert_eq!(counts(&env), (1, 0, 2), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 2), "{:?}", env.stats());
     rm(&dir.join("x.o"));
     compile(&env, &dir, "gcc", &[], &[("CCACHE_COMPILERCHECK", "false")]);
     assert!(dir.join("x.o").exists());
     assert_eq!(env.stat("compiler_check_failed"), 1, "{:?}", env.stats());
-    assert_eq!(counts(&env), (1, 0, 2), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (1, 0, 2), "{:?}", env.stats());
 }
 
 /// keep_comments_cpp: the preprocessor keeps comments, so a comment-only
@@ -296,14 +287,14 @@ fn kept_comments_are_in_the_preprocessed_key() {
         "{}",
         got.out.dump()
     );
-    assert_eq!(counts(&env), (0, 0, 2), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (0, 0, 2), "{:?}", env.stats());
     // Without it, comments are not in the key.
     let plain_call =
         Compile::new(&dir, "clang", &["-c", "x.c", "-o", "x.o"], "x.o").env("CCACHE_NODIRECT", "1");
     plain_call.check(&env);
     write_old(&dir.join("x.c"), "/** another comment */\nint f(int x);\n");
     plain_call.check(&env);
-    assert_eq!(counts(&env), (0, 1, 3), "{:?}", env.stats());
+    assert_eq!(outcomes(&env), (0, 1, 3), "{:?}", env.stats());
 }
 
 /// prefix_command: each word a prefix, run in order before the compiler;
@@ -398,10 +389,10 @@ fn response_file_format_decides_how_files_are_split() {
         run_with(&format!("-DA{i}=xy -DB=\"b c\""), format);
         assert_eq!(env.stat("direct_cache_hit"), before + 1, "{format:?}");
     }
-    let before = counts(&env);
+    let before = outcomes(&env);
     run_with("-DA=x\\y", Some("windows"));
     run_with("-DA=xy", Some("windows"));
-    let after = counts(&env);
+    let after = outcomes(&env);
     assert_eq!(after.0, before.0, "no direct hit: {:?}", env.stats());
 }
 

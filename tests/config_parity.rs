@@ -9,15 +9,8 @@ use crate::common::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn project() -> (TestEnv, PathBuf) {
-    require("gcc");
-    let env = TestEnv::new();
-    let proj = env.copy_fixture("proj", "proj");
-    (env, proj)
-}
 
 /// `gcc -c src/util.c -o out.o -I include` in `proj`.
 fn util_c(proj: &Path) -> Compile {
@@ -57,7 +50,7 @@ fn assert_no_warning(out: &Out) {
 /// configuration, and must cache.
 #[test]
 fn every_ccache_4_13_key_keeps_objcache_caching() {
-    let (env, proj) = project();
+    let (env, proj) = proj_fixture();
     let shared = env.dir("shared");
     let expected = util_c(&proj).plain().obj;
     write_conf(
@@ -166,7 +159,7 @@ umask = 002
 /// log; the local cache goes on working.
 #[test]
 fn a_remote_without_a_backend_keeps_the_local_cache() {
-    let (env, proj) = project();
+    let (env, proj) = proj_fixture();
     let expected = util_c(&proj).plain().obj;
     let log = env.root().join("log.txt");
     let log_s = log.display().to_string();
@@ -219,7 +212,7 @@ fn boolean_variables_as_ccache_parses_them() {
     assert_eq!(shown, "false");
 
     // While compiling: a warning, the compile runs uncached and counts.
-    let (penv, proj) = project();
+    let (penv, proj) = proj_fixture();
     let expected = util_c(&proj).plain().obj;
     let got = util_c(&proj)
         .env("CCACHE_DIRECT", "0")
@@ -401,7 +394,7 @@ fn shared_through(url: &str, proj: &Path, expected: &[u8]) -> (Stats, String) {
 #[test]
 fn http_basic_auth_bearer_token_and_header_reach_nginx() {
     let nginx = nginx_with_auth();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let expected = util_c(&proj).plain().obj;
     for (url, dir) in [
         // `@` in the password, percent-encoded in the URL.
@@ -442,7 +435,7 @@ fn http_basic_auth_bearer_token_and_header_reach_nginx() {
 #[test]
 fn a_refusing_backend_says_why_in_the_log() {
     let nginx = nginx_with_auth();
-    let (_penv, proj) = project();
+    let (_penv, proj) = proj_fixture();
     let expected = util_c(&proj).plain().obj;
     for (url, status) in [
         (
@@ -477,7 +470,7 @@ fn a_refusing_backend_says_why_in_the_log() {
 /// nothing.
 #[test]
 fn read_only_direct_serves_direct_hits_only() {
-    let (env, proj) = project();
+    let (env, proj) = proj_fixture();
     let ro = [("CCACHE_READONLY_DIRECT", "1")];
     // util.c with a manifest; math.c's result stored in preprocessor mode only.
     util_c(&proj).check(&env);

@@ -20,26 +20,15 @@
 //! Every check compares counters from `--print-stats` and output bytes with
 //! what the plain compiler writes.
 
+use crate::common::direct_mode::*;
 use crate::common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const COMPILERS: [&str; 2] = ["gcc", "clang"];
 
-/// Files whose mtime or ctime is not older than a call are not recorded in
-/// the manifest: wait for the coarse clock to pass the last write.
-fn settle() {
-    std::thread::sleep(Duration::from_millis(50));
-}
-
 fn s(p: &Path) -> String {
     p.to_str().unwrap().to_string()
-}
-
-fn write(p: &Path, text: &str) {
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, text).unwrap();
 }
 
 fn symlink(target: &str, link: &Path) {
@@ -176,38 +165,6 @@ impl<'a> Call<'a> {
     }
 }
 
-/// (direct hits, preprocessed hits, misses).
-fn counts(env: &TestEnv) -> (u64, u64, u64) {
-    let st = env.stats();
-    (
-        get(&st, "direct_cache_hit"),
-        get(&st, "preprocessed_cache_hit"),
-        get(&st, "cache_miss"),
-    )
-}
-
-#[track_caller]
-fn expect(env: &TestEnv, want: (u64, u64, u64), what: &str) {
-    assert_eq!(
-        counts(env),
-        want,
-        "{what}: (direct hits, preprocessed hits, misses); all stats: {:?}",
-        env.stats()
-    );
-}
-
-/// Like [`expect`], with direct and preprocessed hits added up.
-#[track_caller]
-fn expect_hits(env: &TestEnv, want: (u64, u64), what: &str) {
-    let (dh, ph, miss) = counts(env);
-    assert_eq!(
-        (dh + ph, miss),
-        want,
-        "{what}: (hits, misses); all stats: {:?}",
-        env.stats()
-    );
-}
-
 fn base(dir: &Path) -> Vec<(&'static str, String)> {
     vec![("CCACHE_BASEDIR", s(dir))]
 }
@@ -216,8 +173,8 @@ fn base(dir: &Path) -> Vec<(&'static str, String)> {
 /// empty `build` directory; returns the project directory.
 fn project(root: &Path, source: &str, header: &str) -> PathBuf {
     let p = root.join("proj");
-    write(&p.join("src/x.c"), source);
-    write(&p.join("include/x.h"), header);
+    write_file(&p.join("src/x.c"), source);
+    write_file(&p.join("include/x.h"), header);
     fs::create_dir_all(p.join("build")).unwrap();
     p
 }
@@ -248,7 +205,7 @@ fn nohashdir_shares_debug_objects_between_directories_in_preprocessor_mode() {
         let d1 = env.dir("dir1");
         let d2 = env.dir("dir2_elsewhere");
         for d in [&d1, &d2] {
-            write(&d.join("t.c"), "int f(int x) { return x + 1; }\n");
+            write_file(&d.join("t.c"), "int f(int x) { return x + 1; }\n");
         }
         let a = args(&["-g", "-c", "t.c"]);
         let nohash = vec![
@@ -258,16 +215,16 @@ fn nohashdir_shares_debug_objects_between_directories_in_preprocessor_mode() {
         let first = Call::new(&d1, cc, &a, &nohash, &["t.o"]);
         let want = first.plain();
         first.cached(&env, &want, "miss");
-        expect(&env, (0, 0, 1), &format!("{cc}: first directory"));
+        expect_outcomes(&env, (0, 0, 1), &format!("{cc}: first directory"));
         // hash_dir = false: the object made in dir1 (naming dir1) is shared.
         Call::new(&d2, cc, &a, &nohash, &["t.o"]).cached(&env, &want, "hit");
-        expect(&env, (0, 1, 1), &format!("{cc}: other directory hits"));
+        expect_outcomes(&env, (0, 1, 1), &format!("{cc}: other directory hits"));
         // With hash_dir (the default) the directory is part of the key.
         let hashdir = vec![("CCACHE_NODIRECT", "1".to_string())];
         let hashed = Call::new(&d2, cc, &a, &hashdir, &["t.o"]);
         let want2 = hashed.plain();
         hashed.cached(&env, &want2, "miss");
-        expect(&env, (0, 1, 2), &format!("{cc}: hash_dir on misses"));
+        expect_outcomes(&env, (0, 1, 2), &format!("{cc}: hash_dir on misses"));
     }
 }
 
@@ -283,7 +240,7 @@ fn prefix_map_of_the_directory_makes_debug_builds_relocatable_with_hash_dir() {
             let d1 = root.join("one/build");
             let d2 = root.join("second_root/build");
             for d in [&d1, &d2] {
-                write(&d.join("t.c"), "int g(int x) { return x * 3; }\n");
+                write_file(&d.join("t.c"), "int g(int x) { return x * 3; }\n");
             }
             settle();
             let mapped = |d: &Path| args(&["-g", &format!("{map}={}=.", d.display()), "-c", "t.c"]);
@@ -294,7 +251,7 @@ fn prefix_map_of_the_directory_makes_debug_builds_relocatable_with_hash_dir() {
             let c2 = Call::new(&d2, cc, &a2, &vars, &["t.o"]);
             let (w1, w2) = (c1.plain(), c2.plain());
             c1.cached(&env, &w1, &what);
-            expect(&env, (0, 0, 1), &what);
+            expect_outcomes(&env, (0, 0, 1), &what);
             c2.cached(&env, &w2, &what);
             expect_hits(
                 &env,
@@ -359,12 +316,12 @@ fn unnormalised_spellings_hit_and_keep_their_spelling_in_the_dependency_file() {
         };
         let p = copies[0].join("proj");
         check(&p, &clean(&p), "clean miss");
-        expect(&env, (0, 0, 1), &format!("{cc}: clean spelling"));
+        expect_outcomes(&env, (0, 0, 1), &format!("{cc}: clean spelling"));
         check(&p, &dirty(&p), "dirty");
-        let (dh, ph, _) = counts(&env);
+        let (dh, ph, _) = outcomes(&env);
         let p = copies[1].join("proj");
         check(&p, &dirty(&p), "relocated dirty");
-        let (dh2, ph2, _) = counts(&env);
+        let (dh2, ph2, _) = outcomes(&env);
         assert_eq!(
             dh2 + ph2,
             dh + ph + 1,
@@ -430,9 +387,9 @@ fn build_dir_symlinked_inside_the_source_dir() {
         let env = TestEnv::new();
         let root = real_root(&env);
         let src = root.join("src");
-        write(&src.join("x.c"), SYMLINK_C);
-        write(&src.join("local.h"), "#define LOCAL 3\n");
-        write(&src.join("include/inc.h"), "#define INC 4\n");
+        write_file(&src.join("x.c"), SYMLINK_C);
+        write_file(&src.join("local.h"), "#define LOCAL 3\n");
+        write_file(&src.join("include/inc.h"), "#define INC 4\n");
         let physical = root.join("out/build");
         fs::create_dir_all(&physical).unwrap();
         symlink("../out/build", &src.join("build"));
@@ -457,9 +414,9 @@ fn source_dir_symlinked_inside_the_build_dir() {
         let env = TestEnv::new();
         let root = real_root(&env);
         let real = root.join("real/src");
-        write(&real.join("x.c"), SYMLINK_C);
-        write(&real.join("local.h"), "#define LOCAL 5\n");
-        write(&real.join("include/inc.h"), "#define INC 6\n");
+        write_file(&real.join("x.c"), SYMLINK_C);
+        write_file(&real.join("local.h"), "#define LOCAL 5\n");
+        write_file(&real.join("include/inc.h"), "#define INC 6\n");
         let physical = root.join("build");
         symlink("../real/src", &physical.join("src"));
         // The build directory is reached through a symlink too.
@@ -509,24 +466,24 @@ fn symlinked_sources_with_root_base_dir_find_the_compilers_headers() {
         let env = TestEnv::new();
         let root = real_root(&env);
         // A source file symlinked into a directory with another foo.h.
-        write(
+        write_file(
             &root.join("a/x.c"),
             "#include \"foo.h\"\n#include <bar.h>\nint v = FOO * 10 + BAR;\n",
         );
-        write(&root.join("a/foo.h"), "#define FOO 1\n");
-        write(&root.join("b/foo.h"), "#define FOO 2\n");
+        write_file(&root.join("a/foo.h"), "#define FOO 1\n");
+        write_file(&root.join("b/foo.h"), "#define FOO 2\n");
         symlink("../a/x.c", &root.join("b/x.c"));
         // A directory symlink followed by `..`: the kernel goes up from the
         // target, spelling-based normalisation would not.
-        write(&root.join("a/sub/keep"), "");
+        write_file(&root.join("a/sub/keep"), "");
         symlink("a/sub", &root.join("link"));
-        write(
+        write_file(
             &root.join("x.c"),
             "#include \"foo.h\"\n#include <bar.h>\nint v = FOO * 100 + BAR;\n",
         );
-        write(&root.join("foo.h"), "#define FOO 3\n");
-        write(&root.join("a/inc/bar.h"), "#define BAR 4\n");
-        write(&root.join("inc/bar.h"), "#define BAR 5\n");
+        write_file(&root.join("foo.h"), "#define FOO 3\n");
+        write_file(&root.join("a/inc/bar.h"), "#define BAR 4\n");
+        write_file(&root.join("inc/bar.h"), "#define BAR 5\n");
         let build = root.join("build");
         fs::create_dir_all(&build).unwrap();
         settle();
@@ -550,7 +507,7 @@ fn symlinked_sources_with_root_base_dir_find_the_compilers_headers() {
             for what in ["miss", "hit"] {
                 call.cached(&env, &want, what);
             }
-            let (dh, ph, _) = counts(&env);
+            let (dh, ph, _) = outcomes(&env);
             assert!(
                 dh + ph > i as u64,
                 "{cc}: {src}: second call hits: {:?}",
@@ -624,10 +581,10 @@ fn absolute_dependency_options_with_root_base_dir() {
             // The first variant misses; the others may hit its entry (the
             // `.d` is rendered for their targets), which must then be exact.
             call.cached(&env, &want, "first");
-            let (dh, ph, miss) = counts(&env);
+            let (dh, ph, miss) = outcomes(&env);
             assert_eq!(dh + ph + miss, 2 * i as u64 + 1, "{cc}: {:?}", env.stats());
             call.cached(&env, &want, "again");
-            let (dh2, ph2, miss2) = counts(&env);
+            let (dh2, ph2, miss2) = outcomes(&env);
             assert_eq!(
                 (dh2 + ph2, miss2),
                 (dh + ph + 1, miss),
@@ -694,7 +651,7 @@ fn several_base_dirs_relocate_between_them() {
             call.cached(&env, &call.plain(), "two bases");
         };
         build(&pa, &both);
-        expect(&env, (0, 0, 1), &format!("{cc}: /x/a"));
+        expect_outcomes(&env, (0, 0, 1), &format!("{cc}: /x/a"));
         build(&pb, &both);
         expect_hits(&env, (1, 1), &format!("{cc}: /x/b hits"));
         // With /x/b not a base directory, its absolute paths are its own.
@@ -744,7 +701,7 @@ fn file_macro_and_assert_relocate_with_direct_hits() {
                 rel.extend(extra.iter().map(|e| e.to_string()));
                 let want = Call::new(&b, cc, &rel, &vars, &["x.o"]).plain();
                 Call::new(&b, cc, &a, &vars, &["x.o"]).cached(&env, &want, &what);
-                expect(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
+                expect_outcomes(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
                 objects.push(read(&b.join("x.o")));
                 let exe = b.join("prog");
                 let o = plain_in(&b, Pwd::Cwd, cc, &args(&["x.o", "-o", "prog"]));
@@ -847,7 +804,7 @@ fn dependency_files_of_relocated_hits_are_the_plain_compilers() {
                     "#include <stddef.h>\n#include \"x.h\"\n#include \"second_header_with_a_long_name.h\"\nsize_t f(void) { return X_FACTOR + Y; }\n",
                     SIMPLE_H,
                 );
-                write(
+                write_file(
                     &p.join(format!("include/{long}/second_header_with_a_long_name.h")),
                     "#define Y 2\n",
                 );
@@ -868,7 +825,7 @@ fn dependency_files_of_relocated_hits_are_the_plain_compilers() {
                     String::from_utf8_lossy(&want[1])
                 );
                 call.cached(&env, &want, &what);
-                expect(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
+                expect_outcomes(&env, (i as u64, 0, 1), &format!("{what}: root {i}"));
             }
         }
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod direct_mode;
 pub mod node_exporter;
 pub mod servers;
 
@@ -871,4 +872,20 @@ pub fn as_member_of(cmd: &mut Command, gid: u32) -> &mut Command {
             Ok(())
         })
     }
+}
+
+/// Writes a file, creating its directory.
+pub fn write_file(path: &Path, content: &str) {
+    fs::create_dir_all(path.parent().unwrap())
+        .unwrap_or_else(|e| panic!("create the directory of {}: {e}", path.display()));
+    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// A fresh env holding a copy of the `proj` fixture (which needs gcc);
+/// returns (the env, the project directory).
+pub fn proj_fixture() -> (TestEnv, PathBuf) {
+    require("gcc");
+    let env = TestEnv::new();
+    let proj = env.copy_fixture("proj", "proj");
+    (env, proj)
 }

@@ -47,14 +47,7 @@ pub fn free_port() -> u16 {
 }
 
 pub(super) fn kill_process_group(child: &mut Child) {
-    let pid = child.id();
-    let _ = Command::new("kill")
-        .arg("-KILL")
-        .arg("--")
-        .arg(format!("-{pid}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    super::kill_group(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }
