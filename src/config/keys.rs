@@ -188,7 +188,7 @@ config_keys! {
         /// `None`: as the compiler type says (`auto`).
         response_file_format: Option<super::ResponseFormat>;
     "run_second_cpp": "CPP2", "true", flag, canonical => run_second_cpp: bool;
-    "sloppiness": "SLOPPINESS", "", word_list, as_given => sloppiness: Vec<String>;
+    "sloppiness": "SLOPPINESS", "", sloppiness, as_given => sloppiness: super::SloppinessSet;
     "stats": "STATS", "true", flag, canonical => stats: bool;
     "stats_log": "STATSLOG", "", optional_path, as_given => stats_log: Option<PathBuf>;
     "temporary_dir": "TEMPDIR", "", optional_path, as_given => temporary_dir: Option<PathBuf>;

@@ -18,7 +18,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use choices::{CompilerType, ResponseFormat};
+pub use choices::{CompilerType, ResponseFormat, Sloppiness, SloppinessSet};
 pub use file::write_setting;
 pub use keys::Config;
 use keys::KEYS;
@@ -405,13 +405,6 @@ impl Config {
                 libc::umask(mask as libc::mode_t);
             }
         }
-    }
-
-    pub fn has_sloppiness(&self, name: &str) -> bool {
-        // `no_system_headers`: ccache's older spelling.
-        self.sloppiness
-            .iter()
-            .any(|s| s == name || (name == "system_headers" && s == "no_system_headers"))
     }
 }
 

@@ -35,7 +35,7 @@ fn values_reach_their_fields() {
     let (c, e, _) = load(
         &[(
             "ccache.conf",
-            "max_size = 20%\nmax_age = 2d\numask = 027\nsloppiness = a, b c\n\
+            "max_size = 20%\nmax_age = 2d\numask = 027\nsloppiness = locale, b time_macros\n\
              extra_files_to_hash = x: y::\nsecondary_storage = http://h/c\n",
         )],
         &[("CCACHE_CC", "gcc"), ("CCACHE_LIMIT_MULTIPLE", "0.5")],
@@ -44,7 +44,16 @@ fn values_reach_their_fields() {
     assert_eq!((c.max_size, c.max_size_percent), (0, Some(20.0)));
     assert_eq!(c.max_age_secs, Some(172_800));
     assert_eq!(c.umask, Some(0o27));
-    assert_eq!(c.sloppiness, ["a", "b", "c"]);
+    assert_eq!(
+        c.sloppiness,
+        SloppinessSet::default()
+            .with(Sloppiness::Locale)
+            .with(Sloppiness::TimeMacros)
+    );
+    assert_eq!(
+        c.get("sloppiness").as_deref(),
+        Some("locale, b time_macros")
+    );
     assert_eq!(c.extra_files_to_hash, ["x", "y"]);
     assert_eq!(c.remote_storage, "http://h/c");
     assert_eq!(c.compiler, "gcc");
@@ -202,7 +211,12 @@ fn indented_lines_continue_a_value() {
         &[],
     );
     assert!(e.is_empty(), "{e:?}");
-    assert_eq!(c.sloppiness, ["time_macros", "locale"]);
+    assert_eq!(
+        c.sloppiness,
+        SloppinessSet::default()
+            .with(Sloppiness::TimeMacros)
+            .with(Sloppiness::Locale)
+    );
     assert_eq!(c.max_files, 7);
     assert_eq!(c.namespace, "a b");
     let lines = logical_lines("a = 1\n  2\nb = 3\n");
@@ -236,7 +250,10 @@ fn writing_a_key_drops_its_continuation_lines() {
     let mut errors = Vec::new();
     c.parse_text(&text, &path, &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(c.sloppiness, ["pch_defines"]);
+    assert_eq!(
+        c.sloppiness,
+        SloppinessSet::default().with(Sloppiness::PchDefines)
+    );
     assert_eq!(c.max_files, 3);
 }
 

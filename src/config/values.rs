@@ -114,13 +114,10 @@ pub fn path_list(text: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Separated by commas, spaces or both, as ccache accepts sloppiness.
-pub fn word_list(text: &str) -> Result<Vec<String>, String> {
-    Ok(text
-        .split([',', ' '])
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
+/// Never an error: ccache ignores the values it does not know, and `-p`
+/// shows them as written.
+pub fn sloppiness(text: &str) -> Result<super::SloppinessSet, String> {
+    Ok(super::SloppinessSet::parse(text))
 }
 
 /// Separated by spaces (and tabs), as ccache splits ignore_options.

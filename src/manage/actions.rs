@@ -1,11 +1,7 @@
 //! What each manager action does; [`super::options::OPTIONS`] says which
 //! option runs which of these.
 
-use std::path::PathBuf;
-
-use clap::ArgMatches;
-
-use super::options::{count, find, given, last};
+use super::modifiers::{Format, Modifiers, Parsed};
 use super::{entries, metrics, misses};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
@@ -14,8 +10,8 @@ use crate::store::{cleanup, usage};
 
 /// What the actions of one command line share: the modifiers and the
 /// configuration, reloaded after each action that changes it.
-pub struct Session<'a> {
-    matches: &'a ArgMatches,
+pub struct Session {
+    mods: Modifiers,
     locations: Locations,
     config: Config,
     /// `--evict-older-than` and `--evict-namespace` together are one
@@ -23,12 +19,12 @@ pub struct Session<'a> {
     evicted: bool,
 }
 
-impl<'a> Session<'a> {
+impl Session {
     /// Loads the configuration `--dir` and `--config-path` point at.
-    pub fn open(matches: &'a ArgMatches) -> Result<Session<'a>, String> {
+    pub fn open(mods: Modifiers) -> Result<Session, String> {
         let locations = Locations {
-            cache_dir_override: last(matches, find("dir")).map(PathBuf::from),
-            config_path_override: last(matches, find("config-path")).map(PathBuf::from),
+            cache_dir_override: mods.cache_dir.clone(),
+            config_path_override: mods.config_path.clone(),
         };
         let config = load(&locations)?;
         if let Some(warning) = config.refused_warning() {
@@ -36,24 +32,11 @@ impl<'a> Session<'a> {
         }
         config.apply_umask();
         Ok(Session {
-            matches,
+            mods,
             locations,
             config,
             evicted: false,
         })
-    }
-
-    fn flag(&self, long: &str) -> bool {
-        given(self.matches, find(long))
-    }
-
-    /// How many times the flag `long` was given (`-vv`: 2).
-    fn count(&self, long: &str) -> usize {
-        count(self.matches, find(long))
-    }
-
-    fn last(&self, long: &str) -> Option<String> {
-        last(self.matches, find(long))
     }
 
     fn cache_dir(&self) -> String {
@@ -113,7 +96,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
         max_size_bytes: config.max_size_bytes(),
         max_files: config.max_files,
         giga: config.size_units().giga(),
-        verbose: s.count("verbose").min(2) as u8,
+        verbose: s.mods.verbose,
     };
     print!("{}", display::show_stats(&totals, &context));
     Ok(())
@@ -123,9 +106,9 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
     let (max_kib, max_files) = (config.max_size_kib(), config.max_files);
-    match s.last("format").as_deref() {
-        Some("json") => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
-        Some("openmetrics") => {
+    match s.mods.format {
+        Format::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
+        Format::OpenMetrics => {
             let limits = metrics::Limits {
                 max_size_bytes: config.max_size_bytes(),
                 max_files,
@@ -134,7 +117,7 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
             let usage = collect_usage(s).ok();
             print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
         }
-        _ => print!("{}", display::print_stats(&totals, max_kib, max_files)),
+        Format::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
     }
     Ok(())
 }
@@ -150,45 +133,39 @@ fn log_counters(s: &Session) -> Result<stats::Counters, String> {
 
 pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
-    print!(
-        "{}",
-        display::show_log_stats(&c, s.count("verbose").min(2) as u8)
-    );
+    print!("{}", display::show_log_stats(&c, s.mods.verbose));
     Ok(())
 }
 
 pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
-    let json = s.last("format").as_deref() == Some("json");
+    // openmetrics is for --print-stats only: the log's counters print as tab.
+    let json = s.mods.format == Format::Json;
     print!("{}", display::print_log_stats(&c, json));
     Ok(())
 }
 
 pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
-    let max = s.last("trim-max-size");
-    let recompress_level = s.last("trim-recompress");
-    if max.is_none() && recompress_level.is_none() {
+    let mods = &s.mods;
+    if mods.trim_max_size.is_none() && mods.trim_recompress.is_none() {
         return Err("--trim-dir needs --trim-max-size or --trim-recompress".into());
     }
-    if let Some(level) = recompress_level {
-        let level =
-            recompress::parse_level(&level).map_err(|e| format!("--trim-recompress: {e}"))?;
-        let threads = recompress::parse_threads(s.last("trim-recompress-threads").as_deref())
-            .map_err(|e| format!("--trim-recompress-threads: {e}"))?;
+    if let Some(level) = &mods.trim_recompress {
+        let level = level.get()?;
+        let threads = threads(mods.trim_recompress_threads.as_ref())?;
         let units = s.config.size_units();
         print!(
             "{}",
             recompress::recompress_dir(std::path::Path::new(dir), level, threads, units)?
         );
     }
-    let Some(max) = max else {
+    let Some(max) = &mods.trim_max_size else {
         return Ok(());
     };
-    let max_bytes = size::parse_size(&max).map_err(|e| format!("--trim-max-size: {e}"))?;
-    let method = trim::Method::parse(s.last("trim-method").as_deref().unwrap_or("atime"))?;
-    let t = trim::trim(std::path::Path::new(dir), max_bytes, method)
+    let max_bytes = max.get()?;
+    let t = trim::trim(std::path::Path::new(dir), max_bytes, mods.trim_method)
         .map_err(|e| format!("trimming {dir}: {e}"))?;
-    let units = size::SizeUnits::of(&max);
+    let units = size::SizeUnits::of(&max.text);
     println!(
         "Removed {} of {} files ({} of {}) from {dir}",
         t.files_removed,
@@ -197,6 +174,14 @@ pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
         units.format(t.bytes_before)
     );
     Ok(())
+}
+
+/// The threads a `--…-threads` value gives; one per CPU when not given.
+fn threads(given: Option<&Parsed<usize>>) -> Result<usize, String> {
+    match given {
+        Some(n) => n.get(),
+        None => recompress::parse_threads(None),
+    }
 }
 
 pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
@@ -209,8 +194,7 @@ pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
 
 pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
     let level = recompress::parse_level(level).map_err(|e| format!("-X: {e}"))?;
-    let threads = recompress::parse_threads(s.last("recompress-threads").as_deref())
-        .map_err(|e| format!("--recompress-threads: {e}"))?;
+    let threads = threads(s.mods.recompress_threads.as_ref())?;
     let (dir, units) = (&s.config.cache_dir, s.config.size_units());
     print!("{}", recompress::recompress(dir, level, threads, units)?);
     Ok(())
@@ -290,7 +274,7 @@ pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
         older_than_secs: None,
         namespace: None,
     };
-    let dry = s.flag("dry-run");
+    let dry = s.mods.dry_run;
     let swept = cleanup::evict_selected(&s.config.cache_dir, &all, dry)
         .map_err(|e| format!("clearing {}: {e}", s.cache_dir()))?;
     let what = if dry {
@@ -337,17 +321,17 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
     if std::mem::replace(&mut s.evicted, true) {
         return Ok(());
     }
-    let namespace = s.last("evict-namespace");
     let older_than_secs = s
-        .last("evict-older-than")
-        .map(|a| size::parse_age(&a))
-        .transpose()
-        .map_err(|e| format!("--evict-older-than: {e}"))?;
+        .mods
+        .evict_older_than
+        .as_ref()
+        .map(Parsed::get)
+        .transpose()?;
     let selection = cleanup::Selection {
         older_than_secs,
-        namespace: namespace.as_deref(),
+        namespace: s.mods.evict_namespace.as_deref(),
     };
-    let dry = s.flag("dry-run");
+    let dry = s.mods.dry_run;
     let swept = cleanup::evict_selected(&s.config.cache_dir, &selection, dry)
         .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
     report_swept(

@@ -2,15 +2,17 @@
 //! option names and meanings. Options run in the order given, each time
 //! they are given, as in ccache (`-s -z -s` shows twice).
 //!
-//! `options` holds the one table of options; `actions` what each action
-//! does; `generate` the help, the man page, the completions and the README
-//! table, all from the table.
+//! `options` holds the one table of options; `modifiers` the typed
+//! fields the modifiers set; `actions` what each action does; `generate`
+//! the help, the man page, the completions and the README table, all from
+//! the table.
 
 mod actions;
 mod entries;
 mod generate;
 mod metrics;
 mod misses;
+mod modifiers;
 mod options;
 mod recompress;
 #[cfg(test)]
@@ -62,7 +64,7 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
     if steps.is_empty() {
         return Err("no action given; see objcache --help".into());
     }
-    let mut session = Session::open(m)?;
+    let mut session = Session::open(modifiers::Modifiers::from_matches(m))?;
     for step in steps {
         step.run(&mut session)?;
     }

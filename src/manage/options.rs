@@ -9,6 +9,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use super::actions::{self, Session};
 use super::generate;
+use super::modifiers::{self, Setter};
 
 /// Runs one action with the option's value (empty for a flag).
 pub type Handler = fn(&mut Session, &str) -> Result<(), String>;
@@ -44,6 +45,9 @@ pub struct Opt {
     pub hidden: bool,
     /// The value may be left out (`--explain` or `--explain OUTPUT`).
     pub optional: bool,
+    /// Writes its field of [`modifiers::Modifiers`]: every modifier's, and
+    /// the eviction options', whose last values make one eviction.
+    pub set: Option<Setter>,
 }
 
 impl Opt {
@@ -57,6 +61,7 @@ impl Opt {
             choices: &[],
             hidden: false,
             optional: false,
+            set: None,
         }
     }
 
@@ -64,12 +69,19 @@ impl Opt {
         Opt::new(long, Kind::Action(run), help)
     }
 
-    const fn modifier(long: &'static str, help: &'static str) -> Opt {
-        Opt::new(long, Kind::Modifier, help)
+    const fn modifier(long: &'static str, set: Setter, help: &'static str) -> Opt {
+        Opt::new(long, Kind::Modifier, help).sets(set)
     }
 
     const fn info(long: &'static str, answer: Answer, help: &'static str) -> Opt {
         Opt::new(long, Kind::Info(answer), help)
+    }
+
+    const fn sets(self, set: Setter) -> Opt {
+        Opt {
+            set: Some(set),
+            ..self
+        }
     }
 
     const fn short(self, c: char) -> Opt {
@@ -144,11 +156,13 @@ impl Opt {
 pub const OPTIONS: &[Opt] = &[
     Opt::modifier(
         "config-path",
+        modifiers::config_path,
         "operate on configuration file PATH instead of the default",
     )
     .value("PATH"),
     Opt::modifier(
         "dir",
+        modifiers::cache_dir,
         "operate on cache directory PATH instead of the default",
     )
     .short('d')
@@ -175,15 +189,18 @@ pub const OPTIONS: &[Opt] = &[
         actions::evict,
         "remove files not used for AGE (30m, 12h, 2d, 3600s)",
     )
-    .value("AGE"),
+    .value("AGE")
+    .sets(modifiers::evict_older_than),
     Opt::action(
         "evict-namespace",
         actions::evict,
         "remove files stored with namespace NAME",
     )
-    .value("NAME"),
+    .value("NAME")
+    .sets(modifiers::evict_namespace),
     Opt::modifier(
         "dry-run",
+        modifiers::dry_run,
         "with --evict-older-than, --evict-namespace or -C: report what would be removed, remove nothing",
     ),
     Opt::action(
@@ -247,6 +264,7 @@ pub const OPTIONS: &[Opt] = &[
     ),
     Opt::modifier(
         "format",
+        modifiers::format,
         "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json; with --print-stats also openmetrics (Prometheus)",
     )
     .value("FORMAT")
@@ -259,6 +277,7 @@ pub const OPTIONS: &[Opt] = &[
     .short('s'),
     Opt::modifier(
         "verbose",
+        modifiers::verbose,
         "increase verbosity of -s: once shows every counter that is not zero, twice every counter",
     )
     .short('v'),
@@ -290,6 +309,7 @@ pub const OPTIONS: &[Opt] = &[
     .value("LEVEL"),
     Opt::modifier(
         "recompress-threads",
+        modifiers::recompress_threads,
         "with -X: recompress on N threads (default: one per CPU)",
     )
     .value("N"),
@@ -325,22 +345,26 @@ pub const OPTIONS: &[Opt] = &[
     .value("PATH"),
     Opt::modifier(
         "trim-max-size",
+        modifiers::trim_max_size,
         "with --trim-dir: the size to trim to (suffixes as for -M)",
     )
     .value("SIZE"),
     Opt::modifier(
         "trim-method",
+        modifiers::trim_method,
         "with --trim-dir: order files by last access (atime, the default) or last modification (mtime)",
     )
     .value("METHOD")
     .choices(&["atime", "mtime"]),
     Opt::modifier(
         "trim-recompress",
+        modifiers::trim_recompress,
         "with --trim-dir: first recompress the directory's entries at zstd level LEVEL (or uncompressed)",
     )
     .value("LEVEL"),
     Opt::modifier(
         "trim-recompress-threads",
+        modifiers::trim_recompress_threads,
         "with --trim-recompress: use N threads (default: one per CPU)",
     )
     .value("N"),
@@ -395,27 +419,11 @@ pub fn given(m: &ArgMatches, opt: &Opt) -> bool {
     m.value_source(opt.long) == Some(ValueSource::CommandLine)
 }
 
-/// How many times `opt` was given on the command line.
-pub fn count(m: &ArgMatches, opt: &Opt) -> usize {
-    if !given(m, opt) {
-        return 0;
-    }
-    m.indices_of(opt.long).map_or(0, |i| i.len())
-}
-
 /// The last value given for `opt` (none for a flag).
 pub fn last(m: &ArgMatches, opt: &Opt) -> Option<String> {
     opt.value?;
     m.get_many::<String>(opt.long)
         .and_then(|mut v| v.next_back().cloned())
-}
-
-/// The option named `long` (a typo in a caller is a bug: it panics).
-pub fn find(long: &str) -> &'static Opt {
-    OPTIONS
-        .iter()
-        .find(|o| o.long == long)
-        .unwrap_or_else(|| panic!("no manager option --{long}"))
 }
 
 /// One action to run: the option given and its value (empty for a flag).

@@ -1,6 +1,7 @@
 //! The option table against what is built from it and what documents it.
 
 use super::generate::{self, markdown};
+use super::modifiers::{Format, Modifiers};
 use super::options::{command, planned, Kind, OPTIONS};
 
 const README: &str = include_str!("../../README.md");
@@ -148,16 +149,71 @@ fn a_repeated_flag_runs_each_time() {
     );
 }
 
+fn mods(args: &[&str]) -> Modifiers {
+    let m = command()
+        .try_get_matches_from(std::iter::once("objcache").chain(args.iter().copied()))
+        .unwrap();
+    Modifiers::from_matches(&m)
+}
+
 #[test]
 fn verbose_counts_its_occurrences() {
-    let count = |args: &[&str]| {
-        let m = command()
-            .try_get_matches_from(std::iter::once("objcache").chain(args.iter().copied()))
-            .unwrap();
-        super::options::count(&m, super::options::find("verbose"))
-    };
+    let count = |args: &[&str]| mods(args).verbose;
     assert_eq!(count(&["-s"]), 0);
     assert_eq!(count(&["-sv"]), 1);
     assert_eq!(count(&["-svv"]), 2);
     assert_eq!(count(&["-v", "-s", "--verbose"]), 2);
+    assert_eq!(count(&["-svvv"]), 2);
+}
+
+/// Every modifier writes a field; so do the eviction options, which one
+/// eviction reads together.
+#[test]
+fn every_modifier_sets_its_field() {
+    for opt in OPTIONS {
+        let expected = matches!(opt.kind, Kind::Modifier) || opt.long.starts_with("evict-");
+        assert_eq!(opt.set.is_some(), expected, "--{}", opt.long);
+    }
+}
+
+#[test]
+fn modifiers_take_their_last_value_wherever_they_stand() {
+    let m = mods(&[
+        "--format=json",
+        "-s",
+        "--trim-method",
+        "mtime",
+        "--format",
+        "openmetrics",
+        "--dry-run",
+        "-d",
+        "a",
+        "--dir=b",
+        "--evict-namespace",
+        "x",
+        "--evict-namespace=y",
+    ]);
+    assert_eq!(m.format, Format::OpenMetrics);
+    assert_eq!(m.trim_method, crate::manage::trim::Method::Mtime);
+    assert!(m.dry_run);
+    assert_eq!(m.cache_dir.as_deref(), Some(std::path::Path::new("b")));
+    assert_eq!(m.evict_namespace.as_deref(), Some("y"));
+    assert_eq!(mods(&["-s"]), Modifiers::default());
+}
+
+/// A bad value is the error of the action that uses it, named by option.
+#[test]
+fn a_bad_modifier_value_waits_for_its_action() {
+    let m = mods(&["-s", "--trim-max-size", "lots", "--recompress-threads=0"]);
+    let max = m.trim_max_size.unwrap();
+    assert_eq!(max.text, "lots");
+    assert!(max.get().unwrap_err().starts_with("--trim-max-size: "));
+    let threads = m.recompress_threads.unwrap().get().unwrap_err();
+    assert_eq!(
+        threads,
+        "--recompress-threads: invalid number of threads \"0\""
+    );
+    let m = mods(&["--trim-max-size=3k", "--evict-older-than", "2d"]);
+    assert_eq!(m.trim_max_size.unwrap().get(), Ok(3000));
+    assert_eq!(m.evict_older_than.unwrap().get(), Ok(172_800));
 }

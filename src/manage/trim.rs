@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use crate::files::disk_kib;
 
 /// What orders the files: when they were last read, or last written.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Method {
+    #[default]
     Atime,
     Mtime,
 }

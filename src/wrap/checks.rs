@@ -7,6 +7,7 @@
 
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
+use crate::config::Sloppiness;
 use crate::hash::includes::ReadFile;
 use crate::paths;
 use crate::stats::Counter;
@@ -155,7 +156,7 @@ impl Session {
         files: &[ReadFile],
         cwd: &str,
     ) -> Option<String> {
-        let ctime_sloppy = self.config.has_sloppiness("include_file_ctime");
+        let ctime_sloppy = self.config.sloppiness.has(Sloppiness::IncludeFileCtime);
         std::iter::once(a.input.as_str())
             .chain(files.iter().map(|f| f.path.as_str()))
             .find(|path| {

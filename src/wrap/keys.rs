@@ -7,6 +7,7 @@ use super::debug::Part;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
+use crate::config::Sloppiness;
 use crate::hash::record;
 use crate::key::{Key, KeyHasher};
 use crate::paths;
@@ -23,11 +24,11 @@ const INCLUDE_PATH_VARS: &[&str] = &[
 ];
 
 /// Sloppiness values that make a manifest record check less.
-const RECORD_SLOPPINESS: &[&str] = &[
-    "include_file_ctime",
-    "include_file_mtime",
-    "system_headers",
-    "time_macros",
+const RECORD_SLOPPINESS: &[Sloppiness] = &[
+    Sloppiness::IncludeFileCtime,
+    Sloppiness::IncludeFileMtime,
+    Sloppiness::SystemHeaders,
+    Sloppiness::TimeMacros,
 ];
 
 impl Session {
@@ -79,7 +80,7 @@ impl Session {
         // The language of diagnostics, which are replayed on a hit, and
         // variables that change what the compiler driver does.
         // `sloppiness = locale`: diagnostics in another language may be replayed.
-        let locale: &[&str] = if config.has_sloppiness("locale") {
+        let locale: &[&str] = if config.sloppiness.has(Sloppiness::Locale) {
             &[]
         } else {
             &["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"]
@@ -126,7 +127,7 @@ impl Session {
         cwd: &str,
     ) -> Result<(), Fallback> {
         let p = &a.profiling;
-        if p.needs_cwd(&a.output, self.config.has_sloppiness("gcno_cwd")) {
+        if p.needs_cwd(&a.output, self.config.sloppiness.has(Sloppiness::GcnoCwd)) {
             h.field("profile-cwd", cwd.as_bytes());
         }
         let family = crate::compiler::family(&self.compiler);
@@ -244,7 +245,7 @@ impl Session {
             );
             return None;
         }
-        if !self.config.has_sloppiness("time_macros") && record::has_time_macros(&source) {
+        if !self.config.sloppiness.has(Sloppiness::TimeMacros) && record::has_time_macros(&source) {
             self.log
                 .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
             return None;
@@ -266,8 +267,8 @@ impl Session {
         // What a record leaves unchecked: a call that checks more must not
         // take a laxer call's records.
         for lax in RECORD_SLOPPINESS {
-            if self.config.has_sloppiness(lax) {
-                h.field("sloppiness", lax.as_bytes());
+            if self.config.sloppiness.has(*lax) {
+                h.field("sloppiness", lax.name().as_bytes());
             }
         }
         for ignored in &self.config.ignore_headers_in_manifest {

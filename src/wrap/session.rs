@@ -8,6 +8,7 @@ use super::debug::{DebugFiles, Part};
 use super::{checks, explain, fallback, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
+use crate::config::Sloppiness;
 use crate::hash::direct::{self, DigestCache};
 use crate::hash::includes::{self, ReadFile, SearchDirs};
 use crate::hash::record::{RecordContext, Unrecorded};
@@ -429,7 +430,7 @@ impl Session {
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.
     pub(super) fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
-        if self.config.has_sloppiness("incbin") {
+        if self.config.sloppiness.has(Sloppiness::Incbin) {
             return Ok(());
         }
         match asm::unseen_input_directive(content) {
@@ -532,12 +533,12 @@ impl Session {
             base_dir: self.config.base_dir.as_ref(),
             coarse_start_ns: self.coarse_start_ns,
             input: &a.input,
-            time_macros_sloppy: self.config.has_sloppiness("time_macros"),
+            time_macros_sloppy: self.config.sloppiness.has(Sloppiness::TimeMacros),
             file_macro_sensitive: self.file_macro_sensitive(a),
-            skip_system_headers: self.config.has_sloppiness("system_headers"),
+            skip_system_headers: self.config.sloppiness.has(Sloppiness::SystemHeaders),
             command_line_tests: self.args.iter().any(|x| x.contains("__has_include")),
-            mtime_sloppy: self.config.has_sloppiness("include_file_mtime"),
-            ctime_sloppy: self.config.has_sloppiness("include_file_ctime"),
+            mtime_sloppy: self.config.sloppiness.has(Sloppiness::IncludeFileMtime),
+            ctime_sloppy: self.config.sloppiness.has(Sloppiness::IncludeFileCtime),
             ignored_headers: &self.config.ignore_headers_in_manifest,
         };
         let recorded = ctx.record(files, search);

@@ -6,6 +6,7 @@
 
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
+use crate::config::Sloppiness;
 use crate::stats::Counter;
 
 impl Session {
@@ -22,7 +23,7 @@ impl Session {
                     "-fmodules needs direct mode, depend mode and a .d (-MD)",
                 ));
             }
-            if !config.has_sloppiness("modules") {
+            if !config.sloppiness.has(Sloppiness::Modules) {
                 return Err(fallback(
                     Counter::CouldNotUseModules,
                     "-fmodules is cached only with sloppiness = modules",
@@ -30,7 +31,7 @@ impl Session {
             }
         }
         let overlay = a.hash_args.iter().any(|x| x == "-ivfsoverlay");
-        if overlay && !config.has_sloppiness("ivfsoverlay") {
+        if overlay && !config.sloppiness.has(Sloppiness::Ivfsoverlay) {
             // The overlay file remaps what headers the compiler reads.
             return Err(fallback(
                 Counter::UnsupportedCompilerOption,
@@ -41,10 +42,10 @@ impl Session {
         if overlay {
             dropped.push("-ivfsoverlay");
         }
-        if config.has_sloppiness("clang_index_store") {
+        if config.sloppiness.has(Sloppiness::ClangIndexStore) {
             dropped.push("-index-store-path");
         }
-        let random_seed = config.has_sloppiness("random_seed");
+        let random_seed = config.sloppiness.has(Sloppiness::RandomSeed);
         a.hash_args = without(std::mem::take(&mut a.hash_args), &dropped, random_seed);
         Ok(())
     }
