@@ -2,7 +2,6 @@
 //! the current directory, so two checkouts at different places hash alike, and
 //! can be mapped back to the absolute spelling this checkout would use.
 
-use std::borrow::Cow;
 use std::os::unix::fs::MetadataExt;
 
 /// The configured base directories (`base_dir`, several separated by `:`).
@@ -210,84 +209,6 @@ fn after_colour_code(before: &[u8]) -> bool {
     rest[..rest.len() - params].ends_with(b"\x1b[")
 }
 
-/// Options whose value is a path, glued to the option (`-I/x`) or after `=`.
-const PATH_OPTION_PREFIXES: &[&str] = &[
-    "-I",
-    "-L",
-    "-F",
-    "-B",
-    "-isystem",
-    "-iquote",
-    "-idirafter",
-    "-include",
-    "-imacros",
-    "-isysroot",
-    "-iprefix",
-    "-iwithprefix",
-    "-iwithprefixbefore",
-    "-iframework",
-];
-
-/// Options whose value is `OLD=NEW`, OLD a path prefix.
-const PREFIX_MAP_OPTIONS: &[&str] = &[
-    "-fdebug-prefix-map=",
-    "-ffile-prefix-map=",
-    "-fmacro-prefix-map=",
-    "-fprofile-prefix-map=",
-];
-
-/// The form of one argument that goes into the hash: absolute paths under
-/// base_dir replaced by their relation to `cwd`.
-pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Cow<'a, str> {
-    if base_dir.is_none() {
-        return Cow::Borrowed(arg);
-    }
-    if let Some(rel) = relate(arg, cwd, base_dir) {
-        return Cow::Owned(rel.hash_form());
-    }
-    if !arg.starts_with('-') {
-        return Cow::Borrowed(arg);
-    }
-    // `-fdebug-prefix-map=OLD=NEW` and the like: OLD is the path, NEW is kept.
-    for option in PREFIX_MAP_OPTIONS {
-        if let Some((old, new)) = arg.strip_prefix(option).and_then(|m| m.split_once('=')) {
-            return match relate(old, cwd, base_dir) {
-                Some(rel) => Cow::Owned(format!("{option}{}={new}", rel.hash_form())),
-                None => Cow::Borrowed(arg),
-            };
-        }
-    }
-    let Some(slash) = arg.find('/') else {
-        return Cow::Borrowed(arg);
-    };
-    let (option, value) = arg.split_at(slash);
-    let glued = option.ends_with('=') || PATH_OPTION_PREFIXES.contains(&option);
-    match relate(value, cwd, base_dir) {
-        Some(rel) if glued => Cow::Owned(format!("{option}{}", rel.hash_form())),
-        _ => Cow::Borrowed(arg),
-    }
-}
-
-/// `dir` as `-fdebug-prefix-map=OLD=NEW` / `-ffile-prefix-map=OLD=NEW`
-/// options among `args` make the compiler record it (the last matching map
-/// given wins, as in gcc).
-pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
-    let maps = args.iter().rev().filter_map(|a| {
-        a.strip_prefix("-fdebug-prefix-map=")
-            .or_else(|| a.strip_prefix("-ffile-prefix-map="))
-            .and_then(|m| m.split_once('='))
-    });
-    for (old, new) in maps {
-        let old = old.trim_end_matches('/');
-        if let Some(rest) = dir.strip_prefix(old) {
-            if rest.is_empty() || rest.starts_with('/') || old.is_empty() {
-                return format!("{new}{rest}");
-            }
-        }
-    }
-    dir.to_string()
-}
-
 /// The working directory as the user spells it, and as the kernel has it.
 pub struct WorkingDir {
     /// `$PWD` when it names the same directory as `getcwd()` (it keeps
@@ -482,44 +403,10 @@ mod tests {
     }
 
     #[test]
-    fn prefix_maps_apply_to_the_directory() {
-        let args: Vec<String> = [
-            "-g",
-            "-fdebug-prefix-map=/ci/a=.",
-            "-ffile-prefix-map=/ci/a/proj=/src",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
-        assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
-        assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
-    }
-
-    #[test]
     fn only_paths_under_base_dir_are_related() {
         assert!(relate("/usr/include/stdio.h", "/ci/a", base()).is_none());
         assert!(relate("/cix/y.h", "/ci/a", base()).is_none());
         assert!(relate("rel/y.h", "/ci/a", base()).is_none());
         assert!(relate("/ci/a/y.h", "/ci/a", None).is_none());
-    }
-
-    #[test]
-    fn arguments_hash_alike_across_checkouts() {
-        for arg in [
-            "-I/ci/X/proj/include",
-            "/ci/X/proj/src/a.c",
-            "-fdebug-prefix-map=/ci/X/proj=.",
-        ] {
-            let a = hash_form_of_arg(&arg.replace('X', "one"), "/ci/one/proj", base()).into_owned();
-            let b =
-                hash_form_of_arg(&arg.replace('X', "two2"), "/ci/two2/proj", base()).into_owned();
-            assert_eq!(a, b, "{arg}");
-        }
-        assert_eq!(
-            hash_form_of_arg("-I/usr/include", "/ci/a", base()),
-            "-I/usr/include"
-        );
-        assert_eq!(hash_form_of_arg("-Werror", "/ci/a", base()), "-Werror");
     }
 }

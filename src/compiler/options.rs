@@ -9,7 +9,7 @@
 //! Options the table does not know are hashed as they are.
 
 /// What an entry says; a set of the flags below.
-pub(crate) type Flags = u8;
+pub(crate) type Flags = u16;
 
 /// `NAME VALUE`: the next argument is the value, when `NAME` stands alone.
 pub(crate) const TAKES_ARG: Flags = 1 << 0;
@@ -28,6 +28,25 @@ pub(crate) const TOO_HARD: Flags = 1 << 4;
 /// The value names a file whose content decides the output (plugins,
 /// specs, profiles): it is hashed.
 pub(crate) const HASH_FILE: Flags = 1 << 5;
+/// The value is a path (absolute, or relative to the working directory):
+/// one under base_dir is related to it in the keys.
+pub(crate) const TAKES_PATH: Flags = 1 << 6;
+/// A path option's value is a directory the preprocessor searches for
+/// headers, which it names `DIR/header` (gcc looks there for precompiled
+/// headers too): given to the compiler relative to base_dir.
+pub(crate) const INCLUDE_DIR: Flags = 1 << 7;
+/// A path option's value is a directory of frameworks (`DIR/X.framework/…`):
+/// given to the compiler relative to base_dir.
+pub(crate) const FRAMEWORK_DIR: Flags = 1 << 8;
+/// A path option's value is a header the preprocessor reads as spelled:
+/// given to the compiler relative to base_dir.
+pub(crate) const INCLUDE_FILE: Flags = 1 << 9;
+/// The glued value is `OLD=NEW`, OLD a path prefix the compiler writes as
+/// NEW: OLD is related to base_dir in the keys.
+pub(crate) const PREFIX_MAP: Flags = 1 << 10;
+/// A prefix map that also applies to the paths in debug information (the
+/// working directory among them).
+pub(crate) const DEBUG_MAP: Flags = 1 << 11;
 
 pub(crate) struct CompilerOption {
     pub name: &'static str,
@@ -45,6 +64,16 @@ const ARG_OR_CONCAT: Flags = TAKES_ARG | TAKES_CONCAT_ARG;
 const CPP_ARG: Flags = TAKES_ARG | TAKES_CONCAT_ARG | AFFECTS_CPP;
 /// `-fplugin=FILE`.
 const CONCAT_FILE: Flags = TAKES_CONCAT_ARG | HASH_FILE;
+/// `-L dir` or `-Ldir`, a path.
+const PATH: Flags = TAKES_ARG | TAKES_CONCAT_ARG | TAKES_PATH;
+/// A preprocessor option naming a path, separate or glued.
+const CPP_PATH: Flags = CPP_ARG | TAKES_PATH;
+/// A directory searched for headers.
+const CPP_DIR: Flags = CPP_PATH | INCLUDE_DIR;
+/// A header read before the source.
+const CPP_FILE: Flags = CPP_PATH | INCLUDE_FILE;
+/// `-fmacro-prefix-map=OLD=NEW`.
+const MAP: Flags = TAKES_CONCAT_ARG | PREFIX_MAP;
 
 /// Sorted by name (byte order), for binary search.
 static OPTIONS: &[CompilerOption] = &[
@@ -58,13 +87,14 @@ static OPTIONS: &[CompilerOption] = &[
     // Writes a diagnostics file whose name is not followed.
     opt("--serialize-diagnostics", ARG | TOO_HARD),
     opt("--specs=", CONCAT_FILE),
-    opt("--sysroot", ARG),
+    opt("--sysroot", ARG | TAKES_PATH),
+    opt("--sysroot=", TAKES_CONCAT_ARG | TAKES_PATH),
     opt("-A", ARG),
-    opt("-B", ARG),
+    opt("-B", PATH),
     opt("-D", CPP_ARG),
-    opt("-F", ARG),
-    opt("-I", CPP_ARG),
-    opt("-L", ARG),
+    opt("-F", PATH | FRAMEWORK_DIR),
+    opt("-I", CPP_DIR),
+    opt("-L", PATH),
     opt("-MF", ARG_OR_CONCAT),
     // Dependency output objcache does not reproduce.
     opt("-MG", TOO_HARD),
@@ -96,12 +126,16 @@ static OPTIONS: &[CompilerOption] = &[
     opt("-fauto-profile=", CONCAT_FILE),
     // Modules: caches outside the translation unit.
     opt("-fcxx-modules", TOO_HARD),
+    opt("-fdebug-prefix-map=", MAP | DEBUG_MAP),
     // Dump files whose names are not followed.
     opt("-fdump-", FAMILY | TOO_HARD),
+    opt("-ffile-prefix-map=", MAP | DEBUG_MAP),
+    opt("-fmacro-prefix-map=", MAP),
     opt("-fmodule-file", FAMILY | TOO_HARD),
     opt("-fmodules-ts", FAMILY | TOO_HARD),
     opt("-fpass-plugin=", CONCAT_FILE),
     opt("-fplugin=", CONCAT_FILE),
+    opt("-fprofile-prefix-map=", MAP),
     opt("-fprofile-sample-use=", CONCAT_FILE),
     opt("-fsanitize-blacklist=", CONCAT_FILE),
     opt("-fsanitize-ignorelist=", CONCAT_FILE),
@@ -110,24 +144,24 @@ static OPTIONS: &[CompilerOption] = &[
     opt("-gcc-toolchain", ARG),
     // clang's `=single` keeps the split sections in the object; not followed.
     opt("-gsplit-dwarf=", TAKES_CONCAT_ARG | TOO_HARD),
-    opt("-idirafter", CPP_ARG),
-    opt("-iframework", ARG),
+    opt("-idirafter", CPP_DIR),
+    opt("-iframework", PATH | FRAMEWORK_DIR),
     opt("-iframeworkwithsysroot", ARG),
-    opt("-imacros", CPP_ARG),
+    opt("-imacros", CPP_FILE),
     opt("-imultilib", ARG),
-    opt("-include", CPP_ARG),
+    opt("-include", CPP_FILE),
     // Not preprocessor-only: clang reads the precompiled header as a
     // compile input, and its content is hashed.
-    opt("-include-pch", ARG),
+    opt("-include-pch", ARG | TAKES_PATH),
     opt("-index-store-path", ARG),
-    opt("-iprefix", CPP_ARG),
-    opt("-iquote", CPP_ARG),
-    opt("-isysroot", ARG),
-    opt("-isystem", CPP_ARG),
+    opt("-iprefix", CPP_PATH),
+    opt("-iquote", CPP_DIR),
+    opt("-isysroot", PATH),
+    opt("-isystem", CPP_DIR),
     opt("-isystem-after", CPP_ARG),
     opt("-ivfsoverlay", ARG),
-    opt("-iwithprefix", CPP_ARG),
-    opt("-iwithprefixbefore", CPP_ARG),
+    opt("-iwithprefix", CPP_PATH),
+    opt("-iwithprefixbefore", CPP_PATH),
     opt("-iwithsysroot", ARG),
     opt("-l", ARG),
     opt("-mllvm", ARG),
@@ -219,6 +253,28 @@ pub(crate) fn takes_separate_value(a: &str) -> bool {
     lookup(a).is_some_and(|m| m.takes_next())
 }
 
+/// The path an argument names by a `TAKES_PATH` entry: glued (`-I/x`,
+/// `--sysroot=/x`), or `next` when the option stands alone. `None` for an
+/// empty path, and for a glued one that begins with `-`: that is another
+/// option the table does not know (`-isystem-after2`) or none at all (`-I-`).
+pub(crate) fn path_value<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(Match<'a>, &'a str)> {
+    let m = lookup(arg).filter(|m| m.has(TAKES_PATH))?;
+    let path = match m.glued {
+        Some(glued) if glued.starts_with('-') => return None,
+        Some(glued) => glued,
+        None if m.has(TAKES_ARG) => next?,
+        None => return None,
+    };
+    (!path.is_empty()).then_some((m, path))
+}
+
+/// A prefix map (`-ffile-prefix-map=OLD=NEW`): its entry, OLD and NEW.
+pub(crate) fn prefix_map(arg: &str) -> Option<(Match<'_>, &str, &str)> {
+    let m = lookup(arg).filter(|m| m.has(PREFIX_MAP))?;
+    let (old, new) = m.glued?.split_once('=')?;
+    Some((m, old, new))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,8 +302,20 @@ mod tests {
                 "{}",
                 o.name
             );
-            if o.flags & HASH_FILE != 0 {
+            if o.flags & (HASH_FILE | TAKES_PATH) != 0 {
                 assert!(o.flags & (TAKES_ARG | TAKES_CONCAT_ARG) != 0, "{}", o.name);
+            }
+            // What a path is for needs a path.
+            if o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE) != 0 {
+                assert!(o.flags & TAKES_PATH != 0, "{}", o.name);
+            }
+            let kinds = o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE);
+            assert!(kinds.count_ones() <= 1, "{}", o.name);
+            // A map's value is `OLD=NEW`, glued after its `=`.
+            if o.flags & (PREFIX_MAP | DEBUG_MAP) != 0 {
+                assert!(o.flags & PREFIX_MAP != 0, "{}", o.name);
+                assert_eq!(o.flags & (TAKES_ARG | TAKES_PATH), 0, "{}", o.name);
+                assert!(o.name.ends_with('=') && o.flags & TAKES_CONCAT_ARG != 0);
             }
         }
     }
@@ -314,5 +382,47 @@ mod tests {
         ] {
             assert!(!takes_separate_value(a), "{a}");
         }
+    }
+
+    fn path_of<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(&'static str, &'a str)> {
+        path_value(arg, next).map(|(m, p)| (m.name(), p))
+    }
+
+    #[test]
+    fn path_values_in_every_form() {
+        assert_eq!(path_of("-I", Some("/x")), Some(("-I", "/x")));
+        assert_eq!(path_of("-I/x", Some("-c")), Some(("-I", "/x")));
+        assert_eq!(path_of("-Iinc", None), Some(("-I", "inc")));
+        assert_eq!(path_of("-I", None), None);
+        assert_eq!(path_of("-I-", None), None);
+        assert_eq!(path_of("--sysroot=/s", None), Some(("--sysroot=", "/s")));
+        assert_eq!(path_of("--sysroot=", Some("/s")), None);
+        assert_eq!(path_of("--sysroot", Some("/s")), Some(("--sysroot", "/s")));
+        // Options the other lists used to miss, glued or separate.
+        for o in ["-isysroot", "-L", "-B", "-F", "-iframework", "-iprefix"] {
+            assert_eq!(path_of(&format!("{o}/p"), None), Some((o, "/p")), "{o}");
+            assert_eq!(path_of(o, Some("/p")), Some((o, "/p")), "{o}");
+        }
+        assert_eq!(
+            path_of("-include-pch", Some("a.pch")),
+            Some(("-include-pch", "a.pch"))
+        );
+        // Not paths: a macro, a multilib name, a path inside the sysroot.
+        assert_eq!(path_of("-D/x", None), None);
+        assert_eq!(path_of("-imultilib", Some("/x")), None);
+        assert_eq!(path_of("-iwithsysroot", Some("/x")), None);
+        assert_eq!(path_of("-isystem-after", Some("/x")), None);
+        assert_eq!(path_of("-isystem-after2", None), None);
+    }
+
+    #[test]
+    fn prefix_maps() {
+        let (m, old, new) = prefix_map("-fdebug-prefix-map=/a=b=c").unwrap();
+        assert_eq!((m.name(), old, new), ("-fdebug-prefix-map=", "/a", "b=c"));
+        assert!(m.has(DEBUG_MAP));
+        let (m, ..) = prefix_map("-fmacro-prefix-map=/a=").unwrap();
+        assert!(!m.has(DEBUG_MAP));
+        assert!(prefix_map("-ffile-prefix-map=/a").is_none());
+        assert!(prefix_map("-fdebug-prefix-mapx=/a=b").is_none());
     }
 }

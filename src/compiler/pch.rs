@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::options::{self, INCLUDE_DIR};
 use super::Family;
 
 #[derive(Debug, Clone, Default)]
@@ -24,33 +25,25 @@ pub struct PchOptions {
     pub timestamp: bool,
     /// `-include-pch FILE` (also through `-Xclang`).
     pub named: Vec<String>,
-    /// `-include NAME`, in order.
+    /// `-include NAME` (or `-includeNAME`), in order.
     pub forced_includes: Vec<String>,
-    /// `-iquote`, `-I`, `-isystem`, `-idirafter` directories, in order.
+    /// The directories searched for headers (`-I`, `-iquote`, …), in order.
     pub include_dirs: Vec<String>,
 }
 
 impl PchOptions {
     /// Notes what option `arg` (with `next`, the argument after it) says.
     pub fn observe(&mut self, arg: &str, next: Option<&str>) {
-        let value = |opt: &str| -> Option<String> {
-            if arg == opt {
-                next.map(str::to_string)
-            } else {
-                arg.strip_prefix(opt).map(str::to_string)
-            }
+        let Some((m, path)) = options::path_value(arg, next) else {
+            return;
         };
-        if arg == "-include-pch" {
-            self.named.extend(next.map(str::to_string));
-        } else if arg == "-include" {
-            self.forced_includes.extend(next.map(str::to_string));
-        } else if arg.starts_with("-isystem-") || arg.starts_with("-include") {
-        } else if let Some(dir) = ["-iquote", "-isystem", "-idirafter", "-I"]
-            .iter()
-            .find_map(|opt| value(opt))
-        {
-            self.include_dirs.push(dir);
-        }
+        let list = match m.name() {
+            "-include-pch" => &mut self.named,
+            "-include" => &mut self.forced_includes,
+            _ if m.has(INCLUDE_DIR) => &mut self.include_dirs,
+            _ => return,
+        };
+        list.push(path.to_string());
     }
 
     /// The precompiled headers that exist where this compile would look for
@@ -194,5 +187,24 @@ mod tests {
         assert!(o
             .inputs(Family::Gcc, &input, b"#include \"src.h\"\n")
             .is_empty());
+    }
+
+    #[test]
+    fn forms_of_the_options() {
+        let mut o = PchOptions::default();
+        for (a, next) in [
+            ("-includef.h", None),
+            ("-include-pch", Some("p.pch")),
+            ("-isystem-after", Some("after")),
+            ("-iframework", Some("fw")),
+            ("-I-", None),
+            ("-isystemsys", None),
+            ("-imacros", Some("m.h")),
+        ] {
+            o.observe(a, next);
+        }
+        assert_eq!(o.forced_includes, ["f.h"]);
+        assert_eq!(o.named, ["p.pch"]);
+        assert_eq!(o.include_dirs, ["sys"]);
     }
 }

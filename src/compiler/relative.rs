@@ -16,11 +16,19 @@
 //! be told apart from a relative path the user passed; and the whole rewrite
 //! is declined when a relative path of the user's overlaps a rewritten one,
 //! because the `.d` could then not be mapped back unambiguously.
+//!
+//! The keys relate the same paths to base_dir instead (`hash_form_of_arg`).
+//! Which options take a path, and what for, is the option table's to say
+//! (`TAKES_PATH` and the flags beside it in `options`).
 
 use std::os::unix::fs::MetadataExt;
 
-use super::args::takes_separate_value;
-use crate::paths::{self, normalize, relative_to, without_trailing_slashes, BaseDirs};
+use std::borrow::Cow;
+
+use super::options::{
+    self, takes_separate_value, Match, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE,
+};
+use crate::paths::{self, normalize, relate, relative_to, without_trailing_slashes, BaseDirs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PathKind {
@@ -31,18 +39,19 @@ enum PathKind {
     File,
 }
 
-/// Options whose value names a path the compiler reads, glued (`-I/x`) or
-/// as the next argument.
-const PATH_OPTIONS: &[(&str, PathKind)] = &[
-    ("-I", PathKind::Dir),
-    ("-F", PathKind::Dir),
-    ("-idirafter", PathKind::Dir),
-    ("-iframework", PathKind::Dir),
-    ("-imacros", PathKind::File),
-    ("-include", PathKind::File),
-    ("-iquote", PathKind::Dir),
-    ("-isystem", PathKind::Dir),
-];
+/// How the compiler uses the path `arg` names (with `next`, the argument
+/// after it), if it is one to give relative: the table's entry and the path.
+fn path_option<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(Match<'a>, &'a str, PathKind)> {
+    let (m, path) = options::path_value(arg, next)?;
+    let kind = if m.has(INCLUDE_DIR | FRAMEWORK_DIR) {
+        PathKind::Dir
+    } else if m.has(INCLUDE_FILE) {
+        PathKind::File
+    } else {
+        return None;
+    };
+    Some((m, path, kind))
+}
 
 /// Rewritten spellings and the absolute ones they stand for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -131,18 +140,15 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
             i += 2;
             continue;
         }
-        if let (Some((_, kind)), Some(value)) = (PATH_OPTIONS.iter().find(|(o, _)| o == a), next) {
-            out.push(a.clone());
-            out.push(r.path(value, *kind));
-            i += 2;
-            continue;
-        }
-        if let Some((opt, kind)) = PATH_OPTIONS
-            .iter()
-            .find(|(o, _)| a.len() > o.len() && a.starts_with(o) && !a[o.len()..].starts_with('-'))
-        {
-            out.push(format!("{opt}{}", r.path(&a[opt.len()..], *kind)));
-            i += 1;
+        if let Some((m, value, kind)) = path_option(a, next.map(String::as_str)) {
+            if m.takes_next() {
+                out.push(a.clone());
+                out.push(r.path(value, kind));
+                i += 2;
+            } else {
+                out.push(format!("{}{}", m.name(), r.path(value, kind)));
+                i += 1;
+            }
             continue;
         }
         if a.starts_with('-') && a.len() > 1 {
@@ -168,6 +174,62 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
         map: r.map,
         kept: r.kept,
     })
+}
+
+/// The form of one argument that goes into the hash: absolute paths under
+/// base_dir replaced by their relation to `cwd` — an argument that is one
+/// (a source, the value of an option), the path glued to an option that
+/// takes one (`-I/x`, `-isysroot/x`) or to any `…=` (`-fprofile-use=/x`),
+/// and OLD of a prefix map (NEW is kept).
+pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Cow<'a, str> {
+    if base_dir.is_none() {
+        return Cow::Borrowed(arg);
+    }
+    if let Some(rel) = relate(arg, cwd, base_dir) {
+        return Cow::Owned(rel.hash_form());
+    }
+    if !arg.starts_with('-') {
+        return Cow::Borrowed(arg);
+    }
+    if let Some((m, old, new)) = options::prefix_map(arg) {
+        return match relate(old, cwd, base_dir) {
+            Some(rel) => Cow::Owned(format!("{}{}={new}", m.name(), rel.hash_form())),
+            None => Cow::Borrowed(arg),
+        };
+    }
+    let glued = options::path_value(arg, None).map(|(m, path)| (m.name(), path));
+    // `-I=/x` (in the sysroot) too, as any `…=/path`.
+    let after_equals = arg
+        .find('/')
+        .filter(|&slash| arg[..slash].ends_with('='))
+        .map(|slash| arg.split_at(slash));
+    glued
+        .into_iter()
+        .chain(after_equals)
+        .find_map(|(option, value)| {
+            let rel = relate(value, cwd, base_dir)?;
+            Some(Cow::Owned(format!("{option}{}", rel.hash_form())))
+        })
+        .unwrap_or(Cow::Borrowed(arg))
+}
+
+/// `dir` as the prefix maps among `args` that apply to debug information
+/// make the compiler record it (the last matching map given wins, as in gcc).
+pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
+    let maps = args
+        .iter()
+        .rev()
+        .filter_map(|a| options::prefix_map(a))
+        .filter(|(m, ..)| m.has(DEBUG_MAP));
+    for (_, old, new) in maps {
+        let old = old.trim_end_matches('/');
+        if let Some(rest) = dir.strip_prefix(old) {
+            if rest.is_empty() || rest.starts_with('/') || old.is_empty() {
+                return format!("{new}{rest}");
+            }
+        }
+    }
+    dir.to_string()
 }
 
 struct Rewriter<'a> {
@@ -423,5 +485,103 @@ mod tests {
             relativize(&here, &build, &build, &base),
             Outcome::Unchanged { .. }
         ));
+    }
+
+    fn ci() -> Option<&'static BaseDirs> {
+        static BASE: std::sync::OnceLock<BaseDirs> = std::sync::OnceLock::new();
+        Some(BASE.get_or_init(|| BaseDirs::one("/ci")))
+    }
+
+    #[test]
+    fn prefix_maps_apply_to_the_directory() {
+        let args: Vec<String> = [
+            "-g",
+            "-fdebug-prefix-map=/ci/a=.",
+            "-ffile-prefix-map=/ci/a/proj=/src",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
+        assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
+        assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
+    }
+
+    #[test]
+    fn arguments_hash_alike_across_checkouts() {
+        for arg in [
+            "-I/ci/X/proj/include",
+            "/ci/X/proj/src/a.c",
+            "-fdebug-prefix-map=/ci/X/proj=.",
+        ] {
+            let a = hash_form_of_arg(&arg.replace('X', "one"), "/ci/one/proj", ci()).into_owned();
+            let b = hash_form_of_arg(&arg.replace('X', "two2"), "/ci/two2/proj", ci()).into_owned();
+            assert_eq!(a, b, "{arg}");
+        }
+        assert_eq!(
+            hash_form_of_arg("-I/usr/include", "/ci/a", ci()),
+            "-I/usr/include"
+        );
+        assert_eq!(hash_form_of_arg("-Werror", "/ci/a", ci()), "-Werror");
+    }
+
+    #[test]
+    fn every_path_option_hashes_alike_across_checkouts() {
+        // Those the compiler is given relative, and those it is given as
+        // they are (`-isysroot`, `-L`, `-B`, `-iprefix`: once in the key's
+        // list only), glued; separate values are arguments of their own.
+        for arg in [
+            "-isysroot/ci/X/sdk",
+            "-L/ci/X/lib",
+            "-B/ci/X/bin",
+            "-F/ci/X/fw",
+            "-iframework/ci/X/fw",
+            "-iprefix/ci/X/",
+            "-iwithprefixbefore/ci/X/inc",
+            "-include/ci/X/a.h",
+            "--sysroot=/ci/X/sdk",
+            "-I=/ci/X/inc",
+            "-fprofile-use=/ci/X/p",
+            "-fmacro-prefix-map=/ci/X=.",
+            "-fprofile-prefix-map=/ci/X=.",
+        ] {
+            let a = hash_form_of_arg(&arg.replace('X', "one"), "/ci/one", ci()).into_owned();
+            let b = hash_form_of_arg(&arg.replace('X', "two2"), "/ci/two2", ci()).into_owned();
+            assert_eq!(a, b, "{arg}");
+            assert_ne!(a, arg.replace('X', "one"), "{arg}");
+        }
+        // Not paths of their own: in the sysroot, a multilib name.
+        for arg in ["-iwithsysroot/ci/a/x", "-imultilib/ci/a", "-Wp,-I/ci/a"] {
+            assert_eq!(hash_form_of_arg(arg, "/ci/a", ci()), arg);
+        }
+    }
+
+    #[test]
+    fn only_debug_maps_apply_to_the_directory() {
+        let args = ["-fmacro-prefix-map=/ci=/m", "-fprofile-prefix-map=/ci=/p"];
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        assert_eq!(apply_prefix_maps("/ci/a", &args), "/ci/a");
+    }
+
+    #[test]
+    fn values_that_are_not_paths_pass_as_given() {
+        // `-iframeworkwithsysroot DIR` names a directory in the sysroot: its
+        // value is not a source to rewrite.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let root = root.to_str().unwrap();
+        std::fs::create_dir_all(format!("{root}/b")).unwrap();
+        std::fs::write(format!("{root}/x.c"), "int x;\n").unwrap();
+        let args: Vec<String> = ["-iframeworkwithsysroot", &format!("{root}/fw"), "-c"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([format!("{root}/x.c")])
+            .collect();
+        let b = format!("{root}/b");
+        let Outcome::Rewritten(r) = relativize(&args, &b, &b, &BaseDirs::one(root)) else {
+            panic!("not rewritten");
+        };
+        assert_eq!(r.args[..3], args[..3]);
+        assert_eq!(r.args[3], "../x.c");
     }
 }

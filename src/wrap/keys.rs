@@ -7,6 +7,7 @@ use super::debug::Part;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
+use crate::compiler::relative;
 use crate::config::Sloppiness;
 use crate::hash::record;
 use crate::key::{Key, KeyHasher};
@@ -63,7 +64,7 @@ impl Session {
         for arg in self.keyed(&a.hash_args) {
             h.field(
                 "arg",
-                paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
+                relative::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
             );
         }
         h.field("language", a.key_language().name().as_bytes());
@@ -74,7 +75,7 @@ impl Session {
             // The directory as the debug information will name it.
             h.field(
                 "cwd",
-                paths::apply_prefix_maps(cwd, &a.hash_args).as_bytes(),
+                relative::apply_prefix_maps(cwd, &a.hash_args).as_bytes(),
             );
         }
         // The language of diagnostics, which are replayed on a hit, and
@@ -257,7 +258,7 @@ impl Session {
             // Left out of the result key; the preprocessor needs them.
             self.hash_cpp_args(&mut h, a, cwd);
         }
-        let input = paths::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
+        let input = relative::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
         h.field("input", input.as_bytes());
         h.field("source", blake3::hash(&source).as_bytes());
         for var in INCLUDE_PATH_VARS {
@@ -283,7 +284,7 @@ impl Session {
         for arg in self.keyed(&a.cpp_args) {
             h.field(
                 "cpp-arg",
-                paths::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
+                relative::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
             );
         }
         h.field("language", a.language.name().as_bytes());
