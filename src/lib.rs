@@ -161,7 +161,7 @@ mod layering {
     /// `text` without the items marked `#[cfg(test)]` (a `mod tests;`
     /// line, or a whole `mod tests { … }` block found by matching braces),
     /// so code after a test module is still checked.
-    pub(crate) fn without_unit_tests(text: &str) -> String {
+    fn without_unit_tests(text: &str) -> String {
         const MARK: &str = "#[cfg(test)]";
         let code = code_mask(text);
         let bytes = text.as_bytes();

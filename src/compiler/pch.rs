@@ -44,10 +44,11 @@ impl PchOptions {
             self.named.extend(next.map(str::to_string));
         } else if arg == "-include" {
             self.forced_includes.extend(next.map(str::to_string));
-        } else if arg.starts_with("-isystem-") || arg.starts_with("-include") {
         } else if let Some(dir) = ["-iquote", "-isystem", "-idirafter", "-I"]
             .iter()
             .find_map(|opt| value(opt))
+            .filter(|_| !arg.starts_with("-isystem-"))
+        // clang's `-isystem-after`
         {
             self.include_dirs.push(dir);
         }
