@@ -330,20 +330,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
             files += 1;
         })?;
         let over = |k: u64, f: u64| k > target_kib || f > target_files;
-        // The slice where removal from the oldest down gets below target.
-        let mut cut_bin = AGE_BINS; // none
-        let (mut k, mut f) = (kib, files);
-        if over(k, f) {
-            for bin in (0..AGE_BINS).rev() {
-                k -= hist[bin].0;
-                f -= hist[bin].1;
-                if !over(k, f) {
-                    cut_bin = bin;
-                    break;
-                }
-            }
-            cut_bin = cut_bin.min(AGE_BINS - 1);
-        }
+        let cut_bin = cut_bin(&hist, (kib, files), over);
         // Within that slice, oldest first, just as many as needed.
         let mut cut_ns = 0u64;
         if cut_bin < AGE_BINS {
@@ -390,6 +377,24 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         }
     }
     Ok(total)
+}
+
+/// The age slice of `hist` (`(KiB, files)` per slice) where removal from
+/// the oldest down gets `sums` no longer `over` the target; `AGE_BINS`
+/// when it is not over to begin with.
+fn cut_bin(hist: &[(u64, u64)], sums: (u64, u64), over: impl Fn(u64, u64) -> bool) -> usize {
+    let (mut k, mut f) = sums;
+    if !over(k, f) {
+        return AGE_BINS; // none
+    }
+    for bin in (0..AGE_BINS).rev() {
+        k -= hist[bin].0;
+        f -= hist[bin].1;
+        if !over(k, f) {
+            return bin;
+        }
+    }
+    AGE_BINS - 1
 }
 
 /// `-c`: re-verifies every bucket against the disk (removing stale temp files
