@@ -277,7 +277,7 @@ impl PathAdvice {
         match (absolute_path_in(arg), ctx.base_dir) {
             (None, _) => PathAdvice::None,
             (Some(_), None) => PathAdvice::NoBaseDir,
-            (Some(p), Some(b)) if !crate::paths::is_under(p, b) => PathAdvice::OutsideBaseDir,
+            (Some(p), Some(b)) if !b.contains(p) => PathAdvice::OutsideBaseDir,
             (Some(_), Some(_)) => PathAdvice::None,
         }
     }

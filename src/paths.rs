@@ -102,14 +102,10 @@ fn components(path: &str) -> Vec<(usize, usize)> {
     out
 }
 
-pub fn is_under(path: &str, base_dir: &BaseDirs) -> bool {
-    base_dir.contains(path)
-}
-
 /// Relates `path` to `cwd` when it is absolute and lies under `base_dir`.
 pub fn relate<'a>(path: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Option<Relation<'a>> {
     let base_dir = base_dir?;
-    if !path.starts_with('/') || !is_under(path, base_dir) {
+    if !path.starts_with('/') || !base_dir.contains(path) {
         return None;
     }
     let pc = components(path);

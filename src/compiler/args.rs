@@ -59,7 +59,8 @@ pub struct ExtraOutput {
 
 #[derive(Debug, Clone)]
 pub struct ArgsAnalysis {
-    /// The source file as given on the command line.
+    /// The source file as the analysed arguments name it: after response
+    /// files are expanded, and relative where base_dir's rewrite made it so.
     pub input: String,
     pub language: Language,
     /// The object (or `-S` assembly) file the compiler writes.
@@ -120,15 +121,23 @@ pub fn is_ignored_option(arg: &str, patterns: &[String]) -> bool {
 /// `args` without the options `ignore_options` names, nor the separate
 /// value (`-I dir`) of one of them.
 pub fn keyed_args<'a>(args: &'a [String], patterns: &[String]) -> Vec<&'a String> {
-    let mut kept = Vec::with_capacity(args.len());
-    let mut i = 0;
-    while i < args.len() {
-        if is_ignored_option(&args[i], patterns) {
-            i += if takes_separate_value(&args[i]) { 2 } else { 1 };
-            continue;
+    without_options(args, |arg| is_ignored_option(arg, patterns))
+}
+
+/// `args` without each argument `drop` picks, nor the separate value
+/// (`-I dir`) of a dropped option that takes one.
+pub fn without_options<T: AsRef<str>>(
+    args: impl IntoIterator<Item = T>,
+    drop: impl Fn(&str) -> bool,
+) -> Vec<T> {
+    let mut args = args.into_iter();
+    let mut kept = Vec::with_capacity(args.size_hint().0);
+    while let Some(arg) = args.next() {
+        if !drop(arg.as_ref()) {
+            kept.push(arg);
+        } else if takes_separate_value(arg.as_ref()) {
+            args.next(); // its value
         }
-        kept.push(&args[i]);
-        i += 1;
     }
     kept
 }

@@ -208,16 +208,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn probes_cover_earlier_search_dirs() {
-        let dir = tempfile::tempdir().unwrap();
-        let cwd = dir.path().to_str().unwrap();
-        for d in ["inc1", "inc2"] {
-            fs::create_dir(dir.path().join(d)).unwrap();
-        }
-        fs::write(dir.path().join("inc2/x.h"), "int x;\n").unwrap();
-        fs::write(dir.path().join("t.c"), "#include \"x.h\"\n").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(30));
+    /// The record of a compile of `t.c` in `cwd` that read `inc2/x.h`,
+    /// searched after the missing `inc0` and the empty `inc1`.
+    fn record_x_h(cwd: &str) -> ManifestResult {
         let ctx = RecordContext {
             cwd,
             base_dir: None,
@@ -243,11 +236,24 @@ mod tests {
             parsed: true,
         };
         let (includes, probes) = ctx.record(&files, &search).unwrap();
-        let result = ManifestResult {
+        ManifestResult {
             result_key: crate::key::Key::of(b"r"),
             includes,
             probes,
-        };
+        }
+    }
+
+    #[test]
+    fn probes_cover_earlier_search_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().to_str().unwrap();
+        for d in ["inc1", "inc2"] {
+            fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        fs::write(dir.path().join("inc2/x.h"), "int x;\n").unwrap();
+        fs::write(dir.path().join("t.c"), "#include \"x.h\"\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let result = record_x_h(cwd);
         let dirs: Vec<String> = result
             .probes
             .dirs

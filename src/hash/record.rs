@@ -96,6 +96,37 @@ pub fn matches_path_entry(path: &str, entry: &str) -> bool {
     }
 }
 
+/// The `__has_include` tests found in a compile's files so far, and the
+/// macros that alias the operator.
+struct HasIncludeFinds {
+    operators: Vec<(String, bool)>,
+    aliases: Vec<(String, bool)>,
+    tests: Vec<HasInclude>,
+}
+
+impl HasIncludeFinds {
+    fn new() -> Self {
+        HasIncludeFinds {
+            operators: has_include::operators(),
+            aliases: Vec::new(),
+            tests: Vec::new(),
+        }
+    }
+
+    /// Notes the tests in `content`, the text of the file `name`. One
+    /// search first: most files never name the operator.
+    fn note(&mut self, content: &[u8], name: &str) -> Result<(), Unrecorded> {
+        if has_include::mentions_operator(content) {
+            self.aliases
+                .extend(has_include::aliases(content, &self.operators));
+            self.tests.extend(
+                has_include::scan(content, &self.operators).map_err(|e| format!("{name}: {e}"))?,
+            );
+        }
+        Ok(())
+    }
+}
+
 impl RecordContext<'_> {
     fn too_new(&self, stamp: &Stamp) -> bool {
         stamp.unsettled_at(self.coarse_start_ns, self.mtime_sloppy, self.ctime_sloppy)
@@ -133,91 +164,28 @@ impl RecordContext<'_> {
                 "the compiler's header search list could not be read".into(),
             ));
         }
-        let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
-            .map_err(|e| format!("{}: {e}", self.input))?;
-        if self.too_new(&Stamp::of(&input_meta)) {
-            return Err(format!("{} was modified during the compile", self.input).into());
-        }
-        let mut includes = Vec::with_capacity(files.len());
+        let input_content = self.settled_input()?;
         // `__has_include` tests anywhere in the compile's files.
-        let mut tests: Vec<HasInclude> = Vec::new();
-        let input_content = fs::read(resolve_in(self.cwd, self.input))
-            .map_err(|e| format!("{}: {e}", self.input))?;
-        let operators = has_include::operators();
-        let mut aliases = Vec::new();
-        // One search per file: most never name the operator.
-        if has_include::mentions_operator(&input_content) {
-            aliases.extend(has_include::aliases(&input_content, &operators));
-            tests.extend(
-                has_include::scan(&input_content, &operators)
-                    .map_err(|e| format!("{}: {e}", self.input))?,
-            );
-        }
+        let mut finds = HasIncludeFinds::new();
+        finds.note(&input_content, self.input)?;
         if self.command_line_tests {
             return Err(Unrecorded::Unsuitable(
                 "__has_include in a macro defined on the command line".into(),
             ));
         }
         if self.file_macro_sensitive && self.skip_system_headers {
-            // System headers are left out of the record, but a macro of
-            // theirs (assert) can still expand `__FILE__` in the source.
-            for f in files.iter().filter(|f| f.system) {
-                if fs::read(resolve_in(self.cwd, &f.path)).is_ok_and(|c| has_file_macro(&c)) {
-                    return Err(format!("{} uses __FILE__", f.path).into());
-                }
-            }
+            self.refuse_file_macro_in_system_headers(files)?;
         }
+        let mut includes = Vec::with_capacity(files.len());
         for f in files
             .iter()
             .filter(|f| !(self.skip_system_headers && f.system))
         {
-            let real = resolve_in(self.cwd, &f.path);
-            let meta = fs::metadata(&real).map_err(|e| format!("{}: {e}", f.path))?;
-            if meta.is_dir() {
-                continue;
-            }
-            let stamp = Stamp::of(&meta);
-            if self.too_new(&stamp) {
-                return Err(format!("include file {} is too new", f.path).into());
-            }
-            let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
-            if !self.time_macros_sloppy && has_time_macros(&content) {
-                return Err(format!("include file {} uses a time macro", f.path).into());
-            }
-            // A macro in a header may expand `__FILE__` in the source (assert),
-            // or name the header's own absolute path: then the object differs
-            // between checkouts that share this manifest's key.
-            let absolute_under_base = f.path.starts_with('/')
-                && self
-                    .base_dir
-                    .is_some_and(|b| crate::paths::is_under(&f.path, b));
-            if (self.file_macro_sensitive || absolute_under_base) && has_file_macro(&content) {
-                return Err(format!(
-                    "{} uses __FILE__ and paths under base_dir are absolute",
-                    f.path
-                )
-                .into());
-            }
-            if has_include::mentions_operator(&content) {
-                aliases.extend(has_include::aliases(&content, &operators));
-                tests.extend(
-                    has_include::scan(&content, &operators)
-                        .map_err(|e| format!("{}: {e}", f.path))?,
-                );
-            }
-            if self
-                .ignored_headers
-                .iter()
-                .any(|e| matches_path_entry(&real, e) || matches_path_entry(&f.path, e))
-            {
-                continue;
-            }
-            includes.push(IncludeRecord {
-                path: StoredPath::new(&f.path, self.cwd, self.base_dir),
-                digest: *blake3::hash(&content).as_bytes(),
-                stamp: self.trusted(stamp),
-            });
+            includes.extend(self.include_record(f, &mut finds)?);
         }
+        let HasIncludeFinds {
+            aliases, mut tests, ..
+        } = finds;
         if !aliases.is_empty() {
             tests.extend(self.alias_tests(aliases, files)?);
         }
@@ -233,6 +201,76 @@ impl RecordContext<'_> {
         Ok((includes, probes))
     }
 
+    /// The source's content, unless it was modified during the compile.
+    fn settled_input(&self) -> Result<Vec<u8>, Unrecorded> {
+        let input_meta = fs::metadata(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input))?;
+        if self.too_new(&Stamp::of(&input_meta)) {
+            return Err(format!("{} was modified during the compile", self.input).into());
+        }
+        fs::read(resolve_in(self.cwd, self.input))
+            .map_err(|e| format!("{}: {e}", self.input).into())
+    }
+
+    /// System headers are left out of the record, but a macro of theirs
+    /// (assert) can still expand `__FILE__` in the source.
+    fn refuse_file_macro_in_system_headers(&self, files: &[ReadFile]) -> Result<(), Unrecorded> {
+        for f in files.iter().filter(|f| f.system) {
+            if fs::read(resolve_in(self.cwd, &f.path)).is_ok_and(|c| has_file_macro(&c)) {
+                return Err(format!("{} uses __FILE__", f.path).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of one file the compile read (`None` for a directory or
+    /// an ignored header), noting its `__has_include` tests in `finds`; `Err`
+    /// when the file keeps the compile from being recorded.
+    fn include_record(
+        &self,
+        f: &ReadFile,
+        finds: &mut HasIncludeFinds,
+    ) -> Result<Option<IncludeRecord>, Unrecorded> {
+        let real = resolve_in(self.cwd, &f.path);
+        let meta = fs::metadata(&real).map_err(|e| format!("{}: {e}", f.path))?;
+        if meta.is_dir() {
+            return Ok(None);
+        }
+        let stamp = Stamp::of(&meta);
+        if self.too_new(&stamp) {
+            return Err(format!("include file {} is too new", f.path).into());
+        }
+        let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
+        if !self.time_macros_sloppy && has_time_macros(&content) {
+            return Err(format!("include file {} uses a time macro", f.path).into());
+        }
+        // A macro in a header may expand `__FILE__` in the source (assert),
+        // or name the header's own absolute path: then the object differs
+        // between checkouts that share this manifest's key.
+        let absolute_under_base =
+            f.path.starts_with('/') && self.base_dir.is_some_and(|b| b.contains(&f.path));
+        if (self.file_macro_sensitive || absolute_under_base) && has_file_macro(&content) {
+            return Err(format!(
+                "{} uses __FILE__ and paths under base_dir are absolute",
+                f.path
+            )
+            .into());
+        }
+        finds.note(&content, &f.path)?;
+        if self
+            .ignored_headers
+            .iter()
+            .any(|e| matches_path_entry(&real, e) || matches_path_entry(&f.path, e))
+        {
+            return Ok(None);
+        }
+        Ok(Some(IncludeRecord {
+            path: StoredPath::new(&f.path, self.cwd, self.base_dir),
+            digest: *blake3::hash(&content).as_bytes(),
+            stamp: self.trusted(stamp),
+        }))
+    }
+
     /// For every include, the places searched before the one it was found
     /// in, grouped by directory. Where it is unclear which search directory
     /// (or includer) applied, every reading is taken: more probes, never fewer.
@@ -244,6 +282,39 @@ impl RecordContext<'_> {
         extra: &[String],
     ) -> Result<Probes, Unrecorded> {
         let read: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let candidates = self.shadowing_candidates(files, search, extra);
+        let by_dir = self.by_deepest_existing_dir(candidates, &read);
+        // A directory changed in the current timestamp tick could still gain
+        // a file without its stamp changing: record it unstamped, so every
+        // lookup checks its candidate names one by one. Now, not the call's
+        // start: objects written beside the sources during the compile must
+        // not cost every later hit a check by name.
+        let now = crate::clock::coarse_now_ns();
+        let mut probes = Probes::default();
+        let mut name_index = HashMap::new();
+        for (dir, mut names) in by_dir {
+            names.sort_unstable();
+            names.dedup();
+            let stamp = self.probe_stamp(&dir, &mut names, now)?;
+            probes.push(
+                StoredPath::new(&dir, self.cwd, self.base_dir),
+                stamp,
+                &names,
+                &mut name_index,
+            );
+        }
+        Ok(probes)
+    }
+
+    /// Every path that, had it existed, would have been found before a file
+    /// the compile read: `extra` and, for each include, the same name in
+    /// each search directory before its own and in its includers' ones.
+    fn shadowing_candidates(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        extra: &[String],
+    ) -> Vec<String> {
         let all_includer_dirs = includer_dirs(self.input, files);
         let mut candidates: Vec<String> = extra.to_vec();
         for f in files
@@ -266,6 +337,16 @@ impl RecordContext<'_> {
                 candidates.extend(includers.iter().map(|d| join(d, rel)));
             }
         }
+        candidates
+    }
+
+    /// The `candidates` not `read`, as names under the deepest directory of
+    /// each that exists.
+    fn by_deepest_existing_dir(
+        &self,
+        candidates: Vec<String>,
+        read: &HashSet<&str>,
+    ) -> BTreeMap<String, Vec<String>> {
         let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut dir_exists: HashMap<String, bool> = HashMap::new();
         for c in candidates {
@@ -295,47 +376,37 @@ impl RecordContext<'_> {
                 missing = parent;
             }
         }
-        // A directory changed in the current timestamp tick could still gain
-        // a file without its stamp changing: record it unstamped, so every
-        // lookup checks its candidate names one by one. Now, not the call's
-        // start: objects written beside the sources during the compile must
-        // not cost every later hit a check by name.
-        let now = crate::clock::coarse_now_ns();
-        let mut probes = Probes::default();
-        let mut name_index = HashMap::new();
-        for (dir, mut names) in by_dir {
-            names.sort_unstable();
-            names.dedup();
-            let real = resolve_in(self.cwd, if dir.is_empty() { "." } else { &dir });
-            let stamp = match fs::metadata(&real) {
-                Ok(m) => {
-                    let s = Stamp {
-                        size: 0,
-                        ..Stamp::of(&m)
-                    };
-                    // A candidate that exists but was not read was never searched
-                    // (`#include_next`, or an angle include skipping the includer's
-                    // directory): it cannot shadow anything. Unless it appeared
-                    // after the call started: then the compile may have read it.
-                    for name in &names {
-                        let path = Path::new(&real).join(name);
-                        if is_header_file(&path) && self.changed_since_start(&path) {
-                            return Err(Unrecorded::Appeared(path.display().to_string()));
-                        }
-                    }
-                    names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
-                    Some(if s.settled_at(now) { s } else { UNSTAMPED })
-                }
-                Err(_) => None,
-            };
-            probes.push(
-                StoredPath::new(&dir, self.cwd, self.base_dir),
-                stamp,
-                &names,
-                &mut name_index,
-            );
+        by_dir
+    }
+
+    /// The stamp to record for the probe directory `dir` (`None`: it does
+    /// not exist), dropping from `names` the headers that exist there.
+    fn probe_stamp(
+        &self,
+        dir: &str,
+        names: &mut Vec<String>,
+        now: i64,
+    ) -> Result<Option<Stamp>, Unrecorded> {
+        let real = resolve_in(self.cwd, if dir.is_empty() { "." } else { dir });
+        let Ok(m) = fs::metadata(&real) else {
+            return Ok(None);
+        };
+        let s = Stamp {
+            size: 0,
+            ..Stamp::of(&m)
+        };
+        // A candidate that exists but was not read was never searched
+        // (`#include_next`, or an angle include skipping the includer's
+        // directory): it cannot shadow anything. Unless it appeared
+        // after the call started: then the compile may have read it.
+        for name in names.iter() {
+            let path = Path::new(&real).join(name);
+            if is_header_file(&path) && self.changed_since_start(&path) {
+                return Err(Unrecorded::Appeared(path.display().to_string()));
+            }
         }
-        Ok(probes)
+        names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
+        Ok(Some(if s.settled_at(now) { s } else { UNSTAMPED }))
     }
 
     /// The tests made through `aliases` anywhere in the compile: an alias

@@ -229,76 +229,98 @@ pub fn inspect(path: &str) -> Result<String, String> {
     );
     let _ = writeln!(out, "Entry size:        {}", bytes.len());
     let _ = writeln!(out, "Payload size:      {}", head.payload_len);
-    if what == "result" {
-        let entry = ResultEntry::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
-        let _ = writeln!(out, "Files:             {}", entry.files.len());
-        for (i, (kind, data)) in entry.files.iter().enumerate() {
-            let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
-            match kind {
-                FileKind::RawObject if data.len() >= 40 => {
-                    let len = u64::from_le_bytes(data[32..40].try_into().unwrap());
-                    let _ = writeln!(out, "      digest: {}, length: {len}", hex(&data[..32]));
-                }
-                FileKind::WorkingDir => {
-                    let _ = writeln!(out, "      {}", String::from_utf8_lossy(data));
-                }
-                FileKind::Dependency => {
-                    let text = String::from_utf8_lossy(data);
-                    let mut lines = text.splitn(5, '\n');
-                    let names = ["format", "cwd", "targets", "style"];
-                    for name in names {
-                        if let Some(v) = lines.next() {
-                            let _ = writeln!(out, "      {name}: {}", v.replace('\0', "\\n"));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    } else if what == "input record" {
-        let rec = InputRecord::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
-        let _ = writeln!(out, "Output:            {}", rec.output);
-        let _ = writeln!(out, "Source:            {}", rec.source);
-        let _ = writeln!(out, "Compiled at (ns):  {}", rec.time_ns);
-        let _ = writeln!(out, "Missed because:    {}", rec.explanation);
-        let _ = writeln!(out, "Fields:            {}", rec.fields.len());
-        for (label, value) in &rec.fields {
-            let _ = writeln!(out, "  {label}: {value}");
-        }
-    } else {
-        let manifest = Manifest::decode(&bytes, &head.key).map_err(|e| format!("{path}: {e}"))?;
-        let _ = writeln!(out, "Results:           {}", manifest.results.len());
-        for (i, r) in manifest.results.iter().enumerate() {
-            let _ = writeln!(out, "  [{i}] result key: {}", r.result_key.to_hex());
-            let _ = writeln!(out, "      includes: {}", r.includes.len());
-            for inc in &r.includes {
-                let _ = writeln!(
-                    out,
-                    "        {} (digest {}, size {}, mtime_ns {}, ctime_ns {})",
-                    stored_path(&inc.path),
-                    hex(&inc.digest),
-                    inc.stamp.size,
-                    inc.stamp.mtime_ns,
-                    inc.stamp.ctime_ns
-                );
-            }
-            let _ = writeln!(out, "      probe directories: {}", r.probes.dirs.len());
-            for dir in &r.probes.dirs {
-                let _ = writeln!(
-                    out,
-                    "        {} ({}, {} candidates)",
-                    stored_path(&dir.path),
-                    if dir.stamp.is_some() {
-                        "present"
-                    } else {
-                        "absent"
-                    },
-                    dir.names.len()
-                );
-            }
-        }
+    let key = &head.key;
+    match what {
+        "result" => describe_result(&mut out, path, &bytes, key)?,
+        "input record" => describe_input_record(&mut out, path, &bytes, key)?,
+        _ => describe_manifest(&mut out, path, &bytes, key)?,
     }
     Ok(out)
+}
+
+/// `--inspect`'s lines for the result entry `bytes`.
+fn describe_result(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Result<(), String> {
+    let entry = ResultEntry::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
+    let _ = writeln!(out, "Files:             {}", entry.files.len());
+    for (i, (kind, data)) in entry.files.iter().enumerate() {
+        let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
+        match kind {
+            FileKind::RawObject if data.len() >= 40 => {
+                let len = u64::from_le_bytes(data[32..40].try_into().unwrap());
+                let _ = writeln!(out, "      digest: {}, length: {len}", hex(&data[..32]));
+            }
+            FileKind::WorkingDir => {
+                let _ = writeln!(out, "      {}", String::from_utf8_lossy(data));
+            }
+            FileKind::Dependency => {
+                let text = String::from_utf8_lossy(data);
+                let mut lines = text.splitn(5, '\n');
+                let names = ["format", "cwd", "targets", "style"];
+                for name in names {
+                    if let Some(v) = lines.next() {
+                        let _ = writeln!(out, "      {name}: {}", v.replace('\0', "\\n"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `--inspect`'s lines for the input record `bytes`.
+fn describe_input_record(
+    out: &mut String,
+    path: &str,
+    bytes: &[u8],
+    key: &Key,
+) -> Result<(), String> {
+    let rec = InputRecord::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
+    let _ = writeln!(out, "Output:            {}", rec.output);
+    let _ = writeln!(out, "Source:            {}", rec.source);
+    let _ = writeln!(out, "Compiled at (ns):  {}", rec.time_ns);
+    let _ = writeln!(out, "Missed because:    {}", rec.explanation);
+    let _ = writeln!(out, "Fields:            {}", rec.fields.len());
+    for (label, value) in &rec.fields {
+        let _ = writeln!(out, "  {label}: {value}");
+    }
+    Ok(())
+}
+
+/// `--inspect`'s lines for the manifest `bytes`.
+fn describe_manifest(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Result<(), String> {
+    let manifest = Manifest::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
+    let _ = writeln!(out, "Results:           {}", manifest.results.len());
+    for (i, r) in manifest.results.iter().enumerate() {
+        let _ = writeln!(out, "  [{i}] result key: {}", r.result_key.to_hex());
+        let _ = writeln!(out, "      includes: {}", r.includes.len());
+        for inc in &r.includes {
+            let _ = writeln!(
+                out,
+                "        {} (digest {}, size {}, mtime_ns {}, ctime_ns {})",
+                stored_path(&inc.path),
+                hex(&inc.digest),
+                inc.stamp.size,
+                inc.stamp.mtime_ns,
+                inc.stamp.ctime_ns
+            );
+        }
+        let _ = writeln!(out, "      probe directories: {}", r.probes.dirs.len());
+        for dir in &r.probes.dirs {
+            let _ = writeln!(
+                out,
+                "        {} ({}, {} candidates)",
+                stored_path(&dir.path),
+                if dir.stamp.is_some() {
+                    "present"
+                } else {
+                    "absent"
+                },
+                dir.names.len()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The suffix ccache gives each kind of file in `ccache-result.*`.

@@ -110,33 +110,41 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
         .map(|(l, _)| l.to_string())
         .zip(evict)
         .collect();
-    // What evicting to the current limit would remove: oldest first, as `-c` does.
-    let over = (limits.max_kib > 0 && u.total.kib > limits.max_kib)
-        || (limits.max_files > 0 && u.total.files > limits.max_files);
-    if over {
-        entries.sort_unstable();
-        let target_kib = if limits.max_kib > 0 {
-            (limits.max_kib as f64 * limits.multiple) as u64
-        } else {
-            u64::MAX
-        };
-        let target_files = if limits.max_files > 0 {
-            (limits.max_files as f64 * limits.multiple) as u64
-        } else {
-            u64::MAX
-        };
-        let (mut kib, mut files) = (u.total.kib, u.total.files);
-        for (_, k) in entries {
-            if kib <= target_kib && files <= target_files {
-                break;
-            }
-            kib -= k;
-            files -= 1;
-            u.cleanup_would_free.kib += k;
-            u.cleanup_would_free.files += 1;
-        }
-    }
+    u.cleanup_would_free = cleanup_would_free(u.total, entries, limits);
     Ok(u)
+}
+
+/// What evicting to the current limit would remove: oldest first, as `-c`
+/// does. `entries`: each entry's last use and size.
+fn cleanup_would_free(total: Amount, mut entries: Vec<(u64, u64)>, limits: &Limits) -> Amount {
+    let mut freed = Amount::default();
+    let over = (limits.max_kib > 0 && total.kib > limits.max_kib)
+        || (limits.max_files > 0 && total.files > limits.max_files);
+    if !over {
+        return freed;
+    }
+    entries.sort_unstable();
+    let target_kib = if limits.max_kib > 0 {
+        (limits.max_kib as f64 * limits.multiple) as u64
+    } else {
+        u64::MAX
+    };
+    let target_files = if limits.max_files > 0 {
+        (limits.max_files as f64 * limits.multiple) as u64
+    } else {
+        u64::MAX
+    };
+    let (mut kib, mut files) = (total.kib, total.files);
+    for (_, k) in entries {
+        if kib <= target_kib && files <= target_files {
+            break;
+        }
+        kib -= k;
+        files -= 1;
+        freed.kib += k;
+        freed.files += 1;
+    }
+    freed
 }
 
 fn human(kib: u64) -> String {

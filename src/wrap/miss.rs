@@ -52,8 +52,9 @@ impl Session {
             })
     }
 
-    /// Runs the real compiler with the call's own arguments and passes its
-    /// output through. Failures are counted here; only a clean compile that
+    /// Runs the real compiler and passes its output through: with the
+    /// call's own arguments, or with those whose base_dir paths were made
+    /// relative (`compile_args`), and a forced colour option if any. Failures are counted here; only a clean compile that
     /// wrote a non-empty object yields an entry.
     pub(super) fn run_compiler(
         &mut self,

@@ -108,7 +108,34 @@ pub fn run_with_settings(
     let Ok((mut config, mut errors)) = loaded else {
         return run_without_config(compiler_name, &raw_args);
     };
-    for (key, value) in &settings {
+    if let Err(code) = apply_settings(&mut config, &settings, &mut errors) {
+        return code;
+    }
+    let started = (start_ns, coarse_start_ns);
+    let mut session = match start(config, &errors, compiler_name, &raw_args, started) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let code = compile_guarded(&mut session);
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.finish()));
+    if finished.is_err() {
+        // The statistics are what failed: nothing left to count in.
+        session.log.note("internal error while counting the call");
+    }
+    match code {
+        Some(code) => code,
+        None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
+    }
+}
+
+/// Applies the `KEY=VALUE` settings of the command line over `config`;
+/// `Err` with the exit code when one is unknown or bad (reported here).
+fn apply_settings(
+    config: &mut Config,
+    settings: &[(String, String)],
+    errors: &mut Vec<crate::config::ConfigError>,
+) -> Result<(), i32> {
+    for (key, value) in settings {
         let checked = if value.contains('\n') {
             Err("a value on the command line is one line".to_string())
         } else {
@@ -117,18 +144,20 @@ pub fn run_with_settings(
         if let Err(message) = checked {
             let shown = crate::config::shown_setting(key, value);
             eprintln!("objcache: error: {shown}: {message}");
-            return 1;
+            return Err(1);
         }
         let line = format!("{key} = {value}");
-        config.parse_text(&line, Path::new("command line"), &mut errors);
+        config.parse_text(&line, Path::new("command line"), errors);
     }
-    let started = (start_ns, coarse_start_ns);
-    let mut session = match start(config, &errors, compiler_name, &raw_args, started) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+    Ok(())
+}
+
+/// Runs the session's compile, catching a panic: the exit code to return,
+/// or `None` when the compiler must still run without the cache. Whatever
+/// went wrong is counted and logged.
+fn compile_guarded(session: &mut Session) -> Option<i32> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.compile()));
-    let code = match outcome {
+    match outcome {
         Ok(Ok(code)) => {
             // The compile is done and its output passed on: a bug in
             // explaining the miss must not change the call's exit code.
@@ -161,15 +190,6 @@ pub fn run_with_settings(
             // When the compiler already ran, its output went through.
             session.compiled
         }
-    };
-    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.finish()));
-    if finished.is_err() {
-        // The statistics are what failed: nothing left to count in.
-        session.log.note("internal error while counting the call");
-    }
-    match code {
-        Some(code) => code,
-        None => exec_compiler(&session.config, &session.compiler.path, &raw_args),
     }
 }
 
@@ -199,18 +219,7 @@ fn start(
         config.compiler.as_str()
     };
     let shard = (std::process::id() % u32::from(stats::SHARDS)) as u8;
-    // A path to objcache itself (a masquerading symlink named by its path,
-    // `objcache /usr/lib/ccache/gcc`) stands for the compiler of that name:
-    // one level of caching, found further down PATH.
-    let located = compiler::locate(name, &path_list).or_else(|e| {
-        match Path::new(name).file_name().and_then(|n| n.to_str()) {
-            Some(base) if name.contains('/') && !crate::is_tool_name(base) => {
-                compiler::locate(base, &path_list)
-            }
-            _ => Err(e),
-        }
-    });
-    let mut compiler = match located {
+    let mut compiler = match locate(name, &path_list) {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
@@ -256,13 +265,46 @@ fn start(
         compiler.path.display(),
         args.join(" ")
     ));
+    Ok(new_session(
+        config,
+        compiler,
+        args,
+        log,
+        shard,
+        (start_ns, coarse_start_ns),
+    ))
+}
+
+/// Finds the compiler `name`. A path to objcache itself (a masquerading
+/// symlink named by its path, `objcache /usr/lib/ccache/gcc`) stands for
+/// the compiler of that name: one level of caching, found further down PATH.
+fn locate(name: &str, path_list: &str) -> Result<compiler::Compiler, String> {
+    compiler::locate(name, path_list).or_else(|e| {
+        match Path::new(name).file_name().and_then(|n| n.to_str()) {
+            Some(base) if name.contains('/') && !crate::is_tool_name(base) => {
+                compiler::locate(base, path_list)
+            }
+            _ => Err(e),
+        }
+    })
+}
+
+/// A session for the call of `compiler` with `args`, nothing done yet.
+fn new_session(
+    config: Config,
+    compiler: compiler::Compiler,
+    args: Vec<String>,
+    log: Log,
+    shard: u8,
+    (start_ns, coarse_start_ns): (i64, i64),
+) -> Session {
     let storage = Storage::new(
         LocalStore::new(&config.cache_dir),
         Policy::of(&config),
         &config.remote_storage,
         log.clone(),
     );
-    Ok(Session {
+    Session {
         config,
         compiler,
         args,
@@ -283,7 +325,7 @@ fn start(
         direct_miss: None,
         record_target: None,
         missed: false,
-    })
+    }
 }
 
 /// After a panic while loading the configuration: the compiler found in

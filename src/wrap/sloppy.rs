@@ -5,7 +5,7 @@
 //! ones where headers are checked.)
 
 use super::{fallback, Fallback, Session};
-use crate::compiler::args::ArgsAnalysis;
+use crate::compiler::args::{without_options, ArgsAnalysis};
 use crate::config::Sloppiness;
 use crate::stats::Counter;
 
@@ -51,24 +51,17 @@ impl Session {
     }
 }
 
-/// `args` without each option in `dropped` and its value, and, with
-/// `random_seed`, without `-frandom-seed=…`.
+/// `args` without each option in `dropped` (all take a separate value)
+/// and its value, and, with `random_seed`, without `-frandom-seed=…`.
 fn without(args: Vec<String>, dropped: &[&str], random_seed: bool) -> Vec<String> {
-    let mut kept = Vec::with_capacity(args.len());
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if dropped.contains(&arg.as_str()) {
-            args.next(); // its value
-        } else if !(random_seed && arg.starts_with("-frandom-seed=")) {
-            kept.push(arg);
-        }
-    }
-    kept
+    without_options(args, |arg| {
+        dropped.contains(&arg) || (random_seed && arg.starts_with("-frandom-seed="))
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::compiler::args::analyse;
+    use crate::compiler::args::{analyse, takes_separate_value};
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
@@ -90,6 +83,10 @@ mod tests {
         assert_eq!(a.hash_args[at("-index-store-path") + 1], "/tmp/idx");
         assert_eq!(a.hash_args[at("-ivfsoverlay") + 1], "o.yaml");
         assert!(!a.modules);
+        // `without` drops the value after each of these.
+        assert!(takes_separate_value("-index-store-path"));
+        assert!(takes_separate_value("-ivfsoverlay"));
+        assert!(!takes_separate_value("-frandom-seed=x"));
         let kept = super::without(a.hash_args.clone(), &["-index-store-path"], true);
         assert_eq!(kept, ["-c", "-ivfsoverlay", "o.yaml"]);
         let kept = super::without(a.hash_args, &["-ivfsoverlay"], false);

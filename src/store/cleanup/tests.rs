@@ -1,0 +1,171 @@
+//! Cleanup against a real local store.
+
+use super::*;
+use crate::key::Key;
+use crate::store::{EntryKind, LocalStore};
+
+fn set_age(path: &Path, secs_ago: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn eviction_is_least_recently_used_across_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let keys: Vec<Key> = (0..40u8).map(|i| Key::of(&[i])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
+        // Entry i was last used 1000 - i seconds ago: key 0 is the oldest.
+        set_age(&store.path(k, EntryKind::Result), 1000 - i as u64);
+    }
+    let total = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte);
+    let limits = Limits {
+        max_kib: total / 2,
+        max_files: 0,
+        multiple: 0.9,
+        max_age_secs: None,
+    };
+    let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+    assert!(swept.files > 0);
+    let left = stats::read_total(dir.path());
+    assert!(left.get(Counter::CacheSizeKibibyte) <= total / 2 * 9 / 10);
+    // Exactly the oldest entries went.
+    let alive: Vec<bool> = keys
+        .iter()
+        .map(|k| store.path(k, EntryKind::Result).exists())
+        .collect();
+    let first_alive = alive.iter().position(|a| *a).unwrap();
+    assert!(alive[first_alive..].iter().all(|a| *a), "{alive:?}");
+    assert_eq!(first_alive as u64, swept.files);
+    // The counters agree with the disk.
+    let on_disk: u64 = (0..=255u8)
+        .flat_map(|b| walk_bucket(dir.path(), b).unwrap())
+        .map(|f| f.kib)
+        .sum();
+    assert_eq!(left.get(Counter::CacheSizeKibibyte), on_disk);
+    assert_eq!(left.get(Counter::CleanupsPerformed), 1);
+}
+
+#[test]
+fn selection_by_age_and_stale_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let old = Key::of(b"old");
+    let new = Key::of(b"new");
+    store.put(&old, EntryKind::Result, b"x").unwrap();
+    store.put(&new, EntryKind::Result, b"y").unwrap();
+    set_age(&store.path(&old, EntryKind::Result), 3 * 86400);
+    let tmp = bucket_dir(dir.path(), 0x12).join(".objcache-tmp.abc");
+    fs::create_dir_all(tmp.parent().unwrap()).unwrap();
+    fs::write(&tmp, b"partial").unwrap();
+    set_age(&tmp, 2 * 3600);
+    let sel = Selection {
+        older_than_secs: Some(86400),
+        namespace: None,
+    };
+    let dry = evict_selected(dir.path(), &sel, true).unwrap();
+    assert_eq!(dry.files, 2);
+    assert!(store.path(&old, EntryKind::Result).exists());
+    let done = evict_selected(dir.path(), &sel, false).unwrap();
+    assert_eq!(done, dry);
+    assert!(!store.path(&old, EntryKind::Result).exists());
+    assert!(store.path(&new, EntryKind::Result).exists());
+    assert!(!tmp.exists());
+    assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 1);
+}
+
+#[test]
+fn a_cleanup_that_finds_nothing_to_remove_corrects_the_accounting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let keys: Vec<Key> = (0..10u8).map(|i| Key::of(&[i])).collect();
+    for k in &keys {
+        store.put(k, EntryKind::Result, b"x").unwrap();
+    }
+    // Deleted behind the accounting: 10 counted, 2 on disk.
+    for k in &keys[2..] {
+        fs::remove_file(store.path(k, EntryKind::Result)).unwrap();
+    }
+    let limits = Limits {
+        max_kib: 0,
+        max_files: 6,
+        multiple: 0.8,
+        max_age_secs: None,
+    };
+    let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+    assert_eq!(swept.files, 0);
+    assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 2);
+    assert!(!needs_cleanup(dir.path(), &limits));
+}
+
+#[test]
+fn a_held_shard_over_the_limit_does_not_empty_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let keys = (0..1000u32).map(|i| Key::of(&i.to_le_bytes()));
+    let (held, free): (Vec<Key>, Vec<Key>) = keys.partition(|k| LocalStore::shard_of(k) == 0);
+    let put = |k: &Key, secs_ago: u64| {
+        store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
+        set_age(&store.path(k, EntryKind::Result), secs_ago);
+    };
+    // The held shard's entries are newer than the others.
+    for k in &held[..8] {
+        put(k, 10);
+    }
+    for (i, k) in free[..4].iter().enumerate() {
+        put(k, 1000 - i as u64);
+    }
+    let entry_kib = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte) / 12;
+    // Shard 0, with twice the limit in its buckets, held by another
+    // process; a new entry elsewhere.
+    let holder = fs::File::open(stats::stats_path(dir.path(), 0)).unwrap();
+    holder.lock().unwrap();
+    put(&free[4], 0);
+    let limits = Limits {
+        max_kib: 4 * entry_kib,
+        max_files: 0,
+        multiple: 0.8,
+        max_age_secs: None,
+    };
+    enforce_if_needed(dir.path(), &limits).unwrap();
+    // The other shards keep their share of the limit (15/16 of it, to
+    // 80%: three entries), the newest ones.
+    let alive: Vec<bool> = free[..5]
+        .iter()
+        .map(|k| store.path(k, EntryKind::Result).exists())
+        .collect();
+    assert_eq!(alive, [false, false, true, true, true]);
+    assert!(held[..8]
+        .iter()
+        .all(|k| store.path(k, EntryKind::Result).exists()));
+}
+
+#[test]
+fn old_entries_in_a_held_shard_start_no_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let old = Key::of(b"old");
+    store.put(&old, EntryKind::Result, b"x").unwrap();
+    set_age(&store.path(&old, EntryKind::Result), 3 * 86400);
+    let limits = Limits {
+        max_kib: 0,
+        max_files: 0,
+        multiple: 0.8,
+        max_age_secs: Some(86400),
+    };
+    assert!(needs_cleanup(dir.path(), &limits));
+    // Another process holds the entry's shard: no cleanup could remove
+    // the entry, so none is started for it.
+    let shard = old.as_bytes()[0] >> 4;
+    let holder = fs::File::open(stats::stats_path(dir.path(), shard)).unwrap();
+    holder.lock().unwrap();
+    assert!(!needs_cleanup(dir.path(), &limits));
+    drop(holder);
+    assert!(needs_cleanup(dir.path(), &limits));
+}
