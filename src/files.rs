@@ -48,6 +48,18 @@ pub fn open_regular_file(path: &Path) -> io::Result<(fs::File, u64)> {
     Ok((file, len))
 }
 
+/// Opens a file the user names to append to it (`log_file`, `stats_log`),
+/// created if missing: symlinks are followed (`/dev/stderr`), but the open
+/// never blocks, and neither do the writes. A FIFO with no reader (one
+/// planted at `/tmp/objcache.log`, say) is an error at once instead of a
+/// compile that waits forever, and one whose reader stops reading makes a
+/// write fail rather than wait: losing log lines never stops a build.
+pub fn open_for_append(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    open_nonblocking(path, &options, 0)
+}
+
 /// Opens a cache file to update it (read, write, created if missing) or,
 /// with `write` false, only to read it, never through a symlink and never
 /// blocking on a FIFO; what it is (a regular file of its own, a hard link,

@@ -46,7 +46,7 @@ const MAX_RSS_KIB: i64 = 200 << 10;
 /// a sparse gigabyte that fails for want of memory still took the memory.
 // The child is reaped by `wait4`, which also gives its peak memory.
 #[allow(clippy::zombie_processes)]
-fn run_bounded(cmd: &mut Command, what: &str) -> Out {
+pub(crate) fn run_bounded(cmd: &mut Command, what: &str) -> Out {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
@@ -101,7 +101,7 @@ fn run_bounded(cmd: &mut Command, what: &str) -> Out {
     out
 }
 
-fn c_path(p: &Path) -> std::ffi::CString {
+pub(crate) fn c_path(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.to_str().unwrap()).unwrap()
 }
 

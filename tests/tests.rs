@@ -31,6 +31,7 @@ mod extra_outputs;
 mod faults;
 mod hardlink;
 mod hostile_locks;
+mod hostile_open;
 mod hygiene;
 mod invoke_parity;
 mod keys;

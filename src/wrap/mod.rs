@@ -344,11 +344,8 @@ fn append_stats_log(path: &Path, what: &str, changes: &[(Counter, i64)], log: &m
         }
     }
     // One write per call, so lines of concurrent calls do not interleave.
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
+    let written =
+        crate::files::open_for_append(path).and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = written {
         log.note(format!(
             "could not append to stats_log {}: {e}",
