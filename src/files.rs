@@ -266,6 +266,21 @@ pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     temp_file_in(dir)
 }
 
+/// A temp name in the directory of `path` that `make` creates a file at
+/// (a hard link, say), named as `temp_file_in`'s and removed when dropped.
+pub fn temp_name_for<F>(
+    path: &Path,
+    make: impl FnMut(&Path) -> io::Result<F>,
+) -> io::Result<tempfile::NamedTempFile<F>> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".objcache-tmp.")
+        .make_in(dir, make)
+}
+
 /// A temp file that cleanup can recognise, with the permissions the umask allows.
 pub fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     tempfile::Builder::new()

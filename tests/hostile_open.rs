@@ -11,11 +11,23 @@ use crate::common::*;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 fn mkfifo(p: &Path) {
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c_path(p).as_ptr(), 0o644) }, 0);
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// A small project: its directory and the object gcc makes of `t.c`.
@@ -65,4 +77,137 @@ fn a_fifo_as_log_file_or_stats_log_never_blocks() {
     }
     drop(reader);
     assert!(env.hits() >= 20, "{:?}", env.stats());
+}
+
+/// The raw object of `hard_link`/`file_clone` (`<key>W` beside the
+/// result): a sparse 4 GiB file planted there was read whole before its
+/// length was compared with the entry's, 4.2 GB resident and 22 s, and
+/// under a 1.5 GB address space objcache aborted and left no object.
+#[test]
+fn a_huge_file_planted_as_a_raw_object_is_refused_unread() {
+    require("gcc");
+    for mode in ["CCACHE_HARDLINK", "CCACHE_FILECLONE"] {
+        let env = TestEnv::new();
+        let (dir, expected) = project(&env);
+        let compile = |what: &str| {
+            rm(&dir.join("t.o"));
+            let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+            cmd.env(mode, "1");
+            let out = run_bounded(&mut cmd, what);
+            assert!(out.success(), "{what}: {}", out.dump());
+            assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+        };
+        compile(mode);
+        let raw = cache_entry_files(&env.cache_dir)
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with('W'))
+            .unwrap_or_else(|| panic!("{mode}: no raw object stored"));
+        rm(&dir.join("t.o"));
+        fs::remove_file(&raw).unwrap();
+        fs::File::create(&raw).unwrap().set_len(4 << 30).unwrap();
+        compile(&format!("{mode}, a 4 GiB sparse raw object"));
+        assert_eq!(env.stat("corrupt_cache_entry"), 1, "{mode}");
+        assert_eq!(env.hits(), 0, "{mode}");
+        assert_eq!(
+            names_in(&dir),
+            ["t.c", "t.o"],
+            "{mode}: no temp file is left"
+        );
+        compile(&format!("{mode}, stored again"));
+        assert_eq!(env.hits(), 1, "{mode}: {:?}", env.stats());
+    }
+}
+
+/// Swaps `target` between two files by renaming fresh links to them over
+/// it, as a sync tool replaces what it updates, until dropped.
+struct Swapper {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Swapper {
+    fn start(target: PathBuf, sources: [PathBuf; 2]) -> Swapper {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let tmp = target.with_extension("swap");
+            let mut swaps = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let source = &sources[(swaps % 2) as usize];
+                let _ = fs::remove_file(&tmp);
+                if fs::hard_link(source, &tmp).is_ok() && fs::rename(&tmp, &target).is_ok() {
+                    swaps += 1;
+                }
+                std::thread::yield_now();
+            }
+            swaps
+        });
+        Swapper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Swapper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A `hard_link` hit checked the raw object's digest, then linked whatever
+/// the name led to by then: with the file replaced in between by another
+/// object of the same length (a sync tool renaming its copy into place),
+/// the output became that other object, never checked.
+#[test]
+fn a_raw_object_replaced_during_a_hard_link_hit_is_never_served() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("big");
+    fs::write(
+        dir.join("big.c"),
+        "const char big[4 << 20] = {1};\nint get(int i) { return big[i]; }\n",
+    )
+    .unwrap();
+    let call = ["gcc", "-c", "big.c", "-o", "big.o"];
+    let expected = plain_object("gcc", &dir, &call[1..], "big.o");
+    let compile = || {
+        rm(&dir.join("big.o"));
+        let mut cmd = env.objcache_in(&dir, call);
+        cmd.env("CCACHE_HARDLINK", "1");
+        run(&mut cmd)
+    };
+    assert!(compile().success());
+    let raw = cache_entry_files(&env.cache_dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with('W'))
+        .unwrap();
+    let good = env.root().join("good.o");
+    let other = env.root().join("other.o");
+    fs::write(&good, &expected).unwrap();
+    let mut changed = expected.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 0x55;
+    fs::write(&other, &changed).unwrap();
+    let swapper = Swapper::start(raw, [good, other]);
+    let mut hits = 0;
+    for i in 0..40 {
+        let before = env.hits();
+        let out = compile();
+        assert!(out.success(), "call {i}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("big.o")), &expected, &format!("call {i}"));
+        hits += env.hits() - before;
+    }
+    let swaps = swapper.finish();
+    assert!(swaps > 40, "the raw object was replaced {swaps} times");
+    assert_eq!(names_in(&dir), ["big.c", "big.o"], "no temp file is left");
+    assert!(hits > 0, "no call hit: {:?}", env.stats());
 }

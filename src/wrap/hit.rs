@@ -245,50 +245,6 @@ impl Session {
         Ok(Ok(u))
     }
 
-    /// Puts a raw object (`hard_link`/`file_clone`) in place after checking
-    /// its digest: as a hard link to the cache file, as a clone of it, or as
-    /// a copy when neither is possible here. `Ok(Some(counter))`: the raw
-    /// file is missing (evicted) or does not match its record.
-    fn install_raw(
-        &mut self,
-        key: &Key,
-        digest: [u8; 32],
-        size: u64,
-        output: &Path,
-    ) -> std::io::Result<Option<Counter>> {
-        let raw = self.storage.raw_object_path(key);
-        let Ok(data) = self.storage.read_raw_object(key) else {
-            return Ok(Some(Counter::MissingCacheFile));
-        };
-        if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {
-            return Ok(Some(Counter::CorruptCacheEntry));
-        }
-        if self.config.hard_link {
-            let replaceable = match std::fs::symlink_metadata(output) {
-                Ok(m) => m.is_file() || m.is_symlink(),
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            };
-            if replaceable {
-                let _ = std::fs::remove_file(output);
-                if std::fs::hard_link(&raw, output).is_ok() {
-                    self.storage.touch_raw_object(key);
-                    return Ok(None);
-                }
-            }
-        }
-        if self.config.file_clone {
-            let tmp = crate::files::temp_file_for(output)?;
-            if store::clone_file(&raw, tmp.as_file()) {
-                store::install_output(tmp, output, store::Symlink::Replace)?;
-                self.storage.touch_raw_object(key);
-                return Ok(None);
-            }
-        }
-        store::write_output(output, &data, store::Symlink::Replace)?;
-        self.storage.touch_raw_object(key);
-        Ok(None)
-    }
-
     /// The compiler's diagnostics as this call shows them: with
     /// `absolute_paths_in_stderr`, paths the compiler was given relative to
     /// base_dir name this checkout's files as the call's own arguments did.

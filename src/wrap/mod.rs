@@ -10,6 +10,7 @@ mod explain;
 mod hit;
 mod keys;
 mod miss;
+mod raw;
 mod session;
 mod sloppy;
 
