@@ -211,3 +211,106 @@ fn a_raw_object_replaced_during_a_hard_link_hit_is_never_served() {
     assert_eq!(names_in(&dir), ["big.c", "big.o"], "no temp file is left");
     assert!(hits > 0, "no call hit: {:?}", env.stats());
 }
+
+/// Rewrites the entry at `path` (keeping its magic, version and key) to
+/// hold `payload_len` bytes compressed from `chunks`, with a checksum
+/// that matches: what a forged or buggy writer leaves (the checksum is
+/// not a signature).
+fn plant_compressed(path: &Path, payload_len: u64, chunks: impl Iterator<Item = Vec<u8>>) {
+    use std::io::Write;
+    let old = read(path);
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+    encoder.include_contentsize(true).unwrap();
+    encoder.set_pledged_src_size(Some(payload_len)).unwrap();
+    for chunk in chunks {
+        encoder.write_all(&chunk).unwrap();
+    }
+    let body = encoder.finish().unwrap();
+    let mut bytes = old[..6].to_vec();
+    bytes.extend_from_slice(&[1, 0]); // compressed, no namespace
+    bytes.extend_from_slice(&old[8..40]);
+    bytes.extend_from_slice(&payload_len.to_le_bytes());
+    bytes.extend_from_slice(&body);
+    let checksum = blake3::hash(&bytes);
+    bytes.extend_from_slice(checksum.as_bytes());
+    fs::write(path, bytes).unwrap();
+}
+
+/// `n` chunks of 1 MiB of zeros.
+fn zeros(n: usize) -> impl Iterator<Item = Vec<u8>> {
+    (0..n).map(|_| vec![0u8; 1 << 20])
+}
+
+/// A manifest of one result with `n` include records of 65 bytes each
+/// (an empty path), as few bytes a record can take: decoded, each takes
+/// more memory than it does on disk.
+fn tiny_records(n: u32) -> impl Iterator<Item = Vec<u8>> {
+    let mut head = 1u32.to_le_bytes().to_vec();
+    head.extend_from_slice(&[0x22; 32]);
+    head.extend_from_slice(&n.to_le_bytes());
+    let mut record = vec![0u8; 9];
+    record.extend_from_slice(&[0x11; 32]);
+    record.extend_from_slice(&[0; 24]);
+    let per_chunk = 1 << 14;
+    let chunks = (n / per_chunk) as usize;
+    let mut tail = record.repeat((n % per_chunk) as usize);
+    tail.extend_from_slice(&[0; 16]); // no names, no probe directories
+    std::iter::once(head)
+        .chain((0..chunks).map(move |_| record.repeat(per_chunk as usize)))
+        .chain(std::iter::once(tail))
+}
+
+/// Manifests and input records are read whole, each kind's file bounded,
+/// but a compressed payload was bounded only by 4 GiB: 132 KB of zstd
+/// inflated to 4 GiB in memory (4.2 GB resident, 19 s), and a manifest
+/// of 4 million 65-byte records took 888 MB decoded.
+#[test]
+fn entries_inflating_past_their_kinds_bound_are_refused() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = project(&env);
+    let compile = |what: &str| {
+        rm(&dir.join("t.o"));
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+        let out = run_bounded(&mut cmd, what);
+        assert!(out.success(), "{what}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+    };
+    compile("first");
+    let entry = |suffix: char| {
+        cache_entry_files(&env.cache_dir)
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} entry"))
+    };
+    type Plant = fn() -> (u64, Box<dyn Iterator<Item = Vec<u8>>>);
+    let plants: [(&str, char, Plant); 3] = [
+        ("a manifest of 1 GiB of zeros", 'M', || {
+            (1 << 30, Box::new(zeros(1024)))
+        }),
+        ("a manifest of 4 million tiny records", 'M', || {
+            let n = (256 << 20) / 65;
+            (4 + 36 + 65 * n as u64 + 16, Box::new(tiny_records(n)))
+        }),
+        ("an input record of 1 GiB of zeros", 'X', || {
+            (1 << 30, Box::new(zeros(1024)))
+        }),
+    ];
+    for (what, suffix, plant) in plants {
+        let (len, chunks) = plant();
+        plant_compressed(&entry(suffix), len, chunks);
+        if suffix == 'X' {
+            // Read to explain the next miss of this output.
+            fs::write(dir.join("t.c"), "int main(void) { return 1; }\n").unwrap();
+            let expected = plain_object("gcc", &dir, ["-c", "t.c", "-o", "t.o"], "t.o");
+            rm(&dir.join("t.o"));
+            let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+            let out = run_bounded(&mut cmd, what);
+            assert!(out.success(), "{what}: {}", out.dump());
+            assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+        } else {
+            compile(what);
+        }
+    }
+    assert!(env.stat("corrupt_cache_entry") >= 2, "{:?}", env.stats());
+}

@@ -15,6 +15,7 @@ pub const MAGIC: &[u8; 4] = b"OCRS";
 const FORMAT: Format = Format {
     magic: MAGIC,
     version: 2,
+    max_payload: super::container::MAX_PAYLOAD,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
