@@ -314,3 +314,52 @@ fn entries_inflating_past_their_kinds_bound_are_refused() {
     }
     assert!(env.stat("corrupt_cache_entry") >= 2, "{:?}", env.stats());
 }
+
+/// A config file of 4 MiB of bad lines, or with a 4 MiB bad value: the
+/// compile warns on one short line, not one listing every error (48 MB on
+/// every compile for 500,000 bad lines, 4 MiB for the value), and runs
+/// the compiler; `-s` fails with as short a message.
+#[test]
+fn a_config_full_of_errors_warns_in_one_short_line() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = project(&env);
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let conf = env.cache_dir.join("ccache.conf");
+    let confs = [
+        (
+            "300,000 lines without '='",
+            "no equal sign\n".repeat(300_000),
+        ),
+        (
+            "a 4 MiB value",
+            format!("max_size = {}\n", "x".repeat(4 << 20)),
+        ),
+    ];
+    for (what, text) in confs {
+        let text = &text[..text.len().min(4 << 20)];
+        fs::write(&conf, text).unwrap();
+        rm(&dir.join("t.o"));
+        let out = run_bounded(
+            &mut env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]),
+            what,
+        );
+        assert!(out.success(), "{what}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+        let stderr = out.stderr_str();
+        assert!(
+            stderr.len() < 2000,
+            "{what}: {} bytes of stderr",
+            stderr.len()
+        );
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&conf.display().to_string()),
+            "{what}: {stderr}"
+        );
+        let out = run_bounded(env.objcache().arg("-s"), what);
+        assert_eq!(out.code(), Some(1), "{what}: {}", out.dump());
+        let all = out.stdout.len() + out.stderr.len();
+        assert!(all < 2000, "{what}: -s printed {all} bytes");
+    }
+}

@@ -224,10 +224,9 @@ fn start(
         compiler.kind = kind;
     }
     if !errors.is_empty() {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         eprintln!(
             "objcache: warning: bad configuration, compiling without the cache: {}",
-            all.join("; ")
+            crate::config::shown_errors(errors).join("; ")
         );
         let what = command_line(raw_args);
         count(&config, &mut log, shard, &[(Counter::BadConfig, 1)], &what);
