@@ -6,7 +6,7 @@
 //! Every call finishes within seconds and a bounded memory, with the
 //! compiler's object, output and exit code.
 
-use crate::bookkeeping_files::{c_path, run_bounded};
+use crate::bookkeeping_files::{c_path, run_bounded, run_bounded_to};
 use crate::common::*;
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -362,4 +362,66 @@ fn a_config_full_of_errors_warns_in_one_short_line() {
         let all = out.stdout.len() + out.stderr.len();
         assert!(all < 2000, "{what}: -s printed {all} bytes");
     }
+}
+
+/// A result holding `object` and 256 MiB of `a` in each of the nine kinds
+/// of files a hit reads into memory: the payload `plant_compressed` takes.
+fn small_file_bomb(object: Vec<u8>) -> (u64, Box<dyn Iterator<Item = Vec<u8>>>) {
+    const KINDS: [u8; 9] = [2, 3, 5, 6, 8, 9, 10, 11, 12];
+    const EACH: u64 = 256 << 20;
+    let mut head = (1 + KINDS.len() as u32).to_le_bytes().to_vec();
+    head.push(1);
+    head.extend_from_slice(&(object.len() as u64).to_le_bytes());
+    head.extend_from_slice(&object);
+    let len = head.len() as u64 + KINDS.len() as u64 * (9 + EACH);
+    let files = KINDS.into_iter().flat_map(|kind| {
+        let mut file = vec![kind];
+        file.extend_from_slice(&EACH.to_le_bytes());
+        std::iter::once(file).chain((0..EACH >> 20).map(|_| vec![b'a'; 1 << 20]))
+    });
+    (len, Box::new(std::iter::once(head).chain(files)))
+}
+
+/// Files besides the object were bounded one by one (256 MiB), not
+/// together: an 82 KB result with a valid checksum holding 256 MiB in each
+/// of nine of them took 2.4 GB and 25 s, and printed 256 MiB to stdout and
+/// stderr; under a 1.5 GB address space the call aborted. Now a hit reads
+/// at most 256 MiB of them, and a remote's entry is checked as streamed.
+#[test]
+fn a_result_of_many_large_small_files_is_refused() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = project(&env);
+    let remote = env.dir("remote");
+    let remote_spec = format!("file:{}", remote.display());
+    let compile = |what: &str, from_remote: bool| {
+        rm(&dir.join("t.o"));
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+        if from_remote {
+            cmd.env("CCACHE_REMOTE_STORAGE", &remote_spec);
+            cmd.env("CCACHE_REMOTE_ONLY", "1");
+        }
+        // One file of 256 MiB is read before the next is refused.
+        let out = run_bounded_to(&mut cmd, what, 400 << 10);
+        assert!(out.success(), "{what}: {}", out.dump());
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{what}");
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+    };
+    compile("stored locally", false);
+    compile("stored remotely", true);
+    let entries: Vec<_> = [env.cache_dir.clone(), remote]
+        .iter()
+        .flat_map(|d| walk_files(d))
+        .filter(|p| p.to_string_lossy().ends_with('R'))
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        let (len, chunks) = small_file_bomb(expected.clone());
+        plant_compressed(entry, len, chunks);
+    }
+    compile("local", false);
+    assert_eq!(env.stat("corrupt_cache_entry"), 1);
+    compile("remote", true);
+    assert!(env.stat("remote_storage_error") >= 1, "{:?}", env.stats());
+    assert_eq!(env.hits(), 0);
 }

@@ -13,7 +13,7 @@ use crate::key::Key;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
 use crate::store::container::CopyError;
-use crate::store::entry::{FileKind, ResultEntry, ResultStream};
+use crate::store::entry::{FileKind, ResultStream};
 use crate::store::{self, EntryKind};
 
 /// A stored result, checked and ready to be put in place.
@@ -49,7 +49,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
+        let verify = |b: &[u8]| ResultStream::check(b, key);
         let Some((stored, source)) = self.storage.get_result(key, &verify) else {
             return Ok(None);
         };
