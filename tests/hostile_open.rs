@@ -425,3 +425,40 @@ fn a_result_of_many_large_small_files_is_refused() {
     assert!(env.stat("remote_storage_error") >= 1, "{:?}", env.stats());
     assert_eq!(env.hits(), 0);
 }
+
+/// A `file:` remote is a directory a team shares: a 4 GiB sparse file
+/// planted where an entry belongs was read whole (4.2 GB resident, 61 s;
+/// under a 1.5 GB address space the call aborted and left no object).
+/// It is now bounded like an HTTP or Redis answer (128 MiB).
+#[test]
+fn a_huge_file_in_a_file_remote_is_refused_unread() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = project(&env);
+    let remote = env.dir("remote");
+    let compile = |what: &str| {
+        rm(&dir.join("t.o"));
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+        cmd.env(
+            "CCACHE_REMOTE_STORAGE",
+            format!("file:{}", remote.display()),
+        );
+        cmd.env("CCACHE_REMOTE_ONLY", "1");
+        let out = run_bounded(&mut cmd, what);
+        assert!(out.success(), "{what}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, what);
+    };
+    compile("stored");
+    let entries: Vec<_> = walk_files(&remote)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(['R', 'M']))
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        fs::remove_file(entry).unwrap();
+        fs::File::create(entry).unwrap().set_len(4 << 30).unwrap();
+    }
+    compile("4 GiB sparse files in the remote");
+    assert!(env.stat("remote_storage_error") >= 1, "{:?}", env.stats());
+    assert_eq!(env.hits(), 0);
+}
