@@ -157,9 +157,14 @@ impl KeyHasher {
     }
 }
 
+/// The BLAKE3 digest of a regular file (a source, a header, a compiler),
+/// read as a stream. Anything else is an error, never read: a FIFO would
+/// block (a manifest may name any path as a header, and a header may have
+/// been replaced), and a device such as `/dev/zero` would never end.
 pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(std::fs::File::open(path)?)?;
+    let (file, _) = crate::files::open_regular_file(path)?;
+    hasher.update_reader(file)?;
     Ok(*hasher.finalize().as_bytes())
 }
 

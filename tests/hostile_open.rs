@@ -462,3 +462,58 @@ fn a_huge_file_in_a_file_remote_is_refused_unread() {
     assert!(env.stat("remote_storage_error") >= 1, "{:?}", env.stats());
     assert_eq!(env.hits(), 0);
 }
+
+/// Adds an include record for `path` (0 bytes long, as a FIFO or a device
+/// node says) in front of every result of the manifest at `manifest`.
+fn plant_include(manifest: &Path, path: &Path) {
+    use objcache::store::manifest::{IncludeRecord, Manifest, Stamp, StoredPath};
+    let name = manifest.file_name().unwrap().to_str().unwrap();
+    let key = objcache::key::Key::from_hex(&name[..name.len() - 1]).unwrap();
+    let mut m = Manifest::decode(&read(manifest), &key).unwrap();
+    for result in &mut m.results {
+        let record = IncludeRecord {
+            path: StoredPath::Literal(path.display().to_string()),
+            digest: [7; 32],
+            stamp: Stamp {
+                size: 0,
+                mtime_ns: 1,
+                ctime_ns: 1,
+            },
+        };
+        result.includes.insert(0, record);
+    }
+    fs::write(manifest, m.encode(&key, "", Some(1)).unwrap()).unwrap();
+}
+
+/// A header is hashed on a direct lookup when its stamp changed: a
+/// manifest naming a FIFO (or `/dev/zero`) as a header of 0 bytes, which
+/// anyone who can write the cache (or replace an empty header) can make,
+/// hung every compile of that source, in `open` or reading forever; the
+/// compiler, which does not read it, would not have.
+#[test]
+fn a_fifo_or_device_named_as_a_header_never_blocks_a_lookup() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = project(&env);
+    let fifo = env.root().join("header.h");
+    mkfifo(&fifo);
+    for special in [fifo.as_path(), Path::new("/dev/zero")] {
+        let what = format!("{} as a header", special.display());
+        let compile = || {
+            rm(&dir.join("t.o"));
+            let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c", "-o", "t.o"]);
+            let out = run_bounded(&mut cmd, &what);
+            assert!(out.success(), "{what}: {}", out.dump());
+            assert_bytes_eq(&read(&dir.join("t.o")), &expected, &what);
+        };
+        compile();
+        let manifest = cache_entry_files(&env.cache_dir)
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with('M'))
+            .unwrap();
+        plant_include(&manifest, special);
+        let misses = env.stat("direct_cache_miss");
+        compile();
+        assert_eq!(env.stat("direct_cache_miss"), misses + 1, "{what}");
+    }
+}

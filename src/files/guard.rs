@@ -43,11 +43,6 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a header",
     ),
     (
-        "key.rs",
-        "std::fs::File::open(path)",
-        "a source, header or compiler, hashed as a stream",
-    ),
-    (
         "wrap/checks.rs",
         "std::fs::read(paths::resolve_in(cwd, path))",
         "a source or header",
