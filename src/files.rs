@@ -257,6 +257,18 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `atomic_write` of a file of the cache dir `root` (a memo), its
+/// directory created if missing, unless the directory is, or lies below,
+/// a symlink: anyone who can write the cache could make `compilers/` a
+/// link to a directory of the user's, and the file would be written there.
+pub fn atomic_write_below(root: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(root);
+    no_symlink_below(root, dir)?;
+    fs::create_dir_all(dir)?;
+    no_symlink_below(root, dir)?;
+    atomic_write(path, data)
+}
+
 /// A temp file in the directory of `path`, to be renamed over it.
 pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let dir = path

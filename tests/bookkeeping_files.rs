@@ -149,7 +149,7 @@ fn only_file_in(dir: &Path) -> PathBuf {
 /// A compile that uses a precompiled header, so that it keeps both a
 /// compiler memo and a digest memo (for the `.gch`, settled: unchanged
 /// for more than two seconds).
-fn pch_project(env: &TestEnv) -> (PathBuf, Vec<u8>) {
+pub(crate) fn pch_project(env: &TestEnv) -> (PathBuf, Vec<u8>) {
     let dir = env.dir("p");
     fs::write(
         dir.join("pch.h"),

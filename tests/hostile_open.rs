@@ -6,7 +6,7 @@
 //! Every call finishes within seconds and a bounded memory, with the
 //! compiler's object, output and exit code.
 
-use crate::bookkeeping_files::{c_path, run_bounded, run_bounded_to};
+use crate::bookkeeping_files::{c_path, pch_project, run_bounded, run_bounded_to};
 use crate::common::*;
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -516,4 +516,30 @@ fn a_fifo_or_device_named_as_a_header_never_blocks_a_lookup() {
         compile();
         assert_eq!(env.stat("direct_cache_miss"), misses + 1, "{what}");
     }
+}
+
+/// The memos `compilers/<id>` and `digests/<id>` were written through a
+/// symlink planted for their directory, into a directory of the user's
+/// that anyone who can write the cache may choose. They are now written
+/// only inside the cache (and not at all past such a link).
+#[test]
+fn memos_are_never_written_through_a_symlinked_directory() {
+    require("gcc");
+    let env = TestEnv::new();
+    let (dir, expected) = pch_project(&env);
+    fs::create_dir_all(&env.cache_dir).unwrap();
+    let outside = env.dir("outside");
+    for memo_dir in ["compilers", "digests"] {
+        std::os::unix::fs::symlink(&outside, env.cache_dir.join(memo_dir)).unwrap();
+    }
+    for call in ["first", "second"] {
+        rm(&dir.join("t.o"));
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-O2", "-c", "t.c", "-o", "t.o"]);
+        let out = run_bounded(&mut cmd, call);
+        assert!(out.success(), "{call}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, call);
+    }
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+    let written: Vec<_> = fs::read_dir(&outside).unwrap().collect();
+    assert!(written.is_empty(), "written outside the cache: {written:?}");
 }
