@@ -1,10 +1,12 @@
 //! A hostile review of how objcache opens files: files the user names
 //! (`log_file`, `stats_log`) that a neighbour replaced by a FIFO, raw
 //! objects (`hard_link`, `file_clone`) planted huge or swapped while a hit
-//! uses them, entries whose payload is compressed far beyond their file's
-//! bound, and configuration files whose errors would flood a build log.
-//! Every call finishes within seconds and a bounded memory, with the
-//! compiler's object, output and exit code.
+//! uses them, entries with a valid checksum (it is not a signature) whose
+//! payload inflates far past their kind's bound, a `file:` remote holding
+//! a huge file, a manifest naming a FIFO as a header, memo directories
+//! replaced by symlinks, and configuration files whose errors would flood
+//! a build log. Every call finishes within seconds and a bounded memory,
+//! with the compiler's object, output and exit code.
 
 use crate::bookkeeping_files::{c_path, pch_project, run_bounded, run_bounded_to};
 use crate::common::*;
