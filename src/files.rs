@@ -48,6 +48,18 @@ pub fn open_regular_file(path: &Path) -> io::Result<(fs::File, u64)> {
     Ok((file, len))
 }
 
+/// Opens a file the user names to append to it (`log_file`, `stats_log`),
+/// created if missing: symlinks are followed (`/dev/stderr`), but the open
+/// never blocks, and neither do the writes. A FIFO with no reader (one
+/// planted at `/tmp/objcache.log`, say) is an error at once instead of a
+/// compile that waits forever, and one whose reader stops reading makes a
+/// write fail rather than wait: losing log lines never stops a build.
+pub fn open_for_append(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    open_nonblocking(path, &options, 0)
+}
+
 /// Opens a cache file to update it (read, write, created if missing) or,
 /// with `write` false, only to read it, never through a symlink and never
 /// blocking on a FIFO; what it is (a regular file of its own, a hard link,
@@ -245,6 +257,18 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `atomic_write` of a file of the cache dir `root` (a memo), its
+/// directory created if missing, unless the directory is, or lies below,
+/// a symlink: anyone who can write the cache could make `compilers/` a
+/// link to a directory of the user's, and the file would be written there.
+pub fn atomic_write_below(root: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(root);
+    no_symlink_below(root, dir)?;
+    fs::create_dir_all(dir)?;
+    no_symlink_below(root, dir)?;
+    atomic_write(path, data)
+}
+
 /// A temp file in the directory of `path`, to be renamed over it.
 pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let dir = path
@@ -252,6 +276,21 @@ pub fn temp_file_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     temp_file_in(dir)
+}
+
+/// A temp name in the directory of `path` that `make` creates a file at
+/// (a hard link, say), named as `temp_file_in`'s and removed when dropped.
+pub fn temp_name_for<F>(
+    path: &Path,
+    make: impl FnMut(&Path) -> io::Result<F>,
+) -> io::Result<tempfile::NamedTempFile<F>> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".objcache-tmp.")
+        .make_in(dir, make)
 }
 
 /// A temp file that cleanup can recognise, with the permissions the umask allows.

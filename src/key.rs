@@ -161,11 +161,12 @@ impl KeyHasher {
 /// header, profile or compiler, and hashed within seconds.
 pub const MAX_HASHED_FILE: u64 = 4 << 30;
 
-/// The digest of a file's content. Only a regular file of at most
-/// `MAX_HASHED_FILE` bytes, opened without blocking: a FIFO, `/dev/zero`
-/// or a huge sparse file named by `extra_files_to_hash` (which any config
-/// file may set, one planted in a shared cache dir too) would hang every
-/// compile.
+/// The BLAKE3 digest of a regular file (a source, a header, a compiler,
+/// an `extra_files_to_hash` file) of at most `MAX_HASHED_FILE` bytes, read
+/// as a stream. Anything else is an error, never read: a FIFO would block
+/// (a manifest may name any path as a header, and a header may have been
+/// replaced), and a device such as `/dev/zero` or a huge sparse file would
+/// hang every compile.
 pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     use std::io::{Error, ErrorKind, Read};
     let (file, len) = crate::files::open_regular_file(path)?;

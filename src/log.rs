@@ -85,11 +85,7 @@ impl Inner {
         if lines.is_empty() {
             return;
         }
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
+        if let Ok(mut f) = crate::files::open_for_append(path) {
             let _ = f.write_all(lines.as_bytes());
         }
         lines.clear();

@@ -510,9 +510,11 @@ impl Storage {
         self.local.touch(key, EntryKind::RawObject);
     }
 
-    /// The raw object's bytes (see `crate::files::read_cache_file`).
-    pub fn read_raw_object(&self, key: &Key) -> std::io::Result<Vec<u8>> {
-        crate::files::read_cache_file(&self.raw_object_path(key))
+    /// The raw object of `key` opened for reading, and its length: refused
+    /// unread when it is longer than the `size` its result records (see
+    /// `crate::files::open_cache_file_bounded`).
+    pub fn open_raw_object(&self, key: &Key, size: u64) -> std::io::Result<(std::fs::File, u64)> {
+        crate::files::open_cache_file_bounded(&self.raw_object_path(key), size)
     }
 }
 

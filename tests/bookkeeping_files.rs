@@ -44,9 +44,14 @@ const MAX_RSS_KIB: i64 = 200 << 10;
 /// Runs `cmd` (stdin closed) within the address-space limit and checks it
 /// finished within `QUICK` and `MAX_RSS_KIB`: a read of `/dev/zero` or of
 /// a sparse gigabyte that fails for want of memory still took the memory.
+pub(crate) fn run_bounded(cmd: &mut Command, what: &str) -> Out {
+    run_bounded_to(cmd, what, MAX_RSS_KIB)
+}
+
+/// `run_bounded` with a peak memory of its own, in KiB.
 // The child is reaped by `wait4`, which also gives its peak memory.
 #[allow(clippy::zombie_processes)]
-fn run_bounded(cmd: &mut Command, what: &str) -> Out {
+pub(crate) fn run_bounded_to(cmd: &mut Command, what: &str, max_rss_kib: i64) -> Out {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
@@ -94,14 +99,14 @@ fn run_bounded(cmd: &mut Command, what: &str) -> Out {
     };
     let rss = usage.ru_maxrss;
     assert!(
-        rss < MAX_RSS_KIB,
+        rss < max_rss_kib,
         "{desc}: {rss} KiB resident\n{}",
         out.dump()
     );
     out
 }
 
-fn c_path(p: &Path) -> std::ffi::CString {
+pub(crate) fn c_path(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.to_str().unwrap()).unwrap()
 }
 
@@ -144,7 +149,7 @@ fn only_file_in(dir: &Path) -> PathBuf {
 /// A compile that uses a precompiled header, so that it keeps both a
 /// compiler memo and a digest memo (for the `.gch`, settled: unchanged
 /// for more than two seconds).
-fn pch_project(env: &TestEnv) -> (PathBuf, Vec<u8>) {
+pub(crate) fn pch_project(env: &TestEnv) -> (PathBuf, Vec<u8>) {
     let dir = env.dir("p");
     fs::write(
         dir.join("pch.h"),

@@ -32,6 +32,7 @@ mod extra_outputs;
 mod faults;
 mod hardlink;
 mod hostile_locks;
+mod hostile_open;
 mod hostile_stamps;
 mod hygiene;
 mod invoke_parity;

@@ -254,9 +254,7 @@ fn memoised(
         return Ok(digest);
     }
     // Best effort: a read-only cache computes it again next time.
-    if fs::create_dir_all(file.parent().unwrap()).is_ok() {
-        let _ = crate::files::atomic_write(&file, &digest);
-    }
+    let _ = crate::files::atomic_write_below(memo.cache_dir, &file, &digest);
     Ok(digest)
 }
 

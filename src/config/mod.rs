@@ -66,6 +66,35 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The errors a warning or an error message shows: the first few, each
+/// cut to a line's length, and how many more there are. A config file of
+/// 500,000 bad lines made a 48 MB warning on every compile, and a bad
+/// value of 4 MiB a 4 MiB one.
+pub fn shown_errors(errors: &[ConfigError]) -> Vec<String> {
+    const SHOWN: usize = 3;
+    const LEN: usize = 300;
+    let mut shown: Vec<String> = errors
+        .iter()
+        .take(SHOWN)
+        .map(|e| {
+            let mut text = e.to_string();
+            if text.len() > LEN {
+                let mut end = LEN;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text.push_str("...");
+            }
+            text
+        })
+        .collect();
+    if errors.len() > SHOWN {
+        shown.push(format!("and {} more", errors.len() - SHOWN));
+    }
+    shown
+}
+
 /// Where the configuration is read from; manager options `--dir` and
 /// `--config-path` override the environment here.
 #[derive(Default, Clone)]

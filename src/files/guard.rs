@@ -96,16 +96,6 @@ const REVIEWED: &[(&str, &str, &str)] = &[
     ),
     // Files the user names.
     (
-        "log.rs",
-        "std::fs::OpenOptions::new()",
-        "log_file, appended to",
-    ),
-    (
-        "stats/log.rs",
-        "std::fs::OpenOptions::new()",
-        "stats_log, appended to",
-    ),
-    (
         "manage/entries.rs",
         "fs::File::open(path)",
         "--hash-file's file, hashed as a stream like stdin",

@@ -62,11 +62,7 @@ fn load(locations: &Locations) -> Result<Config, String> {
     let (config, errors) = Config::load(locations);
     match errors.first() {
         None => Ok(config),
-        Some(_) => Err(errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\nobjcache: error: ")),
+        Some(_) => Err(crate::config::shown_errors(&errors).join("\nobjcache: error: ")),
     }
 }
 

@@ -119,7 +119,9 @@ impl Backend for FileBackend {
         // A symlinked bucket directory planted by anyone who can write the
         // shared directory is never followed out of it.
         crate::files::no_symlink_below(&self.dir, &path).map_err(io_error)?;
-        match crate::files::read_cache_file(&path) {
+        // At most what an HTTP or Redis server may send: a huge file
+        // planted in the shared directory is refused before it is read.
+        match crate::files::read_cache_file_bounded(&path, super::MAX_ENTRY) {
             Ok(data) => {
                 if self.update_mtime {
                     let _ = crate::files::set_mtime(&path, std::time::SystemTime::now());

@@ -20,12 +20,9 @@ pub fn append(path: &Path, what: &str, changes: &[(Counter, i64)]) -> io::Result
             text.push('\n');
         }
     }
-    // One write per call, so lines of concurrent calls do not interleave.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+    // One write per call, so lines of concurrent calls do not interleave;
+    // never blocking on a FIFO with no reader or one that reads nothing.
+    crate::files::open_for_append(path).and_then(|mut f| f.write_all(text.as_bytes()))
 }
 
 /// Adds up a stats log a chunk of whole lines at a time: the log only

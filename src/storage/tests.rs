@@ -289,9 +289,14 @@ fn raw_objects_only_without_remotes() {
     let key = Key::of(b"a");
     let mut s = f.storage(Policy::default(), "");
     assert!(s.put_raw_object(&key, b"object"));
-    assert_eq!(s.read_raw_object(&key).unwrap(), b"object");
+    let (file, len) = s.open_raw_object(&key, 6).unwrap();
+    assert_eq!(
+        (crate::files::read_at_most(file, len, 6).unwrap(), len),
+        (b"object".to_vec(), 6)
+    );
+    assert!(s.open_raw_object(&key, 5).is_err(), "longer than recorded");
     s.discard_raw_object(&key, Counter::MissingCacheFile);
-    assert!(s.read_raw_object(&key).is_err());
+    assert!(s.open_raw_object(&key, 6).is_err());
     assert_eq!(count(&s.take_changes(), Counter::MissingCacheFile), 1);
 }
 

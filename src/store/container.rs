@@ -22,11 +22,16 @@ const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
 const CHECKSUM_LEN: usize = 32;
 /// Refuse absurd sizes even in a verified header, so a bug can never ask for
 /// terabytes of memory.
-const MAX_PAYLOAD: u64 = 4 << 30;
+pub const MAX_PAYLOAD: u64 = 4 << 30;
 
 pub struct Format {
     pub magic: &'static [u8; 4],
     pub version: u16,
+    /// The largest payload a file of this format holds (at most
+    /// `MAX_PAYLOAD`), checked in the header before anything is
+    /// decompressed: the bound of a file's length alone lets a small
+    /// compressed file inflate to gigabytes in memory.
+    pub max_payload: u64,
 }
 
 impl Format {
@@ -40,6 +45,15 @@ impl Format {
         payload: &[u8],
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
+        if payload.len() as u64 > self.max_payload.min(MAX_PAYLOAD) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "a payload of {} bytes, more than such a file holds",
+                    payload.len()
+                ),
+            ));
+        }
         let (compression, body) = match level {
             Some(level) => (1u8, zstd::bulk::compress(payload, level)?),
             None => (0u8, payload.to_vec()),
@@ -90,7 +104,7 @@ impl Format {
             return Err("stored for another key".into());
         }
         let payload_len = u64::from_le_bytes(head[40..48].try_into().unwrap());
-        if payload_len > MAX_PAYLOAD {
+        if payload_len > self.max_payload.min(MAX_PAYLOAD) {
             return Err(format!("payload too large ({payload_len} bytes)"));
         }
         if head[6] > 1 {
@@ -425,6 +439,7 @@ mod tests {
     const TEST: Format = Format {
         magic: b"TEST",
         version: 1,
+        max_payload: MAX_PAYLOAD,
     };
 
     /// Re-seals `bytes` after an edit, as a server could (the checksum is

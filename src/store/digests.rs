@@ -59,9 +59,7 @@ pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::R
         record.push(b'\n');
         record.extend_from_slice(&digest);
         // Best effort: a read-only cache hashes again next time.
-        if fs::create_dir_all(memo.parent().unwrap()).is_ok() {
-            let _ = crate::files::atomic_write(&memo, &record);
-        }
+        let _ = crate::files::atomic_write_below(cache_dir, &memo, &record);
     }
     Ok(digest)
 }

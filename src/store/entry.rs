@@ -15,6 +15,7 @@ pub const MAGIC: &[u8; 4] = b"OCRS";
 const FORMAT: Format = Format {
     magic: MAGIC,
     version: 2,
+    max_payload: super::container::MAX_PAYLOAD,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,17 @@ impl ResultEntry {
         namespace: &str,
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
+        let small: u64 = (self.files.iter())
+            .filter(|(kind, _)| *kind != FileKind::Object)
+            .map(|(_, data)| data.len() as u64)
+            .sum();
+        if small > MAX_SMALL_FILES {
+            // A hit would refuse it.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{small} bytes besides the object, more than {MAX_SMALL_FILES}"),
+            ));
+        }
         let mut w = Writer::default();
         w.u32(self.files.len() as u32);
         for (kind, data) in &self.files {
@@ -122,10 +134,14 @@ impl ResultEntry {
 pub struct ResultStream<'a> {
     stream: Stream<'a>,
     files_left: u32,
+    /// What `read_small` may still read.
+    small_left: u64,
 }
 
-/// Files other than the object are small; a larger length means a bad entry.
-const MAX_SMALL_FILE: u64 = 256 << 20;
+/// Files other than the object are small and read into memory: more than
+/// this together means a bad entry. Bounded each but not together, nine
+/// kinds of them took 2.4 GB for an 82 KB compressed entry.
+const MAX_SMALL_FILES: u64 = 256 << 20;
 
 impl ResultStream<'_> {
     pub fn open<'a>(bytes: &'a [u8], key: &Key) -> Result<ResultStream<'a>, String> {
@@ -144,7 +160,11 @@ impl ResultStream<'_> {
 
     fn start(mut stream: Stream<'_>) -> Result<ResultStream<'_>, String> {
         let files_left = stream.u32()?;
-        Ok(ResultStream { stream, files_left })
+        Ok(ResultStream {
+            stream,
+            files_left,
+            small_left: MAX_SMALL_FILES,
+        })
     }
 
     /// The next file's kind and length; its content must be read next.
@@ -158,10 +178,42 @@ impl ResultStream<'_> {
         Ok(Some((kind, self.stream.u64()?)))
     }
 
-    pub fn read_small(&mut self, len: u64) -> Result<Vec<u8>, String> {
-        if len > MAX_SMALL_FILE {
-            return Err(format!("file too large ({len} bytes)"));
+    /// Checks a whole entry in memory (one from a remote) as a hit reads
+    /// it, through a small buffer: its payload is never held whole, and the
+    /// files besides the object are bounded together as `read_small` bounds
+    /// them. A 128 MiB answer could otherwise inflate to 4 GiB in memory.
+    pub fn check(bytes: &[u8], key: &Key) -> Result<(), String> {
+        let mut s = ResultStream::open(bytes, key)?;
+        let mut seen: Vec<FileKind> = Vec::new();
+        while let Some((kind, len)) = s.next_file()? {
+            if seen.iter().any(|k| k.same_role(kind)) {
+                return Err(format!("{kind:?} stored twice"));
+            }
+            seen.push(kind);
+            if kind != FileKind::Object {
+                s.count_small(len)?;
+            }
+            s.copy_to(len, &mut std::io::sink()).map_err(|e| match e {
+                CopyError::Corrupt(why) => why,
+                CopyError::Write(e) => e.to_string(),
+            })?;
         }
+        s.finish()
+    }
+
+    /// Takes `len` bytes from what files besides the object may hold.
+    fn count_small(&mut self, len: u64) -> Result<(), String> {
+        if len > self.small_left {
+            return Err(format!(
+                "file too large ({len} bytes, more than {MAX_SMALL_FILES} with the others)"
+            ));
+        }
+        self.small_left -= len;
+        Ok(())
+    }
+
+    pub fn read_small(&mut self, len: u64) -> Result<Vec<u8>, String> {
+        self.count_small(len)?;
         // Grown with what the payload really holds, not sized from `len`:
         // a 25-byte entry declaring a 256 MiB stderr made us allocate 256 MiB
         // for nothing (found by the fuzzer, tests/fuzz entry_decode). A small
@@ -190,6 +242,10 @@ impl ResultStream<'_> {
 mod tests {
     use super::super::container::Writer;
     use super::*;
+
+    /// The container's fixed header: magic, version, compression,
+    /// namespace length, key, payload length.
+    const HEADER_LEN_FOR_TESTS: usize = 4 + 2 + 1 + 1 + 32 + 8;
 
     fn sample() -> ResultEntry {
         ResultEntry {
@@ -249,12 +305,12 @@ mod tests {
         let mut payload = Writer::default();
         payload.u32(1);
         payload.u8(FileKind::Stderr as u8);
-        payload.u64(MAX_SMALL_FILE);
+        payload.u64(MAX_SMALL_FILES);
         payload.raw(b"short");
         let bytes = FORMAT.encode(&key, "", &payload.0, None).unwrap();
         let mut s = ResultStream::open(&bytes, &key).unwrap();
         let (kind, len) = s.next_file().unwrap().unwrap();
-        assert_eq!((kind, len), (FileKind::Stderr, MAX_SMALL_FILE));
+        assert_eq!((kind, len), (FileKind::Stderr, MAX_SMALL_FILES));
         LARGEST.with(|l| l.set(0));
         assert!(s.read_small(len).is_err());
         let largest = LARGEST.with(|l| l.get());
@@ -296,6 +352,79 @@ mod tests {
 
     #[global_allocator]
     static ALLOCATOR: Counting = Counting;
+
+    /// An entry whose files besides the object hold more than
+    /// `MAX_SMALL_FILES` together (each within it) is refused by a hit and
+    /// by `check`, and never written.
+    #[test]
+    fn small_files_are_bounded_together() {
+        use std::io::Write;
+        let key = Key::of(b"k");
+        let half = MAX_SMALL_FILES / 2 + 1;
+        let mut head = Writer::default();
+        head.u32(2);
+        head.u8(FileKind::Stderr as u8);
+        head.u64(half);
+        let mut middle = Writer::default();
+        middle.u8(FileKind::Stdout as u8);
+        middle.u64(half);
+        let payload_len = head.0.len() as u64 + middle.0.len() as u64 + 2 * half;
+        let mut z = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+        z.include_contentsize(true).unwrap();
+        z.set_pledged_src_size(Some(payload_len)).unwrap();
+        z.write_all(&head.0).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for part in [None, Some(&middle.0)] {
+            if let Some(part) = part {
+                z.write_all(part).unwrap();
+            }
+            let mut left = half;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                z.write_all(&zeros[..n]).unwrap();
+                left -= n as u64;
+            }
+        }
+        let body = z.finish().unwrap();
+        let mut bytes = FORMAT.encode(&key, "", b"", Some(1)).unwrap();
+        bytes.truncate(HEADER_LEN_FOR_TESTS);
+        bytes[6] = 1;
+        bytes[40..48].copy_from_slice(&payload_len.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let sum = blake3::hash(&bytes);
+        bytes.extend_from_slice(sum.as_bytes());
+        let err = ResultStream::check(&bytes, &key).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        let mut s = ResultStream::open(&bytes, &key).unwrap();
+        let (_, len) = s.next_file().unwrap().unwrap();
+        assert_eq!(s.read_small(len).unwrap().len() as u64, half);
+        let (_, len) = s.next_file().unwrap().unwrap();
+        assert!(s.read_small(len).unwrap_err().contains("too large"));
+        let entry = ResultEntry {
+            files: vec![
+                (FileKind::Stderr, vec![0; half as usize]),
+                (FileKind::Stdout, vec![0; half as usize]),
+            ],
+        };
+        assert!(entry.encode(&key, "", Some(1)).is_err());
+    }
+
+    #[test]
+    fn check_accepts_what_decode_accepts() {
+        let key = Key::of(b"k");
+        let bytes = sample().encode(&key, "ns", Some(1)).unwrap();
+        ResultStream::check(&bytes, &key).unwrap();
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x20;
+            assert!(ResultStream::check(&bad, &key).is_err(), "byte {i}");
+        }
+        assert!(ResultStream::check(&bytes, &Key::of(b"other")).is_err());
+        let mut twice = sample();
+        twice.files.push((FileKind::RawObject, vec![0; 40]));
+        let bytes = twice.encode(&key, "", None).unwrap();
+        assert!(ResultStream::check(&bytes, &key).is_err());
+    }
 
     #[test]
     fn every_flipped_byte_is_rejected() {

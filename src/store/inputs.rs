@@ -26,7 +26,14 @@ pub const MAGIC: &[u8; 4] = b"OBJX";
 const FORMAT: Format = Format {
     magic: MAGIC,
     version: 1,
+    max_payload: MAX_PAYLOAD,
 };
+
+/// The largest record: a record only explains a miss, and its fields (the
+/// arguments, the compiler, the headers' digests) take a few hundred KiB
+/// at most. A larger one is not stored, and one claiming more is refused
+/// before it is decompressed.
+pub const MAX_PAYLOAD: u64 = 16 << 20;
 
 /// At most this many fields are stored (the rest are dropped, and a
 /// decoded record claiming more is refused): a record only explains a miss.

@@ -31,7 +31,16 @@ pub const MAGIC: &[u8; 4] = b"OCMF";
 const FORMAT: Format = Format {
     magic: MAGIC,
     version: 4,
+    max_payload: MAX_PAYLOAD,
 };
+
+/// The largest manifest: one result of a translation unit with 840
+/// headers and 5 include directories takes 290 KiB, so 16 results of far
+/// larger ones fit. Decoded, a manifest takes about 2.5 times its payload
+/// in memory (more for one made of millions of tiny records, as only a
+/// forged one is); the oldest results are dropped from one that would be
+/// larger, and one claiming more is refused before it is decompressed.
+pub const MAX_PAYLOAD: u64 = 32 << 20;
 
 /// At most this many results per manifest; the oldest go first.
 pub const MAX_RESULTS: usize = 16;
@@ -255,42 +264,28 @@ impl Manifest {
         }
     }
 
+    /// Serialises the manifest; the oldest results are left out when all
+    /// of them would not fit in `MAX_PAYLOAD`.
     pub fn encode(
         &self,
         key: &Key,
         namespace: &str,
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
-        let mut w = Writer::default();
-        w.u32(self.results.len() as u32);
-        for res in &self.results {
-            w.raw(res.result_key.as_bytes());
-            w.u32(res.includes.len() as u32);
-            for inc in &res.includes {
-                inc.path.write(&mut w);
-                w.raw(&inc.digest);
-                write_stamp(&mut w, &inc.stamp);
+        let parts: Vec<Vec<u8>> = self.results.iter().map(encode_result).collect();
+        let mut kept = 0;
+        let mut len = 4;
+        for part in parts.iter().rev() {
+            if (len + part.len()) as u64 > MAX_PAYLOAD {
+                break;
             }
-            w.u32(res.probes.name_count);
-            w.bytes(&res.probes.names);
-            w.u32(res.probes.dirs.len() as u32);
-            for probe in &res.probes.dirs {
-                probe.path.write(&mut w);
-                w.u8(u8::from(probe.stamp.is_some()));
-                write_stamp(
-                    &mut w,
-                    &probe.stamp.unwrap_or(Stamp {
-                        size: 0,
-                        mtime_ns: 0,
-                        ctime_ns: 0,
-                        ino: 0,
-                    }),
-                );
-                w.u32(probe.names.len() as u32);
-                for &i in &probe.names {
-                    w.u32(i);
-                }
-            }
+            len += part.len();
+            kept += 1;
+        }
+        let mut w = Writer(Vec::with_capacity(len));
+        w.u32(kept as u32);
+        for part in &parts[parts.len() - kept..] {
+            w.raw(part);
         }
         FORMAT.encode(key, namespace, &w.0, level)
     }
@@ -355,6 +350,39 @@ impl Manifest {
         r.finish()?;
         Ok(Manifest { results })
     }
+}
+
+/// One result of a manifest, serialised (see the grammar above).
+fn encode_result(res: &ManifestResult) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.raw(res.result_key.as_bytes());
+    w.u32(res.includes.len() as u32);
+    for inc in &res.includes {
+        inc.path.write(&mut w);
+        w.raw(&inc.digest);
+        write_stamp(&mut w, &inc.stamp);
+    }
+    w.u32(res.probes.name_count);
+    w.bytes(&res.probes.names);
+    w.u32(res.probes.dirs.len() as u32);
+    for probe in &res.probes.dirs {
+        probe.path.write(&mut w);
+        w.u8(u8::from(probe.stamp.is_some()));
+        write_stamp(
+            &mut w,
+            &probe.stamp.unwrap_or(Stamp {
+                size: 0,
+                mtime_ns: 0,
+                ctime_ns: 0,
+                ino: 0,
+            }),
+        );
+        w.u32(probe.names.len() as u32);
+        for &i in &probe.names {
+            w.u32(i);
+        }
+    }
+    w.0
 }
 
 fn write_stamp(w: &mut Writer, s: &Stamp) {
@@ -437,6 +465,24 @@ mod tests {
         let mut bad = bytes.clone();
         bad[50] ^= 1;
         assert!(Manifest::decode(&bad, &key).is_err());
+    }
+
+    #[test]
+    fn the_oldest_results_are_left_out_of_a_manifest_too_large() {
+        let key = Key::of(b"m");
+        let mut m = Manifest::default();
+        for n in 0..3u8 {
+            let mut r = result(n);
+            // A 12 MiB candidate name: two such results fit, three not.
+            let mut names = vec![b'x'; 12 << 20];
+            names.extend_from_slice(&r.probes.names);
+            r.probes.names = names;
+            m.add(r);
+        }
+        let bytes = m.encode(&key, "", Some(1)).unwrap();
+        let kept = Manifest::decode(&bytes, &key).unwrap();
+        let keys: Vec<Key> = kept.results.iter().map(|r| r.result_key).collect();
+        assert_eq!(keys, [Key::of(&[1]), Key::of(&[2])]);
     }
 
     #[test]

@@ -49,14 +49,17 @@ impl EntryKind {
     }
 
     /// The largest file of this kind that is read: a result or raw object
-    /// may be as large as an object gets, a manifest holds at most
-    /// `manifest::MAX_RESULTS` include lists, an input record explains a
-    /// miss. A larger file is refused before it is read.
+    /// may be as large as an object gets, a manifest or an input record
+    /// holds at most its kind's payload (`manifest::MAX_PAYLOAD`,
+    /// `inputs::MAX_PAYLOAD`), with room for the header and for zstd's
+    /// overhead on data it cannot compress. A larger file is refused before
+    /// it is read.
     pub fn max_len(self) -> u64 {
+        const ENVELOPE: u64 = 1 << 20;
         match self {
             EntryKind::Result | EntryKind::RawObject => crate::files::MAX_CACHE_FILE,
-            EntryKind::Manifest => 256 << 20,
-            EntryKind::Inputs => 64 << 20,
+            EntryKind::Manifest => manifest::MAX_PAYLOAD + ENVELOPE,
+            EntryKind::Inputs => inputs::MAX_PAYLOAD + ENVELOPE,
         }
     }
 
@@ -301,9 +304,17 @@ mod tests {
         };
         let refused = |kind| store.get(&key, kind).map(|_| ()).unwrap_err().kind();
         // Starting as an entry of its kind, but larger than one can be.
-        plant(EntryKind::Manifest, (256 << 20) + 1, manifest::MAGIC);
+        plant(
+            EntryKind::Manifest,
+            EntryKind::Manifest.max_len() + 1,
+            manifest::MAGIC,
+        );
         assert_eq!(refused(EntryKind::Manifest), io::ErrorKind::InvalidData);
-        plant(EntryKind::Inputs, (64 << 20) + 1, inputs::MAGIC);
+        plant(
+            EntryKind::Inputs,
+            EntryKind::Inputs.max_len() + 1,
+            inputs::MAGIC,
+        );
         assert_eq!(refused(EntryKind::Inputs), io::ErrorKind::InvalidData);
         // Not an entry at all.
         plant(EntryKind::Result, 1 << 30, b"\0\0\0\0");

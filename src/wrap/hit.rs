@@ -13,7 +13,7 @@ use crate::key::Key;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
 use crate::store::container::CopyError;
-use crate::store::entry::{FileKind, ResultEntry, ResultStream};
+use crate::store::entry::{FileKind, ResultStream};
 use crate::store::{self, EntryKind};
 
 /// A stored result, checked and ready to be put in place.
@@ -49,7 +49,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let verify = |b: &[u8]| ResultEntry::decode(b, key).map(|_| ());
+        let verify = |b: &[u8]| ResultStream::check(b, key);
         let Some((stored, source)) = self.storage.get_result(key, &verify) else {
             return Ok(None);
         };
@@ -243,50 +243,6 @@ impl Session {
             return Ok(Err("no object in the entry".into()));
         }
         Ok(Ok(u))
-    }
-
-    /// Puts a raw object (`hard_link`/`file_clone`) in place after checking
-    /// its digest: as a hard link to the cache file, as a clone of it, or as
-    /// a copy when neither is possible here. `Ok(Some(counter))`: the raw
-    /// file is missing (evicted) or does not match its record.
-    fn install_raw(
-        &mut self,
-        key: &Key,
-        digest: [u8; 32],
-        size: u64,
-        output: &Path,
-    ) -> std::io::Result<Option<Counter>> {
-        let raw = self.storage.raw_object_path(key);
-        let Ok(data) = self.storage.read_raw_object(key) else {
-            return Ok(Some(Counter::MissingCacheFile));
-        };
-        if data.len() as u64 != size || blake3::hash(&data).as_bytes() != &digest {
-            return Ok(Some(Counter::CorruptCacheEntry));
-        }
-        if self.config.hard_link {
-            let replaceable = match std::fs::symlink_metadata(output) {
-                Ok(m) => m.is_file() || m.is_symlink(),
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            };
-            if replaceable {
-                let _ = std::fs::remove_file(output);
-                if std::fs::hard_link(&raw, output).is_ok() {
-                    self.storage.touch_raw_object(key);
-                    return Ok(None);
-                }
-            }
-        }
-        if self.config.file_clone {
-            let tmp = crate::files::temp_file_for(output)?;
-            if store::clone_file(&raw, tmp.as_file()) {
-                store::install_output(tmp, output, store::Symlink::Replace)?;
-                self.storage.touch_raw_object(key);
-                return Ok(None);
-            }
-        }
-        store::write_output(output, &data, store::Symlink::Replace)?;
-        self.storage.touch_raw_object(key);
-        Ok(None)
     }
 
     /// The compiler's diagnostics as this call shows them: with

@@ -10,6 +10,7 @@ mod explain;
 mod hit;
 mod keys;
 mod miss;
+mod raw;
 mod session;
 mod sloppy;
 
@@ -232,10 +233,9 @@ fn start(
         compiler.kind = kind;
     }
     if !errors.is_empty() {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         eprintln!(
             "objcache: warning: bad configuration, compiling without the cache: {}",
-            all.join("; ")
+            crate::config::shown_errors(errors).join("; ")
         );
         let what = command_line(raw_args);
         count(&config, &mut log, shard, &[(Counter::BadConfig, 1)], &what);

@@ -40,7 +40,7 @@ fn entry_is_sound(path: &Path) -> bool {
     };
     match kind {
         crate::store::EntryKind::Result => {
-            crate::store::entry::ResultEntry::decode(&bytes, &key).is_ok()
+            crate::store::entry::ResultStream::check(&bytes, &key).is_ok()
         }
         crate::store::EntryKind::Manifest => {
             crate::store::manifest::Manifest::decode(&bytes, &key).is_ok()

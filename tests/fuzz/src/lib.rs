@@ -15,8 +15,16 @@ pub fn key() -> Key {
 }
 
 const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
-/// `Format`'s own limit on a declared payload (src/store/container.rs).
-const MAX_PAYLOAD: u64 = 4 << 30;
+
+/// `Format`'s limit on the payload a file of `magic` declares.
+fn max_payload(magic: &[u8; 4]) -> u64 {
+    use objcache::store::{container, inputs, manifest};
+    match magic {
+        m if m == manifest::MAGIC => manifest::MAX_PAYLOAD,
+        m if m == inputs::MAGIC => inputs::MAX_PAYLOAD,
+        _ => container::MAX_PAYLOAD,
+    }
+}
 
 /// The envelope of src/store/container.rs (docs/formats.md):
 /// `magic | version u16 | compression u8 | ns_len u8 | key [32] |
@@ -101,7 +109,7 @@ pub fn container(data: &[u8], magic: &[u8; 4], version: u16) -> Vec<u8> {
             let (len, blocks) = u64_at(rest);
             // Half the time within Format's limit, so the frame is opened.
             let len = if len & 1 == 0 {
-                len % (MAX_PAYLOAD + 1)
+                len % (max_payload(magic) + 1)
             } else {
                 len
             };
