@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = (
         config.max_size_bytes(),
-        config.has_sloppiness("time_macros"),
+        config
+            .sloppiness
+            .has(objcache::config::Sloppiness::TimeMacros),
     );
 
     // Each line as `-o key=value`, and as the value of some key (each
