@@ -157,6 +157,19 @@ pub fn is_own_file(meta: &fs::Metadata) -> bool {
     meta.is_file() && meta.nlink() == 1
 }
 
+/// `file`, opened at `path`, if it is a file of its own (`is_own_file`);
+/// an error naming `path` otherwise.
+pub fn own_file(file: fs::File, path: &Path) -> io::Result<fs::File> {
+    if is_own_file(&file.metadata()?) {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a regular file of its own", path.display()),
+        ))
+    }
+}
+
 /// Removes what is at `path` unless it is a regular file of its own
 /// (`is_own_file`) or nothing: a hard link to another file (the name only),
 /// a FIFO, socket, device node, symlink (itself, never its target) or empty

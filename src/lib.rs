@@ -147,7 +147,8 @@ mod layering {
         "depfile", "store", "hash", "storage", "explain", "wrap", "manage",
     ];
 
-    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    /// Every `.rs` file below `dir`.
+    pub(crate) fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {

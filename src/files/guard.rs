@@ -102,22 +102,11 @@ const REVIEWED: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn files_are_opened_only_through_the_files_module() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    sources(&src, &mut files);
+    crate::layering::sources(&src, &mut files);
     let mut used = vec![false; REVIEWED.len()];
     let mut unreviewed = Vec::new();
     for file in files {

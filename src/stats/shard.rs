@@ -148,21 +148,10 @@ pub fn open_for_update(path: &Path) -> io::Result<(File, Option<&'static str>)> 
         // reason, such as another user's file the umask closed.
         return match first_error {
             Some(e) => Err(e),
-            None => open_regular(open()?, path).map(|f| (f, None)),
+            None => crate::files::own_file(open()?, path).map(|f| (f, None)),
         };
     };
-    Ok((open_regular(open()?, path)?, Some(what)))
-}
-
-fn open_regular(file: File, path: &Path) -> io::Result<File> {
-    if crate::files::is_own_file(&file.metadata()?) {
-        Ok(file)
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a regular file of its own", path.display()),
-        ))
-    }
+    Ok((crate::files::own_file(open()?, path)?, Some(what)))
 }
 
 /// Opens a stats file to read: `None` if there is none. Opened as every

@@ -107,23 +107,15 @@ fn is_stale(file: &File) -> bool {
 /// file the umask closed is opened to read, which is enough to lock it.
 fn open(path: &Path) -> io::Result<File> {
     let open = |write: bool| crate::files::open_cache_node(path, write);
-    let regular = |file: File| -> io::Result<File> {
-        if crate::files::is_own_file(&file.metadata()?) {
-            Ok(file)
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} is not a regular file", path.display()),
-            ))
-        }
-    };
     match open(true) {
         Ok(file) if crate::files::is_own_file(&file.metadata()?) => return Ok(file),
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return regular(open(false)?),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return crate::files::own_file(open(false)?, path)
+        }
         _ => {}
     }
     crate::files::remove_special_file(path)?;
-    regular(open(true)?)
+    crate::files::own_file(open(true)?, path)
 }
 
 #[cfg(test)]
