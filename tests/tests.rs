@@ -43,6 +43,7 @@ mod masquerade;
 mod outputs;
 mod outputs_trust;
 mod pch;
+mod readme;
 mod relocation;
 mod remote;
 mod shared_cache;
