@@ -86,7 +86,7 @@ impl OutputFile {
                 Ok(meta) if meta.file_type().is_file() => {
                     if meta.nlink() == 1 {
                         if let Ok(file) = open_existing(dest) {
-                            match claim(file, dest, Claim::Existing)? {
+                            match claim(file, dest, Provenance::Existing)? {
                                 Claimed::Taken(out) => return Ok(out),
                                 Claimed::Moved => continue,
                                 Claimed::InUse(file) => {
@@ -125,7 +125,7 @@ impl OutputFile {
                 .open(dest);
             match created {
                 Ok(file) => {
-                    if let Claimed::Taken(out) = claim(file, dest, Claim::Created)? {
+                    if let Claimed::Taken(out) = claim(file, dest, Provenance::Created)? {
                         return Ok(out);
                     }
                 }
@@ -189,7 +189,7 @@ fn remove(dest: &Path) -> io::Result<()> {
 
 /// Whether the file to claim was there before or was just created here.
 #[derive(Clone, Copy, PartialEq)]
-enum Claim {
+enum Provenance {
     Existing,
     Created,
 }
@@ -206,7 +206,7 @@ enum Claimed {
 /// Locks `file` and takes it as the output if `dest` still names it,
 /// nothing else does, and (for a file that was there before) no other
 /// process has it open.
-fn claim(file: fs::File, dest: &Path, how: Claim) -> io::Result<Claimed> {
+fn claim(file: fs::File, dest: &Path, how: Provenance) -> io::Result<Claimed> {
     lock(&file, dest)?;
     let held = file.metadata()?;
     let named = match fs::symlink_metadata(dest) {
@@ -217,7 +217,7 @@ fn claim(file: fs::File, dest: &Path, how: Claim) -> io::Result<Claimed> {
     if !(held.is_file() && held.nlink() == 1 && same_file(&held, &named)) {
         return Ok(Claimed::Moved);
     }
-    if how == Claim::Existing && !unshared(&file) {
+    if how == Provenance::Existing && !unshared(&file) {
         return Ok(Claimed::InUse(file));
     }
     take(file, dest, held.len()).map(Claimed::Taken)
