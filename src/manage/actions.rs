@@ -1,7 +1,7 @@
 //! What each manager action does; [`super::options::OPTIONS`] says which
 //! option runs which of these.
 
-use super::modifiers::{Format, Modifiers, Parsed};
+use super::modifiers::{Modifiers, Parsed, StatsFormat};
 use super::{entries, metrics, misses};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
@@ -103,8 +103,8 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let totals = read_totals(&config.cache_dir);
     let (max_kib, max_files) = (config.max_size_kib(), config.max_files);
     match s.mods.format {
-        Format::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
-        Format::OpenMetrics => {
+        StatsFormat::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
+        StatsFormat::OpenMetrics => {
             let limits = metrics::Limits {
                 max_size_bytes: config.max_size_bytes(),
                 max_files,
@@ -113,7 +113,7 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
             let usage = collect_usage(s).ok();
             print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
         }
-        Format::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
+        StatsFormat::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
     }
     Ok(())
 }
@@ -136,7 +136,7 @@ pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
 pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
     // openmetrics is for --print-stats only: the log's counters print as tab.
-    let json = s.mods.format == Format::Json;
+    let json = s.mods.format == StatsFormat::Json;
     print!("{}", display::print_log_stats(&c, json));
     Ok(())
 }

@@ -16,7 +16,7 @@ pub type Setter = fn(&mut Modifiers, &str);
 
 /// `--format`: how `--print-stats` and `--print-log-stats` print.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Format {
+pub enum StatsFormat {
     #[default]
     Tab,
     Json,
@@ -52,7 +52,7 @@ pub struct Modifiers {
     pub cache_dir: Option<PathBuf>,
     pub config_path: Option<PathBuf>,
     pub dry_run: bool,
-    pub format: Format,
+    pub format: StatsFormat,
     /// `-v` once or twice; more count as twice.
     pub verbose: u8,
     /// Threads for `-X`; `None`: one per CPU.
@@ -101,9 +101,9 @@ pub fn dry_run(m: &mut Modifiers, _: &str) {
 /// clap admits only the table's choices.
 pub fn format(m: &mut Modifiers, v: &str) {
     m.format = match v {
-        "json" => Format::Json,
-        "openmetrics" => Format::OpenMetrics,
-        _ => Format::Tab,
+        "json" => StatsFormat::Json,
+        "openmetrics" => StatsFormat::OpenMetrics,
+        _ => StatsFormat::Tab,
     };
 }
 

@@ -1,7 +1,7 @@
 //! The option table against what is built from it and what documents it.
 
 use super::generate::{self, markdown};
-use super::modifiers::{Format, Modifiers};
+use super::modifiers::{Modifiers, StatsFormat};
 use super::options::{command, planned, Kind, OPTIONS};
 
 const README: &str = include_str!("../../README.md");
@@ -193,7 +193,7 @@ fn modifiers_take_their_last_value_wherever_they_stand() {
         "x",
         "--evict-namespace=y",
     ]);
-    assert_eq!(m.format, Format::OpenMetrics);
+    assert_eq!(m.format, StatsFormat::OpenMetrics);
     assert_eq!(m.trim_method, crate::manage::trim::Method::Mtime);
     assert!(m.dry_run);
     assert_eq!(m.cache_dir.as_deref(), Some(std::path::Path::new("b")));
