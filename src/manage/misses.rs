@@ -13,24 +13,24 @@ use crate::store::{EntryKind, LocalStore};
 const LATEST: usize = 20;
 
 /// An input record, and whether a hit has used it since its miss.
-struct Found {
+struct Miss {
     record: InputRecord,
     hit_since: bool,
 }
 
 /// Every input record of the cache, newest miss first.
-fn records(cache_dir: &Path) -> Result<Vec<Found>, String> {
+fn records(cache_dir: &Path) -> Result<Vec<Miss>, String> {
     let files =
         entry_files(cache_dir).map_err(|e| format!("reading {}: {e}", cache_dir.display()))?;
     let store = LocalStore::new(cache_dir);
-    let mut out: Vec<Found> = files
+    let mut out: Vec<Miss> = files
         .into_iter()
         .filter(|(_, kind, _)| *kind == EntryKind::Inputs)
         .filter_map(|(path, kind, key)| {
             let bytes = store.get(&key, kind).ok()??;
             let record = InputRecord::decode(&bytes, &key).ok()?;
             let hit_since = inputs::hit_since(&path, &record)?;
-            Some(Found { record, hit_since })
+            Some(Miss { record, hit_since })
         })
         .collect();
     out.sort_by(|a, b| {
