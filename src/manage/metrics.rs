@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::stats::counters::{Kind, Merge, ALL, COUNTERS};
+use crate::stats::counters::{CounterKind, Merge, ALL, COUNTERS};
 use crate::stats::{Counter, Counters};
 use crate::store::usage::{Amount, Usage};
 
@@ -42,7 +42,7 @@ pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
         let value = c.get(counter);
         match (counter, def.kind, def.merge) {
             (Counter::CacheSizeKibibyte | Counter::FilesInCache, _, _) => {}
-            (_, _, Merge::Max) | (_, Kind::State, _) => {
+            (_, _, Merge::Max) | (_, CounterKind::State, _) => {
                 // Timestamps: seconds since the epoch.
                 family(
                     &mut out,

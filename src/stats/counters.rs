@@ -26,7 +26,7 @@ pub enum Merge {
 
 /// What `-z` does with a counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum CounterKind {
     /// What happened since the last `-z`, which resets it.
     Count,
     /// Describes the cache's contents (or the zeroing itself); `-z` keeps it.
@@ -39,7 +39,7 @@ pub struct CounterDef {
     pub label: &'static str,
     pub section: Section,
     pub merge: Merge,
-    pub kind: Kind,
+    pub kind: CounterKind,
 }
 
 macro_rules! counters {
@@ -56,7 +56,7 @@ macro_rules! counters {
                 label: $label,
                 section: Section::$section,
                 merge: Merge::$merge,
-                kind: Kind::$kind,
+                kind: CounterKind::$kind,
             }),*
         ];
     };
@@ -148,7 +148,7 @@ impl Counter {
 
     /// Counters that describe the cache's contents rather than events; `-z` keeps them.
     pub fn is_state(self) -> bool {
-        self.def().kind == Kind::State
+        self.def().kind == CounterKind::State
     }
 }
 
