@@ -105,7 +105,7 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
     match s.mods.format {
         StatsFormat::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
         StatsFormat::OpenMetrics => {
-            let limits = metrics::Limits {
+            let limits = metrics::LimitGauges {
                 max_size_bytes: config.max_size_bytes(),
                 max_files,
             };

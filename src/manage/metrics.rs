@@ -11,8 +11,8 @@ use crate::stats::counters::{CounterKind, Merge, ALL, COUNTERS};
 use crate::stats::{Counter, Counters};
 use crate::store::usage::{Amount, Usage};
 
-/// The limits the cache is held to (0 = none).
-pub struct Limits {
+/// The limits the exposition shows, as its gauges count them (0 = none).
+pub struct LimitGauges {
     pub max_size_bytes: u64,
     pub max_files: u64,
 }
@@ -36,7 +36,7 @@ fn label_value(text: &str) -> String {
 
 /// The exposition, ending in `# EOF`. `usage` adds what a walk of the cache
 /// found (namespaces, last use); without it only the counters are shown.
-pub fn render(c: &Counters, limits: &Limits, usage: Option<&Usage>) -> String {
+pub fn render(c: &Counters, limits: &LimitGauges, usage: Option<&Usage>) -> String {
     let mut out = String::new();
     for (def, &counter) in COUNTERS.iter().zip(ALL) {
         let value = c.get(counter);
@@ -164,7 +164,7 @@ mod tests {
         c.set(Counter::DirectCacheHit, 3);
         c.set(Counter::CacheMiss, 1);
         c.set(Counter::CacheSizeKibibyte, 2);
-        let limits = Limits {
+        let limits = LimitGauges {
             max_size_bytes: 5 << 30,
             max_files: 0,
         };
