@@ -29,7 +29,9 @@ pub struct DepRecord {
     body: Vec<u8>,
 }
 
-struct Parsed<'a> {
+/// The first rule of a `.d`, and whether phony targets for its
+/// dependencies follow it (`-MP`).
+struct MakeRule<'a> {
     targets: Vec<&'a str>,
     deps: Vec<&'a str>,
     phony: bool,
@@ -127,7 +129,7 @@ impl DepRecord {
 }
 
 /// The style that re-emits `parsed` as exactly `body`, if any.
-fn style_of(parsed: &Parsed, body: &[u8], family: Family) -> Option<Style> {
+fn style_of(parsed: &MakeRule, body: &[u8], family: Family) -> Option<Style> {
     let preferred = match family {
         Family::Gcc => [Style::Gcc, Style::Clang],
         Family::Clang => [Style::Clang, Style::Gcc],
@@ -201,7 +203,7 @@ fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -
 
 /// Reads the make rule a compiler writes. Files that use make escapes
 /// (spaces anywhere, `$`, `#` in dependencies) are left alone: `None`.
-fn parse(body: &[u8]) -> Option<Parsed<'_>> {
+fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
     let text = std::str::from_utf8(body).ok()?;
     if text.contains("\\ ") || !text.ends_with('\n') {
         return None;
@@ -242,7 +244,7 @@ fn parse(body: &[u8]) -> Option<Parsed<'_>> {
         }
         phony_count += 1;
     }
-    Some(Parsed {
+    Some(MakeRule {
         targets,
         deps,
         phony: phony_count > 0,
