@@ -91,18 +91,18 @@ impl std::ops::AddAssign for Swept {
 }
 
 /// Decides, for a bucket's entries sorted oldest first, which to remove.
-pub trait Policy {
+pub trait EvictionRule {
     fn remove(&mut self, entry: &WalkedFile) -> bool;
 }
 
-impl<F: FnMut(&WalkedFile) -> bool> Policy for F {
+impl<F: FnMut(&WalkedFile) -> bool> EvictionRule for F {
     fn remove(&mut self, entry: &WalkedFile) -> bool {
         self(entry)
     }
 }
 
 /// Walks one bucket under its shard's lock: removes stale temp files and the
-/// entries `policy` picks (oldest first), then writes the bucket's exact usage
+/// entries `rule` picks (oldest first), then writes the bucket's exact usage
 /// into the shard's counters. With `dry_run` nothing is removed or written.
 /// A bucket whose shard another process holds locked past the wait is left
 /// alone (`Swept::locked`): nothing in a bucket changes without its
@@ -111,7 +111,7 @@ impl<F: FnMut(&WalkedFile) -> bool> Policy for F {
 pub fn sweep_bucket(
     cache_dir: &Path,
     bucket: u8,
-    policy: &mut dyn Policy,
+    rule: &mut dyn EvictionRule,
     dry_run: bool,
 ) -> io::Result<Swept> {
     let shard = bucket >> 4;
@@ -124,7 +124,7 @@ pub fn sweep_bucket(
         for f in &files {
             let remove = match f.class {
                 FileClass::Temp => f.used_ns < stale_before,
-                _ => policy.remove(f),
+                _ => rule.remove(f),
             };
             if remove && (dry_run || remove_file(&f.path)) {
                 swept.files += 1;
@@ -358,7 +358,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         // tool's cleaner). The sweep still runs, removing nothing, to write
         // the exact usage back; otherwise every call that stores would
         // walk the whole cache again, in vain.
-        let mut policy = |e: &WalkedFile| {
+        let mut rule = |e: &WalkedFile| {
             let bin = age_bin(now, e.used_ns);
             e.used_ns < age_cut
                 || (cut_bin < AGE_BINS
@@ -367,7 +367,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         let mut round = Swept::default();
         for bucket in 0..=255u8 {
             progress();
-            round += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
+            round += sweep_bucket(cache_dir, bucket, &mut rule, false)?;
         }
         total += round;
         reach = reach::Reach::read(cache_dir);

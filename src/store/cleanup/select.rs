@@ -14,7 +14,7 @@ pub fn check_all(cache_dir: &Path) -> io::Result<(u64, Swept)> {
     let mut checked = 0u64;
     let mut removed = Swept::default();
     for bucket in 0..=255u8 {
-        let mut policy = |f: &WalkedFile| {
+        let mut rule = |f: &WalkedFile| {
             // Files objcache did not write are not its to judge.
             if f.class == FileClass::Other {
                 return false;
@@ -22,7 +22,7 @@ pub fn check_all(cache_dir: &Path) -> io::Result<(u64, Swept)> {
             checked += 1;
             !entry_is_sound(&f.path)
         };
-        removed += sweep_bucket(cache_dir, bucket, &mut policy, false)?;
+        removed += sweep_bucket(cache_dir, bucket, &mut rule, false)?;
     }
     Ok((checked, removed))
 }
