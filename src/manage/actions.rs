@@ -10,7 +10,7 @@ use crate::store::{cleanup, usage};
 
 /// What the actions of one command line share: the modifiers and the
 /// configuration, reloaded after each action that changes it.
-pub struct Session {
+pub struct Manager {
     mods: Modifiers,
     locations: Locations,
     config: Config,
@@ -19,9 +19,9 @@ pub struct Session {
     evicted: bool,
 }
 
-impl Session {
+impl Manager {
     /// Loads the configuration `--dir` and `--config-path` point at.
-    pub fn open(mods: Modifiers) -> Result<Session, String> {
+    pub fn open(mods: Modifiers) -> Result<Manager, String> {
         let locations = Locations {
             cache_dir_override: mods.cache_dir.clone(),
             config_path_override: mods.config_path.clone(),
@@ -31,7 +31,7 @@ impl Session {
             eprintln!("objcache: warning: {warning}");
         }
         config.apply_umask();
-        Ok(Session {
+        Ok(Manager {
             mods,
             locations,
             config,
@@ -76,7 +76,7 @@ fn read_totals(cache_dir: &std::path::Path) -> stats::Counters {
     totals
 }
 
-pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn show_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
     let cache_dir = s.cache_dir();
@@ -98,7 +98,7 @@ pub fn show_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn print_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
     let (max_kib, max_files) = (config.max_size_kib(), config.max_files);
@@ -120,20 +120,20 @@ pub fn print_stats(s: &mut Session, _: &str) -> Result<(), String> {
 
 /// The counters of the `stats_log` file, the one compiles append to
 /// (`Config::stats_log`, `~/` expanded as for them).
-fn log_counters(s: &Session) -> Result<stats::Counters, String> {
+fn log_counters(s: &Manager) -> Result<stats::Counters, String> {
     let Some(path) = &s.config.stats_log else {
         return Err("stats_log is not set".into());
     };
     stats::log::add_up(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
-pub fn show_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn show_log_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
     print!("{}", display::show_log_stats(&c, s.mods.verbose));
     Ok(())
 }
 
-pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn print_log_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
     // openmetrics is for --print-stats only: the log's counters print as tab.
     let json = s.mods.format == StatsFormat::Json;
@@ -141,7 +141,7 @@ pub fn print_log_stats(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn trim_dir(s: &mut Session, dir: &str) -> Result<(), String> {
+pub fn trim_dir(s: &mut Manager, dir: &str) -> Result<(), String> {
     let mods = &s.mods;
     if mods.trim_max_size.is_none() && mods.trim_recompress.is_none() {
         return Err("--trim-dir needs --trim-max-size or --trim-recompress".into());
@@ -180,7 +180,7 @@ fn threads(given: Option<&Parsed<usize>>) -> Result<usize, String> {
     }
 }
 
-pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn show_compression(s: &mut Manager, _: &str) -> Result<(), String> {
     print!(
         "{}",
         entries::show_compression(&s.config.cache_dir, s.config.size_units())?
@@ -188,7 +188,7 @@ pub fn show_compression(s: &mut Session, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
+pub fn recompress(s: &mut Manager, level: &str) -> Result<(), String> {
     let level = recompress::parse_level(level).map_err(|e| format!("-X: {e}"))?;
     let threads = threads(s.mods.recompress_threads.as_ref())?;
     let (dir, units) = (&s.config.cache_dir, s.config.size_units());
@@ -196,22 +196,22 @@ pub fn recompress(s: &mut Session, level: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn hash_file(_: &mut Session, path: &str) -> Result<(), String> {
+pub fn hash_file(_: &mut Manager, path: &str) -> Result<(), String> {
     println!("{}", entries::hash_file(path)?);
     Ok(())
 }
 
-pub fn checksum_file(_: &mut Session, path: &str) -> Result<(), String> {
+pub fn checksum_file(_: &mut Manager, path: &str) -> Result<(), String> {
     println!("{}", entries::hash_file(path)?);
     Ok(())
 }
 
-pub fn inspect(_: &mut Session, path: &str) -> Result<(), String> {
+pub fn inspect(_: &mut Manager, path: &str) -> Result<(), String> {
     print!("{}", entries::inspect(path)?);
     Ok(())
 }
 
-pub fn extract_result(_: &mut Session, path: &str) -> Result<(), String> {
+pub fn extract_result(_: &mut Manager, path: &str) -> Result<(), String> {
     let cwd = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
     for name in entries::extract_result(path, &cwd)? {
         println!("Wrote {name}");
@@ -219,7 +219,7 @@ pub fn extract_result(_: &mut Session, path: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn zero_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     stats::zero(&s.config.cache_dir)
         .map_err(|e| format!("zeroing statistics in {}: {e}", s.cache_dir()))?;
     println!("Statistics zeroed");
@@ -227,7 +227,7 @@ pub fn zero_stats(s: &mut Session, _: &str) -> Result<(), String> {
 }
 
 /// `--explain [OUTPUT]`: why OUTPUT's last compile missed, or the latest misses.
-pub fn explain(s: &mut Session, output: &str) -> Result<(), String> {
+pub fn explain(s: &mut Manager, output: &str) -> Result<(), String> {
     let cwd = crate::paths::current_dir()
         .map(|d| d.apparent)
         .map_err(|e| format!("working directory: {e}"))?;
@@ -236,7 +236,7 @@ pub fn explain(s: &mut Session, output: &str) -> Result<(), String> {
 }
 
 /// `--check-hit-rate MIN`: for a CI job's last step, after `-z` at its start.
-pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
+pub fn check_hit_rate(s: &mut Manager, min: &str) -> Result<(), String> {
     let wanted: f64 = min
         .trim()
         .trim_end_matches('%')
@@ -265,7 +265,7 @@ pub fn check_hit_rate(s: &mut Session, min: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn clear(s: &mut Manager, _: &str) -> Result<(), String> {
     let all = cleanup::Selection {
         older_than_secs: None,
         namespace: None,
@@ -282,7 +282,7 @@ pub fn clear(s: &mut Session, _: &str) -> Result<(), String> {
 }
 
 /// `--check`: the entries and the stats files.
-pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn check(s: &mut Manager, _: &str) -> Result<(), String> {
     // The stats files first: walking the entries rewrites them.
     let problems = stats::check_shards(&s.config.cache_dir);
     let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
@@ -304,7 +304,7 @@ pub fn check(s: &mut Session, _: &str) -> Result<(), String> {
     }
 }
 
-pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn cleanup(s: &mut Manager, _: &str) -> Result<(), String> {
     let limits = cleanup::Limits::from_config(&s.config);
     let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
         .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
@@ -313,7 +313,7 @@ pub fn cleanup(s: &mut Session, _: &str) -> Result<(), String> {
 
 /// Removes what the last `--evict-older-than` and the last
 /// `--evict-namespace` select, both at once.
-pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn evict(s: &mut Manager, _: &str) -> Result<(), String> {
     if std::mem::replace(&mut s.evicted, true) {
         return Ok(());
     }
@@ -337,23 +337,23 @@ pub fn evict(s: &mut Session, _: &str) -> Result<(), String> {
     )
 }
 
-fn collect_usage(s: &Session) -> Result<usage::Usage, String> {
+fn collect_usage(s: &Manager) -> Result<usage::Usage, String> {
     let limits = cleanup::Limits::from_config(&s.config);
     usage::collect(&s.config.cache_dir, &limits)
         .map_err(|e| format!("reading {}: {e}", s.cache_dir()))
 }
 
-pub fn show_usage(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn show_usage(s: &mut Manager, _: &str) -> Result<(), String> {
     print!("{}", usage::show(&collect_usage(s)?));
     Ok(())
 }
 
-pub fn print_usage(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn print_usage(s: &mut Manager, _: &str) -> Result<(), String> {
     print!("{}", usage::print(&collect_usage(s)?));
     Ok(())
 }
 
-pub fn max_size(s: &mut Session, value: &str) -> Result<(), String> {
+pub fn max_size(s: &mut Manager, value: &str) -> Result<(), String> {
     let v = value.trim();
     s.set("max_size", v)?;
     if v.ends_with('%') {
@@ -370,7 +370,7 @@ pub fn max_size(s: &mut Session, value: &str) -> Result<(), String> {
     s.reload()
 }
 
-pub fn max_files(s: &mut Session, value: &str) -> Result<(), String> {
+pub fn max_files(s: &mut Manager, value: &str) -> Result<(), String> {
     let n: u64 = value
         .parse()
         .map_err(|_| format!("-F: invalid number \"{value}\""))?;
@@ -383,7 +383,7 @@ pub fn max_files(s: &mut Session, value: &str) -> Result<(), String> {
     s.reload()
 }
 
-pub fn set_config(s: &mut Session, kv: &str) -> Result<(), String> {
+pub fn set_config(s: &mut Manager, kv: &str) -> Result<(), String> {
     let (k, v) = kv
         .split_once('=')
         .ok_or_else(|| format!("-o: expected KEY=VALUE, got \"{kv}\""))?;
@@ -391,7 +391,7 @@ pub fn set_config(s: &mut Session, kv: &str) -> Result<(), String> {
     s.reload()
 }
 
-pub fn get_config(s: &mut Session, key: &str) -> Result<(), String> {
+pub fn get_config(s: &mut Manager, key: &str) -> Result<(), String> {
     let v = s
         .config
         .get(key)
@@ -400,7 +400,7 @@ pub fn get_config(s: &mut Session, key: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn show_config(s: &mut Session, _: &str) -> Result<(), String> {
+pub fn show_config(s: &mut Manager, _: &str) -> Result<(), String> {
     for (key, value, origin) in s.config.entries() {
         println!("({origin}) {key} = {value}");
     }

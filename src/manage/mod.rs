@@ -23,7 +23,7 @@ use std::ffi::OsString;
 
 use clap::ArgMatches;
 
-use actions::Session;
+use actions::Manager;
 use options::{command, given, last, planned, Kind, OPTIONS};
 
 /// Runs the manager with `args` (without the program name); returns the exit code.
@@ -64,9 +64,9 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
     if steps.is_empty() {
         return Err("no action given; see objcache --help".into());
     }
-    let mut session = Session::open(modifiers::Modifiers::from_matches(m))?;
+    let mut manager = Manager::open(modifiers::Modifiers::from_matches(m))?;
     for step in steps {
-        step.run(&mut session)?;
+        step.run(&mut manager)?;
     }
     Ok(())
 }

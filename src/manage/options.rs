@@ -7,12 +7,12 @@ use clap::builder::PossibleValuesParser;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use super::actions::{self, Session};
+use super::actions::{self, Manager};
 use super::generate;
 use super::modifiers::{self, Setter};
 
 /// Runs one action with the option's value (empty for a flag).
-pub type Handler = fn(&mut Session, &str) -> Result<(), String>;
+pub type Handler = fn(&mut Manager, &str) -> Result<(), String>;
 
 /// Answers instead of the actions; gets the option's value (empty for a flag).
 pub type Answer = fn(&mut Command, &str) -> Result<(), String>;
@@ -433,9 +433,9 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn run(&self, session: &mut Session) -> Result<(), String> {
+    pub fn run(&self, manager: &mut Manager) -> Result<(), String> {
         match self.opt.kind {
-            Kind::Action(run) => run(session, &self.value),
+            Kind::Action(run) => run(manager, &self.value),
             // `planned` yields actions only.
             Kind::Modifier | Kind::Info(_) => Ok(()),
         }
