@@ -54,7 +54,7 @@ macro_rules! is_masked {
 macro_rules! config_keys {
     (
         $(#[$attr:meta])*
-        pub struct Config {
+        pub struct $config:ident {
             $($(#[$fattr:meta])* $fvis:vis $fname:ident: $fty:ty,)*
         }
         $(
@@ -64,16 +64,16 @@ macro_rules! config_keys {
     ) => {
         $(#[$attr])*
         #[derive(Clone, Debug)]
-        pub struct Config {
+        pub struct $config {
             $($(#[$fattr])* $fvis $fname: $fty,)*
             $($($($(#[$kattr])* pub $field: $ty,)+)?)*
         }
 
-        impl Config {
+        impl $config {
             /// Every field at its type's default, not the keys': what
             /// `Config::defaults` starts from.
-            pub(super) fn blank() -> Config {
-                Config {
+            pub(super) fn blank() -> Self {
+                Self {
                     $($fname: Default::default(),)*
                     $($($($field: Default::default(),)+)?)*
                 }
