@@ -3,7 +3,7 @@
 //! or `CCACHE_CONFIGPATH`) < `CCACHE_*` environment variables.
 
 mod choices;
-mod file;
+mod conf_file;
 pub mod keys;
 mod locations;
 pub mod size;
@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use choices::{CompilerType, ResponseFormat, Sloppiness, SloppinessSet};
-pub use file::write_setting;
+pub use conf_file::write_setting;
 pub use keys::Config;
 use keys::KEYS;
 pub use trust::Refused;
@@ -205,7 +205,7 @@ impl Config {
     ) {
         // The metadata of the file read, not of whatever the path names a
         // moment later: its owner decides which settings it may make.
-        let (text, meta) = match file::read_config(path) {
+        let (text, meta) = match conf_file::read_config(path) {
             Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
