@@ -124,7 +124,7 @@ fn log_counters(s: &Manager) -> Result<stats::Counters, String> {
     let Some(path) = &s.config.stats_log else {
         return Err("stats_log is not set".into());
     };
-    stats::log::add_up(path).map_err(|e| format!("reading {}: {e}", path.display()))
+    stats::stats_log::add_up(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
 pub fn show_log_stats(s: &mut Manager, _: &str) -> Result<(), String> {

@@ -14,8 +14,8 @@
 
 pub mod counters;
 pub mod display;
-pub mod log;
 mod shard;
+pub mod stats_log;
 
 use std::fs;
 use std::io::{self, Seek, Write};

@@ -362,7 +362,7 @@ pub(super) fn test_panic(at: &str) {
 /// and the name of each counter the call incremented.
 fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], what: &str) {
     if let Some(path) = &config.stats_log {
-        if let Err(e) = stats::log::append(path, what, changes) {
+        if let Err(e) = stats::stats_log::append(path, what, changes) {
             log.note(format!(
                 "could not append to stats_log {}: {e}",
                 path.display()
