@@ -1,4 +1,4 @@
-//! What each manager action does; [`super::options::OPTIONS`] says which
+//! What each manager action does; [`super::cli::OPTIONS`] says which
 //! option runs which of these.
 
 use super::modifiers::{Modifiers, Parsed, StatsFormat};

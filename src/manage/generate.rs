@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::Command;
 use clap_complete::aot::{Bash, Fish, Generator, Zsh};
 
-use super::options::{documented, Kind, Opt, OPTIONS};
+use super::cli::{documented, Kind, Opt, OPTIONS};
 
 /// What `--generate` prints: the man page, the README's option table, or
 /// a shell's completion script.

@@ -8,12 +8,12 @@
 //! the table.
 
 mod actions;
+mod cli;
 mod entries;
 mod generate;
 mod metrics;
 mod misses;
 mod modifiers;
-mod options;
 mod recompress;
 #[cfg(test)]
 mod tests;
@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use clap::ArgMatches;
 
 use actions::Manager;
-use options::{command, given, last, planned, Kind, OPTIONS};
+use cli::{command, given, last, planned, Kind, OPTIONS};
 
 /// Runs the manager with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>) -> i32 {

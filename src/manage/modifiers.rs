@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use super::options::{given, OPTIONS};
+use super::cli::{given, OPTIONS};
 use super::{recompress, trim};
 use crate::config::size;
 

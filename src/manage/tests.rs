@@ -1,8 +1,8 @@
 //! The option table against what is built from it and what documents it.
 
+use super::cli::{command, planned, Kind, OPTIONS};
 use super::generate::{self, markdown};
 use super::modifiers::{Modifiers, StatsFormat};
-use super::options::{command, planned, Kind, OPTIONS};
 
 const README: &str = include_str!("../../README.md");
 const BEGIN: &str =
