@@ -1,5 +1,5 @@
-//! What each manager action does; [`super::cli::OPTIONS`] says which
-//! option runs which of these.
+//! What each manager action does; [`super::cli::MANAGER_OPTIONS`] says
+//! which option runs which of these.
 
 use super::modifiers::{Modifiers, Parsed, StatsFormat};
 use super::{entries, metrics, misses};

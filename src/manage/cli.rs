@@ -1,7 +1,7 @@
 //! Every manager option, defined once as data. The clap `Command` (parsing,
 //! `-h`), the man page, the shell completions and the README's option table
-//! are all built from [`OPTIONS`], so none of them can name an option the
-//! others lack.
+//! are all built from [`MANAGER_OPTIONS`], so none of them can name an
+//! option the others lack.
 
 use clap::builder::PossibleValuesParser;
 use clap::parser::ValueSource;
@@ -153,7 +153,7 @@ impl Opt {
 }
 
 /// The manager's options, in the order `-h` lists them.
-pub const OPTIONS: &[Opt] = &[
+pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::modifier(
         "config-path",
         modifiers::config_path,
@@ -390,16 +390,17 @@ pub const OPTIONS: &[Opt] = &[
     .hidden(),
 ];
 
-/// The parser for the manager's command line, built from [`OPTIONS`]. Only
-/// the manager builds it; a wrapped compile never does.
+/// The parser for the manager's command line, built from
+/// [`MANAGER_OPTIONS`]. Only the manager builds it; a wrapped compile never
+/// does.
 pub fn command() -> Command {
-    with_options(OPTIONS.iter())
+    with_options(MANAGER_OPTIONS.iter())
 }
 
 /// The command the man page and the completions describe: without the
 /// hidden options, which clap_complete would otherwise offer.
 pub fn documented() -> Command {
-    with_options(OPTIONS.iter().filter(|o| !o.hidden))
+    with_options(MANAGER_OPTIONS.iter().filter(|o| !o.hidden))
 }
 
 fn with_options<'a>(options: impl Iterator<Item = &'a Opt>) -> Command {
@@ -445,7 +446,7 @@ impl Step {
 /// The actions given, in command-line order.
 pub fn planned(m: &ArgMatches) -> Vec<Step> {
     let mut found: Vec<(usize, Step)> = Vec::new();
-    for opt in OPTIONS {
+    for opt in MANAGER_OPTIONS {
         if !matches!(opt.kind, Kind::Action(_)) {
             continue;
         }

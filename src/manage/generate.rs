@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::Command;
 use clap_complete::aot::{Bash, Fish, Generator, Zsh};
 
-use super::cli::{documented, Kind, Opt, OPTIONS};
+use super::cli::{documented, Kind, Opt, MANAGER_OPTIONS};
 
 /// What `--generate` prints: the man page, the README's option table, or
 /// a shell's completion script.
@@ -86,7 +86,7 @@ fn completion(shell: impl Generator) -> Vec<u8> {
 /// The README's table of manager options and the note on their order.
 pub fn markdown() -> String {
     let mut out = String::from("| option | what it does |\n| --- | --- |\n");
-    for opt in OPTIONS.iter().filter(|o| !o.hidden) {
+    for opt in MANAGER_OPTIONS.iter().filter(|o| !o.hidden) {
         out += &format!("| {} | {} |\n", names(opt), escape(opt.help));
     }
     out + "\n" + &order_note(|s| format!("`{s}`")) + "\n"
@@ -122,7 +122,7 @@ fn names(opt: &Opt) -> String {
 
 /// The visible options of a kind as "--a, --b and --c".
 fn listed(code: impl Fn(&str) -> String, kind: impl Fn(&Kind) -> bool) -> String {
-    let names: Vec<String> = OPTIONS
+    let names: Vec<String> = MANAGER_OPTIONS
         .iter()
         .filter(|o| !o.hidden && kind(&o.kind))
         .map(|o| code(&format!("--{}", o.long)))

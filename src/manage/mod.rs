@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use clap::ArgMatches;
 
 use actions::Manager;
-use cli::{command, given, last, planned, Kind, OPTIONS};
+use cli::{command, given, last, planned, Kind, MANAGER_OPTIONS};
 
 /// Runs the manager with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -42,7 +42,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 0;
         }
     };
-    let answered = OPTIONS.iter().find_map(|opt| match opt.kind {
+    let answered = MANAGER_OPTIONS.iter().find_map(|opt| match opt.kind {
         Kind::Info(answer) if given(&matches, opt) => {
             let value = last(&matches, opt).unwrap_or_default();
             Some(answer(&mut cmd, &value))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use super::cli::{given, OPTIONS};
+use super::cli::{given, MANAGER_OPTIONS};
 use super::{recompress, trim};
 use crate::config::size;
 
@@ -71,7 +71,7 @@ impl Modifiers {
     /// Runs the setter of every option given, in command-line order per option.
     pub fn from_matches(m: &ArgMatches) -> Modifiers {
         let mut mods = Modifiers::default();
-        for opt in OPTIONS.iter().filter(|o| given(m, o)) {
+        for opt in MANAGER_OPTIONS.iter().filter(|o| given(m, o)) {
             let Some(set) = opt.set else { continue };
             for value in m.get_many::<String>(opt.long).into_iter().flatten() {
                 set(&mut mods, value);

@@ -1,6 +1,6 @@
 //! The option table against what is built from it and what documents it.
 
-use super::cli::{command, planned, Kind, OPTIONS};
+use super::cli::{command, planned, Kind, MANAGER_OPTIONS};
 use super::generate::{self, markdown};
 use super::modifiers::{Modifiers, StatsFormat};
 
@@ -27,7 +27,7 @@ fn readme_table_is_the_generated_one() {
 #[test]
 fn help_lists_every_option_and_hides_the_hidden() {
     let help = command().render_help().to_string();
-    for opt in OPTIONS {
+    for opt in MANAGER_OPTIONS {
         let long = format!("--{}", opt.long);
         let shown = help.lines().any(|l| {
             let l = l.trim_start();
@@ -46,7 +46,7 @@ fn man_page_and_completions_name_every_visible_option() {
     let text = |what| String::from_utf8(generate::render(what).unwrap()).unwrap();
     let man = text("man");
     let shells = [text("bash"), text("zsh"), text("fish")];
-    for opt in OPTIONS {
+    for opt in MANAGER_OPTIONS {
         let roff = format!("\\-\\-{}", opt.long.replace('-', "\\-"));
         assert_eq!(
             man.contains(&roff),
@@ -64,15 +64,15 @@ fn man_page_and_completions_name_every_visible_option() {
 #[test]
 fn table_is_consistent() {
     command().debug_assert();
-    for (i, a) in OPTIONS.iter().enumerate() {
-        for b in &OPTIONS[i + 1..] {
+    for (i, a) in MANAGER_OPTIONS.iter().enumerate() {
+        for b in &MANAGER_OPTIONS[i + 1..] {
             assert_ne!(a.long, b.long);
             assert!(a.short.is_none() || a.short != b.short, "-{:?}", a.short);
         }
         assert!(a.choices.is_empty() || a.value.is_some(), "--{}", a.long);
     }
     assert_eq!(
-        OPTIONS
+        MANAGER_OPTIONS
             .iter()
             .find(|o| o.long == "generate")
             .unwrap()
@@ -170,7 +170,7 @@ fn verbose_counts_its_occurrences() {
 /// eviction reads together.
 #[test]
 fn every_modifier_sets_its_field() {
-    for opt in OPTIONS {
+    for opt in MANAGER_OPTIONS {
         let expected = matches!(opt.kind, Kind::Modifier) || opt.long.starts_with("evict-");
         assert_eq!(opt.set.is_some(), expected, "--{}", opt.long);
     }
