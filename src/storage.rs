@@ -13,7 +13,7 @@ use crate::key::Key;
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
-use crate::store::inputs::{self, InputRecord};
+use crate::store::inputs::{self, MissInputs};
 use crate::store::{EntryKind, LocalStore};
 
 /// Results from this size on are streamed from their file rather than
@@ -362,21 +362,21 @@ impl Storage {
         }
     }
 
-    /// The input record kept under `key` in the local store, if there is a
-    /// valid one. Reads of objcache's own bookkeeping are not counted.
-    pub fn input_record(&self, key: &Key) -> Option<InputRecord> {
+    /// The miss inputs kept under `key` in the local store, if there are
+    /// valid ones. Reads of objcache's own bookkeeping are not counted.
+    pub fn miss_inputs(&self, key: &Key) -> Option<MissInputs> {
         let bytes = self.local.get(key, EntryKind::Inputs).ok()??;
-        InputRecord::decode(&bytes, key).ok()
+        MissInputs::decode(&bytes, key).ok()
     }
 
-    /// Stores a miss's input record locally, stamped with the moment the
+    /// Stores a miss's inputs locally, stamped with the moment the
     /// miss started (see `store::inputs`): in the size counters like any
     /// entry, but not one of ccache's storage writes, and never sent to a
     /// remote.
-    pub fn put_input_record(
+    pub fn put_miss_inputs(
         &mut self,
         key: &Key,
-        record: &InputRecord,
+        inputs: &MissInputs,
         namespace: &str,
         level: Option<i32>,
     ) {
@@ -385,7 +385,7 @@ impl Storage {
         }
         let kind = EntryKind::Inputs;
         let path = self.local.path(key, kind);
-        let stored = record
+        let stored = inputs
             .encode(key, namespace, level)
             .map_err(|e| format!("could not encode the input record: {e}"))
             .and_then(|bytes| {
@@ -395,7 +395,7 @@ impl Storage {
         match stored {
             Ok(_) => {
                 self.wrote_locally = true;
-                let _ = inputs::stamp_missed_at(&path, record);
+                let _ = inputs::stamp_missed_at(&path, inputs);
             }
             Err(e) => self.log.note(e),
         }

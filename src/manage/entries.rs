@@ -17,7 +17,7 @@ use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
 use crate::store::container::peek_namespace;
 use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
-use crate::store::inputs::{InputRecord, MAGIC as INPUTS_MAGIC};
+use crate::store::inputs::{MissInputs, MAGIC as INPUTS_MAGIC};
 use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
 use crate::store::EntryKind;
 
@@ -232,7 +232,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
     let key = &head.key;
     match what {
         "result" => describe_result(&mut out, path, &bytes, key)?,
-        "input record" => describe_input_record(&mut out, path, &bytes, key)?,
+        "input record" => describe_miss_inputs(&mut out, path, &bytes, key)?,
         _ => describe_manifest(&mut out, path, &bytes, key)?,
     }
     Ok(out)
@@ -268,20 +268,20 @@ fn describe_result(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Res
     Ok(())
 }
 
-/// `--inspect`'s lines for the input record `bytes`.
-fn describe_input_record(
+/// `--inspect`'s lines for the miss inputs `bytes`.
+fn describe_miss_inputs(
     out: &mut String,
     path: &str,
     bytes: &[u8],
     key: &Key,
 ) -> Result<(), String> {
-    let rec = InputRecord::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
-    let _ = writeln!(out, "Output:            {}", rec.output);
-    let _ = writeln!(out, "Source:            {}", rec.source);
-    let _ = writeln!(out, "Compiled at (ns):  {}", rec.time_ns);
-    let _ = writeln!(out, "Missed because:    {}", rec.explanation);
-    let _ = writeln!(out, "Fields:            {}", rec.fields.len());
-    for (label, value) in &rec.fields {
+    let inputs = MissInputs::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
+    let _ = writeln!(out, "Output:            {}", inputs.output);
+    let _ = writeln!(out, "Source:            {}", inputs.source);
+    let _ = writeln!(out, "Compiled at (ns):  {}", inputs.time_ns);
+    let _ = writeln!(out, "Missed because:    {}", inputs.explanation);
+    let _ = writeln!(out, "Fields:            {}", inputs.fields.len());
+    for (label, value) in &inputs.fields {
         let _ = writeln!(out, "  {label}: {value}");
     }
     Ok(())

@@ -1,25 +1,25 @@
-//! `--explain [OUTPUT]`: the explanations that misses left in their input
-//! records (see `store::inputs`), for one output or the latest misses.
+//! `--explain [OUTPUT]`: the explanations that misses left with their
+//! inputs (see `store::inputs`), for one output or the latest misses.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::entries::entry_files;
 use crate::stats::display::format_unix_time;
-use crate::store::inputs::{self, InputRecord};
+use crate::store::inputs::{self, MissInputs};
 use crate::store::{EntryKind, LocalStore};
 
 /// How many misses `--explain` without an output lists.
 const LATEST: usize = 20;
 
-/// An input record, and whether a hit has used it since its miss.
+/// An output's last miss, and whether a hit has used it since.
 struct Miss {
-    record: InputRecord,
+    inputs: MissInputs,
     hit_since: bool,
 }
 
-/// Every input record of the cache, newest miss first.
-fn records(cache_dir: &Path) -> Result<Vec<Miss>, String> {
+/// The last miss of every output in the cache, newest first.
+fn last_misses(cache_dir: &Path) -> Result<Vec<Miss>, String> {
     let files =
         entry_files(cache_dir).map_err(|e| format!("reading {}: {e}", cache_dir.display()))?;
     let store = LocalStore::new(cache_dir);
@@ -28,13 +28,13 @@ fn records(cache_dir: &Path) -> Result<Vec<Miss>, String> {
         .filter(|(_, kind, _)| *kind == EntryKind::Inputs)
         .filter_map(|(path, kind, key)| {
             let bytes = store.get(&key, kind).ok()??;
-            let record = InputRecord::decode(&bytes, &key).ok()?;
-            let hit_since = inputs::hit_since(&path, &record)?;
-            Some(Miss { record, hit_since })
+            let inputs = MissInputs::decode(&bytes, &key).ok()?;
+            let hit_since = inputs::hit_since(&path, &inputs)?;
+            Some(Miss { inputs, hit_since })
         })
         .collect();
     out.sort_by(|a, b| {
-        let (a, b) = (&a.record, &b.record);
+        let (a, b) = (&a.inputs, &b.inputs);
         b.time_ns
             .cmp(&a.time_ns)
             .then_with(|| a.output.cmp(&b.output))
@@ -42,17 +42,17 @@ fn records(cache_dir: &Path) -> Result<Vec<Miss>, String> {
     Ok(out)
 }
 
-/// Whether `recorded` (absolute) is the file `wanted` names from `cwd`:
-/// the same path, or one that ends with it at a component boundary.
-fn names(recorded: &str, wanted: &str, cwd: &str) -> bool {
+/// Whether `stored` (absolute) is the file `wanted` names from `cwd`: the
+/// same path, or one that ends with it at a component boundary.
+fn names(stored: &str, wanted: &str, cwd: &str) -> bool {
     let absolute = crate::paths::resolve_in(cwd, wanted);
-    recorded == absolute
-        || recorded
+    stored == absolute
+        || stored
             .strip_suffix(wanted.trim_start_matches("./"))
             .is_some_and(|head| head.ends_with('/'))
 }
 
-fn line(out: &mut String, r: &InputRecord) {
+fn line(out: &mut String, r: &MissInputs) {
     let _ = writeln!(
         out,
         "{} {} (from {}): {}",
@@ -65,25 +65,25 @@ fn line(out: &mut String, r: &InputRecord) {
 
 /// The report for `output` ("" = the latest misses of any output).
 pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, String> {
-    let all = records(cache_dir)?;
+    let all = last_misses(cache_dir)?;
     let mut out = String::new();
     if output.is_empty() {
         if all.is_empty() {
             return Err(format!("no miss on record in {}", cache_dir.display()));
         }
         for f in all.iter().take(LATEST) {
-            line(&mut out, &f.record);
+            line(&mut out, &f.inputs);
         }
         return Ok(out);
     }
-    let Some(found) = all.iter().find(|f| names(&f.record.output, output, cwd)) else {
+    let Some(found) = all.iter().find(|f| names(&f.inputs.output, output, cwd)) else {
         return Err(format!(
             "no miss of {output} on record in {} (it has not missed since its record was \
              evicted, or was never compiled through this cache)",
             cache_dir.display()
         ));
     };
-    let r = &found.record;
+    let r = &found.inputs;
     let when = format_unix_time(r.time_ns / 1_000_000_000);
     if found.hit_since {
         let _ = writeln!(out, "hit");

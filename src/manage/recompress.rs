@@ -12,7 +12,7 @@ use super::entries::{entry_files, header};
 use crate::config::size::SizeUnits;
 use crate::key::Key;
 use crate::store::entry::ResultEntry;
-use crate::store::inputs::InputRecord;
+use crate::store::inputs::MissInputs;
 use crate::store::manifest::Manifest;
 use crate::store::{EntryKind, LocalStore};
 
@@ -211,7 +211,7 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
             e.encode(key, &head.namespace, level)
                 .map_err(|e| e.to_string())
         }),
-        EntryKind::Inputs => InputRecord::decode(&bytes, key).and_then(|r| {
+        EntryKind::Inputs => MissInputs::decode(&bytes, key).and_then(|r| {
             r.encode(key, &head.namespace, level)
                 .map_err(|e| e.to_string())
         }),

@@ -325,30 +325,27 @@ fn every_entry_read_and_written_is_counted_once() {
 }
 
 #[test]
-fn input_records_stay_local_stamped_and_untouched_when_read_only() {
+fn miss_inputs_stay_local_stamped_and_untouched_when_read_only() {
     let f = fixture();
-    let key = InputRecord::key_for("a.o", "a.c", "");
-    let record = |time_ns| InputRecord {
+    let key = MissInputs::key_for("a.o", "a.c", "");
+    let miss = |time_ns| MissInputs {
         time_ns,
         output: "/w/a.o".into(),
-        ..InputRecord::default()
+        ..MissInputs::default()
     };
     let mut s = f.with_remote(Policy::default());
-    assert_eq!(s.input_record(&key), None);
-    s.put_input_record(&key, &record(5_000_000_000), "", None);
-    assert_eq!(s.input_record(&key), Some(record(5_000_000_000)));
+    assert_eq!(s.miss_inputs(&key), None);
+    s.put_miss_inputs(&key, &miss(5_000_000_000), "", None);
+    assert_eq!(s.miss_inputs(&key), Some(miss(5_000_000_000)));
     assert!(!f.in_remote(&key, EntryKind::Inputs));
     // Bookkeeping: no ccache storage counter moves.
     assert!(s.take_changes().is_empty());
     let path = LocalStore::new(&f.local).path(&key, EntryKind::Inputs);
-    assert_eq!(
-        inputs::hit_since(&path, &record(5_000_000_000)),
-        Some(false)
-    );
+    assert_eq!(inputs::hit_since(&path, &miss(5_000_000_000)), Some(false));
     s.touch(&key, EntryKind::Inputs);
-    assert_eq!(inputs::hit_since(&path, &record(5_000_000_000)), Some(true));
+    assert_eq!(inputs::hit_since(&path, &miss(5_000_000_000)), Some(true));
 
-    // Read-only: the old record is read, neither replaced nor restamped.
+    // Read-only: the old miss inputs are read, neither replaced nor restamped.
     let before = std::fs::metadata(&path).unwrap().modified().unwrap();
     let mut ro = f.storage(
         Policy {
@@ -357,8 +354,8 @@ fn input_records_stay_local_stamped_and_untouched_when_read_only() {
         },
         "",
     );
-    ro.put_input_record(&key, &record(6_000_000_000), "", None);
-    assert_eq!(ro.input_record(&key), Some(record(5_000_000_000)));
+    ro.put_miss_inputs(&key, &miss(6_000_000_000), "", None);
+    assert_eq!(ro.miss_inputs(&key), Some(miss(5_000_000_000)));
     assert_eq!(
         std::fs::metadata(&path).unwrap().modified().unwrap(),
         before

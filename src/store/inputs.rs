@@ -1,7 +1,7 @@
-//! The input record of a compile: what went into its keys, field by field
-//! and compactly (see `key::KeyHasher::take_fields`), kept per output file
-//! so that the next miss for that output can be explained by comparing the
-//! two. Stored as an entry of its own kind (`X`) with the call's namespace,
+//! An output's miss inputs: what went into the keys of its last miss,
+//! field by field and compactly (see `key::KeyHasher::take_fields`), kept
+//! per output file so that the next miss for that output can be explained
+//! by comparing the two. Stored as an entry of its own kind (`X`) with the call's namespace,
 //! so it counts toward the cache size and is evicted like any other entry;
 //! never sent to a remote.
 //!
@@ -11,10 +11,10 @@
 //! str     = len u64 | UTF-8 bytes
 //! ```
 //!
-//! The record file's mtime says whether the output hit since its last
-//! miss: the miss stores the record stamped with the moment it started
-//! (`stamp_missed_at`), and a hit touches the record as it touches its
-//! entries, leaving a newer mtime (`hit_since`).
+//! The file's mtime says whether the output hit since its last miss: the
+//! miss stores its inputs stamped with the moment it started
+//! (`stamp_missed_at`), and a hit touches them as it touches its entries,
+//! leaving a newer mtime (`hit_since`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,18 +29,18 @@ const FORMAT: Format = Format {
     max_payload: MAX_PAYLOAD,
 };
 
-/// The largest record: a record only explains a miss, and its fields (the
+/// The largest payload: miss inputs only explain a miss, and their fields (the
 /// arguments, the compiler, the headers' digests) take a few hundred KiB
 /// at most. A larger one is not stored, and one claiming more is refused
 /// before it is decompressed.
 pub const MAX_PAYLOAD: u64 = 16 << 20;
 
 /// At most this many fields are stored (the rest are dropped, and a
-/// decoded record claiming more is refused): a record only explains a miss.
+/// decoded one claiming more is refused): miss inputs only explain a miss.
 pub const MAX_FIELDS: usize = 20_000;
 
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct InputRecord {
+pub struct MissInputs {
     /// When the compile started (ns since the epoch).
     pub time_ns: u64,
     /// The output and the source as the call named them.
@@ -51,11 +51,11 @@ pub struct InputRecord {
     pub fields: Vec<(String, String)>,
 }
 
-impl InputRecord {
-    /// The key a record is kept under: the output relative to base_dir or
-    /// the working directory where it can be, the source's file name and
+impl MissInputs {
+    /// The key miss inputs are kept under: the output relative to base_dir
+    /// or the working directory where it can be, the source's file name and
     /// the namespace, so the same object in another checkout finds the
-    /// record of this one.
+    /// miss inputs of this one.
     pub fn key_for(output: &str, source_name: &str, namespace: &str) -> Key {
         let mut text = b"objcache-inputs-1\0".to_vec();
         for part in [output, source_name, namespace] {
@@ -65,7 +65,7 @@ impl InputRecord {
         Key::of(&text)
     }
 
-    /// `namespace`: the call's, so `--evict-namespace` takes the record too.
+    /// `namespace`: the call's, so `--evict-namespace` takes them too.
     pub fn encode(
         &self,
         key: &Key,
@@ -86,7 +86,7 @@ impl InputRecord {
         FORMAT.encode(key, namespace, &w.0, level)
     }
 
-    pub fn decode(bytes: &[u8], key: &Key) -> Result<InputRecord, String> {
+    pub fn decode(bytes: &[u8], key: &Key) -> Result<MissInputs, String> {
         let payload = FORMAT.decode(bytes, key)?;
         let mut r = Reader::new(&payload);
         let time_ns = r.u64()?;
@@ -102,7 +102,7 @@ impl InputRecord {
             fields.push((r.string()?, r.string()?));
         }
         r.finish()?;
-        Ok(InputRecord {
+        Ok(MissInputs {
             time_ns,
             output,
             source,
@@ -112,23 +112,23 @@ impl InputRecord {
     }
 }
 
-/// When the record's miss started, as a file time.
-fn missed_at(record: &InputRecord) -> SystemTime {
-    UNIX_EPOCH + Duration::from_nanos(record.time_ns)
+/// When the miss started, as a file time.
+fn missed_at(inputs: &MissInputs) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(inputs.time_ns)
 }
 
-/// Sets a freshly stored record's mtime to the moment its miss started,
-/// so any later hit, which touches it, leaves a newer one. A symlink
-/// planted there is not followed.
-pub fn stamp_missed_at(path: &Path, record: &InputRecord) -> std::io::Result<()> {
-    crate::files::set_mtime(path, missed_at(record))
+/// Sets the mtime of freshly stored miss inputs to the moment their miss
+/// started, so any later hit, which touches them, leaves a newer one. A
+/// symlink planted there is not followed.
+pub fn stamp_missed_at(path: &Path, inputs: &MissInputs) -> std::io::Result<()> {
+    crate::files::set_mtime(path, missed_at(inputs))
 }
 
-/// Whether a hit has touched the record at `path` since its miss stamped
-/// it; `None` when the file's time cannot be read.
-pub fn hit_since(path: &Path, record: &InputRecord) -> Option<bool> {
+/// Whether a hit has touched the miss inputs at `path` since their miss
+/// stamped them; `None` when the file's time cannot be read.
+pub fn hit_since(path: &Path, inputs: &MissInputs) -> Option<bool> {
     let modified = std::fs::symlink_metadata(path).ok()?.modified().ok()?;
-    Some(modified > missed_at(record))
+    Some(modified > missed_at(inputs))
 }
 
 #[cfg(test)]
@@ -137,18 +137,18 @@ mod tests {
 
     #[test]
     fn round_trip_and_key_check() {
-        let key = InputRecord::key_for("build/t.o", "t.c", "");
-        let rec = InputRecord {
+        let key = MissInputs::key_for("build/t.o", "t.c", "");
+        let inputs = MissInputs {
             time_ns: 7,
             output: "build/t.o".into(),
             source: "/src/t.c".into(),
             explanation: "source changed".into(),
             fields: vec![("arg".into(), "-O2".into()), ("cwd".into(), "/a".into())],
         };
-        let bytes = rec.encode(&key, "ns", Some(1)).unwrap();
-        assert_eq!(InputRecord::decode(&bytes, &key).unwrap(), rec);
-        let other = InputRecord::key_for("build/u.o", "t.c", "");
-        assert!(InputRecord::decode(&bytes, &other).is_err());
+        let bytes = inputs.encode(&key, "ns", Some(1)).unwrap();
+        assert_eq!(MissInputs::decode(&bytes, &key).unwrap(), inputs);
+        let other = MissInputs::key_for("build/u.o", "t.c", "");
+        assert!(MissInputs::decode(&bytes, &other).is_err());
     }
 
     #[test]
@@ -156,14 +156,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r");
         std::fs::write(&path, b"x").unwrap();
-        let rec = InputRecord {
+        let inputs = MissInputs {
             time_ns: 1_000_000_000_123,
-            ..InputRecord::default()
+            ..MissInputs::default()
         };
-        stamp_missed_at(&path, &rec).unwrap();
-        assert_eq!(hit_since(&path, &rec), Some(false));
+        stamp_missed_at(&path, &inputs).unwrap();
+        assert_eq!(hit_since(&path, &inputs), Some(false));
         crate::files::set_mtime(&path, SystemTime::now()).unwrap();
-        assert_eq!(hit_since(&path, &rec), Some(true));
-        assert_eq!(hit_since(&dir.path().join("gone"), &rec), None);
+        assert_eq!(hit_since(&path, &inputs), Some(true));
+        assert_eq!(hit_since(&dir.path().join("gone"), &inputs), None);
     }
 }

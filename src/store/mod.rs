@@ -27,7 +27,7 @@ pub enum EntryKind {
     Manifest,
     /// A plain object file for `hard_link`/`file_clone`, described by its result.
     RawObject,
-    /// What went into an output's last compile (`inputs::InputRecord`).
+    /// What went into the keys of an output's last miss (`inputs::MissInputs`).
     Inputs,
 }
 
@@ -49,8 +49,8 @@ impl EntryKind {
     }
 
     /// The largest file of this kind that is read: a result or raw object
-    /// may be as large as an object gets, a manifest or an input record
-    /// holds at most its kind's payload (`manifest::MAX_PAYLOAD`,
+    /// may be as large as an object gets, a manifest or miss inputs hold
+    /// at most their kind's payload (`manifest::MAX_PAYLOAD`,
     /// `inputs::MAX_PAYLOAD`), with room for the header and for zstd's
     /// overhead on data it cannot compress. A larger file is refused before
     /// it is read.

@@ -1,25 +1,26 @@
-//! A miss, explained: the call's key fields are compared with the input
-//! record of the output's last compile (see `crate::explain`), the finding
-//! goes into the log and a `miss_reason_*` counter, and this call's record
-//! replaces the old one. Only misses read or write records; a hit only
-//! touches the record, as it touches its entries.
+//! A miss, explained: the call's key fields are compared with the miss
+//! inputs of the output's last miss (see `crate::explain`), the finding
+//! goes into the log and a `miss_reason_*` counter, and this call's miss
+//! inputs replace the old ones. Only misses read or write miss inputs; a
+//! hit only touches them, as it touches its entries.
 
 use super::Session;
 use crate::explain::{self, Context};
 use crate::hash::record::has_time_macros;
 use crate::paths;
-use crate::store::inputs::InputRecord;
+use crate::store::inputs::MissInputs;
 use crate::store::manifest::{IncludeRecord, StoredPath};
 use crate::store::EntryKind;
 
-/// Which output a call's record belongs to, fixed once the call is analysed.
+/// Which output a call's miss inputs belong to, fixed once the call is
+/// analysed.
 pub(super) struct RecordTarget {
-    /// The output as the record's key spells it (see `output_key`).
+    /// The output as the miss inputs' key spells it (see `output_key`).
     key_output: String,
     /// Absolute, so `--explain OUTPUT` finds it from any directory.
     output: String,
     /// Absolute too (as the user named it, resolved in the working
-    /// directory), so the record names the file from any directory.
+    /// directory), so the miss inputs name the file from any directory.
     source: String,
 }
 
@@ -40,7 +41,7 @@ impl RecordTarget {
 
 /// The output relative to base_dir (through the working directory) or to
 /// the working directory where it lies under them, so the same object in
-/// two checkouts shares one record.
+/// two checkouts shares its miss inputs.
 fn output_key(output: &str, cwd: &str, base: Option<&paths::BaseDirs>) -> String {
     if let Some(rel) = paths::relate(output, cwd, base) {
         return rel.hash_form();
@@ -48,7 +49,8 @@ fn output_key(output: &str, cwd: &str, base: Option<&paths::BaseDirs>) -> String
     paths::strip_dir(output, cwd).unwrap_or(output).to_string()
 }
 
-/// The `header` fields of a record: each recorded include and its digest.
+/// The `header` fields of miss inputs: each recorded include and its
+/// digest.
 pub(super) fn header_fields(includes: &[IncludeRecord]) -> Vec<(String, String)> {
     includes
         .iter()
@@ -70,15 +72,15 @@ const TIME_MACROS: &[&str] = &["__DATE__", "__TIME__", "__TIMESTAMP__"];
 impl RecordTarget {
     fn key(&self, namespace: &str) -> crate::key::Key {
         let source_name = self.source.rsplit('/').next().unwrap_or(&self.source);
-        InputRecord::key_for(&self.key_output, source_name, namespace)
+        MissInputs::key_for(&self.key_output, source_name, namespace)
     }
 }
 
 impl Session {
-    /// On a hit: the output's record stays as recently used as its
-    /// results, so a cache that evicts does not lose the record that would
-    /// explain the output's next miss first.
-    pub(super) fn touch_input_record(&self) {
+    /// On a hit: the output's miss inputs stay as recently used as its
+    /// results, so a cache that evicts does not lose the miss inputs that
+    /// would explain the output's next miss first.
+    pub(super) fn touch_miss_inputs(&self) {
         if let Some(target) = &self.record_target {
             let key = target.key(&self.config.namespace);
             self.storage.touch(&key, EntryKind::Inputs);
@@ -86,14 +88,14 @@ impl Session {
     }
 
     /// After a counted miss: explains it, counts the reason and stores this
-    /// call's record for the next one.
+    /// call's miss inputs for the next one.
     pub(super) fn explain_miss(&mut self) {
         super::test_panic("explain");
         let Some(target) = self.record_target.take() else {
             return;
         };
         let key = target.key(&self.config.namespace);
-        let previous = self.storage.input_record(&key);
+        let previous = self.storage.miss_inputs(&key);
         let mut fields = std::mem::take(&mut self.key_fields);
         fields.append(&mut self.header_fields);
         let explanation = match &previous {
@@ -117,7 +119,7 @@ impl Session {
         self.log
             .note(format!("miss explained: {}", explanation.text));
         self.changes.push((explanation.reason.counter(), 1));
-        let record = InputRecord {
+        let inputs = MissInputs {
             time_ns: self.start_ns as u64,
             output: target.output,
             source: target.source,
@@ -125,7 +127,7 @@ impl Session {
             fields,
         };
         let level = self.compression_level();
-        (self.storage).put_input_record(&key, &record, &self.config.namespace, level);
+        (self.storage).put_miss_inputs(&key, &inputs, &self.config.namespace, level);
     }
 }
 

@@ -75,7 +75,7 @@ struct Session {
     header_fields: Vec<(String, String)>,
     /// Why direct mode matched none of a manifest's records.
     direct_miss: Option<String>,
-    /// The output whose input record a miss explains and replaces.
+    /// The output whose miss inputs a miss explains and replaces.
     record_target: Option<explain::RecordTarget>,
     /// A miss was counted: explain it when the call is done.
     missed: bool,

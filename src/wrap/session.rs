@@ -121,7 +121,7 @@ impl Session {
         } else if let Some(code) = self.serve(&pp.key, &analysis, &cwd)? {
             self.log.note("preprocessed cache hit");
             self.changes.push((Counter::PreprocessedCacheHit, 1));
-            self.touch_input_record();
+            self.touch_miss_inputs();
             if let Some(mkey) = &manifest_key {
                 self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
             }
@@ -277,7 +277,7 @@ impl Session {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
-                self.touch_input_record();
+                self.touch_miss_inputs();
                 match restamped {
                     Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
                     None => self.storage.touch(mkey, EntryKind::Manifest),

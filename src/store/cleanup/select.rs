@@ -46,7 +46,7 @@ fn entry_is_sound(path: &Path) -> bool {
             crate::store::manifest::Manifest::decode(&bytes, &key).is_ok()
         }
         crate::store::EntryKind::Inputs => {
-            crate::store::inputs::InputRecord::decode(&bytes, &key).is_ok()
+            crate::store::inputs::MissInputs::decode(&bytes, &key).is_ok()
         }
         // A raw object must match the record in its result entry.
         crate::store::EntryKind::RawObject => {

@@ -46,7 +46,7 @@ pub fn classify(name: &str) -> FileClass {
             Some((crate::store::EntryKind::Result | crate::store::EntryKind::RawObject, _)) => {
                 FileClass::Result
             }
-            // An input record is bookkeeping like a manifest.
+            // Miss inputs are bookkeeping like a manifest.
             Some((crate::store::EntryKind::Manifest | crate::store::EntryKind::Inputs, _)) => {
                 FileClass::Manifest
             }

@@ -1,25 +1,25 @@
-//! Input records and miss explanations (src/store/inputs.rs,
-//! src/explain.rs): `InputRecord::decode` on sealed containers around
+//! Miss inputs and miss explanations (src/store/inputs.rs,
+//! src/explain.rs): `MissInputs::decode` on sealed containers around
 //! fuzzer payloads, and `explain` comparing any two field lists, as a miss
-//! does with a record read from the cache. Never a panic or an absurd
-//! allocation; a record that decodes encodes to one that decodes equal.
+//! does with miss inputs read from the cache. Never a panic or an absurd
+//! allocation; miss inputs that decode encode to ones that decode equal.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use objcache::explain::{explain, Context};
-use objcache::store::inputs::{InputRecord, MAGIC};
+use objcache::store::inputs::{MissInputs, MAGIC};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();
     let bytes = objcache_fuzz::container(data, MAGIC, 1);
-    let Ok(record) = InputRecord::decode(&bytes, &key) else {
+    let Ok(inputs) = MissInputs::decode(&bytes, &key) else {
         return;
     };
     for level in [None, Some(1)] {
-        let again = record.encode(&key, "ns", level).unwrap();
-        assert_eq!(InputRecord::decode(&again, &key).unwrap(), record);
+        let again = inputs.encode(&key, "ns", level).unwrap();
+        assert_eq!(MissInputs::decode(&again, &key).unwrap(), inputs);
     }
-    // The record against itself, against its second half, and reversed.
+    // The fields against themselves, against its second half, and reversed.
     let base = objcache::paths::BaseDirs::parse("/work").ok().flatten();
     let ctx = Context {
         base_dir: base.as_ref(),
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         time_macro: Some("__DATE__"),
         direct_miss: None,
     };
-    let fields = &record.fields;
+    let fields = &inputs.fields;
     let half = &fields[fields.len() / 2..];
     let reversed: Vec<_> = fields.iter().rev().cloned().collect();
     for other in [&fields[..], half, &reversed[..]] {
