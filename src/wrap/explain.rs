@@ -14,7 +14,7 @@ use crate::store::EntryKind;
 
 /// Which output a call's miss inputs belong to, fixed once the call is
 /// analysed.
-pub(super) struct RecordTarget {
+pub(super) struct ExplainTarget {
     /// The output as the miss inputs' key spells it (see `output_key`).
     key_output: String,
     /// Absolute, so `--explain OUTPUT` finds it from any directory.
@@ -24,14 +24,14 @@ pub(super) struct RecordTarget {
     source: String,
 }
 
-impl RecordTarget {
+impl ExplainTarget {
     pub(super) fn new(
         output: &str,
         source: &str,
         cwd: &str,
         base: Option<&paths::BaseDirs>,
     ) -> Self {
-        RecordTarget {
+        ExplainTarget {
             key_output: output_key(output, cwd, base),
             output: paths::resolve_in(cwd, output),
             source: paths::resolve_in(cwd, source),
@@ -69,7 +69,7 @@ pub(super) fn header_fields(includes: &[IncludeRecord]) -> Vec<(String, String)>
 
 const TIME_MACROS: &[&str] = &["__DATE__", "__TIME__", "__TIMESTAMP__"];
 
-impl RecordTarget {
+impl ExplainTarget {
     fn key(&self, namespace: &str) -> crate::key::Key {
         let source_name = self.source.rsplit('/').next().unwrap_or(&self.source);
         MissInputs::key_for(&self.key_output, source_name, namespace)
@@ -81,7 +81,7 @@ impl Session {
     /// results, so a cache that evicts does not lose the miss inputs that
     /// would explain the output's next miss first.
     pub(super) fn touch_miss_inputs(&self) {
-        if let Some(target) = &self.record_target {
+        if let Some(target) = &self.explain_target {
             let key = target.key(&self.config.namespace);
             self.storage.touch(&key, EntryKind::Inputs);
         }
@@ -91,7 +91,7 @@ impl Session {
     /// call's miss inputs for the next one.
     pub(super) fn explain_miss(&mut self) {
         super::test_panic("explain");
-        let Some(target) = self.record_target.take() else {
+        let Some(target) = self.explain_target.take() else {
             return;
         };
         let key = target.key(&self.config.namespace);

@@ -75,8 +75,8 @@ struct Session {
     header_fields: Vec<(String, String)>,
     /// Why direct mode matched none of a manifest's records.
     direct_miss: Option<String>,
-    /// The output whose miss inputs a miss explains and replaces.
-    record_target: Option<explain::RecordTarget>,
+    /// The output a miss is explained for, whose miss inputs it replaces.
+    explain_target: Option<explain::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
     missed: bool,
 }
@@ -323,7 +323,7 @@ fn new_session(
         key_fields: Vec::new(),
         header_fields: Vec::new(),
         direct_miss: None,
-        record_target: None,
+        explain_target: None,
         missed: false,
     }
 }

@@ -44,7 +44,7 @@ impl Session {
         let user_input = analysis.input.clone();
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
         self.apply_sloppiness(&mut analysis)?;
-        self.record_target = Some(explain::RecordTarget::new(
+        self.explain_target = Some(explain::ExplainTarget::new(
             &analysis.output,
             &user_input,
             &cwd,
