@@ -22,7 +22,7 @@ enum Style {
 }
 
 #[derive(Debug, PartialEq)]
-pub struct DepRecord {
+pub struct StoredDepfile {
     cwd: String,
     targets: String,
     style: Option<Style>,
@@ -41,14 +41,14 @@ struct MakeRule<'a> {
 /// arguments it ran with (base_dir paths relative), not the user's spelling.
 const MAGIC: &str = "objcache-dep-2";
 
-impl DepRecord {
-    /// Records a `.d` the compiler just wrote for `targets` in `cwd`.
-    pub fn new(body: Vec<u8>, cwd: &str, targets: &[String], family: Family) -> DepRecord {
+impl StoredDepfile {
+    /// Keeps a `.d` the compiler just wrote for `targets` in `cwd`.
+    pub fn new(body: Vec<u8>, cwd: &str, targets: &[String], family: Family) -> StoredDepfile {
         let joined = targets.join(" ");
         let style = parse(&body)
             .filter(|p| p.targets.join(" ") == joined)
             .and_then(|p| style_of(&p, &body, family));
-        DepRecord {
+        StoredDepfile {
             cwd: cwd.to_string(),
             targets: joined,
             style,
@@ -64,9 +64,9 @@ impl DepRecord {
         };
         // One line per field, but a directory (or a `-MT` target) may be
         // named with a newline in it: one would end its line early and the
-        // rest would be read as the next fields, a record for another cwd.
+        // rest would be read as the next fields, a `.d` for another cwd.
         // Neither can hold a NUL (both come from C strings), so a newline is
-        // stored as one; records without newlines read as before.
+        // stored as one; files without newlines read as before.
         let line = |s: &str| s.replace('\n', "\0");
         let mut out = format!(
             "{MAGIC}\n{}\n{}\n{style}\n",
@@ -78,7 +78,7 @@ impl DepRecord {
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<DepRecord> {
+    pub fn decode(bytes: &[u8]) -> Option<StoredDepfile> {
         let mut rest = bytes;
         let mut line = || -> Option<&str> {
             let nl = rest.iter().position(|&b| b == b'\n')?;
@@ -96,7 +96,7 @@ impl DepRecord {
             "clang" => Some(Style::Clang),
             _ => None,
         };
-        Some(DepRecord {
+        Some(StoredDepfile {
             cwd,
             targets,
             style,
@@ -341,27 +341,27 @@ mod tests {
     #[test]
     fn same_place_is_verbatim_and_relocation_rewraps() {
         let targets = vec!["out/foo.o".to_string()];
-        let rec = DepRecord::new(
+        let stored = StoredDepfile::new(
             GCC_D.as_bytes().to_vec(),
             "/ci/a/proj",
             &targets,
             Family::Gcc,
         );
-        assert_eq!(rec.style, Some(Style::Gcc));
-        let rec = DepRecord::decode(&rec.encode()).unwrap();
+        assert_eq!(stored.style, Some(Style::Gcc));
+        let stored = StoredDepfile::decode(&stored.encode()).unwrap();
         let ci = crate::paths::BaseDirs::one("/ci");
         let base = Some(&ci);
         assert_eq!(
-            rec.render("/ci/a/proj", &targets, base).unwrap(),
+            stored.render("/ci/a/proj", &targets, base).unwrap(),
             GCC_D.as_bytes()
         );
         let moved =
-            String::from_utf8(rec.render("/ci/bbbbbbbb/proj", &targets, base).unwrap()).unwrap();
+            String::from_utf8(stored.render("/ci/bbbbbbbb/proj", &targets, base).unwrap()).unwrap();
         assert!(moved.contains("/ci/bbbbbbbb/proj/include/another_long_header.h"));
         assert!(!moved.contains("/ci/a/"));
         assert!(moved.lines().all(|l| l.len() <= 75));
         let other = vec!["x2.o".to_string()];
-        assert!(rec
+        assert!(stored
             .render("/ci/a/proj", &other, base)
             .unwrap()
             .starts_with(b"x2.o: src/foo.c"));
@@ -371,14 +371,14 @@ mod tests {
     fn unknown_shapes_are_verbatim_only() {
         let targets = vec!["foo.o".to_string()];
         let odd = b"foo.o:   src/foo.c\n".to_vec();
-        let rec = DepRecord::new(odd.clone(), "/ci/a", &targets, Family::Gcc);
-        assert_eq!(rec.style, None);
-        assert_eq!(rec.render("/ci/a", &targets, None).unwrap(), odd);
-        assert!(rec.render("/ci/b", &targets, None).is_none());
+        let stored = StoredDepfile::new(odd.clone(), "/ci/a", &targets, Family::Gcc);
+        assert_eq!(stored.style, None);
+        assert_eq!(stored.render("/ci/a", &targets, None).unwrap(), odd);
+        assert!(stored.render("/ci/b", &targets, None).is_none());
     }
 
     /// Found by the fuzzer (tests/fuzz, depfile): a newline in the cwd ended
-    /// its line early, so the record read back named another directory
+    /// its line early, so the `.d` read back named another directory
     /// ("" here, its rest taken as the targets) and could be served
     /// verbatim to a call there.
     #[test]
@@ -389,15 +389,18 @@ mod tests {
             ("/src", vec!["a\nb.o".to_string(), "c.o".to_string()]),
         ] {
             let body = b"a.o: a.c\n".to_vec();
-            let rec = DepRecord::new(body.clone(), cwd, &targets, Family::Gcc);
-            let back = DepRecord::decode(&rec.encode()).unwrap();
-            assert_eq!(back, rec, "{cwd:?} {targets:?}");
+            let stored = StoredDepfile::new(body.clone(), cwd, &targets, Family::Gcc);
+            let back = StoredDepfile::decode(&stored.encode()).unwrap();
+            assert_eq!(back, stored, "{cwd:?} {targets:?}");
             assert_eq!(back.render(cwd, &targets, None), Some(body));
         }
-        // A record written before the fix reads as it did.
+        // A `.d` stored before the fix reads as it did.
         let old = b"objcache-dep-2\n/src\na.o\nverbatim\na.o: a.c\n";
-        let rec = DepRecord::decode(old).unwrap();
-        assert_eq!((rec.cwd.as_str(), rec.targets.as_str()), ("/src", "a.o"));
+        let stored = StoredDepfile::decode(old).unwrap();
+        assert_eq!(
+            (stored.cwd.as_str(), stored.targets.as_str()),
+            ("/src", "a.o")
+        );
     }
 
     #[test]
@@ -406,11 +409,11 @@ mod tests {
         let clang = "a.o: a.c a.h\n\na.h:\n";
         let t = vec!["a.o".to_string()];
         assert_eq!(
-            DepRecord::new(gcc.into(), "/x", &t, Family::Gcc).style,
+            StoredDepfile::new(gcc.into(), "/x", &t, Family::Gcc).style,
             Some(Style::Gcc)
         );
         assert_eq!(
-            DepRecord::new(clang.into(), "/x", &t, Family::Clang).style,
+            StoredDepfile::new(clang.into(), "/x", &t, Family::Clang).style,
             Some(Style::Clang)
         );
     }

@@ -1,4 +1,4 @@
-//! The result entry: one cached compile (object, dependency record, the
+//! The result entry: one cached compile (object, stored `.d`, the
 //! compiler's stderr), inside the checksummed container of `container.rs`.
 //!
 //! ```text

@@ -8,7 +8,7 @@ use super::miss::file_kind;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::{self, color};
-use crate::depfile::DepRecord;
+use crate::depfile::StoredDepfile;
 use crate::key::Key;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
@@ -137,7 +137,7 @@ impl Session {
         let body = unpacked
             .dependency
             .as_deref()
-            .and_then(DepRecord::decode)
+            .and_then(StoredDepfile::decode)
             .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()))
             .map(|body| self.user_spelled_depfile(&body, family).unwrap_or(body))?;
         Some(Some((d.file.as_str(), body)))

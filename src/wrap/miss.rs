@@ -8,7 +8,7 @@ use std::process::{Output, Stdio};
 use super::{exit_code, fallback, prefixed, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
 use crate::compiler::{self, color};
-use crate::depfile::DepRecord;
+use crate::depfile::StoredDepfile;
 use crate::key::Key;
 use crate::stats::Counter;
 use crate::store::entry::{FileKind, ResultEntry};
@@ -181,8 +181,8 @@ impl Session {
         }
         let dep_body = match &a.deps {
             Some(d) => {
-                let (record, body) = self.collect_depfile(d, cwd, family)?;
-                entry.files.push((FileKind::Dependency, record));
+                let (stored, body) = self.collect_depfile(d, cwd, family)?;
+                entry.files.push((FileKind::Dependency, stored));
                 Some(body)
             }
             None => None,
@@ -208,7 +208,7 @@ impl Session {
         Ok((entry, dep_body))
     }
 
-    /// The dependency file the compiler wrote: its stored record and its
+    /// The dependency file the compiler wrote: its stored form and its
     /// body. With base_dir, the file is given the call's own spelling.
     fn collect_depfile(
         &mut self,
@@ -248,8 +248,8 @@ impl Session {
         // Stored as the compiler wrote it for the relative paths: a hit maps
         // it to its own call's spelling, which may differ (`//`, `..`) for
         // the same key.
-        let record = DepRecord::new(body.clone(), cwd, &d.targets, family).encode();
-        Ok((record, body))
+        let stored = StoredDepfile::new(body.clone(), cwd, &d.targets, family).encode();
+        Ok((stored, body))
     }
 
     /// With `hard_link` or `file_clone` (and no remote storage, which needs

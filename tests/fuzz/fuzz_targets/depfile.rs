@@ -1,6 +1,6 @@
-//! Dependency records (src/depfile.rs): `DepRecord::decode`, `render` and
+//! Stored dependency files (src/depfile.rs): `StoredDepfile::decode`, `render` and
 //! `map_back` on fuzzer bytes, and the round trip
-//! `DepRecord::new(body, cwd, targets, family).encode()` → `decode`.
+//! `StoredDepfile::new(body, cwd, targets, family).encode()` → `decode`.
 //!
 //! Input: a flag byte (bit 0: clang, bit 1: a base_dir of `/`), then
 //! `cwd \0 targets \0 body`, the targets separated by 0x01.
@@ -8,15 +8,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use objcache::compiler::Family;
-use objcache::depfile::{map_back, DepRecord};
+use objcache::depfile::{map_back, StoredDepfile};
 use objcache::paths::BaseDirs;
 
 fuzz_target!(|data: &[u8]| {
     let base = BaseDirs::one("/");
-    if let Some(rec) = DepRecord::decode(data) {
-        let again = DepRecord::decode(&rec.encode()).expect("an encoded record decodes");
-        assert_eq!(again, rec);
-        let _ = rec.render("/elsewhere/dir", &["x.o".to_string()], Some(&base));
+    if let Some(stored) = StoredDepfile::decode(data) {
+        let again = StoredDepfile::decode(&stored.encode()).expect("an encoded .d decodes");
+        assert_eq!(again, stored);
+        let _ = stored.render("/elsewhere/dir", &["x.o".to_string()], Some(&base));
     }
 
     let Some((&flags, rest)) = data.split_first() else {
@@ -38,9 +38,9 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let body = parts.next().unwrap_or_default().to_vec();
 
-    let rec = DepRecord::new(body.clone(), &cwd, &targets, family);
-    let decoded = DepRecord::decode(&rec.encode()).expect("an encoded record decodes");
-    assert_eq!(decoded, rec, "the record read back is the one stored");
+    let stored = StoredDepfile::new(body.clone(), &cwd, &targets, family);
+    let decoded = StoredDepfile::decode(&stored.encode()).expect("an encoded .d decodes");
+    assert_eq!(decoded, stored, "the .d read back is the one stored");
     // Where and for what it was written, the stored bytes come back as they were.
     assert_eq!(decoded.render(&cwd, &targets, base_dir), Some(body.clone()));
     let _ = decoded.render("/other/checkout", &targets, base_dir);
