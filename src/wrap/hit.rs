@@ -287,7 +287,7 @@ fn symlink_rule(kind: FileKind) -> store::Symlink {
 }
 
 /// The object of an entry: streamed into the output (`Object`), or the
-/// record of a raw object beside the entry (`RawObject`). The outer error
+/// digest and length of a raw object beside the entry (`RawObject`). The outer error
 /// is a problem writing the output, the inner one a bad entry.
 fn read_object(
     stream: &mut ResultStream,

@@ -263,13 +263,13 @@ impl Session {
         if !self.storage.put_raw_object(key, object) {
             return None;
         }
-        let mut record = blake3::hash(object).as_bytes().to_vec();
-        record.extend_from_slice(&(object.len() as u64).to_le_bytes());
+        let mut digest_len = blake3::hash(object).as_bytes().to_vec();
+        digest_len.extend_from_slice(&(object.len() as u64).to_le_bytes());
         let files = entry
             .files
             .iter()
             .map(|(k, v)| match k {
-                FileKind::Object => (FileKind::RawObject, record.clone()),
+                FileKind::Object => (FileKind::RawObject, digest_len.clone()),
                 _ => (*k, v.clone()),
             })
             .collect();

@@ -17,8 +17,8 @@ use crate::store;
 
 impl Session {
     /// Puts the raw object of `key` (`digest`, `size` bytes) at `output`.
-    /// `Ok(Some(counter))`: it is missing (evicted) or does not match its
-    /// record, and nothing was put in place.
+    /// `Ok(Some(counter))`: it is missing (evicted) or does not match the
+    /// digest and size its result holds, and nothing was put in place.
     pub(super) fn install_raw(
         &mut self,
         key: &Key,

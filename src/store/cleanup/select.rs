@@ -48,7 +48,7 @@ fn entry_is_sound(path: &Path) -> bool {
         crate::store::EntryKind::Inputs => {
             crate::store::inputs::MissInputs::decode(&bytes, &key).is_ok()
         }
-        // A raw object must match the record in its result entry.
+        // A raw object must match the digest and length in its result entry.
         crate::store::EntryKind::RawObject => {
             let result = path.with_file_name(crate::store::EntryKind::Result.file_name(&key));
             let Ok(entry) = crate::files::read_cache_file(&result)
@@ -57,11 +57,11 @@ fn entry_is_sound(path: &Path) -> bool {
             else {
                 return false;
             };
-            entry.files.iter().any(|(k, record)| {
+            entry.files.iter().any(|(k, digest_len)| {
                 *k == crate::store::entry::FileKind::RawObject
-                    && record.len() == 40
-                    && record[..32] == *blake3::hash(&bytes).as_bytes()
-                    && record[32..] == (bytes.len() as u64).to_le_bytes()
+                    && digest_len.len() == 40
+                    && digest_len[..32] == *blake3::hash(&bytes).as_bytes()
+                    && digest_len[32..] == (bytes.len() as u64).to_le_bytes()
             })
         }
     }
