@@ -48,7 +48,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a source or header",
     ),
     (
-        "wrap/explain.rs",
+        "wrap/miss_inputs.rs",
         "std::fs::read(&target.source)",
         "the source",
     ),

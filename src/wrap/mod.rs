@@ -6,10 +6,10 @@
 
 mod checks;
 mod debug;
-mod explain;
 mod hit;
 mod keys;
 mod miss;
+mod miss_inputs;
 mod raw;
 mod session;
 mod sloppy;
@@ -76,7 +76,7 @@ struct Session {
     /// Why direct mode matched none of a manifest's records.
     direct_miss: Option<String>,
     /// The output a miss is explained for, whose miss inputs it replaces.
-    explain_target: Option<explain::ExplainTarget>,
+    explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
     missed: bool,
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use super::debug::{DebugFiles, Part};
-use super::{checks, explain, fallback, test_panic, Fallback, Session};
+use super::{checks, fallback, miss_inputs, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::relative;
 use crate::config::Sloppiness;
@@ -44,7 +44,7 @@ impl Session {
         let user_input = analysis.input.clone();
         let mut analysis = self.relativize(&expanded, &dirs, analysis);
         self.apply_sloppiness(&mut analysis)?;
-        self.explain_target = Some(explain::ExplainTarget::new(
+        self.explain_target = Some(miss_inputs::ExplainTarget::new(
             &analysis.output,
             &user_input,
             &cwd,
@@ -543,7 +543,7 @@ impl Session {
         };
         let recorded = ctx.record(files, search);
         match &recorded {
-            Ok((includes, _)) => self.header_fields = explain::header_fields(includes),
+            Ok((includes, _)) => self.header_fields = miss_inputs::header_fields(includes),
             Err(Unrecorded::Unsuitable(why)) => {
                 self.log
                     .note(format!("not recorded for direct mode: {why}"));
