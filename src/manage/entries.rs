@@ -359,7 +359,7 @@ pub fn extract_result(path: &str, into: &Path) -> Result<Vec<String>, String> {
                 crate::files::read_cache_file(&raw)
                     .map_err(|e| format!("reading {}: {e}", raw.display()))?
             }
-            // The `.d` as the compiler wrote it, without objcache's record header.
+            // The `.d` as the compiler wrote it, without the lines objcache stores before it.
             FileKind::Dependency => match data.splitn(5, |&b| b == b'\n').nth(4) {
                 Some(body) => body.to_vec(),
                 None => data.clone(),
