@@ -1,10 +1,10 @@
-//! Reading a command line's arguments in order, for `args::analyse`:
+//! Reading a command line's arguments in order, for `args::analyse_call`:
 //! what each one says about the call.
 
 use super::args::{DepKind, ExtraKind};
 use super::color::ColorChoice;
 use super::lang::{classify_by_extension, InputKind, Language};
-use super::options::{self, Match, AFFECTS_CPP, HASH_FILE, TOO_HARD};
+use super::options::{Match, AFFECTS_CPP, HASH_FILE, TOO_HARD};
 use super::pch::PchOptions;
 use super::profile::Profiling;
 use crate::stats::Counter;
@@ -18,7 +18,7 @@ pub(super) struct Scan {
     pub(super) output: Option<String>,
     /// `-x`: `Some(None)` for a language objcache does not cache.
     pub(super) explicit_lang: Option<Option<Language>>,
-    pub(super) inputs: Vec<(String, InputKind)>,
+    pub(super) inputs: Vec<Operand>,
     pub(super) dep_kind: Option<DepKind>,
     pub(super) dep_file: Option<String>,
     pub(super) targets: Vec<String>,
@@ -44,6 +44,14 @@ pub(super) struct Scan {
     pub(super) listing: Option<String>,
     /// clang's `-fmodules`: cached only as `sloppiness = modules` allows.
     pub(super) modules: bool,
+}
+
+/// A non-option argument: an input file.
+pub(super) struct Operand {
+    pub text: String,
+    pub kind: InputKind,
+    /// Its position among the arguments.
+    pub at: usize,
 }
 
 /// An option's value (glued, or the next argument) and how many arguments
@@ -96,12 +104,18 @@ impl Scan {
         }
     }
 
-    /// Reads the argument at `i`; returns how many arguments it spans.
-    pub(super) fn argument(&mut self, args: &[String], i: usize) -> Result<usize, Counter> {
+    /// Reads the argument at `i`, which the option table reads as `known`;
+    /// returns how many arguments it spans.
+    pub(super) fn argument(
+        &mut self,
+        args: &[String],
+        i: usize,
+        known: Option<Match>,
+    ) -> Result<usize, Counter> {
         let a = args[i].as_str();
         let next = args.get(i + 1).map(String::as_str);
         if !a.starts_with('-') {
-            self.input(a);
+            self.input(a, i);
             return Ok(1);
         }
         match a {
@@ -122,7 +136,6 @@ impl Scan {
         if a == "-fmodules" {
             self.modules = true;
         }
-        let known = options::lookup(a);
         if known.is_some_and(|m| m.has(TOO_HARD)) {
             return Err(Counter::UnsupportedCompilerOption);
         }
@@ -140,8 +153,8 @@ impl Scan {
         self.other_option(args, i, known)
     }
 
-    /// A non-option argument: an input file.
-    fn input(&mut self, a: &str) {
+    /// A non-option argument, the one at `at`: an input file.
+    fn input(&mut self, a: &str, at: usize) {
         let kind = match self.explicit_lang {
             Some(Some(lang)) => InputKind::Source(lang),
             Some(None) => InputKind::Unsupported,
@@ -153,7 +166,11 @@ impl Scan {
             // value must never be left out of the key.
             self.hash_args.push(format!("objcache-operand:{a}"));
         }
-        self.inputs.push((a.to_string(), kind));
+        self.inputs.push(Operand {
+            text: a.to_string(),
+            kind,
+            at,
+        });
         self.pp_args.push(a.to_string());
     }
 
@@ -277,7 +294,7 @@ impl Scan {
         }
         self.native_cpu |= a.ends_with("=native");
         self.debug_option(a);
-        self.pch.observe(a, next);
+        self.pch.observe(known, next);
         if a == "-Xclang" && self.clang_option(&args[i + 1..]) {
             return Ok(used);
         }

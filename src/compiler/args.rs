@@ -1,12 +1,24 @@
 //! Analysis of a gcc/clang command line: is this call cacheable, what is its
 //! input, output and language, which arguments go into the key, and which are
 //! given to the preprocessor run.
+//!
+//! One pass yields every form of the arguments: the option table reads each
+//! argument once (`options::tokens`); with base_dir, the paths under it are
+//! made relative (`relative::relativize`); the call is analysed as the
+//! compiler will run it; and the keys' form of each argument is derived
+//! from the same reading (`hash_form`).
+
+use std::collections::HashMap;
 
 use super::arg_scan::Scan;
 use super::color::ColorChoice;
-use super::lang::{InputKind, Language};
+use super::hash_form;
+use super::lang::Language;
+use super::options;
 use super::pch::PchOptions;
 use super::profile::Profiling;
+use super::relative::{self, Outcome, PathMap};
+use crate::paths::{BaseDirs, WorkingDir};
 use crate::stats::Counter;
 
 pub(crate) use super::options::takes_separate_value;
@@ -59,16 +71,29 @@ pub struct ExtraOutput {
 
 #[derive(Debug, Clone)]
 pub struct ArgsAnalysis {
-    /// The source file as the analysed arguments name it: after response
-    /// files are expanded, and relative where base_dir's rewrite made it so.
+    /// The source file as the compiler is given it: relative where
+    /// base_dir's rewrite made it so.
     pub input: String,
+    /// The source file as the call's own arguments name it.
+    pub user_input: String,
+    /// The arguments the compiler runs with: the call's own (response
+    /// files unexpanded), or, when base_dir's rewrite applies, the expanded
+    /// ones with the paths under base_dir made relative.
+    pub compiler_args: Vec<String>,
+    /// How to map the paths the compiler writes for the rewritten ones back
+    /// to the call's own spelling (empty: nothing was rewritten).
+    pub path_map: PathMap,
+    /// What base_dir's rewrite did, kept or declined, for the call's log.
+    pub base_dir_notes: Vec<String>,
+    /// The keys' form of each argument that differs from it (`hash_form`).
+    pub(super) hash_forms: HashMap<String, String>,
     pub language: Language,
     /// The object (or `-S` assembly) file the compiler writes.
     pub output: String,
     pub deps: Option<DepOptions>,
     /// Arguments that decide the output, in order, without input, output and
-    /// dependency-file names and without `cpp_args` (base_dir rewriting
-    /// happens when hashing).
+    /// dependency-file names and without `cpp_args`, as the compiler is
+    /// given them (the keys take their `hash_form`).
     pub hash_args: Vec<String>,
     /// Arguments that act on the preprocessor only (`-D`, `-I`, `-include`
     /// …): their whole effect is in the preprocessed text.
@@ -142,225 +167,55 @@ pub fn without_options<T: AsRef<str>>(
     kept
 }
 
-/// `dir/name.ext` → `dir/name` + `new_ext` (only the file name's extension).
-pub(crate) fn with_extension(path: &str, new_ext: &str) -> String {
-    let (dir, file) = match path.rfind('/') {
-        Some(i) => (&path[..=i], &path[i + 1..]),
-        None => ("", path),
-    };
-    let stem = match file.rfind('.') {
-        Some(i) if i > 0 => &file[..i],
-        _ => file,
-    };
-    format!("{dir}{stem}{new_ext}")
-}
-
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Analyses an (already response-file-expanded) argument list. `Err` names
-/// the counter that says why the call cannot be cached.
+/// Analyses an (already response-file-expanded) argument list, without
+/// base_dir. `Err` names the counter that says why the call cannot be cached.
 pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
+    analyse_call(args, args, None)
+}
+
+/// Analyses a call once for every use: `call`, its own arguments;
+/// `expanded`, the same with response files expanded; `base`, base_dir and
+/// the working directory its paths are related to, if base_dir is set.
+/// `Err` names the counter that says why the call cannot be cached.
+pub fn analyse_call(
+    call: &[String],
+    expanded: &[String],
+    base: Option<(&BaseDirs, &WorkingDir)>,
+) -> Result<ArgsAnalysis, Counter> {
+    let tokens = options::tokens(expanded);
+    let outcome = base.map(|(base_dir, dirs)| {
+        relative::relativize(expanded, &tokens, &dirs.apparent, &dirs.physical, base_dir)
+    });
+    let rewritten = match &outcome {
+        Some(Outcome::Rewritten(r)) => Some(r),
+        _ => None,
+    };
+    let args = rewritten.map_or(expanded, |r| &r.args);
     let mut scan = Scan::new();
     let mut i = 0;
     while i < args.len() {
-        i += scan.argument(args, i)?;
+        i += scan.argument(args, i, tokens[i].entry(&args[i]))?;
     }
-    scan.decide()
-}
-
-impl Scan {
-    /// Decides, from all the arguments, what the call compiles into what.
-    fn decide(mut self) -> Result<ArgsAnalysis, Counter> {
-        let (input, language) = self.source()?;
-        let (output, output_given) = self.output_file(&input, language)?;
-        let mut extra_outputs = self.outputs_named_after(&output)?;
-        if let Some(path) = self.listing.take() {
-            extra_outputs.push(ExtraOutput {
-                kind: ExtraKind::Listing,
-                path,
-            });
-        }
-        if self.profiling.arcs {
-            // The object names its `.gcda` by this path, made absolute.
-            self.hash_args.push(format!("objcache-gcda-base:{output}"));
-        }
-        extra_outputs.extend(self.split_dwarf_output(&output)?);
-        let shares_preprocessed = !(self.macro_debug
-            || self.records_command_line
-            || self.dep_kind.is_some()
-            || self.pch.creates
-            || language == Language::AsmWithCpp);
-        let deps = self.dependency_file(&input, &output, output_given);
-        Ok(ArgsAnalysis {
-            input,
-            language,
-            output,
-            deps,
-            hash_args: self.hash_args,
-            cpp_args: self.cpp_args,
-            shares_preprocessed,
-            preprocessor_args: self.pp_args,
-            debug_info: self.debug_info,
-            extra_files: self.extra_files,
-            extra_file_options: self.extra_file_options,
-            native_cpu: self.native_cpu,
-            color: self.color,
-            extra_outputs,
-            syntax_only: self.syntax_only,
-            records_command_line: self.records_command_line,
-            profiling: self.profiling,
-            pch: self.pch,
-            modules: self.modules,
-        })
+    let mut a = scan.decide(expanded)?;
+    if let Some((base_dir, dirs)) = base {
+        a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir);
     }
-
-    /// The one source file the call compiles (or makes a precompiled
-    /// header of), and its language; `Err` for a link, several sources or
-    /// a language objcache does not cache.
-    fn source(&mut self) -> Result<(String, Language), Counter> {
-        let sources: Vec<&(String, InputKind)> = self
-            .inputs
-            .iter()
-            .filter(|(_, k)| *k != InputKind::LinkerInput)
-            .collect();
-        if let [(_, InputKind::Source(lang))] = sources.as_slice() {
-            self.pch.creates |= lang.is_header();
-        }
-        if self.pch.creates && (self.assembly || self.syntax_only) {
-            return Err(Counter::UnsupportedCompilerOption);
-        }
-        if !self.compile && !self.assembly && !self.syntax_only && !self.pch.creates {
-            return Err(if self.inputs.is_empty() {
-                Counter::NoInputFile
-            } else {
-                Counter::CalledForLink
-            });
-        }
-        let (input, kind) = match sources.as_slice() {
-            [] => return Err(Counter::NoInputFile),
-            [one] => (one.0.clone(), one.1),
-            _ => return Err(Counter::MultipleSourceFiles),
-        };
-        let InputKind::Source(language) = kind else {
-            return Err(Counter::UnsupportedSourceLanguage);
-        };
-        if basename(&input).starts_with("conftest.") {
-            return Err(Counter::AutoconfTest);
-        }
-        Ok((input, language))
+    a.base_dir_notes = outcome.as_ref().map(Outcome::notes).unwrap_or_default();
+    match outcome {
+        Some(Outcome::Rewritten(r)) => (a.compiler_args, a.path_map) = (r.args, r.map),
+        _ => a.compiler_args = call.to_vec(),
     }
-
-    /// The file the compiler writes, as `-o` names it or as the compiler
-    /// names it without one, and whether `-o` named it.
-    fn output_file(&mut self, input: &str, language: Language) -> Result<(String, bool), Counter> {
-        if self.output.as_deref() == Some("-") {
-            return Err(Counter::OutputToStdout);
-        }
-        let output_given = self.output.is_some();
-        if self.pch.creates && !output_given {
-            // gcc and clang put `pch.h.gch` beside the header.
-            if !language.is_header() {
-                return Err(Counter::UnsupportedCompilerOption);
-            }
-            self.output = Some(format!("{input}.gch"));
-        }
-        if self.records_command_line {
-            // clang writes its whole command line, output and input names
-            // included, into the object.
-            self.hash_args.push(format!(
-                "objcache-recorded-output:{}",
-                self.output.as_deref().unwrap_or("")
-            ));
-            self.hash_args
-                .push(format!("objcache-recorded-input:{input}"));
-        }
-        let output = self.output.take().unwrap_or_else(|| {
-            let ext = if self.assembly { ".s" } else { ".o" };
-            with_extension(basename(input), ext)
-        });
-        Ok((output, output_given))
-    }
-
-    /// The `.gcno`, `.su` and `.ci` the compiler names after the object.
-    fn outputs_named_after(&self, output: &str) -> Result<Vec<ExtraOutput>, Counter> {
-        let mut extra_outputs = Vec::new();
-        if self.profiling.notes {
-            let path = match &self.profiling.notes_path {
-                Some(p) => p.clone(),
-                None => with_extension(output, ".gcno"),
-            };
-            extra_outputs.push(ExtraOutput {
-                kind: ExtraKind::CoverageNotes,
-                path,
-            });
-        }
-        for &(kind, ext) in &self.aux_outputs {
-            extra_outputs.push(ExtraOutput {
-                kind,
-                path: with_extension(output, ext),
-            });
-        }
-        // Without -c, gcc names these after a link's output (`a-x.su`).
-        if (self.dump_names || (self.syntax_only && !self.compile)) && !extra_outputs.is_empty() {
-            return Err(Counter::UnsupportedCompilerOption);
-        }
-        Ok(extra_outputs)
-    }
-
-    /// `-gsplit-dwarf`: the `.dwo` beside the object.
-    fn split_dwarf_output(&mut self, output: &str) -> Result<Option<ExtraOutput>, Counter> {
-        if !self.split_dwarf {
-            return Ok(None);
-        }
-        // The `.dwo` name follows the output's unless `-dumpdir`/`-dumpbase`
-        // say otherwise (not followed), and compilers disagree for `.name`.
-        if self.assembly || self.dump_names || basename(output).starts_with('.') {
-            return Err(Counter::UnsupportedCompilerOption);
-        }
-        // The object names its `.dwo` as spelled here (DW_AT_dwo_name).
-        self.hash_args
-            .push(format!("objcache-split-dwarf:{output}"));
-        Ok(Some(ExtraOutput {
-            kind: ExtraKind::SplitDwarf,
-            path: with_extension(output, ".dwo"),
-        }))
-    }
-
-    /// The `.d` the compiler writes, if any: its name, kind and targets.
-    fn dependency_file(
-        &mut self,
-        input: &str,
-        output: &str,
-        output_given: bool,
-    ) -> Option<DepOptions> {
-        let kind = self.dep_kind?;
-        let file = self.dep_file.take().unwrap_or_else(|| {
-            if output_given {
-                with_extension(output, ".d")
-            } else {
-                with_extension(basename(input), ".d")
-            }
-        });
-        let targets = if self.targets.is_empty() {
-            vec![output.to_string()]
-        } else {
-            std::mem::take(&mut self.targets)
-        };
-        let phony = self.phony;
-        self.hash_args
-            .push(format!("objcache-deps:{kind:?}:phony={phony}"));
-        Some(DepOptions {
-            kind,
-            file,
-            targets,
-            phony,
-        })
-    }
+    Ok(a)
 }
 
 impl ArgsAnalysis {
+    /// The form of an argument the compiler is given (one of `hash_args`,
+    /// `cpp_args` or `input`) that goes into the keys: the same, but for
+    /// absolute paths under base_dir (see `hash_form`).
+    pub fn hash_form<'s>(&'s self, arg: &'s str) -> &'s str {
+        self.hash_forms.get(arg).map_or(arg, String::as_str)
+    }
+
     /// The language the result key names. Without debug information, `t.c`
     /// and the `t.i` made from it give the same object and share a result;
     /// with it they do not (the line table of `t.c` has the columns of its
@@ -390,6 +245,69 @@ mod tests {
         assert!(is_ignored_option("-W*l", &["-W*l".to_string()]));
         let all = ["*".to_string()];
         assert!(!is_ignored_option("objcache-gcda-base:a.o", &all));
+    }
+
+    /// One analysis gives the compiler's, the preprocessor's and the keys'
+    /// forms of the same arguments, and reads each argument through the
+    /// option table once: a second analysis of the rewritten arguments, or
+    /// a second reading of each for its keys' form, would read more.
+    #[test]
+    fn one_pass_yields_every_form_of_a_rewritten_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let root = root.to_str().unwrap();
+        for d in ["p/include", "p/build", "p/src"] {
+            std::fs::create_dir_all(format!("{root}/{d}")).unwrap();
+        }
+        std::fs::write(format!("{root}/p/src/x.c"), "int x;\n").unwrap();
+        let build = format!("{root}/p/build");
+        let (sdk, source) = (format!("{root}/sdk"), format!("{root}/p/src/x.c"));
+        let expanded = [
+            &format!("-I{root}/p/include"),
+            "-isysroot",
+            &sdk,
+            "-c",
+            &source,
+        ]
+        .map(String::from)
+        .to_vec();
+        let call = vec!["@args.rsp".to_string()];
+        let dirs = WorkingDir {
+            apparent: build.clone(),
+            physical: build,
+        };
+        let base = BaseDirs::one(root);
+        options::LOOKUPS.with(|n| n.set(0));
+        let a = analyse_call(&call, &expanded, Some((&base, &dirs))).unwrap();
+        let options = expanded.iter().filter(|x| x.starts_with('-')).count();
+        assert_eq!(options::LOOKUPS.with(|n| n.get()), options);
+        // The compiler's and the preprocessor's: relative where rewritten.
+        let compiled = ["-I../include", "-isysroot", &sdk, "-c", "../src/x.c"];
+        assert_eq!(a.compiler_args, compiled);
+        assert_eq!(
+            a.preprocessor_args,
+            ["-I../include", "-isysroot", &sdk, "../src/x.c"]
+        );
+        assert_eq!(
+            (a.input.as_str(), a.user_input.as_str()),
+            ("../src/x.c", &*source)
+        );
+        // The keys': a rewritten path as the compiler is given it, one kept
+        // absolute (`-isysroot` is not rewritten) related to base_dir.
+        assert_eq!(a.cpp_args, ["-I../include"]);
+        assert_eq!(a.hash_form(&a.cpp_args[0]), "-I../include");
+        assert_eq!(a.hash_form(&a.input), "../src/x.c");
+        assert_eq!(a.hash_args, ["-isysroot", &sdk, "-c"]);
+        assert_eq!(a.hash_form(&a.hash_args[1]), "2|/sdk");
+        // And the way back to the user's spelling.
+        let header = a.path_map.original("../include/h.h");
+        assert_eq!(header, Some(format!("{root}/p/include/h.h")));
+        assert!(a.base_dir_notes.iter().any(|n| n.contains("made relative")));
+        // Without base_dir, the compiler runs with the call's own arguments.
+        let a = analyse_call(&call, &expanded, None).unwrap();
+        assert_eq!(a.hash_form(&a.hash_args[1]), sdk);
+        assert!(a.path_map.is_empty() && a.base_dir_notes.is_empty());
+        assert_eq!((a.compiler_args, a.input), (call, source));
     }
 
     fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {

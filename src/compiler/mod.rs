@@ -1,8 +1,10 @@
 //! Finding the real compiler and identifying it for the key.
 
+mod arg_files;
 mod arg_scan;
 pub mod args;
 pub mod color;
+mod hash_form;
 mod kind;
 pub mod lang;
 mod options;

@@ -223,10 +223,85 @@ impl<'a> Match<'a> {
     pub fn takes_next(&self) -> bool {
         self.glued.is_none() && self.has(TAKES_ARG)
     }
+
+    /// The path a `TAKES_PATH` entry names: glued (`-I/x`, `--sysroot=/x`),
+    /// or `next` when the option stands alone. `None` for an empty path,
+    /// and for a glued one that begins with `-`: that is another option
+    /// the table does not know (`-isystem-after2`) or none at all (`-I-`).
+    pub fn path(&self, next: Option<&'a str>) -> Option<&'a str> {
+        if !self.has(TAKES_PATH) {
+            return None;
+        }
+        let path = match self.glued {
+            Some(glued) if glued.starts_with('-') => return None,
+            Some(glued) => glued,
+            None if self.has(TAKES_ARG) => next?,
+            None => return None,
+        };
+        (!path.is_empty()).then_some(path)
+    }
+
+    /// OLD and NEW of a prefix map (`-ffile-prefix-map=OLD=NEW`).
+    pub fn prefix_map(&self) -> Option<(&'a str, &'a str)> {
+        if !self.has(PREFIX_MAP) {
+            return None;
+        }
+        self.glued?.split_once('=')
+    }
+}
+
+/// One argument as the table reads it. Each argument that begins with `-`
+/// is looked up once, the separate value of another option too (`-I/x`
+/// after `-Xclang` is still a path option to the keys); the scan, base_dir's
+/// rewrite and the keys' forms all take the entry from here.
+#[derive(Clone, Copy)]
+pub(crate) struct Token {
+    option: Option<&'static CompilerOption>,
+    /// The entry's value is glued to the argument.
+    glued: bool,
+    /// The argument is the separate value of the one before it, or the one
+    /// `--ccache-skip` passes on as it is.
+    pub is_value: bool,
+}
+
+impl Token {
+    /// The entry as it reads `arg`, this token's argument in any spelling:
+    /// base_dir's rewrite changes the path in it, never the option's name.
+    pub fn entry<'a>(&self, arg: &'a str) -> Option<Match<'a>> {
+        let option = self.option?;
+        let glued = match self.glued {
+            true => Some(arg.get(option.name.len()..)?),
+            false => None,
+        };
+        Some(Match { option, glued })
+    }
+}
+
+/// Reads each of `args` (response files expanded) through the table, once.
+pub(crate) fn tokens(args: &[String]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut value_next = false;
+    for arg in args {
+        let entry = if arg.starts_with('-') {
+            lookup(arg)
+        } else {
+            None
+        };
+        out.push(Token {
+            option: entry.map(|m| m.option),
+            glued: entry.is_some_and(|m| m.glued.is_some()),
+            is_value: value_next,
+        });
+        value_next =
+            !value_next && (arg == "--ccache-skip" || entry.is_some_and(|m| m.takes_next()));
+    }
+    out
 }
 
 /// The table's entry for `arg`, by the rule at the top of this file.
 pub(crate) fn lookup(arg: &str) -> Option<Match<'_>> {
+    #[cfg(test)]
+    LOOKUPS.with(|n| n.set(n.get() + 1));
     if let Some(option) = find(arg) {
         let glued = option.flags & (TAKES_ARG | TAKES_CONCAT_ARG) == TAKES_CONCAT_ARG;
         return Some(Match {
@@ -253,26 +328,18 @@ pub(crate) fn takes_separate_value(a: &str) -> bool {
     lookup(a).is_some_and(|m| m.takes_next())
 }
 
-/// The path an argument names by a `TAKES_PATH` entry: glued (`-I/x`,
-/// `--sysroot=/x`), or `next` when the option stands alone. `None` for an
-/// empty path, and for a glued one that begins with `-`: that is another
-/// option the table does not know (`-isystem-after2`) or none at all (`-I-`).
-pub(crate) fn path_value<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(Match<'a>, &'a str)> {
-    let m = lookup(arg).filter(|m| m.has(TAKES_PATH))?;
-    let path = match m.glued {
-        Some(glued) if glued.starts_with('-') => return None,
-        Some(glued) => glued,
-        None if m.has(TAKES_ARG) => next?,
-        None => return None,
-    };
-    (!path.is_empty()).then_some((m, path))
-}
-
 /// A prefix map (`-ffile-prefix-map=OLD=NEW`): its entry, OLD and NEW.
 pub(crate) fn prefix_map(arg: &str) -> Option<(Match<'_>, &str, &str)> {
-    let m = lookup(arg).filter(|m| m.has(PREFIX_MAP))?;
-    let (old, new) = m.glued?.split_once('=')?;
+    let m = lookup(arg)?;
+    let (old, new) = m.prefix_map()?;
     Some((m, old, new))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread looked an argument up in the table: a
+    /// test that one analysis reads each argument once.
+    pub(crate) static LOOKUPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -385,7 +452,8 @@ mod tests {
     }
 
     fn path_of<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(&'static str, &'a str)> {
-        path_value(arg, next).map(|(m, p)| (m.name(), p))
+        let m = lookup(arg)?;
+        Some((m.name(), m.path(next)?))
     }
 
     #[test]
@@ -413,6 +481,36 @@ mod tests {
         assert_eq!(path_of("-iwithsysroot", Some("/x")), None);
         assert_eq!(path_of("-isystem-after", Some("/x")), None);
         assert_eq!(path_of("-isystem-after2", None), None);
+    }
+
+    #[test]
+    fn tokens_mark_values_and_read_every_option() {
+        let args = [
+            "-I",
+            "/x",
+            "-Xclang",
+            "-I/y",
+            "-o",
+            "o.o",
+            "--ccache-skip",
+            "-I",
+            "a.c",
+            "-isystem/z",
+        ]
+        .map(String::from);
+        let t = tokens(&args);
+        let values: Vec<bool> = t.iter().map(|t| t.is_value).collect();
+        let expected = [
+            false, true, false, true, false, true, false, true, false, false,
+        ];
+        assert_eq!(values, expected);
+        // The value of `-Xclang` is read as an option too (for the keys).
+        let read = |i: usize, arg: &'static str| t[i].entry(arg).map(|m| (m.name(), m.glued));
+        assert_eq!(read(3, "-I/y"), Some(("-I", Some("/y"))));
+        assert_eq!(read(0, "-I"), Some(("-I", None)));
+        assert_eq!(read(8, "a.c"), None);
+        // Another spelling of the same argument, its path made relative.
+        assert_eq!(read(9, "-isystem../z"), Some(("-isystem", Some("../z"))));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::options::{self, INCLUDE_DIR};
+use super::options::{Match, INCLUDE_DIR};
 use super::Family;
 
 #[derive(Debug, Clone, Default)]
@@ -32,9 +32,10 @@ pub struct PchOptions {
 }
 
 impl PchOptions {
-    /// Notes what option `arg` (with `next`, the argument after it) says.
-    pub fn observe(&mut self, arg: &str, next: Option<&str>) {
-        let Some((m, path)) = options::path_value(arg, next) else {
+    /// Notes what an option, read as the table's entry `m` (with `next`,
+    /// the argument after it), says.
+    pub(crate) fn observe<'a>(&mut self, m: Option<Match<'a>>, next: Option<&'a str>) {
+        let Some((m, path)) = m.and_then(|m| Some((m, m.path(next)?))) else {
             return;
         };
         let list = match m.name() {
@@ -167,6 +168,10 @@ mod tests {
         );
     }
 
+    fn observe(o: &mut PchOptions, arg: &str, next: Option<&str>) {
+        o.observe(crate::compiler::options::lookup(arg), next);
+    }
+
     #[test]
     fn finds_existing_precompiled_headers() {
         let dir = tempfile::tempdir().unwrap();
@@ -175,9 +180,14 @@ mod tests {
         std::fs::write(d.join("src.h.gch"), b"x").unwrap();
         std::fs::write(d.join("f.h.pch"), b"x").unwrap();
         let mut o = PchOptions::default();
-        o.observe("-I", Some(&d.join("inc").display().to_string()));
-        o.observe(&format!("-I{}", d.display()), None);
-        o.observe("-include", Some(&d.join("f.h").display().to_string()));
+        let inc = d.join("inc").display().to_string();
+        observe(&mut o, "-I", Some(&inc));
+        observe(&mut o, &format!("-I{}", d.display()), None);
+        observe(
+            &mut o,
+            "-include",
+            Some(&d.join("f.h").display().to_string()),
+        );
         let input = d.join("t.c").display().to_string();
         let gcc = o.inputs(Family::Gcc, &input, b"#include \"src.h\"\n#include <p.h>\n");
         assert_eq!(gcc, [d.join("src.h.gch"), d.join("inc/p.h.gch")]);
@@ -201,7 +211,7 @@ mod tests {
             ("-isystemsys", None),
             ("-imacros", Some("m.h")),
         ] {
-            o.observe(a, next);
+            observe(&mut o, a, next);
         }
         assert_eq!(o.forced_includes, ["f.h"]);
         assert_eq!(o.named, ["p.pch"]);

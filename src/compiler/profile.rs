@@ -136,7 +136,7 @@ impl Profiling {
 /// (not mangled when the output is absolute: `DIR//abs/x.gcda`). Only
 /// spellings whose mangling is certain are followed.
 fn gcc_data_file(output: &str, cwd: &str, dir: Option<&str>) -> ProfileData {
-    let stem = super::args::with_extension(output, ".gcda");
+    let stem = super::arg_files::with_extension(output, ".gcda");
     let Some(dir) = dir else {
         return ProfileData::File(if stem.starts_with('/') {
             stem.into()

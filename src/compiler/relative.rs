@@ -17,18 +17,14 @@
 //! is declined when a relative path of the user's overlaps a rewritten one,
 //! because the `.d` could then not be mapped back unambiguously.
 //!
-//! The keys relate the same paths to base_dir instead (`hash_form_of_arg`).
+//! The keys relate the same paths to base_dir instead (see `hash_form`).
 //! Which options take a path, and what for, is the option table's to say
 //! (`TAKES_PATH` and the flags beside it in `options`).
 
 use std::os::unix::fs::MetadataExt;
 
-use std::borrow::Cow;
-
-use super::options::{
-    self, takes_separate_value, Match, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE,
-};
-use crate::paths::{self, normalize, relate, relative_to, without_trailing_slashes, BaseDirs};
+use super::options::{self, Match, Token, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE};
+use crate::paths::{self, normalize, relative_to, without_trailing_slashes, BaseDirs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PathKind {
@@ -39,10 +35,15 @@ enum PathKind {
     File,
 }
 
-/// How the compiler uses the path `arg` names (with `next`, the argument
-/// after it), if it is one to give relative: the table's entry and the path.
-fn path_option<'a>(arg: &'a str, next: Option<&'a str>) -> Option<(Match<'a>, &'a str, PathKind)> {
-    let (m, path) = options::path_value(arg, next)?;
+/// How the compiler uses the path an option (read as the table's entry
+/// `m`, with `next`, the argument after it) names, if it is one to give
+/// relative: the entry and the path.
+fn path_option<'a>(
+    m: Option<Match<'a>>,
+    next: Option<&'a str>,
+) -> Option<(Match<'a>, &'a str, PathKind)> {
+    let m = m?;
+    let path = m.path(next)?;
     let kind = if m.has(INCLUDE_DIR | FRAMEWORK_DIR) {
         PathKind::Dir
     } else if m.has(INCLUDE_FILE) {
@@ -97,7 +98,8 @@ impl PathMap {
 
 /// The arguments to run the compiler with, and how to map its paths back.
 #[derive(Debug, PartialEq)]
-pub struct Relativized {
+pub(crate) struct Relativized {
+    /// One for each of the call's arguments, in order.
     pub args: Vec<String>,
     pub map: PathMap,
     /// Absolute paths under base_dir that kept their spelling, and why.
@@ -105,7 +107,7 @@ pub struct Relativized {
 }
 
 #[derive(Debug, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// No argument names a path under base_dir that could be rewritten.
     Unchanged {
         kept: Vec<String>,
@@ -115,10 +117,43 @@ pub enum Outcome {
     Declined(String),
 }
 
+impl Outcome {
+    /// What the rewrite did and why it kept or declined paths, as lines
+    /// for the call's log.
+    pub fn notes(&self) -> Vec<String> {
+        let kept = match self {
+            Outcome::Unchanged { kept } => kept,
+            Outcome::Rewritten(r) => &r.kept,
+            Outcome::Declined(why) => {
+                return vec![format!("base_dir: paths not made relative: {why}")];
+            }
+        };
+        let mut notes: Vec<String> = kept
+            .iter()
+            .map(|k| format!("base_dir: kept absolute: {k}"))
+            .collect();
+        if let Outcome::Rewritten(r) = self {
+            notes.push(format!(
+                "base_dir: compiling with {} path(s) made relative: {}",
+                r.map.len(),
+                r.args.join(" ")
+            ));
+        }
+        notes
+    }
+}
+
 /// Rewrites the paths under base_dir in `args` (response files already
-/// expanded) relative to `cwd`, the working directory as the user spells it;
-/// `physical` is the one the kernel resolves relative paths from.
-pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -> Outcome {
+/// expanded, read by the option table as `tokens`) relative to `cwd`, the
+/// working directory as the user spells it; `physical` is the one the
+/// kernel resolves relative paths from. Each argument keeps its place.
+pub(crate) fn relativize(
+    args: &[String],
+    tokens: &[Token],
+    cwd: &str,
+    physical: &str,
+    base: &BaseDirs,
+) -> Outcome {
     let mut r = Rewriter {
         cwd,
         clean_cwd: normalize(cwd),
@@ -129,39 +164,23 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
         kept: Vec::new(),
         conflict: None,
     };
-    let mut out = Vec::with_capacity(args.len());
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let next = args.get(i + 1);
-        if a == "--ccache-skip" {
-            out.push(a.clone());
-            out.extend(next.cloned());
-            i += 2;
+    let mut out = args.to_vec();
+    for (i, (a, token)) in args.iter().zip(tokens).enumerate() {
+        if token.is_value {
+            // Passed as given, unless the option before it is a path option.
             continue;
         }
-        if let Some((m, value, kind)) = path_option(a, next.map(String::as_str)) {
+        let next = args.get(i + 1).map(String::as_str);
+        if let Some((m, value, kind)) = path_option(token.entry(a), next) {
+            let rel = r.path(value, kind);
             if m.takes_next() {
-                out.push(a.clone());
-                out.push(r.path(value, kind));
-                i += 2;
+                out[i + 1] = rel;
             } else {
-                out.push(format!("{}{}", m.name(), r.path(value, kind)));
-                i += 1;
+                out[i] = format!("{}{rel}", m.name());
             }
-            continue;
+        } else if !(a.starts_with('-') && a.len() > 1) {
+            out[i] = r.path(a, PathKind::File);
         }
-        if a.starts_with('-') && a.len() > 1 {
-            out.push(a.clone());
-            if takes_separate_value(a) {
-                out.extend(next.cloned());
-                i += 1;
-            }
-            i += 1;
-            continue;
-        }
-        out.push(r.path(a, PathKind::File));
-        i += 1;
     }
     if let Some(why) = r.conflict.take().or_else(|| r.overlap()) {
         return Outcome::Declined(why);
@@ -174,43 +193,6 @@ pub fn relativize(args: &[String], cwd: &str, physical: &str, base: &BaseDirs) -
         map: r.map,
         kept: r.kept,
     })
-}
-
-/// The form of one argument that goes into the hash: absolute paths under
-/// base_dir replaced by their relation to `cwd` — an argument that is one
-/// (a source, the value of an option), the path glued to an option that
-/// takes one (`-I/x`, `-isysroot/x`) or to any `…=` (`-fprofile-use=/x`),
-/// and OLD of a prefix map (NEW is kept).
-pub fn hash_form_of_arg<'a>(arg: &'a str, cwd: &str, base_dir: Option<&BaseDirs>) -> Cow<'a, str> {
-    if base_dir.is_none() {
-        return Cow::Borrowed(arg);
-    }
-    if let Some(rel) = relate(arg, cwd, base_dir) {
-        return Cow::Owned(rel.hash_form());
-    }
-    if !arg.starts_with('-') {
-        return Cow::Borrowed(arg);
-    }
-    if let Some((m, old, new)) = options::prefix_map(arg) {
-        return match relate(old, cwd, base_dir) {
-            Some(rel) => Cow::Owned(format!("{}{}={new}", m.name(), rel.hash_form())),
-            None => Cow::Borrowed(arg),
-        };
-    }
-    let glued = options::path_value(arg, None).map(|(m, path)| (m.name(), path));
-    // `-I=/x` (in the sysroot) too, as any `…=/path`.
-    let after_equals = arg
-        .find('/')
-        .filter(|&slash| arg[..slash].ends_with('='))
-        .map(|slash| arg.split_at(slash));
-    glued
-        .into_iter()
-        .chain(after_equals)
-        .find_map(|(option, value)| {
-            let rel = relate(value, cwd, base_dir)?;
-            Some(Cow::Owned(format!("{option}{}", rel.hash_form())))
-        })
-        .unwrap_or(Cow::Borrowed(arg))
 }
 
 /// `dir` as the prefix maps among `args` that apply to debug information
@@ -390,6 +372,10 @@ fn same_location(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn relativize_in(args: &[String], cwd: &str, base: &BaseDirs) -> Outcome {
+        relativize(args, &options::tokens(args), cwd, cwd, base)
+    }
+
     #[test]
     fn map_prefers_the_longest_spelling() {
         let mut m = PathMap::default();
@@ -442,7 +428,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let Outcome::Rewritten(r) = relativize(&args, &build, &build, &base) else {
+        let Outcome::Rewritten(r) = relativize_in(&args, &build, &base) else {
             panic!("not rewritten");
         };
         assert_eq!(
@@ -460,13 +446,13 @@ mod tests {
         let mut mixed = args.clone();
         mixed.push("-I../include/sub".into());
         assert!(matches!(
-            relativize(&mixed, &build, &build, &base),
+            relativize_in(&mixed, &build, &base),
             Outcome::Declined(_)
         ));
         // A trailing `/.` stays apart from the directory of a source there.
         let mut dotted = args.clone();
         dotted.push(format!("-I{root}/proj/src/."));
-        let Outcome::Rewritten(r) = relativize(&dotted, &build, &build, &base) else {
+        let Outcome::Rewritten(r) = relativize_in(&dotted, &build, &base) else {
             panic!("not rewritten");
         };
         assert_eq!(r.args.last().unwrap(), "-I../src/.");
@@ -482,14 +468,9 @@ mod tests {
         std::fs::write(format!("{build}/y.c"), "int y;\n").unwrap();
         let here = vec!["-c".to_string(), format!("{build}/y.c")];
         assert!(matches!(
-            relativize(&here, &build, &build, &base),
+            relativize_in(&here, &build, &base),
             Outcome::Unchanged { .. }
         ));
-    }
-
-    fn ci() -> Option<&'static BaseDirs> {
-        static BASE: std::sync::OnceLock<BaseDirs> = std::sync::OnceLock::new();
-        Some(BASE.get_or_init(|| BaseDirs::one("/ci")))
     }
 
     #[test]
@@ -505,55 +486,6 @@ mod tests {
         assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
         assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
         assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
-    }
-
-    #[test]
-    fn arguments_hash_alike_across_checkouts() {
-        for arg in [
-            "-I/ci/X/proj/include",
-            "/ci/X/proj/src/a.c",
-            "-fdebug-prefix-map=/ci/X/proj=.",
-        ] {
-            let a = hash_form_of_arg(&arg.replace('X', "one"), "/ci/one/proj", ci()).into_owned();
-            let b = hash_form_of_arg(&arg.replace('X', "two2"), "/ci/two2/proj", ci()).into_owned();
-            assert_eq!(a, b, "{arg}");
-        }
-        assert_eq!(
-            hash_form_of_arg("-I/usr/include", "/ci/a", ci()),
-            "-I/usr/include"
-        );
-        assert_eq!(hash_form_of_arg("-Werror", "/ci/a", ci()), "-Werror");
-    }
-
-    #[test]
-    fn every_path_option_hashes_alike_across_checkouts() {
-        // Those the compiler is given relative, and those it is given as
-        // they are (`-isysroot`, `-L`, `-B`, `-iprefix`: once in the key's
-        // list only), glued; separate values are arguments of their own.
-        for arg in [
-            "-isysroot/ci/X/sdk",
-            "-L/ci/X/lib",
-            "-B/ci/X/bin",
-            "-F/ci/X/fw",
-            "-iframework/ci/X/fw",
-            "-iprefix/ci/X/",
-            "-iwithprefixbefore/ci/X/inc",
-            "-include/ci/X/a.h",
-            "--sysroot=/ci/X/sdk",
-            "-I=/ci/X/inc",
-            "-fprofile-use=/ci/X/p",
-            "-fmacro-prefix-map=/ci/X=.",
-            "-fprofile-prefix-map=/ci/X=.",
-        ] {
-            let a = hash_form_of_arg(&arg.replace('X', "one"), "/ci/one", ci()).into_owned();
-            let b = hash_form_of_arg(&arg.replace('X', "two2"), "/ci/two2", ci()).into_owned();
-            assert_eq!(a, b, "{arg}");
-            assert_ne!(a, arg.replace('X', "one"), "{arg}");
-        }
-        // Not paths of their own: in the sysroot, a multilib name.
-        for arg in ["-iwithsysroot/ci/a/x", "-imultilib/ci/a", "-Wp,-I/ci/a"] {
-            assert_eq!(hash_form_of_arg(arg, "/ci/a", ci()), arg);
-        }
     }
 
     #[test]
@@ -578,7 +510,7 @@ mod tests {
             .chain([format!("{root}/x.c")])
             .collect();
         let b = format!("{root}/b");
-        let Outcome::Rewritten(r) = relativize(&args, &b, &b, &BaseDirs::one(root)) else {
+        let Outcome::Rewritten(r) = relativize_in(&args, &b, &BaseDirs::one(root)) else {
             panic!("not rewritten");
         };
         assert_eq!(r.args[..3], args[..3]);

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::miss::file_kind;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
+use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
 use crate::depfile::StoredDepfile;
 use crate::key::Key;
@@ -139,7 +140,7 @@ impl Session {
             .as_deref()
             .and_then(StoredDepfile::decode)
             .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()))
-            .map(|body| self.user_spelled_depfile(&body, family).unwrap_or(body))?;
+            .map(|body| user_spelled_depfile(&a.path_map, &body, family).unwrap_or(body))?;
         Some(Some((d.file.as_str(), body)))
     }
 
@@ -160,7 +161,7 @@ impl Session {
         };
         let keep = !unpacked.coloured || color::wanted(a.color, family);
         let relocated = relocated.as_deref().unwrap_or(stderr);
-        let absolute = self.absolute_in_stderr(relocated);
+        let absolute = self.absolute_in_stderr(&a.path_map, relocated);
         let shown = color::present(&absolute, keep, family);
         let _ = std::io::stderr().write_all(&shown);
     }
@@ -247,12 +248,16 @@ impl Session {
 
     /// The compiler's diagnostics as this call shows them: with
     /// `absolute_paths_in_stderr`, paths the compiler was given relative to
-    /// base_dir name this checkout's files as the call's own arguments did.
-    pub(super) fn absolute_in_stderr<'t>(&self, text: &'t [u8]) -> std::borrow::Cow<'t, [u8]> {
-        let map = match &self.path_map {
-            Some(map) if self.config.absolute_paths_in_stderr => map,
-            _ => return std::borrow::Cow::Borrowed(text),
-        };
+    /// base_dir name this checkout's files as the call's own arguments did
+    /// (`map`, the analysis' `path_map`).
+    pub(super) fn absolute_in_stderr<'t>(
+        &self,
+        map: &PathMap,
+        text: &'t [u8],
+    ) -> std::borrow::Cow<'t, [u8]> {
+        if map.is_empty() || !self.config.absolute_paths_in_stderr {
+            return std::borrow::Cow::Borrowed(text);
+        }
         let mapped = crate::paths::map_paths_in_text(
             text,
             |_| true,
@@ -263,17 +268,19 @@ impl Session {
             None => std::borrow::Cow::Borrowed(text),
         }
     }
+}
 
-    /// The `.d` the compiler wrote for relative paths, with the spelling of
-    /// the call's own arguments (`None`: nothing to change).
-    pub(super) fn user_spelled_depfile(
-        &self,
-        body: &[u8],
-        family: compiler::Family,
-    ) -> Option<Vec<u8>> {
-        let map = self.path_map.as_ref()?;
-        crate::depfile::map_back(body, family, |dep| map.original(dep))
+/// The `.d` the compiler wrote for relative paths, with the spelling of the
+/// call's own arguments (`None`: nothing to change).
+pub(super) fn user_spelled_depfile(
+    map: &PathMap,
+    body: &[u8],
+    family: compiler::Family,
+) -> Option<Vec<u8>> {
+    if map.is_empty() {
+        return None;
     }
+    crate::depfile::map_back(body, family, |dep| map.original(dep))
 }
 
 /// What a hit does with an extra output that is a symlink: what gcc does.

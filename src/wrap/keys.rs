@@ -39,7 +39,6 @@ impl Session {
         cwd: &str,
     ) -> Result<[u8; 32], Fallback> {
         let config = &self.config;
-        let base_dir = config.base_dir.as_ref();
         let mut h = KeyHasher::new(config.debug);
         crate::compiler::hash_identity(
             &mut h,
@@ -61,14 +60,11 @@ impl Session {
             self.log.note(format!("ignore_options: not hashing {arg}"));
         }
         for arg in self.keyed(&a.hash_args) {
-            h.field(
-                "arg",
-                relative::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
-            );
+            h.field("arg", a.hash_form(arg).as_bytes());
         }
         h.field("language", a.key_language().name().as_bytes());
         if !a.shares_preprocessed {
-            self.hash_cpp_args(&mut h, a, cwd);
+            self.hash_cpp_args(&mut h, a);
         }
         if config.hash_dir && a.debug_info {
             // The directory as the debug information will name it.
@@ -224,12 +220,7 @@ impl Session {
     }
 
     /// The manifest key, or `None` when direct mode does not apply to this call.
-    pub(super) fn manifest_key(
-        &mut self,
-        a: &ArgsAnalysis,
-        cwd: &str,
-        common: &[u8; 32],
-    ) -> Option<Key> {
+    pub(super) fn manifest_key(&mut self, a: &ArgsAnalysis, common: &[u8; 32]) -> Option<Key> {
         if !self.config.direct_mode || a.language.is_preprocessed() {
             return None;
         }
@@ -265,10 +256,9 @@ impl Session {
         h.field("common", common);
         if a.shares_preprocessed {
             // Left out of the result key; the preprocessor needs them.
-            self.hash_cpp_args(&mut h, a, cwd);
+            self.hash_cpp_args(&mut h, a);
         }
-        let input = relative::hash_form_of_arg(&a.input, cwd, self.config.base_dir.as_ref());
-        h.field("input", input.as_bytes());
+        h.field("input", a.hash_form(&a.input).as_bytes());
         h.field("source", blake3::hash(&source).as_bytes());
         for var in INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
@@ -288,13 +278,9 @@ impl Session {
     }
 
     /// The preprocessor's own arguments and the source's language.
-    fn hash_cpp_args(&self, h: &mut KeyHasher, a: &ArgsAnalysis, cwd: &str) {
-        let base_dir = self.config.base_dir.as_ref();
+    fn hash_cpp_args(&self, h: &mut KeyHasher, a: &ArgsAnalysis) {
         for arg in self.keyed(&a.cpp_args) {
-            h.field(
-                "cpp-arg",
-                relative::hash_form_of_arg(arg, cwd, base_dir).as_bytes(),
-            );
+            h.field("cpp-arg", a.hash_form(arg).as_bytes());
         }
         h.field("language", a.language.name().as_bytes());
     }

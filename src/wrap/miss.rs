@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+use super::hit::user_spelled_depfile;
 use super::{exit_code, fallback, prefixed, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
+use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
 use crate::depfile::StoredDepfile;
 use crate::key::Key;
@@ -53,9 +55,9 @@ impl Session {
     }
 
     /// Runs the real compiler and passes its output through: with the
-    /// call's own arguments, or with those whose base_dir paths were made
-    /// relative (`compile_args`), and a forced colour option if any. Failures are counted here; only a clean compile that
-    /// wrote a non-empty object yields an entry.
+    /// analysis' `compiler_args` (base_dir paths made relative, if any) and
+    /// a forced colour option if any. Failures are counted here; only a
+    /// clean compile that wrote a non-empty object yields an entry.
     pub(super) fn run_compiler(
         &mut self,
         a: &ArgsAnalysis,
@@ -76,9 +78,9 @@ impl Session {
             .collect();
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a, &self.compiler, family);
-        let out = self.execute(forced)?;
+        let out = self.execute(&a.compiler_args, forced)?;
         let _ = std::io::stdout().write_all(&out.stdout);
-        let shown = self.absolute_in_stderr(&out.stderr);
+        let shown = self.absolute_in_stderr(&a.path_map, &out.stderr);
         let keep = forced.is_none() || color::wanted(a.color, family);
         let _ = std::io::stderr().write_all(&color::present(&shown, keep, family));
         let code = exit_code(out.status);
@@ -106,11 +108,10 @@ impl Session {
         }
     }
 
-    /// Runs the compiler with the colour option `forced`, if any; a
-    /// compiler that looked like gcc or clang but rejects the option runs
-    /// again as it was called.
-    fn execute(&mut self, forced: Option<&str>) -> Result<Output, Fallback> {
-        let args = self.compile_args.as_ref().unwrap_or(&self.args);
+    /// Runs the compiler with `args` and the colour option `forced`, if
+    /// any; a compiler that looked like gcc or clang but rejects the option
+    /// runs again without it.
+    fn execute(&mut self, args: &[String], forced: Option<&str>) -> Result<Output, Fallback> {
         let run = |extra: Option<&str>| {
             prefixed(&self.config, &self.compiler.path)
                 .args(args)
@@ -181,7 +182,7 @@ impl Session {
         }
         let dep_body = match &a.deps {
             Some(d) => {
-                let (stored, body) = self.collect_depfile(d, cwd, family)?;
+                let (stored, body) = self.collect_depfile(d, &a.path_map, cwd, family)?;
                 entry.files.push((FileKind::Dependency, stored));
                 Some(body)
             }
@@ -209,10 +210,12 @@ impl Session {
     }
 
     /// The dependency file the compiler wrote: its stored form and its
-    /// body. With base_dir, the file is given the call's own spelling.
+    /// body. With base_dir, the file is given the call's own spelling
+    /// (`map`, the analysis' `path_map`).
     fn collect_depfile(
         &mut self,
         d: &DepOptions,
+        map: &PathMap,
         cwd: &str,
         family: compiler::Family,
     ) -> Result<(Vec<u8>, Vec<u8>), Counter> {
@@ -230,7 +233,7 @@ impl Session {
                 return Err(Counter::CompilerProducedNoOutput);
             }
         };
-        if let Some(mapped) = self.user_spelled_depfile(&body, family) {
+        if let Some(mapped) = user_spelled_depfile(map, &body, family) {
             // Renamed into place: a kill midway leaves the compiler's
             // complete (relative) file, never half of ours.
             let replaced = crate::files::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {

@@ -59,11 +59,6 @@ struct Session {
     storage: Storage,
     /// The compiler's exit code, once it ran and its output was passed on.
     compiled: Option<i32>,
-    /// The arguments the compiler runs with when base_dir paths were made
-    /// relative (`None`: the call's own arguments).
-    compile_args: Option<Vec<String>>,
-    /// How to map the relative paths back to the call's own spelling.
-    path_map: Option<crate::compiler::relative::PathMap>,
     /// The source's text, read once for every key that needs it.
     source: std::cell::OnceCell<Option<Vec<u8>>>,
     /// The source as the call names it, once the arguments are analysed
@@ -316,8 +311,6 @@ fn new_session(
         debug: None,
         storage,
         compiled: None,
-        compile_args: None,
-        path_map: None,
         source: std::cell::OnceCell::new(),
         input: None,
         key_fields: Vec::new(),

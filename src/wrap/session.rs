@@ -7,7 +7,6 @@ use std::process::Stdio;
 use super::debug::{DebugFiles, Part};
 use super::{checks, fallback, miss_inputs, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
-use crate::compiler::relative;
 use crate::config::Sloppiness;
 use crate::hash::direct::{self, DigestCache};
 use crate::hash::includes::{self, ReadFile, SearchDirs};
@@ -32,35 +31,7 @@ impl Session {
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let cwd = dirs.apparent.clone();
-        let expanded = self.expanded_args(&cwd)?;
-        let analysis = args::analyse(&expanded).map_err(|c| {
-            let counter = checks::ccache_precedence(&expanded, &cwd, c);
-            fallback(counter, "the call cannot be cached")
-        })?;
-        self.input = Some(analysis.input.clone());
-        checks::files_named(&analysis, &cwd)?;
-        // The source as the user named it: base_dir's rewrite may make it
-        // relative, and the record says which file it was.
-        let user_input = analysis.input.clone();
-        let mut analysis = self.relativize(&expanded, &dirs, analysis);
-        self.apply_sloppiness(&mut analysis)?;
-        self.explain_target = Some(miss_inputs::ExplainTarget::new(
-            &analysis.output,
-            &user_input,
-            &cwd,
-            self.config.base_dir.as_ref(),
-        ));
-        // gcc writes a dependency file of its own when these are set; a hit
-        // could not produce it.
-        for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
-            if std::env::var_os(var).is_some() {
-                return Err(fallback(
-                    Counter::UnsupportedEnvironmentVariable,
-                    format!("{var} is set"),
-                ));
-            }
-        }
-        checks::disabled_by_source(&analysis.input, self.source_text(&analysis))?;
+        let analysis = self.checked_analysis(&dirs)?;
         if self.config.debug {
             self.debug = Some(DebugFiles::new(
                 &analysis.output,
@@ -72,7 +43,7 @@ impl Session {
         }
         let common = self.common_digest(&analysis, &cwd)?;
 
-        let manifest_key = self.manifest_key(&analysis, &cwd, &common);
+        let manifest_key = self.manifest_key(&analysis, &common);
         if let Some(mkey) = &manifest_key {
             self.shard = LocalStore::shard_of(mkey);
             self.log.note(format!("manifest key {}", mkey.to_hex()));
@@ -164,6 +135,44 @@ impl Session {
         Ok(compiled.code)
     }
 
+    /// The call's arguments, analysed once for every use (with base_dir,
+    /// as the compiler will run with them: see `args::analyse_call`), and
+    /// the checks ccache makes before any lookup.
+    fn checked_analysis(&mut self, dirs: &paths::WorkingDir) -> Result<ArgsAnalysis, Fallback> {
+        let cwd = &dirs.apparent;
+        let expanded = self.expanded_args(cwd)?;
+        let base = self.config.base_dir.as_ref().map(|b| (b, dirs));
+        let mut analysis = args::analyse_call(&self.args, &expanded, base).map_err(|c| {
+            let counter = checks::ccache_precedence(&expanded, cwd, c);
+            fallback(counter, "the call cannot be cached")
+        })?;
+        self.input = Some(analysis.user_input.clone());
+        for note in &analysis.base_dir_notes {
+            self.log.note(note);
+        }
+        checks::files_named(&analysis, cwd)?;
+        self.apply_sloppiness(&mut analysis)?;
+        // The miss inputs name the source as the user did.
+        self.explain_target = Some(miss_inputs::ExplainTarget::new(
+            &analysis.output,
+            &analysis.user_input,
+            cwd,
+            self.config.base_dir.as_ref(),
+        ));
+        // gcc writes a dependency file of its own when these are set; a hit
+        // could not produce it.
+        for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
+            if std::env::var_os(var).is_some() {
+                return Err(fallback(
+                    Counter::UnsupportedEnvironmentVariable,
+                    format!("{var} is set"),
+                ));
+            }
+        }
+        checks::disabled_by_source(&analysis.input, self.source_text(&analysis))?;
+        Ok(analysis)
+    }
+
     /// The call's arguments with response files expanded, for a compiler
     /// type objcache caches (`compiler_type`); quoted as
     /// `response_file_format` says, or as the compiler type's own.
@@ -186,50 +195,6 @@ impl Session {
             });
         args::expand_response_files_as(&self.args, Path::new(cwd), format)
             .map_err(|why| fallback(Counter::BadCompilerArguments, why))
-    }
-
-    /// With base_dir set, the compiler runs with the paths under it made
-    /// relative (see `compiler::relative`); the analysis is then that of
-    /// the arguments it runs with.
-    fn relativize(
-        &mut self,
-        expanded: &[String],
-        dirs: &paths::WorkingDir,
-        analysis: ArgsAnalysis,
-    ) -> ArgsAnalysis {
-        let Some(base) = &self.config.base_dir else {
-            return analysis;
-        };
-        let rewritten = match relative::relativize(expanded, &dirs.apparent, &dirs.physical, base) {
-            relative::Outcome::Rewritten(r) => r,
-            relative::Outcome::Unchanged { kept } => {
-                for k in kept {
-                    self.log.note(format!("base_dir: kept absolute: {k}"));
-                }
-                return analysis;
-            }
-            relative::Outcome::Declined(why) => {
-                self.log
-                    .note(format!("base_dir: paths not made relative: {why}"));
-                return analysis;
-            }
-        };
-        for k in &rewritten.kept {
-            self.log.note(format!("base_dir: kept absolute: {k}"));
-        }
-        match args::analyse(&rewritten.args) {
-            Ok(relative_analysis) => {
-                self.log.note(format!(
-                    "base_dir: compiling with {} path(s) made relative: {}",
-                    rewritten.map.len(),
-                    rewritten.args.join(" ")
-                ));
-                self.compile_args = Some(rewritten.args);
-                self.path_map = Some(rewritten.map);
-                relative_analysis
-            }
-            Err(_) => analysis,
-        }
     }
 
     fn count_miss(&mut self, preprocessed: bool) {
