@@ -9,7 +9,7 @@
 //! the caller with `take_changes`, so the policy is tested without a compiler.
 
 use crate::config::Config;
-use crate::key::Key;
+use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
@@ -515,6 +515,19 @@ impl Storage {
     /// `crate::files::open_cache_file_bounded`).
     pub fn open_raw_object(&self, key: &Key, size: u64) -> std::io::Result<(std::fs::File, u64)> {
         crate::files::open_cache_file_bounded(&self.raw_object_path(key), size)
+    }
+}
+
+/// The memos of the compiler's identity and of precompiled headers live
+/// in the local store's directory, whatever the policy: they are no
+/// entries, and a remote has no use for them.
+impl DigestMemo for Storage {
+    fn recall(&self, kind: MemoKind, id: &[u8]) -> Option<Vec<u8>> {
+        self.local.recall(kind, id)
+    }
+
+    fn remember(&self, kind: MemoKind, id: &[u8], record: &[u8]) {
+        self.local.remember(kind, id, record)
     }
 }
 

@@ -45,7 +45,7 @@ impl Session {
             &mut h,
             &self.compiler,
             &config.compiler_check,
-            &config.cache_dir,
+            &self.storage,
             self.coarse_start_ns,
         )
         .map_err(|e| fallback(Counter::CompilerCheckFailed, e))?;
@@ -202,7 +202,7 @@ impl Session {
             for member in members {
                 let digest = crate::store::digests::file_digest(
                     &member,
-                    &self.config.cache_dir,
+                    &self.storage,
                     self.coarse_start_ns,
                 )
                 .map_err(unusable)?;
