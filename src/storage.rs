@@ -14,6 +14,7 @@ use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
 use crate::store::inputs::{self, InputRecord};
+use crate::store::manifest::{Manifest, ManifestResult};
 use crate::store::{EntryKind, LocalStore};
 
 /// Results from this size on are streamed from their file rather than
@@ -358,6 +359,56 @@ impl Storage {
                     self.count(Counter::InternalError);
                 }
                 false
+            }
+        }
+    }
+
+    /// The manifest stored under `key`; a corrupt one is removed and
+    /// counted. `again`: this call read it before, so the read is not
+    /// counted a second time.
+    pub fn manifest(&mut self, key: &Key, again: bool) -> Option<Manifest> {
+        let verify = |b: &[u8]| Manifest::decode(b, key).map(|_| ());
+        let (bytes, source) = if again {
+            self.reread(key, EntryKind::Manifest, &verify)?
+        } else {
+            self.get(key, EntryKind::Manifest, &verify)?
+        };
+        match Manifest::decode(&bytes, key) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                let hex = key.to_hex();
+                self.log
+                    .note(format!("corrupt manifest {hex} ({why}): removed"));
+                self.discard(key, EntryKind::Manifest, source);
+                None
+            }
+        }
+    }
+
+    /// Adds `result` to the manifest under `key` as it is stored now
+    /// (another call may have added to it since this one read it), locally
+    /// and remotely.
+    pub fn add_to_manifest(
+        &mut self,
+        key: &Key,
+        result: ManifestResult,
+        namespace: &str,
+        level: Option<i32>,
+    ) {
+        if !self.may_write() {
+            return;
+        }
+        let mut manifest = self.manifest(key, true).unwrap_or_default();
+        manifest.add(result);
+        match manifest.encode(key, namespace, level) {
+            Ok(bytes) => {
+                self.put(key, EntryKind::Manifest, &bytes);
+            }
+            Err(e) => {
+                let hex = key.to_hex();
+                self.log
+                    .note(format!("could not encode manifest {hex}: {e}"));
+                self.count(Counter::InternalError);
             }
         }
     }
