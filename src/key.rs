@@ -1,6 +1,7 @@
-//! Cache keys: BLAKE3 digests of delimited fields, and the hasher that
-//! builds them. A leaf module: the store names entries by key, the hash
-//! module computes them, and neither needs the other for it.
+//! Cache keys: BLAKE3 digests of delimited fields, the hasher that
+//! builds them, and the memo of digests worth keeping between calls. A
+//! leaf module: the store names entries by key, the hash module's recipe
+//! (`hash::recipe`) computes them, and neither needs the other for it.
 
 use std::fmt;
 
@@ -180,6 +181,40 @@ pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     // Not past the bound if it grows meanwhile.
     hasher.update_reader(file.take(MAX_HASHED_FILE))?;
     Ok(*hasher.finalize().as_bytes())
+}
+
+/// Which digests a memo keeps: each kind in its own directory of the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoKind {
+    /// What identifies a compiler (its content, a check command's output).
+    Compiler,
+    /// The content of a large input that rarely changes (a precompiled header).
+    FileDigest,
+}
+
+impl MemoKind {
+    pub const ALL: [MemoKind; 2] = [MemoKind::Compiler, MemoKind::FileDigest];
+
+    /// The directory of the cache dir that holds this kind's memos.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            MemoKind::Compiler => "compilers",
+            MemoKind::FileDigest => "digests",
+        }
+    }
+}
+
+/// Digests remembered between calls, so that a hit need not compute them
+/// again. The storage keeps them (`storage::Storage`), as small cache
+/// files read and written safely; what a memo holds for an `id`, and when
+/// it may be trusted, is the caller's to decide.
+pub trait DigestMemo {
+    /// What was remembered for `id`, if anything readable.
+    fn recall(&self, kind: MemoKind, id: &[u8]) -> Option<Vec<u8>>;
+
+    /// Remembers `content` for `id`. Best effort: a cache that cannot be
+    /// written computes the digest again next time.
+    fn remember(&self, kind: MemoKind, id: &[u8], content: &[u8]);
 }
 
 #[cfg(test)]

@@ -1,18 +1,22 @@
 //! objcache: a fast, ccache-compatible compiler cache.
 //!
 //! Rooms, each depending only on those listed before it:
-//! - `clock`, `files` (safe file access), `key` (cache keys and the
-//!   hasher), `log`, `paths`: leaves;
+//! - `clock`, `files` (safe file access), `key` (cache keys, the hasher,
+//!   and the interface of the memo of digests kept between calls), `log`,
+//!   `paths`: leaves;
 //! - `stats` (counters), `remote` (remote backends), `config`
 //!   (ccache.conf and `CCACHE_*`);
 //! - `compiler` (finding the real compiler, argument analysis), `depfile`
 //!   (`.d` files on a hit);
-//! - `store` (entries on disk, cleanup), `hash` (what goes into the keys,
+//! - `store` (entries and memos on disk, cleanup), `hash` (the key recipe,
+//!   `hash::recipe`: what goes into each key and whether it still holds;
 //!   direct mode's include records);
-//! - `storage` (the local store and the remotes behind one policy);
+//! - `storage` (the local store and the remotes behind one policy: every
+//!   cache file a compile reads or writes, the memos included);
 //! - `explain` (why a compile missed: its key fields against the last
 //!   compile of the same output);
-//! - `wrap` (one cached compile) and `manage` (the cache-manager options).
+//! - `wrap` (one cached compile: look up, serve or compile, store) and
+//!   `manage` (the cache-manager options).
 
 pub mod clock;
 pub mod compiler;

@@ -9,11 +9,12 @@
 //! the caller with `take_changes`, so the policy is tested without a compiler.
 
 use crate::config::Config;
-use crate::key::Key;
+use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
 use crate::store::inputs::{self, MissInputs};
+use crate::store::manifest::{Manifest, ManifestResult};
 use crate::store::{EntryKind, LocalStore};
 
 /// Results from this size on are streamed from their file rather than
@@ -362,6 +363,56 @@ impl Storage {
         }
     }
 
+    /// The manifest stored under `key`; a corrupt one is removed and
+    /// counted. `again`: this call read it before, so the read is not
+    /// counted a second time.
+    pub fn manifest(&mut self, key: &Key, again: bool) -> Option<Manifest> {
+        let verify = |b: &[u8]| Manifest::decode(b, key).map(|_| ());
+        let (bytes, source) = if again {
+            self.reread(key, EntryKind::Manifest, &verify)?
+        } else {
+            self.get(key, EntryKind::Manifest, &verify)?
+        };
+        match Manifest::decode(&bytes, key) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                let hex = key.to_hex();
+                self.log
+                    .note(format!("corrupt manifest {hex} ({why}): removed"));
+                self.discard(key, EntryKind::Manifest, source);
+                None
+            }
+        }
+    }
+
+    /// Adds `result` to the manifest under `key` as it is stored now
+    /// (another call may have added to it since this one read it), locally
+    /// and remotely.
+    pub fn add_to_manifest(
+        &mut self,
+        key: &Key,
+        result: ManifestResult,
+        namespace: &str,
+        level: Option<i32>,
+    ) {
+        if !self.may_write() {
+            return;
+        }
+        let mut manifest = self.manifest(key, true).unwrap_or_default();
+        manifest.add(result);
+        match manifest.encode(key, namespace, level) {
+            Ok(bytes) => {
+                self.put(key, EntryKind::Manifest, &bytes);
+            }
+            Err(e) => {
+                let hex = key.to_hex();
+                self.log
+                    .note(format!("could not encode manifest {hex}: {e}"));
+                self.count(Counter::InternalError);
+            }
+        }
+    }
+
     /// The miss inputs kept under `key` in the local store, if there are
     /// valid ones. Reads of objcache's own bookkeeping are not counted.
     pub fn miss_inputs(&self, key: &Key) -> Option<MissInputs> {
@@ -387,7 +438,7 @@ impl Storage {
         let path = self.local.path(key, kind);
         let stored = inputs
             .encode(key, namespace, level)
-            .map_err(|e| format!("could not encode the input record: {e}"))
+            .map_err(|e| format!("could not encode the miss inputs: {e}"))
             .and_then(|bytes| {
                 (self.local.put(key, kind, &bytes))
                     .map_err(|e| format!("could not write {}: {e}", path.display()))
@@ -515,6 +566,19 @@ impl Storage {
     /// `crate::files::open_cache_file_bounded`).
     pub fn open_raw_object(&self, key: &Key, size: u64) -> std::io::Result<(std::fs::File, u64)> {
         crate::files::open_cache_file_bounded(&self.raw_object_path(key), size)
+    }
+}
+
+/// The memos of the compiler's identity and of precompiled headers live
+/// in the local store's directory, whatever the policy: they are no
+/// entries, and a remote has no use for them.
+impl DigestMemo for Storage {
+    fn recall(&self, kind: MemoKind, id: &[u8]) -> Option<Vec<u8>> {
+        self.local.recall(kind, id)
+    }
+
+    fn remember(&self, kind: MemoKind, id: &[u8], content: &[u8]) {
+        self.local.remember(kind, id, content)
     }
 }
 

@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::key::KeyHasher;
+use crate::key::{DigestMemo, KeyHasher, MemoKind};
 
 pub use crate::config::CompilerType;
 
@@ -111,16 +111,16 @@ pub fn family(compiler: &Compiler) -> Family {
 
 /// Adds the compiler's identity to the key as `compiler_check` says.
 /// `content` (objcache's default) hashes the binary once per install, and a
-/// command runs once per install: the result is remembered under the cache
-/// dir, keyed by path, size, mtime, ctime and inode (and the command's
-/// text), once the binary's ctime is settled at `coarse_start_ns` (the
-/// call's start by the coarse clock): a binary rewritten within one
-/// timestamp tick would otherwise keep its identity.
+/// command runs once per install: the result is remembered in `memo` (the
+/// storage's `compilers/`), keyed by path, size, mtime, ctime and inode
+/// (and the command's text), once the binary's ctime is settled at
+/// `coarse_start_ns` (the call's start by the coarse clock): a binary
+/// rewritten within one timestamp tick would otherwise keep its identity.
 pub fn hash_identity(
     h: &mut KeyHasher,
     located: &Compiler,
     check: &str,
-    cache_dir: &Path,
+    memo: &dyn DigestMemo,
     coarse_start_ns: i64,
 ) -> Result<(), String> {
     let compiler = located.path.as_path();
@@ -140,17 +140,17 @@ pub fn hash_identity(
             );
         }
         "content" | "" => {
-            let digest = memoised_content_hash(located, cache_dir, coarse_start_ns)?;
+            let digest = memoised_content_hash(located, memo, coarse_start_ns)?;
             h.field("compiler-content", &digest);
         }
         s if s.starts_with("string:") => h.field("compiler-string", &s.as_bytes()[7..]),
         command => {
-            let memo = Memo {
+            let which = IdentityMemo {
                 what: &format!("command:{command}"),
-                cache_dir,
+                memo,
                 coarse_start_ns,
             };
-            let digest = memoised(located, memo, || run_check_command(command, compiler))?;
+            let digest = memoised(located, which, || run_check_command(command, compiler))?;
             h.field("compiler-check-output", &digest);
         }
     }
@@ -192,37 +192,37 @@ fn run_check_command(command: &str, compiler: &Path) -> Result<[u8; 32], String>
 /// The compiler's content digest (hashing it once per install).
 fn memoised_content_hash(
     located: &Compiler,
-    cache_dir: &Path,
+    memo: &dyn DigestMemo,
     coarse_start_ns: i64,
 ) -> Result<[u8; 32], String> {
     let real = &located.real;
-    let memo = Memo {
+    let which = IdentityMemo {
         what: "content",
-        cache_dir,
+        memo,
         coarse_start_ns,
     };
-    memoised(located, memo, || {
+    memoised(located, which, || {
         crate::key::hash_file_content(real).map_err(|e| format!("{}: {e}", real.display()))
     })
 }
 
 /// Which memo of a compiler: `what` it says (the content, or a check
-/// command's output), kept under `cache_dir`.
-struct Memo<'a> {
+/// command's output), kept in `memo`.
+struct IdentityMemo<'a> {
     what: &'a str,
-    cache_dir: &'a Path,
+    memo: &'a dyn DigestMemo,
     coarse_start_ns: i64,
 }
 
-/// What `compute` says about the compiler for `memo.what`, remembered under
-/// the cache dir by the compiler's path, size, mtime, ctime and inode: a
+/// What `compute` says about the compiler for `which.what`, remembered in
+/// the memo by the compiler's path, size, mtime, ctime and inode: a
 /// new install computes it again. Only once the ctime is settled: a rewrite
 /// within its tick would keep it. The kernel sets the ctime on every
 /// change, so a settled ctime is enough, and an install's mtime in the
 /// future (`install -p` from a skewed clock) does not stop the memo.
 fn memoised(
     located: &Compiler,
-    memo: Memo,
+    which: IdentityMemo,
     compute: impl FnOnce() -> Result<[u8; 32], String>,
 ) -> Result<[u8; 32], String> {
     let real = &located.real;
@@ -236,27 +236,23 @@ fn memoised(
         m.ino(),
         m.dev()
     );
-    if memo.what != "content" {
+    if which.what != "content" {
         // The memo of a command also depends on the path it is given.
-        id = format!("{}\0{}\0{id}", memo.what, located.path.display());
+        id = format!("{}\0{}\0{id}", which.what, located.path.display());
     }
-    let file = memo
-        .cache_dir
-        .join("compilers")
-        .join(blake3::hash(id.as_bytes()).to_hex().as_str());
-    // Anything but a small regular file (a FIFO, a link to /dev/zero) is
-    // not read, and replaced below.
-    if let Ok(stored) = crate::files::read_cache_file_bounded(&file, crate::files::MAX_MEMO_FILE) {
+    // Anything unreadable or of another length is replaced below.
+    if let Some(stored) = which.memo.recall(MemoKind::Compiler, id.as_bytes()) {
         if let Ok(digest) = <[u8; 32]>::try_from(stored.as_slice()) {
             return Ok(digest);
         }
     }
     let digest = compute()?;
-    if !crate::clock::stamp_settled(ctime_ns, memo.coarse_start_ns) {
+    if !crate::clock::stamp_settled(ctime_ns, which.coarse_start_ns) {
         return Ok(digest);
     }
-    // Best effort: a read-only cache computes it again next time.
-    let _ = crate::files::atomic_write_below(memo.cache_dir, &file, &digest);
+    which
+        .memo
+        .remember(MemoKind::Compiler, id.as_bytes(), &digest);
     Ok(digest)
 }
 
@@ -279,7 +275,8 @@ mod tests {
             let mut h = KeyHasher::new(false);
             let gcc = locate("/usr/bin/gcc", "").unwrap();
             let start = crate::clock::coarse_now_ns();
-            hash_identity(&mut h, &gcc, "content", dir.path(), start).unwrap();
+            let memo = crate::store::LocalStore::new(dir.path());
+            hash_identity(&mut h, &gcc, "content", &memo, start).unwrap();
             h.finish().0
         };
         let first = run();
@@ -306,7 +303,8 @@ mod tests {
         let ctime = crate::clock::file_time_ns(m.ctime(), m.ctime_nsec());
         let digest = |start| {
             let mut h = KeyHasher::new(false);
-            hash_identity(&mut h, &located, "content", &cache, start).unwrap();
+            let memo = crate::store::LocalStore::new(&cache);
+            hash_identity(&mut h, &located, "content", &memo, start).unwrap();
             h.finish().0
         };
         let first = digest(ctime);

@@ -53,12 +53,16 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "the source",
     ),
     (
-        "wrap/keys.rs",
+        "hash/recipe.rs",
         "std::fs::read(&sum)",
         "a precompiled header's .sum",
     ),
-    ("wrap/keys.rs", "std::fs::read(&a.input)", "the source"),
-    ("wrap/session.rs", "std::fs::read(&a.input)", "the source"),
+    ("hash/recipe.rs", "std::fs::read(&a.input)", "the source"),
+    (
+        "wrap/session.rs",
+        "std::fs::read(&analysis.input)",
+        "the source",
+    ),
     (
         "wrap/miss.rs",
         "std::fs::read(&a.output)",
@@ -90,7 +94,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a hit's output, rewritten in place",
     ),
     (
-        "wrap/mod.rs",
+        "hash/recipe.rs",
         "std::fs::read_to_string(\"/proc/cpuinfo\")",
         "the kernel's CPU list",
     ),

@@ -1,13 +1,15 @@
 //! Remembered digests of large inputs that rarely change (precompiled
-//! headers), so a hit does not hash tens of megabytes each time:
-//! `<cache_dir>/digests/<BLAKE3 of the path>` holds the file's identity
-//! (size, mtime, ctime, inode, device) and its digest. One file per path,
-//! so the directory stays as small as the set of such inputs.
+//! headers), so a hit does not hash tens of megabytes each time: the memo
+//! (`key::DigestMemo`, kept by the storage as `digests/<BLAKE3 of the
+//! path>`) holds the file's identity (size, mtime, ctime, inode, device)
+//! and its digest. One memo per path, so they stay as few as such inputs.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use crate::key::{DigestMemo, MemoKind};
 
 fn identity(m: &fs::Metadata) -> String {
     format!(
@@ -27,18 +29,16 @@ fn identity(m: &fs::Metadata) -> String {
 /// Only a file whose stamps are settled at `coarse_start_ns` (the call's
 /// start by the coarse clock, see `clock::stamp_settled`) is remembered: a
 /// write later in the same timestamp tick would leave its identity as it was.
-pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::Result<[u8; 32]> {
+pub fn file_digest(
+    path: &Path,
+    memo: &dyn DigestMemo,
+    coarse_start_ns: i64,
+) -> io::Result<[u8; 32]> {
     let absolute = std::path::absolute(path)?;
     let before = fs::metadata(&absolute)?;
     let id = identity(&before);
-    let memo = cache_dir.join("digests").join(
-        blake3::hash(absolute.as_os_str().as_encoded_bytes())
-            .to_hex()
-            .as_str(),
-    );
-    // Anything but a small regular file (a FIFO, a link to /dev/zero) is
-    // not read, and replaced below.
-    if let Ok(stored) = crate::files::read_cache_file_bounded(&memo, crate::files::MAX_MEMO_FILE) {
+    let memo_id = absolute.as_os_str().as_encoded_bytes();
+    if let Some(stored) = memo.recall(MemoKind::FileDigest, memo_id) {
         if let Some(digest) = stored
             .strip_prefix(id.as_bytes())
             .and_then(|rest| rest.strip_prefix(b"\n"))
@@ -55,11 +55,10 @@ pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::R
             && settled(crate::clock::file_time_ns(m.ctime(), m.ctime_nsec()))
     };
     if identity(&after) == id && settled(&after) {
-        let mut record = id.into_bytes();
-        record.push(b'\n');
-        record.extend_from_slice(&digest);
-        // Best effort: a read-only cache hashes again next time.
-        let _ = crate::files::atomic_write_below(cache_dir, &memo, &record);
+        let mut content = id.into_bytes();
+        content.push(b'\n');
+        content.extend_from_slice(&digest);
+        memo.remember(MemoKind::FileDigest, memo_id, &content);
     }
     Ok(digest)
 }
@@ -67,6 +66,7 @@ pub fn file_digest(path: &Path, cache_dir: &Path, coarse_start_ns: i64) -> io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::LocalStore;
 
     fn ctime_ns(path: &Path) -> i64 {
         let m = fs::metadata(path).unwrap();
@@ -83,31 +83,32 @@ mod tests {
         let file = dir.path().join("p.gch");
         fs::write(&file, b"one").unwrap();
         let cache = dir.path().join("cache");
+        let memo = LocalStore::new(&cache);
         // Written in the tick of the start: hashed, not remembered.
         let start = ctime_ns(&file);
         assert_eq!(
-            file_digest(&file, &cache, start).unwrap(),
+            file_digest(&file, &memo, start).unwrap(),
             *blake3::hash(b"one").as_bytes()
         );
         assert_eq!(memos(&cache), 0);
         // Settled: remembered, and the memo is used.
         let later = start + 3_000_000_000;
-        file_digest(&file, &cache, later).unwrap();
-        let memo = fs::read_dir(cache.join("digests"))
+        file_digest(&file, &memo, later).unwrap();
+        let memo_file = fs::read_dir(cache.join("digests"))
             .unwrap()
             .next()
             .unwrap()
             .unwrap()
             .path();
-        let mut record = fs::read(&memo).unwrap();
-        let n = record.len();
-        record[n - 32..].copy_from_slice(&[7u8; 32]);
-        fs::write(&memo, &record).unwrap();
-        assert_eq!(file_digest(&file, &cache, later).unwrap(), [7u8; 32]);
+        let mut content = fs::read(&memo_file).unwrap();
+        let n = content.len();
+        content[n - 32..].copy_from_slice(&[7u8; 32]);
+        fs::write(&memo_file, &content).unwrap();
+        assert_eq!(file_digest(&file, &memo, later).unwrap(), [7u8; 32]);
         // Rewritten: its identity changed, so it is hashed again.
         fs::write(&file, b"two").unwrap();
         assert_eq!(
-            file_digest(&file, &cache, later).unwrap(),
+            file_digest(&file, &memo, later).unwrap(),
             *blake3::hash(b"two").as_bytes()
         );
     }
@@ -116,6 +117,7 @@ mod tests {
     fn a_whole_second_stamp_is_not_remembered_within_its_second() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache");
+        let memo = LocalStore::new(&cache);
         let file = dir.path().join("p.gch");
         fs::write(&file, b"one").unwrap();
         // An mtime as a file system with 1-second stamps writes it, and a
@@ -133,9 +135,9 @@ mod tests {
         // Late in that second, after the (fine) ctime's tick.
         let late = second_ns + 999_999_999;
         assert!(crate::clock::stamp_settled(ctime_ns(&file), late));
-        file_digest(&file, &cache, late).unwrap();
+        file_digest(&file, &memo, late).unwrap();
         assert_eq!(memos(&cache), 0, "remembered within the stamp's second");
-        file_digest(&file, &cache, second_ns + 2_000_000_000).unwrap();
+        file_digest(&file, &memo, second_ns + 2_000_000_000).unwrap();
         assert_eq!(memos(&cache), 1);
     }
 }

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::files::{disk_kib, no_symlink_below, temp_file_in};
-use crate::key::Key;
+use crate::key::{DigestMemo, Key, MemoKind};
 use crate::stats::{self, Counter};
 
 /// What a stored file is; the letter ends its file name.
@@ -246,6 +246,31 @@ impl LocalStore {
                 }
             }
         });
+    }
+}
+
+/// Memos live beside the buckets, one small file each:
+/// `<cache_dir>/<kind's directory>/<BLAKE3 of the id>`. They are not
+/// entries: outside the size accounting, never sent to a remote.
+impl DigestMemo for LocalStore {
+    /// Anything but a small regular file (a FIFO, a link to /dev/zero) is
+    /// not read; the caller computes the digest and remembers it over it.
+    fn recall(&self, kind: MemoKind, id: &[u8]) -> Option<Vec<u8>> {
+        let path = self.memo_path(kind, id);
+        crate::files::read_cache_file_bounded(&path, crate::files::MAX_MEMO_FILE).ok()
+    }
+
+    /// Never through a symlinked directory (`files::atomic_write_below`).
+    fn remember(&self, kind: MemoKind, id: &[u8], content: &[u8]) {
+        let path = self.memo_path(kind, id);
+        let _ = crate::files::atomic_write_below(&self.root, &path, content);
+    }
+}
+
+impl LocalStore {
+    fn memo_path(&self, kind: MemoKind, id: &[u8]) -> PathBuf {
+        let name = blake3::hash(id).to_hex();
+        self.root.join(kind.dir_name()).join(name.as_str())
     }
 }
 

@@ -2,16 +2,15 @@
 //! each ending the cached path with its own counter: the source is no file
 //! (`no_input_file`), the output cannot be written (`bad_output_file`), the
 //! source asks not to be cached (`disabled`), an include is no regular file
-//! (`bad_input_file`); and after the compile, whether a file it read
-//! changed meanwhile (`modified_input_file`).
+//! (`bad_input_file`); and after a depend-mode compile, whether a file it
+//! read changed meanwhile (`modified_input_file`).
 
-use super::{fallback, Fallback, Session};
+use super::{fallback, Fallback};
 use crate::compiler::args::ArgsAnalysis;
-use crate::config::Sloppiness;
 use crate::hash::includes::ReadFile;
+use crate::hash::recipe::Recipe;
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::Stamp;
 
 /// How much of the source is searched for the disabling comment.
 const DISABLE_SEARCH_LIMIT: usize = 4096;
@@ -142,63 +141,22 @@ pub(super) fn includes_are_files(files: &[ReadFile], cwd: &str) -> Result<(), Fa
     Ok(())
 }
 
-impl Session {
-    /// A source or header that may have changed after this call started, if
-    /// any: its ctime lies in the timestamp tick of the call's start or later
-    /// (`clock::stamp_settled`; on a file system with 1-second stamps, a file
-    /// written earlier in the start's second counts, since a rewrite in that
-    /// second would look the same). Only the ctime counts here: the kernel
-    /// sets it on every change, while an mtime can be anywhere (tarballs,
-    /// clock skew), and a future mtime must not make a file uncacheable.
-    pub(super) fn changed_during_compile(
-        &self,
-        a: &ArgsAnalysis,
-        files: &[ReadFile],
-        cwd: &str,
-    ) -> Option<String> {
-        let ctime_sloppy = self.config.sloppiness.has(Sloppiness::IncludeFileCtime);
-        std::iter::once(a.input.as_str())
-            .chain(files.iter().map(|f| f.path.as_str()))
-            .find(|path| {
-                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
-                    let stamp = Stamp::of(&m);
-                    stamp.unsettled_at(self.coarse_start_ns, true, ctime_sloppy)
-                })
-            })
-            .map(str::to_string)
+/// Why the files a depend-mode compile read cannot make a key, if they
+/// cannot: one is not a regular file, one changed while the compiler
+/// ran, or (there is no preprocessed text to search) one uses an
+/// assembler directive that reads other files.
+pub(super) fn depend_mode_inputs(recipe: &Recipe, files: &[ReadFile]) -> Result<(), Fallback> {
+    let (a, cwd) = (recipe.analysis, recipe.cwd);
+    includes_are_files(files, cwd)?;
+    if let Some(why) = recipe.changed_since_start(files) {
+        return Err(fallback(
+            Counter::ModifiedInputFile,
+            format!("{why} changed in the timestamp tick of the call's start or later"),
+        ));
     }
-
-    /// A source or header changed while the compiler ran: nothing is
-    /// stored, and the call counts `modified_input_file` (with the lookups
-    /// that missed) instead of a miss.
-    pub(super) fn count_modified(&mut self, preprocessed: bool) {
-        self.changes.push((Counter::ModifiedInputFile, 1));
-        if preprocessed && !self.storage.policy().recache {
-            self.changes.push((Counter::PreprocessedCacheMiss, 1));
-        }
+    for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
+        let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
+        recipe.refuse_unseen_inputs(path, &content)?;
     }
-
-    /// Why the files a depend-mode compile read cannot make a key, if they
-    /// cannot: one is not a regular file, one changed while the compiler
-    /// ran, or (there is no preprocessed text to search) one uses an
-    /// assembler directive that reads other files.
-    pub(super) fn depend_mode_inputs(
-        &self,
-        a: &ArgsAnalysis,
-        files: &[ReadFile],
-        cwd: &str,
-    ) -> Result<(), Fallback> {
-        includes_are_files(files, cwd)?;
-        if let Some(why) = self.changed_during_compile(a, files, cwd) {
-            return Err(fallback(
-                Counter::ModifiedInputFile,
-                format!("{why} changed in the timestamp tick of the call's start or later"),
-            ));
-        }
-        for path in std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str())) {
-            let content = std::fs::read(paths::resolve_in(cwd, path)).unwrap_or_default();
-            self.refuse_unseen_inputs(path, &content)?;
-        }
-        Ok(())
-    }
+    Ok(())
 }

@@ -19,15 +19,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::hash::recipe::Part;
 use crate::log::Log;
-
-/// Which key a hasher's input belongs to.
-#[derive(Clone, Copy)]
-pub(super) enum Part {
-    Common,
-    Direct,
-    Preprocessor,
-}
 
 pub(super) struct DebugFiles {
     /// `<object>.<timestamp>.ccache-`, to which each file's suffix is added.

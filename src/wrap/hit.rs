@@ -5,10 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use super::miss::file_kind;
+use super::raw::install_raw;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
+use crate::config::Config;
 use crate::depfile::StoredDepfile;
 use crate::key::Key;
 use crate::stats::Counter;
@@ -55,7 +57,7 @@ impl Session {
             return Ok(None);
         };
         let object_path = (!a.syntax_only).then_some(a.output.as_str());
-        let mut unpacked = match self.unpack(&stored, key, object_path)? {
+        let mut unpacked = match unpack(&stored, key, object_path)? {
             Ok(u) => u,
             Err(why) => {
                 self.log
@@ -103,7 +105,9 @@ impl Session {
             None => {}
             Some(Object::Written(out)) => written(&a.output, out.finish())?,
             Some(Object::Raw(digest, size)) => {
-                let installed = self.install_raw(key, digest, size, Path::new(&a.output));
+                let output = Path::new(&a.output);
+                let installed =
+                    install_raw(&self.storage, &self.config, key, (digest, size), output);
                 let installed = installed.map_err(|e| {
                     fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
                 })?;
@@ -161,117 +165,38 @@ impl Session {
         };
         let keep = !unpacked.coloured || color::wanted(a.color, family);
         let relocated = relocated.as_deref().unwrap_or(stderr);
-        let absolute = self.absolute_in_stderr(&a.path_map, relocated);
+        let absolute = absolute_in_stderr(&self.config, &a.path_map, relocated);
         let shown = color::present(&absolute, keep, family);
         let _ = std::io::stderr().write_all(&shown);
     }
+}
 
-    /// Reads a stored result: the object streamed to the output (confirmed by
-    /// the caller only once everything checked out, removed otherwise), the
-    /// other files into memory. The outer error is a problem writing the
-    /// output (the call then runs the compiler); the inner one a bad entry,
-    /// found at the latest by `finish` (a result streamed from its file is
-    /// checked as it is read).
-    fn unpack(
-        &mut self,
-        stored: &StoredResult,
-        key: &Key,
-        object_path: Option<&str>,
-    ) -> Result<Result<Unpacked, String>, Fallback> {
-        let opened = match stored {
-            StoredResult::Bytes(bytes) => ResultStream::open(bytes, key),
-            StoredResult::File(file, len) => ResultStream::open_file(file, *len, key),
-        };
-        let mut stream = match opened {
-            Ok(s) => s,
-            Err(why) => return Ok(Err(why)),
-        };
-        let mut u = Unpacked::default();
-        loop {
-            let (kind, len) = match stream.next_file() {
-                Ok(Some(next)) => next,
-                Ok(None) => break,
-                Err(why) => return Ok(Err(why)),
-            };
-            let small = match kind {
-                FileKind::Object | FileKind::RawObject => {
-                    if u.object.is_some() {
-                        return Ok(Err("more than one object in the entry".into()));
-                    }
-                    let Some(output) = object_path else {
-                        return Ok(Err("an object for a compile that writes none".into()));
-                    };
-                    match read_object(&mut stream, kind, len, output)? {
-                        Ok(object) => u.object = Some(object),
-                        Err(why) => return Ok(Err(why)),
-                    }
-                    continue;
-                }
-                FileKind::SplitDwarf
-                | FileKind::CoverageNotes
-                | FileKind::StackUsage
-                | FileKind::CallGraph
-                | FileKind::Listing => {
-                    if u.extras.iter().any(|(k, _)| *k == kind) {
-                        return Ok(Err(format!("{kind:?} stored twice")));
-                    }
-                    match stream.read_small(len) {
-                        Ok(data) => u.extras.push((kind, data)),
-                        Err(why) => return Ok(Err(why)),
-                    }
-                    continue;
-                }
-                FileKind::Dependency => &mut u.dependency,
-                FileKind::Stdout => &mut u.stdout,
-                FileKind::Stderr | FileKind::ColouredStderr => {
-                    u.coloured = kind == FileKind::ColouredStderr;
-                    &mut u.stderr
-                }
-                FileKind::WorkingDir => &mut u.working_dir,
-            };
-            if small.is_some() {
-                return Ok(Err(format!("{kind:?} stored twice")));
-            }
-            match stream.read_small(len) {
-                Ok(data) => *small = Some(data),
-                Err(why) => return Ok(Err(why)),
-            }
-        }
-        if let Err(why) = stream.finish() {
-            return Ok(Err(why));
-        }
-        if u.object.is_none() && object_path.is_some() {
-            return Ok(Err("no object in the entry".into()));
-        }
-        Ok(Ok(u))
+/// The compiler's diagnostics as this call shows them: with
+/// `absolute_paths_in_stderr`, paths the compiler was given relative to
+/// base_dir name this checkout's files as the call's own arguments did
+/// (`map`, the analysis' `path_map`).
+pub(super) fn absolute_in_stderr<'t>(
+    config: &Config,
+    map: &PathMap,
+    text: &'t [u8],
+) -> std::borrow::Cow<'t, [u8]> {
+    if map.is_empty() || !config.absolute_paths_in_stderr {
+        return std::borrow::Cow::Borrowed(text);
     }
-
-    /// The compiler's diagnostics as this call shows them: with
-    /// `absolute_paths_in_stderr`, paths the compiler was given relative to
-    /// base_dir name this checkout's files as the call's own arguments did
-    /// (`map`, the analysis' `path_map`).
-    pub(super) fn absolute_in_stderr<'t>(
-        &self,
-        map: &PathMap,
-        text: &'t [u8],
-    ) -> std::borrow::Cow<'t, [u8]> {
-        if map.is_empty() || !self.config.absolute_paths_in_stderr {
-            return std::borrow::Cow::Borrowed(text);
-        }
-        let mapped = crate::paths::map_paths_in_text(
-            text,
-            |_| true,
-            |token| token.contains('/').then(|| map.original(token)).flatten(),
-        );
-        match mapped {
-            Some(m) => std::borrow::Cow::Owned(m),
-            None => std::borrow::Cow::Borrowed(text),
-        }
+    let mapped = crate::paths::map_paths_in_text(
+        text,
+        |_| true,
+        |token| token.contains('/').then(|| map.original(token)).flatten(),
+    );
+    match mapped {
+        Some(m) => std::borrow::Cow::Owned(m),
+        None => std::borrow::Cow::Borrowed(text),
     }
 }
 
-/// The `.d` the compiler wrote for relative paths, with the spelling of the
-/// call's own arguments (`None`: nothing to change).
+/// The `.d` the compiler wrote for relative paths, with the spelling of
+/// the call's own arguments (`map`, the analysis' `path_map`; `None`:
+/// nothing to change).
 pub(super) fn user_spelled_depfile(
     map: &PathMap,
     body: &[u8],
@@ -281,6 +206,85 @@ pub(super) fn user_spelled_depfile(
         return None;
     }
     crate::depfile::map_back(body, family, |dep| map.original(dep))
+}
+
+/// Reads a stored result: the object streamed to the output (confirmed by
+/// the caller only once everything checked out, removed otherwise), the
+/// other files into memory. The outer error is a problem writing the
+/// output (the call then runs the compiler); the inner one a bad entry,
+/// found at the latest by `finish` (a result streamed from its file is
+/// checked as it is read).
+fn unpack(
+    stored: &StoredResult,
+    key: &Key,
+    object_path: Option<&str>,
+) -> Result<Result<Unpacked, String>, Fallback> {
+    let opened = match stored {
+        StoredResult::Bytes(bytes) => ResultStream::open(bytes, key),
+        StoredResult::File(file, len) => ResultStream::open_file(file, *len, key),
+    };
+    let mut stream = match opened {
+        Ok(s) => s,
+        Err(why) => return Ok(Err(why)),
+    };
+    let mut u = Unpacked::default();
+    loop {
+        let (kind, len) = match stream.next_file() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(why) => return Ok(Err(why)),
+        };
+        let small = match kind {
+            FileKind::Object | FileKind::RawObject => {
+                if u.object.is_some() {
+                    return Ok(Err("more than one object in the entry".into()));
+                }
+                let Some(output) = object_path else {
+                    return Ok(Err("an object for a compile that writes none".into()));
+                };
+                match read_object(&mut stream, kind, len, output)? {
+                    Ok(object) => u.object = Some(object),
+                    Err(why) => return Ok(Err(why)),
+                }
+                continue;
+            }
+            FileKind::SplitDwarf
+            | FileKind::CoverageNotes
+            | FileKind::StackUsage
+            | FileKind::CallGraph
+            | FileKind::Listing => {
+                if u.extras.iter().any(|(k, _)| *k == kind) {
+                    return Ok(Err(format!("{kind:?} stored twice")));
+                }
+                match stream.read_small(len) {
+                    Ok(data) => u.extras.push((kind, data)),
+                    Err(why) => return Ok(Err(why)),
+                }
+                continue;
+            }
+            FileKind::Dependency => &mut u.dependency,
+            FileKind::Stdout => &mut u.stdout,
+            FileKind::Stderr | FileKind::ColouredStderr => {
+                u.coloured = kind == FileKind::ColouredStderr;
+                &mut u.stderr
+            }
+            FileKind::WorkingDir => &mut u.working_dir,
+        };
+        if small.is_some() {
+            return Ok(Err(format!("{kind:?} stored twice")));
+        }
+        match stream.read_small(len) {
+            Ok(data) => *small = Some(data),
+            Err(why) => return Ok(Err(why)),
+        }
+    }
+    if let Err(why) = stream.finish() {
+        return Ok(Err(why));
+    }
+    if u.object.is_none() && object_path.is_some() {
+        return Ok(Err("no object in the entry".into()));
+    }
+    Ok(Ok(u))
 }
 
 /// What a hit does with an extra output that is a symlink: what gcc does.

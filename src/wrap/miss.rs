@@ -5,14 +5,17 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use super::hit::user_spelled_depfile;
+use super::hit::{absolute_in_stderr, user_spelled_depfile};
 use super::{exit_code, fallback, prefixed, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
 use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
+use crate::config::Config;
 use crate::depfile::StoredDepfile;
 use crate::key::Key;
+use crate::log::Log;
 use crate::stats::Counter;
+use crate::storage::Storage;
 use crate::store::entry::{FileKind, ResultEntry};
 use crate::store::{self, EntryKind};
 
@@ -44,16 +47,17 @@ struct Written {
     coloured: bool,
 }
 
-impl Session {
-    pub(super) fn compression_level(&self) -> Option<i32> {
-        self.config
-            .compression
-            .then_some(match self.config.compression_level {
-                0 => 1,
-                l => l,
-            })
-    }
+/// The zstd level entries are written with (`None`: uncompressed).
+pub(super) fn compression_level(config: &Config) -> Option<i32> {
+    config
+        .compression
+        .then_some(match config.compression_level {
+            0 => 1,
+            l => l,
+        })
+}
 
+impl Session {
     /// Runs the real compiler and passes its output through: with the
     /// analysis' `compiler_args` (base_dir paths made relative, if any) and
     /// a forced colour option if any. Failures are counted here; only a
@@ -74,13 +78,19 @@ impl Session {
         let extras_before: Vec<_> = a
             .extra_outputs
             .iter()
-            .map(|e| self.identity_before(&e.path))
+            .map(|e| identity_before(&e.path, self.coarse_start_ns))
             .collect();
         let family = compiler::family(&self.compiler);
         let forced = color::forced_option(a, &self.compiler, family);
-        let out = self.execute(&a.compiler_args, forced)?;
+        let out = execute(
+            &self.config,
+            &self.compiler.path,
+            &a.compiler_args,
+            forced,
+            &self.log,
+        )?;
         let _ = std::io::stdout().write_all(&out.stdout);
-        let shown = self.absolute_in_stderr(&a.path_map, &out.stderr);
+        let shown = absolute_in_stderr(&self.config, &a.path_map, &out.stderr);
         let keep = forced.is_none() || color::wanted(a.color, family);
         let _ = std::io::stderr().write_all(&color::present(&shown, keep, family));
         let code = exit_code(out.status);
@@ -106,36 +116,6 @@ impl Session {
                 Ok(Compiled::nothing(code))
             }
         }
-    }
-
-    /// Runs the compiler with `args` and the colour option `forced`, if
-    /// any; a compiler that looked like gcc or clang but rejects the option
-    /// runs again without it.
-    fn execute(&mut self, args: &[String], forced: Option<&str>) -> Result<Output, Fallback> {
-        let run = |extra: Option<&str>| {
-            prefixed(&self.config, &self.compiler.path)
-                .args(args)
-                .args(extra)
-                .stdin(Stdio::inherit())
-                .output()
-                .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))
-        };
-        let out = run(forced)?;
-        let Some(option) = forced else {
-            return Ok(out);
-        };
-        let rejected = !out.status.success()
-            && out
-                .stderr
-                .windows(option.len())
-                .any(|w| w == option.as_bytes());
-        if !rejected {
-            return Ok(out);
-        }
-        self.log.note(format!(
-            "the compiler rejected {option}: compiling without it"
-        ));
-        run(None)
     }
 
     /// The entry for what a successful compile wrote, and the `.d` as the
@@ -255,30 +235,6 @@ impl Session {
         Ok((stored, body))
     }
 
-    /// With `hard_link` or `file_clone` (and no remote storage, which needs
-    /// self-contained entries), keeps the object as a plain file beside the
-    /// entry and returns the entry that points to it.
-    fn store_raw_object(&mut self, key: &Key, entry: &ResultEntry) -> Option<ResultEntry> {
-        if !(self.config.hard_link || self.config.file_clone) || !self.storage.keeps_raw_objects() {
-            return None;
-        }
-        let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
-        if !self.storage.put_raw_object(key, object) {
-            return None;
-        }
-        let mut digest_len = blake3::hash(object).as_bytes().to_vec();
-        digest_len.extend_from_slice(&(object.len() as u64).to_le_bytes());
-        let files = entry
-            .files
-            .iter()
-            .map(|(k, v)| match k {
-                FileKind::Object => (FileKind::RawObject, digest_len.clone()),
-                _ => (*k, v.clone()),
-            })
-            .collect();
-        Some(ResultEntry { files })
-    }
-
     /// Stores a result (locally and remotely) unless the cache is read-only;
     /// `true` when it is stored somewhere.
     pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
@@ -286,14 +242,15 @@ impl Session {
             return false;
         }
         let raw_entry;
-        let entry = match self.store_raw_object(key, entry) {
+        let entry = match store_raw_object(&mut self.storage, &self.config, key, entry) {
             Some(e) => {
                 raw_entry = e;
                 &raw_entry
             }
             None => entry,
         };
-        match entry.encode(key, &self.config.namespace, self.compression_level()) {
+        let level = compression_level(&self.config);
+        match entry.encode(key, &self.config.namespace, level) {
             Ok(bytes) => self.storage.put(key, EntryKind::Result, &bytes),
             Err(e) => {
                 self.log
@@ -326,23 +283,86 @@ fn file_identity(path: &str) -> Option<(u64, u64, i64, i64)> {
     Some((m.ino(), m.size(), m.ctime(), m.ctime_nsec()))
 }
 
-impl Session {
-    /// The identity of an extra output before the compile. One changed in
-    /// the timestamp tick of the call's start (a compile of the same output
-    /// moments ago; a second ago on a file system with 1-second stamps)
-    /// would keep its identity when the compiler rewrites it in place in
-    /// that tick, and the rewrite would be taken for no output: it is
-    /// removed first, as ccache always removes a `.dwo`, so that whatever
-    /// is there afterwards is the compiler's.
-    fn identity_before(&self, path: &str) -> Option<(u64, u64, i64, i64)> {
-        let identity = file_identity(path)?;
-        let ctime_ns = crate::clock::file_time_ns(identity.2, identity.3);
-        if crate::clock::stamp_settled(ctime_ns, self.coarse_start_ns) {
-            return Some(identity);
-        }
-        match std::fs::remove_file(path) {
-            Ok(()) => None,
-            Err(_) => Some(identity),
-        }
+/// The identity of an extra output before the compile. One changed in
+/// the timestamp tick of the call's start (a compile of the same output
+/// moments ago; a second ago on a file system with 1-second stamps)
+/// would keep its identity when the compiler rewrites it in place in
+/// that tick, and the rewrite would be taken for no output: it is
+/// removed first, as ccache always removes a `.dwo`, so that whatever
+/// is there afterwards is the compiler's.
+fn identity_before(path: &str, coarse_start_ns: i64) -> Option<(u64, u64, i64, i64)> {
+    let identity = file_identity(path)?;
+    let ctime_ns = crate::clock::file_time_ns(identity.2, identity.3);
+    if crate::clock::stamp_settled(ctime_ns, coarse_start_ns) {
+        return Some(identity);
     }
+    match std::fs::remove_file(path) {
+        Ok(()) => None,
+        Err(_) => Some(identity),
+    }
+}
+
+/// Runs the compiler with `args` (the analysis' `compiler_args`) and the
+/// colour option `forced`, if any; a compiler that looked like gcc or clang
+/// but rejects the option runs again without it.
+fn execute(
+    config: &Config,
+    compiler: &Path,
+    args: &[String],
+    forced: Option<&str>,
+    log: &Log,
+) -> Result<Output, Fallback> {
+    let run = |extra: Option<&str>| {
+        prefixed(config, compiler)
+            .args(args)
+            .args(extra)
+            .stdin(Stdio::inherit())
+            .output()
+            .map_err(|e| fallback(Counter::InternalError, format!("running the compiler: {e}")))
+    };
+    let out = run(forced)?;
+    let Some(option) = forced else {
+        return Ok(out);
+    };
+    let rejected = !out.status.success()
+        && out
+            .stderr
+            .windows(option.len())
+            .any(|w| w == option.as_bytes());
+    if !rejected {
+        return Ok(out);
+    }
+    log.note(format!(
+        "the compiler rejected {option}: compiling without it"
+    ));
+    run(None)
+}
+
+/// With `hard_link` or `file_clone` (and no remote storage, which needs
+/// self-contained entries), keeps the object as a plain file beside the
+/// entry and returns the entry that points to it.
+fn store_raw_object(
+    storage: &mut Storage,
+    config: &Config,
+    key: &Key,
+    entry: &ResultEntry,
+) -> Option<ResultEntry> {
+    if !(config.hard_link || config.file_clone) || !storage.keeps_raw_objects() {
+        return None;
+    }
+    let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
+    if !storage.put_raw_object(key, object) {
+        return None;
+    }
+    let mut digest_len = blake3::hash(object).as_bytes().to_vec();
+    digest_len.extend_from_slice(&(object.len() as u64).to_le_bytes());
+    let files = entry
+        .files
+        .iter()
+        .map(|(k, v)| match k {
+            FileKind::Object => (FileKind::RawObject, digest_len.clone()),
+            _ => (*k, v.clone()),
+        })
+        .collect();
+    Some(ResultEntry { files })
 }

@@ -8,6 +8,7 @@ use super::Session;
 use crate::explain::{self, Context};
 use crate::hash::record::has_time_macros;
 use crate::paths;
+use crate::storage::Storage;
 use crate::store::inputs::MissInputs;
 use crate::store::manifest::{IncludeRecord, StoredPath};
 use crate::store::EntryKind;
@@ -76,17 +77,16 @@ impl ExplainTarget {
     }
 }
 
-impl Session {
-    /// On a hit: the output's miss inputs stay as recently used as its
-    /// results, so a cache that evicts does not lose the miss inputs that
-    /// would explain the output's next miss first.
-    pub(super) fn touch_miss_inputs(&self) {
-        if let Some(target) = &self.explain_target {
-            let key = target.key(&self.config.namespace);
-            self.storage.touch(&key, EntryKind::Inputs);
-        }
+/// On a hit: the output's miss inputs stay as recently used as its
+/// results, so a cache that evicts does not lose the miss inputs that
+/// would explain the output's next miss first.
+pub(super) fn touch_miss_inputs(target: Option<&ExplainTarget>, storage: &Storage, ns: &str) {
+    if let Some(target) = target {
+        storage.touch(&target.key(ns), EntryKind::Inputs);
     }
+}
 
+impl Session {
     /// After a counted miss: explains it, counts the reason and stores this
     /// call's miss inputs for the next one.
     pub(super) fn explain_miss(&mut self) {
@@ -101,7 +101,7 @@ impl Session {
         let explanation = match &previous {
             None => explain::new_output(&target.output),
             Some(old) => {
-                let source = (self.source.get().cloned().flatten())
+                let source = (self.source.take())
                     .or_else(|| std::fs::read(&target.source).ok())
                     .unwrap_or_default();
                 let time_macro = has_time_macros(&source)
@@ -126,7 +126,7 @@ impl Session {
             explanation: explanation.text,
             fields,
         };
-        let level = self.compression_level();
+        let level = super::miss::compression_level(&self.config);
         (self.storage).put_miss_inputs(&key, &inputs, &self.config.namespace, level);
     }
 }

@@ -7,7 +7,6 @@
 mod checks;
 mod debug;
 mod hit;
-mod keys;
 mod miss;
 mod miss_inputs;
 mod raw;
@@ -39,6 +38,12 @@ fn fallback(counter: Counter, reason: impl Into<String>) -> Fallback {
     }
 }
 
+impl From<crate::hash::recipe::Unkeyable> for Fallback {
+    fn from(u: crate::hash::recipe::Unkeyable) -> Fallback {
+        fallback(u.counter, u.reason)
+    }
+}
+
 struct Session {
     config: Config,
     compiler: compiler::Compiler,
@@ -59,8 +64,9 @@ struct Session {
     storage: Storage,
     /// The compiler's exit code, once it ran and its output was passed on.
     compiled: Option<i32>,
-    /// The source's text, read once for every key that needs it.
-    source: std::cell::OnceCell<Option<Vec<u8>>>,
+    /// The source's text (`None`: unreadable), read once for every key
+    /// that needs it.
+    source: Option<Vec<u8>>,
     /// The source as the call names it, once the arguments are analysed
     /// (what a stats_log line names).
     input: Option<String>,
@@ -311,7 +317,7 @@ fn new_session(
         debug: None,
         storage,
         compiled: None,
-        source: std::cell::OnceCell::new(),
+        source: None,
         input: None,
         key_fields: Vec::new(),
         header_fields: Vec::new(),
@@ -377,6 +383,11 @@ fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], 
 /// Set for the commands a prefix_command runs: objcache reached again
 /// through them runs the compiler without the prefix.
 const PREFIXED: &str = "OBJCACHE_INTERNAL_PREFIXED";
+
+/// The compiler run for preprocessing, as `prefix_command_cpp` says.
+fn preprocessor_command(config: &Config, compiler: &compiler::Compiler) -> Command {
+    with_prefix(config, &config.prefix_command_cpp, &compiler.path)
+}
 
 /// The compiler run as `prefix_command` says.
 fn prefixed(config: &Config, compiler: &Path) -> Command {
@@ -447,15 +458,6 @@ fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
 }
 
 impl Session {
-    /// The compiler run for preprocessing, as `prefix_command_cpp` says.
-    fn preprocessor_command(&self) -> Command {
-        with_prefix(
-            &self.config,
-            &self.config.prefix_command_cpp,
-            &self.compiler.path,
-        )
-    }
-
     /// Cleans up if need be and counts the call. Runs after the compiler's
     /// output went through: a panic here (a bug, or numbers in a stats
     /// file no code foresaw) is counted, never passed on to the build.
@@ -502,26 +504,4 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1)
-}
-
-/// What `-march=native` resolves to on this machine.
-pub(crate) fn cpu_identity() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    info.lines()
-        .take_while(|l| !l.trim().is_empty())
-        .filter(|l| {
-            [
-                "vendor_id",
-                "cpu family",
-                "model",
-                "model name",
-                "flags",
-                "Features",
-                "CPU part",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -10,75 +10,75 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 
-use super::Session;
+use crate::config::Config;
 use crate::key::Key;
 use crate::stats::Counter;
+use crate::storage::Storage;
 use crate::store;
 
-impl Session {
-    /// Puts the raw object of `key` (`digest`, `size` bytes) at `output`.
-    /// `Ok(Some(counter))`: it is missing (evicted) or does not match the
-    /// digest and size its result holds, and nothing was put in place.
-    pub(super) fn install_raw(
-        &mut self,
-        key: &Key,
-        digest: [u8; 32],
-        size: u64,
-        output: &Path,
-    ) -> io::Result<Option<Counter>> {
-        let raw = self.storage.raw_object_path(key);
-        let installed = if self.config.hard_link {
-            link_checked(&raw, digest, size, output)?
-        } else {
-            None
-        };
-        let installed = match installed {
+/// Puts the raw object of `key` (`digest`, `size` bytes) at `output`, as
+/// `hard_link` and `file_clone` say. `Ok(Some(counter))`: it is missing
+/// (evicted) or does not match the digest and size its result holds, and
+/// nothing was put in place.
+pub(super) fn install_raw(
+    storage: &Storage,
+    config: &Config,
+    key: &Key,
+    (digest, size): ([u8; 32], u64),
+    output: &Path,
+) -> io::Result<Option<Counter>> {
+    let raw = storage.raw_object_path(key);
+    let installed = if config.hard_link {
+        link_checked(&raw, digest, size, output)?
+    } else {
+        None
+    };
+    let installed = match installed {
+        Some(outcome) => outcome,
+        None if config.file_clone => match clone_checked(&raw, digest, size, output)? {
             Some(outcome) => outcome,
-            None if self.config.file_clone => match clone_checked(&raw, digest, size, output)? {
-                Some(outcome) => outcome,
-                None => self.copy_checked(key, digest, size, output)?,
-            },
-            None => self.copy_checked(key, digest, size, output)?,
-        };
-        if installed.is_none() {
-            self.storage.touch_raw_object(key);
-        }
-        Ok(installed)
+            None => copy_checked(storage, key, digest, size, output)?,
+        },
+        None => copy_checked(storage, key, digest, size, output)?,
+    };
+    if installed.is_none() {
+        storage.touch_raw_object(key);
     }
+    Ok(installed)
+}
 
-    /// Copies the raw object to `output`, hashed as it is copied; the
-    /// output is confirmed only if it matched.
-    fn copy_checked(
-        &self,
-        key: &Key,
-        digest: [u8; 32],
-        size: u64,
-        output: &Path,
-    ) -> io::Result<Option<Counter>> {
-        let (file, len) = match self.storage.open_raw_object(key, size) {
-            Ok(opened) => opened,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(Some(Counter::MissingCacheFile))
-            }
-            Err(_) => return Ok(Some(Counter::CorruptCacheEntry)),
-        };
-        if len != size {
-            return Ok(Some(Counter::CorruptCacheEntry));
+/// Copies the raw object to `output`, hashed as it is copied; the
+/// output is confirmed only if it matched.
+fn copy_checked(
+    storage: &Storage,
+    key: &Key,
+    digest: [u8; 32],
+    size: u64,
+    output: &Path,
+) -> io::Result<Option<Counter>> {
+    let (file, len) = match storage.open_raw_object(key, size) {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Some(Counter::MissingCacheFile))
         }
-        let mut out = store::OutputFile::create(output, store::Symlink::Replace)?;
-        let mut hasher = blake3::Hasher::new();
-        let mut tee = Tee {
-            hasher: &mut hasher,
-            out: &mut out,
-        };
-        io::copy(&mut file.take(size + 1), &mut tee)?;
-        if !matches(&hasher, digest, size) {
-            // Dropped unfinished: the output is removed.
-            return Ok(Some(Counter::CorruptCacheEntry));
-        }
-        out.finish()?;
-        Ok(None)
+        Err(_) => return Ok(Some(Counter::CorruptCacheEntry)),
+    };
+    if len != size {
+        return Ok(Some(Counter::CorruptCacheEntry));
     }
+    let mut out = store::OutputFile::create(output, store::Symlink::Replace)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut tee = Tee {
+        hasher: &mut hasher,
+        out: &mut out,
+    };
+    io::copy(&mut file.take(size + 1), &mut tee)?;
+    if !matches(&hasher, digest, size) {
+        // Dropped unfinished: the output is removed.
+        return Ok(Some(Counter::CorruptCacheEntry));
+    }
+    out.finish()?;
+    Ok(None)
 }
 
 /// Hard-links the raw object to a temp name beside `output`, checks the

@@ -2,19 +2,24 @@
 //! manifest, then preprocessor mode (or depend mode), then compiling.
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
-use super::debug::{DebugFiles, Part};
+use super::debug::DebugFiles;
+use super::miss::compression_level;
 use super::{checks, fallback, miss_inputs, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
-use crate::config::Sloppiness;
+use crate::compiler::Compiler;
+use crate::config::Config;
 use crate::hash::direct::{self, DigestCache};
 use crate::hash::includes::{self, ReadFile, SearchDirs};
-use crate::hash::record::{RecordContext, Unrecorded};
-use crate::hash::{asm, preprocessor};
-use crate::key::{Key, KeyHasher};
+use crate::hash::recipe::{HashedKey, Recipe};
+use crate::hash::record::Unrecorded;
+use crate::key::Key;
+use crate::log::Log;
 use crate::paths;
 use crate::stats::Counter;
+use crate::storage::Storage;
+use crate::store::entry::ResultEntry;
 use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
 use crate::store::{EntryKind, LocalStore};
 
@@ -26,24 +31,16 @@ struct Preprocessed {
 }
 
 impl Session {
+    /// Looks the call up, serves it or compiles and stores: the exit code
+    /// to return, or why the compiler must run without the cache.
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
-        let dirs = paths::current_dir()
-            .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
-        let cwd = dirs.apparent.clone();
-        let analysis = self.checked_analysis(&dirs)?;
-        if self.config.debug {
-            self.debug = Some(DebugFiles::new(
-                &analysis.output,
-                &cwd,
-                self.config.debug_dir.as_deref(),
-                self.config.debug_level,
-                self.start_ns,
-            ));
-        }
-        let common = self.common_digest(&analysis, &cwd)?;
+        let (analysis, cwd) = self.prepare()?;
+        let common = self.recipe(&analysis, &cwd).common()?;
+        let common = self.keep_key(common);
 
-        let manifest_key = self.manifest_key(&analysis, &common);
+        let manifest_key = self.recipe(&analysis, &cwd).manifest(&common);
+        let manifest_key = manifest_key.map(|hashed| self.keep_key(hashed));
         if let Some(mkey) = &manifest_key {
             self.shard = LocalStore::shard_of(mkey);
             self.log.note(format!("manifest key {}", mkey.to_hex()));
@@ -92,47 +89,41 @@ impl Session {
         } else if let Some(code) = self.serve(&pp.key, &analysis, &cwd)? {
             self.log.note("preprocessed cache hit");
             self.changes.push((Counter::PreprocessedCacheHit, 1));
-            self.touch_miss_inputs();
-            if let Some(mkey) = &manifest_key {
-                self.remember_includes(mkey, &pp.key, &pp.files, &pp.search, &analysis, &cwd);
+            let ns = &self.config.namespace;
+            miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
+            if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
+                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd) {
+                    add_to_manifest(&mut self.storage, &self.config, &mkey, pp.key, recorded);
+                }
             }
             return Ok(code);
         }
         let compiled = self.run_compiler(&analysis, &cwd)?;
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
-            // Recorded before storing: a shadowing header that appeared
-            // during the call may have been read by the compile.
-            let recorded = match &manifest_key {
-                Some(_) if self.storage.may_write() => {
-                    Some(self.record(&pp.files, &pp.search, &analysis, &cwd))
-                }
-                _ => None,
-            };
-            let changed = self
-                .changed_during_compile(&analysis, &pp.files, &cwd)
-                .or_else(|| match &recorded {
-                    Some(Err(Unrecorded::Appeared(path))) => Some(path.clone()),
-                    _ => None,
-                });
-            if let Some(why) = changed {
-                // The key may have been computed from other content than the
-                // object was built from: as in ccache, not a miss but its own
-                // error.
-                self.log.note(format!(
-                    "not stored: {why} changed in the timestamp tick of the call's start or later"
-                ));
-                self.count_modified(true);
-            } else {
-                self.count_miss(true);
-                if self.store_result(&pp.key, &entry) {
-                    if let (Some(mkey), Some(Ok((includes, probes)))) = (&manifest_key, recorded) {
-                        self.add_to_manifest(mkey, pp.key, includes, probes);
-                    }
-                }
-            }
+            self.store_compiled(&entry, &pp, manifest_key.as_ref(), &analysis, &cwd);
         }
         Ok(compiled.code)
+    }
+
+    /// Everything about the call that comes before its keys: the analysis
+    /// of its arguments and the checks that end the cached path early.
+    /// Returns the analysis and the working directory.
+    fn prepare(&mut self) -> Result<(ArgsAnalysis, String), Fallback> {
+        let dirs = paths::current_dir()
+            .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
+        let analysis = self.checked_analysis(&dirs)?;
+        let cwd = dirs.apparent;
+        if self.config.debug {
+            self.debug = Some(DebugFiles::new(
+                &analysis.output,
+                &cwd,
+                self.config.debug_dir.as_deref(),
+                self.config.debug_level,
+                self.start_ns,
+            ));
+        }
+        Ok((analysis, cwd))
     }
 
     /// The call's arguments, analysed once for every use (with base_dir,
@@ -169,8 +160,84 @@ impl Session {
                 ));
             }
         }
-        checks::disabled_by_source(&analysis.input, self.source_text(&analysis))?;
+        self.source = std::fs::read(&analysis.input).ok();
+        checks::disabled_by_source(&analysis.input, self.source.as_deref())?;
         Ok(analysis)
+    }
+
+    /// After a miss in preprocessor mode compiled: stores the result and
+    /// records it for direct mode, unless a file it read changed meanwhile.
+    fn store_compiled(
+        &mut self,
+        entry: &ResultEntry,
+        pp: &Preprocessed,
+        manifest_key: Option<&Key>,
+        analysis: &ArgsAnalysis,
+        cwd: &str,
+    ) {
+        // Recorded before storing: a shadowing header that appeared
+        // during the call may have been read by the compile.
+        let recorded = match manifest_key {
+            Some(_) if self.storage.may_write() => {
+                Some(self.record(&pp.files, &pp.search, analysis, cwd))
+            }
+            _ => None,
+        };
+        let changed = (self.recipe(analysis, cwd))
+            .changed_since_start(&pp.files)
+            .or_else(|| match &recorded {
+                Some(Err(Unrecorded::Appeared(path))) => Some(path.clone()),
+                _ => None,
+            });
+        if let Some(why) = changed {
+            // The key may have been computed from other content than the
+            // object was built from: as in ccache, not a miss but its own
+            // error (with the lookup that missed).
+            self.log.note(format!(
+                "not stored: {why} changed in the timestamp tick of the call's start or later"
+            ));
+            self.changes.push((Counter::ModifiedInputFile, 1));
+            if !self.storage.policy().recache {
+                self.changes.push((Counter::PreprocessedCacheMiss, 1));
+            }
+            return;
+        }
+        self.count_miss(true);
+        if self.store_result(&pp.key, entry) {
+            if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
+                add_to_manifest(&mut self.storage, &self.config, mkey, pp.key, recorded);
+            }
+        }
+    }
+
+    /// What the keys of this call are made of.
+    fn recipe<'s>(&'s self, analysis: &'s ArgsAnalysis, cwd: &'s str) -> Recipe<'s> {
+        Recipe {
+            config: &self.config,
+            compiler: &self.compiler,
+            cwd,
+            analysis,
+            coarse_start_ns: self.coarse_start_ns,
+            source: self.source.as_deref(),
+            memo: &self.storage,
+            log: &self.log,
+        }
+    }
+
+    /// A key made by the recipe: its fields are kept to explain a miss,
+    /// its transcript for `debug = true`.
+    fn keep_key(&mut self, hashed: HashedKey) -> Key {
+        let HashedKey {
+            key,
+            part,
+            mut fields,
+            transcript,
+        } = hashed;
+        self.key_fields.append(&mut fields);
+        if let (Some(t), Some(files)) = (transcript, &mut self.debug) {
+            files.add(part, &t);
+        }
+        key
     }
 
     /// The call's arguments with response files expanded, for a compiler
@@ -223,7 +290,7 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.read_manifest(mkey, false) else {
+        let Some(manifest) = self.storage.manifest(mkey, false) else {
             self.log
                 .note("direct miss: no manifest (source, arguments or compiler are new)");
             return Ok(None);
@@ -242,7 +309,8 @@ impl Session {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
-                self.touch_miss_inputs();
+                let ns = &self.config.namespace;
+                miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
                 match restamped {
                     Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
                     None => self.storage.touch(mkey, EntryKind::Manifest),
@@ -279,132 +347,42 @@ impl Session {
         };
         let mut manifest = manifest.clone();
         manifest.add(updated);
-        match manifest.encode(mkey, &self.config.namespace, self.compression_level()) {
+        let level = compression_level(&self.config);
+        match manifest.encode(mkey, &self.config.namespace, level) {
             Ok(bytes) => self.storage.update_local(mkey, EntryKind::Manifest, &bytes),
             Err(e) => self.log.note(format!("could not update manifest: {e}")),
         }
     }
 
-    /// The manifest stored under `mkey`. `again`: this call read it before,
-    /// so the read is not counted a second time.
-    fn read_manifest(&mut self, mkey: &Key, again: bool) -> Option<Manifest> {
-        let verify = |b: &[u8]| Manifest::decode(b, mkey).map(|_| ());
-        let (bytes, source) = if again {
-            self.storage.reread(mkey, EntryKind::Manifest, &verify)?
-        } else {
-            self.storage.get(mkey, EntryKind::Manifest, &verify)?
-        };
-        match Manifest::decode(&bytes, mkey) {
-            Ok(m) => Some(m),
-            Err(why) => {
-                self.log.note(format!(
-                    "corrupt manifest {} ({why}): removed",
-                    mkey.to_hex()
-                ));
-                self.storage.discard(mkey, EntryKind::Manifest, source);
-                None
-            }
-        }
-    }
-
+    /// Preprocessor mode's result key, and what the preprocessor read
+    /// (the search list only when `want_includes`).
     fn preprocess(
         &mut self,
         a: &ArgsAnalysis,
         cwd: &str,
-        common: &[u8; 32],
+        common: &Key,
         want_includes: bool,
     ) -> Result<Preprocessed, Fallback> {
-        let mut h = KeyHasher::new(self.config.debug);
-        h.field("kind", b"result");
-        h.field("common", common);
-        let mut files = Vec::new();
-        let mut search = SearchDirs::default();
         if a.language.is_preprocessed() {
-            let content = std::fs::read(&a.input)
-                .map_err(|e| fallback(Counter::InternalError, format!("{}: {e}", a.input)))?;
-            self.refuse_unseen_inputs(&a.input, &content)?;
-            if a.language == crate::compiler::lang::Language::Asm {
-                h.field("preprocessed", &content);
-            } else {
-                // As the preprocessor's output of the source is hashed.
-                preprocessor::hash_preprocessed(
-                    &mut h,
-                    &content,
-                    cwd,
-                    self.config.base_dir.as_ref(),
-                    !self.config.hash_dir,
-                );
-            }
-        } else {
-            let mut cmd = self.preprocessor_command();
-            cmd.args(&a.preprocessor_args).arg("-E");
-            if self.config.keep_comments_cpp {
-                cmd.arg("-C");
-            }
-            if a.pch.creates {
-                // A precompiled header keeps the macros it defines: their
-                // definitions must be in the key, and `-E` alone drops them.
-                cmd.arg("-dD");
-            }
-            if want_includes {
-                cmd.arg("-v");
-            }
-            cmd.env("CCACHE_DISABLE", "1").stdin(Stdio::null());
-            let out = cmd.output().map_err(|e| {
-                fallback(
-                    Counter::PreprocessorError,
-                    format!("running the preprocessor: {e}"),
-                )
-            })?;
-            if !out.status.success() {
-                return Err(fallback(
-                    Counter::PreprocessorError,
-                    "the preprocessor failed",
-                ));
-            }
-            self.refuse_unseen_inputs("the preprocessed source", &out.stdout)?;
-            preprocessor::hash_preprocessed(
-                &mut h,
-                &out.stdout,
-                cwd,
-                self.config.base_dir.as_ref(),
-                !self.config.hash_dir,
-            );
-            files = includes::includes_from_preprocessed(&out.stdout, &a.input);
-            if want_includes {
-                search = includes::parse_search_dirs(&out.stderr);
-            }
-            if a.pch.creates && a.pch.timestamp && self.is_clang() {
-                // clang writes each input's mtime and size into the PCH.
-                for path in
-                    std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()))
-                {
-                    let m = std::fs::metadata(paths::resolve_in(cwd, path))
-                        .map_err(|e| fallback(Counter::InternalError, format!("{path}: {e}")))?;
-                    use std::os::unix::fs::MetadataExt;
-                    h.field(
-                        "pch-input-stamp",
-                        format!("{path} {} {}", m.size(), m.mtime()).as_bytes(),
-                    );
-                }
-            }
+            let key = self.recipe(a, cwd).result_of_preprocessed_input(common)?;
+            return Ok(Preprocessed {
+                key: self.keep_key(key),
+                files: Vec::new(),
+                search: SearchDirs::default(),
+            });
         }
-        let key = Key::from_bytes(self.finish_hasher(h, Part::Preprocessor));
-        Ok(Preprocessed { key, files, search })
-    }
-
-    /// `.incbin`/`.include` make the assembler read a file no key covers.
-    pub(super) fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Fallback> {
-        if self.config.sloppiness.has(Sloppiness::Incbin) {
-            return Ok(());
-        }
-        match asm::unseen_input_directive(content) {
-            Some(directive) => Err(fallback(
-                Counter::UnsupportedCodeDirective,
-                format!("{what} uses {directive}, which reads a file the cache cannot see"),
-            )),
-            None => Ok(()),
-        }
+        let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
+        let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
+        let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
+        let search = match want_includes {
+            true => includes::parse_search_dirs(&out.stderr),
+            false => SearchDirs::default(),
+        };
+        Ok(Preprocessed {
+            key: self.keep_key(key),
+            files,
+            search,
+        })
     }
 
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
@@ -430,62 +408,28 @@ impl Session {
                 .note("depend mode: could not read the dependency file; not stored");
             return Ok(compiled.code);
         };
-        if let Err(f) = self.depend_mode_inputs(a, &files, cwd) {
+        let usable = checks::depend_mode_inputs(&self.recipe(a, cwd), &files);
+        if let Err(f) = usable {
             self.log
                 .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
             self.changes.push((f.counter, 1));
             return Ok(compiled.code);
         }
         self.count_miss(false);
-        let search = self.search_dirs(a);
-        let Ok((includes, probes)) = self.record(&files, &search, a, cwd) else {
+        let search = search_dirs(&self.config, &self.compiler, a, &self.log);
+        let Ok(recorded) = self.record(&files, &search, a, cwd) else {
             return Ok(compiled.code);
         };
-        let mut h = KeyHasher::new(self.config.debug);
-        h.field("kind", b"depend");
-        h.field("manifest", mkey.as_bytes());
-        for inc in &includes {
-            h.field("include", format!("{:?}", inc.path).as_bytes());
-            h.field("digest", &inc.digest);
-        }
-        let key = Key::from_bytes(self.finish_hasher(h, Part::Direct));
+        let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
+        let key = self.keep_key(key);
         if self.store_result(&key, &entry) {
-            self.add_to_manifest(mkey, key, includes, probes);
+            add_to_manifest(&mut self.storage, &self.config, mkey, key, recorded);
         }
         Ok(compiled.code)
     }
 
-    /// The compiler's header search list, from `-v` on an empty input.
-    fn search_dirs(&mut self, a: &ArgsAnalysis) -> SearchDirs {
-        let args: Vec<&String> = a
-            .preprocessor_args
-            .iter()
-            .filter(|x| **x != a.input)
-            .collect();
-        let out = self
-            .preprocessor_command()
-            .args(args)
-            .args([
-                "-E",
-                "-v",
-                "-x",
-                a.language.name(),
-                "/dev/null",
-                "-o",
-                "/dev/null",
-            ])
-            .stdin(Stdio::null())
-            .output();
-        match out {
-            Ok(o) => includes::parse_search_dirs(&o.stderr),
-            Err(e) => {
-                self.log
-                    .note(format!("could not list the header search path: {e}"));
-                SearchDirs::default()
-            }
-        }
-    }
-
+    /// What direct mode records of a compile that read `files` (see
+    /// `Recipe::record`); its headers are kept to explain a later miss.
     fn record(
         &mut self,
         files: &[ReadFile],
@@ -493,76 +437,94 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
-        let ctx = RecordContext {
-            cwd,
-            base_dir: self.config.base_dir.as_ref(),
-            coarse_start_ns: self.coarse_start_ns,
-            input: &a.input,
-            time_macros_sloppy: self.config.sloppiness.has(Sloppiness::TimeMacros),
-            file_macro_sensitive: self.file_macro_sensitive(a),
-            skip_system_headers: self.config.sloppiness.has(Sloppiness::SystemHeaders),
-            command_line_tests: self.args.iter().any(|x| x.contains("__has_include")),
-            mtime_sloppy: self.config.sloppiness.has(Sloppiness::IncludeFileMtime),
-            ctime_sloppy: self.config.sloppiness.has(Sloppiness::IncludeFileCtime),
-            ignored_headers: &self.config.ignore_headers_in_manifest,
-        };
-        let recorded = ctx.record(files, search);
-        match &recorded {
-            Ok((includes, _)) => self.header_fields = miss_inputs::header_fields(includes),
-            Err(Unrecorded::Unsuitable(why)) => {
-                self.log
-                    .note(format!("not recorded for direct mode: {why}"));
-            }
-            Err(Unrecorded::Appeared(path)) => self.log.note(format!(
-                "not recorded for direct mode: {path} appeared or changed in the timestamp \
-                 tick of the call's start or later"
-            )),
+        let command_line_tests = self.args.iter().any(|x| x.contains("__has_include"));
+        let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests);
+        if let Ok((includes, _)) = &recorded {
+            self.header_fields = miss_inputs::header_fields(includes);
         }
         recorded
     }
+}
 
-    fn remember_includes(
-        &mut self,
-        mkey: &Key,
-        result_key: &Key,
-        files: &[ReadFile],
-        search: &SearchDirs,
-        a: &ArgsAnalysis,
-        cwd: &str,
-    ) {
-        if !self.storage.may_write() {
-            return;
-        }
-        if let Ok((includes, probes)) = self.record(files, search, a, cwd) {
-            self.add_to_manifest(mkey, *result_key, includes, probes);
-        }
+/// Adds a result and what direct mode recorded of its compile to the
+/// manifest under `mkey`.
+fn add_to_manifest(
+    storage: &mut Storage,
+    config: &Config,
+    mkey: &Key,
+    result_key: Key,
+    (includes, probes): (Vec<IncludeRecord>, Probes),
+) {
+    let result = ManifestResult {
+        result_key,
+        includes,
+        probes,
+    };
+    let level = compression_level(config);
+    storage.add_to_manifest(mkey, result, &config.namespace, level);
+}
+
+/// Runs the preprocessor on the call's source: its output, or why not.
+fn run_preprocessor(
+    config: &Config,
+    compiler: &Compiler,
+    a: &ArgsAnalysis,
+    want_includes: bool,
+) -> Result<Output, Fallback> {
+    let mut cmd = super::preprocessor_command(config, compiler);
+    cmd.args(&a.preprocessor_args).arg("-E");
+    if config.keep_comments_cpp {
+        cmd.arg("-C");
     }
+    if a.pch.creates {
+        // A precompiled header keeps the macros it defines: their
+        // definitions must be in the key, and `-E` alone drops them.
+        cmd.arg("-dD");
+    }
+    if want_includes {
+        cmd.arg("-v");
+    }
+    cmd.env("CCACHE_DISABLE", "1").stdin(Stdio::null());
+    let out = cmd.output().map_err(|e| {
+        fallback(
+            Counter::PreprocessorError,
+            format!("running the preprocessor: {e}"),
+        )
+    })?;
+    if !out.status.success() {
+        return Err(fallback(
+            Counter::PreprocessorError,
+            "the preprocessor failed",
+        ));
+    }
+    Ok(out)
+}
 
-    fn add_to_manifest(
-        &mut self,
-        mkey: &Key,
-        result_key: Key,
-        includes: Vec<IncludeRecord>,
-        probes: Probes,
-    ) {
-        if !self.storage.may_write() {
-            return;
-        }
-        let mut manifest = self.read_manifest(mkey, true).unwrap_or_default();
-        manifest.add(ManifestResult {
-            result_key,
-            includes,
-            probes,
-        });
-        match manifest.encode(mkey, &self.config.namespace, self.compression_level()) {
-            Ok(bytes) => {
-                self.storage.put(mkey, EntryKind::Manifest, &bytes);
-            }
-            Err(e) => {
-                self.log
-                    .note(format!("could not encode manifest {}: {e}", mkey.to_hex()));
-                self.changes.push((Counter::InternalError, 1));
-            }
+/// The compiler's header search list, from `-v` on an empty input.
+fn search_dirs(config: &Config, compiler: &Compiler, a: &ArgsAnalysis, log: &Log) -> SearchDirs {
+    let args: Vec<&String> = a
+        .preprocessor_args
+        .iter()
+        .filter(|x| **x != a.input)
+        .collect();
+    let out = super::preprocessor_command(config, compiler)
+        .args(args)
+        .args([
+            "-E",
+            "-v",
+            "-x",
+            a.language.name(),
+            "/dev/null",
+            "-o",
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) => includes::parse_search_dirs(&o.stderr),
+        Err(e) => {
+            log.note(format!("could not list the header search path: {e}"));
+            SearchDirs::default()
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use crate::files::disk_kib;
+use crate::key::MemoKind;
 use crate::stats;
 
 /// What a file below a bucket directory is. As in ccache's cleanup, every
@@ -127,11 +128,8 @@ fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<
 /// Files outside the buckets: the cache root, `compilers/`, `digests/` and the shard
 /// directories (where stats and config writes leave temp files).
 pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
-    let mut dirs = vec![
-        cache_dir.to_path_buf(),
-        cache_dir.join("compilers"),
-        cache_dir.join("digests"),
-    ];
+    let mut dirs = vec![cache_dir.to_path_buf()];
+    dirs.extend(MemoKind::ALL.map(|m| cache_dir.join(m.dir_name())));
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {

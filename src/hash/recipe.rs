@@ -1,0 +1,533 @@
+//! The key recipe: what goes into each key of one compile, in which order.
+//!
+//! - The common digest: the compiler's identity, the arguments (related
+//!   to base_dir), the language, the environment, files named by options
+//!   or `extra_files_to_hash`, profile data, precompiled headers.
+//! - Direct mode's manifest key: the common digest, the source's text and
+//!   what decides which headers it reads, but none of the headers.
+//! - Preprocessor mode's result key: the common digest and the
+//!   preprocessed text.
+//! - Depend mode's result key: the manifest key and each header the
+//!   compile's `.d` names, with its digest.
+//!
+//! Also whether what a key covered still holds after the compile (a file
+//! changed in the start's timestamp tick) and what no key can cover
+//! (assembler directives that read files). The session (`wrap`) decides
+//! what to do with the keys: look up, serve or compile, store.
+
+use std::path::{Path, PathBuf};
+
+use super::includes::{ReadFile, SearchDirs};
+use super::record::{self, RecordContext, Unrecorded};
+use super::{asm, preprocessor};
+use crate::compiler::args::ArgsAnalysis;
+use crate::compiler::profile::ProfileData;
+use crate::compiler::{relative, Compiler};
+use crate::config::{Config, Sloppiness};
+use crate::key::{DigestMemo, Key, KeyHasher};
+use crate::log::Log;
+use crate::paths;
+use crate::stats::Counter;
+use crate::store::manifest::{IncludeRecord, Probes, Stamp};
+
+/// Variables that change which headers the preprocessor finds.
+const INCLUDE_PATH_VARS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+];
+
+/// Sloppiness values that make a manifest record check less.
+const RECORD_SLOPPINESS: &[Sloppiness] = &[
+    Sloppiness::IncludeFileCtime,
+    Sloppiness::IncludeFileMtime,
+    Sloppiness::SystemHeaders,
+    Sloppiness::TimeMacros,
+];
+
+/// Why a call cannot be keyed, and so is not cached: the counter it
+/// counts and the reason for the log.
+#[derive(Debug)]
+pub struct Unkeyable {
+    pub counter: Counter,
+    pub reason: String,
+}
+
+fn unkeyable(counter: Counter, reason: impl Into<String>) -> Unkeyable {
+    Unkeyable {
+        counter,
+        reason: reason.into(),
+    }
+}
+
+/// Which key a hasher's input belongs to (a `debug = true` input file each).
+#[derive(Clone, Copy)]
+pub enum Part {
+    Common,
+    Direct,
+    Preprocessor,
+}
+
+/// A key and what went into it: each field by label (what a miss is
+/// explained by) and, with `debug = true`, the readable transcript.
+pub struct HashedKey {
+    pub key: Key,
+    pub part: Part,
+    pub fields: Vec<(String, String)>,
+    pub transcript: Option<Vec<u8>>,
+}
+
+/// What the keys of one compile are made of.
+pub struct Recipe<'a> {
+    pub config: &'a Config,
+    pub compiler: &'a Compiler,
+    pub cwd: &'a str,
+    pub analysis: &'a ArgsAnalysis,
+    /// When the call started by the coarse clock file stamps come from
+    /// (`clock::stamp_settled`).
+    pub coarse_start_ns: i64,
+    /// The source's text (`None`: unreadable), read once per call.
+    pub source: Option<&'a [u8]>,
+    /// Where the compiler's identity and precompiled headers' digests are
+    /// remembered between calls.
+    pub memo: &'a dyn DigestMemo,
+    pub log: &'a Log,
+}
+
+impl Recipe<'_> {
+    /// Everything the other keys share: compiler, arguments, language,
+    /// environment.
+    pub fn common(&self) -> Result<HashedKey, Unkeyable> {
+        let (a, cwd, config) = (self.analysis, self.cwd, self.config);
+        let mut h = KeyHasher::new(config.debug);
+        crate::compiler::hash_identity(
+            &mut h,
+            self.compiler,
+            &config.compiler_check,
+            self.memo,
+            self.coarse_start_ns,
+        )
+        .map_err(|e| unkeyable(Counter::CompilerCheckFailed, e))?;
+        if !config.namespace.is_empty() {
+            h.field("namespace", config.namespace.as_bytes());
+        }
+        let ignored = a
+            .hash_args
+            .iter()
+            .chain(&a.cpp_args)
+            .filter(|x| crate::compiler::args::is_ignored_option(x, &config.ignore_options));
+        for arg in ignored {
+            self.log.note(format!("ignore_options: not hashing {arg}"));
+        }
+        for arg in self.keyed(&a.hash_args) {
+            h.field("arg", a.hash_form(arg).as_bytes());
+        }
+        h.field("language", a.key_language().name().as_bytes());
+        if !a.shares_preprocessed {
+            self.hash_cpp_args(&mut h);
+        }
+        if config.hash_dir && a.debug_info {
+            // The directory as the debug information will name it.
+            h.field(
+                "cwd",
+                relative::apply_prefix_maps(cwd, &a.hash_args).as_bytes(),
+            );
+        }
+        self.hash_environment(&mut h);
+        self.hash_extra_files(&mut h)?;
+        self.hash_profiling(&mut h)?;
+        self.hash_precompiled_headers(&mut h)?;
+        if a.native_cpu {
+            h.field("cpu", cpu_identity().as_bytes());
+        }
+        Ok(finish(h, Part::Common))
+    }
+
+    /// The language of diagnostics, which are replayed on a hit, and
+    /// variables that change what the compiler driver does.
+    fn hash_environment(&self, h: &mut KeyHasher) {
+        // `sloppiness = locale`: diagnostics in another language may be replayed.
+        let locale: &[&str] = if self.config.sloppiness.has(Sloppiness::Locale) {
+            &[]
+        } else {
+            &["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"]
+        };
+        for var in locale.iter().chain(&[
+            "CCC_OVERRIDE_OPTIONS",
+            "COMPILER_PATH",
+            "GCC_EXEC_PREFIX",
+            "GCC_COMPARE_DEBUG",
+        ]) {
+            let value = std::env::var_os(var).unwrap_or_default();
+            h.field(var, value.as_encoded_bytes());
+        }
+    }
+
+    /// Files named by options (not by ignored ones), then those
+    /// `extra_files_to_hash` names (relative ones from the working
+    /// directory, as in ccache).
+    fn hash_extra_files(&self, h: &mut KeyHasher) -> Result<(), Unkeyable> {
+        let (a, config) = (self.analysis, self.config);
+        let named = a.extra_files.iter().zip(&a.extra_file_options);
+        let by_options = named
+            .filter(|(_, option)| {
+                !crate::compiler::args::is_ignored_option(option, &config.ignore_options)
+            })
+            .map(|(file, _)| file);
+        for file in by_options.chain(&config.extra_files_to_hash) {
+            let digest = crate::key::hash_file_content(Path::new(file))
+                .map_err(|e| unkeyable(Counter::ErrorHashingExtraFile, format!("{file}: {e}")))?;
+            h.field("extra-file", &digest);
+        }
+        Ok(())
+    }
+
+    /// What coverage and profile options make the object depend on: the
+    /// working directory (the `.gcda` path, gcc's `.gcno`) and the profile
+    /// data the compile reads. A profile that is not there runs uncached
+    /// (`no_input_file`, as in ccache): gcc only warns and compiles without.
+    fn hash_profiling(&self, h: &mut KeyHasher) -> Result<(), Unkeyable> {
+        let (a, cwd) = (self.analysis, self.cwd);
+        let p = &a.profiling;
+        if p.needs_cwd(&a.output, self.config.sloppiness.has(Sloppiness::GcnoCwd)) {
+            h.field("profile-cwd", cwd.as_bytes());
+        }
+        let family = crate::compiler::family(self.compiler);
+        match p.data(family, &a.output, cwd) {
+            ProfileData::None => Ok(()),
+            ProfileData::Unknown(why) => Err(unkeyable(Counter::UnsupportedCompilerOption, why)),
+            ProfileData::File(file) => {
+                let digest =
+                    crate::key::hash_file_content(&Path::new(cwd).join(&file)).map_err(|e| {
+                        unkeyable(
+                            Counter::NoInputFile,
+                            format!("profile data {}: {e}", file.display()),
+                        )
+                    })?;
+                h.field("profile-data", &digest);
+                Ok(())
+            }
+        }
+    }
+
+    /// The content of every precompiled header the compile may read (see
+    /// `compiler::pch`). With `pch_external_checksum`, a `FILE.sum` beside
+    /// one stands for it, as in ccache.
+    fn hash_precompiled_headers(&self, h: &mut KeyHasher) -> Result<(), Unkeyable> {
+        let a = self.analysis;
+        if a.pch.creates {
+            return Ok(());
+        }
+        let family = crate::compiler::family(self.compiler);
+        let source = match family {
+            crate::compiler::Family::Gcc => self.source.unwrap_or_default(),
+            crate::compiler::Family::Clang => &[],
+        };
+        let external = self.config.pch_external_checksum;
+        for file in a.pch.inputs(family, &a.input, source) {
+            let unusable = |e: std::io::Error| {
+                unkeyable(
+                    Counter::CouldNotUsePrecompiledHeader,
+                    format!("precompiled header {}: {e}", file.display()),
+                )
+            };
+            let sum = PathBuf::from(format!("{}.sum", file.display()));
+            if external && sum.is_file() {
+                let content = std::fs::read(&sum).map_err(unusable)?;
+                h.field("pch-sum", &content);
+                continue;
+            }
+            let members = if file.is_dir() {
+                // gcc tries the files of a `.gch` directory in turn.
+                let mut m: Vec<PathBuf> = std::fs::read_dir(&file)
+                    .map_err(unusable)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .collect();
+                m.sort();
+                m
+            } else {
+                vec![file.clone()]
+            };
+            for member in members {
+                let digest =
+                    crate::store::digests::file_digest(&member, self.memo, self.coarse_start_ns)
+                        .map_err(unusable)?;
+                h.field("pch", &digest);
+            }
+        }
+        Ok(())
+    }
+
+    /// The manifest key, or `None` when direct mode does not apply to this call.
+    pub fn manifest(&self, common: &Key) -> Option<HashedKey> {
+        let a = self.analysis;
+        if !self.config.direct_mode || a.language.is_preprocessed() {
+            return None;
+        }
+        if a.pch.creates && a.pch.timestamp && self.is_clang() {
+            self.log.note(
+                "direct mode off: clang records the inputs' mtimes in the precompiled header \
+                 (build it with -Xclang -fno-pch-timestamp to share it)",
+            );
+            return None;
+        }
+        if a.hash_args
+            .iter()
+            .any(|x| x == "-Xpreprocessor" || (x.starts_with("-Wp,") && !x.starts_with("-Wp,-D")))
+        {
+            self.log
+                .note("direct mode off: -Xpreprocessor or -Wp, option");
+            return None;
+        }
+        let source = self.source?;
+        if self.file_macro_sensitive() && record::has_file_macro(source) {
+            self.log.note(
+                "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
+            );
+            return None;
+        }
+        if !self.config.sloppiness.has(Sloppiness::TimeMacros) && record::has_time_macros(source) {
+            self.log
+                .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
+            return None;
+        }
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"manifest");
+        h.field("common", common.as_bytes());
+        if a.shares_preprocessed {
+            // Left out of the result key; the preprocessor needs them.
+            self.hash_cpp_args(&mut h);
+        }
+        h.field("input", a.hash_form(&a.input).as_bytes());
+        h.field("source", blake3::hash(source).as_bytes());
+        for var in INCLUDE_PATH_VARS {
+            let value = std::env::var_os(var).unwrap_or_default();
+            h.field(var, value.as_encoded_bytes());
+        }
+        // What a record leaves unchecked: a call that checks more must not
+        // take a laxer call's records.
+        for lax in RECORD_SLOPPINESS {
+            if self.config.sloppiness.has(*lax) {
+                h.field("sloppiness", lax.name().as_bytes());
+            }
+        }
+        for ignored in &self.config.ignore_headers_in_manifest {
+            h.field("ignored-headers", ignored.as_bytes());
+        }
+        Some(finish(h, Part::Direct))
+    }
+
+    /// The preprocessor's own arguments and the source's language.
+    fn hash_cpp_args(&self, h: &mut KeyHasher) {
+        let a = self.analysis;
+        for arg in self.keyed(&a.cpp_args) {
+            h.field("cpp-arg", a.hash_form(arg).as_bytes());
+        }
+        h.field("language", a.language.name().as_bytes());
+    }
+
+    /// `args` without what `ignore_options` leaves out of the keys.
+    fn keyed<'s>(&self, args: &'s [String]) -> Vec<&'s String> {
+        crate::compiler::args::keyed_args(args, &self.config.ignore_options)
+    }
+
+    /// Preprocessor mode's result key of a source that is preprocessed
+    /// already (`.i`, `.s`): its own text stands for the preprocessor's.
+    pub fn result_of_preprocessed_input(&self, common: &Key) -> Result<HashedKey, Unkeyable> {
+        let a = self.analysis;
+        let mut h = self.result_hasher(common);
+        let content = std::fs::read(&a.input)
+            .map_err(|e| unkeyable(Counter::InternalError, format!("{}: {e}", a.input)))?;
+        self.refuse_unseen_inputs(&a.input, &content)?;
+        if a.language == crate::compiler::lang::Language::Asm {
+            h.field("preprocessed", &content);
+        } else {
+            // As the preprocessor's output of the source is hashed.
+            self.hash_preprocessed(&mut h, &content);
+        }
+        Ok(finish(h, Part::Preprocessor))
+    }
+
+    /// Preprocessor mode's result key from the preprocessor's `output` and
+    /// the `files` it read.
+    pub fn result_of_preprocessed(
+        &self,
+        common: &Key,
+        output: &[u8],
+        files: &[ReadFile],
+    ) -> Result<HashedKey, Unkeyable> {
+        let (a, cwd) = (self.analysis, self.cwd);
+        let mut h = self.result_hasher(common);
+        self.refuse_unseen_inputs("the preprocessed source", output)?;
+        self.hash_preprocessed(&mut h, output);
+        if a.pch.creates && a.pch.timestamp && self.is_clang() {
+            // clang writes each input's mtime and size into the PCH.
+            for path in
+                std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()))
+            {
+                let m = std::fs::metadata(paths::resolve_in(cwd, path))
+                    .map_err(|e| unkeyable(Counter::InternalError, format!("{path}: {e}")))?;
+                use std::os::unix::fs::MetadataExt;
+                h.field(
+                    "pch-input-stamp",
+                    format!("{path} {} {}", m.size(), m.mtime()).as_bytes(),
+                );
+            }
+        }
+        Ok(finish(h, Part::Preprocessor))
+    }
+
+    fn result_hasher(&self, common: &Key) -> KeyHasher {
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"result");
+        h.field("common", common.as_bytes());
+        h
+    }
+
+    fn hash_preprocessed(&self, h: &mut KeyHasher, text: &[u8]) {
+        preprocessor::hash_preprocessed(
+            h,
+            text,
+            self.cwd,
+            self.config.base_dir.as_ref(),
+            !self.config.hash_dir,
+        );
+    }
+
+    /// Depend mode's result key: the manifest key and the headers the
+    /// compile's `.d` named, as recorded for direct mode.
+    pub fn depend(&self, manifest: &Key, includes: &[IncludeRecord]) -> HashedKey {
+        let mut h = KeyHasher::new(self.config.debug);
+        h.field("kind", b"depend");
+        h.field("manifest", manifest.as_bytes());
+        for inc in includes {
+            h.field("include", format!("{:?}", inc.path).as_bytes());
+            h.field("digest", &inc.digest);
+        }
+        finish(h, Part::Direct)
+    }
+
+    /// What direct mode must check of `files` on a later call (see
+    /// `hash::record`), or why this compile is not recorded (logged).
+    /// `command_line_tests`: the call's arguments mention `__has_include`.
+    pub fn record(
+        &self,
+        files: &[ReadFile],
+        search: &SearchDirs,
+        command_line_tests: bool,
+    ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
+        let sloppiness = &self.config.sloppiness;
+        let ctx = RecordContext {
+            cwd: self.cwd,
+            base_dir: self.config.base_dir.as_ref(),
+            coarse_start_ns: self.coarse_start_ns,
+            input: &self.analysis.input,
+            time_macros_sloppy: sloppiness.has(Sloppiness::TimeMacros),
+            file_macro_sensitive: self.file_macro_sensitive(),
+            skip_system_headers: sloppiness.has(Sloppiness::SystemHeaders),
+            command_line_tests,
+            mtime_sloppy: sloppiness.has(Sloppiness::IncludeFileMtime),
+            ctime_sloppy: sloppiness.has(Sloppiness::IncludeFileCtime),
+            ignored_headers: &self.config.ignore_headers_in_manifest,
+        };
+        let recorded = ctx.record(files, search);
+        match &recorded {
+            Ok(_) => {}
+            Err(Unrecorded::Unsuitable(why)) => {
+                self.log
+                    .note(format!("not recorded for direct mode: {why}"));
+            }
+            Err(Unrecorded::Appeared(path)) => self.log.note(format!(
+                "not recorded for direct mode: {path} appeared or changed in the timestamp \
+                 tick of the call's start or later"
+            )),
+        }
+        recorded
+    }
+
+    /// `.incbin`/`.include` make the assembler read a file no key covers.
+    pub fn refuse_unseen_inputs(&self, what: &str, content: &[u8]) -> Result<(), Unkeyable> {
+        if self.config.sloppiness.has(Sloppiness::Incbin) {
+            return Ok(());
+        }
+        match asm::unseen_input_directive(content) {
+            Some(directive) => Err(unkeyable(
+                Counter::UnsupportedCodeDirective,
+                format!("{what} uses {directive}, which reads a file the cache cannot see"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A source or header that may have changed after this call started, if
+    /// any: its ctime lies in the timestamp tick of the call's start or later
+    /// (`clock::stamp_settled`; on a file system with 1-second stamps, a file
+    /// written earlier in the start's second counts, since a rewrite in that
+    /// second would look the same). Only the ctime counts here: the kernel
+    /// sets it on every change, while an mtime can be anywhere (tarballs,
+    /// clock skew), and a future mtime must not make a file uncacheable.
+    pub fn changed_since_start(&self, files: &[ReadFile]) -> Option<String> {
+        let (a, cwd) = (self.analysis, self.cwd);
+        let ctime_sloppy = self.config.sloppiness.has(Sloppiness::IncludeFileCtime);
+        std::iter::once(a.input.as_str())
+            .chain(files.iter().map(|f| f.path.as_str()))
+            .find(|path| {
+                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
+                    let stamp = Stamp::of(&m);
+                    stamp.unsettled_at(self.coarse_start_ns, true, ctime_sloppy)
+                })
+            })
+            .map(str::to_string)
+    }
+
+    fn is_clang(&self) -> bool {
+        crate::compiler::family(self.compiler) == crate::compiler::Family::Clang
+    }
+
+    /// Is the input named by an absolute path under base_dir? Then `__FILE__`
+    /// expands to a path that differs between checkouts although the key,
+    /// which relates the path to base_dir, does not.
+    fn file_macro_sensitive(&self) -> bool {
+        let input = &self.analysis.input;
+        self.config
+            .base_dir
+            .as_ref()
+            .is_some_and(|b| input.starts_with('/') && b.contains(input))
+    }
+}
+
+fn finish(mut h: KeyHasher, part: Part) -> HashedKey {
+    let fields = h.take_fields();
+    let (key, transcript) = h.finish();
+    HashedKey {
+        key,
+        part,
+        fields,
+        transcript,
+    }
+}
+
+/// What `-march=native` resolves to on this machine.
+fn cpu_identity() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| {
+            [
+                "vendor_id",
+                "cpu family",
+                "model",
+                "model name",
+                "flags",
+                "Features",
+                "CPU part",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
