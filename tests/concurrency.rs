@@ -379,6 +379,6 @@ fn kill_storm_leaves_no_wrong_object_and_a_sound_cache() {
         .count();
     assert_eq!(temps, 0, "stale temp files left after a cleanup");
     // The counters match the files.
-    let entries = cache_entry_files(&env.cache_dir).len() as u64;
+    let entries = counted_files(&cache_entry_files(&env.cache_dir));
     assert_eq!(env.stat("files_in_cache"), entries, "{:?}", env.stats());
 }

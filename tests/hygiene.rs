@@ -38,7 +38,7 @@ fn kib_of(p: &Path) -> u64 {
 
 /// The cache files by ccache's rule: every regular file below a bucket
 /// directory `<x>/<y>/` (at any depth) except `stats`, `CACHEDIR.TAG`,
-/// `.nfs*` and temp files. Returns (files, KiB).
+/// `.nfs*` and temp files. Returns (files as `files_in_cache` counts them, KiB).
 fn cache_files(cache: &Path) -> (u64, u64) {
     let mut files = 0;
     let mut kib = 0;
@@ -61,7 +61,8 @@ fn cache_files(cache: &Path) -> (u64, u64) {
         {
             continue;
         }
-        files += 1;
+        // Miss inputs count in the size only, as `files_in_cache` does.
+        files += u64::from(!is_miss_inputs(&p));
         kib += kib_of(&p);
     }
     (files, kib)

@@ -63,7 +63,7 @@ fn walk_totals(env: &TestEnv) -> (u64, u64) {
         .iter()
         .map(|p| fs::metadata(p).unwrap().blocks() * 512 / 1024)
         .sum();
-    (files.len() as u64, kib)
+    (counted_files(&files), kib)
 }
 
 /// The number after `label` on the line that starts with it.

@@ -57,10 +57,10 @@ fn entries(cache: &Path) -> BTreeMap<PathBuf, u64> {
         .collect()
 }
 
-/// (files, KiB) of the entry files on disk.
+/// (files as `files_in_cache` counts them, KiB) of the entry files on disk.
 fn walk_totals(cache: &Path) -> (u64, u64) {
     let e = entries(cache);
-    (e.len() as u64, e.values().sum())
+    (counted_files(e.keys()), e.values().sum())
 }
 
 /// `--print-stats`' size counters must equal a walk of the entry files.
@@ -68,10 +68,15 @@ fn walk_totals(cache: &Path) -> (u64, u64) {
 fn assert_counters_match_walk(env: &TestEnv, when: &str) {
     let s = env.stats();
     let (files, kib) = walk_totals(&env.cache_dir);
+    let inputs = entries(&env.cache_dir).len() as u64 - files;
     assert_eq!(
-        (get(&s, "files_in_cache"), get(&s, "cache_size_kibibyte")),
-        (files, kib),
-        "{when}: (files_in_cache, cache_size_kibibyte) from --print-stats vs a walk of the entry files"
+        (
+            get(&s, "files_in_cache"),
+            get(&s, "miss_inputs_in_cache"),
+            get(&s, "cache_size_kibibyte")
+        ),
+        (files, inputs, kib),
+        "{when}: (files_in_cache, miss_inputs_in_cache, cache_size_kibibyte) from --print-stats vs a walk of the entry files"
     );
 }
 
@@ -358,7 +363,7 @@ fn evict_older_than_removes_exactly_the_old_entries() {
 
     let dry = manage(&env, &["--evict-older-than", "2d", "--dry-run"]);
     assert!(dry.stdout_str().contains("Would remove"), "{}", dry.dump());
-    assert_eq!(removed_count(&dry), old.len() as u64, "{}", dry.dump());
+    assert_eq!(removed_count(&dry), counted_files(&old), "{}", dry.dump());
     assert_eq!(
         entries(&env.cache_dir),
         before,
@@ -368,7 +373,7 @@ fn evict_older_than_removes_exactly_the_old_entries() {
 
     let done = manage(&env, &["--evict-older-than", "2d"]);
     assert!(done.stdout_str().contains("Removed"), "{}", done.dump());
-    assert_eq!(removed_count(&done), old.len() as u64, "{}", done.dump());
+    assert_eq!(removed_count(&done), counted_files(&old), "{}", done.dump());
     for p in &all {
         assert_eq!(
             p.exists(),
@@ -384,7 +389,12 @@ fn evict_older_than_removes_exactly_the_old_entries() {
     assert_eq!(removed_count(&again), 0, "{}", again.dump());
     // And evicting everything older than 1h (the 1-day-old file) works too.
     let hour = manage(&env, &["--evict-older-than", "1h"]);
-    assert_eq!(removed_count(&hour), 1, "{}", hour.dump());
+    assert_eq!(
+        removed_count(&hour),
+        counted_files(&all[1..2]),
+        "{}",
+        hour.dump()
+    );
     assert!(!all[1].exists());
     assert_counters_match_walk(&env, "after --evict-older-than 1h");
 }
@@ -415,19 +425,19 @@ fn evict_namespace_removes_only_that_namespace() {
     let u = print_usage(&env);
     assert_eq!(
         get(&u, "namespace_foo_files"),
-        foo_files.len() as u64,
+        counted_files(&foo_files),
         "{u:?}"
     );
     assert_eq!(
         get(&u, "namespace_bar_files") + get(&u, "namespace_-_files"),
-        other_files.len() as u64,
+        counted_files(&other_files),
         "{u:?}"
     );
 
     let dry = manage(&env, &["--evict-namespace", "foo", "--dry-run"]);
     assert_eq!(
         removed_count(&dry),
-        foo_files.len() as u64,
+        counted_files(&foo_files),
         "{}",
         dry.dump()
     );
@@ -439,7 +449,7 @@ fn evict_namespace_removes_only_that_namespace() {
     let done = manage(&env, &["--evict-namespace", "foo"]);
     assert_eq!(
         removed_count(&done),
-        foo_files.len() as u64,
+        counted_files(&foo_files),
         "{}",
         done.dump()
     );
@@ -637,7 +647,7 @@ fn cleanup_applies_max_age() {
         set_age(p, 3 * DAY);
     }
     let out = run_ok(env.objcache().arg("-c").env("CCACHE_MAXAGE", "2d"));
-    assert_eq!(removed_count(&out), old.len() as u64, "{}", out.dump());
+    assert_eq!(removed_count(&out), counted_files(&old), "{}", out.dump());
     assert!(old.iter().all(|p| !p.exists()));
     assert!(young.iter().all(|p| p.exists()));
     assert_counters_match_walk(&env, "after -c with max_age");
@@ -713,10 +723,13 @@ fn print_usage_matches_disk_and_predicts_cleanup() {
         }
     }
     let e = entries(&env.cache_dir);
-    let (files, kib) = (e.len() as u64, e.values().sum::<u64>());
+    let (files, kib) = (counted_files(e.keys()), e.values().sum::<u64>());
     let kib_of = |range: std::ops::Range<usize>| -> (u64, u64) {
         let f: Vec<&PathBuf> = files_of[range].iter().flatten().collect();
-        (f.len() as u64, f.iter().map(|p| e[*p]).sum())
+        (
+            counted_files(f.iter().copied()),
+            f.iter().map(|p| e[*p]).sum(),
+        )
     };
     let u = print_usage(&env);
     assert_eq!(get(&u, "total_files"), files, "{u:?}");
@@ -732,8 +745,16 @@ fn print_usage_matches_disk_and_predicts_cleanup() {
         get(&u, "kind_result_files") + get(&u, "kind_manifest_files"),
         files
     );
+    let inputs: Vec<u64> = e
+        .iter()
+        .filter(|(p, _)| p.to_string_lossy().ends_with('X'))
+        .map(|(_, k)| *k)
+        .collect();
+    assert_eq!(get(&u, "kind_miss_inputs_files"), inputs.len() as u64);
     assert_eq!(
-        get(&u, "kind_result_kibibyte") + get(&u, "kind_manifest_kibibyte"),
+        get(&u, "kind_result_kibibyte")
+            + get(&u, "kind_manifest_kibibyte")
+            + get(&u, "kind_miss_inputs_kibibyte"),
         kib
     );
     assert_eq!(get(&u, "namespace_-_files"), files, "{u:?}");
@@ -831,10 +852,20 @@ fn clear_with_and_without_dry_run() {
     }
     let before = entries(&env.cache_dir);
     let dry = manage(&env, &["-C", "--dry-run"]);
-    assert_eq!(removed_count(&dry), before.len() as u64, "{}", dry.dump());
+    assert_eq!(
+        removed_count(&dry),
+        counted_files(before.keys()),
+        "{}",
+        dry.dump()
+    );
     assert_eq!(entries(&env.cache_dir), before);
     let done = manage(&env, &["-C"]);
-    assert_eq!(removed_count(&done), before.len() as u64, "{}", done.dump());
+    assert_eq!(
+        removed_count(&done),
+        counted_files(before.keys()),
+        "{}",
+        done.dump()
+    );
     assert!(entries(&env.cache_dir).is_empty());
     assert_counters_match_walk(&env, "after -C");
     assert!(!compile(&env, &dir, &units[0], &[]), "cleared: miss");
@@ -907,7 +938,7 @@ fn parallel_compiles_into_a_small_cache() {
     assert!(get(&s, "cleanups_performed") > 0, "{s:?}");
     let e = entries(&env.cache_dir);
     let largest = e.values().copied().max().unwrap_or(0);
-    let (files, kib) = (e.len() as u64, e.values().sum::<u64>());
+    let (files, kib) = (counted_files(e.keys()), e.values().sum::<u64>());
     assert!(
         kib <= limit + largest,
         "final size {kib} KiB > limit {limit} + largest entry {largest}"
@@ -949,8 +980,8 @@ fn foreign_files_have_no_namespace() {
     fs::write(&foreign, &fake).unwrap();
 
     let u = print_usage(&env);
-    // Result, manifest and input record.
-    assert_eq!(get(&u, "namespace_foo_files"), 3, "{u:?}");
+    // Result and manifest (the miss inputs count in the size only).
+    assert_eq!(get(&u, "namespace_foo_files"), 2, "{u:?}");
     manage(&env, &["--evict-namespace", "foo"]);
     assert!(
         foreign.exists(),

@@ -12,6 +12,7 @@ mod common;
 
 mod basedir;
 mod basic;
+mod bookkeeping_count;
 mod bookkeeping_files;
 mod ci_health;
 mod cli;

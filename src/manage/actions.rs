@@ -409,8 +409,12 @@ pub fn show_config(s: &mut Manager, _: &str) -> Result<(), String> {
 
 /// Prints what a walk removed; fails if it had to leave buckets alone.
 fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) -> Result<(), String> {
+    let inputs = match swept.inputs {
+        0 => String::new(),
+        n => format!(" and {n} miss inputs"),
+    };
     println!(
-        "{what} {} files ({})",
+        "{what} {} files{inputs} ({})",
         swept.files,
         units.format(swept.kib * 1024)
     );

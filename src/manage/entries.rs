@@ -213,22 +213,22 @@ pub fn inspect(path: &str) -> Result<String, String> {
         m if m == INPUTS_MAGIC => "input record",
         _ => return Err(format!("{path}: not an objcache result or manifest")),
     };
-    let _ = writeln!(out, "Type:              {what}");
+    let _ = writeln!(out, "Type:             {what}");
     let _ = writeln!(
         out,
-        "Format:            {} version {}",
+        "Format:           {} version {}",
         String::from_utf8_lossy(&head.magic),
         head.version
     );
-    let _ = writeln!(out, "Key:               {}", head.key.to_hex());
-    let _ = writeln!(out, "Namespace:         {}", head.namespace);
+    let _ = writeln!(out, "Key:              {}", head.key.to_hex());
+    let _ = writeln!(out, "Namespace:        {}", head.namespace);
     let _ = writeln!(
         out,
-        "Compression:       {}",
+        "Compression type: {}",
         if head.compressed { "zstd" } else { "none" }
     );
-    let _ = writeln!(out, "Entry size:        {}", bytes.len());
-    let _ = writeln!(out, "Payload size:      {}", head.payload_len);
+    let _ = writeln!(out, "Entry size:       {}", bytes.len());
+    let _ = writeln!(out, "Payload size:     {}", head.payload_len);
     let key = &head.key;
     match what {
         "result" => describe_result(&mut out, path, &bytes, key)?,
@@ -241,7 +241,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
 /// `--inspect`'s lines for the result entry `bytes`.
 fn describe_result(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Result<(), String> {
     let entry = ResultEntry::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
-    let _ = writeln!(out, "Files:             {}", entry.files.len());
+    let _ = writeln!(out, "Files:            {}", entry.files.len());
     for (i, (kind, data)) in entry.files.iter().enumerate() {
         let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
         match kind {
@@ -276,11 +276,11 @@ fn describe_miss_inputs(
     key: &Key,
 ) -> Result<(), String> {
     let inputs = MissInputs::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
-    let _ = writeln!(out, "Output:            {}", inputs.output);
-    let _ = writeln!(out, "Source:            {}", inputs.source);
-    let _ = writeln!(out, "Compiled at (ns):  {}", inputs.time_ns);
-    let _ = writeln!(out, "Missed because:    {}", inputs.explanation);
-    let _ = writeln!(out, "Fields:            {}", inputs.fields.len());
+    let _ = writeln!(out, "Output:           {}", inputs.output);
+    let _ = writeln!(out, "Source:           {}", inputs.source);
+    let _ = writeln!(out, "Compiled at (ns): {}", inputs.time_ns);
+    let _ = writeln!(out, "Missed because:   {}", inputs.explanation);
+    let _ = writeln!(out, "Fields:           {}", inputs.fields.len());
     for (label, value) in &inputs.fields {
         let _ = writeln!(out, "  {label}: {value}");
     }
@@ -290,7 +290,7 @@ fn describe_miss_inputs(
 /// `--inspect`'s lines for the manifest `bytes`.
 fn describe_manifest(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Result<(), String> {
     let manifest = Manifest::decode(bytes, key).map_err(|e| format!("{path}: {e}"))?;
-    let _ = writeln!(out, "Results:           {}", manifest.results.len());
+    let _ = writeln!(out, "Results:          {}", manifest.results.len());
     for (i, r) in manifest.results.iter().enumerate() {
         let _ = writeln!(out, "  [{i}] result key: {}", r.result_key.to_hex());
         let _ = writeln!(out, "      includes: {}", r.includes.len());

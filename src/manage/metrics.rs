@@ -41,7 +41,11 @@ pub fn render(c: &Counters, limits: &LimitGauges, usage: Option<&Usage>) -> Stri
     for (def, &counter) in COUNTERS.iter().zip(ALL) {
         let value = c.get(counter);
         match (counter, def.kind, def.merge) {
-            (Counter::CacheSizeKibibyte | Counter::FilesInCache, _, _) => {}
+            (
+                Counter::CacheSizeKibibyte | Counter::FilesInCache | Counter::MissInputsInCache,
+                _,
+                _,
+            ) => {}
             (_, _, Merge::Max) | (_, CounterKind::State, _) => {
                 // Timestamps: seconds since the epoch.
                 family(
@@ -92,6 +96,18 @@ pub fn render(c: &Counters, limits: &LimitGauges, usage: Option<&Usage>) -> Stri
         "Files in the local cache",
     );
     sample(&mut out, "files_in_cache", "", c.get(Counter::FilesInCache));
+    family(
+        &mut out,
+        "miss_inputs_in_cache",
+        "gauge",
+        "Miss-inputs files (the data of --explain) in the local cache, not in files_in_cache",
+    );
+    sample(
+        &mut out,
+        "miss_inputs_in_cache",
+        "",
+        c.get(Counter::MissInputsInCache),
+    );
     family(&mut out, "files_limit", "gauge", "max_files (0: no limit)");
     sample(&mut out, "files_limit", "", limits.max_files);
     let cacheable = c.hits().saturating_add(c.misses());

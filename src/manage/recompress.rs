@@ -132,6 +132,7 @@ fn remote_entries(dir: &Path, out: &mut Vec<(PathBuf, EntryKind, Key)>) -> io::R
         let item = item?;
         let Ok(kind) = item.file_type() else { continue };
         let path = item.path();
+        super::trim::refuse_local_cache(&path, kind.is_dir())?;
         if kind.is_dir() {
             remote_entries(&path, out)?;
             continue;

@@ -28,6 +28,30 @@ impl Method {
     }
 }
 
+/// Refuses a directory that holds a local cache's bookkeeping, as ccache
+/// does: a `ccache.conf` or a `stats` file (ccache's counters) anywhere
+/// below it, or objcache's `objcache-stats/`. Trimming a local cache by
+/// hand would leave its size counters wrong; `-c` and `max_size` are its
+/// tools. `path` is the file or directory met while walking.
+pub fn refuse_local_cache(path: &Path, is_dir: bool) -> io::Result<()> {
+    let name = path.file_name().unwrap_or_default();
+    let marks = if is_dir {
+        name == crate::stats::STATS_DIR
+    } else {
+        name == "ccache.conf" || name == "stats"
+    };
+    if marks {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "this looks like a local cache directory (found {}): use -c and max_size for it",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 struct Found {
     path: PathBuf,
     bytes: u64,
@@ -40,6 +64,7 @@ fn walk(dir: &Path, method: Method, out: &mut Vec<Found>) -> io::Result<()> {
         let Ok(meta) = item.metadata() else {
             continue; // removed meanwhile
         };
+        refuse_local_cache(&item.path(), meta.is_dir())?;
         if meta.is_dir() {
             walk(&item.path(), method, out)?;
         } else if meta.is_file() {
@@ -127,5 +152,19 @@ mod tests {
         assert!(dir.path().join("CACHEDIR.TAG").exists());
         assert_eq!(Method::parse("atime"), Ok(Method::Atime));
         assert!(Method::parse("ctime").is_err());
+    }
+
+    #[test]
+    fn a_local_cache_is_refused_untouched() {
+        for mark in ["0/stats", "ccache.conf", "objcache-stats/0"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(mark);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"x").unwrap();
+            fs::write(dir.path().join("entry"), vec![1u8; 8192]).unwrap();
+            let e = trim(dir.path(), 0, Method::Mtime).unwrap_err();
+            assert!(e.to_string().contains("local cache"), "{mark}: {e}");
+            assert!(dir.path().join("entry").exists(), "{mark}");
+        }
     }
 }

@@ -96,6 +96,7 @@ counters! {
     LocalStorageReadHit => "local_storage_read_hit", "Local storage read hits", Other, Sum, Count;
     LocalStorageReadMiss => "local_storage_read_miss", "Local storage read misses", Other, Sum, Count;
     LocalStorageWrite => "local_storage_write", "Local storage writes", Other, Sum, Count;
+    MissInputsInCache => "miss_inputs_in_cache", "Miss inputs", Other, Sum, State;
     MissReasonArgs => "miss_reason_args", "Arguments differ", MissReason, Sum, Count;
     MissReasonCompiler => "miss_reason_compiler", "Compiler differs", MissReason, Sum, Count;
     MissReasonConfig => "miss_reason_config", "Configuration differs", MissReason, Sum, Count;

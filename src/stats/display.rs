@@ -211,9 +211,15 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
                 files.to_string()
             },
         ),
+        // Not among the files, as ccache has none: in the size only.
+        Row::plain(
+            1,
+            Counter::MissInputsInCache.def().label,
+            c.get(Counter::MissInputsInCache).to_string(),
+        ),
     ];
     if ctx.verbose > 0 {
-        // Those four have lines of their own.
+        // Those five have lines of their own.
         rows.extend(
             in_section(Section::Other)
                 .filter(|k| {
@@ -221,6 +227,7 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
                         k,
                         Counter::CacheSizeKibibyte
                             | Counter::FilesInCache
+                            | Counter::MissInputsInCache
                             | Counter::StatsUpdatedTimestamp
                             | Counter::StatsZeroedTimestamp
                     ) && (ctx.verbose >= 2 || c.get(*k) > 0)

@@ -33,8 +33,12 @@ pub const SHARDS: u8 = 16;
 /// cleanup needs to pick where the least recently used entries are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BucketUsage {
+    /// The disk space of every cache file in the bucket, miss inputs too.
     pub kib: u64,
+    /// The files `files_in_cache` counts: every cache file but miss inputs.
     pub files: u64,
+    /// Miss-inputs files (`…X`), counted apart (`miss_inputs_in_cache`).
+    pub inputs: u64,
     /// A lower bound of the entries' last-use times (ns); 0 = not walked yet.
     pub oldest_ns: u64,
 }
@@ -46,13 +50,23 @@ pub struct Counters {
     values: Vec<u64>,
     /// Indexed by the bucket's second hex digit (the first is the shard's).
     pub buckets: [BucketUsage; 16],
+    /// The buckets' file counts leave miss inputs apart. A shard written
+    /// by an objcache that counted them as files (or rewritten by one
+    /// since) lacks the mark, and its buckets are counted again (see
+    /// `store::recount_shard`).
+    pub inputs_apart: bool,
 }
+
+/// The line that marks a shard's bucket counts as leaving miss inputs
+/// apart; an objcache that does not know it skips it and drops it.
+const INPUTS_APART_LINE: &str = "bucket_counts_inputs_apart 1";
 
 impl Default for Counters {
     fn default() -> Self {
         Counters {
             values: vec![0; COUNTERS.len()],
             buckets: [BucketUsage::default(); 16],
+            inputs_apart: true,
         }
     }
 }
@@ -94,6 +108,7 @@ impl Counters {
         if bytes.is_empty() {
             return (c, None);
         }
+        c.inputs_apart = false;
         let cut = bytes.len().min(MAX_STATS_FILE as usize);
         let mut damage =
             (bytes.len() > cut).then(|| format!("longer than {} KiB", MAX_STATS_FILE / 1024));
@@ -103,6 +118,10 @@ impl Counters {
             if line == b"end" {
                 ended = true;
                 break;
+            }
+            if line == INPUTS_APART_LINE.as_bytes() {
+                c.inputs_apart = true;
+                continue;
             }
             let parsed = std::str::from_utf8(line).ok().and_then(|l| c.set_line(l));
             if parsed.is_none() && damage.is_none() {
@@ -134,6 +153,7 @@ impl Counters {
                 match field {
                     "kib" => b.kib = v,
                     "files" => b.files = v,
+                    "inputs" => b.inputs = v,
                     "oldest" => b.oldest_ns = v,
                     _ => {}
                 }
@@ -152,10 +172,14 @@ impl Counters {
         for (i, b) in self.buckets.iter().enumerate() {
             if *b != BucketUsage::default() {
                 out.push_str(&format!(
-                    "bucket_{i:x}_kib {}\nbucket_{i:x}_files {}\nbucket_{i:x}_oldest {}\n",
-                    b.kib, b.files, b.oldest_ns
+                    "bucket_{i:x}_kib {}\nbucket_{i:x}_files {}\nbucket_{i:x}_inputs {}\nbucket_{i:x}_oldest {}\n",
+                    b.kib, b.files, b.inputs, b.oldest_ns
                 ));
             }
+        }
+        if self.inputs_apart {
+            out.push_str(INPUTS_APART_LINE);
+            out.push('\n');
         }
         out.push_str("end\n");
         out

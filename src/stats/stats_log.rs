@@ -11,11 +11,21 @@ use std::path::Path;
 use super::{Counter, Counters};
 
 /// Appends one call: `# WHAT`, then the name of each counter the call
-/// incremented, once per increment.
+/// incremented, once per increment, sorted by name as ccache writes them
+/// (scripts compare a call's lines whole). Why a miss missed
+/// (`miss_reason_*`, objcache's own) is left out: it would be a line
+/// ccache never writes after every miss; `-s -v` counts the reasons.
 pub fn append(path: &Path, what: &str, changes: &[(Counter, i64)]) -> io::Result<()> {
     let mut text = format!("# {what}\n");
+    let mut changes: Vec<(Counter, i64)> = changes
+        .iter()
+        .copied()
+        .filter(|(c, _)| c.def().section != super::counters::Section::MissReason)
+        .collect();
+    // The counters are declared in name order.
+    changes.sort_by_key(|(c, _)| *c);
     for (counter, delta) in changes {
-        for _ in 0..*delta {
+        for _ in 0..delta {
             text.push_str(counter.name());
             text.push('\n');
         }
@@ -101,7 +111,8 @@ mod tests {
     fn what_is_appended_is_added_up() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("stats.log");
-        append(&log, "a.c", &[(Counter::CacheMiss, 1)]).unwrap();
+        let miss = [(Counter::MissReasonNewOutput, 1), (Counter::CacheMiss, 1)];
+        append(&log, "a.c", &miss).unwrap();
         append(&log, "b.c", &[(Counter::DirectCacheHit, 2)]).unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(

@@ -83,6 +83,7 @@ fn a_stats_file_never_exceeds_its_bound() {
     let full = BucketUsage {
         kib: u64::MAX,
         files: u64::MAX,
+        inputs: u64::MAX,
         oldest_ns: u64::MAX,
     };
     c.buckets = [full; 16];

@@ -211,9 +211,14 @@ impl LocalStore {
         };
         let linked = std::cell::Cell::new(None);
         let accounted = stats::modify(&self.root, bucket >> 4, |c| {
+            if !c.inputs_apart {
+                // Best effort: a shard that cannot be counted now is
+                // counted by the next store or cleanup walk.
+                let _ = cleanup::recount_shard(&self.root, bucket >> 4, c);
+            }
             let outcome = link()?;
             linked.set(Some(outcome));
-            account(c, bucket, outcome.kib_delta, outcome.files_delta);
+            account(c, bucket, kind, outcome.kib_delta, outcome.files_delta);
             Ok(outcome)
         });
         match (accounted, linked.get()) {
@@ -242,7 +247,7 @@ impl LocalStore {
         let _ = stats::modify(&self.root, bucket >> 4, |c| {
             if let Ok(meta) = fs::metadata(&path) {
                 if fs::remove_file(&path).is_ok() {
-                    account(c, bucket, -(disk_kib(&meta) as i64), -1);
+                    account(c, bucket, kind, -(disk_kib(&meta) as i64), -1);
                 }
             }
         });
@@ -274,15 +279,24 @@ impl LocalStore {
     }
 }
 
-/// Applies a size change to a shard's totals and to the bucket's usage.
-pub fn account(c: &mut stats::Counters, bucket: u8, kib: i64, files: i64) {
+/// Applies a size change of `files` files of `kind` to a shard's totals
+/// and to the bucket's usage. Miss inputs are counted apart from the files
+/// `files_in_cache` counts (ccache's count, which `max_files` limits); their
+/// size counts like any entry's.
+pub fn account(c: &mut stats::Counters, bucket: u8, kind: EntryKind, kib: i64, files: i64) {
     let total_kib = c.get(Counter::CacheSizeKibibyte).saturating_add_signed(kib);
-    let total_files = c.get(Counter::FilesInCache).saturating_add_signed(files);
     c.set(Counter::CacheSizeKibibyte, total_kib);
-    c.set(Counter::FilesInCache, total_files);
+    let counter = match kind {
+        EntryKind::Inputs => Counter::MissInputsInCache,
+        _ => Counter::FilesInCache,
+    };
+    c.set(counter, c.get(counter).saturating_add_signed(files));
     let b = &mut c.buckets[usize::from(bucket & 0xf)];
     b.kib = b.kib.saturating_add_signed(kib);
-    b.files = b.files.saturating_add_signed(files);
+    match kind {
+        EntryKind::Inputs => b.inputs = b.inputs.saturating_add_signed(files),
+        _ => b.files = b.files.saturating_add_signed(files),
+    }
 }
 
 #[cfg(test)]

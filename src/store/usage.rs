@@ -22,8 +22,11 @@ pub struct Amount {
 }
 
 impl Amount {
+    /// Adds a file's size, and counts it as a file unless it is miss
+    /// inputs, as `files_in_cache` counts (their kind has a line of its
+    /// own, `Usage::miss_inputs`).
     fn add(&mut self, f: &WalkedFile) {
-        self.files += 1;
+        self.files += u64::from(f.class != FileClass::MissInputs);
         self.kib += f.kib;
     }
 }
@@ -33,6 +36,9 @@ pub struct Usage {
     pub total: Amount,
     pub results: Amount,
     pub manifests: Amount,
+    /// Outputs' miss inputs (`…X`): `files` is how many there are, though
+    /// no other line counts them as files.
+    pub miss_inputs: Amount,
     /// Files in the buckets objcache did not write (a sharing ccache's
     /// entries, say): cache files all the same, counted and evicted by age.
     pub others: Amount,
@@ -56,15 +62,19 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
     };
     let mut bins = vec![Amount::default(); AGE_BINS.len() + 1];
     let mut evict = vec![Amount::default(); EVICT_AGES.len()];
-    let mut entries: Vec<(u64, u64)> = Vec::new();
+    let mut entries: Vec<(u64, u64, bool)> = Vec::new();
     let stale_before = now.saturating_sub(cleanup::STALE_TEMP_SECS * 1_000_000_000);
     let mut count = |f: &WalkedFile| match f.class {
         FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
         FileClass::Temp => u.temp_recent.add(f),
-        FileClass::Result | FileClass::Manifest | FileClass::Other => {
+        FileClass::Result | FileClass::Manifest | FileClass::MissInputs | FileClass::Other => {
             match f.class {
                 FileClass::Result => u.results.add(f),
                 FileClass::Manifest => u.manifests.add(f),
+                FileClass::MissInputs => {
+                    u.miss_inputs.files += 1;
+                    u.miss_inputs.kib += f.kib;
+                }
                 _ => u.others.add(f),
             }
             u.total.add(f);
@@ -84,7 +94,7 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
                     evict[i].add(f);
                 }
             }
-            entries.push((f.used_ns, f.kib));
+            entries.push((f.used_ns, f.kib, f.class.is_counted_file()));
         }
     };
     // One bucket at a time: only an age and a size per entry are kept, so a
@@ -115,8 +125,13 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
 }
 
 /// What evicting to the current limit would remove: oldest first, as `-c`
-/// does. `entries`: each entry's last use and size.
-fn cleanup_would_free(total: Amount, mut entries: Vec<(u64, u64)>, limits: &Limits) -> Amount {
+/// does. `entries`: each entry's last use, size and whether it counts as a
+/// file (miss inputs do not).
+fn cleanup_would_free(
+    total: Amount,
+    mut entries: Vec<(u64, u64, bool)>,
+    limits: &Limits,
+) -> Amount {
     let mut freed = Amount::default();
     let over = (limits.max_kib > 0 && total.kib > limits.max_kib)
         || (limits.max_files > 0 && total.files > limits.max_files);
@@ -135,14 +150,15 @@ fn cleanup_would_free(total: Amount, mut entries: Vec<(u64, u64)>, limits: &Limi
         u64::MAX
     };
     let (mut kib, mut files) = (total.kib, total.files);
-    for (_, k) in entries {
+    for (_, k, counted) in entries {
         if kib <= target_kib && files <= target_files {
             break;
         }
+        let counted = u64::from(counted);
         kib -= k;
-        files -= 1;
+        files -= counted;
         freed.kib += k;
-        freed.files += 1;
+        freed.files += counted;
     }
     freed
 }
@@ -181,6 +197,7 @@ pub fn show(u: &Usage) -> String {
     out.push_str("By kind:\n");
     out.push_str(&line("results", &u.results));
     out.push_str(&line("manifests", &u.manifests));
+    out.push_str(&line("miss inputs (not in files)", &u.miss_inputs));
     out.push_str(&line("other files", &u.others));
     out.push_str(&line("temp, stale (> 1h)", &u.temp_stale));
     out.push_str(&line("temp, recent (may be live)", &u.temp_recent));
@@ -211,6 +228,7 @@ pub fn print(u: &Usage) -> String {
     put("total".into(), &u.total);
     put("kind_result".into(), &u.results);
     put("kind_manifest".into(), &u.manifests);
+    put("kind_miss_inputs".into(), &u.miss_inputs);
     put("kind_other".into(), &u.others);
     put("kind_temp_stale".into(), &u.temp_stale);
     put("kind_temp_recent".into(), &u.temp_recent);

@@ -889,3 +889,16 @@ pub fn proj_fixture() -> (TestEnv, PathBuf) {
     let proj = env.copy_fixture("proj", "proj");
     (env, proj)
 }
+
+/// Whether `p` is an output's miss inputs (`<64 hex digits>X`, the data of
+/// `--explain`): a cache file whose size counts, but not one of the files
+/// `files_in_cache` counts (ccache has none).
+pub fn is_miss_inputs(p: &Path) -> bool {
+    let name = p.file_name().unwrap_or_default().to_string_lossy();
+    name.len() == 65 && name.ends_with('X') && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// How many of `files` `files_in_cache` counts: all but miss inputs.
+pub fn counted_files<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> u64 {
+    files.into_iter().filter(|p| !is_miss_inputs(p)).count() as u64
+}

@@ -75,7 +75,11 @@ impl Limits {
 /// What a walk removed (or, dry, would remove).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Swept {
+    /// Files removed, but miss inputs (as `files_in_cache` counts them;
+    /// stale temp files too).
     pub files: u64,
+    /// Miss-inputs files removed.
+    pub inputs: u64,
     pub kib: u64,
     /// Buckets left alone because another process held their shard's
     /// stats lock past the wait.
@@ -85,6 +89,7 @@ pub struct Swept {
 impl std::ops::AddAssign for Swept {
     fn add_assign(&mut self, o: Swept) {
         self.files += o.files;
+        self.inputs += o.inputs;
         self.kib += o.kib;
         self.locked += o.locked;
     }
@@ -115,40 +120,33 @@ pub fn sweep_bucket(
     dry_run: bool,
 ) -> io::Result<Swept> {
     let shard = bucket >> 4;
-    let mut work = |c: Option<&mut stats::Counters>| -> io::Result<Swept> {
+    let mut work = |mut c: Option<&mut stats::Counters>| -> io::Result<Swept> {
+        if let Some(c) = c.as_deref_mut().filter(|c| !c.inputs_apart) {
+            recount_shard(cache_dir, shard, c)?;
+        }
         let mut files = walk_bucket(cache_dir, bucket)?;
         files.sort_by_key(|f| f.used_ns);
         let stale_before = crate::clock::now_ns().saturating_sub(STALE_TEMP_SECS * 1_000_000_000);
         let mut swept = Swept::default();
-        let mut kept = BucketUsage::default();
-        for f in &files {
+        let mut kept = Vec::with_capacity(files.len());
+        for f in files {
             let remove = match f.class {
                 FileClass::Temp => f.used_ns < stale_before,
-                _ => rule.remove(f),
+                _ => rule.remove(&f),
             };
             if remove && (dry_run || remove_file(&f.path)) {
-                swept.files += 1;
-                swept.kib += f.kib;
-            } else if f.class.is_cache_file() {
-                kept.kib += f.kib;
-                kept.files += 1;
-                if kept.oldest_ns == 0 {
-                    kept.oldest_ns = f.used_ns.max(1);
+                match f.class {
+                    FileClass::MissInputs => swept.inputs += 1,
+                    _ => swept.files += 1,
                 }
+                swept.kib += f.kib;
+            } else {
+                kept.push(f);
             }
         }
         if let Some(c) = c {
-            // An empty bucket's oldest is "now": anything stored later is newer.
-            if kept.files == 0 {
-                kept.oldest_ns = crate::clock::now_ns();
-            }
-            c.buckets[usize::from(bucket & 0xf)] = kept;
-            // The shard's totals are its buckets' sums: set from them, not
-            // moved by a difference, a total that the file's damage or a
-            // neighbour made absurd heals with the walk.
-            let (kib, files) = sum_usage(c.buckets.iter());
-            c.set(Counter::CacheSizeKibibyte, kib);
-            c.set(Counter::FilesInCache, files);
+            c.buckets[usize::from(bucket & 0xf)] = usage_of(&kept);
+            set_totals(c);
         }
         Ok(swept)
     };
@@ -182,11 +180,58 @@ fn remove_file(path: &Path) -> bool {
     }
 }
 
+/// A bucket's usage from its files (oldest first), as a walk found them.
+fn usage_of(files: &[WalkedFile]) -> BucketUsage {
+    let mut usage = BucketUsage::default();
+    for f in files.iter().filter(|f| f.class.is_cache_file()) {
+        usage.kib += f.kib;
+        match f.class {
+            FileClass::MissInputs => usage.inputs += 1,
+            _ => usage.files += 1,
+        }
+        if usage.oldest_ns == 0 {
+            usage.oldest_ns = f.used_ns.max(1);
+        }
+    }
+    // An empty bucket's oldest is "now": anything stored later is newer.
+    if usage.oldest_ns == 0 {
+        usage.oldest_ns = crate::clock::now_ns();
+    }
+    usage
+}
+
+/// Sets a shard's totals to its buckets' sums: set from them, not moved by
+/// a difference, a total that the file's damage or a neighbour made absurd
+/// heals with the walk.
+fn set_totals(c: &mut stats::Counters) {
+    let sum = sum_usage(c.buckets.iter());
+    c.set(Counter::CacheSizeKibibyte, sum.kib);
+    c.set(Counter::FilesInCache, sum.files);
+    c.set(Counter::MissInputsInCache, sum.inputs);
+}
+
+/// Counts the 16 buckets of `shard` again from the disk, removing nothing,
+/// into its counters `c` (held under the shard's lock): for a shard whose
+/// bucket counts an objcache that counted miss inputs as files wrote.
+pub fn recount_shard(cache_dir: &Path, shard: u8, c: &mut stats::Counters) -> io::Result<()> {
+    for i in 0..16u8 {
+        let mut files = walk_bucket(cache_dir, (shard << 4) | i)?;
+        files.sort_by_key(|f| f.used_ns);
+        c.buckets[usize::from(i)] = usage_of(&files);
+    }
+    set_totals(c);
+    c.inputs_apart = true;
+    Ok(())
+}
+
 /// The sum of buckets' sizes and file counts. A stats file may say
 /// anything (bit rot, a neighbour): the sums saturate, never overflow.
-fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> (u64, u64) {
-    buckets.fold((0, 0), |(kib, files), b| {
-        (kib.saturating_add(b.kib), files.saturating_add(b.files))
+fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> BucketUsage {
+    buckets.fold(BucketUsage::default(), |sum, b| BucketUsage {
+        kib: sum.kib.saturating_add(b.kib),
+        files: sum.files.saturating_add(b.files),
+        inputs: sum.inputs.saturating_add(b.inputs),
+        oldest_ns: 0,
     })
 }
 
@@ -233,8 +278,11 @@ fn cleanup_need(cache_dir: &Path, limits: &Limits) -> Need {
     };
     let (kib, files) = reach.sums();
     let old = || {
-        age_cutoff(limits)
-            .is_some_and(|cut| reach.buckets().any(|b| b.files > 0 && b.oldest_ns < cut))
+        age_cutoff(limits).is_some_and(|cut| {
+            reach
+                .buckets()
+                .any(|b| b.files + b.inputs > 0 && b.oldest_ns < cut)
+        })
     };
     let limits = &limits_now;
     if limits.far_over(kib, files) {
@@ -322,12 +370,15 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
+        // Miss inputs go by last use with the rest; only their size
+        // counts against the limits (see `FileClass::is_counted_file`).
         for_each_entry(cache_dir, &reach, progress, |e| {
+            let counted = u64::from(e.class.is_counted_file());
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
-            h.1 += 1;
+            h.1 += counted;
             kib += e.kib;
-            files += 1;
+            files += counted;
         })?;
         let over = |k: u64, f: u64| k > target_kib || f > target_files;
         let cut_bin = cut_bin(&hist, (kib, files), over);
@@ -340,17 +391,17 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
             let mut slice = Vec::new();
             for_each_entry(cache_dir, &reach, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
-                    slice.push((e.used_ns, e.kib));
+                    slice.push((e.used_ns, e.kib, u64::from(e.class.is_counted_file())));
                 }
             })?;
             slice.sort_unstable();
-            for (used, entry_kib) in slice {
+            for (used, entry_kib, counted) in slice {
                 if !over(k, f) {
                     break;
                 }
                 cut_ns = used;
                 k = k.saturating_sub(entry_kib);
-                f = f.saturating_sub(1);
+                f = f.saturating_sub(counted);
             }
         }
         // Nothing to remove, though the accounting said the cache is over:
@@ -372,7 +423,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         total += round;
         reach = reach::Reach::read(cache_dir);
         let (kib_now, files_now) = reach.sums();
-        if !over(kib_now, files_now) || round.files == 0 {
+        if !over(kib_now, files_now) || round.files + round.inputs == 0 {
             break;
         }
     }

@@ -47,9 +47,11 @@ impl Reach {
             .map(|(_, b)| b)
     }
 
-    /// Size and file count of the buckets a cleanup can reach.
+    /// Size and file count (as `files_in_cache` counts) of the buckets a
+    /// cleanup can reach.
     pub fn sums(&self) -> (u64, u64) {
-        sum_usage(self.buckets())
+        let sum = sum_usage(self.buckets());
+        (sum.kib, sum.files)
     }
 
     /// The limits for the buckets a cleanup can reach: all of them when no

@@ -169,3 +169,140 @@ fn old_entries_in_a_held_shard_start_no_cleanup() {
     drop(holder);
     assert!(needs_cleanup(dir.path(), &limits));
 }
+
+/// Keys whose entries land in shard `shard`.
+fn keys_in_shard(shard: u8, n: usize) -> Vec<Key> {
+    (0u32..)
+        .map(|i| Key::of(&i.to_le_bytes()))
+        .filter(|k| LocalStore::shard_of(k) == shard)
+        .take(n)
+        .collect()
+}
+
+fn counts(dir: &Path) -> (u64, u64, u64) {
+    let t = stats::read_total(dir);
+    (
+        t.get(Counter::FilesInCache),
+        t.get(Counter::MissInputsInCache),
+        t.get(Counter::CacheSizeKibibyte),
+    )
+}
+
+fn disk_kib_total(dir: &Path) -> u64 {
+    (0..=255u8)
+        .flat_map(|b| walk_bucket(dir, b).unwrap())
+        .map(|f| f.kib)
+        .sum()
+}
+
+#[test]
+fn miss_inputs_are_counted_apart_by_stores_and_walks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let keys: Vec<Key> = (0..6u8).map(|i| Key::of(&[i])).collect();
+    for k in &keys[..3] {
+        store.put(k, EntryKind::Result, b"r").unwrap();
+    }
+    for k in &keys[3..] {
+        store.put(k, EntryKind::Inputs, b"x").unwrap();
+    }
+    let exact = |what: &str, files: u64, inputs: u64| {
+        let kib = disk_kib_total(dir.path());
+        assert_eq!(counts(dir.path()), (files, inputs, kib), "{what}");
+    };
+    exact("stored", 3, 3);
+    store.put(&keys[3], EntryKind::Inputs, b"again").unwrap();
+    store.remove(&keys[4], EntryKind::Inputs);
+    exact("replaced and removed", 3, 2);
+    let limits = Limits {
+        max_kib: 0,
+        max_files: 0,
+        multiple: 0.9,
+        max_age_secs: None,
+    };
+    full_cleanup(dir.path(), &limits).unwrap();
+    exact("-c", 3, 2);
+    let all = Selection {
+        older_than_secs: None,
+        namespace: None,
+    };
+    let swept = evict_selected(dir.path(), &all, false).unwrap();
+    assert_eq!((swept.files, swept.inputs), (3, 2));
+    exact("-C", 0, 0);
+}
+
+#[test]
+fn max_files_counts_no_miss_inputs_which_go_by_last_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let keys: Vec<Key> = (0..20u8).map(|i| Key::of(&[i])).collect();
+    // Result i and miss inputs i were last used 1000 - 10 i seconds ago,
+    // the miss inputs 5 s before their result.
+    for (i, k) in keys.iter().enumerate() {
+        let ago = 1000 - 10 * i as u64;
+        store.put(k, EntryKind::Result, b"r").unwrap();
+        set_age(&store.path(k, EntryKind::Result), ago);
+        store.put(k, EntryKind::Inputs, b"x").unwrap();
+        set_age(&store.path(k, EntryKind::Inputs), ago + 5);
+    }
+    let limits = Limits {
+        max_kib: 0,
+        max_files: 10,
+        multiple: 1.0,
+        max_age_secs: None,
+    };
+    assert!(needs_cleanup(dir.path(), &limits), "20 results > 10");
+    enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+    let alive = |kind| -> Vec<bool> { keys.iter().map(|k| store.path(k, kind).exists()).collect() };
+    let newest_ten: Vec<bool> = (0..20).map(|i| i >= 10).collect();
+    assert_eq!(alive(EntryKind::Result), newest_ten);
+    assert_eq!(alive(EntryKind::Inputs), newest_ten);
+    assert_eq!(counts(dir.path()).0, 10);
+    assert_eq!(counts(dir.path()).1, 10);
+    // Ten results and ten miss inputs: within max_files = 10.
+    assert!(!needs_cleanup(dir.path(), &limits));
+}
+
+#[test]
+fn a_shard_an_earlier_objcache_counted_is_counted_again() {
+    for (shard, by_cleanup) in [(3u8, false), (9, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let keys = keys_in_shard(shard, 3);
+        store.put(&keys[0], EntryKind::Result, b"r").unwrap();
+        store.put(&keys[1], EntryKind::Inputs, b"x").unwrap();
+        // What an objcache that counted miss inputs as files wrote.
+        let kib = disk_kib_total(dir.path());
+        let mut old = format!("cache_size_kibibyte {kib}\nfiles_in_cache 2\n");
+        for (k, kind) in [(&keys[0], EntryKind::Result), (&keys[1], EntryKind::Inputs)] {
+            let b = k.as_bytes()[0] & 0xf;
+            let per = crate::files::disk_kib(&fs::metadata(store.path(k, kind)).unwrap());
+            old.push_str(&format!(
+                "bucket_{b:x}_kib {per}\nbucket_{b:x}_files 1\nbucket_{b:x}_oldest 1\n"
+            ));
+        }
+        old.push_str("end\n");
+        fs::write(stats::stats_path(dir.path(), shard), old).unwrap();
+        assert_eq!(counts(dir.path()).0, 2, "as the earlier objcache left it");
+        if by_cleanup {
+            // A walk of another bucket of the shard counts all of it.
+            let other = (shard << 4) | ((keys[0].as_bytes()[0] + 1) & 0xf);
+            sweep_bucket(dir.path(), other, &mut |_: &WalkedFile| false, false).unwrap();
+        } else {
+            store.put(&keys[2], EntryKind::Result, b"r").unwrap();
+        }
+        let files = if by_cleanup { 1 } else { 2 };
+        let kib = disk_kib_total(dir.path());
+        assert_eq!(
+            counts(dir.path()),
+            (files, 1, kib),
+            "by_cleanup {by_cleanup}"
+        );
+        // Counted once: the mark is kept.
+        assert!(
+            stats::read_shards(dir.path())[usize::from(shard)]
+                .counters
+                .inputs_apart
+        );
+    }
+}

@@ -21,6 +21,9 @@ use crate::stats;
 pub enum FileClass {
     Result,
     Manifest,
+    /// An output's miss inputs (`…X`, see `store::inputs`): a cache file
+    /// whose size counts, but not one of the files `files_in_cache` counts.
+    MissInputs,
     Temp,
     /// A file objcache did not write (or cannot name): still a cache file.
     Other,
@@ -30,6 +33,12 @@ impl FileClass {
     /// Counted in the cache's size and file count, and evicted by age.
     pub fn is_cache_file(self) -> bool {
         self != FileClass::Temp
+    }
+
+    /// One of the files `files_in_cache` counts (and `max_files` limits),
+    /// as ccache counts its own: every cache file but miss inputs.
+    pub fn is_counted_file(self) -> bool {
+        self.is_cache_file() && self != FileClass::MissInputs
     }
 }
 
@@ -47,10 +56,8 @@ pub fn classify(name: &str) -> FileClass {
             Some((crate::store::EntryKind::Result | crate::store::EntryKind::RawObject, _)) => {
                 FileClass::Result
             }
-            // Miss inputs are bookkeeping like a manifest.
-            Some((crate::store::EntryKind::Manifest | crate::store::EntryKind::Inputs, _)) => {
-                FileClass::Manifest
-            }
+            Some((crate::store::EntryKind::Manifest, _)) => FileClass::Manifest,
+            Some((crate::store::EntryKind::Inputs, _)) => FileClass::MissInputs,
             None => FileClass::Other,
         }
     }
