@@ -26,6 +26,7 @@ mod config_parity;
 mod counters;
 mod defaults;
 mod depfiles;
+mod dir_config;
 mod direct;
 mod explain;
 mod extra_outputs;

@@ -25,6 +25,7 @@ impl Manager {
         let locations = Locations {
             cache_dir_override: mods.cache_dir.clone(),
             config_path_override: mods.config_path.clone(),
+            ..Locations::default()
         };
         let config = load(&locations)?;
         if let Some(warning) = config.refused_warning() {
@@ -48,7 +49,8 @@ impl Manager {
     fn set(&self, key: &str, value: &str) -> Result<(), String> {
         config::validate(key, value).map_err(|e| format!("{key}: {e}"))?;
         let path = &self.config.primary_config_path;
-        config::write_setting(path, key, value)
+        self.config
+            .write_primary_setting(key, value)
             .map_err(|e| format!("writing {}: {e}", path.display()))
     }
 
