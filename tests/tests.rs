@@ -40,6 +40,7 @@ mod invoke_parity;
 mod keys;
 mod locks;
 mod manage_parity;
+mod manager_cli;
 mod masquerade;
 mod outputs;
 mod outputs_trust;
