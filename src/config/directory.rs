@@ -201,18 +201,21 @@ pub(super) struct SearchKeys {
 
 impl SearchKeys {
     /// The keys' values in `config`, replaced by those the command line's
-    /// `KEY=VALUE` settings or else the environment give. A value that
-    /// does not parse is left to the loading that reports it.
+    /// `KEY=VALUE` settings or else the environment give, `$VARIABLES`
+    /// expanded by `lookup`. A value that does not parse is left to the
+    /// loading that reports it.
     pub(super) fn of(
         config: &Config,
         command_line: &[(String, String)],
         env: &HashMap<&str, &str>,
+        lookup: &dyn Fn(&str) -> Option<String>,
     ) -> SearchKeys {
         let value = |key: &str, var: &str| {
             let given = command_line.iter().rev().find(|(k, _)| k == key);
-            given
+            let text = given
                 .map(|(_, v)| v.clone())
-                .or_else(|| env.get(var).map(|v| v.to_string()))
+                .or_else(|| env.get(var).map(|v| v.to_string()))?;
+            super::expand_variables(&text, lookup).ok()
         };
         SearchKeys {
             ceiling_dirs: value("ceiling_dirs", "CCACHE_CEILING_DIRS")

@@ -186,7 +186,8 @@ impl Config {
                 .clone()
                 .or_else(|| std::env::current_dir().ok());
             if let Some(cwd) = cwd {
-                let search = directory::SearchKeys::of(&config, &locations.command_line, env);
+                let command_line = &locations.command_line;
+                let search = directory::SearchKeys::of(&config, command_line, env, &lookup);
                 config.read_directory_config(&cwd, &search, &mut errors, &lookup);
             }
         }

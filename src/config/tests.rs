@@ -325,8 +325,10 @@ fn a_directory_config_sits_between_the_cache_config_and_the_environment() {
     assert_eq!(c.refused.len(), 1);
     assert!(c.refused_warning().unwrap().contains("safe_dirs"));
     let proj = root.join("proj").display().to_string();
+    let via_variable = "$CCACHE_DIR/../proj";
     for (env, command_line) in [
         (vec![("CCACHE_SAFE_DIRS", proj.as_str())], vec![]),
+        (vec![("CCACHE_SAFE_DIRS", via_variable)], vec![]),
         (vec![], vec![("safe_dirs", proj.as_str())]),
     ] {
         let (c, e) = load(&env, &command_line);
