@@ -103,7 +103,12 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
             2
         }
         Some(first) if first.starts_with('-') && settings.is_empty() => {
-            manage::run(rest[i..].to_vec())
+            let name = if invoked_as.starts_with("ccache") {
+                "ccache"
+            } else {
+                "objcache"
+            };
+            manage::run_as(name, rest[i..].to_vec())
         }
         Some(first) if first.starts_with('-') => {
             eprintln!(

@@ -198,10 +198,10 @@ fn files_objcache_did_not_write_are_counted_and_evicted_by_ccaches_rule() {
 fn ccache(env: &TestEnv, cwd: &Path) -> Option<Command> {
     let bin = which("ccache").filter(|p| {
         // Not objcache installed under ccache's name.
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with("ccache version"))
+        Command::new(p).arg("--version").output().is_ok_and(|o| {
+            let text = String::from_utf8_lossy(&o.stdout);
+            text.starts_with("ccache version") && !text.contains("objcache version")
+        })
     })?;
     let mut cmd = Command::new(bin);
     clean_env(&mut cmd);

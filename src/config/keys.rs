@@ -117,6 +117,11 @@ config_keys! {
         /// Unsafe settings and values with variables left out: their file
         /// may be written by someone the user does not trust (trust.rs).
         pub refused: Vec<super::Refused>,
+        /// The directory's ccache.conf read (directory.rs), if any.
+        pub directory_config_path: Option<PathBuf>,
+        /// ccache's user-level configuration file, read because objcache's
+        /// own (`primary_config_path`) does not exist.
+        pub ccache_user_config: Option<PathBuf>,
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);
@@ -128,6 +133,14 @@ config_keys! {
         absolute_paths_in_stderr: bool;
     "base_dir": "BASEDIR", "", base_dirs, as_given => base_dir: Option<crate::paths::BaseDirs>;
     "cache_dir": "DIR", "", cache_dir, as_given => cache_dir: PathBuf;
+    "ceiling_dirs": "CEILING_DIRS", "", dir_list, as_given =>
+        /// Where the search for a directory's ccache.conf stops (not
+        /// searched); none given: the home directory.
+        ceiling_dirs: Vec<PathBuf>;
+    "ceiling_markers": "CEILING_MARKERS", ".git", marker_list, as_given =>
+        /// Names whose presence in a directory makes it the last one
+        /// searched for a directory's ccache.conf.
+        ceiling_markers: Vec<String>;
     "compiler": "COMPILER" | "CC", "", text, as_given => compiler: String;
     "compiler_check": "COMPILERCHECK", "content", text, as_given => compiler_check: String;
     "compiler_type": "COMPILERTYPE", "auto", compiler_type, as_given =>
@@ -188,6 +201,10 @@ config_keys! {
         /// `None`: as the compiler type says (`auto`).
         response_file_format: Option<super::ResponseFormat>;
     "run_second_cpp": "CPP2", "true", flag, canonical => run_second_cpp: bool;
+    "safe_dirs": "SAFE_DIRS", "", safe_dir_list, as_given =>
+        /// Directories whose ccache.conf may make unsafe settings: `*`,
+        /// `/abs/*` (below it, any depth) or `/abs` (that one).
+        safe_dirs: Vec<String>;
     "sloppiness": "SLOPPINESS", "", sloppiness, as_given => sloppiness: super::SloppinessSet;
     "stats": "STATS", "true", flag, canonical => stats: bool;
     "stats_log": "STATSLOG", "", optional_path, as_given => stats_log: Option<PathBuf>;

@@ -33,7 +33,7 @@ pub(super) fn filesystem_size(path: &Path) -> u64 {
 /// the home directory of the user's entry in the passwd database (as ccache
 /// and most tools take it: `HOME` is missing under some init systems, cron
 /// jobs and `env -i`); `None` when neither gives one.
-fn home() -> Option<PathBuf> {
+pub(super) fn home() -> Option<PathBuf> {
     match std::env::var_os("HOME") {
         Some(home) if !home.is_empty() => Some(PathBuf::from(home)),
         _ => passwd_home(),
@@ -114,6 +114,26 @@ pub(super) fn default_config_dir() -> Option<PathBuf> {
     match xdg_dir("XDG_CONFIG_HOME") {
         Some(dir) => Some(dir.join("objcache")),
         None => Some(home()?.join(".config").join("objcache")),
+    }
+}
+
+/// ccache's user-level configuration file, which it reads when neither
+/// `CCACHE_CONFIGPATH`, `CCACHE_DIR` nor the system configuration's
+/// `cache_dir` names another (ccache 4.13's order):
+/// `~/.ccache/ccache.conf` when the legacy directory `~/.ccache` exists,
+/// else `$XDG_CONFIG_HOME/ccache/ccache.conf`, else
+/// `~/.config/ccache/ccache.conf`. objcache reads it in place of its own
+/// when it has none, so a user who replaces ccache keeps their settings.
+pub(super) fn ccache_user_config() -> Option<PathBuf> {
+    let home = home();
+    if let Some(legacy) = home.as_ref().map(|h| h.join(".ccache")) {
+        if legacy.is_dir() {
+            return Some(legacy.join("ccache.conf"));
+        }
+    }
+    match xdg_dir("XDG_CONFIG_HOME") {
+        Some(dir) => Some(dir.join("ccache").join("ccache.conf")),
+        None => Some(home?.join(".config").join("ccache").join("ccache.conf")),
     }
 }
 

@@ -1,16 +1,19 @@
 //! Configuration with ccache's sources and precedence:
 //! built-in defaults < system config < primary config (`$CCACHE_DIR/ccache.conf`
-//! or `CCACHE_CONFIGPATH`) < `CCACHE_*` environment variables.
+//! or `CCACHE_CONFIGPATH`) < a directory's ccache.conf (directory.rs) <
+//! `CCACHE_*` environment variables < a call's `KEY=VALUE` settings.
 
 mod choices;
 mod conf_file;
+mod directory;
 pub mod keys;
 mod locations;
+mod primary;
 pub mod size;
 mod trust;
 mod values;
 
-use locations::{default_config_dir, filesystem_size, system_config_path};
+use locations::{filesystem_size, system_config_path};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -23,6 +26,11 @@ pub use conf_file::write_setting;
 pub use keys::Config;
 use keys::KEYS;
 pub use trust::Refused;
+use trust::Trust;
+
+/// The directory inside a `cache_dir` that ccache's own user-level
+/// configuration sets where objcache keeps its cache, apart from ccache's.
+pub const CACHE_DIR_IN_CCACHES: &str = "objcache";
 
 /// Where a key's value came from, as `-p` reports it.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,6 +109,14 @@ pub fn shown_errors(errors: &[ConfigError]) -> Vec<String> {
 pub struct Locations {
     pub cache_dir_override: Option<PathBuf>,
     pub config_path_override: Option<PathBuf>,
+    /// A call's `KEY=VALUE` settings, which the caller applies over the
+    /// configuration loaded; loading takes from them only what decides
+    /// which directory's ccache.conf is read and what it may set
+    /// (`ceiling_dirs`, `ceiling_markers`, `safe_dirs`).
+    pub command_line: Vec<(String, String)>,
+    /// Where the search for a directory's ccache.conf starts, instead of
+    /// the working directory (tests).
+    pub work_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -156,30 +172,25 @@ impl Config {
             .clone()
             .or_else(|| env.get("CCACHE_DIR").map(PathBuf::from));
 
-        if config_path_env.is_none() {
+        let only_file = config_path_env.is_some();
+        if !only_file {
             let system = system_config_path();
             config.read_file(&system, &mut errors, &lookup);
             config.system_config_path = Some(system);
         }
-        let primary = if let Some(p) = config_path_env {
-            p
-        } else if let Some(dir) = &dir_env {
-            dir.join("ccache.conf")
-        } else if config.origin_of("cache_dir") != &Origin::Default {
-            config.cache_dir.join("ccache.conf")
-        } else if let Some(dir) = default_config_dir() {
-            dir.join("ccache.conf")
-        } else if !config.cache_dir.as_os_str().is_empty() {
-            // No home directory, but XDG_CACHE_HOME: the cache dir's file,
-            // as with CCACHE_DIR.
-            config.cache_dir.join("ccache.conf")
-        } else {
-            PathBuf::new()
-        };
-        if !primary.as_os_str().is_empty() {
-            config.read_file(&primary, &mut errors, &lookup);
+        config.read_primary(config_path_env, dir_env.as_deref(), &mut errors, &lookup);
+        // CCACHE_CONFIGPATH names the only file read.
+        if !only_file {
+            let cwd = locations
+                .work_dir
+                .clone()
+                .or_else(|| std::env::current_dir().ok());
+            if let Some(cwd) = cwd {
+                let command_line = &locations.command_line;
+                let search = directory::SearchKeys::of(&config, command_line, env, &lookup);
+                config.read_directory_config(&cwd, &search, &mut errors, &lookup);
+            }
         }
-        config.primary_config_path = primary;
 
         config.apply_env(env, &mut errors);
         if let Some(dir) = &locations.cache_dir_override {
@@ -197,18 +208,20 @@ impl Config {
         (config, errors)
     }
 
+    /// Reads the configuration file `path`, if there is one; whether there
+    /// is (a file that cannot be read is one, and an error).
     fn read_file(
         &mut self,
         path: &Path,
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
-    ) {
+    ) -> bool {
         // The metadata of the file read, not of whatever the path names a
         // moment later: its owner decides which settings it may make.
         let (text, meta) = match conf_file::read_config(path) {
             Ok((bytes, meta)) => (String::from_utf8_lossy(&bytes).into_owned(), meta),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return false,
             Err(e) => {
                 errors.push(ConfigError {
                     file: Some(path.to_path_buf()),
@@ -216,10 +229,11 @@ impl Config {
                     key: String::new(),
                     message: format!("cannot read: {e}"),
                 });
-                return;
+                return true;
             }
         };
-        self.parse_text_with(&text, path, Some(&meta), errors, lookup);
+        self.parse_text_with(&text, path, &Trust::File(&meta), errors, lookup);
+        true
     }
 
     /// Applies the `key = value` lines of a config file's `text`, read from
@@ -227,17 +241,17 @@ impl Config {
     /// Bad lines are skipped and pushed to `errors`. Public for the fuzz
     /// targets (tests/fuzz); `load` is the way in otherwise.
     pub fn parse_text(&mut self, text: &str, path: &Path, errors: &mut Vec<ConfigError>) {
-        self.parse_text_with(text, path, None, errors, &|name| std::env::var(name).ok());
+        let lookup = |name: &str| std::env::var(name).ok();
+        self.parse_text_with(text, path, &Trust::Always, errors, &lookup);
     }
 
-    /// `parse_text`, with `$VAR`s looked up by `lookup`. `meta` is the
-    /// file's, which decides whether it may make unsafe settings (`None`:
-    /// it may, as the command line's settings).
+    /// `parse_text`, with `$VAR`s looked up by `lookup`. `trust` decides
+    /// whether the file may make unsafe settings.
     fn parse_text_with(
         &mut self,
         text: &str,
         path: &Path,
-        meta: Option<&fs::Metadata>,
+        trust: &Trust,
         errors: &mut Vec<ConfigError>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) {
@@ -283,14 +297,15 @@ impl Config {
             });
             let needs_trust =
                 named.get() || expanded.as_ref().is_ok_and(|v| trust::is_unsafe(key, v));
-            if let Some(meta) = meta.filter(|_| needs_trust) {
-                if let Some(why) = distrust.get_or_insert_with(|| trust::distrust(meta, path)) {
+            if needs_trust {
+                if let Some(why) = distrust.get_or_insert_with(|| trust.distrust(path)) {
                     let why = why.clone();
                     self.refused.push(Refused {
                         file: path.to_path_buf(),
                         line: n,
                         key: key.to_string(),
                         why,
+                        directory: trust.is_directory(),
                     });
                     continue;
                 }

@@ -9,7 +9,13 @@ fn load(files: &[(&str, &str)], env: &[(&str, &str)]) -> (Config, Vec<ConfigErro
     let dir_s = dir.path().display().to_string();
     let mut env_map: HashMap<&str, &str> = env.iter().copied().collect();
     env_map.insert("CCACHE_DIR", &dir_s);
-    let (c, e) = Config::load_from(&Locations::default(), &env_map);
+    // The search for a directory's ccache.conf starts in the temporary
+    // directory, not in whatever directory the tests run in.
+    let locations = Locations {
+        work_dir: Some(dir.path().to_path_buf()),
+        ..Locations::default()
+    };
+    let (c, e) = Config::load_from(&locations, &env_map);
     std::mem::forget(dir);
     (c, e, path)
 }
@@ -274,4 +280,70 @@ fn a_tiny_size_limit_is_not_no_limit() {
         let (c, _, _) = load(&[], &[("CCACHE_MAXSIZE", size)]);
         assert_eq!(c.max_size_kib(), kib, "{size}");
     }
+}
+
+/// A directory's ccache.conf is read over the cache's and under the
+/// environment; the keys that decide the search and its trust are taken
+/// from the environment and the command line before it.
+#[test]
+fn a_directory_config_sits_between_the_cache_config_and_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(tmp.path()).unwrap();
+    let cache = root.join("cache");
+    let work = root.join("proj/build");
+    fs::create_dir_all(&cache).unwrap();
+    fs::create_dir_all(&work).unwrap();
+    fs::write(cache.join("ccache.conf"), "max_files = 1\nnamespace = c\n").unwrap();
+    let dir_conf = root.join("proj/ccache.conf");
+    fs::write(
+        &dir_conf,
+        "max_files = 2\nnamespace = d\nprefix_command = distcc\n",
+    )
+    .unwrap();
+    let cache_s = cache.display().to_string();
+    let root_s = root.display().to_string();
+    let load = |env: &[(&str, &str)], command_line: &[(&str, &str)]| {
+        let mut map: HashMap<&str, &str> = env.iter().copied().collect();
+        map.insert("CCACHE_DIR", &cache_s);
+        map.insert("CCACHE_CEILING_DIRS", &root_s);
+        let locations = Locations {
+            work_dir: Some(work.clone()),
+            command_line: command_line
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Locations::default()
+        };
+        Config::load_from(&locations, &map)
+    };
+    let (c, e) = load(&[("CCACHE_NAMESPACE", "e")], &[]);
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!((c.max_files, c.namespace.as_str()), (2, "e"));
+    assert_eq!(c.origin_of("max_files"), &Origin::File(dir_conf.clone()));
+    assert_eq!(c.directory_config_path.as_ref(), Some(&dir_conf));
+    assert_eq!(c.prefix_command, "", "not a safe directory");
+    assert_eq!(c.refused.len(), 1);
+    assert!(c.refused_warning().unwrap().contains("safe_dirs"));
+    let proj = root.join("proj").display().to_string();
+    let via_variable = "$CCACHE_DIR/../proj";
+    for (env, command_line) in [
+        (vec![("CCACHE_SAFE_DIRS", proj.as_str())], vec![]),
+        (vec![("CCACHE_SAFE_DIRS", via_variable)], vec![]),
+        (vec![], vec![("safe_dirs", proj.as_str())]),
+    ] {
+        let (c, e) = load(&env, &command_line);
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(c.prefix_command, "distcc");
+    }
+    // CCACHE_CONFIGPATH: the one file read.
+    let only = cache.join("ccache.conf").display().to_string();
+    let (c, _) = load(&[("CCACHE_CONFIGPATH", &only)], &[]);
+    assert_eq!(c.max_files, 1);
+    assert_eq!(c.directory_config_path, None);
+    // A marker in the build directory ends the search there.
+    let (c, _) = load(&[("CCACHE_CEILING_MARKERS", "build.ninja:.git")], &[]);
+    assert_eq!(c.max_files, 2);
+    fs::write(work.join("build.ninja"), "").unwrap();
+    let (c, _) = load(&[("CCACHE_CEILING_MARKERS", "build.ninja:.git")], &[]);
+    assert_eq!(c.max_files, 1);
 }

@@ -32,6 +32,8 @@ pub struct Refused {
     pub key: String,
     /// Why the file is not trusted.
     pub why: String,
+    /// The file is a directory's ccache.conf, which `safe_dirs` decides on.
+    pub directory: bool,
 }
 
 impl Config {
@@ -51,14 +53,49 @@ impl Config {
             .map(|r| r.file.display().to_string())
             .collect();
         let files: Vec<String> = files.into_iter().collect();
+        let from = if first.directory {
+            "from a directory's ccache.conf only where safe_dirs lists its directory"
+        } else {
+            "only from a file that you, root or your group control"
+        };
         Some(format!(
             "ignoring {} from {}: {}; options that run programs, write files or use remote \
-             storage, and values with $VARIABLES, are taken only from a file that you, root or \
-             your group control",
+             storage, and values with $VARIABLES, are taken {from}",
             keys.join(", "),
             files.join(", "),
             first.why,
         ))
+    }
+}
+
+/// Who decides whether a file's text may make unsafe settings.
+pub(super) enum Trust<'a> {
+    /// The command line's `KEY=VALUE` settings: always.
+    Always,
+    /// A configuration file, with the metadata of the file read: whoever
+    /// can write it ([`distrust`]).
+    File(&'a Metadata),
+    /// A directory's ccache.conf, with the `safe_dirs` entries: whether
+    /// they list its directory (its owner was checked when it was found).
+    Directory(&'a [String]),
+}
+
+impl Trust<'_> {
+    /// Why the file `path` may not make unsafe settings; `None` when it may.
+    pub(super) fn distrust(&self, path: &Path) -> Option<String> {
+        match self {
+            Trust::Always => None,
+            Trust::File(meta) => distrust(meta, path),
+            Trust::Directory(safe_dirs) => {
+                let dir = path.parent().unwrap_or(Path::new("/"));
+                (!super::directory::is_safe(dir, safe_dirs))
+                    .then(|| format!("safe_dirs does not list {}", dir.display()))
+            }
+        }
+    }
+
+    pub(super) fn is_directory(&self) -> bool {
+        matches!(self, Trust::Directory(_))
     }
 }
 
@@ -78,6 +115,8 @@ const UNSAFE_KEYS: &[&str] = &[
     // Sends local hits to the remotes: entries of the local cache, which
     // its other writers can forge, to a remote they cannot write.
     "reshare",
+    // Lets a directory's ccache.conf make every setting above.
+    "safe_dirs",
     "stats_log",
     "temporary_dir",
     "umask",
@@ -218,6 +257,7 @@ mod tests {
                 line: 1,
                 key: key.into(),
                 why: "everyone can write it".into(),
+                directory: false,
             });
         }
         let warning = config.refused_warning().unwrap();

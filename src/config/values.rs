@@ -106,12 +106,53 @@ pub fn remote_storage(text: &str) -> Result<String, String> {
 
 /// `:`-separated, as `PATH` is.
 pub fn path_list(text: &str) -> Result<Vec<String>, String> {
-    Ok(text
-        .split(':')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(listed(text).map(str::to_string).collect())
+}
+
+/// `:`-separated absolute directories (`~/` is the home directory), for
+/// `ceiling_dirs`.
+pub fn dir_list(text: &str) -> Result<Vec<PathBuf>, String> {
+    listed(text)
+        .map(|d| {
+            let path = expand_home(d)?;
+            if path.is_absolute() {
+                Ok(path)
+            } else {
+                Err(format!("\"{d}\" is not an absolute path"))
+            }
+        })
+        .collect()
+}
+
+/// `:`-separated names of files or directories, for `ceiling_markers`.
+pub fn marker_list(text: &str) -> Result<Vec<String>, String> {
+    listed(text)
+        .map(|name| match name {
+            "." | ".." => Err(format!("\"{name}\" is not a file name")),
+            _ if name.contains('/') => Err(format!("\"{name}\" is not a file name (it has a /)")),
+            _ => Ok(name.to_string()),
+        })
+        .collect()
+}
+
+/// `:`-separated `*`, `/abs/*` or `/abs`, for `safe_dirs`.
+pub fn safe_dir_list(text: &str) -> Result<Vec<String>, String> {
+    listed(text)
+        .map(|entry| {
+            if entry == "*" || entry.starts_with('/') {
+                Ok(entry.to_string())
+            } else {
+                Err(format!(
+                    "\"{entry}\" is neither * nor an absolute path (/dir or /dir/*)"
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The non-empty entries of a `:`-separated list, trimmed.
+fn listed(text: &str) -> impl Iterator<Item = &str> {
+    text.split(':').map(str::trim).filter(|e| !e.is_empty())
 }
 
 /// Never an error: ccache ignores the values it does not know, and `-p`

@@ -25,6 +25,7 @@ impl Manager {
         let locations = Locations {
             cache_dir_override: mods.cache_dir.clone(),
             config_path_override: mods.config_path.clone(),
+            ..Locations::default()
         };
         let config = load(&locations)?;
         if let Some(warning) = config.refused_warning() {
@@ -48,7 +49,8 @@ impl Manager {
     fn set(&self, key: &str, value: &str) -> Result<(), String> {
         config::validate(key, value).map_err(|e| format!("{key}: {e}"))?;
         let path = &self.config.primary_config_path;
-        config::write_setting(path, key, value)
+        self.config
+            .write_primary_setting(key, value)
             .map_err(|e| format!("writing {}: {e}", path.display()))
     }
 
@@ -148,7 +150,11 @@ pub fn trim_dir(s: &mut Manager, dir: &str) -> Result<(), String> {
     }
     if let Some(level) = &mods.trim_recompress {
         let level = level.get()?;
-        let threads = threads(mods.trim_recompress_threads.as_ref())?;
+        let threads = threads(
+            mods.trim_recompress_threads
+                .as_ref()
+                .or(mods.threads.as_ref()),
+        )?;
         let units = s.config.size_units();
         print!(
             "{}",
@@ -190,7 +196,8 @@ pub fn show_compression(s: &mut Manager, _: &str) -> Result<(), String> {
 
 pub fn recompress(s: &mut Manager, level: &str) -> Result<(), String> {
     let level = recompress::parse_level(level).map_err(|e| format!("-X: {e}"))?;
-    let threads = threads(s.mods.recompress_threads.as_ref())?;
+    let mods = &s.mods;
+    let threads = threads(mods.recompress_threads.as_ref().or(mods.threads.as_ref()))?;
     let (dir, units) = (&s.config.cache_dir, s.config.size_units());
     print!("{}", recompress::recompress(dir, level, threads, units)?);
     Ok(())

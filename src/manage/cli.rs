@@ -308,11 +308,19 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     .short('X')
     .value("LEVEL"),
     Opt::modifier(
-        "recompress-threads",
-        modifiers::recompress_threads,
-        "with -X: recompress on N threads (default: one per CPU)",
+        "threads",
+        modifiers::threads,
+        "use up to N threads where work runs in parallel: -X and --trim-recompress (default: one per CPU)",
     )
     .value("N"),
+    // ccache 4.13 merged these two into --threads and still accepts them.
+    Opt::modifier(
+        "recompress-threads",
+        modifiers::recompress_threads,
+        "with -X: recompress on N threads (default: --threads, or one per CPU)",
+    )
+    .value("N")
+    .hidden(),
     Opt::action(
         "hash-file",
         actions::hash_file,
@@ -365,14 +373,15 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::modifier(
         "trim-recompress-threads",
         modifiers::trim_recompress_threads,
-        "with --trim-recompress: use N threads (default: one per CPU)",
+        "with --trim-recompress: use N threads (default: --threads, or one per CPU)",
     )
-    .value("N"),
+    .value("N")
+    .hidden(),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",
         generate::version,
-        "print version and copyright information",
+        "print the version, the ccache version objcache follows and the features built in",
     )
     .short('V'),
     Opt::info(
@@ -411,7 +420,10 @@ fn with_options<'a>(options: impl Iterator<Item = &'a Opt>) -> Command {
             "objcache [OPTIONS]\n       objcache [KEY=VALUE ...] COMPILER [COMPILER OPTIONS]\n       COMPILER [COMPILER OPTIONS]   (via a symlink named like the compiler)",
         )
         .disable_version_flag(true)
-        .disable_help_flag(true);
+        .disable_help_flag(true)
+        // As getopt_long: a long option may be shortened to a prefix that
+        // names only it; a whole name always names its own option.
+        .infer_long_args(true);
     options.fold(cmd, |cmd, opt| cmd.arg(opt.arg()))
 }
 

@@ -29,21 +29,50 @@ pub fn help(cmd: &mut Command, _: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The ccache release whose options, configuration and formats of
-/// statistics objcache follows.
-pub const CCACHE_COMPATIBLE: &str = "4.13";
+/// The ccache release whose behaviour objcache follows: its options,
+/// configuration and formats of statistics. Named `ccache`, objcache gives
+/// it as its version, for the tools that decide by it what they may ask
+/// (hendrikmuhs/ccache-action wants 4.10 for `--print-stats --format=json`).
+pub const CCACHE_COMPATIBLE: &str = "4.13.6";
 
-/// `-V`: the version, then the ccache version on a line of its own that
-/// scripts can match (`compatible with ccache X.Y`).
-pub fn version(_: &mut Command, _: &str) -> Result<(), String> {
-    println!("objcache version {}", env!("CARGO_PKG_VERSION"));
-    println!("compatible with ccache {CCACHE_COMPATIBLE}");
+/// What `-V` lists as built in, in ccache's words: a `SCHEME-storage` for
+/// each remote storage backend (ccache's test suite and scripts look for
+/// these before they use one).
+pub const FEATURES: &[&str] = &[
+    "file-storage",
+    "http-storage",
+    "redis+unix-storage",
+    "redis-storage",
+];
+
+/// The name the manager is run by, which decides how it gives its version.
+const CCACHE: &str = "ccache";
+
+/// `-V`: a line with objcache's version and one with the ccache version it
+/// follows, in ccache's words (`ccache version 4.13.6`, which ccache's test
+/// suite and scripts look for on a line of its own), the first the one of
+/// the name it is run by: named `ccache`, the first line parses as
+/// ccache's for the tools that read only that one. Then ccache's
+/// `Features:` line.
+pub fn version(cmd: &mut Command, _: &str) -> Result<(), String> {
+    let own = format!("objcache version {}", env!("CARGO_PKG_VERSION"));
+    let ccache = format!("ccache version {CCACHE_COMPATIBLE}");
+    if cmd.get_name() == CCACHE {
+        println!("{ccache}\n{own}");
+    } else {
+        println!("{own}\n{ccache}");
+    }
+    println!("Features: {}", FEATURES.join(" "));
     Ok(())
 }
 
-/// `--print-version`: the version number alone.
-pub fn print_version(_: &mut Command, _: &str) -> Result<(), String> {
-    println!("{}", env!("CARGO_PKG_VERSION"));
+/// `--print-version`: the version number alone; ccache's when named so.
+pub fn print_version(cmd: &mut Command, _: &str) -> Result<(), String> {
+    if cmd.get_name() == CCACHE {
+        println!("{CCACHE_COMPATIBLE}");
+    } else {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+    }
     Ok(())
 }
 

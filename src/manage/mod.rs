@@ -18,6 +18,7 @@ mod recompress;
 #[cfg(test)]
 mod tests;
 mod trim;
+mod unknown;
 
 use std::ffi::OsString;
 
@@ -28,13 +29,22 @@ use cli::{command, given, last, planned, Kind, MANAGER_OPTIONS};
 
 /// Runs the manager with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
-    let mut cmd = command();
+    run_as("objcache", args)
+}
+
+/// `run`, for objcache installed as `name`: `ccache` or `objcache` (which
+/// decides the version it gives).
+pub fn run_as(name: &'static str, args: Vec<OsString>) -> i32 {
+    let mut cmd = command().name(name);
     let matches = match cmd
         .try_get_matches_from_mut(std::iter::once(OsString::from("objcache")).chain(args))
     {
         Ok(m) => m,
         Err(e) if e.use_stderr() => {
-            eprint!("objcache: {}", e.render());
+            match unknown::message(&e) {
+                Some(message) => eprintln!("objcache: error: {message}"),
+                None => eprint!("objcache: {}", e.render()),
+            }
             return 1;
         }
         Err(e) => {

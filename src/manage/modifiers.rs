@@ -55,12 +55,15 @@ pub struct Modifiers {
     pub format: StatsFormat,
     /// `-v` once or twice; more count as twice.
     pub verbose: u8,
-    /// Threads for `-X`; `None`: one per CPU.
+    /// `--threads`: for whatever runs in parallel; `None`: one per CPU.
+    pub threads: Option<Parsed<usize>>,
+    /// Threads for `-X`; `None`: `threads`.
     pub recompress_threads: Option<Parsed<usize>>,
     pub trim_max_size: Option<Parsed<u64>>,
     pub trim_method: trim::Method,
     /// A zstd level, or `None` inside for uncompressed.
     pub trim_recompress: Option<Parsed<Option<i32>>>,
+    /// Threads for `--trim-recompress`; `None`: `threads`.
     pub trim_recompress_threads: Option<Parsed<usize>>,
     /// Seconds.
     pub evict_older_than: Option<Parsed<u64>>,
@@ -82,7 +85,7 @@ impl Modifiers {
 }
 
 /// The thread count of a value given; the default stays lazy.
-fn threads(text: &str) -> Result<usize, String> {
+fn thread_count(text: &str) -> Result<usize, String> {
     recompress::parse_threads(Some(text))
 }
 
@@ -111,8 +114,12 @@ pub fn verbose(m: &mut Modifiers, _: &str) {
     m.verbose = (m.verbose + 1).min(2);
 }
 
+pub fn threads(m: &mut Modifiers, v: &str) {
+    m.threads = Some(Parsed::new("threads", v, thread_count));
+}
+
 pub fn recompress_threads(m: &mut Modifiers, v: &str) {
-    m.recompress_threads = Some(Parsed::new("recompress-threads", v, threads));
+    m.recompress_threads = Some(Parsed::new("recompress-threads", v, thread_count));
 }
 
 pub fn trim_max_size(m: &mut Modifiers, v: &str) {
@@ -131,7 +138,7 @@ pub fn trim_recompress(m: &mut Modifiers, v: &str) {
 }
 
 pub fn trim_recompress_threads(m: &mut Modifiers, v: &str) {
-    m.trim_recompress_threads = Some(Parsed::new("trim-recompress-threads", v, threads));
+    m.trim_recompress_threads = Some(Parsed::new("trim-recompress-threads", v, thread_count));
 }
 
 pub fn evict_older_than(m: &mut Modifiers, v: &str) {

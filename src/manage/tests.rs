@@ -217,3 +217,28 @@ fn a_bad_modifier_value_waits_for_its_action() {
     assert_eq!(m.trim_max_size.unwrap().get(), Ok(3000));
     assert_eq!(m.evict_older_than.unwrap().get(), Ok(172_800));
 }
+
+/// `-V`'s `Features:` names a `SCHEME-storage` for exactly the remote
+/// storage schemes objcache has a backend for.
+#[test]
+fn features_are_the_remote_backends() {
+    let supported = |url: &str| {
+        let specs = crate::remote::parse(url).unwrap();
+        match crate::remote::Remote::open(&specs[0]) {
+            Err(e) => !e.contains("unsupported remote storage URL"),
+            Ok(_) => true,
+        }
+    };
+    for feature in generate::FEATURES {
+        let scheme = feature.strip_suffix("-storage").unwrap();
+        let url = match scheme {
+            "file" => "file:///nonexistent/objcache-test".to_string(),
+            "redis+unix" => "redis+unix:/nonexistent.sock".to_string(),
+            _ => format!("{scheme}://127.0.0.1:1/x"),
+        };
+        assert!(supported(&url), "{feature}: {url}");
+    }
+    for url in ["https://127.0.0.1:1/x", "crsh:/nonexistent.sock"] {
+        assert!(!supported(url), "{url} is supported: list it in FEATURES");
+    }
+}

@@ -105,7 +105,13 @@ pub fn run_with_settings(
     std::panic::set_hook(Box::new(|_| {}));
     let loaded = std::panic::catch_unwind(|| {
         test_panic("config");
-        Config::load(&Locations::default())
+        // The settings that decide which directory's ccache.conf is read
+        // and what it may set count for loading it.
+        let locations = Locations {
+            command_line: settings.clone(),
+            ..Locations::default()
+        };
+        Config::load(&locations)
     });
     let Ok((mut config, mut errors)) = loaded else {
         return run_without_config(compiler_name, &raw_args);
