@@ -352,3 +352,42 @@ fn ccache_skip_is_not_given_to_the_compiler() {
     let vars = [("CCACHE_DISABLE", "1")];
     cached(&env, &dir, &["--ccache-skip", "-O2", "-c", "t.c"], &vars);
 }
+
+/// `SOURCE_DATE_EPOCH` sets what `__DATE__` and `__TIME__` say and nothing
+/// else: keyed through the preprocessed text where they are used, not in
+/// direct mode's key. A compile that uses them (through an argument too)
+/// takes no direct mode, unless `time_macros` sloppiness says they do
+/// not matter.
+#[test]
+fn source_date_epoch_matters_only_through_time_macros() {
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    write_file(&dir.join("t.c"), "char x[] = STAMP;\n");
+    write_file(&dir.join("u.c"), "char x[] = __TIME__;\n");
+    let epoch = |e: &str, a: &[&str], extra: &[(&str, &str)]| {
+        let mut vars = vec![("SOURCE_DATE_EPOCH", e)];
+        vars.extend_from_slice(extra);
+        cached(&env, &dir, a, &vars);
+        let mut cmd = Command::new("gcc");
+        clean_env(&mut cmd).env("SOURCE_DATE_EPOCH", e);
+        let object = read(&dir.join("t.o"));
+        run_ok(cmd.current_dir(&dir).args(a).args(["-o", "ref.o"]));
+        object == read(&dir.join("ref.o"))
+    };
+    let plain_c = ["-DSTAMP=\"x\"", "-c", "t.c", "-o", "t.o"];
+    for e in ["1", "1", "2"] {
+        assert!(epoch(e, &plain_c, &[]));
+    }
+    assert_eq!(counters(&env, HITS_AND_MISSES), [2, 0, 1]);
+    let dated = ["-DSTAMP=__DATE__", "-c", "t.c", "-o", "t.o"];
+    for e in ["1", "1", "100000000"] {
+        assert!(epoch(e, &dated, &[]), "the object of {e} has its date");
+    }
+    assert_eq!(counters(&env, HITS_AND_MISSES), [2, 1, 3]);
+    let sloppy = [("CCACHE_SLOPPINESS", "time_macros")];
+    let timed = ["-c", "u.c", "-o", "t.o"];
+    for e in ["1", "1", "2"] {
+        epoch(e, &timed, &sloppy);
+    }
+    assert_eq!(counters(&env, HITS_AND_MISSES), [4, 1, 4]);
+}
