@@ -10,6 +10,7 @@
 // the remote-storage tests start).
 mod common;
 
+mod arg_conformance;
 mod basedir;
 mod basic;
 mod bookkeeping_count;

@@ -32,6 +32,8 @@ impl Scan {
     /// relative), one for each the scan read.
     pub(super) fn decide(mut self, user: &[String]) -> Result<ArgsAnalysis, Counter> {
         let (input, input_at, language) = self.source()?;
+        self.mode_key();
+        self.assembler_without_depfile(language);
         let (output, output_given) = self.output_file(&input, language)?;
         let mut extra_outputs = self.outputs_named_after(&output)?;
         if let Some(path) = self.listing.take() {
@@ -77,6 +79,30 @@ impl Scan {
             pch: self.pch,
             modules: self.modules,
         })
+    }
+
+    /// `-c` is left out of the key when `-S` or `-fsyntax-only` decide what
+    /// the call makes (with or without it, the same assembly, or only the
+    /// same diagnostics), so those calls share a result, as in ccache.
+    /// Elsewhere it stays: a precompiled header made with and without it
+    /// is not known to be the same.
+    fn mode_key(&mut self) {
+        if self.assembly || self.syntax_only {
+            for &at in self.compile_flags.iter().rev() {
+                self.hash_args.remove(at);
+            }
+        }
+    }
+
+    /// An assembler source is not preprocessed, so gcc and clang write no
+    /// `.d` for it whatever the options say: none is waited for or
+    /// written. The options are keyed as given, since clang warns about
+    /// them unused, naming them.
+    fn assembler_without_depfile(&mut self, language: Language) {
+        if language == Language::Asm && self.dep_kind.is_some() {
+            self.dep_kind = None;
+            self.hash_args.append(&mut self.dep_args);
+        }
     }
 
     /// The one source file the call compiles (or makes a precompiled
@@ -210,6 +236,10 @@ impl Scan {
                 with_extension(basename(input), ".d")
             }
         });
+        if file == "/dev/null" {
+            // Written nowhere: nothing to store, nothing to write on a hit.
+            return None;
+        }
         let targets = if self.targets.is_empty() {
             vec![output.to_string()]
         } else {

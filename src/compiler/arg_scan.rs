@@ -15,6 +15,8 @@ pub(super) struct Scan {
     pub(super) compile: bool,
     pub(super) assembly: bool,
     pub(super) syntax_only: bool,
+    /// Where each `-c` is in `hash_args`: see `Scan::mode_key`.
+    pub(super) compile_flags: Vec<usize>,
     pub(super) output: Option<String>,
     /// `-x`: `Some(None)` for a language objcache does not cache.
     pub(super) explicit_lang: Option<Option<Language>>,
@@ -23,6 +25,16 @@ pub(super) struct Scan {
     pub(super) dep_file: Option<String>,
     pub(super) targets: Vec<String>,
     pub(super) phony: bool,
+    /// `-MF` was given: gcc's preprocessor ignores it for `-Wp,-MD,FILE`.
+    mf_given: bool,
+    /// The `.d` is named by `-Wp,-MD,FILE` (or `-MMD`).
+    wp_dep_file: bool,
+    /// Targets were named inside `-Wp,`: see `wp_dependency_file`.
+    wp_targets: bool,
+    /// The dependency options as given: keyed when the compile writes no
+    /// `.d` after all (an assembler source), since clang names them in a
+    /// warning.
+    pub(super) dep_args: Vec<String>,
     pub(super) hash_args: Vec<String>,
     pub(super) cpp_args: Vec<String>,
     pub(super) pp_args: Vec<String>,
@@ -42,6 +54,8 @@ pub(super) struct Scan {
     pub(super) aux_outputs: Vec<(ExtraKind, &'static str)>,
     /// Where the assembler writes its listing.
     pub(super) listing: Option<String>,
+    /// How many `-a…` listing options the assembler is given.
+    listings: usize,
     /// clang's `-fmodules`: cached only as `sloppiness = modules` allows.
     pub(super) modules: bool,
 }
@@ -74,6 +88,17 @@ fn value_and_span<'a>(
 /// the object by a way the preprocessed text does not show.
 fn macro_debug_info(arg: &str) -> bool {
     matches!(arg, "-fdebug-macro") || (arg.starts_with("-g") && arg.ends_with('3'))
+}
+
+/// Options after which the preprocessor's text no longer shows all the
+/// compile sees: `-P` (and gcc's `--no-line-commands`) drop the line
+/// markers, so the same code in another line layout (other line numbers
+/// in the debug information and the diagnostics) gives the same text;
+/// `-dM` prints the macros instead of the code. The compile keeps them
+/// and the key names them, but the `-E` run whose text is the key runs
+/// without them.
+fn hides_from_preprocessed(arg: &str) -> bool {
+    matches!(arg, "-P" | "--no-line-commands" | "-dM")
 }
 
 /// Quotes a target for `-MQ` as make needs it.
@@ -124,9 +149,15 @@ impl Scan {
             "--ccache-skip" => {
                 if let Some(n) = next {
                     self.hash_args.push(n.to_string());
-                    self.pp_args.push(n.to_string());
+                    if !hides_from_preprocessed(n) {
+                        self.pp_args.push(n.to_string());
+                    }
                 }
                 return Ok(2);
+            }
+            _ if hides_from_preprocessed(a) => {
+                self.hash_args.push(a.to_string());
+                return Ok(1);
             }
             _ => {}
         }
@@ -179,7 +210,10 @@ impl Scan {
     /// `true` when `a` is one of these.
     fn mode_option(&mut self, a: &str) -> Result<bool, Counter> {
         match a {
-            "-c" => self.compile = true,
+            "-c" => {
+                self.compile = true;
+                self.compile_flags.push(self.hash_args.len());
+            }
             "-S" => self.assembly = true,
             // Not for the `-E` run: clang warns that it is unused there.
             "-fsyntax-only" => self.syntax_only = true,
@@ -217,31 +251,108 @@ impl Scan {
                     return Err(Counter::BadCompilerArguments);
                 };
                 match name {
-                    "-MF" => self.dep_file = Some(v.to_string()),
+                    "-MF" if self.wp_dep_file => return Err(Counter::UnsupportedCompilerOption),
+                    "-MF" => {
+                        self.mf_given = true;
+                        self.dep_file = Some(v.to_string());
+                    }
+                    "-MT" | "-MQ" if self.wp_targets => {
+                        return Err(Counter::UnsupportedCompilerOption)
+                    }
                     "-MT" => self.targets.push(v.to_string()),
                     "-MQ" => self.targets.push(quote_target(v)),
-                    _ => self.preprocessor_passthrough(a, v)?,
+                    _ => {
+                        self.preprocessor_passthrough(a, v)?;
+                        return Ok(Some(used));
+                    }
+                }
+                self.dep_args.push(a.to_string());
+                if used == 2 {
+                    self.dep_args.push(v.to_string());
                 }
                 return Ok(Some(used));
             }
         }
+        self.dep_args.push(a.to_string());
         Ok(Some(1))
     }
 
-    /// `-Wp,OPTIONS`: a `.d` (`-Wp,-MD,FILE`, `-Wp,-MMD,FILE`), or else
-    /// keyed and passed on as it is.
+    /// `-Wp,OPTIONS`: options given to the preprocessor as they are, split
+    /// at the commas. A `.d` (see `wp_dependency_file`); one `-D`, the same
+    /// as given to the driver (keyed alike, direct mode kept); `-P` alone
+    /// (see `hides_from_preprocessed`), refused among others as in ccache;
+    /// any other `-M…` refused; the rest keyed and passed on as it is.
     fn preprocessor_passthrough(&mut self, a: &str, wp: &str) -> Result<(), Counter> {
-        if let Some(f) = wp.strip_prefix("-MD,") {
-            self.dep_kind = Some(DepKind::All);
-            self.dep_file = Some(f.to_string());
-        } else if let Some(f) = wp.strip_prefix("-MMD,") {
-            self.dep_kind = Some(DepKind::User);
-            self.dep_file = Some(f.to_string());
-        } else if wp.split(',').any(|p| p.starts_with("-M")) {
+        let parts: Vec<&str> = wp.split(',').collect();
+        if let [kind @ ("-MD" | "-MMD"), file, rest @ ..] = parts.as_slice() {
+            return self.wp_dependency_file(a, kind, file, rest);
+        }
+        let hides = parts.iter().any(|p| hides_from_preprocessed(p));
+        if parts.iter().any(|p| p.starts_with("-M")) || (hides && parts.len() > 1) {
             return Err(Counter::UnsupportedCompilerOption);
+        }
+        match parts.as_slice() {
+            [_] if hides => self.hash_args.push(a.to_string()),
+            [define] if define.len() > 2 && define.starts_with("-D") => {
+                self.cpp_args.push(define.to_string());
+                self.pp_args.push(define.to_string());
+            }
+            _ => {
+                self.hash_args.push(a.to_string());
+                self.pp_args.push(a.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// `-Wp,-MD,FILE` or `-Wp,-MMD,FILE`, which gcc's preprocessor follows
+    /// whatever `-MF` says (so the two together are refused, as in ccache),
+    /// and after it (`rest`) `-MT`/`-MQ` targets and `-MP`. gcc lists all
+    /// `-MT` targets before all `-MQ` ones, the driver's before these: with
+    /// targets both here and outside, the call is refused rather than
+    /// ordered. With more than the file, the option is keyed as it is, which
+    /// leaves direct mode off, as in ccache.
+    fn wp_dependency_file(
+        &mut self,
+        a: &str,
+        kind: &str,
+        file: &str,
+        rest: &[&str],
+    ) -> Result<(), Counter> {
+        if self.mf_given {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        let (mut quoted, mut plain) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < rest.len() {
+            match (rest[i], rest.get(i + 1)) {
+                ("-MT", Some(t)) => plain.push(t.to_string()),
+                ("-MQ", Some(t)) => quoted.push(quote_target(t)),
+                ("-MP", _) => {
+                    self.phony = true;
+                    i += 1;
+                    continue;
+                }
+                _ => return Err(Counter::UnsupportedCompilerOption),
+            }
+            i += 2;
+        }
+        let has_targets = !plain.is_empty() || !quoted.is_empty();
+        if has_targets && !self.targets.is_empty() {
+            return Err(Counter::UnsupportedCompilerOption);
+        }
+        self.wp_targets |= has_targets;
+        self.targets.extend(plain.into_iter().chain(quoted));
+        self.wp_dep_file = true;
+        self.dep_kind = Some(if kind == "-MD" {
+            DepKind::All
         } else {
+            DepKind::User
+        });
+        self.dep_file = Some(file.to_string());
+        self.dep_args.push(a.to_string());
+        if !rest.is_empty() {
             self.hash_args.push(a.to_string());
-            self.pp_args.push(a.to_string());
         }
         Ok(())
     }
@@ -307,15 +418,18 @@ impl Scan {
             Some("-Xassembler" | "-Wa,") => value,
             _ => None,
         };
-        self.extra_output_option(a, assembler_options);
+        self.extra_output_option(a);
+        let given = &args[i..i + used];
+        let listing_keyed = self.listing_option(given, assembler_options)?;
         let keyed = if known.is_some_and(|m| m.has(AFFECTS_CPP)) {
             &mut self.cpp_args
         } else {
             &mut self.hash_args
         };
-        for arg in &args[i..i + used] {
-            keyed.push(arg.clone());
-            self.pp_args.push(arg.clone());
+        keyed.extend(listing_keyed.unwrap_or_else(|| given.to_vec()));
+        let preprocessor_only = known.is_some_and(|m| m.name() == "-Xpreprocessor");
+        if !(preprocessor_only && value.is_some_and(hides_from_preprocessed)) {
+            self.pp_args.extend_from_slice(given);
         }
         Ok(used)
     }
@@ -329,7 +443,9 @@ impl Scan {
     /// `-g…`, `-dumpdir`/`-dumpbase` and recorded command lines: what
     /// debug information the object gets and what it names.
     fn debug_option(&mut self, a: &str) {
-        if a.starts_with("-g") && !a.starts_with("-gno-") {
+        // `-gz…` only compresses the debug sections other options ask for.
+        let compression = a == "-gz" || a.starts_with("-gz=");
+        if a.starts_with("-g") && !a.starts_with("-gno-") && !compression {
             // `-gsplit-dwarf` counts too: older compilers let it turn
             // debug information on (more in the key, never less).
             self.debug_info = a != "-g0";
@@ -369,20 +485,59 @@ impl Scan {
         false
     }
 
-    /// `-fstack-usage`, `-fcallgraph-info` and the assembler's listing:
-    /// files written besides the object. `assembler_options`: what
-    /// `-Wa,` or `-Xassembler` passes.
-    fn extra_output_option(&mut self, a: &str, assembler_options: Option<&str>) {
+    /// `-fstack-usage` and `-fcallgraph-info`: files written besides the
+    /// object, named after it.
+    fn extra_output_option(&mut self, a: &str) {
         if a == "-fstack-usage" {
             self.aux_outputs.push((ExtraKind::StackUsage, ".su"));
         } else if a.starts_with("-fcallgraph-info") {
             self.aux_outputs.push((ExtraKind::CallGraph, ".ci"));
         }
-        for part in assembler_options.into_iter().flat_map(|v| v.split(',')) {
-            // `-a…=FILE` writes a listing; without a file it goes to stdout.
-            if let (true, Some((_, file))) = (part.starts_with("-a"), part.split_once('=')) {
-                self.listing = Some(file.to_string());
+    }
+
+    /// The assembler's listing, asked for by `-a…` among what `-Wa,` or
+    /// `-Xassembler` passes (`assembler_options`; `given`, the arguments
+    /// that pass them): `-a…=FILE` writes it to FILE, stored with the
+    /// object and written to the call's own FILE on a hit. The listing
+    /// never names itself, so the keys leave FILE out (as ccache does):
+    /// returns the arguments as keyed when they name one. A second `-a…`
+    /// is refused, as in ccache.
+    fn listing_option(
+        &mut self,
+        given: &[String],
+        assembler_options: Option<&str>,
+    ) -> Result<Option<Vec<String>>, Counter> {
+        let Some(options) = assembler_options else {
+            return Ok(None);
+        };
+        let mut keyed_parts = Vec::new();
+        let mut named = false;
+        for part in options.split(',') {
+            if !part.starts_with("-a") {
+                keyed_parts.push(part);
+                continue;
+            }
+            if self.listings > 0 {
+                return Err(Counter::UnsupportedCompilerOption);
+            }
+            self.listings += 1;
+            match part.split_once('=') {
+                Some((flags, file)) => {
+                    self.listing = Some(file.to_string());
+                    named = true;
+                    keyed_parts.push(&part[..flags.len() + 1]);
+                }
+                // Without a file, it goes to stdout, which is stored.
+                None => keyed_parts.push(part),
             }
         }
+        if !named {
+            return Ok(None);
+        }
+        let keyed = keyed_parts.join(",");
+        Ok(Some(match given {
+            [option, _] => vec![option.clone(), keyed],
+            _ => vec![format!("-Wa,{keyed}")],
+        }))
     }
 }

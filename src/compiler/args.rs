@@ -167,6 +167,24 @@ pub fn without_options<T: AsRef<str>>(
     kept
 }
 
+/// The arguments as the compiler is given them: without `--ccache-skip`,
+/// which tells objcache to pass the argument after it on uninterpreted
+/// (and is passed on itself only as such an argument). The compiler would
+/// reject it.
+pub fn without_skip_markers<T: AsRef<std::ffi::OsStr> + Clone>(args: &[T]) -> Vec<T> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut skipped = false;
+    for arg in args {
+        if !skipped && arg.as_ref() == "--ccache-skip" {
+            skipped = true;
+            continue;
+        }
+        skipped = false;
+        kept.push(arg.clone());
+    }
+    kept
+}
+
 /// Analyses an (already response-file-expanded) argument list, without
 /// base_dir. `Err` names the counter that says why the call cannot be cached.
 pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
@@ -202,8 +220,10 @@ pub fn analyse_call(
     }
     a.base_dir_notes = outcome.as_ref().map(Outcome::notes).unwrap_or_default();
     match outcome {
-        Some(Outcome::Rewritten(r)) => (a.compiler_args, a.path_map) = (r.args, r.map),
-        _ => a.compiler_args = call.to_vec(),
+        Some(Outcome::Rewritten(r)) => {
+            (a.compiler_args, a.path_map) = (without_skip_markers(&r.args), r.map);
+        }
+        _ => a.compiler_args = without_skip_markers(call),
     }
     Ok(a)
 }
@@ -416,17 +436,121 @@ mod tests {
     #[test]
     fn preprocessor_only_options_leave_the_result_key() {
         let a = analyse_str(
-            "-c a.c -include-pch p.pch -isystem-after d -nostdinc++ -DX -Wp,-DY -fplugin=p.so",
+            "-c a.c -include-pch p.pch -isystem-after d -nostdinc++ -DX -Wp,-DY -Wp,-DZ,-DW \
+             -fplugin=p.so",
         )
         .unwrap();
-        assert_eq!(a.cpp_args, ["-isystem-after", "d", "-nostdinc++", "-DX"]);
+        let cpp = ["-isystem-after", "d", "-nostdinc++", "-DX", "-DY"];
+        assert_eq!(a.cpp_args, cpp);
         assert_eq!(
             a.hash_args,
-            ["-c", "-include-pch", "p.pch", "-Wp,-DY", "-fplugin=p.so"]
+            [
+                "-c",
+                "-include-pch",
+                "p.pch",
+                "-Wp,-DZ,-DW",
+                "-fplugin=p.so"
+            ]
         );
         assert_eq!(a.extra_files, ["p.so"]);
         assert_eq!(a.extra_file_options, ["-fplugin=p.so"]);
         assert_eq!(a.pch.named, ["p.pch"]);
+    }
+
+    /// What the `-E` run whose text is the key is given, and what the keys
+    /// name, for options that change that text (see `hides_from_preprocessed`).
+    #[test]
+    fn the_key_text_keeps_its_line_markers_and_code() {
+        for cmd in [
+            "-c a.c -P",
+            "-c a.c -Wp,-P",
+            "-c a.c -Xpreprocessor -P",
+            "-c a.c --ccache-skip -P",
+            "-c a.c --no-line-commands",
+            "-c a.c -dM",
+        ] {
+            let a = analyse_str(cmd).unwrap();
+            assert_eq!(a.preprocessor_args, ["a.c"], "{cmd}");
+            assert_eq!(
+                a.hash_args.last().map(String::as_str),
+                cmd.rsplit(' ').next()
+            );
+        }
+        for cmd in ["-c a.c -Wp,-P,-DX", "-c a.c -Wp,-DX,-dM"] {
+            let refused = analyse_str(cmd).unwrap_err();
+            assert_eq!(refused, Counter::UnsupportedCompilerOption, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn skip_markers_are_not_given_to_the_compiler() {
+        let given = args_of("--ccache-skip -O2 --ccache-skip --ccache-skip -c --ccache-skip");
+        let kept = without_skip_markers(&given);
+        assert_eq!(kept, ["-O2", "--ccache-skip", "-c"]);
+        let a = analyse(&args_of("--ccache-skip -O2 -c a.c")).unwrap();
+        assert_eq!(a.compiler_args, ["-O2", "-c", "a.c"]);
+    }
+
+    fn args_of(cmd: &str) -> Vec<String> {
+        cmd.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn listing_names_are_left_out_of_the_key() {
+        let a = analyse_str("-c a.c -Wa,-L,-adhln=x.lst -Xassembler -L").unwrap();
+        assert_eq!(a.hash_args, ["-c", "-Wa,-L,-adhln=", "-Xassembler", "-L"]);
+        assert_eq!(a.extra_outputs[0].path, "x.lst");
+        let a = analyse_str("-c a.c -Xassembler -a=y.lst").unwrap();
+        assert_eq!(a.hash_args, ["-c", "-Xassembler", "-a="]);
+        assert_eq!(a.extra_outputs[0].path, "y.lst");
+        let twice = analyse_str("-c a.c -Wa,-al -Wa,-a=x.lst").unwrap_err();
+        assert_eq!(twice, Counter::UnsupportedCompilerOption);
+    }
+
+    #[test]
+    fn c_is_keyed_only_where_it_decides_the_output() {
+        assert_eq!(
+            analyse_str("-c -fsyntax-only a.c").unwrap().hash_args,
+            ["-fsyntax-only"]
+        );
+        assert_eq!(analyse_str("-c -S a.c").unwrap().hash_args, ["-S"]);
+        assert_eq!(analyse_str("-O2 -c a.c").unwrap().hash_args, ["-O2", "-c"]);
+    }
+
+    #[test]
+    fn depfiles_that_are_never_written() {
+        let a = analyse_str("-c t.s -MD -MF x.d").unwrap();
+        assert!(a.deps.is_none());
+        assert_eq!(a.hash_args, ["-c", "-MD", "-MF", "x.d"]);
+        assert!(analyse_str("-c t.S -MD").unwrap().deps.is_some());
+        assert!(analyse_str("-c t.c -MD -MF /dev/null")
+            .unwrap()
+            .deps
+            .is_none());
+    }
+
+    #[test]
+    fn wp_dependency_lists() {
+        let a = analyse_str("-c a.c -Wp,-MMD,a.d,-MQ,$x,-MP,-MT,t").unwrap();
+        let d = a.deps.unwrap();
+        assert_eq!(
+            (d.file.as_str(), d.kind, d.phony),
+            ("a.d", DepKind::User, true)
+        );
+        assert_eq!(d.targets, ["t", "$$x"]);
+        // Keyed, which leaves direct mode off.
+        assert_eq!(a.hash_args[1], "-Wp,-MMD,a.d,-MQ,$x,-MP,-MT,t");
+        for refused in [
+            "-c a.c -Wp,-MMD,a.d -MF b.d",
+            "-c a.c -MF b.d -Wp,-MD,a.d",
+            "-c a.c -MT x -Wp,-MD,a.d,-MT,y",
+            "-c a.c -Wp,-MD,a.d,-MT,y -MQ x",
+            "-c a.c -Wp,-MD,a.d,-DX",
+            "-c a.c -Wp,-MD,a.d,-MT",
+        ] {
+            let counter = analyse_str(refused).unwrap_err();
+            assert_eq!(counter, Counter::UnsupportedCompilerOption, "{refused}");
+        }
     }
 
     #[test]
@@ -435,5 +559,8 @@ mod tests {
         assert!(analyse_str("-gdwarf-4 -c a.c").unwrap().debug_info);
         assert!(!analyse_str("-g -g0 -c a.c").unwrap().debug_info);
         assert!(!analyse_str("-c a.c").unwrap().debug_info);
+        assert!(!analyse_str("-gz -c a.c").unwrap().debug_info);
+        assert!(!analyse_str("-gz=zlib -c a.c").unwrap().debug_info);
+        assert!(analyse_str("-g -gz -c a.c").unwrap().debug_info);
     }
 }

@@ -146,7 +146,7 @@ pub fn hash_identity(
         s if s.starts_with("string:") => h.field("compiler-string", &s.as_bytes()[7..]),
         command => {
             let which = IdentityMemo {
-                what: &format!("command:{command}"),
+                what: &format!("commands:{command}"),
                 memo,
                 coarse_start_ns,
             };
@@ -158,9 +158,11 @@ pub fn hash_identity(
 }
 
 /// The `;`-separated commands of a `compiler_check`, each run with
-/// `%compiler%` replaced: the digest of what they print.
+/// `%compiler%` replaced: the digest of what they print, as one script
+/// printing it would (ccache's rule: `echo a; echo b` is a script that
+/// prints both lines). Standard output and standard error stay apart.
 fn run_check_command(command: &str, compiler: &Path) -> Result<[u8; 32], String> {
-    let mut h = blake3::Hasher::new();
+    let (mut stdout, mut stderr) = (blake3::Hasher::new(), blake3::Hasher::new());
     for part in command.split(';') {
         let words: Vec<String> = part
             .split_whitespace()
@@ -181,11 +183,12 @@ fn run_check_command(command: &str, compiler: &Path) -> Result<[u8; 32], String>
                 out.status
             ));
         }
-        for stream in [&out.stdout, &out.stderr] {
-            h.update(&(stream.len() as u64).to_le_bytes());
-            h.update(stream);
-        }
+        stdout.update(&out.stdout);
+        stderr.update(&out.stderr);
     }
+    let mut h = blake3::Hasher::new();
+    h.update(stdout.finalize().as_bytes());
+    h.update(stderr.finalize().as_bytes());
     Ok(*h.finalize().as_bytes())
 }
 

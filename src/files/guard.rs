@@ -69,16 +69,6 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "the object the compiler wrote",
     ),
     (
-        "wrap/miss.rs",
-        "std::fs::read(&extra.path)",
-        "an extra output the compiler wrote",
-    ),
-    (
-        "wrap/miss.rs",
-        "std::fs::read(&d.file)",
-        "the .d the compiler wrote",
-    ),
-    (
         "store/output.rs",
         "let created = fs::OpenOptions::new()",
         "a hit's output, created",

@@ -37,7 +37,6 @@ const INCLUDE_PATH_VARS: &[&str] = &[
     "CPLUS_INCLUDE_PATH",
     "OBJC_INCLUDE_PATH",
     "OBJCPLUS_INCLUDE_PATH",
-    "SOURCE_DATE_EPOCH",
 ];
 
 /// Sloppiness values that make a manifest record check less.
@@ -289,9 +288,18 @@ impl Recipe<'_> {
             );
             return None;
         }
-        if !self.config.sloppiness.has(Sloppiness::TimeMacros) && record::has_time_macros(source) {
-            self.log
-                .note("direct mode off: the source uses __DATE__, __TIME__ or __TIMESTAMP__");
+        // `SOURCE_DATE_EPOCH` is not in this key: it only sets what these
+        // macros say, and direct mode takes no compile that uses one (the
+        // headers' are checked when recording).
+        let time_macro_arg =
+            (a.hash_args.iter().chain(&a.cpp_args)).any(|x| record::has_time_macros(x.as_bytes()));
+        if !self.config.sloppiness.has(Sloppiness::TimeMacros)
+            && (time_macro_arg || record::has_time_macros(source))
+        {
+            self.log.note(
+                "direct mode off: the source or an argument uses __DATE__, __TIME__ or \
+                 __TIMESTAMP__",
+            );
             return None;
         }
         let mut h = KeyHasher::new(self.config.debug);

@@ -145,7 +145,7 @@ impl Session {
             // Only a file this compile wrote: without `-g` clang writes no
             // `.dwo`, and an older file may lie there.
             let rewritten = file_identity(&extra.path) != *before;
-            match rewritten.then(|| std::fs::read(&extra.path).ok()).flatten() {
+            match rewritten.then(|| read_output(&extra.path).ok()).flatten() {
                 Some(body) => entry.files.push((file_kind(extra.kind), body)),
                 None if extra.kind == ExtraKind::SplitDwarf && !rewritten => {}
                 None => {
@@ -199,14 +199,16 @@ impl Session {
         cwd: &str,
         family: compiler::Family,
     ) -> Result<(Vec<u8>, Vec<u8>), Counter> {
-        // Only a plain file holds what the compiler wrote (`-MF /dev/null` does not).
+        // Only a plain file holds what the compiler wrote; anything else
+        // (`-MF /dev/stdout`, a FIFO) is not even opened: reading it could
+        // take what it gave to another reader, or wait forever.
         let plain = std::fs::symlink_metadata(&d.file).is_ok_and(|m| m.is_file());
-        let body = match std::fs::read(&d.file) {
-            Ok(body) if plain && !body.is_empty() => body,
+        let body = match plain.then(|| read_output(&d.file)) {
+            Some(Ok(body)) if !body.is_empty() => body,
             other => {
                 let why = match other {
-                    Err(e) => e.to_string(),
-                    Ok(_) => "not a plain file, or empty".into(),
+                    Some(Err(e)) => e.to_string(),
+                    _ => "not a plain file, or empty".into(),
                 };
                 self.log
                     .note(format!("not storing: dependency file {}: {why}", d.file));
@@ -271,6 +273,13 @@ pub(super) fn file_kind(kind: ExtraKind) -> FileKind {
         ExtraKind::CallGraph => FileKind::CallGraph,
         ExtraKind::Listing => FileKind::Listing,
     }
+}
+
+/// A file the compiler wrote, read without blocking: a FIFO put in its
+/// place is an error, not a wait.
+fn read_output(path: &str) -> std::io::Result<Vec<u8>> {
+    let (file, len) = crate::files::open_regular_file(Path::new(path))?;
+    crate::files::read_at_most(file, len, crate::files::MAX_CACHE_FILE)
 }
 
 /// What tells a rewritten file from the one that was there before:

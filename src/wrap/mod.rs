@@ -445,6 +445,7 @@ fn command_line(args: &[OsString]) -> String {
 
 /// Replaces this process with the compiler alone, without prefix_command.
 fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
+    let args = compiler::args::without_skip_markers(args);
     let err = Command::new(compiler).args(args).exec();
     eprintln!(
         "objcache: error: could not run {}: {err}",
@@ -455,6 +456,7 @@ fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
 
 /// Replaces this process with the real compiler: output and exit code are its own.
 fn exec_compiler(config: &Config, compiler: &Path, args: &[OsString]) -> i32 {
+    let args = compiler::args::without_skip_markers(args);
     let err = prefixed(config, compiler).args(args).exec();
     eprintln!(
         "objcache: error: could not run {}: {err}",
