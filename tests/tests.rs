@@ -24,6 +24,7 @@ mod config_hostile;
 mod config_keys;
 mod config_parity;
 mod counters;
+mod debug_log;
 mod defaults;
 mod depfiles;
 mod direct;

@@ -485,6 +485,7 @@ impl Session {
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
         let what = self.input.clone().unwrap_or_else(|| self.args.join(" "));
+        note_results(&self.log, &changes);
         count(&self.config, &mut self.log, self.shard, &changes, &what);
         let took_us = (crate::clock::now_ns() as i64 - self.start_ns) / 1000;
         self.log.note(format!(
@@ -492,10 +493,39 @@ impl Session {
             took_us / 1000,
             took_us % 1000
         ));
-        if let Some(files) = self.debug.take() {
+        if let Some(files) = self.debug.take().or_else(|| self.uncached_debug_files()) {
             files.write(&self.log);
         }
         self.log.flush();
+    }
+
+    /// With `debug`, the debug files of a call that ended before its
+    /// arguments were analysed (one objcache does not cache, such as
+    /// `-save-temps`): its log at least, named after the object the call
+    /// writes, as ccache leaves one.
+    fn uncached_debug_files(&self) -> Option<debug::DebugFiles> {
+        if !self.config.debug {
+            return None;
+        }
+        let output = debug::guessed_output(&self.args)?;
+        let dirs = crate::paths::current_dir().ok()?;
+        debug::DebugFiles::for_call(&self.config, &output, &dirs, self.start_ns)
+    }
+}
+
+/// One `Result: COUNTER` line in the log for each counter the call adds
+/// to, in name order, as ccache's log has: what scripts and ccache's own
+/// tests look for. Counters of the cache's state (its size) are left out.
+fn note_results(log: &Log, changes: &[(Counter, i64)]) {
+    if !log.enabled() {
+        return;
+    }
+    let mut added = std::collections::BTreeMap::new();
+    for (counter, delta) in changes.iter().filter(|(c, _)| !c.is_state()) {
+        *added.entry(counter.name()).or_insert(0) += delta;
+    }
+    for (name, _) in added.iter().filter(|(_, delta)| **delta > 0) {
+        log.note(format!("Result: {name}"));
     }
 }
 
