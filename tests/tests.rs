@@ -54,4 +54,5 @@ mod splitdwarf;
 mod stats_log;
 mod storage_records;
 mod trust_config;
+mod umask_outputs;
 mod uncacheable;

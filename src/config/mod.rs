@@ -427,12 +427,11 @@ impl Config {
     /// Sets the process's file creation mask to `umask`, if configured:
     /// for compiles and manager commands alike, so a cache shared by a
     /// group stays writable whoever created a directory or stats file.
+    /// The user's mask is kept for the compiler and a hit's outputs
+    /// (`files::UserUmask`).
     pub fn apply_umask(&self) {
         if let Some(mask) = self.umask {
-            // SAFETY: umask only changes this process's file creation mask.
-            unsafe {
-                libc::umask(mask as libc::mode_t);
-            }
+            crate::files::set_cache_umask(mask);
         }
     }
 }

@@ -419,6 +419,22 @@ fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
     };
     // A wrapper further down the chain must not cache this call a second time.
     cmd.env("CCACHE_DISABLE", "1");
+    with_user_umask(&mut cmd);
+    cmd
+}
+
+/// Runs `cmd` with the user's file creation mask: `umask` is for the
+/// cache's files, not for the objects and links the compiler writes.
+fn with_user_umask(cmd: &mut Command) -> &mut Command {
+    if let Some(mask) = crate::files::user_umask() {
+        // SAFETY: umask is async-signal-safe and changes only the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::umask(mask as libc::mode_t);
+                Ok(())
+            });
+        }
+    }
     cmd
 }
 
@@ -439,7 +455,9 @@ fn command_line(args: &[OsString]) -> String {
 
 /// Replaces this process with the compiler alone, without prefix_command.
 fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
-    let err = Command::new(compiler).args(args).exec();
+    let err = with_user_umask(&mut Command::new(compiler))
+        .args(args)
+        .exec();
     eprintln!(
         "objcache: error: could not run {}: {err}",
         compiler.display()
