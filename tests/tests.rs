@@ -28,6 +28,7 @@ mod debug_log;
 mod defaults;
 mod depfiles;
 mod direct;
+mod empty_ccache_dir;
 mod explain;
 mod extra_outputs;
 mod faults;

@@ -151,10 +151,12 @@ impl Config {
             .config_path_override
             .clone()
             .or_else(|| env.get("CCACHE_CONFIGPATH").map(PathBuf::from));
-        let dir_env = locations
-            .cache_dir_override
-            .clone()
-            .or_else(|| env.get("CCACHE_DIR").map(PathBuf::from));
+        // `CCACHE_DIR=` (set but empty) is no directory, as in ccache: the
+        // primary config is found as without it, never `./ccache.conf`.
+        let dir_env = locations.cache_dir_override.clone().or_else(|| {
+            let dir = env.get("CCACHE_DIR").filter(|d| !d.is_empty());
+            dir.map(PathBuf::from)
+        });
 
         if config_path_env.is_none() {
             let system = system_config_path();
@@ -185,6 +187,11 @@ impl Config {
         if let Some(dir) = &locations.cache_dir_override {
             let i = keys::lookup("cache_dir").unwrap();
             let _ = config.set(i, &dir.display().to_string(), Origin::Environment);
+        }
+        // An empty cache_dir means the default: `-p` and `-k` show which.
+        let i = keys::lookup("cache_dir").unwrap();
+        if config.raw[i].is_empty() {
+            config.raw[i] = config.cache_dir.display().to_string();
         }
         if config.cache_dir.as_os_str().is_empty() {
             errors.push(ConfigError {

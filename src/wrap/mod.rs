@@ -333,6 +333,7 @@ fn new_session(
 fn run_without_config(compiler_name: &str, raw_args: &[OsString]) -> i32 {
     let config = Config::default();
     let cache_dir = std::env::var_os("CCACHE_DIR")
+        .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| config.cache_dir.clone());
     let _ = std::panic::catch_unwind(|| {
