@@ -365,7 +365,7 @@ impl Storage {
 
     /// The manifest stored under `key`; a corrupt one is removed and
     /// counted. `again`: this call read it before, so the read is not
-    /// counted a second time.
+    /// counted a second time (nor reshared).
     pub fn manifest(&mut self, key: &Key, again: bool) -> Option<Manifest> {
         let verify = |b: &[u8]| Manifest::decode(b, key).map(|_| ());
         let (bytes, source) = if again {
@@ -374,7 +374,15 @@ impl Storage {
             self.get(key, EntryKind::Manifest, &verify)?
         };
         match Manifest::decode(&bytes, key) {
-            Ok(m) => Some(m),
+            Ok(m) => {
+                // With `reshare`, as ccache does, a local manifest goes to
+                // the remotes with the result it leads to: without it,
+                // other machines get no direct hits from them.
+                if self.policy.reshare && source == Source::Local && !again {
+                    self.publish(key, EntryKind::Manifest, &bytes);
+                }
+                Some(m)
+            }
             Err(why) => {
                 let hex = key.to_hex();
                 self.log

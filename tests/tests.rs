@@ -48,6 +48,7 @@ mod pch;
 mod readme;
 mod relocation;
 mod remote;
+mod remote_reshare;
 mod shared_cache;
 mod size;
 mod sloppiness;
