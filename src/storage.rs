@@ -13,6 +13,7 @@ use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
+use crate::store::entry::{FileKind, ResultEntry};
 use crate::store::inputs::{self, MissInputs};
 use crate::store::manifest::{Manifest, ManifestResult};
 use crate::store::{EntryKind, LocalStore};
@@ -493,9 +494,13 @@ impl Storage {
         match source {
             Source::Local => {
                 self.touch(key, EntryKind::Result);
-                // `get_result` reads the whole entry when resharing.
+                // `get_result` read the whole entry to reshare it; one whose
+                // object is a raw file beside it is no use elsewhere.
                 if let (true, StoredResult::Bytes(bytes)) = (self.policy.reshare, stored) {
-                    self.publish(key, EntryKind::Result, bytes);
+                    let raw = |e: ResultEntry| e.files.iter().any(|f| f.0 == FileKind::RawObject);
+                    if ResultEntry::decode(bytes, key).is_ok_and(|e| !raw(e)) {
+                        self.publish(key, EntryKind::Result, bytes);
+                    }
                 }
             }
             Source::Remote => {

@@ -76,3 +76,39 @@ fn reshare_sends_the_manifest_to_an_http_remote() {
     let entries = || walk_files(&www).len();
     reshared_direct_hit_reaches_another_machine(&url, &entries);
 }
+
+/// A result whose object is a raw file beside it (`hard_link`) is not
+/// self-contained: it is not reshared (another machine would find no
+/// object in it), its manifest is, as in ccache.
+#[test]
+fn a_result_with_a_raw_object_is_not_reshared() {
+    let (_penv, proj) = proj_fixture();
+    let a = args(&["-c", "src/util.c", "-o", "util.o", "-I", "include"]);
+    let expected = plain_object("gcc", &proj, &a, "util.o");
+    let remote_env = TestEnv::new();
+    let remote = remote_env.dir("remote");
+    let url = format!("file:{}", remote.display());
+
+    let env = TestEnv::new();
+    compile(&env, &proj, &[("CCACHE_HARDLINK", "1")], &expected);
+    let reshare = [
+        ("CCACHE_HARDLINK", "1"),
+        ("CCACHE_REMOTE_STORAGE", url.as_str()),
+        ("CCACHE_RESHARE", "1"),
+    ];
+    compile(&env, &proj, &reshare, &expected);
+    let s = env.stats();
+    assert_eq!(get(&s, "direct_cache_hit"), 1, "{s:?}");
+    assert_eq!(
+        get(&s, "remote_storage_write"),
+        1,
+        "the manifest only: {s:?}"
+    );
+    let sent: Vec<String> = walk_files(&remote)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|n| n != "CACHEDIR.TAG")
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].ends_with('M'), "{sent:?}");
+}
