@@ -355,6 +355,9 @@ pub fn disk_kib(meta: &fs::Metadata) -> u64 {
     meta.blocks() * 512 / 1024
 }
 
+mod umask;
+pub use umask::{set_cache_umask, user_umask, UserUmask};
+
 #[cfg(test)]
 mod guard;
 

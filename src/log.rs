@@ -43,8 +43,13 @@ impl Log {
         }
     }
 
+    /// Whether lines go anywhere: a caller may skip preparing them.
+    pub fn enabled(&self) -> bool {
+        self.inner.file.is_some() || self.inner.kept.is_some()
+    }
+
     pub fn note(&self, message: impl AsRef<str>) {
-        if self.inner.file.is_none() && self.inner.kept.is_none() {
+        if !self.enabled() {
             return;
         }
         let pid = std::process::id();

@@ -13,6 +13,7 @@ use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
+use crate::store::entry::{FileKind, ResultEntry};
 use crate::store::inputs::{self, MissInputs};
 use crate::store::manifest::{Manifest, ManifestResult};
 use crate::store::{EntryKind, LocalStore};
@@ -365,7 +366,7 @@ impl Storage {
 
     /// The manifest stored under `key`; a corrupt one is removed and
     /// counted. `again`: this call read it before, so the read is not
-    /// counted a second time.
+    /// counted a second time (nor reshared).
     pub fn manifest(&mut self, key: &Key, again: bool) -> Option<Manifest> {
         let verify = |b: &[u8]| Manifest::decode(b, key).map(|_| ());
         let (bytes, source) = if again {
@@ -374,7 +375,15 @@ impl Storage {
             self.get(key, EntryKind::Manifest, &verify)?
         };
         match Manifest::decode(&bytes, key) {
-            Ok(m) => Some(m),
+            Ok(m) => {
+                // With `reshare`, as ccache does, a local manifest goes to
+                // the remotes with the result it leads to: without it,
+                // other machines get no direct hits from them.
+                if self.policy.reshare && source == Source::Local && !again {
+                    self.publish(key, EntryKind::Manifest, &bytes);
+                }
+                Some(m)
+            }
             Err(why) => {
                 let hex = key.to_hex();
                 self.log
@@ -485,9 +494,13 @@ impl Storage {
         match source {
             Source::Local => {
                 self.touch(key, EntryKind::Result);
-                // `get_result` reads the whole entry when resharing.
+                // `get_result` read the whole entry to reshare it; one whose
+                // object is a raw file beside it is no use elsewhere.
                 if let (true, StoredResult::Bytes(bytes)) = (self.policy.reshare, stored) {
-                    self.publish(key, EntryKind::Result, bytes);
+                    let raw = |e: ResultEntry| e.files.iter().any(|f| f.0 == FileKind::RawObject);
+                    if ResultEntry::decode(bytes, key).is_ok_and(|e| !raw(e)) {
+                        self.publish(key, EntryKind::Result, bytes);
+                    }
                 }
             }
             Source::Remote => {

@@ -455,7 +455,7 @@ fn a_refusing_backend_says_why_in_the_log() {
         assert_eq!(get(&s, "remote_storage_hit"), 0, "{s:?}");
         assert!(get(&s, "remote_storage_error") >= 1, "{s:?}");
         assert!(
-            log.contains(&format!("status {status}")) && log.contains("remote storage"),
+            log.contains(&format!("status code: {status}")) && log.contains("remote storage"),
             "{url}: no reason in the log:\n{log}"
         );
         for secret in ["WrongPw9", "WrongTok9"] {

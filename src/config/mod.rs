@@ -167,10 +167,12 @@ impl Config {
             .config_path_override
             .clone()
             .or_else(|| env.get("CCACHE_CONFIGPATH").map(PathBuf::from));
-        let dir_env = locations
-            .cache_dir_override
-            .clone()
-            .or_else(|| env.get("CCACHE_DIR").map(PathBuf::from));
+        // `CCACHE_DIR=` (set but empty) is no directory, as in ccache: the
+        // primary config is found as without it, never `./ccache.conf`.
+        let dir_env = locations.cache_dir_override.clone().or_else(|| {
+            let dir = env.get("CCACHE_DIR").filter(|d| !d.is_empty());
+            dir.map(PathBuf::from)
+        });
 
         let only_file = config_path_env.is_some();
         if !only_file {
@@ -196,6 +198,11 @@ impl Config {
         if let Some(dir) = &locations.cache_dir_override {
             let i = keys::lookup("cache_dir").unwrap();
             let _ = config.set(i, &dir.display().to_string(), Origin::Environment);
+        }
+        // An empty cache_dir means the default: `-p` and `-k` show which.
+        let i = keys::lookup("cache_dir").unwrap();
+        if config.raw[i].is_empty() {
+            config.raw[i] = config.cache_dir.display().to_string();
         }
         if config.cache_dir.as_os_str().is_empty() {
             errors.push(ConfigError {
@@ -442,12 +449,11 @@ impl Config {
     /// Sets the process's file creation mask to `umask`, if configured:
     /// for compiles and manager commands alike, so a cache shared by a
     /// group stays writable whoever created a directory or stats file.
+    /// The user's mask is kept for the compiler and a hit's outputs
+    /// (`files::UserUmask`).
     pub fn apply_umask(&self) {
         if let Some(mask) = self.umask {
-            // SAFETY: umask only changes this process's file creation mask.
-            unsafe {
-                libc::umask(mask as libc::mode_t);
-            }
+            crate::files::set_cache_umask(mask);
         }
     }
 }

@@ -126,7 +126,7 @@ impl Backend for HttpBackend {
                 .map(Some)
                 .map_err(error),
             404 => Ok(None),
-            s => Err(RemoteError::Other(format!("HTTP GET: status {s}"))),
+            s => Err(RemoteError::Other(format!("HTTP GET: status code: {s}"))),
         }
     }
 
@@ -141,7 +141,7 @@ impl Backend for HttpBackend {
             .map_err(error)?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
-            s => Err(RemoteError::Other(format!("HTTP PUT: status {s}"))),
+            s => Err(RemoteError::Other(format!("HTTP PUT: status code: {s}"))),
         }
     }
 }

@@ -177,9 +177,14 @@ fn a_remote_miss_is_counted_per_backend() {
 fn reshare_sends_local_hits_to_the_remotes() {
     let f = fixture();
     let key = Key::of(b"a");
-    // Large enough to be streamed from its file unless it is reshared.
-    let mut large = result_bytes();
-    large.resize(200_000, 7);
+    // Large enough to be streamed from its file unless it is reshared,
+    // and a valid entry holding its object (a raw one is not reshared).
+    let object = (entry::FileKind::Object, vec![7; 200_000]);
+    let large = (entry::ResultEntry {
+        files: vec![object],
+    })
+    .encode(&key, "", None)
+    .unwrap();
     f.storage(Policy::default(), "").put(&key, R, &large);
     for reshare in [false, true] {
         let mut s = f.with_remote(Policy {
@@ -189,7 +194,7 @@ fn reshare_sends_local_hits_to_the_remotes() {
         let (stored, source) = s.get_result(&key, &accept).unwrap();
         match &stored {
             StoredResult::Bytes(bytes) => assert!(reshare && bytes == &large),
-            StoredResult::File(_, len) => assert!(!reshare && *len == 200_000),
+            StoredResult::File(_, len) => assert!(!reshare && *len == large.len() as u64),
         }
         s.served(&key, source, &stored);
         assert_eq!(f.in_remote(&key, R), reshare);

@@ -9,7 +9,12 @@
 //! - `.ccache-input-p`: what only the preprocessor mode's result key hashes;
 //! - `.ccache-input-text`: the three above under `=== COMMON ===`,
 //!   `=== DIRECT MODE ===` and `=== PREPROCESSOR MODE ===`;
-//! - `.ccache-log`: this call's log.
+//! - `.ccache-log`: this call's log, with a `Result: COUNTER` line for
+//!   each counter the call added to; written for a call objcache does not
+//!   cache too (`-save-temps`), named after the object it writes.
+//!
+//! Under `debug_dir` the files mirror the object's physical path (symlinks
+//! in the working directory resolved), as ccache's do.
 //!
 //! The timestamp (local time of the call's start) is ccache's
 //! `<year><month><day>_<hour><minute><second>_<microsecond>`, so two builds
@@ -19,8 +24,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compiler::args;
+use crate::compiler::lang::{self, InputKind};
+use crate::config::Config;
 use crate::hash::recipe::Part;
 use crate::log::Log;
+use crate::paths::WorkingDir;
 
 pub(super) struct DebugFiles {
     /// `<object>.<timestamp>.ccache-`, to which each file's suffix is added.
@@ -33,6 +42,21 @@ pub(super) struct DebugFiles {
 }
 
 impl DebugFiles {
+    /// The files for a call writing `output`, when `debug` is set.
+    /// Under `debug_dir` they mirror the output's physical path (the one
+    /// `pwd -P` gives), as ccache's do.
+    pub(super) fn for_call(
+        config: &Config,
+        output: &str,
+        dirs: &WorkingDir,
+        start_ns: i64,
+    ) -> Option<DebugFiles> {
+        config.debug.then(|| {
+            let dir = config.debug_dir.as_deref();
+            DebugFiles::new(output, &dirs.physical, dir, config.debug_level, start_ns)
+        })
+    }
+
     /// The files for `output` (as the call names it, relative to `cwd`),
     /// beside it or under `debug_dir` at its absolute path.
     pub(super) fn new(
@@ -80,7 +104,8 @@ impl DebugFiles {
             }
         }
         let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
-        if self.level >= 2 {
+        // A call that ended before any key was hashed has only its log.
+        if self.level >= 2 && self.inputs.iter().any(|i| !i.is_empty()) {
             let [common, direct, preprocessor] = &self.inputs;
             let mut text = Vec::new();
             for (title, body) in [
@@ -113,6 +138,41 @@ impl DebugFiles {
             log.note(format!("debug: could not write {}: {e}", path.display()));
         }
     }
+}
+
+/// The object a call writes, for the debug log of a call whose arguments
+/// were not analysed (one objcache does not cache): the value of the last
+/// `-o`, else the last source's file name with `.o` (`.s` with `-S`), as
+/// the compiler names it. `None` when the call names no source.
+pub(super) fn guessed_output(args: &[String]) -> Option<String> {
+    let mut output = None;
+    let mut source = None;
+    let mut assembly = false;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        match arg {
+            "-o" => {
+                output = args.get(i + 1).cloned();
+                i += 1;
+            }
+            "-S" => assembly = true,
+            _ if arg.starts_with("-o") => output = Some(arg[2..].to_string()),
+            // The value of `-x c`, `-MF dep.d` and the like is no source.
+            _ if arg.starts_with('-') && args::takes_separate_value(arg) => i += 1,
+            _ if arg.starts_with('-') => {}
+            _ if matches!(lang::classify_by_extension(arg), InputKind::Source(_)) => {
+                source = Some(arg)
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    output.or_else(|| {
+        let file = source?.rsplit('/').next()?;
+        let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+        Some(format!("{stem}.{}", if assembly { "s" } else { "o" }))
+    })
 }
 
 /// `input` for the `-text` file: a line that is not printable text (a
@@ -167,6 +227,25 @@ mod tests {
         let mut out = Vec::new();
         readable(b"### arg\n-c\n### digest\n\x00\xff\n", &mut out);
         assert_eq!(out, b"### arg\n-c\n### digest\nhex:00ff\n");
+    }
+
+    #[test]
+    fn the_output_of_an_unanalysed_call_is_guessed_as_the_compiler_names_it() {
+        let guess =
+            |a: &[&str]| guessed_output(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            guess(&["-c", "src/t.c", "-save-temps"]).as_deref(),
+            Some("t.o")
+        );
+        assert_eq!(guess(&["-S", "t.cpp"]).as_deref(), Some("t.s"));
+        assert_eq!(
+            guess(&["-c", "t.c", "-o", "obj/x.o"]).as_deref(),
+            Some("obj/x.o")
+        );
+        assert_eq!(guess(&["t.o", "-oprog"]).as_deref(), Some("prog"));
+        // The value of `-MF` is no source.
+        assert_eq!(guess(&["-c", "t.c", "-MF", "x.c"]).as_deref(), Some("t.o"));
+        assert_eq!(guess(&["--version"]), None);
     }
 
     #[test]

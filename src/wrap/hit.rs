@@ -56,6 +56,9 @@ impl Session {
         let Some((stored, source)) = self.storage.get_result(key, &verify) else {
             return Ok(None);
         };
+        // The outputs are the user's: created with the user's umask, not
+        // the cache's, until they are all written.
+        let user_umask = crate::files::UserUmask::enter();
         let object_path = (!a.syntax_only).then_some(a.output.as_str());
         let mut unpacked = match unpack(&stored, key, object_path)? {
             Ok(u) => u,
@@ -121,6 +124,7 @@ impl Session {
                 }
             }
         }
+        drop(user_umask);
         self.replay(a, &unpacked, cwd, family);
         self.storage.served(key, source, &stored);
         Ok(Some(0))

@@ -339,6 +339,7 @@ fn new_session(
 fn run_without_config(compiler_name: &str, raw_args: &[OsString]) -> i32 {
     let config = Config::default();
     let cache_dir = std::env::var_os("CCACHE_DIR")
+        .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| config.cache_dir.clone());
     let _ = std::panic::catch_unwind(|| {
@@ -425,6 +426,22 @@ fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
     };
     // A wrapper further down the chain must not cache this call a second time.
     cmd.env("CCACHE_DISABLE", "1");
+    with_user_umask(&mut cmd);
+    cmd
+}
+
+/// Runs `cmd` with the user's file creation mask: `umask` is for the
+/// cache's files, not for the objects and links the compiler writes.
+fn with_user_umask(cmd: &mut Command) -> &mut Command {
+    if let Some(mask) = crate::files::user_umask() {
+        // SAFETY: umask is async-signal-safe and changes only the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::umask(mask as libc::mode_t);
+                Ok(())
+            });
+        }
+    }
     cmd
 }
 
@@ -446,7 +463,9 @@ fn command_line(args: &[OsString]) -> String {
 /// Replaces this process with the compiler alone, without prefix_command.
 fn exec_unprefixed(compiler: &Path, args: &[OsString]) -> i32 {
     let args = compiler::args::without_skip_markers(args);
-    let err = Command::new(compiler).args(args).exec();
+    let err = with_user_umask(&mut Command::new(compiler))
+        .args(args)
+        .exec();
     eprintln!(
         "objcache: error: could not run {}: {err}",
         compiler.display()
@@ -493,6 +512,7 @@ impl Session {
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
         let what = self.input.clone().unwrap_or_else(|| self.args.join(" "));
+        note_results(&self.log, &changes);
         count(&self.config, &mut self.log, self.shard, &changes, &what);
         let took_us = (crate::clock::now_ns() as i64 - self.start_ns) / 1000;
         self.log.note(format!(
@@ -500,10 +520,39 @@ impl Session {
             took_us / 1000,
             took_us % 1000
         ));
-        if let Some(files) = self.debug.take() {
+        if let Some(files) = self.debug.take().or_else(|| self.uncached_debug_files()) {
             files.write(&self.log);
         }
         self.log.flush();
+    }
+
+    /// With `debug`, the debug files of a call that ended before its
+    /// arguments were analysed (one objcache does not cache, such as
+    /// `-save-temps`): its log at least, named after the object the call
+    /// writes, as ccache leaves one.
+    fn uncached_debug_files(&self) -> Option<debug::DebugFiles> {
+        if !self.config.debug {
+            return None;
+        }
+        let output = debug::guessed_output(&self.args)?;
+        let dirs = crate::paths::current_dir().ok()?;
+        debug::DebugFiles::for_call(&self.config, &output, &dirs, self.start_ns)
+    }
+}
+
+/// One `Result: COUNTER` line in the log for each counter the call adds
+/// to, in name order, as ccache's log has: what scripts and ccache's own
+/// tests look for. Counters of the cache's state (its size) are left out.
+fn note_results(log: &Log, changes: &[(Counter, i64)]) {
+    if !log.enabled() {
+        return;
+    }
+    let mut added = std::collections::BTreeMap::new();
+    for (counter, delta) in changes.iter().filter(|(c, _)| !c.is_state()) {
+        *added.entry(counter.name()).or_insert(0) += delta;
+    }
+    for (name, _) in added.iter().filter(|(_, delta)| **delta > 0) {
+        log.note(format!("Result: {name}"));
     }
 }
 

@@ -113,17 +113,8 @@ impl Session {
         let dirs = paths::current_dir()
             .map_err(|e| fallback(Counter::InternalError, format!("working directory: {e}")))?;
         let analysis = self.checked_analysis(&dirs)?;
-        let cwd = dirs.apparent;
-        if self.config.debug {
-            self.debug = Some(DebugFiles::new(
-                &analysis.output,
-                &cwd,
-                self.config.debug_dir.as_deref(),
-                self.config.debug_level,
-                self.start_ns,
-            ));
-        }
-        Ok((analysis, cwd))
+        self.debug = DebugFiles::for_call(&self.config, &analysis.output, &dirs, self.start_ns);
+        Ok((analysis, dirs.apparent))
     }
 
     /// The call's arguments, analysed once for every use (with base_dir,
@@ -245,7 +236,7 @@ impl Session {
     /// `response_file_format` says, or as the compiler type's own.
     fn expanded_args(&mut self, cwd: &str) -> Result<Vec<String>, Fallback> {
         let kind = self.compiler.kind;
-        self.log.note(format!("compiler type {}", kind.name()));
+        self.log.note(format!("Compiler type: {}", kind.name()));
         if !kind.is_supported() {
             return Err(fallback(
                 Counter::UnsupportedCompilerOption,
