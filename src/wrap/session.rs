@@ -428,7 +428,9 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
-        let command_line_tests = self.args.iter().any(|x| x.contains("__has_include"));
+        // The analysed arguments: a response file's `-D` counts too.
+        let command_line_tests =
+            (a.cpp_args.iter().chain(&a.hash_args)).any(|x| x.contains("__has_include"));
         let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests);
         if let Ok((includes, _)) = &recorded {
             self.header_fields = miss_inputs::header_fields(includes);

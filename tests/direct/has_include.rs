@@ -111,10 +111,16 @@ fn has_include_that_cannot_be_followed_is_not_recorded() {
             "#define HI(x) __has_include(x)\n#if HI(<opt.h>)\n#define HAS 2\n#else\n#define HAS 1\n#endif\nint v(void) { return HAS; }\n",
             None,
         ),
+        // The same `-D` in a response file.
+        (
+            "#if HAS\n#define V 2\n#else\n#define V 1\n#endif\nint v(void) { return V; }\n",
+            Some("@defs.rsp"),
+        ),
     ] {
         let env = TestEnv::new();
         let root = env.dir("p");
         write_file(&root.join("src/t.c"), source);
+        write_file(&root.join("defs.rsp"), "-DHAS=__has_include(<opt.h>)\n");
         let mut a = vec!["-c", "src/t.c", "-o", "t.o"];
         a.extend(define);
         let u = Compile::new(&root, "gcc", &a, "t.o");
