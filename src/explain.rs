@@ -25,6 +25,8 @@ pub enum Reason {
     Include,
     TimeMacro,
     Preprocessed,
+    /// A result of the call's key is stored but cannot serve this call.
+    Unusable,
     /// The inputs are the same as last time: the entry is gone.
     Evicted,
     /// No earlier compile of this output is on record.
@@ -43,6 +45,7 @@ impl Reason {
             Reason::Include => Counter::MissReasonInclude,
             Reason::TimeMacro => Counter::MissReasonTimeMacro,
             Reason::Preprocessed => Counter::MissReasonPreprocessed,
+            Reason::Unusable => Counter::MissReasonUnusable,
             Reason::Evicted => Counter::MissReasonEvicted,
             Reason::NewOutput => Counter::MissReasonNewOutput,
         }
@@ -135,6 +138,18 @@ pub fn explain(old: &[(String, String)], new: &[(String, String)], ctx: &Context
     }
 }
 
+/// The explanation when a result of the call's key was found and could
+/// not serve it (`why`): the inputs need not differ from anything.
+pub fn unusable(why: &str) -> Explanation {
+    Explanation {
+        reason: Reason::Unusable,
+        text: format!(
+            "a result with this call's inputs is stored but cannot serve it: {why}; \
+             the compile stores one that can"
+        ),
+    }
+}
+
 /// The explanation when no earlier compile of the output is on record.
 pub fn new_output(output: &str) -> Explanation {
     Explanation {
@@ -223,6 +238,22 @@ fn describe(label: &str, was: &[&str], now: &[&str], ctx: &Context) -> Vec<(Reas
         "preprocessed" => vec![(
             Reason::Preprocessed,
             "the preprocessed text differs (a header, a macro or a path in it)".into(),
+        )],
+        "recorded-arg" => vec![(
+            Reason::Args,
+            "the command line differs, and the object records it (clang's \
+             -frecord-command-line): every argument counts, colour options and order included"
+                .into(),
+        )],
+        "diagnostics" => vec![(
+            Reason::Args,
+            format!(
+                "the diagnostics are captured {} (last time {}): with -fmessage-length, \
+                 a recorded command line or escape bytes in the source, colour choices \
+                 cannot share an entry",
+                one(now),
+                one(was)
+            ),
         )],
         "cpu" => vec![(
             Reason::Environment,
@@ -541,5 +572,30 @@ mod tests {
         assert_eq!(absolute_path_in("-fprofile-use=/p"), Some("/p"));
         assert_eq!(absolute_path_in("-DX=1"), None);
         assert_eq!(absolute_path_in("-DPATH=a/b"), None);
+    }
+
+    #[test]
+    fn colour_capture_and_recorded_command_lines_are_arguments() {
+        let old = fields(&[("arg", "-O2"), ("diagnostics", "plain")]);
+        let new = fields(&[("arg", "-O2"), ("diagnostics", "coloured")]);
+        let e = explain(&old, &new, &ctx());
+        assert_eq!(e.reason, Reason::Args);
+        assert!(e
+            .text
+            .starts_with("the diagnostics are captured coloured (last time plain)"));
+        // The same arguments in another order.
+        let old = fields(&[("recorded-arg", "-DA"), ("recorded-arg", "-c")]);
+        let new = fields(&[("recorded-arg", "-c"), ("recorded-arg", "-DA")]);
+        let e = explain(&old, &new, &ctx());
+        assert_eq!(e.reason, Reason::Args);
+        assert!(e.text.contains("the object records it"), "{}", e.text);
+    }
+
+    #[test]
+    fn an_unusable_result_is_not_an_evicted_one() {
+        let e = unusable("the stored diagnostics have no colours");
+        assert_eq!(e.reason, Reason::Unusable);
+        assert_eq!(e.reason.counter(), Counter::MissReasonUnusable);
+        assert!(!e.text.contains("evicted"));
     }
 }

@@ -20,6 +20,7 @@ mod cli;
 mod cmake;
 mod coarse_stamps;
 mod color;
+mod color_entries;
 mod concurrency;
 mod config;
 mod config_hostile;

@@ -247,6 +247,33 @@ impl ArgsAnalysis {
             self.language
         }
     }
+
+    /// Does the object hold the command line the compiler ran with? clang
+    /// writes it with `-frecord-command-line` (into a section) and
+    /// `-grecord-command-line` (into the debug information), and takes
+    /// gcc's `-f`/`-grecord-gcc-switches` as the same options; the last of
+    /// each pair wins. gcc's own `-frecord-gcc-switches` and
+    /// `-grecord-gcc-switches` leave out the options that change only
+    /// diagnostics (colour among them), which the key leaves out too.
+    pub fn object_records_command_line(&self, family: super::Family) -> bool {
+        if self.records_command_line {
+            return true;
+        }
+        if family != super::Family::Clang {
+            return false;
+        }
+        let (mut section, mut debug) = (false, false);
+        for arg in &self.compiler_args {
+            match arg.as_str() {
+                "-frecord-command-line" | "-frecord-gcc-switches" => section = true,
+                "-fno-record-command-line" | "-fno-record-gcc-switches" => section = false,
+                "-grecord-command-line" | "-grecord-gcc-switches" => debug = true,
+                "-gno-record-command-line" | "-gno-record-gcc-switches" => debug = false,
+                _ => {}
+            }
+        }
+        section || debug
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,36 @@
 //! Coloured diagnostics, as the compiler would show them without objcache.
 //!
-//! gcc and clang colour their diagnostics when stderr is a terminal. On a
-//! miss objcache captures stderr (to store it), so the compiler would see a
-//! pipe and not colour: objcache asks gcc or clang for colours explicitly
-//! (unless the call turned them off), whether the call's own stderr is a
-//! terminal or not, and colour options are left out of the key. So one
-//! entry serves a terminal build and a redirected one: its stderr is
-//! replayed as captured where the compiler would colour, and with the colour
-//! codes removed where it would not. Only the codes the compiler itself
-//! writes are removed: gcc passes escape bytes of the source (a `#warning`)
-//! through and ends each colour code with `ESC[K`, so for gcc only such
-//! pairs are colour; clang never passes an escape byte of the source through.
-//! An entry captured without colours (`-fno-diagnostics-color`) is replayed
-//! as is to calls that would not colour; a call that would compiles instead.
+//! gcc and clang colour their diagnostics when stderr is a terminal, or
+//! when an option says so. On a miss objcache captures stderr (to store
+//! it), so the compiler would see a pipe. As ccache 4.x does, objcache asks
+//! gcc or clang for colours in every compile, whatever the call chose (its
+//! option comes after the call's own, and the last one wins), stores the
+//! coloured stderr, and leaves colour options out of the key: one entry
+//! serves every colour choice (`-fdiagnostics-color=always|never|auto`,
+//! clang's `-f[no-]color-diagnostics`, none, a terminal or a pipe). It is
+//! replayed as captured where the compiler would colour, and with the
+//! colour codes removed where it would not.
+//!
+//! Removing the codes gives exactly what the compiler prints without
+//! colours (measured with gcc 12 and clang 14: warnings, errors with
+//! carets and ranges, notes, fix-its, option names, URLs, template
+//! diffs, analyzer paths, json), except where the choices do not share an
+//! entry and each compile is captured as the call itself colours, with
+//! that in the key:
+//! - `-fmessage-length=N`: the compiler counts the colour codes in the
+//!   line length, so lines wrap elsewhere;
+//! - gcc, with an escape byte in the source: gcc shows the source's bytes
+//!   as they are, and they could look like its colour codes;
+//! - an object that records the command line (clang's
+//!   `-frecord-command-line`), where no option may be added; assembler
+//!   input (clang would warn that the option is unused); a compiler not
+//!   recognisably gcc or clang, which is never handed an option it may not
+//!   know.
+//!
+//! Only the codes the compiler itself writes are removed: gcc ends each of
+//! its colour codes with `ESC[K`, so for gcc only such pairs are colour
+//! (escape bytes a header passes through otherwise stay); clang never
+//! passes an escape byte of the source through (it shows `<U+001B>`).
 
 use std::borrow::Cow;
 
@@ -41,6 +59,28 @@ pub fn parse_option(arg: &str) -> Option<ColorChoice> {
     })
 }
 
+/// The call's colour choice: its last colour option, or gcc's
+/// `-fdiagnostics-plain-output` (no colours) after it; unless it hands
+/// clang's compiler proper `-fcolor-diagnostics` itself (`-Xclang`), which
+/// colours whatever the driver's options say.
+pub fn choice(a: &ArgsAnalysis) -> Option<ColorChoice> {
+    let args = &a.compiler_args;
+    let to_cc1 = args
+        .windows(2)
+        .any(|w| w[0] == "-Xclang" && w[1] == "-fcolor-diagnostics");
+    if to_cc1 {
+        return Some(ColorChoice::Always);
+    }
+    let last = args
+        .iter()
+        .rev()
+        .find(|x| *x == "-fdiagnostics-plain-output" || parse_option(x).is_some());
+    match last.map(String::as_str) {
+        Some("-fdiagnostics-plain-output") => Some(ColorChoice::Never),
+        _ => a.color,
+    }
+}
+
 /// Would the compiler, run directly by this call, colour its diagnostics?
 pub fn wanted(choice: Option<ColorChoice>, family: Family) -> bool {
     match choice {
@@ -59,38 +99,89 @@ pub fn wanted(choice: Option<ColorChoice>, family: Family) -> bool {
     }
 }
 
-/// The option that makes this compiler colour into a pipe, when objcache
-/// must add one: the call did not choose colours itself. Only for compilers
-/// recognisably gcc or clang, so no other compiler is ever handed an option
-/// it may not know.
-pub fn forced_option(
+/// How a compile of this call captures the compiler's diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// The option objcache adds after the call's arguments, if any.
+    pub option: Option<&'static str>,
+    /// The captured stderr is coloured (and is stored as such).
+    pub coloured: bool,
+    /// Every colour choice of the call shares the entry; otherwise the key
+    /// says whether the stderr was captured in colour.
+    pub shared: bool,
+}
+
+impl Capture {
+    /// What the key says about colour: `None` when the choices share one
+    /// entry, whether stderr is captured in colour when they do not.
+    pub fn key_field(&self) -> Option<bool> {
+        (!self.shared).then_some(self.coloured)
+    }
+}
+
+/// How a compile of this call captures diagnostics; `source`, the source's
+/// text as read for the keys; `ignore_options`, the options the user said
+/// do not matter (an ignored `-fmessage-length` does not keep the colour
+/// choices apart either).
+pub fn capture(
     a: &ArgsAnalysis,
     compiler: &Compiler,
     family: Family,
-) -> Option<&'static str> {
-    // clang warns that the option is unused when it only assembles, and
-    // writes it into the object with `-frecord-command-line`.
-    if matches!(a.color, Some(ColorChoice::Always | ColorChoice::Never))
-        || a.language == Language::Asm
-        || a.records_command_line
-    {
-        return None;
-    }
-    let names = [compiler.path.file_name(), compiler.real.file_name()];
-    let known = names.iter().flatten().any(|n| {
-        let n = n.to_string_lossy();
-        n.contains("gcc") || n.contains("g++") || n.contains("clang") || n == "cc" || n == "c++"
-    });
-    known.then_some(match family {
+    source: Option<&[u8]>,
+    ignore_options: &[String],
+) -> Capture {
+    let choice = choice(a);
+    let addable = a.language != Language::Asm
+        && !a.object_records_command_line(family)
+        && recognised(compiler);
+    let shared = addable
+        && !wraps_lines(&a.compiler_args, ignore_options)
+        && !echoes_escapes(family, source);
+    let option = match family {
         Family::Gcc => "-fdiagnostics-color=always",
         Family::Clang => "-fcolor-diagnostics",
+    };
+    if choice == Some(ColorChoice::Always) {
+        // The compiler colours into the pipe without help.
+        return Capture {
+            option: None,
+            coloured: true,
+            shared,
+        };
+    }
+    let coloured = shared || (addable && wanted(choice, family));
+    Capture {
+        option: coloured.then_some(option),
+        coloured,
+        shared,
+    }
+}
+
+/// Is the compiler recognisably gcc or clang by its name?
+fn recognised(compiler: &Compiler) -> bool {
+    let names = [compiler.path.file_name(), compiler.real.file_name()];
+    names.iter().flatten().any(|n| {
+        let n = n.to_string_lossy();
+        n.contains("gcc") || n.contains("g++") || n.contains("clang") || n == "cc" || n == "c++"
     })
 }
 
-/// Is a compile of this call captured with colours? (Its stderr is then
-/// stored as coloured.)
-pub fn captured_in_colour(a: &ArgsAnalysis, compiler: &Compiler, family: Family) -> bool {
-    a.color == Some(ColorChoice::Always) || forced_option(a, compiler, family).is_some()
+/// `-fmessage-length=N` with N other than 0: diagnostics are wrapped, and
+/// colour codes count in the length. A value that is not a number counts
+/// as wrapping (the compiler rejects it anyway).
+fn wraps_lines(args: &[String], ignore_options: &[String]) -> bool {
+    args.iter()
+        .rev()
+        .filter(|a| !super::args::is_ignored_option(a, ignore_options))
+        .find_map(|a| a.strip_prefix("-fmessage-length="))
+        .is_some_and(|n| n.parse::<u64>() != Ok(0))
+}
+
+/// Can gcc's diagnostics of this source hold escape bytes that are not
+/// its colour codes? gcc shows the source's lines and `#warning` texts as
+/// they are.
+fn echoes_escapes(family: Family, source: Option<&[u8]>) -> bool {
+    family == Family::Gcc && source.is_some_and(|s| s.contains(&0x1b))
 }
 
 /// `stderr` as this call shows it: the compiler's colour codes removed
@@ -150,6 +241,29 @@ mod tests {
             Some(ColorChoice::Auto)
         );
         assert_eq!(parse_option("-fdiagnostics-show-option"), None);
+    }
+
+    #[test]
+    fn message_length_wraps_unless_zero() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let none = [];
+        assert!(wraps_lines(&args(&["-c", "-fmessage-length=40"]), &none));
+        let twice = args(&["-fmessage-length=40", "-fmessage-length=0"]);
+        assert!(!wraps_lines(&twice, &none));
+        assert!(!wraps_lines(&args(&["-c", "t.c"]), &none));
+        assert!(wraps_lines(&args(&["-fmessage-length=x"]), &none));
+        let ignored = args(&["-fmessage-length=*"]);
+        assert!(!wraps_lines(&args(&["-fmessage-length=40"]), &ignored));
+    }
+
+    #[test]
+    fn escape_bytes_in_a_gcc_source_keep_choices_apart() {
+        assert!(echoes_escapes(Family::Gcc, Some(b"#warning \"\x1b[0m\"\n")));
+        assert!(!echoes_escapes(Family::Gcc, Some(b"int x;\n")));
+        assert!(!echoes_escapes(
+            Family::Clang,
+            Some(b"#warning \"\x1b[0m\"\n")
+        ));
     }
 
     #[test]

@@ -125,6 +125,7 @@ impl Recipe<'_> {
             h.field("arg", a.hash_form(arg).as_bytes());
         }
         h.field("language", a.key_language().name().as_bytes());
+        self.hash_diagnostics_and_command_line(&mut h);
         if !a.shares_preprocessed {
             self.hash_cpp_args(&mut h);
         }
@@ -143,6 +144,29 @@ impl Recipe<'_> {
             h.field("cpu", cpu_identity().as_bytes());
         }
         Ok(finish(h, Part::Common))
+    }
+
+    /// What colour options decide. The stored diagnostics serve every
+    /// colour choice, so colour options are not keyed (see
+    /// `compiler::color`); where the choices cannot share an entry, the key
+    /// says whether the diagnostics are captured in colour. An object that
+    /// records the command line depends on every argument as the compiler
+    /// gets it, colour options and order included.
+    fn hash_diagnostics_and_command_line(&self, h: &mut KeyHasher) {
+        let a = self.analysis;
+        let family = crate::compiler::family(self.compiler);
+        if a.object_records_command_line(family) {
+            for arg in &a.compiler_args {
+                h.field("recorded-arg", arg.as_bytes());
+            }
+        }
+        let ignored = &self.config.ignore_options;
+        let capture =
+            crate::compiler::color::capture(a, self.compiler, family, self.source, ignored);
+        if let Some(coloured) = capture.key_field() {
+            let value: &[u8] = if coloured { b"coloured" } else { b"plain" };
+            h.field("diagnostics", value);
+        }
     }
 
     /// The language of diagnostics, which are replayed on a hit, and

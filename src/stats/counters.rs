@@ -108,6 +108,7 @@ counters! {
     MissReasonPreprocessed => "miss_reason_preprocessed", "Preprocessed output differs", MissReason, Sum, Count;
     MissReasonSource => "miss_reason_source", "Source changed", MissReason, Sum, Count;
     MissReasonTimeMacro => "miss_reason_time_macro", "Time macro used", MissReason, Sum, Count;
+    MissReasonUnusable => "miss_reason_unusable", "Stored result unusable for the call", MissReason, Sum, Count;
     MissingCacheFile => "missing_cache_file", "Missing cache file", Error, Sum, Count;
     ModifiedInputFile => "modified_input_file", "Input file modified during compilation", Error, Sum, Count;
     MultipleSourceFiles => "multiple_source_files", "Multiple source files", Uncacheable, Sum, Count;

@@ -71,19 +71,19 @@ impl Session {
         };
         let family = compiler::family(&self.compiler);
         let Some(dep_file) = self.rendered_depfile(a, &unpacked, cwd, family) else {
-            self.log
-                .note("the stored dependency file does not fit this call");
-            return Ok(None);
+            return Ok(self.unusable("the stored dependency file does not fit this call"));
         };
         let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
         if has_stderr
             && !unpacked.coloured
-            && color::wanted(a.color, family)
-            && color::captured_in_colour(a, &self.compiler, family)
+            && color::wanted(color::choice(a), family)
+            && self.captured_in_colour(a, family)
         {
-            self.log
-                .note("the stored diagnostics have no colours and this call wants them");
-            return Ok(None);
+            // Stored by an objcache that kept `-fno-diagnostics-color`'s
+            // diagnostics plain; compiling stores them in colour.
+            return Ok(self.unusable(
+                "the stored diagnostics have no colours and this call shows them in colour",
+            ));
         }
         let written = |path: &str, r: std::io::Result<()>| {
             r.map_err(|e| fallback(Counter::BadOutputFile, format!("writing {path}: {e}")))
@@ -130,6 +130,19 @@ impl Session {
         Ok(Some(0))
     }
 
+    /// Would a compile of this call capture its diagnostics in colour?
+    fn captured_in_colour(&self, a: &ArgsAnalysis, family: compiler::Family) -> bool {
+        let (source, ignored) = (self.source.as_deref(), &self.config.ignore_options);
+        color::capture(a, &self.compiler, family, source, ignored).coloured
+    }
+
+    /// A stored result this call cannot use: noted, to explain the miss.
+    fn unusable(&mut self, why: &'static str) -> Option<i32> {
+        self.log.note(why);
+        self.unusable_result = Some(why);
+        None
+    }
+
     /// The `.d` this call must get, rendered for its cwd and targets in
     /// its own spelling: `Some(None)` when the call wants none, `None` when
     /// the stored one does not fit.
@@ -167,7 +180,7 @@ impl Session {
                 .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
             _ => None,
         };
-        let keep = !unpacked.coloured || color::wanted(a.color, family);
+        let keep = !unpacked.coloured || color::wanted(color::choice(a), family);
         let relocated = relocated.as_deref().unwrap_or(stderr);
         let absolute = absolute_in_stderr(&self.config, &a.path_map, relocated);
         let shown = color::present(&absolute, keep, family);

@@ -60,8 +60,9 @@ pub(super) fn compression_level(config: &Config) -> Option<i32> {
 impl Session {
     /// Runs the real compiler and passes its output through: with the
     /// analysis' `compiler_args` (base_dir paths made relative, if any) and
-    /// a forced colour option if any. Failures are counted here; only a
-    /// clean compile that wrote a non-empty object yields an entry.
+    /// the colour option objcache adds, if any (see `color::capture`).
+    /// Failures are counted here; only a clean compile that wrote a
+    /// non-empty object yields an entry.
     pub(super) fn run_compiler(
         &mut self,
         a: &ArgsAnalysis,
@@ -81,17 +82,18 @@ impl Session {
             .map(|e| identity_before(&e.path, self.coarse_start_ns))
             .collect();
         let family = compiler::family(&self.compiler);
-        let forced = color::forced_option(a, &self.compiler, family);
+        let ignored = &self.config.ignore_options;
+        let capture = color::capture(a, &self.compiler, family, self.source.as_deref(), ignored);
         let out = execute(
             &self.config,
             &self.compiler.path,
             &a.compiler_args,
-            forced,
+            capture.option,
             &self.log,
         )?;
         let _ = std::io::stdout().write_all(&out.stdout);
         let shown = absolute_in_stderr(&self.config, &a.path_map, &out.stderr);
-        let keep = forced.is_none() || color::wanted(a.color, family);
+        let keep = !capture.coloured || color::wanted(color::choice(a), family);
         let _ = std::io::stderr().write_all(&color::present(&shown, keep, family));
         let code = exit_code(out.status);
         self.compiled = Some(code);
@@ -99,11 +101,10 @@ impl Session {
             self.changes.push((Counter::CompileFailed, 1));
             return Ok(Compiled::nothing(code));
         }
-        let coloured = forced.is_some() || a.color == Some(color::ColorChoice::Always);
         let written = Written {
             out,
             extras_before,
-            coloured,
+            coloured: capture.coloured,
         };
         match self.collect(a, cwd, written, family) {
             Ok((entry, dep_body)) => Ok(Compiled {

@@ -98,9 +98,10 @@ impl Session {
         let previous = self.storage.miss_inputs(&key);
         let mut fields = std::mem::take(&mut self.key_fields);
         fields.append(&mut self.header_fields);
-        let explanation = match &previous {
-            None => explain::new_output(&target.output),
-            Some(old) => {
+        let explanation = match (&previous, self.unusable_result) {
+            (_, Some(why)) => explain::unusable(why),
+            (None, None) => explain::new_output(&target.output),
+            (Some(old), None) => {
                 let source = (self.source.take())
                     .or_else(|| std::fs::read(&target.source).ok())
                     .unwrap_or_default();

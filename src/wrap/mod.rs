@@ -76,6 +76,8 @@ struct Session {
     header_fields: Vec<(String, String)>,
     /// Why direct mode matched none of a manifest's records.
     direct_miss: Option<String>,
+    /// Why a stored result of this call's key could not serve it.
+    unusable_result: Option<&'static str>,
     /// The output a miss is explained for, whose miss inputs it replaces.
     explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
@@ -328,6 +330,7 @@ fn new_session(
         key_fields: Vec::new(),
         header_fields: Vec::new(),
         direct_miss: None,
+        unusable_result: None,
         explain_target: None,
         missed: false,
     }

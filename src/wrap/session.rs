@@ -313,7 +313,10 @@ impl Session {
         self.log.note(format!(
             "direct miss: none of {} recorded include sets matches; newest: {}",
             manifest.results.len(),
-            why_newest.unwrap_or_else(|| "its result is gone".into())
+            why_newest.unwrap_or_else(|| match self.unusable_result {
+                Some(why) => format!("its result cannot serve this call ({why})"),
+                None => "its result is gone".into(),
+            })
         ));
         Ok(None)
     }
