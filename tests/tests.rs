@@ -33,6 +33,7 @@ mod explain;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod hostile_dir_config;
 mod hostile_locks;
 mod hostile_open;
 mod hostile_stamps;

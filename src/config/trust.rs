@@ -123,10 +123,13 @@ const UNSAFE_KEYS: &[&str] = &[
 ];
 
 /// Whether `key = value` is an unsafe setting. Turning an option off
-/// (an empty value, `false`) is not, nor a `compiler_check` that runs no
-/// command.
+/// (an empty value, `false` for a boolean one) is not, nor a
+/// `compiler_check` that runs no command. For any other key `false` is a
+/// name: `prefix_command = false` runs the program `false` before each
+/// compile, `log_file = false` writes the file `./false`.
 pub(super) fn is_unsafe(key: &str, value: &str) -> bool {
-    if value.is_empty() || value == "false" {
+    let boolean = super::keys::lookup(key).is_some_and(|i| super::keys::KEYS[i].boolean);
+    if value.is_empty() || (boolean && value == "false") {
         return false;
     }
     match key {
@@ -174,7 +177,7 @@ fn file_distrust(meta: &Metadata, me: &Me) -> Option<String> {
 }
 
 /// The user, as the trust rule asks: effective uid and groups.
-struct Me {
+pub(super) struct Me {
     uid: u32,
     groups: Vec<u32>,
 }
@@ -182,7 +185,7 @@ struct Me {
 impl Me {
     /// No user database lookups: a compile must not wait on a directory
     /// service.
-    fn now() -> Me {
+    pub(super) fn now() -> Me {
         // SAFETY: geteuid and getegid have no preconditions and cannot
         // fail. With a zero size getgroups only returns the count; the
         // second call writes at most `groups.len()` entries into the
@@ -213,7 +216,7 @@ impl Me {
     }
 
     /// Whether members of `gid` may write what the user trusts.
-    fn trusts_group(&self, gid: u32) -> bool {
+    pub(super) fn trusts_group(&self, gid: u32) -> bool {
         gid == 0 || self.in_groups(gid)
     }
 }
@@ -232,6 +235,9 @@ mod tests {
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),
             ("reshare", "true"),
+            ("prefix_command", "false"),
+            ("log_file", "false"),
+            ("compiler_check", "false"),
         ] {
             assert!(is_unsafe(key, value), "{key} = {value}");
         }
