@@ -376,3 +376,58 @@ fn the_documented_directory_config_examples_run_as_written() {
     let bad = quoted("objcache: warning: bad").replace("/path/", &format!("{}/", proj.display()));
     assert!(out.stderr_str().contains(&bad), "{bad}\n{}", out.dump());
 }
+
+/// `safe_dirs` names a directory by its path, and the search reads the
+/// file by it: whoever can write a directory above (a team's `root:team
+/// 2775`, root not in the team) can rename the listed directory away
+/// between the search and the read and put one of theirs, with a link to
+/// a root file of their text, in its place. Before, a file there made its
+/// unsafe settings for root whenever `safe_dirs` listed its directory;
+/// now, as for any configuration file, no one outside the user's groups
+/// may be able to write a directory on its path. In the team's group,
+/// root takes them.
+#[test]
+fn a_safe_dir_below_a_directory_others_can_write_runs_no_program() {
+    require("setpriv");
+    require("gcc");
+    assert!(is_root(), "this test needs root, for a group's directory");
+    let p = Project::new();
+    chmod(p.env.root(), 0o755);
+    let team_dir = p.env.dir("team");
+    chown(&team_dir, Some(0), Some(TEAM)).unwrap();
+    chmod(&team_dir, 0o2775);
+    let proj = p.env.dir("team/proj");
+    chown(&proj, Some(0), Some(0)).unwrap();
+    fs::create_dir(proj.join(".git")).unwrap();
+    let build = p.env.dir("team/proj/build");
+    let marks = p.env.dir("marks");
+    let script = p.env.root().join("prefix");
+    let text = format!("#!/bin/sh\ntouch {}/ran\nexec \"$@\"\n", marks.display());
+    fs::write(&script, text).unwrap();
+    chmod(&script, 0o755);
+    let conf = proj.join("ccache.conf");
+    fs::write(&conf, format!("prefix_command = {}\n", script.display())).unwrap();
+    chown(&conf, Some(0), Some(0)).unwrap();
+    let safe = proj.display().to_string();
+    let vars = [("CCACHE_SAFE_DIRS", safe.as_str()), ("CCACHE_RECACHE", "1")];
+    let out = p.compile_in(&build, &vars);
+    assert!(
+        !marks.join("ran").exists(),
+        "the prefix ran: {}",
+        out.dump()
+    );
+    let told = warnings(&out);
+    assert_eq!(told.len(), 1, "{}", out.dump());
+    assert!(
+        told[0].contains(&format!("group {TEAM} can write directory")),
+        "{told:?}"
+    );
+    // A member of the team trusts its members.
+    let mut cmd = p.objcache_in(&build, &["gcc", "-c", "x.c", "-o", "x.o"]);
+    cmd.envs(vars);
+    as_member_of(&mut cmd, TEAM);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(20));
+    assert!(out.success(), "{}", out.dump());
+    assert!(marks.join("ran").exists(), "{}", out.dump());
+    assert_eq!(warnings(&out), Vec::<String>::new());
+}

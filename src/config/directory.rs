@@ -195,7 +195,7 @@ impl Config {
             return errors.push(fail(why));
         }
         let text = String::from_utf8_lossy(&bytes);
-        let trust = super::trust::Trust::Directory(&search.safe_dirs);
+        let trust = super::trust::Trust::Directory(&search.safe_dirs, &meta);
         self.parse_text_with(&text, &path, &trust, errors, lookup);
         self.directory_config_path = Some(path);
     }

@@ -54,7 +54,8 @@ impl Config {
             .collect();
         let files: Vec<String> = files.into_iter().collect();
         let from = if first.directory {
-            "from a directory's ccache.conf only where safe_dirs lists its directory"
+            "from a directory's ccache.conf only where safe_dirs lists its directory and no one \
+             outside your groups can write a directory on its path"
         } else {
             "only from a file that you, root or your group control"
         };
@@ -75,9 +76,13 @@ pub(super) enum Trust<'a> {
     /// A configuration file, with the metadata of the file read: whoever
     /// can write it ([`distrust`]).
     File(&'a Metadata),
-    /// A directory's ccache.conf, with the `safe_dirs` entries: whether
-    /// they list its directory (its owner was checked when it was found).
-    Directory(&'a [String]),
+    /// A directory's ccache.conf, with the `safe_dirs` entries and the
+    /// metadata of the file read: whether they list its directory (its
+    /// owner was checked when it was found), and, as for a `File`, whether
+    /// anyone else could have put another file in its place: a writer of
+    /// a directory above could swap the listed directory for one of
+    /// theirs between the search and the read.
+    Directory(&'a [String], &'a Metadata),
 }
 
 impl Trust<'_> {
@@ -86,16 +91,18 @@ impl Trust<'_> {
         match self {
             Trust::Always => None,
             Trust::File(meta) => distrust(meta, path),
-            Trust::Directory(safe_dirs) => {
+            Trust::Directory(safe_dirs, meta) => {
                 let dir = path.parent().unwrap_or(Path::new("/"));
-                (!super::directory::is_safe(dir, safe_dirs))
-                    .then(|| format!("safe_dirs does not list {}", dir.display()))
+                if !super::directory::is_safe(dir, safe_dirs) {
+                    return Some(format!("safe_dirs does not list {}", dir.display()));
+                }
+                path::distrust(path, meta, &Me::now())
             }
         }
     }
 
     pub(super) fn is_directory(&self) -> bool {
-        matches!(self, Trust::Directory(_))
+        matches!(self, Trust::Directory(..))
     }
 }
 
