@@ -431,3 +431,38 @@ fn a_safe_dir_below_a_directory_others_can_write_runs_no_program() {
     assert!(marks.join("ran").exists(), "{}", out.dump());
     assert_eq!(warnings(&out), Vec::<String>::new());
 }
+
+/// The home directory is the default ceiling, and a ceiling is not
+/// searched; but the search compares names, with the physical ones
+/// `getcwd` gives, so a `HOME` reached through a symlink (`/home` a link
+/// to `/var/home`) never matched: `~/ccache.conf` was read for every
+/// build below it, as was a file in any `ceiling_dirs` entry named
+/// through a link. Now a file found is read only when no ceiling is one of
+/// the directories searched under another name.
+#[test]
+fn a_ceiling_named_through_a_symlink_is_a_ceiling() {
+    let p = Project::new();
+    let real_home = p.env.dir("var/home/me");
+    symlink("var/home", p.env.root().join("linked")).unwrap();
+    let home = p.env.root().join("linked/me");
+    fs::write(real_home.join("ccache.conf"), "max_files = 3\n").unwrap();
+    let build = p.env.dir("var/home/me/src/proj/build");
+    let shown = |vars: &[(&str, &str)]| {
+        let mut cmd = p.objcache_in(&build, &["-k", "max_files"]);
+        cmd.env("HOME", &home).envs(vars.iter().copied());
+        run_ok(&mut cmd).stdout_str()
+    };
+    assert_eq!(shown(&[]), "0\n");
+    // Below the ceiling, a project's file is read.
+    let proj = real_home.join("src/proj");
+    fs::write(proj.join("ccache.conf"), "max_files = 4\n").unwrap();
+    assert_eq!(shown(&[]), "4\n");
+    let linked_proj = home.join("src/proj");
+    let ceiling = linked_proj.to_str().unwrap();
+    assert_eq!(shown(&[("CCACHE_CEILING_DIRS", ceiling)]), "0\n");
+    // The real home, named as it is, still is one.
+    fs::remove_file(proj.join("ccache.conf")).unwrap();
+    let mut cmd = p.objcache_in(&build, &["-k", "max_files"]);
+    cmd.env("HOME", &real_home);
+    assert_eq!(run_ok(&mut cmd).stdout_str(), "0\n");
+}

@@ -42,6 +42,8 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
     let me = unsafe { libc::geteuid() };
     let mut device = None;
     let mut groups = Groups::default();
+    // Device and inode of each directory searched, for the ceilings.
+    let mut walked = Vec::new();
     // Whether a directory is searched at all: the user's, writable by no
     // one else but the user's groups, on the working directory's file
     // system. A group the user is not in is as foreign as everyone: any
@@ -50,6 +52,7 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
     let mut searched = |dir: &Path| {
         fs::metadata(dir).is_ok_and(|meta| {
             let dev = *device.get_or_insert(meta.dev());
+            walked.push((meta.dev(), meta.ino()));
             let mode = meta.mode();
             meta.uid() == me
                 && mode & 0o002 == 0
@@ -69,7 +72,10 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
         match fs::metadata(&conf) {
             Ok(m) if m.is_dir() => {}
             Err(e) if is_absent(&e) => {}
-            stat => return searched(dir).then_some((conf, stat)),
+            stat => {
+                let found = searched(dir) && !below_ceiling(cwd, search.ceilings, &walked);
+                return found.then_some((conf, stat));
+            }
         }
         let marked = search
             .markers
@@ -80,6 +86,19 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
         }
         dir = dir.parent()?;
     }
+}
+
+/// Whether a ceiling is one of the directories `walked` from `cwd` under
+/// another name (`HOME=/home/me` where `/home` is a link to `/var/home`):
+/// the search compares names, with the physical ones `getcwd` gives, and
+/// would pass it. Asked only when a file is found, of the ceilings that
+/// are not a prefix of `cwd` as written (those the names catch).
+fn below_ceiling(cwd: &Path, ceilings: &[PathBuf], walked: &[(u64, u64)]) -> bool {
+    ceilings
+        .iter()
+        .filter(|c| !cwd.starts_with(c))
+        .filter_map(|c| fs::metadata(c).ok())
+        .any(|m| walked.contains(&(m.dev(), m.ino())))
 }
 
 /// The user's groups, asked for at the first directory a group may write
