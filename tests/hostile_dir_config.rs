@@ -314,6 +314,14 @@ fn set_config_says_what_overrides_the_value_here() {
         "{}",
         out.dump()
     );
+    let dir = p.env.cache_dir.display().to_string();
+    let mut cmd = p.objcache_in(&p.build, &["--dir", &dir, "-o", "cache_dir=/elsewhere"]);
+    let out = run_ok(cmd.env_remove("CCACHE_DIR"));
+    assert!(
+        out.stderr_str().contains("but --dir sets it"),
+        "{}",
+        out.dump()
+    );
     // Where nothing overrides it, nothing is said.
     let out = run_ok(&mut p.objcache_in(&p.build, &["-o", "max_size=3G"]));
     assert_eq!(out.stderr_str(), "", "{}", out.dump());

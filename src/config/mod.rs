@@ -389,7 +389,9 @@ impl Config {
             Origin::Environment => {
                 let vars = KEYS[i].vars.iter().map(|v| format!("CCACHE_{v}"));
                 let mut set = vars.filter(|v| std::env::var_os(v).is_some());
-                Some(set.next().unwrap_or_else(|| "the environment".into()))
+                // Else `--dir`, the one other setting shown as the
+                // environment's.
+                Some(set.next().unwrap_or_else(|| "--dir".into()))
             }
             Origin::File(p) if Some(p) == self.directory_config_path.as_ref() => {
                 Some(p.display().to_string())
