@@ -37,6 +37,7 @@ mod explain;
 mod extra_outputs;
 mod faults;
 mod hardlink;
+mod hostile_dir_config;
 mod hostile_locks;
 mod hostile_open;
 mod hostile_stamps;

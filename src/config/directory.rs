@@ -6,10 +6,10 @@
 //! three `stat`s per directory and stops early: at a ceiling directory
 //! (the home directory unless `ceiling_dirs` says otherwise), after a
 //! directory holding a ceiling marker (`.git`), at a directory that is
-//! not the user's or that everyone can write (`/tmp`), and at a file
-//! system boundary. The file found must be the user's and not writable by
-//! everyone; it may make unsafe settings only where `safe_dirs` lists its
-//! directory.
+//! not the user's or that everyone (`/tmp`) or a group the user is not in
+//! can write, and at a file system boundary. The file found must be the
+//! user's and not writable by everyone or such a group; it may make
+//! unsafe settings only where `safe_dirs` lists its directory.
 
 use std::fs;
 use std::io;
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashMap;
 
+use super::trust::Me;
 use super::{Config, ConfigError};
 
 /// The name looked for in each directory.
@@ -40,12 +41,23 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let mut device = None;
-    // Whether a directory is searched at all: the user's, not everyone's,
-    // on the working directory's file system.
+    let mut groups = Groups::default();
+    // Device and inode of each directory searched, for the ceilings.
+    let mut walked = Vec::new();
+    // Whether a directory is searched at all: the user's, writable by no
+    // one else but the user's groups, on the working directory's file
+    // system. A group the user is not in is as foreign as everyone: any
+    // member may put a file, or a link to a root file whose text they
+    // chose, in it.
     let mut searched = |dir: &Path| {
         fs::metadata(dir).is_ok_and(|meta| {
             let dev = *device.get_or_insert(meta.dev());
-            meta.uid() == me && meta.mode() & 0o002 == 0 && meta.dev() == dev
+            walked.push((meta.dev(), meta.ino()));
+            let mode = meta.mode();
+            meta.uid() == me
+                && mode & 0o002 == 0
+                && meta.dev() == dev
+                && (mode & 0o020 == 0 || groups.trust(meta.gid()))
         })
     };
     let mut dir = cwd;
@@ -60,7 +72,10 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
         match fs::metadata(&conf) {
             Ok(m) if m.is_dir() => {}
             Err(e) if is_absent(&e) => {}
-            stat => return searched(dir).then_some((conf, stat)),
+            stat => {
+                let found = searched(dir) && !below_ceiling(cwd, search.ceilings, &walked);
+                return found.then_some((conf, stat));
+            }
         }
         let marked = search
             .markers
@@ -73,11 +88,45 @@ pub(super) fn find(cwd: &Path, search: &Search) -> Option<(PathBuf, io::Result<f
     }
 }
 
+/// Whether a ceiling is one of the directories `walked` from `cwd` under
+/// another name (`HOME=/home/me` where `/home` is a link to `/var/home`):
+/// the search compares names, with the physical ones `getcwd` gives, and
+/// would pass it. Asked only when a file is found, of the ceilings that
+/// are not a prefix of `cwd` as written (those the names catch).
+fn below_ceiling(cwd: &Path, ceilings: &[PathBuf], walked: &[(u64, u64)]) -> bool {
+    ceilings
+        .iter()
+        .filter(|c| !cwd.starts_with(c))
+        .filter_map(|c| fs::metadata(c).ok())
+        .any(|m| walked.contains(&(m.dev(), m.ino())))
+}
+
+/// The user's groups, asked for at the first directory a group may write
+/// (most have none), and all of them only when that group is not the
+/// effective one (a user's own group, which `umask 002` lets write).
+#[derive(Default)]
+struct Groups {
+    egid: Option<u32>,
+    all: Option<Me>,
+}
+
+impl Groups {
+    /// Whether members of `gid` may write what the user trusts.
+    fn trust(&mut self, gid: u32) -> bool {
+        // SAFETY: getegid has no preconditions and cannot fail.
+        let egid = *self.egid.get_or_insert_with(|| unsafe { libc::getegid() });
+        gid == egid || self.all.get_or_insert_with(Me::now).trusts_group(gid)
+    }
+}
+
+/// Whether a `stat` error means there is no file to read: none there, or
+/// a path longer than any path can be (a working directory within 12
+/// bytes of `PATH_MAX`), which names no file anyone could read.
 fn is_absent(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+    ) || e.raw_os_error() == Some(libc::ENAMETOOLONG)
 }
 
 /// Whether `dir`, the directory of a directory's ccache.conf, is one the
@@ -134,9 +183,14 @@ impl Config {
                 markers: &search.ceiling_markers,
             },
         );
-        // The cache's own file, when the build runs in the cache dir, is
-        // read once, as what it is.
-        let Some((path, stat)) = found.filter(|(p, _)| *p != self.primary_config_path) else {
+        // A file read already (the cache's own, when the build runs in
+        // the cache dir, whatever path `CCACHE_DIR` gives it) is read once,
+        // as what it is.
+        let read_before = |stat: &io::Result<fs::Metadata>| {
+            stat.as_ref()
+                .is_ok_and(|m| self.files_read.contains(&(m.dev(), m.ino())))
+        };
+        let Some((path, stat)) = found.filter(|(_, stat)| !read_before(stat)) else {
             return;
         };
         let fail = |message: String| ConfigError {
@@ -160,7 +214,7 @@ impl Config {
             return errors.push(fail(why));
         }
         let text = String::from_utf8_lossy(&bytes);
-        let trust = super::trust::Trust::Directory(&search.safe_dirs);
+        let trust = super::trust::Trust::Directory(&search.safe_dirs, &meta);
         self.parse_text_with(&text, &path, &trust, errors, lookup);
         self.directory_config_path = Some(path);
     }
@@ -168,11 +222,12 @@ impl Config {
 
 /// Why a directory's ccache.conf with metadata `meta` may not be read at
 /// all, as ccache 4.13 has it: it must be a file of the user's that not
-/// everyone can write.
+/// everyone can write; nor, in objcache, a group the user is not in.
 fn owned_by_me(meta: &fs::Metadata) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    let rule = "a directory's ccache.conf must be a file of yours that not everyone can write";
+    let rule = "a directory's ccache.conf must be a file of yours that only you and your \
+                groups can write";
     if !meta.is_file() {
         return Err(format!("not a regular file; {rule}"));
     }
@@ -184,6 +239,12 @@ fn owned_by_me(meta: &fs::Metadata) -> Result<(), String> {
     }
     if meta.mode() & 0o002 != 0 {
         return Err(format!("everyone can write it; {rule}"));
+    }
+    if meta.mode() & 0o020 != 0 && !Me::now().trusts_group(meta.gid()) {
+        return Err(format!(
+            "group {} can write it, and it is not yours; {rule}",
+            meta.gid()
+        ));
     }
     Ok(())
 }

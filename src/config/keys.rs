@@ -122,6 +122,9 @@ config_keys! {
         /// ccache's user-level configuration file, read because objcache's
         /// own (`primary_config_path`) does not exist.
         pub ccache_user_config: Option<PathBuf>,
+        /// Device and inode of each configuration file read, so that none
+        /// is read twice under two names.
+        pub(super) files_read: Vec<(u64, u64)>,
     }
 
     // name: CCACHE_ variable(s), default, parser, `-p` text => Config field(s);

@@ -80,27 +80,33 @@ impl fmt::Display for ConfigError {
 /// value of 4 MiB a 4 MiB one.
 pub fn shown_errors(errors: &[ConfigError]) -> Vec<String> {
     const SHOWN: usize = 3;
-    const LEN: usize = 300;
     let mut shown: Vec<String> = errors
         .iter()
         .take(SHOWN)
-        .map(|e| {
-            let mut text = e.to_string();
-            if text.len() > LEN {
-                let mut end = LEN;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
-                text.push_str("...");
-            }
-            text
-        })
+        .map(|e| shortened(e.to_string()))
         .collect();
     if errors.len() > SHOWN {
         shown.push(format!("and {} more", errors.len() - SHOWN));
     }
     shown
+}
+
+/// `text` cut to 300 bytes or so: its start and its end, which says why
+/// (a file at a long path left nothing but path in its first 300).
+fn shortened(text: String) -> String {
+    const HALF: usize = 150;
+    if text.len() <= 2 * HALF {
+        return text;
+    }
+    let mut head = HALF;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - HALF;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}...{}", &text[..head], &text[tail..])
 }
 
 /// Where the configuration is read from; manager options `--dir` and
@@ -240,6 +246,8 @@ impl Config {
             }
         };
         self.parse_text_with(&text, path, &Trust::File(&meta), errors, lookup);
+        use std::os::unix::fs::MetadataExt;
+        self.files_read.push((meta.dev(), meta.ino()));
         true
     }
 
@@ -377,6 +385,26 @@ impl Config {
         self.raw[index] = (KEYS[index].apply)(value, Some(self))?;
         self.origins[index] = origin;
         Ok(())
+    }
+
+    /// What sets `key` here over the primary configuration file, which
+    /// `-o` writes: a `CCACHE_*` variable or the directory's ccache.conf;
+    /// `None` when the value written there is the one that applies.
+    pub fn overrides_primary(&self, key: &str) -> Option<String> {
+        let i = keys::lookup(key)?;
+        match &self.origins[i] {
+            Origin::Environment => {
+                let vars = KEYS[i].vars.iter().map(|v| format!("CCACHE_{v}"));
+                let mut set = vars.filter(|v| std::env::var_os(v).is_some());
+                // Else `--dir`, the one other setting shown as the
+                // environment's.
+                Some(set.next().unwrap_or_else(|| "--dir".into()))
+            }
+            Origin::File(p) if Some(p) == self.directory_config_path.as_ref() => {
+                Some(p.display().to_string())
+            }
+            _ => None,
+        }
     }
 
     pub fn origin_of(&self, name: &str) -> &Origin {

@@ -54,7 +54,8 @@ impl Config {
             .collect();
         let files: Vec<String> = files.into_iter().collect();
         let from = if first.directory {
-            "from a directory's ccache.conf only where safe_dirs lists its directory"
+            "from a directory's ccache.conf only where safe_dirs lists its directory and no one \
+             outside your groups can write a directory on its path"
         } else {
             "only from a file that you, root or your group control"
         };
@@ -75,9 +76,13 @@ pub(super) enum Trust<'a> {
     /// A configuration file, with the metadata of the file read: whoever
     /// can write it ([`distrust`]).
     File(&'a Metadata),
-    /// A directory's ccache.conf, with the `safe_dirs` entries: whether
-    /// they list its directory (its owner was checked when it was found).
-    Directory(&'a [String]),
+    /// A directory's ccache.conf, with the `safe_dirs` entries and the
+    /// metadata of the file read: whether they list its directory (its
+    /// owner was checked when it was found), and, as for a `File`, whether
+    /// anyone else could have put another file in its place: a writer of
+    /// a directory above could swap the listed directory for one of
+    /// theirs between the search and the read.
+    Directory(&'a [String], &'a Metadata),
 }
 
 impl Trust<'_> {
@@ -86,16 +91,18 @@ impl Trust<'_> {
         match self {
             Trust::Always => None,
             Trust::File(meta) => distrust(meta, path),
-            Trust::Directory(safe_dirs) => {
+            Trust::Directory(safe_dirs, meta) => {
                 let dir = path.parent().unwrap_or(Path::new("/"));
-                (!super::directory::is_safe(dir, safe_dirs))
-                    .then(|| format!("safe_dirs does not list {}", dir.display()))
+                if !super::directory::is_safe(dir, safe_dirs) {
+                    return Some(format!("safe_dirs does not list {}", dir.display()));
+                }
+                path::distrust(path, meta, &Me::now())
             }
         }
     }
 
     pub(super) fn is_directory(&self) -> bool {
-        matches!(self, Trust::Directory(_))
+        matches!(self, Trust::Directory(..))
     }
 }
 
@@ -123,10 +130,13 @@ const UNSAFE_KEYS: &[&str] = &[
 ];
 
 /// Whether `key = value` is an unsafe setting. Turning an option off
-/// (an empty value, `false`) is not, nor a `compiler_check` that runs no
-/// command.
+/// (an empty value, `false` for a boolean one) is not, nor a
+/// `compiler_check` that runs no command. For any other key `false` is a
+/// name: `prefix_command = false` runs the program `false` before each
+/// compile, `log_file = false` writes the file `./false`.
 pub(super) fn is_unsafe(key: &str, value: &str) -> bool {
-    if value.is_empty() || value == "false" {
+    let boolean = super::keys::lookup(key).is_some_and(|i| super::keys::KEYS[i].boolean);
+    if value.is_empty() || (boolean && value == "false") {
         return false;
     }
     match key {
@@ -174,7 +184,7 @@ fn file_distrust(meta: &Metadata, me: &Me) -> Option<String> {
 }
 
 /// The user, as the trust rule asks: effective uid and groups.
-struct Me {
+pub(super) struct Me {
     uid: u32,
     groups: Vec<u32>,
 }
@@ -182,7 +192,7 @@ struct Me {
 impl Me {
     /// No user database lookups: a compile must not wait on a directory
     /// service.
-    fn now() -> Me {
+    pub(super) fn now() -> Me {
         // SAFETY: geteuid and getegid have no preconditions and cannot
         // fail. With a zero size getgroups only returns the count; the
         // second call writes at most `groups.len()` entries into the
@@ -213,7 +223,7 @@ impl Me {
     }
 
     /// Whether members of `gid` may write what the user trusts.
-    fn trusts_group(&self, gid: u32) -> bool {
+    pub(super) fn trusts_group(&self, gid: u32) -> bool {
         gid == 0 || self.in_groups(gid)
     }
 }
@@ -232,6 +242,9 @@ mod tests {
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),
             ("reshare", "true"),
+            ("prefix_command", "false"),
+            ("log_file", "false"),
+            ("compiler_check", "false"),
         ] {
             assert!(is_unsafe(key, value), "{key} = {value}");
         }

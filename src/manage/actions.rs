@@ -51,7 +51,12 @@ impl Manager {
         let path = &self.config.primary_config_path;
         self.config
             .write_primary_setting(key, value)
-            .map_err(|e| format!("writing {}: {e}", path.display()))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        if let Some(source) = self.config.overrides_primary(key) {
+            let file = path.display();
+            eprintln!("objcache: warning: {key} written to {file}, but {source} sets it here");
+        }
+        Ok(())
     }
 
     fn reload(&mut self) -> Result<(), String> {
