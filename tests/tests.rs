@@ -45,6 +45,7 @@ mod outputs_trust;
 mod pch;
 mod readme;
 mod relocation;
+mod relocation_cases;
 mod remote;
 mod shared_cache;
 mod size;
