@@ -217,3 +217,112 @@ fn a_relative_path_of_the_call_keeps_the_working_directory_absolute() {
     }
     assert_eq!(env.hits(), 1, "{:?}", env.stats());
 }
+
+/// ccache's suite layout: `run -> run.real`, two checkouts `d1` and `d2`
+/// each with `src/test.c` including `<test.h>` from `include/`.
+fn symlinked_run(root: &Path) -> PathBuf {
+    for d in ["d1", "d2"] {
+        let c = root.join("run.real").join(d);
+        write_file(
+            &c.join("src/test.c"),
+            "#include <stdarg.h>\n#include <test.h>\n",
+        );
+        write_file(&c.join("include/test.h"), "int test;\n");
+    }
+    std::os::unix::fs::symlink("run.real", root.join("run")).unwrap();
+    root.join("run")
+}
+
+/// `objcache cc args` in `cwd` (reached through its symlinked spelling)
+/// with `PWD` as `pwd` says (`None`: unset) and `vars`; the object must be
+/// the plain compiler's.
+fn cached_in(
+    env: &TestEnv,
+    cwd: &Path,
+    pwd: Option<&str>,
+    a: &[String],
+    vars: &[(String, String)],
+) {
+    let want = plain_object("gcc", cwd, a, "test.o");
+    rm(&cwd.join("test.o"));
+    let mut cmd = env.objcache_in(cwd, std::iter::once("gcc".to_string()).chain(a.to_vec()));
+    match pwd {
+        Some(p) => cmd.env("PWD", p),
+        None => cmd.env_remove("PWD"),
+    };
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd);
+    assert!(out.success(), "{a:?}\n{}", out.dump());
+    assert_bytes_eq(
+        &read(&cwd.join("test.o")),
+        &want,
+        &format!("object of {a:?}"),
+    );
+}
+
+/// ccache's suite, basedir "Relative PWD" and "Unset PWD": in a tree
+/// reached through a symlink, with `base_dir=$(pwd)` (the symlinked
+/// spelling) and `PWD` relative or unset, the include directory used to be
+/// given as `../../run/d1/include`, which names the checkout: no hit from
+/// `d2`. Relative to the real base directory it is `include` in both.
+#[test]
+fn a_symlinked_tree_without_an_absolute_pwd_relocates() {
+    require("gcc");
+    for pwd in [Some("."), None] {
+        let env = TestEnv::new();
+        let run_dir = symlinked_run(&env.root().canonicalize().unwrap());
+        settle();
+        for d in ["d1", "d2"] {
+            let logical = run_dir.join(d);
+            let a = args(&[
+                &format!("-I{}/include", logical.display()),
+                "-c",
+                "src/test.c",
+            ]);
+            cached_in(&env, &logical, pwd, &a, &base_vars(&logical, &[]));
+        }
+        expect(
+            &env,
+            c(1, 1, 0, 1, 1),
+            &format!("PWD {pwd:?}: d2 hits d1's entry"),
+        );
+    }
+}
+
+/// ccache's suite, basedir "Symlinked build dir inside source dir" and
+/// "Symlinked source dir inside build dir": with `PWD` the symlinked
+/// (apparent) directory, paths spelled through the physical one (Make's
+/// `$(CURDIR)`) were given relative to the apparent directory
+/// (`../../../run.real/d2/include`): no hit. Relative to the physical
+/// directory they are what the apparent spelling gives.
+#[test]
+fn physical_spellings_from_a_symlinked_working_directory_relocate() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let run_dir = symlinked_run(&root);
+    settle();
+    let vars = base_vars(Path::new("/"), &[]);
+    let spelled = |dir: &Path| {
+        args(&[
+            &format!("-I{}/../include", dir.display()),
+            "-c",
+            &s(&dir.join("test.c")),
+            "-o",
+            "test.o",
+        ])
+    };
+    for (d, physical) in [("d1", false), ("d2", false), ("d2", true)] {
+        let apparent = run_dir.join(d).join("src");
+        let real = root.join("run.real").join(d).join("src");
+        let a = spelled(if physical { &real } else { &apparent });
+        cached_in(&env, &apparent, Some(&s(&apparent)), &a, &vars);
+    }
+    expect(
+        &env,
+        c(2, 1, 0, 1, 1),
+        "apparent d2 and physical d2 hit d1's entry",
+    );
+}
