@@ -67,11 +67,13 @@ fn cached_outputs(
 }
 
 /// A C++ project in `dir`: `x.cpp` including `x.h` beside it and
-/// `<string>` (whose configuration header uses `__FILE__`).
+/// `<string>` (whose configuration header uses `__FILE__`), and naming
+/// itself with `__FILE__`: `./x.cpp` in every checkout.
 fn cpp_project(dir: &Path) {
     write_file(
         &dir.join("x.cpp"),
-        "#include \"x.h\"\n#include <string>\nstd::string f() { return std::string(X, 'x'); }\n",
+        "#include \"x.h\"\n#include <string>\nstd::string f() { return std::string(X, 'x'); }\n\
+         const char *file = __FILE__;\n",
     );
     write_file(&dir.join("x.h"), "#define X 3\n");
 }
@@ -325,4 +327,132 @@ fn physical_spellings_from_a_symlinked_working_directory_relocate() {
         c(2, 1, 0, 1, 1),
         "apparent d2 and physical d2 hit d1's entry",
     );
+}
+
+/// The recipe docs/configuration.md gives for debug builds that hit from
+/// any directory: the `CFLAGS=…` line of its `sh` block.
+fn documented_debug_recipe() -> String {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
+    )
+    .unwrap();
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("CFLAGS=") && l.contains("prefix-map=$PWD="))
+        .expect("docs/configuration.md gives the -fdebug-prefix-map=$PWD recipe");
+    line.to_string()
+}
+
+/// Runs `recipe` then `COMMAND $CFLAGS -c t.c -o t.o` in `dir` with bash,
+/// through objcache when `env` is given; returns the object.
+fn with_recipe(env: Option<&TestEnv>, dir: &Path, recipe: &str, cc: &str) -> Vec<u8> {
+    rm(&dir.join("t.o"));
+    let cmd = match env {
+        Some(env) => {
+            let mut cmd = env.objcache_in(dir, ["--version"]);
+            cmd.env("OBJCACHE", objcache_bin());
+            cmd
+        }
+        None => {
+            let mut cmd = std::process::Command::new("true");
+            clean_env(&mut cmd);
+            cmd.current_dir(dir);
+            cmd.env("OBJCACHE", "");
+            cmd
+        }
+    };
+    let script = format!(
+        "cd '{}' && {recipe} && exec $OBJCACHE {cc} $CFLAGS -c t.c -o t.o",
+        dir.display()
+    );
+    let mut bash = std::process::Command::new("bash");
+    bash.arg("-c").arg(&script);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => bash.env(k, v),
+            None => bash.env_remove(k),
+        };
+    }
+    bash.current_dir(dir);
+    let out = run(&mut bash);
+    assert!(out.success(), "{script}\n{}", out.dump());
+    let obj = read(&dir.join("t.o"));
+    rm(&dir.join("t.o"));
+    obj
+}
+
+/// docs/configuration.md's recipe, `-g -fdebug-prefix-map=$PWD=.`, without
+/// base_dir: the same build in another directory hits (ccache 4.7.5 does),
+/// with the plain compiler's object there. The map used to be hashed as
+/// spelled, with the directory in it.
+#[test]
+fn the_documented_debug_recipe_hits_from_any_directory_without_base_dir() {
+    let recipe = documented_debug_recipe();
+    for cc in ["gcc", "clang"] {
+        require(cc);
+        let env = TestEnv::new();
+        let root = env.root().canonicalize().unwrap();
+        let dirs = [root.join("one/w"), root.join("second_dir/w")];
+        for d in &dirs {
+            write_file(
+                &d.join("t.c"),
+                "#include \"inc/t.h\"\nint g(int x) { return x * T; }\n",
+            );
+            write_file(&d.join("inc/t.h"), "#define T 3\n");
+        }
+        settle();
+        for (n, d) in dirs.iter().enumerate() {
+            let want = with_recipe(None, d, &recipe, cc);
+            let got = with_recipe(Some(&env), d, &recipe, cc);
+            assert_bytes_eq(&got, &want, &format!("{cc}: object in {}", d.display()));
+            let want_counts = if n == 0 {
+                c(0, 1, 0, 1, 1)
+            } else {
+                c(1, 1, 0, 1, 1)
+            };
+            expect(
+                &env,
+                want_counts,
+                &format!("{cc}: {recipe} in {}", d.display()),
+            );
+        }
+    }
+}
+
+/// The map of the working directory hashed by its place there must not let
+/// a directory share an object whose debug information another directory's
+/// map would change: a header read by an absolute path that lies under one
+/// working directory and not under the other (here `$ROOT/shared/h.h`,
+/// under the working directory `$ROOT` but not `$ROOT/a`), or an argument
+/// naming a path under the working directory.
+#[test]
+fn a_header_under_one_directorys_map_only_is_not_shared() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let header = root.join("shared/h.h");
+    write_file(&header, "static int h(void) { return 1; }\n");
+    let source = format!(
+        "#include \"{}\"\nint g(void) {{ return h(); }}\n",
+        header.display()
+    );
+    let a = root.join("a");
+    write_file(&a.join("t.c"), &source);
+    write_file(&root.join("t.c"), &source);
+    settle();
+    let call = |dir: &Path| {
+        args(&[
+            "-g",
+            &format!("-fdebug-prefix-map={}=.", dir.display()),
+            "-c",
+            "t.c",
+        ])
+    };
+    for dir in [&a, &root, &root, &a] {
+        let want = plain_object("gcc", dir, call(dir), "t.o");
+        let (got, _) = cached_outputs(&env, dir, "gcc", &call(dir), &[], &["t.o"]);
+        assert_bytes_eq(&got[0], &want, &format!("object in {}", dir.display()));
+    }
+    // $ROOT's compile is its own (a miss, then a hit); $ROOT/a's second call hits its first.
+    assert_eq!((env.hits(), env.misses()), (2, 2), "{:?}", env.stats());
 }

@@ -87,6 +87,11 @@ pub struct ArgsAnalysis {
     pub base_dir_notes: Vec<String>,
     /// The keys' form of each argument that differs from it (`hash_form`).
     pub(super) hash_forms: HashMap<String, String>,
+    /// OLD of each prefix map the keys hash by its place below the working
+    /// directory (see `hash_form::cwd_prefix_maps`): a header the compile
+    /// reads by an absolute path under one is mapped in this directory and
+    /// would not be in another.
+    pub cwd_mapped_dirs: Vec<String>,
     pub language: Language,
     /// The object (or `-S` assembly) file the compiler writes.
     pub output: String,
@@ -173,16 +178,24 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     analyse_call(args, args, None)
 }
 
+/// Where a call runs, and base_dir if set: what its paths are related to.
+#[derive(Clone, Copy)]
+pub struct Place<'a> {
+    pub dirs: &'a WorkingDir,
+    pub base_dir: Option<&'a BaseDirs>,
+}
+
 /// Analyses a call once for every use: `call`, its own arguments;
-/// `expanded`, the same with response files expanded; `base`, base_dir and
-/// the working directory its paths are related to, if base_dir is set.
+/// `expanded`, the same with response files expanded; `place`, the working
+/// directory and base_dir its paths are related to (`None`: not related).
 /// `Err` names the counter that says why the call cannot be cached.
 pub fn analyse_call(
     call: &[String],
     expanded: &[String],
-    base: Option<(&BaseDirs, &WorkingDir)>,
+    place: Option<Place>,
 ) -> Result<ArgsAnalysis, Counter> {
     let tokens = options::tokens(expanded);
+    let base = place.and_then(|p| Some((p.base_dir?, p.dirs)));
     let outcome = base.map(|(base_dir, dirs)| {
         relative::relativize(expanded, &tokens, &dirs.apparent, &dirs.physical, base_dir)
     });
@@ -199,6 +212,9 @@ pub fn analyse_call(
     let mut a = scan.decide(expanded)?;
     if let Some((base_dir, dirs)) = base {
         a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir);
+    }
+    if let Some(p) = place {
+        a.cwd_mapped_dirs = hash_form::cwd_prefix_maps(args, &tokens, p.dirs, &mut a.hash_forms);
     }
     a.base_dir_notes = outcome.as_ref().map(Outcome::notes).unwrap_or_default();
     match outcome {
@@ -278,7 +294,11 @@ mod tests {
         };
         let base = BaseDirs::one(root);
         options::LOOKUPS.with(|n| n.set(0));
-        let a = analyse_call(&call, &expanded, Some((&base, &dirs))).unwrap();
+        let place = Place {
+            dirs: &dirs,
+            base_dir: Some(&base),
+        };
+        let a = analyse_call(&call, &expanded, Some(place)).unwrap();
         let options = expanded.iter().filter(|x| x.starts_with('-')).count();
         assert_eq!(options::LOOKUPS.with(|n| n.get()), options);
         // The compiler's and the preprocessor's: relative where rewritten.
