@@ -456,3 +456,144 @@ fn a_header_under_one_directorys_map_only_is_not_shared() {
     // $ROOT's compile is its own (a miss, then a hit); $ROOT/a's second call hits its first.
     assert_eq!((env.hits(), env.misses()), (2, 2), "{:?}", env.stats());
 }
+
+/// Profile data for `t.c` compiled to `t.o` in `build`, read with
+/// `-fprofile-use=PD`: gcc names it after the object's absolute path.
+fn gcc_profile(build: &Path, pd: &Path) {
+    let gen = format!("-fprofile-generate={}", pd.display());
+    let out = plain("gcc", build, [gen.as_str(), "-O2", "t.c", "-o", "t"]);
+    assert!(out.success(), "{}", out.dump());
+    assert!(run(&mut std::process::Command::new(build.join("t"))).success());
+}
+
+/// `-fprofile-use=$CHECKOUT/pd` under base_dir (ccache's "-fprofile-use=
+/// path family relative to base_dir"): the compiler is given `../pd`, so
+/// gcc's record of its options in the debug information is the same in
+/// every checkout, and checkouts with the same profile share the object.
+/// The path used to be passed as given but hashed relative to base_dir: with
+/// the working directory mapped away, the second checkout got an object
+/// naming the first one's profile directory.
+#[test]
+fn profile_paths_are_given_relative_under_base_dir() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let checkouts = [root.join("a"), root.join("bb")];
+    for c in &checkouts {
+        write_file(
+            &c.join("build/t.c"),
+            "int main(void) { for (int i = 0; i < 9; i++) ; return 0; }\n",
+        );
+    }
+    gcc_profile(&checkouts[0].join("build"), &checkouts[0].join("pd"));
+    let mangled = |c: &Path| format!("{}/t.gcda", c.join("build").display()).replace('/', "#");
+    let (pa, pb) = (checkouts[0].join("pd"), checkouts[1].join("pd"));
+    std::fs::create_dir_all(&pb).unwrap();
+    std::fs::copy(
+        pa.join(mangled(&checkouts[0])),
+        pb.join(mangled(&checkouts[1])),
+    )
+    .unwrap();
+    settle();
+    let vars = base_vars(&root, &[]);
+    for c in &checkouts {
+        let build = c.join("build");
+        let call = |pd: &str| {
+            let map = format!("-fdebug-prefix-map={}=.", build.display());
+            args(&[
+                "-g",
+                "-O2",
+                &map,
+                &format!("-fprofile-use={pd}"),
+                "-c",
+                "t.c",
+                "-o",
+                "t.o",
+            ])
+        };
+        let want = plain_object("gcc", &build, call("../pd"), "t.o");
+        let (got, _) = cached_outputs(
+            &env,
+            &build,
+            "gcc",
+            &call(&s(&c.join("pd"))),
+            &vars,
+            &["t.o"],
+        );
+        assert_bytes_eq(&got[0], &want, &format!("object in {}", build.display()));
+    }
+    expect(
+        &env,
+        c(1, 1, 0, 1, 1),
+        "the second checkout hits the first one's entry",
+    );
+}
+
+/// Where an instrumented program writes its profiles is named in the
+/// object as given: `-fprofile-generate=DIR` and `-fprofile-dir=DIR` with
+/// it keep their spelling, and checkouts do not share such objects. (gcc
+/// stamps each such object anew: the objects are compared by the path.)
+#[test]
+fn profile_output_paths_keep_their_spelling() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let vars = base_vars(&root, &[]);
+    for (n, c) in [root.join("a"), root.join("bb")].iter().enumerate() {
+        write_file(&c.join("build/t.c"), "int main(void) { return 0; }\n");
+        settle();
+        let build = c.join("build");
+        for generate in [
+            vec![format!("-fprofile-generate={}/pd", c.display())],
+            vec![
+                "-fprofile-generate".to_string(),
+                format!("-fprofile-dir={}/pd", c.display()),
+            ],
+        ] {
+            let mut a = generate.clone();
+            a.extend(args(&["-c", "t.c", "-o", "t.o"]));
+            let (got, _) = cached_outputs(&env, &build, "gcc", &a, &vars, &["t.o"]);
+            let own = format!("{}/pd/", c.display());
+            assert!(
+                got[0].windows(own.len()).any(|w| w == own.as_bytes()),
+                "{generate:?} in checkout {n}: the object names {own}"
+            );
+        }
+    }
+    assert_eq!(env.hits(), 0, "{:?}", env.stats());
+}
+
+/// A profile path that keeps its absolute spelling (here: it has a space,
+/// which base_dir's rewrite does not give relative) is in gcc's record of
+/// the options, so with `-g` it is hashed as spelled: the second checkout
+/// gets its own object, not one naming the first checkout's directory.
+#[test]
+fn a_profile_path_kept_absolute_is_hashed_as_spelled_with_debug_info() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let checkouts = [root.join("one x"), root.join("two x")];
+    for c in &checkouts {
+        write_file(
+            &c.join("build/t.c"),
+            "int main(void) { for (int i = 0; i < 9; i++) ; return 0; }\n",
+        );
+        gcc_profile(&c.join("build"), &c.join("pd"));
+    }
+    let mangled = |c: &Path| format!("{}/t.gcda", c.join("build").display()).replace('/', "#");
+    // The same profile in both, so that only the path differs.
+    let first = checkouts[0].join("pd").join(mangled(&checkouts[0]));
+    std::fs::copy(first, checkouts[1].join("pd").join(mangled(&checkouts[1]))).unwrap();
+    settle();
+    let vars = base_vars(&root, &[]);
+    for c in &checkouts {
+        let build = c.join("build");
+        let map = format!("-fdebug-prefix-map={}=.", build.display());
+        let pd = format!("-fprofile-use={}", c.join("pd").display());
+        let a = args(&["-g", "-O2", &map, &pd, "-c", "t.c", "-o", "t.o"]);
+        let want = plain_object("gcc", &build, &a, "t.o");
+        let (got, _) = cached_outputs(&env, &build, "gcc", &a, &vars, &["t.o"]);
+        assert_bytes_eq(&got[0], &want, &format!("object in {}", build.display()));
+    }
+    assert_eq!(env.hits(), 0, "{:?}", env.stats());
+}

@@ -211,7 +211,8 @@ pub fn analyse_call(
     }
     let mut a = scan.decide(expanded)?;
     if let Some((base_dir, dirs)) = base {
-        a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir);
+        let recorded = a.debug_info || a.records_command_line;
+        a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir, recorded);
     }
     if let Some(p) = place {
         a.cwd_mapped_dirs = hash_form::cwd_prefix_maps(args, &tokens, p.dirs, &mut a.hash_forms);

@@ -16,10 +16,14 @@ pub(crate) fn hash_forms(
     tokens: &[Token],
     cwd: &str,
     base: &BaseDirs,
+    recorded: bool,
 ) -> HashMap<String, String> {
     args.iter()
         .zip(tokens)
-        .filter_map(|(a, t)| Some((a.clone(), hash_form(a, t.entry(a), cwd, base)?)))
+        .filter_map(|(a, t)| {
+            let form = hash_form(a, t.entry(a), cwd, base, recorded)?;
+            Some((a.clone(), form))
+        })
         .collect()
 }
 
@@ -29,11 +33,18 @@ pub(crate) fn hash_forms(
 /// (a source, the value of an option), the path glued to an option that
 /// takes one (`-I/x`, `-isysroot/x`) or to any `…=` (`-fprofile-use=/x`),
 /// and OLD of a prefix map (NEW is kept).
+///
+/// `recorded`: the object records the options as spelled (gcc's debug
+/// information lists the `-f` and `-m` options it was given, clang's
+/// `-frecord-command-line` all of them), so a path glued to such an option
+/// is hashed as spelled: related, two checkouts' objects would share a key
+/// and differ. (A path the compiler is given relative is the same in both.)
 pub(crate) fn hash_form(
     arg: &str,
     entry: Option<Match>,
     cwd: &str,
     base: &BaseDirs,
+    recorded: bool,
 ) -> Option<String> {
     let base = Some(base);
     if let Some(rel) = relate(arg, cwd, base) {
@@ -53,9 +64,12 @@ pub(crate) fn hash_form(
         .find('/')
         .filter(|&slash| arg[..slash].ends_with('='))
         .map(|slash| arg.split_at(slash));
+    let in_record =
+        |option: &str| recorded && (option.starts_with("-f") || option.starts_with("-m"));
     glued
         .into_iter()
         .chain(after_equals)
+        .filter(|(option, _)| !in_record(option))
         .find_map(|(option, value)| {
             let rel = relate(value, cwd, base)?;
             Some(format!("{option}{}", rel.hash_form()))
@@ -145,7 +159,7 @@ mod tests {
 
     fn hash_form_of(arg: &str, cwd: &str) -> String {
         let base = BaseDirs::one("/ci");
-        hash_form(arg, options::lookup(arg), cwd, &base).unwrap_or_else(|| arg.to_string())
+        hash_form(arg, options::lookup(arg), cwd, &base, false).unwrap_or_else(|| arg.to_string())
     }
 
     #[test]
@@ -229,6 +243,23 @@ mod tests {
         // Not paths of their own: in the sysroot, a multilib name.
         for arg in ["-iwithsysroot/ci/a/x", "-imultilib/ci/a", "-Wp,-I/ci/a"] {
             assert_eq!(hash_form_of(arg, "/ci/a"), arg);
+        }
+    }
+
+    #[test]
+    fn options_the_object_records_keep_their_paths() {
+        let base = BaseDirs::one("/ci");
+        let form = |arg: &str| hash_form(arg, options::lookup(arg), "/ci/a", &base, true);
+        assert_eq!(form("-fprofile-use=/ci/a/pd"), None);
+        assert_eq!(form("-fplugin=/ci/a/p.so"), None);
+        // Not recorded: include paths, the sysroot, prefix maps, the source.
+        for arg in [
+            "-I/ci/a/inc",
+            "--sysroot=/ci/a/s",
+            "-fdebug-prefix-map=/ci/a=.",
+            "/ci/a/x.c",
+        ] {
+            assert!(form(arg).is_some(), "{arg}");
         }
     }
 }

@@ -24,7 +24,9 @@
 use std::cell::RefCell;
 use std::os::unix::fs::MetadataExt;
 
-use super::options::{self, Match, Token, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE};
+use super::options::{
+    self, Match, Token, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE, PROFILE_INPUT,
+};
 pub use super::path_map::PathMap;
 use crate::paths::{self, join, normalize, relative_to, without_trailing_slashes, BaseDirs};
 
@@ -35,6 +37,8 @@ enum PathKind {
     /// A file the compiler reads: it appears as spelled, and quoted includes
     /// in it are looked up in its directory as spelled.
     File,
+    /// Profile data the compile reads: no `.d` names it.
+    Profile,
 }
 
 /// How the compiler uses the path an option (read as the table's entry
@@ -50,6 +54,8 @@ fn path_option<'a>(
         PathKind::Dir
     } else if m.has(INCLUDE_FILE) {
         PathKind::File
+    } else if m.has(PROFILE_INPUT) {
+        PathKind::Profile
     } else {
         return None;
     };
@@ -61,6 +67,8 @@ fn path_option<'a>(
 pub(crate) struct Relativized {
     /// One for each of the call's arguments, in order.
     pub args: Vec<String>,
+    /// How many paths were made relative.
+    pub count: usize,
     pub map: PathMap,
     /// Absolute paths under base_dir that kept their spelling, and why.
     pub kept: Vec<String>,
@@ -95,7 +103,7 @@ impl Outcome {
         if let Outcome::Rewritten(r) = self {
             notes.push(format!(
                 "base_dir: compiling with {} path(s) made relative: {}",
-                r.map.len(),
+                r.count,
                 r.args.join(" ")
             ));
         }
@@ -172,6 +180,8 @@ struct Rewriter<'a> {
     /// May a path be given as the working directory (`.`) or in it (`./x.c`)?
     allow_cwd: bool,
     map: PathMap,
+    /// How many paths were made relative.
+    count: usize,
     /// Relative paths the user passed: they must not look like rewritten ones.
     user_relative: Vec<String>,
     kept: Vec<String>,
@@ -190,6 +200,7 @@ impl<'a> Rewriter<'a> {
             base,
             allow_cwd,
             map: PathMap::default(),
+            count: 0,
             user_relative: Vec::new(),
             kept: Vec::new(),
             conflict: None,
@@ -200,13 +211,18 @@ impl<'a> Rewriter<'a> {
     /// `args` with the paths under base_dir rewritten, each in its place.
     fn rewrite(&mut self, args: &[String], tokens: &[Token]) -> Vec<String> {
         let mut out = args.to_vec();
+        // `-fprofile-dir=` is also where an instrumented program writes its
+        // profiles, by the path the object then names as given.
+        let instrumented = args.iter().any(|a| instruments(a));
         for (i, (a, token)) in args.iter().zip(tokens).enumerate() {
             if token.is_value {
                 // Passed as given, unless the option before it is a path option.
                 continue;
             }
             let next = args.get(i + 1).map(String::as_str);
-            if let Some((m, value, kind)) = path_option(token.entry(a), next) {
+            let option = path_option(token.entry(a), next)
+                .filter(|(m, ..)| !(instrumented && m.name() == "-fprofile-dir="));
+            if let Some((m, value, kind)) = option {
                 let rel = self.path(value, kind);
                 if m.takes_next() {
                     out[i + 1] = rel;
@@ -224,11 +240,12 @@ impl<'a> Rewriter<'a> {
         if let Some(why) = self.conflict.take().or_else(|| self.overlap()) {
             return Outcome::Declined(why);
         }
-        if self.map.is_empty() {
+        if self.count == 0 {
             return Outcome::Unchanged { kept: self.kept };
         }
         Outcome::Rewritten(Relativized {
             args,
+            count: self.count,
             map: self.map,
             kept: self.kept,
         })
@@ -236,7 +253,7 @@ impl<'a> Rewriter<'a> {
 
     fn path(&mut self, value: &str, kind: PathKind) -> String {
         if !value.starts_with('/') {
-            if !value.is_empty() && !value.starts_with('-') {
+            if !value.is_empty() && !value.starts_with('-') && kind != PathKind::Profile {
                 self.user_relative.push(value.to_string());
             }
             return value.to_string();
@@ -244,7 +261,10 @@ impl<'a> Rewriter<'a> {
         if !self.base.contains(value) {
             return value.to_string();
         }
-        match self.relative(value, kind) {
+        let relative = self.relative(value, kind);
+        self.count += usize::from(relative.is_ok());
+        match relative {
+            Ok(rel) if kind == PathKind::Profile => rel,
             Ok(rel) => {
                 let abs = without_trailing_slashes(value);
                 let mut entries = vec![(rel.clone(), abs.to_string())];
@@ -332,7 +352,12 @@ impl<'a> Rewriter<'a> {
         if !certain && !self.same_location(path, &rel) {
             return Err(None);
         }
-        if rel == "." && (kind == PathKind::File || !self.allow_cwd) {
+        let cwd_refused = match kind {
+            PathKind::File => true,
+            PathKind::Dir => !self.allow_cwd,
+            PathKind::Profile => false,
+        };
+        if rel == "." && cwd_refused {
             return Err(Some("the working directory itself"));
         }
         if kind == PathKind::File {
@@ -434,6 +459,21 @@ impl<'a> Rewriter<'a> {
     }
 }
 
+/// Does `arg` make the compile instrument the program for profiling?
+fn instruments(arg: &str) -> bool {
+    matches!(arg, "--coverage" | "-fprofile-arcs")
+        || [
+            "-fprofile-generate",
+            "-fprofile-instr-generate",
+            "-fcs-profile-generate",
+        ]
+        .iter()
+        .any(|o| {
+            arg.strip_prefix(o)
+                .is_some_and(|r| r.is_empty() || r.starts_with('='))
+        })
+}
+
 /// The directory of `path`, `.` for a bare name.
 fn dirname(path: &str) -> &str {
     match paths::dirname(path) {
@@ -460,165 +500,4 @@ fn same_location(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn relativize_in(args: &[String], cwd: &str, base: &BaseDirs) -> Outcome {
-        relativize(args, &options::tokens(args), cwd, cwd, base)
-    }
-
-    #[test]
-    fn rewrites_sources_and_include_dirs_not_outputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let root = root.to_str().unwrap();
-        for d in ["proj/src", "proj/include", "proj/build"] {
-            std::fs::create_dir_all(format!("{root}/{d}")).unwrap();
-        }
-        std::fs::write(format!("{root}/proj/src/x.c"), "int x;\n").unwrap();
-        let build = format!("{root}/proj/build");
-        let base = BaseDirs::one(root);
-        let args: Vec<String> = [
-            "-I",
-            &format!("{root}/proj/include/"),
-            &format!("-isystem{root}/proj/missing"),
-            "-o",
-            &format!("{build}/x.o"),
-            "-MF",
-            &format!("{build}/x.d"),
-            &format!("-fdebug-prefix-map={root}=."),
-            "-c",
-            &format!("{root}/proj/src/x.c"),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let Outcome::Rewritten(r) = relativize_in(&args, &build, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(
-            r.args[..3],
-            ["-I", "../include", "-isystem../missing"],
-            "{r:?}"
-        );
-        assert_eq!(r.args[3..9], args[3..9], "outputs and maps as given");
-        assert_eq!(r.args[9], "../src/x.c");
-        assert_eq!(
-            r.map.original("../include/a.h"),
-            Some(format!("{root}/proj/include/a.h"))
-        );
-        // A relative path of the user's that a rewritten one could be taken for.
-        let mut mixed = args.clone();
-        mixed.push("-I../include/sub".into());
-        assert!(matches!(
-            relativize_in(&mixed, &build, &base),
-            Outcome::Declined(_)
-        ));
-        // A trailing `/.` stays apart from the directory of a source there.
-        let mut dotted = args.clone();
-        dotted.push(format!("-I{root}/proj/src/."));
-        let Outcome::Rewritten(r) = relativize_in(&dotted, &build, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args.last().unwrap(), "-I../src/.");
-        assert_eq!(
-            r.map.original("../src/./a.h"),
-            Some(format!("{root}/proj/src/./a.h"))
-        );
-        assert_eq!(
-            r.map.original("../src/a.h"),
-            Some(format!("{root}/proj/src/a.h"))
-        );
-    }
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn the_working_directory_and_files_in_it_become_dot_relative() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let p = format!("{}/proj", root.to_str().unwrap());
-        std::fs::create_dir_all(format!("{p}/include")).unwrap();
-        std::fs::write(format!("{p}/x.c"), "int x;\n").unwrap();
-        let base = BaseDirs::one(root.to_str().unwrap());
-        let (inc, src) = (format!("-I{p}/include"), format!("{p}/x.c"));
-        let args = strings(&["-I", &p, &inc, "-c", &src, "-o", "x.o"]);
-        let Outcome::Rewritten(r) = relativize_in(&args, &p, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args, ["-I", ".", "-Iinclude", "-c", "./x.c", "-o", "x.o"]);
-        // The `.d` drops `./`: every relative dependency is the directory's.
-        let dep = |d: &str| r.map.original_dependency(d);
-        assert_eq!(dep("x.c"), Some(src.clone()));
-        assert_eq!(dep("a.h"), Some(format!("{p}/a.h")));
-        assert_eq!(dep("include/b.h"), Some(format!("{p}/include/b.h")));
-        assert_eq!(r.map.original("./a.h:2:1:"), Some(format!("{p}/a.h:2:1:")));
-        // A relative path of the call's own could be taken for one of
-        // those: the paths in the directory keep their spelling, the rest
-        // is rewritten as before.
-        let mut mixed = args.clone();
-        mixed.push("-Igen".into());
-        let Outcome::Rewritten(r) = relativize_in(&mixed, &p, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args[..5], ["-I", &p, "-Iinclude", "-c", &src]);
-        assert!(r
-            .kept
-            .iter()
-            .any(|k| k.contains("-Igen") || k.contains("gen too")));
-        // So does a path that climbs out: `../x/a.h` in the `.d` could be
-        // `./../x/a.h` or `-I../x`'s `a.h`.
-        let sub = format!("{p}/include");
-        let args = strings(&["-I", &sub, "-c", &src]);
-        let Outcome::Rewritten(r) = relativize_in(&args, &sub, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args, ["-I", &sub, "-c", "../x.c"]);
-    }
-
-    #[test]
-    fn prefix_maps_apply_to_the_directory() {
-        let args: Vec<String> = [
-            "-g",
-            "-fdebug-prefix-map=/ci/a=.",
-            "-ffile-prefix-map=/ci/a/proj=/src",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
-        assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
-        assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
-    }
-
-    #[test]
-    fn only_debug_maps_apply_to_the_directory() {
-        let args = ["-fmacro-prefix-map=/ci=/m", "-fprofile-prefix-map=/ci=/p"];
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        assert_eq!(apply_prefix_maps("/ci/a", &args), "/ci/a");
-    }
-
-    #[test]
-    fn values_that_are_not_paths_pass_as_given() {
-        // `-iframeworkwithsysroot DIR` names a directory in the sysroot: its
-        // value is not a source to rewrite.
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let root = root.to_str().unwrap();
-        std::fs::create_dir_all(format!("{root}/b")).unwrap();
-        std::fs::write(format!("{root}/x.c"), "int x;\n").unwrap();
-        let args: Vec<String> = ["-iframeworkwithsysroot", &format!("{root}/fw"), "-c"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([format!("{root}/x.c")])
-            .collect();
-        let b = format!("{root}/b");
-        let Outcome::Rewritten(r) = relativize_in(&args, &b, &BaseDirs::one(root)) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args[..3], args[..3]);
-        assert_eq!(r.args[3], "../x.c");
-    }
-}
+mod tests;
