@@ -597,3 +597,66 @@ fn a_profile_path_kept_absolute_is_hashed_as_spelled_with_debug_info() {
     }
     assert_eq!(env.hits(), 0, "{:?}", env.stats());
 }
+
+/// ccache's suite, split_dwarf "-fdebug-prefix-map and -gsplit-dwarf": the
+/// object names its `.dwo` by the output as the compiler is given it, so
+/// under base_dir `-o $PWD/test.o` is given as `test.o` (as ccache does):
+/// the object names no checkout, and the second checkout hits. The `.dwo`
+/// name used to be absolute and in the key.
+#[test]
+fn split_dwarf_objects_name_their_dwo_relative_under_base_dir() {
+    for cc in ["gcc", "clang"] {
+        require(cc);
+        let env = TestEnv::new();
+        let root = env.root().canonicalize().unwrap();
+        let checkouts = [root.join("dir1"), root.join("dir2")];
+        for c in &checkouts {
+            write_file(
+                &c.join("src/test.c"),
+                "#include <stdarg.h>\n#include <test.h>\n",
+            );
+            write_file(&c.join("include/test.h"), "int test;\n");
+        }
+        settle();
+        for (n, p) in checkouts.iter().enumerate() {
+            let map = format!("-fdebug-prefix-map={}=.", p.display());
+            let a = args(&[
+                &format!("-I{}/include", p.display()),
+                "-g",
+                "-gsplit-dwarf",
+                &map,
+                "-c",
+                &s(&p.join("src/test.c")),
+                "-o",
+                &s(&p.join("test.o")),
+            ]);
+            let relative = args(&[
+                "-Iinclude",
+                "-g",
+                "-gsplit-dwarf",
+                &map,
+                "-c",
+                "src/test.c",
+                "-o",
+                "test.o",
+            ]);
+            let files = ["test.o", "test.dwo"];
+            let (want, _) = plain_outputs(p, cc, &relative, &files);
+            let (got, _) = cached_outputs(&env, p, cc, &a, &base_vars(p, &[]), &files);
+            let what = format!("{cc} in {}", p.display());
+            assert_bytes_eq(&got[0], &want[0], &format!("{what}: object"));
+            assert_bytes_eq(&got[1], &want[1], &format!("{what}: .dwo"));
+            let path = s(p);
+            assert!(
+                !got[0].windows(path.len()).any(|w| w == path.as_bytes()),
+                "{what}: the object names the checkout"
+            );
+            let want_counts = if n == 0 {
+                c(0, 1, 0, 1, 1)
+            } else {
+                c(1, 1, 0, 1, 1)
+            };
+            expect(&env, want_counts, &what);
+        }
+    }
+}

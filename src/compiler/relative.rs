@@ -39,6 +39,8 @@ enum PathKind {
     File,
     /// Profile data the compile reads: no `.d` names it.
     Profile,
+    /// The object (see `relative_output`).
+    Output,
 }
 
 /// How the compiler uses the path an option (read as the table's entry
@@ -150,6 +152,25 @@ pub(crate) fn relativize(
         .kept
         .push(format!("paths in the working directory ({why})"));
     without.outcome(out)
+}
+
+/// The object's path `output` relative to the working directory (`cwd` as
+/// the user spells it, `physical` as the kernel has it), if it lies under
+/// base_dir and a relative spelling names the same place. With split DWARF
+/// the object names its `.dwo` by the output as given, which then is the
+/// same in every checkout, as with ccache.
+pub(crate) fn relative_output(
+    output: &str,
+    cwd: &str,
+    physical: &str,
+    base: &BaseDirs,
+) -> Option<String> {
+    if !output.starts_with('/') || !base.contains(output) {
+        return None;
+    }
+    Rewriter::new(cwd, physical, base, false)
+        .relative(output, PathKind::Output)
+        .ok()
 }
 
 /// `dir` as the prefix maps among `args` that apply to debug information
@@ -353,7 +374,7 @@ impl<'a> Rewriter<'a> {
             return Err(None);
         }
         let cwd_refused = match kind {
-            PathKind::File => true,
+            PathKind::File | PathKind::Output => true,
             PathKind::Dir => !self.allow_cwd,
             PathKind::Profile => false,
         };
