@@ -660,3 +660,42 @@ fn split_dwarf_objects_name_their_dwo_relative_under_base_dir() {
         }
     }
 }
+
+/// `--explain` in checkout B after a relocated hit there: it names B's
+/// output (found by its own spelling too), and A's as the one whose miss
+/// is on record. It used to name only A's output, and B's absolute path
+/// found nothing.
+#[test]
+fn explain_after_a_relocated_hit_names_this_checkouts_output() {
+    require("gcc");
+    let env = TestEnv::new();
+    let root = env.root().canonicalize().unwrap();
+    let builds = [root.join("a/build"), root.join("bb/build")];
+    for b in &builds {
+        write_file(&b.join("t.c"), "int t;\n");
+    }
+    settle();
+    let vars = base_vars(&root, &[]);
+    for b in &builds {
+        let a = args(&["-c", &s(&b.join("t.c")), "-o", &s(&b.join("t.o"))]);
+        cached_outputs(&env, b, "gcc", &a, &vars, &["t.o"]);
+    }
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+    let (a_out, b_out) = (s(&builds[0].join("t.o")), s(&builds[1].join("t.o")));
+    for asked in ["t.o", b_out.as_str()] {
+        let mut cmd = env.objcache_in(&builds[1], ["--explain", asked]);
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        let text = run_ok(&mut cmd).stdout_str();
+        assert_eq!(text.lines().next(), Some("hit"), "{asked}: {text}");
+        assert!(
+            text.contains(&format!("the last call for {b_out}")),
+            "{asked}: names this checkout's output: {text}"
+        );
+        assert!(
+            text.contains(&format!("{a_out}'s")),
+            "{asked}: and whose miss it was: {text}"
+        );
+    }
+}
