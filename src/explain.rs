@@ -150,6 +150,19 @@ pub fn unusable(why: &str) -> Explanation {
     }
 }
 
+/// The output as the key of its miss inputs spells it: related to base_dir
+/// (through the working directory `cwd`) or relative to the working
+/// directory where it lies under them, so the same object in two checkouts
+/// shares its miss inputs (see `store::inputs::MissInputs::key_for`).
+pub fn output_key(output: &str, cwd: &str, base: Option<&BaseDirs>) -> String {
+    if let Some(rel) = crate::paths::relate(output, cwd, base) {
+        return rel.hash_form();
+    }
+    crate::paths::strip_dir(output, cwd)
+        .unwrap_or(output)
+        .to_string()
+}
+
 /// The explanation when no earlier compile of the output is on record.
 pub fn new_output(output: &str) -> Explanation {
     Explanation {

@@ -36,10 +36,22 @@ impl BaseDirs {
 
     /// Does absolute `path` lie under (or at) one of the base directories?
     pub fn contains(&self, path: &str) -> bool {
-        self.dirs.iter().any(|base| {
-            path.strip_prefix(base.as_str())
-                .is_some_and(|rest| rest.starts_with('/') || (rest.is_empty() && !base.is_empty()))
-        })
+        self.containing(path).is_some()
+    }
+
+    /// The base directory absolute `path` lies under (the longest, when
+    /// several hold it), as configured: without trailing slashes, the root
+    /// as the empty string.
+    pub fn containing(&self, path: &str) -> Option<&str> {
+        self.dirs
+            .iter()
+            .filter(|base| {
+                path.strip_prefix(base.as_str()).is_some_and(|rest| {
+                    rest.starts_with('/') || (rest.is_empty() && !base.is_empty())
+                })
+            })
+            .max_by_key(|base| base.len())
+            .map(String::as_str)
     }
 
     /// Does `text` mention a path under one of the directories?

@@ -32,7 +32,9 @@ fn objcache(env: &TestEnv, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> 
 
 /// `__FILE__` (in the source, or from `assert` in a header) names the
 /// absolute path of each checkout: relocated builds under base_dir must not
-/// share those objects, in direct mode or preprocessor mode.
+/// share those objects, in direct mode or preprocessor mode. (`-I.`, a
+/// relative path of the call's own, keeps the source in the working
+/// directory absolute; without it the compiler is given `./x.c`.)
 #[test]
 fn file_macro_with_absolute_paths_is_not_shared_between_checkouts() {
     for (name, text) in [
@@ -57,10 +59,11 @@ fn file_macro_with_absolute_paths_is_not_shared_between_checkouts() {
             }
             for d in [&a, &b] {
                 let src = d.join(name).display().to_string();
-                objcache(&env, d, &["gcc", "-c", &src, "-o", "out.o"], &vars);
+                objcache(&env, d, &["gcc", "-I.", "-c", &src, "-o", "out.o"], &vars);
             }
             let src = b.join(name).display().to_string();
-            let expected = plain_object("gcc", &b, ["-c", src.as_str(), "-o", "ref.o"], "ref.o");
+            let call = ["-I.", "-c", src.as_str(), "-o", "ref.o"];
+            let expected = plain_object("gcc", &b, call, "ref.o");
             assert_bytes_eq(
                 &read(&b.join("out.o")),
                 &expected,
@@ -71,7 +74,8 @@ fn file_macro_with_absolute_paths_is_not_shared_between_checkouts() {
 }
 
 /// Diagnostics of a relocated hit name this checkout's files, as the
-/// compiler would.
+/// compiler would (`-I.` keeps the source's absolute spelling, as in the
+/// test above).
 #[test]
 fn relocated_hit_replays_diagnostics_with_this_checkouts_paths() {
     let env = TestEnv::new();
@@ -88,8 +92,8 @@ fn relocated_hit_replays_diagnostics_with_this_checkouts_paths() {
     ];
     for d in [&a, &b] {
         let src = d.join("w.c").display().to_string();
-        let out = objcache(&env, d, &["gcc", "-c", &src, "-o", "w.o"], &vars);
-        let plain_out = plain("gcc", d, ["-c", src.as_str(), "-o", "ref.o"]);
+        let out = objcache(&env, d, &["gcc", "-I.", "-c", &src, "-o", "w.o"], &vars);
+        let plain_out = plain("gcc", d, ["-I.", "-c", src.as_str(), "-o", "ref.o"]);
         assert_bytes_eq(
             &out.stderr,
             &plain_out.stderr,

@@ -53,6 +53,7 @@ mod outputs_trust;
 mod pch;
 mod readme;
 mod relocation;
+mod relocation_cases;
 mod remote;
 mod remote_reshare;
 mod shared_cache;

@@ -60,6 +60,7 @@ impl Scan {
             path_map: PathMap::default(),
             base_dir_notes: Vec::new(),
             hash_forms: HashMap::new(),
+            cwd_mapped_dirs: Vec::new(),
             language,
             output,
             deps,

@@ -453,8 +453,14 @@ impl Scan {
         }
         self.dump_names |= a.starts_with("-dumpdir") || a.starts_with("-dumpbase");
         match a {
-            "-grecord-command-line" | "-frecord-command-line" => self.records_command_line = true,
-            "-gno-record-command-line" | "-fno-record-command-line" => {
+            // clang's `-frecord-gcc-switches` is its `-frecord-command-line`;
+            // gcc's records the options in the object too.
+            "-grecord-command-line" | "-frecord-command-line" | "-frecord-gcc-switches" => {
+                self.records_command_line = true;
+            }
+            "-gno-record-command-line"
+            | "-fno-record-command-line"
+            | "-fno-record-gcc-switches" => {
                 self.records_command_line = false;
             }
             _ => {}

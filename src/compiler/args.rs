@@ -87,6 +87,11 @@ pub struct ArgsAnalysis {
     pub base_dir_notes: Vec<String>,
     /// The keys' form of each argument that differs from it (`hash_form`).
     pub(super) hash_forms: HashMap<String, String>,
+    /// OLD of each prefix map the keys hash by its place below the working
+    /// directory (see `hash_form::cwd_prefix_maps`): a header the compile
+    /// reads by an absolute path under one is mapped in this directory and
+    /// would not be in another.
+    pub cwd_mapped_dirs: Vec<String>,
     pub language: Language,
     /// The object (or `-S` assembly) file the compiler writes.
     pub output: String,
@@ -191,16 +196,24 @@ pub fn analyse(args: &[String]) -> Result<ArgsAnalysis, Counter> {
     analyse_call(args, args, None)
 }
 
+/// Where a call runs, and base_dir if set: what its paths are related to.
+#[derive(Clone, Copy)]
+pub struct Place<'a> {
+    pub dirs: &'a WorkingDir,
+    pub base_dir: Option<&'a BaseDirs>,
+}
+
 /// Analyses a call once for every use: `call`, its own arguments;
-/// `expanded`, the same with response files expanded; `base`, base_dir and
-/// the working directory its paths are related to, if base_dir is set.
+/// `expanded`, the same with response files expanded; `place`, the working
+/// directory and base_dir its paths are related to (`None`: not related).
 /// `Err` names the counter that says why the call cannot be cached.
 pub fn analyse_call(
     call: &[String],
     expanded: &[String],
-    base: Option<(&BaseDirs, &WorkingDir)>,
+    place: Option<Place>,
 ) -> Result<ArgsAnalysis, Counter> {
     let tokens = options::tokens(expanded);
+    let base = place.and_then(|p| Some((p.base_dir?, p.dirs)));
     let outcome = base.map(|(base_dir, dirs)| {
         relative::relativize(expanded, &tokens, &dirs.apparent, &dirs.physical, base_dir)
     });
@@ -216,16 +229,68 @@ pub fn analyse_call(
     }
     let mut a = scan.decide(expanded)?;
     if let Some((base_dir, dirs)) = base {
-        a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir);
+        let recorded = a.debug_info || a.records_command_line;
+        a.hash_forms = hash_form::hash_forms(args, &tokens, &dirs.apparent, base_dir, recorded);
+    }
+    if let Some(p) = place {
+        a.cwd_mapped_dirs = hash_form::cwd_prefix_maps(args, &tokens, p.dirs, &mut a.hash_forms);
     }
     a.base_dir_notes = outcome.as_ref().map(Outcome::notes).unwrap_or_default();
+    let relative_output = base.and_then(|(base_dir, dirs)| split_dwarf_output(&a, base_dir, dirs));
     match outcome {
         Some(Outcome::Rewritten(r)) => {
             (a.compiler_args, a.path_map) = (without_skip_markers(&r.args), r.map);
         }
+        _ if relative_output.is_some() => a.compiler_args = without_skip_markers(expanded),
         _ => a.compiler_args = without_skip_markers(call),
     }
+    if let Some(rel) = relative_output {
+        give_output_as(&mut a, &tokens, &rel);
+    }
     Ok(a)
+}
+
+/// The object's relative spelling to give the compiler, when it writes
+/// split DWARF (the object names its `.dwo` by the output as given) and
+/// the object lies under base_dir. Not when a `.d` takes its target from
+/// the output: that would change too.
+fn split_dwarf_output(a: &ArgsAnalysis, base: &BaseDirs, dirs: &WorkingDir) -> Option<String> {
+    let split = a
+        .extra_outputs
+        .iter()
+        .any(|e| e.kind == ExtraKind::SplitDwarf);
+    let default_target = a
+        .deps
+        .as_ref()
+        .is_some_and(|d| d.targets == [a.output.as_str()]);
+    if !split || default_target {
+        return None;
+    }
+    relative::relative_output(&a.output, &dirs.apparent, &dirs.physical, base)
+}
+
+/// Gives the compiler the object as `rel` (its last `-o`, which names
+/// `a.output`), and keys the `.dwo` name by it.
+fn give_output_as(a: &mut ArgsAnalysis, tokens: &[options::Token], rel: &str) {
+    let args = &mut a.compiler_args;
+    let last = (0..args.len()).rev().find(|&i| {
+        !tokens[i].is_value && tokens[i].entry(&args[i]).is_some_and(|m| m.name() == "-o")
+    });
+    let Some(i) = last else {
+        return;
+    };
+    match args.get(i + 1) {
+        Some(next) if args[i] == "-o" && *next == a.output => args[i + 1] = rel.to_string(),
+        _ if args[i] == format!("-o{}", a.output) => args[i] = format!("-o{rel}"),
+        _ => return,
+    }
+    let split = format!("objcache-split-dwarf:{}", a.output);
+    for arg in a.hash_args.iter_mut().filter(|h| **h == split) {
+        *arg = format!("objcache-split-dwarf:{rel}");
+    }
+    a.base_dir_notes.push(format!(
+        "base_dir: object given as {rel} (split DWARF names its .dwo by it)"
+    ));
 }
 
 impl ArgsAnalysis {
@@ -325,7 +390,11 @@ mod tests {
         };
         let base = BaseDirs::one(root);
         options::LOOKUPS.with(|n| n.set(0));
-        let a = analyse_call(&call, &expanded, Some((&base, &dirs))).unwrap();
+        let place = Place {
+            dirs: &dirs,
+            base_dir: Some(&base),
+        };
+        let a = analyse_call(&call, &expanded, Some(place)).unwrap();
         let options = expanded.iter().filter(|x| x.starts_with('-')).count();
         assert_eq!(options::LOOKUPS.with(|n| n.get()), options);
         // The compiler's and the preprocessor's: relative where rewritten.
@@ -355,6 +424,41 @@ mod tests {
         assert_eq!(a.hash_form(&a.hash_args[1]), sdk);
         assert!(a.path_map.is_empty() && a.base_dir_notes.is_empty());
         assert_eq!((a.compiler_args, a.input), (call, source));
+    }
+
+    /// With split DWARF the object names its `.dwo` by `-o` as given: an
+    /// output under base_dir is given relative, unless a `.d` takes its
+    /// target from it.
+    #[test]
+    fn split_dwarf_objects_are_given_relative() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let root = root.to_str().unwrap().to_string();
+        let dirs = WorkingDir {
+            apparent: root.clone(),
+            physical: root.clone(),
+        };
+        let base = BaseDirs::one(&root);
+        let place = Place {
+            dirs: &dirs,
+            base_dir: Some(&base),
+        };
+        let out = format!("{root}/t.o");
+        let call = |extra: &[&str]| {
+            let mut a: Vec<String> = ["-g", "-gsplit-dwarf", "-c", "t.c", "-o", &out]
+                .map(String::from)
+                .to_vec();
+            a.extend(extra.iter().map(|e| e.to_string()));
+            analyse_call(&a, &a, Some(place)).unwrap()
+        };
+        let a = call(&[]);
+        assert_eq!(a.compiler_args[5], "t.o");
+        assert_eq!(a.output, out, "objcache writes the file the call names");
+        assert!(a
+            .hash_args
+            .contains(&"objcache-split-dwarf:t.o".to_string()));
+        assert_eq!(call(&["-MD"]).compiler_args[5], out);
+        assert_eq!(call(&["-MD", "-MT", "x"]).compiler_args[5], "t.o");
     }
 
     fn analyse_str(cmd: &str) -> Result<ArgsAnalysis, Counter> {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::options::{Match, Token};
-use crate::paths::{relate, BaseDirs};
+use crate::paths::{relate, strip_dir, without_trailing_slashes, BaseDirs, WorkingDir};
 
 /// The keys' form of each of `args` (read by the option table as
 /// `tokens`) that differs from it (see `hash_form`).
@@ -16,10 +16,14 @@ pub(crate) fn hash_forms(
     tokens: &[Token],
     cwd: &str,
     base: &BaseDirs,
+    recorded: bool,
 ) -> HashMap<String, String> {
     args.iter()
         .zip(tokens)
-        .filter_map(|(a, t)| Some((a.clone(), hash_form(a, t.entry(a), cwd, base)?)))
+        .filter_map(|(a, t)| {
+            let form = hash_form(a, t.entry(a), cwd, base, recorded)?;
+            Some((a.clone(), form))
+        })
         .collect()
 }
 
@@ -29,11 +33,18 @@ pub(crate) fn hash_forms(
 /// (a source, the value of an option), the path glued to an option that
 /// takes one (`-I/x`, `-isysroot/x`) or to any `…=` (`-fprofile-use=/x`),
 /// and OLD of a prefix map (NEW is kept).
+///
+/// `recorded`: the object records the options as spelled (gcc's debug
+/// information lists the `-f` and `-m` options it was given, clang's
+/// `-frecord-command-line` all of them), so a path glued to such an option
+/// is hashed as spelled: related, two checkouts' objects would share a key
+/// and differ. (A path the compiler is given relative is the same in both.)
 pub(crate) fn hash_form(
     arg: &str,
     entry: Option<Match>,
     cwd: &str,
     base: &BaseDirs,
+    recorded: bool,
 ) -> Option<String> {
     let base = Some(base);
     if let Some(rel) = relate(arg, cwd, base) {
@@ -53,13 +64,92 @@ pub(crate) fn hash_form(
         .find('/')
         .filter(|&slash| arg[..slash].ends_with('='))
         .map(|slash| arg.split_at(slash));
+    let in_record =
+        |option: &str| recorded && (option.starts_with("-f") || option.starts_with("-m"));
     glued
         .into_iter()
         .chain(after_equals)
+        .filter(|(option, _)| !in_record(option))
         .find_map(|(option, value)| {
             let rel = relate(value, cwd, base)?;
             Some(format!("{option}{}", rel.hash_form()))
         })
+}
+
+/// Variables naming include directories: headers found through them
+/// appear in the compile by their absolute paths.
+const INCLUDE_PATH_VARS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+];
+
+/// The keys' form of prefix maps whose OLD is the working directory or a
+/// directory below it (`-fdebug-prefix-map=$PWD=.`, the recipe of ccache's
+/// manual for sharing debug builds between directories), when base_dir
+/// does not relate them already (`forms`): OLD as its place below the
+/// working directory, so the same build in another directory shares keys,
+/// as in ccache. Adds the forms to `forms` and returns those OLDs.
+///
+/// The object is then the same in both directories only if no path the
+/// compile names by absolute spelling lies under OLD in one and not in the
+/// other: so not when an argument or an include path variable names one
+/// (they are hashed as spelled); headers found there otherwise are checked
+/// by the keys (see `hash::recipe`).
+pub(crate) fn cwd_prefix_maps(
+    args: &[String],
+    tokens: &[Token],
+    dirs: &WorkingDir,
+    forms: &mut HashMap<String, String>,
+) -> Vec<String> {
+    let mut related = Vec::new();
+    for (arg, token) in args.iter().zip(tokens) {
+        let Some((m, (old, new))) = token.entry(arg).and_then(|m| Some((m, m.prefix_map()?)))
+        else {
+            continue;
+        };
+        let old = without_trailing_slashes(old);
+        let rest = [&dirs.apparent, &dirs.physical]
+            .into_iter()
+            .find_map(|cwd| {
+                let cwd = cwd.as_str();
+                if old == cwd {
+                    Some("")
+                } else {
+                    strip_dir(old, cwd).map(|_| &old[cwd.len()..])
+                }
+            });
+        let Some(rest) = rest.filter(|_| !forms.contains_key(arg)) else {
+            continue;
+        };
+        if names_path_under(args, tokens, old) {
+            continue;
+        }
+        forms.insert(arg.clone(), format!("{}0|{rest}={new}", m.name()));
+        related.push(old.to_string());
+    }
+    related
+}
+
+/// Does an argument other than a prefix map, or an include path variable,
+/// name `dir` or a path under it?
+fn names_path_under(args: &[String], tokens: &[Token], dir: &str) -> bool {
+    let under = |text: &str| {
+        text.match_indices(dir).any(|(at, _)| {
+            let after = &text[at + dir.len()..];
+            after.is_empty() || after.starts_with('/') || after.starts_with(':')
+        })
+    };
+    let in_args = args.iter().zip(tokens).any(|(arg, token)| {
+        let is_map = token.entry(arg).is_some_and(|m| m.prefix_map().is_some());
+        !is_map && under(arg)
+    });
+    in_args
+        || INCLUDE_PATH_VARS
+            .iter()
+            .any(|var| std::env::var_os(var).is_some_and(|v| under(&v.to_string_lossy())))
 }
 
 #[cfg(test)]
@@ -69,7 +159,7 @@ mod tests {
 
     fn hash_form_of(arg: &str, cwd: &str) -> String {
         let base = BaseDirs::one("/ci");
-        hash_form(arg, options::lookup(arg), cwd, &base).unwrap_or_else(|| arg.to_string())
+        hash_form(arg, options::lookup(arg), cwd, &base, false).unwrap_or_else(|| arg.to_string())
     }
 
     #[test]
@@ -85,6 +175,44 @@ mod tests {
         }
         assert_eq!(hash_form_of("-I/usr/include", "/ci/a"), "-I/usr/include");
         assert_eq!(hash_form_of("-Werror", "/ci/a"), "-Werror");
+    }
+
+    #[test]
+    fn prefix_maps_of_the_working_directory_hash_alike_without_base_dir() {
+        let form = |args: &[&str], cwd: &str| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let dirs = WorkingDir {
+                apparent: cwd.to_string(),
+                physical: cwd.to_string(),
+            };
+            let mut forms = HashMap::new();
+            let related = cwd_prefix_maps(&args, &options::tokens(&args), &dirs, &mut forms);
+            let hashed: Vec<String> = args
+                .iter()
+                .map(|a| forms.get(a).unwrap_or(a).clone())
+                .collect();
+            (hashed, related)
+        };
+        let map = |cwd: &str| format!("-fdebug-prefix-map={cwd}=.");
+        let sub = |cwd: &str| format!("-ffile-prefix-map={cwd}/src/=src");
+        let (a, ra) = form(
+            &["-g", &map("/w/one"), &sub("/w/one"), "-c", "x.c"],
+            "/w/one",
+        );
+        let (b, _) = form(
+            &["-g", &map("/x/two"), &sub("/x/two"), "-c", "x.c"],
+            "/x/two",
+        );
+        assert_eq!(a, b);
+        assert_eq!(ra, ["/w/one", "/w/one/src"]);
+        // Not the working directory's maps, nor when another argument names
+        // a path under OLD: that path is hashed as spelled.
+        let (a, _) = form(&[&map("/w/other")], "/w/one");
+        assert_eq!(a, [map("/w/other")]);
+        let (a, ra) = form(&[&map("/w/one"), "-I/w/one/inc"], "/w/one");
+        assert_eq!((a[0].as_str(), ra.len()), (map("/w/one").as_str(), 0));
+        let (a, _) = form(&[&map("/w/one"), "-I/w/one2"], "/w/one");
+        assert_ne!(a[0], map("/w/one"));
     }
 
     #[test]
@@ -115,6 +243,23 @@ mod tests {
         // Not paths of their own: in the sysroot, a multilib name.
         for arg in ["-iwithsysroot/ci/a/x", "-imultilib/ci/a", "-Wp,-I/ci/a"] {
             assert_eq!(hash_form_of(arg, "/ci/a"), arg);
+        }
+    }
+
+    #[test]
+    fn options_the_object_records_keep_their_paths() {
+        let base = BaseDirs::one("/ci");
+        let form = |arg: &str| hash_form(arg, options::lookup(arg), "/ci/a", &base, true);
+        assert_eq!(form("-fprofile-use=/ci/a/pd"), None);
+        assert_eq!(form("-fplugin=/ci/a/p.so"), None);
+        // Not recorded: include paths, the sysroot, prefix maps, the source.
+        for arg in [
+            "-I/ci/a/inc",
+            "--sysroot=/ci/a/s",
+            "-fdebug-prefix-map=/ci/a=.",
+            "/ci/a/x.c",
+        ] {
+            assert!(form(arg).is_some(), "{arg}");
         }
     }
 }

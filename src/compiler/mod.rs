@@ -8,6 +8,7 @@ mod hash_form;
 mod kind;
 pub mod lang;
 mod options;
+mod path_map;
 pub mod pch;
 pub mod profile;
 pub mod relative;

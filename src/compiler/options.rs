@@ -47,6 +47,11 @@ pub(crate) const PREFIX_MAP: Flags = 1 << 10;
 /// A prefix map that also applies to the paths in debug information (the
 /// working directory among them).
 pub(crate) const DEBUG_MAP: Flags = 1 << 11;
+/// A path option's value is profile data the compile reads (a file, or a
+/// directory of them): given to the compiler relative to base_dir, as
+/// ccache does, so that gcc's record of the options in the debug
+/// information is the same in every checkout.
+pub(crate) const PROFILE_INPUT: Flags = 1 << 12;
 
 pub(crate) struct CompilerOption {
     pub name: &'static str,
@@ -74,6 +79,10 @@ const CPP_DIR: Flags = CPP_PATH | INCLUDE_DIR;
 const CPP_FILE: Flags = CPP_PATH | INCLUDE_FILE;
 /// `-fmacro-prefix-map=OLD=NEW`.
 const MAP: Flags = TAKES_CONCAT_ARG | PREFIX_MAP;
+/// `-fprofile-generate=DIR`: a path, glued.
+const CONCAT_PATH: Flags = TAKES_CONCAT_ARG | TAKES_PATH;
+/// `-fprofile-use=PATH`: profile data read, glued.
+const PROFILE: Flags = CONCAT_PATH | PROFILE_INPUT;
 
 /// Sorted by name (byte order), for binary search.
 static OPTIONS: &[CompilerOption] = &[
@@ -123,7 +132,7 @@ static OPTIONS: &[CompilerOption] = &[
     opt("-dumpbase-ext", ARG),
     opt("-dumpdir", ARG),
     opt("-e", ARG),
-    opt("-fauto-profile=", CONCAT_FILE),
+    opt("-fauto-profile=", CONCAT_FILE | PROFILE),
     // Modules: caches outside the translation unit.
     opt("-fcxx-modules", TOO_HARD),
     opt("-fdebug-prefix-map=", MAP | DEBUG_MAP),
@@ -135,8 +144,15 @@ static OPTIONS: &[CompilerOption] = &[
     opt("-fmodules-ts", FAMILY | TOO_HARD),
     opt("-fpass-plugin=", CONCAT_FILE),
     opt("-fplugin=", CONCAT_FILE),
+    // Read with -fprofile-use, written to with -fprofile-generate (the
+    // object then names it: given as is).
+    opt("-fprofile-dir=", PROFILE),
+    opt("-fprofile-generate=", CONCAT_PATH),
+    opt("-fprofile-instr-generate=", CONCAT_PATH),
+    opt("-fprofile-instr-use=", PROFILE),
     opt("-fprofile-prefix-map=", MAP),
-    opt("-fprofile-sample-use=", CONCAT_FILE),
+    opt("-fprofile-sample-use=", CONCAT_FILE | PROFILE),
+    opt("-fprofile-use=", PROFILE),
     opt("-fsanitize-blacklist=", CONCAT_FILE),
     opt("-fsanitize-ignorelist=", CONCAT_FILE),
     // Writes a trace file whose name is not followed.
@@ -373,10 +389,10 @@ mod tests {
                 assert!(o.flags & (TAKES_ARG | TAKES_CONCAT_ARG) != 0, "{}", o.name);
             }
             // What a path is for needs a path.
-            if o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE) != 0 {
+            if o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE | PROFILE_INPUT) != 0 {
                 assert!(o.flags & TAKES_PATH != 0, "{}", o.name);
             }
-            let kinds = o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE);
+            let kinds = o.flags & (INCLUDE_DIR | FRAMEWORK_DIR | INCLUDE_FILE | PROFILE_INPUT);
             assert!(kinds.count_ones() <= 1, "{}", o.name);
             // A map's value is `OLD=NEW`, glued after its `=`.
             if o.flags & (PREFIX_MAP | DEBUG_MAP) != 0 {

@@ -21,10 +21,14 @@
 //! Which options take a path, and what for, is the option table's to say
 //! (`TAKES_PATH` and the flags beside it in `options`).
 
+use std::cell::RefCell;
 use std::os::unix::fs::MetadataExt;
 
-use super::options::{self, Match, Token, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE};
-use crate::paths::{self, normalize, relative_to, without_trailing_slashes, BaseDirs};
+use super::options::{
+    self, Match, Token, DEBUG_MAP, FRAMEWORK_DIR, INCLUDE_DIR, INCLUDE_FILE, PROFILE_INPUT,
+};
+pub use super::path_map::PathMap;
+use crate::paths::{self, join, normalize, relative_to, without_trailing_slashes, BaseDirs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PathKind {
@@ -33,6 +37,10 @@ enum PathKind {
     /// A file the compiler reads: it appears as spelled, and quoted includes
     /// in it are looked up in its directory as spelled.
     File,
+    /// Profile data the compile reads: no `.d` names it.
+    Profile,
+    /// The object (see `relative_output`).
+    Output,
 }
 
 /// How the compiler uses the path an option (read as the table's entry
@@ -48,52 +56,12 @@ fn path_option<'a>(
         PathKind::Dir
     } else if m.has(INCLUDE_FILE) {
         PathKind::File
+    } else if m.has(PROFILE_INPUT) {
+        PathKind::Profile
     } else {
         return None;
     };
     Some((m, path, kind))
-}
-
-/// Rewritten spellings and the absolute ones they stand for.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PathMap {
-    /// `(relative, absolute)`, longest relative spelling first, so the most
-    /// specific prefix wins.
-    entries: Vec<(String, String)>,
-}
-
-impl PathMap {
-    /// `false` when `relative` already stands for another spelling: the
-    /// compiler's paths under it could then not be mapped back.
-    fn add(&mut self, relative: String, absolute: String) -> bool {
-        if let Some((_, known)) = self.entries.iter().find(|(r, _)| *r == relative) {
-            return *known == absolute;
-        }
-        self.entries.push((relative, absolute));
-        self.entries
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        true
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The spelling the user's command would have used for a path the
-    /// compiler wrote (a dependency, a file in a diagnostic), if the path
-    /// came from a rewritten one. A trailing `:` (a phony make target, a
-    /// diagnostic's `file:line`) is kept.
-    pub fn original(&self, token: &str) -> Option<String> {
-        self.entries.iter().find_map(|(rel, abs)| {
-            let rest = token.strip_prefix(rel.as_str())?;
-            (rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'))
-                .then(|| format!("{abs}{rest}"))
-        })
-    }
 }
 
 /// The arguments to run the compiler with, and how to map its paths back.
@@ -101,6 +69,8 @@ impl PathMap {
 pub(crate) struct Relativized {
     /// One for each of the call's arguments, in order.
     pub args: Vec<String>,
+    /// How many paths were made relative.
+    pub count: usize,
     pub map: PathMap,
     /// Absolute paths under base_dir that kept their spelling, and why.
     pub kept: Vec<String>,
@@ -135,7 +105,7 @@ impl Outcome {
         if let Outcome::Rewritten(r) = self {
             notes.push(format!(
                 "base_dir: compiling with {} path(s) made relative: {}",
-                r.map.len(),
+                r.count,
                 r.args.join(" ")
             ));
         }
@@ -143,10 +113,27 @@ impl Outcome {
     }
 }
 
+/// Variables naming directories the preprocessor searches besides those
+/// of the options: a relative one names its headers relative in a `.d`.
+const INCLUDE_PATH_VARS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+];
+
 /// Rewrites the paths under base_dir in `args` (response files already
 /// expanded, read by the option table as `tokens`) relative to `cwd`, the
 /// working directory as the user spells it; `physical` is the one the
 /// kernel resolves relative paths from. Each argument keeps its place.
+///
+/// A source or header in the working directory becomes `./name`, the
+/// directory itself `.`, unless the `.d` could then not be mapped back:
+/// gcc and clang write `./x.h` there as `x.h`, so every relative
+/// dependency must have come from the working directory (see
+/// `Rewriter::cwd_problem`). Then those paths keep their spelling, and the
+/// rest is rewritten as it would be without them.
 pub(crate) fn relativize(
     args: &[String],
     tokens: &[Token],
@@ -154,45 +141,36 @@ pub(crate) fn relativize(
     physical: &str,
     base: &BaseDirs,
 ) -> Outcome {
-    let mut r = Rewriter {
-        cwd,
-        clean_cwd: normalize(cwd),
-        physical,
-        base,
-        map: PathMap::default(),
-        user_relative: Vec::new(),
-        kept: Vec::new(),
-        conflict: None,
+    let mut with_cwd = Rewriter::new(cwd, physical, base, true);
+    let out = with_cwd.rewrite(args, tokens);
+    let Some(why) = with_cwd.cwd_problem() else {
+        return with_cwd.outcome(out);
     };
-    let mut out = args.to_vec();
-    for (i, (a, token)) in args.iter().zip(tokens).enumerate() {
-        if token.is_value {
-            // Passed as given, unless the option before it is a path option.
-            continue;
-        }
-        let next = args.get(i + 1).map(String::as_str);
-        if let Some((m, value, kind)) = path_option(token.entry(a), next) {
-            let rel = r.path(value, kind);
-            if m.takes_next() {
-                out[i + 1] = rel;
-            } else {
-                out[i] = format!("{}{rel}", m.name());
-            }
-        } else if !(a.starts_with('-') && a.len() > 1) {
-            out[i] = r.path(a, PathKind::File);
-        }
+    let mut without = Rewriter::new(cwd, physical, base, false);
+    let out = without.rewrite(args, tokens);
+    without
+        .kept
+        .push(format!("paths in the working directory ({why})"));
+    without.outcome(out)
+}
+
+/// The object's path `output` relative to the working directory (`cwd` as
+/// the user spells it, `physical` as the kernel has it), if it lies under
+/// base_dir and a relative spelling names the same place. With split DWARF
+/// the object names its `.dwo` by the output as given, which then is the
+/// same in every checkout, as with ccache.
+pub(crate) fn relative_output(
+    output: &str,
+    cwd: &str,
+    physical: &str,
+    base: &BaseDirs,
+) -> Option<String> {
+    if !output.starts_with('/') || !base.contains(output) {
+        return None;
     }
-    if let Some(why) = r.conflict.take().or_else(|| r.overlap()) {
-        return Outcome::Declined(why);
-    }
-    if r.map.is_empty() {
-        return Outcome::Unchanged { kept: r.kept };
-    }
-    Outcome::Rewritten(Relativized {
-        args: out,
-        map: r.map,
-        kept: r.kept,
-    })
+    Rewriter::new(cwd, physical, base, false)
+        .relative(output, PathKind::Output)
+        .ok()
 }
 
 /// `dir` as the prefix maps among `args` that apply to debug information
@@ -220,18 +198,83 @@ struct Rewriter<'a> {
     clean_cwd: String,
     physical: &'a str,
     base: &'a BaseDirs,
+    /// May a path be given as the working directory (`.`) or in it (`./x.c`)?
+    allow_cwd: bool,
     map: PathMap,
+    /// How many paths were made relative.
+    count: usize,
     /// Relative paths the user passed: they must not look like rewritten ones.
     user_relative: Vec<String>,
     kept: Vec<String>,
     /// A relative spelling that would stand for two absolute ones.
     conflict: Option<String>,
+    /// The real path of each base directory asked about (`None`: unknown).
+    real_bases: RefCell<Vec<(String, Option<String>)>>,
 }
 
-impl Rewriter<'_> {
+impl<'a> Rewriter<'a> {
+    fn new(cwd: &'a str, physical: &'a str, base: &'a BaseDirs, allow_cwd: bool) -> Self {
+        Rewriter {
+            cwd,
+            clean_cwd: normalize(cwd),
+            physical,
+            base,
+            allow_cwd,
+            map: PathMap::default(),
+            count: 0,
+            user_relative: Vec::new(),
+            kept: Vec::new(),
+            conflict: None,
+            real_bases: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// `args` with the paths under base_dir rewritten, each in its place.
+    fn rewrite(&mut self, args: &[String], tokens: &[Token]) -> Vec<String> {
+        let mut out = args.to_vec();
+        // `-fprofile-dir=` is also where an instrumented program writes its
+        // profiles, by the path the object then names as given.
+        let instrumented = args.iter().any(|a| instruments(a));
+        for (i, (a, token)) in args.iter().zip(tokens).enumerate() {
+            if token.is_value {
+                // Passed as given, unless the option before it is a path option.
+                continue;
+            }
+            let next = args.get(i + 1).map(String::as_str);
+            let option = path_option(token.entry(a), next)
+                .filter(|(m, ..)| !(instrumented && m.name() == "-fprofile-dir="));
+            if let Some((m, value, kind)) = option {
+                let rel = self.path(value, kind);
+                if m.takes_next() {
+                    out[i + 1] = rel;
+                } else {
+                    out[i] = format!("{}{rel}", m.name());
+                }
+            } else if !(a.starts_with('-') && a.len() > 1) {
+                out[i] = self.path(a, PathKind::File);
+            }
+        }
+        out
+    }
+
+    fn outcome(mut self, args: Vec<String>) -> Outcome {
+        if let Some(why) = self.conflict.take().or_else(|| self.overlap()) {
+            return Outcome::Declined(why);
+        }
+        if self.count == 0 {
+            return Outcome::Unchanged { kept: self.kept };
+        }
+        Outcome::Rewritten(Relativized {
+            args,
+            count: self.count,
+            map: self.map,
+            kept: self.kept,
+        })
+    }
+
     fn path(&mut self, value: &str, kind: PathKind) -> String {
         if !value.starts_with('/') {
-            if !value.is_empty() && !value.starts_with('-') {
+            if !value.is_empty() && !value.starts_with('-') && kind != PathKind::Profile {
                 self.user_relative.push(value.to_string());
             }
             return value.to_string();
@@ -239,7 +282,10 @@ impl Rewriter<'_> {
         if !self.base.contains(value) {
             return value.to_string();
         }
-        match self.relative(value, kind) {
+        let relative = self.relative(value, kind);
+        self.count += usize::from(relative.is_ok());
+        match relative {
+            Ok(rel) if kind == PathKind::Profile => rel,
             Ok(rel) => {
                 let abs = without_trailing_slashes(value);
                 let mut entries = vec![(rel.clone(), abs.to_string())];
@@ -264,59 +310,120 @@ impl Rewriter<'_> {
         }
     }
 
+    /// The relative spelling of absolute `path`: the shortest of those
+    /// relative to the working directory as spelled, to the physical one,
+    /// and from the real path of a symlinked base directory, that names
+    /// the same file; failing those, the real path relative to the
+    /// physical directory (which costs a realpath, so it comes last).
     fn relative(&self, path: &str, kind: PathKind) -> Result<String, &'static str> {
         if path.contains(|c: char| c.is_whitespace() || "$#\\:%\"'".contains(c)) {
             return Err("needs quoting in a dependency file");
         }
-        // Relative to the working directory as spelled, else (symlinks) the
-        // real path relative to the physical one; the latter costs a
-        // realpath, so it is only tried when needed.
         let clean = normalize(path);
-        let mut spelled = relative_to(&clean, &self.clean_cwd);
-        if kind == PathKind::Dir && path.trim_end_matches('/').ends_with("/.") && spelled != "." {
+        // Spelled without `.`, `..` or `//`, the path relative to a
+        // directory without symlinks (`..` from it is its parent) reaches
+        // the same file: no need to ask the file system.
+        let plain = clean == without_trailing_slashes(path);
+        let mut candidates = vec![(
+            relative_to(&clean, &self.clean_cwd),
+            plain && self.cwd == self.physical,
+        )];
+        if self.cwd != self.physical {
+            candidates.push((relative_to(&clean, self.physical), plain));
+        }
+        if let Some(real) = self.via_real_base(&clean) {
+            candidates.push((relative_to(&real, self.physical), plain));
+        }
+        candidates.sort_by_key(|(rel, _)| rel.len());
+        let mut why = "the relative path names another file (symlinks)";
+        for (rel, certain) in candidates {
+            match self.accept(path, rel, certain, kind) {
+                Ok(rel) => return Ok(rel),
+                Err(reason) => why = reason.unwrap_or(why),
+            }
+        }
+        let real = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.into_os_string().into_string().ok());
+        if let Some(real) = real {
+            match self.accept(path, relative_to(&real, self.physical), false, kind) {
+                Ok(rel) => return Ok(rel),
+                Err(reason) => why = reason.unwrap_or(why),
+            }
+        }
+        Err(why)
+    }
+
+    /// `rel`, a candidate relative spelling of `path`, as the compiler is
+    /// given it, if it names the same file (`certain`: known to) and can be
+    /// given; `Err(Some(why))` when it names it but cannot.
+    fn accept(
+        &self,
+        path: &str,
+        mut rel: String,
+        certain: bool,
+        kind: PathKind,
+    ) -> Result<String, Option<&'static str>> {
+        if kind == PathKind::Dir && path.trim_end_matches('/').ends_with("/.") && rel != "." {
             // CMake spells `${CMAKE_CURRENT_SOURCE_DIR}/.`: the compiler
             // names headers found there `DIR/./x.h`, those found beside a
             // source in DIR `DIR/x.h`; both spellings must stay apart.
-            spelled.push_str("/.");
+            rel.push_str("/.");
         }
-        // From a working directory without symlinks (`..` from it is its
-        // parent), a path spelled without `.`, `..` or `//` reaches the same
-        // file relative or absolute: no need to ask the file system.
-        let certain = self.cwd == self.physical && clean == without_trailing_slashes(path);
-        let physical = || {
-            std::fs::canonicalize(path)
-                .ok()
-                .and_then(|p| p.into_os_string().into_string().ok())
-                .map(|real| relative_to(&real, self.physical))
+        if !certain && !self.same_location(path, &rel) {
+            return Err(None);
+        }
+        let cwd_refused = match kind {
+            PathKind::File | PathKind::Output => true,
+            PathKind::Dir => !self.allow_cwd,
+            PathKind::Profile => false,
         };
-        let candidates = std::iter::once(Some(spelled)).chain(std::iter::once_with(physical));
-        let mut why = "the relative path names another file (symlinks)";
-        for (n, rel) in candidates.flatten().enumerate() {
-            let certain = certain && n == 0;
-            if !certain && !self.same_location(path, &rel) {
-                continue;
-            }
-            if kind == PathKind::File {
-                // Quoted includes are looked up beside the file as spelled.
-                if !rel.contains('/') {
-                    why = "in the working directory";
-                    continue;
-                }
-                if !certain && !self.same_location(dirname(path), dirname(&rel)) {
-                    continue;
-                }
-            }
-            if rel == "." {
-                why = "the working directory itself";
-                continue;
-            }
-            if rel.starts_with('-') {
-                why = "would read as an option";
-                continue;
-            }
-            return Ok(rel);
+        if rel == "." && cwd_refused {
+            return Err(Some("the working directory itself"));
         }
-        Err(why)
+        if kind == PathKind::File {
+            if !rel.contains('/') {
+                if !self.allow_cwd {
+                    return Err(Some("in the working directory"));
+                }
+                // Quoted includes are looked up beside the file as spelled:
+                // `./x.c` keeps them `./a.h`, told apart from other words in
+                // diagnostics.
+                rel.insert_str(0, "./");
+            }
+            if !certain && !self.same_location(dirname(path), dirname(&rel)) {
+                return Err(None);
+            }
+        }
+        if rel.starts_with('-') {
+            return Err(Some("would read as an option"));
+        }
+        Ok(rel)
+    }
+
+    /// Clean absolute `path` through the real path of the base directory
+    /// it lies under, when the physical working directory lies outside
+    /// that directory's spelling and the spelling goes through a symlink
+    /// (`base_dir=$(pwd)` in a symlinked tree, `PWD` relative or unset).
+    fn via_real_base(&self, path: &str) -> Option<String> {
+        let base = self.base.containing(path)?;
+        let under = base.is_empty() || self.physical == base;
+        if under || paths::strip_dir(self.physical, base).is_some() {
+            return None;
+        }
+        let mut known = self.real_bases.borrow_mut();
+        let real = match known.iter().find(|(b, _)| b == base) {
+            Some((_, real)) => real.clone(),
+            None => {
+                let real = std::fs::canonicalize(base)
+                    .ok()
+                    .and_then(|p| p.into_os_string().into_string().ok());
+                known.push((base.to_string(), real.clone()));
+                real
+            }
+        };
+        real.filter(|r| r != base)
+            .map(|r| format!("{r}{}", &path[base.len()..]))
     }
 
     /// Do absolute `abs` and `rel` (relative to the physical working
@@ -341,6 +448,51 @@ impl Rewriter<'_> {
         }
         None
     }
+
+    /// Why the working directory given as `.` (or a file in it as `./x`)
+    /// could not be mapped back in a `.d`, where the compiler drops `./`:
+    /// another relative path the call names, a rewritten path not spelled
+    /// below the working directory as the call spells it (`../inc` for
+    /// `/p/inc` from `/p/build`: `../inc/a.h` would be ambiguous), or a
+    /// relative directory in the include path variables.
+    fn cwd_problem(&self) -> Option<String> {
+        let dir = self.map.working_dir()?;
+        if let Some(why) = &self.conflict {
+            return Some(why.clone());
+        }
+        if let Some(user) = self.user_relative.first() {
+            return Some(format!("the call names the relative path {user} too"));
+        }
+        for (rel, abs) in &self.map.entries {
+            let below = rel.trim_start_matches("./");
+            if rel != "." && *abs != join(dir, below) {
+                return Some(format!(
+                    "{abs} is not spelled below the working directory as {dir}"
+                ));
+            }
+        }
+        INCLUDE_PATH_VARS.iter().find_map(|var| {
+            let value = std::env::var_os(var)?;
+            let value = value.to_string_lossy();
+            (value.split(':').any(|d| !d.starts_with('/')))
+                .then(|| format!("{var} names a relative directory"))
+        })
+    }
+}
+
+/// Does `arg` make the compile instrument the program for profiling?
+fn instruments(arg: &str) -> bool {
+    matches!(arg, "--coverage" | "-fprofile-arcs")
+        || [
+            "-fprofile-generate",
+            "-fprofile-instr-generate",
+            "-fcs-profile-generate",
+        ]
+        .iter()
+        .any(|o| {
+            arg.strip_prefix(o)
+                .is_some_and(|r| r.is_empty() || r.starts_with('='))
+        })
 }
 
 /// The directory of `path`, `.` for a bare name.
@@ -369,151 +521,4 @@ fn same_location(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn relativize_in(args: &[String], cwd: &str, base: &BaseDirs) -> Outcome {
-        relativize(args, &options::tokens(args), cwd, cwd, base)
-    }
-
-    #[test]
-    fn map_prefers_the_longest_spelling() {
-        let mut m = PathMap::default();
-        m.add("..".into(), "/ci/a".into());
-        m.add("../include".into(), "/ci/a//include".into());
-        m.add("../src/x.c".into(), "/ci/a/src/../src/x.c".into());
-        assert_eq!(
-            m.original("../include/foo.h").as_deref(),
-            Some("/ci/a//include/foo.h")
-        );
-        assert_eq!(
-            m.original("../other/y.h").as_deref(),
-            Some("/ci/a/other/y.h")
-        );
-        assert_eq!(
-            m.original("../src/x.c:3:1:").as_deref(),
-            Some("/ci/a/src/../src/x.c:3:1:")
-        );
-        assert_eq!(
-            m.original("../includes/z.h").as_deref(),
-            Some("/ci/a/includes/z.h")
-        );
-        assert_eq!(m.original("/usr/include/stdio.h"), None);
-        assert_eq!(m.original("gen/a.h"), None);
-    }
-
-    #[test]
-    fn rewrites_sources_and_include_dirs_not_outputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let root = root.to_str().unwrap();
-        for d in ["proj/src", "proj/include", "proj/build"] {
-            std::fs::create_dir_all(format!("{root}/{d}")).unwrap();
-        }
-        std::fs::write(format!("{root}/proj/src/x.c"), "int x;\n").unwrap();
-        let build = format!("{root}/proj/build");
-        let base = BaseDirs::one(root);
-        let args: Vec<String> = [
-            "-I",
-            &format!("{root}/proj/include/"),
-            &format!("-isystem{root}/proj/missing"),
-            "-o",
-            &format!("{build}/x.o"),
-            "-MF",
-            &format!("{build}/x.d"),
-            &format!("-fdebug-prefix-map={root}=."),
-            "-c",
-            &format!("{root}/proj/src/x.c"),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let Outcome::Rewritten(r) = relativize_in(&args, &build, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(
-            r.args[..3],
-            ["-I", "../include", "-isystem../missing"],
-            "{r:?}"
-        );
-        assert_eq!(r.args[3..9], args[3..9], "outputs and maps as given");
-        assert_eq!(r.args[9], "../src/x.c");
-        assert_eq!(
-            r.map.original("../include/a.h"),
-            Some(format!("{root}/proj/include/a.h"))
-        );
-        // A relative path of the user's that a rewritten one could be taken for.
-        let mut mixed = args.clone();
-        mixed.push("-I../include/sub".into());
-        assert!(matches!(
-            relativize_in(&mixed, &build, &base),
-            Outcome::Declined(_)
-        ));
-        // A trailing `/.` stays apart from the directory of a source there.
-        let mut dotted = args.clone();
-        dotted.push(format!("-I{root}/proj/src/."));
-        let Outcome::Rewritten(r) = relativize_in(&dotted, &build, &base) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args.last().unwrap(), "-I../src/.");
-        assert_eq!(
-            r.map.original("../src/./a.h"),
-            Some(format!("{root}/proj/src/./a.h"))
-        );
-        assert_eq!(
-            r.map.original("../src/a.h"),
-            Some(format!("{root}/proj/src/a.h"))
-        );
-        // A source in the working directory keeps its spelling.
-        std::fs::write(format!("{build}/y.c"), "int y;\n").unwrap();
-        let here = vec!["-c".to_string(), format!("{build}/y.c")];
-        assert!(matches!(
-            relativize_in(&here, &build, &base),
-            Outcome::Unchanged { .. }
-        ));
-    }
-
-    #[test]
-    fn prefix_maps_apply_to_the_directory() {
-        let args: Vec<String> = [
-            "-g",
-            "-fdebug-prefix-map=/ci/a=.",
-            "-ffile-prefix-map=/ci/a/proj=/src",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(apply_prefix_maps("/ci/a/proj/build", &args), "/src/build");
-        assert_eq!(apply_prefix_maps("/ci/a/other", &args), "./other");
-        assert_eq!(apply_prefix_maps("/ci/ab", &args), "/ci/ab");
-    }
-
-    #[test]
-    fn only_debug_maps_apply_to_the_directory() {
-        let args = ["-fmacro-prefix-map=/ci=/m", "-fprofile-prefix-map=/ci=/p"];
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        assert_eq!(apply_prefix_maps("/ci/a", &args), "/ci/a");
-    }
-
-    #[test]
-    fn values_that_are_not_paths_pass_as_given() {
-        // `-iframeworkwithsysroot DIR` names a directory in the sysroot: its
-        // value is not a source to rewrite.
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let root = root.to_str().unwrap();
-        std::fs::create_dir_all(format!("{root}/b")).unwrap();
-        std::fs::write(format!("{root}/x.c"), "int x;\n").unwrap();
-        let args: Vec<String> = ["-iframeworkwithsysroot", &format!("{root}/fw"), "-c"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([format!("{root}/x.c")])
-            .collect();
-        let b = format!("{root}/b");
-        let Outcome::Rewritten(r) = relativize_in(&args, &b, &BaseDirs::one(root)) else {
-            panic!("not rewritten");
-        };
-        assert_eq!(r.args[..3], args[..3]);
-        assert_eq!(r.args[3], "../x.c");
-    }
-}
+mod tests;

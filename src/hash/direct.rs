@@ -34,9 +34,15 @@ impl DigestCache {
 /// checked name by name because their stamps differ (another checkout, a
 /// fresh clone); these are their stamps now, so the manifest can learn them
 /// and the next lookup takes the fast path.
+///
+/// `mapped_dirs`: directories the call's prefix maps name by their place in
+/// the working directory (`ArgsAnalysis::cwd_mapped_dirs`); a header
+/// recorded by an absolute path under one was not mapped in the compile
+/// that recorded it (it is never recorded where it was), but would be here.
 pub fn still_valid(
     result: &ManifestResult,
     cwd: &str,
+    mapped_dirs: &[String],
     digests: &mut DigestCache,
 ) -> Result<Option<Restamp>, String> {
     let mut current = Vec::with_capacity(result.includes.len());
@@ -46,6 +52,10 @@ pub fn still_valid(
         let Some(path) = inc.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", inc.path));
         };
+        let mapped_here = |d: &String| crate::paths::strip_dir(&path, d).is_some();
+        if path.starts_with('/') && mapped_dirs.iter().any(mapped_here) {
+            return Err(format!("{path} lies under a directory a prefix map names"));
+        }
         let path = resolve_in(cwd, &path);
         let Ok(meta) = fs::metadata(&path) else {
             return Err(format!("{path} is gone"));
@@ -269,19 +279,19 @@ mod tests {
             .collect();
         assert_eq!(names, [Path::new("inc0/x.h"), Path::new("x.h")]);
         let mut cache = DigestCache::default();
-        assert!(still_valid(&result, cwd, &mut cache).is_ok());
+        assert!(still_valid(&result, cwd, &[], &mut cache).is_ok());
         // A header appearing earlier on the search path shadows the recorded one.
         fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
-        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
+        assert!(still_valid(&result, cwd, &[], &mut DigestCache::default()).is_err());
         fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
         // inc1 changed and was checked name by name: alone, that is not
         // worth a manifest rewrite; with a header to restamp (a new
         // checkout), its stamp is learned once older than the clock tick.
-        assert!(still_valid(&result, cwd, &mut DigestCache::default())
+        assert!(still_valid(&result, cwd, &[], &mut DigestCache::default())
             .unwrap()
             .is_none());
         fs::write(dir.path().join("inc2/x.h"), "int x;\n").unwrap();
-        let restamp = still_valid(&result, cwd, &mut DigestCache::default())
+        let restamp = still_valid(&result, cwd, &[], &mut DigestCache::default())
             .unwrap()
             .expect("x.h's and inc1's stamps changed");
         assert_eq!(restamp.dirs.iter().map(|d| d.0).collect::<Vec<_>>(), [1]);
@@ -289,7 +299,7 @@ mod tests {
         let learned = restamp
             .apply(&result, crate::clock::coarse_now_ns() + 2_000_000_000)
             .unwrap();
-        assert!(still_valid(&learned, cwd, &mut DigestCache::default())
+        assert!(still_valid(&learned, cwd, &[], &mut DigestCache::default())
             .unwrap()
             .is_none());
         // Nothing when everything changed at or after the call's start.
@@ -297,11 +307,11 @@ mod tests {
         // A missing search directory that appears with the header shadows it too.
         fs::create_dir(dir.path().join("inc0")).unwrap();
         fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();
-        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
+        assert!(still_valid(&result, cwd, &[], &mut DigestCache::default()).is_err());
         fs::remove_dir_all(dir.path().join("inc0")).unwrap();
         // A changed header is a mismatch even with the same size.
         fs::write(dir.path().join("inc2/x.h"), "int y;\n").unwrap();
-        assert!(still_valid(&result, cwd, &mut DigestCache::default()).is_err());
+        assert!(still_valid(&result, cwd, &[], &mut DigestCache::default()).is_err());
     }
 
     fn whole_second_result(stamp: Stamp) -> ManifestResult {
@@ -406,7 +416,7 @@ mod tests {
             includes,
             probes,
         };
-        let restamp = still_valid(&result, cwd, &mut DigestCache::default())
+        let restamp = still_valid(&result, cwd, &[], &mut DigestCache::default())
             .unwrap()
             .expect("compared by content");
         assert!(restamp.apply(&result, late).is_none());

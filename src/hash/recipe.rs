@@ -395,6 +395,11 @@ impl Recipe<'_> {
         let mut h = self.result_hasher(common);
         self.refuse_unseen_inputs("the preprocessed source", output)?;
         self.hash_preprocessed(&mut h, output);
+        if let Some(dir) = self.mapped_dir_read(files) {
+            // The map applies to a header read there by its absolute path,
+            // which it would not in another directory: this one's own key.
+            h.field("mapped-dir", dir.as_bytes());
+        }
         if a.pch.creates && a.pch.timestamp && self.is_clang() {
             // clang writes each input's mtime and size into the PCH.
             for path in
@@ -419,14 +424,32 @@ impl Recipe<'_> {
         h
     }
 
+    /// The working directory gcc writes for debug information (`# 1
+    /// "/build/dir//"`) is left out with `hash_dir = false`, and when the
+    /// debug prefix maps map it: the `cwd` field holds it as mapped.
     fn hash_preprocessed(&self, h: &mut KeyHasher, text: &[u8]) {
+        let a = self.analysis;
+        let mapped = relative::apply_prefix_maps(self.cwd, &a.hash_args) != self.cwd;
         preprocessor::hash_preprocessed(
             h,
             text,
             self.cwd,
             self.config.base_dir.as_ref(),
-            !self.config.hash_dir,
+            !self.config.hash_dir || mapped,
         );
+    }
+
+    /// A directory of `cwd_mapped_dirs` (see `ArgsAnalysis`) that one of
+    /// `files` lies under by its absolute path, if any.
+    fn mapped_dir_read(&self, files: &[ReadFile]) -> Option<&str> {
+        let dirs = &self.analysis.cwd_mapped_dirs;
+        files.iter().find_map(|f| {
+            let path = paths::resolve_in(self.cwd, &f.path);
+            (f.path.starts_with('/'))
+                .then(|| dirs.iter().find(|d| paths::strip_dir(&path, d).is_some()))
+                .flatten()
+                .map(String::as_str)
+        })
     }
 
     /// Depend mode's result key: the manifest key and the headers the
@@ -451,6 +474,15 @@ impl Recipe<'_> {
         search: &SearchDirs,
         command_line_tests: bool,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
+        if let Some(dir) = self.mapped_dir_read(files) {
+            let why = format!(
+                "a header under {dir}, which a prefix map names by its place in the working \
+                 directory, is read by its absolute path"
+            );
+            self.log
+                .note(format!("not recorded for direct mode: {why}"));
+            return Err(Unrecorded::Unsuitable(why));
+        }
         let sloppiness = &self.config.sloppiness;
         let ctx = RecordContext {
             cwd: self.cwd,

@@ -243,7 +243,12 @@ pub fn explain(s: &mut Manager, output: &str) -> Result<(), String> {
     let cwd = crate::paths::current_dir()
         .map(|d| d.apparent)
         .map_err(|e| format!("working directory: {e}"))?;
-    print!("{}", misses::report(&s.config.cache_dir, output, &cwd)?);
+    let at = misses::Asking {
+        cwd: &cwd,
+        base_dir: s.config.base_dir.as_ref(),
+        namespace: &s.config.namespace,
+    };
+    print!("{}", misses::report(&s.config.cache_dir, output, &at)?);
     Ok(())
 }
 

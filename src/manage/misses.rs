@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::entries::entry_files;
+use crate::key::Key;
+use crate::paths::{self, BaseDirs};
 use crate::stats::display::format_unix_time;
 use crate::store::inputs::{self, MissInputs};
 use crate::store::{EntryKind, LocalStore};
@@ -12,9 +14,11 @@ use crate::store::{EntryKind, LocalStore};
 /// How many misses `--explain` without an output lists.
 const LATEST: usize = 20;
 
-/// An output's last miss, and whether a hit has used it since.
+/// An output's last miss, the key it is stored under, and whether a hit
+/// has used it since.
 struct Miss {
     inputs: MissInputs,
+    key: Key,
     hit_since: bool,
 }
 
@@ -30,7 +34,11 @@ fn last_misses(cache_dir: &Path) -> Result<Vec<Miss>, String> {
             let bytes = store.get(&key, kind).ok()??;
             let inputs = MissInputs::decode(&bytes, &key).ok()?;
             let hit_since = inputs::hit_since(&path, &inputs)?;
-            Some(Miss { inputs, hit_since })
+            Some(Miss {
+                inputs,
+                key,
+                hit_since,
+            })
         })
         .collect();
     out.sort_by(|a, b| {
@@ -63,8 +71,29 @@ fn line(out: &mut String, r: &MissInputs) {
     );
 }
 
+/// Where `--explain OUTPUT` runs: what a record's key is made of.
+pub struct Asking<'a> {
+    pub cwd: &'a str,
+    pub base_dir: Option<&'a BaseDirs>,
+    pub namespace: &'a str,
+}
+
+/// Whether `found` holds the miss inputs of `output` as a call in `cwd`
+/// would store them: with base_dir, those of the same output in another
+/// checkout (compiled from the directory that corresponds to `cwd`).
+fn keyed_for(found: &Miss, output: &str, at: &Asking) -> bool {
+    let source = &found.inputs.source;
+    let source_name = source.rsplit('/').next().unwrap_or(source);
+    let absolute = paths::resolve_in(at.cwd, output);
+    [output, absolute.as_str()].iter().any(|spelled| {
+        let key_output = crate::explain::output_key(spelled, at.cwd, at.base_dir);
+        MissInputs::key_for(&key_output, source_name, at.namespace) == found.key
+    })
+}
+
 /// The report for `output` ("" = the latest misses of any output).
-pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, String> {
+pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, String> {
+    let cwd = at.cwd;
     let all = last_misses(cache_dir)?;
     let mut out = String::new();
     if output.is_empty() {
@@ -76,7 +105,9 @@ pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, Strin
         }
         return Ok(out);
     }
-    let Some(found) = all.iter().find(|f| names(&f.inputs.output, output, cwd)) else {
+    let found = (all.iter().find(|f| keyed_for(f, output, at)))
+        .or_else(|| all.iter().find(|f| names(&f.inputs.output, output, cwd)));
+    let Some(found) = found else {
         return Err(format!(
             "no miss of {output} on record in {} (it has not missed since its record was \
              evicted, or was never compiled through this cache)",
@@ -85,6 +116,12 @@ pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, Strin
     };
     let r = &found.inputs;
     let when = format_unix_time(r.time_ns / 1_000_000_000);
+    let asked = paths::resolve_in(cwd, output);
+    if r.output != asked && keyed_for(found, output, at) {
+        // Another checkout's compile of the same output (base_dir): the
+        // record is theirs to share, the last call may have been either's.
+        return Ok(shared_report(found, &asked, &when));
+    }
     if found.hit_since {
         let _ = writeln!(out, "hit");
         let _ = writeln!(
@@ -101,6 +138,25 @@ pub fn report(cache_dir: &Path, output: &str, cwd: &str) -> Result<String, Strin
         );
     }
     Ok(out)
+}
+
+/// The report for `asked` from a record another output shares with it
+/// through base_dir (`found`, missed at `when`).
+fn shared_report(found: &Miss, asked: &str, when: &str) -> String {
+    let r = &found.inputs;
+    if found.hit_since {
+        format!(
+            "hit\n(the last call for {asked}, or for {} which shares its record through \
+             base_dir, was a cache hit; the last miss was {}'s, at {when}: {})\n",
+            r.output, r.output, r.explanation
+        )
+    } else {
+        format!(
+            "{}\n(the last call for {asked} or for an output sharing its record through \
+             base_dir was {}'s, compiled from {} at {when}, and missed)\n",
+            r.explanation, r.output, r.source
+        )
+    }
 }
 
 #[cfg(test)]

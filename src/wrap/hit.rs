@@ -222,7 +222,7 @@ pub(super) fn user_spelled_depfile(
     if map.is_empty() {
         return None;
     }
-    crate::depfile::map_back(body, family, |dep| map.original(dep))
+    crate::depfile::map_back(body, family, |dep| map.original_dependency(dep))
 }
 
 /// Reads a stored result: the object streamed to the output (confirmed by

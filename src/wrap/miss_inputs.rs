@@ -16,7 +16,7 @@ use crate::store::EntryKind;
 /// Which output a call's miss inputs belong to, fixed once the call is
 /// analysed.
 pub(super) struct ExplainTarget {
-    /// The output as the miss inputs' key spells it (see `output_key`).
+    /// The output as the miss inputs' key spells it (see `explain::output_key`).
     key_output: String,
     /// Absolute, so `--explain OUTPUT` finds it from any directory.
     output: String,
@@ -33,21 +33,11 @@ impl ExplainTarget {
         base: Option<&paths::BaseDirs>,
     ) -> Self {
         ExplainTarget {
-            key_output: output_key(output, cwd, base),
+            key_output: explain::output_key(output, cwd, base),
             output: paths::resolve_in(cwd, output),
             source: paths::resolve_in(cwd, source),
         }
     }
-}
-
-/// The output relative to base_dir (through the working directory) or to
-/// the working directory where it lies under them, so the same object in
-/// two checkouts shares its miss inputs.
-fn output_key(output: &str, cwd: &str, base: Option<&paths::BaseDirs>) -> String {
-    if let Some(rel) = paths::relate(output, cwd, base) {
-        return rel.hash_form();
-    }
-    paths::strip_dir(output, cwd).unwrap_or(output).to_string()
 }
 
 /// The `header` fields of miss inputs: each recorded include and its

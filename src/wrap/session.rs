@@ -123,8 +123,11 @@ impl Session {
     fn checked_analysis(&mut self, dirs: &paths::WorkingDir) -> Result<ArgsAnalysis, Fallback> {
         let cwd = &dirs.apparent;
         let expanded = self.expanded_args(cwd)?;
-        let base = self.config.base_dir.as_ref().map(|b| (b, dirs));
-        let mut analysis = args::analyse_call(&self.args, &expanded, base).map_err(|c| {
+        let place = args::Place {
+            dirs,
+            base_dir: self.config.base_dir.as_ref(),
+        };
+        let mut analysis = args::analyse_call(&self.args, &expanded, Some(place)).map_err(|c| {
             let counter = checks::ccache_precedence(&expanded, cwd, c);
             fallback(counter, "the call cannot be cached")
         })?;
@@ -289,7 +292,8 @@ impl Session {
         let mut digests = DigestCache::default();
         let mut why_newest = None;
         for result in manifest.results.iter().rev() {
-            let restamped = match direct::still_valid(result, cwd, &mut digests) {
+            let restamped = match direct::still_valid(result, cwd, &a.cwd_mapped_dirs, &mut digests)
+            {
                 Ok(r) => r,
                 Err(why) => {
                     why_newest.get_or_insert(why);
