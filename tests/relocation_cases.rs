@@ -372,3 +372,34 @@ fn explain_after_a_relocated_hit_names_this_checkouts_output() {
         );
     }
 }
+
+/// A `-D` value naming a path under base_dir is the program's data, not a
+/// path objcache may relate: each checkout's object carries its own.
+#[test]
+fn a_define_naming_a_path_under_base_dir_is_each_checkouts_own() {
+    let env = TestEnv::new();
+    let base = env.dir("ci");
+    let mut objects = Vec::new();
+    for checkout in ["one", "two"] {
+        let dir = base.join(checkout).join("proj");
+        write_file(
+            &dir.join("a.c"),
+            "#define S(x) #x\n#define STR(x) S(x)\nconst char *data = STR(DATA);\n",
+        );
+        let define = format!("-DDATA={}", s(&base.join(checkout).join("data")));
+        let args: Vec<String> = [define.as_str(), "-c", "a.c", "-o", "a.o"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        settle();
+        let (data, _) = cached_outputs(&env, &dir, "gcc", &args, &base_vars(&base, &[]), &["a.o"]);
+        let (plain_data, _) = plain_outputs(&dir, "gcc", &args, &["a.o"]);
+        assert_eq!(
+            data[0], plain_data[0],
+            "{checkout}: the object is the plain compiler's"
+        );
+        objects.push(data[0].clone());
+    }
+    assert!(objects[0] != objects[1]);
+    expect(&env, c(0, 2, 0, 2, 2), "two checkouts, two misses");
+}

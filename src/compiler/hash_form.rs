@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::options::{Match, Token};
+use super::options::{Match, Token, INCLUDE_DIR};
 use crate::paths::{relate, strip_dir, without_trailing_slashes, BaseDirs, WorkingDir};
 
 /// The keys' form of each of `args` (read by the option table as
@@ -57,23 +57,22 @@ pub(crate) fn hash_form(
         let rel = relate(old, cwd, base)?;
         return Some(format!("{}{}={new}", m.name(), rel.hash_form()));
     }
-    // Only a glued path: without a next argument, `path` finds no other.
-    let glued = entry.and_then(|m| Some((m.name(), m.path(None)?)));
-    // `-I=/x` (in the sysroot) too, as any `…=/path`.
-    let after_equals = arg
-        .find('/')
-        .filter(|&slash| arg[..slash].ends_with('='))
-        .map(|slash| arg.split_at(slash));
-    let in_record =
-        |option: &str| recorded && (option.starts_with("-f") || option.starts_with("-m"));
-    glued
-        .into_iter()
-        .chain(after_equals)
-        .filter(|(option, _)| !in_record(option))
-        .find_map(|(option, value)| {
-            let rel = relate(value, cwd, base)?;
-            Some(format!("{option}{}", rel.hash_form()))
-        })
+    // Only a glued path of an option the table says takes one: without a
+    // next argument, `path` finds no other. Any other `…=/path` is hashed
+    // as spelled: a `-D` value under base_dir may end up in the object
+    // (a string), so two checkouts must not share its key.
+    let m = entry?;
+    let (option, value) = (m.name(), m.path(None)?);
+    if recorded && (option.starts_with("-f") || option.starts_with("-m")) {
+        return None;
+    }
+    // `-I=/x`: in the sysroot, which is `/` unless one is given.
+    let (sysroot, value) = match value.strip_prefix('=') {
+        Some(rest) if m.has(INCLUDE_DIR) => ("=", rest),
+        _ => ("", value),
+    };
+    let rel = relate(value, cwd, base)?;
+    Some(format!("{option}{sysroot}{}", rel.hash_form()))
 }
 
 /// Variables naming include directories: headers found through them
@@ -241,7 +240,16 @@ mod tests {
             assert_ne!(a, arg.replace('X', "one"), "{arg}");
         }
         // Not paths of their own: in the sysroot, a multilib name.
-        for arg in ["-iwithsysroot/ci/a/x", "-imultilib/ci/a", "-Wp,-I/ci/a"] {
+        // A `-D` value may be a string in the object; an option the table
+        // does not know may record its value anywhere.
+        for arg in [
+            "-iwithsysroot/ci/a/x",
+            "-imultilib/ci/a",
+            "-Wp,-I/ci/a",
+            "-DDATA=/ci/a/data",
+            "-Wp,-DDATA=/ci/a/data",
+            "-fnot-an-option=/ci/a/x",
+        ] {
             assert_eq!(hash_form_of(arg, "/ci/a"), arg);
         }
     }

@@ -68,7 +68,7 @@ const ARG_OR_CONCAT: Flags = TAKES_ARG | TAKES_CONCAT_ARG;
 /// A preprocessor option with a value, separate or glued.
 const CPP_ARG: Flags = TAKES_ARG | TAKES_CONCAT_ARG | AFFECTS_CPP;
 /// `-fplugin=FILE`.
-const CONCAT_FILE: Flags = TAKES_CONCAT_ARG | HASH_FILE;
+const CONCAT_FILE: Flags = TAKES_CONCAT_ARG | HASH_FILE | TAKES_PATH;
 /// `-L dir` or `-Ldir`, a path.
 const PATH: Flags = TAKES_ARG | TAKES_CONCAT_ARG | TAKES_PATH;
 /// A preprocessor option naming a path, separate or glued.
