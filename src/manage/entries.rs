@@ -16,7 +16,7 @@ use crate::files::disk_kib;
 use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
 use crate::store::container::peek_namespace;
-use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::store::entry::{FileKind, RawObjectRef, ResultEntry, MAGIC as RESULT_MAGIC};
 use crate::store::inputs::{MissInputs, MAGIC as INPUTS_MAGIC};
 use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
 use crate::store::EntryKind;
@@ -245,9 +245,12 @@ fn describe_result(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Res
     for (i, (kind, data)) in entry.files.iter().enumerate() {
         let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
         match kind {
-            FileKind::RawObject if data.len() >= 40 => {
-                let len = u64::from_le_bytes(data[32..40].try_into().unwrap());
-                let _ = writeln!(out, "      digest: {}, length: {len}", hex(&data[..32]));
+            FileKind::RawObject => {
+                let line = match RawObjectRef::decode(data) {
+                    Ok(r) => format!("digest: {}, length: {}", hex(&r.digest), r.size),
+                    Err(why) => why,
+                };
+                let _ = writeln!(out, "      {line}");
             }
             FileKind::WorkingDir => {
                 let _ = writeln!(out, "      {}", String::from_utf8_lossy(data));
