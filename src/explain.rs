@@ -154,7 +154,7 @@ pub fn unusable(why: &str) -> Explanation {
 pub fn new_output(output: &str) -> Explanation {
     Explanation {
         reason: Reason::NewOutput,
-        text: format!("first compile of {output} that this cache has a record of"),
+        text: format!("first compile of {output} that this cache knows of"),
     }
 }
 
