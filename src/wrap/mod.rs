@@ -228,19 +228,16 @@ fn start(
         config.compiler.as_str()
     };
     let shard = (std::process::id() % u32::from(stats::SHARDS)) as u8;
+    // A call that ends before its session counts one thing.
+    let count_one = |counter: Counter| {
+        let what = command_line(raw_args);
+        count(&config, &log, &storage, shard, &[(counter, 1)], &what);
+    };
     let mut compiler = match locate(name, &path_list) {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
-            let changes = [(Counter::CouldNotFindCompiler, 1)];
-            count(
-                &config,
-                &log,
-                &storage,
-                shard,
-                &changes,
-                &command_line(raw_args),
-            );
+            count_one(Counter::CouldNotFindCompiler);
             return Err(1);
         }
     };
@@ -252,15 +249,7 @@ fn start(
             "objcache: warning: bad configuration, compiling without the cache: {}",
             crate::config::shown_errors(errors).join("; ")
         );
-        let what = command_line(raw_args);
-        count(
-            &config,
-            &log,
-            &storage,
-            shard,
-            &[(Counter::BadConfig, 1)],
-            &what,
-        );
+        count_one(Counter::BadConfig);
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
@@ -278,15 +267,7 @@ fn start(
         .collect::<Option<Vec<String>>>()
     else {
         log.note("arguments are not UTF-8; running the compiler uncached");
-        let changes = [(Counter::BadCompilerArguments, 1)];
-        count(
-            &config,
-            &log,
-            &storage,
-            shard,
-            &changes,
-            &command_line(raw_args),
-        );
+        count_one(Counter::BadCompilerArguments);
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     };
     log.note(format!(
