@@ -56,12 +56,32 @@ impl StoredDepfile {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        let style = match self.style {
+    fn style_name(&self) -> &'static str {
+        match self.style {
             Some(Style::Gcc) => "gcc",
             Some(Style::Clang) => "clang",
             None => "verbatim",
-        };
+        }
+    }
+
+    /// The format and the fields stored before the body, as `--inspect`
+    /// shows them.
+    pub fn fields(&self) -> [(&'static str, &str); 4] {
+        [
+            ("format", MAGIC),
+            ("cwd", &self.cwd),
+            ("targets", &self.targets),
+            ("style", self.style_name()),
+        ]
+    }
+
+    /// The `.d` as the compiler wrote it.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let style = self.style_name();
         // One line per field, but a directory (or a `-MT` target) may be
         // named with a newline in it: one would end its line early and the
         // rest would be read as the next fields, a `.d` for another cwd.

@@ -167,7 +167,7 @@ pub fn output_key(output: &str, cwd: &str, base: Option<&BaseDirs>) -> String {
 pub fn new_output(output: &str) -> Explanation {
     Explanation {
         reason: Reason::NewOutput,
-        text: format!("first compile of {output} that this cache has a record of"),
+        text: format!("first compile of {output} that this cache knows of"),
     }
 }
 

@@ -8,11 +8,17 @@
 //!   (ccache.conf and `CCACHE_*`);
 //! - `compiler` (finding the real compiler, argument analysis), `depfile`
 //!   (`.d` files on a hit);
-//! - `store` (entries and memos on disk, cleanup), `hash` (the key recipe,
-//!   `hash::recipe`: what goes into each key and whether it still holds;
-//!   direct mode's include records);
+//! - `store` (the local cache dir's files: the entries' container and
+//!   formats, `entry`, `manifest`, `inputs` (miss inputs); the memos;
+//!   `digests`, the memo of large inputs such as PCH files; `cleanup`,
+//!   limits and eviction; `usage`, what the cache holds; and `output`,
+//!   which writes a hit's files to the build's outputs), `hash` (the key
+//!   recipe, `hash::recipe`: what goes into each key and whether it still
+//!   holds; direct mode's include records);
 //! - `storage` (the local store and the remotes behind one policy: every
-//!   cache file a compile reads or writes, the memos included);
+//!   cache file a compile reads or writes goes through it, the entries it
+//!   encodes, raw objects, the memos, the statistics shards and the
+//!   cleanup);
 //! - `explain` (why a compile missed: its key fields against the last
 //!   compile of the same output);
 //! - `wrap` (one cached compile: look up, serve or compile, store) and

@@ -7,12 +7,21 @@
 //!
 //! Every outcome is counted here (the `*_storage_*` counters) and handed to
 //! the caller with `take_changes`, so the policy is tested without a compiler.
+//!
+//! Every cache file a compile reads or writes goes through here: entries
+//! (encoded here, with the configuration's namespace and compression),
+//! raw objects (`raw_object`), miss inputs, the memos, the statistics
+//! shards and the cleanup that keeps the cache within its limits.
+
+mod raw_object;
+mod remotes;
 
 use crate::config::Config;
 use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
-use crate::remote::{self, Remote};
-use crate::stats::Counter;
+use crate::remote::Remote;
+use crate::stats::{self, Counter};
+use crate::store::cleanup::{self, Limits};
 use crate::store::entry::{FileKind, ResultEntry};
 use crate::store::inputs::{self, MissInputs};
 use crate::store::manifest::{Manifest, ManifestResult};
@@ -72,6 +81,18 @@ impl Policy {
 pub struct Storage {
     local: LocalStore,
     policy: Policy,
+    /// How entries are written: the configuration's `namespace`, and the
+    /// zstd level (`None`: uncompressed).
+    namespace: String,
+    level: Option<i32>,
+    /// `hard_link` and `file_clone`: how a result's object is kept and
+    /// put in place (see `raw_object`).
+    hard_link: bool,
+    file_clone: bool,
+    /// `max_size`, `max_files` and the rest, enforced after a write.
+    limits: Limits,
+    /// `stats`: whether calls are counted in the statistics shards.
+    stats: bool,
     /// The `remote_storage` value; the backends are opened on first use.
     remote_spec: String,
     remotes: Option<Vec<Remote>>,
@@ -84,12 +105,29 @@ pub struct Storage {
     quiet: bool,
 }
 
+/// The zstd level entries are written with (`None`: uncompressed).
+fn compression_level(config: &Config) -> Option<i32> {
+    config
+        .compression
+        .then_some(match config.compression_level {
+            0 => 1,
+            l => l,
+        })
+}
+
 impl Storage {
-    pub fn new(local: LocalStore, policy: Policy, remote_spec: &str, log: Log) -> Storage {
+    /// The cache as `config` describes it. Nothing is opened yet.
+    pub fn new(config: &Config, log: Log) -> Storage {
         Storage {
-            local,
-            policy,
-            remote_spec: remote_spec.to_string(),
+            local: LocalStore::new(&config.cache_dir),
+            policy: Policy::of(config),
+            namespace: config.namespace.clone(),
+            level: compression_level(config),
+            hard_link: config.hard_link,
+            file_clone: config.file_clone,
+            limits: Limits::from_config(config),
+            stats: config.stats,
+            remote_spec: config.remote_storage.clone(),
             remotes: None,
             log,
             changes: Vec::new(),
@@ -131,33 +169,6 @@ impl Storage {
         if !self.quiet {
             self.count(counter);
         }
-    }
-
-    /// The configured remotes, opened on first use. A backend that cannot
-    /// be set up is logged, counted and left out.
-    fn remotes(&mut self) -> &[Remote] {
-        if self.remotes.is_none() {
-            let mut opened = Vec::new();
-            match remote::parse(&self.remote_spec) {
-                Ok(specs) => {
-                    for spec in specs {
-                        match Remote::open(&spec) {
-                            Ok(r) => opened.push(r),
-                            Err(e) => {
-                                self.log
-                                    .note(format!("remote storage: {}", remote::mask_secrets(&e)));
-                                self.changes.push((Counter::RemoteStorageError, 1));
-                            }
-                        }
-                    }
-                }
-                Err(e) => self
-                    .log
-                    .note(format!("remote storage: {}", remote::mask_secrets(&e))),
-            }
-            self.remotes = Some(opened);
-        }
-        self.remotes.as_deref().unwrap_or_default()
     }
 
     /// The bytes stored under `key`: local first, then each remote. Remote
@@ -255,84 +266,9 @@ impl Storage {
         got
     }
 
-    fn get_remote(
-        &mut self,
-        key: &Key,
-        kind: EntryKind,
-        verify: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Option<Vec<u8>> {
-        if !self.has_remotes() {
-            return None;
-        }
-        let entry_name = kind.file_name(key);
-        let mut found = None;
-        let mut notes = Vec::new();
-        let mut changes = Vec::new();
-        let quiet = self.quiet;
-        for r in self.remotes().iter().filter(|r| r.usable()) {
-            match r.get(&entry_name) {
-                Ok(Some(bytes)) => match verify(&bytes) {
-                    Ok(()) => {
-                        if !quiet {
-                            changes.push((Counter::RemoteStorageReadHit, 1));
-                        }
-                        notes.push(format!("remote hit for {entry_name} on {}", r.label));
-                        found = Some(bytes);
-                        break;
-                    }
-                    Err(why) => {
-                        notes.push(format!("bad entry {entry_name} on {}: {why}", r.label));
-                        changes.push((Counter::RemoteStorageError, 1));
-                    }
-                },
-                Ok(None) => {
-                    if !quiet {
-                        changes.push((Counter::RemoteStorageReadMiss, 1));
-                    }
-                }
-                Err(f) => {
-                    notes.push(f.message);
-                    changes.push((f.counter, 1));
-                }
-            }
-        }
-        for n in notes {
-            self.log.note(n);
-        }
-        self.changes.extend(changes);
-        found
-    }
-
-    /// Sends an entry to every writable remote; `true` when one took it.
-    fn publish(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
-        if !self.has_remotes() || self.policy.read_only() {
-            return false;
-        }
-        let entry_name = kind.file_name(key);
-        let mut notes = Vec::new();
-        let mut changes = Vec::new();
-        for r in self.remotes().iter().filter(|r| r.usable() && !r.read_only) {
-            match r.put(&entry_name, bytes) {
-                Ok(()) => changes.push((Counter::RemoteStorageWrite, 1)),
-                Err(f) => {
-                    notes.push(f.message);
-                    changes.push((f.counter, 1));
-                }
-            }
-        }
-        for n in notes {
-            self.log.note(n);
-        }
-        let published = changes
-            .iter()
-            .any(|(c, _)| *c == Counter::RemoteStorageWrite);
-        self.changes.extend(changes);
-        published
-    }
-
     /// Stores a new entry locally (unless `remote_only`) and remotely;
     /// `true` when it is stored somewhere.
-    pub fn put(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
+    fn put(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
         if self.policy.read_only() {
             return false;
         }
@@ -397,19 +333,13 @@ impl Storage {
     /// Adds `result` to the manifest under `key` as it is stored now
     /// (another call may have added to it since this one read it), locally
     /// and remotely.
-    pub fn add_to_manifest(
-        &mut self,
-        key: &Key,
-        result: ManifestResult,
-        namespace: &str,
-        level: Option<i32>,
-    ) {
+    pub fn add_to_manifest(&mut self, key: &Key, result: ManifestResult) {
         if !self.may_write() {
             return;
         }
         let mut manifest = self.manifest(key, true).unwrap_or_default();
         manifest.add(result);
-        match manifest.encode(key, namespace, level) {
+        match manifest.encode(key, &self.namespace, self.level) {
             Ok(bytes) => {
                 self.put(key, EntryKind::Manifest, &bytes);
             }
@@ -433,20 +363,14 @@ impl Storage {
     /// miss started (see `store::inputs`): in the size counters like any
     /// entry, but not one of ccache's storage writes, and never sent to a
     /// remote.
-    pub fn put_miss_inputs(
-        &mut self,
-        key: &Key,
-        inputs: &MissInputs,
-        namespace: &str,
-        level: Option<i32>,
-    ) {
+    pub fn put_miss_inputs(&mut self, key: &Key, inputs: &MissInputs) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
         let kind = EntryKind::Inputs;
         let path = self.local.path(key, kind);
         let stored = inputs
-            .encode(key, namespace, level)
+            .encode(key, &self.namespace, self.level)
             .map_err(|e| format!("could not encode the miss inputs: {e}"))
             .and_then(|bytes| {
                 (self.local.put(key, kind, &bytes))
@@ -461,13 +385,43 @@ impl Storage {
         }
     }
 
-    /// Replaces an entry in the local store only (a manifest that learned
-    /// new stamps on a hit: a hit sends nothing to the remotes).
-    pub fn update_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) {
+    /// Stores a result (locally and remotely), its object as a raw file
+    /// beside it when `hard_link` or `file_clone` ask for one and the
+    /// policy allows (see `raw_object`); `true` when it is stored somewhere.
+    pub fn put_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+        if !self.may_write() {
+            return false;
+        }
+        let with_raw = self.put_raw_object_of(key, entry);
+        let entry = with_raw.as_ref().unwrap_or(entry);
+        match entry.encode(key, &self.namespace, self.level) {
+            Ok(bytes) => self.put(key, EntryKind::Result, &bytes),
+            Err(e) => {
+                let hex = key.to_hex();
+                self.log.note(format!("could not encode result {hex}: {e}"));
+                self.count(Counter::InternalError);
+                false
+            }
+        }
+    }
+
+    /// Replaces a manifest in the local store only (one that learned new
+    /// stamps on a hit: a hit sends nothing to the remotes).
+    pub fn update_local_manifest(&mut self, key: &Key, manifest: &Manifest) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
-        match self.local.put(key, kind, bytes) {
+        let bytes = match manifest.encode(key, &self.namespace, self.level) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let hex = key.to_hex();
+                self.log
+                    .note(format!("could not update manifest {hex}: {e}"));
+                return;
+            }
+        };
+        let kind = EntryKind::Manifest;
+        match self.local.put(key, kind, &bytes) {
             Ok(_) => {
                 self.wrote_locally = true;
                 self.count(Counter::LocalStorageWrite);
@@ -532,53 +486,36 @@ impl Storage {
         }
     }
 
-    /// Raw objects (`hard_link`/`file_clone`) live beside the local entry;
-    /// remote storage needs self-contained entries.
-    pub fn keeps_raw_objects(&self) -> bool {
-        !self.policy.remote_only && !self.has_remotes() && !self.policy.read_only()
-    }
-
-    pub fn put_raw_object(&mut self, key: &Key, object: &[u8]) -> bool {
-        match self.local.put(key, EntryKind::RawObject, object) {
-            Ok(_) => {
-                self.wrote_locally = true;
-                true
-            }
-            Err(e) => {
-                self.log
-                    .note(format!("could not store the raw object: {e}"));
-                false
-            }
+    /// After a call that wrote to the local store: enforces the size
+    /// limits, evicting the least recently used entries when the cache is
+    /// over one (`store::cleanup`). What it did, or why it could not, goes
+    /// to the log.
+    pub fn clean_up(&self) {
+        if !self.wrote_locally {
+            return;
+        }
+        match cleanup::enforce_if_needed(self.local.dir(), &self.limits) {
+            Ok(Some(swept)) => self.log.note(format!(
+                "cleanup: removed {} files ({} KiB)",
+                swept.files, swept.kib
+            )),
+            Ok(None) => {}
+            Err(e) => self.log.note(format!("cleanup failed: {e}")),
         }
     }
 
-    /// Where the raw object of `key` lives.
-    pub fn raw_object_path(&self, key: &Key) -> std::path::PathBuf {
-        self.local.path(key, EntryKind::RawObject)
-    }
-
-    /// A result whose raw object is missing or damaged: counted; the result
-    /// and what is left of its object are removed.
-    pub fn discard_raw_object(&mut self, key: &Key, counter: Counter) {
-        self.count(counter);
-        if !self.policy.read_only() {
-            self.local.remove(key, EntryKind::Result);
-            self.local.remove(key, EntryKind::RawObject);
+    /// Adds a call's counter changes to the statistics shard `shard`
+    /// (not with `stats = false`, nor without a cache dir).
+    pub fn add_to_stats(&self, shard: u8, changes: &[(Counter, i64)]) {
+        let dir = self.local.dir();
+        if !self.stats || changes.is_empty() || dir.as_os_str().is_empty() {
+            return;
         }
-    }
-
-    /// Marks a raw object used after a hit put it in place, read-only or
-    /// not: with `hard_link` the output shares its inode, and a fresh mtime
-    /// keeps make from seeing an object older than its source.
-    pub fn touch_raw_object(&self, key: &Key) {
-        self.local.touch(key, EntryKind::RawObject);
-    }
-
-    /// The raw object of `key` opened for reading, and its length: refused
-    /// unread when it is longer than the `size` its result records (see
-    /// `crate::files::open_cache_file_bounded`).
-    pub fn open_raw_object(&self, key: &Key, size: u64) -> std::io::Result<(std::fs::File, u64)> {
-        crate::files::open_cache_file_bounded(&self.raw_object_path(key), size)
+        if let Err(e) = stats::update(dir, shard, changes) {
+            let dir = dir.display();
+            self.log
+                .note(format!("could not update statistics in {dir}: {e}"));
+        }
     }
 }
 

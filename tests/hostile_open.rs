@@ -262,7 +262,7 @@ fn tiny_records(n: u32) -> impl Iterator<Item = Vec<u8>> {
         .chain(std::iter::once(tail))
 }
 
-/// Manifests and input records are read whole, each kind's file bounded,
+/// Manifests and miss inputs are read whole, each kind's file bounded,
 /// but a compressed payload was bounded only by 4 GiB: 132 KB of zstd
 /// inflated to 4 GiB in memory (4.2 GB resident, 19 s), and a manifest
 /// of 4 million 65-byte records took 888 MB decoded.
@@ -294,7 +294,7 @@ fn entries_inflating_past_their_kinds_bound_are_refused() {
             let n = (256 << 20) / 65;
             (4 + 36 + 65 * n as u64 + 16, Box::new(tiny_records(n)))
         }),
-        ("an input record of 1 GiB of zeros", 'X', || {
+        ("miss inputs of 1 GiB of zeros", 'X', || {
             (1 << 30, Box::new(zeros(1024)))
         }),
     ];

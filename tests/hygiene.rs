@@ -424,6 +424,6 @@ fn temporary_dir_elsewhere_or_unusable_never_breaks_a_build() {
     assert_eq!(
         cache_entry_files(&env.cache_dir).len(),
         3,
-        "one result, one manifest, one input record"
+        "one result, one manifest, one miss inputs file"
     );
 }

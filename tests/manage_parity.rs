@@ -230,7 +230,7 @@ fn show_compression_and_recompress_keep_entries_and_accounting() {
     };
     let before = mtimes(&env);
     let out = manager_ok(&env, &["-X", "uncompressed"]);
-    // A result, a manifest and an input record.
+    // A result, a manifest and the miss inputs.
     assert!(value_after(&out, "Recompressed entries:") == "3", "{out}");
     check_accounting("after -X uncompressed");
     assert_eq!(mtimes(&env), before, "-X must keep the entries' last use");
@@ -325,7 +325,7 @@ fn inspect_dumps_results_and_manifests() {
         result.contains(&format!("object ({object_len} bytes)")),
         "{result}"
     );
-    assert!(result.contains("dependency record"), "{result}");
+    assert!(result.contains("dependency file"), "{result}");
     assert!(result.contains("stderr"), "{result}");
     let manifest = manager_ok(&env, &["--inspect", manifests[0].to_str().unwrap()]);
     assert_eq!(value_after(&manifest, "Type:"), "manifest", "{manifest}");
@@ -337,6 +337,11 @@ fn inspect_dumps_results_and_manifests() {
         manifest.contains("stdc-predef.h") || manifest.contains("includes: 0"),
         "{manifest}"
     );
+    // "Record" is direct mode's word for an include it checks.
+    let inputs = entries_ending(&env, 'X');
+    let inputs = manager_ok(&env, &["--inspect", inputs[0].to_str().unwrap()]);
+    assert_eq!(value_after(&inputs, "Type:"), "miss inputs", "{inputs}");
+    assert!(!result.contains("record") && !inputs.contains("record"));
 
     let junk = dir.join("junk");
     fs::write(

@@ -25,7 +25,7 @@ fn file_kib(p: &Path) -> u64 {
 }
 
 /// Is `p` a cache entry: `<cache>/<x>/<y>/<64 hex><R|M|X>` (a result, a
-/// manifest or an input record) with `<x><y>` the first two hex digits of
+/// manifest or miss inputs) with `<x><y>` the first two hex digits of
 /// the name?
 fn is_entry(cache: &Path, p: &Path) -> bool {
     let Ok(rel) = p.strip_prefix(cache) else {
@@ -244,7 +244,7 @@ fn lru_eviction(direct: bool) {
         for f in &files_of {
             assert!(
                 f.iter().all(|p| !p.to_string_lossy().ends_with('M')),
-                "CCACHE_NODIRECT=1 stores results (and input records), no manifest: {f:?}"
+                "CCACHE_NODIRECT=1 stores results (and miss inputs), no manifest: {f:?}"
             );
         }
     }

@@ -12,11 +12,12 @@ use std::io;
 use std::path::Path;
 
 use crate::config::size::SizeUnits;
+use crate::depfile::StoredDepfile;
 use crate::files::disk_kib;
 use crate::key::Key;
 use crate::store::cleanup::walk_bucket;
 use crate::store::container::peek_namespace;
-use crate::store::entry::{FileKind, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::store::entry::{FileKind, RawObjectRef, ResultEntry, MAGIC as RESULT_MAGIC};
 use crate::store::inputs::{MissInputs, MAGIC as INPUTS_MAGIC};
 use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
 use crate::store::EntryKind;
@@ -177,7 +178,7 @@ fn read_entry(path: &str) -> Result<(Vec<u8>, Header), String> {
 fn kind_name(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Object => "object",
-        FileKind::Dependency => "dependency record",
+        FileKind::Dependency => "dependency file",
         FileKind::Stderr => "stderr",
         FileKind::RawObject => "raw object reference",
         FileKind::WorkingDir => "working directory",
@@ -203,14 +204,15 @@ fn stored_path(p: &StoredPath) -> String {
     }
 }
 
-/// `--inspect PATH`: the header and contents of a result or manifest.
+/// `--inspect PATH`: the header and contents of a result, a manifest or
+/// miss inputs.
 pub fn inspect(path: &str) -> Result<String, String> {
     let (bytes, head) = read_entry(path)?;
     let mut out = String::new();
     let what = match &head.magic {
         m if m == RESULT_MAGIC => "result",
         m if m == MANIFEST_MAGIC => "manifest",
-        m if m == INPUTS_MAGIC => "input record",
+        m if m == INPUTS_MAGIC => "miss inputs",
         _ => return Err(format!("{path}: not an objcache result or manifest")),
     };
     let _ = writeln!(out, "Type:             {what}");
@@ -232,7 +234,7 @@ pub fn inspect(path: &str) -> Result<String, String> {
     let key = &head.key;
     match what {
         "result" => describe_result(&mut out, path, &bytes, key)?,
-        "input record" => describe_miss_inputs(&mut out, path, &bytes, key)?,
+        "miss inputs" => describe_miss_inputs(&mut out, path, &bytes, key)?,
         _ => describe_manifest(&mut out, path, &bytes, key)?,
     }
     Ok(out)
@@ -245,21 +247,20 @@ fn describe_result(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> Res
     for (i, (kind, data)) in entry.files.iter().enumerate() {
         let _ = writeln!(out, "  [{i}] {} ({} bytes)", kind_name(*kind), data.len());
         match kind {
-            FileKind::RawObject if data.len() >= 40 => {
-                let len = u64::from_le_bytes(data[32..40].try_into().unwrap());
-                let _ = writeln!(out, "      digest: {}, length: {len}", hex(&data[..32]));
+            FileKind::RawObject => {
+                let line = match RawObjectRef::decode(data) {
+                    Ok(r) => format!("digest: {}, length: {}", hex(&r.digest), r.size),
+                    Err(why) => why,
+                };
+                let _ = writeln!(out, "      {line}");
             }
             FileKind::WorkingDir => {
                 let _ = writeln!(out, "      {}", String::from_utf8_lossy(data));
             }
             FileKind::Dependency => {
-                let text = String::from_utf8_lossy(data);
-                let mut lines = text.splitn(5, '\n');
-                let names = ["format", "cwd", "targets", "style"];
-                for name in names {
-                    if let Some(v) = lines.next() {
-                        let _ = writeln!(out, "      {name}: {}", v.replace('\0', "\\n"));
-                    }
+                let stored = StoredDepfile::decode(data);
+                for (name, v) in stored.iter().flat_map(|d| d.fields()) {
+                    let _ = writeln!(out, "      {name}: {}", v.replace('\n', "\\n"));
                 }
             }
             _ => {}
@@ -360,8 +361,8 @@ pub fn extract_result(path: &str, into: &Path) -> Result<Vec<String>, String> {
                     .map_err(|e| format!("reading {}: {e}", raw.display()))?
             }
             // The `.d` as the compiler wrote it, without the lines objcache stores before it.
-            FileKind::Dependency => match data.splitn(5, |&b| b == b'\n').nth(4) {
-                Some(body) => body.to_vec(),
+            FileKind::Dependency => match StoredDepfile::decode(data) {
+                Some(stored) => stored.body().to_vec(),
                 None => data.clone(),
             },
             _ => data.clone(),

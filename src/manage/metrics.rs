@@ -38,6 +38,69 @@ fn label_value(text: &str) -> String {
 /// found (namespaces, last use); without it only the counters are shown.
 pub fn render(c: &Counters, limits: &LimitGauges, usage: Option<&Usage>) -> String {
     let mut out = String::new();
+    counter_families(&mut out, c);
+    let size_bytes = c.get(Counter::CacheSizeKibibyte).saturating_mul(1024);
+    gauge(
+        &mut out,
+        "cache_size_bytes",
+        "Size of the local cache on disk",
+        size_bytes,
+    );
+    let max_size = limits.max_size_bytes;
+    gauge(
+        &mut out,
+        "cache_size_limit_bytes",
+        "max_size (0: no limit)",
+        max_size,
+    );
+    let files = c.get(Counter::FilesInCache);
+    gauge(
+        &mut out,
+        "files_in_cache",
+        "Files in the local cache",
+        files,
+    );
+    gauge(
+        &mut out,
+        "miss_inputs_in_cache",
+        "Miss-inputs files (the data of --explain) in the local cache, not in files_in_cache",
+        c.get(Counter::MissInputsInCache),
+    );
+    gauge(
+        &mut out,
+        "files_limit",
+        "max_files (0: no limit)",
+        limits.max_files,
+    );
+    let cacheable = c.hits().saturating_add(c.misses());
+    let ratio = if cacheable == 0 {
+        0.0
+    } else {
+        c.hits() as f64 / cacheable as f64
+    };
+    gauge(
+        &mut out,
+        "hit_ratio",
+        "Hits per cacheable call since the counters were zeroed (0 when there were none)",
+        format!("{ratio:.6}"),
+    );
+    if let Some(u) = usage {
+        usage_families(&mut out, u);
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// A gauge family of one sample without labels.
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, "gauge", help);
+    sample(out, name, "", value);
+}
+
+/// Every counter as a family of its own but the size counters, which
+/// `render` shows as gauges: timestamps as gauges in seconds, the others
+/// as counters.
+fn counter_families(out: &mut String, c: &Counters) {
     for (def, &counter) in COUNTERS.iter().zip(ALL) {
         let value = c.get(counter);
         match (counter, def.kind, def.merge) {
@@ -48,86 +111,17 @@ pub fn render(c: &Counters, limits: &LimitGauges, usage: Option<&Usage>) -> Stri
             ) => {}
             (_, _, Merge::Max) | (_, CounterKind::State, _) => {
                 // Timestamps: seconds since the epoch.
-                family(
-                    &mut out,
-                    &format!("{}_seconds", def.name),
-                    "gauge",
-                    def.label,
-                );
-                sample(&mut out, &format!("{}_seconds", def.name), "", value);
+                gauge(out, &format!("{}_seconds", def.name), def.label, value);
             }
             _ => {
                 // Named as the Prometheus text format (0.0.4) wants a
                 // counter, which node_exporter's textfile collector reads.
                 let name = format!("{}_total", def.name);
-                family(&mut out, &name, "counter", def.label);
-                sample(&mut out, &name, "", value);
+                family(out, &name, "counter", def.label);
+                sample(out, &name, "", value);
             }
         }
     }
-    family(
-        &mut out,
-        "cache_size_bytes",
-        "gauge",
-        "Size of the local cache on disk",
-    );
-    sample(
-        &mut out,
-        "cache_size_bytes",
-        "",
-        c.get(Counter::CacheSizeKibibyte).saturating_mul(1024),
-    );
-    family(
-        &mut out,
-        "cache_size_limit_bytes",
-        "gauge",
-        "max_size (0: no limit)",
-    );
-    sample(
-        &mut out,
-        "cache_size_limit_bytes",
-        "",
-        limits.max_size_bytes,
-    );
-    family(
-        &mut out,
-        "files_in_cache",
-        "gauge",
-        "Files in the local cache",
-    );
-    sample(&mut out, "files_in_cache", "", c.get(Counter::FilesInCache));
-    family(
-        &mut out,
-        "miss_inputs_in_cache",
-        "gauge",
-        "Miss-inputs files (the data of --explain) in the local cache, not in files_in_cache",
-    );
-    sample(
-        &mut out,
-        "miss_inputs_in_cache",
-        "",
-        c.get(Counter::MissInputsInCache),
-    );
-    family(&mut out, "files_limit", "gauge", "max_files (0: no limit)");
-    sample(&mut out, "files_limit", "", limits.max_files);
-    let cacheable = c.hits().saturating_add(c.misses());
-    family(
-        &mut out,
-        "hit_ratio",
-        "gauge",
-        "Hits per cacheable call since the counters were zeroed (0 when there were none)",
-    );
-    let ratio = if cacheable == 0 {
-        0.0
-    } else {
-        c.hits() as f64 / cacheable as f64
-    };
-    sample(&mut out, "hit_ratio", "", format!("{ratio:.6}"));
-    if let Some(u) = usage {
-        usage_families(&mut out, u);
-    }
-    out.push_str("# EOF\n");
-    out
 }
 
 fn usage_families(out: &mut String, u: &Usage) {

@@ -109,8 +109,8 @@ pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, Str
         .or_else(|| all.iter().find(|f| names(&f.inputs.output, output, cwd)));
     let Some(found) = found else {
         return Err(format!(
-            "no miss of {output} on record in {} (it has not missed since its record was \
-             evicted, or was never compiled through this cache)",
+            "no miss of {output} on record in {} (it has not missed since its miss inputs \
+             were evicted, or was never compiled through this cache)",
             cache_dir.display()
         ));
     };

@@ -1,5 +1,5 @@
 //! What the modifiers (and the eviction options, which every eviction
-//! reads) say, as typed fields. Each option of the table in options.rs that
+//! reads) say, as typed fields. Each option of `cli::MANAGER_OPTIONS` that
 //! sets one names its setter there; parsing the command line runs the
 //! setter once per occurrence, in order, so the last value counts.
 

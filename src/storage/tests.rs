@@ -26,7 +26,21 @@ impl Fixture {
             "" => String::new(),
             attrs => format!("file:{}{attrs}", self.remote.display()),
         };
-        Storage::new(LocalStore::new(&self.local), policy, &spec, Log::new(None))
+        Storage::new(&self.config(policy, &spec), Log::new(None))
+    }
+
+    /// The configuration that gives `policy` and the remotes `spec`.
+    fn config(&self, policy: Policy, spec: &str) -> Config {
+        let mut config = Config::default();
+        config.cache_dir = self.local.clone();
+        config.remote_storage = spec.to_string();
+        config.read_only = policy.read_only;
+        config.read_only_direct = policy.read_only_direct;
+        config.remote_only = policy.remote_only;
+        config.reshare = policy.reshare;
+        config.recache = policy.recache;
+        assert_eq!(Policy::of(&config), policy);
+        config
     }
 
     fn with_remote(&self, policy: Policy) -> Storage {
@@ -159,12 +173,7 @@ fn a_remote_miss_is_counted_per_backend() {
         f.remote.display(),
         other.path().display()
     );
-    let mut s = Storage::new(
-        LocalStore::new(&f.local),
-        Policy::default(),
-        &spec,
-        Log::new(None),
-    );
+    let mut s = Storage::new(&f.config(Policy::default(), &spec), Log::new(None));
     assert!(s.get(&Key::of(b"x"), R, &accept).is_none());
     s.missed();
     let changes = s.take_changes();
@@ -219,7 +228,7 @@ fn read_only_direct_reads_and_writes_nothing() {
     });
     assert!(!s.may_write());
     assert!(!s.put(&key, R, &result_bytes()));
-    s.update_local(&key, M, &manifest_bytes());
+    s.update_local_manifest(&key, &Manifest::default());
     assert!(!f.in_local(&key, R) && !f.in_remote(&key, R));
     let (_, source) = s.get(&key, M, &accept).unwrap();
     assert_eq!(source, Source::Local);
@@ -233,14 +242,15 @@ fn learned_stamps_stay_local() {
     let f = fixture();
     let key = Key::of(b"a");
     let mut s = f.with_remote(Policy::default());
-    s.update_local(&key, M, &manifest_bytes());
+    s.update_local_manifest(&key, &Manifest::default());
     assert!(f.in_local(&key, M) && !f.in_remote(&key, M));
+    assert!(s.manifest(&key, false).is_some(), "encoded as a manifest");
     let mut remote_only = f.with_remote(Policy {
         remote_only: true,
         ..Policy::default()
     });
     let other = Key::of(b"b");
-    remote_only.update_local(&other, M, &manifest_bytes());
+    remote_only.update_local_manifest(&other, &Manifest::default());
     assert!(!f.in_local(&other, M) && !f.in_remote(&other, M));
 }
 
@@ -276,12 +286,8 @@ fn a_planted_symlink_is_removed_not_followed() {
 #[test]
 fn an_unopenable_remote_is_counted_and_left_out() {
     let f = fixture();
-    let mut s = Storage::new(
-        LocalStore::new(&f.local),
-        Policy::default(),
-        "file:relative/dir",
-        Log::new(None),
-    );
+    let config = f.config(Policy::default(), "file:relative/dir");
+    let mut s = Storage::new(&config, Log::new(None));
     assert!(s.get(&Key::of(b"a"), R, &accept).is_none());
     assert_eq!(count(&s.take_changes(), Counter::RemoteStorageError), 1);
 }
@@ -300,9 +306,41 @@ fn raw_objects_only_without_remotes() {
         (b"object".to_vec(), 6)
     );
     assert!(s.open_raw_object(&key, 5).is_err(), "longer than recorded");
-    s.discard_raw_object(&key, Counter::MissingCacheFile);
-    assert!(s.open_raw_object(&key, 6).is_err());
-    assert_eq!(count(&s.take_changes(), Counter::MissingCacheFile), 1);
+}
+
+/// With `hard_link`, a result stored keeps its object as a raw file and
+/// refers to it; a hit puts it in place (here as a copy, for `file_clone`
+/// on a file system that cannot clone). One that does not match its
+/// reference, or is gone, is counted and removed with its result.
+#[test]
+fn a_raw_object_is_stored_beside_its_result_and_checked_on_a_hit() {
+    let f = fixture();
+    let key = Key::of(b"a");
+    let object = (entry::FileKind::Object, b"object".to_vec());
+    let result = entry::ResultEntry {
+        files: vec![object],
+    };
+    for (hard_link, file_clone) in [(true, false), (false, true)] {
+        let mut config = f.config(Policy::default(), "");
+        (config.hard_link, config.file_clone) = (hard_link, file_clone);
+        let mut s = Storage::new(&config, Log::new(None));
+        assert!(s.put_result(&key, &result));
+        let (bytes, _) = s.get(&key, R, &accept).unwrap();
+        let stored = entry::ResultEntry::decode(&bytes, &key).unwrap();
+        let reference = entry::RawObjectRef::of(b"object");
+        let refers = (entry::FileKind::RawObject, reference.encode());
+        assert_eq!(stored.files, [refers]);
+        let output = f.remote.join("a.o");
+        assert!(s.install_raw_object(&key, reference, &output).unwrap());
+        assert_eq!(std::fs::read(&output).unwrap(), b"object");
+        let other = entry::RawObjectRef::of(b"objecT");
+        assert!(!s.install_raw_object(&key, other, &output).unwrap());
+        assert!(!f.in_local(&key, R) && !f.in_local(&key, EntryKind::RawObject));
+        assert!(!s.install_raw_object(&key, reference, &output).unwrap());
+        let changes = s.take_changes();
+        assert_eq!(count(&changes, Counter::CorruptCacheEntry), 1);
+        assert_eq!(count(&changes, Counter::MissingCacheFile), 1);
+    }
 }
 
 #[test]
@@ -340,7 +378,7 @@ fn miss_inputs_stay_local_stamped_and_untouched_when_read_only() {
     };
     let mut s = f.with_remote(Policy::default());
     assert_eq!(s.miss_inputs(&key), None);
-    s.put_miss_inputs(&key, &miss(5_000_000_000), "", None);
+    s.put_miss_inputs(&key, &miss(5_000_000_000));
     assert_eq!(s.miss_inputs(&key), Some(miss(5_000_000_000)));
     assert!(!f.in_remote(&key, EntryKind::Inputs));
     // Bookkeeping: no ccache storage counter moves.
@@ -359,7 +397,7 @@ fn miss_inputs_stay_local_stamped_and_untouched_when_read_only() {
         },
         "",
     );
-    ro.put_miss_inputs(&key, &miss(6_000_000_000), "", None);
+    ro.put_miss_inputs(&key, &miss(6_000_000_000));
     assert_eq!(ro.miss_inputs(&key), Some(miss(5_000_000_000)));
     assert_eq!(
         std::fs::metadata(&path).unwrap().modified().unwrap(),

@@ -129,6 +129,55 @@ impl ResultEntry {
     }
 }
 
+/// What a result holds in place of its object when the object is kept
+/// as a raw file beside it (`FileKind::RawObject`, `<key>W`): the
+/// object's BLAKE3 digest and length, checked on every hit against the
+/// very file that becomes the output.
+///
+/// ```text
+/// reference = digest:[32] | size:u64
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawObjectRef {
+    pub digest: [u8; 32],
+    pub size: u64,
+}
+
+impl RawObjectRef {
+    const LEN: usize = 32 + 8;
+
+    /// The reference to a raw file holding `object`.
+    pub fn of(object: &[u8]) -> RawObjectRef {
+        RawObjectRef {
+            digest: *blake3::hash(object).as_bytes(),
+            size: object.len() as u64,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(Self::LEN);
+        bytes.extend_from_slice(&self.digest);
+        bytes.extend_from_slice(&self.size.to_le_bytes());
+        bytes
+    }
+
+    /// Anything but exactly a digest and a length is a bad entry.
+    pub fn decode(bytes: &[u8]) -> Result<RawObjectRef, String> {
+        if bytes.len() != Self::LEN {
+            let len = bytes.len();
+            return Err(format!(
+                "bad raw object reference ({len} bytes, not {})",
+                Self::LEN
+            ));
+        }
+        let (digest, size) = bytes.split_at(32);
+        Ok(RawObjectRef {
+            digest: digest.try_into().expect("32 of 40 bytes"),
+            size: u64::from_le_bytes(size.try_into().expect("8 of 40 bytes")),
+        })
+    }
+}
+
 /// A result entry read file by file: the object can be copied to its output
 /// without holding it in memory.
 pub struct ResultStream<'a> {
@@ -407,6 +456,21 @@ mod tests {
             ],
         };
         assert!(entry.encode(&key, "", Some(1)).is_err());
+    }
+
+    #[test]
+    fn raw_object_references_round_trip_and_are_exactly_40_bytes() {
+        let reference = RawObjectRef::of(b"object");
+        let bytes = reference.encode();
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(&bytes[..32], blake3::hash(b"object").as_bytes());
+        assert_eq!(RawObjectRef::decode(&bytes), Ok(reference));
+        assert_eq!(reference.size, 6);
+        for len in [0, 32, 39, 41] {
+            let mut bad = bytes.clone();
+            bad.resize(len, 0);
+            assert!(RawObjectRef::decode(&bad).is_err(), "{len} bytes");
+        }
     }
 
     #[test]

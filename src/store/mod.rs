@@ -105,6 +105,11 @@ impl LocalStore {
         }
     }
 
+    /// The cache dir the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.root
+    }
+
     pub fn shard_of(key: &Key) -> u8 {
         key.as_bytes()[0] >> 4
     }

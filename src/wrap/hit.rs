@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::Path;
 
 use super::miss::file_kind;
-use super::raw::install_raw;
 use super::{fallback, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::relative::PathMap;
@@ -16,7 +15,7 @@ use crate::key::Key;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
 use crate::store::container::CopyError;
-use crate::store::entry::{FileKind, ResultStream};
+use crate::store::entry::{FileKind, RawObjectRef, ResultStream};
 use crate::store::{self, EntryKind};
 
 /// A stored result, checked and ready to be put in place.
@@ -38,9 +37,9 @@ struct Unpacked {
 enum Object {
     /// Written to the output from the entry, not yet confirmed.
     Written(store::OutputFile),
-    /// A raw object file beside the entry (`hard_link`/`file_clone`):
-    /// its BLAKE3 digest and length, checked before it is used.
-    Raw([u8; 32], u64),
+    /// A raw object file beside the entry (`hard_link`/`file_clone`),
+    /// checked against its reference before it is used.
+    Raw(RawObjectRef),
 }
 
 impl Session {
@@ -107,19 +106,13 @@ impl Session {
         match unpacked.object.take() {
             None => {}
             Some(Object::Written(out)) => written(&a.output, out.finish())?,
-            Some(Object::Raw(digest, size)) => {
+            Some(Object::Raw(reference)) => {
                 let output = Path::new(&a.output);
-                let installed =
-                    install_raw(&self.storage, &self.config, key, (digest, size), output);
+                let installed = self.storage.install_raw_object(key, reference, output);
                 let installed = installed.map_err(|e| {
                     fallback(Counter::BadOutputFile, format!("writing {}: {e}", a.output))
                 })?;
-                if let Some(counter) = installed {
-                    self.log.note(format!(
-                        "raw object of {} is missing or damaged",
-                        key.to_hex()
-                    ));
-                    self.storage.discard_raw_object(key, counter);
+                if !installed {
                     return Ok(None);
                 }
             }
@@ -315,8 +308,8 @@ fn symlink_rule(kind: FileKind) -> store::Symlink {
 }
 
 /// The object of an entry: streamed into the output (`Object`), or the
-/// digest and length of a raw object beside the entry (`RawObject`). The outer error
-/// is a problem writing the output, the inner one a bad entry.
+/// reference to a raw object beside the entry (`RawObject`). The outer
+/// error is a problem writing the output, the inner one a bad entry.
 fn read_object(
     stream: &mut ResultStream,
     kind: FileKind,
@@ -334,12 +327,8 @@ fn read_object(
             Err(CopyError::Write(e)) => Err(bad_output(e)),
         };
     }
-    let raw = match stream.read_small(len) {
-        Ok(raw) if raw.len() == 40 => raw,
-        Ok(_) => return Ok(Err("bad raw object record".into())),
-        Err(why) => return Ok(Err(why)),
-    };
-    let digest: [u8; 32] = raw[..32].try_into().expect("32 of 40 bytes");
-    let size = u64::from_le_bytes(raw[32..].try_into().expect("8 of 40 bytes"));
-    Ok(Ok(Object::Raw(digest, size)))
+    let reference = stream
+        .read_small(len)
+        .and_then(|bytes| RawObjectRef::decode(&bytes));
+    Ok(reference.map(Object::Raw))
 }

@@ -15,9 +15,8 @@ use crate::depfile::StoredDepfile;
 use crate::key::Key;
 use crate::log::Log;
 use crate::stats::Counter;
-use crate::storage::Storage;
+use crate::store;
 use crate::store::entry::{FileKind, ResultEntry};
-use crate::store::{self, EntryKind};
 
 /// What a compile on a miss produced.
 pub(super) struct Compiled {
@@ -45,16 +44,6 @@ struct Written {
     extras_before: Vec<Option<(u64, u64, i64, i64)>>,
     /// stderr was captured with colours on.
     coloured: bool,
-}
-
-/// The zstd level entries are written with (`None`: uncompressed).
-pub(super) fn compression_level(config: &Config) -> Option<i32> {
-    config
-        .compression
-        .then_some(match config.compression_level {
-            0 => 1,
-            l => l,
-        })
 }
 
 impl Session {
@@ -241,27 +230,7 @@ impl Session {
     /// Stores a result (locally and remotely) unless the cache is read-only;
     /// `true` when it is stored somewhere.
     pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
-        if !self.storage.may_write() {
-            return false;
-        }
-        let raw_entry;
-        let entry = match store_raw_object(&mut self.storage, &self.config, key, entry) {
-            Some(e) => {
-                raw_entry = e;
-                &raw_entry
-            }
-            None => entry,
-        };
-        let level = compression_level(&self.config);
-        match entry.encode(key, &self.config.namespace, level) {
-            Ok(bytes) => self.storage.put(key, EntryKind::Result, &bytes),
-            Err(e) => {
-                self.log
-                    .note(format!("could not encode result {}: {e}", key.to_hex()));
-                self.changes.push((Counter::InternalError, 1));
-                false
-            }
-        }
+        self.storage.put_result(key, entry)
     }
 }
 
@@ -346,33 +315,4 @@ fn execute(
         "the compiler rejected {option}: compiling without it"
     ));
     run(None)
-}
-
-/// With `hard_link` or `file_clone` (and no remote storage, which needs
-/// self-contained entries), keeps the object as a plain file beside the
-/// entry and returns the entry that points to it.
-fn store_raw_object(
-    storage: &mut Storage,
-    config: &Config,
-    key: &Key,
-    entry: &ResultEntry,
-) -> Option<ResultEntry> {
-    if !(config.hard_link || config.file_clone) || !storage.keeps_raw_objects() {
-        return None;
-    }
-    let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
-    if !storage.put_raw_object(key, object) {
-        return None;
-    }
-    let mut digest_len = blake3::hash(object).as_bytes().to_vec();
-    digest_len.extend_from_slice(&(object.len() as u64).to_le_bytes());
-    let files = entry
-        .files
-        .iter()
-        .map(|(k, v)| match k {
-            FileKind::Object => (FileKind::RawObject, digest_len.clone()),
-            _ => (*k, v.clone()),
-        })
-        .collect();
-    Some(ResultEntry { files })
 }

@@ -117,8 +117,7 @@ impl Session {
             explanation: explanation.text,
             fields,
         };
-        let level = super::miss::compression_level(&self.config);
-        (self.storage).put_miss_inputs(&key, &inputs, &self.config.namespace, level);
+        self.storage.put_miss_inputs(&key, &inputs);
     }
 }
 

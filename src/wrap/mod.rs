@@ -9,7 +9,6 @@ mod debug;
 mod hit;
 mod miss;
 mod miss_inputs;
-mod raw;
 mod session;
 mod sloppy;
 
@@ -22,8 +21,7 @@ use crate::compiler;
 use crate::config::{Config, Locations};
 use crate::log::Log;
 use crate::stats::{self, Counter};
-use crate::storage::{Policy, Storage};
-use crate::store::LocalStore;
+use crate::storage::Storage;
 
 /// Why a call is not served from or stored in the cache.
 struct Fallback {
@@ -214,7 +212,7 @@ fn start(
     (start_ns, coarse_start_ns): (i64, i64),
 ) -> Result<Session, i32> {
     config.apply_umask();
-    let mut log = Log::keeping(config.log_file.clone(), config.debug);
+    let log = Log::keeping(config.log_file.clone(), config.debug);
     if let Some(warning) = config.refused_warning() {
         eprintln!("objcache: warning: {warning}");
         log.note(warning);
@@ -222,6 +220,7 @@ fn start(
     if let Some(problem) = config.temporary_dir_problem() {
         log.note(problem);
     }
+    let storage = Storage::new(&config, log.clone());
     let path_list = path_list(&config);
     let name = if config.compiler.is_empty() {
         compiler_name
@@ -229,12 +228,16 @@ fn start(
         config.compiler.as_str()
     };
     let shard = (std::process::id() % u32::from(stats::SHARDS)) as u8;
+    // A call that ends before its session counts one thing.
+    let count_one = |counter: Counter| {
+        let what = command_line(raw_args);
+        count(&config, &log, &storage, shard, &[(counter, 1)], &what);
+    };
     let mut compiler = match locate(name, &path_list) {
         Ok(c) => c,
         Err(message) => {
             eprintln!("objcache: error: {message}");
-            let changes = [(Counter::CouldNotFindCompiler, 1)];
-            count(&config, &mut log, shard, &changes, &command_line(raw_args));
+            count_one(Counter::CouldNotFindCompiler);
             return Err(1);
         }
     };
@@ -246,8 +249,7 @@ fn start(
             "objcache: warning: bad configuration, compiling without the cache: {}",
             crate::config::shown_errors(errors).join("; ")
         );
-        let what = command_line(raw_args);
-        count(&config, &mut log, shard, &[(Counter::BadConfig, 1)], &what);
+        count_one(Counter::BadConfig);
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     }
     if config.disable {
@@ -265,8 +267,7 @@ fn start(
         .collect::<Option<Vec<String>>>()
     else {
         log.note("arguments are not UTF-8; running the compiler uncached");
-        let changes = [(Counter::BadCompilerArguments, 1)];
-        count(&config, &mut log, shard, &changes, &command_line(raw_args));
+        count_one(Counter::BadCompilerArguments);
         return Err(exec_compiler(&config, &compiler.path, raw_args));
     };
     log.note(format!(
@@ -276,9 +277,8 @@ fn start(
     ));
     Ok(new_session(
         config,
-        compiler,
-        args,
-        log,
+        (compiler, args),
+        (log, storage),
         shard,
         (start_ns, coarse_start_ns),
     ))
@@ -301,18 +301,11 @@ fn locate(name: &str, path_list: &str) -> Result<compiler::Compiler, String> {
 /// A session for the call of `compiler` with `args`, nothing done yet.
 fn new_session(
     config: Config,
-    compiler: compiler::Compiler,
-    args: Vec<String>,
-    log: Log,
+    (compiler, args): (compiler::Compiler, Vec<String>),
+    (log, storage): (Log, Storage),
     shard: u8,
     (start_ns, coarse_start_ns): (i64, i64),
 ) -> Session {
-    let storage = Storage::new(
-        LocalStore::new(&config.cache_dir),
-        Policy::of(&config),
-        &config.remote_storage,
-        log.clone(),
-    );
     Session {
         config,
         compiler,
@@ -340,13 +333,13 @@ fn new_session(
 /// `PATH` runs with the call's arguments, and the problem is counted in the
 /// default cache dir if that works.
 fn run_without_config(compiler_name: &str, raw_args: &[OsString]) -> i32 {
-    let config = Config::default();
-    let cache_dir = std::env::var_os("CCACHE_DIR")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| config.cache_dir.clone());
+    let mut config = Config::default();
+    if let Some(dir) = std::env::var_os("CCACHE_DIR").filter(|d| !d.is_empty()) {
+        config.cache_dir = dir.into();
+    }
     let _ = std::panic::catch_unwind(|| {
-        let _ = stats::update(&cache_dir, 0, &[(Counter::InternalError, 1)]);
+        let storage = Storage::new(&config, Log::new(None));
+        storage.add_to_stats(0, &[(Counter::InternalError, 1)]);
     });
     let path_list = std::env::var("PATH").unwrap_or_default();
     match compiler::locate(compiler_name, &path_list) {
@@ -366,10 +359,17 @@ pub(super) fn test_panic(at: &str) {
     }
 }
 
-/// Records a call's counter changes: in the cache's statistics (unless
-/// `stats = false`) and, with `stats_log`, as ccache does, a `# WHAT` line
-/// and the name of each counter the call incremented.
-fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], what: &str) {
+/// Records a call's counter changes: with `stats_log`, as ccache does, a
+/// `# WHAT` line and the name of each counter the call incremented, and
+/// in the cache's statistics (`Storage::add_to_stats`).
+fn count(
+    config: &Config,
+    log: &Log,
+    storage: &Storage,
+    shard: u8,
+    changes: &[(Counter, i64)],
+    what: &str,
+) {
     if let Some(path) = &config.stats_log {
         if let Err(e) = stats::stats_log::append(path, what, changes) {
             log.note(format!(
@@ -378,16 +378,7 @@ fn count(config: &Config, log: &mut Log, shard: u8, changes: &[(Counter, i64)], 
             ));
         }
     }
-    // No cache dir (no home directory to put it in): nowhere to count.
-    if !config.stats || changes.is_empty() || config.cache_dir.as_os_str().is_empty() {
-        return;
-    }
-    if let Err(e) = stats::update(&config.cache_dir, shard, changes) {
-        log.note(format!(
-            "could not update statistics in {}: {e}",
-            config.cache_dir.display()
-        ));
-    }
+    storage.add_to_stats(shard, changes);
 }
 
 /// Set for the commands a prefix_command runs: objcache reached again
@@ -493,30 +484,28 @@ impl Session {
     /// file no code foresaw) is counted, never passed on to the build.
     fn finish(&mut self) {
         if self.storage.wrote_locally() {
-            let cache_dir = &self.config.cache_dir;
-            let limits = crate::store::cleanup::Limits::from_config(&self.config);
-            let cleaned = std::panic::catch_unwind(|| {
+            let storage = &self.storage;
+            let cleaned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 test_panic("cleanup");
-                crate::store::cleanup::enforce_if_needed(cache_dir, &limits)
-            });
-            match cleaned {
-                Ok(Ok(Some(swept))) => self.log.note(format!(
-                    "cleanup: removed {} files ({} KiB)",
-                    swept.files, swept.kib
-                )),
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => self.log.note(format!("cleanup failed: {e}")),
-                Err(_) => {
-                    self.log.note("internal error in the cleanup");
-                    self.changes.push((Counter::InternalError, 1));
-                }
+                storage.clean_up();
+            }));
+            if cleaned.is_err() {
+                self.log.note("internal error in the cleanup");
+                self.changes.push((Counter::InternalError, 1));
             }
         }
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
         let what = self.input.clone().unwrap_or_else(|| self.args.join(" "));
         note_results(&self.log, &changes);
-        count(&self.config, &mut self.log, self.shard, &changes, &what);
+        count(
+            &self.config,
+            &self.log,
+            &self.storage,
+            self.shard,
+            &changes,
+            &what,
+        );
         let took_us = (crate::clock::now_ns() as i64 - self.start_ns) / 1000;
         self.log.note(format!(
             "done in {}.{:03} ms",

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use super::debug::DebugFiles;
-use super::miss::compression_level;
 use super::{checks, fallback, miss_inputs, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::Compiler;
@@ -93,7 +92,7 @@ impl Session {
             miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
             if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
                 if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd) {
-                    add_to_manifest(&mut self.storage, &self.config, &mkey, pp.key, recorded);
+                    add_to_manifest(&mut self.storage, &mkey, pp.key, recorded);
                 }
             }
             return Ok(code);
@@ -199,7 +198,7 @@ impl Session {
         self.count_miss(true);
         if self.store_result(&pp.key, entry) {
             if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
-                add_to_manifest(&mut self.storage, &self.config, mkey, pp.key, recorded);
+                add_to_manifest(&mut self.storage, mkey, pp.key, recorded);
             }
         }
     }
@@ -345,11 +344,7 @@ impl Session {
         };
         let mut manifest = manifest.clone();
         manifest.add(updated);
-        let level = compression_level(&self.config);
-        match manifest.encode(mkey, &self.config.namespace, level) {
-            Ok(bytes) => self.storage.update_local(mkey, EntryKind::Manifest, &bytes),
-            Err(e) => self.log.note(format!("could not update manifest: {e}")),
-        }
+        self.storage.update_local_manifest(mkey, &manifest);
     }
 
     /// Preprocessor mode's result key, and what the preprocessor read
@@ -421,7 +416,7 @@ impl Session {
         let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
         let key = self.keep_key(key);
         if self.store_result(&key, &entry) {
-            add_to_manifest(&mut self.storage, &self.config, mkey, key, recorded);
+            add_to_manifest(&mut self.storage, mkey, key, recorded);
         }
         Ok(compiled.code)
     }
@@ -450,7 +445,6 @@ impl Session {
 /// manifest under `mkey`.
 fn add_to_manifest(
     storage: &mut Storage,
-    config: &Config,
     mkey: &Key,
     result_key: Key,
     (includes, probes): (Vec<IncludeRecord>, Probes),
@@ -460,8 +454,7 @@ fn add_to_manifest(
         includes,
         probes,
     };
-    let level = compression_level(config);
-    storage.add_to_manifest(mkey, result, &config.namespace, level);
+    storage.add_to_manifest(mkey, result);
 }
 
 /// Runs the preprocessor on the call's source: its output, or why not.
