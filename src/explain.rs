@@ -1,5 +1,5 @@
 //! Why did it miss? Compares the key fields of a missed compile with those
-//! of the last compile of the same output (see `store::inputs`) and names
+//! of the last compile of the same output (see `disk::inputs`) and names
 //! what differs in plain language, with the setting that would fix it.
 //!
 //! Fields are `(label, value)` pairs as `key::KeyHasher` records them. The
@@ -153,7 +153,7 @@ pub fn unusable(why: &str) -> Explanation {
 /// The output as the key of its miss inputs spells it: related to base_dir
 /// (through the working directory `cwd`) or relative to the working
 /// directory where it lies under them, so the same object in two checkouts
-/// shares its miss inputs (see `store::inputs::MissInputs::key_for`).
+/// shares its miss inputs (see `disk::inputs::MissInputs::key_for`).
 pub fn output_key(output: &str, cwd: &str, base: Option<&BaseDirs>) -> String {
     if let Some(rel) = crate::paths::relate(output, cwd, base) {
         return rel.hash_form();

@@ -8,7 +8,7 @@
 //!   (ccache.conf and `CCACHE_*`);
 //! - `compiler` (finding the real compiler, argument analysis), `depfile`
 //!   (`.d` files on a hit);
-//! - `store` (the local cache dir's files: the entries' container and
+//! - `disk` (the local cache dir's files: the entries' container and
 //!   formats, `entry`, `manifest`, `inputs` (miss inputs); the memos;
 //!   `digests`, the memo of large inputs such as PCH files; `cleanup`,
 //!   limits and eviction; `usage`, what the cache holds; and `output`,
@@ -28,6 +28,7 @@ pub mod clock;
 pub mod compiler;
 pub mod config;
 pub mod depfile;
+pub mod disk;
 pub mod explain;
 pub mod files;
 pub mod hash;
@@ -38,7 +39,6 @@ pub mod paths;
 pub mod remote;
 pub mod stats;
 pub mod storage;
-pub mod store;
 pub mod wrap;
 
 use std::ffi::OsString;
@@ -159,7 +159,7 @@ mod layering {
     /// before it, so no two modules depend on each other.
     const ORDER: &[&str] = &[
         "clock", "files", "key", "log", "paths", "stats", "remote", "config", "compiler",
-        "depfile", "store", "hash", "storage", "explain", "wrap", "manage",
+        "depfile", "disk", "hash", "storage", "explain", "wrap", "manage",
     ];
 
     /// Every `.rs` file below `dir`.

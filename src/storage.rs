@@ -17,15 +17,15 @@ mod raw_object;
 mod remotes;
 
 use crate::config::Config;
+use crate::disk::cleanup::{self, Limits};
+use crate::disk::entry::{FileKind, ResultEntry};
+use crate::disk::inputs::{self, MissInputs};
+use crate::disk::manifest::{Manifest, ManifestResult};
+use crate::disk::{EntryKind, LocalStore};
 use crate::key::{DigestMemo, Key, MemoKind};
 use crate::log::Log;
 use crate::remote::Remote;
 use crate::stats::{self, Counter};
-use crate::store::cleanup::{self, Limits};
-use crate::store::entry::{FileKind, ResultEntry};
-use crate::store::inputs::{self, MissInputs};
-use crate::store::manifest::{Manifest, ManifestResult};
-use crate::store::{EntryKind, LocalStore};
 
 /// Results from this size on are streamed from their file rather than
 /// read whole: below it one read is as cheap.
@@ -360,7 +360,7 @@ impl Storage {
     }
 
     /// Stores a miss's inputs locally, stamped with the moment the
-    /// miss started (see `store::inputs`): in the size counters like any
+    /// miss started (see `disk::inputs`): in the size counters like any
     /// entry, but not one of ccache's storage writes, and never sent to a
     /// remote.
     pub fn put_miss_inputs(&mut self, key: &Key, inputs: &MissInputs) {
@@ -488,7 +488,7 @@ impl Storage {
 
     /// After a call that wrote to the local store: enforces the size
     /// limits, evicting the least recently used entries when the cache is
-    /// over one (`store::cleanup`). What it did, or why it could not, goes
+    /// over one (`disk::cleanup`). What it did, or why it could not, goes
     /// to the log.
     pub fn clean_up(&self) {
         if !self.wrote_locally {

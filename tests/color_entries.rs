@@ -289,7 +289,7 @@ fn only_result(env: &TestEnv) -> (std::path::PathBuf, objcache::key::Key) {
 /// from the new entry.
 #[test]
 fn a_plain_entry_of_an_older_objcache_is_replaced_and_explained() {
-    use objcache::store::entry::{FileKind, ResultEntry};
+    use objcache::disk::entry::{FileKind, ResultEntry};
     let env = TestEnv::new();
     let dir = env.dir("w");
     std::fs::write(dir.join("w.c"), WARNS).unwrap();

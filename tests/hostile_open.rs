@@ -468,7 +468,7 @@ fn a_huge_file_in_a_file_remote_is_refused_unread() {
 /// Adds an include record for `path` (0 bytes long, as a FIFO or a device
 /// node says) in front of every result of the manifest at `manifest`.
 fn plant_include(manifest: &Path, path: &Path) {
-    use objcache::store::manifest::{IncludeRecord, Manifest, Stamp, StoredPath};
+    use objcache::disk::manifest::{IncludeRecord, Manifest, Stamp, StoredPath};
     let name = manifest.file_name().unwrap().to_str().unwrap();
     let key = objcache::key::Key::from_hex(&name[..name.len() - 1]).unwrap();
     let mut m = Manifest::decode(&read(manifest), &key).unwrap();

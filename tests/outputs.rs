@@ -171,8 +171,8 @@ fn large_entries_hit_exactly_and_damaged_ones_miss() {
 /// and the output is there, with the compiler's bytes.
 #[test]
 fn entry_with_two_objects_is_corrupt_and_the_output_still_appears() {
+    use objcache::disk::entry::{FileKind, ResultEntry};
     use objcache::key::Key;
-    use objcache::store::entry::{FileKind, ResultEntry};
     let env = TestEnv::new();
     let proj = env.copy_fixture("proj", "proj");
     let a = ["gcc", "-c", "src/util.c", "-I", "include", "-o", "util.o"];

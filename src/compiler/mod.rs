@@ -279,7 +279,7 @@ mod tests {
             let mut h = KeyHasher::new(false);
             let gcc = locate("/usr/bin/gcc", "").unwrap();
             let start = crate::clock::coarse_now_ns();
-            let memo = crate::store::LocalStore::new(dir.path());
+            let memo = crate::disk::LocalStore::new(dir.path());
             hash_identity(&mut h, &gcc, "content", &memo, start).unwrap();
             h.finish().0
         };
@@ -307,7 +307,7 @@ mod tests {
         let ctime = crate::clock::file_time_ns(m.ctime(), m.ctime_nsec());
         let digest = |start| {
             let mut h = KeyHasher::new(false);
-            let memo = crate::store::LocalStore::new(&cache);
+            let memo = crate::disk::LocalStore::new(&cache);
             hash_identity(&mut h, &located, "content", &memo, start).unwrap();
             h.finish().0
         };

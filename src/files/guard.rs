@@ -69,17 +69,17 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "the object the compiler wrote",
     ),
     (
-        "store/output.rs",
+        "disk/output.rs",
         "let created = fs::OpenOptions::new()",
         "a hit's output, created",
     ),
     (
-        "store/output.rs",
+        "disk/output.rs",
         "let mut through = fs::OpenOptions::new()",
         "a hit's output",
     ),
     (
-        "store/output.rs",
+        "disk/output.rs",
         "fs::OpenOptions::new()",
         "a hit's output, rewritten in place",
     ),

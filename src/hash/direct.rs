@@ -9,8 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use super::includes::is_header_file;
+use crate::disk::manifest::{ManifestResult, Stamp};
 use crate::paths::resolve_in;
-use crate::store::manifest::{ManifestResult, Stamp};
 
 /// Content hashes of files computed during one lookup, shared by the
 /// results of a manifest that list the same headers.
@@ -315,7 +315,7 @@ mod tests {
     }
 
     fn whole_second_result(stamp: Stamp) -> ManifestResult {
-        use crate::store::manifest::{IncludeRecord, Probes, StoredPath};
+        use crate::disk::manifest::{IncludeRecord, Probes, StoredPath};
         ManifestResult {
             result_key: crate::key::Key::of(b"r"),
             includes: vec![IncludeRecord {

@@ -24,11 +24,11 @@ use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
 use crate::compiler::{relative, Compiler};
 use crate::config::{Config, Sloppiness};
+use crate::disk::manifest::{IncludeRecord, Probes, Stamp};
 use crate::key::{DigestMemo, Key, KeyHasher};
 use crate::log::Log;
 use crate::paths;
 use crate::stats::Counter;
-use crate::store::manifest::{IncludeRecord, Probes, Stamp};
 
 /// Variables that change which headers the preprocessor finds.
 const INCLUDE_PATH_VARS: &[&str] = &[
@@ -276,7 +276,7 @@ impl Recipe<'_> {
             };
             for member in members {
                 let digest =
-                    crate::store::digests::file_digest(&member, self.memo, self.coarse_start_ns)
+                    crate::disk::digests::file_digest(&member, self.memo, self.coarse_start_ns)
                         .map_err(unusable)?;
                 h.field("pch", &digest);
             }

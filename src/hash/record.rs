@@ -16,8 +16,8 @@ use std::path::Path;
 
 use super::has_include::{self, candidates, scan, HasInclude};
 use super::includes::{includer_dirs, is_header_file, ReadFile, SearchDirs};
+use crate::disk::manifest::{IncludeRecord, Probes, Stamp, StoredPath};
 use crate::paths::{dirname, join, resolve_in, strip_dir};
-use crate::store::manifest::{IncludeRecord, Probes, Stamp, StoredPath};
 
 /// `__DATE__`, `__TIME__` or `__TIMESTAMP__`: the output depends on when or
 /// from which file version it was compiled, not only on the file's content.

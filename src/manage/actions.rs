@@ -5,8 +5,8 @@ use super::modifiers::{Modifiers, Parsed, StatsFormat};
 use super::{entries, metrics, misses};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
+use crate::disk::{cleanup, usage};
 use crate::stats::{self, display};
-use crate::store::{cleanup, usage};
 
 /// What the actions of one command line share: the modifiers and the
 /// configuration, reloaded after each action that changes it.

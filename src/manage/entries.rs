@@ -2,7 +2,7 @@
 //! `-x/--show-compression`, `--inspect`,
 //! `--extract-result`, `--hash-file` and `--checksum-file`.
 //!
-//! Entries are the containers of `store::container` (docs/formats.md): the
+//! Entries are the containers of `disk::container` (docs/formats.md): the
 //! header says whether the body is zstd-compressed and how long the payload
 //! is, so compression statistics need no decompression.
 
@@ -13,14 +13,14 @@ use std::path::Path;
 
 use crate::config::size::SizeUnits;
 use crate::depfile::StoredDepfile;
+use crate::disk::cleanup::walk_bucket;
+use crate::disk::container::peek_namespace;
+use crate::disk::entry::{FileKind, RawObjectRef, ResultEntry, MAGIC as RESULT_MAGIC};
+use crate::disk::inputs::{MissInputs, MAGIC as INPUTS_MAGIC};
+use crate::disk::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
+use crate::disk::EntryKind;
 use crate::files::disk_kib;
 use crate::key::Key;
-use crate::store::cleanup::walk_bucket;
-use crate::store::container::peek_namespace;
-use crate::store::entry::{FileKind, RawObjectRef, ResultEntry, MAGIC as RESULT_MAGIC};
-use crate::store::inputs::{MissInputs, MAGIC as INPUTS_MAGIC};
-use crate::store::manifest::{Manifest, StoredPath, MAGIC as MANIFEST_MAGIC};
-use crate::store::EntryKind;
 
 /// magic | version | compression | ns_len | key | payload_len
 const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;

@@ -7,9 +7,9 @@
 
 use std::fmt::Write as _;
 
+use crate::disk::usage::{Amount, Usage};
 use crate::stats::counters::{CounterKind, Merge, ALL, COUNTERS};
 use crate::stats::{Counter, Counters};
-use crate::store::usage::{Amount, Usage};
 
 /// The limits the exposition shows, as its gauges count them (0 = none).
 pub struct LimitGauges {

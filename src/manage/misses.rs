@@ -1,15 +1,15 @@
 //! `--explain [OUTPUT]`: the explanations that misses left with their
-//! inputs (see `store::inputs`), for one output or the latest misses.
+//! inputs (see `disk::inputs`), for one output or the latest misses.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::entries::entry_files;
+use crate::disk::inputs::{self, MissInputs};
+use crate::disk::{EntryKind, LocalStore};
 use crate::key::Key;
 use crate::paths::{self, BaseDirs};
 use crate::stats::display::format_unix_time;
-use crate::store::inputs::{self, MissInputs};
-use crate::store::{EntryKind, LocalStore};
 
 /// How many misses `--explain` without an output lists.
 const LATEST: usize = 20;

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use super::entries::{entry_files, header};
 use crate::config::size::SizeUnits;
+use crate::disk::entry::ResultEntry;
+use crate::disk::inputs::MissInputs;
+use crate::disk::manifest::Manifest;
+use crate::disk::{EntryKind, LocalStore};
 use crate::key::Key;
-use crate::store::entry::ResultEntry;
-use crate::store::inputs::MissInputs;
-use crate::store::manifest::Manifest;
-use crate::store::{EntryKind, LocalStore};
 
 /// `-X LEVEL`: a zstd level, or `uncompressed`.
 pub fn parse_level(text: &str) -> Result<Option<i32>, String> {

@@ -53,7 +53,7 @@ pub struct Counters {
     /// The buckets' file counts leave miss inputs apart. A shard written
     /// by an objcache that counted them as files (or rewritten by one
     /// since) lacks the mark, and its buckets are counted again (see
-    /// `store::recount_shard`).
+    /// `disk::recount_shard`).
     pub inputs_apart: bool,
 }
 

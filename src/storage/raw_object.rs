@@ -12,10 +12,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::Storage;
+use crate::disk::entry::{FileKind, RawObjectRef, ResultEntry};
+use crate::disk::{self, EntryKind};
 use crate::key::Key;
 use crate::stats::Counter;
-use crate::store::entry::{FileKind, RawObjectRef, ResultEntry};
-use crate::store::{self, EntryKind};
 
 impl Storage {
     /// Raw objects live beside the local entry; remote storage needs
@@ -139,7 +139,7 @@ impl Storage {
         if len != size {
             return Ok(Some(Counter::CorruptCacheEntry));
         }
-        let mut out = store::OutputFile::create(output, store::Symlink::Replace)?;
+        let mut out = disk::OutputFile::create(output, disk::Symlink::Replace)?;
         let mut hasher = blake3::Hasher::new();
         let mut tee = Tee {
             hasher: &mut hasher,
@@ -189,7 +189,7 @@ fn link_checked(
     if !holds(tmp.as_file_mut(), reference)? {
         return Ok(Some(Some(Counter::CorruptCacheEntry)));
     }
-    store::install_output(tmp, output, store::Symlink::Replace)?;
+    disk::install_output(tmp, output, disk::Symlink::Replace)?;
     Ok(Some(None))
 }
 
@@ -202,13 +202,13 @@ fn clone_checked(
     output: &Path,
 ) -> io::Result<Option<Option<Counter>>> {
     let mut tmp = crate::files::temp_file_for(output)?;
-    if !store::clone_file(raw, tmp.as_file()) {
+    if !disk::clone_file(raw, tmp.as_file()) {
         return Ok(None);
     }
     if !holds(tmp.as_file_mut(), reference)? {
         return Ok(Some(Some(Counter::CorruptCacheEntry)));
     }
-    store::install_output(tmp, output, store::Symlink::Replace)?;
+    disk::install_output(tmp, output, disk::Symlink::Replace)?;
     Ok(Some(None))
 }
 

@@ -3,10 +3,10 @@
 //! entries, and local hits with `reshare`).
 
 use super::Storage;
+use crate::disk::EntryKind;
 use crate::key::Key;
 use crate::remote::{self, Remote};
 use crate::stats::Counter;
-use crate::store::EntryKind;
 
 impl Storage {
     /// The configured remotes, opened on first use. A backend that cannot

@@ -1,7 +1,7 @@
 //! The policy against a real local store and a real `file:` remote.
 
 use super::*;
-use crate::store::{entry, manifest};
+use crate::disk::{entry, manifest};
 use std::path::Path;
 
 struct Fixture {

@@ -11,12 +11,12 @@ use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
 use crate::config::Config;
 use crate::depfile::StoredDepfile;
+use crate::disk::container::CopyError;
+use crate::disk::entry::{FileKind, RawObjectRef, ResultStream};
+use crate::disk::{self, EntryKind};
 use crate::key::Key;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
-use crate::store::container::CopyError;
-use crate::store::entry::{FileKind, RawObjectRef, ResultStream};
-use crate::store::{self, EntryKind};
 
 /// A stored result, checked and ready to be put in place.
 #[derive(Default)]
@@ -36,7 +36,7 @@ struct Unpacked {
 /// Where a hit's object comes from.
 enum Object {
     /// Written to the output from the entry, not yet confirmed.
-    Written(store::OutputFile),
+    Written(disk::OutputFile),
     /// A raw object file beside the entry (`hard_link`/`file_clone`),
     /// checked against its reference before it is used.
     Raw(RawObjectRef),
@@ -91,8 +91,8 @@ impl Session {
         // removed and the compiler runs, so an object never stands without
         // the `.d` that tells make which headers it depends on.
         if let Some((path, body)) = dep_file {
-            let through = store::Symlink::WriteThrough;
-            written(path, store::write_output(Path::new(path), &body, through))?;
+            let through = disk::Symlink::WriteThrough;
+            written(path, disk::write_output(Path::new(path), &body, through))?;
         }
         // Likewise the `.dwo` the object refers to, the `.gcno` that must
         // come from the same compile, and the other extra files.
@@ -100,7 +100,7 @@ impl Session {
             let extra = a.extra_outputs.iter().find(|e| file_kind(e.kind) == *kind);
             if let Some(path) = extra.map(|e| e.path.as_str()) {
                 let symlink = symlink_rule(*kind);
-                written(path, store::write_output(Path::new(path), body, symlink))?;
+                written(path, disk::write_output(Path::new(path), body, symlink))?;
             }
         }
         match unpacked.object.take() {
@@ -300,10 +300,10 @@ fn unpack(
 /// What a hit does with an extra output that is a symlink: what gcc does.
 /// GNU as writes the `.dwo` (clang writes it through the link); cc1 and
 /// the assembler's listing option open theirs with `fopen`.
-fn symlink_rule(kind: FileKind) -> store::Symlink {
+fn symlink_rule(kind: FileKind) -> disk::Symlink {
     match kind {
-        FileKind::SplitDwarf => store::Symlink::Replace,
-        _ => store::Symlink::WriteThrough,
+        FileKind::SplitDwarf => disk::Symlink::Replace,
+        _ => disk::Symlink::WriteThrough,
     }
 }
 
@@ -319,7 +319,7 @@ fn read_object(
     let bad_output =
         |e: std::io::Error| fallback(Counter::BadOutputFile, format!("writing {output}: {e}"));
     if kind == FileKind::Object {
-        let out = store::OutputFile::create(Path::new(output), store::Symlink::Replace);
+        let out = disk::OutputFile::create(Path::new(output), disk::Symlink::Replace);
         let mut out = out.map_err(bad_output)?;
         return match stream.copy_to(len, &mut out) {
             Ok(()) => Ok(Ok(Object::Written(out))),

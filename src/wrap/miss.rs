@@ -12,11 +12,11 @@ use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
 use crate::config::Config;
 use crate::depfile::StoredDepfile;
+use crate::disk;
+use crate::disk::entry::{FileKind, ResultEntry};
 use crate::key::Key;
 use crate::log::Log;
 use crate::stats::Counter;
-use crate::store;
-use crate::store::entry::{FileKind, ResultEntry};
 
 /// What a compile on a miss produced.
 pub(super) struct Compiled {
@@ -210,7 +210,7 @@ impl Session {
             // complete (relative) file, never half of ours.
             let replaced = crate::files::temp_file_for(Path::new(&d.file)).and_then(|mut tmp| {
                 tmp.write_all(&mapped)?;
-                store::install_output(tmp, Path::new(&d.file), store::Symlink::WriteThrough)
+                disk::install_output(tmp, Path::new(&d.file), disk::Symlink::WriteThrough)
             });
             if let Err(e) = replaced {
                 self.log.note(format!(

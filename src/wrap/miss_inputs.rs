@@ -5,13 +5,13 @@
 //! hit only touches them, as it touches its entries.
 
 use super::Session;
+use crate::disk::inputs::MissInputs;
+use crate::disk::manifest::{IncludeRecord, StoredPath};
+use crate::disk::EntryKind;
 use crate::explain::{self, Context};
 use crate::hash::record::has_time_macros;
 use crate::paths;
 use crate::storage::Storage;
-use crate::store::inputs::MissInputs;
-use crate::store::manifest::{IncludeRecord, StoredPath};
-use crate::store::EntryKind;
 
 /// Which output a call's miss inputs belong to, fixed once the call is
 /// analysed.

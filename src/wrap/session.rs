@@ -9,6 +9,9 @@ use super::{checks, fallback, miss_inputs, test_panic, Fallback, Session};
 use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::Compiler;
 use crate::config::Config;
+use crate::disk::entry::ResultEntry;
+use crate::disk::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
+use crate::disk::{EntryKind, LocalStore};
 use crate::hash::direct::{self, DigestCache};
 use crate::hash::includes::{self, ReadFile, SearchDirs};
 use crate::hash::recipe::{HashedKey, Recipe};
@@ -18,9 +21,6 @@ use crate::log::Log;
 use crate::paths;
 use crate::stats::Counter;
 use crate::storage::Storage;
-use crate::store::entry::ResultEntry;
-use crate::store::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
-use crate::store::{EntryKind, LocalStore};
 
 /// The result key from preprocessor mode, and what the preprocessor read.
 struct Preprocessed {

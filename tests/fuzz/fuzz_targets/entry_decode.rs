@@ -1,4 +1,4 @@
-//! Result entries (src/store/entry.rs): `ResultEntry::decode` and the
+//! Result entries (src/disk/entry.rs): `ResultEntry::decode` and the
 //! streaming `ResultStream` on arbitrary bytes and on sealed containers
 //! around fuzzer payloads. Never a panic, never an allocation sized from a
 //! declared length rather than from the data (libFuzzer's
@@ -6,13 +6,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::store::entry::{FileKind, ResultEntry, ResultStream, MAGIC};
+use objcache::disk::entry::{FileKind, ResultEntry, ResultStream, MAGIC};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();
     let bytes = objcache_fuzz::container(data, MAGIC, 2);
     let decoded = ResultEntry::decode(&bytes, &key);
-    let _ = objcache::store::container::peek_namespace(&bytes);
+    let _ = objcache::disk::container::peek_namespace(&bytes);
 
     let streamed = stream(&bytes);
     // The two readers agree on what a valid entry holds.

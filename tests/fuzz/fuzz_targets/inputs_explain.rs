@@ -1,4 +1,4 @@
-//! Miss inputs and miss explanations (src/store/inputs.rs,
+//! Miss inputs and miss explanations (src/disk/inputs.rs,
 //! src/explain.rs): `MissInputs::decode` on sealed containers around
 //! fuzzer payloads, and `explain` comparing any two field lists, as a miss
 //! does with miss inputs read from the cache. Never a panic or an absurd
@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use objcache::explain::{explain, Context};
-use objcache::store::inputs::{MissInputs, MAGIC};
+use objcache::disk::inputs::{MissInputs, MAGIC};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();

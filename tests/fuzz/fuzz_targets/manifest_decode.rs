@@ -1,11 +1,11 @@
-//! Manifests (src/store/manifest.rs): `Manifest::decode` on arbitrary
+//! Manifests (src/disk/manifest.rs): `Manifest::decode` on arbitrary
 //! bytes and on sealed containers around fuzzer payloads. Never a panic or
 //! an absurd allocation; a manifest that decodes encodes to one that
 //! decodes equal, and its probe names can be listed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::store::manifest::{Manifest, MAGIC};
+use objcache::disk::manifest::{Manifest, MAGIC};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();

@@ -18,7 +18,7 @@ const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 32 + 8;
 
 /// `Format`'s limit on the payload a file of `magic` declares.
 fn max_payload(magic: &[u8; 4]) -> u64 {
-    use objcache::store::{container, inputs, manifest};
+    use objcache::disk::{container, inputs, manifest};
     match magic {
         m if m == manifest::MAGIC => manifest::MAX_PAYLOAD,
         m if m == inputs::MAGIC => inputs::MAX_PAYLOAD,
@@ -26,7 +26,7 @@ fn max_payload(magic: &[u8; 4]) -> u64 {
     }
 }
 
-/// The envelope of src/store/container.rs (docs/formats.md):
+/// The envelope of src/disk/container.rs (docs/formats.md):
 /// `magic | version u16 | compression u8 | ns_len u8 | key [32] |
 /// payload_len u64 | namespace | body | blake3 of all before it`.
 pub fn seal(

@@ -1,8 +1,8 @@
 //! Cleanup against a real local store.
 
 use super::*;
+use crate::disk::{EntryKind, LocalStore};
 use crate::key::Key;
-use crate::store::{EntryKind, LocalStore};
 
 fn set_age(path: &Path, secs_ago: u64) {
     let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);

@@ -66,7 +66,7 @@ pub fn file_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::LocalStore;
+    use crate::disk::LocalStore;
 
     fn ctime_ns(path: &Path) -> i64 {
         let m = fs::metadata(path).unwrap();

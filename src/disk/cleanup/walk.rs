@@ -21,7 +21,7 @@ use crate::stats;
 pub enum FileClass {
     Result,
     Manifest,
-    /// An output's miss inputs (`…X`, see `store::inputs`): a cache file
+    /// An output's miss inputs (`…X`, see `disk::inputs`): a cache file
     /// whose size counts, but not one of the files `files_in_cache` counts.
     MissInputs,
     Temp,
@@ -52,12 +52,12 @@ pub fn classify(name: &str) -> FileClass {
     if name.starts_with(".objcache-tmp.") || name.contains(".tmp.") {
         FileClass::Temp
     } else {
-        match crate::store::EntryKind::parse_file_name(name) {
-            Some((crate::store::EntryKind::Result | crate::store::EntryKind::RawObject, _)) => {
+        match crate::disk::EntryKind::parse_file_name(name) {
+            Some((crate::disk::EntryKind::Result | crate::disk::EntryKind::RawObject, _)) => {
                 FileClass::Result
             }
-            Some((crate::store::EntryKind::Manifest, _)) => FileClass::Manifest,
-            Some((crate::store::EntryKind::Inputs, _)) => FileClass::MissInputs,
+            Some((crate::disk::EntryKind::Manifest, _)) => FileClass::Manifest,
+            Some((crate::disk::EntryKind::Inputs, _)) => FileClass::MissInputs,
             None => FileClass::Other,
         }
     }
@@ -158,7 +158,7 @@ mod tests {
         let bucket = bucket_dir(dir.path(), 0x3c);
         fs::create_dir_all(bucket.join("d")).unwrap();
         let key = crate::key::Key::of(b"k");
-        let entry = crate::store::EntryKind::Result.file_name(&key);
+        let entry = crate::disk::EntryKind::Result.file_name(&key);
         for name in [
             entry.as_str(),
             "unknown",

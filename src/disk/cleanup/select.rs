@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{sweep_bucket, sweep_stray_temp_files, FileClass, Swept, WalkedFile, STALE_TEMP_SECS};
-use crate::store::container;
+use crate::disk::container;
 
 /// `--check`: verifies every entry (checksum, key, format; a raw object
 /// against its result's digest) and removes the bad ones, with their
@@ -32,33 +32,33 @@ fn entry_is_sound(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some((kind, key)) = crate::store::EntryKind::parse_file_name(name) else {
+    let Some((kind, key)) = crate::disk::EntryKind::parse_file_name(name) else {
         return false;
     };
     let Ok(bytes) = crate::files::read_cache_file(path) else {
         return false;
     };
     match kind {
-        crate::store::EntryKind::Result => {
-            crate::store::entry::ResultStream::check(&bytes, &key).is_ok()
+        crate::disk::EntryKind::Result => {
+            crate::disk::entry::ResultStream::check(&bytes, &key).is_ok()
         }
-        crate::store::EntryKind::Manifest => {
-            crate::store::manifest::Manifest::decode(&bytes, &key).is_ok()
+        crate::disk::EntryKind::Manifest => {
+            crate::disk::manifest::Manifest::decode(&bytes, &key).is_ok()
         }
-        crate::store::EntryKind::Inputs => {
-            crate::store::inputs::MissInputs::decode(&bytes, &key).is_ok()
+        crate::disk::EntryKind::Inputs => {
+            crate::disk::inputs::MissInputs::decode(&bytes, &key).is_ok()
         }
         // A raw object must match the digest and length in its result entry.
-        crate::store::EntryKind::RawObject => {
-            let result = path.with_file_name(crate::store::EntryKind::Result.file_name(&key));
+        crate::disk::EntryKind::RawObject => {
+            let result = path.with_file_name(crate::disk::EntryKind::Result.file_name(&key));
             let Ok(entry) = crate::files::read_cache_file(&result)
                 .map_err(|e| e.to_string())
-                .and_then(|b| crate::store::entry::ResultEntry::decode(&b, &key))
+                .and_then(|b| crate::disk::entry::ResultEntry::decode(&b, &key))
             else {
                 return false;
             };
             entry.files.iter().any(|(k, digest_len)| {
-                *k == crate::store::entry::FileKind::RawObject
+                *k == crate::disk::entry::FileKind::RawObject
                     && digest_len.len() == 40
                     && digest_len[..32] == *blake3::hash(&bytes).as_bytes()
                     && digest_len[32..] == (bytes.len() as u64).to_le_bytes()
@@ -96,7 +96,7 @@ impl Selection<'_> {
 /// For a raw object file (`<key>W`), its result entry (`<key>R`), which
 /// holds the namespace.
 fn raw_object_result(path: &Path) -> Option<PathBuf> {
-    use crate::store::EntryKind;
+    use crate::disk::EntryKind;
     match EntryKind::parse_file_name(path.file_name()?.to_str()?)? {
         (EntryKind::RawObject, key) => Some(path.with_file_name(EntryKind::Result.file_name(&key))),
         _ => None,
@@ -112,9 +112,9 @@ pub fn namespace_of(path: &Path) -> Option<String> {
     // would otherwise show up (or match an eviction) as one.
     let magic = head.get(..4)?;
     let ours = [
-        crate::store::entry::MAGIC,
-        crate::store::manifest::MAGIC,
-        crate::store::inputs::MAGIC,
+        crate::disk::entry::MAGIC,
+        crate::disk::manifest::MAGIC,
+        crate::disk::inputs::MAGIC,
     ];
     if !ours.iter().any(|m| magic == *m) {
         return None;
