@@ -30,6 +30,7 @@ mod direct;
 mod explain;
 mod extra_outputs;
 mod faults;
+mod fresh_inputs;
 mod hardlink;
 mod hostile_locks;
 mod hostile_open;

@@ -6,6 +6,7 @@
 
 mod checks;
 mod debug;
+mod fresh;
 mod hit;
 mod miss;
 mod miss_inputs;
