@@ -353,6 +353,12 @@ fn a_header_rewritten_continuously_by_another_process_is_never_served_wrong() {
         std::panic::resume_unwind(panic);
     }
     assert!(written > CALLS, "the header was rewritten {written} times");
+    let s = env.stats();
+    eprintln!(
+        "while {written} rewrites ran: {} of {CALLS} calls stored, {} hits",
+        get(&s, "cache_miss"),
+        hits(&s)
+    );
     for (text, expected) in texts.iter().zip(&objects).chain(texts.iter().zip(&objects)) {
         write_in_place(&header, text);
         let mut cmd = call(&env, &dir, "gcc", &args);
@@ -362,7 +368,7 @@ fn a_header_rewritten_continuously_by_another_process_is_never_served_wrong() {
 }
 
 /// Rewrites `path` in place with each of `texts` in turn (in bursts, with
-/// pauses of up to 20 ms, so that some calls store), setting its mtime
+/// pauses of up to 90 ms, so that some calls store), setting its mtime
 /// back to `mtime` each time, until `stop`: how many rewrites.
 fn rewrite_until(stop: &AtomicBool, path: &Path, texts: [&str; 2], mtime: SystemTime) -> usize {
     use std::os::unix::fs::FileExt;
@@ -372,8 +378,12 @@ fn rewrite_until(stop: &AtomicBool, path: &Path, texts: [&str; 2], mtime: System
         file.write_all_at(texts[n % 2].as_bytes(), 0).unwrap();
         file.set_modified(mtime).unwrap();
         n += 1;
-        let pause = if n % 7 == 0 { 3 + (n * 37) % 18 } else { 0 };
-        std::thread::sleep(Duration::from_micros(300) + Duration::from_millis(pause as u64));
+        let pause = if n % 5 == 0 {
+            [2, 90, 10, 60, 30][n / 5 % 5]
+        } else {
+            0
+        };
+        std::thread::sleep(Duration::from_micros(300) + Duration::from_millis(pause));
     }
     n
 }
