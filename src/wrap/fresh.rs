@@ -49,7 +49,7 @@ impl Session {
         let Some(reference) = self.wait_for_settling(&[a.input.as_str()], cwd, direct) else {
             return;
         };
-        if self.source_unchanged(a, cwd) {
+        if self.source_unchanged(a) {
             self.coarse_start_ns = reference;
         }
     }
@@ -94,7 +94,7 @@ impl Session {
                 return pp;
             }
         };
-        if !self.source_unchanged(a, cwd) {
+        if !self.source_unchanged(a) {
             return pp;
         }
         self.coarse_start_ns = reference;
@@ -135,8 +135,8 @@ impl Session {
 
     /// Is the source's text the one the keys were made from? Read after a
     /// wait, before the preprocessor or compiler reads it again.
-    fn source_unchanged(&self, a: &ArgsAnalysis, cwd: &str) -> bool {
-        let now = std::fs::read(paths::resolve_in(cwd, &a.input)).ok();
+    fn source_unchanged(&self, a: &ArgsAnalysis) -> bool {
+        let now = std::fs::read(&a.input).ok();
         let same = now.is_some() && now == self.source;
         if !same {
             self.log.note(format!(
@@ -226,11 +226,11 @@ mod tests {
         // a little after (a stamp right after a stat).
         let fresh = [
             stamp(start, start),
-            stamp(start + 3_000_017, start + 3_000_017),
+            stamp(start + 3_000_020, start + 3_000_020),
         ];
         let target = settle_target(fresh.into_iter(), start, start, BOTH);
-        assert_eq!(target, Some(start + 3_000_018));
-        assert!(clock::stamp_settled(start + 3_000_017, target.unwrap()));
+        assert_eq!(target, Some(start + 3_000_021));
+        assert!(clock::stamp_settled(start + 3_000_020, target.unwrap()));
     }
 
     #[test]
