@@ -129,8 +129,10 @@ fn a_source_written_just_before_each_call_is_stored() {
 
 /// A header generated just before each call of an older source (a
 /// version or config header rewritten by a build step): each compile is
-/// stored, with the header's content as it was when the compiler read it.
-/// Before, about half of them were not stored.
+/// stored, with the header's content as it was when the compiler read it,
+/// also on a source's first compile, when no manifest names the header
+/// before the preprocessor reads it. Before, about half of them were not
+/// stored.
 #[test]
 fn a_header_generated_just_before_each_call_is_stored() {
     require("gcc");
@@ -154,6 +156,28 @@ fn a_header_generated_just_before_each_call_is_stored() {
     let mut again = call(&env, &dir, "gcc", &args);
     run_at_once(&mut again);
     assert_eq!(env.stat("direct_cache_hit"), 1, "the last header again");
+    // First compiles, with no manifest to name the header before the
+    // preprocessor reads it.
+    for i in 0..CALLS {
+        let source = format!("u{i}.c");
+        write_file(
+            &dir.join(&source),
+            &format!("#include \"g{i}.h\"\nint u = G;\n"),
+        );
+    }
+    for i in 0..CALLS {
+        let (source, object) = (format!("u{i}.c"), format!("u{i}.o"));
+        let args = ["-c", source.as_str(), "-o", object.as_str()];
+        let mut cmd = call(&env, &dir, "gcc", &args);
+        write_file(&dir.join(format!("g{i}.h")), &format!("#define G {i}\n"));
+        run_at_once(&mut cmd);
+        let got = read(&dir.join(&object));
+        let expected = plain_object("gcc", &dir, args, &object);
+        assert_bytes_eq(&got, &expected, &source);
+    }
+    let s = env.stats();
+    let counts = ["cache_miss", "modified_input_file"].map(|c| get(&s, c));
+    assert_eq!(counts, [2 * CALLS as u64, 0], "every compile stored: {s:?}");
 }
 
 /// The same on a file system with 1-second stamps, where a file written
@@ -205,7 +229,8 @@ fn files_written_just_before_each_call_on_a_one_second_file_system_are_never_ser
 /// same size) and setting its mtime back to `$RACE_MTIME`, so that only
 /// its ctime tells:
 /// - `identity`: as `compiler_check` (run after the source was read for
-///   the keys, before anything compiles);
+///   the keys, before anything compiles), then letting the rewrite's
+///   tick end;
 /// - `cpp`: right after the first preprocessor run, before the compiler;
 /// - `compile`: for the compile only, putting `$RACE_BACK` back after it.
 fn racing_compiler(env: &TestEnv) -> PathBuf {
@@ -215,7 +240,7 @@ fn racing_compiler(env: &TestEnv) -> PathBuf {
         r#"#!/bin/sh
 put() {{ cp "$1" "$RACE_FILE"; touch -m -d "$RACE_MTIME" "$RACE_FILE"; }}
 if [ "$1" = --identity ]; then
-  [ "$RACE" = identity ] && put "$RACE_OTHER"
+  [ "$RACE" = identity ] && put "$RACE_OTHER" && sleep 0.03
   exit 0
 fi
 case " $* " in

@@ -40,26 +40,44 @@ const REACH_NS: i64 = 25_000_000;
 const WAIT_LIMIT: Duration = Duration::from_millis(50);
 
 impl Session {
-    /// Before a miss's preprocessor (or compiler, in depend mode) runs: if
-    /// the source's stamp settles soon, waits for it and moves the
-    /// reference after the wait, unless the source's text changed since it
-    /// was read for the keys. `direct`: the compile is recorded for direct
-    /// mode, whose check counts the mtime too.
-    pub(super) fn settle_fresh_source(&mut self, a: &ArgsAnalysis, cwd: &str, direct: bool) {
-        let Some(reference) = self.wait_for_settling(&[a.input.as_str()], cwd, direct) else {
+    /// Before a miss's preprocessor (or compiler, in depend mode) reads
+    /// anything: moves the reference to now, once the headers the last
+    /// compile of this source read (by the manifest) are settled, waiting
+    /// for them when one was written in the current tick and that ends
+    /// soon. The source's text, read for the keys at the start, must still
+    /// be what the file holds: either its ctime was settled at the start (a
+    /// write since would have stamped a later one), or it too is waited
+    /// for, read again and found the same. `direct`: the compile is
+    /// recorded for direct mode, whose check counts the mtime too.
+    pub(super) fn settle_before_reading(&mut self, a: &ArgsAnalysis, cwd: &str, direct: bool) {
+        let now = clock::coarse_now_ns();
+        let Some(source) = stamp_of(&paths::resolve_in(cwd, &a.input)) else {
             return;
         };
-        if self.source_unchanged(a) {
+        let source_kept = clock::stamp_settled(source.ctime_ns, self.coarse_start_ns);
+        let headers = self.known_includes.iter().filter_map(|path| stamp_of(path));
+        let stamps = headers.chain((!source_kept).then_some(source));
+        let reference = match settling(stamps, now, now, self.counted(direct)) {
+            Settling::Settled => now,
+            Settling::Until(target) => match self.wait_for(target) {
+                Some(reference) => reference,
+                None => return,
+            },
+            Settling::Beyond if source_kept => now,
+            Settling::Beyond => return,
+        };
+        if source_kept || self.source_unchanged(a) {
             self.coarse_start_ns = reference;
         }
     }
 
     /// After a miss's preprocessor ran, before the compiler does: if a file
-    /// it read (a header written just before the call) settles soon, waits
-    /// for it, runs the preprocessor again and moves the reference after
-    /// the wait when the key and the source's text are the same. The
-    /// preprocessed form to go on with: the second one, whose list of the
-    /// files read was made after the wait.
+    /// it read was not settled at the reference (a header written just
+    /// before the preprocessor started) and settles soon, waits for it,
+    /// runs the preprocessor again and moves the reference after the wait
+    /// when the key and the source's text are the same. The preprocessed
+    /// form to go on with: the second one, whose list of the files read
+    /// was made after the wait.
     pub(super) fn settle_fresh_includes(
         &mut self,
         pp: Preprocessed,
@@ -70,10 +88,17 @@ impl Session {
     ) -> Preprocessed {
         let read =
             std::iter::once(a.input.as_str()).chain(pp.files.iter().map(|f| f.path.as_str()));
-        let read: Vec<&str> = read.collect();
-        let Some(reference) = self.wait_for_settling(&read, cwd, direct) else {
+        let stamps = read.filter_map(|path| stamp_of(&paths::resolve_in(cwd, path)));
+        let now = clock::coarse_now_ns();
+        let Settling::Until(target) =
+            settling(stamps, self.coarse_start_ns, now, self.counted(direct))
+        else {
             return pp;
         };
+        let Some(reference) = self.wait_for(target) else {
+            return pp;
+        };
+        let started = Instant::now();
         let again = match self.preprocessed(a, cwd, common, direct) {
             Ok((hashed, files, search)) if hashed.key == pp.key => Preprocessed {
                 key: pp.key,
@@ -97,26 +122,27 @@ impl Session {
         if !self.source_unchanged(a) {
             return pp;
         }
+        self.log.note(format!(
+            "preprocessed again after the wait in {} µs: the same key",
+            started.elapsed().as_micros()
+        ));
         self.coarse_start_ns = reference;
         again
     }
 
-    /// Waits until every stamp of `files` that would keep the compile from
-    /// being stored or recorded is settled, if all of those that keep it
-    /// from being stored settle soon: the coarse clock's reading after the
-    /// wait (`None`: nothing to wait for, or no use).
-    fn wait_for_settling(&self, files: &[&str], cwd: &str, direct: bool) -> Option<i64> {
+    /// Which times of the files a compile read keep it from being stored
+    /// or recorded, by the sloppiness.
+    fn counted(&self, direct: bool) -> Counted {
         let sloppiness = &self.config.sloppiness;
-        let counted = Counted {
+        Counted {
             mtime: direct && !sloppiness.has(Sloppiness::IncludeFileMtime),
             ctime: !sloppiness.has(Sloppiness::IncludeFileCtime),
-        };
-        let stamps = files.iter().filter_map(|path| {
-            let meta = std::fs::metadata(paths::resolve_in(cwd, path)).ok()?;
-            Some(Stamp::of(&meta))
-        });
-        let now = clock::coarse_now_ns();
-        let target = settle_target(stamps, self.coarse_start_ns, now, counted)?;
+        }
+    }
+
+    /// Waits until the coarse clock reads `target`: that reading, the new
+    /// reference (`None`: the wait ran out).
+    fn wait_for(&self, target: i64) -> Option<i64> {
         let waited = Instant::now();
         let reference = clock::wait_for_coarse(target, WAIT_LIMIT);
         let us = waited.elapsed().as_micros();
@@ -148,6 +174,11 @@ impl Session {
     }
 }
 
+/// A file's stamp, if it is there.
+fn stamp_of(path: &str) -> Option<Stamp> {
+    std::fs::metadata(path).ok().map(|m| Stamp::of(&m))
+}
+
 /// Which of a file's times keep a compile from being stored (the ctime,
 /// unless `include_file_ctime`) or recorded for direct mode (the mtime
 /// too, unless `include_file_mtime`).
@@ -157,18 +188,27 @@ struct Counted {
     ctime: bool,
 }
 
-/// The coarse clock reading at which every counted time of `stamps` that
-/// is not settled at `reference` will be, if waiting for it from `now` is
-/// worth it: `None` when all are settled, or when a ctime settles too late
-/// (the compile cannot be stored anyway). An mtime that settles too late
-/// (a future date from a tarball) only keeps the compile from direct mode:
-/// the wait for the others still lets it be stored.
-fn settle_target(
+/// Whether the counted times of some files are settled at a reference.
+#[derive(Debug, PartialEq)]
+enum Settling {
+    Settled,
+    /// Not yet; all of them will be at this coarse clock reading, soon.
+    Until(i64),
+    /// A ctime settles too late to wait for: the compile is not stored
+    /// anyway.
+    Beyond,
+}
+
+/// Whether every counted time of `stamps` is settled at `reference`, and
+/// if not, when all of them will be, judged from `now`. An mtime that
+/// settles too late (a future date from a tarball) only keeps the compile
+/// from direct mode: the wait for the others still lets it be stored.
+fn settling(
     stamps: impl Iterator<Item = Stamp>,
     reference: i64,
     now: i64,
     counted: Counted,
-) -> Option<i64> {
+) -> Settling {
     let mut target: Option<i64> = None;
     for stamp in stamps {
         let times = [
@@ -182,14 +222,14 @@ fn settle_target(
             let at = clock::settles_at(time);
             if at.saturating_sub(now) > REACH_NS {
                 if stores {
-                    return None;
+                    return Settling::Beyond;
                 }
                 continue;
             }
             target = Some(target.map_or(at, |t| t.max(at)));
         }
     }
-    target
+    target.map_or(Settling::Settled, Settling::Until)
 }
 
 #[cfg(test)]
@@ -212,15 +252,19 @@ mod tests {
         ctime: true,
     };
 
+    fn of(stamps: &[Stamp], reference: i64, now: i64, counted: Counted) -> Settling {
+        settling(stamps.iter().cloned(), reference, now, counted)
+    }
+
     #[test]
     fn settled_files_ask_for_no_wait() {
         let start = 1_700_000_001 * SECOND + 500_000_000;
         let old = stamp(start - 10_000_000, start - 10_000_000);
-        assert_eq!(settle_target([old].into_iter(), start, start, BOTH), None);
+        assert_eq!(of(&[old], start, start, BOTH), Settling::Settled);
     }
 
     #[test]
-    fn a_file_written_in_the_starts_tick_is_waited_for() {
+    fn a_file_written_in_the_references_tick_is_waited_for() {
         let start = 1_700_000_001 * SECOND + 500_000_123;
         // Stamped by the coarse clock at the start, and by the fine one
         // a little after (a stamp right after a stat).
@@ -228,9 +272,14 @@ mod tests {
             stamp(start, start),
             stamp(start + 3_000_020, start + 3_000_020),
         ];
-        let target = settle_target(fresh.into_iter(), start, start, BOTH);
-        assert_eq!(target, Some(start + 3_000_021));
-        assert!(clock::stamp_settled(start + 3_000_020, target.unwrap()));
+        let target = start + 3_000_021;
+        assert_eq!(of(&fresh, start, start, BOTH), Settling::Until(target));
+        assert!(clock::stamp_settled(start + 3_000_020, target));
+        // Once the clock has passed it, no wait, but not settled at the
+        // reference either: what was read before must be read again.
+        let later = start + 8_000_000;
+        assert_eq!(of(&fresh, start, later, BOTH), Settling::Until(target));
+        assert_eq!(of(&fresh, later, later, BOTH), Settling::Settled);
     }
 
     #[test]
@@ -241,13 +290,10 @@ mod tests {
             mtime: false,
             ctime: true,
         };
+        assert_eq!(of(&new_mtime, start, start, ctime_only), Settling::Settled);
         assert_eq!(
-            settle_target(new_mtime.into_iter(), start, start, ctime_only),
-            None
-        );
-        assert_eq!(
-            settle_target(new_mtime.into_iter(), start, start, BOTH),
-            Some(start + 1)
+            of(&new_mtime, start, start, BOTH),
+            Settling::Until(start + 1)
         );
     }
 
@@ -257,26 +303,24 @@ mod tests {
         let second = 1_700_000_001 * SECOND;
         let coarse = [stamp(second, second)];
         let start = second + 100_000_000;
-        assert_eq!(settle_target(coarse.into_iter(), start, start, BOTH), None);
+        assert_eq!(of(&coarse, start, start, BOTH), Settling::Beyond);
         // At the end of its second it settles soon: worth the wait.
         let late = second + 990_000_123;
         assert_eq!(
-            settle_target(coarse.into_iter(), late, late, BOTH),
-            Some(second + SECOND)
+            of(&coarse, late, late, BOTH),
+            Settling::Until(second + SECOND)
         );
         // With another file that cannot settle soon, no wait either.
-        let fine = stamp(late, late);
-        let both = [fine, stamp(second + SECOND, second + SECOND)];
-        assert_eq!(settle_target(both.into_iter(), late, late, BOTH), None);
+        let both = [stamp(late, late), stamp(second + SECOND, second + SECOND)];
+        assert_eq!(of(&both, late, late, BOTH), Settling::Beyond);
     }
 
     #[test]
     fn an_mtime_in_the_future_does_not_stop_the_wait_for_a_ctime() {
         let start = 1_700_000_001 * SECOND + 500_000_123;
         let future = [stamp(start + 3600 * SECOND + 7, start)];
-        assert_eq!(
-            settle_target(future.into_iter(), start, start, BOTH),
-            Some(start + 1)
-        );
+        assert_eq!(of(&future, start, start, BOTH), Settling::Until(start + 1));
+        let settled_ctime = [stamp(start + 3600 * SECOND + 7, start - SECOND)];
+        assert_eq!(of(&settled_ctime, start, start, BOTH), Settling::Settled);
     }
 }

@@ -77,6 +77,10 @@ struct Session {
     header_fields: Vec<(String, String)>,
     /// Why direct mode matched none of a manifest's records.
     direct_miss: Option<String>,
+    /// The headers the newest compile recorded in the manifest read: after
+    /// a direct miss, one written just before the call is waited for
+    /// before the preprocessor reads it (`fresh`).
+    known_includes: Vec<String>,
     /// The output a miss is explained for, whose miss inputs it replaces.
     explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
@@ -323,6 +327,7 @@ fn new_session(
         key_fields: Vec::new(),
         header_fields: Vec::new(),
         direct_miss: None,
+        known_includes: Vec::new(),
         explain_target: None,
         missed: false,
     }

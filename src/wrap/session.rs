@@ -53,7 +53,7 @@ impl Session {
         }
         let direct = manifest_key.is_some();
         if !self.storage.policy().read_only_direct {
-            self.settle_fresh_source(&analysis, &cwd, direct);
+            self.settle_before_reading(&analysis, &cwd, direct);
         }
         if let Some(mkey) = &manifest_key {
             // A header's `-x` language in the search-path probe would not be
@@ -326,6 +326,10 @@ impl Session {
             }
         }
         self.direct_miss = why_newest.clone();
+        if let Some(newest) = manifest.results.last() {
+            let paths = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
+            self.known_includes = paths.map(|p| paths::resolve_in(cwd, &p)).collect();
+        }
         self.log.note(format!(
             "direct miss: none of {} recorded include sets matches; newest: {}",
             manifest.results.len(),
