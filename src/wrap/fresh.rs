@@ -4,19 +4,23 @@
 //! would keep them), which would keep the compile from being stored
 //! (`modified_input_file`) or recorded for direct mode.
 //!
-//! On a miss, before the preprocessor or the compiler reads such a file,
-//! objcache waits until the coarse clock has left the file's tick (when
-//! that is near: fine stamps, the end of a coarse one) and takes the
-//! reference after the wait. Any write from then on stamps the file with
-//! the reference's tick or a later one, which the checks after the compile
-//! see; a file whose stamp is settled at the reference after the compile
-//! was last written before it, so what was read after the wait is what
-//! the compile read. What was read before the wait is read again after it
-//! and must be the same: the source's text (it made the manifest key),
-//! and, when the fresh file was a header, the preprocessor's output (it
-//! made the result key; only the preprocessor saw the header's text).
-//! A hit waits for nothing: a direct hit is served before any of this.
+//! The reference that stamps are judged by need only precede what the
+//! compile reads. So on a miss it moves to just before the preprocessor
+//! (in depend mode the compiler) runs, after a wait when a file known to
+//! be read was written in the current tick and that tick ends soon (fine
+//! stamps; the end of a coarse one). Any write from then on stamps a file
+//! with the reference's tick or a later one, which the checks after the
+//! compile see; a file whose stamp is settled at the reference after the
+//! compile was last written before it, so what was read after the
+//! reference is what the compile read. What was read before it must be
+//! proven the same: the source's text (it made the manifest key), by a
+//! ctime settled at the call's start or by reading it again; and a header
+//! that was still in its tick when the preprocessor read it (one no
+//! manifest named beforehand) by the preprocessor's output, made again
+//! after a wait, which must give the same key. A hit waits for nothing: a
+//! direct hit is served before any of this.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::session::Preprocessed;
@@ -58,16 +62,17 @@ impl Session {
         let headers = self.known_includes.iter().filter_map(|path| stamp_of(path));
         let stamps = headers.chain((!source_kept).then_some(source));
         let reference = match settling(stamps, now, now, self.counted(direct)) {
-            Settling::Settled => now,
-            Settling::Until(target) => match self.wait_for(target) {
-                Some(reference) => reference,
-                None => return,
-            },
-            Settling::Beyond if source_kept => now,
-            Settling::Beyond => return,
+            Settling::Settled => Some(now),
+            Settling::Until(target) => self.wait_for(target),
+            Settling::Beyond if source_kept => Some(now),
+            Settling::Beyond => None,
         };
-        if source_kept || self.source_unchanged(a) {
-            self.coarse_start_ns = reference;
+        match reference {
+            Some(reference) if source_kept || self.source_unchanged(a) => {
+                self.coarse_start_ns = reference;
+            }
+            // The known headers are not settled at the reference either.
+            _ => self.known_includes.clear(),
         }
     }
 
@@ -86,9 +91,15 @@ impl Session {
         common: &Key,
         direct: bool,
     ) -> Preprocessed {
-        let read =
-            std::iter::once(a.input.as_str()).chain(pp.files.iter().map(|f| f.path.as_str()));
-        let stamps = read.filter_map(|path| stamp_of(&paths::resolve_in(cwd, path)));
+        // Known headers were settled at the reference before the
+        // preprocessor read them.
+        let known: HashSet<&str> = self.known_includes.iter().map(String::as_str).collect();
+        let read = pp.files.iter().map(|f| paths::resolve_in(cwd, &f.path));
+        let unknown = read.filter(|path| !known.contains(path.as_str()));
+        let source = paths::resolve_in(cwd, &a.input);
+        let stamps = std::iter::once(source)
+            .chain(unknown)
+            .filter_map(|path| stamp_of(&path));
         let now = clock::coarse_now_ns();
         let Settling::Until(target) =
             settling(stamps, self.coarse_start_ns, now, self.counted(direct))

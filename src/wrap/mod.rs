@@ -57,7 +57,8 @@ struct Session {
     start_ns: i64,
     /// When the call started by the coarse clock file stamps come from,
     /// read before any file's `stat`: what decides whether a stamp is
-    /// settled (`clock::stamp_settled`).
+    /// settled (`clock::stamp_settled`). A miss moves it to just before
+    /// the preprocessor or compiler reads anything (`fresh`).
     coarse_start_ns: i64,
     /// What went into the keys and the call's log, for `debug = true`.
     debug: Option<debug::DebugFiles>,
