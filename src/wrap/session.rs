@@ -327,8 +327,8 @@ impl Session {
         }
         self.direct_miss = why_newest.clone();
         if let Some(newest) = manifest.results.last() {
-            let paths = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
-            self.known_includes = paths.map(|p| paths::resolve_in(cwd, &p)).collect();
+            let recorded = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
+            self.known_includes = recorded.map(|p| paths::resolve_in(cwd, &p)).collect();
         }
         self.log.note(format!(
             "direct miss: none of {} recorded include sets matches; newest: {}",
