@@ -61,21 +61,6 @@ fn call(env: &TestEnv, dir: &Path, gcc: &str, args: &[&str]) -> Command {
     env.objcache_in(dir, std::iter::once(gcc).chain(args.iter().copied()))
 }
 
-/// `write_file`, keeping the file (the same inode) when it exists: as an
-/// editor saving in place or `cp` over it does.
-fn write_in_place(path: &Path, content: &str) {
-    if path.exists() {
-        fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()))
-            .unwrap_or_else(|e| panic!("rewrite {}: {e}", path.display()));
-    } else {
-        write_file(path, content);
-    }
-}
-
 /// A source (with a header written just before it) written just before
 /// each call, as a script does: each compile is stored and recorded for
 /// direct mode (the next call of each is a direct hit), also when the
@@ -108,7 +93,7 @@ fn a_source_written_just_before_each_call_is_stored() {
     for i in 0..CALLS {
         let args = ["-c", "r.c", "-o", "r.o"];
         let mut cmd = call(&env, &dir, "gcc", &args);
-        write_in_place(&rewritten, &format!("int r = {:02};\n", i + 10));
+        write_file(&rewritten, &format!("int r = {:02};\n", i + 10));
         run_at_once(&mut cmd);
         let got = read(&dir.join("r.o"));
         let expected = plain_object("gcc", &dir, args, "r.o");
@@ -144,7 +129,7 @@ fn a_header_generated_just_before_each_call_is_stored() {
     settle_stamps();
     for i in 0..CALLS {
         let mut cmd = call(&env, &dir, "gcc", &args);
-        write_in_place(&header, &format!("#define VAL {:02}\n", i + 10));
+        write_file(&header, &format!("#define VAL {:02}\n", i + 10));
         run_at_once(&mut cmd);
         let got = read(&dir.join("main.o"));
         let expected = plain_object("gcc", &dir, args, "main.o");
@@ -208,7 +193,7 @@ fn files_written_just_before_each_call_on_a_one_second_file_system_are_never_ser
     assert_eq!(calls_before, 0);
     for (text, expected) in &objects {
         let mut cmd = call(&env, dir, "gcc", &args);
-        write_in_place(&source, text);
+        write_file(&source, text);
         run_at_once(&mut cmd);
         assert_bytes_eq(&read(&dir.join("main.o")), expected, text);
     }
@@ -217,7 +202,7 @@ fn files_written_just_before_each_call_on_a_one_second_file_system_are_never_ser
     assert_eq!(stored_or_not, CALLS as u64, "{s:?}");
     std::thread::sleep(Duration::from_millis(2100));
     for (text, expected) in objects.iter().rev() {
-        write_in_place(&source, text);
+        write_file(&source, text);
         let mut cmd = call(&env, dir, "gcc", &args);
         run_at_once(&mut cmd);
         assert_bytes_eq(&read(&dir.join("main.o")), expected, text);
@@ -302,7 +287,7 @@ fn races_are_never_served_wrong(env: &TestEnv, dir: &Path) {
         write_file(&other, b);
         write_file(&back, a);
         let mut racing = call(env, dir, gcc, &args);
-        write_in_place(&path, a);
+        write_file(&path, a);
         racing
             .env("RACE", race)
             .env("RACE_FILE", &path)
@@ -312,7 +297,7 @@ fn races_are_never_served_wrong(env: &TestEnv, dir: &Path) {
             .env("CCACHE_COMPILERCHECK", format!("{gcc} --identity"));
         run_at_once(&mut racing);
         for (text, expected) in [(a, &object_a), (b, &object_b), (a, &object_a)] {
-            write_in_place(&path, text);
+            write_file(&path, text);
             let mut cmd = call(env, dir, gcc, &args);
             cmd.env("CCACHE_COMPILERCHECK", format!("{gcc} --identity"));
             run_at_once(&mut cmd);
@@ -385,7 +370,7 @@ fn a_header_rewritten_continuously_by_another_process_is_never_served_wrong() {
         hits(&s)
     );
     for (text, expected) in texts.iter().zip(&objects).chain(texts.iter().zip(&objects)) {
-        write_in_place(&header, text);
+        write_file(&header, text);
         let mut cmd = call(&env, &dir, "gcc", &args);
         run_at_once(&mut cmd);
         assert_bytes_eq(&read(&dir.join("main.o")), expected, text);
