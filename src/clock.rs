@@ -2,7 +2,7 @@
 //! kernel's coarse clock, which is the one file times come from; and when a
 //! file's stamp can be trusted to change with its next write.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Wall time since the epoch (zero if the clock is before it).
 pub fn since_epoch() -> Duration {
@@ -70,7 +70,35 @@ pub fn stamp_tick_ns(stamp_ns: i64) -> i64 {
 /// clock, or with the stamp alone, would trust a file written earlier in
 /// the same tick, which the next write in that tick rewrites unseen.
 pub fn stamp_settled(stamp_ns: i64, coarse_ns: i64) -> bool {
-    stamp_ns.saturating_add(stamp_tick_ns(stamp_ns)) <= coarse_ns
+    settles_at(stamp_ns) <= coarse_ns
+}
+
+/// The first coarse clock reading at which `stamp_ns` is settled: the end
+/// of its tick.
+pub fn settles_at(stamp_ns: i64) -> i64 {
+    stamp_ns.saturating_add(stamp_tick_ns(stamp_ns))
+}
+
+/// How often a wait for the coarse clock looks at it: it moves once per
+/// kernel tick (1 to 10 ms), so a wait ends at most this much late.
+const COARSE_POLL: Duration = Duration::from_micros(250);
+
+/// Sleeps until the coarse clock reads `target_ns` or later, for at most
+/// `limit`: that reading (a reference at which every stamp settling by
+/// `target_ns` is settled), or `None` when the limit ran out first (a
+/// clock stepped back, a stalled machine).
+pub fn wait_for_coarse(target_ns: i64, limit: Duration) -> Option<i64> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = coarse_now_ns();
+        if now >= target_ns {
+            return Some(now);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(COARSE_POLL);
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +136,29 @@ mod tests {
         assert!(!stamp_settled(fine, fine));
         assert!(!stamp_settled(fine, fine - 1));
         assert!(stamp_settled(fine, fine + 4_000_000));
+    }
+
+    #[test]
+    fn a_wait_ends_once_the_coarse_clock_reaches_its_target() {
+        let now = coarse_now_ns();
+        assert_eq!(
+            wait_for_coarse(now - 1, Duration::ZERO).map(|r| r >= now),
+            Some(true)
+        );
+        let target = now + 5_000_000;
+        let reached = wait_for_coarse(target, Duration::from_secs(1)).expect("within a second");
+        assert!(reached >= target && coarse_now_ns() >= target);
+        let far = coarse_now_ns() + 60 * SECOND_NS;
+        let started = Instant::now();
+        assert_eq!(wait_for_coarse(far, Duration::from_millis(20)), None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let fine = 1_700_000_001 * SECOND_NS + 123_456_789;
+        assert_eq!(settles_at(fine), fine + 1);
+        assert_eq!(
+            settles_at(1_700_000_001 * SECOND_NS),
+            1_700_000_002 * SECOND_NS
+        );
+        assert_eq!(settles_at(i64::MAX), i64::MAX);
     }
 
     #[test]

@@ -13,84 +13,12 @@ use crate::common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Rounds of each scenario that must land within one second.
 const ROUNDS: usize = 2;
 /// Attempts allowed for them (a slow machine may miss a second).
 const ATTEMPTS: usize = 8;
-
-/// A loop-mounted ext4 with 1-second stamps, unmounted when dropped (also
-/// when the test fails), before the temporary directory holding it goes.
-struct CoarseFs {
-    mnt: PathBuf,
-}
-
-impl CoarseFs {
-    /// Mounts a fresh image under `root`, or says why it cannot (visibly:
-    /// the test then checks nothing).
-    fn mount(root: &Path) -> Option<CoarseFs> {
-        let image = root.join("coarse.img");
-        let mnt = root.join("coarse");
-        fs::create_dir_all(&mnt).unwrap();
-        fs::File::create(&image)
-            .and_then(|f| f.set_len(32 << 20))
-            .unwrap();
-        let steps: [&[&str]; 2] = [
-            &["mkfs.ext4", "-q", "-F", "-I", "128"],
-            &["mount", "-o", "loop"],
-        ];
-        for (i, step) in steps.iter().enumerate() {
-            let mut cmd = Command::new(step[0]);
-            cmd.args(&step[1..]).arg(&image);
-            if i == 1 {
-                cmd.arg(&mnt);
-            }
-            let why = match cmd.output() {
-                Ok(o) if o.status.success() => continue,
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            eprintln!(
-                "SKIP coarse_stamps: cannot {} a 1-second ext4 image: {why}",
-                step[0]
-            );
-            return None;
-        }
-        let fs = CoarseFs { mnt };
-        fs.assert_whole_seconds();
-        Some(fs)
-    }
-
-    /// The file system must stamp whole seconds, or the test proves nothing.
-    fn assert_whole_seconds(&self) {
-        let probe = self.mnt.join("probe");
-        for i in 0..3 {
-            fs::write(&probe, format!("{i}")).unwrap();
-            let m = fs::metadata(&probe).unwrap();
-            assert_eq!(
-                (m.mtime_nsec(), m.ctime_nsec()),
-                (0, 0),
-                "the loop-mounted ext4 does not have 1-second stamps"
-            );
-            std::thread::sleep(Duration::from_millis(7));
-        }
-        fs::remove_file(&probe).unwrap();
-    }
-}
-
-impl Drop for CoarseFs {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(&self.mnt)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount").arg("-l").arg(&self.mnt).status();
-        }
-    }
-}
 
 /// A file's mtime and ctime.
 fn stamps(path: &Path) -> (i64, i64, i64, i64) {

@@ -36,6 +36,7 @@ mod empty_ccache_dir;
 mod explain;
 mod extra_outputs;
 mod faults;
+mod fresh_inputs;
 mod hardlink;
 mod hostile_dir_config;
 mod hostile_locks;

@@ -58,6 +58,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a precompiled header's .sum",
     ),
     ("hash/recipe.rs", "std::fs::read(&a.input)", "the source"),
+    ("wrap/fresh.rs", "std::fs::read(&a.input)", "the source"),
     (
         "wrap/session.rs",
         "std::fs::read(&analysis.input)",

@@ -6,6 +6,7 @@
 
 mod checks;
 mod debug;
+mod fresh;
 mod hit;
 mod miss;
 mod miss_inputs;
@@ -54,7 +55,8 @@ struct Session {
     start_ns: i64,
     /// When the call started by the coarse clock file stamps come from,
     /// read before any file's `stat`: what decides whether a stamp is
-    /// settled (`clock::stamp_settled`).
+    /// settled (`clock::stamp_settled`). A miss moves it to just before
+    /// the preprocessor or compiler reads anything (`fresh`).
     coarse_start_ns: i64,
     /// What went into the keys and the call's log, for `debug = true`.
     debug: Option<debug::DebugFiles>,
@@ -76,6 +78,10 @@ struct Session {
     direct_miss: Option<String>,
     /// Why a stored result of this call's key could not serve it.
     unusable_result: Option<&'static str>,
+    /// The headers the newest compile recorded in the manifest read: after
+    /// a direct miss, one written just before the call is waited for
+    /// before the preprocessor reads it (`fresh`).
+    known_includes: Vec<String>,
     /// The output a miss is explained for, whose miss inputs it replaces.
     explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
@@ -324,6 +330,7 @@ fn new_session(
         header_fields: Vec::new(),
         direct_miss: None,
         unusable_result: None,
+        known_includes: Vec::new(),
         explain_target: None,
         missed: false,
     }

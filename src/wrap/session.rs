@@ -23,10 +23,10 @@ use crate::stats::Counter;
 use crate::storage::Storage;
 
 /// The result key from preprocessor mode, and what the preprocessor read.
-struct Preprocessed {
-    key: Key,
-    files: Vec<ReadFile>,
-    search: SearchDirs,
+pub(super) struct Preprocessed {
+    pub key: Key,
+    pub files: Vec<ReadFile>,
+    pub search: SearchDirs,
 }
 
 impl Session {
@@ -49,6 +49,12 @@ impl Session {
                 }
                 self.changes.push((Counter::DirectCacheMiss, 1));
             }
+        }
+        let direct = manifest_key.is_some();
+        if !self.storage.policy().read_only_direct {
+            self.settle_before_reading(&analysis, &cwd, direct);
+        }
+        if let Some(mkey) = &manifest_key {
             // A header's `-x` language in the search-path probe would not be
             // the driver's (g++ compiles `.h` as C++).
             if self.config.depend_mode
@@ -79,7 +85,7 @@ impl Session {
             }
             return Ok(compiled.code);
         }
-        let pp = self.preprocess(&analysis, &cwd, &common, manifest_key.is_some())?;
+        let pp = self.preprocess(&analysis, &cwd, &common, direct)?;
         checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
@@ -97,6 +103,7 @@ impl Session {
             }
             return Ok(code);
         }
+        let pp = self.settle_fresh_includes(pp, &analysis, &cwd, &common, direct);
         let compiled = self.run_compiler(&analysis, &cwd)?;
         test_panic("after-compile");
         if let Some(entry) = compiled.entry {
@@ -313,6 +320,10 @@ impl Session {
             }
         }
         self.direct_miss = why_newest.clone();
+        if let Some(newest) = manifest.results.last() {
+            let recorded = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
+            self.known_includes = recorded.map(|p| paths::resolve_in(cwd, &p)).collect();
+        }
         self.log.note(format!(
             "direct miss: none of {} recorded include sets matches; newest: {}",
             manifest.results.len(),
@@ -356,13 +367,26 @@ impl Session {
         common: &Key,
         want_includes: bool,
     ) -> Result<Preprocessed, Fallback> {
+        let (key, files, search) = self.preprocessed(a, cwd, common, want_includes)?;
+        Ok(Preprocessed {
+            key: self.keep_key(key),
+            files,
+            search,
+        })
+    }
+
+    /// `preprocess` without keeping the key's fields: the key, the files
+    /// read and the search list.
+    pub(super) fn preprocessed(
+        &self,
+        a: &ArgsAnalysis,
+        cwd: &str,
+        common: &Key,
+        want_includes: bool,
+    ) -> Result<(HashedKey, Vec<ReadFile>, SearchDirs), Fallback> {
         if a.language.is_preprocessed() {
             let key = self.recipe(a, cwd).result_of_preprocessed_input(common)?;
-            return Ok(Preprocessed {
-                key: self.keep_key(key),
-                files: Vec::new(),
-                search: SearchDirs::default(),
-            });
+            return Ok((key, Vec::new(), SearchDirs::default()));
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
@@ -371,11 +395,7 @@ impl Session {
             true => includes::parse_search_dirs(&out.stderr),
             false => SearchDirs::default(),
         };
-        Ok(Preprocessed {
-            key: self.keep_key(key),
-            files,
-            search,
-        })
+        Ok((key, files, search))
     }
 
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
