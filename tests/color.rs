@@ -168,7 +168,9 @@ fn escape_bytes_of_the_source_are_kept() {
 }
 
 /// Coloured diagnostics stored in one checkout name the other checkout's
-/// files on a relocated hit, as plain ones do.
+/// files on a relocated hit, as plain ones do, with
+/// `absolute_paths_in_stderr` (without it, a source named absolute in the
+/// working directory is compiled as `./w.c` and named so, as in ccache).
 #[test]
 fn coloured_diagnostics_follow_a_relocated_checkout() {
     require("script");
@@ -177,6 +179,7 @@ fn coloured_diagnostics_follow_a_relocated_checkout() {
     let vars = [
         ("CCACHE_BASEDIR", base.to_str().unwrap()),
         ("CCACHE_NOHASHDIR", "1"),
+        ("CCACHE_ABSSTDERR", "1"),
     ];
     let mut dirs = Vec::new();
     for name in ["a", "bb"] {
