@@ -27,9 +27,10 @@ use super::session::Preprocessed;
 use super::Session;
 use crate::clock;
 use crate::compiler::args::ArgsAnalysis;
-use crate::config::Sloppiness;
+use crate::config::{Sloppiness, SloppinessSet};
 use crate::disk::manifest::Stamp;
 use crate::key::Key;
+use crate::log::Log;
 use crate::paths;
 
 /// How far ahead of the coarse clock a stamp may settle for a miss to wait
@@ -61,14 +62,16 @@ impl Session {
         let source_kept = clock::stamp_settled(source.ctime_ns, self.coarse_start_ns);
         let headers = self.known_includes.iter().filter_map(|path| stamp_of(path));
         let stamps = headers.chain((!source_kept).then_some(source));
-        let reference = match settling(stamps, now, now, self.counted(direct)) {
+        let reference = match settling(stamps, now, now, counted(&self.config.sloppiness, direct)) {
             Settling::Settled => Some(now),
-            Settling::Until(target) => self.wait_for(target),
+            Settling::Until(target) => wait_for(&self.log, target),
             Settling::Beyond if source_kept => Some(now),
             Settling::Beyond => None,
         };
         match reference {
-            Some(reference) if source_kept || self.source_unchanged(a) => {
+            Some(reference)
+                if source_kept || source_unchanged(&self.log, a, self.source.as_deref()) =>
+            {
                 self.coarse_start_ns = reference;
             }
             // The known headers are not settled at the reference either.
@@ -101,12 +104,15 @@ impl Session {
             .chain(unknown)
             .filter_map(|path| stamp_of(&path));
         let now = clock::coarse_now_ns();
-        let Settling::Until(target) =
-            settling(stamps, self.coarse_start_ns, now, self.counted(direct))
-        else {
+        let Settling::Until(target) = settling(
+            stamps,
+            self.coarse_start_ns,
+            now,
+            counted(&self.config.sloppiness, direct),
+        ) else {
             return pp;
         };
-        let Some(reference) = self.wait_for(target) else {
+        let Some(reference) = wait_for(&self.log, target) else {
             return pp;
         };
         let started = Instant::now();
@@ -130,7 +136,7 @@ impl Session {
                 return pp;
             }
         };
-        if !self.source_unchanged(a) {
+        if !source_unchanged(&self.log, a, self.source.as_deref()) {
             return pp;
         }
         self.log.note(format!(
@@ -140,49 +146,49 @@ impl Session {
         self.coarse_start_ns = reference;
         again
     }
+}
 
-    /// Which times of the files a compile read keep it from being stored
-    /// or recorded, by the sloppiness.
-    fn counted(&self, direct: bool) -> Counted {
-        let sloppiness = &self.config.sloppiness;
-        Counted {
-            mtime: direct && !sloppiness.has(Sloppiness::IncludeFileMtime),
-            ctime: !sloppiness.has(Sloppiness::IncludeFileCtime),
-        }
+/// Which times of the files a compile read keep it from being stored or
+/// recorded, by the sloppiness. `direct`: recorded for direct mode, whose
+/// check counts the mtime too.
+fn counted(sloppiness: &SloppinessSet, direct: bool) -> Counted {
+    Counted {
+        mtime: direct && !sloppiness.has(Sloppiness::IncludeFileMtime),
+        ctime: !sloppiness.has(Sloppiness::IncludeFileCtime),
     }
+}
 
-    /// Waits until the coarse clock reads `target`: that reading, the new
-    /// reference (`None`: the wait ran out).
-    fn wait_for(&self, target: i64) -> Option<i64> {
-        let waited = Instant::now();
-        let reference = clock::wait_for_coarse(target, WAIT_LIMIT);
-        let us = waited.elapsed().as_micros();
-        match reference {
-            Some(_) => self.log.note(format!(
-                "waited {us} µs for the timestamp tick of a file written just before the call \
-                 to end"
-            )),
-            None => self.log.note(format!(
-                "gave up after {us} µs waiting for the timestamp tick of a file written just \
-                 before the call to end"
-            )),
-        }
-        reference
+/// Waits until the coarse clock reads `target`: that reading, the new
+/// reference (`None`: the wait ran out).
+fn wait_for(log: &Log, target: i64) -> Option<i64> {
+    let waited = Instant::now();
+    let reference = clock::wait_for_coarse(target, WAIT_LIMIT);
+    let us = waited.elapsed().as_micros();
+    match reference {
+        Some(_) => log.note(format!(
+            "waited {us} µs for the timestamp tick of a file written just before the call \
+             to end"
+        )),
+        None => log.note(format!(
+            "gave up after {us} µs waiting for the timestamp tick of a file written just \
+             before the call to end"
+        )),
     }
+    reference
+}
 
-    /// Is the source's text the one the keys were made from? Read after a
-    /// wait, before the preprocessor or compiler reads it again.
-    fn source_unchanged(&self, a: &ArgsAnalysis) -> bool {
-        let now = std::fs::read(&a.input).ok();
-        let same = now.is_some() && now == self.source;
-        if !same {
-            self.log.note(format!(
-                "{} changed while its timestamp tick ran out: not moving the reference",
-                a.input
-            ));
-        }
-        same
+/// Is the source's text the one the keys were made from (`read`)? Read
+/// after a wait, before the preprocessor or compiler reads it again.
+fn source_unchanged(log: &Log, a: &ArgsAnalysis, read: Option<&[u8]>) -> bool {
+    let now = std::fs::read(&a.input).ok();
+    let same = now.is_some() && now.as_deref() == read;
+    if !same {
+        log.note(format!(
+            "{} changed while its timestamp tick ran out: not moving the reference",
+            a.input
+        ));
     }
+    same
 }
 
 /// A file's stamp, if it is there.

@@ -15,6 +15,7 @@ use crate::disk::container::CopyError;
 use crate::disk::entry::{FileKind, RawObjectRef, ResultStream};
 use crate::disk::{self, EntryKind};
 use crate::key::Key;
+use crate::paths::BaseDirs;
 use crate::stats::Counter;
 use crate::storage::StoredResult;
 
@@ -69,14 +70,16 @@ impl Session {
             }
         };
         let family = compiler::family(&self.compiler);
-        let Some(dep_file) = self.rendered_depfile(a, &unpacked, cwd, family) else {
+        let Some(dep_file) =
+            rendered_depfile(self.config.base_dir.as_ref(), a, &unpacked, cwd, family)
+        else {
             return Ok(self.unusable("the stored dependency file does not fit this call"));
         };
         let has_stderr = unpacked.stderr.as_ref().is_some_and(|e| !e.is_empty());
         if has_stderr
             && !unpacked.coloured
             && color::wanted(color::choice(a), family)
-            && self.captured_in_colour(a, family)
+            && captured_in_colour(self, a, family)
         {
             // Stored by an objcache that kept `-fno-diagnostics-color`'s
             // diagnostics plain; compiling stores them in colour.
@@ -118,15 +121,9 @@ impl Session {
             }
         }
         drop(user_umask);
-        self.replay(a, &unpacked, cwd, family);
+        replay(&self.config, a, &unpacked, cwd, family);
         self.storage.served(key, source, &stored);
         Ok(Some(0))
-    }
-
-    /// Would a compile of this call capture its diagnostics in colour?
-    fn captured_in_colour(&self, a: &ArgsAnalysis, family: compiler::Family) -> bool {
-        let (source, ignored) = (self.source.as_deref(), &self.config.ignore_options);
-        color::capture(a, &self.compiler, family, source, ignored).coloured
     }
 
     /// A stored result this call cannot use: noted, to explain the miss.
@@ -135,50 +132,62 @@ impl Session {
         self.unusable_result = Some(why);
         None
     }
+}
 
-    /// The `.d` this call must get, rendered for its cwd and targets in
-    /// its own spelling: `Some(None)` when the call wants none, `None` when
-    /// the stored one does not fit.
-    fn rendered_depfile<'a>(
-        &self,
-        a: &'a ArgsAnalysis,
-        unpacked: &Unpacked,
-        cwd: &str,
-        family: compiler::Family,
-    ) -> Option<Option<(&'a str, Vec<u8>)>> {
-        let Some(d) = &a.deps else {
-            return Some(None);
-        };
-        let body = unpacked
-            .dependency
-            .as_deref()
-            .and_then(StoredDepfile::decode)
-            .and_then(|r| r.render(cwd, &d.targets, self.config.base_dir.as_ref()))
-            .map(|body| user_spelled_depfile(&a.path_map, &body, family).unwrap_or(body))?;
-        Some(Some((d.file.as_str(), body)))
-    }
+/// Would a compile of this call capture its diagnostics in colour?
+fn captured_in_colour(session: &Session, a: &ArgsAnalysis, family: compiler::Family) -> bool {
+    let (source, ignored) = (session.source.as_deref(), &session.config.ignore_options);
+    color::capture(a, &session.compiler, family, source, ignored).coloured
+}
 
-    /// Replays the stored stdout and stderr, stderr with the paths of this
-    /// checkout and colours as this call would get them.
-    fn replay(&self, a: &ArgsAnalysis, unpacked: &Unpacked, cwd: &str, family: compiler::Family) {
-        if let Some(stdout) = &unpacked.stdout {
-            let _ = std::io::stdout().write_all(stdout);
-        }
-        let Some(stderr) = &unpacked.stderr else {
-            return;
-        };
-        let relocated = match (&self.config.base_dir, &unpacked.working_dir) {
-            (Some(base), Some(from)) => std::str::from_utf8(from)
-                .ok()
-                .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
-            _ => None,
-        };
-        let keep = !unpacked.coloured || color::wanted(color::choice(a), family);
-        let relocated = relocated.as_deref().unwrap_or(stderr);
-        let absolute = absolute_in_stderr(&self.config, &a.path_map, relocated);
-        let shown = color::present(&absolute, keep, family);
-        let _ = std::io::stderr().write_all(&shown);
+/// The `.d` this call must get, rendered for its cwd and targets in
+/// its own spelling: `Some(None)` when the call wants none, `None` when
+/// the stored one does not fit.
+fn rendered_depfile<'a>(
+    base_dir: Option<&BaseDirs>,
+    a: &'a ArgsAnalysis,
+    unpacked: &Unpacked,
+    cwd: &str,
+    family: compiler::Family,
+) -> Option<Option<(&'a str, Vec<u8>)>> {
+    let Some(d) = &a.deps else {
+        return Some(None);
+    };
+    let body = unpacked
+        .dependency
+        .as_deref()
+        .and_then(StoredDepfile::decode)
+        .and_then(|r| r.render(cwd, &d.targets, base_dir))
+        .map(|body| user_spelled_depfile(&a.path_map, &body, family).unwrap_or(body))?;
+    Some(Some((d.file.as_str(), body)))
+}
+
+/// Replays the stored stdout and stderr, stderr with the paths of this
+/// checkout and colours as this call would get them.
+fn replay(
+    config: &Config,
+    a: &ArgsAnalysis,
+    unpacked: &Unpacked,
+    cwd: &str,
+    family: compiler::Family,
+) {
+    if let Some(stdout) = &unpacked.stdout {
+        let _ = std::io::stdout().write_all(stdout);
     }
+    let Some(stderr) = &unpacked.stderr else {
+        return;
+    };
+    let relocated = match (&config.base_dir, &unpacked.working_dir) {
+        (Some(base), Some(from)) => std::str::from_utf8(from)
+            .ok()
+            .and_then(|from| crate::paths::relocate_text(stderr, base, from, cwd)),
+        _ => None,
+    };
+    let keep = !unpacked.coloured || color::wanted(color::choice(a), family);
+    let relocated = relocated.as_deref().unwrap_or(stderr);
+    let absolute = absolute_in_stderr(config, &a.path_map, relocated);
+    let shown = color::present(&absolute, keep, family);
+    let _ = std::io::stderr().write_all(&shown);
 }
 
 /// The compiler's diagnostics as this call shows them: with

@@ -519,24 +519,24 @@ impl Session {
             took_us / 1000,
             took_us % 1000
         ));
-        if let Some(files) = self.debug.take().or_else(|| self.uncached_debug_files()) {
+        if let Some(files) = self.debug.take().or_else(|| uncached_debug_files(self)) {
             files.write(&self.log);
         }
         self.log.flush();
     }
+}
 
-    /// With `debug`, the debug files of a call that ended before its
-    /// arguments were analysed (one objcache does not cache, such as
-    /// `-save-temps`): its log at least, named after the object the call
-    /// writes, as ccache leaves one.
-    fn uncached_debug_files(&self) -> Option<debug::DebugFiles> {
-        if !self.config.debug {
-            return None;
-        }
-        let output = debug::guessed_output(&self.args)?;
-        let dirs = crate::paths::current_dir().ok()?;
-        debug::DebugFiles::for_call(&self.config, &output, &dirs, self.start_ns)
+/// With `debug`, the debug files of a call that ended before its
+/// arguments were analysed (one objcache does not cache, such as
+/// `-save-temps`): its log at least, named after the object the call
+/// writes, as ccache leaves one.
+fn uncached_debug_files(session: &Session) -> Option<debug::DebugFiles> {
+    if !session.config.debug {
+        return None;
     }
+    let output = debug::guessed_output(&session.args)?;
+    let dirs = crate::paths::current_dir().ok()?;
+    debug::DebugFiles::for_call(&session.config, &output, &dirs, session.start_ns)
 }
 
 /// One `Result: COUNTER` line in the log for each counter the call adds
