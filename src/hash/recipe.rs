@@ -113,6 +113,7 @@ impl Recipe<'_> {
         if !config.namespace.is_empty() {
             h.field("namespace", config.namespace.as_bytes());
         }
+        self.refuse_rewritten_arguments()?;
         let ignored = a
             .hash_args
             .iter()
@@ -166,6 +167,28 @@ impl Recipe<'_> {
         if let Some(coloured) = capture.key_field() {
             let value: &[u8] = if coloured { b"coloured" } else { b"plain" };
             h.field("diagnostics", value);
+        }
+        // gcc's colours as GCC_COLORS sets them (empty: none at all) are
+        // in the stored diagnostics, which serve every colour choice.
+        if family == crate::compiler::Family::Gcc {
+            if let Some(colors) = std::env::var_os("GCC_COLORS") {
+                h.field("GCC_COLORS", colors.as_encoded_bytes());
+            }
+        }
+    }
+
+    /// clang's driver edits its arguments as `CCC_OVERRIDE_OPTIONS` says
+    /// (adding, removing or replacing any of them): the analysis would not
+    /// know what the compiler writes (a `.d`, a `.dwo`, a recorded command
+    /// line that names objcache's colour option). gcc ignores the variable,
+    /// but a compiler's family is only guessed from its name.
+    fn refuse_rewritten_arguments(&self) -> Result<(), Unkeyable> {
+        match std::env::var_os("CCC_OVERRIDE_OPTIONS") {
+            Some(edits) if !edits.is_empty() => Err(unkeyable(
+                Counter::UnsupportedEnvironmentVariable,
+                "CCC_OVERRIDE_OPTIONS is set: clang edits the arguments as it says",
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -333,7 +356,11 @@ impl Recipe<'_> {
             // Left out of the result key; the preprocessor needs them.
             self.hash_cpp_args(&mut h);
         }
-        h.field("input", a.hash_form(&a.input).as_bytes());
+        let input = match self.named_as_spelled(&a.input) {
+            true => &a.input,
+            false => a.hash_form(&a.input),
+        };
+        h.field("input", input.as_bytes());
         h.field("source", blake3::hash(source).as_bytes());
         for var in INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
@@ -436,7 +463,31 @@ impl Recipe<'_> {
             self.cwd,
             self.config.base_dir.as_ref(),
             !self.config.hash_dir || mapped,
+            &|path| self.named_as_spelled(path),
         );
+    }
+
+    /// Does the object name `path`, an absolute path under base_dir that
+    /// the keys would relate to it, as it is spelled? With debug
+    /// information it names the source and each header by the path the
+    /// compiler read it by, unless a debug prefix map maps it: a path the
+    /// compiler is given absolute (`--sysroot`, `CPATH`, a rewrite base_dir
+    /// declined) would then name the checkout that stored the object. Only
+    /// when the working directory is not in the key as it is: otherwise no
+    /// other checkout shares the key, and in one working directory the
+    /// relation names one path.
+    fn named_as_spelled(&self, path: &str) -> bool {
+        let (a, cwd) = (self.analysis, self.cwd);
+        let Some(base) = self.config.base_dir.as_ref() else {
+            return false;
+        };
+        let cwd_keyed =
+            self.config.hash_dir && relative::apply_prefix_maps(cwd, &a.hash_args) == cwd;
+        a.debug_info
+            && !cwd_keyed
+            && path.starts_with('/')
+            && base.contains(path)
+            && relative::apply_prefix_maps(path, &a.hash_args) == path
     }
 
     /// A directory of `cwd_mapped_dirs` (see `ArgsAnalysis`) that one of
@@ -483,6 +534,16 @@ impl Recipe<'_> {
                 .note(format!("not recorded for direct mode: {why}"));
             return Err(Unrecorded::Unsuitable(why));
         }
+        if let Some(f) = files.iter().find(|f| self.named_as_spelled(&f.path)) {
+            // The record would find the other checkout's copy of it.
+            let why = format!(
+                "the object names {} as spelled, and base_dir relates it",
+                f.path
+            );
+            self.log
+                .note(format!("not recorded for direct mode: {why}"));
+            return Err(Unrecorded::Unsuitable(why));
+        }
         let sloppiness = &self.config.sloppiness;
         let ctx = RecordContext {
             cwd: self.cwd,
@@ -510,6 +571,23 @@ impl Recipe<'_> {
             )),
         }
         recorded
+    }
+
+    /// Does the preprocessor's `output` show what a time macro expands to
+    /// (see `preprocessor::shows_time_macro`)? Direct mode only sees the
+    /// macros' names, which a source can hide (`CAT(__DA,TE__)`), so such
+    /// a compile is not recorded for it (logged), unless `time_macros`
+    /// sloppiness says the time does not matter.
+    pub fn shows_time_macro(&self, output: &[u8]) -> bool {
+        let shows = !self.config.sloppiness.has(Sloppiness::TimeMacros)
+            && preprocessor::shows_time_macro(output);
+        if shows {
+            self.log.note(
+                "not recorded for direct mode: the preprocessed text holds a date or time \
+                 string, as __DATE__, __TIME__ or __TIMESTAMP__ expand to",
+            );
+        }
+        shows
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.

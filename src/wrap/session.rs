@@ -28,6 +28,8 @@ struct Preprocessed {
     key: Key,
     files: Vec<ReadFile>,
     search: SearchDirs,
+    /// Direct mode may record the compile (see `Recipe::shows_time_macro`).
+    recordable: bool,
 }
 
 impl Session {
@@ -172,7 +174,7 @@ impl Session {
         // Recorded before storing: a shadowing header that appeared
         // during the call may have been read by the compile.
         let recorded = match manifest_key {
-            Some(_) if self.storage.may_write() => {
+            Some(_) if self.storage.may_write() && pp.recordable => {
                 Some(self.record(&pp.files, &pp.search, analysis, cwd))
             }
             _ => None,
@@ -367,19 +369,24 @@ impl Session {
                 key: self.keep_key(key),
                 files: Vec::new(),
                 search: SearchDirs::default(),
+                recordable: true,
             });
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
-        let search = match want_includes {
-            true => includes::parse_search_dirs(&out.stderr),
-            false => SearchDirs::default(),
+        let (search, recordable) = match want_includes {
+            true => (
+                includes::parse_search_dirs(&out.stderr),
+                !self.recipe(a, cwd).shows_time_macro(&out.stdout),
+            ),
+            false => (SearchDirs::default(), false),
         };
         Ok(Preprocessed {
             key: self.keep_key(key),
             files,
             search,
+            recordable,
         })
     }
 
