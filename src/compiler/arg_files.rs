@@ -57,6 +57,7 @@ impl Scan {
             input,
             user_input: user[input_at].clone(),
             compiler_args: Vec::new(),
+            read_args: Vec::new(),
             path_map: PathMap::default(),
             base_dir_notes: Vec::new(),
             hash_forms: HashMap::new(),

@@ -80,6 +80,11 @@ pub struct ArgsAnalysis {
     /// files unexpanded), or, when base_dir's rewrite applies, the expanded
     /// ones with the paths under base_dir made relative.
     pub compiler_args: Vec<String>,
+    /// The arguments as the compiler reads them: response files expanded,
+    /// base_dir's rewrite applied, `--ccache-skip` markers left out. What
+    /// decides how the compiler shows diagnostics and whether the object
+    /// records its command line may come from a response file.
+    pub read_args: Vec<String>,
     /// How to map the paths the compiler writes for the rewritten ones back
     /// to the call's own spelling (empty: nothing was rewritten).
     pub path_map: PathMap,
@@ -236,6 +241,7 @@ pub fn analyse_call(
         a.cwd_mapped_dirs = hash_form::cwd_prefix_maps(args, &tokens, p.dirs, &mut a.hash_forms);
     }
     a.base_dir_notes = outcome.as_ref().map(Outcome::notes).unwrap_or_default();
+    a.read_args = without_skip_markers(args);
     let relative_output = base.and_then(|(base_dir, dirs)| split_dwarf_output(&a, base_dir, dirs));
     match outcome {
         Some(Outcome::Rewritten(r)) => {
@@ -328,7 +334,7 @@ impl ArgsAnalysis {
             return false;
         }
         let (mut section, mut debug) = (false, false);
-        for arg in &self.compiler_args {
+        for arg in &self.read_args {
             match arg.as_str() {
                 "-frecord-command-line" | "-frecord-gcc-switches" => section = true,
                 "-fno-record-command-line" | "-fno-record-gcc-switches" => section = false,

@@ -64,7 +64,7 @@ pub fn parse_option(arg: &str) -> Option<ColorChoice> {
 /// clang's compiler proper `-fcolor-diagnostics` itself (`-Xclang`), which
 /// colours whatever the driver's options say.
 pub fn choice(a: &ArgsAnalysis) -> Option<ColorChoice> {
-    let args = &a.compiler_args;
+    let args = &a.read_args;
     let to_cc1 = args
         .windows(2)
         .any(|w| w[0] == "-Xclang" && w[1] == "-fcolor-diagnostics");
@@ -83,15 +83,15 @@ pub fn choice(a: &ArgsAnalysis) -> Option<ColorChoice> {
 
 /// Would the compiler, run directly by this call, colour its diagnostics?
 pub fn wanted(choice: Option<ColorChoice>, family: Family) -> bool {
+    // An empty GCC_COLORS turns gcc's colours off, even where an option
+    // asks for them.
+    if family == Family::Gcc && std::env::var_os("GCC_COLORS").is_some_and(|v| v.is_empty()) {
+        return false;
+    }
     match choice {
         Some(ColorChoice::Always) => true,
         Some(ColorChoice::Never) => false,
         Some(ColorChoice::Auto) | None => {
-            // An empty GCC_COLORS turns gcc's colours off.
-            if family == Family::Gcc && std::env::var_os("GCC_COLORS").is_some_and(|v| v.is_empty())
-            {
-                return false;
-            }
             std::env::var_os("TERM").is_some_and(|t| t != "dumb")
                 // SAFETY: isatty only inspects the descriptor.
                 && unsafe { libc::isatty(libc::STDERR_FILENO) } == 1
@@ -134,9 +134,8 @@ pub fn capture(
     let addable = a.language != Language::Asm
         && !a.object_records_command_line(family)
         && recognised(compiler);
-    let shared = addable
-        && !wraps_lines(&a.compiler_args, ignore_options)
-        && !echoes_escapes(family, source);
+    let shared =
+        addable && !wraps_lines(&a.read_args, ignore_options) && !echoes_escapes(family, source);
     let option = match family {
         Family::Gcc => "-fdiagnostics-color=always",
         Family::Clang => "-fcolor-diagnostics",

@@ -109,6 +109,7 @@ pub(crate) fn cwd_prefix_maps(
         else {
             continue;
         };
+        let given = old;
         let old = without_trailing_slashes(old);
         let rest = [&dirs.apparent, &dirs.physical]
             .into_iter()
@@ -126,7 +127,10 @@ pub(crate) fn cwd_prefix_maps(
         if names_path_under(args, tokens, old) {
             continue;
         }
-        forms.insert(arg.clone(), format!("{}0|{rest}={new}", m.name()));
+        // The compilers compare OLD byte for byte: with a trailing `/` it
+        // does not map the working directory itself, so it is kept.
+        let slashes = &given[old.len()..];
+        forms.insert(arg.clone(), format!("{}0|{rest}{slashes}={new}", m.name()));
         related.push(old.to_string());
     }
     related
@@ -212,6 +216,10 @@ mod tests {
         assert_eq!((a[0].as_str(), ra.len()), (map("/w/one").as_str(), 0));
         let (a, _) = form(&[&map("/w/one"), "-I/w/one2"], "/w/one");
         assert_ne!(a[0], map("/w/one"));
+        // OLD with a trailing `/` maps what is below the directory, not the
+        // directory itself: not the same map.
+        let (a, _) = form(&["-fdebug-prefix-map=/w/one/=."], "/w/one");
+        assert_ne!(a, form(&[&map("/w/one")], "/w/one").0);
     }
 
     #[test]

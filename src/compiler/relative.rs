@@ -174,7 +174,12 @@ pub(crate) fn relative_output(
 }
 
 /// `dir` as the prefix maps among `args` that apply to debug information
-/// make the compiler record it (the last matching map given wins, as in gcc).
+/// make the compiler record it (the last matching map given wins, as in
+/// gcc). gcc and clang compare OLD with the path byte for byte, not by
+/// components: `/ci/a` maps `/ci/ab`, and `/ci/a/` does not map `/ci/a`.
+/// Whether a map applies at all is the same for both; which one applies
+/// when several do is not (clang 14 prefers the greatest OLD), but every
+/// map is in the key either way.
 pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
     let maps = args
         .iter()
@@ -182,11 +187,8 @@ pub fn apply_prefix_maps(dir: &str, args: &[String]) -> String {
         .filter_map(|a| options::prefix_map(a))
         .filter(|(m, ..)| m.has(DEBUG_MAP));
     for (_, old, new) in maps {
-        let old = old.trim_end_matches('/');
         if let Some(rest) = dir.strip_prefix(old) {
-            if rest.is_empty() || rest.starts_with('/') || old.is_empty() {
-                return format!("{new}{rest}");
-            }
+            return format!("{new}{rest}");
         }
     }
     dir.to_string()

@@ -85,7 +85,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a hit's output, rewritten in place",
     ),
     (
-        "hash/recipe.rs",
+        "hash/recipe/environment.rs",
         "std::fs::read_to_string(\"/proc/cpuinfo\")",
         "the kernel's CPU list",
     ),

@@ -7,12 +7,16 @@ use crate::paths;
 
 /// `without_cwd`: leave out the working directory gcc names for debug
 /// information (`# 1 "/build/dir//"`), as `hash_dir = false` asks.
+/// `spelled`: whether the object names a path under base_dir as it is
+/// written (debug information the prefix maps do not map): such a path is
+/// hashed as written, not related.
 pub fn hash_preprocessed(
     h: &mut KeyHasher,
     output: &[u8],
     cwd: &str,
     base_dir: Option<&paths::BaseDirs>,
     without_cwd: bool,
+    spelled: &dyn Fn(&str) -> bool,
 ) {
     h.begin("preprocessed");
     if base_dir.is_none() && !without_cwd {
@@ -29,7 +33,7 @@ pub fn hash_preprocessed(
             continue;
         }
         if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
-            if let Some(rel) = paths::relate(path, cwd, base_dir) {
+            if let Some(rel) = paths::relate(path, cwd, base_dir).filter(|_| !spelled(path)) {
                 h.part(&output[pending..path_start]);
                 h.part(rel.hash_form().as_bytes());
                 pending = path_end;
@@ -38,6 +42,58 @@ pub fn hash_preprocessed(
     }
     h.part(&output[pending..]);
     h.end();
+}
+
+/// Does preprocessed text hold a string that `__DATE__` (`"Dec  6 2026"`),
+/// `__TIME__` (`"10:21:33"`) or `__TIMESTAMP__` (`"Sun Dec  6 10:21:33
+/// 2026"`) expands to, also stringified again (`"\"10:21:33\""`)? A
+/// source can spell those names so that no text names them: pasted with
+/// `##` from pieces, or split by a backslash-newline. Any string of that
+/// shape counts, whatever the date.
+pub fn shows_time_macro(text: &[u8]) -> bool {
+    text.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'"')
+        .any(|(at, _)| {
+            let rest = &text[at + 1..];
+            [11, 8, 24].into_iter().any(|len| {
+                rest.len() > len && matches!(rest[len], b'"' | b'\\') && time_string(&rest[..len])
+            })
+        })
+}
+
+/// Is `s` what one of the time macros expands to (or `?`s where the
+/// compiler did not know the time)?
+fn time_string(s: &[u8]) -> bool {
+    const MONTHS: &[&[u8]] = &[
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec", b"???",
+    ];
+    const DAYS: &[&[u8]] = &[
+        b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"???",
+    ];
+    let digits = |t: &[u8]| t.iter().all(|b| b.is_ascii_digit() || *b == b'?');
+    let day = |t: &[u8]| (t[0] == b' ' || digits(&t[..1])) && digits(&t[1..]);
+    let time = |t: &[u8]| {
+        digits(&t[0..2]) && t[2] == b':' && digits(&t[3..5]) && t[5] == b':' && digits(&t[6..8])
+    };
+    let month_day = |t: &[u8]| MONTHS.contains(&&t[..3]) && t[3] == b' ' && day(&t[4..6]);
+    match s.len() {
+        // `Mmm dd yyyy`
+        11 => month_day(s) && s[6] == b' ' && digits(&s[7..]),
+        8 => time(s),
+        // `Www Mmm dd hh:mm:ss yyyy`
+        24 => {
+            DAYS.contains(&&s[..3])
+                && s[3] == b' '
+                && month_day(&s[4..10])
+                && s[10] == b' '
+                && time(&s[11..19])
+                && s[19] == b' '
+                && digits(&s[20..])
+        }
+        _ => false,
+    }
 }
 
 /// A line marker of preprocessed output: `# <digits> "<path>" <flags>`
@@ -102,14 +158,13 @@ mod tests {
     use super::*;
 
     fn key(text: &str, cwd: &str) -> crate::key::Key {
+        key_spelled(text, cwd, &|_| false)
+    }
+
+    fn key_spelled(text: &str, cwd: &str, spelled: &dyn Fn(&str) -> bool) -> crate::key::Key {
         let mut h = KeyHasher::new(false);
-        hash_preprocessed(
-            &mut h,
-            text.as_bytes(),
-            cwd,
-            Some(&crate::paths::BaseDirs::one("/ci")),
-            false,
-        );
+        let base = crate::paths::BaseDirs::one("/ci");
+        hash_preprocessed(&mut h, text.as_bytes(), cwd, Some(&base), false, spelled);
         h.finish().0
     }
 
@@ -126,13 +181,41 @@ mod tests {
         // Paths outside base_dir stay as they are.
         let e = a.replace("/usr/include", "/opt/include");
         assert_ne!(key(a, "/ci/a"), key(&e, "/ci/a"));
+        // Nor those the object names as written.
+        let spelled = |p: &str| p.contains("/src/");
+        assert_ne!(
+            key_spelled(a, "/ci/a", &spelled),
+            key_spelled(&b, "/ci/bbb", &spelled)
+        );
+    }
+
+    #[test]
+    fn time_macro_expansions_are_seen() {
+        for text in [
+            "const char *d = \"Dec  6 2026\";",
+            "const char *t = \"10:21:33\";",
+            "const char *s = \"Sun Dec 16 10:21:33 2026\";",
+            "const char *q = \"\\\"Jan 12 1970\\\"\";",
+            "const char *u = \"??:??:??\";",
+        ] {
+            assert!(shows_time_macro(text.as_bytes()), "{text}");
+        }
+        for text in [
+            "const char *d = \"Dec  6 2026 \";",
+            "const char *t = \"10:21\";",
+            "const char *m = \"Foo  6 2026\";",
+            "int x = 10 ? 20:30;",
+            "\"",
+        ] {
+            assert!(!shows_time_macro(text.as_bytes()), "{text}");
+        }
     }
 
     #[test]
     fn without_cwd_the_working_directory_marker_is_left_out() {
         let key = |text: &str, without_cwd| {
             let mut h = KeyHasher::new(false);
-            hash_preprocessed(&mut h, text.as_bytes(), "/x", None, without_cwd);
+            hash_preprocessed(&mut h, text.as_bytes(), "/x", None, without_cwd, &|_| false);
             h.finish().0
         };
         let a = "# 1 \"t.c\"\n# 1 \"/tmp/dir1//\"\nint x;\n";

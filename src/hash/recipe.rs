@@ -30,6 +30,8 @@ use crate::log::Log;
 use crate::paths;
 use crate::stats::Counter;
 
+mod environment;
+
 /// Variables that change which headers the preprocessor finds.
 const INCLUDE_PATH_VARS: &[&str] = &[
     "CPATH",
@@ -113,6 +115,7 @@ impl Recipe<'_> {
         if !config.namespace.is_empty() {
             h.field("namespace", config.namespace.as_bytes());
         }
+        self.refuse_rewritten_arguments()?;
         let ignored = a
             .hash_args
             .iter()
@@ -141,52 +144,9 @@ impl Recipe<'_> {
         self.hash_profiling(&mut h)?;
         self.hash_precompiled_headers(&mut h)?;
         if a.native_cpu {
-            h.field("cpu", cpu_identity().as_bytes());
+            h.field("cpu", environment::cpu_identity().as_bytes());
         }
         Ok(finish(h, Part::Common))
-    }
-
-    /// What colour options decide. The stored diagnostics serve every
-    /// colour choice, so colour options are not keyed (see
-    /// `compiler::color`); where the choices cannot share an entry, the key
-    /// says whether the diagnostics are captured in colour. An object that
-    /// records the command line depends on every argument as the compiler
-    /// gets it, colour options and order included.
-    fn hash_diagnostics_and_command_line(&self, h: &mut KeyHasher) {
-        let a = self.analysis;
-        let family = crate::compiler::family(self.compiler);
-        if a.object_records_command_line(family) {
-            for arg in &a.compiler_args {
-                h.field("recorded-arg", arg.as_bytes());
-            }
-        }
-        let ignored = &self.config.ignore_options;
-        let capture =
-            crate::compiler::color::capture(a, self.compiler, family, self.source, ignored);
-        if let Some(coloured) = capture.key_field() {
-            let value: &[u8] = if coloured { b"coloured" } else { b"plain" };
-            h.field("diagnostics", value);
-        }
-    }
-
-    /// The language of diagnostics, which are replayed on a hit, and
-    /// variables that change what the compiler driver does.
-    fn hash_environment(&self, h: &mut KeyHasher) {
-        // `sloppiness = locale`: diagnostics in another language may be replayed.
-        let locale: &[&str] = if self.config.sloppiness.has(Sloppiness::Locale) {
-            &[]
-        } else {
-            &["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"]
-        };
-        for var in locale.iter().chain(&[
-            "CCC_OVERRIDE_OPTIONS",
-            "COMPILER_PATH",
-            "GCC_EXEC_PREFIX",
-            "GCC_COMPARE_DEBUG",
-        ]) {
-            let value = std::env::var_os(var).unwrap_or_default();
-            h.field(var, value.as_encoded_bytes());
-        }
     }
 
     /// Files named by options (not by ignored ones), then those
@@ -333,7 +293,11 @@ impl Recipe<'_> {
             // Left out of the result key; the preprocessor needs them.
             self.hash_cpp_args(&mut h);
         }
-        h.field("input", a.hash_form(&a.input).as_bytes());
+        let input = match self.named_as_spelled(&a.input) {
+            true => &a.input,
+            false => a.hash_form(&a.input),
+        };
+        h.field("input", input.as_bytes());
         h.field("source", blake3::hash(source).as_bytes());
         for var in INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
@@ -436,7 +400,31 @@ impl Recipe<'_> {
             self.cwd,
             self.config.base_dir.as_ref(),
             !self.config.hash_dir || mapped,
+            &|path| self.named_as_spelled(path),
         );
+    }
+
+    /// Does the object name `path`, an absolute path under base_dir that
+    /// the keys would relate to it, as it is spelled? With debug
+    /// information it names the source and each header by the path the
+    /// compiler read it by, unless a debug prefix map maps it: a path the
+    /// compiler is given absolute (`--sysroot`, `CPATH`, a rewrite base_dir
+    /// declined) would then name the checkout that stored the object. Only
+    /// when the working directory is not in the key as it is: otherwise no
+    /// other checkout shares the key, and in one working directory the
+    /// relation names one path.
+    fn named_as_spelled(&self, path: &str) -> bool {
+        let (a, cwd) = (self.analysis, self.cwd);
+        let Some(base) = self.config.base_dir.as_ref() else {
+            return false;
+        };
+        let cwd_keyed =
+            self.config.hash_dir && relative::apply_prefix_maps(cwd, &a.hash_args) == cwd;
+        a.debug_info
+            && !cwd_keyed
+            && path.starts_with('/')
+            && base.contains(path)
+            && relative::apply_prefix_maps(path, &a.hash_args) == path
     }
 
     /// A directory of `cwd_mapped_dirs` (see `ArgsAnalysis`) that one of
@@ -483,6 +471,16 @@ impl Recipe<'_> {
                 .note(format!("not recorded for direct mode: {why}"));
             return Err(Unrecorded::Unsuitable(why));
         }
+        if let Some(f) = files.iter().find(|f| self.named_as_spelled(&f.path)) {
+            // The record would find the other checkout's copy of it.
+            let why = format!(
+                "the object names {} as spelled, and base_dir relates it",
+                f.path
+            );
+            self.log
+                .note(format!("not recorded for direct mode: {why}"));
+            return Err(Unrecorded::Unsuitable(why));
+        }
         let sloppiness = &self.config.sloppiness;
         let ctx = RecordContext {
             cwd: self.cwd,
@@ -510,6 +508,23 @@ impl Recipe<'_> {
             )),
         }
         recorded
+    }
+
+    /// Does the preprocessor's `output` show what a time macro expands to
+    /// (see `preprocessor::shows_time_macro`)? Direct mode only sees the
+    /// macros' names, which a source can hide (`CAT(__DA,TE__)`), so such
+    /// a compile is not recorded for it (logged), unless `time_macros`
+    /// sloppiness says the time does not matter.
+    pub fn shows_time_macro(&self, output: &[u8]) -> bool {
+        let shows = !self.config.sloppiness.has(Sloppiness::TimeMacros)
+            && preprocessor::shows_time_macro(output);
+        if shows {
+            self.log.note(
+                "not recorded for direct mode: the preprocessed text holds a date or time \
+                 string, as __DATE__, __TIME__ or __TIMESTAMP__ expand to",
+            );
+        }
+        shows
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.
@@ -572,26 +587,4 @@ fn finish(mut h: KeyHasher, part: Part) -> HashedKey {
         fields,
         transcript,
     }
-}
-
-/// What `-march=native` resolves to on this machine.
-fn cpu_identity() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    info.lines()
-        .take_while(|l| !l.trim().is_empty())
-        .filter(|l| {
-            [
-                "vendor_id",
-                "cpu family",
-                "model",
-                "model name",
-                "flags",
-                "Features",
-                "CPU part",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -117,10 +117,11 @@ impl Session {
         };
         let started = Instant::now();
         let again = match self.preprocessed(a, cwd, common, direct) {
-            Ok((hashed, files, search)) if hashed.key == pp.key => Preprocessed {
+            Ok((hashed, files, search, recordable)) if hashed.key == pp.key => Preprocessed {
                 key: pp.key,
                 files,
                 search,
+                recordable,
             },
             Ok(_) => {
                 self.log.note(

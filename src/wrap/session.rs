@@ -27,6 +27,8 @@ pub(super) struct Preprocessed {
     pub key: Key,
     pub files: Vec<ReadFile>,
     pub search: SearchDirs,
+    /// Direct mode may record the compile (see `Recipe::shows_time_macro`).
+    pub recordable: bool,
 }
 
 impl Session {
@@ -178,7 +180,7 @@ impl Session {
         // Recorded before storing: a shadowing header that appeared
         // during the call may have been read by the compile.
         let recorded = match manifest_key {
-            Some(_) if self.storage.may_write() => {
+            Some(_) if self.storage.may_write() && pp.recordable => {
                 Some(self.record(&pp.files, &pp.search, analysis, cwd))
             }
             _ => None,
@@ -367,35 +369,39 @@ impl Session {
         common: &Key,
         want_includes: bool,
     ) -> Result<Preprocessed, Fallback> {
-        let (key, files, search) = self.preprocessed(a, cwd, common, want_includes)?;
+        let (key, files, search, recordable) = self.preprocessed(a, cwd, common, want_includes)?;
         Ok(Preprocessed {
             key: self.keep_key(key),
             files,
             search,
+            recordable,
         })
     }
 
     /// `preprocess` without keeping the key's fields: the key, the files
-    /// read and the search list.
+    /// read, the search list and whether direct mode may record the compile.
     pub(super) fn preprocessed(
         &self,
         a: &ArgsAnalysis,
         cwd: &str,
         common: &Key,
         want_includes: bool,
-    ) -> Result<(HashedKey, Vec<ReadFile>, SearchDirs), Fallback> {
+    ) -> Result<(HashedKey, Vec<ReadFile>, SearchDirs, bool), Fallback> {
         if a.language.is_preprocessed() {
             let key = self.recipe(a, cwd).result_of_preprocessed_input(common)?;
-            return Ok((key, Vec::new(), SearchDirs::default()));
+            return Ok((key, Vec::new(), SearchDirs::default(), true));
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
-        let search = match want_includes {
-            true => includes::parse_search_dirs(&out.stderr),
-            false => SearchDirs::default(),
+        let (search, recordable) = match want_includes {
+            true => (
+                includes::parse_search_dirs(&out.stderr),
+                !self.recipe(a, cwd).shows_time_macro(&out.stdout),
+            ),
+            false => (SearchDirs::default(), false),
         };
-        Ok((key, files, search))
+        Ok((key, files, search, recordable))
     }
 
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
