@@ -75,16 +75,6 @@ pub(crate) fn hash_form(
     Some(format!("{option}{sysroot}{}", rel.hash_form()))
 }
 
-/// Variables naming include directories: headers found through them
-/// appear in the compile by their absolute paths.
-const INCLUDE_PATH_VARS: &[&str] = &[
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "OBJCPLUS_INCLUDE_PATH",
-];
-
 /// The keys' form of prefix maps whose OLD is the working directory or a
 /// directory below it (`-fdebug-prefix-map=$PWD=.`, the recipe of ccache's
 /// manual for sharing debug builds between directories), when base_dir
@@ -150,7 +140,7 @@ fn names_path_under(args: &[String], tokens: &[Token], dir: &str) -> bool {
         !is_map && under(arg)
     });
     in_args
-        || INCLUDE_PATH_VARS
+        || super::INCLUDE_PATH_VARS
             .iter()
             .any(|var| std::env::var_os(var).is_some_and(|v| under(&v.to_string_lossy())))
 }

@@ -14,6 +14,18 @@ pub mod profile;
 pub mod relative;
 mod response;
 
+/// Variables naming directories the preprocessor searches besides those of
+/// the options: they change which headers it finds (so they are in the
+/// manifest key), and headers found through them appear by the paths the
+/// variables spell (a relative one names its headers relative in a `.d`).
+pub const INCLUDE_PATH_VARS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+];
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -113,16 +113,6 @@ impl Outcome {
     }
 }
 
-/// Variables naming directories the preprocessor searches besides those
-/// of the options: a relative one names its headers relative in a `.d`.
-const INCLUDE_PATH_VARS: &[&str] = &[
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "OBJCPLUS_INCLUDE_PATH",
-];
-
 /// Rewrites the paths under base_dir in `args` (response files already
 /// expanded, read by the option table as `tokens`) relative to `cwd`, the
 /// working directory as the user spells it; `physical` is the one the
@@ -473,7 +463,7 @@ impl<'a> Rewriter<'a> {
                 ));
             }
         }
-        INCLUDE_PATH_VARS.iter().find_map(|var| {
+        super::INCLUDE_PATH_VARS.iter().find_map(|var| {
             let value = std::env::var_os(var)?;
             let value = value.to_string_lossy();
             (value.split(':').any(|d| !d.starts_with('/')))

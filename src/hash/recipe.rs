@@ -32,15 +32,6 @@ use crate::stats::Counter;
 
 mod environment;
 
-/// Variables that change which headers the preprocessor finds.
-const INCLUDE_PATH_VARS: &[&str] = &[
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "OBJCPLUS_INCLUDE_PATH",
-];
-
 /// Sloppiness values that make a manifest record check less.
 const RECORD_SLOPPINESS: &[Sloppiness] = &[
     Sloppiness::IncludeFileCtime,
@@ -299,7 +290,7 @@ impl Recipe<'_> {
         };
         h.field("input", input.as_bytes());
         h.field("source", blake3::hash(source).as_bytes());
-        for var in INCLUDE_PATH_VARS {
+        for var in crate::compiler::INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());
         }
