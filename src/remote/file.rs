@@ -150,6 +150,17 @@ impl Backend for FileBackend {
         tmp.persist(&path).map_err(|e| io_error(e.error))?;
         self.tag().map_err(io_error)
     }
+
+    fn remove(&self, name: &str) -> Result<bool, RemoteError> {
+        let path = self.path(name);
+        let dir = path.parent().expect("entry paths have a parent");
+        crate::files::no_symlink_below(&self.dir, dir).map_err(io_error)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(RemoteError::Other(format!("{}: {e}", path.display()))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -144,6 +144,19 @@ impl Backend for HttpBackend {
             s => Err(RemoteError::Other(format!("HTTP PUT: status code: {s}"))),
         }
     }
+
+    fn remove(&self, name: &str) -> Result<bool, RemoteError> {
+        let mut req = self.agent.delete(&self.url(name));
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let resp = req.call().map_err(error)?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            s => Err(RemoteError::Other(format!("HTTP DELETE: status code: {s}"))),
+        }
+    }
 }
 
 /// Standard base64, for HTTP basic authentication.

@@ -44,6 +44,9 @@ impl std::fmt::Display for RemoteError {
 pub trait Backend {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError>;
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError>;
+    /// Deletes an entry; `false` when there was none. Only the remote
+    /// check's probe entry is ever removed: objcache never cleans a server.
+    fn remove(&self, name: &str) -> Result<bool, RemoteError>;
 }
 
 /// The largest entry taken from a server: a huge or endless answer must not
@@ -359,6 +362,9 @@ impl Backend for Sharded {
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
         self.pick(name).put(name, data)
     }
+    fn remove(&self, name: &str) -> Result<bool, RemoteError> {
+        self.pick(name).remove(name)
+    }
 }
 
 /// Natural logarithm for 0 < x ≤ 1, without libm (which every process that
@@ -460,6 +466,10 @@ impl Remote {
 
     pub fn put(&self, name: &str, data: &[u8]) -> Result<(), Failure> {
         self.outcome(self.backend.put(name, data))
+    }
+
+    pub fn remove(&self, name: &str) -> Result<bool, Failure> {
+        self.outcome(self.backend.remove(name))
     }
 }
 

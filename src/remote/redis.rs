@@ -113,4 +113,11 @@ impl Backend for RedisBackend {
         let data = data.to_vec();
         self.with_connection(move |con| redis::cmd("SET").arg(key).arg(data).query::<()>(con))
     }
+
+    fn remove(&self, name: &str) -> Result<bool, RemoteError> {
+        let key = format!("objcache:{name}");
+        let removed: u64 =
+            self.with_connection(move |con| redis::cmd("DEL").arg(key).query(con))?;
+        Ok(removed > 0)
+    }
 }

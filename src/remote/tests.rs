@@ -167,6 +167,9 @@ fn rendezvous_spreads_and_is_stable() {
         fn put(&self, _: &str, _: &[u8]) -> Result<(), RemoteError> {
             Ok(())
         }
+        fn remove(&self, _: &str) -> Result<bool, RemoteError> {
+            Ok(false)
+        }
     }
     let weights = parse_shards("a,b(3)").unwrap();
     let s = Sharded {
