@@ -23,6 +23,10 @@
 #           wrapper CMakeLists.txt, and with --coverage: cold build, then
 #           warm rebuilds (ninja -t clean; ninja), plain gcc too
 #           (not in the default set; PARTS=pchcov runs only this)
+#   fleet   bench/fleet.py: 8 and 32 builders at once, each its own
+#           checkout and empty local cache, one warm Redis / HTTP server
+#           (FLEET_SIZES, FLEET_ROUNDS, FLEET_JOBS, FLEET_BACKENDS; s3 with
+#           MOTO_SERVER=path of moto_server) (not in the default set)
 #   explain bench/explain.py: libgit2 Debug built in checkout A, then in a
 #           copy B, without base_dir, with base_dir and hash_dir, with
 #           base_dir and CCACHE_NOHASHDIR=1 (fresh caches): B's hits and
@@ -42,7 +46,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS|PCHCOV_WARM_ROUNDS|PCHCOV_CONFIG)=' | tr '\n' ' ' || true)bash bench/compare.sh"
+BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS|PCHCOV_WARM_ROUNDS|PCHCOV_CONFIG|FLEET_SIZES|FLEET_ROUNDS|FLEET_JOBS|FLEET_BACKENDS)=' | tr '\n' ' ' || true)bash bench/compare.sh"
 export BENCH_COMMAND
 
 if [[ "${QUICK:-0}" == 1 ]]; then
@@ -59,8 +63,8 @@ export CMAKE_CONFIGS CMAKE_WARM_ROUNDS PCHCOV_WARM_ROUNDS
 : "${PARTS:=main,remote,cmake}"
 for p in ${PARTS//,/ }; do
   case "$p" in
-    main | remote | cmake | pchcov | explain) ;;
-    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov, explain)" >&2; exit 2 ;;
+    main | remote | cmake | pchcov | explain | fleet) ;;
+    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov, explain, fleet)" >&2; exit 2 ;;
   esac
 done
 part() {
@@ -73,11 +77,11 @@ missing=()
 need ccache || missing+=(ccache)
 need gcc || missing+=(gcc)
 need python3 || missing+=(python3)
-if part main || part remote; then
+if part main || part remote || part fleet; then
   need make || missing+=(make)
   need g++ || missing+=(g++)
 fi
-if part remote; then
+if part remote || part fleet; then
   need redis-server || missing+=(redis-server)
   need nginx || missing+=(nginx)
 fi
@@ -115,7 +119,7 @@ fi
 echo "== scratch directory $BENCH_WORK"
 
 crates=()
-if part main || part remote; then
+if part main || part remote || part fleet; then
   crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
   crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
 fi
@@ -165,6 +169,11 @@ if part pchcov; then
   echo
   echo "== precompiled headers and coverage, warm rebuilds (PARTS=pchcov runs only this)"
   python3 "$REPO/bench/pchcov.py" || status=$?
+fi
+if part fleet; then
+  echo
+  echo "== a fleet of builders sharing one remote (PARTS=fleet runs only this)"
+  python3 "$REPO/bench/fleet.py" || status=$?
 fi
 if part explain; then
   echo

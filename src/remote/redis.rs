@@ -7,6 +7,9 @@ use std::sync::mpsc;
 
 use super::{Backend, RemoteError, Timeouts, MAX_ENTRY};
 
+/// What the first read of an entry asks for: more than most entries.
+const FIRST_READ: u64 = 512 << 10;
+
 pub struct RedisBackend {
     client: redis::Client,
     timeouts: Timeouts,
@@ -82,21 +85,30 @@ impl RedisBackend {
 }
 
 impl Backend for RedisBackend {
-    /// The length first, then at most that many bytes (and never more
-    /// than `MAX_ENTRY`): a huge value is never transferred.
+    /// Most entries take one round trip: the first `FIRST_READ` bytes.
+    /// Only a value that fills them is measured (`STRLEN`) and, within
+    /// `MAX_ENTRY`, read to its end, so a huge value is never transferred.
+    /// A value replaced between the commands fails the entry's checksum.
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let key = format!("objcache:{name}");
         let (len, data) = self.with_connection(move |con| {
-            let len: u64 = redis::cmd("STRLEN").arg(&key).query(con)?;
-            // STRLEN of a missing key is 0, and an entry is never empty.
-            if len == 0 || len > MAX_ENTRY {
-                return Ok((len, Vec::new()));
-            }
-            let data: Vec<u8> = redis::cmd("GETRANGE")
+            let mut data: Vec<u8> = redis::cmd("GETRANGE")
                 .arg(&key)
                 .arg(0)
-                .arg(len - 1)
+                .arg(FIRST_READ - 1)
                 .query(con)?;
+            if (data.len() as u64) < FIRST_READ {
+                return Ok((data.len() as u64, data));
+            }
+            let len: u64 = redis::cmd("STRLEN").arg(&key).query(con)?;
+            if len > FIRST_READ && len <= MAX_ENTRY {
+                let rest: Vec<u8> = redis::cmd("GETRANGE")
+                    .arg(&key)
+                    .arg(FIRST_READ)
+                    .arg(len - 1)
+                    .query(con)?;
+                data.extend_from_slice(&rest);
+            }
             Ok((len, data))
         })?;
         if len > MAX_ENTRY {
@@ -104,7 +116,7 @@ impl Backend for RedisBackend {
                 "Redis: an entry of {len} bytes, more than the {MAX_ENTRY} taken"
             )));
         }
-        // A value replaced between the two commands is a miss.
+        // A missing key reads as empty, and an entry is never empty.
         Ok((len > 0 && data.len() as u64 == len).then_some(data))
     }
 
