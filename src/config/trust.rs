@@ -114,6 +114,8 @@ const UNSAFE_KEYS: &[&str] = &[
     "debug",
     "debug_dir",
     "hard_link",
+    // Decides which storage helper program runs.
+    "libexec_dirs",
     "log_file",
     "path",
     "prefix_command",

@@ -377,6 +377,11 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     )
     .value("N")
     .hidden(),
+    Opt::action(
+        "stop-storage-helpers",
+        actions::stop_storage_helpers,
+        "stop the running storage helpers (ccache-storage-<scheme> processes) of this user now instead of after their idle timeout",
+    ),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",
