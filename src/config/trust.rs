@@ -240,6 +240,7 @@ mod tests {
             ("prefix_command", "distcc"),
             ("compiler_check", "%compiler% -v"),
             ("remote_storage", "redis://h"),
+            ("libexec_dirs", "/tmp/helpers"),
             ("umask", "002"),
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),

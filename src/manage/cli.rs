@@ -380,7 +380,7 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::action(
         "stop-storage-helpers",
         actions::stop_storage_helpers,
-        "stop the running storage helpers (ccache-storage-<scheme> processes) of this user now instead of after their idle timeout",
+        "stop this user's running storage helpers (ccache-storage-SCHEME processes) now instead of after their idle timeout; with -v, a line for each",
     ),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(

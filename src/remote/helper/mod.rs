@@ -53,7 +53,15 @@ pub struct HelperBackend {
     /// The connection, made on the first request and kept for the
     /// process's later ones; an error is kept too, so a dead helper is
     /// not waited for twice.
-    conn: RefCell<Option<Result<Conn, String>>>,
+    conn: RefCell<Option<Result<Conn, RemoteError>>>,
+}
+
+/// A copy of `e`, of the same kind (a timeout stays a timeout).
+fn same(e: &RemoteError) -> RemoteError {
+    match e {
+        RemoteError::Timeout(m) => RemoteError::Timeout(m.clone()),
+        RemoteError::Other(m) => RemoteError::Other(m.clone()),
+    }
 }
 
 /// The custom attributes of `spec`, in the order written, values
@@ -108,18 +116,18 @@ impl HelperBackend {
     ) -> Result<T, RemoteError> {
         let mut slot = self.conn.borrow_mut();
         if slot.is_none() {
-            *slot = Some(self.connect().map_err(|e| e.to_string()));
+            *slot = Some(self.connect());
         }
         match slot.as_mut().expect("set above") {
             Ok(conn) => {
                 let r = f(conn);
                 if let Err(e) = &r {
                     // A connection that failed mid-request is out of step.
-                    *slot = Some(Err(e.to_string()));
+                    *slot = Some(Err(same(e)));
                 }
                 r
             }
-            Err(e) => Err(RemoteError::Other(e.clone())),
+            Err(e) => Err(same(e)),
         }
     }
 

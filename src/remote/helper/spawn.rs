@@ -1,9 +1,9 @@
 //! Finding a helper program, and starting one so that concurrent compiles
 //! end up with one helper, all connected to it.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,10 +95,11 @@ pub struct Launch<'a> {
     pub idle: Duration,
 }
 
-/// How long a helper just started may take to listen: `data-timeout`, at
-/// least a second (an interpreter starting on a loaded machine).
+/// How long a helper just started may take to listen: as in ccache
+/// 4.13.5, `data-timeout` but at least 10 s, for an interpreter starting
+/// on a loaded machine. A helper that exits is noticed at once.
 fn start_limit(t: Timeouts) -> Duration {
-    t.data.max(Duration::from_secs(1))
+    t.data.max(Duration::from_secs(10))
 }
 
 /// Connects to the running helper, or starts one and connects. Starting
@@ -246,19 +247,14 @@ impl SpawnLock {
     fn take(socket: &Path, limit: Duration) -> Result<SpawnLock, RemoteError> {
         let mut path = socket.as_os_str().to_owned();
         path.push(".lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
-            .open(&path)
-            .map_err(|e| {
-                RemoteError::Other(format!(
-                    "storage helper lock {}: {e}",
-                    Path::new(&path).display()
-                ))
-            })?;
+        // Never through a symlink, never blocking on a FIFO; the directory
+        // is the user's own, so any file there is.
+        let file = crate::files::open_cache_node(Path::new(&path), true).map_err(|e| {
+            RemoteError::Other(format!(
+                "storage helper lock {}: {e}",
+                Path::new(&path).display()
+            ))
+        })?;
         let end = Instant::now() + limit;
         loop {
             // SAFETY: flock on a descriptor this function owns.

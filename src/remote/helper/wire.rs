@@ -303,9 +303,11 @@ fn connect(path: &Path, limit: Duration) -> Result<UnixStream, ConnectError> {
             Some(libc::EAGAIN) if Instant::now() < end => {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            Some(libc::EAGAIN) => return Err(ConnectError::Other(RemoteError::Timeout(format!(
+            Some(libc::EAGAIN) => {
+                return Err(ConnectError::Other(RemoteError::Timeout(format!(
                 "storage helper at {shown} accepted no connection within connect-timeout {limit:?}"
-            )))),
+            ))))
+            }
             Some(libc::ENOENT | libc::ECONNREFUSED) => {
                 return Err(ConnectError::NoListener(format!("{shown}: {e}")))
             }
