@@ -106,3 +106,34 @@ fn a_helper_that_serves_a_corrupt_entry() {
     let stats = through_fault("corrupt", QUICK);
     assert!(get(&stats, "remote_storage_error") >= 1, "{stats:?}");
 }
+
+#[test]
+fn a_helper_that_never_listens_is_waited_for_once() {
+    let h = HelperEnv::new();
+    let remote = h.remote(&format!("{TIMEOUTS} @fault=hang"));
+    // The first compile waits for it as long as a helper may take to
+    // start (10 s), then compiles.
+    let first = h.compile("a", &remote).check(&h.env);
+    assert!(
+        first.took < Duration::from_secs(15),
+        "took {:?}",
+        first.took
+    );
+    assert_eq!(h.env.stat("remote_storage_timeout"), 1);
+    // The next ones neither wait nor start another.
+    h.clear_local();
+    let second = h.compile("a", &remote).check(&h.env);
+    assert!(
+        second.took < Duration::from_secs(3),
+        "took {:?}",
+        second.took
+    );
+    assert_eq!(h.env.stat("remote_storage_error"), 1);
+    let pids = h.starts();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    // --stop-storage-helpers ends it: no request can reach it.
+    let mut stop = h.objcache();
+    stop.arg("--stop-storage-helpers");
+    run_ok(&mut stop);
+    assert!(ends_within(pids[0], Duration::from_secs(2)));
+}

@@ -8,7 +8,7 @@
 mod spawn;
 mod wire;
 
-pub use spawn::{ipc_dir, HelperSearch};
+pub use spawn::{ipc_dir, stuck_helper, HelperSearch};
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -226,6 +226,16 @@ pub fn stop(sockets: &[PathBuf]) -> Vec<String> {
     };
     let mut lines = Vec::new();
     for socket in sockets {
+        if let Some(pid) = stuck_helper(socket) {
+            // Started, never listened: no request reaches it.
+            // SAFETY: kill signals the helper process identified above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            lines.push(format!(
+                "{}: killed pid {pid}, which never listened",
+                socket.display()
+            ));
+            continue;
+        }
         let mut conn = match Conn::open(socket, timeouts) {
             Ok(c) => c,
             Err(ConnectError::NoListener(_)) => continue,
@@ -319,8 +329,15 @@ pub fn running_sockets() -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("storage-"))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
-        .map(|e| e.path())
+        .filter_map(|e| {
+            let path = e.path();
+            if e.file_type().is_ok_and(|t| t.is_socket()) {
+                return Some(path);
+            }
+            // A helper that never listened is known by its marker.
+            let name = path.to_str()?.strip_suffix(".stuck")?;
+            Some(PathBuf::from(name))
+        })
         .collect();
     found.sort();
     found

@@ -119,6 +119,15 @@ pub fn connect_or_spawn(launch: &Launch, timeouts: Timeouts) -> Result<Conn, Rem
         Err(ConnectError::Other(e)) => return Err(e),
         Err(ConnectError::NoListener(_)) => {}
     }
+    // A helper started earlier that never listened: starting another
+    // would only wait as long again, and leave one more behind.
+    if let Some(pid) = stuck_helper(launch.socket) {
+        return Err(RemoteError::Other(format!(
+            "storage helper {} (pid {pid}) was started and never listened on {}; not starting another",
+            launch.program.display(),
+            launch.socket.display()
+        )));
+    }
     // Nobody listens: what is there is left by a helper that died (a
     // socket), and the directory is the user's own; a helper cannot bind
     // over it.
@@ -132,7 +141,46 @@ pub fn connect_or_spawn(launch: &Launch, timeouts: Timeouts) -> Result<Conn, Rem
         let _ = fs::remove_file(launch.socket);
     }
     let mut child = start(launch)?;
-    wait_listening(launch, &mut child, timeouts, limit)
+    let r = wait_listening(launch, &mut child, timeouts, limit);
+    let marker = stuck_marker(launch.socket);
+    match &r {
+        Err(RemoteError::Timeout(_)) => {
+            let _ = crate::files::atomic_write(&marker, child.id().to_string().as_bytes());
+        }
+        _ => {
+            let _ = fs::remove_file(&marker);
+        }
+    }
+    r
+}
+
+/// `<socket>.stuck`: the pid of a helper started for `socket` that did
+/// not listen in time.
+fn stuck_marker(socket: &Path) -> PathBuf {
+    let mut path = socket.as_os_str().to_owned();
+    path.push(".stuck");
+    PathBuf::from(path)
+}
+
+/// The pid of a helper started for `socket` that never listened and is
+/// still running.
+pub fn stuck_helper(socket: &Path) -> Option<i32> {
+    let text = crate::files::read_cache_file_bounded(&stuck_marker(socket), 32).ok()?;
+    let pid: i32 = std::str::from_utf8(&text).ok()?.trim().parse().ok()?;
+    is_helper_of(pid, socket).then_some(pid)
+}
+
+/// Whether process `pid` is a helper started for `socket` (its
+/// `CRSH_IPC_ENDPOINT` says so), not a process that got the pid later.
+fn is_helper_of(pid: i32, socket: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let environ = format!("/proc/{pid}/environ");
+    let Ok(env) = crate::files::read_cache_file_bounded(Path::new(&environ), 1 << 20) else {
+        return false;
+    };
+    let mut want = b"CRSH_IPC_ENDPOINT=".to_vec();
+    want.extend_from_slice(socket.as_os_str().as_bytes());
+    env.split(|&b| b == 0).any(|var| var == want.as_slice())
 }
 
 fn wait_listening(
