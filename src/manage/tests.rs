@@ -239,7 +239,10 @@ fn features_are_the_remote_backends() {
         };
         assert!(supported(&url), "{feature}: {url}");
     }
-    for url in ["https://127.0.0.1:1/x helper=/nonexistent"] {
+    for url in [
+        "https://127.0.0.1:1/x helper=/nonexistent",
+        "gha://127.0.0.1:1/x helper=/nonexistent",
+    ] {
         assert!(!supported(url), "{url} is supported: list it in FEATURES");
     }
 }
