@@ -23,7 +23,7 @@ fn wrapper(dir: &Path, label: &str) -> PathBuf {
 }
 
 #[test]
-fn helpers_are_found_in_cccaches_order() {
+fn helpers_are_found_in_ccaches_order() {
     let h = HelperEnv::new();
     let root = h.env.root();
     let mark = root.join("mark");

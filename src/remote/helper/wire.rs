@@ -80,19 +80,16 @@ impl Conn {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, RemoteError> {
         self.begin();
         self.write_all(&keyed(REQ_GET, key)?)?;
-        match self.status()? {
-            OK => {
-                let len = self.read_u64()?;
-                if len > MAX_ENTRY {
-                    return Err(RemoteError::Other(format!(
-                        "storage helper announced a value of {len} bytes, over the {MAX_ENTRY} limit"
-                    )));
-                }
-                Ok(Some(self.read_value(len as usize)?))
-            }
-            NOOP => Ok(None),
-            _ => unreachable!("status() returns OK or NOOP"),
+        if self.status()? == NOOP {
+            return Ok(None);
         }
+        let len = self.read_u64()?;
+        if len > MAX_ENTRY {
+            return Err(RemoteError::Other(format!(
+                "storage helper announced a value of {len} bytes, over the {MAX_ENTRY} limit"
+            )));
+        }
+        Ok(Some(self.read_value(len as usize)?))
     }
 
     /// Stores `value`, overwriting; `false` when the helper did not store it.
