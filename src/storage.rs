@@ -15,6 +15,7 @@
 
 mod raw_object;
 mod remotes;
+pub use remotes::helper_search;
 
 use crate::config::Config;
 use crate::disk::cleanup::{self, Limits};
@@ -95,6 +96,8 @@ pub struct Storage {
     stats: bool,
     /// The `remote_storage` value; the backends are opened on first use.
     remote_spec: String,
+    /// Where storage helper programs are looked for (`libexec_dirs`).
+    helper_search: crate::remote::HelperSearch,
     remotes: Option<Vec<Remote>>,
     log: Log,
     changes: Vec<(Counter, i64)>,
@@ -128,6 +131,7 @@ impl Storage {
             limits: Limits::from_config(config),
             stats: config.stats,
             remote_spec: config.remote_storage.clone(),
+            helper_search: remotes::helper_search(config),
             remotes: None,
             log,
             changes: Vec::new(),

@@ -175,6 +175,12 @@ config_keys! {
         ignore_options: Vec<String>;
     "inode_cache": "INODECACHE", "true", flag, canonical;
     "keep_comments_cpp": "COMMENTS", "false", flag, canonical => keep_comments_cpp: bool;
+    "libexec_dirs": "LIBEXEC_DIRS", "/usr/local/libexec/ccache:/usr/libexec/ccache", path_list,
+        as_given =>
+        /// Where storage helper programs (`ccache-storage-<scheme>`) are
+        /// looked for first: ccache's libexec directory, for the usual
+        /// install prefixes.
+        libexec_dirs: Vec<String>;
     "limit_multiple": "LIMIT_MULTIPLE", "0.9", fraction, as_given => limit_multiple: f64;
     "log_file": "LOGFILE", "", optional_path, as_given => log_file: Option<PathBuf>;
     "max_age": "MAXAGE", "", age, as_given => max_age_secs: Option<u64>;

@@ -114,6 +114,8 @@ const UNSAFE_KEYS: &[&str] = &[
     "debug",
     "debug_dir",
     "hard_link",
+    // Decides which storage helper program runs.
+    "libexec_dirs",
     "log_file",
     "path",
     "prefix_command",
@@ -238,6 +240,7 @@ mod tests {
             ("prefix_command", "distcc"),
             ("compiler_check", "%compiler% -v"),
             ("remote_storage", "redis://h"),
+            ("libexec_dirs", "/tmp/helpers"),
             ("umask", "002"),
             ("hard_link", "true"),
             ("log_file", "/tmp/log"),

@@ -445,3 +445,22 @@ fn report_swept(units: size::SizeUnits, what: &str, swept: cleanup::Swept) -> Re
         )),
     }
 }
+
+/// `--stop-storage-helpers`: asks every running storage helper of this
+/// user to exit: the ones `remote_storage` reaches (`crsh:` sockets too,
+/// as ccache does) and any other that objcache or ccache started (the
+/// sockets in the user's helper directory). With `-v`, a line for each.
+pub fn stop_storage_helpers(s: &mut Manager, _: &str) -> Result<(), String> {
+    use crate::remote::helper;
+    let specs = crate::remote::parse(&s.config.remote_storage).unwrap_or_default();
+    let mut sockets = helper::configured_sockets(&specs);
+    sockets.extend(helper::running_sockets());
+    sockets.sort();
+    sockets.dedup();
+    for line in helper::stop(&sockets) {
+        if s.mods.verbose > 0 {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}

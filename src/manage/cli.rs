@@ -377,6 +377,11 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     )
     .value("N")
     .hidden(),
+    Opt::action(
+        "stop-storage-helpers",
+        actions::stop_storage_helpers,
+        "stop this user's running storage helpers (ccache-storage-SCHEME processes) now instead of after their idle timeout; with -v, a line for each",
+    ),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",

@@ -39,6 +39,7 @@ pub const CCACHE_COMPATIBLE: &str = "4.13.6";
 /// each remote storage backend (ccache's test suite and scripts look for
 /// these before they use one).
 pub const FEATURES: &[&str] = &[
+    "crsh-storage",
     "file-storage",
     "http-storage",
     "redis+unix-storage",

@@ -234,11 +234,15 @@ fn features_are_the_remote_backends() {
         let url = match scheme {
             "file" => "file:///nonexistent/objcache-test".to_string(),
             "redis+unix" => "redis+unix:/nonexistent.sock".to_string(),
+            "crsh" => "crsh:/nonexistent.sock".to_string(),
             _ => format!("{scheme}://127.0.0.1:1/x"),
         };
         assert!(supported(&url), "{feature}: {url}");
     }
-    for url in ["https://127.0.0.1:1/x", "crsh:/nonexistent.sock"] {
+    for url in [
+        "https://127.0.0.1:1/x helper=/nonexistent",
+        "gha://127.0.0.1:1/x helper=/nonexistent",
+    ] {
         assert!(!supported(url), "{url} is supported: list it in FEATURES");
     }
 }

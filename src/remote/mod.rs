@@ -13,10 +13,12 @@
 //! Nothing here runs on a local hit: backends connect on first use.
 
 pub mod file;
+pub mod helper;
 pub mod http;
 mod mask;
 pub mod redis;
 
+pub use helper::HelperSearch;
 use mask::is_scheme;
 pub use mask::{mask_config_value, mask_secrets, mask_url};
 
@@ -106,9 +108,7 @@ impl BackendSpec {
 
     pub fn timeouts(&self) -> Result<Timeouts, String> {
         let d = Timeouts::default();
-        // ccache 4.13's storage helpers' `idle-timeout`: objcache has no
-        // helper process, so it is only checked.
-        self.duration("idle-timeout", Duration::ZERO)?;
+        self.idle_timeout()?;
         Ok(Timeouts {
             connect: self.duration("connect-timeout", d.connect)?,
             data: self.duration("data-timeout", self.duration("operation-timeout", d.data)?)?,
@@ -118,6 +118,12 @@ impl BackendSpec {
 
     pub fn read_only(&self) -> Result<bool, String> {
         self.flag("read-only")
+    }
+
+    /// How long a storage helper started for this backend stays up
+    /// without clients (0: for ever).
+    pub fn idle_timeout(&self) -> Result<Duration, String> {
+        self.duration("idle-timeout", helper::DEFAULT_IDLE_TIMEOUT)
     }
 }
 
@@ -311,15 +317,35 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
     } else if url.starts_with("file:") {
         Ok(Scheme::File)
     } else {
+        let scheme = url.split(':').next().unwrap_or_default();
         Err(format!(
-            "unsupported remote storage URL \"{}\": objcache has backends for redis://, \
-             redis+unix:, http:// and file:; left out",
+            "unsupported remote storage URL \"{}\": no storage helper ccache-storage-{scheme} \
+             found (helper property, libexec_dirs, beside objcache, PATH), and objcache's own \
+             backends are redis://, redis+unix:, http:// and file:; left out",
             mask_url(url)
         ))
     }
 }
 
-fn open_one(url: &str, spec: &BackendSpec) -> Result<Box<dyn Backend>, String> {
+/// The backend for one URL: `crsh:` connects to a running helper; for any
+/// other scheme but `file`, a storage helper program found as ccache finds
+/// one takes precedence over objcache's own backend for that scheme.
+fn open_one(
+    url: &str,
+    spec: &BackendSpec,
+    search: &HelperSearch,
+) -> Result<Box<dyn Backend>, String> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    if scheme == "crsh" {
+        return Ok(Box::new(helper::HelperBackend::external(url, spec)?));
+    }
+    if scheme != "file" {
+        if let Some(program) = search.find(scheme, spec.attr("helper")) {
+            return Ok(Box::new(helper::HelperBackend::spawning(
+                program, url, spec,
+            )?));
+        }
+    }
     let timeouts = spec.timeouts()?;
     Ok(match scheme_of(url)? {
         Scheme::Redis => Box::new(redis::RedisBackend::new(url, timeouts)?),
@@ -417,14 +443,20 @@ pub struct Failure {
 }
 
 impl Remote {
+    /// Opens `spec` finding storage helpers in the default places only
+    /// (beside objcache, `PATH`), not in `libexec_dirs`.
     pub fn open(spec: &BackendSpec) -> Result<Remote, String> {
+        Remote::open_with(spec, &HelperSearch::default())
+    }
+
+    pub fn open_with(spec: &BackendSpec, search: &HelperSearch) -> Result<Remote, String> {
         let backend: Box<dyn Backend> = match spec.attr("shards") {
             Some(list) if spec.url.contains('*') => {
                 let shards = parse_shards(list)?
                     .into_iter()
                     .map(|(name, weight)| {
                         let url = spec.url.replace('*', &name);
-                        Ok((name, weight, open_one(&url, spec)?))
+                        Ok((name, weight, open_one(&url, spec, search)?))
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 if shards.is_empty() {
@@ -432,7 +464,7 @@ impl Remote {
                 }
                 Box::new(Sharded { shards })
             }
-            _ => open_one(&spec.url, spec)?,
+            _ => open_one(&spec.url, spec, search)?,
         };
         Ok(Remote {
             label: mask_url(&spec.url),

@@ -3,10 +3,18 @@
 //! entries, and local hits with `reshare`).
 
 use super::Storage;
+use crate::config::Config;
 use crate::disk::EntryKind;
 use crate::key::Key;
-use crate::remote::{self, Remote};
+use crate::remote::{self, HelperSearch, Remote};
 use crate::stats::Counter;
+
+/// Where `config` says storage helper programs are looked for.
+pub fn helper_search(config: &Config) -> HelperSearch {
+    HelperSearch {
+        libexec_dirs: config.libexec_dirs.iter().map(Into::into).collect(),
+    }
+}
 
 impl Storage {
     /// The configured remotes, opened on first use. A backend that cannot
@@ -17,7 +25,7 @@ impl Storage {
             match remote::parse(&self.remote_spec) {
                 Ok(specs) => {
                     for spec in specs {
-                        match Remote::open(&spec) {
+                        match Remote::open_with(&spec, &self.helper_search) {
                             Ok(r) => opened.push(r),
                             Err(e) => {
                                 self.log
