@@ -14,6 +14,7 @@
 //! shards and the cleanup that keeps the cache within its limits.
 
 mod raw_object;
+pub mod remote_status;
 mod remotes;
 
 use crate::config::Config;
@@ -96,6 +97,10 @@ pub struct Storage {
     /// The `remote_storage` value; the backends are opened on first use.
     remote_spec: String,
     remotes: Option<Vec<Remote>>,
+    /// What this call learned about its remotes, for `remote_status`.
+    remote_outcome: remote_status::Outcome,
+    /// How many of `remote_outcome.failed` came before or during a lookup.
+    lookup_failures: usize,
     log: Log,
     changes: Vec<(Counter, i64)>,
     /// Something was written to the local store: its size limits may need
@@ -129,6 +134,8 @@ impl Storage {
             stats: config.stats,
             remote_spec: config.remote_storage.clone(),
             remotes: None,
+            remote_outcome: remote_status::Outcome::default(),
+            lookup_failures: 0,
             log,
             changes: Vec::new(),
             wrote_locally: false,

@@ -119,6 +119,26 @@ impl BackendSpec {
     pub fn read_only(&self) -> Result<bool, String> {
         self.flag("read-only")
     }
+
+    /// One backend per shard of a sharded backend (`*` in the URL and
+    /// `shards`), to check each; any other backend is its own.
+    pub fn each_shard(&self) -> Result<Vec<BackendSpec>, String> {
+        match self.attr("shards") {
+            Some(list) if self.url.contains('*') => Ok(parse_shards(list)?
+                .into_iter()
+                .map(|(name, _)| BackendSpec {
+                    url: self.url.replace('*', &name),
+                    attrs: self
+                        .attrs
+                        .iter()
+                        .filter(|(k, _)| k != "shards")
+                        .cloned()
+                        .collect(),
+                })
+                .collect()),
+            _ => Ok(vec![self.clone()]),
+        }
+    }
 }
 
 /// A timeout as ccache 4.13 writes one: a number with `ms`, `s`, `m`, `h`
@@ -413,7 +433,10 @@ pub struct Remote {
 /// Why talking to a backend failed, and the counter that records it.
 pub struct Failure {
     pub counter: crate::stats::Counter,
+    /// What went wrong, masked, with the backend's URL.
     pub message: String,
+    /// What went wrong, masked, without the URL.
+    pub reason: String,
 }
 
 impl Remote {
@@ -453,9 +476,11 @@ impl Remote {
                 RemoteError::Timeout(m) => (crate::stats::Counter::RemoteStorageTimeout, m),
                 RemoteError::Other(m) => (crate::stats::Counter::RemoteStorageError, m),
             };
+            let reason = mask_secrets(&message);
             Failure {
                 counter,
-                message: format!("remote storage {}: {}", self.label, mask_secrets(&message)),
+                message: format!("remote storage {}: {reason}", self.label),
+                reason,
             }
         })
     }
