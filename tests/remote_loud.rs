@@ -395,3 +395,89 @@ fn check_remote_fails_with_a_clear_line() {
         out.dump()
     );
 }
+
+/// `text` with every time in milliseconds (`1.9 ms`) as `N ms`.
+fn without_times(text: &str) -> String {
+    let mut words: Vec<&str> = text.split(' ').collect();
+    for i in 1..words.len() {
+        let number = words[i - 1];
+        if words[i].starts_with("ms") && number.parse::<f64>().is_ok() {
+            words[i - 1] = "N";
+        }
+    }
+    words.join(" ")
+}
+
+/// The fenced block after `heading` in `doc`, fenced as `fence`.
+fn block_after<'a>(doc: &'a str, heading: &str, fence: &str) -> &'a str {
+    let section = &doc[doc.find(heading).expect(heading)..];
+    let start = section.find(fence).expect(fence) + fence.len();
+    let body = &section[start..];
+    &body[..body.find("```").unwrap()]
+}
+
+/// The examples of docs/remote-storage.md, run as written: the
+/// `--check-remote` call with its output (the documented hosts replaced by
+/// servers started here, a read-only one for the failing line), the CI
+/// step, and the `-s` warning of a dead server.
+#[test]
+fn the_documented_remote_checks_run_as_written() {
+    require("gcc");
+    let doc = include_str!("../docs/remote-storage.md");
+    let redis = RedisServer::start(&[]);
+    let nginx = Nginx::start();
+    let here = |text: &str| {
+        text.replace("redis://cache.internal:6379", &redis.url())
+            .replace("http://cache.internal/objcache", &nginx.url("/ro/objcache"))
+    };
+    let block = block_after(doc, "## Checking the remotes", "```text\n");
+    let (command, expected) = block.split_once('\n').unwrap();
+    let command = here(command.strip_prefix("$ ").unwrap());
+    let env = TestEnv::new();
+    let bin_dir = objcache_bin().parent().unwrap().to_path_buf();
+    let mut cmd = Command::new("sh");
+    clean_env(&mut cmd);
+    cmd.args(["-c", &format!("{command} 2>&1")])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("CCACHE_DIR", &env.cache_dir)
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent");
+    let out = run(&mut cmd);
+    assert_eq!(out.code(), Some(1), "{command}: {}", out.dump());
+    assert_eq!(
+        without_times(&out.stdout_str()),
+        without_times(&here(expected)),
+        "{command}"
+    );
+
+    // The CI step is that command, in remote-storage.md and in ci.md.
+    let step = block_after(doc, "Run it in CI before the build", "```yaml\n");
+    assert_eq!(step.trim(), "- run: objcache --check-remote");
+    let ci = include_str!("../docs/ci.md");
+    let ci_steps = block_after(ci, "### With remote storage", "```yaml\n");
+    assert!(
+        ci_steps.contains("  - run: objcache --check-remote\n"),
+        "{ci_steps}"
+    );
+
+    // The `-s` warning of a dead server, up to its time.
+    let shown = block_after(doc, "**`objcache -s`**", "```text\n");
+    let warning = shown.lines().next().unwrap().trim();
+    let (head, tail) = warning.split_once("(failed last at ").unwrap();
+    let dead = format!("redis://127.0.0.1:{}", dead_port());
+    let s = Setup::new(&dead);
+    s.compile(&[]);
+    let out = s.manager(&["-s"]);
+    let first = out
+        .stdout_str()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let head = head.replace("redis://cache.internal:6379", &dead);
+    assert!(
+        first.starts_with(&format!("{head}(failed last at ")),
+        "{first}\n{head}"
+    );
+    let tail_end = tail.split_once(" UTC").unwrap().1;
+    assert!(first.ends_with(tail_end), "{first}\n{tail_end}");
+}

@@ -64,11 +64,14 @@ impl Storage {
 
     /// Records in the cache dir what this call learned about its remotes
     /// (`remote_status`); the line to print on stderr, when there is one.
-    pub fn record_remote_outcome(&mut self, terminal: bool) -> Option<String> {
+    /// `terminal` is asked only then (a call without remotes makes no
+    /// system call here).
+    pub fn record_remote_outcome(&mut self, terminal: impl FnOnce() -> bool) -> Option<String> {
         let outcome = std::mem::take(&mut self.remote_outcome);
         if outcome.failed.is_empty() && outcome.answered.is_empty() {
             return None;
         }
+        let terminal = !outcome.failed.is_empty() && terminal();
         let now = crate::clock::now_ns() / 1_000_000_000;
         remote_status::record(self.local.dir(), &outcome, terminal, now)
     }

@@ -534,7 +534,7 @@ impl Session {
     /// a plain compile's: nothing is said there.
     fn tell_remote_trouble(&mut self) {
         // SAFETY: isatty only inspects the descriptor.
-        let terminal = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        let terminal = || unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
         if let Some(line) = self.storage.record_remote_outcome(terminal) {
             self.log.note(&line);
             eprintln!("{line}");
