@@ -426,6 +426,37 @@ mod tests {
     }
 
     #[test]
+    fn remote_storage_has_a_section_of_its_own() {
+        let ctx = |verbose, remote_configured| ShowContext {
+            cache_dir: "d",
+            config_file: "f",
+            system_config_file: None,
+            max_size_bytes: 0,
+            giga: ((1u64 << 30) as f64, "GiB"),
+            max_files: 0,
+            verbose,
+            remote_configured,
+        };
+        let mut c = Counters::default();
+        assert!(!show_stats(&c, &ctx(1, false)).contains("Remote storage:"));
+        let configured = show_stats(&c, &ctx(0, true));
+        assert!(
+            configured.contains("Remote storage:\n  Hits:"),
+            "{configured}"
+        );
+        assert!(!configured.contains("Errors"), "{configured}");
+        c.set(Counter::RemoteStorageError, 2);
+        c.set(Counter::RemoteStorageMiss, 1);
+        let counted = show_stats(&c, &ctx(0, false));
+        let section = &counted[counted.find("Remote storage:").expect(&counted)..];
+        assert!(section.contains("  Errors:"), "{counted}");
+        assert!(!section.contains("Timeouts"), "{counted}");
+        // Not a call's error, as in ccache.
+        assert!(!counted.contains("\nErrors:"), "{counted}");
+        assert!(show_stats(&c, &ctx(2, false)).contains("  Timeouts:"));
+    }
+
+    #[test]
     fn unix_time_formats() {
         assert_eq!(format_unix_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_unix_time(1_795_438_362), "2026-11-23 12:52:42 UTC");
