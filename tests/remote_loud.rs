@@ -481,3 +481,75 @@ fn the_documented_remote_checks_run_as_written() {
     let tail_end = tail.split_once(" UTC").unwrap().1;
     assert!(first.ends_with(tail_end), "{first}\n{tail_end}");
 }
+
+/// `remote-status` is a file of a cache others may write: what it says is
+/// shown without its control characters (escape sequences would reach
+/// the terminal), a huge one is not read, and one the user cannot replace
+/// (another user's, in a sticky shared directory) tells no one.
+#[test]
+fn a_planted_remote_status_is_read_safely() {
+    require("gcc");
+    let url = format!("redis://127.0.0.1:{}", dead_port());
+    let s = Setup::new(&url);
+    fs::create_dir_all(&s.env.cache_dir).unwrap();
+    let status = s.env.cache_dir.join("remote-status");
+    let planted = format!(
+        "objcache-remote-status 1\nfailed 1 {url} refused\x1b]0;pwned\x07\x1b[2J\x1b[31m\n"
+    );
+    fs::write(&status, planted).unwrap();
+    let out = s.manager(&["-s"]);
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with(&format!(
+            "Warning: remote storage {url} is not used: refused"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(['\x1b', '\x07']), "{text:?}");
+    let out = s.manager(&["-z"]);
+    assert!(
+        !out.stderr_str().contains(['\x1b', '\x07']),
+        "{}",
+        out.dump()
+    );
+    // Huge: no status.
+    fs::write(&status, vec![b'x'; 8 << 20]).unwrap();
+    let out = s.manager(&["-s"]);
+    assert!(
+        out.success() && !out.stdout_str().contains("Warning"),
+        "{}",
+        out.dump()
+    );
+
+    if !is_root() || !have("setpriv") || !have("script") {
+        eprintln!("skipped the second user's part: needs root, setpriv and script");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    for p in [s.env.root(), s.proj.as_path()] {
+        mode(p, 0o777);
+    }
+    mode(&s.env.cache_dir, 0o1777);
+    let theirs = format!("objcache-remote-status 1\nfailed 1 {url} theirs\n");
+    fs::write(&status, &theirs).unwrap();
+    mode(&status, 0o600);
+    let bin_dir = objcache_bin().parent().unwrap().to_path_buf();
+    let mut cmd = Command::new("setpriv");
+    clean_env(&mut cmd);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["script", "-qec", "objcache gcc -c a.c -o a.o", "/dev/null"])
+        .current_dir(&s.proj)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("SHELL", "/bin/sh")
+        .env("HOME", s.env.root())
+        .env("CCACHE_DIR", &s.env.cache_dir)
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+        .env("CCACHE_REMOTE_STORAGE", &url);
+    let out = run(&mut cmd);
+    assert!(out.success(), "{}", out.dump());
+    assert!(!out.stdout_str().contains("is not used"), "{}", out.dump());
+    let expected = plain_object("gcc", &s.proj, ["-c", "a.c", "-o", "b.o"], "b.o");
+    assert_bytes_eq(&read(&s.proj.join("a.o")), &expected, "a.o");
+    assert_eq!(fs::read_to_string(&status).unwrap(), theirs);
+}
