@@ -553,3 +553,21 @@ fn a_planted_remote_status_is_read_safely() {
     assert_bytes_eq(&read(&s.proj.join("a.o")), &expected, "a.o");
     assert_eq!(fs::read_to_string(&status).unwrap(), theirs);
 }
+
+/// `read_only` writes nothing to the cache dir: no `remote-status`
+/// either (the manager still says what it can find by itself).
+#[test]
+fn a_read_only_cache_keeps_no_remote_status() {
+    require("gcc");
+    let s = Setup::new(&format!("redis://127.0.0.1:{}", dead_port()));
+    s.compile(&[]);
+    let status = s.env.cache_dir.join("remote-status");
+    fs::remove_file(&status).unwrap();
+    let a = args(&["-c", "a.c", "-o", "a.o", "-O1"]);
+    let expected = plain_object("gcc", &s.proj, &a, "a.o");
+    Compile::new(&s.proj, "gcc", &a, "a.o")
+        .env("CCACHE_REMOTE_STORAGE", &s.remote)
+        .env("CCACHE_READONLY", "1")
+        .check_obj(&s.env, &expected);
+    assert!(!status.exists());
+}

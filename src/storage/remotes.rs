@@ -68,7 +68,9 @@ impl Storage {
     /// system call here).
     pub fn record_remote_outcome(&mut self, terminal: impl FnOnce() -> bool) -> Option<String> {
         let outcome = std::mem::take(&mut self.remote_outcome);
-        if outcome.failed.is_empty() && outcome.answered.is_empty() {
+        // `read_only` writes nothing to the cache dir, not even this.
+        let nothing = outcome.failed.is_empty() && outcome.answered.is_empty();
+        if nothing || self.policy.read_only() {
             return None;
         }
         let terminal = !outcome.failed.is_empty() && terminal();
