@@ -150,6 +150,17 @@ pub fn unusable(why: &str) -> Explanation {
     }
 }
 
+/// `text`, after the remote backends that could not be asked for the
+/// call's entries (`URL (reason)`, masked): a shared entry there may have
+/// served the call, whatever the local cache says.
+pub fn with_unasked_remotes(unasked: &[String], text: &str) -> String {
+    format!(
+        "remote storage could not be asked: {}; whatever it held was not used \
+         (`objcache --check-remote` tests it). Locally: {text}",
+        unasked.join(", ")
+    )
+}
+
 /// The output as the key of its miss inputs spells it: related to base_dir
 /// (through the working directory `cwd`) or relative to the working
 /// directory where it lies under them, so the same object in two checkouts

@@ -14,6 +14,7 @@
 //! shards and the cleanup that keeps the cache within its limits.
 
 mod raw_object;
+pub mod remote_status;
 mod remotes;
 pub use remotes::helper_search;
 
@@ -99,6 +100,10 @@ pub struct Storage {
     /// Where storage helper programs are looked for (`libexec_dirs`).
     helper_search: crate::remote::HelperSearch,
     remotes: Option<Vec<Remote>>,
+    /// What this call learned about its remotes, for `remote_status`.
+    remote_outcome: remote_status::Outcome,
+    /// How many of `remote_outcome.failed` came before or during a lookup.
+    lookup_failures: usize,
     log: Log,
     changes: Vec<(Counter, i64)>,
     /// Something was written to the local store: its size limits may need
@@ -133,6 +138,8 @@ impl Storage {
             remote_spec: config.remote_storage.clone(),
             helper_search: remotes::helper_search(config),
             remotes: None,
+            remote_outcome: remote_status::Outcome::default(),
+            lookup_failures: 0,
             log,
             changes: Vec::new(),
             wrote_locally: false,

@@ -138,7 +138,7 @@ fn verbose_levels_of_show_stats() {
     assert!(!plain.contains("Local storage writes"), "{plain}");
     assert!(v.contains("Local storage writes"), "{v}");
     // Zero counters only with -vv.
-    for zero in ["Autoconf compile/link", "Remote storage hits", "Errors:"] {
+    for zero in ["Autoconf compile/link", "Remote storage:", "Errors:"] {
         assert!(!v.contains(zero), "-v shows {zero}:\n{v}");
         assert!(vv.contains(zero), "-vv lacks {zero}:\n{vv}");
     }

@@ -58,6 +58,7 @@ mod readme;
 mod relocation;
 mod relocation_cases;
 mod remote;
+mod remote_loud;
 mod remote_reshare;
 mod shared_cache;
 mod size;

@@ -89,6 +89,11 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "std::fs::read_to_string(\"/proc/cpuinfo\")",
         "the kernel's CPU list",
     ),
+    (
+        "storage/remote_status.rs",
+        "std::fs::read_to_string(format!(\"/proc/{pid}/stat\"))",
+        "the kernel's record of a process",
+    ),
     // Files the user names.
     (
         "manage/entries.rs",

@@ -2,7 +2,7 @@
 //! which option runs which of these.
 
 use super::modifiers::{Modifiers, Parsed, StatsFormat};
-use super::{entries, metrics, misses};
+use super::{entries, metrics, misses, remote_check};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::disk::{cleanup, usage};
@@ -17,6 +17,9 @@ pub struct Manager {
     /// `--evict-older-than` and `--evict-namespace` together are one
     /// eviction, run where the first of them stands.
     evicted: bool,
+    /// The remote backends that cannot be used, not yet said: every
+    /// command says it once (`-s` at its top).
+    remote_notices: Vec<String>,
 }
 
 impl Manager {
@@ -32,12 +35,19 @@ impl Manager {
             eprintln!("objcache: warning: {warning}");
         }
         config.apply_umask();
+        let remote_notices = remote_check::notices(&config);
         Ok(Manager {
             mods,
             locations,
             config,
             evicted: false,
+            remote_notices,
         })
+    }
+
+    /// The remote notices not said yet; none from now on.
+    pub fn take_remote_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.remote_notices)
     }
 
     fn cache_dir(&self) -> String {
@@ -84,6 +94,9 @@ fn read_totals(cache_dir: &std::path::Path) -> stats::Counters {
 }
 
 pub fn show_stats(s: &mut Manager, _: &str) -> Result<(), String> {
+    for notice in s.take_remote_notices() {
+        println!("Warning: {notice}");
+    }
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
     let cache_dir = s.cache_dir();
@@ -100,6 +113,7 @@ pub fn show_stats(s: &mut Manager, _: &str) -> Result<(), String> {
         max_files: config.max_files,
         giga: config.size_units().giga(),
         verbose: s.mods.verbose,
+        remote_configured: !config.remote_storage.trim().is_empty(),
     };
     print!("{}", display::show_stats(&totals, &context));
     Ok(())
@@ -273,6 +287,18 @@ pub fn check_hit_rate(s: &mut Manager, min: &str) -> Result<(), String> {
     }
     let rate = 100.0 * hits as f64 / cacheable as f64;
     let summary = format!("hit rate {rate:.1}% ({hits} hits of {cacheable} cacheable calls)");
+    let errors = totals.get(stats::Counter::RemoteStorageError);
+    let timeouts = totals.get(stats::Counter::RemoteStorageTimeout);
+    if errors > 0 || timeouts > 0 {
+        // The build ran without (part of) its shared cache: whatever the
+        // rate, the next one may not be so lucky.
+        let notices = s.take_remote_notices();
+        let last = notices.first().map_or(String::new(), |n| format!("; {n}"));
+        return Err(format!(
+            "remote storage failed since the counters were zeroed ({errors} errors, \
+             {timeouts} timeouts){last}; {summary}"
+        ));
+    }
     if rate + 1e-9 < wanted {
         return Err(format!(
             "{summary} is below {wanted}%; `objcache --explain` says why calls missed"
@@ -280,6 +306,13 @@ pub fn check_hit_rate(s: &mut Manager, min: &str) -> Result<(), String> {
     }
     println!("{summary}, at least {wanted}%");
     Ok(())
+}
+
+/// `--check-remote`: each configured backend, with a probe entry.
+pub fn check_remote(s: &mut Manager, _: &str) -> Result<(), String> {
+    // It says for itself what works now.
+    s.take_remote_notices();
+    remote_check::check_remote(&s.config)
 }
 
 pub fn clear(s: &mut Manager, _: &str) -> Result<(), String> {

@@ -295,6 +295,11 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     )
     .value("MIN"),
     Opt::action(
+        "check-remote",
+        actions::check_remote,
+        "for each remote storage backend: connect, write, read back and delete a probe entry; one line each with the time it took; exit 1 when one fails or none is configured (objcache only)",
+    ),
+    Opt::action(
         "show-compression",
         actions::show_compression,
         "show compression statistics of the local cache",

@@ -15,6 +15,7 @@ mod metrics;
 mod misses;
 mod modifiers;
 mod recompress;
+mod remote_check;
 #[cfg(test)]
 mod tests;
 mod trim;
@@ -75,8 +76,16 @@ fn execute(m: &ArgMatches) -> Result<(), String> {
         return Err("no action given; see objcache --help".into());
     }
     let mut manager = Manager::open(modifiers::Modifiers::from_matches(m))?;
+    let mut result = Ok(());
     for step in steps {
-        step.run(&mut manager)?;
+        result = step.run(&mut manager);
+        if result.is_err() {
+            break;
+        }
     }
-    Ok(())
+    // After the command's own output, so that it stays the last word.
+    for notice in manager.take_remote_notices() {
+        eprintln!("objcache: warning: {notice}");
+    }
+    result
 }

@@ -125,6 +125,26 @@ impl BackendSpec {
     pub fn idle_timeout(&self) -> Result<Duration, String> {
         self.duration("idle-timeout", helper::DEFAULT_IDLE_TIMEOUT)
     }
+
+    /// One backend per shard of a sharded backend (`*` in the URL and
+    /// `shards`), to check each; any other backend is its own.
+    pub fn each_shard(&self) -> Result<Vec<BackendSpec>, String> {
+        match self.attr("shards") {
+            Some(list) if self.url.contains('*') => Ok(parse_shards(list)?
+                .into_iter()
+                .map(|(name, _)| BackendSpec {
+                    url: self.url.replace('*', &name),
+                    attrs: self
+                        .attrs
+                        .iter()
+                        .filter(|(k, _)| k != "shards")
+                        .cloned()
+                        .collect(),
+                })
+                .collect()),
+            _ => Ok(vec![self.clone()]),
+        }
+    }
 }
 
 /// A timeout as ccache 4.13 writes one: a number with `ms`, `s`, `m`, `h`
@@ -439,7 +459,10 @@ pub struct Remote {
 /// Why talking to a backend failed, and the counter that records it.
 pub struct Failure {
     pub counter: crate::stats::Counter,
+    /// What went wrong, masked, with the backend's URL.
     pub message: String,
+    /// What went wrong, masked, without the URL.
+    pub reason: String,
 }
 
 impl Remote {
@@ -485,9 +508,11 @@ impl Remote {
                 RemoteError::Timeout(m) => (crate::stats::Counter::RemoteStorageTimeout, m),
                 RemoteError::Other(m) => (crate::stats::Counter::RemoteStorageError, m),
             };
+            let reason = mask_secrets(&message);
             Failure {
                 counter,
-                message: format!("remote storage {}: {}", self.label, mask_secrets(&message)),
+                message: format!("remote storage {}: {reason}", self.label),
+                reason,
             }
         })
     }

@@ -263,3 +263,15 @@ fn bad_urls_are_rejected_clearly() {
         assert!(parse(good).is_ok(), "{good}");
     }
 }
+
+#[test]
+fn each_shard_is_a_backend_of_its_own() {
+    let spec = &parse("redis://127.0.0.1:*|shards=6379,6380(2)|connect-timeout=50").unwrap()[0];
+    let shards = spec.each_shard().unwrap();
+    let urls: Vec<&str> = shards.iter().map(|s| s.url.as_str()).collect();
+    assert_eq!(urls, ["redis://127.0.0.1:6379", "redis://127.0.0.1:6380"]);
+    assert!(shards.iter().all(|s| s.attr("shards").is_none()));
+    assert_eq!(shards[0].attr("connect-timeout"), Some("50"));
+    let plain = &parse("http://h/c").unwrap()[0];
+    assert_eq!(plain.each_shard().unwrap(), vec![plain.clone()]);
+}

@@ -44,7 +44,9 @@ pub fn print_log_stats(c: &Counters, json: bool) -> String {
 
 /// `--show-log-stats`: the calls of the stats log, as `-s` shows them.
 pub fn show_log_stats(c: &Counters, verbose: u8) -> String {
-    render(&call_rows(c, verbose))
+    let mut rows = call_rows(c, verbose);
+    rows.extend(remote_rows(c, verbose, false));
+    render(&rows)
 }
 
 fn counter_lines(c: &Counters) -> Vec<(String, u64)> {
@@ -115,12 +117,16 @@ pub struct ShowContext<'a> {
     /// `-v` given this many times: 1 shows every counter that is not zero,
     /// 2 every counter.
     pub verbose: u8,
+    /// Remote storage is configured: its section is shown even when no
+    /// call has counted in it.
+    pub remote_configured: bool,
 }
 
 /// `-s` / `-sv` / `-svv`.
 pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
     let mut rows = call_rows(c, ctx.verbose);
     rows.extend(local_storage_rows(c, ctx));
+    rows.extend(remote_rows(c, ctx.verbose, ctx.remote_configured));
     let mut out = render(&rows);
     out.push_str(&footer(c, ctx));
     out
@@ -234,6 +240,47 @@ fn local_storage_rows(c: &Counters, ctx: &ShowContext) -> Vec<Row> {
                 })
                 .map(|k| Row::plain(1, k.def().label, c.get(k).to_string())),
         );
+    }
+    rows
+}
+
+/// ccache 4.13's "Remote storage" section: shown when a remote is
+/// configured or a call counted in it (with `-vv` always); hits and misses
+/// of the results looked up there, with `-v` the entries read and written,
+/// and the errors and timeouts when there were any (with `-vv` always).
+fn remote_rows(c: &Counters, verbose: u8, configured: bool) -> Vec<Row> {
+    let get = |k| c.get(k);
+    let (hits, misses) = (
+        get(Counter::RemoteStorageHit),
+        get(Counter::RemoteStorageMiss),
+    );
+    let errors = get(Counter::RemoteStorageError);
+    let timeouts = get(Counter::RemoteStorageTimeout);
+    let counted = in_section(Section::Remote).any(|k| get(k) > 0);
+    if !(configured || counted || verbose >= 2) {
+        return Vec::new();
+    }
+    let looked_up = hits.saturating_add(misses);
+    let mut rows = vec![
+        Row::plain(0, "Remote storage", String::new()),
+        Row::ratio(1, "Hits", hits, looked_up),
+        Row::ratio(1, "Misses", misses, looked_up),
+    ];
+    if verbose > 0 {
+        let reads =
+            get(Counter::RemoteStorageReadHit).saturating_add(get(Counter::RemoteStorageReadMiss));
+        rows.push(Row::plain(1, "Reads", reads.to_string()));
+        rows.push(Row::plain(
+            1,
+            "Writes",
+            get(Counter::RemoteStorageWrite).to_string(),
+        ));
+    }
+    if errors > 0 || verbose >= 2 {
+        rows.push(Row::plain(1, "Errors", errors.to_string()));
+    }
+    if timeouts > 0 || verbose >= 2 {
+        rows.push(Row::plain(1, "Timeouts", timeouts.to_string()));
     }
     rows
 }
@@ -366,6 +413,7 @@ mod tests {
             giga: ((1u64 << 30) as f64, "GiB"),
             max_files: 0,
             verbose,
+            remote_configured: false,
         };
         let text = |v| show_stats(&c, &ctx(v));
         assert!(!text(0).contains("Local storage writes"));
@@ -375,6 +423,37 @@ mod tests {
         assert!(text(2).contains("Local storage read hits"));
         assert!(text(2).contains("Autoconf"));
         assert!(text(2).contains("Stats zeroed"));
+    }
+
+    #[test]
+    fn remote_storage_has_a_section_of_its_own() {
+        let ctx = |verbose, remote_configured| ShowContext {
+            cache_dir: "d",
+            config_file: "f",
+            system_config_file: None,
+            max_size_bytes: 0,
+            giga: ((1u64 << 30) as f64, "GiB"),
+            max_files: 0,
+            verbose,
+            remote_configured,
+        };
+        let mut c = Counters::default();
+        assert!(!show_stats(&c, &ctx(1, false)).contains("Remote storage:"));
+        let configured = show_stats(&c, &ctx(0, true));
+        assert!(
+            configured.contains("Remote storage:\n  Hits:"),
+            "{configured}"
+        );
+        assert!(!configured.contains("Errors"), "{configured}");
+        c.set(Counter::RemoteStorageError, 2);
+        c.set(Counter::RemoteStorageMiss, 1);
+        let counted = show_stats(&c, &ctx(0, false));
+        let section = &counted[counted.find("Remote storage:").expect(&counted)..];
+        assert!(section.contains("  Errors:"), "{counted}");
+        assert!(!section.contains("Timeouts"), "{counted}");
+        // Not a call's error, as in ccache.
+        assert!(!counted.contains("\nErrors:"), "{counted}");
+        assert!(show_stats(&c, &ctx(2, false)).contains("  Timeouts:"));
     }
 
     #[test]

@@ -107,6 +107,11 @@ impl Session {
                 explain::explain(&old.fields, &fields, &ctx)
             }
         };
+        let mut explanation = explanation;
+        let unasked = self.storage.unasked_remotes();
+        if !unasked.is_empty() {
+            explanation.text = explain::with_unasked_remotes(&unasked, &explanation.text);
+        }
         self.log
             .note(format!("miss explained: {}", explanation.text));
         self.changes.push((explanation.reason.counter(), 1));

@@ -501,6 +501,7 @@ impl Session {
                 self.changes.push((Counter::InternalError, 1));
             }
         }
+        self.tell_remote_trouble();
         let mut changes = std::mem::take(&mut self.changes);
         changes.extend(self.storage.take_changes());
         let what = self.input.clone().unwrap_or_else(|| self.args.join(" "));
@@ -523,6 +524,21 @@ impl Session {
             files.write(&self.log);
         }
         self.log.flush();
+    }
+}
+
+impl Session {
+    /// A remote that could not be used is remembered in the cache dir for
+    /// the manager to show; a build on a terminal is told once. Where
+    /// stderr is no terminal it may be a configure check's, compared with
+    /// a plain compile's: nothing is said there.
+    fn tell_remote_trouble(&mut self) {
+        // SAFETY: isatty only inspects the descriptor.
+        let terminal = || unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        if let Some(line) = self.storage.record_remote_outcome(terminal) {
+            self.log.note(&line);
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -342,8 +342,9 @@ impl Drop for RedisServer {
 // nginx
 // ---------------------------------------------------------------------------
 
-/// An nginx serving `<tmp>/www` with WebDAV PUT on 127.0.0.1, in the
-/// foreground (`daemon off`), killed with its workers on drop.
+/// An nginx serving `<tmp>/www` with WebDAV PUT on 127.0.0.1 (below
+/// `/ro/` read-only: PUT is refused with 403), in the foreground
+/// (`daemon off`), killed with its workers on drop.
 pub struct Nginx {
     pub port: u16,
     pub www: PathBuf,
@@ -390,6 +391,11 @@ http {{
             dav_methods PUT DELETE;
             create_full_put_path on;
             dav_access user:rw group:r all:r;
+        }}
+        # A read-only server: GET works, PUT and DELETE are refused (403).
+        location /ro/ {{
+            root {www};
+            limit_except GET HEAD {{ deny all; }}
         }}
     }}
 }}

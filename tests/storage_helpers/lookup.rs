@@ -131,3 +131,35 @@ fn file_urls_and_builtin_forced_never_start_a_helper() {
         "the file: remote got the entries"
     );
 }
+
+/// `--check-remote` finds a helper where a compile would (here only in
+/// `libexec_dirs`), and its probe goes through the helper and is gone
+/// afterwards.
+#[test]
+fn check_remote_reaches_a_helper_found_in_libexec_dirs() {
+    let h = HelperEnv::new();
+    let libexec = h.env.root().join("libexec");
+    fs::create_dir_all(&libexec).unwrap();
+    fs::copy(dirtest_program(), libexec.join("ccache-storage-dirtest")).unwrap();
+    let url = format!("dirtest://{}", h.store.display());
+    let out = h
+        .objcache()
+        .arg("--check-remote")
+        .env("CCACHE_REMOTE_STORAGE", &url)
+        .env("CCACHE_LIBEXEC_DIRS", &libexec)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(": ok in "), "{stdout}");
+    assert_eq!(HelperEnv::starts_in(&h.store).len(), 1, "{stdout}");
+    let left: Vec<_> = walk_files(&h.store)
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("starts"))
+        .collect();
+    assert!(left.is_empty(), "the probe entry is left: {left:?}");
+}
