@@ -195,11 +195,25 @@ fn a_wrong_secret_is_a_counted_error() {
         .with("AWS_ACCESS_KEY_ID", "SOMEONEELSE")
         .with("AWS_SECRET_ACCESS_KEY", S3S_KEY.1);
     let anonymous = Runner::new(&url);
-    for r in [wrong, unknown, anonymous] {
+    let cases = [
+        (wrong, "403 SignatureDoesNotMatch"),
+        (unknown, "403 "),
+        (anonymous, "the request was anonymous"),
+    ];
+    for (r, why) in cases {
+        let log = r.env.root().join("objcache.log");
+        let r = r.with("CCACHE_LOGFILE", log.to_str().unwrap());
         r.compile(&proj, &a, &expected);
         r.assert_remote(0, 1, 0);
         assert_eq!(r.env.hits(), 0);
         assert_eq!(r.stat("remote_storage_write"), 0);
+        let text = std::fs::read_to_string(&log).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains("remote storage s3://cache: S3 GET: status code"))
+            .unwrap_or_else(|| panic!("no S3 error in the log:\n{text}"));
+        assert!(line.contains(why), "{why} not in {line}");
+        assert!(!text.contains("not-the-secret") && !text.contains(S3S_KEY.1));
     }
     assert_eq!(
         server.keys("cache"),

@@ -104,23 +104,30 @@ fn needs_path_style(endpoint: &url::Url) -> bool {
     }
 }
 
-/// An S3 error answer as a remote error: status, code and message.
-fn failure(op: &str, mut resp: ureq::http::Response<ureq::Body>) -> RemoteError {
+/// An S3 error answer as a remote error: status, code, message, and
+/// what usually causes it.
+fn failure(op: &str, mut resp: ureq::http::Response<ureq::Body>, anonymous: bool) -> RemoteError {
     let status = resp.status().as_u16();
     let body = read_error_body(&mut resp);
     let code = xml_element(&body, "Code").unwrap_or_default();
-    let message = xml_element(&body, "Message").unwrap_or_default();
+    let message = match xml_element(&body, "Message") {
+        Some(m) if !m.is_empty() => format!(": {m}"),
+        _ => String::new(),
+    };
     let hint = match (status, code.as_str()) {
         (301 | 307 | 400, "PermanentRedirect" | "AuthorizationHeaderMalformed") => {
             " (wrong region? set region= or AWS_REGION)"
         }
+        (401 | 403, _) if anonymous => {
+            " (no credentials found: the request was anonymous; see AWS_ACCESS_KEY_ID, AWS_PROFILE)"
+        }
         (403, "AccessDenied") if op == "GET" => {
-            " (S3 answers a missing object so without s3:ListBucket)"
+            " (without s3:ListBucket, S3 answers so for a missing object too)"
         }
         _ => "",
     };
     RemoteError::Other(format!(
-        "S3 {op}: status code {status} {code}: {message}{hint}"
+        "S3 {op}: status code {status} {code}{message}{hint}"
     ))
 }
 
@@ -159,12 +166,12 @@ impl Backend for S3Backend {
                 match xml_element(&body, "Code").as_deref() {
                     Some("NoSuchKey") | None => Ok(None),
                     Some(code) => Err(RemoteError::Other(format!(
-                        "S3 GET: status code 404 {code}: {}",
-                        xml_element(&body, "Message").unwrap_or_default()
+                        "S3 GET: status code 404 {code} (bucket \"{}\")",
+                        self.bucket.name()
                     ))),
                 }
             }
-            _ => Err(failure("GET", resp)),
+            _ => Err(failure("GET", resp, self.credentials.is_none())),
         }
     }
 
@@ -179,7 +186,7 @@ impl Backend for S3Backend {
             .map_err(error)?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
-            _ => Err(failure("PUT", resp)),
+            _ => Err(failure("PUT", resp, self.credentials.is_none())),
         }
     }
 
@@ -193,13 +200,13 @@ impl Backend for S3Backend {
         match resp.status().as_u16() {
             200 => {}
             404 => return Ok(false),
-            _ => return Err(failure("HEAD", resp)),
+            _ => return Err(failure("HEAD", resp, creds.is_none())),
         }
         let url = DeleteObject::new(&self.bucket, creds, &key).sign(SIGNED_FOR);
         let resp = self.agent.delete(url.as_str()).call().map_err(error)?;
         match resp.status().as_u16() {
             200..=299 => Ok(true),
-            _ => Err(failure("DELETE", resp)),
+            _ => Err(failure("DELETE", resp, creds.is_none())),
         }
     }
 }
