@@ -21,7 +21,7 @@ fi
 # The S3-compatible servers the S3 tests start (tests/common/servers.rs
 # finds them here): moto's server mode in a Python venv, and s3s-fs, which
 # checks SigV4 signatures, built by cargo. Same place for every checkout.
-deps="${OBJCACHE_TEST_DEPS:-$HOME/.cache/objcache-test-deps}"
+deps="${OBJCACHE_TEST_DEPS:-${HOME:-/root}/.cache/objcache-test-deps}"
 mkdir -p "$deps"
 if [ ! -x "$deps/venv/bin/moto_server" ]; then
     echo "installing moto[server] into $deps/venv"

@@ -92,6 +92,15 @@ fn project() -> (TestEnv, PathBuf, Vec<String>, Vec<u8>) {
     (env, proj, a, expected)
 }
 
+/// `s3://PATH` on `server`, with timeouts that a loaded machine running the
+/// suite in parallel never reaches (a slow answer is not what is tested).
+fn s3_url(server: &S3Server, path: &str) -> String {
+    format!(
+        "s3://{path} endpoint={} connect-timeout=2s data-timeout=10s",
+        server.endpoint()
+    )
+}
+
 fn s3s_with_bucket() -> S3Server {
     let server = S3Server::start(S3Kind::S3s);
     server.create_bucket("cache");
@@ -107,7 +116,7 @@ fn remote_hits_under_the_prefix_equal_a_plain_compile() {
         let server = S3Server::start(kind);
         server.create_bucket("cache");
         let (_penv, proj, a, expected) = project();
-        let url = format!("s3://cache/ci/objcache endpoint={}", server.endpoint());
+        let url = s3_url(&server, "cache/ci/objcache");
         let first = Runner::new(&url).with_keys(S3S_KEY.1);
         first.compile(&proj, &a, &expected);
         assert!(first.stat("remote_storage_write") >= 2, "{kind:?}");
@@ -123,7 +132,7 @@ fn remote_hits_under_the_prefix_equal_a_plain_compile() {
         second.compile(&proj, &a, &expected);
         second.assert_remote(1, 0, 0);
         assert_eq!(second.env.hits(), 1, "{kind:?}");
-        let other = format!("s3://cache/other endpoint={}", server.endpoint());
+        let other = s3_url(&server, "cache/other");
         let third = Runner::new(&other).with_keys(S3S_KEY.1);
         third.compile(&proj, &a, &expected);
         third.assert_remote(0, 0, 0);
@@ -138,7 +147,7 @@ fn remote_hits_under_the_prefix_equal_a_plain_compile() {
 fn credentials_from_the_environment_and_a_profile() {
     let server = s3s_with_bucket();
     let (_penv, proj, a, expected) = project();
-    let url = format!("s3://cache endpoint={}", server.endpoint());
+    let url = s3_url(&server, "cache");
     Runner::new(&url)
         .with_keys(S3S_KEY.1)
         .with("AWS_REGION", "eu-central-1")
@@ -184,7 +193,7 @@ fn credentials_from_the_environment_and_a_profile() {
 fn a_wrong_secret_is_a_counted_error() {
     let server = s3s_with_bucket();
     let (_penv, proj, a, expected) = project();
-    let url = format!("s3://cache endpoint={}", server.endpoint());
+    let url = s3_url(&server, "cache");
     Runner::new(&url)
         .with_keys(S3S_KEY.1)
         .compile(&proj, &a, &expected);
@@ -228,10 +237,7 @@ fn a_missing_bucket_is_a_counted_error() {
     let server = S3Server::start(S3Kind::Moto);
     server.create_bucket("cache");
     let (_penv, proj, a, expected) = project();
-    let r = Runner::new(&format!(
-        "s3://no-such-bucket/x endpoint={}",
-        server.endpoint()
-    ));
+    let r = Runner::new(&s3_url(&server, "no-such-bucket/x"));
     r.compile(&proj, &a, &expected);
     r.assert_remote(0, 1, 0);
     assert_eq!(r.stat("remote_storage_read_miss"), 0, "not a cold cache");
