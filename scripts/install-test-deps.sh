@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: real compilers, build tools (CMake,
 # make, Ninja) and the servers the remote-storage tests start on 127.0.0.1
-# (redis-server, nginx), the profile tools (gcov, llvm-profdata) and
-# prometheus-node-exporter, which reads --print-stats --format openmetrics.
+# (redis-server, nginx; moto and s3s-fs for S3, below), the profile tools
+# (gcov, llvm-profdata) and prometheus-node-exporter, which reads
+# --print-stats --format openmetrics.
 # Does nothing when everything is already there.
 set -euo pipefail
 need=()
-for tool in gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter; do
+for tool in gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -15,4 +16,27 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The S3-compatible servers the S3 tests start (tests/common/servers.rs
+# finds them here): moto's server mode in a Python venv, and s3s-fs, which
+# checks SigV4 signatures, built by cargo. Same place for every checkout.
+deps="${OBJCACHE_TEST_DEPS:-${HOME:-/root}/.cache/objcache-test-deps}"
+mkdir -p "$deps"
+if [ ! -x "$deps/venv/bin/moto_server" ]; then
+    echo "installing moto[server] into $deps/venv"
+    if ! python3 -m venv "$deps/venv" >/dev/null 2>&1; then
+        # Debian's python3 keeps venv in a package of its own.
+        if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$deps/venv"
+        python3 -m venv "$deps/venv"
+    fi
+    "$deps/venv/bin/pip" install -q 'moto[server]==5.2.6'
+fi
+if [ ! -x "$deps/s3s/bin/s3s-fs" ]; then
+    echo "building s3s-fs into $deps/s3s (a few minutes, once)"
+    cargo install -q --locked s3s-fs@0.14.1 --features binary --root "$deps/s3s"
 fi

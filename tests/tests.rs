@@ -60,6 +60,7 @@ mod relocation_cases;
 mod remote;
 mod remote_loud;
 mod remote_reshare;
+mod remote_s3;
 mod shared_cache;
 mod size;
 mod sloppiness;

@@ -219,7 +219,8 @@ fn a_bad_modifier_value_waits_for_its_action() {
 }
 
 /// `-V`'s `Features:` names a `SCHEME-storage` for exactly the remote
-/// storage schemes objcache has a backend for.
+/// storage schemes objcache has a backend for, of those ccache names
+/// (not `s3://`, which ccache has no backend for).
 #[test]
 fn features_are_the_remote_backends() {
     let supported = |url: &str| {

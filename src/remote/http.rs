@@ -69,20 +69,8 @@ impl HttpBackend {
         if !matches!(spec.attr("keep-alive"), Some("" | "true")) {
             headers.push(("Connection".to_string(), "close".to_string()));
         }
-        // ureq bounds whole phases, not single reads: the data timeout bounds
-        // the wait for the response to start, the request timeout everything,
-        // so a large entry arriving steadily is never cut off early.
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_recv_response(Some(timeouts.data))
-            .timeout_global(Some(timeouts.request))
-            .http_status_as_error(false)
-            // A redirect would take the entry, and any secret header, elsewhere.
-            .max_redirects(0)
-            .build()
-            .into();
         Ok(HttpBackend {
-            agent,
+            agent: agent(timeouts),
             base: format!("http://{host}{path}"),
             layout,
             headers,
@@ -103,7 +91,23 @@ impl HttpBackend {
     }
 }
 
-fn error(e: ureq::Error) -> RemoteError {
+/// The client every HTTP-based backend (HTTP, S3) uses. ureq bounds whole
+/// phases, not single reads: the data timeout bounds the wait for the
+/// response to start, the request timeout everything, so a large entry
+/// arriving steadily is never cut off early. Statuses are the backend's
+/// to judge, and a redirect would take the entry, and any secret, elsewhere.
+pub(super) fn agent(timeouts: Timeouts) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(timeouts.connect))
+        .timeout_recv_response(Some(timeouts.data))
+        .timeout_global(Some(timeouts.request))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+pub(super) fn error(e: ureq::Error) -> RemoteError {
     match e {
         ureq::Error::Timeout(t) => RemoteError::Timeout(format!("HTTP {t}")),
         other => RemoteError::Other(format!("HTTP: {other}")),

@@ -102,14 +102,26 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "keep-alive",
     "idle-timeout",
     "backfill",
+    "region",
+    "path-style",
+    "profile",
 ];
 
 /// Attributes whose names are shown, their values masked.
-const SECRET_ATTRIBUTES: &[&str] = &["bearer-token", "password"];
+const SECRET_ATTRIBUTES: &[&str] = &[
+    "bearer-token",
+    "password",
+    "access-key-id",
+    "secret-access-key",
+    "session-token",
+];
 
 /// Whether `name` is an attribute objcache knows, which may be shown.
 pub(super) fn is_attribute(name: &str) -> bool {
-    name == "header" || PLAIN_ATTRIBUTES.contains(&name) || SECRET_ATTRIBUTES.contains(&name)
+    name == "header"
+        || name == "endpoint"
+        || PLAIN_ATTRIBUTES.contains(&name)
+        || SECRET_ATTRIBUTES.contains(&name)
 }
 
 /// A `remote_storage` value with passwords, tokens and header values masked,
@@ -140,6 +152,8 @@ pub fn mask_config_value(value: &str) -> String {
                             Some((name, _)) => format!("{at}header={name}=********"),
                             None => format!("{at}header=********"),
                         },
+                        // A URL, shown as URLs are.
+                        Some(("endpoint", url)) => format!("{at}endpoint={}", mask_url(url)),
                         Some((name, _)) if SECRET_ATTRIBUTES.contains(&name) => {
                             format!("{at}{name}=********")
                         }

@@ -1,5 +1,5 @@
 //! Remote storage shared between machines: one small trait, one file per
-//! backend (Redis, HTTP, a directory), sharding and read-only as decorators.
+//! backend (Redis, HTTP, S3, a directory), sharding and read-only as decorators.
 //!
 //! Configuration follows ccache's `remote_storage`: space-separated backends,
 //! each a URL followed by attributes `key=value` (or `@key=value`; `|`
@@ -8,15 +8,18 @@
 //! ```text
 //! remote_storage = redis://:secret@cache:6379 connect-timeout=50
 //!                  http://cache/objcache|layout=bazel|read-only
+//!                  s3://bucket/objcache region=eu-west-1
 //! ```
 //!
 //! Nothing here runs on a local hit: backends connect on first use.
 
+mod aws;
 pub mod file;
 pub mod helper;
 pub mod http;
 mod mask;
 pub mod redis;
+pub mod s3;
 
 pub use helper::HelperSearch;
 use mask::is_scheme;
@@ -313,7 +316,7 @@ fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
         };
         return Err(format!(
             "must provide a URL: {shown} with no backend before it \
-             (redis://, redis+unix:, http://, file:)"
+             (redis://, redis+unix:, http://, s3://, file:)"
         ));
     };
     let attr = attr.strip_prefix('@').unwrap_or(attr);
@@ -326,6 +329,7 @@ fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
 enum Scheme {
     Redis,
     Http,
+    S3,
     File,
 }
 
@@ -334,6 +338,8 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         Ok(Scheme::Redis)
     } else if url.starts_with("http://") {
         Ok(Scheme::Http)
+    } else if url.starts_with("s3://") {
+        Ok(Scheme::S3)
     } else if url.starts_with("file:") {
         Ok(Scheme::File)
     } else {
@@ -341,7 +347,7 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         Err(format!(
             "unsupported remote storage URL \"{}\": no storage helper ccache-storage-{scheme} \
              found (helper property, libexec_dirs, beside objcache, PATH), and objcache's own \
-             backends are redis://, redis+unix:, http:// and file:; left out",
+             backends are redis://, redis+unix:, http://, s3:// and file:; left out",
             mask_url(url)
         ))
     }
@@ -370,6 +376,7 @@ fn open_one(
     Ok(match scheme_of(url)? {
         Scheme::Redis => Box::new(redis::RedisBackend::new(url, timeouts)?),
         Scheme::Http => Box::new(http::HttpBackend::new(url, spec, timeouts)?),
+        Scheme::S3 => Box::new(s3::S3Backend::new(url, spec, timeouts)?),
         Scheme::File => Box::new(file::FileBackend::new(url, spec)?),
     })
 }

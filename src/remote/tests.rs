@@ -275,3 +275,26 @@ fn each_shard_is_a_backend_of_its_own() {
     let plain = &parse("http://h/c").unwrap()[0];
     assert_eq!(plain.each_shard().unwrap(), vec![plain.clone()]);
 }
+
+#[test]
+fn masks_s3_secrets_and_shows_its_settings() {
+    let value = "s3://bkt/p endpoint=http://u:Pw~@minio:9000 region=eu-west-1 \
+                 path-style profile=ci access-key-id=AKIDX secret-access-key=Sk~ \
+                 session-token=Tk~";
+    let shown = mask_config_value(value);
+    for secret in ["Pw~", "AKIDX", "Sk~", "Tk~"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    for plain in [
+        "s3://bkt/p",
+        "endpoint=http://u:********@minio:9000",
+        "region=eu-west-1",
+        "path-style",
+        "profile=ci",
+        "secret-access-key=********",
+    ] {
+        assert!(shown.contains(plain), "{plain} not in {shown}");
+    }
+    let specs = parse(value).unwrap();
+    assert_eq!(specs[0].attr("endpoint"), Some("http://u:Pw~@minio:9000"));
+}

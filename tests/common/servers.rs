@@ -682,3 +682,159 @@ impl Drop for FakeServer {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// S3-compatible servers
+// ---------------------------------------------------------------------------
+
+/// Where scripts/install-test-deps.sh puts the test servers that come from
+/// language registries rather than apt: moto in a Python venv, s3s-fs
+/// built by cargo (`OBJCACHE_TEST_DEPS`, else `~/.cache/objcache-test-deps`).
+pub fn test_deps_dir() -> PathBuf {
+    match std::env::var_os("OBJCACHE_TEST_DEPS") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+            .join(".cache/objcache-test-deps"),
+    }
+}
+
+/// Which S3-compatible server an [`S3Server`] runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum S3Kind {
+    /// moto's server mode (Python): the S3 API as AWS's SDKs test against
+    /// it, but it checks no signature of a presigned URL.
+    Moto,
+    /// s3s-fs (Rust), buckets as directories: checks SigV4 signatures,
+    /// presigned URLs included, against one key pair.
+    S3s,
+}
+
+/// An S3-compatible server on 127.0.0.1, killed on drop.
+pub struct S3Server {
+    pub kind: S3Kind,
+    pub port: u16,
+    /// s3s-fs's root directory: a bucket per subdirectory.
+    pub root: PathBuf,
+    child: Option<Child>,
+    _dir: TempDir,
+}
+
+/// The key pair an s3s-fs server accepts.
+pub const S3S_KEY: (&str, &str) = ("OBJCACHETESTKEY", "objcache/test+Secret");
+
+impl S3Server {
+    pub fn start(kind: S3Kind) -> S3Server {
+        let deps = test_deps_dir();
+        let bin = match kind {
+            S3Kind::Moto => deps.join("venv/bin/moto_server"),
+            S3Kind::S3s => deps.join("s3s/bin/s3s-fs"),
+        };
+        assert!(
+            bin.is_file(),
+            "{} not found; run scripts/install-test-deps.sh",
+            bin.display()
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("objcache-s3-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        let log = dir.path().join("server.log");
+        for _ in 0..8 {
+            let port = free_port();
+            let mut cmd = Command::new(&bin);
+            match kind {
+                S3Kind::Moto => {
+                    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                }
+                S3Kind::S3s => {
+                    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                        .args(["--access-key", S3S_KEY.0, "--secret-key", S3S_KEY.1])
+                        .arg(&root);
+                }
+            }
+            let ready = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if let Some(child) = spawn_and_wait(cmd, port, &log, &ready) {
+                return S3Server {
+                    kind,
+                    port,
+                    root,
+                    child: Some(child),
+                    _dir: dir,
+                };
+            }
+        }
+        panic!("could not start {kind:?} on a free port");
+    }
+
+    /// `http://127.0.0.1:PORT`, the `endpoint` to give objcache.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a bucket: a directory for s3s-fs, an (unsigned, which moto
+    /// takes) CreateBucket request for moto.
+    pub fn create_bucket(&self, name: &str) {
+        match self.kind {
+            S3Kind::S3s => std::fs::create_dir_all(self.root.join(name)).unwrap(),
+            S3Kind::Moto => {
+                let (status, body) = self.raw("PUT", &format!("/{name}"));
+                assert_eq!(status, 200, "CreateBucket {name}: {body}");
+            }
+        }
+    }
+
+    /// The keys in `bucket`, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let mut keys: Vec<String> = match self.kind {
+            S3Kind::S3s => {
+                let base = self.root.join(bucket);
+                super::walk_files(&base)
+                    .into_iter()
+                    .map(|p| p.strip_prefix(&base).unwrap().display().to_string())
+                    // s3s-fs's own bookkeeping files.
+                    .filter(|k| !k.starts_with(".s3s") && !k.contains("/.s3s"))
+                    .collect()
+            }
+            S3Kind::Moto => {
+                let (status, body) = self.raw("GET", &format!("/{bucket}?list-type=2"));
+                assert_eq!(status, 200, "ListObjectsV2 {bucket}: {body}");
+                body.split("<Key>")
+                    .skip(1)
+                    .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+                    .collect()
+            }
+        };
+        keys.sort();
+        keys
+    }
+
+    /// An unsigned request without a body: its status and body.
+    fn raw(&self, method: &str, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to S3 server");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read S3 answer");
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("bad HTTP answer: {text}"));
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_string())
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            kill_process_group(&mut c);
+        }
+    }
+}
