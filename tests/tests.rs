@@ -59,6 +59,7 @@ mod relocation;
 mod relocation_cases;
 mod remote;
 mod remote_reshare;
+mod remote_tls;
 mod shared_cache;
 mod size;
 mod sloppiness;

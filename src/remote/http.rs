@@ -1,6 +1,7 @@
 //! HTTP servers with GET/PUT (nginx with WebDAV, bazel-remote, …):
-//! `http://[USER:PASSWORD@]HOST[:PORT][/PATH]` with `layout=subdirs|flat|bazel`,
-//! `bearer-token=TOKEN`, `header=NAME=VALUE` and `keep-alive`.
+//! `http[s]://[USER:PASSWORD@]HOST[:PORT][/PATH]` with
+//! `layout=subdirs|flat|bazel`, `bearer-token=TOKEN`, `header=NAME=VALUE`,
+//! `keep-alive` and, for `https://`, `ca-file=PATH` (see `tls`).
 
 use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
 
@@ -31,7 +32,7 @@ impl HttpBackend {
                 ))
             }
         };
-        let rest = &url["http://".len()..];
+        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let (userinfo, host) = match rest[..authority_end].rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
@@ -72,7 +73,17 @@ impl HttpBackend {
         // ureq bounds whole phases, not single reads: the data timeout bounds
         // the wait for the response to start, the request timeout everything,
         // so a large entry arriving steadily is never cut off early.
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if scheme == "https" {
+            config = config.tls_config(tls_config(spec)?);
+        } else if spec.attr(super::tls::CA_FILE).is_some() {
+            return Err(format!(
+                "{}: {} is for https:// only",
+                super::mask_url(url),
+                super::tls::CA_FILE
+            ));
+        }
+        let agent: ureq::Agent = config
             .timeout_connect(Some(timeouts.connect))
             .timeout_recv_response(Some(timeouts.data))
             .timeout_global(Some(timeouts.request))
@@ -83,7 +94,7 @@ impl HttpBackend {
             .into();
         Ok(HttpBackend {
             agent,
-            base: format!("http://{host}{path}"),
+            base: format!("{scheme}://{host}{path}"),
             layout,
             headers,
         })
@@ -101,6 +112,20 @@ impl HttpBackend {
             ),
         }
     }
+}
+
+/// Rustls with the system's roots and `ca-file`'s (see `tls`).
+fn tls_config(spec: &BackendSpec) -> Result<ureq::tls::TlsConfig, String> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let roots: Vec<Certificate<'static>> = super::tls::roots(spec)?
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    Ok(TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(super::tls::provider())
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .build())
 }
 
 fn error(e: ureq::Error) -> RemoteError {
@@ -159,8 +184,8 @@ impl Backend for HttpBackend {
     }
 }
 
-/// Standard base64, for HTTP basic authentication.
-fn base64(data: &[u8]) -> String {
+/// Standard base64, for HTTP basic authentication and PEM.
+pub(super) fn base64(data: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -102,6 +102,7 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "keep-alive",
     "idle-timeout",
     "backfill",
+    "ca-file",
 ];
 
 /// Attributes whose names are shown, their values masked.

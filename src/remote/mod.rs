@@ -16,6 +16,7 @@ pub mod file;
 pub mod http;
 mod mask;
 pub mod redis;
+pub mod tls;
 
 use mask::is_scheme;
 pub use mask::{mask_config_value, mask_secrets, mask_url};
@@ -211,7 +212,7 @@ fn check_url(url: &str) -> Result<(), String> {
     if host.is_empty() && (userinfo.is_some() || port.is_some_and(|p| !p.is_empty())) {
         return cannot("user info or port without a host");
     }
-    if host.is_empty() && scheme == "http" {
+    if host.is_empty() && matches!(scheme, "http" | "https") {
         return cannot("no host");
     }
     Ok(())
@@ -264,7 +265,7 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
         check_url(&spec.url)?;
         spec.timeouts()?;
         spec.read_only()?;
-        // A scheme objcache has no backend for (`https:`, a storage
+        // A scheme objcache has no backend for (`s3:`, a storage
         // helper's) is valid configuration: the backend is left out when
         // it is opened, with the reason in the log; the local cache works.
     }
@@ -304,16 +305,19 @@ enum Scheme {
 }
 
 fn scheme_of(url: &str) -> Result<Scheme, String> {
-    if url.starts_with("redis://") || url.starts_with("redis+unix:") {
+    if ["redis://", "rediss://", "redis+unix:"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
         Ok(Scheme::Redis)
-    } else if url.starts_with("http://") {
+    } else if url.starts_with("http://") || url.starts_with("https://") {
         Ok(Scheme::Http)
     } else if url.starts_with("file:") {
         Ok(Scheme::File)
     } else {
         Err(format!(
             "unsupported remote storage URL \"{}\": objcache has backends for redis://, \
-             redis+unix:, http:// and file:; left out",
+             rediss://, redis+unix:, http://, https:// and file:; left out",
             mask_url(url)
         ))
     }
@@ -322,7 +326,7 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
 fn open_one(url: &str, spec: &BackendSpec) -> Result<Box<dyn Backend>, String> {
     let timeouts = spec.timeouts()?;
     Ok(match scheme_of(url)? {
-        Scheme::Redis => Box::new(redis::RedisBackend::new(url, timeouts)?),
+        Scheme::Redis => Box::new(redis::RedisBackend::new(url, spec, timeouts)?),
         Scheme::Http => Box::new(http::HttpBackend::new(url, spec, timeouts)?),
         Scheme::File => Box::new(file::FileBackend::new(url, spec)?),
     })
