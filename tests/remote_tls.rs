@@ -348,3 +348,33 @@ fn a_silent_tls_server_is_a_timeout() {
     }
     assert!(server.accepted() >= 2, "objcache never connected");
 }
+
+/// `SSL_CERT_FILE` naming a FIFO (or a device) is passed over with the
+/// reason in the log instead of being read, which would wait forever for
+/// a writer: the remote is an error, the build goes on.
+#[test]
+fn a_fifo_as_ssl_cert_file_does_not_hang() {
+    let env = TestEnv::new();
+    let (_pki, ca, cert, key) = pki_with_server(&env, "ca", LOCAL_NAMES);
+    let fifo = env.root().join("certs.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (_penv, proj) = proj_fixture();
+    let nginx = NginxTls::start(&cert, &key);
+    let redis = RedisTls::start(&cert, &key, &ca);
+    let (a, expected) = unit(&proj);
+    let fifo_s = fifo.display().to_string();
+    for url in [nginx.url("localhost", "/c"), redis.url("localhost")] {
+        let start = std::time::Instant::now();
+        let vars = [
+            ("CCACHE_REMOTE_STORAGE", url.as_str()),
+            ("SSL_CERT_FILE", &fifo_s),
+        ];
+        let (s, log) = compile(&proj, &a, &expected, &vars);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{url}"
+        );
+        assert_remote_error(&s, &log, "not a regular file", &url);
+    }
+}

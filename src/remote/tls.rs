@@ -93,9 +93,27 @@ pub fn roots(spec: &BackendSpec) -> Result<Vec<CertificateDer<'static>>, String>
 fn system_roots() -> &'static (Vec<CertificateDer<'static>>, String) {
     static SYSTEM: OnceLock<(Vec<CertificateDer<'static>>, String)> = OnceLock::new();
     SYSTEM.get_or_init(|| {
+        if let Some(why) = unreadable_cert_file() {
+            return (Vec::new(), why);
+        }
         let found = rustls_native_certs::load_native_certs();
         let errors: Vec<String> = found.errors.iter().map(|e| e.to_string()).collect();
         (found.certs, errors.join("; "))
+    })
+}
+
+/// Why `SSL_CERT_FILE` must not be read: it names something other than a
+/// regular file. The loader reads it whole, and a FIFO would keep it
+/// waiting for a writer forever (entries of `SSL_CERT_DIR` that are not
+/// regular files it passes over itself).
+fn unreadable_cert_file() -> Option<String> {
+    let path = std::env::var_os("SSL_CERT_FILE")?;
+    let meta = std::fs::metadata(&path).ok()?;
+    (!meta.is_file()).then(|| {
+        format!(
+            "SSL_CERT_FILE {}: not a regular file",
+            std::path::Path::new(&path).display()
+        )
     })
 }
 
