@@ -378,3 +378,27 @@ fn a_fifo_as_ssl_cert_file_does_not_hang() {
         assert_remote_error(&s, &log, "not a regular file", &url);
     }
 }
+
+/// A password travels inside TLS: the client authenticates while it
+/// connects (a wrong one is a remote error, and never shown). The connect
+/// timeout covers handshake and AUTH: raised here so that a loaded machine
+/// running a debug build does not make it a timeout.
+#[test]
+fn rediss_with_a_password() {
+    let env = TestEnv::new();
+    let (_pki, ca, cert, key) = pki_with_server(&env, "ca", LOCAL_NAMES);
+    let (_penv, proj) = proj_fixture();
+    let redis = RedisTls::start_with(&cert, &key, &ca, &["--requirepass", "s3cret"]);
+    let (a, expected) = unit(&proj);
+    let url = format!("rediss://:s3cret@localhost:{}", redis.tls_port);
+    let remote = format!("{url} ca-file={} connect-timeout=2s", ca.display());
+    let vars = [("CCACHE_REMOTE_STORAGE", remote.as_str())];
+    let (s, log) = compile(&proj, &a, &expected, &vars);
+    assert!(get(&s, "remote_storage_write") >= 1, "{s:?}\n{log}");
+    assert!(!log.contains("s3cret"), "{log}");
+    let (s, log) = compile(&proj, &a, &expected, &vars);
+    assert_remote_hit(&s, &log, &url);
+    let wrong = remote.replace("s3cret", "wrong");
+    let (s, log) = compile(&proj, &a, &expected, &[("CCACHE_REMOTE_STORAGE", &wrong)]);
+    assert_remote_error(&s, &log, "authentication failed", "a wrong password");
+}

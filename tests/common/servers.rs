@@ -727,10 +727,16 @@ pub struct RedisTls {
 
 impl RedisTls {
     pub fn start(cert: &Path, key: &Path, ca: &Path) -> RedisTls {
+        Self::start_with(cert, key, ca, &[])
+    }
+
+    /// `start`, with more arguments for redis-server (`--requirepass`).
+    pub fn start_with(cert: &Path, key: &Path, ca: &Path, extra: &[&str]) -> RedisTls {
         let tls_port = free_port();
         let tls_port_s = tls_port.to_string();
         let (cert, key, ca) = (cert.to_str(), key.to_str(), ca.to_str());
-        let redis = RedisServer::start(&[
+        let mut args = extra.to_vec();
+        args.extend([
             "--tls-port",
             &tls_port_s,
             "--tls-cert-file",
@@ -742,6 +748,7 @@ impl RedisTls {
             "--tls-auth-clients",
             "no",
         ]);
+        let redis = RedisServer::start(&args);
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
             assert!(
