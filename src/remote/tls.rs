@@ -173,6 +173,22 @@ mod tests {
         assert!(private_roots(&spec(&[])).unwrap().is_empty());
     }
 
+    /// `ca-file` where no TLS is spoken would be a CA that is never
+    /// used: an error, like a URL fragment that turns verification off.
+    #[test]
+    fn misplaced_tls_settings_are_errors() {
+        let open = |line: &str| {
+            let specs = crate::remote::parse(line).unwrap();
+            crate::remote::Remote::open(&specs[0])
+                .err()
+                .unwrap_or_default()
+        };
+        assert!(open("http://127.0.0.1:1/c ca-file=/x.pem").contains("https:// only"));
+        assert!(open("redis://127.0.0.1:1 ca-file=/x.pem").contains("rediss:// only"));
+        assert!(open("rediss://127.0.0.1:1/#insecure").contains("always verified"));
+        assert!(open("rediss://127.0.0.1:1#x").contains("always verified"));
+    }
+
     #[test]
     fn a_fifo_as_ca_file_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
