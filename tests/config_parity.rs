@@ -154,7 +154,7 @@ umask = 002
     assert!(walk_files(&shared).len() >= 2);
 }
 
-/// A remote line objcache has no backend for (`https://`, a ccache 4.13
+/// A remote line objcache has no backend for (`ftp://`, a ccache 4.13
 /// helper's properties) leaves that backend out, with the reason in the
 /// log; the local cache goes on working.
 #[test]
@@ -166,7 +166,7 @@ fn a_remote_without_a_backend_keeps_the_local_cache() {
     let vars = [
         (
             "CCACHE_REMOTE_STORAGE",
-            "https://cache.example.com/c @bearer-token=Sekr1tTok idle-timeout=10m \
+            "ftp://cache.example.com/c @bearer-token=Sekr1tTok idle-timeout=10m \
              backfill=best-effort",
         ),
         ("CCACHE_LOGFILE", log_s.as_str()),
@@ -180,7 +180,7 @@ fn a_remote_without_a_backend_keeps_the_local_cache() {
     assert_eq!((hits(&s), get(&s, "cache_miss")), (1, 1), "{s:?}");
     let log = fs::read_to_string(&log).unwrap();
     assert!(
-        log.contains("unsupported remote storage URL \"https://cache.example.com/c\""),
+        log.contains("unsupported remote storage URL \"ftp://cache.example.com/c\""),
         "{log}"
     );
     assert!(!log.contains("Sekr1tTok"), "{log}");

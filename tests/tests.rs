@@ -61,6 +61,7 @@ mod remote;
 mod remote_loud;
 mod remote_reshare;
 mod remote_s3;
+mod remote_tls;
 mod shared_cache;
 mod size;
 mod sloppiness;

@@ -1,6 +1,7 @@
 //! HTTP servers with GET/PUT (nginx with WebDAV, bazel-remote, …):
-//! `http://[USER:PASSWORD@]HOST[:PORT][/PATH]` with `layout=subdirs|flat|bazel`,
-//! `bearer-token=TOKEN`, `header=NAME=VALUE` and `keep-alive`.
+//! `http[s]://[USER:PASSWORD@]HOST[:PORT][/PATH]` with
+//! `layout=subdirs|flat|bazel`, `bearer-token=TOKEN`, `header=NAME=VALUE`,
+//! `keep-alive` and, for `https://`, `ca-file=PATH` (see `tls`).
 
 use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
 
@@ -31,7 +32,7 @@ impl HttpBackend {
                 ))
             }
         };
-        let rest = &url["http://".len()..];
+        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let (userinfo, host) = match rest[..authority_end].rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
@@ -70,8 +71,8 @@ impl HttpBackend {
             headers.push(("Connection".to_string(), "close".to_string()));
         }
         Ok(HttpBackend {
-            agent: agent(timeouts),
-            base: format!("http://{host}{path}"),
+            agent: agent(timeouts, spec, scheme == "https", url)?,
+            base: format!("{scheme}://{host}{path}"),
             layout,
             headers,
         })
@@ -91,20 +92,51 @@ impl HttpBackend {
     }
 }
 
-/// The client every HTTP-based backend (HTTP, S3) uses. ureq bounds whole
-/// phases, not single reads: the data timeout bounds the wait for the
-/// response to start, the request timeout everything, so a large entry
-/// arriving steadily is never cut off early. Statuses are the backend's
-/// to judge, and a redirect would take the entry, and any secret, elsewhere.
-pub(super) fn agent(timeouts: Timeouts) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// The client every HTTP-based backend (HTTP, S3) uses; over TLS when
+/// `https`, with the system's roots and `ca-file`'s (see `tls`). ureq
+/// bounds whole phases, not single reads: the data timeout bounds the wait
+/// for the response to start, the request timeout everything, so a large
+/// entry arriving steadily is never cut off early. Statuses are the
+/// backend's to judge, and a redirect would take the entry, and any
+/// secret, elsewhere.
+pub(super) fn agent(
+    timeouts: Timeouts,
+    spec: &BackendSpec,
+    https: bool,
+    url: &str,
+) -> Result<ureq::Agent, String> {
+    let mut config = ureq::Agent::config_builder();
+    if https {
+        config = config.tls_config(tls_config(spec)?);
+    } else if spec.attr(super::tls::CA_FILE).is_some() {
+        return Err(format!(
+            "{}: {} is for https:// only",
+            super::mask_url(url),
+            super::tls::CA_FILE
+        ));
+    }
+    Ok(config
         .timeout_connect(Some(timeouts.connect))
         .timeout_recv_response(Some(timeouts.data))
         .timeout_global(Some(timeouts.request))
         .http_status_as_error(false)
         .max_redirects(0)
         .build()
-        .into()
+        .into())
+}
+
+/// Rustls with the system's roots and `ca-file`'s (see `tls`).
+fn tls_config(spec: &BackendSpec) -> Result<ureq::tls::TlsConfig, String> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let roots: Vec<Certificate<'static>> = super::tls::roots(spec)?
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    Ok(TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(super::tls::provider())
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .build())
 }
 
 pub(super) fn error(e: ureq::Error) -> RemoteError {
@@ -163,8 +195,8 @@ impl Backend for HttpBackend {
     }
 }
 
-/// Standard base64, for HTTP basic authentication.
-fn base64(data: &[u8]) -> String {
+/// Standard base64, for HTTP basic authentication and PEM.
+pub(super) fn base64(data: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -105,6 +105,7 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "region",
     "path-style",
     "profile",
+    "ca-file",
 ];
 
 /// Attributes whose names are shown, their values masked.

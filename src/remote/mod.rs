@@ -20,6 +20,7 @@ pub mod http;
 mod mask;
 pub mod redis;
 pub mod s3;
+pub mod tls;
 
 pub use helper::HelperSearch;
 use mask::is_scheme;
@@ -240,7 +241,7 @@ fn check_url(url: &str) -> Result<(), String> {
     if host.is_empty() && (userinfo.is_some() || port.is_some_and(|p| !p.is_empty())) {
         return cannot("user info or port without a host");
     }
-    if host.is_empty() && scheme == "http" {
+    if host.is_empty() && matches!(scheme, "http" | "https") {
         return cannot("no host");
     }
     Ok(())
@@ -293,7 +294,7 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
         check_url(&spec.url)?;
         spec.timeouts()?;
         spec.read_only()?;
-        // A scheme objcache has no backend for (`https:`, a storage
+        // A scheme objcache has no backend for (`s3:`, a storage
         // helper's) is valid configuration: the backend is left out when
         // it is opened, with the reason in the log; the local cache works.
     }
@@ -334,9 +335,12 @@ enum Scheme {
 }
 
 fn scheme_of(url: &str) -> Result<Scheme, String> {
-    if url.starts_with("redis://") || url.starts_with("redis+unix:") {
+    if ["redis://", "rediss://", "redis+unix:"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
         Ok(Scheme::Redis)
-    } else if url.starts_with("http://") {
+    } else if url.starts_with("http://") || url.starts_with("https://") {
         Ok(Scheme::Http)
     } else if url.starts_with("s3://") {
         Ok(Scheme::S3)
@@ -347,7 +351,7 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         Err(format!(
             "unsupported remote storage URL \"{}\": no storage helper ccache-storage-{scheme} \
              found (helper property, libexec_dirs, beside objcache, PATH), and objcache's own \
-             backends are redis://, redis+unix:, http://, s3:// and file:; left out",
+             backends are redis://, rediss://, redis+unix:, http://, https://, s3:// and file:; left out",
             mask_url(url)
         ))
     }
@@ -374,7 +378,7 @@ fn open_one(
     }
     let timeouts = spec.timeouts()?;
     Ok(match scheme_of(url)? {
-        Scheme::Redis => Box::new(redis::RedisBackend::new(url, timeouts)?),
+        Scheme::Redis => Box::new(redis::RedisBackend::new(url, spec, timeouts)?),
         Scheme::Http => Box::new(http::HttpBackend::new(url, spec, timeouts)?),
         Scheme::S3 => Box::new(s3::S3Backend::new(url, spec, timeouts)?),
         Scheme::File => Box::new(file::FileBackend::new(url, spec)?),

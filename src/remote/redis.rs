@@ -1,11 +1,12 @@
-//! Redis: `redis://[[USER:]PASSWORD@]HOST[:PORT][/DB]` and
+//! Redis: `redis://[[USER:]PASSWORD@]HOST[:PORT][/DB]`, the same over TLS
+//! as `rediss://…` (with `ca-file=PATH`, see `tls`), and
 //! `redis+unix:SOCKET[?db=N]`. Entries are plain string values under
 //! `objcache:<name>`; the connection is opened on first use.
 
 use std::cell::RefCell;
 use std::sync::mpsc;
 
-use super::{Backend, RemoteError, Timeouts, MAX_ENTRY};
+use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
 
 /// What the first read of an entry asks for: more than most entries.
 const FIRST_READ: u64 = 512 << 10;
@@ -25,14 +26,24 @@ fn error(e: redis::RedisError) -> RemoteError {
 }
 
 impl RedisBackend {
-    pub fn new(url: &str, timeouts: Timeouts) -> Result<RedisBackend, String> {
+    pub fn new(url: &str, spec: &BackendSpec, timeouts: Timeouts) -> Result<RedisBackend, String> {
         // ccache writes `redis+unix:/path?db=N`; the client wants `redis+unix:///path?db=N`.
         let url = match url.strip_prefix("redis+unix:") {
             Some(rest) if !rest.starts_with("//") => format!("redis+unix://{rest}"),
             _ => url.to_string(),
         };
-        let client = redis::Client::open(url.as_str())
-            .map_err(|e| format!("{}: {e}", super::mask_url(&url)))?;
+        let shown = || super::mask_url(&url);
+        let client = if url.starts_with("rediss://") {
+            tls_client(&url, spec).map_err(|e| format!("{}: {e}", shown()))?
+        } else if spec.attr(super::tls::CA_FILE).is_some() {
+            return Err(format!(
+                "{}: {} is for rediss:// only",
+                shown(),
+                super::tls::CA_FILE
+            ));
+        } else {
+            redis::Client::open(url.as_str()).map_err(|e| format!("{}: {e}", shown()))?
+        };
         Ok(RedisBackend {
             client,
             timeouts,
@@ -82,6 +93,24 @@ impl RedisBackend {
             ))),
         }
     }
+}
+
+/// A client for `rediss://`, given the trust roots (`tls::roots`): the
+/// client's own would be read again at every connection, within the
+/// connect timeout.
+fn tls_client(url: &str, spec: &BackendSpec) -> Result<redis::Client, String> {
+    // The client reads `#insecure` as "accept any certificate".
+    if url.contains('#') {
+        return Err("a URL fragment (such as #insecure) is not accepted: \
+                    certificates are always verified"
+            .to_string());
+    }
+    super::tls::install_provider();
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(super::tls::to_pem(&super::tls::roots(spec)?)),
+    };
+    redis::Client::build_with_tls(url, certificates).map_err(|e| e.to_string())
 }
 
 impl Backend for RedisBackend {

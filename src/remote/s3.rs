@@ -75,6 +75,7 @@ impl S3Backend {
         } else {
             UrlStyle::VirtualHost
         };
+        let https = endpoint.scheme() == "https";
         let bucket = Bucket::new(endpoint, style, bucket_name.to_string(), settings.region)
             .map_err(|e| format!("bucket \"{bucket_name}\" at \"{shown_endpoint}\": {e:?}"))?;
         let credentials = settings.credentials.map(|c| match c.token {
@@ -82,7 +83,7 @@ impl S3Backend {
             None => Credentials::new(c.key, c.secret),
         });
         Ok(S3Backend {
-            agent: agent(timeouts),
+            agent: agent(timeouts, spec, https, url)?,
             bucket,
             credentials,
             prefix,

@@ -354,6 +354,12 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn start() -> Nginx {
+        Self::start_with(&|_| String::new())
+    }
+
+    /// `start`, with `more(root)` added to the `server` block (another
+    /// `listen`, TLS settings).
+    fn start_with(more: &dyn Fn(&Path) -> String) -> Nginx {
         let bin = server_binary("nginx");
         let dir = tempfile::Builder::new()
             .prefix("objcache-nginx-")
@@ -386,6 +392,7 @@ http {{
     client_max_body_size 100m;
     server {{
         listen 127.0.0.1:{port};
+        {more}
         location / {{
             root {www};
             dav_methods PUT DELETE;
@@ -402,6 +409,7 @@ http {{
 ",
                 root = root.display(),
                 www = www.display(),
+                more = more(&root),
             );
             let conf_path = root.join("nginx.conf");
             std::fs::write(&conf_path, conf).unwrap();
@@ -836,5 +844,86 @@ impl Drop for S3Server {
         if let Some(mut c) = self.child.take() {
             kill_process_group(&mut c);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------
+
+/// An [`Nginx`] that also serves HTTPS on `tls_port`, with `cert` (the
+/// server's chain, PEM) and `key`.
+pub struct NginxTls {
+    pub nginx: Nginx,
+    pub tls_port: u16,
+}
+
+impl NginxTls {
+    pub fn start(cert: &Path, key: &Path) -> NginxTls {
+        let tls_port = free_port();
+        let nginx = Nginx::start_with(&|_| {
+            format!(
+                "listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {};
+        ssl_certificate_key {};",
+                cert.display(),
+                key.display()
+            )
+        });
+        NginxTls { nginx, tls_port }
+    }
+
+    /// `https://HOST:TLS_PORT<path>`.
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}:{}{path}", self.tls_port)
+    }
+}
+
+/// A `redis-server` that also speaks TLS on `tls_port` (the plain port
+/// stays, for the tests to look at what was stored), with `cert`, `key`
+/// and `ca` (PEM; clients are not asked for certificates).
+pub struct RedisTls {
+    pub redis: RedisServer,
+    pub tls_port: u16,
+}
+
+impl RedisTls {
+    pub fn start(cert: &Path, key: &Path, ca: &Path) -> RedisTls {
+        Self::start_with(cert, key, ca, &[])
+    }
+
+    /// `start`, with more arguments for redis-server (`--requirepass`).
+    pub fn start_with(cert: &Path, key: &Path, ca: &Path, extra: &[&str]) -> RedisTls {
+        let tls_port = free_port();
+        let tls_port_s = tls_port.to_string();
+        let (cert, key, ca) = (cert.to_str(), key.to_str(), ca.to_str());
+        let mut args = extra.to_vec();
+        args.extend([
+            "--tls-port",
+            &tls_port_s,
+            "--tls-cert-file",
+            cert.unwrap(),
+            "--tls-key-file",
+            key.unwrap(),
+            "--tls-ca-cert-file",
+            ca.unwrap(),
+            "--tls-auth-clients",
+            "no",
+        ]);
+        let redis = RedisServer::start(&args);
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            assert!(
+                start.elapsed() < STARTUP,
+                "redis-server is not listening on its TLS port {tls_port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RedisTls { redis, tls_port }
+    }
+
+    /// `rediss://HOST:TLS_PORT`.
+    pub fn url(&self, host: &str) -> String {
+        format!("rediss://{host}:{}", self.tls_port)
     }
 }
