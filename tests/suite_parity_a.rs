@@ -3,7 +3,9 @@
 //!
 //! - depend mode and `.d` relocation with file names in make's escaping
 //!   (`\ `, `$$`, `\#`): the files the `.d` names are the files hashed, and
-//!   the `.d` written is the plain compiler's (depend 7).
+//!   the `.d` written is the plain compiler's (depend 7);
+//! - `UNCACHED_ERR_FD`: what the preprocessor and compiler write to it
+//!   reaches the user at once and is never replayed (base 91, nocpp2 91).
 
 use crate::common::direct_mode::settle;
 use crate::common::*;
@@ -127,4 +129,42 @@ fn relocated_depfile_with_escaped_names() {
             );
         }
     }
+}
+
+/// A compiler script writing to stderr (stored, replayed on hits) and to
+/// `UNCACHED_ERR_FD` (shown once, never stored), as ccache's suite does.
+#[test]
+fn uncached_err_fd_reaches_the_user_and_is_not_stored() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    let script = dir.join("compiler.sh");
+    fs::write(
+        &script,
+        "#!/bin/sh\n\
+         if [ \"$1\" = \"-E\" ]; then\n\
+         echo preprocessed\n\
+         printf ${N}Pu >&$UNCACHED_ERR_FD\n\
+         else\n\
+         echo compiled >t.o\n\
+         printf ${N}Cc >&2\n\
+         printf ${N}Cu >&$UNCACHED_ERR_FD\n\
+         fi\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(dir.join("t.c"), "int x;\n").unwrap();
+    for (n, expected) in [("1", "1Pu1Cu1Cc"), ("2", "2Pu1Cc")] {
+        settle();
+        let out = run(env
+            .objcache_in(&dir, ["./compiler.sh", "-c", "t.c"])
+            .env("CCACHE_NODIRECT", "1")
+            .env("N", n));
+        assert!(out.success(), "{}", out.dump());
+        assert_eq!(out.stderr_str(), expected, "call {n}: {}", out.dump());
+    }
+    assert_eq!((env.hits(), env.misses()), (1, 1));
+    // Not for a command run as it is, uncached.
+    let out = run(&mut env.objcache_in(&dir, ["bash", "-c", "echo \"[$UNCACHED_ERR_FD]\""]));
+    assert_eq!(out.stdout_str(), "[]\n", "{}", out.dump());
 }

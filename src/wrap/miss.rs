@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use super::hit::{absolute_in_stderr, user_spelled_depfile};
-use super::{exit_code, fallback, prefixed, Fallback, Session};
+use super::{exit_code, fallback, prefixed, with_uncached_err, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
 use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
@@ -292,7 +292,7 @@ fn execute(
     log: &Log,
 ) -> Result<Output, Fallback> {
     let run = |extra: Option<&str>| {
-        prefixed(config, compiler)
+        with_uncached_err(&mut prefixed(config, compiler))
             .args(args)
             .args(extra)
             .stdin(Stdio::inherit())

@@ -491,7 +491,9 @@ fn run_preprocessor(
     want_includes: bool,
 ) -> Result<Output, Fallback> {
     let mut cmd = super::preprocessor_command(config, compiler);
-    cmd.args(&a.preprocessor_args).arg("-E");
+    // `-E` first, as ccache runs it: a wrapper script may look only at
+    // its first argument to tell a preprocessor run from a compile.
+    cmd.arg("-E").args(&a.preprocessor_args);
     if config.keep_comments_cpp {
         cmd.arg("-C");
     }
@@ -504,7 +506,7 @@ fn run_preprocessor(
         cmd.arg("-v");
     }
     cmd.env("CCACHE_DISABLE", "1").stdin(Stdio::null());
-    let out = cmd.output().map_err(|e| {
+    let out = super::with_uncached_err(&mut cmd).output().map_err(|e| {
         fallback(
             Counter::PreprocessorError,
             format!("running the preprocessor: {e}"),
