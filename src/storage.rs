@@ -387,12 +387,18 @@ impl Storage {
 
     /// Stores a result (locally and remotely), its object as a raw file
     /// beside it when `hard_link` or `file_clone` ask for one and the
-    /// policy allows (see `raw_object`); `true` when it is stored somewhere.
-    pub fn put_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+    /// policy allows (see `raw_object`; `written`: the file the compiler
+    /// wrote the object to); `true` when it is stored somewhere.
+    pub fn put_result(
+        &mut self,
+        key: &Key,
+        entry: &ResultEntry,
+        written: Option<&std::path::Path>,
+    ) -> bool {
         if !self.may_write() {
             return false;
         }
-        let with_raw = self.put_raw_object_of(key, entry);
+        let with_raw = self.put_raw_object_of(key, entry, written);
         let entry = with_raw.as_ref().unwrap_or(entry);
         match entry.encode(key, &self.namespace, self.level) {
             Ok(bytes) => self.put(key, EntryKind::Result, &bytes),

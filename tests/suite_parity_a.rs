@@ -5,7 +5,10 @@
 //!   (`\ `, `$$`, `\#`): the files the `.d` names are the files hashed, and
 //!   the `.d` written is the plain compiler's (depend 7);
 //! - `UNCACHED_ERR_FD`: what the preprocessor and compiler write to it
-//!   reaches the user at once and is never replayed (base 91, nocpp2 91).
+//!   reaches the user at once and is never replayed (base 91, nocpp2 91);
+//! - `hard_link` links the compiler's output into the cache on a miss
+//!   (hardlink 1); whatever later writes into the output, no hit serves
+//!   other bytes than the compiler's and no compile writes into the cache.
 
 use crate::common::direct_mode::settle;
 use crate::common::*;
@@ -137,9 +140,8 @@ fn relocated_depfile_with_escaped_names() {
 fn uncached_err_fd_reaches_the_user_and_is_not_stored() {
     let env = TestEnv::new();
     let dir = env.dir("w");
-    let script = dir.join("compiler.sh");
-    fs::write(
-        &script,
+    executable(
+        &dir.join("compiler.sh"),
         "#!/bin/sh\n\
          if [ \"$1\" = \"-E\" ]; then\n\
          echo preprocessed\n\
@@ -149,10 +151,7 @@ fn uncached_err_fd_reaches_the_user_and_is_not_stored() {
          printf ${N}Cc >&2\n\
          printf ${N}Cu >&$UNCACHED_ERR_FD\n\
          fi\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     fs::write(dir.join("t.c"), "int x;\n").unwrap();
     for (n, expected) in [("1", "1Pu1Cu1Cc"), ("2", "2Pu1Cc")] {
         settle();
@@ -167,4 +166,122 @@ fn uncached_err_fd_reaches_the_user_and_is_not_stored() {
     // Not for a command run as it is, uncached.
     let out = run(&mut env.objcache_in(&dir, ["bash", "-c", "echo \"[$UNCACHED_ERR_FD]\""]));
     assert_eq!(out.stdout_str(), "[]\n", "{}", out.dump());
+}
+
+/// `gcc -c t.c` through objcache in `dir`, with `vars`.
+fn compile_t(env: &TestEnv, dir: &Path, vars: &[(&str, &str)]) {
+    let mut cmd = env.objcache_in(dir, ["gcc", "-c", "t.c"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    settle();
+    let out = run(&mut cmd);
+    assert!(out.success(), "{}", out.dump());
+}
+
+fn ino(p: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(p).unwrap();
+    (m.ino(), m.nlink())
+}
+
+const HARD: [(&str, &str); 1] = [("CCACHE_HARDLINK", "1")];
+
+/// ccache's hardlink 1: the object of a miss is the cache's file, and the
+/// next hard-linked hit hands out that same file.
+#[test]
+fn hard_link_miss_links_the_output_into_the_cache() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
+    let expected = plain_object("gcc", &dir, ["-c", "t.c"], "t.o");
+    rm(&dir.join("t.o"));
+    compile_t(&env, &dir, &HARD);
+    let (miss_ino, links) = ino(&dir.join("t.o"));
+    assert_eq!(links, 2, "the output is linked into the cache");
+    assert_bytes_eq(&read(&dir.join("t.o")), &expected, "object of the miss");
+    fs::rename(dir.join("t.o"), dir.join("t.o.saved")).unwrap();
+    compile_t(&env, &dir, &HARD);
+    assert_eq!((env.hits(), env.misses()), (1, 1));
+    assert_eq!(
+        ino(&dir.join("t.o")).0,
+        miss_ino,
+        "the hit links the same file"
+    );
+    // Without hard_link a hit is a file of its own.
+    compile_t(&env, &dir, &[]);
+    assert_eq!(env.hits(), 2);
+    assert_ne!(ino(&dir.join("t.o")).0, miss_ino);
+    assert_bytes_eq(&read(&dir.join("t.o")), &expected, "copied object");
+}
+
+/// The user's build writes into the output the miss linked: the cache
+/// file changes with it, and no hit, linked or copied, serves it.
+#[test]
+fn hard_link_miss_output_rewritten_in_place_is_never_served() {
+    for later in [&HARD[..], &[]] {
+        let env = TestEnv::new();
+        let dir = env.dir("w");
+        fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
+        let expected = plain_object("gcc", &dir, ["-c", "t.c"], "t.o");
+        rm(&dir.join("t.o"));
+        compile_t(&env, &dir, &HARD);
+        let mut damaged = read(&dir.join("t.o"));
+        damaged.extend_from_slice(b"tail");
+        fs::write(dir.join("t.o"), &damaged).unwrap();
+        rm(&dir.join("t.o"));
+        compile_t(&env, &dir, later);
+        assert_eq!(env.hits(), 0, "{later:?}: {:?}", env.stats());
+        assert_eq!(env.stat("corrupt_cache_entry"), 1, "{later:?}");
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, "object after it");
+    }
+}
+
+/// A compile through objcache without hard_link, into an output a hard
+/// link miss shared with the cache, writes a new file: the cache's stays
+/// whole and the next hit serves it. gcc and clang replace their output;
+/// this compiler writes into it, as a shell redirection does.
+#[test]
+fn a_compile_never_writes_into_a_linked_cache_file() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    executable(
+        &dir.join("cc.sh"),
+        "#!/bin/sh\nif [ \"$1\" = -E ]; then cat t.c; else cat t.c >t.o; fi\n",
+    );
+    let compile = |vars: &[(&str, &str)]| {
+        let mut cmd = env.objcache_in(&dir, ["./cc.sh", "-c", "t.c"]);
+        cmd.env("CCACHE_NODIRECT", "1").envs(vars.iter().copied());
+        settle();
+        let out = run(&mut cmd);
+        assert!(out.success(), "{}", out.dump());
+    };
+    fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
+    compile(&HARD);
+    assert_eq!(ino(&dir.join("t.o")).1, 2, "linked into the cache");
+    fs::write(dir.join("t.c"), "int t = 2;\n").unwrap();
+    compile(&[]);
+    fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
+    compile(&HARD);
+    assert_eq!((env.hits(), env.misses()), (1, 2), "{:?}", env.stats());
+    assert_eq!(env.stat("corrupt_cache_entry"), 0);
+    assert_eq!(read(&dir.join("t.o")), b"int t = 1;\n");
+}
+
+/// `path` written with `text` and made executable.
+fn executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// With the cache's own `umask` (a shared cache), the output keeps the
+/// user's permissions and is not linked: the cache gets a file of its own.
+#[test]
+fn hard_link_miss_does_not_link_under_the_caches_umask() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
+    compile_t(&env, &dir, &[HARD[0], ("CCACHE_UMASK", "002")]);
+    assert_eq!(ino(&dir.join("t.o")).1, 1);
 }

@@ -57,13 +57,13 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Compiled, Fallback> {
-        if self.config.hard_link {
-            // A previous hit may have made the output a hard link to a cache
-            // file: the compiler must not write into that shared inode.
-            use std::os::unix::fs::MetadataExt;
-            if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
-                let _ = std::fs::remove_file(&a.output);
-            }
+        // A call with `hard_link` (this one or an earlier one with other
+        // settings) may have made the output a hard link to a cache file:
+        // the compiler must not write into that shared inode. Other names
+        // of the file keep their bytes, as on a hit (`disk::OutputFile`).
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
+            let _ = std::fs::remove_file(&a.output);
         }
         let extras_before: Vec<_> = a
             .extra_outputs
@@ -228,9 +228,10 @@ impl Session {
     }
 
     /// Stores a result (locally and remotely) unless the cache is read-only;
-    /// `true` when it is stored somewhere.
-    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
-        self.storage.put_result(key, entry)
+    /// `true` when it is stored somewhere. `output`: where the compiler
+    /// wrote the object (`hard_link` links it into the cache).
+    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry, output: &str) -> bool {
+        self.storage.put_result(key, entry, Some(Path::new(output)))
     }
 }
 

@@ -205,7 +205,7 @@ impl Session {
             return;
         }
         self.count_miss(true);
-        if self.store_result(&pp.key, entry) {
+        if self.store_result(&pp.key, entry, &analysis.output) {
             if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
                 add_to_manifest(&mut self.storage, mkey, pp.key, recorded);
             }
@@ -441,7 +441,7 @@ impl Session {
         };
         let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
         let key = self.keep_key(key);
-        if self.store_result(&key, &entry) {
+        if self.store_result(&key, &entry, &a.output) {
             add_to_manifest(&mut self.storage, mkey, key, recorded);
         }
         Ok(compiled.code)
