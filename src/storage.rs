@@ -338,6 +338,12 @@ impl Storage {
             return;
         }
         let mut manifest = self.manifest(key, true).unwrap_or_default();
+        if self.policy.recache && !self.has_remotes() && manifest.has_equivalent(&result) {
+            // As in ccache: the recompiled result replaced its entry, and the
+            // manifest (local: no remotes) already leads to it; it is left
+            // byte for byte.
+            return;
+        }
         manifest.add(result);
         match manifest.encode(key, &self.namespace, self.level) {
             Ok(bytes) => {

@@ -8,7 +8,9 @@
 //!   reaches the user at once and is never replayed (base 91, nocpp2 91);
 //! - `hard_link` links the compiler's output into the cache on a miss
 //!   (hardlink 1); whatever later writes into the output, no hit serves
-//!   other bytes than the compiler's and no compile writes into the cache.
+//!   other bytes than the compiler's and no compile writes into the cache;
+//! - `recache` leaves a manifest that already leads to the recompiled
+//!   result byte for byte, and adds to it when the inputs differ (direct 69).
 
 use crate::common::direct_mode::settle;
 use crate::common::*;
@@ -284,4 +286,47 @@ fn hard_link_miss_does_not_link_under_the_caches_umask() {
     fs::write(dir.join("t.c"), "int t = 1;\n").unwrap();
     compile_t(&env, &dir, &[HARD[0], ("CCACHE_UMASK", "002")]);
     assert_eq!(ino(&dir.join("t.o")).1, 1);
+}
+
+/// The one manifest in `env`'s cache.
+fn manifest(env: &TestEnv) -> Vec<u8> {
+    let found: Vec<_> = walk_files(&env.cache_dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with('M'))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    read(&found[0])
+}
+
+#[test]
+fn recache_leaves_an_equivalent_manifest_byte_for_byte() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("h.h"), "int h = 1;\n").unwrap();
+    fs::write(dir.join("t.c"), "#include \"h.h\"\nint t;\n").unwrap();
+    let u = Compile::new(&dir, "gcc", &["-c", "t.c"], "t.o");
+    let recache = u.clone().env("CCACHE_RECACHE", "1");
+    settle();
+    u.check(&env);
+    let before = manifest(&env);
+    // The working directory, a probed one, changes meanwhile.
+    fs::write(dir.join("other"), "").unwrap();
+    settle();
+    recache.check(&env);
+    assert_eq!(env.stat("recache"), 1);
+    assert!(manifest(&env) == before, "the manifest was rewritten");
+    settle();
+    u.check(&env);
+    assert_eq!(env.stat("direct_cache_hit"), 1);
+    // Other header content: recache adds what it learned.
+    fs::write(dir.join("h.h"), "int h = 2;\n").unwrap();
+    settle();
+    recache.check(&env);
+    assert!(manifest(&env) != before);
+    settle();
+    u.check(&env);
+    fs::write(dir.join("h.h"), "int h = 1;\n").unwrap();
+    settle();
+    u.check(&env);
+    assert_eq!(env.stat("direct_cache_hit"), 3, "{:?}", env.stats());
 }
