@@ -10,7 +10,10 @@
 //!   (hardlink 1); whatever later writes into the output, no hit serves
 //!   other bytes than the compiler's and no compile writes into the cache;
 //! - `recache` leaves a manifest that already leads to the recompiled
-//!   result byte for byte, and adds to it when the inputs differ (direct 69).
+//!   result byte for byte, and adds to it when the inputs differ (direct 69);
+//! - a bad `remote_storage` URL is named with the fragment of ccache's
+//!   message that users and scripts look for, secrets masked, and the
+//!   compile still succeeds (remote_url 3-6).
 
 use crate::common::direct_mode::settle;
 use crate::common::*;
@@ -329,4 +332,32 @@ fn recache_leaves_an_equivalent_manifest_byte_for_byte() {
     settle();
     u.check(&env);
     assert_eq!(env.stat("direct_cache_hit"), 3, "{:?}", env.stats());
+}
+
+#[test]
+fn bad_remote_urls_carry_ccaches_message_fragments() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("t.c"), "int t;\n").unwrap();
+    for (url, fragment) in [
+        ("://qwerty", "Cannot parse URL \"://qwerty\""),
+        ("/qwerty", "URL scheme must not be empty: \"/qwerty\""),
+        ("http://Sekr1t@", "User info defined, but host is empty"),
+        (
+            "file:foo:bar",
+            "The first segment of the relative path can't contain ':'",
+        ),
+    ] {
+        rm(&dir.join("t.o"));
+        let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "t.c"]);
+        let out = run(cmd.env("CCACHE_REMOTE_STORAGE", url));
+        assert!(
+            out.success() && dir.join("t.o").exists(),
+            "{url}: {}",
+            out.dump()
+        );
+        let err = out.stderr_str();
+        assert!(err.contains(fragment), "{url}: {err}");
+        assert!(!err.contains("Sekr1t"), "{url}: {err}");
+    }
 }
