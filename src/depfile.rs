@@ -15,6 +15,8 @@
 use crate::compiler::Family;
 use crate::paths;
 
+mod make;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Style {
     Gcc,
@@ -32,9 +34,23 @@ pub struct StoredDepfile {
 /// The first rule of a `.d`, and whether phony targets for its
 /// dependencies follow it (`-MP`).
 struct MakeRule<'a> {
+    /// As the compiler wrote them (quoted for `-MQ`, verbatim for `-MT`).
     targets: Vec<&'a str>,
-    deps: Vec<&'a str>,
+    deps: Vec<make::Token<'a>>,
     phony: bool,
+}
+
+impl MakeRule<'_> {
+    fn raw_deps(&self) -> Vec<&str> {
+        self.deps.iter().map(|d| d.raw).collect()
+    }
+}
+
+/// The files a compiler's `.d` names as dependencies of its first rule,
+/// unescaped; `None` when the file is not in the form gcc and clang write
+/// (see `make`): then which files it names is not certain.
+pub fn dependencies(body: &[u8]) -> Option<Vec<String>> {
+    Some(parse(body)?.deps.into_iter().map(|d| d.name).collect())
 }
 
 /// Version 2: the body is the `.d` as the compiler wrote it for the
@@ -139,9 +155,9 @@ impl StoredDepfile {
         let deps = parsed
             .deps
             .iter()
-            .map(|d| match paths::relate(d, &self.cwd, base_dir) {
-                Some(rel) => rel.resolve(cwd),
-                None => Some(d.to_string()),
+            .map(|d| match paths::relate(&d.name, &self.cwd, base_dir) {
+                Some(rel) => make::escape(&rel.resolve(cwd)?),
+                None => Some(d.raw.to_string()),
             })
             .collect::<Option<Vec<String>>>()?;
         Some(emit(style, targets, &deps, parsed.phony).into_bytes())
@@ -156,7 +172,7 @@ fn style_of(parsed: &MakeRule, body: &[u8], family: Family) -> Option<Style> {
     };
     preferred
         .into_iter()
-        .find(|&s| emit(s, &parsed.targets, &parsed.deps, parsed.phony).as_bytes() == body)
+        .find(|&s| emit(s, &parsed.targets, &parsed.raw_deps(), parsed.phony).as_bytes() == body)
 }
 
 /// The `.d` a compiler wrote for base_dir-relative arguments, as it would
@@ -175,12 +191,12 @@ pub fn map_back(
             let deps: Vec<String> = parsed
                 .deps
                 .iter()
-                .map(|d| match original(d) {
+                .map(|d| match original(&d.name).and_then(|o| make::escape(&o)) {
                     Some(o) => {
                         changed = true;
                         o
                     }
-                    None => d.to_string(),
+                    None => d.raw.to_string(),
                 })
                 .collect();
             return changed.then(|| emit(style, &parsed.targets, &deps, parsed.phony).into_bytes());
@@ -207,7 +223,14 @@ fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -
             let end = text[i..]
                 .find(|c: char| c.is_ascii_whitespace())
                 .map_or(text.len(), |p| i + p);
-            if let Some(mapped) = original(&text[i..end]) {
+            let raw = &text[i..end];
+            // A name with make escapes is not one `original` knows; a
+            // mapped one is escaped as the compilers write it.
+            let plain = !raw.contains(['\\', '$', '#']);
+            if let Some(mapped) = plain
+                .then(|| original(raw).and_then(|o| make::escape(&o)))
+                .flatten()
+            {
                 out.push_str(&mapped);
                 changed = true;
                 i = end;
@@ -221,14 +244,15 @@ fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -
     changed.then(|| out.into_bytes())
 }
 
-/// Reads the make rule a compiler writes. Files that use make escapes
-/// (spaces anywhere, `$`, `#` in dependencies) are left alone: `None`.
+/// Reads the first make rule a compiler writes and the phony targets
+/// `-MP` adds after it; `None` for anything else after the rule (a name
+/// with a newline in it would end the rule early) or a dependency not in
+/// make's escaping as gcc and clang write it (see `make`).
 fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
     let text = std::str::from_utf8(body).ok()?;
-    if text.contains("\\ ") || !text.ends_with('\n') {
+    if !text.ends_with('\n') {
         return None;
     }
-    let mut lines = text.split('\n');
     // The first rule runs over continuation lines.
     let mut first_end = 0;
     for l in text.split_inclusive('\n') {
@@ -239,27 +263,16 @@ fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
     }
     let rule = &text[..first_end];
     let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
-    // Targets are kept as the compiler quoted them (`-MQ` writes `$$`);
-    // dependencies with make escapes are not read.
-    if text[colon..].contains(['$', '#']) {
+    let targets = words(&rule[..colon]);
+    let deps = make::tokens(&rule[colon + 1..])?;
+    // A name ending in `:` would be a rule of its own to make.
+    if deps.iter().any(|d| d.raw.ends_with(':')) {
         return None;
     }
-    let targets: Vec<&str> = rule[..colon]
-        .split_whitespace()
-        .filter(|t| *t != "\\")
-        .collect();
-    let deps: Vec<&str> = rule[colon + 1..]
-        .split_whitespace()
-        .filter(|t| *t != "\\")
-        .collect();
-    let rule_lines = rule.matches('\n').count();
-    for _ in 0..rule_lines {
-        lines.next();
-    }
     let mut phony_count = 0;
-    for l in lines.filter(|l| !l.is_empty()) {
+    for l in text[first_end..].split('\n').filter(|l| !l.is_empty()) {
         let name = l.strip_suffix(':')?;
-        if !deps.contains(&name) {
+        if !deps.iter().any(|d| d.raw == name) {
             return None;
         }
         phony_count += 1;
@@ -269,6 +282,31 @@ fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
         deps,
         phony: phony_count > 0,
     })
+}
+
+/// The targets of a rule as written: separated by spaces and
+/// continuations, a `\ ` kept inside its name.
+fn words(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = i > 0 && bytes[i - 1] == b'\\';
+        let separates = (b == b' ' && !escaped) || b == b'\n';
+        let continuation = b == b'\\' && bytes.get(i + 1) == Some(&b'\n');
+        match (separates || continuation, start) {
+            (true, Some(s)) => {
+                out.push(&text[s..i]);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(&text[s..]);
+    }
+    out
 }
 
 /// Writes a make rule the way gcc (72 columns) or clang (75 columns) does.

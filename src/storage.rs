@@ -349,6 +349,12 @@ impl Storage {
             return;
         }
         let mut manifest = self.manifest(key, true).unwrap_or_default();
+        if self.policy.recache && !self.has_remotes() && manifest.has_equivalent(&result) {
+            // As in ccache: the recompiled result replaced its entry, and the
+            // manifest (local: no remotes) already leads to it; it is left
+            // byte for byte.
+            return;
+        }
         manifest.add(result);
         match manifest.encode(key, &self.namespace, self.level) {
             Ok(bytes) => {
@@ -398,12 +404,18 @@ impl Storage {
 
     /// Stores a result (locally and remotely), its object as a raw file
     /// beside it when `hard_link` or `file_clone` ask for one and the
-    /// policy allows (see `raw_object`); `true` when it is stored somewhere.
-    pub fn put_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+    /// policy allows (see `raw_object`; `written`: the file the compiler
+    /// wrote the object to); `true` when it is stored somewhere.
+    pub fn put_result(
+        &mut self,
+        key: &Key,
+        entry: &ResultEntry,
+        written: Option<&std::path::Path>,
+    ) -> bool {
         if !self.may_write() {
             return false;
         }
-        let with_raw = self.put_raw_object_of(key, entry);
+        let with_raw = self.put_raw_object_of(key, entry, written);
         let entry = with_raw.as_ref().unwrap_or(entry);
         match entry.encode(key, &self.namespace, self.level) {
             Ok(bytes) => self.put(key, EntryKind::Result, &bytes),

@@ -294,12 +294,13 @@ fn bad_remote_urls_are_named_clearly() {
     for (value, want) in [
         ("read-only", "must provide a URL"),
         ("@layout=flat http://h/c", "must provide a URL"),
-        ("://h/c", "URL scheme must not be empty"),
+        ("://h/c", "Cannot parse URL"),
+        ("/h/c", "URL scheme must not be empty"),
         (
             "http://u:Sekr1tPw@/c",
-            "cannot parse URL \"http://u:********@/c\"",
+            "Cannot parse URL \"http://u:********@/c\"",
         ),
-        ("http://h:80x/c", "cannot parse URL"),
+        ("http://h:80x/c", "Cannot parse URL"),
         ("redis://h data-timeout=10x", "invalid duration"),
     ] {
         let out = run(env

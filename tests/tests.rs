@@ -68,6 +68,7 @@ mod sloppiness;
 mod splitdwarf;
 mod stats_log;
 mod storage_helpers;
+mod suite_parity_a;
 mod trust_config;
 mod umask_outputs;
 mod uncacheable;

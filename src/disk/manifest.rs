@@ -249,19 +249,29 @@ impl Manifest {
     /// Adds a result (replacing one with the same key and include set) and
     /// drops the oldest beyond `MAX_RESULTS`, so manifests stay small.
     pub fn add(&mut self, result: ManifestResult) {
-        self.results.retain(|r| {
-            !(r.result_key == result.result_key
-                && r.includes.len() == result.includes.len()
-                && r.includes
-                    .iter()
-                    .zip(&result.includes)
-                    .all(|(a, b)| a.path == b.path && a.digest == b.digest))
-        });
+        self.results.retain(|r| !same_include_set(r, &result));
         self.results.push(result);
         if self.results.len() > MAX_RESULTS {
             let excess = self.results.len() - MAX_RESULTS;
             self.results.drain(..excess);
         }
+    }
+
+    /// Whether a result already held leads to `result`'s key from the same
+    /// files with the same contents, probing the same names in the same
+    /// directories, present or absent as then: `result` would bring no more
+    /// than newer stamps, which the next hit learns anyway.
+    pub fn has_equivalent(&self, result: &ManifestResult) -> bool {
+        let same_probes = |a: &Probes, b: &Probes| {
+            a.names == b.names
+                && a.dirs.len() == b.dirs.len()
+                && a.dirs.iter().zip(&b.dirs).all(|(x, y)| {
+                    x.path == y.path && x.names == y.names && x.stamp.is_some() == y.stamp.is_some()
+                })
+        };
+        self.results
+            .iter()
+            .any(|r| same_include_set(r, result) && same_probes(&r.probes, &result.probes))
     }
 
     /// Serialises the manifest; the oldest results are left out when all
@@ -353,6 +363,14 @@ impl Manifest {
 }
 
 /// One result of a manifest, serialised (see the grammar above).
+/// The same result key from the same include files with the same contents.
+fn same_include_set(a: &ManifestResult, b: &ManifestResult) -> bool {
+    a.result_key == b.result_key
+        && a.includes.len() == b.includes.len()
+        && (a.includes.iter().zip(&b.includes))
+            .all(|(x, y)| x.path == y.path && x.digest == y.digest)
+}
+
 fn encode_result(res: &ManifestResult) -> Vec<u8> {
     let mut w = Writer::default();
     w.raw(res.result_key.as_bytes());

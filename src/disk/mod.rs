@@ -186,17 +186,59 @@ impl LocalStore {
     /// A new entry is linked into place, so that of two processes storing the
     /// same key only one counts a new file; a replacement counts the size change.
     pub fn put(&self, key: &Key, kind: EntryKind, bytes: &[u8]) -> io::Result<PutOutcome> {
+        let path = self.entry_path_ready(key, kind)?;
+        let mut tmp = temp_file_in(path.parent().expect("entry paths have a parent"))?;
+        tmp.write_all(bytes)?;
+        self.place(key, kind, tmp.path())
+    }
+
+    /// `put` of the file at `source` itself, hard-linked into place (the
+    /// compiler's output, for `hard_link`), if `check` finds the linked
+    /// file (opened as a cache file is) to hold what it must. `Ok(None)`:
+    /// nothing stored, the caller writes the bytes instead.
+    pub fn put_link(
+        &self,
+        key: &Key,
+        kind: EntryKind,
+        source: &Path,
+        check: impl FnOnce(&mut fs::File) -> io::Result<bool>,
+    ) -> io::Result<Option<PutOutcome>> {
+        let path = self.entry_path_ready(key, kind)?;
+        let linked = crate::files::temp_name_for(&path, |tmp| {
+            fs::hard_link(source, tmp)?;
+            let opened = crate::files::open_cache_file_bounded(tmp, kind.max_len());
+            if opened.is_err() {
+                let _ = fs::remove_file(tmp);
+            }
+            opened.map(|(file, _)| file)
+        });
+        let Ok(mut tmp) = linked else {
+            return Ok(None);
+        };
+        if !check(tmp.as_file_mut())? {
+            return Ok(None);
+        }
+        self.place(key, kind, tmp.path()).map(Some)
+    }
+
+    /// The path of an entry, its directory created (never through a symlink).
+    fn entry_path_ready(&self, key: &Key, kind: EntryKind) -> io::Result<PathBuf> {
         let path = self.path(key, kind);
         let dir = path.parent().expect("entry paths have a parent");
         no_symlink_below(&self.root, dir)?;
         fs::create_dir_all(dir)?;
         no_symlink_below(&self.root, dir)?;
-        let mut tmp = temp_file_in(dir)?;
-        tmp.write_all(bytes)?;
-        let new_kib = disk_kib(&tmp.as_file().metadata()?);
+        Ok(path)
+    }
+
+    /// Links the complete file `tmp` into place as the entry and accounts
+    /// for it (see `put`).
+    fn place(&self, key: &Key, kind: EntryKind, tmp: &Path) -> io::Result<PutOutcome> {
+        let path = self.path(key, kind);
+        let new_kib = disk_kib(&fs::symlink_metadata(tmp)?);
         let bucket = key.as_bytes()[0];
         let link = || -> io::Result<PutOutcome> {
-            match fs::hard_link(tmp.path(), &path) {
+            match fs::hard_link(tmp, &path) {
                 Ok(()) => Ok(PutOutcome {
                     kib_delta: new_kib as i64,
                     files_delta: 1,
@@ -205,7 +247,7 @@ impl LocalStore {
                     let old_kib = fs::symlink_metadata(&path)
                         .map(|m| disk_kib(&m))
                         .unwrap_or(0);
-                    fs::rename(tmp.path(), &path)?;
+                    fs::rename(tmp, &path)?;
                     Ok(PutOutcome {
                         kib_delta: new_kib as i64 - old_kib as i64,
                         files_delta: 0,

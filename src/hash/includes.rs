@@ -128,29 +128,17 @@ fn unescape(raw: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The dependencies a compiler wrote into a `.d` file (depend mode), without the source.
+/// The dependencies a compiler wrote into a `.d` file (depend mode),
+/// without the source; `None` when the file does not say for certain
+/// which files they are (see `depfile::dependencies`).
 pub fn includes_from_depfile(body: &[u8], input: &str) -> Option<Vec<ReadFile>> {
-    let text = std::str::from_utf8(body).ok()?;
-    if text.contains(['$', '#']) || text.contains("\\ ") {
-        return None;
-    }
-    let rule_end = text
-        .split_inclusive('\n')
-        .scan(0, |len, l| {
-            *len += l.len();
-            Some((*len, l.ends_with("\\\n")))
-        })
-        .find(|(_, cont)| !cont)
-        .map_or(text.len(), |(len, _)| len);
-    let rule = &text[..rule_end];
-    let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
     let mut seen = HashSet::new();
     Some(
-        rule[colon + 1..]
-            .split_whitespace()
-            .filter(|t| *t != "\\" && *t != input && seen.insert(t.to_string()))
-            .map(|t| ReadFile {
-                path: t.to_string(),
+        crate::depfile::dependencies(body)?
+            .into_iter()
+            .filter(|t| t != input && seen.insert(t.clone()))
+            .map(|path| ReadFile {
+                path,
                 includer: None,
                 system: false,
             })

@@ -201,13 +201,19 @@ fn check_url(url: &str) -> Result<(), String> {
     // `*`, which `shards` replaces by each shard's name, stands for a
     // name here (`redis://127.0.0.1:*`, `http://cache-*.example.com`).
     let url = &url.replace('*', "0");
-    let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
+    // The fragments ccache's messages share ("Cannot parse URL", ...) are
+    // kept: scripts and users search for them.
+    let cannot = |why: &str| Err(format!("Cannot parse URL \"{shown}\": {why}"));
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return Err(no_scheme(url));
+    };
     if scheme.is_empty() {
         // Masked as if it had one.
-        let shown = mask_url(&format!("x{url}"));
-        return Err(format!("URL scheme must not be empty: \"{}\"", &shown[1..]));
+        let shown = &mask_url(&format!("x{url}"))[1..];
+        return Err(format!(
+            "Cannot parse URL \"{shown}\": nothing before the colon that ends the scheme"
+        ));
     }
-    let cannot = |why: &str| Err(format!("cannot parse URL \"{shown}\": {why}"));
     if !is_scheme(scheme) {
         return cannot("bad scheme");
     }
@@ -215,6 +221,11 @@ fn check_url(url: &str) -> Result<(), String> {
         return cannot("control character or space");
     }
     let Some(after) = rest.strip_prefix("//") else {
+        // `file:dir` names a relative path, whose first segment cannot
+        // hold a colon in a URL (it would read as a scheme).
+        if !rest.starts_with('/') && rest.split('/').next().is_some_and(|s| s.contains(':')) {
+            return cannot("The first segment of the relative path can't contain ':'");
+        }
         return Ok(());
     };
     let authority = &after[..after.find(['/', '?', '#']).unwrap_or(after.len())];
@@ -238,13 +249,23 @@ fn check_url(url: &str) -> Result<(), String> {
             return cannot("bad port");
         }
     }
-    if host.is_empty() && (userinfo.is_some() || port.is_some_and(|p| !p.is_empty())) {
-        return cannot("user info or port without a host");
+    if host.is_empty() && userinfo.is_some() {
+        return cannot("User info defined, but host is empty");
+    }
+    if host.is_empty() && port.is_some_and(|p| !p.is_empty()) {
+        return cannot("a port but no host");
     }
     if host.is_empty() && matches!(scheme, "http" | "https") {
         return cannot("no host");
     }
     Ok(())
+}
+
+/// The error for a URL with no scheme at all (`/var/cache`), masked as if
+/// it had one: `//user:password@host` is a URL without its scheme too.
+fn no_scheme(url: &str) -> String {
+    let shown = mask_url(&format!("x:{url}"));
+    format!("URL scheme must not be empty: \"{}\"", &shown[2..])
 }
 
 pub fn percent_decode(s: &str) -> String {
@@ -303,6 +324,10 @@ pub fn parse(value: &str) -> Result<Vec<BackendSpec>, String> {
 
 fn push_attr(specs: &mut [BackendSpec], attr: &str) -> Result<(), String> {
     let Some(spec) = specs.last_mut() else {
+        if attr.starts_with('/') {
+            // A path given for a URL, not an attribute.
+            return Err(no_scheme(attr));
+        }
         // Only the name of an attribute objcache knows: a URL without its
         // scheme may start with a token (`TOKEN@host/c`, `TOKEN:x@host`).
         let name = attr

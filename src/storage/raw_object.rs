@@ -26,17 +26,21 @@ impl Storage {
 
     /// With `hard_link` or `file_clone` (and a policy that keeps raw
     /// objects), stores the object of `entry` as a plain file beside the
-    /// entry and returns the entry that refers to it.
+    /// entry and returns the entry that refers to it. With `hard_link`,
+    /// `written` (the file the compiler wrote the object to) becomes that
+    /// file when it can (see `link_written`).
     pub(super) fn put_raw_object_of(
         &mut self,
         key: &Key,
         entry: &ResultEntry,
+        written: Option<&Path>,
     ) -> Option<ResultEntry> {
         if !(self.hard_link || self.file_clone) || !self.keeps_raw_objects() {
             return None;
         }
         let (_, object) = entry.files.iter().find(|(k, _)| *k == FileKind::Object)?;
-        if !self.put_raw_object(key, object) {
+        let linked = written.is_some_and(|w| self.link_written(key, object, w));
+        if !linked && !self.put_raw_object(key, object) {
             return None;
         }
         let reference = RawObjectRef::of(object).encode();
@@ -49,6 +53,38 @@ impl Storage {
             })
             .collect();
         Some(ResultEntry { files })
+    }
+
+    /// With `hard_link`, the compiler's output `written` hard-linked into
+    /// the cache as the raw object of `key`, as ccache does on a miss: the
+    /// two are then one file, as after a hard-linked hit. Only a plain file
+    /// of its own (one link), with the permissions a cache file would get
+    /// (no `umask` of the cache's), and only if the linked file still holds
+    /// exactly `object`: the build may rewrite its output at any moment.
+    /// A later write into the output is caught by the digest every hit
+    /// checks. `false`: not linked, the bytes are stored instead.
+    fn link_written(&mut self, key: &Key, object: &[u8], written: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let own = fs::symlink_metadata(written).is_ok_and(|m| m.is_file() && m.nlink() == 1);
+        if !self.hard_link || !own || crate::files::user_umask().is_some() {
+            return false;
+        }
+        let reference = RawObjectRef::of(object);
+        match self
+            .local
+            .put_link(key, EntryKind::RawObject, written, |f| holds(f, reference))
+        {
+            Ok(Some(_)) => {
+                self.wrote_locally = true;
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                self.log
+                    .note(format!("could not link the output into the cache: {e}"));
+                false
+            }
+        }
     }
 
     pub(super) fn put_raw_object(&mut self, key: &Key, object: &[u8]) -> bool {

@@ -324,7 +324,7 @@ fn a_raw_object_is_stored_beside_its_result_and_checked_on_a_hit() {
         let mut config = f.config(Policy::default(), "");
         (config.hard_link, config.file_clone) = (hard_link, file_clone);
         let mut s = Storage::new(&config, Log::new(None));
-        assert!(s.put_result(&key, &result));
+        assert!(s.put_result(&key, &result, None));
         let (bytes, _) = s.get(&key, R, &accept).unwrap();
         let stored = entry::ResultEntry::decode(&bytes, &key).unwrap();
         let reference = entry::RawObjectRef::of(b"object");

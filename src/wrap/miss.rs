@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use super::hit::{absolute_in_stderr, user_spelled_depfile};
-use super::{exit_code, fallback, prefixed, Fallback, Session};
+use super::{exit_code, fallback, prefixed, with_uncached_err, Fallback, Session};
 use crate::compiler::args::{ArgsAnalysis, DepOptions, ExtraKind};
 use crate::compiler::relative::PathMap;
 use crate::compiler::{self, color};
@@ -57,13 +57,13 @@ impl Session {
         a: &ArgsAnalysis,
         cwd: &str,
     ) -> Result<Compiled, Fallback> {
-        if self.config.hard_link {
-            // A previous hit may have made the output a hard link to a cache
-            // file: the compiler must not write into that shared inode.
-            use std::os::unix::fs::MetadataExt;
-            if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
-                let _ = std::fs::remove_file(&a.output);
-            }
+        // A call with `hard_link` (this one or an earlier one with other
+        // settings) may have made the output a hard link to a cache file:
+        // the compiler must not write into that shared inode. Other names
+        // of the file keep their bytes, as on a hit (`disk::OutputFile`).
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::symlink_metadata(&a.output).is_ok_and(|m| m.is_file() && m.nlink() > 1) {
+            let _ = std::fs::remove_file(&a.output);
         }
         let extras_before: Vec<_> = a
             .extra_outputs
@@ -228,9 +228,10 @@ impl Session {
     }
 
     /// Stores a result (locally and remotely) unless the cache is read-only;
-    /// `true` when it is stored somewhere.
-    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry) -> bool {
-        self.storage.put_result(key, entry)
+    /// `true` when it is stored somewhere. `output`: where the compiler
+    /// wrote the object (`hard_link` links it into the cache).
+    pub(super) fn store_result(&mut self, key: &Key, entry: &ResultEntry, output: &str) -> bool {
+        self.storage.put_result(key, entry, Some(Path::new(output)))
     }
 }
 
@@ -292,7 +293,7 @@ fn execute(
     log: &Log,
 ) -> Result<Output, Fallback> {
     let run = |extra: Option<&str>| {
-        prefixed(config, compiler)
+        with_uncached_err(&mut prefixed(config, compiler))
             .args(args)
             .args(extra)
             .stdin(Stdio::inherit())

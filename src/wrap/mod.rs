@@ -431,6 +431,23 @@ fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
     cmd
 }
 
+/// Gives `cmd` (the preprocessor or compiler run for a cached call) a
+/// copy of objcache's own stderr, named by `UNCACHED_ERR_FD` as ccache
+/// does: what a wrapper such as icecc writes there reaches the user now
+/// and is not stored, unlike the stderr objcache captures and replays on
+/// hits. The copy is made once and stays open (without close-on-exec) for
+/// the children; without a stderr to copy the variable is not set.
+fn with_uncached_err(cmd: &mut Command) -> &mut Command {
+    static FD: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+    // SAFETY: dup on a descriptor number; the result is checked.
+    let fd =
+        *FD.get_or_init(|| Some(unsafe { libc::dup(libc::STDERR_FILENO) }).filter(|&fd| fd >= 0));
+    if let Some(fd) = fd {
+        cmd.env("UNCACHED_ERR_FD", fd.to_string());
+    }
+    cmd
+}
+
 /// Runs `cmd` with the user's file creation mask: `umask` is for the
 /// cache's files, not for the objects and links the compiler writes.
 fn with_user_umask(cmd: &mut Command) -> &mut Command {

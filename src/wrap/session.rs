@@ -205,7 +205,7 @@ impl Session {
             return;
         }
         self.count_miss(true);
-        if self.store_result(&pp.key, entry) {
+        if self.store_result(&pp.key, entry, &analysis.output) {
             if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
                 add_to_manifest(&mut self.storage, mkey, pp.key, recorded);
             }
@@ -441,7 +441,7 @@ impl Session {
         };
         let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
         let key = self.keep_key(key);
-        if self.store_result(&key, &entry) {
+        if self.store_result(&key, &entry, &a.output) {
             add_to_manifest(&mut self.storage, mkey, key, recorded);
         }
         Ok(compiled.code)
@@ -491,7 +491,9 @@ fn run_preprocessor(
     want_includes: bool,
 ) -> Result<Output, Fallback> {
     let mut cmd = super::preprocessor_command(config, compiler);
-    cmd.args(&a.preprocessor_args).arg("-E");
+    // `-E` first, as ccache runs it: a wrapper script may look only at
+    // its first argument to tell a preprocessor run from a compile.
+    cmd.arg("-E").args(&a.preprocessor_args);
     if config.keep_comments_cpp {
         cmd.arg("-C");
     }
@@ -504,7 +506,7 @@ fn run_preprocessor(
         cmd.arg("-v");
     }
     cmd.env("CCACHE_DISABLE", "1").stdin(Stdio::null());
-    let out = cmd.output().map_err(|e| {
+    let out = super::with_uncached_err(&mut cmd).output().map_err(|e| {
         fallback(
             Counter::PreprocessorError,
             format!("running the preprocessor: {e}"),
