@@ -64,6 +64,7 @@ mod size;
 mod sloppiness;
 mod splitdwarf;
 mod stats_log;
+mod suite_parity_b;
 mod trust_config;
 mod umask_outputs;
 mod uncacheable;

@@ -500,6 +500,9 @@ fn run_preprocessor(
         // definitions must be in the key, and `-E` alone drops them.
         cmd.arg("-dD");
     }
+    if a.pch.forced_include_pch(crate::compiler::family(compiler)) {
+        cmd.arg("-fpch-preprocess");
+    }
     if want_includes {
         cmd.arg("-v");
     }
