@@ -27,6 +27,20 @@ pub fn has_time_macros(content: &[u8]) -> bool {
         .any(|w| w == b"__DATE__" || w == b"__TIME__" || w == b"__TIMEST")
 }
 
+/// `__TIME__` or `__TIMESTAMP__`: the output depends on the moment of the
+/// compile (or the file's mtime), which no key can hold.
+pub fn has_clock_macros(content: &[u8]) -> bool {
+    content
+        .windows(8)
+        .any(|w| w == b"__TIME__" || w == b"__TIMEST")
+}
+
+/// `__DATE__`: the output depends on the day of the compile, which direct
+/// mode keys (see `hash::dated`).
+pub fn has_date_macro(content: &[u8]) -> bool {
+    content.windows(8).any(|w| w == b"__DATE__")
+}
+
 /// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
 pub fn has_file_macro(content: &[u8]) -> bool {
     content
@@ -69,6 +83,9 @@ pub struct RecordContext<'a> {
     pub coarse_start_ns: i64,
     pub input: &'a str,
     pub time_macros_sloppy: bool,
+    /// `__DATE__` may be recorded: the caller keys the date (see
+    /// `hash::dated`).
+    pub date_keyed: bool,
     /// The input is an absolute path under base_dir (see `has_file_macro`).
     pub file_macro_sensitive: bool,
     pub skip_system_headers: bool,
@@ -241,8 +258,11 @@ impl RecordContext<'_> {
             return Err(format!("include file {} is too new", f.path).into());
         }
         let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
-        if !self.time_macros_sloppy && has_time_macros(&content) {
-            return Err(format!("include file {} uses a time macro", f.path).into());
+        if !self.time_macros_sloppy && has_clock_macros(&content) {
+            return Err(format!("include file {} uses __TIME__ or __TIMESTAMP__", f.path).into());
+        }
+        if !self.time_macros_sloppy && !self.date_keyed && has_date_macro(&content) {
+            return Err(format!("include file {} uses __DATE__", f.path).into());
         }
         // A macro in a header may expand `__FILE__` in the source (assert),
         // or name the header's own absolute path: then the object differs

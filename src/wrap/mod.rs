@@ -5,6 +5,7 @@
 //! problem is only counted and logged.
 
 mod checks;
+mod dated;
 mod debug;
 mod fresh;
 mod hit;
@@ -86,6 +87,8 @@ struct Session {
     explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
     missed: bool,
+    /// What decides `__DATE__`, as first read (`dated`): `None` before.
+    date: Option<Option<String>>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -331,6 +334,7 @@ fn new_session(
         direct_miss: None,
         unusable_result: None,
         known_includes: Vec::new(),
+        date: None,
         explain_target: None,
         missed: false,
     }

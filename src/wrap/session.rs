@@ -27,8 +27,11 @@ pub(super) struct Preprocessed {
     pub key: Key,
     pub files: Vec<ReadFile>,
     pub search: SearchDirs,
-    /// Direct mode may record the compile (see `Recipe::shows_time_macro`).
+    /// Direct mode may record the compile (see `Recipe::time_strings`).
     pub recordable: bool,
+    /// The preprocessed text shows a date as `__DATE__` expands to (see
+    /// `hash::dated`).
+    pub shows_date: bool,
 }
 
 impl Session {
@@ -40,13 +43,17 @@ impl Session {
         let common = self.recipe(&analysis, &cwd).common()?;
         let common = self.keep_key(common);
 
-        let manifest_key = self.recipe(&analysis, &cwd).manifest(&common);
+        let date = match self.recipe(&analysis, &cwd).date_in_manifest() {
+            true => self.call_date(),
+            false => None,
+        };
+        let manifest_key = (self.recipe(&analysis, &cwd)).manifest(&common, date.as_deref());
         let manifest_key = manifest_key.map(|hashed| self.keep_key(hashed));
         if let Some(mkey) = &manifest_key {
             self.shard = LocalStore::shard_of(mkey);
             self.log.note(format!("manifest key {}", mkey.to_hex()));
             if !self.storage.policy().recache {
-                if let Some(code) = self.direct_lookup(mkey, &analysis, &cwd)? {
+                if let Some(code) = self.direct_lookup(mkey, &analysis, &cwd, false)? {
                     return Ok(code);
                 }
                 self.changes.push((Counter::DirectCacheMiss, 1));
@@ -87,6 +94,9 @@ impl Session {
             }
             return Ok(compiled.code);
         }
+        // The date is read before the preprocessor runs, to be compared
+        // with the date after the compile.
+        self.date_before_preprocessing();
         let pp = self.preprocess(&analysis, &cwd, &common, direct)?;
         checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
@@ -99,8 +109,8 @@ impl Session {
             let ns = &self.config.namespace;
             miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
             if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
-                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd) {
-                    add_to_manifest(&mut self.storage, &mkey, pp.key, recorded);
+                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd, true) {
+                    self.add_recorded(&mkey, &pp, recorded, &analysis, &cwd);
                 }
             }
             return Ok(code);
@@ -177,11 +187,18 @@ impl Session {
         analysis: &ArgsAnalysis,
         cwd: &str,
     ) {
+        if pp.shows_date && !self.date_unchanged() {
+            // The object may hold another date than the preprocessed text.
+            self.log
+                .note("not stored: the date changed while the call ran (__DATE__)");
+            self.count_miss(true);
+            return;
+        }
         // Recorded before storing: a shadowing header that appeared
         // during the call may have been read by the compile.
         let recorded = match manifest_key {
             Some(_) if self.storage.may_write() && pp.recordable => {
-                Some(self.record(&pp.files, &pp.search, analysis, cwd))
+                Some(self.record(&pp.files, &pp.search, analysis, cwd, true))
             }
             _ => None,
         };
@@ -207,13 +224,13 @@ impl Session {
         self.count_miss(true);
         if self.store_result(&pp.key, entry) {
             if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
-                add_to_manifest(&mut self.storage, mkey, pp.key, recorded);
+                self.add_recorded(mkey, pp, recorded, analysis, cwd);
             }
         }
     }
 
     /// What the keys of this call are made of.
-    fn recipe<'s>(&'s self, analysis: &'s ArgsAnalysis, cwd: &'s str) -> Recipe<'s> {
+    pub(super) fn recipe<'s>(&'s self, analysis: &'s ArgsAnalysis, cwd: &'s str) -> Recipe<'s> {
         Recipe {
             config: &self.config,
             compiler: &self.compiler,
@@ -286,11 +303,15 @@ impl Session {
         }
     }
 
-    fn direct_lookup(
+    /// Direct mode's lookup in the manifest under `mkey`; `dated`: it is a
+    /// manifest of the day, whose results hold no marker (see
+    /// `hash::dated`).
+    pub(super) fn direct_lookup(
         &mut self,
         mkey: &Key,
         a: &ArgsAnalysis,
         cwd: &str,
+        dated: bool,
     ) -> Result<Option<i32>, Fallback> {
         let Some(manifest) = self.storage.manifest(mkey, false) else {
             self.log
@@ -308,6 +329,9 @@ impl Session {
                     continue;
                 }
             };
+            if !dated && result.result_key == crate::hash::dated::marker(mkey) {
+                return self.dated_lookup(mkey, a, cwd);
+            }
             if let Some(code) = self.serve(&result.result_key, a, cwd)? {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
@@ -369,39 +393,47 @@ impl Session {
         common: &Key,
         want_includes: bool,
     ) -> Result<Preprocessed, Fallback> {
-        let (key, files, search, recordable) = self.preprocessed(a, cwd, common, want_includes)?;
-        Ok(Preprocessed {
-            key: self.keep_key(key),
-            files,
-            search,
-            recordable,
-        })
+        let (key, pp) = self.preprocessed(a, cwd, common, want_includes)?;
+        self.keep_key(key);
+        Ok(pp)
     }
 
-    /// `preprocess` without keeping the key's fields: the key, the files
-    /// read, the search list and whether direct mode may record the compile.
+    /// `preprocess` without keeping the key's fields: the key, and what
+    /// the preprocessor read and showed.
     pub(super) fn preprocessed(
         &self,
         a: &ArgsAnalysis,
         cwd: &str,
         common: &Key,
         want_includes: bool,
-    ) -> Result<(HashedKey, Vec<ReadFile>, SearchDirs, bool), Fallback> {
+    ) -> Result<(HashedKey, Preprocessed), Fallback> {
         if a.language.is_preprocessed() {
             let key = self.recipe(a, cwd).result_of_preprocessed_input(common)?;
-            return Ok((key, Vec::new(), SearchDirs::default(), true));
+            let pp = Preprocessed {
+                key: key.key,
+                files: Vec::new(),
+                search: SearchDirs::default(),
+                recordable: true,
+                shows_date: false,
+            };
+            return Ok((key, pp));
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
-        let (search, recordable) = match want_includes {
-            true => (
-                includes::parse_search_dirs(&out.stderr),
-                !self.recipe(a, cwd).shows_time_macro(&out.stdout),
-            ),
-            false => (SearchDirs::default(), false),
+        let shown = self.recipe(a, cwd).time_strings(&out.stdout);
+        let search = match want_includes {
+            true => includes::parse_search_dirs(&out.stderr),
+            false => SearchDirs::default(),
         };
-        Ok((key, files, search, recordable))
+        let pp = Preprocessed {
+            key: key.key,
+            files,
+            search,
+            recordable: want_includes && !shown.clock,
+            shows_date: shown.date,
+        };
+        Ok((key, pp))
     }
 
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
@@ -428,6 +460,12 @@ impl Session {
             return Ok(compiled.code);
         };
         let usable = checks::depend_mode_inputs(&self.recipe(a, cwd), &files);
+        let dated = self.recipe(a, cwd).date_in_manifest();
+        if dated && !self.date_unchanged() {
+            self.log
+                .note("depend mode: the date changed while the call ran (__DATE__); not stored");
+            return Ok(compiled.code);
+        }
         if let Err(f) = usable {
             self.log
                 .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
@@ -436,7 +474,7 @@ impl Session {
         }
         self.count_miss(false);
         let search = search_dirs(&self.config, &self.compiler, a, &self.log);
-        let Ok(recorded) = self.record(&files, &search, a, cwd) else {
+        let Ok(recorded) = self.record(&files, &search, a, cwd, dated) else {
             return Ok(compiled.code);
         };
         let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
@@ -449,17 +487,20 @@ impl Session {
 
     /// What direct mode records of a compile that read `files` (see
     /// `Recipe::record`); its headers are kept to explain a later miss.
+    /// `date_keyed`: a header may use `__DATE__` (see `hash::dated`).
     fn record(
         &mut self,
         files: &[ReadFile],
         search: &SearchDirs,
         a: &ArgsAnalysis,
         cwd: &str,
+        date_keyed: bool,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
         // The analysed arguments: a response file's `-D` counts too.
         let command_line_tests =
             (a.cpp_args.iter().chain(&a.hash_args)).any(|x| x.contains("__has_include"));
-        let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests);
+        let recorded =
+            (self.recipe(a, cwd)).record(files, search, command_line_tests, date_keyed);
         if let Ok((includes, _)) = &recorded {
             self.header_fields = miss_inputs::header_fields(includes);
         }
@@ -469,7 +510,7 @@ impl Session {
 
 /// Adds a result and what direct mode recorded of its compile to the
 /// manifest under `mkey`.
-fn add_to_manifest(
+pub(super) fn add_to_manifest(
     storage: &mut Storage,
     mkey: &Key,
     result_key: Key,
