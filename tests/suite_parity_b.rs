@@ -8,7 +8,7 @@ use crate::common::*;
 use std::fs;
 use std::path::Path;
 
-// mod date;
+mod date;
 // mod remote_manifest;
 
 const HEADER_1: &str =

@@ -70,10 +70,7 @@ pub fn time_strings(text: &[u8]) -> TimeStrings {
     for (at, _) in quotes {
         let rest = &text[at + 1..];
         for len in [11, 8, 24] {
-            if rest.len() > len
-                && matches!(rest[len], b'"' | b'\\')
-                && time_string(&rest[..len])
-            {
+            if rest.len() > len && matches!(rest[len], b'"' | b'\\') && time_string(&rest[..len]) {
                 match len {
                     11 => shown.date = true,
                     _ => shown.clock = true,

@@ -273,9 +273,8 @@ impl Recipe<'_> {
         if !self.config.sloppiness.has(Sloppiness::TimeMacros)
             && (clock_arg || record::has_clock_macros(source))
         {
-            self.log.note(
-                "direct mode off: the source or an argument uses __TIME__ or __TIMESTAMP__",
-            );
+            self.log
+                .note("direct mode off: the source or an argument uses __TIME__ or __TIMESTAMP__");
             return None;
         }
         let mut h = KeyHasher::new(self.config.debug);

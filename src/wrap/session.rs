@@ -499,8 +499,7 @@ impl Session {
         // The analysed arguments: a response file's `-D` counts too.
         let command_line_tests =
             (a.cpp_args.iter().chain(&a.hash_args)).any(|x| x.contains("__has_include"));
-        let recorded =
-            (self.recipe(a, cwd)).record(files, search, command_line_tests, date_keyed);
+        let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests, date_keyed);
         if let Ok((includes, _)) = &recorded {
             self.header_fields = miss_inputs::header_fields(includes);
         }
