@@ -9,6 +9,7 @@ mod dated;
 mod debug;
 mod fresh;
 mod hit;
+mod lookup;
 mod miss;
 mod miss_inputs;
 mod session;

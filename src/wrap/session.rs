@@ -10,9 +10,8 @@ use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::Compiler;
 use crate::config::Config;
 use crate::disk::entry::ResultEntry;
-use crate::disk::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
-use crate::disk::{EntryKind, LocalStore};
-use crate::hash::direct::{self, DigestCache};
+use crate::disk::manifest::{IncludeRecord, ManifestResult, Probes};
+use crate::disk::LocalStore;
 use crate::hash::includes::{self, ReadFile, SearchDirs};
 use crate::hash::recipe::{HashedKey, Recipe};
 use crate::hash::record::Unrecorded;
@@ -301,87 +300,6 @@ impl Session {
         if preprocessed {
             self.changes.push((Counter::PreprocessedCacheMiss, 1));
         }
-    }
-
-    /// Direct mode's lookup in the manifest under `mkey`; `dated`: it is a
-    /// manifest of the day, whose results hold no marker (see
-    /// `hash::dated`).
-    pub(super) fn direct_lookup(
-        &mut self,
-        mkey: &Key,
-        a: &ArgsAnalysis,
-        cwd: &str,
-        dated: bool,
-    ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.storage.manifest(mkey, false) else {
-            self.log
-                .note("direct miss: no manifest (source, arguments or compiler are new)");
-            return Ok(None);
-        };
-        let mut digests = DigestCache::default();
-        let mut why_newest = None;
-        for result in manifest.results.iter().rev() {
-            let restamped = match direct::still_valid(result, cwd, &a.cwd_mapped_dirs, &mut digests)
-            {
-                Ok(r) => r,
-                Err(why) => {
-                    why_newest.get_or_insert(why);
-                    continue;
-                }
-            };
-            if !dated && result.result_key == crate::hash::dated::marker(mkey) {
-                return self.dated_lookup(mkey, a, cwd);
-            }
-            if let Some(code) = self.serve(&result.result_key, a, cwd)? {
-                self.log
-                    .note(format!("direct cache hit: {}", result.result_key.to_hex()));
-                self.changes.push((Counter::DirectCacheHit, 1));
-                let ns = &self.config.namespace;
-                miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-                match restamped {
-                    Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
-                    None => self.storage.touch(mkey, EntryKind::Manifest),
-                }
-                return Ok(Some(code));
-            }
-        }
-        self.direct_miss = why_newest.clone();
-        if let Some(newest) = manifest.results.last() {
-            let recorded = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
-            self.known_includes = recorded.map(|p| paths::resolve_in(cwd, &p)).collect();
-        }
-        self.log.note(format!(
-            "direct miss: none of {} recorded include sets matches; newest: {}",
-            manifest.results.len(),
-            why_newest.unwrap_or_else(|| match self.unusable_result {
-                Some(why) => format!("its result cannot serve this call ({why})"),
-                None => "its result is gone".into(),
-            })
-        ));
-        Ok(None)
-    }
-
-    /// After a direct hit that had to hash headers or check probe
-    /// directories whose stamps differed, records their current stamps (when
-    /// they are old enough to trust), so the next hit in this checkout only
-    /// needs `stat`. This is what ccache's inode cache buys, kept in the
-    /// manifest itself.
-    fn learn_stamps(
-        &mut self,
-        mkey: &Key,
-        manifest: &Manifest,
-        result: &ManifestResult,
-        restamp: direct::Restamp,
-    ) {
-        if !self.storage.may_write() {
-            return;
-        }
-        let Some(updated) = restamp.apply(result, self.coarse_start_ns) else {
-            return;
-        };
-        let mut manifest = manifest.clone();
-        manifest.add(updated);
-        self.storage.update_local_manifest(mkey, &manifest);
     }
 
     /// Preprocessor mode's result key, and what the preprocessor read
