@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 
 mod date;
-// mod remote_manifest;
+mod remote_manifest;
 
 const HEADER_1: &str =
     "#include <stdlib.h>\n#define VALUE 1\nstatic inline int value(void) { return VALUE; }\n";
