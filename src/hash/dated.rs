@@ -11,7 +11,48 @@
 //! `SOURCE_DATE_EPOCH` when that is set, older clang ignores it and takes
 //! the local date, so both go in (`date_at`).
 
+use super::preprocessor::{self, TimeStrings};
+use super::recipe::Recipe;
+use super::record::TimeNames;
+use crate::config::Sloppiness;
 use crate::key::{Key, KeyHasher};
+
+impl Recipe<'_> {
+    /// The time macros the source and the arguments name.
+    pub fn time_names(&self) -> TimeNames {
+        let a = self.analysis;
+        let args = a.hash_args.iter().chain(&a.cpp_args);
+        args.fold(self.source_names, |n, x| {
+            n.or(super::record::time_names(x.as_bytes()))
+        })
+    }
+
+    /// Does the source or an argument name `__DATE__` (and the time
+    /// macros matter)? Then the manifest key holds the date.
+    pub fn date_in_manifest(&self) -> bool {
+        !self.config.sloppiness.has(Sloppiness::TimeMacros) && self.time_names().date
+    }
+
+    /// Which of the strings the time macros expand to the preprocessor's
+    /// `output` shows (see `preprocessor::time_strings`; none with
+    /// `time_macros` sloppiness, which says the time does not matter).
+    /// Direct mode only sees the macros' names, which a source can hide
+    /// (`CAT(__DA,TE__)`): a time or a timestamp keeps the compile from
+    /// being recorded for it (logged); a date is recorded under the date.
+    pub fn time_strings(&self, output: &[u8]) -> TimeStrings {
+        if self.config.sloppiness.has(Sloppiness::TimeMacros) {
+            return TimeStrings::default();
+        }
+        let shown = preprocessor::time_strings(output);
+        if shown.clock {
+            self.log.note(
+                "not recorded for direct mode: the preprocessed text holds a time or \
+                 timestamp string, as __TIME__ or __TIMESTAMP__ expand to",
+            );
+        }
+        shown
+    }
+}
 
 /// The result key of a manifest's marker: "look in the manifest of the
 /// day". Made from the manifest key, so no compile's result key is one.

@@ -83,6 +83,8 @@ pub struct Recipe<'a> {
     pub coarse_start_ns: i64,
     /// The source's text (`None`: unreadable), read once per call.
     pub source: Option<&'a [u8]>,
+    /// The time macros the source names (`record::time_names`).
+    pub source_names: record::TimeNames,
     /// Where the compiler's identity and precompiled headers' digests are
     /// remembered between calls.
     pub memo: &'a dyn DigestMemo,
@@ -268,11 +270,7 @@ impl Recipe<'_> {
         // `SOURCE_DATE_EPOCH` is in this key only with the date: it only
         // sets what the time macros say (the headers' are checked when
         // recording).
-        let clock_arg =
-            (a.hash_args.iter().chain(&a.cpp_args)).any(|x| record::has_clock_macros(x.as_bytes()));
-        if !self.config.sloppiness.has(Sloppiness::TimeMacros)
-            && (clock_arg || record::has_clock_macros(source))
-        {
+        if !self.config.sloppiness.has(Sloppiness::TimeMacros) && self.time_names().clock {
             self.log
                 .note("direct mode off: the source or an argument uses __TIME__ or __TIMESTAMP__");
             return None;
@@ -313,16 +311,6 @@ impl Recipe<'_> {
             h.field("ignored-headers", ignored.as_bytes());
         }
         Some(finish(h, Part::Direct))
-    }
-
-    /// Does the source or an argument name `__DATE__` (and the time
-    /// macros matter)? Then the manifest key holds the date.
-    pub fn date_in_manifest(&self) -> bool {
-        let a = self.analysis;
-        let named = |text: &[u8]| record::has_date_macro(text);
-        !self.config.sloppiness.has(Sloppiness::TimeMacros)
-            && (self.source.is_some_and(named)
-                || (a.hash_args.iter().chain(&a.cpp_args)).any(|x| named(x.as_bytes())))
     }
 
     /// The preprocessor's own arguments and the source's language.
@@ -520,27 +508,6 @@ impl Recipe<'_> {
             )),
         }
         recorded
-    }
-
-    /// Which of the strings the time macros expand to the preprocessor's
-    /// `output` shows (see `preprocessor::time_strings`; none with
-    /// `time_macros` sloppiness, which says the time does not matter).
-    /// Direct mode only sees the macros' names, which a source can hide
-    /// (`CAT(__DA,TE__)`): a time or a timestamp keeps the compile from
-    /// being recorded for it (logged); a date is recorded under the date
-    /// (see `hash::dated`).
-    pub fn time_strings(&self, output: &[u8]) -> preprocessor::TimeStrings {
-        if self.config.sloppiness.has(Sloppiness::TimeMacros) {
-            return preprocessor::TimeStrings::default();
-        }
-        let shown = preprocessor::time_strings(output);
-        if shown.clock {
-            self.log.note(
-                "not recorded for direct mode: the preprocessed text holds a time or \
-                 timestamp string, as __TIME__ or __TIMESTAMP__ expand to",
-            );
-        }
-        shown
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.

@@ -88,6 +88,7 @@ impl Setup {
             analysis: a,
             coarse_start_ns,
             source: Some(source),
+            source_names: crate::hash::record::time_names(source),
             memo,
             log: &self.log,
         }

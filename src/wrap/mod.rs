@@ -90,6 +90,8 @@ struct Session {
     missed: bool,
     /// What decides `__DATE__`, as first read (`dated`): `None` before.
     date: Option<Option<String>>,
+    /// The time macros the source names, found once for every key.
+    source_names: crate::hash::record::TimeNames,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -336,6 +338,7 @@ fn new_session(
         unusable_result: None,
         known_includes: Vec::new(),
         date: None,
+        source_names: Default::default(),
         explain_target: None,
         missed: false,
     }

@@ -172,6 +172,9 @@ impl Session {
             }
         }
         self.source = std::fs::read(&analysis.input).ok();
+        if let Some(source) = &self.source {
+            self.source_names = crate::hash::record::time_names(source);
+        }
         checks::disabled_by_source(&analysis.input, self.source.as_deref())?;
         Ok(analysis)
     }
@@ -237,6 +240,7 @@ impl Session {
             analysis,
             coarse_start_ns: self.coarse_start_ns,
             source: self.source.as_deref(),
+            source_names: self.source_names,
             memo: &self.storage,
             log: &self.log,
         }
