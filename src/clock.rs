@@ -35,6 +35,35 @@ pub fn coarse_now_ns() -> i64 {
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
+extern "C" {
+    /// POSIX: loads the time zone from `TZ` (the `libc` crate leaves it out).
+    fn tzset();
+}
+
+/// The calendar date at `secs` since the epoch in the local time zone
+/// (`TZ` and the zone files, as the compiler reads them for `__DATE__`),
+/// as `YYYY-MM-DD`; `None` when the C library cannot say.
+pub fn local_date(secs: i64) -> Option<String> {
+    let t = libc::time_t::try_from(secs).ok()?;
+    // SAFETY: tzset only loads the zone into the C library's own state
+    // (nothing in objcache changes `TZ`), and localtime_r writes only into
+    // the `tm` we own.
+    let tm = unsafe {
+        tzset();
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return None;
+        }
+        tm
+    };
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        i64::from(tm.tm_year) + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday
+    ))
+}
+
 /// A file time (seconds and nanoseconds, as `stat` gives them) in
 /// nanoseconds since the epoch. A time past what that holds (after 2262:
 /// `touch -d 2300-01-01`; ext4 keeps dates up to 2446) is the latest one,

@@ -276,6 +276,13 @@ fn describe_input_or_setting(
             format!("configuration {label} differs ({pair})"),
         ),
         "source" => (Reason::Source, "source changed".into()),
+        "date" => (
+            Reason::TimeMacro,
+            format!(
+                "the source uses __DATE__, and what decides the date differs ({pair}): \
+                 direct mode keeps one record per day"
+            ),
+        ),
         "extra-file" | "profile-data" | "pch" | "pch-sum" | "pch-input-stamp" => (
             Reason::Include,
             format!("a file named by an option or extra_files_to_hash changed ({label})"),

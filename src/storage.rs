@@ -13,6 +13,7 @@
 //! raw objects (`raw_object`), miss inputs, the memos, the statistics
 //! shards and the cleanup that keeps the cache within its limits.
 
+mod merge;
 mod raw_object;
 pub mod remote_status;
 mod remotes;
@@ -192,7 +193,7 @@ impl Storage {
         kind: EntryKind,
         verify: &dyn Fn(&[u8]) -> Result<(), String>,
     ) -> Option<(Vec<u8>, Source)> {
-        self.get_as(key, kind, verify, |local| local.get(key, kind), |b| b)
+        self.get_as(key, kind, verify, |local| local.get(key, kind), |b| b, true)
     }
 
     /// A result as `get` finds it, a large local one left open to be
@@ -214,9 +215,10 @@ impl Storage {
                 .map(|b| Some(StoredResult::Bytes(b))),
             None => Ok(None),
         };
-        self.get_as(key, kind, verify, local, StoredResult::Bytes)
+        self.get_as(key, kind, verify, local, StoredResult::Bytes, true)
     }
 
+    /// `keep`: a remote entry is kept in the local store.
     fn get_as<T>(
         &mut self,
         key: &Key,
@@ -224,6 +226,7 @@ impl Storage {
         verify: &dyn Fn(&[u8]) -> Result<(), String>,
         local: impl FnOnce(&LocalStore) -> std::io::Result<Option<T>>,
         remote: impl FnOnce(Vec<u8>) -> T,
+        keep: bool,
     ) -> Option<(T, Source)> {
         if !self.policy.remote_only {
             match local(&self.local) {
@@ -249,7 +252,7 @@ impl Storage {
             }
         }
         let bytes = self.get_remote(key, kind, verify)?;
-        if !self.policy.remote_only && !self.policy.read_only() {
+        if keep && !self.policy.remote_only && !self.policy.read_only() {
             match self.local.put(key, kind, &bytes) {
                 Ok(_) => {
                     self.wrote_locally = true;
@@ -315,12 +318,18 @@ impl Storage {
     /// counted. `again`: this call read it before, so the read is not
     /// counted a second time (nor reshared).
     pub fn manifest(&mut self, key: &Key, again: bool) -> Option<Manifest> {
+        self.manifest_read(key, again, true).map(|(m, _)| m)
+    }
+
+    /// `manifest`, and where it came from; `keep`: a remote one is kept in
+    /// the local store.
+    fn manifest_read(&mut self, key: &Key, again: bool, keep: bool) -> Option<(Manifest, Source)> {
         let verify = |b: &[u8]| Manifest::decode(b, key).map(|_| ());
-        let (bytes, source) = if again {
-            self.reread(key, EntryKind::Manifest, &verify)?
-        } else {
-            self.get(key, EntryKind::Manifest, &verify)?
-        };
+        let kind = EntryKind::Manifest;
+        self.quiet = again;
+        let got = self.get_as(key, kind, &verify, |l| l.get(key, kind), |b| b, keep);
+        self.quiet = false;
+        let (bytes, source) = got?;
         match Manifest::decode(&bytes, key) {
             Ok(m) => {
                 // With `reshare`, as ccache does, a local manifest goes to
@@ -329,7 +338,7 @@ impl Storage {
                 if self.policy.reshare && source == Source::Local && !again {
                     self.publish(key, EntryKind::Manifest, &bytes);
                 }
-                Some(m)
+                Some((m, source))
             }
             Err(why) => {
                 let hex = key.to_hex();
@@ -348,7 +357,7 @@ impl Storage {
         if !self.may_write() {
             return;
         }
-        let mut manifest = self.manifest(key, true).unwrap_or_default();
+        let mut manifest = self.manifest_to_update(key).unwrap_or_default();
         if self.policy.recache && !self.has_remotes() && manifest.has_equivalent(&result) {
             // As in ccache: the recompiled result replaced its entry, and the
             // manifest (local: no remotes) already leads to it; it is left
@@ -428,9 +437,21 @@ impl Storage {
         }
     }
 
-    /// Replaces a manifest in the local store only (one that learned new
-    /// stamps on a hit: a hit sends nothing to the remotes).
+    /// Replaces a manifest in the local store only (one merged with a
+    /// remote one, or one that learned new stamps on a hit: a hit sends
+    /// nothing to the remotes).
     pub fn update_local_manifest(&mut self, key: &Key, manifest: &Manifest) {
+        self.write_local_manifest(key, manifest, true);
+    }
+
+    /// `update_local_manifest` for a manifest whose records only got the
+    /// stamps their files have now: bookkeeping like ccache's inode cache,
+    /// not counted as a storage write.
+    pub fn restamp_local_manifest(&mut self, key: &Key, manifest: &Manifest) {
+        self.write_local_manifest(key, manifest, false);
+    }
+
+    fn write_local_manifest(&mut self, key: &Key, manifest: &Manifest, counted: bool) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
@@ -447,7 +468,9 @@ impl Storage {
         match self.local.put(key, kind, &bytes) {
             Ok(_) => {
                 self.wrote_locally = true;
-                self.count(Counter::LocalStorageWrite);
+                if counted {
+                    self.count(Counter::LocalStorageWrite);
+                }
             }
             Err(e) => self.log.note(format!(
                 "could not update {}: {e}",

@@ -334,9 +334,14 @@ fn local_storage_reads_count_each_entry_file() {
         .filter(|(k, _)| k != "local_storage_write")
         .collect();
     assert_eq!(without_writes, counts(&hit));
-    // A recache reads nothing and is no miss; it writes the result, and
-    // leaves the manifest that already leads to it (as ccache 4.7.5 does).
-    let recache = [("local_storage_write", 1), ("recache", 1)];
+    // A recache is no miss; it reads the manifest it updates (as ccache
+    // counts it), writes the result, and leaves the manifest that already
+    // leads to it (as ccache 4.7.5 does).
+    let recache = [
+        ("local_storage_read_hit", 1),
+        ("local_storage_write", 1),
+        ("recache", 1),
+    ];
     let vars = [("CCACHE_RECACHE", "1")];
     assert_eq!(
         compiled_like_plain(&env, &dir, &a, "t.o", &vars),

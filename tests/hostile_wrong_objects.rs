@@ -180,13 +180,12 @@ fn a_time_macro_no_file_names_is_never_replayed_from_another_time() {
         let now: &[(&str, &str)] = &[("SOURCE_DATE_EPOCH", "100000000")];
         let stats = stored_then_checked(&env, &dir, "gcc", (&args, then), (&args, now));
         assert_eq!(hits(&stats), 0, "{name}: {stats:?}");
-        // The same time still hits, from the preprocessed text.
+        // The same time still hits: a date from the record kept under it
+        // (`hash::dated`), a time from the preprocessed text.
         let stats = stored_then_checked(&env, &dir, "gcc", (&args, now), (&args, now));
-        assert_eq!(
-            get(&stats, "preprocessed_cache_hit"),
-            1,
-            "{name}: {stats:?}"
-        );
+        let by_text = get(&stats, "preprocessed_cache_hit");
+        assert!(hits(&stats) >= 1, "{name}: {stats:?}");
+        assert_eq!(by_text >= 1, name == "stamp.c", "{name}: {stats:?}");
     }
 }
 

@@ -69,6 +69,7 @@ mod splitdwarf;
 mod stats_log;
 mod storage_helpers;
 mod suite_parity_a;
+mod suite_parity_b;
 mod trust_config;
 mod umask_outputs;
 mod uncacheable;

@@ -60,31 +60,55 @@ impl PchOptions {
             Family::Clang => &[".pch", ".gch"],
         };
         let source_dir = Path::new(input).parent().unwrap_or(Path::new(""));
-        let dirs: Vec<&Path> = self.include_dirs.iter().map(Path::new).collect();
-        let mut look = |name: &str, first: &[&Path]| {
-            let places = first.iter().chain(dirs.iter());
-            for dir in places {
-                for suffix in suffixes {
-                    let candidate = dir.join(format!("{name}{suffix}"));
-                    if !found.contains(&candidate) && candidate.exists() {
-                        found.push(candidate);
-                    }
-                }
-                if Path::new(name).is_absolute() {
-                    break;
-                }
-            }
-        };
         for name in &self.forced_includes {
-            look(name, &[Path::new("")]);
+            self.look(name, &[Path::new("")], suffixes, &mut found);
         }
         if family == Family::Gcc {
             for (name, quoted) in preamble_includes(source) {
                 let first: &[&Path] = if quoted { &[source_dir] } else { &[] };
-                look(&name, first);
+                self.look(&name, first, suffixes, &mut found);
             }
         }
         found
+    }
+
+    /// Does gcc find a precompiled header for an `-include`? Then its
+    /// preprocessor run needs `-fpch-preprocess`, as ccache adds it: gcc's
+    /// `-E` ignores a `.gch` and fails when the header itself is not there
+    /// (only `dir/pch.h.gch` was shipped), while with the option it judges
+    /// the `.gch` as the compile will (the same arguments) and writes
+    /// `#pragma GCC pch_preprocess "dir/pch.h.gch"` where it would use it,
+    /// the header's text where not. Either way the key holds what the
+    /// compile reads: the `.gch`'s content is in it (see `inputs`), and
+    /// the header's text is in the preprocessed output whenever the `.gch`
+    /// is not used. clang's `-E` reads the PCH itself and needs nothing.
+    pub fn forced_include_pch(&self, family: Family) -> bool {
+        if family != Family::Gcc || self.creates {
+            return false;
+        }
+        let mut found = Vec::new();
+        for name in &self.forced_includes {
+            self.look(name, &[Path::new("")], &[".gch"], &mut found);
+        }
+        !found.is_empty()
+    }
+
+    /// Adds to `found` the precompiled headers for `name` that exist where
+    /// the compiler looks: the `first` directories, then the include
+    /// directories (only the name itself when it is absolute).
+    fn look(&self, name: &str, first: &[&Path], suffixes: &[&str], found: &mut Vec<PathBuf>) {
+        let dirs = self.include_dirs.iter().map(Path::new);
+        for dir in first.iter().copied().chain(dirs) {
+            for suffix in suffixes {
+                let candidate = dir.join(format!("{name}{suffix}"));
+                if !found.contains(&candidate) && candidate.exists() {
+                    found.push(candidate);
+                }
+            }
+            if Path::new(name).is_absolute() {
+                break;
+            }
+        }
     }
 }
 

@@ -4,10 +4,11 @@
 //! preprocessed text (`preprocessor`), the files a compile read and the
 //! header search list (`includes`), direct mode's records of them and
 //! their check on a later call (`record`, `direct`), `__has_include`
-//! answers (`has_include`), and assembler directives that read files no key
+//! answers (`has_include`), `__DATE__` in direct mode (`dated`), and assembler directives that read files no key
 //! can cover (`asm`).
 
 pub mod asm;
+pub mod dated;
 pub mod direct;
 pub mod has_include;
 pub mod includes;

@@ -51,15 +51,37 @@ pub fn hash_preprocessed(
 /// `##` from pieces, or split by a backslash-newline. Any string of that
 /// shape counts, whatever the date.
 pub fn shows_time_macro(text: &[u8]) -> bool {
-    text.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'"')
-        .any(|(at, _)| {
-            let rest = &text[at + 1..];
-            [11, 8, 24].into_iter().any(|len| {
-                rest.len() > len && matches!(rest[len], b'"' | b'\\') && time_string(&rest[..len])
-            })
-        })
+    let shown = time_strings(text);
+    shown.date || shown.clock
+}
+
+/// Which of the strings of `shows_time_macro` preprocessed text holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeStrings {
+    /// A date as `__DATE__` gives it (`"Dec  6 2026"`).
+    pub date: bool,
+    /// A time or a timestamp, as `__TIME__` and `__TIMESTAMP__` give them.
+    pub clock: bool,
+}
+
+pub fn time_strings(text: &[u8]) -> TimeStrings {
+    let mut shown = TimeStrings::default();
+    let quotes = text.iter().enumerate().filter(|(_, b)| **b == b'"');
+    for (at, _) in quotes {
+        let rest = &text[at + 1..];
+        for len in [11, 8, 24] {
+            if rest.len() > len && matches!(rest[len], b'"' | b'\\') && time_string(&rest[..len]) {
+                match len {
+                    11 => shown.date = true,
+                    _ => shown.clock = true,
+                }
+            }
+        }
+        if shown.clock {
+            break;
+        }
+    }
+    shown
 }
 
 /// Is `s` what one of the time macros expands to (or `?`s where the
@@ -209,6 +231,16 @@ mod tests {
         ] {
             assert!(!shows_time_macro(text.as_bytes()), "{text}");
         }
+    }
+
+    #[test]
+    fn dates_are_told_from_times() {
+        let date = time_strings(b"const char *d = \"Dec  6 2026\";");
+        assert_eq!((date.date, date.clock), (true, false));
+        let both = time_strings(b"\"Dec  6 2026\" \"10:21:33\"");
+        assert_eq!((both.date, both.clock), (true, true));
+        let stamp = time_strings(b"\"Sun Dec 16 10:21:33 2026\"");
+        assert_eq!((stamp.date, stamp.clock), (false, true));
     }
 
     #[test]

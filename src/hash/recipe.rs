@@ -83,6 +83,8 @@ pub struct Recipe<'a> {
     pub coarse_start_ns: i64,
     /// The source's text (`None`: unreadable), read once per call.
     pub source: Option<&'a [u8]>,
+    /// The time macros the source names (`record::time_names`).
+    pub source_names: record::TimeNames,
     /// Where the compiler's identity and precompiled headers' digests are
     /// remembered between calls.
     pub memo: &'a dyn DigestMemo,
@@ -235,8 +237,10 @@ impl Recipe<'_> {
         Ok(())
     }
 
-    /// The manifest key, or `None` when direct mode does not apply to this call.
-    pub fn manifest(&self, common: &Key) -> Option<HashedKey> {
+    /// The manifest key, or `None` when direct mode does not apply to this
+    /// call. `date`: what decides `__DATE__` now (`hash::dated::date_at`),
+    /// which the key holds when `date_in_manifest`.
+    pub fn manifest(&self, common: &Key, date: Option<&str>) -> Option<HashedKey> {
         let a = self.analysis;
         if !self.config.direct_mode || a.language.is_preprocessed() {
             return None;
@@ -263,23 +267,25 @@ impl Recipe<'_> {
             );
             return None;
         }
-        // `SOURCE_DATE_EPOCH` is not in this key: it only sets what these
-        // macros say, and direct mode takes no compile that uses one (the
-        // headers' are checked when recording).
-        let time_macro_arg =
-            (a.hash_args.iter().chain(&a.cpp_args)).any(|x| record::has_time_macros(x.as_bytes()));
-        if !self.config.sloppiness.has(Sloppiness::TimeMacros)
-            && (time_macro_arg || record::has_time_macros(source))
-        {
-            self.log.note(
-                "direct mode off: the source or an argument uses __DATE__, __TIME__ or \
-                 __TIMESTAMP__",
-            );
+        // `SOURCE_DATE_EPOCH` is in this key only with the date: it only
+        // sets what the time macros say (the headers' are checked when
+        // recording).
+        if !self.config.sloppiness.has(Sloppiness::TimeMacros) && self.time_names().clock {
+            self.log
+                .note("direct mode off: the source or an argument uses __TIME__ or __TIMESTAMP__");
             return None;
         }
         let mut h = KeyHasher::new(self.config.debug);
         h.field("kind", b"manifest");
         h.field("common", common.as_bytes());
+        if self.date_in_manifest() {
+            let Some(date) = date else {
+                self.log
+                    .note("direct mode off: __DATE__ is used and the local date is unknown");
+                return None;
+            };
+            h.field("date", date.as_bytes());
+        }
         if a.shares_preprocessed {
             // Left out of the result key; the preprocessor needs them.
             self.hash_cpp_args(&mut h);
@@ -447,11 +453,13 @@ impl Recipe<'_> {
     /// What direct mode must check of `files` on a later call (see
     /// `hash::record`), or why this compile is not recorded (logged).
     /// `command_line_tests`: the call's arguments mention `__has_include`.
+    /// `date_keyed`: a header may use `__DATE__` (see `hash::dated`).
     pub fn record(
         &self,
         files: &[ReadFile],
         search: &SearchDirs,
         command_line_tests: bool,
+        date_keyed: bool,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
         if let Some(dir) = self.mapped_dir_read(files) {
             let why = format!(
@@ -479,6 +487,7 @@ impl Recipe<'_> {
             coarse_start_ns: self.coarse_start_ns,
             input: &self.analysis.input,
             time_macros_sloppy: sloppiness.has(Sloppiness::TimeMacros),
+            date_keyed,
             file_macro_sensitive: self.file_macro_sensitive(),
             skip_system_headers: sloppiness.has(Sloppiness::SystemHeaders),
             command_line_tests,
@@ -499,23 +508,6 @@ impl Recipe<'_> {
             )),
         }
         recorded
-    }
-
-    /// Does the preprocessor's `output` show what a time macro expands to
-    /// (see `preprocessor::shows_time_macro`)? Direct mode only sees the
-    /// macros' names, which a source can hide (`CAT(__DA,TE__)`), so such
-    /// a compile is not recorded for it (logged), unless `time_macros`
-    /// sloppiness says the time does not matter.
-    pub fn shows_time_macro(&self, output: &[u8]) -> bool {
-        let shows = !self.config.sloppiness.has(Sloppiness::TimeMacros)
-            && preprocessor::shows_time_macro(output);
-        if shows {
-            self.log.note(
-                "not recorded for direct mode: the preprocessed text holds a date or time \
-                 string, as __DATE__, __TIME__ or __TIMESTAMP__ expand to",
-            );
-        }
-        shows
     }
 
     /// `.incbin`/`.include` make the assembler read a file no key covers.

@@ -22,9 +22,47 @@ use crate::paths::{dirname, join, resolve_in, strip_dir};
 /// `__DATE__`, `__TIME__` or `__TIMESTAMP__`: the output depends on when or
 /// from which file version it was compiled, not only on the file's content.
 pub fn has_time_macros(content: &[u8]) -> bool {
-    content
-        .windows(8)
-        .any(|w| w == b"__DATE__" || w == b"__TIME__" || w == b"__TIMEST")
+    let names = time_names(content);
+    names.date || names.clock
+}
+
+/// Which time macros a text names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeNames {
+    /// `__DATE__`: the output depends on the day of the compile, which
+    /// direct mode keys (see `hash::dated`).
+    pub date: bool,
+    /// `__TIME__` or `__TIMESTAMP__`: the output depends on the moment of
+    /// the compile (or the file's mtime), which no key can hold.
+    pub clock: bool,
+}
+
+impl TimeNames {
+    pub fn or(self, other: TimeNames) -> TimeNames {
+        TimeNames {
+            date: self.date || other.date,
+            clock: self.clock || other.clock,
+        }
+    }
+}
+
+/// The time macros `content` names, in one pass.
+pub fn time_names(content: &[u8]) -> TimeNames {
+    let mut names = TimeNames::default();
+    for w in content.windows(8) {
+        if w[0] != b'_' {
+            continue;
+        }
+        match w {
+            b"__DATE__" => names.date = true,
+            b"__TIME__" | b"__TIMEST" => names.clock = true,
+            _ => {}
+        }
+        if names.date && names.clock {
+            break;
+        }
+    }
+    names
 }
 
 /// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
@@ -69,6 +107,9 @@ pub struct RecordContext<'a> {
     pub coarse_start_ns: i64,
     pub input: &'a str,
     pub time_macros_sloppy: bool,
+    /// `__DATE__` may be recorded: the caller keys the date (see
+    /// `hash::dated`).
+    pub date_keyed: bool,
     /// The input is an absolute path under base_dir (see `has_file_macro`).
     pub file_macro_sensitive: bool,
     pub skip_system_headers: bool,
@@ -241,8 +282,15 @@ impl RecordContext<'_> {
             return Err(format!("include file {} is too new", f.path).into());
         }
         let content = fs::read(&real).map_err(|e| format!("{}: {e}", f.path))?;
-        if !self.time_macros_sloppy && has_time_macros(&content) {
-            return Err(format!("include file {} uses a time macro", f.path).into());
+        let names = match self.time_macros_sloppy {
+            true => TimeNames::default(),
+            false => time_names(&content),
+        };
+        if names.clock {
+            return Err(format!("include file {} uses __TIME__ or __TIMESTAMP__", f.path).into());
+        }
+        if names.date && !self.date_keyed {
+            return Err(format!("include file {} uses __DATE__", f.path).into());
         }
         // A macro in a header may expand `__FILE__` in the source (assert),
         // or name the header's own absolute path: then the object differs

@@ -88,6 +88,7 @@ impl Setup {
             analysis: a,
             coarse_start_ns,
             source: Some(source),
+            source_names: crate::hash::record::time_names(source),
             memo,
             log: &self.log,
         }
@@ -118,11 +119,11 @@ fn each_key_takes_its_fields_in_order() {
     // The preprocessor's arguments (none here) and the language go into
     // the manifest key when the result key leaves them out.
     assert!(a.shares_preprocessed);
-    let manifest = recipe.manifest(&common.key).unwrap();
+    let manifest = recipe.manifest(&common.key, None).unwrap();
     let mut want = vec!["format", "kind", "common", "language", "input", "source"];
     want.extend(["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"]);
-    // `SOURCE_DATE_EPOCH` is left out: direct mode takes no compile whose
-    // source, headers or arguments use a time macro.
+    // `SOURCE_DATE_EPOCH` is left out: only the key of a source that names
+    // `__DATE__` holds it, with the date (`hash::dated`).
     want.extend(["OBJC_INCLUDE_PATH", "OBJCPLUS_INCLUDE_PATH"]);
     assert_eq!(labels(&manifest), want);
     let result = recipe.result_of_preprocessed(&common.key, b"int x;\n", &[]);
@@ -134,7 +135,7 @@ fn each_key_takes_its_fields_in_order() {
     // The same inputs make the same keys; another source another manifest key.
     assert_eq!(recipe.common().unwrap().key, common.key);
     let other = setup.recipe(&a, b"int y;\n", &memo, 0);
-    assert_ne!(other.manifest(&common.key).unwrap().key, manifest.key);
+    assert_ne!(other.manifest(&common.key, None).unwrap().key, manifest.key);
     assert!(memo.kept.borrow().is_empty(), "string: needs no memo");
 }
 

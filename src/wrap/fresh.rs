@@ -117,12 +117,7 @@ impl Session {
         };
         let started = Instant::now();
         let again = match self.preprocessed(a, cwd, common, direct) {
-            Ok((hashed, files, search, recordable)) if hashed.key == pp.key => Preprocessed {
-                key: pp.key,
-                files,
-                search,
-                recordable,
-            },
+            Ok((hashed, again)) if hashed.key == pp.key => again,
             Ok(_) => {
                 self.log.note(
                     "an input changed while its timestamp tick ran out: not moving the reference",

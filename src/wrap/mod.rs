@@ -5,9 +5,11 @@
 //! problem is only counted and logged.
 
 mod checks;
+mod dated;
 mod debug;
 mod fresh;
 mod hit;
+mod lookup;
 mod miss;
 mod miss_inputs;
 mod session;
@@ -86,6 +88,10 @@ struct Session {
     explain_target: Option<miss_inputs::ExplainTarget>,
     /// A miss was counted: explain it when the call is done.
     missed: bool,
+    /// What decides `__DATE__`, as first read (`dated`): `None` before.
+    date: Option<Option<String>>,
+    /// The time macros the source names, found once for every key.
+    source_names: crate::hash::record::TimeNames,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -331,6 +337,8 @@ fn new_session(
         direct_miss: None,
         unusable_result: None,
         known_includes: Vec::new(),
+        date: None,
+        source_names: Default::default(),
         explain_target: None,
         missed: false,
     }

@@ -10,9 +10,8 @@ use crate::compiler::args::{self, ArgsAnalysis};
 use crate::compiler::Compiler;
 use crate::config::Config;
 use crate::disk::entry::ResultEntry;
-use crate::disk::manifest::{IncludeRecord, Manifest, ManifestResult, Probes};
-use crate::disk::{EntryKind, LocalStore};
-use crate::hash::direct::{self, DigestCache};
+use crate::disk::manifest::{IncludeRecord, ManifestResult, Probes};
+use crate::disk::LocalStore;
 use crate::hash::includes::{self, ReadFile, SearchDirs};
 use crate::hash::recipe::{HashedKey, Recipe};
 use crate::hash::record::Unrecorded;
@@ -27,8 +26,11 @@ pub(super) struct Preprocessed {
     pub key: Key,
     pub files: Vec<ReadFile>,
     pub search: SearchDirs,
-    /// Direct mode may record the compile (see `Recipe::shows_time_macro`).
+    /// Direct mode may record the compile (see `Recipe::time_strings`).
     pub recordable: bool,
+    /// The preprocessed text shows a date as `__DATE__` expands to (see
+    /// `hash::dated`).
+    pub shows_date: bool,
 }
 
 impl Session {
@@ -40,13 +42,17 @@ impl Session {
         let common = self.recipe(&analysis, &cwd).common()?;
         let common = self.keep_key(common);
 
-        let manifest_key = self.recipe(&analysis, &cwd).manifest(&common);
+        let date = match self.recipe(&analysis, &cwd).date_in_manifest() {
+            true => self.call_date(),
+            false => None,
+        };
+        let manifest_key = (self.recipe(&analysis, &cwd)).manifest(&common, date.as_deref());
         let manifest_key = manifest_key.map(|hashed| self.keep_key(hashed));
         if let Some(mkey) = &manifest_key {
             self.shard = LocalStore::shard_of(mkey);
             self.log.note(format!("manifest key {}", mkey.to_hex()));
             if !self.storage.policy().recache {
-                if let Some(code) = self.direct_lookup(mkey, &analysis, &cwd)? {
+                if let Some(code) = self.direct_lookup(mkey, &analysis, &cwd, false)? {
                     return Ok(code);
                 }
                 self.changes.push((Counter::DirectCacheMiss, 1));
@@ -87,6 +93,9 @@ impl Session {
             }
             return Ok(compiled.code);
         }
+        // The date is read before the preprocessor runs, to be compared
+        // with the date after the compile.
+        self.date_before_preprocessing();
         let pp = self.preprocess(&analysis, &cwd, &common, direct)?;
         checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
@@ -99,8 +108,8 @@ impl Session {
             let ns = &self.config.namespace;
             miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
             if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
-                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd) {
-                    add_to_manifest(&mut self.storage, &mkey, pp.key, recorded);
+                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd, true) {
+                    self.add_recorded(&mkey, &pp, recorded, &analysis, &cwd);
                 }
             }
             return Ok(code);
@@ -163,6 +172,9 @@ impl Session {
             }
         }
         self.source = std::fs::read(&analysis.input).ok();
+        if let Some(source) = &self.source {
+            self.source_names = crate::hash::record::time_names(source);
+        }
         checks::disabled_by_source(&analysis.input, self.source.as_deref())?;
         Ok(analysis)
     }
@@ -177,11 +189,18 @@ impl Session {
         analysis: &ArgsAnalysis,
         cwd: &str,
     ) {
+        if pp.shows_date && !self.date_unchanged() {
+            // The object may hold another date than the preprocessed text.
+            self.log
+                .note("not stored: the date changed while the call ran (__DATE__)");
+            self.count_miss(true);
+            return;
+        }
         // Recorded before storing: a shadowing header that appeared
         // during the call may have been read by the compile.
         let recorded = match manifest_key {
             Some(_) if self.storage.may_write() && pp.recordable => {
-                Some(self.record(&pp.files, &pp.search, analysis, cwd))
+                Some(self.record(&pp.files, &pp.search, analysis, cwd, true))
             }
             _ => None,
         };
@@ -207,13 +226,13 @@ impl Session {
         self.count_miss(true);
         if self.store_result(&pp.key, entry, &analysis.output) {
             if let (Some(mkey), Some(Ok(recorded))) = (manifest_key, recorded) {
-                add_to_manifest(&mut self.storage, mkey, pp.key, recorded);
+                self.add_recorded(mkey, pp, recorded, analysis, cwd);
             }
         }
     }
 
     /// What the keys of this call are made of.
-    fn recipe<'s>(&'s self, analysis: &'s ArgsAnalysis, cwd: &'s str) -> Recipe<'s> {
+    pub(super) fn recipe<'s>(&'s self, analysis: &'s ArgsAnalysis, cwd: &'s str) -> Recipe<'s> {
         Recipe {
             config: &self.config,
             compiler: &self.compiler,
@@ -221,6 +240,7 @@ impl Session {
             analysis,
             coarse_start_ns: self.coarse_start_ns,
             source: self.source.as_deref(),
+            source_names: self.source_names,
             memo: &self.storage,
             log: &self.log,
         }
@@ -286,80 +306,6 @@ impl Session {
         }
     }
 
-    fn direct_lookup(
-        &mut self,
-        mkey: &Key,
-        a: &ArgsAnalysis,
-        cwd: &str,
-    ) -> Result<Option<i32>, Fallback> {
-        let Some(manifest) = self.storage.manifest(mkey, false) else {
-            self.log
-                .note("direct miss: no manifest (source, arguments or compiler are new)");
-            return Ok(None);
-        };
-        let mut digests = DigestCache::default();
-        let mut why_newest = None;
-        for result in manifest.results.iter().rev() {
-            let restamped = match direct::still_valid(result, cwd, &a.cwd_mapped_dirs, &mut digests)
-            {
-                Ok(r) => r,
-                Err(why) => {
-                    why_newest.get_or_insert(why);
-                    continue;
-                }
-            };
-            if let Some(code) = self.serve(&result.result_key, a, cwd)? {
-                self.log
-                    .note(format!("direct cache hit: {}", result.result_key.to_hex()));
-                self.changes.push((Counter::DirectCacheHit, 1));
-                let ns = &self.config.namespace;
-                miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-                match restamped {
-                    Some(stamps) => self.learn_stamps(mkey, &manifest, result, stamps),
-                    None => self.storage.touch(mkey, EntryKind::Manifest),
-                }
-                return Ok(Some(code));
-            }
-        }
-        self.direct_miss = why_newest.clone();
-        if let Some(newest) = manifest.results.last() {
-            let recorded = newest.includes.iter().filter_map(|i| i.path.resolve(cwd));
-            self.known_includes = recorded.map(|p| paths::resolve_in(cwd, &p)).collect();
-        }
-        self.log.note(format!(
-            "direct miss: none of {} recorded include sets matches; newest: {}",
-            manifest.results.len(),
-            why_newest.unwrap_or_else(|| match self.unusable_result {
-                Some(why) => format!("its result cannot serve this call ({why})"),
-                None => "its result is gone".into(),
-            })
-        ));
-        Ok(None)
-    }
-
-    /// After a direct hit that had to hash headers or check probe
-    /// directories whose stamps differed, records their current stamps (when
-    /// they are old enough to trust), so the next hit in this checkout only
-    /// needs `stat`. This is what ccache's inode cache buys, kept in the
-    /// manifest itself.
-    fn learn_stamps(
-        &mut self,
-        mkey: &Key,
-        manifest: &Manifest,
-        result: &ManifestResult,
-        restamp: direct::Restamp,
-    ) {
-        if !self.storage.may_write() {
-            return;
-        }
-        let Some(updated) = restamp.apply(result, self.coarse_start_ns) else {
-            return;
-        };
-        let mut manifest = manifest.clone();
-        manifest.add(updated);
-        self.storage.update_local_manifest(mkey, &manifest);
-    }
-
     /// Preprocessor mode's result key, and what the preprocessor read
     /// (the search list only when `want_includes`).
     fn preprocess(
@@ -369,39 +315,47 @@ impl Session {
         common: &Key,
         want_includes: bool,
     ) -> Result<Preprocessed, Fallback> {
-        let (key, files, search, recordable) = self.preprocessed(a, cwd, common, want_includes)?;
-        Ok(Preprocessed {
-            key: self.keep_key(key),
-            files,
-            search,
-            recordable,
-        })
+        let (key, pp) = self.preprocessed(a, cwd, common, want_includes)?;
+        self.keep_key(key);
+        Ok(pp)
     }
 
-    /// `preprocess` without keeping the key's fields: the key, the files
-    /// read, the search list and whether direct mode may record the compile.
+    /// `preprocess` without keeping the key's fields: the key, and what
+    /// the preprocessor read and showed.
     pub(super) fn preprocessed(
         &self,
         a: &ArgsAnalysis,
         cwd: &str,
         common: &Key,
         want_includes: bool,
-    ) -> Result<(HashedKey, Vec<ReadFile>, SearchDirs, bool), Fallback> {
+    ) -> Result<(HashedKey, Preprocessed), Fallback> {
         if a.language.is_preprocessed() {
             let key = self.recipe(a, cwd).result_of_preprocessed_input(common)?;
-            return Ok((key, Vec::new(), SearchDirs::default(), true));
+            let pp = Preprocessed {
+                key: key.key,
+                files: Vec::new(),
+                search: SearchDirs::default(),
+                recordable: true,
+                shows_date: false,
+            };
+            return Ok((key, pp));
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
-        let (search, recordable) = match want_includes {
-            true => (
-                includes::parse_search_dirs(&out.stderr),
-                !self.recipe(a, cwd).shows_time_macro(&out.stdout),
-            ),
-            false => (SearchDirs::default(), false),
+        let shown = self.recipe(a, cwd).time_strings(&out.stdout);
+        let search = match want_includes {
+            true => includes::parse_search_dirs(&out.stderr),
+            false => SearchDirs::default(),
         };
-        Ok((key, files, search, recordable))
+        let pp = Preprocessed {
+            key: key.key,
+            files,
+            search,
+            recordable: want_includes && !shown.clock,
+            shows_date: shown.date,
+        };
+        Ok((key, pp))
     }
 
     /// Depend mode: no preprocessor at all. The compile's own `.d` names the
@@ -428,6 +382,12 @@ impl Session {
             return Ok(compiled.code);
         };
         let usable = checks::depend_mode_inputs(&self.recipe(a, cwd), &files);
+        let dated = self.recipe(a, cwd).date_in_manifest();
+        if dated && !self.date_unchanged() {
+            self.log
+                .note("depend mode: the date changed while the call ran (__DATE__); not stored");
+            return Ok(compiled.code);
+        }
         if let Err(f) = usable {
             self.log
                 .note(format!("{}: {}; not stored", f.counter.name(), f.reason));
@@ -436,7 +396,7 @@ impl Session {
         }
         self.count_miss(false);
         let search = search_dirs(&self.config, &self.compiler, a, &self.log);
-        let Ok(recorded) = self.record(&files, &search, a, cwd) else {
+        let Ok(recorded) = self.record(&files, &search, a, cwd, dated) else {
             return Ok(compiled.code);
         };
         let key = self.recipe(a, cwd).depend(mkey, &recorded.0);
@@ -449,17 +409,19 @@ impl Session {
 
     /// What direct mode records of a compile that read `files` (see
     /// `Recipe::record`); its headers are kept to explain a later miss.
+    /// `date_keyed`: a header may use `__DATE__` (see `hash::dated`).
     fn record(
         &mut self,
         files: &[ReadFile],
         search: &SearchDirs,
         a: &ArgsAnalysis,
         cwd: &str,
+        date_keyed: bool,
     ) -> Result<(Vec<IncludeRecord>, Probes), Unrecorded> {
         // The analysed arguments: a response file's `-D` counts too.
         let command_line_tests =
             (a.cpp_args.iter().chain(&a.hash_args)).any(|x| x.contains("__has_include"));
-        let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests);
+        let recorded = (self.recipe(a, cwd)).record(files, search, command_line_tests, date_keyed);
         if let Ok((includes, _)) = &recorded {
             self.header_fields = miss_inputs::header_fields(includes);
         }
@@ -469,7 +431,7 @@ impl Session {
 
 /// Adds a result and what direct mode recorded of its compile to the
 /// manifest under `mkey`.
-fn add_to_manifest(
+pub(super) fn add_to_manifest(
     storage: &mut Storage,
     mkey: &Key,
     result_key: Key,
@@ -501,6 +463,9 @@ fn run_preprocessor(
         // A precompiled header keeps the macros it defines: their
         // definitions must be in the key, and `-E` alone drops them.
         cmd.arg("-dD");
+    }
+    if a.pch.forced_include_pch(crate::compiler::family(compiler)) {
+        cmd.arg("-fpch-preprocess");
     }
     if want_includes {
         cmd.arg("-v");
