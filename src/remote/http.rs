@@ -67,7 +67,9 @@ impl HttpBackend {
                 headers.push((name.to_string(), value.to_string()));
             }
         }
-        if !matches!(spec.attr("keep-alive"), Some("" | "true")) {
+        // ccache 4.13's default: the manifest and the result (and on a miss
+        // their uploads) share one connection instead of one each.
+        if spec.attr("keep-alive") == Some("false") {
             headers.push(("Connection".to_string(), "close".to_string()));
         }
         Ok(HttpBackend {

@@ -50,7 +50,10 @@ fn paths(reqs: &[Request]) -> Vec<String> {
 
 #[test]
 fn http_subdirs_requests_headers_and_auth() {
-    let reqs = recorded_requests("ci:p%40ss@", "|header=X-Objcache-Test=b%20c");
+    let reqs = recorded_requests(
+        "ci:p%40ss@",
+        "|header=X-Objcache-Test=b%20c|keep-alive=false",
+    );
     for p in paths(&reqs) {
         let rest = p
             .strip_prefix("/base/")
@@ -75,7 +78,7 @@ fn http_subdirs_requests_headers_and_auth() {
         assert_eq!(
             r.headers("connection"),
             vec!["close".to_string()],
-            "without keep-alive: {r:?}"
+            "keep-alive=false: {r:?}"
         );
     }
 }
@@ -117,4 +120,13 @@ fn http_bazel_requests() {
     }
     let distinct: std::collections::BTreeSet<&String> = ps.iter().collect();
     assert_eq!(distinct.len(), 2, "a result and a manifest: {ps:?}");
+    // keep-alive is on by default, as in ccache 4.13.
+    for r in &reqs {
+        assert!(
+            !r.headers("connection")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case("close")),
+            "default keep-alive: no Connection: close: {r:?}"
+        );
+    }
 }
