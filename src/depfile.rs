@@ -48,9 +48,17 @@ impl MakeRule<'_> {
 
 /// The files a compiler's `.d` names as dependencies of its first rule,
 /// unescaped; `None` when the file is not in the form gcc and clang write
-/// (see `make`): then which files it names is not certain.
-pub fn dependencies(body: &[u8]) -> Option<Vec<String>> {
-    Some(parse(body)?.deps.into_iter().map(|d| d.name).collect())
+/// (see `make`): then which files it names is not certain. `phony`: the
+/// compile was asked for `-MP`. Without it, nothing may follow the rule: a
+/// name with a newline (`-I 'Q/h<newline>Q'` and `#include "h:"` gives
+/// `Q/h<newline>Q/h:`) would otherwise read as the name `Q/h` and its
+/// phony target, and the header read would be left out of the key.
+pub fn dependencies(body: &[u8], phony: bool) -> Option<Vec<String>> {
+    let rule = parse(body)?;
+    if rule.phony && !phony {
+        return None;
+    }
+    Some(rule.deps.into_iter().map(|d| d.name).collect())
 }
 
 /// Version 2: the body is the `.d` as the compiler wrote it for the

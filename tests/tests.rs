@@ -42,6 +42,7 @@ mod hostile_dir_config;
 mod hostile_locks;
 mod hostile_open;
 mod hostile_stamps;
+mod hostile_suite_parity;
 mod hostile_wrong_objects;
 mod hygiene;
 mod invoke_parity;

@@ -130,11 +130,11 @@ fn unescape(raw: &[u8]) -> Option<String> {
 
 /// The dependencies a compiler wrote into a `.d` file (depend mode),
 /// without the source; `None` when the file does not say for certain
-/// which files they are (see `depfile::dependencies`).
-pub fn includes_from_depfile(body: &[u8], input: &str) -> Option<Vec<ReadFile>> {
+/// which files they are (see `depfile::dependencies`; `phony`: `-MP`).
+pub fn includes_from_depfile(body: &[u8], input: &str, phony: bool) -> Option<Vec<ReadFile>> {
     let mut seen = HashSet::new();
     Some(
-        crate::depfile::dependencies(body)?
+        crate::depfile::dependencies(body, phony)?
             .into_iter()
             .filter(|t| t != input && seen.insert(t.clone()))
             .map(|path| ReadFile {
@@ -197,10 +197,12 @@ mod tests {
     #[test]
     fn depfile_dependencies() {
         let d = b"t.o: t.c inc/x.h \\\n inc/y.h\ninc/x.h:\n";
-        let files = includes_from_depfile(d, "t.c").unwrap();
+        let files = includes_from_depfile(d, "t.c", true).unwrap();
         assert_eq!(
             files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
             ["inc/x.h", "inc/y.h"]
         );
+        // Without -MP, `inc/x.h:` is the end of a name with a newline.
+        assert!(includes_from_depfile(d, "t.c", false).is_none());
     }
 }

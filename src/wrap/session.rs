@@ -370,10 +370,10 @@ impl Session {
         let Some(entry) = compiled.entry else {
             return Ok(compiled.code);
         };
-        let files = compiled
-            .dep_body
-            .as_deref()
-            .and_then(|body| includes::includes_from_depfile(body, &a.input));
+        let files = compiled.dep_body.as_deref().and_then(|body| {
+            let phony = a.deps.as_ref().is_some_and(|d| d.phony);
+            includes::includes_from_depfile(body, &a.input, phony)
+        });
         let Some(files) = files else {
             // As in ccache: the includes cannot be known.
             self.changes.push((Counter::BadInputFile, 1));
