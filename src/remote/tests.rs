@@ -306,3 +306,30 @@ fn masks_s3_secrets_and_shows_its_settings() {
     let specs = parse(value).unwrap();
     assert_eq!(specs[0].attr("endpoint"), Some("http://u:Pw~@minio:9000"));
 }
+
+/// Every `remote_storage =` line docs/remote-storage.md shows parses, and
+/// each of its backends has a scheme objcache serves itself or through
+/// `crsh:` (the lines with a `ca-file` name a file of the reader's own, so
+/// only their parsing is checked here; tests/remote_tls.rs opens them).
+#[test]
+fn every_documented_remote_storage_line_is_valid() {
+    let doc = include_str!("../../docs/remote-storage.md");
+    let lines: Vec<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote_storage = "))
+        .collect();
+    assert!(lines.len() >= 8, "{lines:?}");
+    for line in lines {
+        let specs = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(!specs.is_empty(), "{line}");
+        for spec in specs {
+            if spec.url.starts_with("crsh:") {
+                continue;
+            }
+            scheme_of(&spec.url).unwrap_or_else(|e| panic!("{line}: {e}"));
+            if spec.attr(tls::CA_FILE).is_none() {
+                Remote::open(&spec).unwrap_or_else(|e| panic!("{line}: {e}"));
+            }
+        }
+    }
+}
