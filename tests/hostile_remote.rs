@@ -1,0 +1,130 @@
+//! Remote storage against a hostile neighbour and a new user: a storage
+//! helper socket squatted in a directory anyone can write, a helper
+//! directory inside another user's `XDG_RUNTIME_DIR`, a name server that
+//! never answers, and attribute names spelled wrong.
+
+use crate::common::*;
+use crate::storage_helpers::{alive, dirtest_program, HelperEnv};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const NOBODY: u32 = 65534;
+
+/// A storage helper run as another user, killed when dropped.
+struct Neighbour {
+    child: Child,
+}
+
+impl Neighbour {
+    /// The dirtest helper as `nobody`, listening on `socket`, keeping
+    /// entries in `store`.
+    fn start(socket: &Path, store: &Path) -> Neighbour {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(dirtest_program())
+            .env("CRSH_IPC_ENDPOINT", socket)
+            .env("CRSH_URL", format!("dirtest://{}", store.display()))
+            .env("CRSH_IDLE_TIMEOUT", "0")
+            .env("CRSH_NUM_ATTR", "0");
+        let child = cmd.spawn().expect("setpriv");
+        let end = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(socket.exists(), "the neighbour's helper listens");
+        Neighbour { child }
+    }
+}
+
+impl Drop for Neighbour {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn can_be_nobody() -> bool {
+    if !is_root() || !have("setpriv") {
+        eprintln!("skipped: needs root and setpriv to act as another user");
+        return false;
+    }
+    true
+}
+
+/// A directory every user can write, as /tmp is (sticky, 1777).
+fn shared_tmp(h: &HelperEnv) -> PathBuf {
+    fs::set_permissions(h.env.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = h.env.root().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    tmp
+}
+
+#[test]
+fn a_crsh_socket_squatted_in_a_shared_directory_is_not_trusted() {
+    if !can_be_nobody() {
+        return;
+    }
+    let h = HelperEnv::new();
+    let tmp = shared_tmp(&h);
+    // The user's configuration names /tmp/cache.sock, as the docs' example
+    // does; a neighbour bound it first.
+    let store = tmp.join("neighbours-store");
+    fs::create_dir(&store).unwrap();
+    std::os::unix::fs::chown(&store, Some(NOBODY), Some(NOBODY)).unwrap();
+    let socket = tmp.join("cache.sock");
+    let _neighbour = Neighbour::start(&socket, &store);
+    let remote = format!("crsh:{}", socket.display());
+    let c = h.compile("a", &remote);
+    c.check(&h.env);
+    h.clear_local();
+    c.check(&h.env);
+    let stats = h.env.stats();
+    assert_eq!(get(&stats, "remote_storage_hit"), 0, "{stats:?}");
+    assert_eq!(get(&stats, "remote_storage_read_hit"), 0, "{stats:?}");
+    assert!(get(&stats, "remote_storage_error") >= 1, "{stats:?}");
+    let leaked: Vec<_> = fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "starts")
+        .collect();
+    assert!(leaked.is_empty(), "the neighbour got entries: {leaked:?}");
+    let mut check = h.objcache();
+    check
+        .env("CCACHE_REMOTE_STORAGE", &remote)
+        .arg("--check-remote");
+    let out = run(&mut check);
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    assert!(out.stdout_str().contains("another user"), "{}", out.dump());
+}
+
+#[test]
+fn a_crsh_socket_of_another_user_in_their_own_directory_is_used() {
+    if !can_be_nobody() {
+        return;
+    }
+    // A helper run by a service account, in its own directory: the setup
+    // `crsh:` is for.
+    let h = HelperEnv::new();
+    let tmp = shared_tmp(&h);
+    let service = tmp.join("service");
+    fs::create_dir(&service).unwrap();
+    std::os::unix::fs::chown(&service, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::set_permissions(&service, fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = service.join("cache.sock");
+    let neighbour = Neighbour::start(&socket, &service.join("store"));
+    // The service's socket is open to its clients.
+    fs::set_permissions(&socket, fs::Permissions::from_mode(0o777)).unwrap();
+    let c = h.compile("a", &format!("crsh:{}", socket.display()));
+    c.check(&h.env);
+    h.clear_local();
+    c.check(&h.env);
+    drop(neighbour);
+    let stats = h.env.stats();
+    assert_eq!(get(&stats, "remote_storage_hit"), 1, "{stats:?}");
+    assert_eq!(get(&stats, "remote_storage_error"), 0, "{stats:?}");
+}
