@@ -128,3 +128,58 @@ fn a_crsh_socket_of_another_user_in_their_own_directory_is_used() {
     assert_eq!(get(&stats, "remote_storage_hit"), 1, "{stats:?}");
     assert_eq!(get(&stats, "remote_storage_error"), 0, "{stats:?}");
 }
+
+#[test]
+fn another_users_xdg_runtime_dir_is_not_used_for_helpers() {
+    if !is_root() {
+        eprintln!("skipped: needs root to be handed another user's XDG_RUNTIME_DIR");
+        return;
+    }
+    // `sudo -E make install`: root with the user's XDG_RUNTIME_DIR. A
+    // helper directory root made there would be the user's to swap
+    // (they own its parent), and would lock the user's own helpers out.
+    require("python3");
+    let began = std::time::SystemTime::now() - Duration::from_secs(2);
+    let env = TestEnv::new();
+    let src = env.dir("src");
+    write_file(&src.join("a.c"), "int answer(void) { return 42; }\n");
+    let theirs = env.dir("run-user-65534");
+    std::os::unix::fs::chown(&theirs, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::set_permissions(&theirs, fs::Permissions::from_mode(0o700)).unwrap();
+    // A helper that exits at once: nothing keeps running in root's own
+    // helper directory, where objcache must go instead.
+    let remote = format!(
+        "dirtest://{} helper={} @fault=exit",
+        env.root().join("store").display(),
+        dirtest_program().display()
+    );
+    let c = Compile::new(&src, "gcc", &["-c", "a.c", "-o", "a.o"], "a.o").envs(&[
+        ("CCACHE_REMOTE_STORAGE", remote.as_str()),
+        ("XDG_RUNTIME_DIR", theirs.to_str().unwrap()),
+    ]);
+    c.check(&env);
+    let left: Vec<_> = fs::read_dir(&theirs).unwrap().flatten().collect();
+    assert!(left.is_empty(), "root wrote into the user's dir: {left:?}");
+    let starts = HelperEnv::starts_in(&env.root().join("store"));
+    assert_eq!(
+        starts.len(),
+        1,
+        "the helper was started from root's own directory"
+    );
+    // The lock the start left in root's directory (its name is a hash of
+    // this test's URL: one made since the test began).
+    for e in fs::read_dir("/tmp/ccache-tmp-0")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let new = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= began);
+        if name.starts_with("storage-dirtest-") && name.ends_with(".lock") && new {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
