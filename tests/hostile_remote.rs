@@ -183,3 +183,84 @@ fn another_users_xdg_runtime_dir_is_not_used_for_helpers() {
         }
     }
 }
+
+/// A name server on the loopback that never answers, kept open while the
+/// value lives.
+struct SilentDns {
+    _socket: std::net::UdpSocket,
+    conf: PathBuf,
+}
+
+impl SilentDns {
+    fn start(dir: &Path) -> Option<SilentDns> {
+        let socket =
+            (2..250).find_map(|n| std::net::UdpSocket::bind(format!("127.0.0.{n}:53")).ok())?;
+        let conf = dir.join("resolv.conf");
+        let ip = socket.local_addr().unwrap().ip();
+        fs::write(
+            &conf,
+            format!("nameserver {ip}\noptions timeout:5 attempts:2\n"),
+        )
+        .unwrap();
+        Some(SilentDns {
+            _socket: socket,
+            conf,
+        })
+    }
+}
+
+#[test]
+fn a_name_server_that_never_answers_costs_a_compile_the_connect_timeout() {
+    if !is_root() || !have("unshare") {
+        eprintln!("skipped: needs root and unshare to give a compile its own resolv.conf");
+        return;
+    }
+    require("gcc");
+    let env = TestEnv::new();
+    let src = env.dir("src");
+    write_file(&src.join("a.c"), "int answer(void) { return 42; }\n");
+    let Some(dns) = SilentDns::start(env.root()) else {
+        eprintln!("skipped: no loopback address free for a name server on port 53");
+        return;
+    };
+    for remote in [
+        "http://cache.objcache-test.invalid/c",
+        "s3://bucket/p endpoint=http://s3.objcache-test.invalid:9000",
+    ] {
+        let mut cmd = env.objcache_in(&src, ["gcc", "-c", "a.c", "-o", "a.o"]);
+        // Only this compile, in its own mount namespace, sees the resolver.
+        let program = cmd.get_program().to_owned();
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let mut wrapped = Command::new("unshare");
+        wrapped
+            .args([
+                "-m",
+                "sh",
+                "-c",
+                "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
+            ])
+            .arg(&dns.conf)
+            .arg(program)
+            .args(args)
+            .current_dir(&src);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        wrapped
+            .env("CCACHE_REMOTE_STORAGE", remote)
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret");
+        let start = Instant::now();
+        let out = run_with_timeout(&mut wrapped, Duration::from_secs(60));
+        let took = start.elapsed();
+        assert!(out.success(), "{remote}: {}", out.dump());
+        assert!(
+            took < Duration::from_secs(3),
+            "{remote}: a lookup nobody answers took {took:?}"
+        );
+        let _ = fs::remove_dir_all(&env.cache_dir);
+    }
+}

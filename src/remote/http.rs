@@ -115,7 +115,11 @@ pub(super) fn agent(
             super::tls::CA_FILE
         ));
     }
+    // The host name's lookup is part of connecting: a name server that
+    // does not answer would otherwise cost every compile the resolver's
+    // own retries (10 s with glibc's defaults) up to `request-timeout`.
     Ok(config
+        .timeout_resolve(Some(timeouts.connect))
         .timeout_connect(Some(timeouts.connect))
         .timeout_recv_response(Some(timeouts.data))
         .timeout_global(Some(timeouts.request))
