@@ -264,3 +264,34 @@ fn a_name_server_that_never_answers_costs_a_compile_the_connect_timeout() {
         let _ = fs::remove_dir_all(&env.cache_dir);
     }
 }
+
+#[test]
+fn check_remote_names_misspelt_attributes() {
+    let env = TestEnv::new();
+    let mut cmd = env.objcache();
+    cmd.env(
+        "CCACHE_REMOTE_STORAGE",
+        "https://127.0.0.1:1/c cafile=/x.pem s3://b/p endpoint_url=http://127.0.0.1:1 \
+         http://127.0.0.1:1/d header=Authorization=Bearer Zm9vYmFy connect-timeout=50",
+    )
+    .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    .env("AWS_SECRET_ACCESS_KEY", "secret")
+    .arg("--check-remote");
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    let text = out.stdout_str();
+    assert!(
+        text.contains("\"cafile\" is unknown and ignored; did you mean \"ca-file\"?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"endpoint_url\" is unknown and ignored; did you mean \"endpoint\"?"),
+        "{text}"
+    );
+    assert!(text.contains("not shown"), "{text}");
+    assert!(
+        !text.contains("Zm9vYmFy"),
+        "a token cut at a space is shown: {text}"
+    );
+    assert!(!text.contains("connect-timeout"), "{text}");
+}
