@@ -4,7 +4,7 @@
 //! never answers, and attribute names spelled wrong.
 
 use crate::common::*;
-use crate::storage_helpers::{alive, dirtest_program, HelperEnv};
+use crate::storage_helpers::{dirtest_program, HelperEnv};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -227,7 +227,7 @@ fn a_name_server_that_never_answers_costs_a_compile_the_connect_timeout() {
         "http://cache.objcache-test.invalid/c",
         "s3://bucket/p endpoint=http://s3.objcache-test.invalid:9000",
     ] {
-        let mut cmd = env.objcache_in(&src, ["gcc", "-c", "a.c", "-o", "a.o"]);
+        let cmd = env.objcache_in(&src, ["gcc", "-c", "a.c", "-o", "a.o"]);
         // Only this compile, in its own mount namespace, sees the resolver.
         let program = cmd.get_program().to_owned();
         let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
