@@ -210,7 +210,7 @@ impl SilentDns {
 }
 
 #[test]
-fn a_name_server_that_never_answers_costs_a_compile_the_connect_timeout() {
+fn a_name_server_that_never_answers_costs_a_compile_the_data_timeout() {
     if !is_root() || !have("unshare") {
         eprintln!("skipped: needs root and unshare to give a compile its own resolv.conf");
         return;
