@@ -41,6 +41,7 @@ mod hardlink;
 mod hostile_dir_config;
 mod hostile_locks;
 mod hostile_open;
+mod hostile_remote;
 mod hostile_stamps;
 mod hostile_suite_parity;
 mod hostile_wrong_objects;

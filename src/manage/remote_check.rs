@@ -162,6 +162,9 @@ pub fn check_remote(config: &Config) -> Result<(), String> {
         for shard in shards {
             let (ok, line) = check_one(&shard, &search, &mut outcome);
             println!("{line}");
+            for note in remote::unknown_attributes(&shard, &search) {
+                println!("  note: {note}");
+            }
             checked += 1;
             failed += usize::from(!ok);
         }

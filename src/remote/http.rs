@@ -117,7 +117,13 @@ pub(super) fn agent(
             super::tls::CA_FILE
         ));
     }
+    // The host name's lookup is part of connecting: a name server that
+    // does not answer would otherwise cost every compile the resolver's
+    // own retries (10 s with glibc's defaults) up to `request-timeout`.
+    // Not under `data-timeout`: a loaded machine may take 100 ms to read
+    // /etc/hosts in a new thread.
     Ok(config
+        .timeout_resolve(Some(timeouts.connect.max(timeouts.data)))
         .timeout_connect(Some(timeouts.connect))
         .timeout_recv_response(Some(timeouts.data))
         .timeout_global(Some(timeouts.request))

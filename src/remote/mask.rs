@@ -117,6 +117,15 @@ const SECRET_ATTRIBUTES: &[&str] = &[
     "session-token",
 ];
 
+/// Every attribute objcache's own backends read, for spotting typos.
+pub(super) fn known_attributes() -> impl Iterator<Item = &'static str> {
+    PLAIN_ATTRIBUTES
+        .iter()
+        .chain(SECRET_ATTRIBUTES)
+        .chain(&["header", "endpoint", "helper"])
+        .copied()
+}
+
 /// Whether `name` is an attribute objcache knows, which may be shown.
 pub(super) fn is_attribute(name: &str) -> bool {
     name == "header"

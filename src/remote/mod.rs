@@ -410,6 +410,39 @@ fn open_one(
     })
 }
 
+/// A note for each attribute of `spec` that objcache's own backend does
+/// not read (`cafile`, `endpoint_url`): accepted, as ccache accepts them,
+/// but a typo otherwise sends a build to the wrong server in silence. A
+/// backend served by a storage helper takes any attribute.
+pub fn unknown_attributes(spec: &BackendSpec, search: &HelperSearch) -> Vec<String> {
+    let scheme = spec.url.split(':').next().unwrap_or_default();
+    let helper = scheme != "file" && search.find(scheme, spec.attr("helper")).is_some();
+    if scheme == "crsh" || helper {
+        return Vec::new();
+    }
+    let squash = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+    let mut notes = Vec::new();
+    for (name, _) in &spec.attrs {
+        if mask::known_attributes().any(|k| k == name) || name == "shards" {
+            continue;
+        }
+        let guess = mask::known_attributes()
+            .find(|k| squash(name) == squash(k) || squash(name).starts_with(&squash(k)));
+        // Only a name like a known one is shown: another word may be a
+        // piece of a secret cut apart at a space.
+        notes.push(match guess {
+            Some(k) => {
+                let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+                format!("attribute \"{shown}\" is unknown and ignored; did you mean \"{k}\"?")
+            }
+            None => "an attribute objcache does not know is ignored (not shown: it may be \
+                     part of a value cut at a space)"
+                .to_string(),
+        });
+    }
+    notes
+}
+
 /// Spreads names over shards by weighted rendezvous hashing: every process
 /// picks the same shard for a name, and adding a shard moves few names.
 struct Sharded {

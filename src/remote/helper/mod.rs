@@ -133,12 +133,16 @@ impl HelperBackend {
 
     fn connect(&self) -> Result<Conn, RemoteError> {
         match &self.endpoint {
-            Endpoint::External(path) => Conn::open(path, self.timeouts).map_err(|e| match e {
-                ConnectError::NoListener(m) => {
-                    RemoteError::Other(format!("no storage helper listens on {m}"))
-                }
-                ConnectError::Other(e) => e,
-            }),
+            Endpoint::External(path) => {
+                let conn = Conn::open(path, self.timeouts).map_err(|e| match e {
+                    ConnectError::NoListener(m) => {
+                        RemoteError::Other(format!("no storage helper listens on {m}"))
+                    }
+                    ConnectError::Other(e) => e,
+                })?;
+                trust_listener(path, conn.peer_uid()?)?;
+                Ok(conn)
+            }
             Endpoint::Spawned {
                 program,
                 socket,
@@ -157,6 +161,37 @@ impl HelperBackend {
             ),
         }
     }
+}
+
+/// Whether the helper at `path`, run as `peer`, is the one the user
+/// named. The user's own, root's, or a service's in a directory of its
+/// own are; another user's in a directory others could bind in (/tmp) is
+/// not: whoever got there first would receive every entry and could
+/// serve any object (an entry's checksum is no signature).
+fn trust_listener(path: &Path, peer: u32) -> Result<(), RemoteError> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    if peer == me || peer == 0 {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| RemoteError::Other(format!("{}: {e}", dir.display())))?;
+    let owner_ok = [me, 0, peer].contains(&meta.uid());
+    if owner_ok && meta.mode() & 0o002 == 0 {
+        return Ok(());
+    }
+    Err(RemoteError::Other(format!(
+        "the storage helper on {} runs as another user (uid {peer}) in {}, a directory \
+         others can create sockets in: anyone could stand in for the helper there; not used \
+         (put the socket in a directory of your own or of the helper's user)",
+        path.display(),
+        dir.display()
+    )))
 }
 
 /// The key a helper gets for an entry name (64 hex digits and a kind

@@ -55,13 +55,20 @@ fn is_program(path: &Path) -> bool {
 }
 
 /// The directory of helper sockets, private to the user, as ccache picks
-/// it: `$XDG_RUNTIME_DIR/ccache-tmp`, else `/tmp/ccache-tmp-<uid>`. One
+/// it: `$XDG_RUNTIME_DIR/ccache-tmp` (when the user owns
+/// `XDG_RUNTIME_DIR`), else `/tmp/ccache-tmp-<uid>`. One
 /// that someone else owns, or a symlink, is refused: whoever controls it
 /// could stand in for a helper and serve any entry.
 pub fn ipc_dir() -> Result<PathBuf, String> {
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    // Another user's runtime dir (root after `sudo -E`) is theirs to
+    // swap a directory in, and the helpers' directory root left there
+    // would lock them out of their own.
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .filter(|d| fs::metadata(d).is_ok_and(|m| m.uid() == uid))
+    {
         Some(d) => PathBuf::from(d).join("ccache-tmp"),
         None => PathBuf::from(format!("/tmp/ccache-tmp-{uid}")),
     };

@@ -58,6 +58,34 @@ impl Conn {
         Ok(conn)
     }
 
+    /// The user the listening process ran as when it bound the socket.
+    pub fn peer_uid(&self) -> Result<u32, RemoteError> {
+        use std::os::fd::AsRawFd;
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `cred`.
+        let r = unsafe {
+            libc::getsockopt(
+                self.stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        if r != 0 {
+            return Err(RemoteError::Other(format!(
+                "storage helper: who listens: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(cred.uid)
+    }
+
     fn greeting(&mut self) -> Result<(), RemoteError> {
         let mut head = [0u8; 2];
         self.read_exact(&mut head)?;
