@@ -189,6 +189,11 @@ fn assert_remote_error(s: &Stats, log: &str, why: &str, what: &str) {
     );
 }
 
+/// Timeouts for the tests that expect a handshake to finish: a loaded
+/// machine (the whole suite runs in parallel) can take longer than the
+/// 100 ms default to connect and shake hands.
+const SLOW_OK: &str = "connect-timeout=5s data-timeout=5s";
+
 #[test]
 fn https_and_rediss_hits_with_a_private_ca() {
     let (penv, proj) = proj_fixture();
@@ -196,7 +201,9 @@ fn https_and_rediss_hits_with_a_private_ca() {
     let nginx = NginxTls::start(&cert, &key);
     let redis = RedisTls::start(&cert, &key, &ca);
     let (a, expected) = unit(&proj);
-    let ca_attr = format!("@ca-file={}", ca.display());
+    // A TLS handshake on a loaded machine can take longer than the
+    // default 100 ms connect timeout; these tests are about trust.
+    let ca_attr = format!("@ca-file={} {SLOW_OK}", ca.display());
     for url in [
         nginx.url("127.0.0.1", "/cache"),
         nginx.url("localhost", "/named"),
@@ -245,7 +252,7 @@ fn assert_tls_refused(cert: &Path, key: &Path, ca: &Path, remote_attrs: &str, wh
 fn a_certificate_from_another_ca_is_a_remote_error() {
     let env = TestEnv::new();
     let (_pki, ca, cert, key) = pki_with_server(&env, "rogue", LOCAL_NAMES);
-    let attrs = format!("ca-file={}", ca.display());
+    let attrs = format!("ca-file={} {SLOW_OK}", ca.display());
     assert_tls_refused(&cert, &key, &ca, &attrs, "UnknownIssuer");
     // Without ca-file, the system's roots do not know the test's CA either.
     assert_tls_refused(&cert, &key, &ca, "", "UnknownIssuer");
@@ -255,7 +262,7 @@ fn a_certificate_from_another_ca_is_a_remote_error() {
 fn a_certificate_for_another_host_is_a_remote_error() {
     let env = TestEnv::new();
     let (_pki, ca, cert, key) = pki_with_server(&env, "ca", "DNS:cache.example.org");
-    let attrs = format!("ca-file={}", ca.display());
+    let attrs = format!("ca-file={} {SLOW_OK}", ca.display());
     assert_tls_refused(&cert, &key, &ca, &attrs, "not valid for name");
 }
 
@@ -267,7 +274,7 @@ fn a_bad_ca_file_is_a_remote_error() {
     fs::write(&garbage, "-----BEGIN NOTHING-----\nnot base64\n").unwrap();
     let missing = pki.path("missing.pem");
     for (file, why) in [(&missing, "missing.pem"), (&garbage, "garbage.pem")] {
-        let attrs = format!("ca-file={}", file.display());
+        let attrs = format!("ca-file={} {SLOW_OK}", file.display());
         assert_tls_refused(&cert, &key, &ca, &attrs, why);
     }
 }
@@ -311,8 +318,12 @@ fn the_system_trust_store_is_honoured() {
     let ca_s = ca.display().to_string();
     let dir_s = dir.display().to_string();
     for url in [nginx.url("localhost", "/c"), redis.url("localhost")] {
+        let remote = format!("{url} {SLOW_OK}");
         for store in [("SSL_CERT_FILE", &ca_s), ("SSL_CERT_DIR", &dir_s)] {
-            let vars = [("CCACHE_REMOTE_STORAGE", url.as_str()), (store.0, store.1)];
+            let vars = [
+                ("CCACHE_REMOTE_STORAGE", remote.as_str()),
+                (store.0, store.1),
+            ];
             let (s, log) = compile(&proj, &a, &expected, &vars);
             assert_eq!(
                 get(&s, "remote_storage_error"),

@@ -113,11 +113,33 @@ impl BackendSpec {
     pub fn timeouts(&self) -> Result<Timeouts, String> {
         let d = Timeouts::default();
         self.idle_timeout()?;
+        let data = self.duration("data-timeout", self.duration("operation-timeout", d.data)?)?;
+        // Connecting over TLS includes the handshake: round trips and
+        // certificate checks that a server in another region, or a busy
+        // build machine, does not finish within a LAN's 100 ms. Unless
+        // set, it gets the data timeout on top.
+        let connect_default = if self.is_tls() {
+            d.connect + data
+        } else {
+            d.connect
+        };
         Ok(Timeouts {
-            connect: self.duration("connect-timeout", d.connect)?,
-            data: self.duration("data-timeout", self.duration("operation-timeout", d.data)?)?,
+            connect: self.duration("connect-timeout", connect_default)?,
+            data,
             request: self.duration("request-timeout", d.request)?,
         })
+    }
+
+    /// Whether connecting includes a TLS handshake: `https://`,
+    /// `rediss://`, and `s3://` unless its endpoint attribute is plain
+    /// HTTP (AWS's endpoints are HTTPS).
+    fn is_tls(&self) -> bool {
+        self.url.starts_with("https://")
+            || self.url.starts_with("rediss://")
+            || (self.url.starts_with("s3://")
+                && !self
+                    .attr("endpoint")
+                    .is_some_and(|e| e.starts_with("http://")))
     }
 
     pub fn read_only(&self) -> Result<bool, String> {

@@ -333,3 +333,16 @@ fn every_documented_remote_storage_line_is_valid() {
         }
     }
 }
+
+#[test]
+fn a_tls_handshake_gets_the_data_timeout_on_top_of_connecting() {
+    let connect = |v: &str| parse(v).unwrap()[0].timeouts().unwrap().connect;
+    let ms = Duration::from_millis;
+    assert_eq!(connect("http://h/c"), ms(100));
+    assert_eq!(connect("redis://h"), ms(100));
+    assert_eq!(connect("https://h/c"), ms(1100));
+    assert_eq!(connect("rediss://h data-timeout=2s"), ms(2100));
+    assert_eq!(connect("s3://b/p"), ms(1100));
+    assert_eq!(connect("s3://b/p endpoint=http://127.0.0.1:9000"), ms(100));
+    assert_eq!(connect("https://h/c connect-timeout=50"), ms(50));
+}
