@@ -64,11 +64,19 @@ fn zero_keeps_size_counters() {
     update(
         dir.path(),
         3,
+        "ns",
         &[(Counter::CacheMiss, 2), (Counter::FilesInCache, 5)],
     )
     .unwrap();
+    assert_eq!(
+        read_total(dir.path())
+            .namespaces
+            .get("ns", Counter::CacheMiss),
+        2
+    );
     zero(dir.path()).unwrap();
     let t = read_total(dir.path());
+    assert_eq!(t.namespaces.counted().count(), 0);
     assert_eq!(t.get(Counter::CacheMiss), 0);
     assert_eq!(t.get(Counter::FilesInCache), 5);
     assert!(t.get(Counter::StatsZeroedTimestamp) > 0);
@@ -194,7 +202,7 @@ fn a_hard_link_in_place_of_a_stats_file_is_replaced() {
     let cache = dir.path().join("cache");
     fs::create_dir_all(cache.join(STATS_DIR)).unwrap();
     fs::hard_link(&outside, stats_path(&cache, 3)).unwrap();
-    update(&cache, 3, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(&cache, 3, "", &[(Counter::CacheMiss, 1)]).unwrap();
     assert_eq!(fs::read_to_string(&outside).unwrap(), "precious\n");
     let total = read_total(&cache);
     assert_eq!(total.get(Counter::CacheMiss), 1);
@@ -217,4 +225,27 @@ fn a_shard_locked_by_another_process_is_left_after_a_bounded_wait() {
     drop(holder);
     // The update went to another shard: nothing was lost.
     assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 2);
+}
+
+#[test]
+fn namespaces_count_beside_exact_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    update(dir.path(), 1, "a b", &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 2, "a b", &[(Counter::DirectCacheHit, 1)]).unwrap();
+    update(dir.path(), 2, "c", &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 2, "", &[(Counter::CacheMiss, 1)]).unwrap();
+    let t = read_total(dir.path());
+    assert_eq!((t.hits(), t.misses()), (1, 3));
+    let ns = &t.namespaces;
+    assert_eq!(ns.get("a%20b", Counter::CacheMiss), 1);
+    assert_eq!(ns.get("a%20b", Counter::DirectCacheHit), 1);
+    assert_eq!(ns.get("c", Counter::CacheMiss), 1);
+    assert_eq!(ns.counted().count(), 2);
+    // A shard an older objcache reads: its lines are no damage.
+    let shard = fs::read_to_string(stats_path(dir.path(), 2)).unwrap();
+    assert!(
+        shard.contains("namespace.a%20b.direct_cache_hit 1\n"),
+        "{shard}"
+    );
+    assert_eq!(Counters::parse(shard.as_bytes()).1, None);
 }
