@@ -131,6 +131,6 @@ mod tests {
         let md = markdown(&report, "/w");
         let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
         assert_eq!(rows.len(), 3, "{md}");
-        assert!(rows[2].starts_with("| b\\|  .o | a.c | include | header x\\|y.h changed |"));
+        assert!(rows[2].starts_with("| b\\| .o | a.c | include | header x\\|y.h changed |"));
     }
 }
