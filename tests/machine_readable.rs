@@ -240,3 +240,67 @@ fn a_single_namespace_adds_no_section() {
     assert!(!text(&env, &dir, &["-s"]).contains("Namespaces:"));
     assert_eq!(env.stat("namespace.only.cache_miss"), 1);
 }
+
+/// The first ```` ```sh ```` block after `heading` in `doc`.
+fn shell_block<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let section = &doc[doc.find(heading).expect(heading)..];
+    let start = section.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let len = section[start..].find("```").expect("the block's end");
+    &section[start..start + len]
+}
+
+/// docs/ci.md's step-summary steps, run as written against a small
+/// make project whose header changed since the last build.
+#[test]
+fn the_step_summary_recipe_in_ci_md_runs() {
+    require("gcc");
+    require("make");
+    require("jq");
+    let env = TestEnv::new();
+    let dir = env.dir("proj");
+    fs::write(dir.join("h.h"), "#define H 1\n").unwrap();
+    fs::write(
+        dir.join("a.c"),
+        "#include \"h.h\"\nint a(void) { return H; }\n",
+    )
+    .unwrap();
+    fs::write(dir.join("b.c"), "int b(void) { return 2; }\n").unwrap();
+    fs::write(
+        dir.join("Makefile"),
+        "all: a.o b.o\na.o: a.c h.h\nb.o: b.c\n",
+    )
+    .unwrap();
+    let steps = shell_block(
+        include_str!("../docs/ci.md"),
+        "## Misses in the step summary",
+    );
+    let bin_dir = objcache_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let summary = env.root().join("summary.md");
+    let run_steps = || {
+        let mut cmd = std::process::Command::new("bash");
+        clean_env(&mut cmd)
+            .args(["-e", "-c", steps])
+            .current_dir(&dir)
+            .env("CCACHE_DIR", &env.cache_dir)
+            .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+            .env("PATH", &path)
+            .env("GITHUB_STEP_SUMMARY", &summary);
+        cmd
+    };
+    run_ok(&mut run_steps());
+    fs::write(dir.join("h.h"), "#define H 2\n").unwrap();
+    fs::remove_file(&summary).unwrap();
+    let out = run_ok(&mut run_steps());
+    assert!(out.stdout_str().contains("1 include"), "{}", out.dump());
+    let md = fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("1 output missed since"), "{md}");
+    assert!(
+        md.contains("| a.o | a.c | include | header h.h changed |"),
+        "{md}"
+    );
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("objcache-misses.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["misses"][0]["reason"], "include");
+}
