@@ -28,6 +28,17 @@ fn text(env: &TestEnv, cwd: &Path, args: &[&str]) -> String {
     run_ok(&mut env.objcache_in(cwd, args)).stdout_str()
 }
 
+/// Waits for the next whole second: the zeroing is stamped in seconds,
+/// and a miss of the second it happened in counts as one since.
+fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ));
+}
+
 /// The misses of an `--explain --format json` report, by output file name.
 fn misses_by_name(report: &Value) -> Vec<(String, Value)> {
     let misses = report["misses"].as_array().expect("a misses array");
@@ -85,6 +96,7 @@ fn explain_reports_each_miss_since_zeroing_with_its_reason() {
     cc(&env, &ws1, &["-c", "a.c", "-o", "a.o"], &[]);
     cc(&env, &ws1, &["-c", "b.c", "-o", "b.o"], &[]);
     cc(&env, &ws1, &["-c", &m1, "-o", "m.o"], &[]);
+    next_second();
     run_ok(&mut env.objcache_in(&ws1, ["-z"]));
     let before = json(&env, &ws1, &["--explain", "--format", "json"]);
     assert_eq!(before["misses"], Value::Array(vec![]), "{before}");
@@ -289,6 +301,7 @@ fn the_step_summary_recipe_in_ci_md_runs() {
         cmd
     };
     run_ok(&mut run_steps());
+    next_second();
     fs::write(dir.join("h.h"), "#define H 2\n").unwrap();
     fs::remove_file(&summary).unwrap();
     let out = run_ok(&mut run_steps());
