@@ -34,6 +34,13 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason's name in miss inputs and `--explain --format json`:
+    /// its counter's name without `miss_reason_`.
+    pub fn name(self) -> &'static str {
+        let counter = self.counter().name();
+        counter.strip_prefix("miss_reason_").unwrap_or(counter)
+    }
+
     pub fn counter(self) -> Counter {
         match self {
             Reason::Compiler => Counter::MissReasonCompiler,

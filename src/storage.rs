@@ -557,7 +557,7 @@ impl Storage {
         if !self.stats || changes.is_empty() || dir.as_os_str().is_empty() {
             return;
         }
-        if let Err(e) = stats::update(dir, shard, changes) {
+        if let Err(e) = stats::update(dir, shard, &self.namespace, changes) {
             let dir = dir.display();
             self.log
                 .note(format!("could not update statistics in {dir}: {e}"));

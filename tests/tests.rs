@@ -49,6 +49,7 @@ mod hygiene;
 mod invoke_parity;
 mod keys;
 mod locks;
+mod machine_readable;
 mod manage_parity;
 mod manager_cli;
 mod masquerade;

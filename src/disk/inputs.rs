@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! payload = time_ns u64 | output str | source str | explanation str
-//!           | field_count u32 | (label str | value str) * field_count
+//!           | reason str | field_count u32 | (label str | value str) * field_count
 //! str     = len u64 | UTF-8 bytes
 //! ```
 //!
@@ -25,8 +25,14 @@ use crate::key::Key;
 pub const MAGIC: &[u8; 4] = b"OBJX";
 const FORMAT: Format = Format {
     magic: MAGIC,
-    version: 1,
+    version: 2,
     max_payload: MAX_PAYLOAD,
+};
+
+/// Version 1 had no reason: still read, with an empty one.
+const FORMAT_1: Format = Format {
+    version: 1,
+    ..FORMAT
 };
 
 /// The largest payload: miss inputs only explain a miss, and their fields (the
@@ -48,6 +54,9 @@ pub struct MissInputs {
     pub source: String,
     /// Why this compile missed, in words ("" for the first of its output).
     pub explanation: String,
+    /// The reason's name (`include`, `args` … as `miss_reason_*` counters
+    /// say it); "" in a record of version 1.
+    pub reason: String,
     pub fields: Vec<(String, String)>,
 }
 
@@ -74,7 +83,7 @@ impl MissInputs {
     ) -> std::io::Result<Vec<u8>> {
         let mut w = Writer::default();
         w.u64(self.time_ns);
-        for s in [&self.output, &self.source, &self.explanation] {
+        for s in [&self.output, &self.source, &self.explanation, &self.reason] {
             w.bytes(s.as_bytes());
         }
         let fields = &self.fields[..self.fields.len().min(MAX_FIELDS)];
@@ -87,12 +96,23 @@ impl MissInputs {
     }
 
     pub fn decode(bytes: &[u8], key: &Key) -> Result<MissInputs, String> {
-        let payload = FORMAT.decode(bytes, key)?;
+        let (payload, has_reason) = match FORMAT.decode(bytes, key) {
+            Ok(payload) => (payload, true),
+            Err(e) => match FORMAT_1.decode(bytes, key) {
+                Ok(payload) => (payload, false),
+                Err(_) => return Err(e),
+            },
+        };
         let mut r = Reader::new(&payload);
         let time_ns = r.u64()?;
         let output = r.string()?;
         let source = r.string()?;
         let explanation = r.string()?;
+        let reason = if has_reason {
+            r.string()?
+        } else {
+            String::new()
+        };
         let n = r.u32()? as usize;
         if n > MAX_FIELDS {
             return Err(format!("{n} fields"));
@@ -107,6 +127,7 @@ impl MissInputs {
             output,
             source,
             explanation,
+            reason,
             fields,
         })
     }
@@ -143,12 +164,33 @@ mod tests {
             output: "build/t.o".into(),
             source: "/src/t.c".into(),
             explanation: "source changed".into(),
+            reason: "source".into(),
             fields: vec![("arg".into(), "-O2".into()), ("cwd".into(), "/a".into())],
         };
         let bytes = inputs.encode(&key, "ns", Some(1)).unwrap();
         assert_eq!(MissInputs::decode(&bytes, &key).unwrap(), inputs);
         let other = MissInputs::key_for("build/u.o", "t.c", "");
         assert!(MissInputs::decode(&bytes, &other).is_err());
+    }
+
+    #[test]
+    fn version_1_is_read_without_a_reason() {
+        let key = MissInputs::key_for("t.o", "t.c", "");
+        let mut w = Writer::default();
+        w.u64(7);
+        for s in ["/b/t.o", "/b/t.c", "source changed"] {
+            w.bytes(s.as_bytes());
+        }
+        w.u32(1);
+        w.bytes(b"arg");
+        w.bytes(b"-O2");
+        let bytes = FORMAT_1.encode(&key, "", &w.0, None).unwrap();
+        let read = MissInputs::decode(&bytes, &key).unwrap();
+        assert_eq!(
+            (read.explanation.as_str(), read.reason.as_str()),
+            ("source changed", "")
+        );
+        assert_eq!(read.fields, vec![("arg".to_string(), "-O2".to_string())]);
     }
 
     #[test]

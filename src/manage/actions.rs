@@ -1,8 +1,8 @@
 //! What each manager action does; [`super::cli::MANAGER_OPTIONS`] says
 //! which option runs which of these.
 
-use super::modifiers::{Modifiers, Parsed, StatsFormat};
-use super::{entries, metrics, misses, remote_check};
+use super::modifiers::{Modifiers, OutputFormat, Parsed};
+use super::{entries, metrics, miss_report, misses, remote_check};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
 use crate::disk::{cleanup, usage};
@@ -119,13 +119,15 @@ pub fn show_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     Ok(())
 }
 
+const MARKDOWN_IS_FOR_EXPLAIN: &str = "--format markdown is for --explain";
+
 pub fn print_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let config = &s.config;
     let totals = read_totals(&config.cache_dir);
     let (max_kib, max_files) = (config.max_size_kib(), config.max_files);
     match s.mods.format {
-        StatsFormat::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
-        StatsFormat::OpenMetrics => {
+        OutputFormat::Json => print!("{}", display::print_stats_json(&totals, max_kib, max_files)),
+        OutputFormat::OpenMetrics => {
             let limits = metrics::LimitGauges {
                 max_size_bytes: config.max_size_bytes(),
                 max_files,
@@ -134,7 +136,8 @@ pub fn print_stats(s: &mut Manager, _: &str) -> Result<(), String> {
             let usage = collect_usage(s).ok();
             print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
         }
-        StatsFormat::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
+        OutputFormat::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
+        OutputFormat::Markdown => return Err(MARKDOWN_IS_FOR_EXPLAIN.into()),
     }
     Ok(())
 }
@@ -157,7 +160,10 @@ pub fn show_log_stats(s: &mut Manager, _: &str) -> Result<(), String> {
 pub fn print_log_stats(s: &mut Manager, _: &str) -> Result<(), String> {
     let c = log_counters(s)?;
     // openmetrics is for --print-stats only: the log's counters print as tab.
-    let json = s.mods.format == StatsFormat::Json;
+    if s.mods.format == OutputFormat::Markdown {
+        return Err(MARKDOWN_IS_FOR_EXPLAIN.into());
+    }
+    let json = s.mods.format == OutputFormat::Json;
     print!("{}", display::print_log_stats(&c, json));
     Ok(())
 }
@@ -262,7 +268,23 @@ pub fn explain(s: &mut Manager, output: &str) -> Result<(), String> {
         base_dir: s.config.base_dir.as_ref(),
         namespace: &s.config.namespace,
     };
-    print!("{}", misses::report(&s.config.cache_dir, output, &at)?);
+    let cache_dir = &s.config.cache_dir;
+    let structured = |zeroed| misses::structured(cache_dir, output, &at, zeroed);
+    // Every miss since the counters were zeroed: a CI job's, after its `-z`.
+    let zeroed = || {
+        let totals = output.is_empty().then(|| stats::read_total(cache_dir));
+        totals.map_or(0, |t| t.get(stats::Counter::StatsZeroedTimestamp))
+    };
+    match s.mods.format {
+        OutputFormat::Tab => print!("{}", misses::report(cache_dir, output, &at)?),
+        OutputFormat::Json => print!("{}", miss_report::json(&structured(zeroed())?)),
+        OutputFormat::Markdown => {
+            print!("{}", miss_report::markdown(&structured(zeroed())?, &cwd))
+        }
+        OutputFormat::OpenMetrics => {
+            return Err("--explain: --format openmetrics is for --print-stats".into())
+        }
+    }
     Ok(())
 }
 

@@ -265,10 +265,10 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::modifier(
         "format",
         modifiers::format,
-        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json; with --print-stats also openmetrics (Prometheus)",
+        "with --print-stats and --print-log-stats: tab (name<TAB>value lines, the default) or json; with --print-stats also openmetrics (Prometheus); with --explain: json or markdown (a table for a CI step summary)",
     )
     .value("FORMAT")
-    .choices(&["tab", "json", "openmetrics"]),
+    .choices(&["tab", "json", "openmetrics", "markdown"]),
     Opt::action(
         "show-stats",
         actions::show_stats,

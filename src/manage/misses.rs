@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::entries::entry_files;
+use super::miss_report as report;
+use crate::disk::container::peek_namespace;
 use crate::disk::inputs::{self, MissInputs};
 use crate::disk::{EntryKind, LocalStore};
 use crate::key::Key;
@@ -20,6 +22,8 @@ struct Miss {
     inputs: MissInputs,
     key: Key,
     hit_since: bool,
+    /// The namespace of the call that missed (its file's header).
+    namespace: String,
 }
 
 /// The last miss of every output in the cache, newest first.
@@ -34,10 +38,12 @@ fn last_misses(cache_dir: &Path) -> Result<Vec<Miss>, String> {
             let bytes = store.get(&key, kind).ok()??;
             let inputs = MissInputs::decode(&bytes, &key).ok()?;
             let hit_since = inputs::hit_since(&path, &inputs)?;
+            let namespace = peek_namespace(&bytes).unwrap_or_default();
             Some(Miss {
                 inputs,
                 key,
                 hit_since,
+                namespace,
             })
         })
         .collect();
@@ -93,7 +99,6 @@ fn keyed_for(found: &Miss, output: &str, at: &Asking) -> bool {
 
 /// The report for `output` ("" = the latest misses of any output).
 pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, String> {
-    let cwd = at.cwd;
     let all = last_misses(cache_dir)?;
     let mut out = String::new();
     if output.is_empty() {
@@ -105,18 +110,10 @@ pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, Str
         }
         return Ok(out);
     }
-    let found = (all.iter().find(|f| keyed_for(f, output, at)))
-        .or_else(|| all.iter().find(|f| names(&f.inputs.output, output, cwd)));
-    let Some(found) = found else {
-        return Err(format!(
-            "no miss of {output} on record in {} (it has not missed since its miss inputs \
-             were evicted, or was never compiled through this cache)",
-            cache_dir.display()
-        ));
-    };
+    let found = find(&all, output, at, cache_dir)?;
     let r = &found.inputs;
     let when = format_unix_time(r.time_ns / 1_000_000_000);
-    let asked = paths::resolve_in(cwd, output);
+    let asked = paths::resolve_in(at.cwd, output);
     if r.output != asked && keyed_for(found, output, at) {
         // Another checkout's compile of the same output (base_dir): the
         // record is theirs to share, the last call may have been either's.
@@ -138,6 +135,68 @@ pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, Str
         );
     }
     Ok(out)
+}
+
+/// The record of `output`'s last miss: the one a call in `at.cwd` would
+/// have stored, or else one whose output path ends with it.
+fn find<'a>(
+    all: &'a [Miss],
+    output: &str,
+    at: &Asking,
+    cache_dir: &Path,
+) -> Result<&'a Miss, String> {
+    (all.iter().find(|f| keyed_for(f, output, at)))
+        .or_else(|| all.iter().find(|f| names(&f.inputs.output, output, at.cwd)))
+        .ok_or_else(|| {
+            format!(
+                "no miss of {output} on record in {} (it has not missed since its miss inputs \
+                 were evicted, or was never compiled through this cache)",
+                cache_dir.display()
+            )
+        })
+}
+
+/// `--explain [OUTPUT] --format json|markdown`: `output`'s last miss, or
+/// ("") every output's last miss since the counters were zeroed at
+/// `zeroed` (seconds; 0 = never), oldest first.
+pub fn structured(
+    cache_dir: &Path,
+    output: &str,
+    at: &Asking,
+    zeroed: u64,
+) -> Result<report::Report, String> {
+    let all = last_misses(cache_dir)?;
+    let chosen: Vec<&Miss> = if output.is_empty() {
+        let since_ns = zeroed.saturating_mul(1_000_000_000);
+        all.iter()
+            .rev()
+            .filter(|m| m.inputs.time_ns >= since_ns)
+            .collect()
+    } else {
+        vec![find(&all, output, at, cache_dir)?]
+    };
+    let misses = chosen
+        .into_iter()
+        .map(|m| report::MissRecord {
+            output: m.inputs.output.clone(),
+            source: m.inputs.source.clone(),
+            namespace: m.namespace.clone(),
+            time: format_unix_time(m.inputs.time_ns / 1_000_000_000),
+            time_unix_ns: m.inputs.time_ns,
+            reason: (!m.inputs.reason.is_empty()).then(|| m.inputs.reason.clone()),
+            explanation: m.inputs.explanation.clone(),
+            hit_since: m.hit_since,
+        })
+        .collect();
+    let since = (output.is_empty() && zeroed > 0).then_some(zeroed);
+    Ok(report::Report {
+        schema: report::SCHEMA,
+        cache_dir: cache_dir.display().to_string(),
+        asked: (!output.is_empty()).then(|| paths::resolve_in(at.cwd, output)),
+        since: since.map(format_unix_time),
+        since_unix: since,
+        misses,
+    })
 }
 
 /// The report for `asked` from a record another output shares with it

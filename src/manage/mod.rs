@@ -12,6 +12,7 @@ mod cli;
 mod entries;
 mod generate;
 mod metrics;
+mod miss_report;
 mod misses;
 mod modifiers;
 mod recompress;

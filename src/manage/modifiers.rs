@@ -14,13 +14,17 @@ use crate::config::size;
 /// Writes one occurrence's value (empty for a flag) into its field.
 pub type Setter = fn(&mut Modifiers, &str);
 
-/// `--format`: how `--print-stats` and `--print-log-stats` print.
+/// `--format`: how `--print-stats`, `--print-log-stats` and `--explain`
+/// print.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StatsFormat {
+pub enum OutputFormat {
+    /// Tab-separated lines; `--explain`'s plain text.
     #[default]
     Tab,
     Json,
     OpenMetrics,
+    /// `--explain` only: a table for a CI job's step summary.
+    Markdown,
 }
 
 /// A value as given and what it parsed to. A bad value is reported by
@@ -52,7 +56,7 @@ pub struct Modifiers {
     pub cache_dir: Option<PathBuf>,
     pub config_path: Option<PathBuf>,
     pub dry_run: bool,
-    pub format: StatsFormat,
+    pub format: OutputFormat,
     /// `-v` once or twice; more count as twice.
     pub verbose: u8,
     /// `--threads`: for whatever runs in parallel; `None`: one per CPU.
@@ -104,9 +108,10 @@ pub fn dry_run(m: &mut Modifiers, _: &str) {
 /// clap admits only the table's choices.
 pub fn format(m: &mut Modifiers, v: &str) {
     m.format = match v {
-        "json" => StatsFormat::Json,
-        "openmetrics" => StatsFormat::OpenMetrics,
-        _ => StatsFormat::Tab,
+        "json" => OutputFormat::Json,
+        "openmetrics" => OutputFormat::OpenMetrics,
+        "markdown" => OutputFormat::Markdown,
+        _ => OutputFormat::Tab,
     };
 }
 

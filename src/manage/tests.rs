@@ -2,7 +2,7 @@
 
 use super::cli::{command, planned, Kind, MANAGER_OPTIONS};
 use super::generate::{self, markdown};
-use super::modifiers::{Modifiers, StatsFormat};
+use super::modifiers::{Modifiers, OutputFormat};
 
 const README: &str = include_str!("../../README.md");
 const BEGIN: &str =
@@ -193,7 +193,7 @@ fn modifiers_take_their_last_value_wherever_they_stand() {
         "x",
         "--evict-namespace=y",
     ]);
-    assert_eq!(m.format, StatsFormat::OpenMetrics);
+    assert_eq!(m.format, OutputFormat::OpenMetrics);
     assert_eq!(m.trim_method, crate::manage::trim::Method::Mtime);
     assert!(m.dry_run);
     assert_eq!(m.cache_dir.as_deref(), Some(std::path::Path::new("b")));

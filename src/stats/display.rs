@@ -2,6 +2,7 @@
 //! for scripts).
 
 use super::counters::{Section, ALL, COUNTERS};
+use super::namespaces::label;
 use super::{Counter, Counters};
 
 /// `--print-stats`: every counter, sorted by name, plus the configured
@@ -14,14 +15,9 @@ pub fn print_stats(c: &Counters, max_size_kib: u64, max_files: u64) -> String {
 }
 
 /// `--print-stats --format json`: the same names and values as one JSON
-/// object, in the same order. Names are ASCII identifiers, values
-/// integers, so nothing needs escaping.
+/// object, in the same order.
 pub fn print_stats_json(c: &Counters, max_size_kib: u64, max_files: u64) -> String {
-    let fields: Vec<String> = print_lines(c, max_size_kib, max_files)
-        .into_iter()
-        .map(|(name, v)| format!("  \"{name}\": {v}"))
-        .collect();
-    format!("{{\n{}\n}}\n", fields.join(",\n"))
+    json_object(print_lines(c, max_size_kib, max_files))
 }
 
 /// `--print-log-stats`: the counters of the stats log, tab-separated or
@@ -29,17 +25,21 @@ pub fn print_stats_json(c: &Counters, max_size_kib: u64, max_files: u64) -> Stri
 pub fn print_log_stats(c: &Counters, json: bool) -> String {
     let lines = counter_lines(c);
     if json {
-        let fields: Vec<String> = lines
-            .into_iter()
-            .map(|(name, v)| format!("  \"{name}\": {v}"))
-            .collect();
-        format!("{{\n{}\n}}\n", fields.join(",\n"))
+        json_object(lines)
     } else {
         lines
             .into_iter()
             .map(|(name, v)| format!("{name}\t{v}\n"))
             .collect()
     }
+}
+
+/// `{"name": value, …}`, sorted by name, two spaces deep, one per line.
+fn json_object(lines: Vec<(String, u64)>) -> String {
+    let object: std::collections::BTreeMap<String, u64> = lines.into_iter().collect();
+    let mut out = serde_json::to_string_pretty(&object).expect("names and numbers serialize");
+    out.push('\n');
+    out
 }
 
 /// `--show-log-stats`: the calls of the stats log, as `-s` shows them.
@@ -61,6 +61,7 @@ fn print_lines(c: &Counters, max_size_kib: u64, max_files: u64) -> Vec<(String, 
     let mut lines = counter_lines(c);
     lines.push(("max_cache_size_kibibyte".into(), max_size_kib));
     lines.push(("max_files_in_cache".into(), max_files));
+    lines.extend(c.namespaces.print_lines());
     lines.sort();
     lines
 }
@@ -125,6 +126,7 @@ pub struct ShowContext<'a> {
 /// `-s` / `-sv` / `-svv`.
 pub fn show_stats(c: &Counters, ctx: &ShowContext) -> String {
     let mut rows = call_rows(c, ctx.verbose);
+    rows.extend(namespace_rows(c));
     rows.extend(local_storage_rows(c, ctx));
     rows.extend(remote_rows(c, ctx.verbose, ctx.remote_configured));
     let mut out = render(&rows);
@@ -181,6 +183,42 @@ fn call_rows(c: &Counters, verbose: u8) -> Vec<Row> {
                 rows.push(Row::ratio(1, k.def().label, c.get(k), errors));
             }
         }
+    }
+    rows
+}
+
+/// Hits and misses per namespace, when calls counted in more than one
+/// (those without a namespace are the totals' rest).
+fn namespace_rows(c: &Counters) -> Vec<Row> {
+    let ns = &c.namespaces;
+    let mut groups: Vec<(String, u64, u64)> = ns
+        .counted()
+        .map(|(encoded, _)| {
+            let hits = ns
+                .get(encoded, Counter::DirectCacheHit)
+                .saturating_add(ns.get(encoded, Counter::PreprocessedCacheHit));
+            (label(encoded), hits, ns.get(encoded, Counter::CacheMiss))
+        })
+        .collect();
+    let (named_hits, named_misses) = groups.iter().fold((0u64, 0u64), |(h, m), g| {
+        (h.saturating_add(g.1), m.saturating_add(g.2))
+    });
+    let rest = (
+        c.hits().saturating_sub(named_hits),
+        c.misses().saturating_sub(named_misses),
+    );
+    if rest != (0, 0) {
+        groups.push(("(no namespace)".into(), rest.0, rest.1));
+    }
+    if groups.len() < 2 {
+        return Vec::new();
+    }
+    let mut rows = vec![Row::plain(0, "Namespaces", String::new())];
+    for (name, hits, misses) in groups {
+        let cacheable = hits.saturating_add(misses);
+        rows.push(Row::plain(1, &name, String::new()));
+        rows.push(Row::ratio(2, "Hits", hits, cacheable));
+        rows.push(Row::ratio(2, "Misses", misses, cacheable));
     }
     rows
 }

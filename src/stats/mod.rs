@@ -14,6 +14,7 @@
 
 pub mod counters;
 pub mod display;
+pub mod namespaces;
 mod shard;
 pub mod stats_log;
 
@@ -24,6 +25,7 @@ use std::sync::{Mutex, PoisonError};
 
 use counters::Merge;
 pub use counters::{Counter, COUNTERS};
+use namespaces::Namespaces;
 pub use shard::{is_locked, Locked, LOCK_WAIT, MAX_STATS_FILE};
 use shard::{Mode, Patience};
 
@@ -55,6 +57,8 @@ pub struct Counters {
     /// since) lacks the mark, and its buckets are counted again (see
     /// `disk::recount_shard`).
     pub inputs_apart: bool,
+    /// Hits and misses per namespace (see `namespaces`).
+    pub namespaces: Namespaces,
 }
 
 /// The line that marks a shard's bucket counts as leaving miss inputs
@@ -67,6 +71,7 @@ impl Default for Counters {
             values: vec![0; COUNTERS.len()],
             buckets: [BucketUsage::default(); 16],
             inputs_apart: true,
+            namespaces: Namespaces::default(),
         }
     }
 }
@@ -94,6 +99,7 @@ impl Counters {
                 Merge::Max => (*v).max(*o),
             };
         }
+        self.namespaces.merge(&other.namespaces);
     }
 
     /// The counters of a stats file's bytes, and what is wrong with the
@@ -144,6 +150,7 @@ impl Counters {
         let v = value.parse::<u64>().ok()?;
         if let Some(counter) = Counter::from_name(name) {
             self.set(counter, v);
+        } else if self.namespaces.set_line(name, v) {
         } else if let Some(rest) = name.strip_prefix("bucket_") {
             let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
             if let Some(b) = usize::from_str_radix(idx, 16)
@@ -169,6 +176,7 @@ impl Counters {
                 out.push_str(&format!("{} {}\n", def.name, self.values[i]));
             }
         }
+        self.namespaces.serialize(&mut out);
         for (i, b) in self.buckets.iter().enumerate() {
             if *b != BucketUsage::default() {
                 out.push_str(&format!(
@@ -387,11 +395,21 @@ mod legacy {
 /// Adds `changes`, and what this process counted for later
 /// (`count_later`), to one shard and stamps it as updated. Should that
 /// shard be locked by another process or unusable, another one takes them:
-/// the shards are summed, so the call's counts are not lost.
-pub fn update(cache_dir: &Path, shard: u8, changes: &[(Counter, i64)]) -> io::Result<()> {
+/// the shards are summed, so the call's counts are not lost. With a
+/// `namespace`, its hits and misses are counted for it too, in the same
+/// shard.
+pub fn update(
+    cache_dir: &Path,
+    shard: u8,
+    namespace: &str,
+    changes: &[(Counter, i64)],
+) -> io::Result<()> {
     modify_any(cache_dir, shard, |c| {
         for &(counter, delta) in changes {
             c.apply(counter, delta);
+            if !namespace.is_empty() {
+                c.namespaces.apply(namespace, counter, delta);
+            }
         }
         for counter in take_deferred() {
             c.apply(counter, 1);
@@ -443,6 +461,7 @@ pub fn zero(cache_dir: &Path) -> io::Result<()> {
                     c.set(counter, 0);
                 }
             }
+            c.namespaces = Namespaces::default();
             c.set(Counter::StatsZeroedTimestamp, now);
         });
         if let Err(e) = zeroed {

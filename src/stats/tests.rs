@@ -10,7 +10,7 @@ fn concurrent_updates_are_not_lost() {
             let d = dir.path().to_path_buf();
             std::thread::spawn(move || {
                 for _ in 0..25 {
-                    update(&d, t % 3, &[(Counter::CacheMiss, 1)]).unwrap();
+                    update(&d, t % 3, "", &[(Counter::CacheMiss, 1)]).unwrap();
                 }
             })
         })
@@ -46,8 +46,8 @@ fn counters_of_an_earlier_objcache_are_taken_over_and_ccaches_are_not() {
     // ccache's format: one number per line.
     fs::write(old(2), "0\n4\n9\n0\n").unwrap();
     assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 7);
-    update(dir.path(), 1, &[(Counter::CacheMiss, 1)]).unwrap();
-    update(dir.path(), 2, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 1, "", &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 2, "", &[(Counter::CacheMiss, 1)]).unwrap();
     let t = read_total(dir.path());
     assert_eq!(t.get(Counter::CacheMiss), 9);
     assert_eq!(t.get(Counter::FilesInCache), 3);
@@ -64,11 +64,19 @@ fn zero_keeps_size_counters() {
     update(
         dir.path(),
         3,
+        "ns",
         &[(Counter::CacheMiss, 2), (Counter::FilesInCache, 5)],
     )
     .unwrap();
+    assert_eq!(
+        read_total(dir.path())
+            .namespaces
+            .get("ns", Counter::CacheMiss),
+        2
+    );
     zero(dir.path()).unwrap();
     let t = read_total(dir.path());
+    assert_eq!(t.namespaces.counted().count(), 0);
     assert_eq!(t.get(Counter::CacheMiss), 0);
     assert_eq!(t.get(Counter::FilesInCache), 5);
     assert!(t.get(Counter::StatsZeroedTimestamp) > 0);
@@ -122,14 +130,14 @@ fn damage_is_told_and_never_hides_the_sound_lines() {
 #[test]
 fn damaged_stats_files_count_on_and_are_rewritten() {
     let dir = tempfile::tempdir().unwrap();
-    update(dir.path(), 4, &[(Counter::CacheMiss, 2)]).unwrap();
+    update(dir.path(), 4, "", &[(Counter::CacheMiss, 2)]).unwrap();
     let path = stats_path(dir.path(), 4);
     // Garbage after the end line is an old tail: nothing is lost.
     let mut bytes = fs::read(&path).unwrap();
     bytes.extend([0xff; 100]);
     fs::write(&path, &bytes).unwrap();
     assert_eq!(read_total_reporting(dir.path()).1, Vec::<String>::new());
-    update(dir.path(), 4, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 4, "", &[(Counter::CacheMiss, 1)]).unwrap();
     assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 3);
     // Garbage before it: the sound lines still count; the next update
     // rewrites the file whole and counts the damage.
@@ -138,7 +146,7 @@ fn damaged_stats_files_count_on_and_are_rewritten() {
     let (total, problems) = read_total_reporting(dir.path());
     assert_eq!(total.get(Counter::CacheMiss), 3);
     assert!(problems[0].contains("line 1"), "{problems:?}");
-    update(dir.path(), 4, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 4, "", &[(Counter::CacheMiss, 1)]).unwrap();
     let (total, problems) = read_total_reporting(dir.path());
     assert_eq!(total.get(Counter::CacheMiss), 4);
     assert_eq!(total.get(Counter::CorruptStatsFile), 1);
@@ -194,7 +202,7 @@ fn a_hard_link_in_place_of_a_stats_file_is_replaced() {
     let cache = dir.path().join("cache");
     fs::create_dir_all(cache.join(STATS_DIR)).unwrap();
     fs::hard_link(&outside, stats_path(&cache, 3)).unwrap();
-    update(&cache, 3, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(&cache, 3, "", &[(Counter::CacheMiss, 1)]).unwrap();
     assert_eq!(fs::read_to_string(&outside).unwrap(), "precious\n");
     let total = read_total(&cache);
     assert_eq!(total.get(Counter::CacheMiss), 1);
@@ -204,12 +212,12 @@ fn a_hard_link_in_place_of_a_stats_file_is_replaced() {
 #[test]
 fn a_shard_locked_by_another_process_is_left_after_a_bounded_wait() {
     let dir = tempfile::tempdir().unwrap();
-    update(dir.path(), 9, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 9, "", &[(Counter::CacheMiss, 1)]).unwrap();
     // Another open file description: its lock is another holder's.
     let holder = fs::File::open(stats_path(dir.path(), 9)).unwrap();
     holder.lock().unwrap();
     let start = std::time::Instant::now();
-    update(dir.path(), 9, &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 9, "", &[(Counter::CacheMiss, 1)]).unwrap();
     let e = modify(dir.path(), 9, |_| ()).unwrap_err();
     assert!(is_locked(&e), "{e}");
     assert!(read_total_reporting(dir.path()).1[0].contains("locked"));
@@ -217,4 +225,27 @@ fn a_shard_locked_by_another_process_is_left_after_a_bounded_wait() {
     drop(holder);
     // The update went to another shard: nothing was lost.
     assert_eq!(read_total(dir.path()).get(Counter::CacheMiss), 2);
+}
+
+#[test]
+fn namespaces_count_beside_exact_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    update(dir.path(), 1, "a b", &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 2, "a b", &[(Counter::DirectCacheHit, 1)]).unwrap();
+    update(dir.path(), 2, "c", &[(Counter::CacheMiss, 1)]).unwrap();
+    update(dir.path(), 2, "", &[(Counter::CacheMiss, 1)]).unwrap();
+    let t = read_total(dir.path());
+    assert_eq!((t.hits(), t.misses()), (1, 3));
+    let ns = &t.namespaces;
+    assert_eq!(ns.get("a%20b", Counter::CacheMiss), 1);
+    assert_eq!(ns.get("a%20b", Counter::DirectCacheHit), 1);
+    assert_eq!(ns.get("c", Counter::CacheMiss), 1);
+    assert_eq!(ns.counted().count(), 2);
+    // A shard an older objcache reads: its lines are no damage.
+    let shard = fs::read_to_string(stats_path(dir.path(), 2)).unwrap();
+    assert!(
+        shard.contains("namespace.a%20b.direct_cache_hit 1\n"),
+        "{shard}"
+    );
+    assert_eq!(Counters::parse(shard.as_bytes()).1, None);
 }

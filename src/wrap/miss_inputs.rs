@@ -120,6 +120,7 @@ impl Session {
             output: target.output,
             source: target.source,
             explanation: explanation.text,
+            reason: explanation.reason.name().to_string(),
             fields,
         };
         self.storage.put_miss_inputs(&key, &inputs);

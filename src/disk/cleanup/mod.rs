@@ -255,7 +255,7 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
         return Ok(None);
     }
     let swept = evict_with(cache_dir, limits, &mut || lease.beat())?;
-    stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
+    stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
     Ok(Some(swept))
 }
 
@@ -465,7 +465,7 @@ pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     if needs_cleanup(cache_dir, limits) {
         total += evict(cache_dir, limits)?;
     }
-    stats::update(cache_dir, 0, &[(Counter::CleanupsPerformed, 1)])?;
+    stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
     Ok(total)
 }
 
