@@ -47,6 +47,7 @@ mod hygiene;
 mod invoke_parity;
 mod keys;
 mod locks;
+mod man_page;
 mod manage_parity;
 mod manager_cli;
 mod masquerade;

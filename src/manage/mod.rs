@@ -11,6 +11,7 @@ mod actions;
 mod cli;
 mod entries;
 mod generate;
+mod man;
 mod metrics;
 mod misses;
 mod modifiers;
