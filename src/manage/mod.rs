@@ -15,6 +15,7 @@ mod man;
 mod metrics;
 mod misses;
 mod modifiers;
+mod progress;
 mod recompress;
 mod remote_check;
 #[cfg(test)]
