@@ -55,6 +55,7 @@ mod miss_inputs_policy;
 mod outputs;
 mod outputs_trust;
 mod pch;
+mod progress;
 mod readme;
 mod relocation;
 mod relocation_cases;
