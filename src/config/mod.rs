@@ -6,6 +6,7 @@
 mod choices;
 mod conf_file;
 mod directory;
+pub mod key_docs;
 pub mod keys;
 mod locations;
 mod primary;

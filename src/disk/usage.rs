@@ -53,7 +53,11 @@ pub struct Usage {
     pub limit_files: u64,
 }
 
-pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
+pub fn collect(
+    cache_dir: &Path,
+    limits: &Limits,
+    progress: &mut dyn cleanup::Progress,
+) -> io::Result<Usage> {
     let now = crate::clock::now_ns();
     let mut u = Usage {
         limit_kib: limits.max_kib,
@@ -99,7 +103,9 @@ pub fn collect(cache_dir: &Path, limits: &Limits) -> io::Result<Usage> {
     };
     // One bucket at a time: only an age and a size per entry are kept, so a
     // report on millions of entries stays within a few tens of MB.
+    progress.stage("Reading", 256);
     for bucket in 0..=255u8 {
+        progress.step();
         cleanup::walk_bucket(cache_dir, bucket)?
             .iter()
             .for_each(&mut count);

@@ -2,6 +2,7 @@
 //! which option runs which of these.
 
 use super::modifiers::{Modifiers, OutputFormat, Parsed};
+use super::progress::Bar;
 use super::{entries, metrics, miss_report, misses, remote_check};
 use super::{recompress, trim};
 use crate::config::{self, size, Config, Locations};
@@ -133,7 +134,7 @@ pub fn print_stats(s: &mut Manager, _: &str) -> Result<(), String> {
                 max_files,
             };
             // A cache dir that cannot be walked still has counters to show.
-            let usage = collect_usage(s).ok();
+            let usage = collect_usage(s, "--print-stats").ok();
             print!("{}", metrics::render(&totals, &limits, usage.as_ref()));
         }
         OutputFormat::Tab => print!("{}", display::print_stats(&totals, max_kib, max_files)),
@@ -181,17 +182,24 @@ pub fn trim_dir(s: &mut Manager, dir: &str) -> Result<(), String> {
                 .or(mods.threads.as_ref()),
         )?;
         let units = s.config.size_units();
-        print!(
-            "{}",
-            recompress::recompress_dir(std::path::Path::new(dir), level, threads, units)?
-        );
+        let bar = Bar::new("--trim-recompress");
+        let report =
+            recompress::recompress_dir(std::path::Path::new(dir), level, threads, units, &bar);
+        // The bar goes before the report is printed.
+        drop(bar);
+        print!("{}", report?);
     }
     let Some(max) = &mods.trim_max_size else {
         return Ok(());
     };
     let max_bytes = max.get()?;
-    let t = trim::trim(std::path::Path::new(dir), max_bytes, mods.trim_method)
-        .map_err(|e| format!("trimming {dir}: {e}"))?;
+    let t = trim::trim(
+        std::path::Path::new(dir),
+        max_bytes,
+        mods.trim_method,
+        &Bar::new("--trim-dir"),
+    )
+    .map_err(|e| format!("trimming {dir}: {e}"))?;
     let units = size::SizeUnits::of(&max.text);
     println!(
         "Removed {} of {} files ({} of {}) from {dir}",
@@ -224,7 +232,8 @@ pub fn recompress(s: &mut Manager, level: &str) -> Result<(), String> {
     let mods = &s.mods;
     let threads = threads(mods.recompress_threads.as_ref().or(mods.threads.as_ref()))?;
     let (dir, units) = (&s.config.cache_dir, s.config.size_units());
-    print!("{}", recompress::recompress(dir, level, threads, units)?);
+    let report = recompress::recompress(dir, level, threads, units, &Bar::new("-X"))?;
+    print!("{report}");
     Ok(())
 }
 
@@ -343,7 +352,7 @@ pub fn clear(s: &mut Manager, _: &str) -> Result<(), String> {
         namespace: None,
     };
     let dry = s.mods.dry_run;
-    let swept = cleanup::evict_selected(&s.config.cache_dir, &all, dry)
+    let swept = cleanup::evict_selected(&s.config.cache_dir, &all, dry, &mut Bar::new("-C"))
         .map_err(|e| format!("clearing {}: {e}", s.cache_dir()))?;
     let what = if dry {
         "Would remove"
@@ -357,7 +366,7 @@ pub fn clear(s: &mut Manager, _: &str) -> Result<(), String> {
 pub fn check(s: &mut Manager, _: &str) -> Result<(), String> {
     // The stats files first: walking the entries rewrites them.
     let problems = stats::check_shards(&s.config.cache_dir);
-    let (checked, removed) = cleanup::check_all(&s.config.cache_dir)
+    let (checked, removed) = cleanup::check_all(&s.config.cache_dir, &mut Bar::new("--check"))
         .map_err(|e| format!("checking {}: {e}", s.cache_dir()))?;
     println!("Checked {checked} entries");
     let entries = report_swept(s.config.size_units(), "Removed bad entries:", removed);
@@ -378,7 +387,7 @@ pub fn check(s: &mut Manager, _: &str) -> Result<(), String> {
 
 pub fn cleanup(s: &mut Manager, _: &str) -> Result<(), String> {
     let limits = cleanup::Limits::from_config(&s.config);
-    let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits)
+    let swept = cleanup::full_cleanup(&s.config.cache_dir, &limits, &mut Bar::new("-c"))
         .map_err(|e| format!("cleaning up {}: {e}", s.cache_dir()))?;
     report_swept(s.config.size_units(), "Cleaned up cache: removed", swept)
 }
@@ -400,8 +409,13 @@ pub fn evict(s: &mut Manager, _: &str) -> Result<(), String> {
         namespace: s.mods.evict_namespace.as_deref(),
     };
     let dry = s.mods.dry_run;
-    let swept = cleanup::evict_selected(&s.config.cache_dir, &selection, dry)
-        .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
+    let swept = cleanup::evict_selected(
+        &s.config.cache_dir,
+        &selection,
+        dry,
+        &mut Bar::new("--evict"),
+    )
+    .map_err(|e| format!("evicting from {}: {e}", s.cache_dir()))?;
     report_swept(
         s.config.size_units(),
         if dry { "Would remove" } else { "Removed" },
@@ -409,19 +423,19 @@ pub fn evict(s: &mut Manager, _: &str) -> Result<(), String> {
     )
 }
 
-fn collect_usage(s: &Manager) -> Result<usage::Usage, String> {
+fn collect_usage(s: &Manager, option: &'static str) -> Result<usage::Usage, String> {
     let limits = cleanup::Limits::from_config(&s.config);
-    usage::collect(&s.config.cache_dir, &limits)
+    usage::collect(&s.config.cache_dir, &limits, &mut Bar::new(option))
         .map_err(|e| format!("reading {}: {e}", s.cache_dir()))
 }
 
 pub fn show_usage(s: &mut Manager, _: &str) -> Result<(), String> {
-    print!("{}", usage::show(&collect_usage(s)?));
+    print!("{}", usage::show(&collect_usage(s, "--show-usage")?));
     Ok(())
 }
 
 pub fn print_usage(s: &mut Manager, _: &str) -> Result<(), String> {
-    print!("{}", usage::print(&collect_usage(s)?));
+    print!("{}", usage::print(&collect_usage(s, "--print-usage")?));
     Ok(())
 }
 

@@ -402,11 +402,10 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::info(
         "generate",
         generate::document,
-        "print the man page, a shell's completion script or the README's option table",
+        "print the man page (man), a shell's completion script (bash, zsh, fish) or the README's option table (markdown)",
     )
     .value("WHAT")
-    .choices(generate::DOCUMENTS)
-    .hidden(),
+    .choices(generate::DOCUMENTS),
 ];
 
 /// The parser for the manager's command line, built from

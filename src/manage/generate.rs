@@ -1,5 +1,6 @@
-//! The manager's answers that replace a run: `-h`, `-V` and the hidden
-//! `--generate WHAT`, which prints documents built from the option table.
+//! The manager's answers that replace a run: `-h`, `-V` and
+//! `--generate WHAT`, which prints documents built from the option table
+//! (the man page's own sections are in `man`).
 //! clap_mangen and clap_complete run only here, so only when asked.
 
 use std::io::Write;
@@ -13,19 +14,15 @@ use super::cli::{documented, Kind, Opt, MANAGER_OPTIONS};
 /// a shell's completion script.
 pub const DOCUMENTS: &[&str] = &["man", "markdown", "bash", "zsh", "fish"];
 
-/// The man page's DESCRIPTION before the note on order; `-h` shows the
-/// one-line `about` instead.
-const MAN_DESCRIPTION: &str = "\
-objcache caches the objects a C, C++ or assembler compile produces and \
-gives them back when the same compile runs again. It takes ccache's options, \
-ccache.conf and CCACHE_* variables.
-
-Called as objcache COMPILER ARGS, or through a symlink named like the \
-compiler, it runs one cached compile. Called with options only, it manages \
-the cache.";
+/// Where `-h` sends the reader for more.
+pub const HELP_MORE: &str = "\
+The manual page has every configuration key, the environment and examples:
+man objcache (or: objcache --generate man | man -l -). More in the docs:
+/usr/share/doc/objcache, or docs/ in the source (configuration.md,
+compatibility.md).";
 
 pub fn help(cmd: &mut Command, _: &str) -> Result<(), String> {
-    print!("{}", cmd.render_help());
+    print!("{}\n{HELP_MORE}\n", cmd.render_help());
     Ok(())
 }
 
@@ -87,22 +84,13 @@ pub fn document(_: &mut Command, what: &str) -> Result<(), String> {
 
 pub fn render(what: &str) -> Result<Vec<u8>, String> {
     Ok(match what {
-        "man" => man()?,
+        "man" => super::man::man()?,
         "markdown" => markdown().into_bytes(),
         "bash" => completion(Bash),
         "zsh" => completion(Zsh),
         "fish" => completion(Fish),
         other => return Err(format!("cannot generate \"{other}\"")),
     })
-}
-
-fn man() -> Result<Vec<u8>, String> {
-    let description = format!("{MAN_DESCRIPTION}\n\n{}", order_note(str::to_owned));
-    let mut out = Vec::new();
-    clap_mangen::Man::new(documented().long_about(description))
-        .render(&mut out)
-        .map_err(|e| format!("rendering the man page: {e}"))?;
-    Ok(out)
 }
 
 /// Named one by one, not through `Shell`, which would link every shell's
@@ -123,7 +111,7 @@ pub fn markdown() -> String {
 }
 
 /// How the kinds of option run; `code` marks up an option or a command.
-fn order_note(code: impl Fn(&str) -> String) -> String {
+pub(super) fn order_note(code: impl Fn(&str) -> String) -> String {
     let modifiers = listed(&code, |k| matches!(k, Kind::Modifier));
     let infos = listed(&code, |k| matches!(k, Kind::Info(_)));
     format!(

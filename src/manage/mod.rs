@@ -11,10 +11,12 @@ mod actions;
 mod cli;
 mod entries;
 mod generate;
+mod man;
 mod metrics;
 mod miss_report;
 mod misses;
 mod modifiers;
+mod progress;
 mod recompress;
 mod remote_check;
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::entries::{entry_files, header};
+use super::progress::Bar;
 use crate::config::size::SizeUnits;
 use crate::disk::entry::ResultEntry;
 use crate::disk::inputs::MissInputs;
@@ -106,10 +107,12 @@ pub fn recompress(
     level: Option<i32>,
     threads: usize,
     units: SizeUnits,
+    bar: &Bar,
 ) -> Result<String, String> {
+    bar.begin("Reading", 0);
     let files =
         entry_files(cache_dir).map_err(|e| format!("reading {}: {e}", cache_dir.display()))?;
-    let tally = run(files, level, threads, Target::Local(cache_dir));
+    let tally = run(files, level, threads, Target::Local(cache_dir), bar);
     Ok(tally.report(units))
 }
 
@@ -121,10 +124,12 @@ pub fn recompress_dir(
     level: Option<i32>,
     threads: usize,
     units: SizeUnits,
+    bar: &Bar,
 ) -> Result<String, String> {
     let mut files = Vec::new();
+    bar.begin("Reading", 0);
     remote_entries(dir, &mut files).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-    Ok(run(files, level, threads, Target::InPlace).report(units))
+    Ok(run(files, level, threads, Target::InPlace, bar).report(units))
 }
 
 fn remote_entries(dir: &Path, out: &mut Vec<(PathBuf, EntryKind, Key)>) -> io::Result<()> {
@@ -156,11 +161,13 @@ fn run(
     level: Option<i32>,
     threads: usize,
     target: Target,
+    bar: &Bar,
 ) -> Tally {
     let files: Vec<_> = files
         .into_iter()
         .filter(|(_, kind, _)| *kind != EntryKind::RawObject)
         .collect();
+    bar.begin("Recompressing", files.len() as u64);
     let per_thread = files.len().div_ceil(threads.max(1)).max(1);
     let mut total = Tally::default();
     std::thread::scope(|scope| {
@@ -171,6 +178,7 @@ fn run(
                     let mut t = Tally::default();
                     for (path, kind, key) in chunk {
                         one(&mut t, path, *kind, key, level, target);
+                        bar.advance(1);
                     }
                     t
                 })

@@ -8,6 +8,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::progress::Bar;
 use crate::files::disk_kib;
 
 /// What orders the files: when they were last read, or last written.
@@ -86,6 +87,19 @@ fn walk(dir: &Path, method: Method, out: &mut Vec<Found>) -> io::Result<()> {
     Ok(())
 }
 
+/// How many of `files`, oldest first, go to get them down to `max_bytes`.
+fn to_remove(files: &[Found], max_bytes: u64) -> u64 {
+    let mut left: u64 = files.iter().map(|f| f.bytes).sum();
+    files
+        .iter()
+        .take_while(|f| {
+            let over = left > max_bytes;
+            left -= f.bytes;
+            over
+        })
+        .count() as u64
+}
+
 /// What a trim found and removed, in files and bytes on disk.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Trimmed {
@@ -97,8 +111,9 @@ pub struct Trimmed {
 
 /// Removes the least recently used files of `dir` (all its subdirectories)
 /// until what is left takes at most `max_bytes` on disk.
-pub fn trim(dir: &Path, max_bytes: u64, method: Method) -> io::Result<Trimmed> {
+pub fn trim(dir: &Path, max_bytes: u64, method: Method, bar: &Bar) -> io::Result<Trimmed> {
     let mut files = Vec::new();
+    bar.begin("Reading", 0);
     walk(dir, method, &mut files)?;
     files.sort_by(|a, b| a.time_ns.cmp(&b.time_ns).then_with(|| a.path.cmp(&b.path)));
     let mut t = Trimmed {
@@ -107,10 +122,12 @@ pub fn trim(dir: &Path, max_bytes: u64, method: Method) -> io::Result<Trimmed> {
         ..Trimmed::default()
     };
     let mut left = t.bytes_before;
+    bar.begin("Removing", to_remove(&files, max_bytes));
     for f in &files {
         if left <= max_bytes {
             break;
         }
+        bar.advance(1);
         match fs::remove_file(&f.path) {
             Ok(()) => {
                 t.files_removed += 1;
@@ -145,7 +162,7 @@ mod tests {
         }
         fs::write(dir.path().join("CACHEDIR.TAG"), b"x").unwrap();
         let each = disk_kib(&fs::metadata(sub.join("old")).unwrap()) * 1024;
-        let t = trim(dir.path(), 2 * each, Method::Mtime).unwrap();
+        let t = trim(dir.path(), 2 * each, Method::Mtime, &Bar::new("test")).unwrap();
         assert_eq!(t.files_removed, 1);
         assert!(!sub.join("old").exists());
         assert!(sub.join("mid").exists() && sub.join("new").exists());
@@ -162,7 +179,7 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, b"x").unwrap();
             fs::write(dir.path().join("entry"), vec![1u8; 8192]).unwrap();
-            let e = trim(dir.path(), 0, Method::Mtime).unwrap_err();
+            let e = trim(dir.path(), 0, Method::Mtime, &Bar::new("test")).unwrap_err();
             assert!(e.to_string().contains("local cache"), "{mark}: {e}");
             assert!(dir.path().join("entry").exists(), "{mark}");
         }

@@ -98,6 +98,11 @@ mod tests {
         assert_eq!(nearest("clenup"), Some("cleanup"));
         assert_eq!(nearest("max-szie"), Some("max-size"));
         assert_eq!(nearest("frobnicate"), None);
-        assert_eq!(nearest("generat"), None, "hidden options are not offered");
+        assert_eq!(nearest("generat"), Some("generate"));
+        assert_eq!(
+            nearest("recompress-thread"),
+            None,
+            "hidden options are not offered"
+        );
     }
 }

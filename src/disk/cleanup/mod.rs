@@ -27,6 +27,23 @@ use crate::stats::{self, BucketUsage, Counter};
 /// Temp files older than this were left by a killed process.
 pub const STALE_TEMP_SECS: u64 = 3600;
 
+/// Told how far a long walk of the cache is: the manager shows it as a
+/// progress bar on a terminal; a cleanup that a compile starts gives a
+/// closure that keeps its lock alive. Steps are buckets, unless a stage
+/// says otherwise.
+pub trait Progress {
+    /// A stage of `total` steps begins.
+    fn stage(&mut self, _what: &'static str, _total: u64) {}
+    /// One more step of the stage is done.
+    fn step(&mut self);
+}
+
+impl<F: FnMut()> Progress for F {
+    fn step(&mut self) {
+        self()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
     /// 0 = no limit.
@@ -323,15 +340,17 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
 }
 
 /// Every entry of every bucket a cleanup can reach, one bucket in memory
-/// at a time; `progress` runs before each bucket.
+/// at a time, as the stage `what` of `progress`.
 fn for_each_entry(
     cache_dir: &Path,
     reach: &reach::Reach,
-    progress: &mut dyn FnMut(),
+    (what, progress): (&'static str, &mut dyn Progress),
     mut f: impl FnMut(&WalkedFile),
 ) -> io::Result<()> {
-    for bucket in (0..=255u8).filter(|&b| reach.can_reach(b)) {
-        progress();
+    let buckets: Vec<u8> = (0..=255u8).filter(|&b| reach.can_reach(b)).collect();
+    progress.stage(what, buckets.len() as u64);
+    for bucket in buckets {
+        progress.step();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
                 f(&entry);
@@ -355,8 +374,8 @@ pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     evict_with(cache_dir, limits, &mut || {})
 }
 
-/// `evict`, running `progress` before each bucket it walks.
-fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> io::Result<Swept> {
+/// `evict`, telling `progress` of each bucket it walks.
+fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) -> io::Result<Swept> {
     let age_cut = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
     let mut reach = reach::Reach::read(cache_dir);
@@ -372,7 +391,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
         let (mut kib, mut files) = (0u64, 0u64);
         // Miss inputs go by last use with the rest; only their size
         // counts against the limits (see `FileClass::is_counted_file`).
-        for_each_entry(cache_dir, &reach, progress, |e| {
+        for_each_entry(cache_dir, &reach, ("Measuring ages", progress), |e| {
             let counted = u64::from(e.class.is_counted_file());
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
@@ -389,7 +408,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, &reach, progress, |e| {
+            for_each_entry(cache_dir, &reach, ("Finding the cutoff", progress), |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib, u64::from(e.class.is_counted_file())));
                 }
@@ -416,8 +435,9 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn FnMut()) -> 
                     && (bin > cut_bin || (bin == cut_bin && e.used_ns <= cut_ns)))
         };
         let mut round = Swept::default();
+        progress.stage("Evicting", 256);
         for bucket in 0..=255u8 {
-            progress();
+            progress.step();
             round += sweep_bucket(cache_dir, bucket, &mut rule, false)?;
         }
         total += round;
@@ -450,10 +470,16 @@ fn cut_bin(hist: &[(u64, u64)], sums: (u64, u64), over: impl Fn(u64, u64) -> boo
 
 /// `-c`: re-verifies every bucket against the disk (removing stale temp files
 /// and entries past `max_age`), then evicts down to the limits.
-pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
+pub fn full_cleanup(
+    cache_dir: &Path,
+    limits: &Limits,
+    progress: &mut dyn Progress,
+) -> io::Result<Swept> {
     let cutoff = age_cutoff(limits).unwrap_or(0);
     let mut total = Swept::default();
+    progress.stage("Cleaning", 256);
     for bucket in 0..=255u8 {
+        progress.step();
         total += sweep_bucket(
             cache_dir,
             bucket,
@@ -463,7 +489,7 @@ pub fn full_cleanup(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
     }
     total += sweep_stray_temp_files(cache_dir, false)?;
     if needs_cleanup(cache_dir, limits) {
-        total += evict(cache_dir, limits)?;
+        total += evict_with(cache_dir, limits, progress)?;
     }
     stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
     Ok(total)

@@ -4,16 +4,20 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{sweep_bucket, sweep_stray_temp_files, FileClass, Swept, WalkedFile, STALE_TEMP_SECS};
+use super::{
+    sweep_bucket, sweep_stray_temp_files, FileClass, Progress, Swept, WalkedFile, STALE_TEMP_SECS,
+};
 use crate::disk::container;
 
 /// `--check`: verifies every entry (checksum, key, format; a raw object
 /// against its result's digest) and removes the bad ones, with their
 /// accounting. Returns what was checked and what was removed.
-pub fn check_all(cache_dir: &Path) -> io::Result<(u64, Swept)> {
+pub fn check_all(cache_dir: &Path, progress: &mut dyn Progress) -> io::Result<(u64, Swept)> {
     let mut checked = 0u64;
     let mut removed = Swept::default();
+    progress.stage("Checking", 256);
     for bucket in 0..=255u8 {
+        progress.step();
         let mut rule = |f: &WalkedFile| {
             // Files objcache did not write are not its to judge.
             if f.class == FileClass::Other {
@@ -123,10 +127,17 @@ pub fn namespace_of(path: &Path) -> Option<String> {
 }
 
 /// Removes (or, dry, counts) every entry the selection matches.
-pub fn evict_selected(cache_dir: &Path, selection: &Selection, dry_run: bool) -> io::Result<Swept> {
+pub fn evict_selected(
+    cache_dir: &Path,
+    selection: &Selection,
+    dry_run: bool,
+    progress: &mut dyn Progress,
+) -> io::Result<Swept> {
     let now = crate::clock::now_ns();
     let mut total = Swept::default();
+    progress.stage(if dry_run { "Counting" } else { "Removing" }, 256);
     for bucket in 0..=255u8 {
+        progress.step();
         total += sweep_bucket(
             cache_dir,
             bucket,

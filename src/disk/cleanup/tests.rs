@@ -69,10 +69,10 @@ fn selection_by_age_and_stale_temp_files() {
         older_than_secs: Some(86400),
         namespace: None,
     };
-    let dry = evict_selected(dir.path(), &sel, true).unwrap();
+    let dry = evict_selected(dir.path(), &sel, true, &mut || {}).unwrap();
     assert_eq!(dry.files, 2);
     assert!(store.path(&old, EntryKind::Result).exists());
-    let done = evict_selected(dir.path(), &sel, false).unwrap();
+    let done = evict_selected(dir.path(), &sel, false, &mut || {}).unwrap();
     assert_eq!(done, dry);
     assert!(!store.path(&old, EntryKind::Result).exists());
     assert!(store.path(&new, EntryKind::Result).exists());
@@ -220,13 +220,13 @@ fn miss_inputs_are_counted_apart_by_stores_and_walks() {
         multiple: 0.9,
         max_age_secs: None,
     };
-    full_cleanup(dir.path(), &limits).unwrap();
+    full_cleanup(dir.path(), &limits, &mut || {}).unwrap();
     exact("-c", 3, 2);
     let all = Selection {
         older_than_secs: None,
         namespace: None,
     };
-    let swept = evict_selected(dir.path(), &all, false).unwrap();
+    let swept = evict_selected(dir.path(), &all, false, &mut || {}).unwrap();
     assert_eq!((swept.files, swept.inputs), (3, 2));
     exact("-C", 0, 0);
 }
