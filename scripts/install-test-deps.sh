@@ -4,11 +4,12 @@
 # (redis-server, nginx; openssl makes their TLS certificates; moto and
 # s3s-fs for S3, below), the profile tools
 # (gcov, llvm-profdata) and prometheus-node-exporter, which reads
-# --print-stats --format openmetrics.
+# --print-stats --format openmetrics; man-db, whose `man -w` finds the
+# man page the Debian package installs (tests/package.rs).
 # Does nothing when everything is already there.
 set -euo pipefail
 need=()
-for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv; do
+for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv man:man-db; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
