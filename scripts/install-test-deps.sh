@@ -5,7 +5,8 @@
 # s3s-fs for S3, below), the profile tools
 # (gcov, llvm-profdata) and prometheus-node-exporter, which reads
 # --print-stats --format openmetrics, and groff and man, which render the
-# man page (tests/man_page.rs).
+# man page (tests/man_page.rs; `man -w` finds the one the Debian package
+# installs, tests/package.rs).
 # Does nothing when everything is already there.
 set -euo pipefail
 need=()

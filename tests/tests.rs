@@ -57,6 +57,7 @@ mod masquerade;
 mod miss_inputs_policy;
 mod outputs;
 mod outputs_trust;
+mod package;
 mod pch;
 mod progress;
 mod readme;

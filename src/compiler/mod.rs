@@ -49,17 +49,7 @@ pub struct Compiler {
 /// skipping anything that is objcache itself, so a masquerading symlink can
 /// never make objcache call itself.
 pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
-    // The kernel's name for the running executable already has every
-    // symlink resolved; it ends in " (deleted)" once the binary was replaced
-    // (an upgrade while a build runs).
-    let me = std::env::current_exe().ok().map(|p| {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = p.as_os_str().as_bytes();
-        match bytes.strip_suffix(b" (deleted)") {
-            Some(kept) => PathBuf::from(std::ffi::OsStr::from_bytes(kept)),
-            None => p,
-        }
-    });
+    let me = running_exe();
     let is_me = |real: &Path| -> bool {
         match &me {
             Some(me) => real == me || real.file_name() == me.file_name(),
@@ -93,6 +83,20 @@ pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
         }
     }
     Err(format!("could not find compiler \"{name}\" in PATH"))
+}
+
+/// The running executable, every symlink resolved (the kernel's name for
+/// it), without the " (deleted)" it ends in once the binary was replaced
+/// (an upgrade while a build runs).
+pub fn running_exe() -> Option<PathBuf> {
+    std::env::current_exe().ok().map(|p| {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = p.as_os_str().as_bytes();
+        match bytes.strip_suffix(b" (deleted)") {
+            Some(kept) => PathBuf::from(std::ffi::OsStr::from_bytes(kept)),
+            None => p,
+        }
+    })
 }
 
 /// Which compiler family, for the few places where gcc and clang differ.

@@ -10,6 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use super::actions::{self, Manager};
 use super::generate;
 use super::modifiers::{self, Setter};
+use super::symlinks;
 
 /// Runs one action with the option's value (empty for a flag).
 pub type Handler = fn(&mut Manager, &str) -> Result<(), String>;
@@ -387,6 +388,12 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
         actions::stop_storage_helpers,
         "stop this user's running storage helpers (ccache-storage-SCHEME processes) now instead of after their idle timeout; with -v, a line for each",
     ),
+    Opt::info(
+        "install-symlinks",
+        symlinks::answer,
+        "make a link to objcache in DIR for each compiler in PATH (gcc, g++, cc, c++, clang, clang++, their versioned and cross names), to put DIR first in PATH; run again after installing compilers (objcache only)",
+    )
+    .value("DIR"),
     Opt::info("help", generate::help, "print this help text").short('h'),
     Opt::info(
         "version",

@@ -118,7 +118,7 @@ pub(super) fn order_note(code: impl Fn(&str) -> String) -> String {
         "Options run in the order given ({} shows, then zeroes), \
          as often as given ({} sets both, {} shows twice). \
          {modifiers} apply to every option of the command line wherever they stand; \
-         {infos} print and do nothing else.",
+         {infos} do what they say and nothing else.",
         code("objcache -s -z"),
         code("-o a=1 -o b=2"),
         code("-s -z -s"),

@@ -5,7 +5,7 @@
 //! `options` holds the one table of options; `modifiers` the typed
 //! fields the modifiers set; `actions` what each action does; `generate`
 //! the help, the man page, the completions and the README table, all from
-//! the table.
+//! the table; `symlinks` the masquerade directory.
 
 mod actions;
 mod cli;
@@ -19,6 +19,7 @@ mod modifiers;
 mod progress;
 mod recompress;
 mod remote_check;
+mod symlinks;
 #[cfg(test)]
 mod tests;
 mod trim;
