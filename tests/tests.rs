@@ -40,6 +40,7 @@ mod fresh_inputs;
 mod hardlink;
 mod hostile_dir_config;
 mod hostile_locks;
+mod hostile_machine_readable;
 mod hostile_open;
 mod hostile_remote;
 mod hostile_stamps;

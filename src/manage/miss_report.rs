@@ -61,19 +61,33 @@ pub fn markdown(report: &Report, cwd: &str) -> String {
     }
     out.push_str("| Output | Source | Reason | Why | Last call |\n");
     out.push_str("| --- | --- | --- | --- | --- |\n");
-    for m in &report.misses {
+    for (i, m) in report.misses.iter().enumerate() {
         let reason = m.reason.as_deref().unwrap_or("?");
         let last = if m.hit_since { "hit" } else { "missed" };
-        out.push_str(&format!(
+        let row = format!(
             "| {} | {} | {} | {} | {last} |\n",
             cell(shorten(&m.output, cwd)),
             cell(shorten(&m.source, cwd)),
             cell(reason),
             cell(&m.explanation),
-        ));
+        );
+        if out.len() + row.len() > MARKDOWN_BUDGET {
+            let left = n - i;
+            out.push_str(&format!(
+                "\n{left} more not shown (a step summary takes 1 MiB at most); \
+                 `objcache --explain --format json` lists them all.\n"
+            ));
+            break;
+        }
+        out.push_str(&row);
     }
     out
 }
+
+/// The markdown's bytes at most: GitHub refuses a step summary over 1 MiB
+/// whole (the job's other summaries with it), and the build step may have
+/// written some of its own.
+const MARKDOWN_BUDGET: usize = 512 << 10;
 
 fn shorten<'a>(path: &'a str, cwd: &str) -> &'a str {
     crate::paths::strip_dir(path, cwd).unwrap_or(path)

@@ -137,6 +137,7 @@ impl Counters {
         if !ended && damage.is_none() {
             damage = Some("no `end` line".to_string());
         }
+        c.namespaces.fit();
         (c, damage)
     }
 

@@ -153,6 +153,29 @@ impl Namespaces {
         *v = v.saturating_add_signed(delta);
     }
 
+    /// Folds into `OTHER` the namespaces past the budget, as `apply`
+    /// would have counted them: a shard read with more (hand-edited, or a
+    /// name kilobytes long) would otherwise be rewritten past
+    /// `MAX_STATS_FILE`, cut on every read and counted corrupt forever.
+    pub fn fit(&mut self) {
+        let mut used = cost(OTHER);
+        let mut over = Vec::new();
+        for name in self.0.keys().filter(|k| *k != OTHER) {
+            used += cost(name);
+            if used > BUDGET {
+                over.push(name.clone());
+            }
+        }
+        for name in over {
+            if let Some(values) = self.0.remove(&name) {
+                let other = self.0.entry(OTHER.to_string()).or_default();
+                for (o, v) in other.iter_mut().zip(values) {
+                    *o = o.saturating_add(v);
+                }
+            }
+        }
+    }
+
     pub fn merge(&mut self, other: &Namespaces) {
         for (name, values) in &other.0 {
             let mine = self.0.entry(name.clone()).or_default();
