@@ -159,3 +159,13 @@ fn a_dumb_terminal_gets_no_bar() {
     assert!(out.success(), "{}", out.dump());
     assert_eq!(out.stdout_str(), "", "a dumb terminal got output on stderr");
 }
+
+/// The bars' maths must not cost a compile: the binary needs no libm.so
+/// (loading it is nine system calls at every start, hits included).
+#[test]
+fn the_binary_loads_no_libm() {
+    let out = Command::new("ldd").arg(objcache_bin()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // A static build has no shared libraries at all.
+    assert!(!text.contains("libm.so"), "{text}");
+}
