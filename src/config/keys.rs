@@ -258,6 +258,26 @@ mod tests {
         assert_eq!(inert, ["cpp_extension", "inode_cache", "msvc_dep_prefix"]);
     }
 
+    /// `-p` lists only keys with an effect; the docs must not promise
+    /// the others there.
+    #[test]
+    fn keys_without_effect_are_not_said_to_be_shown_by_p() {
+        let doc = include_str!("../../docs/configuration.md");
+        for k in KEYS.iter().filter(|k| !k.effective) {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` ", k.name)));
+            if let Some(row) = row {
+                assert!(!row.contains("shown by `-p`"), "{row}");
+            }
+            assert!(
+                !doc.contains(&format!("`{}`) are accepted, shown by `-p`", k.name)),
+                "{}",
+                k.name
+            );
+        }
+    }
+
     #[test]
     fn every_key_has_a_row_in_the_compatibility_table() {
         let doc = include_str!("../../docs/compatibility.md");
