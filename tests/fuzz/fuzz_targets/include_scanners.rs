@@ -39,7 +39,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(start <= end && end <= data.len(), "{start}..{end}");
     }
     let _ = includes_from_preprocessed(data, "input.c");
-    let _ = includes_from_depfile(data, "input.c");
+    let _ = includes_from_depfile(data, "input.c", false);
+    let _ = includes_from_depfile(data, "input.c", true);
     let base = BaseDirs::one("/work");
     // Paths under /work/dir/sys are kept as spelled (a sysroot the debug
     // information names), the rest related to base_dir.
