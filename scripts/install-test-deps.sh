@@ -9,6 +9,25 @@
 # installs, tests/package.rs).
 # Does nothing when everything is already there.
 set -euo pipefail
+
+# The S3-compatible servers the S3 tests start (tests/common/servers.rs
+# finds them here): moto's server mode in a Python venv, and s3s-fs, which
+# checks SigV4 signatures, presigned URLs included (moto, s3rver 3.7.1 and
+# localbucket check none), built by cargo. Same place for every checkout.
+deps="${OBJCACHE_TEST_DEPS:-${HOME:-/root}/.cache/objcache-test-deps}"
+mkdir -p "$deps"
+s3s_pid=
+if [ ! -x "$deps/s3s/bin/s3s-fs" ]; then
+    # Unoptimised and without debug info: 116 s of CPU instead of 283 s for
+    # a release build, and the tests' few requests do not notice the speed.
+    # Built while apt and pip download, and waited for at the end.
+    echo "building s3s-fs into $deps/s3s (about two minutes, once)"
+    CARGO_PROFILE_DEV_DEBUG=0 cargo install -q --locked --debug \
+        s3s-fs@0.14.1 --features binary --root "$deps/s3s" \
+        >"$deps/s3s-build.log" 2>&1 &
+    s3s_pid=$!
+fi
+
 need=()
 for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv groff:groff-base man:man-db; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
@@ -21,12 +40,6 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The S3-compatible servers the S3 tests start (tests/common/servers.rs
-# finds them here): moto's server mode in a Python venv, and s3s-fs, which
-# checks SigV4 signatures, presigned URLs included (moto, s3rver 3.7.1 and
-# localbucket check none), built by cargo. Same place for every checkout.
-deps="${OBJCACHE_TEST_DEPS:-${HOME:-/root}/.cache/objcache-test-deps}"
-mkdir -p "$deps"
 if [ ! -x "$deps/venv/bin/moto_server" ]; then
     echo "installing moto[server] into $deps/venv"
     if ! python3 -m venv "$deps/venv" >/dev/null 2>&1; then
@@ -40,10 +53,10 @@ if [ ! -x "$deps/venv/bin/moto_server" ]; then
     fi
     "$deps/venv/bin/pip" install -q 'moto[server]==5.2.6'
 fi
-if [ ! -x "$deps/s3s/bin/s3s-fs" ]; then
-    # Unoptimised and without debug info: 116 s of CPU instead of 283 s for
-    # a release build, and the tests' few requests do not notice the speed.
-    echo "building s3s-fs into $deps/s3s (about two minutes, once)"
-    CARGO_PROFILE_DEV_DEBUG=0 cargo install -q --locked --debug \
-        s3s-fs@0.14.1 --features binary --root "$deps/s3s"
+if [ -n "$s3s_pid" ]; then
+    if ! wait "$s3s_pid"; then
+        cat "$deps/s3s-build.log" >&2
+        echo "building s3s-fs failed" >&2
+        exit 1
+    fi
 fi
