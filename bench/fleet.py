@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import bench as B  # noqa: E402
 import remote as R  # noqa: E402
+from ports import free_port, wait_port  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get("FLEET_SIZES", "8,32").split(",")]
 ROUNDS = int(os.environ.get("FLEET_ROUNDS", 3))
@@ -79,12 +80,12 @@ class Servers:
         moto = os.environ.get("MOTO_SERVER")
         if not moto:
             raise SystemExit("FLEET_BACKENDS has s3: set MOTO_SERVER to a moto_server")
-        port = R.free_port()
+        port = free_port()
         self.s3_log = self.work / "moto.log"
         self.procs += (subprocess.Popen(
             [moto, "-H", "127.0.0.1", "-p", str(port)],
             stdout=open(self.s3_log, "w"), stderr=subprocess.STDOUT),)
-        R.wait_port(port)
+        wait_port(port)
         self.s3_endpoint = f"http://127.0.0.1:{port}"
         subprocess.run(["curl", "-s", "-X", "PUT", f"{self.s3_endpoint}/{S3_BUCKET}"],
                        check=True, stdout=subprocess.DEVNULL)

@@ -11,33 +11,15 @@ servers are started here on 127.0.0.1 and stopped at the end.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench as B  # noqa: E402
+from ports import free_port, wait_port  # noqa: E402
 
 ROUNDS = int(os.environ.get("REMOTE_ROUNDS", 3))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on port {port} did not start")
 
 
 def start_servers(work):

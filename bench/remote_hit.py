@@ -15,13 +15,15 @@ Everything listens on 127.0.0.1 and is stopped at the end.
 import http.client
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ports import free_port, wait_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OBJCACHE = os.environ.get("OBJCACHE", str(ROOT / "target/release/objcache"))
@@ -41,23 +43,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on port {port} did not start")
 
 
 def start(work):
@@ -99,7 +84,7 @@ http {{
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     urls["S3 (s3s-fs)"] = f"s3://cache/objcache endpoint=http://127.0.0.1:{sport}"
     for port in (rport, hport, mport, sport):
-        wait_port(port)
+        wait_port(port, timeout=20.0)
     conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
     conn.request("PUT", "/cache")
     assert conn.getresponse().status == 200, "moto: CreateBucket"

@@ -147,6 +147,18 @@ fn tls_config(spec: &BackendSpec) -> Result<ureq::tls::TlsConfig, String> {
         .build())
 }
 
+/// An entry's body, at most `MAX_ENTRY` bytes: a huge or endless answer
+/// must not fill the memory of every compile of a parallel build.
+pub(super) fn read_entry(
+    resp: &mut ureq::http::Response<ureq::Body>,
+) -> Result<Vec<u8>, RemoteError> {
+    resp.body_mut()
+        .with_config()
+        .limit(MAX_ENTRY)
+        .read_to_vec()
+        .map_err(error)
+}
+
 pub(super) fn error(e: ureq::Error) -> RemoteError {
     match e {
         ureq::Error::Timeout(t) => RemoteError::Timeout(format!("HTTP {t}")),
@@ -162,13 +174,7 @@ impl Backend for HttpBackend {
         }
         let mut resp = req.call().map_err(error)?;
         match resp.status().as_u16() {
-            200 => resp
-                .body_mut()
-                .with_config()
-                .limit(MAX_ENTRY)
-                .read_to_vec()
-                .map(Some)
-                .map_err(error),
+            200 => read_entry(&mut resp).map(Some),
             404 => Ok(None),
             s => Err(RemoteError::Other(format!("HTTP GET: status code: {s}"))),
         }

@@ -20,8 +20,8 @@
 //! never misses, so a broken setup does not pass for a cold cache.
 
 use super::aws::{self, Settings};
-use super::http::{agent, error};
-use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
+use super::http::{agent, error, read_entry};
+use super::{Backend, BackendSpec, RemoteError, Timeouts};
 use rusty_s3::actions::{DeleteObject, GetObject, HeadObject, PutObject};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use std::time::Duration;
@@ -155,13 +155,7 @@ impl Backend for S3Backend {
         let url = GetObject::new(&self.bucket, self.credentials.as_ref(), &key).sign(SIGNED_FOR);
         let mut resp = self.agent.get(url.as_str()).call().map_err(error)?;
         match resp.status().as_u16() {
-            200 => resp
-                .body_mut()
-                .with_config()
-                .limit(MAX_ENTRY)
-                .read_to_vec()
-                .map(Some)
-                .map_err(error),
+            200 => read_entry(&mut resp).map(Some),
             404 => {
                 let body = read_error_body(&mut resp);
                 match xml_element(&body, "Code").as_deref() {
