@@ -32,6 +32,8 @@ mod defaults;
 mod depfiles;
 mod dir_config;
 mod direct;
+mod doc_ci_recipes;
+mod doc_commands;
 mod empty_ccache_dir;
 mod explain;
 mod extra_outputs;
