@@ -272,8 +272,8 @@ const SEE_ALSO: &str = "\
 ccache(1), gcc(1), clang(1).
 
 The documentation of objcache, in docs/ of its source or \
-/usr/share/doc/objcache: README.md, configuration.md (every key at \
-length), compatibility.md (where objcache differs from ccache), \
+/usr/share/doc/objcache: README.md, guide.md (getting started, CI \
+recipes), configuration.md (every key at length), compatibility.md (where objcache differs from ccache), \
 cache-size.md, remote-storage.md, ci.md, formats.md.";
 
 #[cfg(test)]
