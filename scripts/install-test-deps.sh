@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: real compilers, build tools (CMake,
-# make, Ninja) and the servers the remote-storage tests start on 127.0.0.1
+# make, Ninja; Meson, Autoconf and Automake for tests/build_systems.rs)
+# and the servers the remote-storage tests start on 127.0.0.1
 # (redis-server, nginx; openssl makes their TLS certificates; moto and
 # s3s-fs for S3, below), the profile tools
 # (gcov, llvm-profdata) and prometheus-node-exporter, which reads
@@ -29,7 +30,7 @@ if [ ! -x "$deps/s3s/bin/s3s-fs" ]; then
 fi
 
 need=()
-for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv groff:groff-base man:man-db; do
+for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build meson:meson autoreconf:autoconf automake:automake redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv groff:groff-base man:man-db; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

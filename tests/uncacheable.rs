@@ -233,22 +233,49 @@ fn unsupported_source_language_f90_file() {
     );
 }
 
+/// As ccache counts an Autoconf test: its compiles (`-c conftest.c`) are
+/// cached like any other; a link whose first input is `conftest.*` counts
+/// `autoconf_test`, other links `called_for_link`.
 #[test]
-fn autoconf_test_conftest_c() {
+fn autoconf_test_links_count_apart_and_its_compiles_cache() {
     let env = TestEnv::new();
     let dir = env.dir("work");
-    fs::write(dir.join("conftest.c"), "int main(void) { return 0; }\n").unwrap();
-    let a = ["-c", "conftest.c", "-o", "conftest.o"];
-    let p = plain("gcc", &dir, a);
-    assert!(p.success());
-    let expected = read(&dir.join("conftest.o"));
-    rm(&dir.join("conftest.o"));
-    uncacheable(&env, &dir, "gcc", &a, "autoconf_test");
-    assert_bytes_eq(&read(&dir.join("conftest.o")), &expected, "conftest.o");
-    // Never cached: the second run is counted the same way, not a hit.
-    rm(&dir.join("conftest.o"));
-    uncacheable(&env, &dir, "gcc", &a, "autoconf_test");
-    assert_bytes_eq(&read(&dir.join("conftest.o")), &expected, "conftest.o (2)");
+    write_file(&dir.join("conftest.c"), "int main(void) { return 0; }\n");
+    let compile = Compile::new(
+        &dir,
+        "gcc",
+        &["-c", "conftest.c", "-o", "conftest.o"],
+        "conftest.o",
+    );
+    let expected = compile.plain().obj;
+    for round in 0..2 {
+        compile.check_obj(&env, &expected);
+        let s = env.stats();
+        assert_eq!((get(&s, "cache_miss"), hits(&s)), (1, round), "{s:?}");
+    }
+    uncacheable(
+        &env,
+        &dir,
+        "gcc",
+        &["-o", "conftest", "conftest.c"],
+        "autoconf_test",
+    );
+    uncacheable(
+        &env,
+        &dir,
+        "gcc",
+        &["-o", "conftest", "conftest.o"],
+        "autoconf_test",
+    );
+    fs::rename(dir.join("conftest.o"), dir.join("main.o")).unwrap();
+    uncacheable(
+        &env,
+        &dir,
+        "gcc",
+        &["-o", "main", "main.o"],
+        "called_for_link",
+    );
+    assert_eq!(env.stat("autoconf_test"), 2);
 }
 
 #[test]

@@ -127,10 +127,13 @@ impl Scan {
             return Err(Counter::UnsupportedCompilerOption);
         }
         if !self.compile && !self.assembly && !self.syntax_only && !self.pch.creates {
-            return Err(if self.inputs.is_empty() {
-                Counter::NoInputFile
-            } else {
-                Counter::CalledForLink
+            // As ccache: a link whose first input is an Autoconf test's
+            // (`conftest.c`, `conftest.o`) counts apart from other links.
+            // Its compiles (`-c conftest.c`) are cached like any other.
+            return Err(match self.inputs.first() {
+                None => Counter::NoInputFile,
+                Some(first) if first.text.contains("conftest.") => Counter::AutoconfTest,
+                Some(_) => Counter::CalledForLink,
             });
         }
         let (input, at, kind) = match sources.as_slice() {
@@ -141,9 +144,6 @@ impl Scan {
         let InputKind::Source(language) = kind else {
             return Err(Counter::UnsupportedSourceLanguage);
         };
-        if basename(&input).starts_with("conftest.") {
-            return Err(Counter::AutoconfTest);
-        }
         Ok((input, at, language))
     }
 

@@ -207,10 +207,20 @@ fn uncacheable_calls_name_their_reason() {
         analyse_str("-x fortran -c a.c").unwrap_err(),
         Counter::UnsupportedSourceLanguage
     );
-    assert_eq!(
-        analyse_str("-c conftest.c").unwrap_err(),
-        Counter::AutoconfTest
-    );
+    assert!(analyse_str("-c conftest.c").is_ok());
+    for link in [
+        "conftest.c",
+        "-o conftest conftest.c",
+        "conftest.o",
+        "sub/conftest.c",
+    ] {
+        assert_eq!(
+            analyse_str(link).unwrap_err(),
+            Counter::AutoconfTest,
+            "{link}"
+        );
+    }
+    assert_eq!(analyse_str("a.c").unwrap_err(), Counter::CalledForLink);
     assert_eq!(
         analyse_str("-c a.c -o").unwrap_err(),
         Counter::BadCompilerArguments
