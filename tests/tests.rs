@@ -15,6 +15,7 @@ mod basedir;
 mod basic;
 mod bookkeeping_count;
 mod bookkeeping_files;
+mod ci_case;
 mod ci_health;
 mod cli;
 mod cmake;
