@@ -103,7 +103,7 @@ fn anything_but_a_memo_file_is_replaced_or_ignored() {
         ("truncated", &|| fs::write(&path, b"short").unwrap()),
         ("hard link", &|| fs::hard_link(&elsewhere, &path).unwrap()),
         ("garbage", &|| {
-            let noise: Vec<u8> = (0..SIZE).map(|i| (i * 2654435761 >> 13) as u8).collect();
+            let noise: Vec<u8> = (0..SIZE).map(|i| ((i * 2654435761) >> 13) as u8).collect();
             fs::write(&path, noise).unwrap()
         }),
     ];
