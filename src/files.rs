@@ -75,6 +75,14 @@ pub fn open_cache_node(path: &Path, write: bool) -> io::Result<fs::File> {
     open_nonblocking(path, &options, libc::O_NOFOLLOW)
 }
 
+/// `open_cache_node` for a file that must exist already (never created):
+/// one replaced as a whole by a temp file and a rename when unusable.
+pub fn open_cache_node_existing(path: &Path, write: bool) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(write);
+    open_nonblocking(path, &options, libc::O_NOFOLLOW)
+}
+
 fn open_nonblocking(path: &Path, options: &fs::OpenOptions, flags: i32) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     options

@@ -169,8 +169,13 @@ pub const MAX_HASHED_FILE: u64 = 4 << 30;
 /// replaced), and a device such as `/dev/zero` or a huge sparse file would
 /// hang every compile.
 pub fn hash_file_content(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
-    use std::io::{Error, ErrorKind, Read};
     let (file, len) = crate::files::open_regular_file(path)?;
+    hash_open_file(&file, len)
+}
+
+/// `hash_file_content` of a regular file open at its start, `len` bytes long.
+pub fn hash_open_file(file: &std::fs::File, len: u64) -> std::io::Result<[u8; 32]> {
+    use std::io::{Error, ErrorKind, Read};
     if len > MAX_HASHED_FILE {
         return Err(Error::new(
             ErrorKind::InvalidData,

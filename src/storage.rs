@@ -22,6 +22,7 @@ pub use remotes::helper_search;
 use crate::config::Config;
 use crate::disk::cleanup::{self, Limits};
 use crate::disk::entry::{FileKind, ResultEntry};
+use crate::disk::inode_memo::InodeMemo;
 use crate::disk::inputs::{self, MissInputs};
 use crate::disk::manifest::{Manifest, ManifestResult};
 use crate::disk::{EntryKind, LocalStore};
@@ -112,6 +113,8 @@ pub struct Storage {
     wrote_locally: bool,
     /// Reads are not counted (`reread`): ccache reads a manifest once per call.
     quiet: bool,
+    /// `inode_cache`: header digests by file identity, opened on first use.
+    inode_memo: Option<std::rc::Rc<InodeMemo>>,
 }
 
 /// The zstd level entries are written with (`None`: uncompressed).
@@ -145,7 +148,18 @@ impl Storage {
             changes: Vec::new(),
             wrote_locally: false,
             quiet: false,
+            inode_memo: config.inode_cache.then(|| {
+                let writable = !Policy::of(config).read_only();
+                std::rc::Rc::new(InodeMemo::new(&config.cache_dir, writable))
+            }),
         }
+    }
+
+    /// The inode memo, when `inode_cache` is on. Like the other memos it
+    /// lives in the local cache dir whatever the policy but `read_only`
+    /// (read, never written), and is never sent to a remote.
+    pub fn inode_memo(&self) -> Option<std::rc::Rc<InodeMemo>> {
+        self.inode_memo.clone()
     }
 
     pub fn policy(&self) -> Policy {
@@ -438,20 +452,9 @@ impl Storage {
     }
 
     /// Replaces a manifest in the local store only (one merged with a
-    /// remote one, or one that learned new stamps on a hit: a hit sends
-    /// nothing to the remotes).
+    /// remote one, or one with a new record: a hit sends nothing to the
+    /// remotes).
     pub fn update_local_manifest(&mut self, key: &Key, manifest: &Manifest) {
-        self.write_local_manifest(key, manifest, true);
-    }
-
-    /// `update_local_manifest` for a manifest whose records only got the
-    /// stamps their files have now: bookkeeping like ccache's inode cache,
-    /// not counted as a storage write.
-    pub fn restamp_local_manifest(&mut self, key: &Key, manifest: &Manifest) {
-        self.write_local_manifest(key, manifest, false);
-    }
-
-    fn write_local_manifest(&mut self, key: &Key, manifest: &Manifest, counted: bool) {
         if self.policy.read_only() || self.policy.remote_only {
             return;
         }
@@ -468,9 +471,7 @@ impl Storage {
         match self.local.put(key, kind, &bytes) {
             Ok(_) => {
                 self.wrote_locally = true;
-                if counted {
-                    self.count(Counter::LocalStorageWrite);
-                }
+                self.count(Counter::LocalStorageWrite);
             }
             Err(e) => self.log.note(format!(
                 "could not update {}: {e}",

@@ -16,6 +16,7 @@ mod basic;
 mod bookkeeping_count;
 mod bookkeeping_files;
 mod build_systems;
+mod ci_case;
 mod ci_health;
 mod cli;
 mod cmake;

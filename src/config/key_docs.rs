@@ -53,7 +53,7 @@ pub const KEY_DOCS: &[KeyDoc] = &[
     doc("hash_dir", "Hash the working directory when the object records it (with -g)."),
     computed("ignore_headers_in_manifest", "none", "Headers or directories (separated by :) direct mode does not record."),
     computed("ignore_options", "none", "Options (separated by spaces; a trailing * matches a prefix) left out of the keys."),
-    doc("inode_cache", "Accepted for ccache's configuration files; no effect."),
+    doc("inode_cache", "Remember header digests by file identity (<cache_dir>/inode-memo) for lookups in other checkouts."),
     doc("keep_comments_cpp", "Keep comments in the preprocessed text (-C)."),
     doc("libexec_dirs", "Where storage helper programs (ccache-storage-SCHEME) are looked for first."),
     doc("limit_multiple", "A cleanup evicts down to this share of max_size and max_files."),

@@ -173,7 +173,10 @@ config_keys! {
     "ignore_options": "IGNOREOPTIONS", "", space_list, as_given =>
         /// Options left out of the keys; a trailing `*` matches a prefix.
         ignore_options: Vec<String>;
-    "inode_cache": "INODECACHE", "true", flag, canonical;
+    "inode_cache": "INODECACHE", "true", flag, canonical =>
+        /// Direct mode remembers header digests by file identity
+        /// (`<cache_dir>/inode-memo`).
+        inode_cache: bool;
     "keep_comments_cpp": "COMMENTS", "false", flag, canonical => keep_comments_cpp: bool;
     "libexec_dirs": "LIBEXEC_DIRS", "/usr/local/libexec/ccache:/usr/libexec/ccache", path_list,
         as_given =>
@@ -255,7 +258,7 @@ mod tests {
             .filter(|k| !k.effective)
             .map(|k| k.name)
             .collect();
-        assert_eq!(inert, ["cpp_extension", "inode_cache", "msvc_dep_prefix"]);
+        assert_eq!(inert, ["cpp_extension", "msvc_dep_prefix"]);
     }
 
     /// `-p` lists only keys with an effect; the docs must not promise

@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod container;
 pub mod digests;
 pub mod entry;
+pub mod inode_memo;
 pub mod inputs;
 pub mod manifest;
 pub mod output;

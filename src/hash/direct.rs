@@ -9,31 +9,104 @@ use std::fs;
 use std::path::Path;
 
 use super::includes::is_header_file;
+use crate::disk::inode_memo::{same_identity, settled, Identity, InodeMemo};
 use crate::disk::manifest::{ManifestResult, Stamp};
 use crate::paths::resolve_in;
 
-/// Content hashes of files computed during one lookup, shared by the
-/// results of a manifest that list the same headers.
+/// Content digests of files during one lookup, shared by the results of a
+/// manifest that list the same headers, and the inode memo behind them
+/// (`None`: `inode_cache` is off).
 #[derive(Default)]
-pub struct DigestCache(HashMap<String, Option<[u8; 32]>>);
+pub struct DigestCache<'m> {
+    seen: HashMap<String, Option<[u8; 32]>>,
+    memo: Option<&'m InodeMemo>,
+    /// The call's start by the coarse clock: only what is settled then is
+    /// remembered.
+    coarse_start_ns: i64,
+    /// How many digests the memo gave, and how many files were hashed.
+    pub recalled: usize,
+    pub hashed: usize,
+}
 
-impl DigestCache {
-    fn digest(&mut self, path: &str) -> Option<[u8; 32]> {
-        if let Some(d) = self.0.get(path) {
+impl<'m> DigestCache<'m> {
+    pub fn new(memo: Option<&'m InodeMemo>, coarse_start_ns: i64) -> DigestCache<'m> {
+        DigestCache {
+            memo,
+            coarse_start_ns,
+            ..DigestCache::default()
+        }
+    }
+
+    /// The digest of the file at `path`, which `meta` describes: from the
+    /// memo when it knows that identity, else hashed (and remembered when
+    /// the file stayed the same while it was read and is settled).
+    fn digest(&mut self, path: &str, meta: &fs::Metadata) -> Option<[u8; 32]> {
+        if let Some(d) = self.seen.get(path) {
             return *d;
         }
-        let d = crate::key::hash_file_content(Path::new(path)).ok();
-        self.0.insert(path.to_string(), d);
+        let id = self.memo.map(|_| Identity::of(meta, None));
+        let recalled = self.memo.zip(id.as_ref()).and_then(|(m, id)| m.recall(id));
+        let d = match recalled {
+            Some(d) => {
+                self.recalled += 1;
+                Some(d)
+            }
+            None => {
+                self.hashed += 1;
+                self.hash_and_remember(Path::new(path))
+            }
+        };
+        self.seen.insert(path.to_string(), d);
         d
+    }
+
+    /// Hashes the file through one open descriptor; its identity before and
+    /// after the read is the one the digest is remembered under.
+    fn hash_and_remember(&self, path: &Path) -> Option<[u8; 32]> {
+        let Some(memo) = self.memo else {
+            return crate::key::hash_file_content(path).ok();
+        };
+        let (file, _) = crate::files::open_regular_file(path).ok()?;
+        let before = file.metadata().ok()?;
+        let digest = crate::key::hash_open_file(&file, before.len()).ok()?;
+        let after = file.metadata().ok()?;
+        if same_identity(&before, &after) && settled(&after, self.coarse_start_ns) {
+            memo.remember(&Identity::of(&after, None), &digest);
+        }
+        Some(digest)
+    }
+
+    /// Did the memo find no candidate in the directory `meta` describes,
+    /// with these names (their digest)?
+    fn recalls_absent(&self, meta: &fs::Metadata, names: &[u8; 32]) -> bool {
+        self.memo
+            .is_some_and(|m| m.recall(&Identity::of(meta, Some(names))) == Some(*names))
+    }
+
+    /// Remembers that none of `names` was in `dir`, if the directory, as
+    /// `before` describes it, stayed the same while it was checked and is
+    /// settled: a file added later changes its stamps.
+    fn remember_absent(&self, dir: &str, before: &fs::Metadata, names: &[u8; 32]) {
+        let Some(memo) = self.memo else {
+            return;
+        };
+        let Ok(after) = fs::metadata(dir) else {
+            return;
+        };
+        if same_identity(before, &after) && settled(&after, self.coarse_start_ns) {
+            memo.remember(&Identity::of(&after, Some(names)), names);
+        }
     }
 }
 
 /// Does everything recorded for `result` still hold in `cwd`? `Err` says
-/// what changed, for the log: the first thing that did. `Ok(Some(restamp))`:
-/// it holds, but some headers had to be hashed or some probe directories
-/// checked name by name because their stamps differ (another checkout, a
-/// fresh clone); these are their stamps now, so the manifest can learn them
-/// and the next lookup takes the fast path.
+/// what changed, for the log: the first thing that did. A header whose
+/// stamp differs from its record (another checkout, a fresh clone, a
+/// restored cache) is judged by its content digest, which `digests` takes
+/// from the inode memo or computes; a probe directory whose stamp differs
+/// is checked name by name unless the memo knows it without them. The
+/// manifest is never rewritten for such stamps: another checkout would
+/// only rewrite it back.
 ///
 /// `mapped_dirs`: directories the call's prefix maps name by their place in
 /// the working directory (`ArgsAnalysis::cwd_mapped_dirs`); a header
@@ -44,10 +117,7 @@ pub fn still_valid(
     cwd: &str,
     mapped_dirs: &[String],
     digests: &mut DigestCache,
-) -> Result<Option<Restamp>, String> {
-    let mut current = Vec::with_capacity(result.includes.len());
-    let mut changed_dirs = Vec::new();
-    let mut hashed = false;
+) -> Result<(), String> {
     for inc in &result.includes {
         let Some(path) = inc.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", inc.path));
@@ -66,97 +136,54 @@ pub fn still_valid(
         }
         // Same size, mtime, ctime and inode as when recorded (a stamp is
         // recorded only once its tick is over): unchanged. Otherwise compare the content.
-        if stamp != inc.stamp {
-            if digests.digest(&path) != Some(inc.digest) {
-                return Err(format!("{path} changed (content)"));
-            }
-            hashed = true;
+        if stamp != inc.stamp && digests.digest(&path, &meta) != Some(inc.digest) {
+            return Err(format!("{path} changed (content)"));
         }
-        current.push(stamp);
     }
     // Split only if a directory changed: most lookups never need the names.
     let mut names = None;
-    for (i, probe) in result.probes.dirs.iter().enumerate() {
+    for probe in &result.probes.dirs {
         let Some(dir) = probe.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", probe.path));
         };
         let dir = resolve_in(cwd, if dir.is_empty() { "." } else { &dir });
-        match (fs::metadata(&dir), probe.stamp) {
-            (Err(_), _) => continue,
-            (Ok(m), Some(recorded))
-                if Stamp {
-                    size: 0,
-                    ..Stamp::of(&m)
-                } == recorded =>
-            {
-                continue
-            }
-            (Ok(m), _) => {
-                let table = names.get_or_insert_with(|| result.probes.name_table());
-                let candidates = result.probes.names_of(probe, table);
-                if let Some(n) = first_present(Path::new(&dir), candidates, probe.names.len()) {
-                    return Err(format!(
-                        "{dir}/{} appeared and would be included instead",
-                        n.display()
-                    ));
-                }
-                changed_dirs.push((
-                    i,
-                    Stamp {
-                        size: 0,
-                        ..Stamp::of(&m)
-                    },
-                ));
-            }
+        let Ok(meta) = fs::metadata(&dir) else {
+            continue;
+        };
+        if probe.stamp
+            == Some(Stamp {
+                size: 0,
+                ..Stamp::of(&meta)
+            })
+        {
+            continue;
         }
+        let table = names.get_or_insert_with(|| result.probes.name_table());
+        let names_digest = digest_of_names(result.probes.names_of(probe, table));
+        if digests.recalls_absent(&meta, &names_digest) {
+            continue;
+        }
+        let candidates = result.probes.names_of(probe, table);
+        if let Some(n) = first_present(Path::new(&dir), candidates, probe.names.len()) {
+            return Err(format!(
+                "{dir}/{} appeared and would be included instead",
+                n.display()
+            ));
+        }
+        digests.remember_absent(&dir, &meta, &names_digest);
     }
-    // Only when headers had to be hashed (another checkout, a fresh clone):
-    // a directory that changes on its own (objects written beside sources)
-    // would otherwise have the manifest rewritten on every hit.
-    Ok(hashed.then_some(Restamp {
-        includes: current,
-        dirs: changed_dirs,
-    }))
+    Ok(())
 }
 
-/// What a direct hit found different from the record although the inputs
-/// were the same: in another checkout every stamp differs. Learning them
-/// lets the next lookup here decide by `stat` alone.
-#[derive(Debug)]
-pub struct Restamp {
-    /// The current stamp of every include, in the record's order.
-    pub includes: Vec<Stamp>,
-    /// Probe directories (index, current stamp) whose stamp changed while
-    /// none of their candidates appeared.
-    pub dirs: Vec<(usize, Stamp)>,
-}
-
-impl Restamp {
-    /// The record with the stamps that are settled at `coarse_start_ns` (the
-    /// call's start by the coarse clock, read before they were taken), or
-    /// `None` when none is. A stamp taken while its tick still runs would
-    /// match a rewrite later in that tick: its file keeps the recorded stamp
-    /// and is compared by content again. No sloppiness applies: a record
-    /// trusts a stamp only while it proves the content.
-    pub fn apply(&self, result: &ManifestResult, coarse_start_ns: i64) -> Option<ManifestResult> {
-        let mut updated = result.clone();
-        let mut learned = false;
-        for (inc, stamp) in updated.includes.iter_mut().zip(&self.includes) {
-            if inc.stamp != *stamp && stamp.settled_at(coarse_start_ns) {
-                inc.stamp = *stamp;
-                learned = true;
-            }
-        }
-        for (i, stamp) in &self.dirs {
-            // A directory changed in this tick could still gain a file
-            // without its stamp changing: leave it to be checked by name.
-            if stamp.settled_at(coarse_start_ns) {
-                updated.probes.dirs[*i].stamp = Some(*stamp);
-                learned = true;
-            }
-        }
-        learned.then_some(updated)
+/// What identifies a probe directory's candidate names in the memo.
+fn digest_of_names<'a>(names: impl Iterator<Item = &'a Path>) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for n in names {
+        let bytes = n.as_os_str().as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     }
+    *h.finalize().as_bytes()
 }
 
 /// The first of `names` (relative to `dir`) that names a header file now.
@@ -285,26 +312,28 @@ mod tests {
         fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
         assert!(still_valid(&result, cwd, &[], &mut DigestCache::default()).is_err());
         fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
-        // inc1 changed and was checked name by name: alone, that is not
-        // worth a manifest rewrite; with a header to restamp (a new
-        // checkout), its stamp is learned once older than the clock tick.
-        assert!(still_valid(&result, cwd, &[], &mut DigestCache::default())
-            .unwrap()
-            .is_none());
+        // inc1 changed and was checked name by name; x.h rewritten with
+        // the same content is compared by content. The memo learns both
+        // once they are settled, and the next lookup neither hashes nor
+        // lists.
         fs::write(dir.path().join("inc2/x.h"), "int x;\n").unwrap();
-        let restamp = still_valid(&result, cwd, &[], &mut DigestCache::default())
-            .unwrap()
-            .expect("x.h's and inc1's stamps changed");
-        assert_eq!(restamp.dirs.iter().map(|d| d.0).collect::<Vec<_>>(), [1]);
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        let learned = restamp
-            .apply(&result, crate::clock::coarse_now_ns() + 2_000_000_000)
-            .unwrap();
-        assert!(still_valid(&learned, cwd, &[], &mut DigestCache::default())
-            .unwrap()
-            .is_none());
-        // Nothing when everything changed at or after the call's start.
-        assert!(restamp.apply(&result, 0).is_none());
+        let memo_dir = tempfile::tempdir().unwrap();
+        let memo = InodeMemo::new(memo_dir.path(), true);
+        let mut now = DigestCache::new(Some(&memo), 0);
+        assert!(still_valid(&result, cwd, &[], &mut now).is_ok());
+        assert_eq!((now.hashed, now.recalled), (1, 0));
+        let later = crate::clock::coarse_now_ns() + 2_000_000_000;
+        let mut cache = DigestCache::new(Some(&memo), later);
+        assert!(still_valid(&result, cwd, &[], &mut cache).is_ok());
+        assert_eq!((cache.hashed, cache.recalled), (1, 0));
+        let mut cache = DigestCache::new(Some(&memo), later);
+        assert!(still_valid(&result, cwd, &[], &mut cache).is_ok());
+        assert_eq!((cache.hashed, cache.recalled), (0, 1));
+        // The directory's memo does not hide a header that appears there.
+        fs::write(dir.path().join("inc1/x.h"), "int shadow;\n").unwrap();
+        let mut cache = DigestCache::new(Some(&memo), later);
+        assert!(still_valid(&result, cwd, &[], &mut cache).is_err());
+        fs::remove_file(dir.path().join("inc1/x.h")).unwrap();
         // A missing search directory that appears with the header shadows it too.
         fs::create_dir(dir.path().join("inc0")).unwrap();
         fs::write(dir.path().join("inc0/x.h"), "int shadow;\n").unwrap();
@@ -313,54 +342,6 @@ mod tests {
         // A changed header is a mismatch even with the same size.
         fs::write(dir.path().join("inc2/x.h"), "int y;\n").unwrap();
         assert!(still_valid(&result, cwd, &[], &mut DigestCache::default()).is_err());
-    }
-
-    fn whole_second_result(stamp: Stamp) -> ManifestResult {
-        use crate::disk::manifest::{IncludeRecord, Probes, StoredPath};
-        ManifestResult {
-            result_key: crate::key::Key::of(b"r"),
-            includes: vec![IncludeRecord {
-                path: StoredPath::Literal("h.h".into()),
-                digest: [0; 32],
-                stamp,
-            }],
-            probes: Probes::default(),
-        }
-    }
-
-    #[test]
-    fn stamps_are_learned_only_once_their_tick_is_over() {
-        let second = 1_700_000_001_000_000_000_i64;
-        let result = whole_second_result(Stamp::unproven(4));
-        let learn = |now: Stamp, start| {
-            let restamp = Restamp {
-                includes: vec![now],
-                dirs: vec![],
-            };
-            restamp.apply(&result, start).map(|r| r.includes[0].stamp)
-        };
-        let at = |mtime_ns, ctime_ns| Stamp {
-            size: 4,
-            mtime_ns,
-            ctime_ns,
-            ino: 1,
-        };
-        // A file system with 1-second stamps: a start later in the same
-        // second could be followed by a rewrite that keeps the stamp.
-        let coarse = at(second, second);
-        assert_eq!(learn(coarse, second + 300_000_000), None);
-        assert_eq!(learn(coarse, second + 1_000_000_000), Some(coarse));
-        // A fine file system: the stamp is the coarse clock's reading when
-        // the file was written; a start in the same coarse tick reads the
-        // same value, the next tick (4 ms with HZ=250) a later one.
-        let fine = at(second + 123_456_789, second + 123_456_789);
-        assert_eq!(learn(fine, second + 123_456_789), None);
-        assert_eq!(learn(fine, second + 127_456_789), Some(fine));
-        // An old whole-second mtime (a tarball) with a fresh ctime: the
-        // ctime decides.
-        let unpacked = at(second - 86_400_000_000_000, second + 123_456_789);
-        assert_eq!(learn(unpacked, second + 123_456_789), None);
-        assert_eq!(learn(unpacked, second + 127_456_789), Some(unpacked));
     }
 
     #[test]
@@ -418,11 +399,19 @@ mod tests {
             includes,
             probes,
         };
-        let restamp = still_valid(&result, cwd, &[], &mut DigestCache::default())
-            .unwrap()
-            .expect("compared by content");
-        assert!(restamp.apply(&result, late).is_none());
-        let learned = restamp.apply(&result, second_ns + 2_000_000_000).unwrap();
-        assert_eq!(learned.includes[0].stamp, restamp.includes[0]);
+        // Compared by content, and remembered in the memo only after its
+        // second.
+        let memo_dir = tempfile::tempdir().unwrap();
+        let memo = InodeMemo::new(memo_dir.path(), true);
+        for (start, recalled) in [
+            (late, 0),
+            (late, 0),
+            (second_ns + 2_000_000_000, 0),
+            (late, 1),
+        ] {
+            let mut cache = DigestCache::new(Some(&memo), start);
+            assert!(still_valid(&result, cwd, &[], &mut cache).is_ok());
+            assert_eq!(cache.recalled, recalled, "start {start}");
+        }
     }
 }

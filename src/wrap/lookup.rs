@@ -6,7 +6,7 @@
 
 use super::{miss_inputs, Fallback, Session};
 use crate::compiler::args::ArgsAnalysis;
-use crate::disk::manifest::{Manifest, ManifestResult};
+use crate::disk::manifest::Manifest;
 use crate::disk::EntryKind;
 use crate::hash::direct::{self, DigestCache};
 use crate::key::Key;
@@ -78,69 +78,46 @@ impl Session {
         dated: bool,
         why_newest: &mut Option<String>,
     ) -> Result<Option<i32>, Fallback> {
-        let mut digests = DigestCache::default();
+        let memo = self.storage.inode_memo();
+        let mut digests = DigestCache::new(memo.as_deref(), self.coarse_start_ns);
         for result in manifest.results.iter().rev() {
-            let restamped = match direct::still_valid(result, cwd, &a.cwd_mapped_dirs, &mut digests)
-            {
-                Ok(r) => r,
-                Err(why) => {
-                    why_newest.get_or_insert(why);
-                    continue;
-                }
-            };
+            let valid = direct::still_valid(result, cwd, &a.cwd_mapped_dirs, &mut digests);
+            if let Err(why) = valid {
+                why_newest.get_or_insert(why);
+                continue;
+            }
             if !dated && result.result_key == crate::hash::dated::marker(mkey) {
                 if unsaved {
                     self.storage.update_local_manifest(mkey, manifest);
                 }
                 return self.dated_lookup(mkey, a, cwd);
             }
+            self.note_digests(&digests);
             if let Some(code) = self.serve(&result.result_key, a, cwd)? {
                 self.log
                     .note(format!("direct cache hit: {}", result.result_key.to_hex()));
                 self.changes.push((Counter::DirectCacheHit, 1));
                 let ns = &self.config.namespace;
                 miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-                let learned = match restamped {
-                    Some(stamps) => self.learn_stamps(mkey, manifest, result, stamps, unsaved),
-                    None => false,
-                };
-                if unsaved && !learned {
+                if unsaved {
                     self.storage.update_local_manifest(mkey, manifest);
-                } else if !learned {
+                } else {
                     self.storage.touch(mkey, EntryKind::Manifest);
                 }
                 return Ok(Some(code));
             }
         }
+        self.note_digests(&digests);
         Ok(None)
     }
 
-    /// After a direct hit that had to hash headers or check probe
-    /// directories whose stamps differed, records their current stamps (when
-    /// they are old enough to trust), so the next hit in this checkout only
-    /// needs `stat`. This is what ccache's inode cache buys, kept in the
-    /// manifest itself. `true` when the manifest was written; `merged`: it
-    /// holds records new to the local store, so the write is counted.
-    fn learn_stamps(
-        &mut self,
-        mkey: &Key,
-        manifest: &Manifest,
-        result: &ManifestResult,
-        restamp: direct::Restamp,
-        merged: bool,
-    ) -> bool {
-        if !self.storage.may_write() {
-            return false;
+    /// For the log: what the lookup took from the inode memo, what it hashed.
+    fn note_digests(&self, digests: &DigestCache) {
+        if digests.recalled + digests.hashed > 0 {
+            self.log.note(format!(
+                "headers with other stamps than recorded: {} digests from the inode memo, {} hashed",
+                digests.recalled, digests.hashed
+            ));
         }
-        let Some(updated) = restamp.apply(result, self.coarse_start_ns) else {
-            return false;
-        };
-        let mut manifest = manifest.clone();
-        manifest.add(updated);
-        match merged {
-            true => self.storage.update_local_manifest(mkey, &manifest),
-            false => self.storage.restamp_local_manifest(mkey, &manifest),
-        }
-        true
     }
 }

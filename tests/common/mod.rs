@@ -594,9 +594,9 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Cache entry files: every file under the cache dir except configuration
-/// (`ccache.conf`), stats (`stats*`), lock (`*.lock`) and `CACHEDIR.TAG`
-/// files and anything under a `compilers`, `objcache-stats` or `tmp`
-/// subdirectory.
+/// (`ccache.conf`), stats (`stats*`), lock (`*.lock`), `CACHEDIR.TAG` and
+/// `inode-memo` files and anything under a `compilers`, `objcache-stats`
+/// or `tmp` subdirectory.
 pub fn cache_entry_files(cache_dir: &Path) -> Vec<PathBuf> {
     walk_files(cache_dir)
         .into_iter()
@@ -606,6 +606,7 @@ pub fn cache_entry_files(cache_dir: &Path) -> Vec<PathBuf> {
                 || name.ends_with(".lock")
                 || name == "ccache.conf"
                 || name == "CACHEDIR.TAG"
+                || name == "inode-memo"
             {
                 return false;
             }

@@ -1,0 +1,133 @@
+use super::*;
+
+fn identity_of(path: &Path) -> Identity {
+    Identity::of(&fs::metadata(path).unwrap(), None)
+}
+
+#[test]
+fn remembers_and_recalls_by_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.h");
+    fs::write(&file, "int x;\n").unwrap();
+    let memo = InodeMemo::new(dir.path(), true);
+    let id = identity_of(&file);
+    assert_eq!(memo.recall(&id), None);
+    memo.remember(&id, &[7; 32]);
+    assert_eq!(memo.recall(&id), Some([7; 32]));
+    assert_eq!(
+        fs::metadata(dir.path().join(FILE_NAME)).unwrap().len(),
+        SIZE
+    );
+    // Another call sees it; a rewrite gives another identity.
+    assert_eq!(InodeMemo::new(dir.path(), false).recall(&id), Some([7; 32]));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(&file, "int y;\n").unwrap();
+    assert_eq!(memo.recall(&identity_of(&file)), None);
+    // A directory's names are part of its identity.
+    let names = |n: &[u8]| *blake3::hash(n).as_bytes();
+    let meta = fs::metadata(dir.path()).unwrap();
+    memo.remember(&Identity::of(&meta, Some(&names(b"a"))), &names(b"a"));
+    assert_eq!(memo.recall(&Identity::of(&meta, Some(&names(b"b")))), None);
+}
+
+#[test]
+fn a_torn_slot_is_a_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let memo = InodeMemo::new(dir.path(), true);
+    let meta = fs::metadata(dir.path()).unwrap();
+    let one = Identity::of(&meta, Some(&[1; 32]));
+    let two = Identity::of(&meta, Some(&[2; 32]));
+    // The key of one write with the digest and check word of another.
+    let a = slot_bytes(&one, &[0xaa; 32]);
+    let b = slot_bytes(&two, &[0xbb; 32]);
+    let mut torn = a;
+    torn[KEY_LEN..].copy_from_slice(&b[KEY_LEN..]);
+    assert!(read_slot(&a).is_some() && read_slot(&torn).is_none());
+    // Key and check word of one, digest of another.
+    let mut torn = a;
+    torn[KEY_LEN..KEY_LEN + 32].copy_from_slice(&b[KEY_LEN..KEY_LEN + 32]);
+    assert!(read_slot(&torn).is_none());
+    memo.remember(&one, &[0xaa; 32]);
+    let (file, _) = memo.file().unwrap();
+    let mut bucket = [0; BUCKET];
+    file.read_exact_at(&mut bucket, one.bucket_offset())
+        .unwrap();
+    let at = bucket
+        .chunks(SLOT)
+        .position(|s| s[..KEY_LEN] == one.0)
+        .unwrap();
+    let slot_at = one.bucket_offset() + (at * SLOT) as u64;
+    file.write_all_at(&[0xbb; 16], slot_at + KEY_LEN as u64)
+        .unwrap();
+    assert_eq!(memo.recall(&one), None);
+}
+
+#[test]
+fn a_full_bucket_keeps_the_newest_and_recalls_no_other_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let memo = InodeMemo::new(dir.path(), true);
+    let meta = fs::metadata(dir.path()).unwrap();
+    // Identities of one bucket, more than it has ways.
+    let ids: Vec<Identity> = (0u32..)
+        .map(|i| Identity::of(&meta, Some(blake3::hash(&i.to_le_bytes()).as_bytes())))
+        .filter(|id| id.bucket_offset() == 0)
+        .take(WAYS + 2)
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        memo.remember(id, &[i as u8; 32]);
+        assert_eq!(memo.recall(id), Some([i as u8; 32]));
+    }
+    let kept = ids.iter().filter(|id| memo.recall(id).is_some()).count();
+    assert_eq!(kept, WAYS);
+    for (i, id) in ids.iter().enumerate() {
+        assert!(memo.recall(id).is_none_or(|d| d == [i as u8; 32]));
+    }
+}
+
+#[test]
+fn anything_but_a_memo_file_is_replaced_or_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let meta = fs::metadata(dir.path()).unwrap();
+    let id = Identity::of(&meta, None);
+    let fifo = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    fs::write(&elsewhere, vec![0u8; SIZE as usize]).unwrap();
+    let plant: [(&str, &dyn Fn()); 5] = [
+        ("fifo", &|| {
+            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0)
+        }),
+        ("symlink", &|| {
+            std::os::unix::fs::symlink(&elsewhere, &path).unwrap()
+        }),
+        ("truncated", &|| fs::write(&path, b"short").unwrap()),
+        ("hard link", &|| fs::hard_link(&elsewhere, &path).unwrap()),
+        ("garbage", &|| {
+            let noise: Vec<u8> = (0..SIZE).map(|i| ((i * 2654435761) >> 13) as u8).collect();
+            fs::write(&path, noise).unwrap()
+        }),
+    ];
+    for (what, plant) in plant {
+        let _ = fs::remove_file(&path);
+        plant();
+        // Read-only: never written, nothing recalled.
+        let memo = InodeMemo::new(dir.path(), false);
+        assert_eq!(memo.recall(&id), None, "{what}");
+        memo.remember(&id, &[1; 32]);
+        assert_eq!(memo.recall(&id), None, "{what}");
+        // Writable: replaced (the garbage file is kept: it is a memo of misses).
+        let memo = InodeMemo::new(dir.path(), true);
+        assert_eq!(memo.recall(&id), None, "{what}");
+        memo.remember(&id, &[1; 32]);
+        assert_eq!(memo.recall(&id), Some([1; 32]), "{what}");
+        let m = fs::symlink_metadata(&path).unwrap();
+        assert!(m.is_file() && m.len() == SIZE && m.nlink() == 1, "{what}");
+    }
+    assert_eq!(fs::read(&elsewhere).unwrap(), vec![0u8; SIZE as usize]);
+    // A directory in its place: no memo, no trouble.
+    fs::remove_file(&path).unwrap();
+    fs::create_dir(&path).unwrap();
+    let memo = InodeMemo::new(dir.path(), true);
+    memo.remember(&id, &[1; 32]);
+    assert_eq!(memo.recall(&id), None);
+}
