@@ -988,3 +988,46 @@ fn foreign_files_have_no_namespace() {
         "a foreign file was evicted as namespace foo"
     );
 }
+
+/// `--print-usage`'s lines add up to every file in the cache dir, the
+/// bookkeeping outside the buckets (stats, memos, the inode memo) included,
+/// as `du` would count them.
+#[test]
+fn usage_adds_up_to_every_file_in_the_cache_dir() {
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    for u in make_units(&dir, "u", 3, 2000, 7) {
+        compile(&env, &dir, &u, &[]);
+    }
+    // A hit in a copy of the tree whose header stamps are new: the inode
+    // memo is written.
+    fs::write(dir.join("h.h"), "int from_h;\n").unwrap();
+    fs::write(
+        dir.join("m.c"),
+        "#include \"h.h\"\nint f(void) { return 1; }\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let copy = env.dir("copy");
+    for name in ["h.h", "m.c"] {
+        fs::copy(dir.join(name), copy.join(name)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    for d in [&dir, &copy] {
+        let a = args(&["-c", "m.c", "-o", "m.o"]);
+        let mut cmd = env.objcache_in(d, std::iter::once("gcc".to_string()).chain(a));
+        cmd.env("CCACHE_BASEDIR", env.root())
+            .env("CCACHE_NOHASHDIR", "1");
+        run_ok(&mut cmd);
+    }
+    assert!(env.cache_dir.join("inode-memo").exists(), "no inode memo");
+    let on_disk: u64 = walk_files(&env.cache_dir).iter().map(|p| file_kib(p)).sum();
+    let u = print_usage(&env);
+    let reported = get(&u, "total_kibibyte")
+        + get(&u, "kind_temp_stale_kibibyte")
+        + get(&u, "kind_temp_recent_kibibyte")
+        + get(&u, "kind_bookkeeping_kibibyte");
+    assert_eq!(reported, on_disk, "{u:?}");
+    // At least a stats shard, the compiler's memo and the inode memo.
+    assert!(get(&u, "kind_bookkeeping_files") >= 3, "{u:?}");
+}

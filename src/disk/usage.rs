@@ -44,6 +44,10 @@ pub struct Usage {
     pub others: Amount,
     pub temp_recent: Amount,
     pub temp_stale: Amount,
+    /// Files outside the buckets that are not temp files: the stats
+    /// shards, `ccache.conf`, the memos, `inode-memo`, the lock and status
+    /// files. No limit applies to them, but they are on the disk.
+    pub bookkeeping: Amount,
     pub by_namespace: BTreeMap<String, Amount>,
     /// `(label, amount)`: used within 1h, 1d, 7d, and older.
     pub by_last_use: Vec<(String, Amount)>,
@@ -110,11 +114,17 @@ pub fn collect(
             .iter()
             .for_each(&mut count);
     }
-    // Temp files outside the buckets (stats and config writes) count too.
-    cleanup::stray_files(cache_dir)?
-        .iter()
-        .filter(|f| f.class == FileClass::Temp)
-        .for_each(&mut count);
+    // Temp files outside the buckets (stats and config writes) count too;
+    // the rest of what is there is bookkeeping.
+    for f in cleanup::stray_files(cache_dir)? {
+        match f.class {
+            FileClass::Temp => count(&f),
+            _ => {
+                u.bookkeeping.files += 1;
+                u.bookkeeping.kib += f.kib;
+            }
+        }
+    }
     u.by_last_use = AGE_BINS
         .iter()
         .map(|(l, _)| format!("<{l}"))
@@ -207,6 +217,7 @@ pub fn show(u: &Usage) -> String {
     out.push_str(&line("other files", &u.others));
     out.push_str(&line("temp, stale (> 1h)", &u.temp_stale));
     out.push_str(&line("temp, recent (may be live)", &u.temp_recent));
+    out.push_str(&line("bookkeeping (no limit)", &u.bookkeeping));
     out.push_str("By namespace:\n");
     for (ns, a) in &u.by_namespace {
         out.push_str(&line(if ns.is_empty() { "(none)" } else { ns }, a));
@@ -238,6 +249,7 @@ pub fn print(u: &Usage) -> String {
     put("kind_other".into(), &u.others);
     put("kind_temp_stale".into(), &u.temp_stale);
     put("kind_temp_recent".into(), &u.temp_recent);
+    put("kind_bookkeeping".into(), &u.bookkeeping);
     for (ns, a) in &u.by_namespace {
         put(
             format!("namespace_{}", if ns.is_empty() { "-" } else { ns }),

@@ -272,6 +272,7 @@ pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option
         return Ok(None);
     }
     let swept = evict_with(cache_dir, limits, &mut || lease.beat())?;
+    trim_memos(cache_dir);
     stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
     Ok(Some(swept))
 }
@@ -488,11 +489,42 @@ pub fn full_cleanup(
         )?;
     }
     total += sweep_stray_temp_files(cache_dir, false)?;
+    trim_memos(cache_dir);
     if needs_cleanup(cache_dir, limits) {
         total += evict_with(cache_dir, limits, progress)?;
     }
     stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
     Ok(total)
+}
+
+/// How many memos of each kind (`compilers/`, `digests/`) a cleanup keeps.
+/// They are named by what they describe, which a CI job can make new every
+/// time (a toolchain unpacked with new inode numbers, a checkout at a new
+/// path): without a bound they would pile up outside the size accounting.
+pub const MEMOS_KEPT: usize = 64;
+
+/// Removes all but the `MEMOS_KEPT` newest memos of each kind. A memo still
+/// in use that goes costs its next call one recomputation, and is written
+/// again. Memos are no cache files: nothing is counted.
+pub fn trim_memos(cache_dir: &Path) {
+    for kind in crate::key::MemoKind::ALL {
+        let dir = cache_dir.join(kind.dir_name());
+        if crate::files::no_symlink_below(cache_dir, &dir).is_err() {
+            continue;
+        }
+        let mut memos = Vec::new();
+        if walk::walk_into(&dir, false, &mut memos).is_err() {
+            continue;
+        }
+        memos.retain(|f| f.class != FileClass::Temp);
+        if memos.len() <= MEMOS_KEPT {
+            continue;
+        }
+        memos.sort_by_key(|f| std::cmp::Reverse(f.used_ns));
+        for f in &memos[MEMOS_KEPT..] {
+            remove_file(&f.path);
+        }
+    }
 }
 
 /// Stale temp files outside the buckets (left by stats or config writes).

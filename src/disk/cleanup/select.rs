@@ -146,5 +146,8 @@ pub fn evict_selected(
         )?;
     }
     total += sweep_stray_temp_files(cache_dir, dry_run)?;
+    if !dry_run {
+        super::trim_memos(cache_dir);
+    }
     Ok(total)
 }

@@ -306,3 +306,32 @@ fn a_shard_an_earlier_objcache_counted_is_counted_again() {
         );
     }
 }
+
+#[test]
+fn a_cleanup_keeps_the_newest_memos_of_each_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let compilers = dir.path().join("compilers");
+    let digests = dir.path().join("digests");
+    fs::create_dir_all(&compilers).unwrap();
+    fs::create_dir_all(&digests).unwrap();
+    // Memo i was written i hours ago: 0..MEMOS_KEPT are the newest.
+    for i in 0..MEMOS_KEPT as u64 + 10 {
+        let memo = compilers.join(format!("{i:064x}"));
+        fs::write(&memo, [1u8; 32]).unwrap();
+        set_age(&memo, 3600 * i);
+    }
+    fs::write(digests.join(format!("{:064x}", 1)), [2u8; 40]).unwrap();
+    // A memo being written keeps its temp file.
+    let temp = compilers.join(".objcache-tmp.live");
+    fs::write(&temp, b"x").unwrap();
+    set_age(&temp, 3600 * 1000);
+    trim_memos(dir.path());
+    let mut left: Vec<u64> = fs::read_dir(&compilers)
+        .unwrap()
+        .filter_map(|e| u64::from_str_radix(&e.unwrap().file_name().to_string_lossy(), 16).ok())
+        .collect();
+    left.sort();
+    assert_eq!(left, (0..MEMOS_KEPT as u64).collect::<Vec<_>>());
+    assert!(temp.exists());
+    assert_eq!(fs::read_dir(&digests).unwrap().count(), 1);
+}

@@ -97,7 +97,7 @@ fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
 
 /// The files of `dir` and, with `deep`, of the directories below it
 /// (ccache's deeper levels, `<x>/<y>/<z>/`), never through a symlink.
-fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<()> {
+pub(super) fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<()> {
     let reader = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -132,11 +132,13 @@ fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<
     Ok(())
 }
 
-/// Files outside the buckets: the cache root, `compilers/`, `digests/` and the shard
-/// directories (where stats and config writes leave temp files).
+/// Files outside the buckets: the cache root, `compilers/`, `digests/`,
+/// `objcache-stats/` and the shard directories (where stats and config
+/// writes leave temp files).
 pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     let mut dirs = vec![cache_dir.to_path_buf()];
     dirs.extend(MemoKind::ALL.map(|m| cache_dir.join(m.dir_name())));
+    dirs.push(cache_dir.join(stats::STATS_DIR));
     dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {
