@@ -29,11 +29,25 @@ fn plain_main(dir: &Path) -> Vec<u8> {
 /// Compiles `main.c` in `dir` through objcache (base_dir the env's root,
 /// hash_dir off: checkouts elsewhere share the manifest); the object.
 fn cached_main(env: &TestEnv, dir: &Path, extra: &[(&str, &str)]) -> Vec<u8> {
+    cached_main_booted(env, dir, extra, None)
+}
+
+/// `cached_main`, with `boot_id` (a file) in place of the kernel's boot id
+/// when given, as after a reboot or on another machine.
+fn cached_main_booted(
+    env: &TestEnv,
+    dir: &Path,
+    extra: &[(&str, &str)],
+    boot_id: Option<&Path>,
+) -> Vec<u8> {
     let mut cmd = env.objcache_in(dir, ARGS);
     cmd.env("CCACHE_BASEDIR", env.root())
         .env("CCACHE_NOHASHDIR", "1");
     for (k, v) in extra {
         cmd.env(k, v);
+    }
+    if let Some(boot_id) = boot_id {
+        cmd = in_another_boot(&cmd, boot_id);
     }
     let out = run_with_timeout(&mut cmd, std::time::Duration::from_secs(60));
     assert!(out.success(), "{}", out.dump());
@@ -78,4 +92,97 @@ fn a_header_created_in_a_subdirectory_of_a_probed_dir_is_compiled() {
     let o222 = plain_main(&b);
     assert_ne!(o111, o222);
     assert_bytes_eq(&cached_main(&env, &b, &[]), &o222, "the shadowing header");
+}
+
+/// `cmd` run in its own mount namespace with `boot_id` bound over the
+/// kernel's boot id.
+fn in_another_boot(cmd: &Command, boot_id: &Path) -> Command {
+    let mut u = Command::new("unshare");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => u.env(k, v),
+            None => u.env_remove(k),
+        };
+    }
+    if let Some(cwd) = cmd.get_current_dir() {
+        u.current_dir(cwd);
+    }
+    let script = "mount --bind \"$0\" /proc/sys/kernel/random/boot_id && exec \"$@\"";
+    u.args(["-m", "sh", "-c", script])
+        .arg(boot_id)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    u
+}
+
+/// Can this test bind a file over the boot id (root, mount namespaces)?
+fn can_fake_a_boot(boot_id: &Path) -> bool {
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount --bind \"$0\" /proc/sys/kernel/random/boot_id && cat /proc/sys/kernel/random/boot_id"])
+        .arg(boot_id)
+        .output();
+    match out {
+        Ok(o) if o.status.success() && o.stdout == read(boot_id) => true,
+        Ok(o) => {
+            eprintln!(
+                "SKIP: cannot fake a boot id: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("SKIP: cannot run unshare: {e}");
+            false
+        }
+    }
+}
+
+/// A cache restored onto another machine (or kept over a reboot) brings a
+/// memo whose identities (device, inode, size, mode, mtime, ctime) a fresh
+/// checkout there can have too: a fresh file system numbers inodes alike,
+/// and that machine's clock, or a clock stepped back, may repeat a
+/// second. The memo's check words are keyed with the boot id, so another
+/// boot recalls nothing from it and hashes. Before, it recalled every digest.
+#[test]
+fn a_memo_from_another_boot_recalls_nothing() {
+    require("gcc");
+    require("unshare");
+    let env = TestEnv::new();
+    let fake = env.root().join("boot_id");
+    fs::write(&fake, "0badb007-0000-4000-8000-00000000cafe\n").unwrap();
+    if !can_fake_a_boot(&fake) {
+        return;
+    }
+    let a = env.root().join("co/a");
+    write_checkout(&a);
+    settle_stamps();
+    let o111 = plain_main(&a);
+    assert_bytes_eq(&cached_main(&env, &a, &[]), &o111, "the first build");
+    let b = env.root().join("co/b");
+    fresh_copy(&a, &b);
+    settle_stamps();
+    let log_of = |name: &str| env.root().join(format!("{name}.log"));
+    let runs = [
+        ("learns", None),
+        ("recalls", None),
+        ("other boot", Some(&fake)),
+    ];
+    for (name, boot) in runs {
+        let log = log_of(name);
+        let extra = [("CCACHE_LOGFILE", log.to_str().unwrap())];
+        let obj = cached_main_booted(&env, &b, &extra, boot.map(|p| p.as_path()));
+        assert_bytes_eq(&obj, &o111, name);
+    }
+    let log = |name| fs::read_to_string(log_of(name)).unwrap();
+    assert!(
+        log("recalls").contains("1 digests from the inode memo, 0 hashed"),
+        "{}",
+        log("recalls")
+    );
+    let other = log("other boot");
+    assert!(
+        other.contains("0 digests from the inode memo, 1 hashed"),
+        "{other}"
+    );
+    assert_eq!(env.stat("direct_cache_hit"), 3);
 }
