@@ -186,3 +186,78 @@ fn a_memo_from_another_boot_recalls_nothing() {
     );
     assert_eq!(env.stat("direct_cache_hit"), 3);
 }
+
+/// `make -j8` in a fresh checkout: eight compiles of different sources
+/// sharing twenty headers hash them and write the memo at once, without
+/// locks. Every object is the compiler's, every compile a hit within the
+/// timeout, and the memo then serves every header of the next round.
+#[test]
+fn eight_parallel_compiles_write_the_memo_at_once() {
+    require("gcc");
+    const UNITS: usize = 8;
+    const SHARED: usize = 20;
+    let env = TestEnv::new();
+    let a = env.root().join("co/a");
+    for h in 0..SHARED {
+        write_file(
+            &a.join(format!("inc/h{h}.h")),
+            &format!("#define H{h} {h}\n"),
+        );
+    }
+    let includes: String = (0..SHARED)
+        .map(|h| format!("#include \"h{h}.h\"\n"))
+        .collect();
+    for u in 0..UNITS {
+        let text = format!("{includes}int f{u}(void) {{ return H{u} + {u}; }}\n");
+        write_file(&a.join(format!("u{u}.c")), &text);
+    }
+    let compile = |dir: &Path, u: usize, log: &Path| {
+        let (src, obj) = (format!("u{u}.c"), format!("u{u}.o"));
+        let mut cmd = env.objcache_in(dir, ["gcc", "-Iinc", "-c", &src, "-o", &obj]);
+        cmd.env("CCACHE_BASEDIR", env.root())
+            .env("CCACHE_NOHASHDIR", "1")
+            .env("CCACHE_LOGFILE", log);
+        cmd
+    };
+    let scratch = env.root().join("scratch.log");
+    for u in 0..UNITS {
+        run_ok(&mut compile(&a, u, &scratch));
+    }
+    let b = env.root().join("co/b");
+    fresh_copy(&a, &b);
+    settle_stamps();
+    let expected: Vec<Vec<u8>> = (0..UNITS)
+        .map(|u| {
+            let (src, obj) = (format!("u{u}.c"), format!("u{u}.o"));
+            plain_object("gcc", &b, ["-Iinc", "-c", &src, "-o", &obj], &obj)
+        })
+        .collect();
+    for round in 0..2 {
+        let logs: Vec<_> = (0..UNITS)
+            .map(|u| env.root().join(format!("r{round}.u{u}.log")))
+            .collect();
+        let mut cmds: Vec<Command> = (0..UNITS).map(|u| compile(&b, u, &logs[u])).collect();
+        std::thread::scope(|s| {
+            for (u, cmd) in cmds.iter_mut().enumerate() {
+                s.spawn(move || {
+                    let out = run_with_timeout(cmd, std::time::Duration::from_secs(120));
+                    assert!(out.success(), "round {round}, u{u}: {}", out.dump());
+                });
+            }
+        });
+        for u in 0..UNITS {
+            let obj = read(&b.join(format!("u{u}.o")));
+            assert_bytes_eq(&obj, &expected[u], &format!("round {round}, u{u}"));
+        }
+        assert_eq!(env.stat("direct_cache_hit"), ((round + 1) * UNITS) as u64);
+        if round == 1 {
+            let want = format!("{SHARED} digests from the inode memo, 0 hashed");
+            for log in &logs {
+                let text = fs::read_to_string(log).unwrap();
+                assert!(text.contains(&want), "{}: {text}", log.display());
+            }
+        }
+    }
+    let memo = fs::symlink_metadata(env.cache_dir.join("inode-memo")).unwrap();
+    assert!(memo.is_file() && memo.len() == 4 << 20, "{memo:?}");
+}
