@@ -245,9 +245,9 @@ fn eight_parallel_compiles_write_the_memo_at_once() {
                 });
             }
         });
-        for u in 0..UNITS {
+        for (u, want) in expected.iter().enumerate() {
             let obj = read(&b.join(format!("u{u}.o")));
-            assert_bytes_eq(&obj, &expected[u], &format!("round {round}, u{u}"));
+            assert_bytes_eq(&obj, want, &format!("round {round}, u{u}"));
         }
         assert_eq!(env.stat("direct_cache_hit"), ((round + 1) * UNITS) as u64);
         if round == 1 {
