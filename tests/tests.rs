@@ -45,6 +45,7 @@ mod hardlink;
 mod hostile_dir_config;
 mod hostile_locks;
 mod hostile_machine_readable;
+mod hostile_memo;
 mod hostile_open;
 mod hostile_remote;
 mod hostile_stamps;

@@ -17,7 +17,11 @@
 //! A digest is remembered only for an identity whose stamps are settled
 //! at the call's start (`clock::stamp_settled`): any later write stamps
 //! the file with a later tick, so the identity then names this content
-//! for good.
+//! for good, on this machine while its clock runs forward. Another boot
+//! or machine (a cache restored onto a new CI container, whose fresh
+//! checkout may get the same device and inode numbers, with stamps of a
+//! clock that is not ours) proves nothing: the check word is keyed with
+//! the kernel's boot id, so there every slot reads as a miss.
 
 use std::cell::OnceCell;
 use std::fs;
@@ -86,9 +90,8 @@ pub fn same_identity(a: &fs::Metadata, b: &fs::Metadata) -> bool {
             == (b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }
 
-fn check_word(key: &[u8], digest: &[u8]) -> [u8; 8] {
-    let check_key = blake3::derive_key("objcache inode memo check v1", b"");
-    let mut h = blake3::Hasher::new_keyed(&check_key);
+fn check_word(check_key: &[u8; 32], key: &[u8], digest: &[u8]) -> [u8; 8] {
+    let mut h = blake3::Hasher::new_keyed(check_key);
     h.update(key);
     h.update(digest);
     let mut word = [0; 8];
@@ -96,19 +99,33 @@ fn check_word(key: &[u8], digest: &[u8]) -> [u8; 8] {
     word
 }
 
-fn slot_bytes(id: &Identity, digest: &[u8; 32]) -> [u8; SLOT] {
+fn slot_bytes(id: &Identity, digest: &[u8; 32], check_key: &[u8; 32]) -> [u8; SLOT] {
     let mut slot = [0; SLOT];
     slot[..KEY_LEN].copy_from_slice(&id.0);
     slot[KEY_LEN..KEY_LEN + 32].copy_from_slice(digest);
-    slot[KEY_LEN + 32..].copy_from_slice(&check_word(&id.0, digest));
+    slot[KEY_LEN + 32..].copy_from_slice(&check_word(check_key, &id.0, digest));
     slot
 }
 
 /// The key and digest of a slot, if its check word holds.
-fn read_slot(slot: &[u8]) -> Option<(&[u8], [u8; 32])> {
+fn read_slot<'s>(slot: &'s [u8], check_key: &[u8; 32]) -> Option<(&'s [u8], [u8; 32])> {
     let (key, rest) = slot.split_at(KEY_LEN);
     let (digest, check) = rest.split_at(32);
-    (check_word(key, digest) == check).then(|| (key, digest.try_into().unwrap()))
+    (check_word(check_key, key, digest) == check).then(|| (key, digest.try_into().unwrap()))
+}
+
+/// Where the kernel tells this boot's random id.
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
+/// The check words' key for the boot `boot_id_path` names; `None` when it
+/// cannot be read (no `/proc`): then no slot could be told from another
+/// boot's, and the memo is not used.
+fn boot_check_key(boot_id_path: &Path) -> Option<[u8; 32]> {
+    let mut id = [0; 64];
+    let file = fs::File::open(boot_id_path).ok()?;
+    let n = file.read_at(&mut id, 0).ok()?;
+    let id = id[..n].trim_ascii();
+    (id.len() >= 16).then(|| blake3::derive_key("objcache inode memo check v2", id))
 }
 
 /// The memo of one call, opened on first use.
@@ -117,9 +134,17 @@ pub struct InodeMemo {
     /// The cache may be written: a missing or unusable file is replaced,
     /// and new digests are remembered.
     writable: bool,
-    /// The open file and whether it was opened for writing; `None`: no
-    /// usable memo this call.
-    file: OnceCell<Option<(fs::File, bool)>>,
+    boot_id_path: PathBuf,
+    /// The memo once opened; `None`: no usable memo this call.
+    file: OnceCell<Option<Opened>>,
+}
+
+struct Opened {
+    file: fs::File,
+    /// Opened for writing.
+    write: bool,
+    /// This boot's key for check words.
+    check_key: [u8; 32],
 }
 
 impl InodeMemo {
@@ -127,32 +152,40 @@ impl InodeMemo {
         InodeMemo {
             path: cache_dir.join(FILE_NAME),
             writable,
+            boot_id_path: BOOT_ID.into(),
             file: OnceCell::new(),
         }
     }
 
     /// The digest remembered for `id`, if a slot holds one.
     pub fn recall(&self, id: &Identity) -> Option<[u8; 32]> {
-        let bucket = self.read_bucket(id)?;
-        bucket.chunks(SLOT).find_map(|slot| match read_slot(slot) {
-            Some((key, digest)) if key == id.0 => Some(digest),
-            _ => None,
-        })
+        let (bucket, check_key) = self.read_bucket(id)?;
+        bucket
+            .chunks(SLOT)
+            .find_map(|slot| match read_slot(slot, &check_key) {
+                Some((key, digest)) if key == id.0 => Some(digest),
+                _ => None,
+            })
     }
 
     /// Remembers `digest` for `id` (best effort): in the slot that holds
     /// `id` already, else an empty or unreadable one, else one chosen by
     /// the key.
     pub fn remember(&self, id: &Identity, digest: &[u8; 32]) {
-        let Some((file, true)) = self.file() else {
+        let Some(Opened {
+            file,
+            write: true,
+            check_key,
+        }) = self.file()
+        else {
             return;
         };
-        let Some(bucket) = self.read_bucket(id) else {
+        let Some((bucket, _)) = self.read_bucket(id) else {
             return;
         };
         let slots: Vec<Option<&[u8]>> = bucket
             .chunks(SLOT)
-            .map(|s| read_slot(s).map(|(key, _)| key))
+            .map(|s| read_slot(s, check_key).map(|(key, _)| key))
             .collect();
         let way = slots
             .iter()
@@ -160,17 +193,21 @@ impl InodeMemo {
             .or_else(|| slots.iter().position(Option::is_none))
             .unwrap_or(usize::from(id.0[8]) % WAYS);
         let at = id.bucket_offset() + (way * SLOT) as u64;
-        let _ = file.write_all_at(&slot_bytes(id, digest), at);
+        let _ = file.write_all_at(&slot_bytes(id, digest, check_key), at);
     }
 
-    fn read_bucket(&self, id: &Identity) -> Option<[u8; BUCKET]> {
-        let (file, _) = self.file()?;
+    /// The bucket `id` falls in, and the key its check words must have.
+    fn read_bucket(&self, id: &Identity) -> Option<([u8; BUCKET], [u8; 32])> {
+        let opened = self.file()?;
         let mut bucket = [0; BUCKET];
-        file.read_exact_at(&mut bucket, id.bucket_offset()).ok()?;
-        Some(bucket)
+        opened
+            .file
+            .read_exact_at(&mut bucket, id.bucket_offset())
+            .ok()?;
+        Some((bucket, opened.check_key))
     }
 
-    fn file(&self) -> Option<&(fs::File, bool)> {
+    fn file(&self) -> Option<&Opened> {
         self.file.get_or_init(|| self.open()).as_ref()
     }
 
@@ -179,15 +216,21 @@ impl InodeMemo {
     /// file of the user's), on a local file system. When the cache may be
     /// written, anything else in its place (missing, a FIFO, a symlink,
     /// truncated) is replaced by a new, empty memo.
-    fn open(&self) -> Option<(fs::File, bool)> {
-        if let Some(open) = self.open_existing() {
-            return Some(open);
-        }
-        if !self.writable {
-            return None;
-        }
-        self.replace().ok()?;
-        self.open_existing()
+    fn open(&self) -> Option<Opened> {
+        let check_key = boot_check_key(&self.boot_id_path)?;
+        let (file, write) = match self.open_existing() {
+            Some(open) => open,
+            None if self.writable => {
+                self.replace().ok()?;
+                self.open_existing()?
+            }
+            None => return None,
+        };
+        Some(Opened {
+            file,
+            write,
+            check_key,
+        })
     }
 
     fn open_existing(&self) -> Option<(fs::File, bool)> {

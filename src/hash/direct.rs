@@ -164,13 +164,16 @@ pub fn still_valid(
             continue;
         }
         let candidates = result.probes.names_of(probe, table);
-        if let Some(n) = first_present(Path::new(&dir), candidates, probe.names.len()) {
-            return Err(format!(
-                "{dir}/{} appeared and would be included instead",
-                n.display()
-            ));
+        match first_present(Path::new(&dir), candidates, probe.names.len()) {
+            Probed::Present(n) => {
+                return Err(format!(
+                    "{dir}/{} appeared and would be included instead",
+                    n.display()
+                ));
+            }
+            Probed::Absent { covered: true } => digests.remember_absent(&dir, &meta, &names_digest),
+            Probed::Absent { covered: false } => {}
         }
-        digests.remember_absent(&dir, &meta, &names_digest);
     }
     Ok(())
 }
@@ -186,15 +189,28 @@ fn digest_of_names<'a>(names: impl Iterator<Item = &'a Path>) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// The first of `names` (relative to `dir`) that names a header file now.
-/// With many names, one listing of `dir` rules out those whose first
-/// component is not there, instead of a failed `stat` each (a relocated
-/// checkout changes every probe directory's stamp).
+/// What checking a probe directory's candidate names found.
+#[derive(Debug, PartialEq)]
+enum Probed<'a> {
+    /// This name is a header now.
+    Present(&'a Path),
+    /// None is; `covered`: the first component of every name is absent
+    /// from the directory, so none can appear without the directory's own
+    /// stamps changing. A name in an existing subdirectory (`sub/x.h` with
+    /// `sub` there), through `..`, or behind a dangling symlink can: its
+    /// absence says nothing about the directory's identity.
+    Absent { covered: bool },
+}
+
+/// Checks `names` (relative to `dir`). With many names, one listing of
+/// `dir` rules out those whose first component is not there, instead of a
+/// failed `stat` each (a relocated checkout changes every probe
+/// directory's stamp).
 fn first_present<'a>(
     dir: &Path,
-    mut names: impl Iterator<Item = &'a Path>,
+    names: impl Iterator<Item = &'a Path>,
     count: usize,
-) -> Option<&'a Path> {
+) -> Probed<'a> {
     let listing: Option<HashSet<std::ffi::OsString>> = (count > 16)
         .then(|| fs::read_dir(dir).ok())
         .flatten()
@@ -203,16 +219,26 @@ fn first_present<'a>(
                 .filter_map(|e| e.ok().map(|e| e.file_name()))
                 .collect()
         });
-    names.find(|n| {
-        if let (Some(listing), Some(std::path::Component::Normal(first))) =
-            (&listing, n.components().next())
-        {
-            if !listing.contains(first) {
-                return false;
-            }
+    let mut covered = true;
+    for n in names {
+        let first = match n.components().next() {
+            Some(std::path::Component::Normal(first)) => Some(first),
+            _ => None,
+        };
+        let first_absent = match (&listing, first) {
+            (Some(listing), Some(first)) => !listing.contains(first),
+            (None, Some(first)) => dir.join(first).symlink_metadata().is_err(),
+            (_, None) => false,
+        };
+        if first_absent {
+            continue;
         }
-        is_header_file(&dir.join(n))
-    })
+        if is_header_file(&dir.join(n)) {
+            return Probed::Present(n);
+        }
+        covered = false;
+    }
+    Probed::Absent { covered }
 }
 
 #[cfg(test)]
@@ -236,13 +262,27 @@ mod tests {
             all.push(extra.into());
             for count in [all.len(), 1] {
                 let found = first_present(&d, all.iter().map(|p| p.as_path()), count);
-                assert_eq!(found, Some(Path::new(want)), "{extra}, count {count}");
+                assert_eq!(found, Probed::Present(Path::new(want)), "{extra}, {count}");
             }
         }
-        assert_eq!(
-            first_present(&d, names.iter().map(|p| p.as_path()), 99),
-            None
-        );
+        // Only names whose first component is absent are covered by the
+        // directory's stamps: not `sub/dir.h` (`sub` exists), `../x.h` or
+        // a dangling symlink.
+        std::os::unix::fs::symlink("nowhere.h", d.join("dangling.h")).unwrap();
+        let absent: Vec<std::path::PathBuf> = (0..20).map(|i| format!("a{i}/x.h").into()).collect();
+        for (extra, covered) in [
+            (None, true),
+            (Some("sub/dir.h"), false),
+            (Some("../x.h"), false),
+            (Some("dangling.h"), false),
+        ] {
+            let mut all = absent.clone();
+            all.extend(extra.map(std::path::PathBuf::from));
+            for count in [all.len(), 1] {
+                let found = first_present(&d, all.iter().map(|p| p.as_path()), count);
+                assert_eq!(found, Probed::Absent { covered }, "{extra:?}, {count}");
+            }
+        }
     }
 
     /// The record of a compile of `t.c` in `cwd` that read `inc2/x.h`,

@@ -1,5 +1,7 @@
 use super::*;
 
+const K: [u8; 32] = [3; 32];
+
 fn identity_of(path: &Path) -> Identity {
     Identity::of(&fs::metadata(path).unwrap(), None)
 }
@@ -38,17 +40,17 @@ fn a_torn_slot_is_a_miss() {
     let one = Identity::of(&meta, Some(&[1; 32]));
     let two = Identity::of(&meta, Some(&[2; 32]));
     // The key of one write with the digest and check word of another.
-    let a = slot_bytes(&one, &[0xaa; 32]);
-    let b = slot_bytes(&two, &[0xbb; 32]);
+    let a = slot_bytes(&one, &[0xaa; 32], &K);
+    let b = slot_bytes(&two, &[0xbb; 32], &K);
     let mut torn = a;
     torn[KEY_LEN..].copy_from_slice(&b[KEY_LEN..]);
-    assert!(read_slot(&a).is_some() && read_slot(&torn).is_none());
+    assert!(read_slot(&a, &K).is_some() && read_slot(&torn, &K).is_none());
     // Key and check word of one, digest of another.
     let mut torn = a;
     torn[KEY_LEN..KEY_LEN + 32].copy_from_slice(&b[KEY_LEN..KEY_LEN + 32]);
-    assert!(read_slot(&torn).is_none());
+    assert!(read_slot(&torn, &K).is_none());
     memo.remember(&one, &[0xaa; 32]);
-    let (file, _) = memo.file().unwrap();
+    let file = &memo.file().unwrap().file;
     let mut bucket = [0; BUCKET];
     file.read_exact_at(&mut bucket, one.bucket_offset())
         .unwrap();
@@ -130,4 +132,52 @@ fn anything_but_a_memo_file_is_replaced_or_ignored() {
     let memo = InodeMemo::new(dir.path(), true);
     memo.remember(&id, &[1; 32]);
     assert_eq!(memo.recall(&id), None);
+}
+
+/// A memo opened with the boot id in `boot_id`.
+fn memo_of_boot(dir: &Path, boot_id: &Path) -> InodeMemo {
+    InodeMemo {
+        boot_id_path: boot_id.to_path_buf(),
+        ..InodeMemo::new(dir, true)
+    }
+}
+
+#[test]
+fn another_boots_memo_recalls_nothing_and_is_overwritten_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let boot = |name: &str, id: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, format!("{id}\n")).unwrap();
+        path
+    };
+    let one = boot("one", "2f4c612d-d225-4d35-9bfd-3e2fed264d76");
+    let two = boot("two", "7a1e0c55-0d1b-4b8e-9d6f-3e2fed264d76");
+    let meta = fs::metadata(dir.path()).unwrap();
+    let ids: Vec<Identity> = (0u32..)
+        .map(|i| Identity::of(&meta, Some(blake3::hash(&i.to_le_bytes()).as_bytes())))
+        .filter(|id| id.bucket_offset() == 0)
+        .take(WAYS)
+        .collect();
+    let memo = memo_of_boot(dir.path(), &one);
+    for id in &ids {
+        memo.remember(id, &[1; 32]);
+    }
+    let again = memo_of_boot(dir.path(), &one);
+    assert!(ids.iter().all(|id| again.recall(id) == Some([1; 32])));
+    // Another boot (or a memo restored from another machine): every slot
+    // is a miss, and a full bucket of them takes this boot's entries
+    // without evicting each other.
+    let other = memo_of_boot(dir.path(), &two);
+    assert!(ids.iter().all(|id| other.recall(id).is_none()));
+    for id in &ids {
+        other.remember(id, &[2; 32]);
+    }
+    assert!(ids.iter().all(|id| other.recall(id) == Some([2; 32])));
+    // No boot id (no /proc): no memo.
+    let unknown = memo_of_boot(dir.path(), &dir.path().join("missing"));
+    unknown.remember(&ids[0], &[3; 32]);
+    assert!(unknown.recall(&ids[0]).is_none());
+    assert!(memo_of_boot(dir.path(), &boot("short", "x"))
+        .recall(&ids[0])
+        .is_none());
 }
