@@ -94,6 +94,38 @@ fn a_header_created_in_a_subdirectory_of_a_probed_dir_is_compiled() {
     assert_bytes_eq(&cached_main(&env, &b, &[]), &o222, "the shadowing header");
 }
 
+/// The same holes in the manifest's own record, in place: `inc1/sub`
+/// (or a dangling `inc1/sub` symlink) exists when the miss records
+/// `inc1`'s stamps, and `sub/x.h` appears there later without `inc1`'s
+/// stamps changing. A directory whose candidates could appear that way
+/// must be checked name by name on every lookup.
+#[test]
+fn a_header_appearing_below_a_probed_dir_in_place_is_compiled() {
+    require("gcc");
+    for (case, make) in [("a subdirectory", "dir"), ("a dangling symlink", "link")] {
+        let env = TestEnv::new();
+        let a = env.root().join("co/a");
+        write_checkout(&a);
+        match make {
+            "dir" => fs::create_dir(a.join("inc1/sub")).unwrap(),
+            _ => std::os::unix::fs::symlink("../elsewhere", a.join("inc1/sub")).unwrap(),
+        }
+        settle_stamps();
+        let o111 = plain_main(&a);
+        assert_bytes_eq(&cached_main(&env, &a, &[]), &o111, case);
+        let hits = env.stat("direct_cache_hit");
+        assert_bytes_eq(&cached_main(&env, &a, &[]), &o111, case);
+        assert_eq!(env.stat("direct_cache_hit"), hits + 1, "{case}: a hit");
+        match make {
+            "dir" => write_file(&a.join("inc1/sub/x.h"), V222),
+            _ => write_file(&a.join("elsewhere/x.h"), V222),
+        }
+        let o222 = plain_main(&a);
+        assert_ne!(o111, o222, "{case}");
+        assert_bytes_eq(&cached_main(&env, &a, &[]), &o222, case);
+    }
+}
+
 /// `cmd` run in its own mount namespace with `boot_id` bound over the
 /// kernel's boot id.
 fn in_another_boot(cmd: &Command, boot_id: &Path) -> Command {

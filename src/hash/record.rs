@@ -454,7 +454,18 @@ impl RecordContext<'_> {
             }
         }
         names.retain(|name| !is_header_file(&Path::new(&real).join(name)));
-        Ok(Some(if s.settled_at(now) { s } else { UNSTAMPED }))
+        // A name behind a symlink (`sub` a dangling link for `sub/x.h`)
+        // can appear when the link's target does, without this
+        // directory's stamps changing: such a directory is checked by name.
+        let behind_symlink = names.iter().any(|name| {
+            let first = name.split('/').next().unwrap_or_default();
+            fs::symlink_metadata(Path::new(&real).join(first)).is_ok_and(|m| m.is_symlink())
+        });
+        Ok(Some(if s.settled_at(now) && !behind_symlink {
+            s
+        } else {
+            UNSTAMPED
+        }))
     }
 
     /// The tests made through `aliases` anywhere in the compile: an alias
