@@ -1,6 +1,6 @@
 //! The CI recipes of the documentation (`<!-- doc-test: ci: KIND -->`
 //! blocks, see `doc_commands`), run: each recipe's shell steps, in order,
-//! with the environment it sets, as three jobs in a row on fresh
+//! with the environment it sets, as two jobs in a row on fresh
 //! checkouts of `fixtures/guide` at new paths. Between jobs a simulated
 //! cache service keeps what the recipe saves (a tar archive of the cache
 //! path, as actions/cache and GitLab make; a directory for a BuildKit
