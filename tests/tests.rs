@@ -37,6 +37,7 @@ mod doc_ci_recipes;
 mod doc_commands;
 mod empty_ccache_dir;
 mod explain;
+mod explain_ci;
 mod extra_outputs;
 mod faults;
 mod fresh_inputs;
