@@ -66,6 +66,7 @@ mod package;
 mod pch;
 mod progress;
 mod readme;
+mod release_script;
 mod relocation;
 mod relocation_cases;
 mod remote;
