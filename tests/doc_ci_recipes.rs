@@ -159,6 +159,14 @@ fn run_recipe(block: &Block) {
         second.log
     );
     assert_eq!(hits(&stats), 3, "{} job 2:\n{}", block.at, second.log);
+    // Job 1's misses are in the restored cache; job 2's log (GitLab's
+    // after_script `objcache --explain`) must not report them as its own.
+    assert!(
+        !second.log.contains("first compile of"),
+        "{} job 2 reports job 1's misses:\n{}",
+        block.at,
+        second.log
+    );
     assert!(
         second.log.contains("hit rate 100.0%"),
         "{} job 2 checks its hit rate:\n{}",
