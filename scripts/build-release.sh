@@ -11,14 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
+# Where cargo builds: target/, or CARGO_TARGET_DIR or build.target-dir.
+target=$(cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 case "$host" in
   *-linux-gnu)
     RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static" \
       cargo build --release --quiet --target "$host" >&2
-    echo "$PWD/target/$host/release/objcache"
+    echo "$target/$host/release/objcache"
     ;;
   *)
     cargo build --release --quiet >&2
-    echo "$PWD/target/release/objcache"
+    echo "$target/release/objcache"
     ;;
 esac

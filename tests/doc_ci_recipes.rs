@@ -1,6 +1,6 @@
 //! The CI recipes of the documentation (`<!-- doc-test: ci: KIND -->`
 //! blocks, see `doc_commands`), run: each recipe's shell steps, in order,
-//! with the environment it sets, as three jobs in a row on fresh
+//! with the environment it sets, as two jobs in a row on fresh
 //! checkouts of `fixtures/guide` at new paths. Between jobs a simulated
 //! cache service keeps what the recipe saves (a tar archive of the cache
 //! path, as actions/cache and GitLab make; a directory for a BuildKit
@@ -159,6 +159,14 @@ fn run_recipe(block: &Block) {
         second.log
     );
     assert_eq!(hits(&stats), 3, "{} job 2:\n{}", block.at, second.log);
+    // Job 1's misses are in the restored cache; job 2's log (GitLab's
+    // after_script `objcache --explain`) must not report them as its own.
+    assert!(
+        !second.log.contains("first compile of"),
+        "{} job 2 reports job 1's misses:\n{}",
+        block.at,
+        second.log
+    );
     assert!(
         second.log.contains("hit rate 100.0%"),
         "{} job 2 checks its hit rate:\n{}",

@@ -16,6 +16,12 @@
 //!   build directory, a warm cache).
 //! - A line of a runnable block with `# not run by the doc tests: REASON`
 //!   is left out; the reader sees the reason on the line itself.
+//! - A ```` ```text ```` (or `json`, `nginx`, `ini`, `c`) block is shown,
+//!   not run. A block in any other language, or none, must be skipped with
+//!   a reason; a fence in a block quote and a doc-test comment not just
+//!   before a fence fail the test, so that no block goes unseen. Fences
+//!   are CommonMark's: ```` ``` ```` or `~~~`, three or more, indented
+//!   in a list item or not; the language is the info string's first word.
 //! - A ```` ```yaml ```` or ```` ```dockerfile ```` block is either a CI
 //!   recipe, `<!-- doc-test: ci: github|gitlab|docker -->`, whose shell
 //!   steps `doc_ci_recipes` runs as two jobs sharing a simulated cache
@@ -57,6 +63,12 @@ pub(crate) struct Block {
 pub(crate) const NOT_RUN: &str = "# not run by the doc tests:";
 
 const SHELL_INFOS: [&str; 4] = ["sh", "bash", "shell", "console"];
+
+/// Blocks that need `<!-- doc-test: ci: KIND -->` or a skip.
+const CI_INFOS: [&str; 4] = ["yaml", "yml", "dockerfile", "Dockerfile"];
+
+/// Languages shown, never run: output, files, configuration.
+const SHOWN_INFOS: [&str; 5] = ["text", "json", "nginx", "ini", "c"];
 
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -104,44 +116,81 @@ fn directive(line: &str, at: &str) -> Option<Directive> {
     }
 }
 
+/// A fence line (CommonMark): its character (`` ` `` or `~`), its length
+/// (3 or more) and the rest of the line, trimmed.
+fn fence(line: &str) -> Option<(char, usize, &str)> {
+    let t = line.trim_start();
+    let c = t.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let n = t.chars().take_while(|x| *x == c).count();
+    (n >= 3).then(|| (c, n, t[n..].trim()))
+}
+
 /// The fenced blocks of `text`, each with the directives on the lines
-/// just before its fence (and the file's `skip-file`).
+/// just before its fence (and the file's `skip-file`). Panics on what it
+/// cannot read as the test means it (a fence in a block quote, a block
+/// without its closing fence, a directive before no block), so that no
+/// block goes unseen.
 pub(crate) fn blocks(name: &str, text: &str) -> Vec<Block> {
     let lines: Vec<&str> = text.lines().collect();
+    let is_file_skip = |l: &str| l.trim().starts_with("<!-- doc-test: skip-file:");
     let file_skip = lines
         .iter()
-        .filter(|l| l.trim().starts_with("<!-- doc-test: skip-file:"))
+        .filter(|l| is_file_skip(l))
         .map(|l| directive(l, name).unwrap())
         .next();
+    // Lines that are a block's or a directive of one.
+    let mut used = vec![false; lines.len()];
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let Some(info) = lines[i].trim_start().strip_prefix("```") else {
+        let at = format!("{name}:{}", i + 1);
+        let Some((c, n, info)) = fence(lines[i]) else {
+            let quoted = lines[i].trim_start().strip_prefix('>');
+            assert!(
+                quoted
+                    .and_then(|q| fence(q.trim_start_matches([' ', '>'])))
+                    .is_none(),
+                "{at}: a fenced block in a block quote: the doc tests do not read it"
+            );
             i += 1;
             continue;
         };
-        let at = format!("{name}:{}", i + 1);
         let indent = lines[i].len() - lines[i].trim_start().len();
         let end = (i + 1..lines.len())
-            .find(|&j| lines[j].trim() == "```")
+            .find(|&j| {
+                fence(lines[j]).is_some_and(|(c2, n2, rest)| c2 == c && n2 >= n && rest.is_empty())
+            })
             .unwrap_or_else(|| panic!("{at}: the block has no closing fence"));
         let body: Vec<&str> = lines[i + 1..end]
             .iter()
             .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
             .collect();
-        let mut directives: Vec<Directive> = (0..i)
-            .rev()
-            .map_while(|j| directive(lines[j], &at))
-            .collect();
+        let mut directives: Vec<Directive> = Vec::new();
+        for j in (0..i).rev() {
+            let Some(d) = directive(lines[j], &at) else {
+                break;
+            };
+            used[j] = true;
+            directives.push(d);
+        }
         directives.reverse();
         directives.extend(file_skip.clone());
+        used[i..=end].fill(true);
         out.push(Block {
             at,
-            info: info.trim().to_string(),
+            // The language is the info string's first word.
+            info: info.split_whitespace().next().unwrap_or("").to_string(),
             body: body.join("\n") + "\n",
             directives,
         });
         i = end + 1;
+    }
+    for (j, line) in lines.iter().enumerate() {
+        assert!(
+            used[j] || is_file_skip(line) || directive(line, name).is_none(),
+            "{name}:{}: a doc-test comment not on the lines just before a fence: {line}",
+            j + 1
+        );
     }
     out
 }
@@ -309,16 +358,17 @@ fn every_block_is_run_or_says_why_not() {
             );
             continue;
         }
-        let needs_mark = matches!(
-            b.info.as_str(),
-            "yaml" | "yml" | "dockerfile" | "Dockerfile"
-        );
-        if needs_mark && b.skip().is_none() {
+        let info = b.info.as_str();
+        if CI_INFOS.contains(&info) && b.skip().is_none() {
             unmarked.push(b.at.clone());
         }
         assert!(
-            !b.info.is_empty() || b.skip().is_some(),
-            "{}: a block without a language: say `text`, `sh` …",
+            SHELL_INFOS.contains(&info)
+                || CI_INFOS.contains(&info)
+                || SHOWN_INFOS.contains(&info)
+                || b.skip().is_some(),
+            "{}: a block in language {info:?}, which the doc tests neither run nor \
+             know as shown only: say `sh` (run), `text` (shown) …, or skip it with a reason",
             b.at
         );
     }
@@ -345,4 +395,44 @@ fn the_marking_is_read_as_documented() {
         "<!-- doc-test: skip-file: slow -->\n\n```sh\nx\n```\n",
     );
     assert_eq!(file[0].skip(), Some("slow"));
+}
+
+/// Fences of every form CommonMark allows are read: `~~~`, longer
+/// fences, indented in a list item, an info string with more words.
+#[test]
+fn every_fence_form_is_read() {
+    let doc = "~~~sh\na\n~~~\n\n- item:\n\n  ```bash title=x\n  b\n  ```\n\n\
+               ````shell\n```\nc\n````\n\n```shell-session\nd\n```\n";
+    let bs = blocks("x.md", doc);
+    let got: Vec<(&str, &str)> = bs
+        .iter()
+        .map(|b| (b.info.as_str(), b.body.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("sh", "a\n"),
+            ("bash", "b\n"),
+            ("shell", "```\nc\n"),
+            ("shell-session", "d\n")
+        ]
+    );
+    assert!(bs[..3].iter().all(|b| b.is_shell()));
+    assert!(!bs[3].is_shell(), "an unknown language is not run…");
+    assert!(!SHOWN_INFOS.contains(&"shell-session"), "…and not let pass");
+}
+
+#[test]
+#[should_panic(expected = "not on the lines just before a fence")]
+fn a_directive_before_no_block_fails() {
+    blocks(
+        "x.md",
+        "<!-- doc-test: skip: x -->\n\n```sh\nrm -rf /\n```\n",
+    );
+}
+
+#[test]
+#[should_panic(expected = "block quote")]
+fn a_block_in_a_quote_fails() {
+    blocks("x.md", "> ```sh\n> true\n> ```\n");
 }

@@ -285,7 +285,7 @@ pub fn explain(s: &mut Manager, output: &str) -> Result<(), String> {
         totals.map_or(0, |t| t.get(stats::Counter::StatsZeroedTimestamp))
     };
     match s.mods.format {
-        OutputFormat::Tab => print!("{}", misses::report(cache_dir, output, &at)?),
+        OutputFormat::Tab => print!("{}", misses::report(cache_dir, output, &at, zeroed())?),
         OutputFormat::Json => print!("{}", miss_report::json(&structured(zeroed())?)),
         OutputFormat::Markdown => {
             print!("{}", miss_report::markdown(&structured(zeroed())?, &cwd))

@@ -224,7 +224,7 @@ pub const MANAGER_OPTIONS: &[Opt] = &[
     Opt::action(
         "max-size",
         actions::max_size,
-        "set maximum size of cache to SIZE (use 0 for no limit); suffixes k, M, G, T (decimal), Ki, Mi, Gi, Ti (binary); default G",
+        "set maximum size of cache to SIZE (use 0 for no limit); suffixes k, M, G, T (decimal), Ki, Mi, Gi, Ti (binary); no suffix: Gi",
     )
     .short('M')
     .value("SIZE"),

@@ -257,22 +257,22 @@ Cache one compile, then show the statistics:
 Cache a CMake build:
     cmake -B build -DCMAKE_C_COMPILER_LAUNCHER=objcache -DCMAKE_CXX_COMPILER_LAUNCHER=objcache
     cmake --build build
-Cache a make build through masquerading links:
-    mkdir -p ~/.local/lib/objcache
-    for c in gcc g++ cc c++; do ln -sf \"$(command -v objcache)\" ~/.local/lib/objcache/$c; done
+Cache a make build through masquerading links (a link for each compiler \
+installed; run it again after installing one):
+    objcache --install-symlinks ~/.local/lib/objcache
     PATH=~/.local/lib/objcache:$PATH make -j8
 Limit the cache to 20 GB, keep it for a team in one directory, in CI:
-    objcache -M 20G
     export CCACHE_DIR=/shared/cache CCACHE_BASEDIR=$PWD
-    objcache -z; make; objcache --check-hit-rate 80
+    objcache -M 20G
+    objcache -z; make CC=\"objcache gcc\"; objcache --check-hit-rate 80
 Say why the last compile of an object missed:
     objcache --explain build/foo.o";
 
 const SEE_ALSO: &str = "\
 ccache(1), gcc(1), clang(1).
 
-The documentation of objcache, in docs/ of its source or \
-/usr/share/doc/objcache: README.md, guide.md (getting started, CI \
+The documentation of objcache, README.md and in docs/ of its source or \
+of /usr/share/doc/objcache: guide.md (getting started, CI \
 recipes), configuration.md (every key at length), compatibility.md (where objcache differs from ccache), \
 cache-size.md, remote-storage.md, ci.md, formats.md.";
 
@@ -375,6 +375,19 @@ mod tests {
         );
         assert!(page.is_ascii());
         assert!(section_of(&page, "SEE ALSO").contains("ccache(1)"));
+    }
+
+    /// The masquerade example uses the command made for it, which links
+    /// every compiler installed (versioned and cross ones too).
+    #[test]
+    fn the_masquerade_example_installs_the_links() {
+        let page = page();
+        let examples = section_of(&page, "EXAMPLES");
+        assert!(
+            examples.contains("objcache \\-\\-install\\-symlinks"),
+            "{examples}"
+        );
+        assert!(!examples.contains("ln \\-sf"), "{examples}");
     }
 
     #[test]

@@ -100,16 +100,29 @@ fn keyed_for(found: &Miss, output: &str, at: &Asking) -> bool {
     })
 }
 
-/// The report for `output` ("" = the latest misses of any output).
-pub fn report(cache_dir: &Path, output: &str, at: &Asking) -> Result<String, String> {
+/// The report for `output` ("" = the latest misses of any output since
+/// the counters were zeroed at `zeroed`, seconds; 0 = never).
+pub fn report(cache_dir: &Path, output: &str, at: &Asking, zeroed: u64) -> Result<String, String> {
     let all = last_misses(cache_dir)?;
     let mut out = String::new();
     if output.is_empty() {
         if all.is_empty() {
             return Err(format!("no miss on record in {}", cache_dir.display()));
         }
-        for f in all.iter().take(LATEST) {
+        // A CI job zeroes the counters first: the misses it asks about are
+        // its own, not those of the job that saved the cache it restored.
+        let since_ns = zeroed.saturating_mul(1_000_000_000);
+        let recent = all.iter().take_while(|f| f.inputs.time_ns >= since_ns);
+        for f in recent.take(LATEST) {
             line(&mut out, &f.inputs);
+        }
+        if out.is_empty() {
+            let _ = writeln!(
+                out,
+                "no miss since the counters were zeroed at {} ({} earlier on record)",
+                format_unix_time(zeroed),
+                all.len()
+            );
         }
         return Ok(out);
     }

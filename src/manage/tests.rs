@@ -246,3 +246,18 @@ fn features_are_the_remote_backends() {
         assert!(supported(url), "{url}");
     }
 }
+
+/// The suffix -M's help names as the default is the one a size without a
+/// suffix is read with.
+#[test]
+fn max_size_help_names_the_default_suffix() {
+    let help = MANAGER_OPTIONS
+        .iter()
+        .find(|o| o.long == "max-size")
+        .unwrap()
+        .help;
+    // The last word of its last clause: "…; no suffix: Gi".
+    let suffix = help.rsplit([' ', ':']).next().unwrap();
+    let parse = crate::config::size::parse_size;
+    assert_eq!(parse("3"), parse(&format!("3{suffix}")), "{help}");
+}

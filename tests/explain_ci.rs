@@ -1,0 +1,61 @@
+//! `objcache --explain` as a CI job's log shows it: the job zeroes the
+//! counters first, restores a cache another job filled, and asks at the
+//! end why it missed. The plain text names the job's own misses, as the
+//! JSON and markdown forms do, not those of the job that saved the cache.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::*;
+
+fn cc(env: &TestEnv, cwd: &Path, src: &str, out: &str) {
+    require("gcc");
+    run_ok(&mut env.objcache_in(cwd, ["gcc", "-c", src, "-o", out]));
+}
+
+/// Waits for the next whole second: the zeroing is stamped in seconds.
+fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ));
+}
+
+#[test]
+fn explain_lists_only_the_misses_since_the_counters_were_zeroed() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("a.c"), "int a(void) { return 1; }\n").unwrap();
+    fs::write(dir.join("b.c"), "int b(void) { return 2; }\n").unwrap();
+    // The job that saved the cache: two misses.
+    cc(&env, &dir, "a.c", "a.o");
+    cc(&env, &dir, "b.c", "b.o");
+    let before = run_ok(&mut env.objcache_in(&dir, ["--explain"])).stdout_str();
+    assert_eq!(
+        before.lines().count(),
+        2,
+        "never zeroed: every miss\n{before}"
+    );
+
+    // This job: -z, then all hits.
+    next_second();
+    run_ok(&mut env.objcache_in(&dir, ["-z"]));
+    cc(&env, &dir, "a.c", "a.o");
+    cc(&env, &dir, "b.c", "b.o");
+    let hits = run_ok(&mut env.objcache_in(&dir, ["--explain"])).stdout_str();
+    assert!(
+        hits.starts_with("no miss since the counters were zeroed at ")
+            && hits.contains("(2 earlier on record)")
+            && !hits.contains("a.o"),
+        "{hits}"
+    );
+
+    // One miss of its own: only that one.
+    fs::write(dir.join("b.c"), "int b(void) { return 3; }\n").unwrap();
+    cc(&env, &dir, "b.c", "b.o");
+    let one = run_ok(&mut env.objcache_in(&dir, ["--explain"])).stdout_str();
+    assert_eq!(one.lines().count(), 1, "{one}");
+    assert!(one.contains("/b.o (from "), "{one}");
+}
