@@ -13,6 +13,7 @@
 //! raw objects (`raw_object`), miss inputs, the memos, the statistics
 //! shards and the cleanup that keeps the cache within its limits.
 
+mod large;
 mod merge;
 mod raw_object;
 pub mod remote_status;
@@ -88,6 +89,9 @@ pub struct Storage {
     /// zstd level (`None`: uncompressed).
     namespace: String,
     level: Option<i32>,
+    /// The level is objcache's to choose (`compression_level = 0`): large
+    /// results are kept uncompressed locally (see `large`).
+    auto_level: bool,
     /// `hard_link` and `file_clone`: how a result's object is kept and
     /// put in place (see `raw_object`).
     hard_link: bool,
@@ -132,6 +136,7 @@ impl Storage {
             policy: Policy::of(config),
             namespace: config.namespace.clone(),
             level: compression_level(config),
+            auto_level: config.compression && config.compression_level == 0,
             hard_link: config.hard_link,
             file_clone: config.file_clone,
             limits: Limits::from_config(config),
@@ -253,7 +258,11 @@ impl Storage {
         }
         let bytes = self.get_remote(key, kind, verify)?;
         if keep && !self.policy.remote_only && !self.policy.read_only() {
-            match self.local.put(key, kind, &bytes) {
+            let local = match kind {
+                EntryKind::Result => self.local_form(key, &bytes),
+                _ => std::borrow::Cow::Borrowed(&bytes[..]),
+            };
+            match self.local.put(key, kind, &local) {
                 Ok(_) => {
                     self.wrote_locally = true;
                     self.count(Counter::LocalStorageWrite);
@@ -426,13 +435,35 @@ impl Storage {
         }
         let with_raw = self.put_raw_object_of(key, entry, written);
         let entry = with_raw.as_ref().unwrap_or(entry);
-        match entry.encode(key, &self.namespace, self.level) {
-            Ok(bytes) => self.put(key, EntryKind::Result, &bytes),
+        let local_level = self.local_level(entry);
+        if local_level == self.level || self.policy.remote_only {
+            let Some(bytes) = self.encode_result(key, entry, self.level) else {
+                return false;
+            };
+            return self.put(key, EntryKind::Result, &bytes);
+        }
+        // Kept uncompressed here, compressed for the remotes (`large`).
+        let kept = (self.encode_result(key, entry, local_level))
+            .is_some_and(|bytes| self.put_local(key, EntryKind::Result, &bytes));
+        let published = self.has_remotes()
+            && (self.encode_result(key, entry, self.level))
+                .is_some_and(|bytes| self.publish(key, EntryKind::Result, &bytes));
+        kept || published
+    }
+
+    fn encode_result(
+        &mut self,
+        key: &Key,
+        entry: &ResultEntry,
+        level: Option<i32>,
+    ) -> Option<Vec<u8>> {
+        match entry.encode(key, &self.namespace, level) {
+            Ok(bytes) => Some(bytes),
             Err(e) => {
                 let hex = key.to_hex();
                 self.log.note(format!("could not encode result {hex}: {e}"));
                 self.count(Counter::InternalError);
-                false
+                None
             }
         }
     }
@@ -499,7 +530,8 @@ impl Storage {
                 if let (true, StoredResult::Bytes(bytes)) = (self.policy.reshare, stored) {
                     let raw = |e: ResultEntry| e.files.iter().any(|f| f.0 == FileKind::RawObject);
                     if ResultEntry::decode(bytes, key).is_ok_and(|e| !raw(e)) {
-                        self.publish(key, EntryKind::Result, bytes);
+                        let sent = self.remote_form(key, bytes);
+                        self.publish(key, EntryKind::Result, &sent);
                     }
                 }
             }

@@ -354,6 +354,14 @@ pub fn peek_namespace(head: &[u8]) -> Option<String> {
     String::from_utf8(ns.to_vec()).ok()
 }
 
+/// Whether a file's body is compressed, and its payload's length, from its
+/// header, without verifying the file: only for choosing how to store or
+/// send a file that is verified when it is read.
+pub fn peek_body(head: &[u8]) -> Option<(bool, u64)> {
+    let length = head.get(40..48)?.try_into().ok()?;
+    Some((*head.get(6)? != 0, u64::from_le_bytes(length)))
+}
+
 /// Bytes to read from a file's start for `peek_namespace`.
 pub const PEEK_LEN: usize = HEADER_LEN + 255;
 

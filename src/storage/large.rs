@@ -1,0 +1,71 @@
+//! Large results kept uncompressed in the local store. With the level left
+//! to objcache (`compression_level = 0`, "a suitable level" in ccache's
+//! words), a result whose files add up to `UNCOMPRESSED_FROM` or more is
+//! stored locally without compression: its hit then reads the entry,
+//! checks its BLAKE3 checksum and writes the object in one pass, as the
+//! stream of any entry does, instead of spending most of the hit in zstd
+//! (docs/benchmarks.md, "Large objects"). The checksum is the same, so is
+//! every check of the entry; only the disk cost grows (about 3 to 4 times
+//! for such objects). Remotes still get entries compressed at the
+//! configured level: their cost is the network, and other machines may
+//! use them through a slower link.
+
+use std::borrow::Cow;
+
+use super::Storage;
+use crate::disk::container::{peek_body, peek_namespace};
+use crate::disk::entry::ResultEntry;
+use crate::key::Key;
+
+/// The size of a result's files from which the local store keeps it
+/// uncompressed, when `compression_level` is 0. A hit on a 1 MiB object
+/// spends about as long decompressing it as on everything else.
+pub const UNCOMPRESSED_FROM: u64 = 1 << 20;
+
+impl Storage {
+    /// The zstd level a result is stored with locally (`None`:
+    /// uncompressed).
+    pub(super) fn local_level(&self, entry: &ResultEntry) -> Option<i32> {
+        let size: u64 = entry.files.iter().map(|(_, v)| v.len() as u64).sum();
+        if self.auto_level && size >= UNCOMPRESSED_FROM {
+            None
+        } else {
+            self.level
+        }
+    }
+
+    /// A result from a remote (verified) as the local store keeps it: a
+    /// large compressed one is rewritten uncompressed, so that its next
+    /// hits are as cheap as those of a result compiled here.
+    pub(super) fn local_form<'a>(&self, key: &Key, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        match peek_body(bytes) {
+            Some((true, len)) if self.auto_level && len >= UNCOMPRESSED_FROM => {
+                self.reencoded(key, bytes, None)
+            }
+            _ => Cow::Borrowed(bytes),
+        }
+    }
+
+    /// A local result (verified) as the remotes get it: one kept
+    /// uncompressed because it is large is compressed at the configured
+    /// level.
+    pub(super) fn remote_form<'a>(&self, key: &Key, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        match peek_body(bytes) {
+            Some((false, _)) if self.auto_level => self.reencoded(key, bytes, self.level),
+            _ => Cow::Borrowed(bytes),
+        }
+    }
+
+    /// `bytes` at `level`, with the namespace it was stored with; as it was
+    /// if it cannot be decoded (the caller verified it) or encoded.
+    fn reencoded<'a>(&self, key: &Key, bytes: &'a [u8], level: Option<i32>) -> Cow<'a, [u8]> {
+        let namespace = peek_namespace(bytes).unwrap_or_default();
+        let encoded = ResultEntry::decode(bytes, key)
+            .ok()
+            .and_then(|entry| entry.encode(key, &namespace, level).ok());
+        match encoded {
+            Some(encoded) => Cow::Owned(encoded),
+            None => Cow::Borrowed(bytes),
+        }
+    }
+}
