@@ -470,6 +470,16 @@ mod tests {
     }
 
     #[test]
+    fn peek_body_reads_the_compression_and_length_of_the_header() {
+        let key = Key::of(b"k");
+        for level in [None, Some(1)] {
+            let bytes = TEST.encode(&key, "ns", &[7u8; 5000], level).unwrap();
+            assert_eq!(peek_body(&bytes), Some((level.is_some(), 5000)));
+        }
+        assert_eq!(peek_body(&[0u8; 47]), None);
+    }
+
+    #[test]
     fn a_header_length_the_frame_does_not_declare_is_rejected() {
         let key = Key::of(b"k");
         let bytes = TEST.encode(&key, "", b"small payload", Some(1)).unwrap();
