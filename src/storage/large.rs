@@ -24,6 +24,12 @@ use crate::key::Key;
 /// in the same space compressed.
 pub const UNCOMPRESSED_FROM: u64 = 1 << 20;
 
+/// The largest payload rewritten at another level on its way between the
+/// local store and a remote: the rewrite holds it in memory about three
+/// times, and a remote's 128 MiB answer may declare gigabytes. A larger one
+/// is stored or sent as it is, a valid entry either way.
+const REENCODE_AT_MOST: u64 = 64 << 20;
+
 impl Storage {
     /// The zstd level a result is stored with locally (`None`:
     /// uncompressed).
@@ -59,8 +65,12 @@ impl Storage {
     }
 
     /// `bytes` at `level`, with the namespace it was stored with; as it was
-    /// if it cannot be decoded (the caller verified it) or encoded.
+    /// if it cannot be decoded (the caller verified it) or encoded, or if
+    /// its payload is over `REENCODE_AT_MOST`.
     fn reencoded<'a>(&self, key: &Key, bytes: &'a [u8], level: Option<i32>) -> Cow<'a, [u8]> {
+        if peek_body(bytes).is_none_or(|(_, len)| len > REENCODE_AT_MOST) {
+            return Cow::Borrowed(bytes);
+        }
         let namespace = peek_namespace(bytes).unwrap_or_default();
         let encoded = ResultEntry::decode(bytes, key)
             .ok()
@@ -69,5 +79,66 @@ impl Storage {
             Some(encoded) => Cow::Owned(encoded),
             None => Cow::Borrowed(bytes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::disk::entry::FileKind;
+    use crate::log::Log;
+
+    fn storage(level: i32) -> Storage {
+        let mut config = Config::default();
+        config.compression_level = level;
+        Storage::new(&config, Log::new(None))
+    }
+
+    fn result(object_len: usize) -> ResultEntry {
+        ResultEntry {
+            files: vec![(FileKind::Object, vec![1u8; object_len])],
+        }
+    }
+
+    fn compressed(bytes: &[u8]) -> bool {
+        peek_body(bytes).unwrap().0
+    }
+
+    #[test]
+    fn only_large_results_are_kept_raw_and_only_with_the_level_left_to_us() {
+        let (auto, one) = (storage(0), storage(1));
+        let large = result(UNCOMPRESSED_FROM as usize);
+        assert_eq!(auto.local_level(&large), None);
+        assert_eq!(auto.local_level(&result(1000)), Some(1));
+        assert_eq!(one.local_level(&large), Some(1));
+    }
+
+    #[test]
+    fn entries_are_rewritten_between_local_and_remote_forms_within_bounds() {
+        let s = storage(0);
+        let key = Key::of(b"k");
+        let encode = |e: &ResultEntry, level| e.encode(&key, "ns", level).unwrap();
+        let large = result(2 << 20);
+        let fetched = encode(&large, Some(1));
+        let local = s.local_form(&key, &fetched);
+        assert!(!compressed(&local), "a large remote entry is kept raw");
+        assert_eq!(
+            ResultEntry::decode(&local, &key).unwrap().files,
+            large.files
+        );
+        assert_eq!(peek_namespace(&local).as_deref(), Some("ns"));
+        let sent = s.remote_form(&key, &local);
+        assert!(compressed(&sent), "and sent compressed");
+        assert_eq!(ResultEntry::decode(&sent, &key).unwrap().files, large.files);
+        let small = encode(&result(1000), Some(1));
+        assert!(matches!(s.local_form(&key, &small), Cow::Borrowed(_)));
+        // Past the bound, as it came: no gigabytes in memory for a rewrite.
+        let huge = encode(&result(REENCODE_AT_MOST as usize + 1), Some(1));
+        assert!(matches!(s.local_form(&key, &huge), Cow::Borrowed(_)));
+        assert!(matches!(
+            storage(1).local_form(&key, &fetched),
+            Cow::Borrowed(_)
+        ));
     }
 }
