@@ -423,7 +423,8 @@ impl Storage {
     /// Stores a result (locally and remotely), its object as a raw file
     /// beside it when `hard_link` or `file_clone` ask for one and the
     /// policy allows (see `raw_object`; `written`: the file the compiler
-    /// wrote the object to); `true` when it is stored somewhere.
+    /// wrote the object to), a large one uncompressed locally (`large`);
+    /// `true` when it is stored somewhere.
     pub fn put_result(
         &mut self,
         key: &Key,
@@ -435,37 +436,7 @@ impl Storage {
         }
         let with_raw = self.put_raw_object_of(key, entry, written);
         let entry = with_raw.as_ref().unwrap_or(entry);
-        let local_level = self.local_level(entry);
-        if local_level == self.level || self.policy.remote_only {
-            let Some(bytes) = self.encode_result(key, entry, self.level) else {
-                return false;
-            };
-            return self.put(key, EntryKind::Result, &bytes);
-        }
-        // Kept uncompressed here, compressed for the remotes (`large`).
-        let kept = (self.encode_result(key, entry, local_level))
-            .is_some_and(|bytes| self.put_local(key, EntryKind::Result, &bytes));
-        let published = self.has_remotes()
-            && (self.encode_result(key, entry, self.level))
-                .is_some_and(|bytes| self.publish(key, EntryKind::Result, &bytes));
-        kept || published
-    }
-
-    fn encode_result(
-        &mut self,
-        key: &Key,
-        entry: &ResultEntry,
-        level: Option<i32>,
-    ) -> Option<Vec<u8>> {
-        match entry.encode(key, &self.namespace, level) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                let hex = key.to_hex();
-                self.log.note(format!("could not encode result {hex}: {e}"));
-                self.count(Counter::InternalError);
-                None
-            }
-        }
+        self.put_result_entry(key, entry)
     }
 
     /// Replaces a manifest in the local store only (one merged with a

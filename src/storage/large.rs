@@ -15,7 +15,9 @@ use std::borrow::Cow;
 use super::Storage;
 use crate::disk::container::{peek_body, peek_namespace};
 use crate::disk::entry::ResultEntry;
+use crate::disk::EntryKind;
 use crate::key::Key;
+use crate::stats::Counter;
 
 /// The size of a result's files from which the local store keeps it
 /// uncompressed, when `compression_level` is 0. zstd costs a hit about
@@ -31,6 +33,41 @@ pub const UNCOMPRESSED_FROM: u64 = 1 << 20;
 const REENCODE_AT_MOST: u64 = 64 << 20;
 
 impl Storage {
+    /// Stores `entry` locally and remotely; a large one (see
+    /// `local_level`) is kept uncompressed here and sent compressed.
+    pub(super) fn put_result_entry(&mut self, key: &Key, entry: &ResultEntry) -> bool {
+        let local_level = self.local_level(entry);
+        if local_level == self.level || self.policy.remote_only {
+            let Some(bytes) = self.encode_result(key, entry, self.level) else {
+                return false;
+            };
+            return self.put(key, EntryKind::Result, &bytes);
+        }
+        let kept = (self.encode_result(key, entry, local_level))
+            .is_some_and(|bytes| self.put_local(key, EntryKind::Result, &bytes));
+        let published = self.has_remotes()
+            && (self.encode_result(key, entry, self.level))
+                .is_some_and(|bytes| self.publish(key, EntryKind::Result, &bytes));
+        kept || published
+    }
+
+    fn encode_result(
+        &mut self,
+        key: &Key,
+        entry: &ResultEntry,
+        level: Option<i32>,
+    ) -> Option<Vec<u8>> {
+        match entry.encode(key, &self.namespace, level) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                let hex = key.to_hex();
+                self.log.note(format!("could not encode result {hex}: {e}"));
+                self.count(Counter::InternalError);
+                None
+            }
+        }
+    }
+
     /// The zstd level a result is stored with locally (`None`:
     /// uncompressed).
     pub(super) fn local_level(&self, entry: &ResultEntry) -> Option<i32> {
