@@ -13,6 +13,7 @@
 //! raw objects (`raw_object`), miss inputs, the memos, the statistics
 //! shards and the cleanup that keeps the cache within its limits.
 
+mod large;
 mod merge;
 mod raw_object;
 pub mod remote_status;
@@ -89,6 +90,9 @@ pub struct Storage {
     /// zstd level (`None`: uncompressed).
     namespace: String,
     level: Option<i32>,
+    /// The level is objcache's to choose (`compression_level = 0`): large
+    /// results are kept uncompressed locally (see `large`).
+    auto_level: bool,
     /// `hard_link` and `file_clone`: how a result's object is kept and
     /// put in place (see `raw_object`).
     hard_link: bool,
@@ -135,6 +139,7 @@ impl Storage {
             policy: Policy::of(config),
             namespace: config.namespace.clone(),
             level: compression_level(config),
+            auto_level: config.compression && config.compression_level == 0,
             hard_link: config.hard_link,
             file_clone: config.file_clone,
             limits: Limits::from_config(config),
@@ -267,7 +272,11 @@ impl Storage {
         }
         let bytes = self.get_remote(key, kind, verify)?;
         if keep && !self.policy.remote_only && !self.policy.read_only() {
-            match self.local.put(key, kind, &bytes) {
+            let local = match kind {
+                EntryKind::Result => self.local_form(key, &bytes),
+                _ => std::borrow::Cow::Borrowed(&bytes[..]),
+            };
+            match self.local.put(key, kind, &local) {
                 Ok(_) => {
                     self.wrote_locally = true;
                     self.count(Counter::LocalStorageWrite);
@@ -428,7 +437,8 @@ impl Storage {
     /// Stores a result (locally and remotely), its object as a raw file
     /// beside it when `hard_link` or `file_clone` ask for one and the
     /// policy allows (see `raw_object`; `written`: the file the compiler
-    /// wrote the object to); `true` when it is stored somewhere.
+    /// wrote the object to), a large one uncompressed locally (`large`);
+    /// `true` when it is stored somewhere.
     pub fn put_result(
         &mut self,
         key: &Key,
@@ -440,15 +450,7 @@ impl Storage {
         }
         let with_raw = self.put_raw_object_of(key, entry, written);
         let entry = with_raw.as_ref().unwrap_or(entry);
-        match entry.encode(key, &self.namespace, self.level) {
-            Ok(bytes) => self.put(key, EntryKind::Result, &bytes),
-            Err(e) => {
-                let hex = key.to_hex();
-                self.log.note(format!("could not encode result {hex}: {e}"));
-                self.count(Counter::InternalError);
-                false
-            }
-        }
+        self.put_result_entry(key, entry)
     }
 
     /// Replaces a manifest in the local store only (one merged with a
@@ -500,7 +502,8 @@ impl Storage {
                 if let (true, StoredResult::Bytes(bytes)) = (self.policy.reshare, stored) {
                     let raw = |e: ResultEntry| e.files.iter().any(|f| f.0 == FileKind::RawObject);
                     if ResultEntry::decode(bytes, key).is_ok_and(|e| !raw(e)) {
-                        self.publish(key, EntryKind::Result, bytes);
+                        let sent = self.remote_form(key, bytes);
+                        self.publish(key, EntryKind::Result, &sent);
                     }
                 }
             }

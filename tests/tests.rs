@@ -55,6 +55,7 @@ mod hostile_wrong_objects;
 mod hygiene;
 mod invoke_parity;
 mod keys;
+mod large_objects;
 mod locks;
 mod machine_readable;
 mod man_page;

@@ -39,7 +39,7 @@ pub const KEY_DOCS: &[KeyDoc] = &[
     doc("compiler_check", "How the compiler's identity enters the key: content, mtime, none, string:VALUE, or commands separated by ; whose output is hashed (%compiler% is the compiler's path)."),
     doc("compiler_type", "The compiler's family: auto (guessed from its name), clang, gcc, icx, other; clang-cl, icl, icx-cl, msvc and nvcc run uncached."),
     doc("compression", "Compress the entries (zstd)."),
-    doc("compression_level", "The zstd level; 0 is level 1, negative levels are faster."),
+    doc("compression_level", "The zstd level; 0 is level 1 with results of 1 MiB or more kept uncompressed locally, negative levels are faster."),
     computed("cpp_extension", "none", "Accepted for ccache's configuration files; no effect."),
     doc("debug", "Write the inputs of each key and a log beside each object."),
     computed("debug_dir", "beside the object", "The directory the debug files go below."),

@@ -354,6 +354,14 @@ pub fn peek_namespace(head: &[u8]) -> Option<String> {
     String::from_utf8(ns.to_vec()).ok()
 }
 
+/// Whether a file's body is compressed, and its payload's length, from its
+/// header, without verifying the file: only for choosing how to store or
+/// send a file that is verified when it is read.
+pub fn peek_body(head: &[u8]) -> Option<(bool, u64)> {
+    let length = head.get(40..48)?.try_into().ok()?;
+    Some((*head.get(6)? != 0, u64::from_le_bytes(length)))
+}
+
 /// Bytes to read from a file's start for `peek_namespace`.
 pub const PEEK_LEN: usize = HEADER_LEN + 255;
 
@@ -459,6 +467,16 @@ mod tests {
             let bytes = TEST.encode(&key, "", &payload, Some(1)).unwrap();
             assert_eq!(TEST.decode(&bytes, &key).unwrap(), payload);
         }
+    }
+
+    #[test]
+    fn peek_body_reads_the_compression_and_length_of_the_header() {
+        let key = Key::of(b"k");
+        for level in [None, Some(1)] {
+            let bytes = TEST.encode(&key, "ns", &[7u8; 5000], level).unwrap();
+            assert_eq!(peek_body(&bytes), Some((level.is_some(), 5000)));
+        }
+        assert_eq!(peek_body(&[0u8; 47]), None);
     }
 
     #[test]
