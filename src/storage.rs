@@ -13,7 +13,7 @@
 //! raw objects (`raw_object`), miss inputs, the memos, the statistics
 //! shards and the cleanup that keeps the cache within its limits.
 
-mod large;
+pub mod large;
 mod merge;
 mod raw_object;
 pub mod remote_status;

@@ -88,6 +88,32 @@ fn an_explicit_level_compresses_large_results_too() {
     assert_eq!(env.hits(), 1);
 }
 
+/// `-X 0` has compression_level 0's meaning, as in ccache: the level
+/// objcache chooses, so a large result compressed by `-X 1` is stored
+/// raw again and a small one stays compressed.
+#[test]
+fn recompress_to_level_zero_restores_the_chosen_levels() {
+    let env = TestEnv::new();
+    let dir = project(&env);
+    let (large, small) = (compile(&dir, "large"), compile(&dir, "small"));
+    large.check(&env);
+    let large_result = only_result(&env.cache_dir);
+    small.check(&env);
+    run_ok(env.objcache().args(["-X", "1"]));
+    assert!(compressed(&large_result), "-X 1 compresses every entry");
+    run_ok(env.objcache().args(["-X", "0"]));
+    assert!(
+        !compressed(&large_result),
+        "-X 0: the large result raw again"
+    );
+    for r in results(&env.cache_dir) {
+        assert_eq!(compressed(&r), r != large_result, "{}", r.display());
+    }
+    large.check(&env);
+    small.check(&env);
+    assert_eq!(env.hits(), 2, "{:?}", env.stats());
+}
+
 /// `-s`/`--print-stats` and `--print-usage` count the large entry's blocks
 /// as `du` does (docs/cache-size.md).
 #[test]

@@ -81,6 +81,11 @@ pub struct ResultEntry {
 }
 
 impl ResultEntry {
+    /// The bytes of all its files together.
+    pub fn files_size(&self) -> u64 {
+        self.files.iter().map(|(_, data)| data.len() as u64).sum()
+    }
+
     /// Serialises the entry; `level` is a zstd level, `None` stores it uncompressed.
     pub fn encode(
         &self,

@@ -207,6 +207,17 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
         t.failed += 1;
         return;
     };
+    // `-X 0` is compression_level 0: the level objcache chooses when it
+    // stores, by the size of a result (large ones uncompressed), 1 for
+    // the other entries.
+    let level = match (level, kind) {
+        (Some(0), EntryKind::Result) => match ResultEntry::decode(&bytes, key) {
+            Ok(e) => crate::storage::large::chosen_level(e.files_size()),
+            Err(_) => Some(1),
+        },
+        (Some(0), _) => Some(1),
+        (level, _) => level,
+    };
     // The level is not recorded; a compressed entry asked to be compressed
     // again is rewritten, so the new level holds.
     if level.is_none() && !head.compressed {

@@ -26,6 +26,12 @@ use crate::stats::Counter;
 /// in the same space compressed.
 pub const UNCOMPRESSED_FROM: u64 = 1 << 20;
 
+/// The level objcache chooses (`compression_level = 0`) for a result whose
+/// files add up to `size` bytes: none from `UNCOMPRESSED_FROM`, else 1.
+pub fn chosen_level(size: u64) -> Option<i32> {
+    (size < UNCOMPRESSED_FROM).then_some(1)
+}
+
 /// The largest payload rewritten at another level on its way between the
 /// local store and a remote: the rewrite holds it in memory about three
 /// times, and a remote's 128 MiB answer may declare gigabytes. A larger one
@@ -71,11 +77,9 @@ impl Storage {
     /// The zstd level a result is stored with locally (`None`:
     /// uncompressed).
     pub(super) fn local_level(&self, entry: &ResultEntry) -> Option<i32> {
-        let size: u64 = entry.files.iter().map(|(_, v)| v.len() as u64).sum();
-        if self.auto_level && size >= UNCOMPRESSED_FROM {
-            None
-        } else {
-            self.level
+        match self.auto_level {
+            true => chosen_level(entry.files_size()),
+            false => self.level,
         }
     }
 
