@@ -44,6 +44,7 @@ mod faults;
 mod fresh_inputs;
 mod hardlink;
 mod hostile_dir_config;
+mod hostile_large;
 mod hostile_locks;
 mod hostile_machine_readable;
 mod hostile_memo;

@@ -232,7 +232,8 @@ pub fn recompress(s: &mut Manager, level: &str) -> Result<(), String> {
     let mods = &s.mods;
     let threads = threads(mods.recompress_threads.as_ref().or(mods.threads.as_ref()))?;
     let (dir, units) = (&s.config.cache_dir, s.config.size_units());
-    let report = recompress::recompress(dir, level, threads, units, &Bar::new("-X"))?;
+    let max_kib = s.config.max_size_kib();
+    let report = recompress::recompress(dir, max_kib, level, threads, units, &Bar::new("-X"))?;
     print!("{report}");
     Ok(())
 }

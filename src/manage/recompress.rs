@@ -49,11 +49,12 @@ pub fn parse_threads(text: Option<&str>) -> Result<usize, String> {
     }
 }
 
-/// Where rewritten entries go: the local store (whose size counters follow)
-/// or back into the file they came from.
+/// Where rewritten entries go: the local store (whose size counters follow;
+/// with its `max_size` in KiB, for what `-X 0` keeps raw) or back into the
+/// file they came from (a remote's directory).
 #[derive(Clone, Copy)]
 enum Target<'a> {
-    Local(&'a Path),
+    Local(&'a Path, u64),
     InPlace,
 }
 
@@ -104,6 +105,7 @@ impl Tally {
 /// (`hard_link`) are plain files and stay as they are.
 pub fn recompress(
     cache_dir: &Path,
+    max_kib: u64,
     level: Option<i32>,
     threads: usize,
     units: SizeUnits,
@@ -112,7 +114,13 @@ pub fn recompress(
     bar.begin("Reading", 0);
     let files =
         entry_files(cache_dir).map_err(|e| format!("reading {}: {e}", cache_dir.display()))?;
-    let tally = run(files, level, threads, Target::Local(cache_dir), bar);
+    let tally = run(
+        files,
+        level,
+        threads,
+        Target::Local(cache_dir, max_kib),
+        bar,
+    );
     Ok(tally.report(units))
 }
 
@@ -208,15 +216,17 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
         return;
     };
     // `-X 0` is compression_level 0: the level objcache chooses when it
-    // stores, by the size of a result (large ones uncompressed), 1 for
-    // the other entries.
-    let level = match (level, kind) {
-        (Some(0), EntryKind::Result) => match ResultEntry::decode(&bytes, key) {
-            Ok(e) => crate::storage::large::chosen_level(e.files_size()),
-            Err(_) => Some(1),
-        },
-        (Some(0), _) => Some(1),
-        (level, _) => level,
+    // stores, by the size of a result (large ones uncompressed locally), 1
+    // for the other entries and for every entry of a remote.
+    let level = match (level, kind, target) {
+        (Some(0), EntryKind::Result, Target::Local(_, max_kib)) => {
+            match ResultEntry::decode(&bytes, key) {
+                Ok(e) => crate::storage::large::chosen_level(e.files_size(), max_kib),
+                Err(_) => Some(1),
+            }
+        }
+        (Some(0), _, _) => Some(1),
+        (level, _, _) => level,
     };
     // The level is not recorded; a compressed entry asked to be compressed
     // again is rewritten, so the new level holds.
@@ -246,7 +256,7 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
         return;
     };
     let written = match target {
-        Target::Local(cache_dir) => LocalStore::new(cache_dir).put(key, kind, &encoded).is_ok(),
+        Target::Local(cache_dir, _) => LocalStore::new(cache_dir).put(key, kind, &encoded).is_ok(),
         Target::InPlace => crate::files::atomic_write(path, &encoded).is_ok(),
     };
     if !written {

@@ -26,10 +26,19 @@ use crate::stats::Counter;
 /// in the same space compressed.
 pub const UNCOMPRESSED_FROM: u64 = 1 << 20;
 
+/// A result is kept raw only while it is at most this share of `max_size`.
+/// Raw, it takes 3 to 5 times the space (far more for objects of mostly
+/// zeros): a limit that held such results compressed would otherwise evict
+/// each one in the cleanup right after its miss, and never hit again.
+const RAW_SHARE_OF_MAX_SIZE: u64 = 16;
+
 /// The level objcache chooses (`compression_level = 0`) for a result whose
-/// files add up to `size` bytes: none from `UNCOMPRESSED_FROM`, else 1.
-pub fn chosen_level(size: u64) -> Option<i32> {
-    (size < UNCOMPRESSED_FROM).then_some(1)
+/// files add up to `size` bytes in a cache limited to `max_kib` (0: no
+/// limit): none from `UNCOMPRESSED_FROM` up to a sixteenth of the limit,
+/// else 1.
+pub fn chosen_level(size: u64, max_kib: u64) -> Option<i32> {
+    let fits = max_kib == 0 || size <= max_kib.saturating_mul(1024) / RAW_SHARE_OF_MAX_SIZE;
+    (size < UNCOMPRESSED_FROM || !fits).then_some(1)
 }
 
 /// The largest payload rewritten at another level on its way between the
@@ -78,7 +87,7 @@ impl Storage {
     /// uncompressed).
     pub(super) fn local_level(&self, entry: &ResultEntry) -> Option<i32> {
         match self.auto_level {
-            true => chosen_level(entry.files_size()),
+            true => chosen_level(entry.files_size(), self.limits.max_kib),
             false => self.level,
         }
     }
@@ -88,7 +97,9 @@ impl Storage {
     /// hits are as cheap as those of a result compiled here.
     pub(super) fn local_form<'a>(&self, key: &Key, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         match peek_body(bytes) {
-            Some((true, len)) if self.auto_level && len >= UNCOMPRESSED_FROM => {
+            Some((true, len))
+                if self.auto_level && chosen_level(len, self.limits.max_kib).is_none() =>
+            {
                 self.reencoded(key, bytes, None)
             }
             _ => Cow::Borrowed(bytes),
@@ -133,6 +144,7 @@ mod tests {
     fn storage(level: i32) -> Storage {
         let mut config = Config::default();
         config.compression_level = level;
+        config.max_size = 0;
         Storage::new(&config, Log::new(None))
     }
 
@@ -153,6 +165,16 @@ mod tests {
         assert_eq!(auto.local_level(&large), None);
         assert_eq!(auto.local_level(&result(1000)), Some(1));
         assert_eq!(one.local_level(&large), Some(1));
+    }
+
+    #[test]
+    fn a_large_result_is_kept_raw_only_within_a_share_of_max_size() {
+        let mib = 1 << 20;
+        assert_eq!(chosen_level(3 * mib, 0), None, "no limit");
+        assert_eq!(chosen_level(3 * mib, 48 * 1024), None, "a sixteenth");
+        assert_eq!(chosen_level(3 * mib + 1, 48 * 1024), Some(1));
+        assert_eq!(chosen_level(3 * mib, 4 * 1024), Some(1), "-M 4M");
+        assert_eq!(chosen_level(mib - 1, 0), Some(1), "small");
     }
 
     #[test]
