@@ -101,3 +101,44 @@ fn trim_recompress_zero_keeps_a_remote_directory_compressed() {
     large.check_obj(&env, &expected);
     assert_eq!(env.stat("remote_storage_hit"), 1, "{:?}", env.stats());
 }
+
+/// The peak memory of a miss storing a 50 MB object raw: the object, the
+/// entry's payload and the entry itself, each once. Before: the raw body
+/// was copied once more on its way into the entry, 4 times the object
+/// (404 MB for 100 MB; 209 MB compressed at level 1).
+#[test]
+fn a_large_miss_holds_its_object_at_most_three_times() {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("skipped: no /usr/bin/time to measure the miss's memory");
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.dir("src");
+    let object_len: u64 = 50_000_000;
+    let source = format!("const unsigned char big[{object_len}] = {{1, 2, 3}};\n");
+    write_file(&dir.join("a.c"), &source);
+    let report = env.root().join("rss");
+    let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "a.c", "-o", "a.o"]);
+    let mut timed = std::process::Command::new(time);
+    timed.arg("-f").arg("%M").arg("-o").arg(&report);
+    timed.arg(cmd.get_program()).args(cmd.get_args());
+    timed.current_dir(&dir);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    run_ok(&mut timed);
+    let raw = results(&env.cache_dir)
+        .into_iter()
+        .filter(|r| !compressed(r));
+    assert_eq!(raw.count(), 1, "the result is stored raw");
+    let kib: u64 = String::from_utf8_lossy(&read(&report))
+        .trim()
+        .parse()
+        .unwrap();
+    let limit = object_len * 7 / 2 / 1024;
+    assert!(kib < limit, "the miss peaked at {kib} KiB, over {limit}");
+}

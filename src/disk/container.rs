@@ -12,6 +12,7 @@
 //! The key is stored inside so that a file served for the wrong key (a
 //! renamed file, a confused remote) is rejected like a corrupt one.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Read;
 use std::rc::Rc;
@@ -54,9 +55,11 @@ impl Format {
                 ),
             ));
         }
+        // Uncompressed, the payload is copied once, into `out`: a large
+        // result's miss holds its object a third time at most.
         let (compression, body) = match level {
-            Some(level) => (1u8, zstd::bulk::compress(payload, level)?),
-            None => (0u8, payload.to_vec()),
+            Some(level) => (1u8, Cow::Owned(zstd::bulk::compress(payload, level)?)),
+            None => (0u8, Cow::Borrowed(payload)),
         };
         let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
         out.extend_from_slice(self.magic);
