@@ -119,7 +119,7 @@ fn a_large_miss_holds_its_object_at_most_three_times() {
     let source = format!("const unsigned char big[{object_len}] = {{1, 2, 3}};\n");
     write_file(&dir.join("a.c"), &source);
     let report = env.root().join("rss");
-    let mut cmd = env.objcache_in(&dir, ["gcc", "-c", "a.c", "-o", "a.o"]);
+    let cmd = env.objcache_in(&dir, ["gcc", "-c", "a.c", "-o", "a.o"]);
     let mut timed = std::process::Command::new(time);
     timed.arg("-f").arg("%M").arg("-o").arg(&report);
     timed.arg(cmd.get_program()).args(cmd.get_args());
