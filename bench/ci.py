@@ -104,14 +104,15 @@ def hits(tool, env, before):
     return tuple(a - b for a, b in zip(B.hit_summary(after), B.hit_summary(before)))
 
 
-def save_seed(tool, cache_dir):
-    """The filled cache as a CI saves it: a tar of the directory."""
-    tar = SEEDS / f"{tool}.tar"
+def save_seed(cache_dir):
+    """The filled cache as a CI saves it: a tar of the directory, named
+    after it."""
+    tar = SEEDS / f"{cache_dir.name}.tar"
     sh("tar", "-C", cache_dir.parent, "-cf", tar, cache_dir.name)
     return tar
 
 
-def restore_seed(tool, tar, name):
+def restore_seed(tar, name):
     """The seed cache unpacked into a new directory; its path."""
     parent = RESTORED / name
     parent.mkdir(parents=True)
@@ -240,7 +241,7 @@ def fill(R):
         R.setdefault("fill", {})[tool] = {"wall": w, "cpu": c, "hits": got}
         log(f"  {tool} fills its cache in A: wall {w:.2f}s cpu {c:.2f}s  d/p/miss {got}")
         check("fill in A", tool, A)
-        tars[tool] = save_seed(tool, cache)
+        tars[tool] = save_seed(cache)
         R["fill"][tool]["tar_bytes"] = tars[tool].stat().st_size
     return tars
 
@@ -273,7 +274,7 @@ def ci_case(R, tars):
             name = f"ci-{rnd:02d}-{TOOLS.index(tool)}"
             tree = BASE / name / "src"
             copy_tree(tree)
-            cache = restore_seed(tool, tars[tool], name) if tool in tars else None
+            cache = restore_seed(tars[tool], name) if tool in tars else None
             env = env_of(tool, cache)
             before = B.stats(tool, env) if cache else None
             w, c = make(tool, tree, env)

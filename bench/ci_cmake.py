@@ -80,6 +80,7 @@ class Part:
 
     def fill(self):
         ci = self.ci
+        self.a.parent.mkdir(parents=True, exist_ok=True)
         ci.sh("cp", "-r", self.src, self.a)
         tars, fills = {}, {}
         for tool in self.B.CACHED:
@@ -93,27 +94,30 @@ class Part:
             ci.log(f"  {tool} fills its cache in A: configure {cfg:.1f}s, "
                    f"build wall {w:.2f}s cpu {c:.2f}s  d/p/miss {got}")
             (self.a / "build").rename(self.work / f"A-{tool}")
-            tars[tool] = ci.save_seed(tool, cache)
+            tars[tool] = ci.save_seed(cache)
         return tars, fills
 
     def snapshots(self):
         """B configured once per tool; the build directories kept aside."""
         ci = self.ci
         for tool in ci.TOOLS:
-            if self.b.exists():
-                shutil.rmtree(self.b)
-            ci.sh("cp", "-r", self.src, self.b)
+            self.copy_b()
             env = ci.env_of(tool, self.work / "configure-cache")
             cfg = self.configure(self.b, tool, env)
             (self.b / "build").rename(self.work / f"B-{tool}")
             ci.log(f"  B configured for {tool}: {cfg:.1f}s (not timed in the figures)")
 
+    def copy_b(self):
+        """B's sources, copied anew (`cp -r`: fresh stamps)."""
+        if self.b.exists():
+            shutil.rmtree(self.b)
+        self.b.parent.mkdir(parents=True, exist_ok=True)
+        self.ci.sh("cp", "-r", self.src, self.b)
+
     def fresh_b(self, tool):
         """B's sources copied anew, then the tool's configured build
         directory, all its files stamped at one instant after the sources."""
-        if self.b.exists():
-            shutil.rmtree(self.b)
-        self.ci.sh("cp", "-r", self.src, self.b)
+        self.copy_b()
         build = self.b / "build"
         self.ci.sh("cp", "-r", self.work / f"B-{tool}", build)
         newest = max(p.lstat().st_mtime_ns for p in self.b.rglob("*") if build not in p.parents)
@@ -139,7 +143,7 @@ class Part:
             for tool in self.B.rotate(ci.TOOLS, rnd):
                 build = self.fresh_b(tool)
                 name = f"cmake-{rnd:02d}-{ci.TOOLS.index(tool)}"
-                cache = ci.restore_seed(tool, tars[tool], name) if tool in tars else None
+                cache = ci.restore_seed(tars[tool], name) if tool in tars else None
                 env = ci.env_of(tool, cache)
                 w, c, got = self.ninja(tool, env, build)
                 r = {"wall": w, "cpu": c, "hits": got}

@@ -73,7 +73,7 @@ def fresh(ci, tool, tars, name):
     tree = ci.BASE / name / "src"
     ci.copy_tree(tree)
     ci.clean_objs(tree)
-    cache = ci.restore_seed(tool, tars[tool], name)
+    cache = ci.restore_seed(tars[tool], name)
     return tree, ci.env_of(tool, cache)
 
 

@@ -138,6 +138,8 @@ echo "== scratch directory $BENCH_WORK"
 crates=()
 if part main || part remote || part fleet || part ci; then
   crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
+fi
+if part main || part remote || part fleet; then
   crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
 fi
 if part ci; then
