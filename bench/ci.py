@@ -228,8 +228,8 @@ def fill(R):
     if not QUICK:
         tree = BASE / "ci-plain" / "src"
         copy_tree(tree)
+        # Not checked: a TU that expands __FILE__ names this copy's path.
         R["plain"]["copy"] = make("plain", tree, env_of("plain"))
-        check("plain gcc in a fresh copy", "plain", tree)
         shutil.rmtree(tree.parent)
         log(f"  plain gcc, fresh copy (cold): wall {R['plain']['copy'][0]:.2f}s")
     tars = {}
@@ -336,7 +336,8 @@ def report(R):
         "shown\nin its own row); medians; CPU = user+sys of the whole build.")
     log("=" * 78)
     log(f"\ncommand: {F['command']}")
-    log(f"date {F['date']}; objcache {F['objcache_commit']}; {F['nproc']} cores "
+    log(f"date {F['date']}; objcache {F['objcache_commit']} (its source, src/ and "
+        f"Cargo.*, last changed in {R['src_commit']}); {F['nproc']} cores "
         f"({F['cpu']}); load average before the run {R['load_before']}, "
         f"after {R['load_after']}")
     log(f"versions: {F['gcc']}; {F['ccache']}; {F['objcache']}; "
@@ -364,7 +365,9 @@ def report(R):
 
 
 def main():
-    R = {"facts": B.facts(), "load_before": B.sh("cut -d' ' -f1-3 /proc/loadavg")}
+    R = {"facts": B.facts(), "load_before": B.sh("cut -d' ' -f1-3 /proc/loadavg"),
+         "src_commit": B.sh(f"git -C {Path(__file__).resolve().parent.parent} log -1 "
+                            "--format=%h -- src Cargo.toml Cargo.lock")}
     R["facts"]["settings"] = dict(CI_WARM_ROUNDS=WARM_ROUNDS, CI_ROUNDS=CI_ROUNDS,
                                   JOBS=B.JOBS, QUICK=QUICK)
     if WORK.exists():
