@@ -10,7 +10,7 @@ CCACHE_BASEDIR=<base> with CCACHE_NOHASHDIR=1.
   2. root B = <base>/b/libgit2 is configured once per tool (the no-op
      compiler, ccache, objcache as the launcher), and the configured build
      directory kept aside;
-  3. CI_CMAKE_ROUNDS rounds, tools interleaved: B is deleted, the sources
+  3. CI_CMAKE_ROUNDS rounds, tools interleaved: B is moved aside, the sources
      copied to it again (`cp -r`: fresh stamps), the tool's configured build
      directory put back (its files stamped one instant after the sources',
      so that Ninja does not re-run CMake), the cache restored from the tar
@@ -32,7 +32,6 @@ ccache's objects are compared with its own from A, reported in the same way.
 """
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -110,7 +109,7 @@ class Part:
     def copy_b(self):
         """B's sources, copied anew (`cp -r`: fresh stamps)."""
         if self.b.exists():
-            shutil.rmtree(self.b)
+            self.ci.discard(self.b)
         self.b.parent.mkdir(parents=True, exist_ok=True)
         self.ci.sh("cp", "-r", self.src, self.b)
 
@@ -150,12 +149,12 @@ class Part:
                 if cache:
                     ci.all_hits("libgit2 CI case", tool, got, n)
                     r["differ"] = self.check(tool, build)
-                    shutil.rmtree(cache.parent)
+                    ci.discard(cache.parent)
                 runs[tool].append(r)
                 ci.log(f"  round {rnd + 1} {tool:8s}: wall {w:6.3f}s cpu {c:6.3f}s"
                        + (f"  d/p/miss {got}, objects differing from A's {r['differ']}"
                           if got else ""))
-        shutil.rmtree(self.b)
+        ci.discard(self.b)
         return runs
 
 
