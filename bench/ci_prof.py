@@ -8,7 +8,8 @@
   - `strace -c -f` of a whole build of the C tree, both ways (system calls
     per compile = total / TUs);
   - `perf record -e cpu-clock` of a whole build, both ways, objcache's and
-    ccache's processes only (`perf report --comm`), top symbols.
+    ccache's processes only (`perf report --comm`): objcache's functions by
+    inclusive share (DWARF call graphs), ccache's top symbols.
 
 The figures are not timed: tracing slows every call.
 """
@@ -52,19 +53,25 @@ def strace_summary(text, divide=1):
 
 
 def perf(ci, cmd, env, cwd, name, comm):
+    """objcache: the inclusive share of its own functions (DWARF call
+    graphs: the release binary has symbols, no frame pointers); ccache
+    (no symbols of its own): the flat profile."""
     data = ci.WORK / f"perf-{name}.data"
-    subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", str(data),
-                    "--"] + cmd, env=env, cwd=cwd, check=True,
+    graph = ["--call-graph", "dwarf,16384"] if comm == "objcache" else []
+    subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-o", str(data)]
+                   + graph + ["--"] + cmd, env=env, cwd=cwd, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    view = ["--children", "-g", "none"] if graph else ["--no-children"]
     rep = subprocess.run(["perf", "report", "-i", str(data), "--comm", comm, "--stdio",
-                          "--no-children", "--percentage", "relative", "--sort", "dso,sym",
-                          "--percent-limit", "1.5"],
-                         capture_output=True, text=True).stdout
+                          "--percentage", "relative", "--sort", "sym", "--percent-limit", "1.5"]
+                         + view, capture_output=True, text=True).stdout
     lines = [line.rstrip() for line in rep.splitlines()
              if line.strip() and not line.startswith("#")]
-    total = subprocess.run(["perf", "report", "-i", str(data), "--comm", comm, "--stdio",
-                            "--sort", "comm"], capture_output=True, text=True).stdout
-    samples = next((line for line in total.splitlines() if line.startswith("# Samples")), "")
+    if graph:
+        outer = ("main_with_args", "run_with_settings", "compile_guarded")
+        lines = [line for line in lines
+                 if "objcache::" in line and not any(o in line for o in outer)]
+    samples = next((line for line in rep.splitlines() if line.startswith("# Samples")), "")
     return [samples.strip("# ")] + lines[:TOP]
 
 
