@@ -11,6 +11,7 @@
 #   QUICK=1 bash bench/compare.sh    # quick: 2x5 TU hits, 1 cold, 2 warm, 1 relocated, 2 CMake warm
 #   PARTS=pchcov bash bench/compare.sh  # PCH and coverage warm rebuilds only (3 rounds; QUICK=1: 1)
 #   PARTS=explain bash bench/compare.sh # miss explanations in three CI set-ups only
+#   PARTS=ci bash bench/compare.sh      # the CI case against the warm rebuild (issue 26)
 #
 # PARTS=main,remote,cmake (the default; any comma-separated subset):
 #   main    bench/bench.py: C++ TU hits, zstd cold, warm and relocated builds
@@ -32,21 +33,33 @@
 #           base_dir and CCACHE_NOHASHDIR=1 (fresh caches): B's hits and
 #           misses, objcache's miss_reason_* counters, --check-hit-rate 90
 #           and --explain (not in the default set; PARTS=explain)
+#   ci      bench/ci.py: the CI case, the first build in a fresh copy at a
+#           new path (cp -r, fresh stamps) with the cache restored from a
+#           tar, against the warm rebuild in place; zstd + Lua (69 C files,
+#           bench/ci.mk, make -j2) and libgit2 (CMake + Ninja,
+#           bench/ci_cmake.py); a no-op compiler (bench/noop_cc.c) measures
+#           the build system's own time, subtracted from each cache's;
+#           strace/perf of objcache's hits (bench/ci_prof.py); prints a
+#           markdown table (not in the default set; PARTS=ci)
 # TU=path: the C++ translation unit for hit latency, relative to rocksdb/
 #   (default table/block_based/block.cc; db/db_impl/db_impl.cc for a 23 MB object)
 # Counts: HIT_ROUNDS HITS_PER_ROUND COLD_ROUNDS WARM_ROUNDS RELOC_ROUNDS JOBS
 #         CMAKE_WARM_ROUNDS; CMAKE_CONFIGS=RelWithDebInfo,Debug (build types)
 #         PCHCOV_WARM_ROUNDS (default 3); PCHCOV_CONFIG=RelWithDebInfo
+#         CI_WARM_ROUNDS CI_ROUNDS (default 11; QUICK=1: 3) CI_CMAKE_ROUNDS
+#         (5; QUICK=1: 2) CI_CMAKE_CONFIG (RelWithDebInfo; QUICK=1: Debug)
 # Other:  BENCH_WORK=DIR (scratch dir, default a new /tmp/objcache-bench.*),
 #         KEEP=1 (keep the scratch dir), PROFILE=0 (skip strace/perf of one hit)
 # Exit status 1 when objcache produced an object or .d that differs from the
 # plain compiler's (main part), or when objcache's warm PCH or coverage build
 # fails its checks (pchcov part), or when an objcache miss explanation is
-# not the expected one (explain part); the other parts still run first.
+# not the expected one (explain part), or when a CI-case object differs
+# from the plain build's or a CI-case compile misses (ci part); the other
+# parts still run first.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS|PCHCOV_WARM_ROUNDS|PCHCOV_CONFIG|FLEET_SIZES|FLEET_ROUNDS|FLEET_JOBS|FLEET_BACKENDS)=' | tr '\n' ' ' || true)bash bench/compare.sh"
+BENCH_COMMAND="$(env | grep -E '^(TU|QUICK|HIT_ROUNDS|HITS_PER_ROUND|COLD_ROUNDS|WARM_ROUNDS|RELOC_ROUNDS|JOBS|PROFILE|PARTS|REMOTE|CMAKE_CONFIGS|CMAKE_WARM_ROUNDS|PCHCOV_WARM_ROUNDS|PCHCOV_CONFIG|CI_WARM_ROUNDS|CI_ROUNDS|CI_CMAKE_ROUNDS|CI_CMAKE_CONFIG|FLEET_SIZES|FLEET_ROUNDS|FLEET_JOBS|FLEET_BACKENDS)=' | tr '\n' ' ' || true)bash bench/compare.sh"
 export BENCH_COMMAND
 
 if [[ "${QUICK:-0}" == 1 ]]; then
@@ -63,8 +76,8 @@ export CMAKE_CONFIGS CMAKE_WARM_ROUNDS PCHCOV_WARM_ROUNDS
 : "${PARTS:=main,remote,cmake}"
 for p in ${PARTS//,/ }; do
   case "$p" in
-    main | remote | cmake | pchcov | explain | fleet) ;;
-    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov, explain, fleet)" >&2; exit 2 ;;
+    main | remote | cmake | pchcov | explain | fleet | ci) ;;
+    *) echo "PARTS: unknown part '$p' (main, remote, cmake, pchcov, explain, fleet, ci)" >&2; exit 2 ;;
   esac
 done
 part() {
@@ -77,7 +90,7 @@ missing=()
 need ccache || missing+=(ccache)
 need gcc || missing+=(gcc)
 need python3 || missing+=(python3)
-if part main || part remote || part fleet; then
+if part main || part remote || part fleet || part ci; then
   need make || missing+=(make)
   need g++ || missing+=(g++)
 fi
@@ -85,9 +98,13 @@ if part remote || part fleet; then
   need redis-server || missing+=(redis-server)
   need nginx || missing+=(nginx)
 fi
-if part cmake || part pchcov || part explain; then
+if part cmake || part pchcov || part explain || part ci; then
   need cmake || missing+=(cmake)
   need ninja || missing+=(ninja-build)
+fi
+if part ci; then
+  need tar || missing+=(tar)
+  need strace || missing+=(strace)
 fi
 if part pchcov; then
   need gcov || missing+=(gcc)
@@ -119,11 +136,17 @@ fi
 echo "== scratch directory $BENCH_WORK"
 
 crates=()
-if part main || part remote || part fleet; then
+if part main || part remote || part fleet || part ci; then
   crates+=('zstd-sys = { version = "=2.1.3", default-features = false }')
+fi
+if part main || part remote || part fleet; then
   crates+=('librocksdb-sys = { version = "=0.17.3", default-features = false }')
 fi
-if part cmake || part pchcov || part explain; then
+if part ci; then
+  # Lua 5.4.9 (the crate also holds 5.1 to 5.5).
+  crates+=('lua-src = "=551.1.0"')
+fi
+if part cmake || part pchcov || part explain || part ci; then
   # libgit2 1.9.7 with its complete CMake build (CMakeLists.txt, cmake/, deps/).
   crates+=('libgit2-sys = { version = "=0.18.8", default-features = false }')
 fi
@@ -143,11 +166,12 @@ m = json.load(sys.stdin)
 d = {p["name"]: os.path.dirname(p["manifest_path"]) for p in m["packages"]}
 for var, (crate, sub) in {"ZSTD_SRC": ("zstd-sys", "zstd"),
                           "ROCKSDB_SRC": ("librocksdb-sys", "rocksdb"),
-                          "LIBGIT2_SRC": ("libgit2-sys", "libgit2")}.items():
+                          "LIBGIT2_SRC": ("libgit2-sys", "libgit2"),
+                          "LUA_SRC": ("lua-src", "lua-5.4.9")}.items():
     if crate in d:
         print(f"export {var}={shlex.quote(os.path.join(d[crate], sub))}")')
 eval "$srcs"
-for v in ZSTD_SRC ROCKSDB_SRC LIBGIT2_SRC; do
+for v in ZSTD_SRC ROCKSDB_SRC LIBGIT2_SRC LUA_SRC; do
   if [[ -n "${!v:-}" ]]; then echo "   $v: ${!v}"; fi
 done
 
@@ -174,6 +198,11 @@ if part fleet; then
   echo
   echo "== a fleet of builders sharing one remote (PARTS=fleet runs only this)"
   python3 "$REPO/bench/fleet.py" || status=$?
+fi
+if part ci; then
+  echo
+  echo "== the CI case: a fresh copy with a restored cache (PARTS=ci runs only this)"
+  python3 "$REPO/bench/ci.py" || status=$?
 fi
 if part explain; then
   echo
