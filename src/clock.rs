@@ -64,6 +64,45 @@ pub fn local_date(secs: i64) -> Option<String> {
     ))
 }
 
+/// `secs` since the epoch as `asctime` writes it (`Sun Dec  6 10:21:33
+/// 2026`, the form of `__TIMESTAMP__`), in the local time zone and in UTC;
+/// `None` where the C library cannot say.
+pub fn asctime_forms(secs: i64) -> [Option<String>; 2] {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let form = |local: bool| {
+        let t = libc::time_t::try_from(secs).ok()?;
+        // SAFETY: as in `local_date`; gmtime_r writes only into our `tm`.
+        let tm = unsafe {
+            let mut tm: libc::tm = std::mem::zeroed();
+            let done = match local {
+                true => {
+                    tzset();
+                    libc::localtime_r(&t, &mut tm)
+                }
+                false => libc::gmtime_r(&t, &mut tm),
+            };
+            if done.is_null() {
+                return None;
+            }
+            tm
+        };
+        Some(format!(
+            "{} {} {:>2} {:02}:{:02}:{:02} {}",
+            DAYS.get(usize::try_from(tm.tm_wday).ok()?)?,
+            MONTHS.get(usize::try_from(tm.tm_mon).ok()?)?,
+            tm.tm_mday,
+            tm.tm_hour,
+            tm.tm_min,
+            tm.tm_sec,
+            i64::from(tm.tm_year) + 1900
+        ))
+    };
+    [form(true), form(false)]
+}
+
 /// A file time (seconds and nanoseconds, as `stat` gives them) in
 /// nanoseconds since the epoch. A time past what that holds (after 2262:
 /// `touch -d 2300-01-01`; ext4 keeps dates up to 2446) is the latest one,

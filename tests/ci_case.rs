@@ -428,3 +428,42 @@ fn a_bad_memo_file_or_a_read_only_cache_never_breaks_a_build() {
     }
     assert_eq!(fs::read(&elsewhere).unwrap(), vec![7u8; 4 << 20]);
 }
+
+/// A string of `__TIMESTAMP__`'s form that no macro of the compile gave
+/// (libgit2's mbox `From` line, `"Mon Sep 17 00:00:00 2001"`) leaves
+/// direct mode on; one a pasted `__TIMESTAMP__` gave (the source's mtime)
+/// keeps the compile from being recorded, so a hit never replays another
+/// mtime's stamp.
+#[test]
+fn only_a_timestamp_a_macro_gave_keeps_direct_mode_off() {
+    require("gcc");
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    write_file(
+        &dir.join("mbox.c"),
+        "const char *from = \"From 0000 Mon Sep 17 00:00:00 2001\";\n\
+         const char *line = \"Mon Sep 17 00:00:00 2001\";\n",
+    );
+    write_file(
+        &dir.join("stamp.c"),
+        "#define CAT(a, b) a##b\nconst char *t = CAT(__TIME, STAMP__);\n",
+    );
+    settle_stamps();
+    let mbox = Compile::new(&dir, "gcc", &["-c", "mbox.c", "-o", "mbox.o"], "mbox.o");
+    mbox.check(&env);
+    mbox.check(&env);
+    assert_eq!(env.stat("direct_cache_hit"), 1, "{:?}", env.stats());
+
+    let stamp = Compile::new(&dir, "gcc", &["-c", "stamp.c", "-o", "stamp.o"], "stamp.o");
+    stamp.check(&env);
+    // The same text with another mtime: the object holds the new one.
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "2001-09-17 00:00:00"])
+        .arg(dir.join("stamp.c"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    stamp.check(&env);
+    stamp.check(&env);
+    assert_eq!(env.stat("direct_cache_hit"), 1, "{:?}", env.stats());
+}

@@ -11,6 +11,7 @@
 //! `SOURCE_DATE_EPOCH` when that is set, older clang ignores it and takes
 //! the local date, so both go in (`date_at`).
 
+use super::includes::ReadFile;
 use super::preprocessor::{self, TimeStrings};
 use super::recipe::Recipe;
 use super::record::TimeNames;
@@ -39,11 +40,21 @@ impl Recipe<'_> {
     /// Direct mode only sees the macros' names, which a source can hide
     /// (`CAT(__DA,TE__)`): a time or a timestamp keeps the compile from
     /// being recorded for it (logged); a date is recorded under the date.
-    pub fn time_strings(&self, output: &[u8]) -> TimeStrings {
+    ///
+    /// `files`: what the preprocessor read besides the source. A string of
+    /// `__TIMESTAMP__`'s form counts only when it could be one this compile
+    /// gave: that of the source's or a read file's mtime, of
+    /// `SOURCE_DATE_EPOCH`, or one whose time of day is within the last
+    /// ten minutes (a `__TIME__` stringified with other text). Any other
+    /// (libgit2's mbox `From` line) is text, and leaves direct mode on.
+    pub fn time_strings(&self, output: &[u8], files: &[ReadFile]) -> TimeStrings {
         if self.config.sloppiness.has(Sloppiness::TimeMacros) {
             return TimeStrings::default();
         }
-        let shown = preprocessor::time_strings(output);
+        let paths = std::iter::once(self.analysis.input.as_str())
+            .chain(files.iter().map(|f| f.path.as_str()));
+        let could_be_stamp = |s: &[u8]| could_be_stamp(s, self.cwd, paths.clone());
+        let shown = preprocessor::time_strings(output, &could_be_stamp);
         if shown.clock {
             self.log.note(
                 "not recorded for direct mode: the preprocessed text holds a time or \
@@ -52,6 +63,57 @@ impl Recipe<'_> {
         }
         shown
     }
+}
+
+/// Could `stamp` (24 bytes of `__TIMESTAMP__`'s form) be what a time
+/// macro gave a compile of the source in `cwd` that read `paths`? When in
+/// doubt (a file that cannot be read, a `?` the compiler writes when it
+/// does not know the time), yes.
+fn could_be_stamp<'a>(stamp: &[u8], cwd: &str, paths: impl Iterator<Item = &'a str>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if stamp.contains(&b'?') {
+        return true;
+    }
+    let is = |secs: i64| {
+        crate::clock::asctime_forms(secs)
+            .iter()
+            .any(|f| f.as_ref().is_none_or(|f| f.as_bytes() == stamp))
+    };
+    // `hh:mm:ss` at 11..19 as seconds of the day.
+    let second_of_day = |s: &[u8]| {
+        let n = |at: usize| {
+            std::str::from_utf8(&s[at..at + 2])
+                .ok()?
+                .parse::<i64>()
+                .ok()
+        };
+        Some(n(11)? * 3600 + n(14)? * 60 + n(17)?)
+    };
+    let Some(stamp_second) = second_of_day(stamp) else {
+        return true;
+    };
+    let now = i64::try_from(crate::clock::now_ns() / 1_000_000_000).unwrap_or(i64::MAX);
+    let recent = crate::clock::asctime_forms(now).iter().any(|f| {
+        let now_second = f.as_ref().and_then(|f| second_of_day(f.as_bytes()));
+        now_second.is_none_or(|n| matches!((n - stamp_second).rem_euclid(86400), 0..=600 | 86399))
+    });
+    if recent {
+        return true;
+    }
+    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    if epoch
+        .and_then(|e| e.trim().parse::<i64>().ok())
+        .is_some_and(is)
+    {
+        return true;
+    }
+    let mut paths = paths;
+    paths.any(
+        |p| match std::fs::metadata(crate::paths::resolve_in(cwd, p)) {
+            Ok(m) => is(m.mtime()),
+            Err(_) => true,
+        },
+    )
 }
 
 /// The result key of a manifest's marker: "look in the manifest of the

@@ -51,7 +51,7 @@ pub fn hash_preprocessed(
 /// `##` from pieces, or split by a backslash-newline. Any string of that
 /// shape counts, whatever the date.
 pub fn shows_time_macro(text: &[u8]) -> bool {
-    let shown = time_strings(text);
+    let shown = time_strings(text, &|_| true);
     shown.date || shown.clock
 }
 
@@ -64,7 +64,10 @@ pub struct TimeStrings {
     pub clock: bool,
 }
 
-pub fn time_strings(text: &[u8]) -> TimeStrings {
+/// `could_be_stamp`: whether a string of `__TIMESTAMP__`'s form could be
+/// what a macro gave this compile (a file's time, the time of the call);
+/// a string that cannot is text like any other (a mail's `From` line).
+pub fn time_strings(text: &[u8], could_be_stamp: &dyn Fn(&[u8]) -> bool) -> TimeStrings {
     let mut shown = TimeStrings::default();
     let quotes = text.iter().enumerate().filter(|(_, b)| **b == b'"');
     for (at, _) in quotes {
@@ -73,6 +76,7 @@ pub fn time_strings(text: &[u8]) -> TimeStrings {
             if rest.len() > len && matches!(rest[len], b'"' | b'\\') && time_string(&rest[..len]) {
                 match len {
                     11 => shown.date = true,
+                    24 if !could_be_stamp(&rest[..len]) => {}
                     _ => shown.clock = true,
                 }
             }
@@ -235,12 +239,19 @@ mod tests {
 
     #[test]
     fn dates_are_told_from_times() {
-        let date = time_strings(b"const char *d = \"Dec  6 2026\";");
+        let any = &|_: &[u8]| true;
+        let date = time_strings(b"const char *d = \"Dec  6 2026\";", any);
         assert_eq!((date.date, date.clock), (true, false));
-        let both = time_strings(b"\"Dec  6 2026\" \"10:21:33\"");
+        let both = time_strings(b"\"Dec  6 2026\" \"10:21:33\"", any);
         assert_eq!((both.date, both.clock), (true, true));
-        let stamp = time_strings(b"\"Sun Dec 16 10:21:33 2026\"");
+        let stamp = time_strings(b"\"Sun Dec 16 10:21:33 2026\"", any);
         assert_eq!((stamp.date, stamp.clock), (false, true));
+        // A string of the form no macro of this compile could have given.
+        let none = &|_: &[u8]| false;
+        let text = time_strings(b"\"Mon Sep 17 00:00:00 2001\"", none);
+        assert_eq!((text.date, text.clock), (false, false));
+        let time = time_strings(b"\"Mon Sep 17 00:00:00 2001\" \"10:21:33\"", none);
+        assert!(time.clock, "a time is a time whatever the stamps");
     }
 
     #[test]

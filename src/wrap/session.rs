@@ -343,7 +343,7 @@ impl Session {
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
         let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
-        let shown = self.recipe(a, cwd).time_strings(&out.stdout);
+        let shown = self.recipe(a, cwd).time_strings(&out.stdout, &files);
         let search = match want_includes {
             true => includes::parse_search_dirs(&out.stderr),
             false => SearchDirs::default(),
