@@ -95,17 +95,27 @@ impl PchOptions {
 
     /// Adds to `found` the precompiled headers for `name` that exist where
     /// the compiler looks: the `first` directories, then the include
-    /// directories (only the name itself when it is absolute).
+    /// directories, up to the one that holds `name` itself (only the name
+    /// itself when it is absolute).
     fn look(&self, name: &str, first: &[&Path], suffixes: &[&str], found: &mut Vec<PathBuf>) {
         let dirs = self.include_dirs.iter().map(Path::new);
+        let mut searched: Vec<&Path> = Vec::new();
         for dir in first.iter().copied().chain(dirs) {
+            // A directory named twice (the source's own, also an `-I`; a
+            // repeated `-I`) is searched once, by gcc too.
+            if searched.contains(&dir) {
+                continue;
+            }
+            searched.push(dir);
             for suffix in suffixes {
                 let candidate = dir.join(format!("{name}{suffix}"));
                 if !found.contains(&candidate) && candidate.exists() {
                     found.push(candidate);
                 }
             }
-            if Path::new(name).is_absolute() {
+            // gcc stops at the first directory holding the header (after
+            // its `.gch` there): directories after it are never searched.
+            if Path::new(name).is_absolute() || dir.join(name).is_file() {
                 break;
             }
         }
@@ -221,6 +231,31 @@ mod tests {
         assert!(o
             .inputs(Family::Gcc, &input, b"#include \"src.h\"\n")
             .is_empty());
+    }
+
+    /// gcc looks for `NAME.gch` in each directory just before `NAME`, and
+    /// stops at the directory holding `NAME`: a `.gch` further on is never
+    /// read, and those directories need no `stat`.
+    #[test]
+    fn the_search_stops_at_the_directory_holding_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["a", "b"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        std::fs::write(d.join("a/h.h"), b"int a;").unwrap();
+        std::fs::write(d.join("b/h.h.gch"), b"x").unwrap();
+        let mut o = PchOptions::default();
+        for sub in ["a", "b"] {
+            observe(&mut o, &format!("-I{}", d.join(sub).display()), None);
+        }
+        let input = d.join("t.c").display().to_string();
+        assert!(o
+            .inputs(Family::Gcc, &input, b"#include <h.h>\n")
+            .is_empty());
+        std::fs::remove_file(d.join("a/h.h")).unwrap();
+        let found = o.inputs(Family::Gcc, &input, b"#include <h.h>\n");
+        assert_eq!(found, [d.join("b/h.h.gch")]);
     }
 
     #[test]
