@@ -59,3 +59,48 @@ fn explain_lists_only_the_misses_since_the_counters_were_zeroed() {
     assert_eq!(one.lines().count(), 1, "{one}");
     assert!(one.contains("/b.o (from "), "{one}");
 }
+
+/// A CI runner restores the cache and zeroes within the second the job
+/// before it missed in (their clocks agree to the second only by chance,
+/// but a fast job on one runner does it every time): the misses before
+/// `-z` in that second are still not the job's.
+#[test]
+fn misses_in_the_second_of_the_zeroing_but_before_it_are_not_listed() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::write(dir.join("a.c"), "int a(void) { return 1; }\n").unwrap();
+    let secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    // A miss and `-z` in one second: retried if a second boundary fell
+    // between them.
+    for attempt in 0.. {
+        assert!(attempt < 5, "never within one second");
+        next_second();
+        let start = secs();
+        fs::write(dir.join("a.o"), b"").unwrap();
+        cc(&env, &dir, "a.c", "a.o");
+        run_ok(&mut env.objcache_in(&dir, ["-z"]));
+        if secs() == start {
+            break;
+        }
+        fs::write(
+            dir.join("a.c"),
+            format!("int a(void) {{ return {attempt}; }}\n"),
+        )
+        .unwrap();
+    }
+    let out = run_ok(&mut env.objcache_in(&dir, ["--explain"])).stdout_str();
+    assert!(
+        out.starts_with("no miss since the counters were zeroed at "),
+        "{out}"
+    );
+    let json = run_ok(&mut env.objcache_in(&dir, ["--explain", "--format", "json"])).stdout_str();
+    assert!(
+        json.contains("\"misses\": []") || json.contains("\"misses\":[]"),
+        "{json}"
+    );
+}

@@ -283,7 +283,11 @@ pub fn explain(s: &mut Manager, output: &str) -> Result<(), String> {
     // Every miss since the counters were zeroed: a CI job's, after its `-z`.
     let zeroed = || {
         let totals = output.is_empty().then(|| stats::read_total(cache_dir));
-        totals.map_or(0, |t| t.get(stats::Counter::StatsZeroedTimestamp))
+        let secs = totals.map_or(0, |t| t.get(stats::Counter::StatsZeroedTimestamp));
+        match secs {
+            0 => 0,
+            secs => stats::zeroed_ns(cache_dir, secs),
+        }
     };
     match s.mods.format {
         OutputFormat::Tab => print!("{}", misses::report(cache_dir, output, &at, zeroed())?),

@@ -101,7 +101,7 @@ fn keyed_for(found: &Miss, output: &str, at: &Asking) -> bool {
 }
 
 /// The report for `output` ("" = the latest misses of any output since
-/// the counters were zeroed at `zeroed`, seconds; 0 = never).
+/// the counters were zeroed at `zeroed`, nanoseconds; 0 = never).
 pub fn report(cache_dir: &Path, output: &str, at: &Asking, zeroed: u64) -> Result<String, String> {
     let all = last_misses(cache_dir)?;
     let mut out = String::new();
@@ -111,8 +111,7 @@ pub fn report(cache_dir: &Path, output: &str, at: &Asking, zeroed: u64) -> Resul
         }
         // A CI job zeroes the counters first: the misses it asks about are
         // its own, not those of the job that saved the cache it restored.
-        let since_ns = zeroed.saturating_mul(1_000_000_000);
-        let recent = all.iter().take_while(|f| f.inputs.time_ns >= since_ns);
+        let recent = all.iter().take_while(|f| f.inputs.time_ns >= zeroed);
         for f in recent.take(LATEST) {
             line(&mut out, &f.inputs);
         }
@@ -120,7 +119,7 @@ pub fn report(cache_dir: &Path, output: &str, at: &Asking, zeroed: u64) -> Resul
             let _ = writeln!(
                 out,
                 "no miss since the counters were zeroed at {} ({} earlier on record)",
-                format_unix_time(zeroed),
+                format_unix_time(zeroed / 1_000_000_000),
                 all.len()
             );
         }
@@ -174,7 +173,7 @@ fn find<'a>(
 
 /// `--explain [OUTPUT] --format json|markdown`: `output`'s last miss, or
 /// ("") every output's last miss since the counters were zeroed at
-/// `zeroed` (seconds; 0 = never), oldest first.
+/// `zeroed` (nanoseconds; 0 = never), oldest first.
 pub fn structured(
     cache_dir: &Path,
     output: &str,
@@ -183,10 +182,9 @@ pub fn structured(
 ) -> Result<report::Report, String> {
     let all = last_misses(cache_dir)?;
     let chosen: Vec<&Miss> = if output.is_empty() {
-        let since_ns = zeroed.saturating_mul(1_000_000_000);
         all.iter()
             .rev()
-            .filter(|m| m.inputs.time_ns >= since_ns)
+            .filter(|m| m.inputs.time_ns >= zeroed)
             .collect()
     } else {
         vec![find(&all, output, at, cache_dir)?]
@@ -204,7 +202,7 @@ pub fn structured(
             hit_since: m.hit_since,
         })
         .collect();
-    let since = (output.is_empty() && zeroed > 0).then_some(zeroed);
+    let since = (output.is_empty() && zeroed > 0).then_some(zeroed / 1_000_000_000);
     Ok(report::Report {
         schema: report::SCHEMA,
         cache_dir: cache_dir.display().to_string(),

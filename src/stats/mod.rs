@@ -452,8 +452,37 @@ fn shard_exists(cache_dir: &Path, shard: u8) -> bool {
 /// `-z`: zeroes every event counter, keeps what describes the cache's
 /// contents. A shard that cannot be zeroed (locked by another process past
 /// `LOCK_WAIT`) does not stop the others; the error names it.
+/// Where `-z` keeps the moment it zeroed, in nanoseconds: the counter
+/// `stats_zeroed_timestamp` has ccache's seconds, and a CI job's misses
+/// must be told from those of the job before it within that second.
+const ZEROED_NS_FILE: &str = "zeroed_ns";
+
+/// When the counters were zeroed, in nanoseconds since the epoch, given
+/// `zeroed_secs` (the counter): the `-z` moment in `ZEROED_NS_FILE` when it
+/// lies in that second, else the second's start (zeroed by ccache, or the
+/// file missing or unreadable).
+pub fn zeroed_ns(cache_dir: &Path, zeroed_secs: u64) -> u64 {
+    let second = zeroed_secs.saturating_mul(1_000_000_000);
+    let path = cache_dir.join(STATS_DIR).join(ZEROED_NS_FILE);
+    let recorded = crate::files::read_cache_file_bounded(&path, 64)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    match recorded {
+        Some(ns) if ns / 1_000_000_000 == zeroed_secs => ns,
+        _ => second,
+    }
+}
+
 pub fn zero(cache_dir: &Path) -> io::Result<()> {
-    let now = crate::clock::now_secs();
+    let now_ns = crate::clock::now_ns();
+    let now = now_ns / 1_000_000_000;
+    // Best effort: without it, misses are told apart by the second.
+    let _ = crate::files::atomic_write_below(
+        cache_dir,
+        &cache_dir.join(STATS_DIR).join(ZEROED_NS_FILE),
+        now_ns.to_string().as_bytes(),
+    );
     let mut failed = Vec::new();
     for shard in (0..SHARDS).filter(|&s| shard_exists(cache_dir, s)) {
         let zeroed = modify(cache_dir, shard, |c| {
