@@ -53,7 +53,10 @@ impl Recipe<'_> {
         }
         let paths = std::iter::once(self.analysis.input.as_str())
             .chain(files.iter().map(|f| f.path.as_str()));
-        let could_be_stamp = |s: &[u8]| could_be_stamp(s, self.cwd, paths.clone());
+        // Without line markers (`-P`) the files read are unknown: any
+        // stamp could be one of theirs.
+        let files_unknown = files.is_empty() && !output.starts_with(b"# ");
+        let could_be_stamp = |s: &[u8]| files_unknown || could_be_stamp(s, self.cwd, paths.clone());
         let shown = preprocessor::time_strings(output, &could_be_stamp);
         if shown.clock {
             self.log.note(
