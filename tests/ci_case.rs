@@ -75,17 +75,6 @@ fn rewritten(before: &BTreeMap<PathBuf, (u64, Vec<u8>)>, cache: &Path) -> usize 
         .count()
 }
 
-/// A copy of `from` at `to` with fresh stamps and inodes (as a fresh clone).
-fn fresh_copy(from: &Path, to: &Path) {
-    let ok = Command::new("cp")
-        .arg("-r")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 #[test]
 fn a_relocated_hit_writes_no_manifest_and_the_next_hashes_nothing() {
     require("gcc");

@@ -13,16 +13,6 @@ fn cc(env: &TestEnv, cwd: &Path, src: &str, out: &str) {
     run_ok(&mut env.objcache_in(cwd, ["gcc", "-c", src, "-o", out]));
 }
 
-/// Waits for the next whole second: the zeroing is stamped in seconds.
-fn next_second() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_nanos(
-        1_000_000_000 - u64::from(now.subsec_nanos()),
-    ));
-}
-
 #[test]
 fn explain_lists_only_the_misses_since_the_counters_were_zeroed() {
     let env = TestEnv::new();

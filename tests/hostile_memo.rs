@@ -54,16 +54,6 @@ fn cached_main_booted(
     read(&dir.join("main.o"))
 }
 
-fn fresh_copy(from: &Path, to: &Path) {
-    let ok = Command::new("cp")
-        .arg("-r")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 /// A probe directory's "none of these names here" holds by its identity
 /// only for names whose first component is absent: a header created in an
 /// existing subdirectory (`inc1/sub/x.h`) or through `..` changes the

@@ -28,17 +28,6 @@ fn text(env: &TestEnv, cwd: &Path, args: &[&str]) -> String {
     run_ok(&mut env.objcache_in(cwd, args)).stdout_str()
 }
 
-/// Waits for the next whole second: the zeroing is stamped in seconds,
-/// and a miss of the second it happened in counts as one since.
-fn next_second() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_nanos(
-        1_000_000_000 - u64::from(now.subsec_nanos()),
-    ));
-}
-
 /// The misses of an `--explain --format json` report, by output file name.
 fn misses_by_name(report: &Value) -> Vec<(String, Value)> {
     let misses = report["misses"].as_array().expect("a misses array");

@@ -973,3 +973,26 @@ impl Drop for CoarseFs {
         }
     }
 }
+
+/// A copy of `from` at `to` with fresh stamps and inodes, as a fresh
+/// clone or a CI checkout has them (`cp -r`, no `-p`).
+pub fn fresh_copy(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-r")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "cp -r {} {}", from.display(), to.display());
+}
+
+/// Waits for the next whole second: `-z` is stamped in seconds (and a
+/// miss of the second it happened in is told from it by the ns file).
+pub fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ));
+}

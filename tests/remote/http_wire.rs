@@ -19,7 +19,12 @@ fn recorded_requests(userinfo: &str, attrs: &str) -> Vec<Request> {
     });
     let (_penv, proj) = proj_fixture();
     let (a, expected) = unit(&proj, "src/util.c");
-    let url = format!("http://{userinfo}127.0.0.1:{}/base/{attrs}", server.port);
+    // The requests' shape is under test, not the timeouts: generous ones,
+    // so that a loaded machine's slow accept is no remote error.
+    let url = format!(
+        "http://{userinfo}127.0.0.1:{}/base/{attrs}|connect-timeout=5000|data-timeout=5000",
+        server.port
+    );
     let r = Runner::new(&url);
     r.compile(&proj, &a, "out.o", &expected);
     let s = r.stats();
