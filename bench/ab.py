@@ -42,6 +42,23 @@ def find_rocksdb():
     return Path(found[-1])
 
 
+def hit_flags(rocks, tu):
+    """The compile of rocksdb's `tu` whose hit is measured, as its build
+    system would run it (optimised, with debug information and a .d)."""
+    return ["-O2", "-g", "-std=c++17", "-DNDEBUG=1", "-DOS_LINUX",
+            "-DROCKSDB_PLATFORM_POSIX", "-DROCKSDB_LIB_IO_POSIX",
+            "-DROCKSDB_SUPPORT_THREAD_LOCAL", f"-I{rocks}/include", f"-I{rocks}",
+            "-MD", "-c", str(rocks / tu)]
+
+
+def clean_env():
+    """This environment without any cache setting, in the C locale."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CCACHE_", "OBJCACHE_"))}
+    env["LC_ALL"] = "C"
+    return env
+
+
 def main():
     binaries = [os.path.abspath(b) for b in sys.argv[1:]]
     if not binaries:
@@ -49,13 +66,8 @@ def main():
     ccache = shutil.which("ccache") or sys.exit("ccache is not installed")
     rocks = find_rocksdb()
     work = Path(tempfile.mkdtemp(prefix="objcache-ab."))
-    flags = ["-O2", "-g", "-std=c++17", "-DNDEBUG=1", "-DOS_LINUX",
-             "-DROCKSDB_PLATFORM_POSIX", "-DROCKSDB_LIB_IO_POSIX",
-             "-DROCKSDB_SUPPORT_THREAD_LOCAL", f"-I{rocks}/include", f"-I{rocks}",
-             "-MD", "-c", str(rocks / TU)]
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("CCACHE_", "OBJCACHE_"))}
-    base["LC_ALL"] = "C"
+    flags = hit_flags(rocks, TU)
+    base = clean_env()
     tools = [("ccache", ccache, dict(base, CCACHE_DIR=str(work / "c0"),
                                      CCACHE_INODECACHE="1",
                                      CCACHE_TEMPDIR=str(work / "c0/tmp")))]

@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ab import find_rocksdb  # noqa: E402
+from ab import clean_env, find_rocksdb, hit_flags  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", 7))
 HITS = int(os.environ.get("HITS", 10))
@@ -67,13 +67,8 @@ def main():
         sys.exit(f"{floor_bin} missing: cargo build --release --example hit_floor")
     rocks = find_rocksdb()
     work = Path(tempfile.mkdtemp(prefix="objcache-large."))
-    flags = ["-O2", "-g", "-std=c++17", "-DNDEBUG=1", "-DOS_LINUX",
-             "-DROCKSDB_PLATFORM_POSIX", "-DROCKSDB_LIB_IO_POSIX",
-             "-DROCKSDB_SUPPORT_THREAD_LOCAL", f"-I{rocks}/include", f"-I{rocks}",
-             "-MD", "-c", str(rocks / TU)]
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("CCACHE_", "OBJCACHE_"))}
-    base["LC_ALL"] = "C"
+    flags = hit_flags(rocks, TU)
+    base = clean_env()
     variants = [("ccache", ccache, {"CCACHE_INODECACHE": "1",
                                     "CCACHE_TEMPDIR": str(work / "ccache/tmp")})]
     objcache = [("default", {}), ("level -1", {"CCACHE_COMPRESSLEVEL": "-1"}),

@@ -21,6 +21,19 @@ fn write_checkout(dir: &Path) {
     write_file(&dir.join("inc1/other.h"), "\n");
 }
 
+/// Checkout `co/a` built through objcache (its object, the compiler's,
+/// is returned), and a fresh copy of it at `co/b` (returned), not built.
+fn built_then_copied(env: &TestEnv) -> (std::path::PathBuf, Vec<u8>) {
+    let a = env.root().join("co/a");
+    write_checkout(&a);
+    settle_stamps();
+    let o111 = plain_main(&a);
+    assert_bytes_eq(&cached_main(env, &a, &[]), &o111, "the first build");
+    let b = env.root().join("co/b");
+    fresh_copy(&a, &b);
+    (b, o111)
+}
+
 /// The object the compiler makes in `dir` now.
 fn plain_main(dir: &Path) -> Vec<u8> {
     plain_object("gcc", dir, &ARGS[1..], "main.o")
@@ -64,13 +77,7 @@ fn cached_main_booted(
 fn a_header_created_in_a_subdirectory_of_a_probed_dir_is_compiled() {
     require("gcc");
     let env = TestEnv::new();
-    let a = env.root().join("co/a");
-    write_checkout(&a);
-    settle_stamps();
-    let o111 = plain_main(&a);
-    assert_bytes_eq(&cached_main(&env, &a, &[]), &o111, "the first build");
-    let b = env.root().join("co/b");
-    fresh_copy(&a, &b);
+    let (b, o111) = built_then_copied(&env);
     fs::create_dir(b.join("inc1/sub")).unwrap();
     settle_stamps();
     for round in ["learned", "recalled"] {
@@ -175,13 +182,7 @@ fn a_memo_from_another_boot_recalls_nothing() {
     if !can_fake_a_boot(&fake) {
         return;
     }
-    let a = env.root().join("co/a");
-    write_checkout(&a);
-    settle_stamps();
-    let o111 = plain_main(&a);
-    assert_bytes_eq(&cached_main(&env, &a, &[]), &o111, "the first build");
-    let b = env.root().join("co/b");
-    fresh_copy(&a, &b);
+    let (b, o111) = built_then_copied(&env);
     settle_stamps();
     let log_of = |name: &str| env.root().join(format!("{name}.log"));
     let runs = [

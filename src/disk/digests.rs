@@ -49,12 +49,7 @@ pub fn file_digest(
     }
     let digest = crate::key::hash_file_content(&absolute)?;
     let after = fs::metadata(&absolute)?;
-    let settled = |m: &fs::Metadata| {
-        let settled = |t| crate::clock::stamp_settled(t, coarse_start_ns);
-        settled(crate::clock::file_time_ns(m.mtime(), m.mtime_nsec()))
-            && settled(crate::clock::file_time_ns(m.ctime(), m.ctime_nsec()))
-    };
-    if identity(&after) == id && settled(&after) {
+    if identity(&after) == id && super::inode_memo::settled(&after, coarse_start_ns) {
         let mut content = id.into_bytes();
         content.push(b'\n');
         content.extend_from_slice(&digest);
