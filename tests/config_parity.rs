@@ -356,12 +356,7 @@ fn nginx_with_auth() -> Nginx {
     );
     let conf = conf.replacen("location / {", &extra, 1);
     fs::write(&conf_path, conf).unwrap();
-    let pid = fs::read_to_string(root.join("nginx.pid")).unwrap();
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", pid.trim()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    nginx.reload_config();
     let start = Instant::now();
     while http_status(nginx.port, "/basic/x", "") != Some(401) {
         assert!(

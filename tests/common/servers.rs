@@ -438,6 +438,18 @@ http {{
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Asks the running master to re-read `nginx.conf` (SIGHUP to the child
+    /// itself: nginx writes its pid file after it starts listening, so the
+    /// file may still be empty when `start` returns).
+    pub fn reload_config(&self) {
+        let pid = self.child.as_ref().expect("nginx is running").id();
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -HUP {pid} failed");
+    }
+
     /// Requests served so far (lines of the access log).
     pub fn requests_served(&self) -> usize {
         std::fs::read_to_string(self.dir.path().join("logs/access.log"))
