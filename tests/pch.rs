@@ -101,6 +101,42 @@ fn gcc_include_of_a_precompiled_header() {
     }
 }
 
+/// gcc takes a `.gch` only for the first file a source opens. An include
+/// inside a conditional before the first unconditional one may be that
+/// file (here with `-DFIRST`): its PCH is an input, and a rebuilt one is
+/// never served the object of the old.
+#[test]
+fn gcc_first_include_inside_a_conditional() {
+    require("gcc");
+    for (mode, vars) in MODES {
+        let env = TestEnv::new();
+        let dir = env.dir("p");
+        fs::write(dir.join("pch.h"), HEADER_1).unwrap();
+        fs::write(dir.join("other.h"), "#define OTHER 1\n").unwrap();
+        fs::write(
+            dir.join("t.c"),
+            "#if defined(FIRST) || \\\n    defined(ALSO) /* a comment\n spanning lines */\n\
+             #include \"pch.h\"\n#endif\n#include \"other.h\"\n#include <stdio.h>\n\
+             int main(void) { printf(\"%d\\n\", value()); return 0; }\n",
+        )
+        .unwrap();
+        let compile = ["gcc", "-DFIRST", "-O2", "-c", "t.c", "-o", "t.o"];
+        objcache(&env, &dir, &["gcc", "-O2", "pch.h"], vars);
+        check(&env, &dir, &compile, "t.o", vars, false);
+        check(&env, &dir, &compile, "t.o", vars, true);
+        // The header's text changes; the stale PCH stays what gcc reads
+        // (a hit or not, as gcc's `.d` decides in depend mode).
+        fs::write(dir.join("pch.h"), HEADER_2).unwrap();
+        let expected = plain_object("gcc", &dir, &compile[1..], "t.o");
+        objcache(&env, &dir, &compile, vars);
+        assert_bytes_eq(&read(&dir.join("t.o")), &expected, mode);
+        // Rebuilt: gcc now reads another PCH, so another object.
+        objcache(&env, &dir, &["gcc", "-O2", "pch.h"], vars);
+        check(&env, &dir, &compile, "t.o", vars, false);
+        check(&env, &dir, &compile, "t.o", vars, true);
+    }
+}
+
 /// `-include pch.h` with the `.gch` found in another directory (`-I`),
 /// with `-fpch-preprocess`, and a `.gch` directory of variants.
 #[test]

@@ -122,55 +122,121 @@ impl PchOptions {
     }
 }
 
-/// The headers the source includes before its first token (only there can
-/// gcc use a precompiled header): `(name, quoted)`. Comments and other
-/// directives are skipped; the scan stops at anything else.
+/// The headers the source includes that gcc could take from a precompiled
+/// header: `(name, quoted)`. gcc uses one only for the first file the
+/// source includes (libcpp refuses a `.gch` once any file other than the
+/// implicit `stdc-predef.h` was opened, tokens or not), so the scan ends
+/// at the first `#include` outside any `#if` block, which every
+/// preprocessing opens; those inside a conditional before it are kept,
+/// since any of them may be the first. Comments and other directives are
+/// skipped; the scan also stops at the first token.
 pub fn preamble_includes(source: &[u8]) -> Vec<(String, bool)> {
     let mut out = Vec::new();
-    let mut in_comment = false;
-    for raw in source.split(|&b| b == b'\n') {
-        let mut line = trim(raw);
-        if in_comment {
-            match find(line, b"*/") {
-                Some(end) => {
-                    line = trim(&line[end + 2..]);
-                    in_comment = false;
-                }
-                None => continue,
-            }
-        }
-        // Comments before the directive or the line's only content.
-        while let Some(rest) = line.strip_prefix(b"/*") {
-            match find(rest, b"*/") {
-                Some(end) => line = trim(&rest[end + 2..]),
-                None => {
-                    in_comment = true;
-                    line = b"";
-                }
-            }
-        }
-        if line.is_empty() || line.starts_with(b"//") {
+    let mut depth = 0usize;
+    let mut lines = LogicalLines { rest: source };
+    while let Some(line) = lines.next_line() {
+        let line = trim(&line);
+        if line.is_empty() {
             continue;
         }
         let Some(directive) = line.strip_prefix(b"#") else {
             break;
         };
         let directive = trim(directive);
-        if let Some(rest) = directive.strip_prefix(b"include") {
-            let rest = trim(rest);
-            let (open, close) = match rest.first() {
-                Some(b'"') => (b'"', b'"'),
-                Some(b'<') => (b'<', b'>'),
-                _ => continue,
-            };
-            if let Some(end) = rest[1..].iter().position(|&b| b == close) {
-                if let Ok(name) = std::str::from_utf8(&rest[1..1 + end]) {
-                    out.push((name.to_string(), open == b'"'));
+        let word_end = directive
+            .iter()
+            .position(|b| !b.is_ascii_alphabetic() && *b != b'_')
+            .unwrap_or(directive.len());
+        match &directive[..word_end] {
+            b"if" | b"ifdef" | b"ifndef" => depth += 1,
+            b"endif" => depth = depth.saturating_sub(1),
+            b"include" => {
+                if let Some(named) = include_name(trim(&directive[word_end..])) {
+                    out.push(named);
+                }
+                // Every preprocessing opens this one: nothing after it
+                // can be the first file.
+                if depth == 0 {
+                    break;
                 }
             }
+            _ => {}
         }
     }
     out
+}
+
+/// The source's lines as the preprocessor sees them: backslash-newlines
+/// spliced, comments (also those spanning lines) replaced by a space.
+struct LogicalLines<'a> {
+    rest: &'a [u8],
+}
+
+impl LogicalLines<'_> {
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let s = self.rest;
+        let mut line = Vec::new();
+        let mut i = 0;
+        let mut quote = None;
+        while i < s.len() {
+            let b = s[i];
+            let next = s.get(i + 1).copied();
+            if b == b'\\'
+                && (next == Some(b'\n') || (next == Some(b'\r') && s.get(i + 2) == Some(&b'\n')))
+            {
+                i += if next == Some(b'\n') { 2 } else { 3 };
+                continue;
+            }
+            if b == b'\n' {
+                i += 1;
+                break;
+            }
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None if b == b'"' || (b == b'<' && trim(&line).ends_with(b"include")) => {
+                    quote = Some(if b == b'<' { b'>' } else { b'"' });
+                }
+                None if b == b'/' && next == Some(b'*') => {
+                    let end = find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2);
+                    line.push(b' ');
+                    i = end;
+                    continue;
+                }
+                None if b == b'/' && next == Some(b'/') => {
+                    // To the end of the line (a spliced one included).
+                    while i < s.len() && s[i] != b'\n' {
+                        i += if s[i] == b'\\' && s.get(i + 1) == Some(&b'\n') {
+                            2
+                        } else {
+                            1
+                        };
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            line.push(b);
+            i += 1;
+        }
+        self.rest = &s[i.min(s.len())..];
+        Some(line)
+    }
+}
+
+/// `"name"` or `<name>`: `(name, quoted)`; `None` for a computed include.
+fn include_name(rest: &[u8]) -> Option<(String, bool)> {
+    let close = match rest.first() {
+        Some(b'"') => b'"',
+        Some(b'<') => b'>',
+        _ => return None,
+    };
+    let end = rest[1..].iter().position(|&b| b == close)?;
+    let name = std::str::from_utf8(&rest[1..1 + end]).ok()?;
+    Some((name.to_string(), close == b'"'))
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -196,10 +262,28 @@ mod tests {
     #[test]
     fn preamble_stops_at_the_first_token() {
         let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
-        assert_eq!(
-            preamble_includes(src),
-            [("pch.h".to_string(), true), ("vector".to_string(), false)]
-        );
+        assert_eq!(preamble_includes(src), [("pch.h".to_string(), true)]);
+        let late = b"int x;\n#include \"pch.h\"\n";
+        assert!(preamble_includes(late).is_empty());
+    }
+
+    #[test]
+    fn only_the_first_file_opened_can_be_precompiled() {
+        let names = |src: &[u8]| -> Vec<String> {
+            preamble_includes(src).into_iter().map(|(n, _)| n).collect()
+        };
+        // Any include inside a conditional may be the first; the first one
+        // outside every conditional ends the list.
+        let src = b"#ifdef A\n# include \"a.h\"\n#else\n#include <b.h>\n#endif\n#include \"c.h\"\n#include \"d.h\"\n";
+        assert_eq!(names(src), ["a.h", "b.h", "c.h"]);
+        // Spliced lines and comments spanning lines are one directive.
+        let src = b"#if defined(A) || \\\n    defined(B)\n#endif /* a\n comment */\n/* x */ #include \"p.h\" // y\n#include \"q.h\"\n";
+        assert_eq!(names(src), ["p.h"]);
+        let src = b"#define X 1 /* spans\n lines */\n#include <v/*x*/.h>\nint y;\n";
+        assert_eq!(names(src), ["v/*x*/.h"]);
+        // A computed include is opened too: nothing after it is first.
+        let src = b"#include HDR\n#include \"a.h\"\n";
+        assert!(names(src).is_empty());
     }
 
     fn observe(o: &mut PchOptions, arg: &str, next: Option<&str>) {
@@ -223,7 +307,11 @@ mod tests {
             Some(&d.join("f.h").display().to_string()),
         );
         let input = d.join("t.c").display().to_string();
-        let gcc = o.inputs(Family::Gcc, &input, b"#include \"src.h\"\n#include <p.h>\n");
+        let gcc = o.inputs(
+            Family::Gcc,
+            &input,
+            b"#if A\n#include \"src.h\"\n#endif\n#include <p.h>\n#include <q.h>\n",
+        );
         assert_eq!(gcc, [d.join("src.h.gch"), d.join("inc/p.h.gch")]);
         let clang = o.inputs(Family::Clang, &input, b"#include \"src.h\"\n");
         assert_eq!(clang, [d.join("f.h.pch")]);

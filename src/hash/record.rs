@@ -49,27 +49,66 @@ impl TimeNames {
 /// The time macros `content` names, in one pass.
 pub fn time_names(content: &[u8]) -> TimeNames {
     let mut names = TimeNames::default();
-    for w in content.windows(8) {
-        if w[0] != b'_' {
-            continue;
+    each_double_underscore(content, |at| {
+        let w = &content[at..];
+        if w.starts_with(b"__DATE__") {
+            names.date = true;
+        } else if w.starts_with(b"__TIME__") || w.starts_with(b"__TIMEST") {
+            names.clock = true;
         }
-        match w {
-            b"__DATE__" => names.date = true,
-            b"__TIME__" | b"__TIMEST" => names.clock = true,
-            _ => {}
-        }
-        if names.date && names.clock {
-            break;
-        }
-    }
+        names.date && names.clock
+    });
     names
 }
 
 /// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
 pub fn has_file_macro(content: &[u8]) -> bool {
-    content
-        .windows(8)
-        .any(|w| w == b"__FILE__" || w == b"__BASE_F")
+    let mut found = false;
+    each_double_underscore(content, |at| {
+        let w = &content[at..];
+        found = w.starts_with(b"__FILE__") || w.starts_with(b"__BASE_F");
+        found
+    });
+    found
+}
+
+/// Calls `at` with each position of `__` in `content`, in order, until it
+/// returns true. Every macro name looked for starts so, and a pair is rare
+/// in source text, so eight bytes are tested at a time (every hit scans
+/// its source).
+fn each_double_underscore(content: &[u8], mut at: impl FnMut(usize) -> bool) {
+    const UNDERSCORES: u64 = u64::from_ne_bytes([b'_'; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    // The high bit of each byte of `word` that is `_`, and no other bit.
+    let marks = |word: &[u8]| {
+        let x = u64::from_le_bytes(word.try_into().unwrap()) ^ UNDERSCORES;
+        !((((x & LOW7) + LOW7) | x) | LOW7)
+    };
+    let words = content.chunks_exact(8);
+    let tail = words.remainder().len();
+    let mut words = words.enumerate().peekable();
+    while let Some((n, word)) = words.next() {
+        let this = marks(word);
+        if this == 0 {
+            continue;
+        }
+        let next = words.peek().map_or(0, |(_, w)| marks(w));
+        // Byte k set: bytes k and k+1 of the text from here are both `_`.
+        let mut pairs = this & ((this >> 8) | (next << 56));
+        while pairs != 0 {
+            if at(n * 8 + pairs.trailing_zeros() as usize / 8) {
+                return;
+            }
+            pairs &= pairs - 1;
+        }
+    }
+    // The last word's pair with the first byte after it, and the rest.
+    let from = (content.len() - tail).saturating_sub(1);
+    for j in from..content.len().saturating_sub(1) {
+        if content[j] == b'_' && content[j + 1] == b'_' && at(j) {
+            return;
+        }
+    }
 }
 
 /// Why a compile is not recorded for direct mode.
@@ -581,6 +620,45 @@ mod tests {
         assert!(has_time_macros(b"const char *d = __DATE__;"));
         assert!(has_time_macros(b"__TIMESTAMP__"));
         assert!(!has_time_macros(b"int date_time;"));
+    }
+
+    #[test]
+    fn the_word_scan_finds_what_a_byte_scan_finds() {
+        let naive = |c: &[u8]| {
+            let mut n = TimeNames::default();
+            for w in c.windows(8) {
+                match w {
+                    b"__DATE__" => n.date = true,
+                    b"__TIME__" | b"__TIMEST" => n.clock = true,
+                    _ => {}
+                }
+            }
+            let file = c.windows(8).any(|w| w == b"__FILE__" || w == b"__BASE_F");
+            (n, file)
+        };
+        let words: [&[u8]; 8] = [
+            b"__DATE__",
+            b"__TIME__",
+            b"__TIMESTAMP__",
+            b"__FILE__",
+            b"__BASE_FILE__",
+            b"_",
+            b"x",
+            b"__",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..3000 {
+            let mut text = Vec::new();
+            for _ in 0..(seed % 12) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.extend_from_slice(words[(seed >> 33) as usize % words.len()]);
+            }
+            seed = seed.wrapping_add(1);
+            let got = (time_names(&text), has_file_macro(&text));
+            assert_eq!(got, naive(&text), "{}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]
