@@ -122,31 +122,7 @@ impl Format {
         let (stored, compression, payload_len) = self.verify(bytes, key)?;
         let payload = match compression {
             0 => stored.to_vec(),
-            // Into a buffer sized from the header rather than a growing
-            // stream, as long as the frame itself declares that size: a tiny
-            // frame whose header claims gigabytes (the checksum is not a
-            // signature) must not make us reserve them up front.
-            _ => {
-                let declared = zstd::zstd_safe::get_frame_content_size(stored)
-                    .map_err(|_| "bad compressed frame".to_string())?;
-                if declared != Some(payload_len) {
-                    return Err("compressed frame does not match the payload length".into());
-                }
-                if payload_len <= stored.len() as u64 * 64 {
-                    zstd::bulk::decompress(stored, payload_len as usize)
-                        .map_err(|e| format!("decompression failed: {e}"))?
-                } else {
-                    // An extreme ratio: let the buffer grow with what the
-                    // frame really produces.
-                    let mut out = Vec::new();
-                    zstd::stream::read::Decoder::with_buffer(stored)
-                        .map_err(|e| format!("decompression failed: {e}"))?
-                        .take(payload_len + 1)
-                        .read_to_end(&mut out)
-                        .map_err(|e| format!("decompression failed: {e}"))?;
-                    out
-                }
-            }
+            _ => decompress_exact(stored, payload_len)?,
         };
         if payload.len() as u64 != payload_len {
             return Err("payload length mismatch".into());
@@ -393,6 +369,37 @@ impl Writer {
         self.u64(v.len() as u64);
         self.raw(v);
     }
+}
+
+/// Decompresses the zstd frame `stored`, which must hold exactly
+/// `payload_len` bytes (checked by the caller against its bound). The
+/// buffer is sized from that length only when the frame itself declares
+/// it and the ratio is plausible: a tiny frame whose header claims
+/// gigabytes (a checksum is not a signature) must not make us reserve them.
+pub fn decompress_exact(stored: &[u8], payload_len: u64) -> Result<Vec<u8>, String> {
+    let declared = zstd::zstd_safe::get_frame_content_size(stored)
+        .map_err(|_| "bad compressed frame".to_string())?;
+    if declared != Some(payload_len) {
+        return Err("compressed frame does not match the payload length".into());
+    }
+    let out = if payload_len <= stored.len() as u64 * 64 {
+        zstd::bulk::decompress(stored, payload_len as usize)
+            .map_err(|e| format!("decompression failed: {e}"))?
+    } else {
+        // An extreme ratio: let the buffer grow with what the frame
+        // really produces.
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::with_buffer(stored)
+            .map_err(|e| format!("decompression failed: {e}"))?
+            .take(payload_len + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("decompression failed: {e}"))?;
+        out
+    };
+    if out.len() as u64 != payload_len {
+        return Err("payload length mismatch".into());
+    }
+    Ok(out)
 }
 
 /// The matching reader: every read is bounds-checked.

@@ -12,9 +12,12 @@ use crate::key::Key;
 /// The first bytes of every such file.
 pub const MAGIC: &[u8; 4] = b"OCRS";
 
+/// The versions read (only the one written).
+pub const VERSIONS: [u16; 1] = [2];
+
 const FORMAT: Format = Format {
     magic: MAGIC,
-    version: 2,
+    version: VERSIONS[0],
     max_payload: super::container::MAX_PAYLOAD,
 };
 

@@ -23,15 +23,18 @@ use super::container::{Format, Reader, Writer};
 use crate::key::Key;
 
 pub const MAGIC: &[u8; 4] = b"OBJX";
+/// The versions read, newest (the one written) first.
+pub const VERSIONS: [u16; 2] = [2, 1];
+
 const FORMAT: Format = Format {
     magic: MAGIC,
-    version: 2,
+    version: VERSIONS[0],
     max_payload: MAX_PAYLOAD,
 };
 
 /// Version 1 had no reason: still read, with an empty one.
 const FORMAT_1: Format = Format {
-    version: 1,
+    version: VERSIONS[1],
     ..FORMAT
 };
 

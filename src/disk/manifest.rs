@@ -5,33 +5,43 @@
 //!
 //! ```text
 //! payload  = count u32 | result*
-//! result   = result_key [32] | n u32 | include{n} | names | m u32 | probe{m}
+//! result   = result_key [32] | n u32 | include{n} | m u32 | probe{m} | section
 //! include  = path | digest [32] | size u64 | mtime_ns i64 | ctime_ns i64 | ino u64
-//! names    = t u32 | bytes                (t candidate paths, each ended by NUL)
 //! probe    = path | present u8 | size u64 | mtime_ns i64 | ctime_ns i64 | ino u64
-//!            | k u32 | name_index u32 {k}  (indices into the result's names)
+//! section  = bytes                        (the candidate names: `probes`)
 //! path     = 0 u8 | bytes                 (as spelled)
 //!          | 1 u8 | up u32 | bytes        (under base_dir: relative to the cwd)
 //! ```
 //!
-//! The same candidate name recurs in every directory searched before its
-//! header's own, so each result keeps its names once, in one block that a
-//! lookup splits only when a probe directory's stamp changed: decoding a
-//! manifest on every direct lookup then costs a copy of that block instead
-//! of thousands of small strings (a TU with 400 headers has about 6,000
-//! candidates, 3,000 of them distinct).
+//! Format 4, still read, kept the candidate names in the result itself
+//! (`result_key | n | include{n} | t u32 | names | m | (probe | k u32 |
+//! name_index u32{k}){m}`), so every lookup decompressed and decoded them.
+
+mod probes;
 
 use super::container::{Format, Reader, Writer};
 use crate::key::Key;
 use crate::paths;
+use probes::{read_indices, unpacked_len};
+pub use probes::{Candidates, ProbeDir, Probes};
 
 /// The first bytes of every such file.
 pub const MAGIC: &[u8; 4] = b"OCMF";
 
+/// The versions read, newest (the one written) first.
+pub const VERSIONS: [u16; 2] = [5, 4];
+
 const FORMAT: Format = Format {
     magic: MAGIC,
-    version: 4,
+    version: VERSIONS[0],
     max_payload: MAX_PAYLOAD,
+};
+
+/// The format before the candidate names had a section of their own:
+/// read, so that an upgrade keeps every manifest, and rewritten as 5.
+const FORMAT_4: Format = Format {
+    version: VERSIONS[1],
+    ..FORMAT
 };
 
 /// The largest manifest: one result of a translation unit with 840
@@ -167,71 +177,6 @@ pub struct IncludeRecord {
     pub stamp: Stamp,
 }
 
-/// A directory searched before the one a header was found in. `names` are
-/// the files that, if they appeared there, would be included instead (as
-/// indices into `Probes::names`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProbeDir {
-    pub path: StoredPath,
-    /// `None`: the directory did not exist.
-    pub stamp: Option<Stamp>,
-    pub names: Vec<u32>,
-}
-
-/// The probe directories of one result and the candidate names they share.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Probes {
-    pub dirs: Vec<ProbeDir>,
-    /// How many names `names` holds.
-    name_count: u32,
-    /// Every name followed by a NUL (paths cannot contain one).
-    names: Vec<u8>,
-}
-
-impl Probes {
-    /// Adds a directory with its candidate names, sharing names already known.
-    pub fn push(
-        &mut self,
-        path: StoredPath,
-        stamp: Option<Stamp>,
-        names: &[String],
-        index: &mut std::collections::HashMap<String, u32>,
-    ) {
-        let names = names
-            .iter()
-            .map(|n| {
-                *index.entry(n.clone()).or_insert_with(|| {
-                    self.names.extend_from_slice(n.as_bytes());
-                    self.names.push(0);
-                    self.name_count += 1;
-                    self.name_count - 1
-                })
-            })
-            .collect();
-        self.dirs.push(ProbeDir { path, stamp, names });
-    }
-
-    /// The name table split up, for `names_of`: done only when needed.
-    pub fn name_table(&self) -> Vec<&[u8]> {
-        let mut table: Vec<&[u8]> = self.names.split(|&b| b == 0).collect();
-        table.pop(); // after the last NUL
-        table
-    }
-
-    /// The candidate names of `dir`, from `table` (see `name_table`).
-    pub fn names_of<'a>(
-        &self,
-        dir: &'a ProbeDir,
-        table: &'a [&'a [u8]],
-    ) -> impl Iterator<Item = &'a std::path::Path> + 'a {
-        use std::os::unix::ffi::OsStrExt;
-        // Indices were checked against the table when the manifest was decoded.
-        dir.names
-            .iter()
-            .map(|&i| std::path::Path::new(std::ffi::OsStr::from_bytes(table[i as usize])))
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestResult {
     pub result_key: Key,
@@ -263,11 +208,12 @@ impl Manifest {
     /// than newer stamps, which the next hit learns anyway.
     pub fn has_equivalent(&self, result: &ManifestResult) -> bool {
         let same_probes = |a: &Probes, b: &Probes| {
-            a.names == b.names
-                && a.dirs.len() == b.dirs.len()
-                && a.dirs.iter().zip(&b.dirs).all(|(x, y)| {
-                    x.path == y.path && x.names == y.names && x.stamp.is_some() == y.stamp.is_some()
-                })
+            a.dirs.len() == b.dirs.len()
+                && a.dirs
+                    .iter()
+                    .zip(&b.dirs)
+                    .all(|(x, y)| x.path == y.path && x.stamp.is_some() == y.stamp.is_some())
+                && a.candidates() == b.candidates()
         };
         self.results
             .iter()
@@ -282,84 +228,120 @@ impl Manifest {
         namespace: &str,
         level: Option<i32>,
     ) -> std::io::Result<Vec<u8>> {
-        let parts: Vec<Vec<u8>> = self.results.iter().map(encode_result).collect();
+        let parts: Vec<(Vec<u8>, u64)> = self
+            .results
+            .iter()
+            .map(|r| encode_result(r, level))
+            .collect();
+        // Each part weighs what it takes unpacked (its candidate section
+        // as decompressed), so a manifest that decodes within the bound
+        // also unpacks within it.
         let mut kept = 0;
+        let mut weight = 4;
         let mut len = 4;
-        for part in parts.iter().rev() {
-            if (len + part.len()) as u64 > MAX_PAYLOAD {
+        for (part, unpacked) in parts.iter().rev() {
+            if weight + unpacked > MAX_PAYLOAD {
                 break;
             }
+            weight += unpacked;
             len += part.len();
             kept += 1;
         }
         let mut w = Writer(Vec::with_capacity(len));
         w.u32(kept as u32);
-        for part in &parts[parts.len() - kept..] {
+        for (part, _) in &parts[parts.len() - kept..] {
             w.raw(part);
         }
         FORMAT.encode(key, namespace, &w.0, level)
     }
 
     pub fn decode(bytes: &[u8], key: &Key) -> Result<Manifest, String> {
-        let payload = FORMAT.decode(bytes, key)?;
+        let (payload, read_result): (_, ReadResult) = match FORMAT.decode(bytes, key) {
+            Err(e) if e == "unsupported version 4" => {
+                (FORMAT_4.decode(bytes, key)?, decode_result_4)
+            }
+            got => (got?, decode_result),
+        };
         let mut r = Reader::new(&payload);
         let count = r.u32()? as usize;
         let mut results = Vec::with_capacity(count.min(MAX_RESULTS));
+        let mut weight = payload.len() as u64;
         for _ in 0..count {
-            let result_key = Key::from_bytes(r.take(32)?.try_into().unwrap());
-            let n = r.u32()? as usize;
-            let mut includes = Vec::with_capacity(n.min(4096));
-            for _ in 0..n {
-                let path = StoredPath::read(&mut r)?;
-                let digest: [u8; 32] = r.take(32)?.try_into().unwrap();
-                includes.push(IncludeRecord {
-                    path,
-                    digest,
-                    stamp: read_stamp(&mut r)?,
-                });
+            let result = read_result(&mut r)?;
+            weight += result.probes.unpacked_len();
+            if weight > MAX_PAYLOAD {
+                return Err("candidate names larger than a manifest holds".into());
             }
-            let t = r.u32()?;
-            let names = r.bytes()?;
-            if names.last().is_some_and(|&b| b != 0)
-                || names.iter().filter(|&&b| b == 0).count() != t as usize
-            {
-                return Err("bad probe name table".into());
-            }
-            let m = r.u32()? as usize;
-            let mut dirs = Vec::with_capacity(m.min(4096));
-            for _ in 0..m {
-                let path = StoredPath::read(&mut r)?;
-                let present = r.u8()? != 0;
-                let stamp = read_stamp(&mut r)?;
-                let k = r.u32()? as usize;
-                let mut indices = Vec::with_capacity(k.min(4096));
-                for _ in 0..k {
-                    let i = r.u32()?;
-                    if i >= t {
-                        return Err(format!("name index {i} out of range"));
-                    }
-                    indices.push(i);
-                }
-                dirs.push(ProbeDir {
-                    path,
-                    stamp: present.then_some(stamp),
-                    names: indices,
-                });
-            }
-            let probes = Probes {
-                dirs,
-                name_count: t,
-                names: names.to_vec(),
-            };
-            results.push(ManifestResult {
-                result_key,
-                includes,
-                probes,
-            });
+            results.push(result);
         }
         r.finish()?;
         Ok(Manifest { results })
     }
+}
+
+/// How a result of one version is read.
+type ReadResult = fn(&mut Reader) -> Result<ManifestResult, String>;
+
+fn decode_includes(r: &mut Reader) -> Result<Vec<IncludeRecord>, String> {
+    let n = r.u32()? as usize;
+    let mut includes = Vec::with_capacity(n.min(4096));
+    for _ in 0..n {
+        let path = StoredPath::read(r)?;
+        let digest: [u8; 32] = r.take(32)?.try_into().unwrap();
+        includes.push(IncludeRecord {
+            path,
+            digest,
+            stamp: read_stamp(r)?,
+        });
+    }
+    Ok(includes)
+}
+
+fn decode_probe_dir(r: &mut Reader) -> Result<ProbeDir, String> {
+    let path = StoredPath::read(r)?;
+    let present = r.u8()? != 0;
+    let stamp = read_stamp(r)?;
+    Ok(ProbeDir {
+        path,
+        stamp: present.then_some(stamp),
+    })
+}
+
+fn decode_result(r: &mut Reader) -> Result<ManifestResult, String> {
+    let result_key = Key::from_bytes(r.take(32)?.try_into().unwrap());
+    let includes = decode_includes(r)?;
+    let m = r.u32()? as usize;
+    let mut dirs = Vec::with_capacity(m.min(4096));
+    for _ in 0..m {
+        dirs.push(decode_probe_dir(r)?);
+    }
+    let probes = Probes::from_section(dirs, r.bytes()?);
+    Ok(ManifestResult {
+        result_key,
+        includes,
+        probes,
+    })
+}
+
+fn decode_result_4(r: &mut Reader) -> Result<ManifestResult, String> {
+    let result_key = Key::from_bytes(r.take(32)?.try_into().unwrap());
+    let includes = decode_includes(r)?;
+    let t = r.u32()?;
+    let names = r.bytes()?;
+    Candidates::check_names(t, names)?;
+    let m = r.u32()? as usize;
+    let mut dirs = Vec::with_capacity(m.min(4096));
+    let mut per_dir = Vec::with_capacity(m.min(4096));
+    for _ in 0..m {
+        dirs.push(decode_probe_dir(r)?);
+        per_dir.push(read_indices(r, t)?);
+    }
+    let probes = Probes::from_built(dirs, Candidates::from_parts(t, names, per_dir));
+    Ok(ManifestResult {
+        result_key,
+        includes,
+        probes,
+    })
 }
 
 /// One result of a manifest, serialised (see the grammar above).
@@ -371,7 +353,8 @@ fn same_include_set(a: &ManifestResult, b: &ManifestResult) -> bool {
             .all(|(x, y)| x.path == y.path && x.digest == y.digest)
 }
 
-fn encode_result(res: &ManifestResult) -> Vec<u8> {
+/// The result's bytes and what they weigh unpacked.
+fn encode_result(res: &ManifestResult, level: Option<i32>) -> (Vec<u8>, u64) {
     let mut w = Writer::default();
     w.raw(res.result_key.as_bytes());
     w.u32(res.includes.len() as u32);
@@ -380,8 +363,6 @@ fn encode_result(res: &ManifestResult) -> Vec<u8> {
         w.raw(&inc.digest);
         write_stamp(&mut w, &inc.stamp);
     }
-    w.u32(res.probes.name_count);
-    w.bytes(&res.probes.names);
     w.u32(res.probes.dirs.len() as u32);
     for probe in &res.probes.dirs {
         probe.path.write(&mut w);
@@ -395,12 +376,11 @@ fn encode_result(res: &ManifestResult) -> Vec<u8> {
                 ino: 0,
             }),
         );
-        w.u32(probe.names.len() as u32);
-        for &i in &probe.names {
-            w.u32(i);
-        }
     }
-    w.0
+    let section = res.probes.section(level);
+    let weight = (w.0.len() + 8 + section.len()) as u64 + unpacked_len(&section);
+    w.bytes(&section);
+    (w.0, weight)
 }
 
 fn write_stamp(w: &mut Writer, s: &Stamp) {
@@ -492,9 +472,13 @@ mod tests {
         for n in 0..3u8 {
             let mut r = result(n);
             // A 12 MiB candidate name: two such results fit, three not.
-            let mut names = vec![b'x'; 12 << 20];
-            names.extend_from_slice(&r.probes.names);
-            r.probes.names = names;
+            let name = String::from_utf8(vec![b'x'; 12 << 20]).unwrap();
+            r.probes.push(
+                StoredPath::Literal("big".into()),
+                None,
+                &[name],
+                &mut Default::default(),
+            );
             m.add(r);
         }
         let bytes = m.encode(&key, "", Some(1)).unwrap();
@@ -510,22 +494,109 @@ mod tests {
             results: vec![result(1)],
         };
         let decoded = Manifest::decode(&m.encode(&key, "", Some(1)).unwrap(), &key).unwrap();
-        let probes = &decoded.results[0].probes;
-        let table = probes.name_table();
+        let probes = decoded.results[0].probes.candidates().unwrap();
+        let table = probes.table();
         assert_eq!(table, [&b"x.h"[..], b"sys/y.h"], "each name once");
         let names = |d: usize| -> Vec<String> {
             probes
-                .names_of(&probes.dirs[d], &table)
+                .names_of(d, &table)
                 .map(|p| p.display().to_string())
                 .collect()
         };
         assert_eq!(names(0), ["x.h", "sys/y.h"]);
         assert_eq!(names(1), ["x.h"]);
 
+        // An index out of range fails the unpacking, which a lookup takes
+        // as a result it cannot check.
         let mut bad = m.clone();
-        bad.results[0].probes.dirs[1].names = vec![2];
+        let mut c = bad.results[0].probes.candidates().unwrap().clone();
+        c.set_index_for_test(1, 0, 2);
+        let dirs = bad.results[0].probes.dirs.clone();
+        bad.results[0].probes = Probes::from_built(dirs, c);
         let bytes = bad.encode(&key, "", Some(1)).unwrap();
-        let err = Manifest::decode(&bytes, &key).unwrap_err();
+        let decoded = Manifest::decode(&bytes, &key).unwrap();
+        let err = decoded.results[0].probes.candidates().unwrap_err();
         assert!(err.contains("out of range"), "{err}");
+    }
+
+    /// Format 4 as objcache wrote it before the candidates had a section.
+    fn encode_4(m: &Manifest, key: &Key) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u32(m.results.len() as u32);
+        for res in &m.results {
+            w.raw(res.result_key.as_bytes());
+            w.u32(res.includes.len() as u32);
+            for inc in &res.includes {
+                inc.path.write(&mut w);
+                w.raw(&inc.digest);
+                write_stamp(&mut w, &inc.stamp);
+            }
+            let c = res.probes.candidates().unwrap();
+            let table = c.table();
+            w.u32(table.len() as u32);
+            let names: Vec<u8> = table
+                .iter()
+                .flat_map(|n| n.iter().chain(b"\0"))
+                .copied()
+                .collect();
+            w.bytes(&names);
+            w.u32(res.probes.dirs.len() as u32);
+            for (i, probe) in res.probes.dirs.iter().enumerate() {
+                probe.path.write(&mut w);
+                w.u8(u8::from(probe.stamp.is_some()));
+                write_stamp(&mut w, &probe.stamp.unwrap_or(Stamp::unproven(0)));
+                let idx: Vec<u32> = c
+                    .names_of(i, &table)
+                    .map(|p| {
+                        table
+                            .iter()
+                            .position(|n| *n == p.as_os_str().as_encoded_bytes())
+                            .unwrap() as u32
+                    })
+                    .collect();
+                w.u32(idx.len() as u32);
+                for i in idx {
+                    w.u32(i);
+                }
+            }
+        }
+        FORMAT_4.encode(key, "", &w.0, Some(1)).unwrap()
+    }
+
+    #[test]
+    fn format_4_is_still_read_and_rewritten_as_5() {
+        let key = Key::of(b"m");
+        let m = Manifest {
+            results: vec![result(1), result(2)],
+        };
+        let old = encode_4(&m, &key);
+        assert_eq!(&old[4..6], &4u16.to_le_bytes());
+        let read = Manifest::decode(&old, &key).unwrap();
+        assert_eq!(read, m);
+        let new = read.encode(&key, "", Some(1)).unwrap();
+        assert_eq!(&new[4..6], &5u16.to_le_bytes());
+        assert_eq!(Manifest::decode(&new, &key).unwrap(), m);
+    }
+
+    #[test]
+    fn candidates_are_unpacked_only_when_asked_for() {
+        let key = Key::of(b"m");
+        let m = Manifest {
+            results: vec![result(1)],
+        };
+        let bytes = m.encode(&key, "", Some(1)).unwrap();
+        let decoded = Manifest::decode(&bytes, &key).unwrap();
+        let probes = &decoded.results[0].probes;
+        // A section that does not unpack fails only its first use, and
+        // goes back as stored when the manifest is rewritten.
+        let broken = Probes::from_section(probes.dirs.clone(), &[1, 200, 0, 0, 0, 0, 0, 0, 0, 7]);
+        assert!(broken.candidates().is_err());
+        assert_eq!(broken.section(Some(1)), [1, 200, 0, 0, 0, 0, 0, 0, 0, 7]);
+        let huge = Probes::from_section(probes.dirs.clone(), &[0, 0, 0, 0, 0, 0, 0, 0, 255]);
+        let err = huge.candidates().unwrap_err();
+        assert!(err.contains("more than a manifest holds"), "{err}");
+        // Uncompressed manifests keep their sections uncompressed too.
+        let raw = m.encode(&key, "", None).unwrap();
+        assert_eq!(Manifest::decode(&raw, &key).unwrap(), m);
     }
 }

@@ -140,9 +140,10 @@ pub fn still_valid(
             return Err(format!("{path} changed (content)"));
         }
     }
-    // Split only if a directory changed: most lookups never need the names.
-    let mut names = None;
-    for probe in &result.probes.dirs {
+    // Unpacked and split only if a directory changed: most lookups never
+    // need the names.
+    let mut table = None;
+    for (i, probe) in result.probes.dirs.iter().enumerate() {
         let Some(dir) = probe.path.resolve(cwd) else {
             return Err(format!("{:?} cannot be resolved from {cwd}", probe.path));
         };
@@ -158,13 +159,14 @@ pub fn still_valid(
         {
             continue;
         }
-        let table = names.get_or_insert_with(|| result.probes.name_table());
-        let names_digest = digest_of_names(result.probes.names_of(probe, table));
+        let candidates = result.probes.candidates()?;
+        let table = table.get_or_insert_with(|| candidates.table());
+        let names_digest = digest_of_names(candidates.names_of(i, table));
         if digests.recalls_absent(&meta, &names_digest) {
             continue;
         }
-        let candidates = result.probes.names_of(probe, table);
-        match first_present(Path::new(&dir), candidates, probe.names.len()) {
+        let names = candidates.names_of(i, table);
+        match first_present(Path::new(&dir), names, candidates.count_of(i)) {
             Probed::Present(n) => {
                 return Err(format!(
                     "{dir}/{} appeared and would be included instead",
@@ -340,11 +342,9 @@ mod tests {
             .collect();
         // The missing inc0 is probed from the cwd.
         assert_eq!(dirs, ["", "inc1"]);
-        let table = result.probes.name_table();
-        let names: Vec<&Path> = result
-            .probes
-            .names_of(&result.probes.dirs[0], &table)
-            .collect();
+        let candidates = result.probes.candidates().unwrap();
+        let table = candidates.table();
+        let names: Vec<&Path> = candidates.names_of(0, &table).collect();
         assert_eq!(names, [Path::new("inc0/x.h"), Path::new("x.h")]);
         let mut cache = DigestCache::default();
         assert!(still_valid(&result, cwd, &[], &mut cache).is_ok());

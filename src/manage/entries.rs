@@ -307,7 +307,7 @@ fn describe_manifest(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> R
             );
         }
         let _ = writeln!(out, "      probe directories: {}", r.probes.dirs.len());
-        for dir in &r.probes.dirs {
+        for (i, dir) in r.probes.dirs.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "        {} ({}, {} candidates)",
@@ -317,7 +317,7 @@ fn describe_manifest(out: &mut String, path: &str, bytes: &[u8], key: &Key) -> R
                 } else {
                     "absent"
                 },
-                dir.names.len()
+                r.probes.candidates().map_or(0, |c| c.count_of(i))
             );
         }
     }

@@ -6,11 +6,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::disk::entry::{FileKind, ResultEntry, ResultStream, MAGIC};
+use objcache::disk::entry::{FileKind, ResultEntry, ResultStream, MAGIC, VERSIONS};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();
-    let bytes = objcache_fuzz::container(data, MAGIC, 2);
+    let bytes = objcache_fuzz::container(data, MAGIC, VERSIONS[0]);
     let decoded = ResultEntry::decode(&bytes, &key);
     let _ = objcache::disk::container::peek_namespace(&bytes);
 

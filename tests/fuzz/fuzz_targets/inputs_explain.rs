@@ -7,11 +7,17 @@
 
 use libfuzzer_sys::fuzz_target;
 use objcache::explain::{explain, Context};
-use objcache::disk::inputs::{MissInputs, MAGIC};
+use objcache::disk::inputs::{MissInputs, MAGIC, VERSIONS};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();
-    let bytes = objcache_fuzz::container(data, MAGIC, 1);
+    // The first byte chooses the version read (the one written, or an
+    // older one still read).
+    let Some((&which, data)) = data.split_first() else {
+        return;
+    };
+    let version = VERSIONS[which as usize % VERSIONS.len()];
+    let bytes = objcache_fuzz::container(data, MAGIC, version);
     let Ok(inputs) = MissInputs::decode(&bytes, &key) else {
         return;
     };

@@ -5,19 +5,30 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::disk::manifest::{Manifest, MAGIC};
+use objcache::disk::manifest::{Manifest, MAGIC, VERSIONS};
 
 fuzz_target!(|data: &[u8]| {
     let key = objcache_fuzz::key();
-    let bytes = objcache_fuzz::container(data, MAGIC, 3);
+    // The first byte chooses the version read (the one written, or an
+    // older one still read).
+    let Some((&which, data)) = data.split_first() else {
+        return;
+    };
+    let version = VERSIONS[which as usize % VERSIONS.len()];
+    let bytes = objcache_fuzz::container(data, MAGIC, version);
     let Ok(manifest) = Manifest::decode(&bytes, &key) else {
         return;
     };
     for result in &manifest.results {
-        // Indices were checked at decode time: listing them cannot panic.
-        let table = result.probes.name_table();
+        // Indices are checked when the candidates are unpacked: listing
+        // them cannot panic.
+        if let Ok(candidates) = result.probes.candidates() {
+            let table = candidates.table();
+            for i in 0..result.probes.dirs.len() {
+                let _ = candidates.names_of(i, &table).count();
+            }
+        }
         for dir in &result.probes.dirs {
-            let _ = result.probes.names_of(dir, &table).count();
             let _ = dir.path.resolve("/work/dir");
         }
         for inc in &result.includes {
