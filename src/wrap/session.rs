@@ -107,7 +107,11 @@ impl Session {
             self.changes.push((Counter::PreprocessedCacheHit, 1));
             let ns = &self.config.namespace;
             miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-            if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
+            // A time the preprocessed text shows was this call's, not the
+            // next one's: such a compile is no more recorded on a hit than
+            // on a miss.
+            let recordable = pp.recordable && self.storage.may_write();
+            if let Some(mkey) = manifest_key.filter(|_| recordable) {
                 if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd, true) {
                     self.add_recorded(&mkey, &pp, recorded, &analysis, &cwd);
                 }
