@@ -27,24 +27,55 @@ pub struct PchOptions {
     pub named: Vec<String>,
     /// `-include NAME` (or `-includeNAME`), in order.
     pub forced_includes: Vec<String>,
-    /// The directories searched for headers (`-I`, `-iquote`, …), in order.
-    pub include_dirs: Vec<String>,
+    /// The directories searched for headers (`-I`, `-iquote`, …), in the
+    /// order given, each with the chain of gcc's search it joins.
+    pub include_dirs: Vec<(String, Chain)>,
+    /// `-I-` was given: the `-I` directories before it are searched for
+    /// `"…"` includes only, and the including file's directory not at all.
+    pub split: bool,
+}
+
+/// The chains gcc searches include directories in, whatever the order of
+/// the options: a `"…"` include searches them all in this order, a `<…>`
+/// one from `Bracket` on (the system directories come before `After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Chain {
+    /// `-iquote`, and `-I` before `-I-`.
+    Quote,
+    /// `-I`.
+    Bracket,
+    /// `-isystem`.
+    System,
+    /// `-idirafter`.
+    After,
 }
 
 impl PchOptions {
     /// Notes what an option, read as the table's entry `m` (with `next`,
     /// the argument after it), says.
     pub(crate) fn observe<'a>(&mut self, m: Option<Match<'a>>, next: Option<&'a str>) {
+        if m.is_some_and(|m| m.name() == "-I" && m.glued == Some("-")) {
+            self.split = true;
+            for (_, chain) in &mut self.include_dirs {
+                if *chain == Chain::Bracket {
+                    *chain = Chain::Quote;
+                }
+            }
+            return;
+        }
         let Some((m, path)) = m.and_then(|m| Some((m, m.path(next)?))) else {
             return;
         };
-        let list = match m.name() {
-            "-include-pch" => &mut self.named,
-            "-include" => &mut self.forced_includes,
-            _ if m.has(INCLUDE_DIR) => &mut self.include_dirs,
+        let chain = match m.name() {
+            "-include-pch" => return self.named.push(path.to_string()),
+            "-include" => return self.forced_includes.push(path.to_string()),
+            "-iquote" => Chain::Quote,
+            "-isystem" => Chain::System,
+            "-idirafter" => Chain::After,
+            _ if m.has(INCLUDE_DIR) => Chain::Bracket,
             _ => return,
         };
-        list.push(path.to_string());
+        self.include_dirs.push((path.to_string(), chain));
     }
 
     /// The precompiled headers that exist where this compile would look for
@@ -61,12 +92,21 @@ impl PchOptions {
         };
         let source_dir = Path::new(input).parent().unwrap_or(Path::new(""));
         for name in &self.forced_includes {
-            self.look(name, &[Path::new("")], suffixes, &mut found);
+            self.look(
+                name,
+                Some(Path::new("")),
+                Chain::Quote,
+                suffixes,
+                &mut found,
+            );
         }
         if family == Family::Gcc {
             for (name, quoted) in preamble_includes(source) {
-                let first: &[&Path] = if quoted { &[source_dir] } else { &[] };
-                self.look(&name, first, suffixes, &mut found);
+                let (first, from) = match quoted {
+                    true => (Some(source_dir).filter(|_| !self.split), Chain::Quote),
+                    false => (None, Chain::Bracket),
+                };
+                self.look(&name, first, from, suffixes, &mut found);
             }
         }
         found
@@ -88,38 +128,109 @@ impl PchOptions {
         }
         let mut found = Vec::new();
         for name in &self.forced_includes {
-            self.look(name, &[Path::new("")], &[".gch"], &mut found);
+            self.look(
+                name,
+                Some(Path::new("")),
+                Chain::Quote,
+                &[".gch"],
+                &mut found,
+            );
         }
         !found.is_empty()
     }
 
     /// Adds to `found` the precompiled headers for `name` that exist where
-    /// the compiler looks: the `first` directories, then the include
-    /// directories, up to the one that holds `name` itself (only the name
-    /// itself when it is absolute).
-    fn look(&self, name: &str, first: &[&Path], suffixes: &[&str], found: &mut Vec<PathBuf>) {
-        let dirs = self.include_dirs.iter().map(Path::new);
-        let mut searched: Vec<&Path> = Vec::new();
-        for dir in first.iter().copied().chain(dirs) {
-            // A directory named twice (the source's own, also an `-I`; a
-            // repeated `-I`) is searched once, by gcc too.
-            if searched.contains(&dir) {
-                continue;
-            }
-            searched.push(dir);
+    /// the compiler looks: the `first` directory, then the include
+    /// directories of the chains from `from` on, in gcc's order, up to the
+    /// one that holds `name` itself (only the name itself when it is
+    /// absolute). gcc searches a directory named more than once at one
+    /// place only (one named by `-I` and `-isystem` as a system one), so
+    /// the search stops only at a directory's last mention, and goes on
+    /// past earlier ones: at worst it looks at a `.gch` gcc would not.
+    fn look(
+        &self,
+        name: &str,
+        first: Option<&Path>,
+        from: Chain,
+        suffixes: &[&str],
+        found: &mut Vec<PathBuf>,
+    ) {
+        let mut chain: Vec<(&Path, Chain)> = self
+            .include_dirs
+            .iter()
+            .filter(|(_, c)| *c >= from)
+            .map(|(d, c)| (Path::new(d.as_str()), *c))
+            .collect();
+        // Stable: within a chain the options' order.
+        chain.sort_by_key(|(_, c)| *c);
+        let dirs: Vec<&Path> = first
+            .into_iter()
+            .chain(chain.iter().map(|(d, _)| *d))
+            .collect();
+        let same = SameDir::default();
+        for (i, dir) in dirs.iter().enumerate() {
             for suffix in suffixes {
                 let candidate = dir.join(format!("{name}{suffix}"));
                 if !found.contains(&candidate) && candidate.exists() {
                     found.push(candidate);
                 }
             }
-            // gcc stops at the first directory holding the header (after
-            // its `.gch` there): directories after it are never searched.
-            if Path::new(name).is_absolute() || dir.join(name).is_file() {
+            if Path::new(name).is_absolute() {
+                break;
+            }
+            let named_again = || dirs[i + 1..].iter().any(|later| same.is(dir, later));
+            if dir.join(name).is_file() && !named_again() {
                 break;
             }
         }
     }
+}
+
+/// Whether two include directories are one, by their spelling: `inc`,
+/// `./inc/` and `$PWD/inc` are (the working directory is read only to
+/// compare a relative with an absolute one). Another name through a
+/// symbolic link is not seen.
+#[derive(Default)]
+struct SameDir {
+    cwd: std::cell::OnceCell<Option<PathBuf>>,
+}
+
+impl SameDir {
+    fn is(&self, a: &Path, b: &Path) -> bool {
+        let absolute = |p: &Path| -> Option<PathBuf> {
+            if p.is_absolute() {
+                return Some(p.to_path_buf());
+            }
+            let cwd = self.cwd.get_or_init(|| std::env::current_dir().ok());
+            cwd.as_ref().map(|c| c.join(p))
+        };
+        let (a, b) = match a.is_absolute() == b.is_absolute() {
+            true => (Some(a.to_path_buf()), Some(b.to_path_buf())),
+            false => (absolute(a), absolute(b)),
+        };
+        // A directory that cannot be placed may be any.
+        let (Some(a), Some(b)) = (a, b) else {
+            return true;
+        };
+        lexical(&a) == lexical(&b)
+    }
+}
+
+/// `p` without `.` components, repeated or trailing slashes, and with each
+/// `name/..` taken out.
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.iter().collect()
 }
 
 /// The headers the source includes before its first token (only there can
@@ -258,6 +369,56 @@ mod tests {
         assert_eq!(found, [d.join("b/h.h.gch")]);
     }
 
+    /// The search follows gcc's chains, not the options' order: a `<…>`
+    /// include skips `-iquote` directories, `-I` ones come before
+    /// `-isystem` ones, `-I-` makes the `-I`s before it `"…"`-only and
+    /// skips the source's directory, and a directory named twice is passed
+    /// until its last mention.
+    #[test]
+    fn the_search_follows_gccs_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["q", "i", "s"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+            std::fs::write(d.join(sub).join("h.h"), b"int a;").unwrap();
+        }
+        std::fs::write(d.join("h.h"), b"int a;").unwrap();
+        std::fs::write(d.join("i/h.h.gch"), b"x").unwrap();
+        let input = d.join("t.c").display().to_string();
+        let sub = |s: &str| d.join(s).display().to_string();
+        let search = |args: &[String], text: &[u8]| {
+            let mut o = PchOptions::default();
+            for a in args {
+                observe(&mut o, a, None);
+            }
+            o.inputs(Family::Gcc, &input, text)
+        };
+        let angle = b"#include <h.h>\n";
+        let quote = b"#include \"h.h\"\n";
+        let gch = [d.join("i/h.h.gch")];
+        let q = format!("-iquote{}", sub("q"));
+        assert_eq!(search(&[q.clone(), format!("-I{}", sub("i"))], angle), gch);
+        let s = format!("-isystem{}", sub("s"));
+        assert_eq!(search(&[s.clone(), format!("-I{}", sub("i"))], angle), gch);
+        // `-I q -I- -I i`: q only for "…", the source's own directory never.
+        let split = [
+            format!("-I{}", sub("q")),
+            "-I-".into(),
+            format!("-I{}", sub("i")),
+        ];
+        assert!(search(&split, angle) == gch && search(&split, quote).is_empty());
+        std::fs::rename(d.join("i/h.h.gch"), d.join("q/h.h.gch")).unwrap();
+        assert_eq!(search(&split, quote), [d.join("q/h.h.gch")]);
+        std::fs::rename(d.join("q/h.h.gch"), d.join("i/h.h.gch")).unwrap();
+        // `-I s -I i -isystem ./s/`: gcc searches s as a system directory.
+        let twice = [
+            format!("-I{}", sub("s")),
+            format!("-I{}", sub("i")),
+            format!("-isystem{}/./", sub("s")),
+        ];
+        assert_eq!(search(&twice, angle), gch);
+    }
+
     #[test]
     fn forms_of_the_options() {
         let mut o = PchOptions::default();
@@ -274,6 +435,7 @@ mod tests {
         }
         assert_eq!(o.forced_includes, ["f.h"]);
         assert_eq!(o.named, ["p.pch"]);
-        assert_eq!(o.include_dirs, ["sys"]);
+        assert_eq!(o.include_dirs, [("sys".to_string(), Chain::System)]);
+        assert!(o.split);
     }
 }
