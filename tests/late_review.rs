@@ -7,6 +7,7 @@ use crate::common::*;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// A header that pastes `__TIMESTAMP__` together (direct mode sees no
 /// name) gives its own mtime: a preprocessed hit, like a miss, must not
@@ -34,6 +35,31 @@ fn a_preprocessed_hit_records_no_compile_that_shows_a_timestamp() {
     set_age(&dir.join("stamp.h"), 7200);
     c.check(&env);
     assert_eq!(env.stat("direct_cache_hit"), 0, "{:?}", env.stats());
+}
+
+/// A header whose name is not UTF-8 is still a header the compile read:
+/// direct mode must not record the compile without it (it did, so an
+/// edit of the header was a direct hit with the old object).
+#[test]
+fn a_header_whose_name_is_not_utf8_is_never_left_out() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    let header = dir.join(std::ffi::OsStr::from_bytes(b"h\xff.h"));
+    fs::write(&header, "int v = 1;\n").unwrap();
+    fs::write(
+        dir.join("a.c"),
+        b"#include \"h\xff.h\"\nint f(void) { return v; }\n",
+    )
+    .unwrap();
+    set_age(&header, 3600);
+    set_age(&dir.join("a.c"), 3600);
+    let c = Compile::new(&dir, "gcc", &["-c", "a.c", "-o", "a.o"], "a.o");
+    c.check(&env);
+    c.check(&env);
+    fs::write(&header, "int v = 2;\n").unwrap();
+    set_age(&header, 1800);
+    c.check(&env);
 }
 
 /// Builds a precompiled header defining `V` as `value` at `gch`.
@@ -84,4 +110,66 @@ fn a_gch_gcc_finds_before_the_header_is_hashed_whatever_the_option_order() {
         pch(&dir, 3, &gch);
         c.check(&env);
     }
+}
+
+/// A wrapper `gcc` that, for the compile (not `-E`, not `-v`), writes
+/// `started` and waits (up to 30 s) for `go` before running gcc: a test
+/// changes files while the compiler runs.
+fn paused_gcc(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\ncase \" $* \" in *\" -E \"*|*\" -v \"*) ;; *)\n  touch '{d}/started'\n  n=0\n  while [ ! -e '{d}/go' ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done;;\nesac\nexec gcc \"$@\"\n",
+        d = dir.display()
+    );
+    let gcc = bin.join("gcc");
+    fs::write(&gcc, script).unwrap();
+    fs::set_permissions(&gcc, fs::Permissions::from_mode(0o755)).unwrap();
+    gcc
+}
+
+/// Waits (up to 30 s) for `path` to exist.
+fn wait_for(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A `.gch` that a parallel job writes while the compiler runs is read by
+/// the compile, after objcache made the key without it: such a compile
+/// must not be stored, or once the `.gch` is gone again the key without it
+/// serves an object built from it.
+#[test]
+fn a_gch_written_while_the_compiler_runs_keeps_the_result_out() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    write_file(&dir.join("pch.h"), "#define V 1\n");
+    write_file(
+        &dir.join("a.c"),
+        "#include \"pch.h\"\nint f(void) { return V; }\n",
+    );
+    set_age(&dir.join("pch.h"), 3600);
+    set_age(&dir.join("a.c"), 3600);
+    let gcc = paused_gcc(&dir);
+    let gcc = gcc.to_str().unwrap();
+    let mut call = env.objcache_in(&dir, [gcc, "-c", "a.c", "-o", "a.o"]);
+    let child = call.spawn().unwrap();
+    wait_for(&dir.join("started"));
+    pch(&dir, 2, &dir.join("pch.h.gch"));
+    fs::write(dir.join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    fs::remove_file(dir.join("pch.h.gch")).unwrap();
+    let c = Compile::new(&dir, "gcc", &["-c", "a.c", "-o", "a.o"], "a.o");
+    let expected = c.plain().obj;
+    let cached = Compile::new(&dir, gcc, &["-c", "a.c", "-o", "a.o"], "a.o");
+    cached.check_obj(&env, &expected);
+    assert_eq!(env.stat("modified_input_file"), 1, "{:?}", env.stats());
 }

@@ -72,6 +72,15 @@ pub struct HashedKey {
     pub transcript: Option<Vec<u8>>,
 }
 
+/// One precompiled header's field of the common key (a `.gch` directory
+/// gives one for each file in it): the file read and what it gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PchInput {
+    pub path: PathBuf,
+    pub label: &'static str,
+    pub value: Vec<u8>,
+}
+
 /// What the keys of one compile are made of.
 pub struct Recipe<'a> {
     pub config: &'a Config,
@@ -95,6 +104,13 @@ impl Recipe<'_> {
     /// Everything the other keys share: compiler, arguments, language,
     /// environment.
     pub fn common(&self) -> Result<HashedKey, Unkeyable> {
+        self.common_with(&self.precompiled_headers()?)
+    }
+
+    /// `common`, with the precompiled headers read for it (`pch`: see
+    /// `precompiled_headers`), which the call keeps to see whether they
+    /// changed while the compiler ran (`changed_since_start`).
+    pub fn common_with(&self, pch: &[PchInput]) -> Result<HashedKey, Unkeyable> {
         let (a, cwd, config) = (self.analysis, self.cwd, self.config);
         let mut h = KeyHasher::new(config.debug);
         crate::compiler::hash_identity(
@@ -135,7 +151,9 @@ impl Recipe<'_> {
         self.hash_environment(&mut h);
         self.hash_extra_files(&mut h)?;
         self.hash_profiling(&mut h)?;
-        self.hash_precompiled_headers(&mut h)?;
+        for p in pch {
+            h.field(p.label, &p.value);
+        }
         if a.native_cpu {
             h.field("cpu", environment::cpu_identity().as_bytes());
         }
@@ -190,12 +208,14 @@ impl Recipe<'_> {
     }
 
     /// The content of every precompiled header the compile may read (see
-    /// `compiler::pch`). With `pch_external_checksum`, a `FILE.sum` beside
-    /// one stands for it, as in ccache.
-    fn hash_precompiled_headers(&self, h: &mut KeyHasher) -> Result<(), Unkeyable> {
+    /// `compiler::pch`), as the fields it adds to the common key. With
+    /// `pch_external_checksum`, a `FILE.sum` beside one stands for it, as
+    /// in ccache.
+    pub fn precompiled_headers(&self) -> Result<Vec<PchInput>, Unkeyable> {
         let a = self.analysis;
+        let mut out = Vec::new();
         if a.pch.creates {
-            return Ok(());
+            return Ok(out);
         }
         let family = crate::compiler::family(self.compiler);
         let source = match family {
@@ -212,8 +232,12 @@ impl Recipe<'_> {
             };
             let sum = PathBuf::from(format!("{}.sum", file.display()));
             if external && sum.is_file() {
-                let content = std::fs::read(&sum).map_err(unusable)?;
-                h.field("pch-sum", &content);
+                let value = std::fs::read(&sum).map_err(unusable)?;
+                out.push(PchInput {
+                    path: sum,
+                    label: "pch-sum",
+                    value,
+                });
                 continue;
             }
             let members = if file.is_dir() {
@@ -231,10 +255,14 @@ impl Recipe<'_> {
                 let digest =
                     crate::disk::digests::file_digest(&member, self.memo, self.coarse_start_ns)
                         .map_err(unusable)?;
-                h.field("pch", &digest);
+                out.push(PchInput {
+                    path: member,
+                    label: "pch",
+                    value: digest.to_vec(),
+                });
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The manifest key, or `None` when direct mode does not apply to this
@@ -531,18 +559,50 @@ impl Recipe<'_> {
     /// second would look the same). Only the ctime counts here: the kernel
     /// sets it on every change, while an mtime can be anywhere (tarballs,
     /// clock skew), and a future mtime must not make a file uncacheable.
-    pub fn changed_since_start(&self, files: &[ReadFile]) -> Option<String> {
+    ///
+    /// `pch`: the precompiled headers as the key took them. The compiler
+    /// reads them itself, after the key was made: one that appeared, went
+    /// or changed since then (a parallel job rebuilding it) may be what the
+    /// object was built from, and the key would not say so.
+    pub fn changed_since_start(&self, files: &[ReadFile], pch: &[PchInput]) -> Option<String> {
         let (a, cwd) = (self.analysis, self.cwd);
+        let unsettled = |path: &str| self.unsettled(Path::new(&paths::resolve_in(cwd, path)));
+        let read = std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()));
+        if let Some(path) = read.clone().find(|p| unsettled(p)) {
+            return Some(path.to_string());
+        }
+        let now = match self.precompiled_headers() {
+            Ok(now) if now == pch => now,
+            Ok(now) => {
+                let differs = |p: &&PchInput| !now.contains(p) || !pch.contains(p);
+                let path = now.iter().chain(pch).find(differs).map(|p| &p.path);
+                return Some(
+                    path.map_or("a precompiled header".into(), |p| p.display().to_string()),
+                );
+            }
+            Err(e) => return Some(e.reason),
+        };
+        now.iter()
+            .map(|p| p.path.to_string_lossy())
+            .find(|p| unsettled(p))
+            .map(|p| p.into_owned())
+    }
+
+    /// `changed_since_start` for files named by paths that are not UTF-8
+    /// (relative to the working directory).
+    pub fn changed_paths(&self, paths: &[PathBuf]) -> Option<String> {
+        let path = paths
+            .iter()
+            .find(|p| self.unsettled(&Path::new(self.cwd).join(p)))?;
+        Some(path.display().to_string())
+    }
+
+    /// Was `path` changed in the timestamp tick of the call's start or
+    /// later, by its ctime (see `changed_since_start`)?
+    fn unsettled(&self, path: &Path) -> bool {
         let ctime_sloppy = self.config.sloppiness.has(Sloppiness::IncludeFileCtime);
-        std::iter::once(a.input.as_str())
-            .chain(files.iter().map(|f| f.path.as_str()))
-            .find(|path| {
-                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
-                    let stamp = Stamp::of(&m);
-                    stamp.unsettled_at(self.coarse_start_ns, true, ctime_sloppy)
-                })
-            })
-            .map(str::to_string)
+        std::fs::metadata(path)
+            .is_ok_and(|m| Stamp::of(&m).unsettled_at(self.coarse_start_ns, true, ctime_sloppy))
     }
 
     fn is_clang(&self) -> bool {
