@@ -173,3 +173,72 @@ fn a_gch_written_while_the_compiler_runs_keeps_the_result_out() {
     cached.check_obj(&env, &expected);
     assert_eq!(env.stat("modified_input_file"), 1, "{:?}", env.stats());
 }
+
+/// `kind_bookkeeping_files` and `_kibibyte` of `--print-usage`, against a
+/// walk of every regular file outside the buckets `<x>/<y>/` that is no
+/// temp file, with its disk space as `du` counts it.
+fn bookkeeping_against_a_walk(env: &TestEnv, when: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let out = run_ok(env.objcache().arg("--print-usage"));
+    let usage = parse_print_stats(&out.stdout_str());
+    let shown = (
+        get(&usage, "kind_bookkeeping_files"),
+        get(&usage, "kind_bookkeeping_kibibyte"),
+    );
+    let hex = |s: &std::ffi::OsStr| {
+        let s = s.to_string_lossy();
+        s.len() == 1 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    let mut walked = (0, 0);
+    for path in walk_files(&env.cache_dir) {
+        let rel = path.strip_prefix(&env.cache_dir).unwrap();
+        let parts: Vec<_> = rel.iter().collect();
+        let in_bucket = parts.len() > 2 && hex(parts[0]) && hex(parts[1]);
+        let name = rel.file_name().unwrap().to_string_lossy();
+        if in_bucket || name.starts_with(".objcache-tmp.") {
+            continue;
+        }
+        walked.0 += 1;
+        walked.1 += fs::metadata(&path).unwrap().blocks() * 512 / 1024;
+    }
+    assert_eq!(
+        shown,
+        walked,
+        "bookkeeping (files, KiB) {when}:\n{}",
+        out.stdout_str()
+    );
+}
+
+/// The "bookkeeping (no limit)" line is there so that the usage report adds
+/// up to what the cache dir takes. A ccache sharing the directory keeps
+/// files outside the buckets too (`<x>/stats`, `<x>/CACHEDIR.TAG`,
+/// `tmp/`, `lock/`), which the line left out; it now holds every file
+/// outside the buckets, after compiles, `-z`, `-c` and `-C` alike.
+#[test]
+fn the_bookkeeping_line_holds_every_file_outside_the_buckets() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    for i in 0..3 {
+        write_file(
+            &dir.join(format!("a{i}.c")),
+            &format!("int f{i}(void) {{ return {i}; }}\n"),
+        );
+        let obj = format!("a{i}.o");
+        Compile::new(&dir, "gcc", &["-c", &format!("a{i}.c"), "-o", &obj], &obj).check(&env);
+    }
+    bookkeeping_against_a_walk(&env, "after compiles");
+    // What ccache 4.7.5 leaves outside the buckets of a directory it shares.
+    let c = &env.cache_dir;
+    write_file(&c.join("5/stats"), "0\n0\n0\n0\n0\n0\n0\n0\n0\n0\n");
+    write_file(
+        &c.join("5/CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n",
+    );
+    write_file(&c.join("tmp/.cleaned"), "");
+    write_file(&c.join("lock/auto_cleanup.lock"), "x");
+    bookkeeping_against_a_walk(&env, "beside ccache's files");
+    for (what, arg) in [("after -z", "-z"), ("after -c", "-c"), ("after -C", "-C")] {
+        run_ok(env.objcache().arg(arg));
+        bookkeeping_against_a_walk(&env, what);
+    }
+}

@@ -150,6 +150,60 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     Ok(files)
 }
 
+/// How deep `other_files` goes below the cache dir: ccache's directories
+/// are one or two levels deep; a deeper tree is someone else's, and a
+/// planted one must not make the walk unbounded.
+const OTHER_DEPTH: usize = 8;
+
+/// The regular files outside the buckets that `stray_files` does not list:
+/// what a ccache sharing the directory keeps there (`<x>/stats`,
+/// `<x>/CACHEDIR.TAG`, `tmp/`, `lock/`), and anything else. Never through a
+/// symlink; `stats`, `CACHEDIR.TAG` and `.nfs*` included, since they take
+/// disk space though no cleanup touches them.
+pub fn other_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let listed: std::collections::HashSet<PathBuf> = stray_files(cache_dir)?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let mut files = Vec::new();
+    other_files_in(cache_dir, 0, &mut files)?;
+    files.retain(|f| !listed.contains(&f.path));
+    Ok(files)
+}
+
+/// `other_files` of `dir`, `depth` levels below the cache dir.
+fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::Result<()> {
+    let reader = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let hex = |n: &str| n.len() == 1 && n.bytes().all(|b| b.is_ascii_hexdigit());
+    let in_shard = depth == 1 && dir.file_name().is_some_and(|n| hex(&n.to_string_lossy()));
+    for item in reader {
+        let item = item?;
+        let Ok(meta) = item.metadata() else {
+            continue; // removed meanwhile
+        };
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if meta.is_dir() {
+            // `<x>/<y>` is a bucket, walked by `walk_bucket`.
+            if !(in_shard && hex(&name)) && depth + 1 < OTHER_DEPTH {
+                other_files_in(&item.path(), depth + 1, files)?;
+            }
+        } else if meta.is_file() {
+            files.push(WalkedFile {
+                path: item.path(),
+                class: FileClass::Other,
+                kib: disk_kib(&meta),
+                used_ns: 0,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
