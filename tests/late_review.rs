@@ -242,3 +242,39 @@ fn the_bookkeeping_line_holds_every_file_outside_the_buckets() {
         bookkeeping_against_a_walk(&env, what);
     }
 }
+
+/// gcc's and clang's long spellings of `-include` and `-I`
+/// (`--include=pch.h`, `--include-directory=i`) were options objcache did
+/// not know: the `.gch` they lead gcc to was never hashed, so a rebuilt
+/// one was a hit with the old object.
+#[test]
+fn a_gch_found_through_the_long_option_spellings_is_hashed() {
+    let cases: [(&[&str], &str, &str); 3] = [
+        (&["--include=pch.h"], "", "pch.h.gch"),
+        (&["--include", "pch.h"], "", "pch.h.gch"),
+        (&["--include-directory=i"], "#include <h.h>\n", "i/h.h.gch"),
+    ];
+    for (options, include, gch) in cases {
+        let env = TestEnv::new();
+        let dir = env.dir("w");
+        for header in ["pch.h", "i/h.h"] {
+            write_file(&dir.join(header), "#define V 1\n");
+            set_age(&dir.join(header), 3600);
+        }
+        let gch = dir.join(gch);
+        pch(&dir, 2, &gch);
+        write_file(
+            &dir.join("a.c"),
+            &format!("{include}int f(void) {{ return V; }}\n"),
+        );
+        set_age(&dir.join("a.c"), 3600);
+        let mut args: Vec<&str> = options.to_vec();
+        args.extend(["-c", "a.c", "-o", "a.o"]);
+        let c = Compile::new(&dir, "gcc", &args, "a.o");
+        c.check(&env);
+        c.check(&env);
+        pch(&dir, 3, &gch);
+        c.check(&env);
+        assert!(env.hits() >= 1, "{options:?} never hit: {:?}", env.stats());
+    }
+}

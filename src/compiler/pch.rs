@@ -54,7 +54,9 @@ impl PchOptions {
     /// Notes what an option, read as the table's entry `m` (with `next`,
     /// the argument after it), says.
     pub(crate) fn observe<'a>(&mut self, m: Option<Match<'a>>, next: Option<&'a str>) {
-        if m.is_some_and(|m| m.name() == "-I" && m.glued == Some("-")) {
+        let barrier =
+            |m: Match| m.name() == "--include-barrier" || m.name() == "-I" && m.glued == Some("-");
+        if m.is_some_and(barrier) {
             self.split = true;
             for (_, chain) in &mut self.include_dirs {
                 if *chain == Chain::Bracket {
@@ -68,10 +70,14 @@ impl PchOptions {
         };
         let chain = match m.name() {
             "-include-pch" => return self.named.push(path.to_string()),
-            "-include" => return self.forced_includes.push(path.to_string()),
+            "-include" | "--include" | "--include=" => {
+                return self.forced_includes.push(path.to_string())
+            }
             "-iquote" => Chain::Quote,
             "-isystem" => Chain::System,
-            "-idirafter" => Chain::After,
+            "-idirafter" | "--include-directory-after" | "--include-directory-after=" => {
+                Chain::After
+            }
             _ if m.has(INCLUDE_DIR) => Chain::Bracket,
             _ => return,
         };
