@@ -278,3 +278,38 @@ fn a_gch_found_through_the_long_option_spellings_is_hashed() {
         assert!(env.hits() >= 1, "{options:?} never hit: {:?}", env.stats());
     }
 }
+
+/// gcc uses a precompiled header for an `#include` before the first token
+/// whatever spells its name: a macro from `-D`, a `#define` before it, a
+/// function-like macro. Only literal names were searched, so a rebuilt
+/// `.gch` named through a macro was a hit with the old object.
+#[test]
+fn a_gch_named_through_a_macro_is_hashed() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["-DPCH=\"pch.h\""], "#include PCH\n"),
+        (&[], "#define PCH \"pch.h\"\n#include PCH\n"),
+        (
+            &[],
+            "#define Q(x) #x\n#define NAME(x) Q(x.h)\n#include NAME(pch)\n",
+        ),
+    ];
+    for (options, preamble) in cases {
+        let env = TestEnv::new();
+        let dir = env.dir("w");
+        write_file(&dir.join("pch.h"), "#define V 1\n");
+        set_age(&dir.join("pch.h"), 3600);
+        pch(&dir, 2, &dir.join("pch.h.gch"));
+        write_file(
+            &dir.join("a.c"),
+            &format!("{preamble}int f(void) {{ return V; }}\n"),
+        );
+        set_age(&dir.join("a.c"), 3600);
+        let mut args: Vec<&str> = options.to_vec();
+        args.extend(["-c", "a.c", "-o", "a.o"]);
+        let c = Compile::new(&dir, "gcc", &args, "a.o");
+        c.check(&env);
+        c.check(&env);
+        pch(&dir, 3, &dir.join("pch.h.gch"));
+        c.check(&env);
+    }
+}

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use super::options::{Match, INCLUDE_DIR};
 use super::Family;
 
+mod preamble;
+use preamble::Include;
+
 #[derive(Debug, Clone, Default)]
 pub struct PchOptions {
     /// The compile writes a precompiled header (a header input, or clang's
@@ -33,6 +36,9 @@ pub struct PchOptions {
     /// `-I-` was given: the `-I` directories before it are searched for
     /// `"…"` includes only, and the including file's directory not at all.
     pub split: bool,
+    /// `-D NAME[=VALUE]` (`Some`) and `-U NAME` (`None`), in order: what an
+    /// `#include MACRO` before the first token may name.
+    pub defines: Vec<(String, Option<String>)>,
 }
 
 /// The chains gcc searches include directories in, whatever the order of
@@ -62,6 +68,20 @@ impl PchOptions {
                 if *chain == Chain::Bracket {
                     *chain = Chain::Quote;
                 }
+            }
+            return;
+        }
+        if let Some(m) = m.filter(|m| matches!(m.name(), "-D" | "-U")) {
+            let value = match m.glued {
+                Some(glued) => Some(glued).filter(|g| !g.is_empty()),
+                None => next,
+            };
+            if let Some(value) = value {
+                self.defines.push(match (m.name(), value.split_once('=')) {
+                    ("-U", _) => (value.to_string(), None),
+                    (_, Some((name, v))) => (name.to_string(), Some(v.to_string())),
+                    (_, None) => (value.to_string(), Some("1".to_string())),
+                });
             }
             return;
         }
@@ -107,7 +127,12 @@ impl PchOptions {
             );
         }
         if family == Family::Gcc {
-            for (name, quoted) in preamble_includes(source) {
+            let followed = self.forced_includes.is_empty();
+            for include in preamble::includes(source, &self.defines, followed) {
+                let Include::Named { name, quoted } = include else {
+                    self.look_everywhere(source_dir, suffixes, &mut found);
+                    continue;
+                };
                 let (first, from) = match quoted {
                     true => (Some(source_dir).filter(|_| !self.split), Chain::Quote),
                     false => (None, Chain::Bracket),
@@ -116,6 +141,37 @@ impl PchOptions {
             }
         }
         found
+    }
+
+    /// For an `#include` whose name is unknown: every precompiled header
+    /// in the source's directory and the include directories, as gcc may
+    /// use any of them. (One in a subdirectory, named by a macro objcache
+    /// cannot follow, is not seen.)
+    fn look_everywhere(&self, source_dir: &Path, suffixes: &[&str], found: &mut Vec<PathBuf>) {
+        let dirs = std::iter::once(source_dir)
+            .chain(self.include_dirs.iter().map(|(d, _)| Path::new(d.as_str())));
+        for dir in dirs {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut here: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| {
+                    suffixes
+                        .iter()
+                        .any(|s| e.file_name().to_string_lossy().ends_with(s))
+                })
+                .map(|e| e.path())
+                .filter(|p| !found.contains(p))
+                .collect();
+            here.sort();
+            found.extend(here);
+        }
     }
 
     /// Does gcc find a precompiled header for an `-include`? Then its
@@ -239,85 +295,9 @@ fn lexical(p: &Path) -> PathBuf {
     out.iter().collect()
 }
 
-/// The headers the source includes before its first token (only there can
-/// gcc use a precompiled header): `(name, quoted)`. Comments and other
-/// directives are skipped; the scan stops at anything else.
-pub fn preamble_includes(source: &[u8]) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut in_comment = false;
-    for raw in source.split(|&b| b == b'\n') {
-        let mut line = trim(raw);
-        if in_comment {
-            match find(line, b"*/") {
-                Some(end) => {
-                    line = trim(&line[end + 2..]);
-                    in_comment = false;
-                }
-                None => continue,
-            }
-        }
-        // Comments before the directive or the line's only content.
-        while let Some(rest) = line.strip_prefix(b"/*") {
-            match find(rest, b"*/") {
-                Some(end) => line = trim(&rest[end + 2..]),
-                None => {
-                    in_comment = true;
-                    line = b"";
-                }
-            }
-        }
-        if line.is_empty() || line.starts_with(b"//") {
-            continue;
-        }
-        let Some(directive) = line.strip_prefix(b"#") else {
-            break;
-        };
-        let directive = trim(directive);
-        if let Some(rest) = directive.strip_prefix(b"include") {
-            let rest = trim(rest);
-            let (open, close) = match rest.first() {
-                Some(b'"') => (b'"', b'"'),
-                Some(b'<') => (b'<', b'>'),
-                _ => continue,
-            };
-            if let Some(end) = rest[1..].iter().position(|&b| b == close) {
-                if let Ok(name) = std::str::from_utf8(&rest[1..1 + end]) {
-                    out.push((name.to_string(), open == b'"'));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preamble_stops_at_the_first_token() {
-        let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
-        assert_eq!(
-            preamble_includes(src),
-            [("pch.h".to_string(), true), ("vector".to_string(), false)]
-        );
-    }
 
     fn observe(o: &mut PchOptions, arg: &str, next: Option<&str>) {
         o.observe(crate::compiler::options::lookup(arg), next);
