@@ -313,3 +313,45 @@ fn a_gch_named_through_a_macro_is_hashed() {
         c.check(&env);
     }
 }
+
+/// The object of `gcc -c a.c -o a.o` in `dir` with `var=value`, plain.
+fn plain_with(dir: &Path, var: &str, value: &Path) -> Vec<u8> {
+    let mut cmd = Command::new("gcc");
+    clean_env(&mut cmd).env(var, value);
+    let out = run(cmd.current_dir(dir).args(["-c", "a.c", "-o", "a.o"]));
+    assert!(out.success(), "{}", out.dump());
+    let obj = read(&dir.join("a.o"));
+    rm(&dir.join("a.o"));
+    obj
+}
+
+/// gcc searches the directories of `CPATH` (as `-I`s) and
+/// `C_INCLUDE_PATH` (as `-isystem`s) too, `.gch` files included: those
+/// were never hashed, so a rebuilt one was a hit with the old object.
+#[test]
+fn a_gch_in_a_directory_of_cpath_is_hashed() {
+    for var in ["CPATH", "C_INCLUDE_PATH"] {
+        let env = TestEnv::new();
+        let dir = env.dir("w");
+        let inc = dir.join("inc");
+        write_file(&inc.join("h.h"), "#define V 1\n");
+        set_age(&inc.join("h.h"), 3600);
+        let gch = inc.join("h.h.gch");
+        pch(&dir, 2, &gch);
+        write_file(
+            &dir.join("a.c"),
+            "#include <h.h>\nint f(void) { return V; }\n",
+        );
+        set_age(&dir.join("a.c"), 3600);
+        let c = Compile::new(&dir, "gcc", &["-c", "a.c", "-o", "a.o"], "a.o")
+            .env(var, inc.to_str().unwrap());
+        for round in 0..3 {
+            if round == 2 {
+                pch(&dir, 3, &gch);
+            }
+            let expected = plain_with(&dir, var, &inc);
+            c.check_obj(&env, &expected);
+        }
+        assert!(env.hits() >= 1, "{var}: never a hit: {:?}", env.stats());
+    }
+}

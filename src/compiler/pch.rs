@@ -148,8 +148,13 @@ impl PchOptions {
     /// use any of them. (One in a subdirectory, named by a macro objcache
     /// cannot follow, is not seen.)
     fn look_everywhere(&self, source_dir: &Path, suffixes: &[&str], found: &mut Vec<PathBuf>) {
-        let dirs = std::iter::once(source_dir)
-            .chain(self.include_dirs.iter().map(|(d, _)| Path::new(d.as_str())));
+        let env = env_dirs();
+        let dirs = std::iter::once(source_dir).chain(
+            self.include_dirs
+                .iter()
+                .chain(&env)
+                .map(|(d, _)| Path::new(d.as_str())),
+        );
         for dir in dirs {
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -217,20 +222,24 @@ impl PchOptions {
         suffixes: &[&str],
         found: &mut Vec<PathBuf>,
     ) {
-        let mut chain: Vec<(&Path, Chain)> = self
-            .include_dirs
-            .iter()
-            .filter(|(_, c)| *c >= from)
-            .map(|(d, c)| (Path::new(d.as_str()), *c))
+        let env = env_dirs();
+        // `(directory, chain, may end the search)`: a directory from the
+        // environment may be one gcc does not search for this language.
+        let given = self.include_dirs.iter().map(|(d, c)| (d, *c, true));
+        let mut chain: Vec<(&Path, Chain, bool)> = given
+            .chain(env.iter().map(|(d, c)| (d, *c, false)))
+            .filter(|(_, c, _)| *c >= from)
+            .map(|(d, c, ends)| (Path::new(d.as_str()), c, ends))
             .collect();
-        // Stable: within a chain the options' order.
-        chain.sort_by_key(|(_, c)| *c);
-        let dirs: Vec<&Path> = first
+        // Stable: within a chain the options' order, then the environment's.
+        chain.sort_by_key(|(_, c, _)| *c);
+        let dirs: Vec<(&Path, bool)> = first
+            .map(|f| (f, true))
             .into_iter()
-            .chain(chain.iter().map(|(d, _)| *d))
+            .chain(chain.iter().map(|(d, _, ends)| (*d, *ends)))
             .collect();
         let same = SameDir::default();
-        for (i, dir) in dirs.iter().enumerate() {
+        for (i, &(dir, ends)) in dirs.iter().enumerate() {
             for suffix in suffixes {
                 let candidate = dir.join(format!("{name}{suffix}"));
                 if !found.contains(&candidate) && candidate.exists() {
@@ -240,12 +249,38 @@ impl PchOptions {
             if Path::new(name).is_absolute() {
                 break;
             }
-            let named_again = || dirs[i + 1..].iter().any(|later| same.is(dir, later));
-            if dir.join(name).is_file() && !named_again() {
+            let named_again = || dirs[i + 1..].iter().any(|(later, _)| same.is(dir, later));
+            if ends && dir.join(name).is_file() && !named_again() {
                 break;
             }
         }
     }
+}
+
+/// The include directories the environment adds, as gcc reads them:
+/// `CPATH` after the `-I`s, `C_INCLUDE_PATH` (or the variable of the
+/// language) after the `-isystem`s; an empty element is the working
+/// directory. All four languages' variables are taken: a `.gch` in one
+/// gcc does not search only costs a miss.
+fn env_dirs() -> Vec<(String, Chain)> {
+    let vars = [
+        ("CPATH", Chain::Bracket),
+        ("C_INCLUDE_PATH", Chain::System),
+        ("CPLUS_INCLUDE_PATH", Chain::System),
+        ("OBJC_INCLUDE_PATH", Chain::System),
+        ("OBJCPLUS_INCLUDE_PATH", Chain::System),
+    ];
+    let mut dirs = Vec::new();
+    for (var, chain) in vars {
+        let Some(value) = std::env::var_os(var) else {
+            continue;
+        };
+        for dir in value.to_string_lossy().split(':') {
+            let dir = if dir.is_empty() { "." } else { dir };
+            dirs.push((dir.to_string(), chain));
+        }
+    }
+    dirs
 }
 
 /// Whether two include directories are one, by their spelling: `inc`,
