@@ -31,6 +31,8 @@ use crate::paths;
 use crate::stats::Counter;
 
 mod environment;
+mod pch;
+pub use pch::PchInput;
 
 /// Sloppiness values that make a manifest record check less.
 const RECORD_SLOPPINESS: &[Sloppiness] = &[
@@ -70,15 +72,6 @@ pub struct HashedKey {
     pub part: Part,
     pub fields: Vec<(String, String)>,
     pub transcript: Option<Vec<u8>>,
-}
-
-/// One precompiled header's field of the common key (a `.gch` directory
-/// gives one for each file in it): the file read and what it gave.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PchInput {
-    pub path: PathBuf,
-    pub label: &'static str,
-    pub value: Vec<u8>,
 }
 
 /// What the keys of one compile are made of.
@@ -205,64 +198,6 @@ impl Recipe<'_> {
                 Ok(())
             }
         }
-    }
-
-    /// The content of every precompiled header the compile may read (see
-    /// `compiler::pch`), as the fields it adds to the common key. With
-    /// `pch_external_checksum`, a `FILE.sum` beside one stands for it, as
-    /// in ccache.
-    pub fn precompiled_headers(&self) -> Result<Vec<PchInput>, Unkeyable> {
-        let a = self.analysis;
-        let mut out = Vec::new();
-        if a.pch.creates {
-            return Ok(out);
-        }
-        let family = crate::compiler::family(self.compiler);
-        let source = match family {
-            crate::compiler::Family::Gcc => self.source.unwrap_or_default(),
-            crate::compiler::Family::Clang => &[],
-        };
-        let external = self.config.pch_external_checksum;
-        for file in a.pch.inputs(family, &a.input, source) {
-            let unusable = |e: std::io::Error| {
-                unkeyable(
-                    Counter::CouldNotUsePrecompiledHeader,
-                    format!("precompiled header {}: {e}", file.display()),
-                )
-            };
-            let sum = PathBuf::from(format!("{}.sum", file.display()));
-            if external && sum.is_file() {
-                let value = std::fs::read(&sum).map_err(unusable)?;
-                out.push(PchInput {
-                    path: sum,
-                    label: "pch-sum",
-                    value,
-                });
-                continue;
-            }
-            let members = if file.is_dir() {
-                // gcc tries the files of a `.gch` directory in turn.
-                let mut m: Vec<PathBuf> = std::fs::read_dir(&file)
-                    .map_err(unusable)?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                m.sort();
-                m
-            } else {
-                vec![file.clone()]
-            };
-            for member in members {
-                let digest =
-                    crate::disk::digests::file_digest(&member, self.memo, self.coarse_start_ns)
-                        .map_err(unusable)?;
-                out.push(PchInput {
-                    path: member,
-                    label: "pch",
-                    value: digest.to_vec(),
-                });
-            }
-        }
-        Ok(out)
     }
 
     /// The manifest key, or `None` when direct mode does not apply to this
@@ -571,21 +506,7 @@ impl Recipe<'_> {
         if let Some(path) = read.clone().find(|p| unsettled(p)) {
             return Some(path.to_string());
         }
-        let now = match self.precompiled_headers() {
-            Ok(now) if now == pch => now,
-            Ok(now) => {
-                let differs = |p: &&PchInput| !now.contains(p) || !pch.contains(p);
-                let path = now.iter().chain(pch).find(differs).map(|p| &p.path);
-                return Some(
-                    path.map_or("a precompiled header".into(), |p| p.display().to_string()),
-                );
-            }
-            Err(e) => return Some(e.reason),
-        };
-        now.iter()
-            .map(|p| p.path.to_string_lossy())
-            .find(|p| unsettled(p))
-            .map(|p| p.into_owned())
+        self.precompiled_headers_changed(pch)
     }
 
     /// `changed_since_start` for files named by paths that are not UTF-8
