@@ -176,7 +176,8 @@ fn a_gch_written_while_the_compiler_runs_keeps_the_result_out() {
 
 /// `kind_bookkeeping_files` and `_kibibyte` of `--print-usage`, against a
 /// walk of every regular file outside the buckets `<x>/<y>/` that is no
-/// temp file, with its disk space as `du` counts it.
+/// temp file, with its disk space as `du` counts it (the cache dir holds
+/// only objcache's and ccache's directories).
 fn bookkeeping_against_a_walk(env: &TestEnv, when: &str) {
     use std::os::unix::fs::MetadataExt;
     let out = run_ok(env.objcache().arg("--print-usage"));
@@ -212,8 +213,8 @@ fn bookkeeping_against_a_walk(env: &TestEnv, when: &str) {
 /// The "bookkeeping (no limit)" line is there so that the usage report adds
 /// up to what the cache dir takes. A ccache sharing the directory keeps
 /// files outside the buckets too (`<x>/stats`, `<x>/CACHEDIR.TAG`,
-/// `tmp/`, `lock/`), which the line left out; it now holds every file
-/// outside the buckets, after compiles, `-z`, `-c` and `-C` alike.
+/// `tmp/`, `lock/`), which the line left out; it now holds them, after
+/// compiles, `-z`, `-c` and `-C` alike.
 #[test]
 fn the_bookkeeping_line_holds_every_file_outside_the_buckets() {
     let env = TestEnv::new();
