@@ -57,6 +57,7 @@ mod hygiene;
 mod invoke_parity;
 mod keys;
 mod large_objects;
+mod late_review;
 mod locks;
 mod machine_readable;
 mod man_page;

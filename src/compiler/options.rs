@@ -77,6 +77,13 @@ const CPP_PATH: Flags = CPP_ARG | TAKES_PATH;
 const CPP_DIR: Flags = CPP_PATH | INCLUDE_DIR;
 /// A header read before the source.
 const CPP_FILE: Flags = CPP_PATH | INCLUDE_FILE;
+/// The long spellings (`--include-directory DIR`, `--include-directory=DIR`).
+const LONG_CPP_PATH: Flags = TAKES_ARG | AFFECTS_CPP | TAKES_PATH;
+const LONG_CPP_PATH_EQ: Flags = TAKES_CONCAT_ARG | AFFECTS_CPP | TAKES_PATH;
+const LONG_CPP_DIR: Flags = LONG_CPP_PATH | INCLUDE_DIR;
+const LONG_CPP_DIR_EQ: Flags = LONG_CPP_PATH_EQ | INCLUDE_DIR;
+const LONG_CPP_FILE: Flags = LONG_CPP_PATH | INCLUDE_FILE;
+const LONG_CPP_FILE_EQ: Flags = LONG_CPP_PATH_EQ | INCLUDE_FILE;
 /// `-fmacro-prefix-map=OLD=NEW`.
 const MAP: Flags = TAKES_CONCAT_ARG | PREFIX_MAP;
 /// `-fprofile-generate=DIR`: a path, glued.
@@ -88,6 +95,26 @@ const PROFILE: Flags = CONCAT_PATH | PROFILE_INPUT;
 static OPTIONS: &[CompilerOption] = &[
     // clang's static analyser (`--analyze`, `--analyzer-output`): a report, no object.
     opt("--analyze", FAMILY | TOO_HARD),
+    // gcc's and clang's long spellings of `-imacros`, `-include`, `-I-`,
+    // `-I`, `-idirafter`, `-iprefix` and `-iwithprefix…`: `--NAME VALUE`
+    // or `--NAME=VALUE`.
+    opt("--imacros", LONG_CPP_FILE),
+    opt("--imacros=", LONG_CPP_FILE_EQ),
+    opt("--include", LONG_CPP_FILE),
+    opt("--include-barrier", AFFECTS_CPP),
+    opt("--include-directory", LONG_CPP_DIR),
+    opt("--include-directory-after", LONG_CPP_DIR),
+    opt("--include-directory-after=", LONG_CPP_DIR_EQ),
+    opt("--include-directory=", LONG_CPP_DIR_EQ),
+    opt("--include-prefix", LONG_CPP_PATH),
+    opt("--include-prefix=", LONG_CPP_PATH_EQ),
+    opt("--include-with-prefix", LONG_CPP_PATH),
+    opt("--include-with-prefix-after", LONG_CPP_PATH),
+    opt("--include-with-prefix-after=", LONG_CPP_PATH_EQ),
+    opt("--include-with-prefix-before", LONG_CPP_PATH),
+    opt("--include-with-prefix-before=", LONG_CPP_PATH_EQ),
+    opt("--include-with-prefix=", LONG_CPP_PATH_EQ),
+    opt("--include=", LONG_CPP_FILE_EQ),
     opt("--param", ARG),
     // Writes `.i`/`.s` files beside the object (clang also takes the
     // `=cwd|obj` form with two dashes).

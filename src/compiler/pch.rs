@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use super::options::{Match, INCLUDE_DIR};
 use super::Family;
 
+mod preamble;
+use preamble::Include;
+
 #[derive(Debug, Clone, Default)]
 pub struct PchOptions {
     /// The compile writes a precompiled header (a header input, or clang's
@@ -27,24 +30,78 @@ pub struct PchOptions {
     pub named: Vec<String>,
     /// `-include NAME` (or `-includeNAME`), in order.
     pub forced_includes: Vec<String>,
-    /// The directories searched for headers (`-I`, `-iquote`, …), in order.
-    pub include_dirs: Vec<String>,
+    /// The directories searched for headers (`-I`, `-iquote`, …), in the
+    /// order given, each with the chain of gcc's search it joins.
+    pub include_dirs: Vec<(String, Chain)>,
+    /// `-I-` was given: the `-I` directories before it are searched for
+    /// `"…"` includes only, and the including file's directory not at all.
+    pub split: bool,
+    /// `-D NAME[=VALUE]` (`Some`) and `-U NAME` (`None`), in order: what an
+    /// `#include MACRO` before the first token may name.
+    pub defines: Vec<(String, Option<String>)>,
+}
+
+/// The chains gcc searches include directories in, whatever the order of
+/// the options: a `"…"` include searches them all in this order, a `<…>`
+/// one from `Bracket` on (the system directories come before `After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Chain {
+    /// `-iquote`, and `-I` before `-I-`.
+    Quote,
+    /// `-I`.
+    Bracket,
+    /// `-isystem`.
+    System,
+    /// `-idirafter`.
+    After,
 }
 
 impl PchOptions {
     /// Notes what an option, read as the table's entry `m` (with `next`,
     /// the argument after it), says.
     pub(crate) fn observe<'a>(&mut self, m: Option<Match<'a>>, next: Option<&'a str>) {
+        let barrier =
+            |m: Match| m.name() == "--include-barrier" || m.name() == "-I" && m.glued == Some("-");
+        if m.is_some_and(barrier) {
+            self.split = true;
+            for (_, chain) in &mut self.include_dirs {
+                if *chain == Chain::Bracket {
+                    *chain = Chain::Quote;
+                }
+            }
+            return;
+        }
+        if let Some(m) = m.filter(|m| matches!(m.name(), "-D" | "-U")) {
+            let value = match m.glued {
+                Some(glued) => Some(glued).filter(|g| !g.is_empty()),
+                None => next,
+            };
+            if let Some(value) = value {
+                self.defines.push(match (m.name(), value.split_once('=')) {
+                    ("-U", _) => (value.to_string(), None),
+                    (_, Some((name, v))) => (name.to_string(), Some(v.to_string())),
+                    (_, None) => (value.to_string(), Some("1".to_string())),
+                });
+            }
+            return;
+        }
         let Some((m, path)) = m.and_then(|m| Some((m, m.path(next)?))) else {
             return;
         };
-        let list = match m.name() {
-            "-include-pch" => &mut self.named,
-            "-include" => &mut self.forced_includes,
-            _ if m.has(INCLUDE_DIR) => &mut self.include_dirs,
+        let chain = match m.name() {
+            "-include-pch" => return self.named.push(path.to_string()),
+            "-include" | "--include" | "--include=" => {
+                return self.forced_includes.push(path.to_string())
+            }
+            "-iquote" => Chain::Quote,
+            "-isystem" => Chain::System,
+            "-idirafter" | "--include-directory-after" | "--include-directory-after=" => {
+                Chain::After
+            }
+            _ if m.has(INCLUDE_DIR) => Chain::Bracket,
             _ => return,
         };
-        list.push(path.to_string());
+        self.include_dirs.push((path.to_string(), chain));
     }
 
     /// The precompiled headers that exist where this compile would look for
@@ -61,15 +118,65 @@ impl PchOptions {
         };
         let source_dir = Path::new(input).parent().unwrap_or(Path::new(""));
         for name in &self.forced_includes {
-            self.look(name, &[Path::new("")], suffixes, &mut found);
+            self.look(
+                name,
+                Some(Path::new("")),
+                Chain::Quote,
+                suffixes,
+                &mut found,
+            );
         }
         if family == Family::Gcc {
-            for (name, quoted) in preamble_includes(source) {
-                let first: &[&Path] = if quoted { &[source_dir] } else { &[] };
-                self.look(&name, first, suffixes, &mut found);
+            let followed = self.forced_includes.is_empty();
+            for include in preamble::includes(source, &self.defines, followed) {
+                let Include::Named { name, quoted } = include else {
+                    self.look_everywhere(source_dir, suffixes, &mut found);
+                    continue;
+                };
+                let (first, from) = match quoted {
+                    true => (Some(source_dir).filter(|_| !self.split), Chain::Quote),
+                    false => (None, Chain::Bracket),
+                };
+                self.look(&name, first, from, suffixes, &mut found);
             }
         }
         found
+    }
+
+    /// For an `#include` whose name is unknown: every precompiled header
+    /// in the source's directory and the include directories, as gcc may
+    /// use any of them. (One in a subdirectory, named by a macro objcache
+    /// cannot follow, is not seen.)
+    fn look_everywhere(&self, source_dir: &Path, suffixes: &[&str], found: &mut Vec<PathBuf>) {
+        let env = env_dirs();
+        let dirs = std::iter::once(source_dir).chain(
+            self.include_dirs
+                .iter()
+                .chain(&env)
+                .map(|(d, _)| Path::new(d.as_str())),
+        );
+        for dir in dirs {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut here: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| {
+                    suffixes
+                        .iter()
+                        .any(|s| e.file_name().to_string_lossy().ends_with(s))
+                })
+                .map(|e| e.path())
+                .filter(|p| !found.contains(p))
+                .collect();
+            here.sort();
+            found.extend(here);
+        }
     }
 
     /// Does gcc find a precompiled header for an `-include`? Then its
@@ -88,203 +195,144 @@ impl PchOptions {
         }
         let mut found = Vec::new();
         for name in &self.forced_includes {
-            self.look(name, &[Path::new("")], &[".gch"], &mut found);
+            self.look(
+                name,
+                Some(Path::new("")),
+                Chain::Quote,
+                &[".gch"],
+                &mut found,
+            );
         }
         !found.is_empty()
     }
 
     /// Adds to `found` the precompiled headers for `name` that exist where
-    /// the compiler looks: the `first` directories, then the include
-    /// directories, up to the one that holds `name` itself (only the name
-    /// itself when it is absolute).
-    fn look(&self, name: &str, first: &[&Path], suffixes: &[&str], found: &mut Vec<PathBuf>) {
-        let dirs = self.include_dirs.iter().map(Path::new);
-        let mut searched: Vec<&Path> = Vec::new();
-        for dir in first.iter().copied().chain(dirs) {
-            // A directory named twice (the source's own, also an `-I`; a
-            // repeated `-I`) is searched once, by gcc too.
-            if searched.contains(&dir) {
-                continue;
-            }
-            searched.push(dir);
+    /// the compiler looks: the `first` directory, then the include
+    /// directories of the chains from `from` on, in gcc's order, up to the
+    /// one that holds `name` itself (only the name itself when it is
+    /// absolute). gcc searches a directory named more than once at one
+    /// place only (one named by `-I` and `-isystem` as a system one), so
+    /// the search stops only at a directory's last mention, and goes on
+    /// past earlier ones: at worst it looks at a `.gch` gcc would not.
+    fn look(
+        &self,
+        name: &str,
+        first: Option<&Path>,
+        from: Chain,
+        suffixes: &[&str],
+        found: &mut Vec<PathBuf>,
+    ) {
+        let env = env_dirs();
+        // `(directory, chain, may end the search)`: a directory from the
+        // environment may be one gcc does not search for this language.
+        let given = self.include_dirs.iter().map(|(d, c)| (d, *c, true));
+        let mut chain: Vec<(&Path, Chain, bool)> = given
+            .chain(env.iter().map(|(d, c)| (d, *c, false)))
+            .filter(|(_, c, _)| *c >= from)
+            .map(|(d, c, ends)| (Path::new(d.as_str()), c, ends))
+            .collect();
+        // Stable: within a chain the options' order, then the environment's.
+        chain.sort_by_key(|(_, c, _)| *c);
+        let dirs: Vec<(&Path, bool)> = first
+            .map(|f| (f, true))
+            .into_iter()
+            .chain(chain.iter().map(|(d, _, ends)| (*d, *ends)))
+            .collect();
+        let same = SameDir::default();
+        for (i, &(dir, ends)) in dirs.iter().enumerate() {
             for suffix in suffixes {
                 let candidate = dir.join(format!("{name}{suffix}"));
                 if !found.contains(&candidate) && candidate.exists() {
                     found.push(candidate);
                 }
             }
-            // gcc stops at the first directory holding the header (after
-            // its `.gch` there): directories after it are never searched.
-            if Path::new(name).is_absolute() || dir.join(name).is_file() {
+            if Path::new(name).is_absolute() {
+                break;
+            }
+            let named_again = || dirs[i + 1..].iter().any(|(later, _)| same.is(dir, later));
+            if ends && dir.join(name).is_file() && !named_again() {
                 break;
             }
         }
     }
 }
 
-/// The headers the source includes that gcc could take from a precompiled
-/// header: `(name, quoted)`. gcc uses one only for the first file the
-/// source includes (libcpp refuses a `.gch` once any file other than the
-/// implicit `stdc-predef.h` was opened, tokens or not), so the scan ends
-/// at the first `#include` outside any `#if` block, which every
-/// preprocessing opens; those inside a conditional before it are kept,
-/// since any of them may be the first. Comments and other directives are
-/// skipped; the scan also stops at the first token.
-pub fn preamble_includes(source: &[u8]) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut lines = LogicalLines { rest: source };
-    while let Some(line) = lines.next_line() {
-        let line = trim(&line);
-        if line.is_empty() {
+/// The include directories the environment adds, as gcc reads them:
+/// `CPATH` after the `-I`s, `C_INCLUDE_PATH` (or the variable of the
+/// language) after the `-isystem`s; an empty element is the working
+/// directory. All four languages' variables are taken: a `.gch` in one
+/// gcc does not search only costs a miss.
+fn env_dirs() -> Vec<(String, Chain)> {
+    let vars = [
+        ("CPATH", Chain::Bracket),
+        ("C_INCLUDE_PATH", Chain::System),
+        ("CPLUS_INCLUDE_PATH", Chain::System),
+        ("OBJC_INCLUDE_PATH", Chain::System),
+        ("OBJCPLUS_INCLUDE_PATH", Chain::System),
+    ];
+    let mut dirs = Vec::new();
+    for (var, chain) in vars {
+        let Some(value) = std::env::var_os(var) else {
             continue;
-        }
-        let Some(directive) = line.strip_prefix(b"#") else {
-            break;
         };
-        let directive = trim(directive);
-        let word_end = directive
-            .iter()
-            .position(|b| !b.is_ascii_alphabetic() && *b != b'_')
-            .unwrap_or(directive.len());
-        match &directive[..word_end] {
-            b"if" | b"ifdef" | b"ifndef" => depth += 1,
-            b"endif" => depth = depth.saturating_sub(1),
-            b"include" => {
-                if let Some(named) = include_name(trim(&directive[word_end..])) {
-                    out.push(named);
-                }
-                // Every preprocessing opens this one: nothing after it
-                // can be the first file.
-                if depth == 0 {
-                    break;
-                }
-            }
-            _ => {}
+        for dir in value.to_string_lossy().split(':') {
+            let dir = if dir.is_empty() { "." } else { dir };
+            dirs.push((dir.to_string(), chain));
         }
     }
-    out
+    dirs
 }
 
-/// The source's lines as the preprocessor sees them: backslash-newlines
-/// spliced, comments (also those spanning lines) replaced by a space.
-struct LogicalLines<'a> {
-    rest: &'a [u8],
+/// Whether two include directories are one, by their spelling: `inc`,
+/// `./inc/` and `$PWD/inc` are (the working directory is read only to
+/// compare a relative with an absolute one). Another name through a
+/// symbolic link is not seen.
+#[derive(Default)]
+struct SameDir {
+    cwd: std::cell::OnceCell<Option<PathBuf>>,
 }
 
-impl LogicalLines<'_> {
-    fn next_line(&mut self) -> Option<Vec<u8>> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let s = self.rest;
-        let mut line = Vec::new();
-        let mut i = 0;
-        let mut quote = None;
-        while i < s.len() {
-            let b = s[i];
-            let next = s.get(i + 1).copied();
-            if b == b'\\'
-                && (next == Some(b'\n') || (next == Some(b'\r') && s.get(i + 2) == Some(&b'\n')))
-            {
-                i += if next == Some(b'\n') { 2 } else { 3 };
-                continue;
+impl SameDir {
+    fn is(&self, a: &Path, b: &Path) -> bool {
+        let absolute = |p: &Path| -> Option<PathBuf> {
+            if p.is_absolute() {
+                return Some(p.to_path_buf());
             }
-            if b == b'\n' {
-                i += 1;
-                break;
-            }
-            match quote {
-                Some(q) if b == q => quote = None,
-                Some(_) => {}
-                None if b == b'"' || (b == b'<' && trim(&line).ends_with(b"include")) => {
-                    quote = Some(if b == b'<' { b'>' } else { b'"' });
-                }
-                None if b == b'/' && next == Some(b'*') => {
-                    let end = find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2);
-                    line.push(b' ');
-                    i = end;
-                    continue;
-                }
-                None if b == b'/' && next == Some(b'/') => {
-                    // To the end of the line (a spliced one included).
-                    while i < s.len() && s[i] != b'\n' {
-                        i += if s[i] == b'\\' && s.get(i + 1) == Some(&b'\n') {
-                            2
-                        } else {
-                            1
-                        };
-                    }
-                    continue;
-                }
-                None => {}
-            }
-            line.push(b);
-            i += 1;
-        }
-        self.rest = &s[i.min(s.len())..];
-        Some(line)
+            let cwd = self.cwd.get_or_init(|| std::env::current_dir().ok());
+            cwd.as_ref().map(|c| c.join(p))
+        };
+        let (a, b) = match a.is_absolute() == b.is_absolute() {
+            true => (Some(a.to_path_buf()), Some(b.to_path_buf())),
+            false => (absolute(a), absolute(b)),
+        };
+        // A directory that cannot be placed may be any.
+        let (Some(a), Some(b)) = (a, b) else {
+            return true;
+        };
+        lexical(&a) == lexical(&b)
     }
 }
 
-/// `"name"` or `<name>`: `(name, quoted)`; `None` for a computed include.
-fn include_name(rest: &[u8]) -> Option<(String, bool)> {
-    let close = match rest.first() {
-        Some(b'"') => b'"',
-        Some(b'<') => b'>',
-        _ => return None,
-    };
-    let end = rest[1..].iter().position(|&b| b == close)?;
-    let name = std::str::from_utf8(&rest[1..1 + end]).ok()?;
-    Some((name.to_string(), close == b'"'))
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// `p` without `.` components, repeated or trailing slashes, and with each
+/// `name/..` taken out.
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.iter().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preamble_stops_at_the_first_token() {
-        let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
-        assert_eq!(preamble_includes(src), [("pch.h".to_string(), true)]);
-        let late = b"int x;\n#include \"pch.h\"\n";
-        assert!(preamble_includes(late).is_empty());
-    }
-
-    #[test]
-    fn only_the_first_file_opened_can_be_precompiled() {
-        let names = |src: &[u8]| -> Vec<String> {
-            preamble_includes(src).into_iter().map(|(n, _)| n).collect()
-        };
-        // Any include inside a conditional may be the first; the first one
-        // outside every conditional ends the list.
-        let src = b"#ifdef A\n# include \"a.h\"\n#else\n#include <b.h>\n#endif\n#include \"c.h\"\n#include \"d.h\"\n";
-        assert_eq!(names(src), ["a.h", "b.h", "c.h"]);
-        // Spliced lines and comments spanning lines are one directive.
-        let src = b"#if defined(A) || \\\n    defined(B)\n#endif /* a\n comment */\n/* x */ #include \"p.h\" // y\n#include \"q.h\"\n";
-        assert_eq!(names(src), ["p.h"]);
-        let src = b"#define X 1 /* spans\n lines */\n#include <v/*x*/.h>\nint y;\n";
-        assert_eq!(names(src), ["v/*x*/.h"]);
-        // A computed include is opened too: nothing after it is first.
-        let src = b"#include HDR\n#include \"a.h\"\n";
-        assert!(names(src).is_empty());
-    }
 
     fn observe(o: &mut PchOptions, arg: &str, next: Option<&str>) {
         o.observe(crate::compiler::options::lookup(arg), next);
@@ -307,11 +355,8 @@ mod tests {
             Some(&d.join("f.h").display().to_string()),
         );
         let input = d.join("t.c").display().to_string();
-        let gcc = o.inputs(
-            Family::Gcc,
-            &input,
-            b"#if A\n#include \"src.h\"\n#endif\n#include <p.h>\n#include <q.h>\n",
-        );
+        let src = b"#if A\n#include \"src.h\"\n#endif\n#include <p.h>\n#include <q.h>\n";
+        let gcc = o.inputs(Family::Gcc, &input, src);
         assert_eq!(gcc, [d.join("src.h.gch"), d.join("inc/p.h.gch")]);
         let clang = o.inputs(Family::Clang, &input, b"#include \"src.h\"\n");
         assert_eq!(clang, [d.join("f.h.pch")]);
@@ -346,6 +391,56 @@ mod tests {
         assert_eq!(found, [d.join("b/h.h.gch")]);
     }
 
+    /// The search follows gcc's chains, not the options' order: a `<…>`
+    /// include skips `-iquote` directories, `-I` ones come before
+    /// `-isystem` ones, `-I-` makes the `-I`s before it `"…"`-only and
+    /// skips the source's directory, and a directory named twice is passed
+    /// until its last mention.
+    #[test]
+    fn the_search_follows_gccs_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["q", "i", "s"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+            std::fs::write(d.join(sub).join("h.h"), b"int a;").unwrap();
+        }
+        std::fs::write(d.join("h.h"), b"int a;").unwrap();
+        std::fs::write(d.join("i/h.h.gch"), b"x").unwrap();
+        let input = d.join("t.c").display().to_string();
+        let sub = |s: &str| d.join(s).display().to_string();
+        let search = |args: &[String], text: &[u8]| {
+            let mut o = PchOptions::default();
+            for a in args {
+                observe(&mut o, a, None);
+            }
+            o.inputs(Family::Gcc, &input, text)
+        };
+        let angle = b"#include <h.h>\n";
+        let quote = b"#include \"h.h\"\n";
+        let gch = [d.join("i/h.h.gch")];
+        let q = format!("-iquote{}", sub("q"));
+        assert_eq!(search(&[q.clone(), format!("-I{}", sub("i"))], angle), gch);
+        let s = format!("-isystem{}", sub("s"));
+        assert_eq!(search(&[s.clone(), format!("-I{}", sub("i"))], angle), gch);
+        // `-I q -I- -I i`: q only for "…", the source's own directory never.
+        let split = [
+            format!("-I{}", sub("q")),
+            "-I-".into(),
+            format!("-I{}", sub("i")),
+        ];
+        assert!(search(&split, angle) == gch && search(&split, quote).is_empty());
+        std::fs::rename(d.join("i/h.h.gch"), d.join("q/h.h.gch")).unwrap();
+        assert_eq!(search(&split, quote), [d.join("q/h.h.gch")]);
+        std::fs::rename(d.join("q/h.h.gch"), d.join("i/h.h.gch")).unwrap();
+        // `-I s -I i -isystem ./s/`: gcc searches s as a system directory.
+        let twice = [
+            format!("-I{}", sub("s")),
+            format!("-I{}", sub("i")),
+            format!("-isystem{}/./", sub("s")),
+        ];
+        assert_eq!(search(&twice, angle), gch);
+    }
+
     #[test]
     fn forms_of_the_options() {
         let mut o = PchOptions::default();
@@ -362,6 +457,7 @@ mod tests {
         }
         assert_eq!(o.forced_includes, ["f.h"]);
         assert_eq!(o.named, ["p.pch"]);
-        assert_eq!(o.include_dirs, ["sys"]);
+        assert_eq!(o.include_dirs, [("sys".to_string(), Chain::System)]);
+        assert!(o.split);
     }
 }

@@ -115,7 +115,7 @@ pub fn collect(
             .for_each(&mut count);
     }
     // Temp files outside the buckets (stats and config writes) count too;
-    // the rest of what is there is bookkeeping.
+    // the rest of what is there is bookkeeping, a sharing ccache's too.
     for f in cleanup::stray_files(cache_dir)? {
         match f.class {
             FileClass::Temp => count(&f),
@@ -124,6 +124,10 @@ pub fn collect(
                 u.bookkeeping.kib += f.kib;
             }
         }
+    }
+    for f in cleanup::other_files(cache_dir)? {
+        u.bookkeeping.files += 1;
+        u.bookkeeping.kib += f.kib;
     }
     u.by_last_use = AGE_BINS
         .iter()

@@ -59,7 +59,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "the source",
     ),
     (
-        "hash/recipe.rs",
+        "hash/recipe/pch.rs",
         "std::fs::read(&sum)",
         "a precompiled header's .sum",
     ),

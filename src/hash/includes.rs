@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::paths::dirname;
 
@@ -64,14 +64,27 @@ pub struct ReadFile {
 
 /// The include files named by the line markers of preprocessed output, in
 /// order of first appearance, without the source itself and pseudo-files.
-pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
+///
+/// Also the files whose names are not UTF-8, which a `ReadFile` cannot
+/// hold: direct mode cannot record such a compile, whose record would
+/// leave them out.
+pub fn includes_from_preprocessed(output: &[u8], input: &str) -> (Vec<ReadFile>, Vec<PathBuf>) {
     let mut stack: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     let mut files = Vec::new();
+    let mut unnamed = Vec::new();
     for marker in super::preprocessor::line_markers(output) {
         let raw = &output[marker.path.0..marker.path.1];
-        let Some(path) = unescape(raw) else {
-            continue;
+        let path = match unescape(raw) {
+            Ok(path) => path,
+            Err(bytes) => {
+                use std::os::unix::ffi::OsStringExt;
+                let path = PathBuf::from(std::ffi::OsString::from_vec(bytes));
+                if !unnamed.contains(&path) {
+                    unnamed.push(path);
+                }
+                continue;
+            }
         };
         let flags: Vec<u32> = String::from_utf8_lossy(marker.flags)
             .split_whitespace()
@@ -115,17 +128,21 @@ pub fn includes_from_preprocessed(output: &[u8], input: &str) -> Vec<ReadFile> {
             system: flags.contains(&3),
         });
     }
-    files
+    (files, unnamed)
 }
 
-/// A line marker's path with its `\\` escapes resolved.
-fn unescape(raw: &[u8]) -> Option<String> {
+/// A line marker's path with its `\\` escapes resolved; its bytes when
+/// they are not UTF-8.
+fn unescape(raw: &[u8]) -> Result<String, Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len());
     let mut it = raw.iter();
     while let Some(&b) = it.next() {
-        out.push(if b == b'\\' { *it.next()? } else { b });
+        out.push(match b {
+            b'\\' => it.next().copied().unwrap_or(b),
+            b => b,
+        });
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).map_err(|e| e.into_bytes())
 }
 
 /// The dependencies a compiler wrote into a `.d` file (depend mode),
@@ -179,7 +196,8 @@ mod tests {
     #[test]
     fn includes_with_their_includers() {
         let pp = b"# 0 \"t.c\"\n# 0 \"<built-in>\"\n# 0 \"<command-line>\"\n# 1 \"/usr/include/stdc-predef.h\" 1 3 4\n# 0 \"<command-line>\" 2\n# 1 \"t.c\"\n# 1 \"inc/x.h\" 1\n# 1 \"inc/y.h\" 1\n# 2 \"inc/x.h\" 2\n# 2 \"t.c\" 2\n";
-        let files = includes_from_preprocessed(pp, "t.c");
+        let (files, unnamed) = includes_from_preprocessed(pp, "t.c");
+        assert!(unnamed.is_empty());
         let names: Vec<(&str, Option<&str>, bool)> = files
             .iter()
             .map(|f| (f.path.as_str(), f.includer.as_deref(), f.system))

@@ -31,6 +31,8 @@ use crate::paths;
 use crate::stats::Counter;
 
 mod environment;
+mod pch;
+pub use pch::PchInput;
 
 /// Sloppiness values that make a manifest record check less.
 const RECORD_SLOPPINESS: &[Sloppiness] = &[
@@ -95,6 +97,13 @@ impl Recipe<'_> {
     /// Everything the other keys share: compiler, arguments, language,
     /// environment.
     pub fn common(&self) -> Result<HashedKey, Unkeyable> {
+        self.common_with(&self.precompiled_headers()?)
+    }
+
+    /// `common`, with the precompiled headers read for it (`pch`: see
+    /// `precompiled_headers`), which the call keeps to see whether they
+    /// changed while the compiler ran (`changed_since_start`).
+    pub fn common_with(&self, pch: &[PchInput]) -> Result<HashedKey, Unkeyable> {
         let (a, cwd, config) = (self.analysis, self.cwd, self.config);
         let mut h = KeyHasher::new(config.debug);
         crate::compiler::hash_identity(
@@ -135,7 +144,9 @@ impl Recipe<'_> {
         self.hash_environment(&mut h);
         self.hash_extra_files(&mut h)?;
         self.hash_profiling(&mut h)?;
-        self.hash_precompiled_headers(&mut h)?;
+        for p in pch {
+            h.field(p.label, &p.value);
+        }
         if a.native_cpu {
             h.field("cpu", environment::cpu_identity().as_bytes());
         }
@@ -187,54 +198,6 @@ impl Recipe<'_> {
                 Ok(())
             }
         }
-    }
-
-    /// The content of every precompiled header the compile may read (see
-    /// `compiler::pch`). With `pch_external_checksum`, a `FILE.sum` beside
-    /// one stands for it, as in ccache.
-    fn hash_precompiled_headers(&self, h: &mut KeyHasher) -> Result<(), Unkeyable> {
-        let a = self.analysis;
-        if a.pch.creates {
-            return Ok(());
-        }
-        let family = crate::compiler::family(self.compiler);
-        let source = match family {
-            crate::compiler::Family::Gcc => self.source.unwrap_or_default(),
-            crate::compiler::Family::Clang => &[],
-        };
-        let external = self.config.pch_external_checksum;
-        for file in a.pch.inputs(family, &a.input, source) {
-            let unusable = |e: std::io::Error| {
-                unkeyable(
-                    Counter::CouldNotUsePrecompiledHeader,
-                    format!("precompiled header {}: {e}", file.display()),
-                )
-            };
-            let sum = PathBuf::from(format!("{}.sum", file.display()));
-            if external && sum.is_file() {
-                let content = std::fs::read(&sum).map_err(unusable)?;
-                h.field("pch-sum", &content);
-                continue;
-            }
-            let members = if file.is_dir() {
-                // gcc tries the files of a `.gch` directory in turn.
-                let mut m: Vec<PathBuf> = std::fs::read_dir(&file)
-                    .map_err(unusable)?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                m.sort();
-                m
-            } else {
-                vec![file.clone()]
-            };
-            for member in members {
-                let digest =
-                    crate::disk::digests::file_digest(&member, self.memo, self.coarse_start_ns)
-                        .map_err(unusable)?;
-                h.field("pch", &digest);
-            }
-        }
-        Ok(())
     }
 
     /// The manifest key, or `None` when direct mode does not apply to this
@@ -531,18 +494,36 @@ impl Recipe<'_> {
     /// second would look the same). Only the ctime counts here: the kernel
     /// sets it on every change, while an mtime can be anywhere (tarballs,
     /// clock skew), and a future mtime must not make a file uncacheable.
-    pub fn changed_since_start(&self, files: &[ReadFile]) -> Option<String> {
+    ///
+    /// `pch`: the precompiled headers as the key took them. The compiler
+    /// reads them itself, after the key was made: one that appeared, went
+    /// or changed since then (a parallel job rebuilding it) may be what the
+    /// object was built from, and the key would not say so.
+    pub fn changed_since_start(&self, files: &[ReadFile], pch: &[PchInput]) -> Option<String> {
         let (a, cwd) = (self.analysis, self.cwd);
+        let unsettled = |path: &str| self.unsettled(Path::new(&paths::resolve_in(cwd, path)));
+        let read = std::iter::once(a.input.as_str()).chain(files.iter().map(|f| f.path.as_str()));
+        if let Some(path) = read.clone().find(|p| unsettled(p)) {
+            return Some(path.to_string());
+        }
+        self.precompiled_headers_changed(pch)
+    }
+
+    /// `changed_since_start` for files named by paths that are not UTF-8
+    /// (relative to the working directory).
+    pub fn changed_paths(&self, paths: &[PathBuf]) -> Option<String> {
+        let path = paths
+            .iter()
+            .find(|p| self.unsettled(&Path::new(self.cwd).join(p)))?;
+        Some(path.display().to_string())
+    }
+
+    /// Was `path` changed in the timestamp tick of the call's start or
+    /// later, by its ctime (see `changed_since_start`)?
+    fn unsettled(&self, path: &Path) -> bool {
         let ctime_sloppy = self.config.sloppiness.has(Sloppiness::IncludeFileCtime);
-        std::iter::once(a.input.as_str())
-            .chain(files.iter().map(|f| f.path.as_str()))
-            .find(|path| {
-                std::fs::metadata(paths::resolve_in(cwd, path)).is_ok_and(|m| {
-                    let stamp = Stamp::of(&m);
-                    stamp.unsettled_at(self.coarse_start_ns, true, ctime_sloppy)
-                })
-            })
-            .map(str::to_string)
+        std::fs::metadata(path)
+            .is_ok_and(|m| Stamp::of(&m).unsettled_at(self.coarse_start_ns, true, ctime_sloppy))
     }
 
     fn is_clang(&self) -> bool {

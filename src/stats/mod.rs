@@ -449,9 +449,6 @@ fn shard_exists(cache_dir: &Path, shard: u8) -> bool {
     fs::symlink_metadata(stats_path(cache_dir, shard)).is_ok() || old.exists()
 }
 
-/// `-z`: zeroes every event counter, keeps what describes the cache's
-/// contents. A shard that cannot be zeroed (locked by another process past
-/// `LOCK_WAIT`) does not stop the others; the error names it.
 /// Where `-z` keeps the moment it zeroed, in nanoseconds: the counter
 /// `stats_zeroed_timestamp` has ccache's seconds, and a CI job's misses
 /// must be told from those of the job before it within that second.
@@ -474,6 +471,9 @@ pub fn zeroed_ns(cache_dir: &Path, zeroed_secs: u64) -> u64 {
     }
 }
 
+/// `-z`: zeroes every event counter, keeps what describes the cache's
+/// contents. A shard that cannot be zeroed (locked by another process past
+/// `LOCK_WAIT`) does not stop the others; the error names it.
 pub fn zero(cache_dir: &Path) -> io::Result<()> {
     let now_ns = crate::clock::now_ns();
     let now = now_ns / 1_000_000_000;

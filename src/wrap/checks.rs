@@ -8,7 +8,7 @@
 use super::{fallback, Fallback};
 use crate::compiler::args::ArgsAnalysis;
 use crate::hash::includes::ReadFile;
-use crate::hash::recipe::Recipe;
+use crate::hash::recipe::{PchInput, Recipe};
 use crate::paths;
 use crate::stats::Counter;
 
@@ -145,10 +145,14 @@ pub(super) fn includes_are_files(files: &[ReadFile], cwd: &str) -> Result<(), Fa
 /// cannot: one is not a regular file, one changed while the compiler
 /// ran, or (there is no preprocessed text to search) one uses an
 /// assembler directive that reads other files.
-pub(super) fn depend_mode_inputs(recipe: &Recipe, files: &[ReadFile]) -> Result<(), Fallback> {
+pub(super) fn depend_mode_inputs(
+    recipe: &Recipe,
+    files: &[ReadFile],
+    pch: &[PchInput],
+) -> Result<(), Fallback> {
     let (a, cwd) = (recipe.analysis, recipe.cwd);
     includes_are_files(files, cwd)?;
-    if let Some(why) = recipe.changed_since_start(files) {
+    if let Some(why) = recipe.changed_since_start(files, pch) {
         return Err(fallback(
             Counter::ModifiedInputFile,
             format!("{why} changed in the timestamp tick of the call's start or later"),

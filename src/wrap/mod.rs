@@ -92,6 +92,9 @@ struct Session {
     date: Option<Option<String>>,
     /// The time macros the source names, found once for every key.
     source_names: crate::hash::record::TimeNames,
+    /// The precompiled headers as the common key took them, to be compared
+    /// with those after a compile.
+    pch_inputs: Vec<crate::hash::recipe::PchInput>,
 }
 
 /// Entry point for `objcache COMPILER ARGS…` and for masquerading symlinks.
@@ -341,6 +344,7 @@ fn new_session(
         source_names: Default::default(),
         explain_target: None,
         missed: false,
+        pch_inputs: Vec::new(),
     }
 }
 

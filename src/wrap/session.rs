@@ -26,6 +26,9 @@ pub(super) struct Preprocessed {
     pub key: Key,
     pub files: Vec<ReadFile>,
     pub search: SearchDirs,
+    /// Files read whose names are not UTF-8 (see
+    /// `includes::includes_from_preprocessed`).
+    pub unnamed: Vec<std::path::PathBuf>,
     /// Direct mode may record the compile (see `Recipe::time_strings`).
     pub recordable: bool,
     /// The preprocessed text shows a date as `__DATE__` expands to (see
@@ -39,7 +42,8 @@ impl Session {
     pub(super) fn compile(&mut self) -> Result<i32, Fallback> {
         test_panic("start");
         let (analysis, cwd) = self.prepare()?;
-        let common = self.recipe(&analysis, &cwd).common()?;
+        self.pch_inputs = self.recipe(&analysis, &cwd).precompiled_headers()?;
+        let common = (self.recipe(&analysis, &cwd)).common_with(&self.pch_inputs)?;
         let common = self.keep_key(common);
 
         let date = match self.recipe(&analysis, &cwd).date_in_manifest() {
@@ -107,7 +111,11 @@ impl Session {
             self.changes.push((Counter::PreprocessedCacheHit, 1));
             let ns = &self.config.namespace;
             miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-            if let Some(mkey) = manifest_key.filter(|_| self.storage.may_write()) {
+            // A time the preprocessed text shows was this call's, not the
+            // next one's: such a compile is no more recorded on a hit than
+            // on a miss.
+            let recordable = pp.recordable && self.storage.may_write();
+            if let Some(mkey) = manifest_key.filter(|_| recordable) {
                 if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd, true) {
                     self.add_recorded(&mkey, &pp, recorded, &analysis, &cwd);
                 }
@@ -205,7 +213,8 @@ impl Session {
             _ => None,
         };
         let changed = (self.recipe(analysis, cwd))
-            .changed_since_start(&pp.files)
+            .changed_since_start(&pp.files, &self.pch_inputs)
+            .or_else(|| self.recipe(analysis, cwd).changed_paths(&pp.unnamed))
             .or_else(|| match &recorded {
                 Some(Err(Unrecorded::Appeared(path))) => Some(path.clone()),
                 _ => None,
@@ -335,13 +344,20 @@ impl Session {
                 key: key.key,
                 files: Vec::new(),
                 search: SearchDirs::default(),
+                unnamed: Vec::new(),
                 recordable: true,
                 shows_date: false,
             };
             return Ok((key, pp));
         }
         let out = run_preprocessor(&self.config, &self.compiler, a, want_includes)?;
-        let files = includes::includes_from_preprocessed(&out.stdout, &a.input);
+        let (files, unnamed) = includes::includes_from_preprocessed(&out.stdout, &a.input);
+        if let Some(name) = unnamed.first() {
+            self.log.note(format!(
+                "not recorded for direct mode: the name of {} is not UTF-8",
+                name.display()
+            ));
+        }
         let key = (self.recipe(a, cwd)).result_of_preprocessed(common, &out.stdout, &files)?;
         let shown = self.recipe(a, cwd).time_strings(&out.stdout, &files);
         let search = match want_includes {
@@ -352,7 +368,8 @@ impl Session {
             key: key.key,
             files,
             search,
-            recordable: want_includes && !shown.clock,
+            recordable: want_includes && !shown.clock && unnamed.is_empty(),
+            unnamed,
             shows_date: shown.date,
         };
         Ok((key, pp))
@@ -381,7 +398,7 @@ impl Session {
                 .note("depend mode: could not read the dependency file; not stored");
             return Ok(compiled.code);
         };
-        let usable = checks::depend_mode_inputs(&self.recipe(a, cwd), &files);
+        let usable = checks::depend_mode_inputs(&self.recipe(a, cwd), &files, &self.pch_inputs);
         let dated = self.recipe(a, cwd).date_in_manifest();
         if dated && !self.date_unchanged() {
             self.log

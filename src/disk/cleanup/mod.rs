@@ -19,7 +19,9 @@ mod select;
 mod walk;
 
 pub use select::{check_all, evict_selected, namespace_of, Selection};
-pub use walk::{bucket_dir, classify, stray_files, walk_bucket, FileClass, WalkedFile};
+pub use walk::{
+    bucket_dir, classify, other_files, stray_files, walk_bucket, FileClass, WalkedFile,
+};
 
 use crate::config::Config;
 use crate::stats::{self, BucketUsage, Counter};

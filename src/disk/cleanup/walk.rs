@@ -150,6 +150,78 @@ pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     Ok(files)
 }
 
+/// How deep `other_files` goes below a directory it walks whole: ccache's
+/// are flat; a deeper tree is someone else's, and a planted one must not
+/// make the walk unbounded.
+const OTHER_DEPTH: usize = 4;
+
+/// The regular files outside the buckets that `stray_files` does not list:
+/// what a ccache sharing the directory keeps there (`<x>/stats`,
+/// `<x>/CACHEDIR.TAG`, `CACHEDIR.TAG`, `tmp/`, `lock/`), and anything below
+/// the memo and stats directories. Never through a symlink; `stats`,
+/// `CACHEDIR.TAG` and `.nfs*` included, since they take disk space though
+/// no cleanup touches them. Other directories in the cache dir are not
+/// walked: a cache dir set to a home directory by mistake would be walked
+/// whole.
+pub fn other_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let listed: std::collections::HashSet<PathBuf> = stray_files(cache_dir)?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let mut files = Vec::new();
+    other_files_in(cache_dir, 0, &mut files)?;
+    files.retain(|f| !listed.contains(&f.path));
+    Ok(files)
+}
+
+/// The files of `dir` and of the directories below it that
+/// `other_files` walks; `depth`: 0 for the cache dir, 1 for a directory
+/// in it, … (`OTHER_DEPTH` at most).
+fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::Result<()> {
+    let reader = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let whole = ["tmp", "lock", stats::STATS_DIR].into_iter();
+    let whole: Vec<&str> = whole.chain(MemoKind::ALL.map(|m| m.dir_name())).collect();
+    for item in reader {
+        let item = item?;
+        let Ok(meta) = item.metadata() else {
+            continue; // removed meanwhile
+        };
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if meta.is_file() {
+            files.push(WalkedFile {
+                path: item.path(),
+                class: FileClass::Other,
+                kib: disk_kib(&meta),
+                used_ns: 0,
+            });
+            continue;
+        }
+        // A level-1 directory `<x>`: its files, not its buckets `<x>/<y>`.
+        let shard = name.len() == 1 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        let walked = match depth {
+            0 => shard || whole.contains(&&*name),
+            1 if shard_below(dir) => false,
+            d => d + 1 < OTHER_DEPTH,
+        };
+        if meta.is_dir() && walked {
+            other_files_in(&item.path(), depth + 1, files)?;
+        }
+    }
+    Ok(())
+}
+
+/// Is `dir` a level-1 directory `<x>` of the cache dir, whose
+/// subdirectories are buckets?
+fn shard_below(dir: &Path) -> bool {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    name.is_some_and(|n| n.len() == 1 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

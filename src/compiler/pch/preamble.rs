@@ -1,0 +1,305 @@
+//! The `#include`s of a source for which gcc could use a precompiled
+//! header. gcc uses one only for the first file the source opens (libcpp
+//! refuses a `.gch` once any file other than the implicit `stdc-predef.h`
+//! was opened, tokens or not), before the first token: so the list ends
+//! with the first `#include` outside any `#if` block, which every
+//! preprocessing opens, and keeps those inside a conditional before it,
+//! any of which may be the first. Lines are read as the preprocessor
+//! reads them (continued lines spliced, comments spanning lines removed).
+//! A name given through a macro (`#include PCH`) is followed when a `-D`
+//! or a `#define` before it, outside any `#if`, says for certain what it
+//! expands to; otherwise gcc's name for it is unknown.
+
+use std::collections::HashMap;
+
+/// One `#include` of the preamble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Include {
+    /// `"name"` (`quoted`) or `<name>`, written so or given by a macro.
+    Named { name: String, quoted: bool },
+    /// An operand whose name cannot be known without preprocessing (a
+    /// function-like macro, one defined by a forced include or under an
+    /// `#if`, `#include_next`, a name that is not UTF-8).
+    Unknown,
+}
+
+/// What an object-like macro the preamble can follow expands to (`None`:
+/// defined so that it cannot be followed).
+type Macros = HashMap<String, Option<String>>;
+
+/// The preamble's includes. `defines`: `-D NAME[=VALUE]` (`Some`) and
+/// `-U NAME` (`None`) in the order given; `followed`: whether macros may be
+/// followed at all (not when a forced include may define them).
+pub fn includes(
+    source: &[u8],
+    defines: &[(String, Option<String>)],
+    followed: bool,
+) -> Vec<Include> {
+    let mut macros = Macros::new();
+    for (name, value) in defines {
+        match value {
+            Some(v) => macros.insert(name.clone(), Some(v.clone())),
+            None => macros.remove(name),
+        };
+    }
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    for directive in directives(source) {
+        let directive = &directive[..];
+        let word_end = directive
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .unwrap_or(directive.len());
+        let (word, rest) = (&directive[..word_end], trim(&directive[word_end..]));
+        match word {
+            b"if" | b"ifdef" | b"ifndef" => depth += 1,
+            b"endif" => depth = depth.saturating_sub(1),
+            b"define" => define(rest, depth > 0, &mut macros),
+            b"undef" => {
+                macros.remove(&String::from_utf8_lossy(identifier(rest)).into_owned());
+            }
+            b"include" => out.push(operand(rest, &macros, followed)),
+            b"include_next" | b"import" => out.push(Include::Unknown),
+            _ => continue,
+        }
+        // Every preprocessing opens an include outside the conditionals:
+        // nothing after it can be the first file.
+        if depth == 0 && matches!(word, b"include" | b"include_next" | b"import") {
+            break;
+        }
+    }
+    out
+}
+
+/// Notes `#define rest`: an object-like macro whose value the preamble
+/// knows for certain, or one it cannot follow (function-like, or under an
+/// `#if`, where it may or may not be defined).
+fn define(rest: &[u8], conditional: bool, macros: &mut Macros) {
+    let name = identifier(rest);
+    let value = &rest[name.len()..];
+    let known = !conditional && !value.starts_with(b"(");
+    let value = known.then(|| String::from_utf8_lossy(trim(value)).into_owned());
+    macros.insert(String::from_utf8_lossy(name).into_owned(), value);
+}
+
+/// The name an `#include` operand gives, following object-like macros up
+/// to eight deep.
+fn operand(rest: &[u8], macros: &Macros, followed: bool) -> Include {
+    let mut text = rest.to_vec();
+    for _ in 0..8 {
+        let (close, quoted) = match text.first() {
+            Some(b'"') => (b'"', true),
+            Some(b'<') => (b'>', false),
+            _ => {
+                let name = identifier(&text);
+                let whole = !name.is_empty() && trim(&text[name.len()..]).is_empty();
+                let value = macros.get(&*String::from_utf8_lossy(name));
+                match (whole && followed, value) {
+                    (true, Some(Some(v))) => {
+                        text = trim(v.as_bytes()).to_vec();
+                        continue;
+                    }
+                    _ => return Include::Unknown,
+                }
+            }
+        };
+        let end = text[1..].iter().position(|&b| b == close);
+        return match end.map(|end| std::str::from_utf8(&text[1..1 + end])) {
+            Some(Ok(name)) => Include::Named {
+                name: name.to_string(),
+                quoted,
+            },
+            _ => Include::Unknown,
+        };
+    }
+    Include::Unknown
+}
+
+/// The leading identifier of `s`.
+fn identifier(s: &[u8]) -> &[u8] {
+    let end = s
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The directives before the source's first token, each without its `#`.
+/// Blank lines (and those holding only comments) are skipped; the scan
+/// stops at anything else.
+fn directives(source: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut lines = LogicalLines { rest: source };
+    while let Some(line) = lines.next_line() {
+        let line = trim(&line);
+        if line.is_empty() {
+            continue;
+        }
+        let Some(directive) = line.strip_prefix(b"#") else {
+            break;
+        };
+        out.push(without_comment(trim(directive)).to_vec());
+    }
+    out
+}
+
+/// The source's lines as the preprocessor sees them: backslash-newlines
+/// spliced, comments (also those spanning lines) replaced by a space.
+struct LogicalLines<'a> {
+    rest: &'a [u8],
+}
+
+impl LogicalLines<'_> {
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let s = self.rest;
+        let mut line = Vec::new();
+        let mut i = 0;
+        let mut quote = None;
+        while i < s.len() {
+            let b = s[i];
+            let next = s.get(i + 1).copied();
+            let crlf = next == Some(b'\r') && s.get(i + 2) == Some(&b'\n');
+            if b == b'\\' && (next == Some(b'\n') || crlf) {
+                i += if crlf { 3 } else { 2 };
+                continue;
+            }
+            if b == b'\n' {
+                i += 1;
+                break;
+            }
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None if b == b'"' || (b == b'<' && trim(&line).ends_with(b"include")) => {
+                    quote = Some(if b == b'<' { b'>' } else { b'"' });
+                }
+                None if b == b'/' && next == Some(b'*') => {
+                    let end = find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2);
+                    line.push(b' ');
+                    i = end;
+                    continue;
+                }
+                None if b == b'/' && next == Some(b'/') => {
+                    // To the end of the line (a spliced one included).
+                    while i < s.len() && s[i] != b'\n' {
+                        let spliced = s[i] == b'\\' && s.get(i + 1) == Some(&b'\n');
+                        i += if spliced { 2 } else { 1 };
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            line.push(b);
+            i += 1;
+        }
+        self.rest = &s[i.min(s.len())..];
+        Some(line)
+    }
+}
+
+/// A directive without a `//` or `/*` comment after its operand (not one
+/// inside a quoted name).
+fn without_comment(d: &[u8]) -> &[u8] {
+    let mut quote = None;
+    for (i, &b) in d.iter().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'<') => quote = Some(if b == b'"' { b'"' } else { b'>' }),
+            (Some(q), b) if b == q => quote = None,
+            (None, b'/') if matches!(d.get(i + 1), Some(b'/' | b'*')) => return trim(&d[..i]),
+            _ => {}
+        }
+    }
+    d
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str, quoted: bool) -> Include {
+        Include::Named {
+            name: name.to_string(),
+            quoted,
+        }
+    }
+
+    #[test]
+    fn the_preamble_stops_at_the_first_token() {
+        let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
+        assert_eq!(includes(src, &[], true), [named("pch.h", true)]);
+        assert!(includes(b"int x;\n#include \"pch.h\"\n", &[], true).is_empty());
+    }
+
+    #[test]
+    fn only_the_first_file_opened_can_be_precompiled() {
+        let names = |src: &[u8]| -> Vec<String> {
+            let got = includes(src, &[], true).into_iter();
+            got.map(|i| match i {
+                Include::Named { name, .. } => name,
+                Include::Unknown => "?".into(),
+            })
+            .collect()
+        };
+        // Any include inside a conditional may be the first; the first one
+        // outside every conditional ends the list.
+        let src = b"#ifdef A\n# include \"a.h\"\n#else\n#include <b.h>\n#endif\n#include \"c.h\"\n#include \"d.h\"\n";
+        assert_eq!(names(src), ["a.h", "b.h", "c.h"]);
+        // Spliced lines and comments spanning lines are one directive.
+        let src = b"#if defined(A) || \\\n    defined(B)\n#endif /* a\n comment */\n/* x */ #include \"p.h\" // y\n#include \"q.h\"\n";
+        assert_eq!(names(src), ["p.h"]);
+        let src = b"#define X 1 /* spans\n lines */\n#include <v/*x*/.h>\nint y;\n";
+        assert_eq!(names(src), ["v/*x*/.h"]);
+        // An include whose name is unknown is opened too.
+        assert_eq!(names(b"#include HDR\n#include \"a.h\"\n"), ["?"]);
+        assert_eq!(names(b"#include_next <n.h>\n#include \"a.h\"\n"), ["?"]);
+    }
+
+    #[test]
+    fn macros_are_followed_only_where_certain() {
+        let d = |n: &str, v: Option<&str>| (n.to_string(), v.map(str::to_string));
+        let cmd = [
+            d("PCH", Some("\"pch.h\"")),
+            d("GONE", Some("<g.h>")),
+            d("GONE", None),
+        ];
+        // Each form as the source's one include, and inside a conditional
+        // so that the next is read too.
+        let src = b"#define LOCAL <local.h> /* c */\n#define TWICE LOCAL\n#if 1\n#include PCH\n#include TWICE\n#include GONE\n#endif\n#define F(x) <x>\n#if 1\n#include F(a.h)\n#endif\n#ifdef X\n#define C \"c.h\"\n#endif\n#if 1\n#include C\n#include_next <n.h>\n#endif\n";
+        assert_eq!(
+            includes(src, &cmd, true),
+            [
+                named("pch.h", true),
+                named("local.h", false),
+                Include::Unknown,
+                Include::Unknown,
+                Include::Unknown,
+                Include::Unknown,
+            ]
+        );
+        // A forced include may define any of them.
+        assert_eq!(includes(b"#include PCH\n", &cmd, false), [Include::Unknown]);
+        assert_eq!(
+            includes(b"#include \"h\xff.h\"\n", &[], true),
+            [Include::Unknown]
+        );
+    }
+}

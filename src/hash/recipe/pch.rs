@@ -1,0 +1,98 @@
+//! The precompiled headers in the common key: read for the key, and again
+//! after the compile, which reads them itself.
+
+use std::path::{Path, PathBuf};
+
+use super::{unkeyable, Recipe, Unkeyable};
+use crate::stats::Counter;
+
+/// One precompiled header's field of the common key (a `.gch` directory
+/// gives one for each file in it): the file read and what it gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PchInput {
+    pub path: PathBuf,
+    pub label: &'static str,
+    pub value: Vec<u8>,
+}
+
+impl Recipe<'_> {
+    /// The content of every precompiled header the compile may read (see
+    /// `compiler::pch`), as the fields it adds to the common key. With
+    /// `pch_external_checksum`, a `FILE.sum` beside one stands for it, as
+    /// in ccache.
+    pub fn precompiled_headers(&self) -> Result<Vec<PchInput>, Unkeyable> {
+        let a = self.analysis;
+        let mut out = Vec::new();
+        if a.pch.creates {
+            return Ok(out);
+        }
+        let family = crate::compiler::family(self.compiler);
+        let source = match family {
+            crate::compiler::Family::Gcc => self.source.unwrap_or_default(),
+            crate::compiler::Family::Clang => &[],
+        };
+        let external = self.config.pch_external_checksum;
+        for file in a.pch.inputs(family, &a.input, source) {
+            let unusable = |e: std::io::Error| {
+                unkeyable(
+                    Counter::CouldNotUsePrecompiledHeader,
+                    format!("precompiled header {}: {e}", file.display()),
+                )
+            };
+            let sum = PathBuf::from(format!("{}.sum", file.display()));
+            if external && sum.is_file() {
+                let value = std::fs::read(&sum).map_err(unusable)?;
+                out.push(PchInput {
+                    path: sum,
+                    label: "pch-sum",
+                    value,
+                });
+                continue;
+            }
+            let members = if file.is_dir() {
+                // gcc tries the files of a `.gch` directory in turn.
+                let mut m: Vec<PathBuf> = std::fs::read_dir(&file)
+                    .map_err(unusable)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .collect();
+                m.sort();
+                m
+            } else {
+                vec![file.clone()]
+            };
+            for member in members {
+                let digest =
+                    crate::disk::digests::file_digest(&member, self.memo, self.coarse_start_ns)
+                        .map_err(unusable)?;
+                out.push(PchInput {
+                    path: member,
+                    label: "pch",
+                    value: digest.to_vec(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which precompiled header differs from `before` (what the key took)
+    /// or changed in the call's start tick or later: one that appeared,
+    /// went or was rewritten while the compiler ran may be what the object
+    /// was built from.
+    pub(super) fn precompiled_headers_changed(&self, before: &[PchInput]) -> Option<String> {
+        let now = match self.precompiled_headers() {
+            Ok(now) if now == before => now,
+            Ok(now) => {
+                let differs = |p: &&PchInput| !now.contains(p) || !before.contains(p);
+                let path = now.iter().chain(before).find(differs).map(|p| &p.path);
+                return Some(
+                    path.map_or("a precompiled header".into(), |p| p.display().to_string()),
+                );
+            }
+            Err(e) => return Some(e.reason),
+        };
+        let path = now
+            .iter()
+            .find(|p| self.unsettled(&Path::new(self.cwd).join(&p.path)))?;
+        Some(path.path.display().to_string())
+    }
+}
