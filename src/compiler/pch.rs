@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::options::{Match, INCLUDE_DIR};
 use super::Family;
 
-mod preamble;
+pub mod preamble;
 use preamble::Include;
 
 #[derive(Debug, Clone, Default)]

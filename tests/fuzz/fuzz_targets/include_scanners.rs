@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use objcache::compiler::pch::preamble_includes;
+use objcache::compiler::pch::preamble;
 use objcache::hash::asm::unseen_input_directive;
 use objcache::hash::includes::{
     includes_from_depfile, includes_from_preprocessed, parse_search_dirs,
@@ -21,7 +21,9 @@ use objcache::paths::BaseDirs;
 fuzz_target!(|data: &[u8]| {
     let _ = (has_time_macros(data), has_file_macro(data));
     let _ = unseen_input_directive(data);
-    let _ = preamble_includes(data);
+    let defines = [("P".to_string(), Some("\"p.h\"".to_string())), ("Q".to_string(), None)];
+    let _ = preamble::includes(data, &defines, true);
+    let _ = preamble::includes(data, &[], false);
 
     let mut names = operators();
     if mentions_operator(data) {
