@@ -91,7 +91,7 @@ impl Relation<'_> {
         } else {
             &cwd[..comps[keep - 1].1]
         };
-        Some(format!("{prefix}{}", self.rest))
+        Some(concat(&[prefix, self.rest]))
     }
 }
 
@@ -251,8 +251,18 @@ pub fn resolve_in(cwd: &str, path: &str) -> String {
     if path.starts_with('/') {
         path.to_string()
     } else {
-        format!("{cwd}/{path}")
+        concat(&[cwd, "/", path])
     }
+}
+
+/// The parts joined: `format!` costs more than the bytes on the paths a
+/// direct lookup builds for every header.
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 /// The directory part of `path`: `/` for a file in the root, `""` for a

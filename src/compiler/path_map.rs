@@ -41,8 +41,12 @@ impl PathMap {
     pub fn original(&self, token: &str) -> Option<String> {
         self.entries.iter().find_map(|(rel, abs)| {
             let rest = token.strip_prefix(rel.as_str())?;
-            (rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'))
-                .then(|| format!("{abs}{rest}"))
+            (rest.is_empty() || rest.starts_with('/') || rest.starts_with(':')).then(|| {
+                let mut out = String::with_capacity(abs.len() + rest.len());
+                out.push_str(abs);
+                out.push_str(rest);
+                out
+            })
         })
     }
 

@@ -50,8 +50,18 @@ pub(super) fn tokens(text: &str) -> Option<Vec<Token<'_>>> {
 /// The name starting at `start`, and where it ends.
 fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
     let bytes = text.as_bytes();
-    let mut name = Vec::new();
-    let mut i = start;
+    // Most names have no escapes: they are their raw text.
+    let plain_end = bytes[start..]
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\n' | b'\\' | b'$' | b'#' | b'\t' | b'\r'))
+        .map_or(bytes.len(), |p| start + p);
+    if matches!(bytes.get(plain_end), None | Some(b' ' | b'\n')) {
+        let raw = &text[start..plain_end];
+        let name = raw.to_string();
+        return Some((Token { raw, name }, plain_end));
+    }
+    let mut name = bytes[start..plain_end].to_vec();
+    let mut i = plain_end;
     while i < bytes.len() {
         match (bytes[i], bytes.get(i + 1)) {
             (b' ' | b'\n', _) => break,
@@ -94,6 +104,9 @@ fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
 /// write differently or ambiguously (see the module's comment), or one
 /// with a newline.
 pub fn escape(name: &str) -> Option<String> {
+    if !name.contains([' ', '#', '$', '\\', '\t', '\r', '\n']) {
+        return Some(name.to_string());
+    }
     let mut out = String::with_capacity(name.len() + 8);
     for c in name.chars() {
         match c {

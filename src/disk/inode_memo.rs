@@ -51,20 +51,32 @@ impl Identity {
     /// for a directory, the digest of the names checked in it (a file has
     /// none).
     pub fn of(meta: &fs::Metadata, names: Option<&[u8; 32]>) -> Identity {
-        let mut h = blake3::Hasher::new_derive_key("objcache inode memo identity v1");
-        for n in [meta.dev(), meta.ino(), meta.size(), meta.mode() as u64] {
-            h.update(&n.to_le_bytes());
-        }
-        for t in [
+        // The derived key's state is made once per process: every header
+        // of a lookup needs one.
+        static IDENTITY: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+        let mut h = IDENTITY
+            .get_or_init(|| blake3::Hasher::new_derive_key("objcache inode memo identity v1"))
+            .clone();
+        let mut fields = [0u8; 6 * 8 + 5 + 32];
+        let numbers = [meta.dev(), meta.ino(), meta.size(), meta.mode() as u64];
+        let times = [
             crate::clock::file_time_ns(meta.mtime(), meta.mtime_nsec()),
             crate::clock::file_time_ns(meta.ctime(), meta.ctime_nsec()),
-        ] {
-            h.update(&t.to_le_bytes());
+        ];
+        let words = numbers
+            .iter()
+            .map(|n| n.to_le_bytes())
+            .chain(times.iter().map(|t| t.to_le_bytes()));
+        for (i, w) in words.enumerate() {
+            fields[i * 8..i * 8 + 8].copy_from_slice(&w);
         }
+        let mut len = 6 * 8;
         if let Some(names) = names {
-            h.update(b"names");
-            h.update(names);
+            fields[len..len + 5].copy_from_slice(b"names");
+            fields[len + 5..].copy_from_slice(names);
+            len = fields.len();
         }
+        h.update(&fields[..len]);
         let mut key = [0; KEY_LEN];
         h.finalize_xof().fill(&mut key);
         Identity(key)

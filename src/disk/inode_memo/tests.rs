@@ -181,3 +181,33 @@ fn another_boots_memo_recalls_nothing_and_is_overwritten_first() {
         .recall(&ids[0])
         .is_none());
 }
+
+/// The identity is the derived-key BLAKE3 of its fields in order, as
+/// docs/formats.md says, however it is fed: memos written by earlier
+/// versions stay readable.
+#[test]
+fn the_identity_is_the_documented_stream() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let meta = std::fs::metadata(dir.path()).unwrap();
+    let names = [7u8; 32];
+    for names in [None, Some(&names)] {
+        let mut h = blake3::Hasher::new_derive_key("objcache inode memo identity v1");
+        for n in [meta.dev(), meta.ino(), meta.size(), meta.mode() as u64] {
+            h.update(&n.to_le_bytes());
+        }
+        for t in [
+            crate::clock::file_time_ns(meta.mtime(), meta.mtime_nsec()),
+            crate::clock::file_time_ns(meta.ctime(), meta.ctime_nsec()),
+        ] {
+            h.update(&t.to_le_bytes());
+        }
+        if let Some(names) = names {
+            h.update(b"names");
+            h.update(names);
+        }
+        let mut key = [0; KEY_LEN];
+        h.finalize_xof().fill(&mut key);
+        assert_eq!(Identity::of(&meta, names).0, key);
+    }
+}
