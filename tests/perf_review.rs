@@ -81,3 +81,50 @@ fn a_gch_gcc_uses_after_any_tokenless_preamble_is_hashed() {
         "the object of the old pch.h.gch was served after: {served_old:?}"
     );
 }
+
+/// How often `needle` occurs in `hay`.
+fn occurrences(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// `-X uncompressed` stores manifests uncompressed, but format 5 copied
+/// each result's section of probe candidates as stored: still compressed
+/// at the old level (and `-X 19` left them at it), though they are most
+/// of a manifest. They are now compressed afresh at the new level.
+#[test]
+fn recompressing_manifests_recompresses_their_probe_candidates() {
+    let env = TestEnv::new();
+    let dir = env.dir("w");
+    fs::create_dir_all(dir.join("inc1")).unwrap();
+    write_file(&dir.join("inc2/zz_probe_marker_header.h"), "int v;\n");
+    write_file(
+        &dir.join("a.c"),
+        "#include \"zz_probe_marker_header.h\"\nint f(void) { return v; }\n",
+    );
+    for p in ["a.c", "inc2/zz_probe_marker_header.h"] {
+        set_age(&dir.join(p), 3600);
+    }
+    let c = Compile::new(
+        &dir,
+        "gcc",
+        &["-Iinc1", "-Iinc2", "-c", "a.c", "-o", "a.o"],
+        "a.o",
+    );
+    c.check(&env);
+    run_ok(env.objcache().args(["-X", "uncompressed"]));
+    let marker = b"zz_probe_marker_header.h";
+    let manifests: Vec<usize> = cache_entry_files(&env.cache_dir)
+        .iter()
+        .map(|p| read(p))
+        .filter(|bytes| bytes.starts_with(b"OCMF"))
+        .map(|bytes| occurrences(&bytes, marker))
+        .collect();
+    // The include's path, and the candidate name of the probe directory
+    // inc1 (and of the source's own directory).
+    assert!(
+        manifests.len() == 1 && manifests[0] >= 2,
+        "the manifest's candidate names are not stored uncompressed: {manifests:?}"
+    );
+    c.check(&env);
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+}
