@@ -69,6 +69,7 @@ mod outputs;
 mod outputs_trust;
 mod package;
 mod pch;
+mod perf_review;
 mod progress;
 mod readme;
 mod release_script;

@@ -245,7 +245,9 @@ fn one(t: &mut Tally, path: &Path, kind: EntryKind, key: &Key, level: Option<i32
             r.encode(key, &head.namespace, level)
                 .map_err(|e| e.to_string())
         }),
-        _ => Manifest::decode(&bytes, key).and_then(|m| {
+        _ => Manifest::decode(&bytes, key).and_then(|mut m| {
+            // Each result's candidate section too, not copied as stored.
+            m.results.iter_mut().for_each(|r| r.probes.unpack());
             m.encode(key, &head.namespace, level)
                 .map_err(|e| e.to_string())
         }),

@@ -5,7 +5,10 @@
 //! with the first `#include` outside any `#if` block, which every
 //! preprocessing opens, and keeps those inside a conditional before it,
 //! any of which may be the first. Lines are read as the preprocessor
-//! reads them (continued lines spliced, comments spanning lines removed).
+//! reads them (continued lines spliced, comments spanning lines removed,
+//! a BOM, vertical tabs and NULs blanks). Text inside a conditional may be
+//! skipped, and a line that opens with `_Pragma` or a macro that may
+//! expand to nothing may leave no token: neither ends the list.
 //! A name given through a macro (`#include PCH`) is followed when a `-D`
 //! or a `#define` before it, outside any `#if`, says for certain what it
 //! expands to; otherwise gcc's name for it is unknown.
@@ -44,13 +47,24 @@ pub fn includes(
     }
     let mut out = Vec::new();
     let mut depth = 0usize;
-    for directive in directives(source) {
-        let directive = &directive[..];
-        let word_end = directive
-            .iter()
-            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-            .unwrap_or(directive.len());
-        let (word, rest) = (&directive[..word_end], trim(&directive[word_end..]));
+    let source = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
+    let mut lines = LogicalLines { rest: source };
+    while let Some(line) = lines.next_line() {
+        let line = trim(&line);
+        if line.is_empty() {
+            continue;
+        }
+        let Some(directive) = directive(line) else {
+            // Text in a conditional may be skipped, and a macro that
+            // expands to nothing is no token: neither ends the preamble.
+            if depth > 0 || may_vanish(line, &macros) {
+                continue;
+            }
+            break;
+        };
+        let directive = without_comment(trim(directive));
+        let word = identifier(directive);
+        let rest = trim(&directive[word.len()..]);
         match word {
             b"if" | b"ifdef" | b"ifndef" => depth += 1,
             b"endif" => depth = depth.saturating_sub(1),
@@ -69,6 +83,37 @@ pub fn includes(
         }
     }
     out
+}
+
+/// A line's directive without its `#`, also spelled as the digraph `%:`
+/// or the trigraph `??=` (taken as one whether or not trigraphs are on:
+/// at worst a `.gch` gcc would not use is hashed).
+fn directive(line: &[u8]) -> Option<&[u8]> {
+    [&b"#"[..], b"%:", b"??="]
+        .iter()
+        .find_map(|hash| line.strip_prefix(*hash))
+}
+
+/// Whether a line of text may leave no token: `_Pragma`, or a macro that
+/// is empty or not known for certain (function-like, or defined under an
+/// `#if`), followed through object-like macros.
+fn may_vanish(line: &[u8], macros: &Macros) -> bool {
+    let mut name = identifier(line).to_vec();
+    if name == b"_Pragma" {
+        return true;
+    }
+    for _ in 0..8 {
+        match macros.get(&*String::from_utf8_lossy(&name)) {
+            None => return false,
+            Some(None) => return true,
+            Some(Some(value)) if trim(value.as_bytes()).is_empty() => return true,
+            Some(Some(value)) => name = identifier(trim(value.as_bytes())).to_vec(),
+        }
+        if name.is_empty() {
+            return false;
+        }
+    }
+    false
 }
 
 /// Notes `#define rest`: an object-like macro whose value the preamble
@@ -124,25 +169,6 @@ fn identifier(s: &[u8]) -> &[u8] {
     &s[..end]
 }
 
-/// The directives before the source's first token, each without its `#`.
-/// Blank lines (and those holding only comments) are skipped; the scan
-/// stops at anything else.
-fn directives(source: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut lines = LogicalLines { rest: source };
-    while let Some(line) = lines.next_line() {
-        let line = trim(&line);
-        if line.is_empty() {
-            continue;
-        }
-        let Some(directive) = line.strip_prefix(b"#") else {
-            break;
-        };
-        out.push(without_comment(trim(directive)).to_vec());
-    }
-    out
-}
-
 /// The source's lines as the preprocessor sees them: backslash-newlines
 /// spliced, comments (also those spanning lines) replaced by a space.
 struct LogicalLines<'a> {
@@ -161,9 +187,8 @@ impl LogicalLines<'_> {
         while i < s.len() {
             let b = s[i];
             let next = s.get(i + 1).copied();
-            let crlf = next == Some(b'\r') && s.get(i + 2) == Some(&b'\n');
-            if b == b'\\' && (next == Some(b'\n') || crlf) {
-                i += if crlf { 3 } else { 2 };
+            if let Some(len) = splice(&s[i..]) {
+                i += len;
                 continue;
             }
             if b == b'\n' {
@@ -185,8 +210,7 @@ impl LogicalLines<'_> {
                 None if b == b'/' && next == Some(b'/') => {
                     // To the end of the line (a spliced one included).
                     while i < s.len() && s[i] != b'\n' {
-                        let spliced = s[i] == b'\\' && s.get(i + 1) == Some(&b'\n');
-                        i += if spliced { 2 } else { 1 };
+                        i += splice(&s[i..]).unwrap_or(1);
                     }
                     continue;
                 }
@@ -197,6 +221,27 @@ impl LogicalLines<'_> {
         }
         self.rest = &s[i.min(s.len())..];
         Some(line)
+    }
+}
+
+/// The length of the backslash-newline `s` starts with, as gcc splices
+/// them: the backslash (or the trigraph `??/`, taken whether or not
+/// trigraphs are on) may have blanks and a carriage return before the
+/// newline.
+fn splice(s: &[u8]) -> Option<usize> {
+    let after = match s {
+        [b'\\', ..] => 1,
+        [b'?', b'?', b'/', ..] => 3,
+        _ => return None,
+    };
+    let blanks = s[after..]
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0))
+        .count();
+    match &s[after + blanks..] {
+        [b'\n', ..] => Some(after + blanks + 1),
+        [b'\r', b'\n', ..] => Some(after + blanks + 2),
+        _ => None,
     }
 }
 
@@ -215,15 +260,12 @@ fn without_comment(d: &[u8]) -> &[u8] {
     d
 }
 
+/// `s` without the blanks gcc skips around a line's tokens (vertical
+/// tabs and NULs too, which it takes for spaces).
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
+    let blank = |b: &u8| b.is_ascii_whitespace() || matches!(b, 0x0b | 0);
+    let start = s.iter().position(|b| !blank(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !blank(b)).map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -271,6 +313,39 @@ mod tests {
         // An include whose name is unknown is opened too.
         assert_eq!(names(b"#include HDR\n#include \"a.h\"\n"), ["?"]);
         assert_eq!(names(b"#include_next <n.h>\n#include \"a.h\"\n"), ["?"]);
+    }
+
+    /// What gcc 12 reads as no token before `#include "p.h"` (it uses
+    /// `p.h.gch` after each), and a token that ends the preamble.
+    #[test]
+    fn blanks_skipped_text_and_vanishing_macros_are_no_token() {
+        let p = [named("p.h", true)];
+        for src in [
+            &b"\xef\xbb\xbf#include \"p.h\"\n"[..],
+            b"\x0b\0#\x0binclude \"p.h\"\n",
+            b"#if 0\ndon't\n#else\nint x;\n#endif\n#include \"p.h\"\n",
+            b"#define A \\ \t\r\n  1\n#include \"p.h\"\n",
+            b"// \\\r\nint x;\r\n/* \n */#include \"p.h\"\r\n",
+            b"%:include \"p.h\"\n",
+            b"??=define X ??/\n 1\n??=include \"p.h\"\n",
+            b"#define E\n#define F E\nF\n_Pragma(\"once\")\n#include \"p.h\"\n",
+            b"#ifdef X\n#define G 1\n#endif\nG\n#include \"p.h\"\n",
+        ] {
+            assert_eq!(
+                includes(src, &[], true),
+                p,
+                "{:?}",
+                String::from_utf8_lossy(src)
+            );
+        }
+        let empty = [("E".to_string(), Some(String::new()))];
+        assert_eq!(includes(b"E\n#include \"p.h\"\n", &empty, true), p);
+        for src in [
+            &b"int x;\n#include \"p.h\"\n"[..],
+            b"#define O 1\nO\n#include \"p.h\"\n",
+        ] {
+            assert!(includes(src, &[], true).is_empty());
+        }
     }
 
     #[test]

@@ -245,6 +245,14 @@ impl Probes {
         }
     }
 
+    /// Unpacks a stored section, so that the next encoding compresses it
+    /// afresh (at another level); one that does not unpack stays as it is.
+    pub fn unpack(&mut self) {
+        if let Ok(c) = self.candidates() {
+            self.store = Store::Built(c.clone());
+        }
+    }
+
     /// Format 4: candidates read with the rest.
     pub(super) fn from_built(dirs: Vec<ProbeDir>, candidates: Candidates) -> Probes {
         Probes {
