@@ -1,16 +1,25 @@
 // No Rust runtime entry: std's start-up reads /proc/self/maps to set up the
-// main thread's stack guard, a cost every cache hit would pay. Arguments
-// still come from std (glibc hands them over before main), and
-// `process::exit` still flushes stdout. (The test harness keeps its own main.)
+// main thread's stack guard, a cost every cache hit would pay. The
+// arguments are taken from `argv` (std learns them before main only on
+// glibc), and `process::exit` still flushes stdout. (The test harness
+// keeps its own main.)
 #![cfg_attr(not(test), no_main)]
 
+/// # Safety
+/// Called by the C runtime only, with `argc` valid strings in `argv`.
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-pub extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
+pub unsafe extern "C" fn main(
+    argc: std::ffi::c_int,
+    argv: *const *const std::ffi::c_char,
 ) -> std::ffi::c_int {
-    std::process::exit(objcache::main_with_args(std::env::args_os().collect()))
+    use std::os::unix::ffi::OsStrExt;
+    let args = (0..usize::try_from(argc).unwrap_or(0)).map(|i| {
+        // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+    });
+    std::process::exit(objcache::main_with_args(args.collect()))
 }
 
 /// libm's `pow`, from the pure-Rust `libm` crate. Only the progress bars'

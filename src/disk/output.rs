@@ -369,7 +369,8 @@ pub fn install_output(
 /// Makes `dst` share `src`'s data (reflink: btrfs, XFS); `false` where the
 /// file system cannot, and the caller copies instead.
 pub fn clone_file(src: &Path, dst: &fs::File) -> bool {
-    const FICLONE: libc::c_ulong = 0x4004_9409;
+    // `libc::Ioctl` is the request's type on both glibc and musl.
+    const FICLONE: libc::Ioctl = 0x4004_9409_u32 as libc::Ioctl;
     let Ok((src, _)) = crate::files::open_cache_file(src) else {
         return false;
     };

@@ -226,13 +226,17 @@ fn a_compile_over_midnight_is_not_stored() {
     // A zone where it is one second to midnight now, and one six hours
     // behind it, where the day has not ended by the second call.
     let secs = now_secs() + 1;
-    let ahead = (DAY - 1 - secs % DAY) % DAY;
-    let zone = |offset: u64| {
-        let (h, m, s) = (offset / 3600, offset / 60 % 60, offset % 60);
-        format!("<XYZ>-{h:02}:{m:02}:{s:02}")
+    let ahead = ((DAY - 1 - secs % DAY) % DAY) as i64;
+    // POSIX TZ offsets are west of UTC: `<XYZ>-05` is five hours ahead.
+    let zone = |offset: i64| {
+        let (sign, o) = (if offset < 0 { '+' } else { '-' }, offset.unsigned_abs());
+        let (h, m, s) = (o / 3600, o / 60 % 60, o % 60);
+        format!("<XYZ>{sign}{h:02}:{m:02}:{s:02}")
     };
     let near_midnight = zone(ahead);
-    let behind = zone((ahead + DAY - 6 * 3600) % DAY);
+    // Six hours behind, west of UTC if need be: never wrapped into the
+    // next day, whatever the time of day the test runs at.
+    let behind = zone(ahead - 6 * 3600);
     let args = ["-c", "t.c", "-o", "t.o"];
     let mut cached = env.objcache_in(&dir, [slow.as_str()].iter().chain(&args));
     cached.env("TZ", &near_midnight);
