@@ -65,17 +65,15 @@ artifacts=$fuzz_dir/artifacts
 logs=$fuzz_dir/logs
 mkdir -p "$artifacts" "$logs"
 
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-    corpus=$corpus_root/$t
+rm -f "$logs"/*.result
+# One target: its summary line goes to $logs/$t.result.
+fuzz_one() {
+    local t=$1 corpus=$corpus_root/$1 log=$logs/$1.log start=$SECONDS result execs
     mkdir -p "$corpus" "$artifacts/$t"
     if [ -d "$fuzz_dir/seeds/$t" ]; then
         cp -n "$fuzz_dir/seeds/$t"/* "$corpus"/ 2>/dev/null || true
     fi
-    log=$logs/$t.log
     echo "fuzz: $t for ${seconds}s"
-    start=$SECONDS
     # A 4 KiB input can decompress to 128 MiB of real data (zstd RLE
     # blocks), so 512 MiB at once is the line for an absurd allocation.
     if cargo "${toolchain[@]}" fuzz run "${flags[@]}" "$t" "$corpus" -- \
@@ -85,12 +83,33 @@ for t in "${targets[@]}"; do
         result=ok
     else
         result=CRASHED
-        failed+=("$t")
         grep -a -m1 -A8 -E "panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer" "$log" || tail -20 "$log"
         echo "fuzz: $t: the input is in $artifacts/$t/, the log in $log"
     fi
     execs=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    summary+=("$(printf '%-18s %10s executions %4ss  %s' "$t" "$execs" $((SECONDS - start)) "$result")")
+    printf '%-18s %10s executions %4ss  %s\n' "$t" "$execs" $((SECONDS - start)) "$result" >"$logs/$t.result"
+}
+
+# As many targets at once as there are cores (each fuzzer is one process),
+# so the run takes the time of a few targets, not of all of them.
+jobs=$(nproc 2>/dev/null || echo 1)
+running=0
+for t in "${targets[@]}"; do
+    fuzz_one "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait || true
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+    line=$(cat "$logs/$t.result" 2>/dev/null || printf '%-18s did not report  CRASHED' "$t")
+    summary+=("$line")
+    case "$line" in *CRASHED) failed+=("$t") ;; esac
 done
 
 echo "fuzz results (${seconds}s per target):"
