@@ -75,6 +75,30 @@ fn pch(dir: &Path, value: u32, gch: &Path) {
     assert!(out.success(), "building {}: {}", gch.display(), out.dump());
 }
 
+/// `a.c` (`preamble`, then a use of `V`) compiled with `options`: a miss,
+/// a hit, and after the precompiled header at `gch` is rebuilt with
+/// another value, the object gcc then writes.
+fn compiled_around_a_rebuilt_pch(
+    env: &TestEnv,
+    dir: &Path,
+    preamble: &str,
+    options: &[&str],
+    gch: &Path,
+) {
+    write_file(
+        &dir.join("a.c"),
+        &format!("{preamble}int f(void) {{ return V; }}\n"),
+    );
+    set_age(&dir.join("a.c"), 3600);
+    let mut args: Vec<&str> = options.to_vec();
+    args.extend(["-c", "a.c", "-o", "a.o"]);
+    let c = Compile::new(dir, "gcc", &args, "a.o");
+    c.check(env);
+    c.check(env);
+    pch(dir, 3, gch);
+    c.check(env);
+}
+
 /// gcc searches include directories by chain, not in the options' order:
 /// `-iquote` only for `"…"`, `-I` before `-isystem`, and after `-I-` the
 /// `-I`s before it for `"…"` only, never the source's own directory. The
@@ -97,18 +121,7 @@ fn a_gch_gcc_finds_before_the_header_is_hashed_whatever_the_option_order() {
         }
         let gch = dir.join(gch_dir).join("h.h.gch");
         pch(&dir, 2, &gch);
-        write_file(
-            &dir.join("a.c"),
-            &format!("#include {include}\nint f(void) {{ return V; }}\n"),
-        );
-        set_age(&dir.join("a.c"), 3600);
-        let mut args: Vec<&str> = options.to_vec();
-        args.extend(["-c", "a.c", "-o", "a.o"]);
-        let c = Compile::new(&dir, "gcc", &args, "a.o");
-        c.check(&env);
-        c.check(&env);
-        pch(&dir, 3, &gch);
-        c.check(&env);
+        compiled_around_a_rebuilt_pch(&env, &dir, &format!("#include {include}\n"), options, &gch);
     }
 }
 
@@ -264,18 +277,7 @@ fn a_gch_found_through_the_long_option_spellings_is_hashed() {
         }
         let gch = dir.join(gch);
         pch(&dir, 2, &gch);
-        write_file(
-            &dir.join("a.c"),
-            &format!("{include}int f(void) {{ return V; }}\n"),
-        );
-        set_age(&dir.join("a.c"), 3600);
-        let mut args: Vec<&str> = options.to_vec();
-        args.extend(["-c", "a.c", "-o", "a.o"]);
-        let c = Compile::new(&dir, "gcc", &args, "a.o");
-        c.check(&env);
-        c.check(&env);
-        pch(&dir, 3, &gch);
-        c.check(&env);
+        compiled_around_a_rebuilt_pch(&env, &dir, include, options, &gch);
         assert!(env.hits() >= 1, "{options:?} never hit: {:?}", env.stats());
     }
 }
@@ -300,18 +302,7 @@ fn a_gch_named_through_a_macro_is_hashed() {
         write_file(&dir.join("pch.h"), "#define V 1\n");
         set_age(&dir.join("pch.h"), 3600);
         pch(&dir, 2, &dir.join("pch.h.gch"));
-        write_file(
-            &dir.join("a.c"),
-            &format!("{preamble}int f(void) {{ return V; }}\n"),
-        );
-        set_age(&dir.join("a.c"), 3600);
-        let mut args: Vec<&str> = options.to_vec();
-        args.extend(["-c", "a.c", "-o", "a.o"]);
-        let c = Compile::new(&dir, "gcc", &args, "a.o");
-        c.check(&env);
-        c.check(&env);
-        pch(&dir, 3, &dir.join("pch.h.gch"));
-        c.check(&env);
+        compiled_around_a_rebuilt_pch(&env, &dir, preamble, options, &dir.join("pch.h.gch"));
     }
 }
 

@@ -357,12 +357,7 @@ fn same_include_set(a: &ManifestResult, b: &ManifestResult) -> bool {
 fn encode_result(res: &ManifestResult, level: Option<i32>) -> (Vec<u8>, u64) {
     let mut w = Writer::default();
     w.raw(res.result_key.as_bytes());
-    w.u32(res.includes.len() as u32);
-    for inc in &res.includes {
-        inc.path.write(&mut w);
-        w.raw(&inc.digest);
-        write_stamp(&mut w, &inc.stamp);
-    }
+    encode_includes(&mut w, &res.includes);
     w.u32(res.probes.dirs.len() as u32);
     for probe in &res.probes.dirs {
         probe.path.write(&mut w);
@@ -381,6 +376,16 @@ fn encode_result(res: &ManifestResult, level: Option<i32>) -> (Vec<u8>, u64) {
     let weight = (w.0.len() + 8 + section.len()) as u64 + unpacked_len(&section);
     w.bytes(&section);
     (w.0, weight)
+}
+
+/// `n u32 | include{n}`, as `decode_includes` reads it.
+fn encode_includes(w: &mut Writer, includes: &[IncludeRecord]) {
+    w.u32(includes.len() as u32);
+    for inc in includes {
+        inc.path.write(w);
+        w.raw(&inc.digest);
+        write_stamp(w, &inc.stamp);
+    }
 }
 
 fn write_stamp(w: &mut Writer, s: &Stamp) {
@@ -525,12 +530,7 @@ mod tests {
         w.u32(m.results.len() as u32);
         for res in &m.results {
             w.raw(res.result_key.as_bytes());
-            w.u32(res.includes.len() as u32);
-            for inc in &res.includes {
-                inc.path.write(&mut w);
-                w.raw(&inc.digest);
-                write_stamp(&mut w, &inc.stamp);
-            }
+            encode_includes(&mut w, &res.includes);
             let c = res.probes.candidates().unwrap();
             let table = c.table();
             w.u32(table.len() as u32);
@@ -598,5 +598,38 @@ mod tests {
         // Uncompressed manifests keep their sections uncompressed too.
         let raw = m.encode(&key, "", None).unwrap();
         assert_eq!(Manifest::decode(&raw, &key).unwrap(), m);
+    }
+
+    #[test]
+    fn a_directory_added_to_stored_probes_keeps_every_check() {
+        let key = Key::of(b"m");
+        let m = Manifest {
+            results: vec![result(1)],
+        };
+        let decoded = Manifest::decode(&m.encode(&key, "", Some(1)).unwrap(), &key).unwrap();
+        let mut probes = decoded.results[0].probes.clone();
+        let mut index = Default::default();
+        probes.push(
+            StoredPath::Literal("new".into()),
+            None,
+            &["z.h".into()],
+            &mut index,
+        );
+        let c = probes.candidates().unwrap();
+        let table = c.table();
+        let names: Vec<_> = c.names_of(2, &table).collect();
+        assert_eq!(names, [std::path::Path::new("z.h")]);
+        // A section that does not unpack: the directory is kept, and the
+        // candidates stay an error rather than a list without its checks.
+        let dirs = decoded.results[0].probes.dirs.clone();
+        let mut broken = Probes::from_section(dirs, &[1, 200, 0, 0, 0, 0, 0, 0, 0, 7]);
+        broken.push(
+            StoredPath::Literal("new".into()),
+            None,
+            &["z.h".into()],
+            &mut index,
+        );
+        assert_eq!(broken.dirs.len(), 3);
+        assert!(broken.candidates().is_err());
     }
 }

@@ -98,10 +98,8 @@ fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
 /// The files of `dir` and, with `deep`, of the directories below it
 /// (ccache's deeper levels, `<x>/<y>/<z>/`), never through a symlink.
 pub(super) fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> io::Result<()> {
-    let reader = match fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(reader) = read_dir_if_present(dir)? else {
+        return Ok(());
     };
     for item in reader {
         let item = item?;
@@ -178,10 +176,8 @@ pub fn other_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
 /// `other_files` walks; `depth`: 0 for the cache dir, 1 for a directory
 /// in it, … (`OTHER_DEPTH` at most).
 fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::Result<()> {
-    let reader = match fs::read_dir(dir) {
-        Ok(r) => r,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(reader) = read_dir_if_present(dir)? else {
+        return Ok(());
     };
     let whole = ["tmp", "lock", stats::STATS_DIR].into_iter();
     let whole: Vec<&str> = whole.chain(MemoKind::ALL.map(|m| m.dir_name())).collect();
@@ -202,7 +198,7 @@ fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::
             continue;
         }
         // A level-1 directory `<x>`: its files, not its buckets `<x>/<y>`.
-        let shard = name.len() == 1 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        let shard = is_shard_name(&name);
         let walked = match depth {
             0 => shard || whole.contains(&&*name),
             1 if shard_below(dir) => false,
@@ -218,8 +214,22 @@ fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::
 /// Is `dir` a level-1 directory `<x>` of the cache dir, whose
 /// subdirectories are buckets?
 fn shard_below(dir: &Path) -> bool {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-    name.is_some_and(|n| n.len() == 1 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+    dir.file_name()
+        .is_some_and(|n| is_shard_name(&n.to_string_lossy()))
+}
+
+/// `<x>`: one hex digit, a level-1 directory's name.
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 1 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `dir`'s entries; `None` when it does not exist (removed meanwhile).
+fn read_dir_if_present(dir: &Path) -> io::Result<Option<fs::ReadDir>> {
+    match fs::read_dir(dir) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -190,7 +190,15 @@ impl Probes {
         names: &[String],
         index: &mut std::collections::HashMap<String, u32>,
     ) {
-        let c = self.built();
+        // Unpacked before the directory is added: a section holds one list
+        // per directory it was stored with. One that does not unpack keeps
+        // its error: any directory of this result found changed is then a
+        // miss, never a pass without its candidates checked.
+        let usable = self.built().is_some();
+        self.dirs.push(ProbeDir { path, stamp });
+        let (true, Store::Built(c)) = (usable, &mut self.store) else {
+            return;
+        };
         let list = names
             .iter()
             .map(|n| {
@@ -203,23 +211,18 @@ impl Probes {
             })
             .collect();
         c.per_dir.push(list);
-        self.dirs.push(ProbeDir { path, stamp });
     }
 
-    /// The candidates in a form that can grow (unpacking a stored section;
-    /// one that does not unpack takes its directories with it, as nothing
-    /// could check them).
-    fn built(&mut self) -> &mut Candidates {
+    /// The candidates in a form that can grow (a stored section unpacked);
+    /// `None` when the section does not unpack.
+    fn built(&mut self) -> Option<&mut Candidates> {
         if let Store::Packed { .. } = self.store {
-            let c = self.candidates().cloned().unwrap_or_else(|_| {
-                self.dirs.clear();
-                Candidates::default()
-            });
+            let c = self.candidates().ok()?.clone();
             self.store = Store::Built(c);
         }
         match &mut self.store {
-            Store::Built(c) => c,
-            Store::Packed { .. } => unreachable!("replaced above"),
+            Store::Built(c) => Some(c),
+            Store::Packed { .. } => None,
         }
     }
 
