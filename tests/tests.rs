@@ -83,6 +83,7 @@ mod remote_tls;
 mod shared_cache;
 mod size;
 mod sloppiness;
+mod source_memo;
 mod splitdwarf;
 mod stats_log;
 mod storage_helpers;

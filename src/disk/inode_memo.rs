@@ -51,6 +51,19 @@ impl Identity {
     /// for a directory, the digest of the names checked in it (a file has
     /// none).
     pub fn of(meta: &fs::Metadata, names: Option<&[u8; 32]>) -> Identity {
+        match names {
+            Some(names) => Identity::tagged(meta, Some((b"names", names))),
+            None => Identity::tagged(meta, None),
+        }
+    }
+
+    /// The identity of a source file whose facts (`hash::source`) a slot
+    /// holds, apart from the slot of its digest.
+    pub fn of_source_facts(meta: &fs::Metadata) -> Identity {
+        Identity::tagged(meta, Some((b"facts", &[0; 32])))
+    }
+
+    fn tagged(meta: &fs::Metadata, extra: Option<(&[u8; 5], &[u8; 32])>) -> Identity {
         // The derived key's state is made once per process: every header
         // of a lookup needs one.
         static IDENTITY: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
@@ -71,9 +84,9 @@ impl Identity {
             fields[i * 8..i * 8 + 8].copy_from_slice(&w);
         }
         let mut len = 6 * 8;
-        if let Some(names) = names {
-            fields[len..len + 5].copy_from_slice(b"names");
-            fields[len + 5..].copy_from_slice(names);
+        if let Some((tag, extra)) = extra {
+            fields[len..len + 5].copy_from_slice(tag);
+            fields[len + 5..].copy_from_slice(extra);
             len = fields.len();
         }
         h.update(&fields[..len]);

@@ -66,11 +66,6 @@ const REVIEWED: &[(&str, &str, &str)] = &[
     ("hash/recipe.rs", "std::fs::read(&a.input)", "the source"),
     ("wrap/fresh.rs", "std::fs::read(&a.input)", "the source"),
     (
-        "wrap/session.rs",
-        "std::fs::read(&analysis.input)",
-        "the source",
-    ),
-    (
         "wrap/miss.rs",
         "std::fs::read(&a.output)",
         "the object the compiler wrote",

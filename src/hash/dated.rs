@@ -23,9 +23,8 @@ impl Recipe<'_> {
     pub fn time_names(&self) -> TimeNames {
         let a = self.analysis;
         let args = a.hash_args.iter().chain(&a.cpp_args);
-        args.fold(self.source_names, |n, x| {
-            n.or(super::record::time_names(x.as_bytes()))
-        })
+        let source = self.source_facts.map(|f| f.names).unwrap_or_default();
+        args.fold(source, |n, x| n.or(super::record::time_names(x.as_bytes())))
     }
 
     /// Does the source or an argument name `__DATE__` (and the time

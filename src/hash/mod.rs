@@ -15,6 +15,7 @@ pub mod includes;
 pub mod preprocessor;
 pub mod recipe;
 pub mod record;
+pub mod source;
 
 #[cfg(test)]
 mod tests;

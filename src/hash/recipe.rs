@@ -18,7 +18,8 @@
 use std::path::{Path, PathBuf};
 
 use super::includes::{ReadFile, SearchDirs};
-use super::record::{self, RecordContext, Unrecorded};
+use super::record::{RecordContext, Unrecorded};
+use super::source::SourceFacts;
 use super::{asm, preprocessor};
 use crate::compiler::args::ArgsAnalysis;
 use crate::compiler::profile::ProfileData;
@@ -85,8 +86,8 @@ pub struct Recipe<'a> {
     pub coarse_start_ns: i64,
     /// The source's text (`None`: unreadable), read once per call.
     pub source: Option<&'a [u8]>,
-    /// The time macros the source names (`record::time_names`).
-    pub source_names: record::TimeNames,
+    /// What the keys take from the source's text (`None`: unreadable).
+    pub source_facts: Option<&'a SourceFacts>,
     /// Where the compiler's identity and precompiled headers' digests are
     /// remembered between calls.
     pub memo: &'a dyn DigestMemo,
@@ -223,8 +224,8 @@ impl Recipe<'_> {
                 .note("direct mode off: -Xpreprocessor or -Wp, option");
             return None;
         }
-        let source = self.source?;
-        if self.file_macro_sensitive() && record::has_file_macro(source) {
+        let source = self.source_facts?;
+        if self.file_macro_sensitive() && source.file_macro {
             self.log.note(
                 "direct mode off: the source uses __FILE__ and its path is absolute under base_dir",
             );
@@ -258,7 +259,7 @@ impl Recipe<'_> {
             false => a.hash_form(&a.input),
         };
         h.field("input", input.as_bytes());
-        h.field("source", blake3::hash(source).as_bytes());
+        h.field("source", &source.digest);
         for var in crate::compiler::INCLUDE_PATH_VARS {
             let value = std::env::var_os(var).unwrap_or_default();
             h.field(var, value.as_encoded_bytes());

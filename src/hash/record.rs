@@ -61,6 +61,23 @@ pub fn time_names(content: &[u8]) -> TimeNames {
     names
 }
 
+/// `time_names` and `has_file_macro` of `content`, in one pass.
+pub fn source_macros(content: &[u8]) -> (TimeNames, bool) {
+    let (mut names, mut file) = (TimeNames::default(), false);
+    each_double_underscore(content, |at| {
+        let w = &content[at..];
+        if w.starts_with(b"__DATE__") {
+            names.date = true;
+        } else if w.starts_with(b"__TIME__") || w.starts_with(b"__TIMEST") {
+            names.clock = true;
+        } else if w.starts_with(b"__FILE__") || w.starts_with(b"__BASE_F") {
+            file = true;
+        }
+        names.date && names.clock && file
+    });
+    (names, file)
+}
+
 /// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
 pub fn has_file_macro(content: &[u8]) -> bool {
     let mut found = false;

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use super::recipe::{HashedKey, Recipe};
+use super::source::SourceFacts;
 use crate::compiler::args::{analyse, ArgsAnalysis};
 use crate::compiler::{Compiler, CompilerType};
 use crate::config::Config;
@@ -88,7 +89,8 @@ impl Setup {
             analysis: a,
             coarse_start_ns,
             source: Some(source),
-            source_names: crate::hash::record::time_names(source),
+            // Leaked: a test's recipe borrows the facts as a session's does.
+            source_facts: Some(Box::leak(Box::new(SourceFacts::of(source)))),
             memo,
             log: &self.log,
         }

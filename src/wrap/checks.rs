@@ -9,17 +9,9 @@ use super::{fallback, Fallback};
 use crate::compiler::args::ArgsAnalysis;
 use crate::hash::includes::ReadFile;
 use crate::hash::recipe::{PchInput, Recipe};
+use crate::hash::source::SourceFacts;
 use crate::paths;
 use crate::stats::Counter;
-
-/// How much of the source is searched for the disabling comment.
-const DISABLE_SEARCH_LIMIT: usize = 4096;
-
-/// The comment that keeps a source out of the cache. Spelled in two
-/// parts, so that objcache's own source does not disable itself.
-fn disable_token() -> &'static [u8] {
-    concat!("ccache", ":disable").as_bytes()
-}
 
 fn is_dev_null(path: &str) -> bool {
     path == "/dev/null"
@@ -108,14 +100,10 @@ pub(super) fn ccache_precedence(args: &[String], cwd: &str, found: Counter) -> C
     }
 }
 
-/// `ccache:disable` in the first 4 KiB of the source (`text`, as the
-/// session read it once for every key): the call runs the compiler
-/// uncached and counts `disabled`.
-pub(super) fn disabled_by_source(input: &str, text: Option<&[u8]>) -> Result<(), Fallback> {
-    let head = text.unwrap_or_default();
-    let head = &head[..head.len().min(DISABLE_SEARCH_LIMIT)];
-    let token = disable_token();
-    if head.windows(token.len()).any(|w| w == token) {
+/// `ccache:disable` in the first 4 KiB of the source (see `SourceFacts`):
+/// the call runs the compiler uncached and counts `disabled`.
+pub(super) fn disabled_by_source(input: &str, facts: Option<&SourceFacts>) -> Result<(), Fallback> {
+    if facts.is_some_and(|f| f.disabled) {
         return Err(fallback(
             Counter::Disabled,
             format!("{input} asks not to be cached"),

@@ -136,8 +136,9 @@ impl Session {
 
 /// Would a compile of this call capture its diagnostics in colour?
 fn captured_in_colour(session: &Session, a: &ArgsAnalysis, family: compiler::Family) -> bool {
-    let (source, ignored) = (session.source.as_deref(), &session.config.ignore_options);
-    color::capture(a, &session.compiler, family, source, ignored).coloured
+    let escape = session.source_facts.is_some_and(|f| f.escape_byte);
+    let ignored = &session.config.ignore_options;
+    color::capture(a, &session.compiler, family, escape, ignored).coloured
 }
 
 /// The `.d` this call must get, rendered for its cwd and targets in

@@ -72,7 +72,8 @@ impl Session {
             .collect();
         let family = compiler::family(&self.compiler);
         let ignored = &self.config.ignore_options;
-        let capture = color::capture(a, &self.compiler, family, self.source.as_deref(), ignored);
+        let escape = self.source_facts.is_some_and(|f| f.escape_byte);
+        let capture = color::capture(a, &self.compiler, family, escape, ignored);
         let out = execute(
             &self.config,
             &self.compiler.path,

@@ -90,8 +90,8 @@ struct Session {
     missed: bool,
     /// What decides `__DATE__`, as first read (`dated`): `None` before.
     date: Option<Option<String>>,
-    /// The time macros the source names, found once for every key.
-    source_names: crate::hash::record::TimeNames,
+    /// What the keys take from the source's text (`None`: unreadable).
+    source_facts: Option<crate::hash::source::SourceFacts>,
     /// The precompiled headers as the common key took them, to be compared
     /// with those after a compile.
     pch_inputs: Vec<crate::hash::recipe::PchInput>,
@@ -341,7 +341,7 @@ fn new_session(
         unusable_result: None,
         known_includes: Vec::new(),
         date: None,
-        source_names: Default::default(),
+        source_facts: None,
         explain_target: None,
         missed: false,
         pch_inputs: Vec::new(),

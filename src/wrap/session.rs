@@ -179,11 +179,16 @@ impl Session {
                 ));
             }
         }
-        self.source = std::fs::read(&analysis.input).ok();
-        if let Some(source) = &self.source {
-            self.source_names = crate::hash::record::time_names(source);
+        let memo = self.storage.inode_memo();
+        let path = std::path::Path::new(&analysis.input);
+        let source = crate::hash::source::read(path, memo.as_deref(), self.coarse_start_ns);
+        if source.recalled {
+            self.log
+                .note("the source's digest and macros recalled from the inode memo");
         }
-        checks::disabled_by_source(&analysis.input, self.source.as_deref())?;
+        self.source = source.text;
+        self.source_facts = source.facts;
+        checks::disabled_by_source(&analysis.input, self.source_facts.as_ref())?;
         Ok(analysis)
     }
 
@@ -249,7 +254,7 @@ impl Session {
             analysis,
             coarse_start_ns: self.coarse_start_ns,
             source: self.source.as_deref(),
-            source_names: self.source_names,
+            source_facts: self.source_facts.as_ref(),
             memo: &self.storage,
             log: &self.log,
         }

@@ -23,8 +23,8 @@ impl Recipe<'_> {
             }
         }
         let ignored = &self.config.ignore_options;
-        let capture =
-            crate::compiler::color::capture(a, self.compiler, family, self.source, ignored);
+        let escape = self.source_facts.is_some_and(|f| f.escape_byte);
+        let capture = crate::compiler::color::capture(a, self.compiler, family, escape, ignored);
         if let Some(coloured) = capture.key_field() {
             let value: &[u8] = if coloured { b"coloured" } else { b"plain" };
             h.field("diagnostics", value);
