@@ -172,6 +172,58 @@ impl StoredDepfile {
     }
 }
 
+impl StoredDepfile {
+    /// `render`, then `map_back` of the result with `original`, taking
+    /// the stored style instead of finding it again: one parse and one
+    /// emit on a hit.
+    pub fn render_mapped(
+        &self,
+        cwd: &str,
+        targets: &[String],
+        base_dir: Option<&paths::BaseDirs>,
+        family: Family,
+        original: impl Fn(&str) -> Option<String>,
+    ) -> Option<Vec<u8>> {
+        let parsed = self
+            .style
+            .and_then(|style| Some((style, parse(&self.body)?)));
+        let Some((style, parsed)) = parsed else {
+            let body = self.render(cwd, targets, base_dir)?;
+            return Some(map_back(&body, family, original).unwrap_or(body));
+        };
+        // As `render`: the stored names as they are for the cwd and
+        // targets they were written for, re-rooted otherwise.
+        let verbatim = self.cwd == cwd && self.targets == targets.join(" ");
+        let mut deps = Vec::with_capacity(parsed.deps.len());
+        for d in &parsed.deps {
+            let relocated = match verbatim {
+                true => None,
+                false => paths::relate(&d.name, &self.cwd, base_dir),
+            };
+            let token = match relocated {
+                Some(rel) => {
+                    let name = rel.resolve(cwd)?;
+                    let mapped = original(&name).and_then(|o| make::escape(&o));
+                    match mapped {
+                        Some(m) => m,
+                        None => make::escape(&name)?,
+                    }
+                }
+                None => match original(&d.name).and_then(|o| make::escape(&o)) {
+                    Some(m) => m,
+                    None => d.raw.to_string(),
+                },
+            };
+            deps.push(token);
+        }
+        let out = match verbatim {
+            true => emit(style, &parsed.targets, &deps, parsed.phony),
+            false => emit(style, targets, &deps, parsed.phony),
+        };
+        Some(out.into_bytes())
+    }
+}
+
 /// The style that re-emits `parsed` as exactly `body`, if any.
 fn style_of(parsed: &MakeRule, body: &[u8], family: Family) -> Option<Style> {
     let preferred = match family {
@@ -399,88 +451,4 @@ fn emit<S: AsRef<str>, T: AsRef<str>>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GCC_D: &str = "out/foo.o: src/foo.c /ci/a/proj/include/a_rather_long_header_name.h \\\n /ci/a/proj/include/another_long_header.h /usr/include/stdio.h\n";
-
-    #[test]
-    fn same_place_is_verbatim_and_relocation_rewraps() {
-        let targets = vec!["out/foo.o".to_string()];
-        let stored = StoredDepfile::new(
-            GCC_D.as_bytes().to_vec(),
-            "/ci/a/proj",
-            &targets,
-            Family::Gcc,
-        );
-        assert_eq!(stored.style, Some(Style::Gcc));
-        let stored = StoredDepfile::decode(&stored.encode()).unwrap();
-        let ci = crate::paths::BaseDirs::one("/ci");
-        let base = Some(&ci);
-        assert_eq!(
-            stored.render("/ci/a/proj", &targets, base).unwrap(),
-            GCC_D.as_bytes()
-        );
-        let moved =
-            String::from_utf8(stored.render("/ci/bbbbbbbb/proj", &targets, base).unwrap()).unwrap();
-        assert!(moved.contains("/ci/bbbbbbbb/proj/include/another_long_header.h"));
-        assert!(!moved.contains("/ci/a/"));
-        assert!(moved.lines().all(|l| l.len() <= 75));
-        let other = vec!["x2.o".to_string()];
-        assert!(stored
-            .render("/ci/a/proj", &other, base)
-            .unwrap()
-            .starts_with(b"x2.o: src/foo.c"));
-    }
-
-    #[test]
-    fn unknown_shapes_are_verbatim_only() {
-        let targets = vec!["foo.o".to_string()];
-        let odd = b"foo.o:   src/foo.c\n".to_vec();
-        let stored = StoredDepfile::new(odd.clone(), "/ci/a", &targets, Family::Gcc);
-        assert_eq!(stored.style, None);
-        assert_eq!(stored.render("/ci/a", &targets, None).unwrap(), odd);
-        assert!(stored.render("/ci/b", &targets, None).is_none());
-    }
-
-    /// Found by the fuzzer (tests/fuzz, depfile): a newline in the cwd ended
-    /// its line early, so the `.d` read back named another directory
-    /// ("" here, its rest taken as the targets) and could be served
-    /// verbatim to a call there.
-    #[test]
-    fn a_newline_in_the_cwd_or_a_target_survives_the_round_trip() {
-        for (cwd, targets) in [
-            ("\n", vec![String::new()]),
-            ("/src/odd\ndir", vec!["a.o".to_string()]),
-            ("/src", vec!["a\nb.o".to_string(), "c.o".to_string()]),
-        ] {
-            let body = b"a.o: a.c\n".to_vec();
-            let stored = StoredDepfile::new(body.clone(), cwd, &targets, Family::Gcc);
-            let back = StoredDepfile::decode(&stored.encode()).unwrap();
-            assert_eq!(back, stored, "{cwd:?} {targets:?}");
-            assert_eq!(back.render(cwd, &targets, None), Some(body));
-        }
-        // A `.d` stored before the fix reads as it did.
-        let old = b"objcache-dep-2\n/src\na.o\nverbatim\na.o: a.c\n";
-        let stored = StoredDepfile::decode(old).unwrap();
-        assert_eq!(
-            (stored.cwd.as_str(), stored.targets.as_str()),
-            ("/src", "a.o")
-        );
-    }
-
-    #[test]
-    fn phony_targets() {
-        let gcc = "a.o: a.c a.h\na.h:\n";
-        let clang = "a.o: a.c a.h\n\na.h:\n";
-        let t = vec!["a.o".to_string()];
-        assert_eq!(
-            StoredDepfile::new(gcc.into(), "/x", &t, Family::Gcc).style,
-            Some(Style::Gcc)
-        );
-        assert_eq!(
-            StoredDepfile::new(clang.into(), "/x", &t, Family::Clang).style,
-            Some(Style::Clang)
-        );
-    }
-}
+mod tests;

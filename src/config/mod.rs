@@ -334,15 +334,25 @@ impl Config {
     }
 
     fn apply_env(&mut self, env: &HashMap<&str, &str>, errors: &mut Vec<ConfigError>) {
+        // By the name after `CCACHE_`: every call looks up each key's
+        // variables, most of which are not set.
+        let by_var: HashMap<&str, &str> = env
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("CCACHE_")?, *v)))
+            .collect();
+        if by_var.is_empty() {
+            return;
+        }
         for (i, k) in KEYS.iter().enumerate() {
-            let name = format!("CCACHE_{}", k.vars[0]);
+            let name = || format!("CCACHE_{}", k.vars[0]);
             let mut value: Option<String> = k
                 .vars
                 .iter()
-                .find_map(|var| env.get(format!("CCACHE_{var}").as_str()))
+                .find_map(|var| by_var.get(var))
                 .map(|v| v.to_string());
             if k.boolean {
-                if env.contains_key(format!("CCACHE_NO{}", k.vars[0]).as_str()) {
+                let negated = |var: &&str| var.strip_prefix("NO") == Some(k.vars[0]);
+                if by_var.keys().any(negated) {
                     value = Some("false".into());
                 } else if let Some(v) = &value {
                     if matches!(
@@ -352,7 +362,7 @@ impl Config {
                         errors.push(ConfigError {
                             file: None,
                             line: 0,
-                            key: name.clone(),
+                            key: name(),
                             message: format!(
                                 "invalid boolean value \"{v}\" (set CCACHE_NO{} to negate)",
                                 k.vars[0]
@@ -373,7 +383,7 @@ impl Config {
                     errors.push(ConfigError {
                         file: None,
                         line: 0,
-                        key: name,
+                        key: name(),
                         message,
                     });
                 }

@@ -65,6 +65,9 @@ pub struct Counters {
 /// apart; an objcache that does not know it skips it and drops it.
 const INPUTS_APART_LINE: &str = "bucket_counts_inputs_apart 1";
 
+/// How the lines of a shard's bucket usage start.
+const BUCKET_PREFIX: &str = "bucket_";
+
 impl Default for Counters {
     fn default() -> Self {
         Counters {
@@ -149,10 +152,9 @@ impl Counters {
             return None;
         };
         let v = value.parse::<u64>().ok()?;
-        if let Some(counter) = Counter::from_name(name) {
-            self.set(counter, v);
-        } else if self.namespaces.set_line(name, v) {
-        } else if let Some(rest) = name.strip_prefix("bucket_") {
+        // Most of a shard's lines are its buckets': tried first, as no
+        // counter's name starts so (a test checks).
+        if let Some(rest) = name.strip_prefix(BUCKET_PREFIX) {
             let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
             if let Some(b) = usize::from_str_radix(idx, 16)
                 .ok()
@@ -166,24 +168,31 @@ impl Counters {
                     _ => {}
                 }
             }
+        } else if let Some(counter) = Counter::from_name(name) {
+            self.set(counter, v);
+        } else {
+            self.namespaces.set_line(name, v);
         }
         Some(())
     }
 
     fn serialize(&self) -> String {
-        let mut out = String::new();
+        use std::fmt::Write;
+        let mut out = String::with_capacity(2048);
         for (i, def) in COUNTERS.iter().enumerate() {
             if self.values[i] != 0 {
-                out.push_str(&format!("{} {}\n", def.name, self.values[i]));
+                let _ = writeln!(out, "{} {}", def.name, self.values[i]);
             }
         }
         self.namespaces.serialize(&mut out);
         for (i, b) in self.buckets.iter().enumerate() {
             if *b != BucketUsage::default() {
-                out.push_str(&format!(
-                    "bucket_{i:x}_kib {}\nbucket_{i:x}_files {}\nbucket_{i:x}_inputs {}\nbucket_{i:x}_oldest {}\n",
+                let _ = write!(
+                    out,
+                    "{BUCKET_PREFIX}{i:x}_kib {}\n{BUCKET_PREFIX}{i:x}_files {}\n\
+                     {BUCKET_PREFIX}{i:x}_inputs {}\n{BUCKET_PREFIX}{i:x}_oldest {}\n",
                     b.kib, b.files, b.inputs, b.oldest_ns
-                ));
+                );
             }
         }
         if self.inputs_apart {

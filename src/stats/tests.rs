@@ -249,3 +249,30 @@ fn namespaces_count_beside_exact_totals() {
     );
     assert_eq!(Counters::parse(shard.as_bytes()).1, None);
 }
+
+#[test]
+fn no_counter_is_named_like_a_bucket_or_namespace_line() {
+    for def in COUNTERS {
+        assert!(!def.name.starts_with(BUCKET_PREFIX), "{}", def.name);
+        assert!(!def.name.starts_with("namespace."), "{}", def.name);
+    }
+}
+
+#[test]
+fn a_shard_reads_back_as_written() {
+    let mut c = Counters::default();
+    c.set(Counter::CacheMiss, 7);
+    c.set(Counter::DirectCacheHit, 12345678901);
+    c.buckets[0xa] = BucketUsage {
+        kib: 4,
+        files: 2,
+        inputs: 1,
+        oldest_ns: 99,
+    };
+    let text = c.serialize();
+    let (back, damage) = Counters::parse(text.as_bytes());
+    assert_eq!(damage, None, "{text}");
+    assert_eq!(back.values, c.values);
+    assert_eq!(back.buckets, c.buckets);
+    assert!(text.contains("bucket_a_oldest 99\n"), "{text}");
+}

@@ -154,12 +154,16 @@ fn rendered_depfile<'a>(
     let Some(d) = &a.deps else {
         return Some(None);
     };
-    let body = unpacked
+    let stored = unpacked
         .dependency
         .as_deref()
-        .and_then(StoredDepfile::decode)
-        .and_then(|r| r.render(cwd, &d.targets, base_dir))
-        .map(|body| user_spelled_depfile(&a.path_map, &body, family).unwrap_or(body))?;
+        .and_then(StoredDepfile::decode)?;
+    let body = match a.path_map.is_empty() {
+        true => stored.render(cwd, &d.targets, base_dir),
+        false => stored.render_mapped(cwd, &d.targets, base_dir, family, |dep| {
+            a.path_map.original_dependency(dep)
+        }),
+    }?;
     Some(Some((d.file.as_str(), body)))
 }
 

@@ -1,0 +1,131 @@
+use super::*;
+
+const GCC_D: &str = "out/foo.o: src/foo.c /ci/a/proj/include/a_rather_long_header_name.h \\\n /ci/a/proj/include/another_long_header.h /usr/include/stdio.h\n";
+
+#[test]
+fn same_place_is_verbatim_and_relocation_rewraps() {
+    let targets = vec!["out/foo.o".to_string()];
+    let stored = StoredDepfile::new(
+        GCC_D.as_bytes().to_vec(),
+        "/ci/a/proj",
+        &targets,
+        Family::Gcc,
+    );
+    assert_eq!(stored.style, Some(Style::Gcc));
+    let stored = StoredDepfile::decode(&stored.encode()).unwrap();
+    let ci = crate::paths::BaseDirs::one("/ci");
+    let base = Some(&ci);
+    assert_eq!(
+        stored.render("/ci/a/proj", &targets, base).unwrap(),
+        GCC_D.as_bytes()
+    );
+    let moved =
+        String::from_utf8(stored.render("/ci/bbbbbbbb/proj", &targets, base).unwrap()).unwrap();
+    assert!(moved.contains("/ci/bbbbbbbb/proj/include/another_long_header.h"));
+    assert!(!moved.contains("/ci/a/"));
+    assert!(moved.lines().all(|l| l.len() <= 75));
+    let other = vec!["x2.o".to_string()];
+    assert!(stored
+        .render("/ci/a/proj", &other, base)
+        .unwrap()
+        .starts_with(b"x2.o: src/foo.c"));
+}
+
+#[test]
+fn unknown_shapes_are_verbatim_only() {
+    let targets = vec!["foo.o".to_string()];
+    let odd = b"foo.o:   src/foo.c\n".to_vec();
+    let stored = StoredDepfile::new(odd.clone(), "/ci/a", &targets, Family::Gcc);
+    assert_eq!(stored.style, None);
+    assert_eq!(stored.render("/ci/a", &targets, None).unwrap(), odd);
+    assert!(stored.render("/ci/b", &targets, None).is_none());
+}
+
+/// Found by the fuzzer (tests/fuzz, depfile): a newline in the cwd ended
+/// its line early, so the `.d` read back named another directory
+/// ("" here, its rest taken as the targets) and could be served
+/// verbatim to a call there.
+#[test]
+fn a_newline_in_the_cwd_or_a_target_survives_the_round_trip() {
+    for (cwd, targets) in [
+        ("\n", vec![String::new()]),
+        ("/src/odd\ndir", vec!["a.o".to_string()]),
+        ("/src", vec!["a\nb.o".to_string(), "c.o".to_string()]),
+    ] {
+        let body = b"a.o: a.c\n".to_vec();
+        let stored = StoredDepfile::new(body.clone(), cwd, &targets, Family::Gcc);
+        let back = StoredDepfile::decode(&stored.encode()).unwrap();
+        assert_eq!(back, stored, "{cwd:?} {targets:?}");
+        assert_eq!(back.render(cwd, &targets, None), Some(body));
+    }
+    // A `.d` stored before the fix reads as it did.
+    let old = b"objcache-dep-2\n/src\na.o\nverbatim\na.o: a.c\n";
+    let stored = StoredDepfile::decode(old).unwrap();
+    assert_eq!(
+        (stored.cwd.as_str(), stored.targets.as_str()),
+        ("/src", "a.o")
+    );
+}
+
+#[test]
+fn phony_targets() {
+    let gcc = "a.o: a.c a.h\na.h:\n";
+    let clang = "a.o: a.c a.h\n\na.h:\n";
+    let t = vec!["a.o".to_string()];
+    assert_eq!(
+        StoredDepfile::new(gcc.into(), "/x", &t, Family::Gcc).style,
+        Some(Style::Gcc)
+    );
+    assert_eq!(
+        StoredDepfile::new(clang.into(), "/x", &t, Family::Clang).style,
+        Some(Style::Clang)
+    );
+}
+
+/// One pass (`render_mapped`) gives what `render` then `map_back` gave.
+#[test]
+fn rendering_and_mapping_in_one_pass_equals_two() {
+    let ci = crate::paths::BaseDirs::one("/ci");
+    let t = |s: &str| vec![s.to_string()];
+    let phony = "out/foo.o: src/foo.c include/h.h\ninclude/h.h:\n";
+    let clang = "out/foo.o: src/foo.c include/h.h\n\ninclude/h.h:\n";
+    let cases: [(&str, Family, Vec<String>); 4] = [
+        (GCC_D, Family::Gcc, t("out/foo.o")),
+        (phony, Family::Gcc, t("out/foo.o")),
+        (clang, Family::Clang, t("out/foo.o")),
+        ("out/foo.o:   src/foo.c\n", Family::Gcc, t("out/foo.o")),
+    ];
+    type Map<'a> = &'a dyn Fn(&str) -> Option<String>;
+    let maps: [Map; 3] = [
+        &|_| None,
+        &|d| {
+            d.strip_prefix("src/")
+                .map(|r| format!("/ci/a/proj/src/{r}"))
+        },
+        &|d| (!d.starts_with('/')).then(|| format!("/abs dir/{d}")),
+    ];
+    for (body, family, targets) in &cases {
+        let stored = StoredDepfile::new(body.as_bytes().to_vec(), "/ci/a/proj", targets, *family);
+        for (cwd, targets) in [
+            ("/ci/a/proj", targets.clone()),
+            ("/ci/a/proj", t("other.o")),
+            ("/ci/bbbbbbbbbbbbbbbb/proj", targets.clone()),
+            ("/ci/b b/proj", targets.clone()),
+        ] {
+            for (m, map) in maps.iter().enumerate() {
+                let two = stored
+                    .render(cwd, &targets, Some(&ci))
+                    .map(|b| map_back(&b, *family, map).unwrap_or(b));
+                let one = stored.render_mapped(cwd, &targets, Some(&ci), *family, map);
+                let show = |b: &Option<Vec<u8>>| {
+                    b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+                };
+                assert_eq!(
+                    show(&one),
+                    show(&two),
+                    "{body:?} in {cwd} for {targets:?}, map {m}"
+                );
+            }
+        }
+    }
+}
