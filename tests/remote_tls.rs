@@ -222,7 +222,7 @@ fn https_and_rediss_hits_with_a_private_ca() {
     // The entries are on the servers, put there over TLS.
     assert!(walk_files(&nginx.nginx.www.join("cache")).len() >= 2);
     assert!(walk_files(&nginx.nginx.www.join("named")).len() >= 2);
-    assert!(!redis.redis.keys("objcache:*").is_empty());
+    assert!(!redis.redis.keys("ccache:*").is_empty());
 }
 
 /// Both servers hold the entries (stored over their plain ports); asked

@@ -87,6 +87,7 @@ mod source_memo;
 mod splitdwarf;
 mod stats_log;
 mod storage_helpers;
+mod suite_cheap;
 mod suite_parity_a;
 mod suite_parity_b;
 mod trust_config;

@@ -1,12 +1,19 @@
 //! Redis: `redis://[[USER:]PASSWORD@]HOST[:PORT][/DB]`, the same over TLS
 //! as `rediss://…` (with `ca-file=PATH`, see `tls`), and
 //! `redis+unix:SOCKET[?db=N]`. Entries are plain string values under
-//! `objcache:<name>`; the connection is opened on first use.
+//! `ccache:<name>`; the connection is opened on first use.
 
 use std::cell::RefCell;
 use std::sync::mpsc;
 
 use super::{Backend, BackendSpec, RemoteError, Timeouts, MAX_ENTRY};
+
+/// ccache's prefix, so a ccache user's Redis tooling (`ccache:*` in
+/// monitoring, eviction or cleanup scripts) carries over. The two tools'
+/// keys cannot collide: ccache's are 33 characters of `[0-9a-v]`
+/// (base16 then base32hex of a 20-byte digest), objcache's names are 64
+/// hex digits and an upper-case kind letter.
+pub const KEY_PREFIX: &str = "ccache:";
 
 /// What the first read of an entry asks for: more than most entries.
 const FIRST_READ: u64 = 512 << 10;
@@ -42,7 +49,9 @@ impl RedisBackend {
                 super::tls::CA_FILE
             ));
         } else {
-            redis::Client::open(url.as_str()).map_err(|e| format!("{}: {e}", shown()))?
+            connection_info(&url)
+                .and_then(|info| redis::Client::open(info).map_err(|e| e.to_string()))
+                .map_err(|e| format!("{}: {e}", shown()))?
         };
         Ok(RedisBackend {
             client,
@@ -95,6 +104,50 @@ impl RedisBackend {
     }
 }
 
+/// The server and credentials of a URL, read as ccache reads them: user
+/// information without a `:` is a password (`redis://PASSWORD@HOST`, the
+/// form ccache's manual shows), where the client would take it for a user
+/// name and never authenticate; and a Unix socket's URL may carry them too
+/// (`redis+unix://[USER:]PASSWORD@localhost/SOCKET`), where the client
+/// reads them only from the query (`?user=…&pass=…`).
+fn connection_info(url: &str) -> Result<redis::ConnectionInfo, String> {
+    use redis::IntoConnectionInfo;
+    let mut parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let user = super::percent_decode(parsed.username());
+    let password = parsed.password().map(super::percent_decode);
+    let (user, password) = match password {
+        None if !user.is_empty() => (String::new(), Some(user)),
+        password => (user, password),
+    };
+    if parsed.scheme() == "redis+unix" {
+        if parsed
+            .host_str()
+            .is_some_and(|h| !h.is_empty() && h != "localhost")
+        {
+            return Err("a Unix socket's URL names no host other than localhost".to_string());
+        }
+        // Only the socket's path: the client takes no host or user here.
+        parsed = url::Url::parse(&format!(
+            "redis+unix://{}{}",
+            parsed.path(),
+            parsed.query().map(|q| format!("?{q}")).unwrap_or_default()
+        ))
+        .map_err(|e| e.to_string())?;
+    } else {
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+    }
+    let info = parsed.into_connection_info().map_err(|e| e.to_string())?;
+    let mut settings = info.redis_settings().clone();
+    if !user.is_empty() {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = password {
+        settings = settings.set_password(password);
+    }
+    Ok(info.set_redis_settings(settings))
+}
+
 /// A client for `rediss://`, given the trust roots (`tls::roots`): the
 /// client's own would be read again at every connection, within the
 /// connect timeout.
@@ -105,12 +158,13 @@ fn tls_client(url: &str, spec: &BackendSpec) -> Result<redis::Client, String> {
                     certificates are always verified"
             .to_string());
     }
+    let info = connection_info(url)?;
     super::tls::install_provider();
     let certificates = redis::TlsCertificates {
         client_tls: None,
         root_cert: Some(super::tls::to_pem(&super::tls::roots(spec)?)),
     };
-    redis::Client::build_with_tls(url, certificates).map_err(|e| e.to_string())
+    redis::Client::build_with_tls(info, certificates).map_err(|e| e.to_string())
 }
 
 impl Backend for RedisBackend {
@@ -119,7 +173,7 @@ impl Backend for RedisBackend {
     /// `MAX_ENTRY`, read to its end, so a huge value is never transferred.
     /// A value replaced between the commands fails the entry's checksum.
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        let key = format!("objcache:{name}");
+        let key = format!("{KEY_PREFIX}{name}");
         let (len, data) = self.with_connection(move |con| {
             let mut data: Vec<u8> = redis::cmd("GETRANGE")
                 .arg(&key)
@@ -150,15 +204,46 @@ impl Backend for RedisBackend {
     }
 
     fn put(&self, name: &str, data: &[u8]) -> Result<(), RemoteError> {
-        let key = format!("objcache:{name}");
+        let key = format!("{KEY_PREFIX}{name}");
         let data = data.to_vec();
         self.with_connection(move |con| redis::cmd("SET").arg(key).arg(data).query::<()>(con))
     }
 
     fn remove(&self, name: &str) -> Result<bool, RemoteError> {
-        let key = format!("objcache:{name}");
+        let key = format!("{KEY_PREFIX}{name}");
         let removed: u64 =
             self.with_connection(move |con| redis::cmd("DEL").arg(key).query(con))?;
         Ok(removed > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_info;
+
+    fn credentials(url: &str) -> (Option<String>, Option<String>, i64) {
+        let info = connection_info(url).unwrap();
+        let r = info.redis_settings();
+        (
+            r.username().map(str::to_string),
+            r.password().map(str::to_string),
+            r.db(),
+        )
+    }
+
+    #[test]
+    fn user_information_read_as_ccache_reads_it() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(credentials("redis://pw@h:1/2"), (None, some("pw"), 2));
+        assert_eq!(credentials("redis://:pw@h"), (None, some("pw"), 0));
+        assert_eq!(
+            credentials("redis://u:p%40w@h"),
+            (some("u"), some("p@w"), 0)
+        );
+        assert_eq!(credentials("redis://h"), (None, None, 0));
+        let unix = "redis+unix://u:pw@localhost/run/r.sock?db=3";
+        assert_eq!(credentials(unix), (some("u"), some("pw"), 3));
+        assert_eq!(credentials("redis+unix:///r.sock"), (None, None, 0));
+        assert!(connection_info("redis+unix://pw@elsewhere/r.sock").is_err());
     }
 }

@@ -63,6 +63,12 @@ impl Session {
             }
         }
         let direct = manifest_key.is_some();
+        // An input already preprocessed (assembler, `.i`, `.ii`) is looked
+        // up by its own bytes and the arguments, with no preprocessor run:
+        // what direct mode is, and where ccache counts it (its manifest for
+        // such an input names no other file). Only the counting differs
+        // from preprocessor mode; the key is the same.
+        let direct_input = self.config.direct_mode && analysis.language.is_preprocessed();
         if !self.storage.policy().read_only_direct {
             self.settle_before_reading(&analysis, &cwd, direct);
         }
@@ -89,6 +95,12 @@ impl Session {
         if self.storage.policy().read_only_direct {
             // ccache's read_only_direct: results come from direct mode only;
             // otherwise the compiler runs and nothing is stored.
+            if direct_input {
+                let pp = self.preprocess(&analysis, &cwd, &common, false)?;
+                if let Some(code) = self.look_up(&pp, None, true, &analysis, &cwd)? {
+                    return Ok(code);
+                }
+            }
             self.log
                 .note("read_only_direct: no preprocessor-mode lookup; compiling");
             let compiled = self.run_compiler(&analysis, &cwd)?;
@@ -104,22 +116,8 @@ impl Session {
         checks::includes_are_files(&pp.files, &cwd)?;
         self.shard = LocalStore::shard_of(&pp.key);
         self.log.note(format!("result key {}", pp.key.to_hex()));
-        if self.storage.policy().recache {
-            self.log.note("recache: not looking up the cache");
-        } else if let Some(code) = self.serve(&pp.key, &analysis, &cwd)? {
-            self.log.note("preprocessed cache hit");
-            self.changes.push((Counter::PreprocessedCacheHit, 1));
-            let ns = &self.config.namespace;
-            miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
-            // A time the preprocessed text shows was this call's, not the
-            // next one's: such a compile is no more recorded on a hit than
-            // on a miss.
-            let recordable = pp.recordable && self.storage.may_write();
-            if let Some(mkey) = manifest_key.filter(|_| recordable) {
-                if let Ok(recorded) = self.record(&pp.files, &pp.search, &analysis, &cwd, true) {
-                    self.add_recorded(&mkey, &pp, recorded, &analysis, &cwd);
-                }
-            }
+        let found = self.look_up(&pp, manifest_key.as_ref(), direct_input, &analysis, &cwd)?;
+        if let Some(code) = found {
             return Ok(code);
         }
         let pp = self.settle_fresh_includes(pp, &analysis, &cwd, &common, direct);
@@ -129,6 +127,49 @@ impl Session {
             self.store_compiled(&entry, &pp, manifest_key.as_ref(), &analysis, &cwd);
         }
         Ok(compiled.code)
+    }
+
+    /// Looks the result key up and serves a hit (recording it for direct
+    /// mode under `manifest_key`); `direct_input`: the key was made from an
+    /// already-preprocessed input, a direct-mode lookup.
+    fn look_up(
+        &mut self,
+        pp: &Preprocessed,
+        manifest_key: Option<&Key>,
+        direct_input: bool,
+        analysis: &ArgsAnalysis,
+        cwd: &str,
+    ) -> Result<Option<i32>, Fallback> {
+        if self.storage.policy().recache {
+            self.log.note("recache: not looking up the cache");
+            return Ok(None);
+        }
+        let Some(code) = self.serve(&pp.key, analysis, cwd)? else {
+            if direct_input {
+                self.changes.push((Counter::DirectCacheMiss, 1));
+            }
+            return Ok(None);
+        };
+        if direct_input {
+            self.log
+                .note("direct cache hit (the input is already preprocessed)");
+            self.changes.push((Counter::DirectCacheHit, 1));
+        } else {
+            self.log.note("preprocessed cache hit");
+            self.changes.push((Counter::PreprocessedCacheHit, 1));
+        }
+        let ns = &self.config.namespace;
+        miss_inputs::touch_miss_inputs(self.explain_target.as_ref(), &self.storage, ns);
+        // A time the preprocessed text shows was this call's, not the
+        // next one's: such a compile is no more recorded on a hit than
+        // on a miss.
+        let recordable = pp.recordable && self.storage.may_write();
+        if let Some(mkey) = manifest_key.filter(|_| recordable) {
+            if let Ok(recorded) = self.record(&pp.files, &pp.search, analysis, cwd, true) {
+                self.add_recorded(mkey, pp, recorded, analysis, cwd);
+            }
+        }
+        Ok(Some(code))
     }
 
     /// Everything about the call that comes before its keys: the analysis

@@ -20,7 +20,7 @@ fn corrupted_redis(tamper: &dyn Fn(&RedisServer)) {
     let (a, expected) = unit(&proj, "src/util.c");
     let r1 = Runner::new(&redis.url());
     r1.compile(&proj, &a, "out.o", &expected);
-    assert!(!redis.keys("objcache:*R").is_empty());
+    assert!(!redis.keys("ccache:*R").is_empty());
     tamper(&redis);
 
     let r2 = Runner::new(&redis.url());
@@ -43,7 +43,7 @@ fn corrupted_redis(tamper: &dyn Fn(&RedisServer)) {
 #[test]
 fn redis_garbage_result_is_rejected() {
     corrupted_redis(&|redis| {
-        for k in redis.keys("objcache:*R") {
+        for k in redis.keys("ccache:*R") {
             redis.set(&k, b"this is not an objcache entry at all");
         }
     });
@@ -52,7 +52,7 @@ fn redis_garbage_result_is_rejected() {
 #[test]
 fn redis_flipped_byte_in_result_is_rejected() {
     corrupted_redis(&|redis| {
-        for k in redis.keys("objcache:*R") {
+        for k in redis.keys("ccache:*R") {
             let mut v = redis.get(&k).unwrap();
             flip_middle_byte(&mut v);
             redis.set(&k, &v);
@@ -63,7 +63,7 @@ fn redis_flipped_byte_in_result_is_rejected() {
 #[test]
 fn redis_truncated_result_is_rejected() {
     corrupted_redis(&|redis| {
-        for k in redis.keys("objcache:*R") {
+        for k in redis.keys("ccache:*R") {
             let v = redis.get(&k).unwrap();
             redis.set(&k, &v[..v.len() - 1]);
         }
@@ -73,7 +73,7 @@ fn redis_truncated_result_is_rejected() {
 #[test]
 fn redis_flipped_byte_everywhere_is_rejected() {
     corrupted_redis(&|redis| {
-        for k in redis.keys("objcache:*") {
+        for k in redis.keys("ccache:*") {
             let mut v = redis.get(&k).unwrap();
             flip_middle_byte(&mut v);
             redis.set(&k, &v);
@@ -89,11 +89,11 @@ fn redis_valid_entry_under_another_key_is_rejected() {
     let (b, expected_b) = unit(&proj, "src/math.c");
     let r1 = Runner::new(&redis.url());
     r1.compile(&proj, &a, "out.o", &expected_a);
-    let keys_a = redis.keys("objcache:*R");
+    let keys_a = redis.keys("ccache:*R");
     assert_eq!(keys_a.len(), 1);
     r1.compile(&proj, &b, "out.o", &expected_b);
     let key_b: Vec<String> = redis
-        .keys("objcache:*R")
+        .keys("ccache:*R")
         .into_iter()
         .filter(|k| !keys_a.contains(k))
         .collect();
@@ -125,10 +125,10 @@ fn redis_valid_manifest_under_another_key_is_rejected() {
     let (b, expected_b) = unit(&proj, "src/math.c");
     let r1 = Runner::new(&redis.url());
     r1.compile(&proj, &a, "out.o", &expected_a);
-    let keys_a = redis.keys("objcache:*");
+    let keys_a = redis.keys("ccache:*");
     r1.compile(&proj, &b, "out.o", &expected_b);
     let new: Vec<String> = redis
-        .keys("objcache:*")
+        .keys("ccache:*")
         .into_iter()
         .filter(|k| !keys_a.contains(k))
         .collect();

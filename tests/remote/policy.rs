@@ -194,7 +194,7 @@ fn reshare_pushes_local_hits_to_the_remote() {
     assert_eq!(hits(&s), 2, "{s:?}");
     assert!(get(&s, "remote_storage_write") >= 1, "{s:?}");
     assert!(
-        !redis.keys("objcache:*R").is_empty(),
+        !redis.keys("ccache:*R").is_empty(),
         "reshare must push the result"
     );
 

@@ -322,7 +322,7 @@ fn redis_oversized_value_is_not_downloaded() {
     let writer = Runner::new(&server.url());
     writer.compile(&proj, &a, "out.o", &expected);
     let huge = vec![b'x'; 150 << 20];
-    for key in server.keys("objcache:*") {
+    for key in server.keys("ccache:*") {
         server.set(&key, &huge);
     }
     let sent = server.bytes_sent();

@@ -140,12 +140,12 @@ impl SharedBackend for SharedRedis {
         assert!(!keys.is_empty(), "runner 1 stored nothing in redis");
         for k in &keys {
             let name = k
-                .strip_prefix("objcache:")
-                .unwrap_or_else(|| panic!("redis key {k:?} lacks the objcache: prefix"));
+                .strip_prefix("ccache:")
+                .unwrap_or_else(|| panic!("redis key {k:?} lacks the ccache: prefix"));
             let (hex, kind) = name.split_at(name.len() - 1);
             assert!(
                 is_hex64(hex) && (kind == "R" || kind == "M"),
-                "redis key {k:?} is not objcache:<64 hex><R|M>"
+                "redis key {k:?} is not ccache:<64 hex><R|M>"
             );
         }
         assert!(
