@@ -43,9 +43,21 @@ pub fn open_cache_file(path: &Path) -> io::Result<(fs::File, u64)> {
 /// given to `--inspect`): symlinks are followed, but a FIFO never blocks
 /// and only a regular file is accepted. Returns the file and its length.
 pub fn open_regular_file(path: &Path) -> io::Result<(fs::File, u64)> {
+    let (file, meta) = open_regular_file_meta(path)?;
+    Ok((file, meta.len()))
+}
+
+/// `open_regular_file`, with the metadata of the file opened.
+pub fn open_regular_file_meta(path: &Path) -> io::Result<(fs::File, fs::Metadata)> {
     let file = open_nonblocking(path, fs::OpenOptions::new().read(true), 0)?;
-    let len = regular_len(&file)?;
-    Ok((file, len))
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok((file, meta))
 }
 
 /// Opens a file the user names to append to it (`log_file`, `stats_log`),

@@ -5,6 +5,7 @@
 //! the inode memo knows, they are recalled instead, as ccache's inode
 //! cache recalls a source's digest.
 
+use std::fs;
 use std::io::Read;
 use std::path::Path;
 
@@ -112,17 +113,13 @@ pub struct Source {
 /// remembered if the file is settled at `coarse_start_ns`, so that a
 /// later write gives it another identity.
 pub fn read(path: &Path, memo: Option<&InodeMemo>, coarse_start_ns: i64) -> Source {
-    let Ok((mut file, len)) = crate::files::open_regular_file(path) else {
+    let Ok((file, before)) = crate::files::open_regular_file_meta(path) else {
         return Source::default();
     };
-    let (Ok(before), mut text) = (file.metadata(), Vec::new()) else {
+    let Some(text) = read_all(&file, before.len()) else {
         return Source::default();
     };
-    text.reserve_exact(len as usize + 1);
-    if file.read_to_end(&mut text).is_err() {
-        return Source::default();
-    }
-    let memo = memo.filter(|_| len >= MEMO_MIN_SIZE);
+    let memo = memo.filter(|_| before.len() >= MEMO_MIN_SIZE);
     let unchanged = || file.metadata().ok().filter(|m| same_identity(&before, m));
     let Some((memo, after)) = memo.zip(unchanged()) else {
         return derived(text);
@@ -150,6 +147,27 @@ pub fn read(path: &Path, memo: Option<&InodeMemo>, coarse_start_ns: i64) -> Sour
         facts: Some(facts),
         recalled: false,
     }
+}
+
+/// The file's text, `len` bytes by its metadata, or more if it grew: read
+/// directly, as `read_to_end` would `stat` again for the size and read in
+/// growing steps.
+fn read_all(mut file: &fs::File, len: u64) -> Option<Vec<u8>> {
+    let mut text = vec![0; usize::try_from(len).ok()?.checked_add(1)?];
+    let mut n = 0;
+    loop {
+        match file.read(&mut text[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+        if n == text.len() {
+            text.resize(n * 2, 0);
+        }
+    }
+    text.truncate(n);
+    Some(text)
 }
 
 fn derived(text: Vec<u8>) -> Source {

@@ -120,3 +120,17 @@ fn an_unreadable_source_has_no_facts() {
     let directory = read(dir.path(), None, 0);
     assert!(directory.text.is_none() && directory.facts.is_none());
 }
+
+#[test]
+fn a_source_longer_than_its_metadata_said_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.c");
+    let text: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(&path, &text).unwrap();
+    let file = fs::File::open(&path).unwrap();
+    for said in [0, 1, 4096, 99_999, 100_000, 200_000] {
+        let mut f = &file;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).unwrap();
+        assert_eq!(read_all(&file, said).as_deref(), Some(&text[..]), "{said}");
+    }
+}
