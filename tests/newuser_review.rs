@@ -155,3 +155,26 @@ fn explain_with_the_output_named_late_says_where_it_goes() {
         out.dump()
     );
 }
+
+/// The compiler lookup skips ccache; a `prefix_command` lookup must not:
+/// a prefix may be any program, one named ccache too.
+#[test]
+fn a_prefix_command_named_ccache_still_runs() {
+    require("gcc");
+    let env = TestEnv::new();
+    let bin = env.dir("bin");
+    let ran = env.root().join("prefix-ran");
+    write_file(
+        &bin.join("ccache"),
+        &format!("#!/bin/sh\necho ran > '{}'\nexec \"$@\"\n", ran.display()),
+    );
+    fs::set_permissions(bin.join("ccache"), fs::Permissions::from_mode(0o755)).unwrap();
+    let proj = env.copy_fixture("hello", "proj");
+    let orig = std::env::var("PATH").unwrap_or_default();
+    let mut cmd = env.objcache_in(&proj, ["gcc", "-c", "hello.c", "-o", "hello.o"]);
+    cmd.env("PATH", format!("{}:{orig}", bin.display()))
+        .env("CCACHE_PREFIX", "ccache");
+    let out = run(&mut cmd);
+    assert!(out.success(), "{}", out.dump());
+    assert!(ran.exists(), "the prefix did not run: {}", out.dump());
+}

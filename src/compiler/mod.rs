@@ -53,14 +53,26 @@ pub struct Compiler {
 /// again, an endless loop of execs; and its binary would stand in the key
 /// for the compiler's, so a compiler upgrade would still hit.
 pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
+    find(name, path_list, true)
+}
+
+/// Finds the program `name` as [`locate`] does, skipping objcache itself
+/// only: a `prefix_command` may be any program, ccache too.
+pub fn locate_program(name: &str, path_list: &str) -> Result<PathBuf, String> {
+    find(name, path_list, false).map(|c| c.path)
+}
+
+fn find(name: &str, path_list: &str, skip_tools: bool) -> Result<Compiler, String> {
     let me = running_exe();
     let is_me = |real: &Path| -> bool {
-        let tool = real
-            .file_name()
-            .is_some_and(|f| crate::is_tool_name(&f.to_string_lossy()));
-        tool || me
-            .as_ref()
-            .is_some_and(|me| real == me || real.file_name() == me.file_name())
+        let tool = skip_tools
+            && real
+                .file_name()
+                .is_some_and(|f| crate::is_tool_name(&f.to_string_lossy()));
+        tool || match &me {
+            Some(me) => real == me || real.file_name() == me.file_name(),
+            None => real.file_name().is_some_and(|f| f == "objcache"),
+        }
     };
     let found = |path: PathBuf| {
         let real = fs::canonicalize(&path).ok();
