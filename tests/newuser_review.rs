@@ -178,3 +178,41 @@ fn a_prefix_command_named_ccache_still_runs() {
     assert!(out.success(), "{}", out.dump());
     assert!(ran.exists(), "the prefix did not run: {}", out.dump());
 }
+
+/// `musl-gcc` (musl-tools) is a script that runs `x86_64-linux-gnu-gcc`
+/// by name. Linked, its compiles were cached with the script as the
+/// compiler's identity: a gcc upgrade would still have hit the old
+/// objects. Unlinked, the gcc it runs comes through its own link and is
+/// cached under gcc's identity.
+#[test]
+fn a_compiler_wrapper_script_gets_no_link_and_is_cached_through_its_gcc() {
+    let Some(wrapper) = which("musl-gcc") else {
+        eprintln!("SKIPPED a_compiler_wrapper_script_gets_no_link: no musl-gcc (musl-tools)");
+        return;
+    };
+    let env = TestEnv::new();
+    let links = env.dir("masq");
+    run_ok(env.objcache().arg("--install-symlinks").arg(&links));
+    for name in ["musl-gcc", "x86_64-linux-musl-gcc"] {
+        assert!(
+            fs::symlink_metadata(links.join(name)).is_err(),
+            "{name} ({}) is a script and got a link",
+            wrapper.display()
+        );
+    }
+    let proj = env.copy_fixture("hello", "proj");
+    let orig = std::env::var("PATH").unwrap_or_default();
+    let path = format!("{}:{orig}", links.display());
+    for round in 0..2 {
+        let mut cmd = Command::new("musl-gcc");
+        clean_env(&mut cmd);
+        cmd.env("PATH", &path)
+            .env("CCACHE_DIR", &env.cache_dir)
+            .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent")
+            .args(["-c", "hello.c", "-o", "hello.o"])
+            .current_dir(&proj);
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(60));
+        assert!(out.success(), "{}", out.dump());
+        assert_eq!((env.misses(), env.hits()), (1, round));
+    }
+}
