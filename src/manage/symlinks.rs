@@ -125,8 +125,8 @@ pub fn compilers_in_path(path_list: &str, dir: &Path, me: Option<&Path>) -> BTre
 /// unlinked, the gcc it runs comes through its own link, identity and all.
 fn is_script(path: &Path) -> bool {
     let mut start = [0u8; 2];
-    fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut start))
+    crate::files::open_regular_file(path)
+        .and_then(|(mut f, _)| std::io::Read::read_exact(&mut f, &mut start))
         .is_ok_and(|()| &start == b"#!")
 }
 
