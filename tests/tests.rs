@@ -65,6 +65,7 @@ mod manage_parity;
 mod manager_cli;
 mod masquerade;
 mod miss_inputs_policy;
+mod newuser_review;
 mod outputs;
 mod outputs_trust;
 mod package;

@@ -47,11 +47,29 @@ pub struct Compiler {
 
 /// Finds the compiler `name` (a path, or a name to look up in `path_list`),
 /// skipping anything that is objcache itself, so a masquerading symlink can
-/// never make objcache call itself.
+/// never make objcache call itself. ccache (a link of `/usr/lib/ccache`
+/// further along `PATH`) is skipped too: run with `CCACHE_DISABLE`, it
+/// runs the first compiler of its name in `PATH`, which is objcache's link
+/// again, an endless loop of execs; and its binary would stand in the key
+/// for the compiler's, so a compiler upgrade would still hit.
 pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
+    find(name, path_list, true)
+}
+
+/// Finds the program `name` as [`locate`] does, skipping objcache itself
+/// only: a `prefix_command` may be any program, ccache too.
+pub fn locate_program(name: &str, path_list: &str) -> Result<PathBuf, String> {
+    find(name, path_list, false).map(|c| c.path)
+}
+
+fn find(name: &str, path_list: &str, skip_tools: bool) -> Result<Compiler, String> {
     let me = running_exe();
     let is_me = |real: &Path| -> bool {
-        match &me {
+        let tool = skip_tools
+            && real
+                .file_name()
+                .is_some_and(|f| crate::is_tool_name(&f.to_string_lossy()));
+        tool || match &me {
             Some(me) => real == me || real.file_name() == me.file_name(),
             None => real.file_name().is_some_and(|f| f == "objcache"),
         }
@@ -69,7 +87,7 @@ pub fn locate(name: &str, path_list: &str) -> Result<Compiler, String> {
     };
     if name.contains('/') {
         return found(PathBuf::from(name))
-            .ok_or_else(|| format!("{name} is objcache itself, not a compiler"));
+            .ok_or_else(|| format!("{name} is objcache or ccache, not a compiler"));
     }
     for dir in path_list.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(dir).join(name);

@@ -41,12 +41,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
 /// decides the version it gives).
 pub fn run_as(name: &'static str, args: Vec<OsString>) -> i32 {
     let mut cmd = command().name(name);
-    let matches = match cmd
-        .try_get_matches_from_mut(std::iter::once(OsString::from("objcache")).chain(args))
-    {
+    let matches = match cmd.try_get_matches_from_mut(
+        std::iter::once(OsString::from("objcache")).chain(args.iter().cloned()),
+    ) {
         Ok(m) => m,
         Err(e) if e.use_stderr() => {
-            match unknown::message(&e) {
+            match unknown::message(&e).or_else(|| unknown::operand(&e, &args)) {
                 Some(message) => eprintln!("objcache: error: {message}"),
                 None => eprint!("objcache: {}", e.render()),
             }

@@ -110,12 +110,24 @@ pub fn compilers_in_path(path_list: &str, dir: &Path, me: Option<&Path>) -> BTre
             let path = entry.path();
             let executable = fs::metadata(&path)
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-            if executable && !leads_to_tool(&path, me) {
+            if executable && !leads_to_tool(&path, me) && !is_script(&path) {
                 found.insert(name);
             }
         }
     }
     found
+}
+
+/// Whether `path` is a script (`#!`): a compiler's wrapper, like
+/// `musl-gcc` or `x86_64-linux-musl-gcc`, which runs `gcc` (or a cross
+/// gcc) by its name. Linked, it would be cached with the script as the
+/// compiler's identity, so a gcc upgrade would still hit its old objects;
+/// unlinked, the gcc it runs comes through its own link, identity and all.
+fn is_script(path: &Path) -> bool {
+    let mut start = [0u8; 2];
+    crate::files::open_regular_file(path)
+        .and_then(|(mut f, _)| std::io::Read::read_exact(&mut f, &mut start))
+        .is_ok_and(|()| &start == b"#!")
 }
 
 /// Brings the links in `dir` to `target` up to date with `wanted`: makes
@@ -244,8 +256,9 @@ mod tests {
         }
     }
 
+    /// A stand-in for a compiler's binary (not a script).
     fn exe(path: &Path) {
-        fs::write(path, "#!/bin/sh\n").unwrap();
+        fs::write(path, "\x7fELF").unwrap();
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -261,6 +274,13 @@ mod tests {
             exe(&bin.join(name));
         }
         fs::write(bin.join("g++"), "not executable").unwrap();
+        let wrapper = bin.join("x86_64-linux-musl-gcc");
+        fs::write(
+            &wrapper,
+            "#!/bin/sh\nexec gcc \"$@\" -specs musl-gcc.specs\n",
+        )
+        .unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
         symlink(&me, bin.join("cc")).unwrap();
         let path_list = format!("{}:{}", dir.display(), bin.display());
 

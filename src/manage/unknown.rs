@@ -4,6 +4,8 @@
 //! that option, `--recompress` too). A prefix of several is an error that
 //! names them; a misspelt name an error that names the nearest one.
 
+use std::ffi::OsString;
+
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use super::cli::MANAGER_OPTIONS;
@@ -37,6 +39,25 @@ pub fn message(e: &clap::Error) -> Option<String> {
         Some(long) => format!("unknown option '--{name}'; did you mean '--{long}'?"),
         None => format!("unknown option '--{name}'; see objcache --help"),
     })
+}
+
+/// The message for an operand that no option takes, when `--explain` was
+/// given: its OUTPUT is optional, so an option between the two (`--explain
+/// --format json foo.o`) leaves `foo.o` alone; say where it goes.
+pub fn operand(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if arg.starts_with('-') || !args.iter().any(|a| a == "--explain") {
+        return None;
+    }
+    Some(format!(
+        "unexpected argument '{arg}': to explain one output, name it right after \
+         --explain (--explain {arg} --format json)"
+    ))
 }
 
 /// The visible option whose name is nearest to `name`, if one is near

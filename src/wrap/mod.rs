@@ -425,7 +425,7 @@ fn with_prefix(config: &Config, prefix: &str, program: &Path) -> Command {
             let found = if first.contains('/') {
                 Ok(std::path::PathBuf::from(first))
             } else {
-                compiler::locate(first, &path_list(config)).map(|c| c.path)
+                compiler::locate_program(first, &path_list(config))
             };
             let path = found.unwrap_or_else(|_| {
                 eprintln!("objcache: error: prefix command {first}: not found in PATH");
