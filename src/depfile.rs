@@ -58,7 +58,7 @@ pub fn dependencies(body: &[u8], phony: bool) -> Option<Vec<String>> {
     if rule.phony && !phony {
         return None;
     }
-    Some(rule.deps.into_iter().map(|d| d.name).collect())
+    Some(rule.deps.into_iter().map(|d| d.name.into_owned()).collect())
 }
 
 /// Version 2: the body is the `.d` as the compiler wrote it for the

@@ -9,6 +9,7 @@
 //! `\ `, the escape of a space), a tab, a carriage return, a lone `$` or
 //! an unescaped `#`.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 /// One file name of a rule: as the compiler wrote it and the name it
@@ -16,7 +17,8 @@ use std::path::Path;
 #[derive(Debug, PartialEq)]
 pub(super) struct Token<'a> {
     pub raw: &'a str,
-    pub name: String,
+    /// Borrowed from `raw` when it has no escapes, as most names.
+    pub name: Cow<'a, str>,
 }
 
 /// Splits `text` (a rule's targets, or its dependencies after the colon,
@@ -57,7 +59,7 @@ fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
         .map_or(bytes.len(), |p| start + p);
     if matches!(bytes.get(plain_end), None | Some(b' ' | b'\n')) {
         let raw = &text[start..plain_end];
-        let name = raw.to_string();
+        let name = Cow::Borrowed(raw);
         return Some((Token { raw, name }, plain_end));
     }
     let mut name = bytes[start..plain_end].to_vec();
@@ -95,7 +97,7 @@ fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
             }
         }
     }
-    let name = String::from_utf8(name).ok()?;
+    let name = Cow::Owned(String::from_utf8(name).ok()?);
     let raw = &text[start..i];
     Some((Token { raw, name }, i))
 }
@@ -104,7 +106,8 @@ fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
 /// write differently or ambiguously (see the module's comment), or one
 /// with a newline.
 pub fn escape(name: &str) -> Option<String> {
-    if !name.contains([' ', '#', '$', '\\', '\t', '\r', '\n']) {
+    let special = |b: &u8| matches!(b, b' ' | b'#' | b'$' | b'\\' | b'\t' | b'\r' | b'\n');
+    if !name.as_bytes().iter().any(special) {
         return Some(name.to_string());
     }
     let mut out = String::with_capacity(name.len() + 8);
@@ -125,7 +128,12 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Option<Vec<String>> {
-        Some(tokens(text)?.into_iter().map(|t| t.name).collect())
+        Some(
+            tokens(text)?
+                .into_iter()
+                .map(|t| t.name.into_owned())
+                .collect(),
+        )
     }
 
     #[test]

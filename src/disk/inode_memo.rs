@@ -185,12 +185,12 @@ impl InodeMemo {
     /// The digest remembered for `id`, if a slot holds one.
     pub fn recall(&self, id: &Identity) -> Option<[u8; 32]> {
         let (bucket, check_key) = self.read_bucket(id)?;
+        // The key first: a check word costs a keyed hash, and most slots
+        // of a bucket hold other keys.
         bucket
             .chunks(SLOT)
-            .find_map(|slot| match read_slot(slot, &check_key) {
-                Some((key, digest)) if key == id.0 => Some(digest),
-                _ => None,
-            })
+            .filter(|slot| slot[..KEY_LEN] == id.0)
+            .find_map(|slot| read_slot(slot, &check_key).map(|(_, digest)| digest))
     }
 
     /// Remembers `digest` for `id` (best effort): in the slot that holds
