@@ -4,7 +4,7 @@
 //! the compiler reads, so on lookup an unchanged probe directory stamp
 //! proves no file appeared; otherwise each candidate must still be absent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
@@ -215,13 +215,17 @@ fn first_present<'a>(
     names: impl Iterator<Item = &'a Path>,
     count: usize,
 ) -> Probed<'a> {
-    let listing: Option<HashSet<std::ffi::OsString>> = (count > 16)
+    // Sorted for binary search: cheaper than hashing each of hundreds of
+    // names with SipHash, and no name can make a lookup slow.
+    let listing: Option<Vec<std::ffi::OsString>> = (count > 16)
         .then(|| fs::read_dir(dir).ok())
         .flatten()
         .map(|entries| {
-            entries
+            let mut names: Vec<_> = entries
                 .filter_map(|e| e.ok().map(|e| e.file_name()))
-                .collect()
+                .collect();
+            names.sort_unstable();
+            names
         });
     let mut covered = true;
     for n in names {
@@ -230,7 +234,9 @@ fn first_present<'a>(
             _ => None,
         };
         let first_absent = match (&listing, first) {
-            (Some(listing), Some(first)) => !listing.contains(first),
+            (Some(listing), Some(first)) => listing
+                .binary_search_by(|n| n.as_os_str().cmp(first))
+                .is_err(),
             (None, Some(first)) => dir.join(first).symlink_metadata().is_err(),
             (_, None) => false,
         };
