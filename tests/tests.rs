@@ -84,6 +84,7 @@ mod remote_tls;
 mod shared_cache;
 mod size;
 mod sloppiness;
+mod source_attack;
 mod source_memo;
 mod splitdwarf;
 mod stats_log;

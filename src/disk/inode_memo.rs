@@ -57,10 +57,17 @@ impl Identity {
         }
     }
 
-    /// The identity of a source file whose facts (`hash::source`) a slot
-    /// holds, apart from the slot of its digest.
-    pub fn of_source_facts(meta: &fs::Metadata) -> Identity {
-        Identity::tagged(meta, Some((b"facts", &[0; 32])))
+    /// The identities of a source file's digest and of its facts
+    /// (`hash::source`) on the file system `fs_id` names
+    /// (`source_fs_id`): two images mounted in turn on one loop device
+    /// show the same device, inode and stamps for files that differ.
+    pub fn of_source(meta: &fs::Metadata, fs_id: u64) -> [Identity; 2] {
+        let mut extra = [0; 32];
+        extra[..8].copy_from_slice(&fs_id.to_le_bytes());
+        [
+            Identity::tagged(meta, Some((b"texts", &extra))),
+            Identity::tagged(meta, Some((b"facts", &extra))),
+        ]
     }
 
     fn tagged(meta: &fs::Metadata, extra: Option<(&[u8; 5], &[u8; 32])>) -> Identity {
@@ -281,6 +288,43 @@ impl InodeMemo {
         temp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// The id of the file system `file` is on (`statfs`'s `f_fsid`), if a
+/// file's identity there names its content for good: a local file system
+/// whose kernel stamps each write by this machine's clock. Not an image
+/// format that keeps the stamps it was built with and numbers inodes by
+/// their order (squashfs, erofs, iso9660), nor a network or FUSE one
+/// (another machine's clock, attributes cached apart from the content),
+/// nor one not known. Its id tells apart images with their own UUIDs
+/// mounted in turn on one loop device.
+pub fn source_fs_id(file: &fs::File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fstatfs writes into the struct we own, for an fd we hold.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return None;
+    }
+    // SAFETY: fsid_t is two C ints (its fields are private in libc).
+    let fsid: [libc::c_int; 2] = unsafe { std::mem::transmute(st.f_fsid) };
+    let id = (u64::from(fsid[0] as u32) << 32) | u64::from(fsid[1] as u32);
+    stamps_by_this_kernel(st.f_type as i64).then_some(id)
+}
+
+/// Does a file system of this `f_type` stamp every change with this
+/// kernel's clock (so that a ctime is never repeated for another content)?
+fn stamps_by_this_kernel(f_type: i64) -> bool {
+    const KNOWN: [i64; 8] = [
+        0xEF53,     // ext2, ext3, ext4
+        0x58465342, // XFS
+        0x9123683E, // Btrfs
+        0x01021994, // tmpfs
+        0x794C7630, // overlayfs
+        0x2FC12FC1, // ZFS
+        0xF2F52010, // F2FS
+        0xCA451A4E, // bcachefs
+    ];
+    KNOWN.contains(&f_type)
 }
 
 /// Is the file on a local file system? An inode number names one file

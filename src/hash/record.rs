@@ -675,6 +675,12 @@ mod tests {
             seed = seed.wrapping_add(1);
             let got = (time_names(&text), has_file_macro(&text));
             assert_eq!(got, naive(&text), "{}", String::from_utf8_lossy(&text));
+            assert_eq!(
+                source_macros(&text),
+                got,
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
         }
     }
 

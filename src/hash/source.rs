@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::record::{self, TimeNames};
-use crate::disk::inode_memo::{same_identity, settled, Identity, InodeMemo};
+use crate::disk::inode_memo::{same_identity, settled, source_fs_id, Identity, InodeMemo};
 
 /// Only a first part of the source is searched for the comment that keeps
 /// it out of the cache, as in ccache.
@@ -119,13 +119,14 @@ pub fn read(path: &Path, memo: Option<&InodeMemo>, coarse_start_ns: i64) -> Sour
     let Some(text) = read_all(&file, before.len()) else {
         return Source::default();
     };
-    let memo = memo.filter(|_| before.len() >= MEMO_MIN_SIZE);
     let unchanged = || file.metadata().ok().filter(|m| same_identity(&before, m));
-    let Some((memo, after)) = memo.zip(unchanged()) else {
+    let usable = memo
+        .filter(|_| before.len() >= MEMO_MIN_SIZE)
+        .and_then(|memo| Some((memo, source_fs_id(&file)?, unchanged()?)));
+    let Some((memo, fs_id, after)) = usable else {
         return derived(text);
     };
-    let digest_id = Identity::of(&after, None);
-    let facts_id = Identity::of_source_facts(&after);
+    let [digest_id, facts_id] = Identity::of_source(&after, fs_id);
     let recalled = memo.recall(&digest_id).and_then(|digest| {
         let slot = memo.recall(&facts_id)?;
         SourceFacts::decode(digest, &slot)

@@ -211,3 +211,26 @@ fn the_identity_is_the_documented_stream() {
         assert_eq!(Identity::of(&meta, names).0, key);
     }
 }
+
+/// A source's identity is trusted only where this kernel stamps every
+/// write: not on image formats that keep their build's stamps, nor on
+/// network or FUSE file systems, nor on ones not known.
+#[test]
+fn a_source_identity_is_trusted_only_where_the_kernel_stamps_writes() {
+    for local in [0xEF53, 0x58465342, 0x9123683E, 0x01021994, 0x794C7630] {
+        assert!(stamps_by_this_kernel(local), "{local:#x}");
+    }
+    let others = [
+        0x73717368, // squashfs
+        0xE0F5E1E2, // erofs
+        0x9660,     // iso9660
+        0x6969,     // NFS
+        0x65735546, // FUSE
+        0xFF534D42, // CIFS
+        0x4d44,     // FAT
+        0,
+    ];
+    for other in others {
+        assert!(!stamps_by_this_kernel(other), "{other:#x}");
+    }
+}
