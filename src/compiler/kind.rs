@@ -36,12 +36,17 @@ fn by_name(path: &Path) -> CompilerType {
 /// of its symlinks, and for `cc`/`c++` the name of a compiler in the same
 /// directory that is the same file (a hard link). One step further than
 /// ccache: a `gcc` that is a symlink to clang is clang, as it behaves.
-pub fn guess(path: &Path) -> CompilerType {
+///
+/// `real`: the compiler's real path, when it is known: its name is the
+/// name at the end of the symlinks, which are then not read again.
+pub fn guess(path: &Path, real: Option<&Path>) -> CompilerType {
+    let end_name = || match real {
+        Some(real) => by_name(real),
+        None => by_name(&follow_symlinks(path)),
+    };
     match by_name(path) {
         CompilerType::Other => by_name(&same_file_by_name(&follow_symlinks(path))),
-        CompilerType::Gcc if by_name(&follow_symlinks(path)) == CompilerType::Clang => {
-            CompilerType::Clang
-        }
+        CompilerType::Gcc if end_name() == CompilerType::Clang => CompilerType::Clang,
         known => known,
     }
 }
@@ -107,16 +112,24 @@ mod tests {
         fs::write(&real, "").unwrap();
         std::os::unix::fs::symlink("clang-17", dir.path().join("mid")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("mid"), dir.path().join("cc")).unwrap();
-        assert_eq!(guess(&dir.path().join("cc")), CompilerType::Clang);
+        assert_eq!(guess(&dir.path().join("cc"), None), CompilerType::Clang);
         // A name that says something wins over the link's target, but a
         // gcc that is really clang is clang.
         std::os::unix::fs::symlink("clang-17", dir.path().join("nvcc")).unwrap();
-        assert_eq!(guess(&dir.path().join("nvcc")), CompilerType::Nvcc);
+        assert_eq!(guess(&dir.path().join("nvcc"), None), CompilerType::Nvcc);
         std::os::unix::fs::symlink("clang-17", dir.path().join("gcc")).unwrap();
-        assert_eq!(guess(&dir.path().join("gcc")), CompilerType::Clang);
+        assert_eq!(guess(&dir.path().join("gcc"), None), CompilerType::Clang);
         let hard = dir.path().join("g++");
         fs::write(&hard, "").unwrap();
         fs::hard_link(&hard, dir.path().join("c++")).unwrap();
-        assert_eq!(guess(&dir.path().join("c++")), CompilerType::Gcc);
+        assert_eq!(guess(&dir.path().join("c++"), None), CompilerType::Gcc);
+        // With the real path known, the links are not read again, and the
+        // guess is the same, through a symlinked directory too.
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("bin")).unwrap();
+        for name in ["cc", "nvcc", "gcc", "c++", "bin/gcc", "bin/c++", "bin/mid"] {
+            let path = dir.path().join(name);
+            let real = fs::canonicalize(&path).unwrap();
+            assert_eq!(guess(&path, Some(&real)), guess(&path, None), "{name}");
+        }
     }
 }

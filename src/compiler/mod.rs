@@ -79,8 +79,8 @@ fn find(name: &str, path_list: &str, skip_tools: bool) -> Result<Compiler, Strin
         match real {
             Some(real) if is_me(&real) => None,
             real => Some(Compiler {
+                kind: kind::guess(&path, real.as_deref()),
                 real: real.unwrap_or_else(|| path.clone()),
-                kind: kind::guess(&path),
                 path,
             }),
         }

@@ -239,10 +239,27 @@ impl PchOptions {
             .chain(chain.iter().map(|(d, _, ends)| (*d, *ends)))
             .collect();
         let same = SameDir::default();
+        // A directory named twice (the source's own and an `-I` for it) is
+        // looked into once: each answer is kept by path and question.
+        let mut asked: Vec<(PathBuf, bool, bool)> = Vec::new();
+        let mut ask = |path: PathBuf, is_file: bool| -> bool {
+            if let Some(&(_, _, answer)) =
+                asked.iter().find(|(p, f, _)| *f == is_file && *p == path)
+            {
+                return answer;
+            }
+            let answer = if is_file {
+                path.is_file()
+            } else {
+                path.exists()
+            };
+            asked.push((path, is_file, answer));
+            answer
+        };
         for (i, &(dir, ends)) in dirs.iter().enumerate() {
             for suffix in suffixes {
                 let candidate = dir.join(format!("{name}{suffix}"));
-                if !found.contains(&candidate) && candidate.exists() {
+                if !found.contains(&candidate) && ask(candidate.clone(), false) {
                     found.push(candidate);
                 }
             }
@@ -250,7 +267,7 @@ impl PchOptions {
                 break;
             }
             let named_again = || dirs[i + 1..].iter().any(|(later, _)| same.is(dir, later));
-            if ends && dir.join(name).is_file() && !named_again() {
+            if ends && ask(dir.join(name), true) && !named_again() {
                 break;
             }
         }

@@ -19,7 +19,7 @@ mod shard;
 pub mod stats_log;
 
 use std::fs;
-use std::io::{self, Seek, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -288,8 +288,7 @@ fn modify_with<T>(
     }
     let result = f(&mut counters);
     let out = counters.serialize();
-    file.seek(io::SeekFrom::Start(0))?;
-    file.write_all(out.as_bytes())?;
+    std::os::unix::fs::FileExt::write_all_at(&file, out.as_bytes(), 0)?;
     file.set_len(out.len() as u64)?;
     if legacy.is_some() {
         legacy::remove(cache_dir, shard);

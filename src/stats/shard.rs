@@ -168,7 +168,9 @@ pub fn open_for_reading(path: &Path) -> io::Result<Option<File>> {
 /// The first `MAX_STATS_FILE + 1` bytes of a stats file, from where it is
 /// positioned (its start): enough to tell one that is too long.
 pub fn read_bounded(file: &mut File) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(1024);
+    // Room for a shard's usual size at once: a read and the one that
+    // finds the end, instead of a probe and a second pass.
+    let mut bytes = Vec::with_capacity(8192);
     Read::take(&mut *file, MAX_STATS_FILE + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
