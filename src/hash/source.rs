@@ -1,9 +1,10 @@
 //! The source file of a call, read once: its text, and what the keys and
 //! checks need of it (`SourceFacts`). Deriving those facts means hashing
 //! and scanning the whole text, a fifth of a hit's own work on a 60 KiB
-//! source; for a source whose identity (device, inode, size, mtime, ctime)
-//! the inode memo knows, they are recalled instead, as ccache's inode
-//! cache recalls a source's digest.
+//! source; for a source of 16 KiB or more whose identity (device, inode,
+//! size, mode, mtime, ctime, and the file system's id, on a file system
+//! that stamps its writes) the inode memo knows, they are recalled
+//! instead, as ccache's inode cache recalls a source's digest.
 
 use std::fs;
 use std::io::Read;
