@@ -44,6 +44,13 @@ fn wait_settled(path: &Path) {
     }
 }
 
+/// `large_source`, stamped a minute ago and settled by objcache's rule.
+fn settled_large_source(path: &Path, head: &str, value: u32) {
+    large_source(path, head, value);
+    set_age(path, 60);
+    wait_settled(path);
+}
+
 fn recalled(log: &Path) -> usize {
     fs::read_to_string(log)
         .unwrap_or_default()
@@ -57,9 +64,7 @@ fn a_large_source_is_recalled_on_the_next_hit() {
     let dir = env.dir("src");
     let log = env.dir("logs").join("log");
     let src = dir.join("big.c");
-    large_source(&src, "", 1);
-    set_age(&src, 60);
-    wait_settled(&src);
+    settled_large_source(&src, "", 1);
     compile(&dir, &log).check(&env);
     assert_eq!(recalled(&log), 0, "the first call derives the facts");
     compile(&dir, &log).check(&env);
@@ -83,9 +88,7 @@ fn a_source_rewritten_with_its_old_size_and_mtime_is_not_recalled() {
     let dir = env.dir("src");
     let log = env.dir("logs").join("log");
     let src = dir.join("big.c");
-    large_source(&src, "", 1);
-    set_age(&src, 60);
-    wait_settled(&src);
+    settled_large_source(&src, "", 1);
     compile(&dir, &log).check(&env);
     compile(&dir, &log).check(&env);
     assert_eq!(recalled(&log), 1);
@@ -116,17 +119,13 @@ fn recalled_facts_decide_as_the_text_does() {
     let log = env.dir("logs").join("log");
     let src = dir.join("big.c");
 
-    large_source(&src, "/* ccache:disable */", 1);
-    set_age(&src, 60);
-    wait_settled(&src);
+    settled_large_source(&src, "/* ccache:disable */", 1);
     for _ in 0..3 {
         compile(&dir, &log).check(&env);
     }
     assert_eq!(env.stat("disabled"), 3);
 
-    large_source(&src, "const char *t = __TIME__;", 1);
-    set_age(&src, 60);
-    wait_settled(&src);
+    settled_large_source(&src, "const char *t = __TIME__;", 1);
     // Not compared with gcc's object: __TIME__ differs between compiles.
     for _ in 0..3 {
         compile(&dir, &log)

@@ -48,21 +48,22 @@ impl TimeNames {
 
 /// The time macros `content` names, in one pass.
 pub fn time_names(content: &[u8]) -> TimeNames {
-    let mut names = TimeNames::default();
-    each_double_underscore(content, |at| {
-        let w = &content[at..];
-        if w.starts_with(b"__DATE__") {
-            names.date = true;
-        } else if w.starts_with(b"__TIME__") || w.starts_with(b"__TIMEST") {
-            names.clock = true;
-        }
-        names.date && names.clock
-    });
-    names
+    scan_macros(content, |names, _| names.date && names.clock).0
 }
 
 /// `time_names` and `has_file_macro` of `content`, in one pass.
 pub fn source_macros(content: &[u8]) -> (TimeNames, bool) {
+    scan_macros(content, |names, file| names.date && names.clock && file)
+}
+
+/// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
+pub fn has_file_macro(content: &[u8]) -> bool {
+    scan_macros(content, |_, file| file).1
+}
+
+/// The time macros and whether `__FILE__` or `__BASE_FILE__` is named,
+/// scanning until `enough` says what was found is all the caller needs.
+fn scan_macros(content: &[u8], enough: fn(&TimeNames, bool) -> bool) -> (TimeNames, bool) {
     let (mut names, mut file) = (TimeNames::default(), false);
     each_double_underscore(content, |at| {
         let w = &content[at..];
@@ -73,20 +74,9 @@ pub fn source_macros(content: &[u8]) -> (TimeNames, bool) {
         } else if w.starts_with(b"__FILE__") || w.starts_with(b"__BASE_F") {
             file = true;
         }
-        names.date && names.clock && file
+        enough(&names, file)
     });
     (names, file)
-}
-
-/// `__FILE__` or `__BASE_FILE__`: the output names the file's path as given.
-pub fn has_file_macro(content: &[u8]) -> bool {
-    let mut found = false;
-    each_double_underscore(content, |at| {
-        let w = &content[at..];
-        found = w.starts_with(b"__FILE__") || w.starts_with(b"__BASE_F");
-        found
-    });
-    found
 }
 
 /// Calls `at` with each position of `__` in `content`, in order, until it
