@@ -112,9 +112,9 @@ pub struct Storage {
     lookup_failures: usize,
     log: Log,
     changes: Vec<(Counter, i64)>,
-    /// Something was written to the local store: its size limits may need
-    /// enforcing.
-    wrote_locally: bool,
+    /// The level-1 directories (bit `x` for `<x>/`) written to in the
+    /// local store: their shares of the size limits may need enforcing.
+    wrote_shards: u16,
     /// Reads are not counted (`reread`): ccache reads a manifest once per call.
     quiet: bool,
     /// `inode_cache`: header digests by file identity, opened on first use.
@@ -151,7 +151,7 @@ impl Storage {
             lookup_failures: 0,
             log,
             changes: Vec::new(),
-            wrote_locally: false,
+            wrote_shards: 0,
             quiet: false,
             inode_memo: config.inode_cache.then(|| {
                 let writable = !Policy::of(config).read_only();
@@ -181,7 +181,12 @@ impl Storage {
     }
 
     pub fn wrote_locally(&self) -> bool {
-        self.wrote_locally
+        self.wrote_shards != 0
+    }
+
+    /// Notes that `key`'s level-1 directory was written to.
+    fn wrote(&mut self, key: &Key) {
+        self.wrote_shards |= 1 << crate::disk::LocalStore::shard_of(key);
     }
 
     /// May entries be written? Callers ask before preparing one; `put` and
@@ -278,7 +283,7 @@ impl Storage {
             };
             match self.local.put(key, kind, &local) {
                 Ok(_) => {
-                    self.wrote_locally = true;
+                    self.wrote(key);
                     self.count(Counter::LocalStorageWrite);
                 }
                 Err(e) => self
@@ -316,7 +321,7 @@ impl Storage {
 
     fn put_local(&mut self, key: &Key, kind: EntryKind, bytes: &[u8]) -> bool {
         // A full disk may be full of cache: a failed write checks the limits too.
-        self.wrote_locally = true;
+        self.wrote(key);
         match self.local.put(key, kind, bytes) {
             Ok(_) => {
                 // Manifests count as well: every entry file written.
@@ -427,7 +432,7 @@ impl Storage {
             });
         match stored {
             Ok(_) => {
-                self.wrote_locally = true;
+                self.wrote(key);
                 let _ = inputs::stamp_missed_at(&path, inputs);
             }
             Err(e) => self.log.note(e),
@@ -472,7 +477,7 @@ impl Storage {
         let kind = EntryKind::Manifest;
         match self.local.put(key, kind, &bytes) {
             Ok(_) => {
-                self.wrote_locally = true;
+                self.wrote(key);
                 self.count(Counter::LocalStorageWrite);
             }
             Err(e) => self.log.note(format!(
@@ -541,10 +546,10 @@ impl Storage {
     /// over one (`disk::cleanup`). What it did, or why it could not, goes
     /// to the log.
     pub fn clean_up(&self) {
-        if !self.wrote_locally {
+        if self.wrote_shards == 0 {
             return;
         }
-        match cleanup::enforce_if_needed(self.local.dir(), &self.limits) {
+        match cleanup::enforce_if_needed(self.local.dir(), &self.limits, self.wrote_shards) {
             Ok(Some(swept)) => self.log.note(format!(
                 "cleanup: removed {} files ({} KiB)",
                 swept.files, swept.kib

@@ -196,36 +196,49 @@ fn max_files_limits_the_files_ccache_counts() {
     require("gcc");
     let env = TestEnv::new();
     fs::create_dir_all(&env.cache_dir).unwrap();
+    // Directory 0/'s share: 4 files. Results only, all stored there.
     fs::write(
         env.cache_dir.join("ccache.conf"),
-        "max_files = 4\nlimit_multiple = 1.0\n",
+        "max_files = 64\nlimit_multiple = 1.0\ndirect_mode = false\n",
     )
     .unwrap();
     let dir = env.dir("src");
-    for name in ["a", "b"] {
-        source(&dir, name);
-        compile(&env, &dir, name, &[]);
+    let names = sources_in_shard(&env, &dir, "s", 0, 5);
+    let units: Vec<&str> = names.iter().map(|n| n.trim_end_matches(".c")).collect();
+    for unit in &units[..4] {
+        compile(&env, &dir, unit, &[]);
     }
-    // Four files and two miss inputs: within max_files, as in ccache.
-    assert_counts(&env, 4, 2, "two units");
+    // Four files and four miss inputs: within the share, as in ccache.
+    assert_counts(&env, 4, 4, "four units");
     assert_eq!(env.stat("cleanups_performed"), 0, "{:?}", env.stats());
-    // Unit a is the older: the third unit's store evicts it, its miss
-    // inputs with it.
+    // Units 1 to 3 are hit again: the first is the least recently used,
+    // and the fifth unit's store evicts it (its miss inputs count in the
+    // size only, so they are no reason to evict).
     for p in cache_entry_files(&env.cache_dir) {
         set_age(&p, 3600);
     }
-    compile(&env, &dir, "b", &[]);
-    source(&dir, "c");
-    compile(&env, &dir, "c", &[]);
+    let first = units[0];
+    for unit in &units[1..] {
+        compile(&env, &dir, unit, &[]);
+    }
     assert_eq!(env.stat("cleanups_performed"), 1, "{:?}", env.stats());
-    assert_counts(&env, 4, 2, "after the cleanup: b and c");
-    let explain = run(env
-        .objcache()
-        .args(["--explain", dir.join("a.o").to_str().unwrap()]));
-    assert!(
-        explain.stderr_str().contains("no miss of"),
-        "a's miss inputs went with its entries: {}",
-        explain.dump()
+    assert_eq!(env.stat("files_in_cache"), 4, "{:?}", env.stats());
+    let s = env.stats();
+    assert_eq!(
+        (
+            get(&s, "files_in_cache"),
+            get(&s, "miss_inputs_in_cache"),
+            get(&s, "cache_size_kibibyte")
+        ),
+        on_disk(&env),
+        "after the cleanup"
+    );
+    compile(&env, &dir, first, &[]);
+    assert_eq!(
+        env.stat("cache_miss"),
+        6,
+        "{first} was evicted: {:?}",
+        env.stats()
     );
 }
 

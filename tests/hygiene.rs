@@ -36,28 +36,27 @@ fn kib_of(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// The cache files by ccache's rule: every regular file below a bucket
-/// directory `<x>/<y>/` (at any depth) except `stats`, `CACHEDIR.TAG`,
-/// `.nfs*` and temp files. Returns (files as `files_in_cache` counts them, KiB).
+/// The cache files by ccache's rule: every regular file in a level-1
+/// directory `<x>/` or below it (at any depth) except `stats`,
+/// `CACHEDIR.TAG`, `.nfs*` and objcache's temp files (ccache's count).
+/// Returns (files as `files_in_cache` counts them, KiB).
 fn cache_files(cache: &Path) -> (u64, u64) {
+    (0..16).fold((0, 0), |(f, k), x| {
+        let (xf, xk) = level1_files(cache, x);
+        (f + xf, k + xk)
+    })
+}
+
+/// `cache_files` of level-1 directory `<x>/` alone.
+fn level1_files(cache: &Path, x: u8) -> (u64, u64) {
     let mut files = 0;
     let mut kib = 0;
-    for p in walk_files(cache) {
-        let rel = p.strip_prefix(cache).unwrap();
-        let parts: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let hex = |s: &String| s.len() == 1 && s.chars().all(|c| c.is_ascii_hexdigit());
-        if parts.len() < 3 || !hex(&parts[0]) || !hex(&parts[1]) {
-            continue;
-        }
-        let name = parts.last().unwrap();
+    for p in walk_files(&cache.join(format!("{x:x}"))) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
         if name == "stats"
             || name == "CACHEDIR.TAG"
             || name.starts_with(".nfs")
             || name.starts_with(".objcache-tmp.")
-            || name.contains(".tmp.")
         {
             continue;
         }
@@ -100,8 +99,10 @@ fn files_objcache_did_not_write_are_counted_and_evicted_by_ccaches_rule() {
     compile_units(&env, &dir, "u", 4);
     let bucket = env.cache_dir.join("3").join("c");
     let other = env.cache_dir.join("a").join("0");
-    let junk_old = plant(&bucket.join("some-file"), 64, 10 * DAY);
-    let junk_deep = plant(&other.join("1").join("deeper"), 32, 5 * DAY);
+    // Larger than any entry, so that a share of the limit can hold each
+    // level-1 directory's entries but not these.
+    let junk_old = plant(&bucket.join("some-file"), 2048, 10 * DAY);
+    let junk_deep = plant(&other.join("1").join("deeper"), 1024, 5 * DAY);
     let junk_new = plant(&bucket.join("recent-file"), 16, 0);
     let tmp_stale = plant(&bucket.join(".objcache-tmp.AbC123"), 8, 2 * 3600);
     let tmp_recent = plant(&other.join(".objcache-tmp.XyZ789"), 8, 60);
@@ -147,13 +148,26 @@ fn files_objcache_did_not_write_are_counted_and_evicted_by_ccaches_rule() {
     );
     assert_eq!(get(&usage, "kind_temp_recent_files"), 1, "{usage:?}");
 
-    // A limit that the two oldest files (both not objcache's) make the
-    // cache exceed: they are what a cleanup removes, and nothing else.
+    // Each level-1 directory is held to a sixteenth of the limit. A share
+    // that the two oldest files (both not objcache's, in directories 3 and
+    // a) make their directories exceed: they are what a cleanup removes,
+    // and nothing else.
     let conf = env.cache_dir.join("ccache.conf");
-    let freed = kib_of(&junk_old) + kib_of(&junk_deep);
+    let without_junk = |x: u8| {
+        let junk: u64 = [&junk_old, &junk_deep]
+            .iter()
+            .filter(|j| j.starts_with(env.cache_dir.join(format!("{x:x}"))))
+            .map(|j| kib_of(j))
+            .sum();
+        level1_files(&env.cache_dir, x).1 - junk
+    };
+    let share = (0..16).map(without_junk).max().unwrap();
+    for x in [3, 0xa] {
+        assert!(level1_files(&env.cache_dir, x).1 > share, "directory {x:x}");
+    }
     fs::write(
         &conf,
-        format!("limit_multiple = 1.0\nmax_size = {}Ki\n", kib - freed),
+        format!("limit_multiple = 1.0\nmax_size = {}Ki\n", 16 * share),
     )
     .unwrap();
     let usage = parse_print_stats(&run_ok(env.objcache().arg("--print-usage")).stdout_str());
@@ -172,13 +186,28 @@ fn files_objcache_did_not_write_are_counted_and_evicted_by_ccaches_rule() {
     // foreign file goes first.
     let junk_auto = plant(&bucket.join("older-still"), 64, 20 * DAY);
     run_ok(env.objcache().arg("-c"));
-    let (_, kib) = cache_files(&env.cache_dir);
+    // Directory 3's share: what it holds now, plus a little: the next
+    // store there goes over it.
+    let share = level1_files(&env.cache_dir, 3).1 + 8;
     fs::write(
         &conf,
-        format!("limit_multiple = 1.0\nmax_size = {}Ki\n", kib + 8),
+        format!("limit_multiple = 1.0\nmax_size = {}Ki\n", 16 * share),
     )
     .unwrap();
-    compile_units(&env, &dir, "v", 1);
+    // Stores until one lands in directory 3 (a few land elsewhere first).
+    let entries_in_3 = |env: &TestEnv| {
+        walk_files(&env.cache_dir.join("3"))
+            .iter()
+            .filter(|p| p.file_name().unwrap().len() == 65)
+            .count()
+    };
+    let before = entries_in_3(&env);
+    for i in 0..60 {
+        compile_units(&env, &dir, &format!("v{i}_"), 1);
+        if !junk_auto.exists() || entries_in_3(&env) != before {
+            break;
+        }
+    }
     assert!(
         !junk_auto.exists(),
         "the automatic cleanup kept the oldest file"
@@ -232,8 +261,9 @@ fn assert_stats_files_are_ccaches(cache: &Path) {
 }
 
 /// objcache and a real ccache share one cache dir: each keeps hitting its
-/// own entries, each one's counters stay its own (objcache no longer writes
-/// `<x>/stats`), and a cleanup or a clear by either leaves the other working.
+/// own entries, each writes only its own counters (objcache no longer
+/// writes `<x>/stats`) while objcache's `-s` shows both tools' calls, and
+/// a cleanup or a clear by either leaves the other working.
 #[test]
 fn a_real_ccache_and_objcache_share_a_cache_dir() {
     require("gcc");
@@ -259,8 +289,9 @@ fn a_real_ccache_and_objcache_share_a_cache_dir() {
         by_ccache(&env);
         by_objcache(&env);
     }
+    // objcache's own miss and hit, and ccache's.
     let ours = env.stats();
-    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (1, 1), "{ours:?}");
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 2), "{ours:?}");
     let theirs = ccache_stats(&env, &dir);
     assert_eq!(
         (get(&theirs, "cache_miss"), hits(&theirs)),
@@ -280,7 +311,7 @@ fn a_real_ccache_and_objcache_share_a_cache_dir() {
     by_ccache(&env);
     by_objcache(&env);
     let ours = env.stats();
-    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (1, 2), "{ours:?}");
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 4), "{ours:?}");
     let theirs = ccache_stats(&env, &dir);
     assert_eq!(
         (get(&theirs, "cache_miss"), hits(&theirs)),
@@ -295,10 +326,11 @@ fn a_real_ccache_and_objcache_share_a_cache_dir() {
     // ccache's clear removes objcache's entries too, never its counters.
     run_ok(ccache(&env, &dir).unwrap().arg("-C"));
     by_objcache(&env);
+    // objcache's (2, 2) and ccache's (1, 2).
     let ours = env.stats();
-    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 2), "{ours:?}");
+    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (3, 4), "{ours:?}");
     by_objcache(&env);
-    assert_eq!(env.hits(), 3);
+    assert_eq!(env.hits(), 3 + 2);
     // And objcache's clear removes ccache's entries: ccache misses, and
     // goes on working.
     by_ccache(&env);
@@ -313,11 +345,29 @@ fn a_real_ccache_and_objcache_share_a_cache_dir() {
     );
     assert_stats_files_are_ccaches(&env.cache_dir);
     let ours = env.stats();
-    assert_eq!((get(&ours, "cache_miss"), hits(&ours)), (2, 3), "{ours:?}");
+    assert_eq!(
+        (get(&ours, "cache_miss"), hits(&ours)),
+        (2 + 3, 3 + 3),
+        "{ours:?}"
+    );
+    // objcache's -z zeroes ccache's counters too, as ccache's own does,
+    // in ccache's format.
+    run_ok(env.objcache().arg("-z"));
+    let theirs = ccache_stats(&env, &dir);
+    assert_eq!(
+        (get(&theirs, "cache_miss"), hits(&theirs)),
+        (0, 0),
+        "{theirs:?}"
+    );
+    assert_eq!((env.misses(), env.hits()), (0, 0));
+    assert_stats_files_are_ccaches(&env.cache_dir);
+    by_ccache(&env);
+    assert_eq!(hits(&ccache_stats(&env, &dir)), 1);
 }
 
 /// Counters an earlier objcache kept in `<x>/stats` survive the upgrade;
-/// a ccache `stats` file next to them is neither read nor changed.
+/// a ccache `stats` file next to them is read, and zeroed by `-z` in its
+/// own format, never taken over.
 #[test]
 fn counters_in_the_old_place_are_taken_over() {
     require("gcc");
@@ -333,8 +383,8 @@ fn counters_in_the_old_place_are_taken_over() {
         };
         fs::write(d.join("stats"), text).unwrap();
     }
-    // 1 + 2 + ... + 16, less shard 5's 6, which is ccache's file.
-    let old_total = (1..=16).sum::<u64>() - 6;
+    // 1 + 2 + ... + 16, less shard 5's 6; ccache's file there says 7.
+    let old_total = (1..=16).sum::<u64>() - 6 + 7;
     assert_eq!(env.misses(), old_total);
     compile_units(&env, &dir, "w", 3);
     assert_eq!(env.misses(), old_total + 3);
@@ -344,7 +394,13 @@ fn counters_in_the_old_place_are_taken_over() {
     for shard in 0..16 {
         let old = env.cache_dir.join(format!("{shard:x}")).join("stats");
         if shard == 5 {
-            assert_eq!(fs::read_to_string(&old).unwrap(), "0\n3\n0\n0\n7\n");
+            let zeroed = fs::read_to_string(&old).unwrap();
+            let fields: Vec<&str> = zeroed.lines().collect();
+            assert_eq!(
+                fields,
+                ["0", "0", "0", "0", "0"],
+                "too short for a timestamp"
+            );
         } else {
             assert!(!old.exists(), "{} left behind", old.display());
         }

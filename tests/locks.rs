@@ -207,25 +207,25 @@ fn a_held_cleanup_lock_defers_cleanups_but_never_stops_them() {
     for user in holders() {
         let (env, dir) = env_open_to_others();
         fs::create_dir_all(&env.cache_dir).unwrap();
-        fs::write(env.cache_dir.join("ccache.conf"), "max_files = 8\n").unwrap();
+        // Directory 0/'s share: 8 results; every result is stored there.
+        let conf = "max_files = 128\ndirect_mode = false\n";
+        fs::write(env.cache_dir.join("ccache.conf"), conf).unwrap();
         let lock = env.cache_dir.join("cleanup.lock");
         fs::write(&lock, "").unwrap();
         let _holder = Holder::new(std::slice::from_ref(&lock), user);
-        for n in 0..6 {
-            let src = format!("u{n}.c");
-            write_source(&dir, &src);
-            compile(&env, &dir, &src);
+        let names = sources_in_shard(&env, &dir, "u", 0, 13);
+        for src in &names[..12] {
+            compile(&env, &dir, src);
         }
         let s = print_stats(&env);
         assert_eq!(get(&s, "cleanups_performed"), 0, "{user:?}: {s:?}");
         assert!(get(&s, "cleanups_skipped") >= 1, "{user:?}: {s:?}");
         assert!(get(&s, "files_in_cache") > 8, "{user:?}: {s:?}");
-        // Two counted files a compile: 12, under twice the limit, so only
-        // staleness lets a call take over.
+        // 12 results, under twice the share, so only staleness lets a
+        // call take over.
         // The holder has not touched the lock for an hour: stuck.
         set_age(&lock, 3600);
-        write_source(&dir, "last.c");
-        compile(&env, &dir, "last.c");
+        compile(&env, &dir, &names[12]);
         let s = print_stats(&env);
         assert_eq!(get(&s, "cleanups_performed"), 1, "{user:?}: {s:?}");
         assert!(get(&s, "files_in_cache") <= 8, "{user:?}: {s:?}");

@@ -70,12 +70,18 @@ pub fn collect(
     };
     let mut bins = vec![Amount::default(); AGE_BINS.len() + 1];
     let mut evict = vec![Amount::default(); EVICT_AGES.len()];
-    let mut entries: Vec<(u64, u64, bool)> = Vec::new();
+    // Per level-1 directory, as cleanups hold each to its share.
+    let mut entries: Vec<Vec<(u64, u64, bool)>> = vec![Vec::new(); 16];
+    let shard = std::cell::Cell::new(0u8);
     let stale_before = now.saturating_sub(cleanup::STALE_TEMP_SECS * 1_000_000_000);
     let mut count = |f: &WalkedFile| match f.class {
         FileClass::Temp if f.used_ns < stale_before => u.temp_stale.add(f),
         FileClass::Temp => u.temp_recent.add(f),
-        FileClass::Result | FileClass::Manifest | FileClass::MissInputs | FileClass::Other => {
+        FileClass::Result
+        | FileClass::Manifest
+        | FileClass::MissInputs
+        | FileClass::ForeignTemp
+        | FileClass::Other => {
             match f.class {
                 FileClass::Result => u.results.add(f),
                 FileClass::Manifest => u.manifests.add(f),
@@ -87,7 +93,7 @@ pub fn collect(
             }
             u.total.add(f);
             // Only objcache's entries have a namespace.
-            if f.class != FileClass::Other {
+            if !matches!(f.class, FileClass::Other | FileClass::ForeignTemp) {
                 let ns = cleanup::namespace_of(&f.path).unwrap_or_default();
                 u.by_namespace.entry(ns).or_default().add(f);
             }
@@ -102,7 +108,7 @@ pub fn collect(
                     evict[i].add(f);
                 }
             }
-            entries.push((f.used_ns, f.kib, f.class.is_counted_file()));
+            entries[usize::from(shard.get())].push((f.used_ns, f.kib, f.class.is_counted_file()));
         }
     };
     // One bucket at a time: only an age and a size per entry are kept, so a
@@ -110,6 +116,7 @@ pub fn collect(
     progress.stage("Reading", 256);
     for bucket in 0..=255u8 {
         progress.step();
+        shard.set(bucket >> 4);
         cleanup::walk_bucket(cache_dir, bucket)?
             .iter()
             .for_each(&mut count);
@@ -140,36 +147,27 @@ pub fn collect(
         .map(|(l, _)| l.to_string())
         .zip(evict)
         .collect();
-    u.cleanup_would_free = cleanup_would_free(u.total, entries, limits);
+    for (x, entries) in entries.into_iter().enumerate() {
+        let freed = cleanup_would_free(entries, &limits.share(x as u8));
+        u.cleanup_would_free.files += freed.files;
+        u.cleanup_would_free.kib += freed.kib;
+    }
     Ok(u)
 }
 
-/// What evicting to the current limit would remove: oldest first, as `-c`
-/// does. `entries`: each entry's last use, size and whether it counts as a
-/// file (miss inputs do not).
-fn cleanup_would_free(
-    total: Amount,
-    mut entries: Vec<(u64, u64, bool)>,
-    limits: &Limits,
-) -> Amount {
+/// What `-c` would evict from one level-1 directory to bring it to its
+/// `share` of the limits: oldest first. `entries`: each entry's last use,
+/// size and whether it counts as a file (miss inputs do not).
+fn cleanup_would_free(mut entries: Vec<(u64, u64, bool)>, share: &cleanup::Share) -> Amount {
     let mut freed = Amount::default();
-    let over = (limits.max_kib > 0 && total.kib > limits.max_kib)
-        || (limits.max_files > 0 && total.files > limits.max_files);
-    if !over {
+    let (mut kib, mut files) = entries
+        .iter()
+        .fold((0, 0), |(k, f), e| (k + e.1, f + u64::from(e.2)));
+    if !share.over(kib, files) {
         return freed;
     }
     entries.sort_unstable();
-    let target_kib = if limits.max_kib > 0 {
-        (limits.max_kib as f64 * limits.multiple) as u64
-    } else {
-        u64::MAX
-    };
-    let target_files = if limits.max_files > 0 {
-        (limits.max_files as f64 * limits.multiple) as u64
-    } else {
-        u64::MAX
-    };
-    let (mut kib, mut files) = (total.kib, total.files);
+    let (target_kib, target_files) = share.ceiling();
     for (_, k, counted) in entries {
         if kib <= target_kib && files <= target_files {
             break;

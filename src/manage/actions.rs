@@ -359,6 +359,12 @@ pub fn clear(s: &mut Manager, _: &str) -> Result<(), String> {
     let dry = s.mods.dry_run;
     let swept = cleanup::evict_selected(&s.config.cache_dir, &all, dry, &mut Bar::new("-C"))
         .map_err(|e| format!("clearing {}: {e}", s.cache_dir()))?;
+    // Each level-1 directory emptied is a cleanup, as ccache counts them.
+    if swept.dirs > 0 && !dry {
+        let cleanups = [(stats::Counter::CleanupsPerformed, swept.dirs as i64)];
+        stats::update(&s.config.cache_dir, 0, "", &cleanups)
+            .map_err(|e| format!("counting the cleanup in {}: {e}", s.cache_dir()))?;
+    }
     let what = if dry {
         "Would remove"
     } else {

@@ -12,6 +12,7 @@
 //! `<x>/` as a cache entry to evict. Counters that an earlier objcache kept
 //! in `<x>/stats` are taken over once (see `legacy`).
 
+pub mod ccache_files;
 pub mod counters;
 pub mod display;
 pub mod namespaces;
@@ -91,6 +92,15 @@ impl Counters {
     fn apply(&mut self, c: Counter, delta: i64) {
         let v = &mut self.values[c as usize];
         *v = v.saturating_add_signed(delta);
+    }
+
+    /// Adds `value` to counter `c` by its merge rule.
+    fn add(&mut self, c: Counter, value: u64) {
+        let v = &mut self.values[c as usize];
+        *v = match c.def().merge {
+            Merge::Sum => v.saturating_add(value),
+            Merge::Max => (*v).max(value),
+        };
     }
 
     /// Adds `other`'s counters by each one's merge rule. Bucket usage is
@@ -201,6 +211,12 @@ impl Counters {
         }
         out.push_str("end\n");
         out
+    }
+
+    /// Whether a cleanup walk has counted this shard's level-1 directory:
+    /// then its usage includes every file there, ccache's too.
+    pub fn walked(&self) -> bool {
+        self.buckets.iter().any(|b| b.oldest_ns != 0)
     }
 
     pub fn hits(&self) -> u64 {
@@ -329,7 +345,7 @@ pub struct ShardRead {
 /// without the lock: a stuck holder writes nothing, and a rewrite in place
 /// leaves the file's old tail behind its new `end` line. A shard not yet
 /// moved from where an earlier objcache kept it is read there.
-fn read_shard(cache_dir: &Path, shard: u8) -> ShardRead {
+pub fn read_shard(cache_dir: &Path, shard: u8) -> ShardRead {
     let path = stats_path(cache_dir, shard);
     let unreadable = |e: &dyn std::fmt::Display| ShardRead {
         problem: Some(e.to_string()),
@@ -433,15 +449,19 @@ pub fn read_shards(cache_dir: &Path) -> Vec<ShardRead> {
     (0..SHARDS).map(|s| read_shard(cache_dir, s)).collect()
 }
 
-/// The sum over all shards (shards that do not exist yet count as zero),
-/// and, for each shard that could not be read whole, why.
+/// The sum over all shards (shards that do not exist yet count as zero)
+/// and ccache's stats files (see `ccache_files`), and, for each shard that
+/// could not be read whole, why.
 pub fn read_total_reporting(cache_dir: &Path) -> (Counters, Vec<String>) {
     let mut total = Counters::default();
     let mut problems = Vec::new();
-    for shard in read_shards(cache_dir) {
+    let mut counted = [false; SHARDS as usize];
+    for (x, shard) in read_shards(cache_dir).into_iter().enumerate() {
+        counted[x] = shard.counters.walked();
         total.merge(&shard.counters);
         problems.extend(shard.problem);
     }
+    ccache_files::add_to(&mut total, cache_dir, &counted);
     (total, problems)
 }
 
@@ -506,6 +526,7 @@ pub fn zero(cache_dir: &Path) -> io::Result<()> {
             failed.push(e);
         }
     }
+    ccache_files::zero(cache_dir, now);
     // Remember the zeroing even in shards that do not exist yet.
     let stamped = modify_any(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now));
     match (failed.len(), failed.into_iter().next()) {

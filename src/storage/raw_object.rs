@@ -75,7 +75,7 @@ impl Storage {
             .put_link(key, EntryKind::RawObject, written, |f| holds(f, reference))
         {
             Ok(Some(_)) => {
-                self.wrote_locally = true;
+                self.wrote(key);
                 true
             }
             Ok(None) => false,
@@ -90,7 +90,7 @@ impl Storage {
     pub(super) fn put_raw_object(&mut self, key: &Key, object: &[u8]) -> bool {
         match self.local.put(key, EntryKind::RawObject, object) {
             Ok(_) => {
-                self.wrote_locally = true;
+                self.wrote(key);
                 true
             }
             Err(e) => {

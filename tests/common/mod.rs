@@ -996,3 +996,41 @@ pub fn next_second() {
         1_000_000_000 - u64::from(now.subsec_nanos()),
     ));
 }
+
+/// Writes sources `{prefix}{i}.c` into `dir` and returns the names of the
+/// first `n` whose result entry, compiled as `gcc -c NAME` with
+/// `CCACHE_NODIRECT=1` (one counted file per compile), lands in level-1
+/// directory `shard`: each directory is held to its own share of the
+/// limits, so a test of a limit stores into one. Found by compiling each
+/// candidate into a scratch cache (the key does not depend on the cache).
+pub fn sources_in_shard(
+    env: &TestEnv,
+    dir: &Path,
+    prefix: &str,
+    shard: u8,
+    n: usize,
+) -> Vec<String> {
+    let probe = env.dir(&format!("probe-cache-{prefix}"));
+    let results_in = |d: &Path| {
+        walk_files(&d.join(format!("{shard:x}")))
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with('R'))
+            .count()
+    };
+    let mut found = Vec::new();
+    for i in 0..3000 {
+        if found.len() == n {
+            return found;
+        }
+        let name = format!("{prefix}{i}.c");
+        let code = format!("int {prefix}_{i}(int x) {{ return x * {i} + 1; }}\n");
+        fs::write(dir.join(&name), code).unwrap();
+        let before = results_in(&probe);
+        let mut cmd = env.objcache_in(dir, ["gcc", "-c", name.as_str()]);
+        run_ok(cmd.env("CCACHE_DIR", &probe).env("CCACHE_NODIRECT", "1"));
+        if results_in(&probe) > before {
+            found.push(name);
+        }
+    }
+    panic!("fewer than {n} sources with results in {shard:x}/");
+}

@@ -3,8 +3,10 @@
 //!
 //! The store has 256 buckets (`<x>/<y>` directories). Each shard stats file
 //! (`objcache-stats/<x>`) keeps, per bucket, its size, its file count and a lower
-//! bound of its entries' last-use times, so deciding whether to clean costs
-//! 16 small reads. Eviction itself (`evict`) walks the cache with one bucket
+//! bound of its entries' last-use times. Each level-1 directory `<x>/` is
+//! held to a sixteenth of the limits, as in ccache, so deciding whether to
+//! clean after a store costs one small read, and a cleanup walks one
+//! sixteenth of the cache. Eviction (`evict_shard`) walks with one bucket
 //! in memory at a time: an age histogram finds the cutoff, then everything
 //! older goes, and every walk writes the buckets' exact usage back, so drift
 //! cannot accumulate.
@@ -14,7 +16,6 @@ use std::io;
 use std::path::Path;
 
 mod lock;
-mod reach;
 mod select;
 mod walk;
 
@@ -67,27 +68,51 @@ impl Limits {
         }
     }
 
-    fn over(&self, kib: u64, files: u64) -> bool {
-        (self.max_kib > 0 && kib > self.max_kib) || (self.max_files > 0 && files > self.max_files)
+    /// Level-1 directory `shard`'s share of the limits: a sixteenth of
+    /// each, as ccache splits them, the remainder of a limit that 16 does
+    /// not divide going to the first directories, so the shares add up to
+    /// the limit exactly (under 16 files, some directories keep none).
+    pub fn share(&self, shard: u8) -> Share {
+        let part = |limit: u64| {
+            (limit != 0).then(|| limit / 16 + u64::from(u64::from(shard) < limit % 16))
+        };
+        Share {
+            kib: part(self.max_kib),
+            files: part(self.max_files),
+            multiple: self.multiple,
+        }
+    }
+}
+
+/// One level-1 directory's share of the limits (`None`: no limit).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Share {
+    pub kib: Option<u64>,
+    pub files: Option<u64>,
+    multiple: f64,
+}
+
+impl Share {
+    pub fn over(&self, kib: u64, files: u64) -> bool {
+        self.kib.is_some_and(|l| kib > l) || self.files.is_some_and(|l| files > l)
     }
 
-    /// Over twice a limit: whoever holds the cleanup lock is not keeping
+    /// Over twice the share: whoever holds the cleanup lock is not keeping
     /// up (see `lock`).
     fn far_over(&self, kib: u64, files: u64) -> bool {
-        (self.max_kib > 0 && kib / 2 > self.max_kib)
-            || (self.max_files > 0 && files / 2 > self.max_files)
+        self.kib.is_some_and(|l| kib / 2 > l) || self.files.is_some_and(|l| files / 2 > l)
     }
 
-    /// What an eviction brings the cache down to.
+    /// The share itself, as a target (`u64::MAX`: none).
+    pub fn ceiling(&self) -> (u64, u64) {
+        (self.kib.unwrap_or(u64::MAX), self.files.unwrap_or(u64::MAX))
+    }
+
+    /// What an automatic cleanup brings the directory down to.
     fn target(&self) -> (u64, u64) {
-        let scale = |limit: u64| {
-            if limit == 0 {
-                u64::MAX
-            } else {
-                (limit as f64 * self.multiple) as u64
-            }
-        };
-        (scale(self.max_kib), scale(self.max_files))
+        let scale =
+            |limit: Option<u64>| limit.map_or(u64::MAX, |l| (l as f64 * self.multiple) as u64);
+        (scale(self.kib), scale(self.files))
     }
 }
 
@@ -103,6 +128,9 @@ pub struct Swept {
     /// Buckets left alone because another process held their shard's
     /// stats lock past the wait.
     pub locked: u64,
+    /// Level-1 directories something was removed from: each one is a
+    /// cleanup, as ccache counts `cleanups_performed`.
+    pub dirs: u64,
 }
 
 impl std::ops::AddAssign for Swept {
@@ -111,6 +139,7 @@ impl std::ops::AddAssign for Swept {
         self.inputs += o.inputs;
         self.kib += o.kib;
         self.locked += o.locked;
+        self.dirs += o.dirs;
     }
 }
 
@@ -151,6 +180,7 @@ pub fn sweep_bucket(
         for f in files {
             let remove = match f.class {
                 FileClass::Temp => f.used_ns < stale_before,
+                FileClass::ForeignTemp => f.used_ns < stale_before || rule.remove(&f),
                 _ => rule.remove(&f),
             };
             if remove && (dry_run || remove_file(&f.path)) {
@@ -254,29 +284,47 @@ fn sum_usage<'a>(buckets: impl Iterator<Item = &'a BucketUsage>) -> BucketUsage 
     })
 }
 
-/// After a store: when the cache is over a limit, or holds entries older than
-/// `max_age`, evicts least-recently-used entries down to the target. One
-/// process at a time does (see `lock`): a call that finds another cleaning
-/// leaves it the work and counts `cleanups_skipped`; the next call that
-/// stores checks the limits again.
-pub fn enforce_if_needed(cache_dir: &Path, limits: &Limits) -> io::Result<Option<Swept>> {
-    let overdue = match cleanup_need(cache_dir, limits) {
-        Need::None => return Ok(None),
-        Need::Due => false,
-        Need::Overdue => true,
-    };
+/// After a store into the level-1 directories `shards` (bit `x` for
+/// `<x>/`): each of them that is over its share of a limit (see
+/// `Limits::share`), or holds entries older than `max_age`, has its least
+/// recently used entries evicted down to `limit_multiple` of its share, as
+/// ccache cleans one directory at a time. One process at a time cleans
+/// (see `lock`): a call that finds another cleaning leaves it the work and
+/// counts `cleanups_skipped`; the next call that stores there checks again.
+pub fn enforce_if_needed(
+    cache_dir: &Path,
+    limits: &Limits,
+    shards: u16,
+) -> io::Result<Option<Swept>> {
+    let due: Vec<(u8, Need)> = (0..stats::SHARDS)
+        .filter(|x| shards & (1 << x) != 0)
+        .map(|x| (x, shard_need(cache_dir, limits, x)))
+        .filter(|(_, need)| *need != Need::None)
+        .collect();
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let overdue = due.iter().any(|(_, need)| *need == Need::Overdue);
     let lock::Claim::Granted(mut lease) = lock::claim(cache_dir, overdue) else {
         stats::count_later(Counter::CleanupsSkipped);
         return Ok(None);
     };
-    // Another process may have cleaned just before.
-    if !needs_cleanup(cache_dir, limits) {
+    let mut total = Swept::default();
+    for (x, _) in due {
+        // Another process may have cleaned just before.
+        if shard_need(cache_dir, limits, x) == Need::None {
+            continue;
+        }
+        let target = limits.share(x).target();
+        total += evict_shard(cache_dir, x, limits, target, &mut || lease.beat())?;
+    }
+    if total.dirs == 0 {
         return Ok(None);
     }
-    let swept = evict_with(cache_dir, limits, &mut || lease.beat())?;
     trim_memos(cache_dir);
-    stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
-    Ok(Some(swept))
+    let cleanups = (Counter::CleanupsPerformed, total.dirs as i64);
+    stats::update(cache_dir, 0, "", &[cleanups])?;
+    Ok(Some(total))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,35 +335,47 @@ enum Need {
     Overdue,
 }
 
-/// Whether the buckets a cleanup can reach now (see `reach`) are over
-/// their share of a limit, or hold entries past `max_age` (those of a
-/// shard another process holds would start a cleanup on every call that
-/// stores, in vain).
-fn cleanup_need(cache_dir: &Path, limits: &Limits) -> Need {
-    let reach = reach::Reach::read(cache_dir);
-    let Some(limits_now) = reach.limits(limits) else {
+/// A level-1 directory's size and file count as its shard says, and
+/// whether it holds entries older than `max_age`; `None` while another
+/// process holds the shard (nothing in it changes until then, and a
+/// cleanup could not reach it). A directory that no walk has counted yet
+/// is as full as ccache's stats file there says, besides what objcache
+/// stored (a cache dir ccache used before).
+fn shard_usage(cache_dir: &Path, limits: &Limits, shard: u8) -> Option<(u64, u64, bool)> {
+    let read = stats::read_shard(cache_dir, shard);
+    if read.held {
+        return None;
+    }
+    let c = &read.counters;
+    let sum = sum_usage(c.buckets.iter());
+    let (mut kib, mut files) = (sum.kib, sum.files);
+    if !c.walked() {
+        let (ccache_kib, ccache_files) = stats::ccache_files::usage_of(cache_dir, shard);
+        kib = kib.saturating_add(ccache_kib);
+        files = files.saturating_add(ccache_files);
+    }
+    let old = age_cutoff(limits).is_some_and(|cut| {
+        c.buckets
+            .iter()
+            .any(|b| b.files + b.inputs > 0 && b.oldest_ns < cut)
+    });
+    Some((kib, files, old))
+}
+
+/// Whether level-1 directory `shard` is over its share of a limit, or
+/// holds entries past `max_age`.
+fn shard_need(cache_dir: &Path, limits: &Limits, shard: u8) -> Need {
+    let share = limits.share(shard);
+    let Some((kib, files, old)) = shard_usage(cache_dir, limits, shard) else {
         return Need::None;
     };
-    let (kib, files) = reach.sums();
-    let old = || {
-        age_cutoff(limits).is_some_and(|cut| {
-            reach
-                .buckets()
-                .any(|b| b.files + b.inputs > 0 && b.oldest_ns < cut)
-        })
-    };
-    let limits = &limits_now;
-    if limits.far_over(kib, files) {
+    if share.far_over(kib, files) {
         Need::Overdue
-    } else if limits.over(kib, files) || old() {
+    } else if share.over(kib, files) || old {
         Need::Due
     } else {
         Need::None
     }
-}
-
-fn needs_cleanup(cache_dir: &Path, limits: &Limits) -> bool {
-    cleanup_need(cache_dir, limits) != Need::None
 }
 
 fn age_cutoff(limits: &Limits) -> Option<u64> {
@@ -342,17 +402,20 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
     (doubling * 64 + step).min(AGE_BINS - 1)
 }
 
-/// Every entry of every bucket a cleanup can reach, one bucket in memory
-/// at a time, as the stage `what` of `progress`.
+/// The buckets of level-1 directory `shard`.
+fn buckets_of(shard: u8) -> impl Iterator<Item = u8> {
+    (0..16u8).map(move |i| (shard << 4) | i)
+}
+
+/// Every entry of level-1 directory `shard`, one bucket in memory at a
+/// time, telling `progress` of each bucket.
 fn for_each_entry(
     cache_dir: &Path,
-    reach: &reach::Reach,
-    (what, progress): (&'static str, &mut dyn Progress),
+    shard: u8,
+    progress: &mut dyn Progress,
     mut f: impl FnMut(&WalkedFile),
 ) -> io::Result<()> {
-    let buckets: Vec<u8> = (0..=255u8).filter(|&b| reach.can_reach(b)).collect();
-    progress.stage(what, buckets.len() as u64);
-    for bucket in buckets {
+    for bucket in buckets_of(shard) {
         progress.step();
         for entry in walk_bucket(cache_dir, bucket)? {
             if entry.class.is_cache_file() {
@@ -363,38 +426,37 @@ fn for_each_entry(
     Ok(())
 }
 
-/// Evicts least-recently-used entries until the cache is at or below
-/// `limit_multiple` × the limits, and entries unused for longer than
-/// `max_age`, in one least-recently-used order across the whole cache and
-/// with memory bounded by one bucket and a histogram:
+/// Evicts least-recently-used entries of level-1 directory `shard` until
+/// it is at or below `target` (KiB, files), and its entries unused for
+/// longer than `limits.max_age`, in least-recently-used order and with
+/// memory bounded by one bucket and a histogram:
 ///
 /// 1. a walk builds a histogram of last-use ages (size and count per slice);
 ///    from the oldest slice down it finds the slice where enough is freed;
 /// 2. a walk collects that one slice's entries and finds the exact cutoff;
 /// 3. a walk removes everything older than the cutoff, bucket by bucket
-///    under each shard's lock, writing every bucket's exact usage back.
-pub fn evict(cache_dir: &Path, limits: &Limits) -> io::Result<Swept> {
-    evict_with(cache_dir, limits, &mut || {})
-}
-
-/// `evict`, telling `progress` of each bucket it walks.
-fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) -> io::Result<Swept> {
+///    under the shard's lock, writing every bucket's exact usage back.
+///
+/// The walks count what is on the disk, so ccache's files there too.
+fn evict_shard(
+    cache_dir: &Path,
+    shard: u8,
+    limits: &Limits,
+    (target_kib, target_files): (u64, u64),
+    progress: &mut dyn Progress,
+) -> io::Result<Swept> {
     let age_cut = age_cutoff(limits).unwrap_or(0);
+    let over = |k: u64, f: u64| k > target_kib || f > target_files;
     let mut total = Swept::default();
-    let mut reach = reach::Reach::read(cache_dir);
     // Entries hit while we walk get younger and survive; if that leaves the
-    // cache above target, another round takes the next oldest.
+    // directory above target, another round takes the next oldest.
     for _ in 0..3 {
-        // Only what can be reached counts, against its share of the limits.
-        let Some((target_kib, target_files)) = reach.limits(limits).map(|l| l.target()) else {
-            break;
-        };
         let now = crate::clock::now_ns();
         let mut hist = vec![(0u64, 0u64); AGE_BINS];
         let (mut kib, mut files) = (0u64, 0u64);
         // Miss inputs go by last use with the rest; only their size
         // counts against the limits (see `FileClass::is_counted_file`).
-        for_each_entry(cache_dir, &reach, ("Measuring ages", progress), |e| {
+        for_each_entry(cache_dir, shard, progress, |e| {
             let counted = u64::from(e.class.is_counted_file());
             let h = &mut hist[age_bin(now, e.used_ns)];
             h.0 += e.kib;
@@ -402,7 +464,6 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) ->
             kib += e.kib;
             files += counted;
         })?;
-        let over = |k: u64, f: u64| k > target_kib || f > target_files;
         let cut_bin = cut_bin(&hist, (kib, files), over);
         // Within that slice, oldest first, just as many as needed.
         let mut cut_ns = 0u64;
@@ -411,7 +472,7 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) ->
                 .iter()
                 .fold((kib, files), |(k, f), h| (k - h.0, f - h.1));
             let mut slice = Vec::new();
-            for_each_entry(cache_dir, &reach, ("Finding the cutoff", progress), |e| {
+            for_each_entry(cache_dir, shard, progress, |e| {
                 if age_bin(now, e.used_ns) == cut_bin {
                     slice.push((e.used_ns, e.kib, u64::from(e.class.is_counted_file())));
                 }
@@ -426,11 +487,11 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) ->
                 f = f.saturating_sub(counted);
             }
         }
-        // Nothing to remove, though the accounting said the cache is over:
-        // it counts entries that are gone (deleted by hand, by a backup
-        // tool's cleaner). The sweep still runs, removing nothing, to write
-        // the exact usage back; otherwise every call that stores would
-        // walk the whole cache again, in vain.
+        // Nothing to remove, though the accounting said the directory is
+        // over: it counts entries that are gone (deleted by hand, by a
+        // backup tool's cleaner). The sweep still runs, removing nothing,
+        // to write the exact usage back; otherwise every call that stores
+        // there would walk it again, in vain.
         let mut rule = |e: &WalkedFile| {
             let bin = age_bin(now, e.used_ns);
             e.used_ns < age_cut
@@ -438,18 +499,21 @@ fn evict_with(cache_dir: &Path, limits: &Limits, progress: &mut dyn Progress) ->
                     && (bin > cut_bin || (bin == cut_bin && e.used_ns <= cut_ns)))
         };
         let mut round = Swept::default();
-        progress.stage("Evicting", 256);
-        for bucket in 0..=255u8 {
+        for bucket in buckets_of(shard) {
             progress.step();
             round += sweep_bucket(cache_dir, bucket, &mut rule, false)?;
         }
+        let removed = round.files + round.inputs > 0;
+        let locked = round.locked > 0;
         total += round;
-        reach = reach::Reach::read(cache_dir);
-        let (kib_now, files_now) = reach.sums();
-        if !over(kib_now, files_now) || round.files + round.inputs == 0 {
+        let Some((kib_now, files_now, _)) = shard_usage(cache_dir, limits, shard) else {
+            break;
+        };
+        if !over(kib_now, files_now) || !removed || locked {
             break;
         }
     }
+    total.dirs = u64::from(total.files + total.inputs > 0);
     Ok(total)
 }
 
@@ -472,7 +536,8 @@ fn cut_bin(hist: &[(u64, u64)], sums: (u64, u64), over: impl Fn(u64, u64) -> boo
 }
 
 /// `-c`: re-verifies every bucket against the disk (removing stale temp files
-/// and entries past `max_age`), then evicts down to the limits.
+/// and entries past `max_age`), then evicts each level-1 directory over its
+/// share of the limits down to that share (not below it, as ccache's `-c`).
 pub fn full_cleanup(
     cache_dir: &Path,
     limits: &Limits,
@@ -492,10 +557,21 @@ pub fn full_cleanup(
     }
     total += sweep_stray_temp_files(cache_dir, false)?;
     trim_memos(cache_dir);
-    if needs_cleanup(cache_dir, limits) {
-        total += evict_with(cache_dir, limits, progress)?;
+    let over: Vec<u8> = (0..stats::SHARDS)
+        .filter(|&x| shard_need(cache_dir, limits, x) != Need::None)
+        .collect();
+    // Three walks of 16 buckets a round, mostly one round.
+    progress.stage("Evicting", over.len() as u64 * 48);
+    let mut evicted = Swept::default();
+    for x in over {
+        let ceiling = limits.share(x).ceiling();
+        evicted += evict_shard(cache_dir, x, limits, ceiling, progress)?;
     }
-    stats::update(cache_dir, 0, "", &[(Counter::CleanupsPerformed, 1)])?;
+    if evicted.dirs > 0 {
+        let cleanups = (Counter::CleanupsPerformed, evicted.dirs as i64);
+        stats::update(cache_dir, 0, "", &[cleanups])?;
+    }
+    total += evicted;
     Ok(total)
 }
 

@@ -8,6 +8,7 @@ use super::{
     sweep_bucket, sweep_stray_temp_files, FileClass, Progress, Swept, WalkedFile, STALE_TEMP_SECS,
 };
 use crate::disk::container;
+use crate::stats;
 
 /// `--check`: verifies every entry (checksum, key, format; a raw object
 /// against its result's digest) and removes the bad ones, with their
@@ -20,7 +21,7 @@ pub fn check_all(cache_dir: &Path, progress: &mut dyn Progress) -> io::Result<(u
         progress.step();
         let mut rule = |f: &WalkedFile| {
             // Files objcache did not write are not its to judge.
-            if f.class == FileClass::Other {
+            if matches!(f.class, FileClass::Other | FileClass::ForeignTemp) {
                 return false;
             }
             checked += 1;
@@ -136,14 +137,19 @@ pub fn evict_selected(
     let now = crate::clock::now_ns();
     let mut total = Swept::default();
     progress.stage(if dry_run { "Counting" } else { "Removing" }, 256);
-    for bucket in 0..=255u8 {
-        progress.step();
-        total += sweep_bucket(
-            cache_dir,
-            bucket,
-            &mut |f: &WalkedFile| selection.matches(f, now),
-            dry_run,
-        )?;
+    for shard in 0..stats::SHARDS {
+        let mut swept = Swept::default();
+        for bucket in (0..16u8).map(|i| (shard << 4) | i) {
+            progress.step();
+            swept += sweep_bucket(
+                cache_dir,
+                bucket,
+                &mut |f: &WalkedFile| selection.matches(f, now),
+                dry_run,
+            )?;
+        }
+        swept.dirs = u64::from(swept.files + swept.inputs > 0);
+        total += swept;
     }
     total += sweep_stray_temp_files(cache_dir, dry_run)?;
     if !dry_run {

@@ -15,23 +15,29 @@ fn set_age(path: &Path, secs_ago: u64) {
 }
 
 #[test]
-fn eviction_is_least_recently_used_across_buckets() {
+fn eviction_is_least_recently_used_across_a_directorys_buckets() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let keys: Vec<Key> = (0..40u8).map(|i| Key::of(&[i])).collect();
+    let keys = keys_in_shard(5, 40);
     for (i, k) in keys.iter().enumerate() {
         store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
         // Entry i was last used 1000 - i seconds ago: key 0 is the oldest.
         set_age(&store.path(k, EntryKind::Result), 1000 - i as u64);
     }
     let total = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte);
+    // Directory 5's share, a sixteenth, is half of what it holds.
     let limits = Limits {
-        max_kib: total / 2,
+        max_kib: total / 2 * 16,
         max_files: 0,
         multiple: 0.9,
         max_age_secs: None,
     };
-    let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+    assert!(enforce_if_needed(dir.path(), &limits, !(1 << 5))
+        .unwrap()
+        .is_none());
+    let swept = enforce_if_needed(dir.path(), &limits, 1 << 5)
+        .unwrap()
+        .unwrap();
     assert!(swept.files > 0);
     let left = stats::read_total(dir.path());
     assert!(left.get(Counter::CacheSizeKibibyte) <= total / 2 * 9 / 10);
@@ -84,7 +90,7 @@ fn selection_by_age_and_stale_temp_files() {
 fn a_cleanup_that_finds_nothing_to_remove_corrects_the_accounting() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let keys: Vec<Key> = (0..10u8).map(|i| Key::of(&[i])).collect();
+    let keys = keys_in_shard(2, 10);
     for k in &keys {
         store.put(k, EntryKind::Result, b"x").unwrap();
     }
@@ -94,56 +100,63 @@ fn a_cleanup_that_finds_nothing_to_remove_corrects_the_accounting() {
     }
     let limits = Limits {
         max_kib: 0,
-        max_files: 6,
+        max_files: 6 * 16,
         multiple: 0.8,
         max_age_secs: None,
     };
-    let swept = enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
-    assert_eq!(swept.files, 0);
+    assert_eq!(shard_need(dir.path(), &limits, 2), Need::Due);
+    assert!(enforce_if_needed(dir.path(), &limits, 1 << 2)
+        .unwrap()
+        .is_none());
     assert_eq!(stats::read_total(dir.path()).get(Counter::FilesInCache), 2);
-    assert!(!needs_cleanup(dir.path(), &limits));
+    assert_eq!(shard_need(dir.path(), &limits, 2), Need::None);
 }
 
 #[test]
-fn a_held_shard_over_the_limit_does_not_empty_the_others() {
+fn each_directory_is_held_to_its_share_and_a_held_one_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let keys = (0..1000u32).map(|i| Key::of(&i.to_le_bytes()));
-    let (held, free): (Vec<Key>, Vec<Key>) = keys.partition(|k| LocalStore::shard_of(k) == 0);
     let put = |k: &Key, secs_ago: u64| {
         store.put(k, EntryKind::Result, &[1u8; 8000]).unwrap();
         set_age(&store.path(k, EntryKind::Result), secs_ago);
     };
-    // The held shard's entries are newer than the others.
-    for k in &held[..8] {
+    let (held, busy, calm) = (
+        keys_in_shard(0, 8),
+        keys_in_shard(1, 5),
+        keys_in_shard(2, 3),
+    );
+    for k in &held {
         put(k, 10);
     }
-    for (i, k) in free[..4].iter().enumerate() {
+    for (i, k) in busy.iter().enumerate() {
         put(k, 1000 - i as u64);
     }
-    let entry_kib = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte) / 12;
-    // Shard 0, with twice the limit in its buckets, held by another
-    // process; a new entry elsewhere.
-    let holder = fs::File::open(stats::stats_path(dir.path(), 0)).unwrap();
-    holder.lock().unwrap();
-    put(&free[4], 0);
+    for k in &calm {
+        put(k, 5000);
+    }
+    let entry_kib = stats::read_total(dir.path()).get(Counter::CacheSizeKibibyte) / 16;
+    // Each directory's share: 4 entries, evicted down to 80%: 3.
     let limits = Limits {
-        max_kib: 4 * entry_kib,
+        max_kib: 4 * entry_kib * 16,
         max_files: 0,
         multiple: 0.8,
         max_age_secs: None,
     };
-    enforce_if_needed(dir.path(), &limits).unwrap();
-    // The other shards keep their share of the limit (15/16 of it, to
-    // 80%: three entries), the newest ones.
-    let alive: Vec<bool> = free[..5]
-        .iter()
-        .map(|k| store.path(k, EntryKind::Result).exists())
-        .collect();
-    assert_eq!(alive, [false, false, true, true, true]);
-    assert!(held[..8]
-        .iter()
-        .all(|k| store.path(k, EntryKind::Result).exists()));
+    // Directory 0, with twice its share, held by another process.
+    let holder = fs::File::open(stats::stats_path(dir.path(), 0)).unwrap();
+    holder.lock().unwrap();
+    let swept = enforce_if_needed(dir.path(), &limits, 0b111)
+        .unwrap()
+        .unwrap();
+    assert_eq!((swept.files, swept.dirs), (2, 1));
+    let alive = |keys: &[Key]| -> Vec<bool> {
+        let path = |k| store.path(k, EntryKind::Result);
+        keys.iter().map(|k| path(k).exists()).collect()
+    };
+    assert_eq!(alive(&busy), [false, false, true, true, true]);
+    // Older, but within its share.
+    assert_eq!(alive(&calm), [true; 3]);
+    assert_eq!(alive(&held), [true; 8]);
 }
 
 #[test]
@@ -159,15 +172,15 @@ fn old_entries_in_a_held_shard_start_no_cleanup() {
         multiple: 0.8,
         max_age_secs: Some(86400),
     };
-    assert!(needs_cleanup(dir.path(), &limits));
+    let shard = old.as_bytes()[0] >> 4;
+    assert_eq!(shard_need(dir.path(), &limits, shard), Need::Due);
     // Another process holds the entry's shard: no cleanup could remove
     // the entry, so none is started for it.
-    let shard = old.as_bytes()[0] >> 4;
     let holder = fs::File::open(stats::stats_path(dir.path(), shard)).unwrap();
     holder.lock().unwrap();
-    assert!(!needs_cleanup(dir.path(), &limits));
+    assert_eq!(shard_need(dir.path(), &limits, shard), Need::None);
     drop(holder);
-    assert!(needs_cleanup(dir.path(), &limits));
+    assert_eq!(shard_need(dir.path(), &limits, shard), Need::Due);
 }
 
 /// Keys whose entries land in shard `shard`.
@@ -235,7 +248,7 @@ fn miss_inputs_are_counted_apart_by_stores_and_walks() {
 fn max_files_counts_no_miss_inputs_which_go_by_last_use() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let keys: Vec<Key> = (0..20u8).map(|i| Key::of(&[i])).collect();
+    let keys = keys_in_shard(7, 20);
     // Result i and miss inputs i were last used 1000 - 10 i seconds ago,
     // the miss inputs 5 s before their result.
     for (i, k) in keys.iter().enumerate() {
@@ -247,20 +260,22 @@ fn max_files_counts_no_miss_inputs_which_go_by_last_use() {
     }
     let limits = Limits {
         max_kib: 0,
-        max_files: 10,
+        max_files: 10 * 16,
         multiple: 1.0,
         max_age_secs: None,
     };
-    assert!(needs_cleanup(dir.path(), &limits), "20 results > 10");
-    enforce_if_needed(dir.path(), &limits).unwrap().unwrap();
+    assert_eq!(shard_need(dir.path(), &limits, 7), Need::Due, "20 > 10");
+    enforce_if_needed(dir.path(), &limits, 1 << 7)
+        .unwrap()
+        .unwrap();
     let alive = |kind| -> Vec<bool> { keys.iter().map(|k| store.path(k, kind).exists()).collect() };
     let newest_ten: Vec<bool> = (0..20).map(|i| i >= 10).collect();
     assert_eq!(alive(EntryKind::Result), newest_ten);
     assert_eq!(alive(EntryKind::Inputs), newest_ten);
     assert_eq!(counts(dir.path()).0, 10);
     assert_eq!(counts(dir.path()).1, 10);
-    // Ten results and ten miss inputs: within max_files = 10.
-    assert!(!needs_cleanup(dir.path(), &limits));
+    // Ten results and ten miss inputs: within the share, 10 files.
+    assert_eq!(shard_need(dir.path(), &limits, 7), Need::None);
 }
 
 #[test]
@@ -334,4 +349,75 @@ fn a_cleanup_keeps_the_newest_memos_of_each_kind() {
     assert_eq!(left, (0..MEMOS_KEPT as u64).collect::<Vec<_>>());
     assert!(temp.exists());
     assert_eq!(fs::read_dir(&digests).unwrap().count(), 1);
+}
+
+#[test]
+fn files_in_a_level1_directory_and_ccaches_count_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let level1 = dir.path().join("a");
+    fs::create_dir_all(&level1).unwrap();
+    for i in 0..10u64 {
+        let file = level1.join(format!("result{i}R"));
+        fs::write(&file, [b'A'; 4017]).unwrap();
+        set_age(&file, 100 - i);
+    }
+    for name in ["stats", "CACHEDIR.TAG", ".nfs0123"] {
+        fs::write(level1.join(name), b"0 0 0 0 0 0 0 0 0 0 0 10 40\n").unwrap();
+    }
+    // Not walked yet: ccache's file says what the directory holds.
+    let limits = Limits {
+        max_kib: 0,
+        max_files: 7 * 16,
+        multiple: 0.9,
+        max_age_secs: None,
+    };
+    assert_eq!(counts(dir.path()).0, 10);
+    assert_eq!(shard_need(dir.path(), &limits, 0xa), Need::Due);
+    // `-c`: down to the share itself, the oldest first; the walk counts.
+    let swept = full_cleanup(dir.path(), &limits, &mut || {}).unwrap();
+    assert_eq!((swept.files, swept.dirs), (3, 1));
+    let left: Vec<bool> = (0..10)
+        .map(|i| level1.join(format!("result{i}R")).exists())
+        .collect();
+    assert_eq!(
+        left,
+        [false, false, false, true, true, true, true, true, true, true]
+    );
+    assert_eq!(counts(dir.path()), (7, 0, disk_kib_total(dir.path())));
+    assert!(level1.join("stats").exists() && level1.join(".nfs0123").exists());
+    assert_eq!(
+        stats::read_total(dir.path()).get(Counter::CleanupsPerformed),
+        1
+    );
+}
+
+#[test]
+fn shares_split_the_limits_sixteen_ways() {
+    let limits = Limits {
+        max_kib: 256,
+        max_files: 18,
+        multiple: 0.9,
+        max_age_secs: None,
+    };
+    let shares: Vec<Share> = (0..16).map(|x| limits.share(x)).collect();
+    assert!(shares.iter().all(|s| s.kib == Some(16)));
+    let files = |s: &Share| s.files.unwrap();
+    assert_eq!(shares.iter().map(files).sum::<u64>(), 18);
+    assert_eq!(
+        (files(&shares[0]), files(&shares[1]), files(&shares[2])),
+        (2, 2, 1)
+    );
+    // Under 16 files: some directories keep none, and the sum holds.
+    let few = Limits {
+        max_files: 5,
+        ..limits.clone()
+    };
+    assert_eq!(few.share(4).files, Some(1));
+    assert_eq!(few.share(5).files, Some(0));
+    let none = Limits {
+        max_kib: 0,
+        max_files: 0,
+        ..limits
+    };
+    assert_eq!((none.share(3).kib, none.share(3).files), (None, None));
 }

@@ -10,13 +10,14 @@ use crate::files::disk_kib;
 use crate::key::MemoKind;
 use crate::stats;
 
-/// What a file below a bucket directory is. As in ccache's cleanup, every
-/// file there is a cache file, counted in the cache's size and evicted by
-/// age, whoever wrote it: objcache's entries, ccache's (a cache dir shared
-/// with ccache), anything else. Temp files go once they are stale. Only
-/// `stats` and `CACHEDIR.TAG` (ccache's bookkeeping) and NFS's `.nfs*`
-/// placeholders (which the server removes when the file's last user closes
-/// it) are left alone: the walk never returns them.
+/// What a file in a level-1 directory `<x>/` or below it is. As in
+/// ccache's cleanup, every file there is a cache file, counted in the
+/// cache's size and evicted by age, whoever wrote it: objcache's entries,
+/// ccache's (a cache dir shared with ccache; an old ccache kept entries
+/// in `<x>/` itself), anything else. Temp files go once they are stale.
+/// Only `stats` and `CACHEDIR.TAG` (ccache's bookkeeping) and NFS's
+/// `.nfs*` placeholders (which the server removes when the file's last
+/// user closes it) are left alone: the walk never returns them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileClass {
     Result,
@@ -24,7 +25,12 @@ pub enum FileClass {
     /// An output's miss inputs (`…X`, see `disk::inputs`): a cache file
     /// whose size counts, but not one of the files `files_in_cache` counts.
     MissInputs,
+    /// objcache's own temp file: not yet an entry, so not counted (the
+    /// store that renames it into place counts the entry).
     Temp,
+    /// ccache's temp file (`<name>.tmp.<random>`): counted as ccache
+    /// counts it, and removed once stale.
+    ForeignTemp,
     /// A file objcache did not write (or cannot name): still a cache file.
     Other,
 }
@@ -48,9 +54,10 @@ pub fn is_left_alone(name: &str) -> bool {
 }
 
 pub fn classify(name: &str) -> FileClass {
-    // objcache's temp files, and ccache's (`<name>.tmp.<random>`).
-    if name.starts_with(".objcache-tmp.") || name.contains(".tmp.") {
+    if name.starts_with(".objcache-tmp.") {
         FileClass::Temp
+    } else if name.contains(".tmp.") {
+        FileClass::ForeignTemp
     } else {
         match crate::disk::EntryKind::parse_file_name(name) {
             Some((crate::disk::EntryKind::Result | crate::disk::EntryKind::RawObject, _)) => {
@@ -78,20 +85,24 @@ pub fn bucket_dir(cache_dir: &Path, bucket: u8) -> PathBuf {
         .join(format!("{:x}", bucket & 0xf))
 }
 
-/// The files of one bucket. A missing directory is an empty bucket.
+/// The files of one bucket. A missing directory is an empty bucket. The
+/// first bucket of a level-1 directory (`<x>/0`) also holds the files in
+/// `<x>/` itself, where ccache before 3.x (and ccache's test suite) keeps
+/// entries: each file belongs to exactly one bucket's walk.
 pub fn walk_bucket(cache_dir: &Path, bucket: u8) -> io::Result<Vec<WalkedFile>> {
     let dir = bucket_dir(cache_dir, bucket);
     // A symlinked shard or bucket dir is not walked: its files (and so
     // what eviction would delete) lie outside the cache.
-    if crate::files::no_symlink_below(cache_dir, &dir).is_err() {
-        return Ok(Vec::new());
-    }
-    walk_dir(&dir)
-}
-
-fn walk_dir(dir: &Path) -> io::Result<Vec<WalkedFile>> {
     let mut files = Vec::new();
-    walk_into(dir, true, &mut files)?;
+    if crate::files::no_symlink_below(cache_dir, &dir).is_ok() {
+        walk_into(&dir, true, &mut files)?;
+    }
+    if bucket & 0xf == 0 {
+        let level1 = stats::shard_dir(cache_dir, bucket >> 4);
+        if crate::files::no_symlink_below(cache_dir, &level1).is_ok() {
+            walk_into(&level1, false, &mut files)?;
+        }
+    }
     Ok(files)
 }
 
@@ -130,14 +141,12 @@ pub(super) fn walk_into(dir: &Path, deep: bool, files: &mut Vec<WalkedFile>) -> 
     Ok(())
 }
 
-/// Files outside the buckets: the cache root, `compilers/`, `digests/`,
-/// `objcache-stats/` and the shard directories (where stats and config
-/// writes leave temp files).
+/// Files outside the buckets: the cache root, `compilers/`, `digests/` and
+/// `objcache-stats/` (where stats and config writes leave temp files).
 pub fn stray_files(cache_dir: &Path) -> io::Result<Vec<WalkedFile>> {
     let mut dirs = vec![cache_dir.to_path_buf()];
     dirs.extend(MemoKind::ALL.map(|m| cache_dir.join(m.dir_name())));
     dirs.push(cache_dir.join(stats::STATS_DIR));
-    dirs.extend((0..stats::SHARDS).map(|s| stats::shard_dir(cache_dir, s)));
     let mut files = Vec::new();
     for dir in dirs {
         if dir != cache_dir && crate::files::no_symlink_below(cache_dir, &dir).is_err() {
@@ -155,8 +164,8 @@ const OTHER_DEPTH: usize = 4;
 
 /// The regular files outside the buckets that `stray_files` does not list:
 /// what a ccache sharing the directory keeps there (`<x>/stats`,
-/// `<x>/CACHEDIR.TAG`, `CACHEDIR.TAG`, `tmp/`, `lock/`), and anything below
-/// the memo and stats directories. Never through a symlink; `stats`,
+/// `<x>/<y>/stats`, `<x>/CACHEDIR.TAG`, `CACHEDIR.TAG`, `tmp/`, `lock/`),
+/// and anything below the memo and stats directories. Never through a symlink; `stats`,
 /// `CACHEDIR.TAG` and `.nfs*` included, since they take disk space though
 /// no cleanup touches them. Other directories in the cache dir are not
 /// walked: a cache dir set to a home directory by mistake would be walked
@@ -188,7 +197,8 @@ fn other_files_in(dir: &Path, depth: usize, files: &mut Vec<WalkedFile>) -> io::
         };
         let name = item.file_name();
         let name = name.to_string_lossy();
-        if meta.is_file() {
+        // Other files in `<x>/` are bucket `<x>/0`'s (see `walk_bucket`).
+        if meta.is_file() && (depth != 1 || !shard_below(dir) || is_left_alone(&name)) {
             files.push(WalkedFile {
                 path: item.path(),
                 class: FileClass::Other,
@@ -269,7 +279,7 @@ mod tests {
             [
                 (".objcache-tmp.x".to_string(), FileClass::Temp),
                 (entry.clone(), FileClass::Result),
-                ("abcR.tmp.123".to_string(), FileClass::Temp),
+                ("abcR.tmp.123".to_string(), FileClass::ForeignTemp),
                 ("d/deeper".to_string(), FileClass::Other),
                 ("unknown".to_string(), FileClass::Other),
             ]
