@@ -20,6 +20,34 @@ fn homeless(env: &TestEnv) -> Command {
     cmd
 }
 
+/// The cache directory and primary configuration file by default for the
+/// home directory `home` (this user's, whose files other runs may have
+/// made): objcache's former places while they exist, else ccache's.
+fn default_places(
+    home: &Path,
+    xdg_cache: Option<&Path>,
+    xdg_config: Option<&Path>,
+) -> (String, String) {
+    let cache_home = xdg_cache.map_or_else(|| home.join(".cache"), Path::to_path_buf);
+    let config_home = xdg_config.map_or_else(|| home.join(".config"), Path::to_path_buf);
+    let legacy = home.join(".ccache");
+    let cache = if cache_home.join("objcache").is_dir() {
+        cache_home.join("objcache")
+    } else if legacy.is_dir() {
+        legacy.clone()
+    } else {
+        cache_home.join("ccache")
+    };
+    let config = if config_home.join("objcache/ccache.conf").exists() {
+        config_home.join("objcache/ccache.conf")
+    } else if legacy.is_dir() {
+        legacy.join("ccache.conf")
+    } else {
+        config_home.join("ccache/ccache.conf")
+    };
+    (cache.display().to_string(), config.display().to_string())
+}
+
 /// The home directory of this process's user in the passwd database.
 fn passwd_home(uid: u32) -> Option<PathBuf> {
     // SAFETY: getpwuid's static result is read at once, in this test only.
@@ -55,12 +83,7 @@ fn without_home_the_passwd_home_is_used() {
             line_of(&out, "Config file:"),
         )
     };
-    let expected = (
-        home.join(".cache/objcache").display().to_string(),
-        home.join(".config/objcache/ccache.conf")
-            .display()
-            .to_string(),
-    );
+    let expected = default_places(&home, None, None);
     assert_eq!(show(&mut homeless(&env)), expected, "HOME unset");
     assert_eq!(show(homeless(&env).env("HOME", "")), expected, "HOME empty");
     let relative = show(
@@ -75,15 +98,9 @@ fn without_home_the_passwd_home_is_used() {
             .env("XDG_CACHE_HOME", xdg.join("cache"))
             .env("XDG_CONFIG_HOME", xdg.join("config")),
     );
-    assert_eq!(
-        absolute,
-        (
-            xdg.join("cache/objcache").display().to_string(),
-            xdg.join("config/objcache/ccache.conf")
-                .display()
-                .to_string()
-        )
-    );
+    let cache = xdg.join("cache");
+    let config = xdg.join("config");
+    assert_eq!(absolute, default_places(&home, Some(&cache), Some(&config)));
     assert!(!xdg.exists(), "showing the stats creates nothing");
 }
 
@@ -156,7 +173,9 @@ fn without_any_home_the_cache_is_refused_and_the_build_goes_on() {
         .collect();
     after.retain(|p| !p.ends_with("t.o"));
     assert_eq!(after.len(), before.len(), "created: {after:?}");
-    assert!(!Path::new("/.cache/objcache").exists());
+    for made in ["/.cache/ccache", "/.cache/objcache", "/.config/ccache"] {
+        assert!(!Path::new(made).exists(), "{made}");
+    }
 }
 
 fn count_entries(env: &TestEnv) -> usize {

@@ -4,7 +4,6 @@
 //! (`safe_dirs`); and files that must not be read (someone else's, one
 //! everyone can write, a FIFO, a huge one, a loop), each of which ends in
 //! a plain compile or a clear error, never a hang or a broken build.
-//! ccache's own user-level configuration is in `dir_config/ccache_user.rs`.
 
 use crate::common::*;
 use crate::trust_config::as_user;
@@ -12,8 +11,6 @@ use std::fs;
 use std::os::unix::fs::{chown, symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-mod ccache_user;
 
 /// A user other than root, for files and directories not the caller's.
 const OTHER: u32 = 4242;

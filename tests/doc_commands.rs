@@ -29,7 +29,7 @@
 //!
 //! The sandbox: a copy of `fixtures/guide` (a C and a C++ source, a
 //! header, a Makefile, a CMakeLists.txt) as the working directory, an empty
-//! `HOME` (so the cache is `~/.cache/objcache` there) with `~/.local/bin`
+//! `HOME` (so the cache is `~/.cache/ccache` there) with `~/.local/bin`
 //! in `PATH` as a login shell puts it, `objcache` first in `PATH`, its own
 //! `TMPDIR` and `XDG_RUNTIME_DIR`, and `DOC_REPO` naming the repository
 //! for the blocks that say to run from its root.

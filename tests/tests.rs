@@ -30,6 +30,7 @@ mod config_keys;
 mod config_parity;
 mod counters;
 mod debug_log;
+mod default_places;
 mod defaults;
 mod depfiles;
 mod dir_config;

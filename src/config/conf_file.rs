@@ -37,23 +37,12 @@ fn read_for_rewrite(path: &Path) -> io::Result<Option<(Vec<u8>, fs::Metadata)>> 
 
 /// Writes `key = value` into a config file, replacing an existing line for the key.
 pub fn write_setting(path: &Path, key: &str, value: &str) -> io::Result<()> {
-    write_setting_over(path, &[], key, value)
-}
-
-/// `write_setting`; when there is no file at `path` yet, the new one
-/// holds `seed`'s settings besides `key = value`.
-pub(super) fn write_setting_over(
-    path: &Path,
-    seed: &[u8],
-    key: &str,
-    value: &str,
-) -> io::Result<()> {
     let path = &setting_target(path);
     // Not through a symlink (one that appeared since, too): the text, mode
     // and owner kept are those of the file read.
     let (old, meta) = match read_for_rewrite(path)? {
         Some((text, meta)) => (text, Some(meta)),
-        None => (seed.to_vec(), None),
+        None => (Vec::new(), None),
     };
     let old = String::from_utf8(old).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let out = with_setting(&old, key, value);
@@ -104,19 +93,9 @@ fn setting_target(path: &Path) -> PathBuf {
 }
 
 /// `old`, a config file's text, with `key = value` in place of the key's
-/// line (and its continuation lines), or after the rest.
-pub(super) fn with_setting(old: &str, key: &str, value: &str) -> String {
-    edited(old, key, Some(value))
-}
-
-/// `old` without the lines (and continuation lines) of `key`.
-pub(super) fn without_setting(old: &str, key: &str) -> String {
-    edited(old, key, None)
-}
-
-/// `old` with `key`'s line replaced by `key = value`, or dropped for
-/// `None`.
-fn edited(old: &str, key: &str, value: Option<&str>) -> String {
+/// line (and its continuation lines, and any later line of the key), or
+/// after the rest.
+fn with_setting(old: &str, key: &str, value: &str) -> String {
     let mut out = String::new();
     let mut replaced = false;
     // In the continuation lines of a value being replaced.
@@ -133,19 +112,15 @@ fn edited(old: &str, key: &str, value: Option<&str>) -> String {
             .split_once('=')
             .is_some_and(|(k, _)| k.trim() == key && !line.trim_start().starts_with('#'));
         continuation = is_key;
-        match value {
-            Some(value) if is_key && !replaced => {
-                out.push_str(&format!("{key} = {value}\n"));
-                replaced = true;
-            }
-            _ if is_key => {}
-            _ => {
-                out.push_str(line);
-                out.push('\n');
-            }
+        if is_key && !replaced {
+            out.push_str(&format!("{key} = {value}\n"));
+            replaced = true;
+        } else if !is_key {
+            out.push_str(line);
+            out.push('\n');
         }
     }
-    if let Some(value) = value.filter(|_| !replaced) {
+    if !replaced {
         out.push_str(&format!("{key} = {value}\n"));
     }
     out

@@ -32,7 +32,7 @@ const fn computed(name: &'static str, default: &'static str, text: &'static str)
 pub const KEY_DOCS: &[KeyDoc] = &[
     doc("absolute_paths_in_stderr", "Diagnostics name absolute paths where the compiler was given base_dir-relative ones."),
     computed("base_dir", "none", "Directories (separated by :) below which absolute paths are rewritten as relative ones before hashing, so that checkouts in different places share entries."),
-    computed("cache_dir", "$XDG_CACHE_HOME/objcache, else ~/.cache/objcache", "Where the cache lives."),
+    computed("cache_dir", "~/.ccache if it exists, else $XDG_CACHE_HOME/ccache, else ~/.cache/ccache", "Where the cache lives."),
     computed("ceiling_dirs", "the home directory", "Where the search for a directory's ccache.conf stops."),
     doc("ceiling_markers", "Names (separated by :) whose presence makes a directory the last one searched for a directory's ccache.conf."),
     computed("compiler", "none", "The compiler to run instead of the one named on the command line."),

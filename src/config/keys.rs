@@ -119,9 +119,6 @@ config_keys! {
         pub refused: Vec<super::Refused>,
         /// The directory's ccache.conf read (directory.rs), if any.
         pub directory_config_path: Option<PathBuf>,
-        /// ccache's user-level configuration file, read because objcache's
-        /// own (`primary_config_path`) does not exist.
-        pub ccache_user_config: Option<PathBuf>,
         /// Device and inode of each configuration file read, so that none
         /// is read twice under two names.
         pub(super) files_read: Vec<(u64, u64)>,

@@ -1,6 +1,7 @@
 //! Where configuration and cache live by default, and facts about the file
 //! system that holds them.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 /// Total bytes of the file system holding `path` (or its nearest existing ancestor).
@@ -99,41 +100,74 @@ fn xdg_dir(var: &str) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
-/// `$XDG_CACHE_HOME/objcache`, else `~/.cache/objcache`; `None` without a
-/// home directory.
-pub(super) fn default_cache_dir() -> Option<PathBuf> {
-    match xdg_dir("XDG_CACHE_HOME") {
-        Some(dir) => Some(dir.join("objcache")),
-        None => Some(home()?.join(".cache").join("objcache")),
-    }
+/// The default places of the cache and of the primary configuration file,
+/// ccache 4.13's, with objcache's former defaults kept while they exist
+/// (as ccache keeps its legacy `~/.ccache`). Each is found at most once
+/// per load: the home directory may take a passwd lookup and the legacy
+/// directory a `stat`, and both orders ask for them.
+#[derive(Default)]
+pub(super) struct Places {
+    home: OnceCell<Option<PathBuf>>,
+    legacy: OnceCell<Option<PathBuf>>,
 }
 
-/// `$XDG_CONFIG_HOME/objcache`, else `~/.config/objcache`; `None` without
-/// a home directory.
-pub(super) fn default_config_dir() -> Option<PathBuf> {
-    match xdg_dir("XDG_CONFIG_HOME") {
-        Some(dir) => Some(dir.join("objcache")),
-        None => Some(home()?.join(".config").join("objcache")),
+impl Places {
+    fn home(&self) -> Option<&Path> {
+        self.home.get_or_init(home).as_deref()
     }
-}
 
-/// ccache's user-level configuration file, which it reads when neither
-/// `CCACHE_CONFIGPATH`, `CCACHE_DIR` nor the system configuration's
-/// `cache_dir` names another (ccache 4.13's order):
-/// `~/.ccache/ccache.conf` when the legacy directory `~/.ccache` exists,
-/// else `$XDG_CONFIG_HOME/ccache/ccache.conf`, else
-/// `~/.config/ccache/ccache.conf`. objcache reads it in place of its own
-/// when it has none, so a user who replaces ccache keeps their settings.
-pub(super) fn ccache_user_config() -> Option<PathBuf> {
-    let home = home();
-    if let Some(legacy) = home.as_ref().map(|h| h.join(".ccache")) {
-        if legacy.is_dir() {
+    /// ccache's legacy directory `~/.ccache`, when it exists: then both
+    /// the cache and its configuration file are there.
+    fn legacy(&self) -> Option<&Path> {
+        let legacy = || Some(self.home()?.join(".ccache")).filter(|dir| dir.is_dir());
+        self.legacy.get_or_init(legacy).as_deref()
+    }
+
+    /// `$VAR` when it is an absolute path, else `~/REST`.
+    fn base(&self, var: &str, rest: &str) -> Option<PathBuf> {
+        xdg_dir(var).or_else(|| Some(self.home()?.join(rest)))
+    }
+
+    /// objcache's former default configuration file,
+    /// `$XDG_CONFIG_HOME/objcache/ccache.conf` or
+    /// `~/.config/objcache/ccache.conf`: while it exists it stays the
+    /// primary one, ahead of ccache's places.
+    pub(super) fn former_config(&self) -> Option<PathBuf> {
+        let dir = self.base("XDG_CONFIG_HOME", ".config")?;
+        Some(dir.join("objcache").join("ccache.conf"))
+    }
+
+    /// ccache's user-level configuration file, the primary one when
+    /// neither `CCACHE_CONFIGPATH`, `CCACHE_DIR`, the system
+    /// configuration's `cache_dir` nor objcache's former file names
+    /// another: `~/.ccache/ccache.conf` when `~/.ccache` exists, else
+    /// `$XDG_CONFIG_HOME/ccache/ccache.conf`, else
+    /// `~/.config/ccache/ccache.conf`; `None` without a home directory or
+    /// `XDG_CONFIG_HOME`.
+    pub(super) fn ccache_config(&self) -> Option<PathBuf> {
+        if let Some(legacy) = self.legacy() {
             return Some(legacy.join("ccache.conf"));
         }
+        let dir = self.base("XDG_CONFIG_HOME", ".config")?;
+        Some(dir.join("ccache").join("ccache.conf"))
     }
-    match xdg_dir("XDG_CONFIG_HOME") {
-        Some(dir) => Some(dir.join("ccache").join("ccache.conf")),
-        None => Some(home?.join(".config").join("ccache").join("ccache.conf")),
+
+    /// The cache directory when no `CCACHE_DIR` or `cache_dir` names one:
+    /// objcache's former default (`$XDG_CACHE_HOME/objcache`, else
+    /// `~/.cache/objcache`) while that directory exists, else ccache's:
+    /// `~/.ccache` when it exists, else `$XDG_CACHE_HOME/ccache`, else
+    /// `~/.cache/ccache`; `None` without a home directory or
+    /// `XDG_CACHE_HOME`.
+    pub(super) fn cache_dir(&self) -> Option<PathBuf> {
+        let base = self.base("XDG_CACHE_HOME", ".cache");
+        let former = base.as_ref().map(|b| b.join("objcache"));
+        if let Some(former) = former.filter(|dir| dir.is_dir()) {
+            return Some(former);
+        }
+        if let Some(legacy) = self.legacy() {
+            return Some(legacy.to_path_buf());
+        }
+        Some(base?.join("ccache"))
     }
 }
 

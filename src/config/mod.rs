@@ -14,7 +14,7 @@ pub mod size;
 mod trust;
 mod values;
 
-use locations::{filesystem_size, system_config_path};
+use locations::{filesystem_size, system_config_path, Places};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -28,10 +28,6 @@ pub use keys::Config;
 use keys::KEYS;
 pub use trust::Refused;
 use trust::Trust;
-
-/// The directory inside a `cache_dir` that ccache's own user-level
-/// configuration sets where objcache keeps its cache, apart from ccache's.
-pub const CACHE_DIR_IN_CCACHES: &str = "objcache";
 
 /// Where a key's value came from, as `-p` reports it.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,7 +125,9 @@ pub struct Locations {
 impl Default for Config {
     /// Every key at its default, no file or variable read.
     fn default() -> Config {
-        Config::defaults()
+        let mut c = Config::defaults();
+        c.set_default_cache_dir(&Places::default());
+        c
     }
 }
 
@@ -142,9 +140,19 @@ impl Config {
             c.set(i, k.default, Origin::Default)
                 .expect("built-in defaults are valid values");
         }
-        // `-p` shows where an empty cache_dir puts the cache.
-        c.raw[keys::lookup("cache_dir").unwrap()] = c.cache_dir.display().to_string();
         c
+    }
+
+    /// The default cache dir where no file or variable set one (or one set
+    /// it empty); `-p` and `-k` show which.
+    fn set_default_cache_dir(&mut self, places: &Places) {
+        if self.cache_dir.as_os_str().is_empty() {
+            self.cache_dir = places.cache_dir().unwrap_or_default();
+        }
+        let i = keys::lookup("cache_dir").unwrap();
+        if self.raw[i].is_empty() {
+            self.raw[i] = self.cache_dir.display().to_string();
+        }
     }
 
     /// Loads the configuration. Bad lines are skipped and returned as errors, so
@@ -174,12 +182,19 @@ impl Config {
             .config_path_override
             .clone()
             .or_else(|| env.get("CCACHE_CONFIGPATH").map(PathBuf::from));
-        // `CCACHE_DIR=` (set but empty) is no directory, as in ccache: the
-        // primary config is found as without it, never `./ccache.conf`.
+        // `CCACHE_DIR=` (set but empty) is no directory, as in ccache: it
+        // asks for the default places, whatever cache_dir the system
+        // config sets, and never means `./ccache.conf`.
         let dir_env = locations.cache_dir_override.clone().or_else(|| {
             let dir = env.get("CCACHE_DIR").filter(|d| !d.is_empty());
             dir.map(PathBuf::from)
         });
+        let dir_env = match dir_env {
+            Some(dir) => primary::DirEnv::Set(dir),
+            None if env.contains_key("CCACHE_DIR") => primary::DirEnv::Empty,
+            None => primary::DirEnv::Unset,
+        };
+        let places = Places::default();
 
         let only_file = config_path_env.is_some();
         if !only_file {
@@ -187,7 +202,7 @@ impl Config {
             config.read_file(&system, &mut errors, &lookup);
             config.system_config_path = Some(system);
         }
-        config.read_primary(config_path_env, dir_env.as_deref(), &mut errors, &lookup);
+        config.read_primary(config_path_env, &dir_env, &places, &mut errors, &lookup);
         // CCACHE_CONFIGPATH names the only file read.
         if !only_file {
             let cwd = locations
@@ -206,11 +221,7 @@ impl Config {
             let i = keys::lookup("cache_dir").unwrap();
             let _ = config.set(i, &dir.display().to_string(), Origin::Environment);
         }
-        // An empty cache_dir means the default: `-p` and `-k` show which.
-        let i = keys::lookup("cache_dir").unwrap();
-        if config.raw[i].is_empty() {
-            config.raw[i] = config.cache_dir.display().to_string();
-        }
+        config.set_default_cache_dir(&places);
         if config.cache_dir.as_os_str().is_empty() {
             errors.push(ConfigError {
                 file: None,

@@ -8,7 +8,7 @@
 use std::fmt::Display;
 use std::path::PathBuf;
 
-use super::locations::{default_cache_dir, expand_home};
+use super::locations::expand_home;
 use super::size::{format_parsable, parse_age, parse_size};
 use crate::paths::BaseDirs;
 
@@ -32,11 +32,12 @@ pub fn base_dirs(text: &str) -> Result<Option<BaseDirs>, String> {
     BaseDirs::parse(text)
 }
 
-/// Empty means the default location; an empty path when there is none
-/// (no home directory), which loading reports.
+/// Empty means the default location, an empty path until loading ends
+/// and finds it (the default depends on which directories exist, asked
+/// once, whatever files and variables set on the way).
 pub fn cache_dir(text: &str) -> Result<PathBuf, String> {
     if text.is_empty() {
-        Ok(default_cache_dir().unwrap_or_default())
+        Ok(PathBuf::new())
     } else {
         expand_home(text)
     }

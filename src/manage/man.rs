@@ -200,7 +200,8 @@ The only configuration file read (no system file, no directory's \
 ccache.conf).
 * CCACHE_DIR
 The cache directory (the key cache_dir); its ccache.conf is the primary \
-configuration file. Set but empty counts as unset.
+configuration file. Set but empty means the default places, whatever \
+cache_dir a configuration file sets.
 * OBJCACHE_SYSTEM_CONFIG
 The system configuration file to read instead of /etc/ccache.conf.
 * HOME, XDG_CACHE_HOME, XDG_CONFIG_HOME
@@ -224,18 +225,23 @@ Goes into the key of a gcc compile whose diagnostics are coloured.";
 const FILES: &str = "\
 * /etc/ccache.conf
 The system configuration file.
-* $XDG_CONFIG_HOME/objcache/ccache.conf, ~/.config/objcache/ccache.conf
-The primary configuration file when neither CCACHE_CONFIGPATH nor \
-CCACHE_DIR is set; while it does not exist, ccache's own user \
-configuration file is read.
 * CACHE_DIR/ccache.conf
-The primary configuration file when CCACHE_DIR is set.
+The primary configuration file when CCACHE_DIR is set, or cache_dir in the \
+system configuration file.
+* ~/.ccache/ccache.conf, $XDG_CONFIG_HOME/ccache/ccache.conf, ~/.config/ccache/ccache.conf
+The primary configuration file otherwise, as for ccache: the first when \
+~/.ccache exists, the second when XDG_CONFIG_HOME is set. An older \
+objcache's $XDG_CONFIG_HOME/objcache/ccache.conf (~/.config/objcache/ccache.conf) \
+comes first while it exists.
 * ccache.conf in the working directory or a parent
 A directory's configuration, for the builds below it; the search stops at \
 ceiling_dirs and after a directory holding one of ceiling_markers.
-* $XDG_CACHE_HOME/objcache, ~/.cache/objcache
-The default cache directory: entries in CACHE_DIR/H/H2/ by the first two \
-hex digits of their key, statistics in CACHE_DIR/objcache-stats/, memos of \
+* ~/.ccache, $XDG_CACHE_HOME/ccache, ~/.cache/ccache
+The default cache directory, as for ccache: the first when it exists, \
+the second when XDG_CACHE_HOME is set (an older objcache's \
+$XDG_CACHE_HOME/objcache or ~/.cache/objcache comes first while it \
+exists). Entries are in CACHE_DIR/H/H2/ by the first two hex digits of \
+their key, statistics in CACHE_DIR/objcache-stats/, memos of \
 compilers and large inputs in compilers/ and digests/. The layout and \
 formats are in docs/formats.md.";
 
