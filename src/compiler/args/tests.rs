@@ -359,3 +359,23 @@ fn debug_info_detection() {
     assert!(!analyse_str("-gz=zlib -c a.c").unwrap().debug_info);
     assert!(analyse_str("-g -gz -c a.c").unwrap().debug_info);
 }
+
+/// `-MT`/`-MQ` are keyed by name and in order, never by their targets;
+/// the joined spellings are the same options.
+#[test]
+fn dependency_target_options_are_keyed_by_name() {
+    let key = |cmd: &str| analyse_str(cmd).unwrap().hash_args;
+    let mq = key("-c t.c -MMD -MQ a");
+    assert_eq!(mq, key("-c t.c -MMD -MQ b"));
+    assert_eq!(mq, key("-c t.c -MMD -MQb"));
+    assert_ne!(mq, key("-c t.c -MMD"));
+    assert_ne!(mq, key("-c t.c -MMD -MT a"));
+    assert_ne!(mq, key("-c t.c -MMD -MQ a -MQ b"));
+    assert_ne!(
+        key("-c t.c -MMD -MQ a -MT b"),
+        key("-c t.c -MMD -MT b -MQ a")
+    );
+    assert_eq!(key("-c t.c -MMD -MF a.d"), key("-c t.c -MMD -MF b.d"));
+    assert_eq!(key("-c t.c -Wp,-MMD,a.d"), key("-c t.c -Wp,-MMD,b.d"));
+    assert_ne!(key("-c t.c -Wp,-MMD,a.d"), key("-c t.c -MMD -MF a.d"));
+}
