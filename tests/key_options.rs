@@ -1,9 +1,11 @@
-//! Options the key holds by name only, as ccache's does: `-MT`/`-MQ`
-//! (their presence and order, never their targets, which a hit writes
-//! into the `.d` for its own call). Every object and `.d` is the
-//! compiler's own for the call.
+//! Options the key holds by name only, or not at all, as ccache's does:
+//! `-MT`/`-MQ` (their presence and order, never their targets, which a
+//! hit writes into the `.d` for its own call) and, with `sloppiness =
+//! clang_index_store`, `-index-store-path DIR` (dropped from the compile
+//! too). Every object and `.d` is the compiler's own for the call.
 
 use crate::common::*;
+use std::path::Path;
 
 const SOURCE: &str = "#include \"h.h\"\nint f(void) { return H; }\n";
 
@@ -110,4 +112,67 @@ fn the_option_asking_for_the_dependency_file_is_keyed_by_name() {
         assert_eq!(env.hits(), before + hit as u64, "{a:?}: {:?}", env.stats());
     }
     assert_eq!(env.misses(), 2);
+}
+
+/// `gcc ARGS` through objcache in `dir` with `vars`.
+fn cached(env: &TestEnv, dir: &Path, a: &[&str], vars: &[(&str, &str)]) -> Out {
+    let mut cmd = env.objcache_in(dir, std::iter::once("gcc").chain(a.iter().copied()));
+    cmd.envs(vars.iter().copied());
+    run(&mut cmd)
+}
+
+/// With `clang_index_store`, `-index-store-path DIR` (Xcode's, with a
+/// UUID in DIR) is neither keyed nor given to the compiler, as in ccache:
+/// calls differing only there share an entry, and gcc, which does not
+/// know the option, compiles. In a response file too, where the compiler
+/// then gets the arguments expanded.
+#[test]
+fn index_store_path_is_dropped_with_its_sloppiness() {
+    let env = TestEnv::new();
+    let dir = project(&env);
+    write_file(&dir.join("args.rsp"), "-index-store-path /idx/C -c\n");
+    let plain = plain_object("gcc", &dir, ["-c", "t.c"], "t.o");
+    let sloppy = ("CCACHE_SLOPPINESS", "clang_index_store");
+    let preprocessor_mode = ("CCACHE_NODIRECT", "1");
+    let calls: [(&[&str], _); 4] = [
+        (&["-index-store-path", "/idx/A", "-c", "t.c"], None),
+        (&["-c", "-index-store-path", "/idx/B", "t.c"], None),
+        (&["@args.rsp", "t.c"], None),
+        (
+            &["-c", "-index-store-path", "/idx/D", "t.c"],
+            Some(preprocessor_mode),
+        ),
+    ];
+    for (i, (a, mode)) in calls.iter().enumerate() {
+        rm(&dir.join("t.o"));
+        let vars: Vec<(&str, &str)> = std::iter::once(sloppy).chain(*mode).collect();
+        let out = cached(&env, &dir, a, &vars);
+        assert!(out.success(), "{a:?}: {}", out.dump());
+        assert_bytes_eq(&read(&dir.join("t.o")), &plain, &format!("object of {a:?}"));
+        assert_eq!(
+            hits_and_misses(&env),
+            (i as u64, 1),
+            "{a:?}: {:?}",
+            env.stats()
+        );
+    }
+}
+
+/// Without the sloppiness the option is the compile's, keyed and given
+/// to the compiler: gcc rejects it, and the call fails as gcc does.
+#[test]
+fn index_store_path_without_its_sloppiness_reaches_the_compiler() {
+    let env = TestEnv::new();
+    let dir = project(&env);
+    let a = ["-index-store-path", "/idx/A", "-c", "t.c"];
+    let want = plain("gcc", &dir, a);
+    assert!(!want.success());
+    let got = cached(&env, &dir, &a, &[]);
+    assert_eq!(got.code(), want.code(), "{}", got.dump());
+    assert!(
+        got.stderr_str().contains("-index-store-path"),
+        "{}",
+        got.dump()
+    );
+    assert_eq!(hits_and_misses(&env), (0, 0));
 }
