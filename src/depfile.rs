@@ -28,6 +28,10 @@ pub struct StoredDepfile {
     cwd: String,
     targets: String,
     style: Option<Style>,
+    /// Where the compiler put the call's targets in its rule, when not in
+    /// the call's order (see `written_order`): the `i`-th target written
+    /// is the call's `order[i]`-th. Empty: in the call's order.
+    order: Vec<usize>,
     body: Vec<u8>,
 }
 
@@ -68,34 +72,60 @@ const MAGIC: &str = "objcache-dep-2";
 impl StoredDepfile {
     /// Keeps a `.d` the compiler just wrote for `targets` in `cwd`.
     pub fn new(body: Vec<u8>, cwd: &str, targets: &[String], family: Family) -> StoredDepfile {
-        let joined = targets.join(" ");
-        let style = parse(&body)
-            .filter(|p| p.targets.join(" ") == joined)
-            .and_then(|p| style_of(&p, &body, family));
+        let fit = parse(&body).and_then(|p| {
+            let order = written_order(&p.targets, targets)?;
+            Some((style_of(&p, &body, family)?, order))
+        });
+        let (style, order) = match fit {
+            Some((style, order)) => (Some(style), order),
+            None => (None, Vec::new()),
+        };
         StoredDepfile {
             cwd: cwd.to_string(),
-            targets: joined,
+            targets: targets.join(" "),
             style,
+            order,
             body,
         }
     }
 
-    fn style_name(&self) -> &'static str {
-        match self.style {
+    /// The style's name, then the order of the targets when it is not
+    /// the call's (`gcc 1,0`). A reader that knows only the name takes
+    /// the line as no style at all: the `.d` is then served only to the
+    /// call it was written for.
+    fn style_line(&self) -> String {
+        let name = match self.style {
             Some(Style::Gcc) => "gcc",
             Some(Style::Clang) => "clang",
             None => "verbatim",
+        };
+        if self.order.is_empty() {
+            return name.to_string();
         }
+        let order: Vec<String> = self.order.iter().map(usize::to_string).collect();
+        format!("{name} {}", order.join(","))
+    }
+
+    /// This call's `targets` in the places the compiler put the stored
+    /// call's; `None` when their number differs.
+    fn in_written_order<'t>(&self, targets: &'t [String]) -> Option<Vec<&'t str>> {
+        if self.order.is_empty() {
+            return Some(targets.iter().map(String::as_str).collect());
+        }
+        if targets.len() != self.order.len() {
+            return None;
+        }
+        Some(self.order.iter().map(|&i| targets[i].as_str()).collect())
     }
 
     /// The format and the fields stored before the body, as `--inspect`
     /// shows them.
-    pub fn fields(&self) -> [(&'static str, &str); 4] {
+    pub fn fields(&self) -> [(&'static str, String); 4] {
         [
-            ("format", MAGIC),
-            ("cwd", &self.cwd),
-            ("targets", &self.targets),
-            ("style", self.style_name()),
+            ("format", MAGIC.to_string()),
+            ("cwd", self.cwd.clone()),
+            ("targets", self.targets.clone()),
+            ("style", self.style_line()),
         ]
     }
 
@@ -105,7 +135,7 @@ impl StoredDepfile {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let style = self.style_name();
+        let style = self.style_line();
         // One line per field, but a directory (or a `-MT` target) may be
         // named with a newline in it: one would end its line early and the
         // rest would be read as the next fields, a `.d` for another cwd.
@@ -135,15 +165,12 @@ impl StoredDepfile {
         }
         let cwd = line()?.replace('\0', "\n");
         let targets = line()?.replace('\0', "\n");
-        let style = match line()? {
-            "gcc" => Some(Style::Gcc),
-            "clang" => Some(Style::Clang),
-            _ => None,
-        };
+        let (style, order) = read_style_line(line()?);
         Some(StoredDepfile {
             cwd,
             targets,
             style,
+            order,
             body: rest.to_vec(),
         })
     }
@@ -168,7 +195,8 @@ impl StoredDepfile {
                 None => Some(d.raw.to_string()),
             })
             .collect::<Option<Vec<String>>>()?;
-        Some(emit(style, targets, &deps, parsed.phony).into_bytes())
+        let targets = self.in_written_order(targets)?;
+        Some(emit(style, &targets, &deps, parsed.phony).into_bytes())
     }
 }
 
@@ -194,6 +222,10 @@ impl StoredDepfile {
         // As `render`: the stored names as they are for the cwd and
         // targets they were written for, re-rooted otherwise.
         let verbatim = self.cwd == cwd && self.targets == targets.join(" ");
+        let written = match verbatim {
+            true => parsed.targets.clone(),
+            false => self.in_written_order(targets)?,
+        };
         let mut deps = Vec::with_capacity(parsed.deps.len());
         for d in &parsed.deps {
             let relocated = match verbatim {
@@ -216,11 +248,72 @@ impl StoredDepfile {
             };
             deps.push(token);
         }
-        let out = match verbatim {
-            true => emit(style, &parsed.targets, &deps, parsed.phony),
-            false => emit(style, targets, &deps, parsed.phony),
-        };
-        Some(out.into_bytes())
+        Some(emit(style, &written, &deps, parsed.phony).into_bytes())
+    }
+}
+
+/// The style and the order of the targets a stored style line names
+/// (see `StoredDepfile::style_line`); no style for a line not understood
+/// or an order that is not one of all the targets.
+fn read_style_line(line: &str) -> (Option<Style>, Vec<usize>) {
+    let (name, order) = match line.split_once(' ') {
+        Some((name, order)) => (name, Some(order)),
+        None => (line, None),
+    };
+    let style = match name {
+        "gcc" => Style::Gcc,
+        "clang" => Style::Clang,
+        _ => return (None, Vec::new()),
+    };
+    let Some(order) = order else {
+        return (Some(style), Vec::new());
+    };
+    let order: Option<Vec<usize>> = order.split(',').map(|n| n.parse().ok()).collect();
+    match order {
+        Some(order) if is_reordering(&order) => (Some(style), order),
+        _ => (None, Vec::new()),
+    }
+}
+
+/// Is `order` each of `0..len` once, and not in its own order?
+fn is_reordering(order: &[usize]) -> bool {
+    let mut seen = vec![false; order.len()];
+    for &i in order {
+        match seen.get_mut(i) {
+            Some(s) if !*s => *s = true,
+            _ => return false,
+        }
+    }
+    order.iter().enumerate().any(|(i, &j)| i != j)
+}
+
+/// Where the compiler put the call's `targets` among the targets it
+/// wrote (`written`, as `words` reads them): empty when in the call's
+/// order, else the call's index of each target written. gcc writes the
+/// `-MT` targets before the `-MQ` ones and moves `-MQ` ones among
+/// themselves; clang keeps the order given. Either depends only on which
+/// options named the targets, which the key holds, so a hit for other
+/// targets puts its own in the same places. `None` when that cannot be
+/// told: among several targets, two the same or one that is not a single
+/// word (`-MT 'a b'`), or targets that are not those written.
+fn written_order(written: &[&str], targets: &[String]) -> Option<Vec<usize>> {
+    if targets.len() <= 1 {
+        return (written.join(" ") == targets.join(" ")).then(Vec::new);
+    }
+    let words_alone = targets.iter().all(|t| words(t) == [t.as_str()]);
+    let distinct = (1..targets.len()).all(|i| !targets[..i].contains(&targets[i]));
+    if !words_alone || !distinct || written.len() != targets.len() {
+        return None;
+    }
+    let order: Vec<usize> = written
+        .iter()
+        .map(|w| targets.iter().position(|t| t == w))
+        .collect::<Option<_>>()?;
+    let each_once = (1..order.len()).all(|i| !order[..i].contains(&order[i]));
+    match each_once {
+        true if is_reordering(&order) => Some(order),
+        true => Some(Vec::new()),
+        false => None,
     }
 }
 

@@ -56,6 +56,7 @@ mod hostile_suite_parity;
 mod hostile_wrong_objects;
 mod hygiene;
 mod invoke_parity;
+mod key_options;
 mod keys;
 mod large_objects;
 mod late_review;

@@ -224,6 +224,10 @@ impl Scan {
     }
 
     /// The `.d` the compiler writes, if any: its name, kind and targets.
+    /// The key holds its kind, `-MP` and the names of the options that
+    /// asked for it (see `Scan::dep_names`), never the file or the
+    /// targets: calls that differ only there share an entry, and a hit
+    /// writes the `.d` for its own targets.
     fn dependency_file(
         &mut self,
         input: &str,
@@ -248,8 +252,10 @@ impl Scan {
             std::mem::take(&mut self.targets)
         };
         let phony = self.phony;
-        self.hash_args
-            .push(format!("objcache-deps:{kind:?}:phony={phony}"));
+        let names = self.dep_names.join(" ");
+        self.hash_args.push(format!(
+            "objcache-deps:{kind:?}:phony={phony}:options={names}"
+        ));
         Some(DepOptions {
             kind,
             file,

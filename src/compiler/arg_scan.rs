@@ -31,6 +31,11 @@ pub(super) struct Scan {
     wp_dep_file: bool,
     /// Targets were named inside `-Wp,`: see `wp_dependency_file`.
     wp_targets: bool,
+    /// The options that ask for the `.d` or name its targets, by name
+    /// alone and in order (`-MD`, `-MMD`, `-Wp,-MD,`, `-Wp,-MMD,`, `-MT`,
+    /// `-MQ`): keyed as ccache keys them, without the file or the targets,
+    /// which a hit writes for its own call.
+    pub(super) dep_names: Vec<&'static str>,
     /// The dependency options as given: keyed when the compile writes no
     /// `.d` after all (an assembler source), since clang names them in a
     /// warning.
@@ -228,7 +233,7 @@ impl Scan {
 
     /// `-MD`, `-MMD`, `-MP`, `-MF`, `-MT`, `-MQ` and `-Wp,-MD,FILE`: the
     /// `.d` the compiler writes. They stay out of the `-E` run and out of
-    /// the key (`dependency_file` keys what they decide).
+    /// the key as given (`dependency_file` keys what they decide).
     fn dependency_option(
         &mut self,
         a: &str,
@@ -236,8 +241,14 @@ impl Scan {
         next: Option<&str>,
     ) -> Result<Option<usize>, Counter> {
         match a {
-            "-MD" => self.dep_kind = Some(DepKind::All),
-            "-MMD" => self.dep_kind = Some(DepKind::User),
+            "-MD" => {
+                self.dep_kind = Some(DepKind::All);
+                self.dep_names.push("-MD");
+            }
+            "-MMD" => {
+                self.dep_kind = Some(DepKind::User);
+                self.dep_names.push("-MMD");
+            }
             "-MP" => self.phony = true,
             _ => {
                 let Some(m) = known else {
@@ -259,8 +270,14 @@ impl Scan {
                     "-MT" | "-MQ" if self.wp_targets => {
                         return Err(Counter::UnsupportedCompilerOption)
                     }
-                    "-MT" => self.targets.push(v.to_string()),
-                    "-MQ" => self.targets.push(quote_target(v)),
+                    "-MT" => {
+                        self.targets.push(v.to_string());
+                        self.dep_names.push(name);
+                    }
+                    "-MQ" => {
+                        self.targets.push(quote_target(v));
+                        self.dep_names.push(name);
+                    }
                     _ => {
                         self.preprocessor_passthrough(a, v)?;
                         return Ok(Some(used));
@@ -344,11 +361,12 @@ impl Scan {
         self.wp_targets |= has_targets;
         self.targets.extend(plain.into_iter().chain(quoted));
         self.wp_dep_file = true;
-        self.dep_kind = Some(if kind == "-MD" {
-            DepKind::All
-        } else {
-            DepKind::User
-        });
+        let (dep_kind, name) = match kind {
+            "-MD" => (DepKind::All, "-Wp,-MD,"),
+            _ => (DepKind::User, "-Wp,-MMD,"),
+        };
+        self.dep_kind = Some(dep_kind);
+        self.dep_names.push(name);
         self.dep_file = Some(file.to_string());
         self.dep_args.push(a.to_string());
         if !rest.is_empty() {

@@ -177,6 +177,26 @@ pub fn without_options<T: AsRef<str>>(
     kept
 }
 
+/// `args` without each argument read as the option `name` (not as
+/// another option's value) and the value it takes after it; and how many
+/// it left out.
+fn without_separate_option(args: &[String], name: &str) -> (Vec<String>, usize) {
+    let tokens = options::tokens(args);
+    let mut kept = Vec::with_capacity(args.len());
+    let mut dropped = 0;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == name && !tokens[i].is_value {
+            dropped += 1;
+            i += 2;
+            continue;
+        }
+        kept.push(args[i].clone());
+        i += 1;
+    }
+    (kept, dropped)
+}
+
 /// The arguments as the compiler is given them: without `--ccache-skip`,
 /// which tells objcache to pass the argument after it on uninterpreted
 /// (and is passed on itself only as such an argument). The compiler would
@@ -305,6 +325,30 @@ impl ArgsAnalysis {
     /// absolute paths under base_dir (see `hash_form`).
     pub fn hash_form<'s>(&'s self, arg: &'s str) -> &'s str {
         self.hash_forms.get(arg).map_or(arg, String::as_str)
+    }
+
+    /// Leaves the option `name` (one that takes the next argument as its
+    /// value) and its value out of every form of the arguments: the keys',
+    /// the compiler's and the `-E` run's. When a response file holds one,
+    /// which cannot be cut out of it, the compiler is given the arguments
+    /// expanded. `true` when there was one.
+    pub fn remove_separate_option(&mut self, name: &str) -> bool {
+        if !self.read_args.iter().any(|x| x == name) {
+            return false;
+        }
+        let (read, read_count) = without_separate_option(&self.read_args, name);
+        if read_count == 0 {
+            return false;
+        }
+        let (given, given_count) = without_separate_option(&self.compiler_args, name);
+        self.compiler_args = match given_count < read_count {
+            true => read.clone(),
+            false => given,
+        };
+        self.read_args = read;
+        self.preprocessor_args = without_separate_option(&self.preprocessor_args, name).0;
+        self.hash_args = without_separate_option(&self.hash_args, name).0;
+        true
     }
 
     /// The language the result key names. Without debug information, `t.c`

@@ -239,3 +239,61 @@ fn rendering_and_mapping_in_one_pass_equals_two_on_generated_files() {
         "{compared} {kept_style}"
     );
 }
+
+/// gcc writes `-MT` targets first and moves `-MQ` ones among themselves
+/// (`-MQ a -MQ b -MT c` gives `c b a`): the order is kept with the `.d`
+/// and a hit for other targets puts its own in the same places.
+#[test]
+fn targets_in_the_compilers_order_are_rendered_in_it() {
+    let targets: Vec<String> = ["a", "b", "c"].map(String::from).into();
+    let body = b"c b a: t.c h.h\n".to_vec();
+    let stored = StoredDepfile::new(body.clone(), "/src", &targets, Family::Gcc);
+    assert_eq!(
+        (stored.style, stored.order.as_slice()),
+        (Some(Style::Gcc), &[2, 1, 0][..])
+    );
+    let encoded = stored.encode();
+    assert!(encoded.starts_with(b"objcache-dep-2\n/src\na b c\ngcc 2,1,0\n"));
+    let back = StoredDepfile::decode(&encoded).unwrap();
+    assert_eq!(back, stored);
+    assert_eq!(back.render("/src", &targets, None), Some(body));
+    let other: Vec<String> = ["x", "y", "z"].map(String::from).into();
+    assert_eq!(
+        back.render("/src", &other, None).unwrap(),
+        b"z y x: t.c h.h\n"
+    );
+    assert_eq!(back.render("/src", &other[..2], None), None);
+    // In the call's order (clang), nothing is kept.
+    let stored = StoredDepfile::new(b"a b c: t.c\n".to_vec(), "/src", &targets, Family::Clang);
+    assert!(stored.order.is_empty());
+    assert!(stored.encode().ends_with(b"\nclang\na b c: t.c\n"));
+}
+
+/// Where the order cannot be told, the `.d` is served only to the call
+/// it was written for: two targets the same, or one of several that is
+/// not a single word (`-MQ a -MT 'a a'` gives `a a a`).
+#[test]
+fn targets_of_unknown_order_are_verbatim_only() {
+    for (targets, body) in [
+        (&["a", "a"][..], "a a: t.c\n"),
+        (&["a", "a a"], "a a a: t.c\n"),
+        (&["a", "b"], "a c: t.c\n"),
+        (&["a", "b"], "a: t.c\n"),
+    ] {
+        let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+        let stored = StoredDepfile::new(body.as_bytes().to_vec(), "/src", &targets, Family::Gcc);
+        assert_eq!(stored.style, None, "{targets:?}");
+        assert_eq!(
+            stored.render("/src", &targets, None).unwrap(),
+            body.as_bytes()
+        );
+        let other = vec!["x".to_string(), "y".to_string()];
+        assert_eq!(stored.render("/src", &other, None), None, "{targets:?}");
+    }
+    // An order that is not one of all the targets reads as no style.
+    for line in ["gcc 0,0", "gcc 1", "gcc 0,1", "gcc x", "gcc "] {
+        let bytes = format!("objcache-dep-2\n/src\na b\n{line}\nb a: t.c\n");
+        let stored = StoredDepfile::decode(bytes.as_bytes()).unwrap();
+        assert_eq!((stored.style, stored.order.len()), (None, 0), "{line}");
+    }
+}

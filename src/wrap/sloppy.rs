@@ -11,7 +11,8 @@ use crate::stats::Counter;
 
 impl Session {
     /// Refuses what needs a sloppiness that is not set, and drops from
-    /// the key the arguments a set one says do not matter.
+    /// the key the arguments a set one says do not matter (and, for
+    /// `clang_index_store`, from the compile too).
     pub(super) fn apply_sloppiness(&self, a: &mut ArgsAnalysis) -> Result<(), Fallback> {
         let config = &self.config;
         if a.modules {
@@ -42,8 +43,14 @@ impl Session {
         if overlay {
             dropped.push("-ivfsoverlay");
         }
-        if config.sloppiness.has(Sloppiness::ClangIndexStore) {
-            dropped.push("-index-store-path");
+        // Xcode names a directory with a UUID in it: as ccache, the option
+        // is dropped altogether, so the compile never writes that index
+        // (a hit would not) and a compiler without it does not fail.
+        let index_store = config.sloppiness.has(Sloppiness::ClangIndexStore)
+            && a.remove_separate_option("-index-store-path");
+        if index_store {
+            self.log
+                .note("clang_index_store: -index-store-path and its directory dropped");
         }
         let random_seed = config.sloppiness.has(Sloppiness::RandomSeed);
         a.hash_args = without(std::mem::take(&mut a.hash_args), &dropped, random_seed);

@@ -359,3 +359,45 @@ fn debug_info_detection() {
     assert!(!analyse_str("-gz=zlib -c a.c").unwrap().debug_info);
     assert!(analyse_str("-g -gz -c a.c").unwrap().debug_info);
 }
+
+/// `-MT`/`-MQ` are keyed by name and in order, never by their targets;
+/// the joined spellings are the same options.
+#[test]
+fn dependency_target_options_are_keyed_by_name() {
+    let key = |cmd: &str| analyse_str(cmd).unwrap().hash_args;
+    let mq = key("-c t.c -MMD -MQ a");
+    assert_eq!(mq, key("-c t.c -MMD -MQ b"));
+    assert_eq!(mq, key("-c t.c -MMD -MQb"));
+    assert_ne!(mq, key("-c t.c -MMD"));
+    assert_ne!(mq, key("-c t.c -MMD -MT a"));
+    assert_ne!(mq, key("-c t.c -MMD -MQ a -MQ b"));
+    assert_ne!(
+        key("-c t.c -MMD -MQ a -MT b"),
+        key("-c t.c -MMD -MT b -MQ a")
+    );
+    assert_eq!(key("-c t.c -MMD -MF a.d"), key("-c t.c -MMD -MF b.d"));
+    assert_eq!(key("-c t.c -Wp,-MMD,a.d"), key("-c t.c -Wp,-MMD,b.d"));
+    assert_ne!(key("-c t.c -Wp,-MMD,a.d"), key("-c t.c -MMD -MF a.d"));
+}
+
+/// An option taking a separate value is cut out of every form of the
+/// arguments, from a response file by expanding it for the compiler.
+#[test]
+fn a_removed_option_leaves_every_form_of_the_arguments() {
+    let expanded = args_of("-c -index-store-path /idx -I -index-store-path t.c");
+    let mut a = analyse_call(&expanded, &expanded, None).unwrap();
+    assert!(a.remove_separate_option("-index-store-path"));
+    // The value of `-I` is not the option.
+    let kept = ["-c", "-I", "-index-store-path", "t.c"];
+    assert_eq!(a.compiler_args, kept);
+    assert_eq!(a.read_args, kept);
+    assert_eq!(a.preprocessor_args, ["-I", "-index-store-path", "t.c"]);
+    assert_eq!(a.hash_args, ["-c"]);
+    assert!(!a.remove_separate_option("-index-store-path"));
+    let call = args_of("@a.rsp t.c");
+    let expanded = args_of("-index-store-path /idx -c t.c");
+    let mut a = analyse_call(&call, &expanded, None).unwrap();
+    assert_eq!(a.compiler_args, call);
+    assert!(a.remove_separate_option("-index-store-path"));
+    assert_eq!(a.compiler_args, ["-c", "t.c"]);
+}
