@@ -51,6 +51,7 @@ mod hostile_machine_readable;
 mod hostile_memo;
 mod hostile_open;
 mod hostile_remote;
+mod hostile_shares;
 mod hostile_stamps;
 mod hostile_suite_parity;
 mod hostile_wrong_objects;

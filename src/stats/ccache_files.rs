@@ -109,9 +109,12 @@ const MAX_LEN: u64 = 16 * 1024;
 
 /// The fields of a stats file in ccache's format: nothing but unsigned
 /// decimal numbers separated by white space. `None` for a missing,
-/// unreadable or oversized file, and for one in any other format (an
-/// earlier objcache's `name value` lines, say).
-fn read_fields(path: &Path) -> Option<Vec<u64>> {
+/// unreadable or oversized file, for one in any other format (an
+/// earlier objcache's `name value` lines, say), and for one reached
+/// through a symlinked `<x>/` or `<x>/<y>/`: that lies outside the cache,
+/// which no walk counts and `-z` does not write to.
+fn read_fields(cache_dir: &Path, path: &Path) -> Option<Vec<u64>> {
+    crate::files::no_symlink_below(cache_dir, path).ok()?;
     let bytes = crate::files::read_cache_file_bounded(path, MAX_LEN).ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
     text.split_ascii_whitespace()
@@ -134,7 +137,7 @@ fn all_files(cache_dir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
 
 /// What ccache's file says level-1 directory `shard` holds: (KiB, files).
 pub fn usage_of(cache_dir: &Path, shard: u8) -> (u64, u64) {
-    let fields = read_fields(&level1(cache_dir, shard)).unwrap_or_default();
+    let fields = read_fields(cache_dir, &level1(cache_dir, shard)).unwrap_or_default();
     let field = |i: usize| fields.get(i).copied().unwrap_or(0);
     (field(SIZE_FIELD), field(FILES_FIELD))
 }
@@ -145,7 +148,7 @@ pub fn usage_of(cache_dir: &Path, shard: u8) -> (u64, u64) {
 /// every file in it, ccache's too).
 pub fn add_to(total: &mut Counters, cache_dir: &Path, counted: &[bool; SHARDS as usize]) {
     for path in all_files(cache_dir) {
-        let Some(fields) = read_fields(&path) else {
+        let Some(fields) = read_fields(cache_dir, &path) else {
             continue;
         };
         let shard = usize::from(path_shard(cache_dir, &path));
@@ -180,7 +183,7 @@ fn path_shard(cache_dir: &Path, path: &Path) -> u8 {
 /// that moment may lose that one count.
 pub fn zero(cache_dir: &Path, now_secs: u64) {
     for path in all_files(cache_dir) {
-        let Some(mut fields) = read_fields(&path) else {
+        let Some(mut fields) = read_fields(cache_dir, &path) else {
             continue;
         };
         for (i, value) in fields.iter_mut().enumerate() {
@@ -228,8 +231,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stats");
         std::fs::write(&path, "0 0 0 0 7\n").unwrap();
-        assert_eq!(read_fields(&path), Some(vec![0, 0, 0, 0, 7]));
+        assert_eq!(read_fields(dir.path(), &path), Some(vec![0, 0, 0, 0, 7]));
         std::fs::write(&path, "cache_miss 7\nend\n").unwrap();
-        assert_eq!(read_fields(&path), None);
+        assert_eq!(read_fields(dir.path(), &path), None);
     }
 }
