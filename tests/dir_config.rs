@@ -351,11 +351,11 @@ fn a_bad_directory_config_compiles_uncached() {
 fn links_are_followed_and_directories_passed_by() {
     let c = Checkout::new();
     let dotfiles = c.env.dir("home/dotfiles");
-    fs::write(dotfiles.join("proj.conf"), "max_files = 5\n").unwrap();
+    fs::write(dotfiles.join("proj.conf"), "max_files = 555\n").unwrap();
     symlink("../home/dotfiles/proj.conf", c.conf()).unwrap();
     fs::create_dir(c.build.join("ccache.conf")).unwrap();
     let shown = c.shown("max_files", &[]);
-    assert_eq!(shown, format!("({}) max_files = 5", c.conf().display()));
+    assert_eq!(shown, format!("({}) max_files = 555", c.conf().display()));
     let out = c.compile();
     assert_eq!(warnings(&out), Vec::<String>::new());
     c.compile();

@@ -141,7 +141,7 @@ fn false_is_a_value_like_any_other_for_the_unsafe_options() {
 #[test]
 fn a_working_directory_near_path_max_is_no_bad_configuration() {
     let p = Project::new();
-    p.write_conf("max_files = 5\n");
+    p.write_conf("max_files = 555\n");
     let mut deep = p.build.clone();
     while deep.as_os_str().len() + 201 < 4080 {
         deep.push("d".repeat(200));
@@ -155,7 +155,7 @@ fn a_working_directory_near_path_max_is_no_bad_configuration() {
     p.compile_in(&deep, &[]);
     assert_eq!((p.env.misses(), p.env.hits()), (1, 1));
     let shown = p.shown_in(&deep, "max_files");
-    assert_eq!(shown, format!("({}) max_files = 5", p.conf().display()));
+    assert_eq!(shown, format!("({}) max_files = 555", p.conf().display()));
 }
 
 /// The cache's own ccache.conf is read once, as the cache's, however

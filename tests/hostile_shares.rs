@@ -35,3 +35,39 @@ fn stats_behind_a_symlinked_level1_dir_are_not_the_caches() {
         assert_eq!(text, CCACHE_STATS, "-z wrote outside the cache");
     }
 }
+
+/// `-z` that cannot rewrite a ccache stats file it would zero (a level-1
+/// directory of another user's, read-only to this one) says so and exits
+/// non-zero, rather than printing "Statistics zeroed" while `-s` keeps
+/// showing ccache's counts.
+#[test]
+fn a_zeroing_that_cannot_write_ccaches_file_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, _dir) = crate::locks::env_open_to_others();
+    let theirs = env.cache_dir.join("4");
+    fs::create_dir_all(&theirs).unwrap();
+    fs::write(theirs.join("stats"), CCACHE_STATS).unwrap();
+    fs::set_permissions(&theirs, fs::Permissions::from_mode(0o755)).unwrap();
+    let nobody = "65534";
+    let chown = std::process::Command::new("chown")
+        .args([
+            &format!("{nobody}:{nobody}"),
+            env.cache_dir.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid", nobody, "--regid", nobody, "--clear-groups"]);
+    cmd.arg(objcache_bin()).arg("-z");
+    cmd.env("CCACHE_DIR", &env.cache_dir);
+    cmd.env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent");
+    cmd.env("HOME", env.root());
+    let out = run(&mut cmd);
+    assert_ne!(out.code(), Some(0), "{}", out.dump());
+    assert!(out.stderr_str().contains("4/stats"), "{}", out.dump());
+    assert_eq!(
+        fs::read_to_string(theirs.join("stats")).unwrap(),
+        CCACHE_STATS
+    );
+}

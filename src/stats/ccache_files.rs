@@ -181,7 +181,9 @@ fn path_shard(cache_dir: &Path, path: &Path) -> u8 {
 /// that is not ccache's is left alone. Written through a temp file and a
 /// rename, as ccache writes it; a ccache counting into the same file at
 /// that moment may lose that one count.
-pub fn zero(cache_dir: &Path, now_secs: u64) {
+/// Returns the files that could not be rewritten, each with why.
+pub fn zero(cache_dir: &Path, now_secs: u64) -> Vec<std::io::Error> {
+    let mut failed = Vec::new();
     for path in all_files(cache_dir) {
         let Some(mut fields) = read_fields(cache_dir, &path) else {
             continue;
@@ -202,8 +204,12 @@ pub fn zero(cache_dir: &Path, now_secs: u64) {
             *stamp = now_secs;
         }
         let text: String = fields.iter().map(|v| format!("{v}\n")).collect();
-        let _ = crate::files::atomic_write_below(cache_dir, &path, text.as_bytes());
+        if let Err(e) = crate::files::atomic_write_below(cache_dir, &path, text.as_bytes()) {
+            let what = format!("{}: {e}", path.display());
+            failed.push(std::io::Error::new(e.kind(), what));
+        }
     }
+    failed
 }
 
 #[cfg(test)]

@@ -511,7 +511,8 @@ pub fn zero(cache_dir: &Path) -> io::Result<()> {
         &cache_dir.join(STATS_DIR).join(ZEROED_NS_FILE),
         now_ns.to_string().as_bytes(),
     );
-    let mut failed = Vec::new();
+    // ccache's counters too, as `-s` shows them.
+    let mut failed = ccache_files::zero(cache_dir, now);
     for shard in (0..SHARDS).filter(|&s| shard_exists(cache_dir, s)) {
         let zeroed = modify(cache_dir, shard, |c| {
             for &counter in counters::ALL {
@@ -526,7 +527,7 @@ pub fn zero(cache_dir: &Path) -> io::Result<()> {
             failed.push(e);
         }
     }
-    ccache_files::zero(cache_dir, now);
+
     // Remember the zeroing even in shards that do not exist yet.
     let stamped = modify_any(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now));
     match (failed.len(), failed.into_iter().next()) {
