@@ -103,6 +103,7 @@ const FIELDS: [&str; 84] = [
 
 const FILES_FIELD: usize = 11;
 const SIZE_FIELD: usize = 12;
+const ZEROED_FIELD: usize = 31;
 
 /// A stats file of ccache's is a few hundred bytes; a longer one is not.
 const MAX_LEN: u64 = 16 * 1024;
@@ -122,22 +123,35 @@ fn read_fields(cache_dir: &Path, path: &Path) -> Option<Vec<u64>> {
         .collect()
 }
 
-fn level1(cache_dir: &Path, shard: u8) -> PathBuf {
-    super::shard_dir(cache_dir, shard).join("stats")
+/// One of ccache's stats files.
+struct StatsFile {
+    /// Its level-1 directory `<x>`.
+    shard: u8,
+    /// `<x>/stats`, which also counts what `<x>/` holds (a level-2 file
+    /// counts events only).
+    level1: bool,
+    path: PathBuf,
 }
 
 /// Every stats file ccache may keep: `<x>/stats`, `<x>/<y>/stats`.
-fn all_files(cache_dir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
-    (0..SHARDS).flat_map(move |x| {
-        let top = super::shard_dir(cache_dir, x);
-        std::iter::once(top.join("stats"))
-            .chain((0..16u8).map(move |y| top.join(format!("{y:x}")).join("stats")))
+fn all_files(cache_dir: &Path) -> impl Iterator<Item = StatsFile> + '_ {
+    (0..SHARDS).flat_map(move |shard| {
+        let top = super::shard_dir(cache_dir, shard);
+        let level2 = (0..16u8).map(move |y| top.join(format!("{y:x}")).join("stats"));
+        std::iter::once((true, super::level1_stats(cache_dir, shard)))
+            .chain(level2.map(|path| (false, path)))
+            .map(move |(level1, path)| StatsFile {
+                shard,
+                level1,
+                path,
+            })
     })
 }
 
 /// What ccache's file says level-1 directory `shard` holds: (KiB, files).
 pub fn usage_of(cache_dir: &Path, shard: u8) -> (u64, u64) {
-    let fields = read_fields(cache_dir, &level1(cache_dir, shard)).unwrap_or_default();
+    let path = super::level1_stats(cache_dir, shard);
+    let fields = read_fields(cache_dir, &path).unwrap_or_default();
     let field = |i: usize| fields.get(i).copied().unwrap_or(0);
     (field(SIZE_FIELD), field(FILES_FIELD))
 }
@@ -147,33 +161,22 @@ pub fn usage_of(cache_dir: &Path, shard: u8) -> (u64, u64) {
 /// says no objcache walk has counted that directory yet (a walk counts
 /// every file in it, ccache's too).
 pub fn add_to(total: &mut Counters, cache_dir: &Path, counted: &[bool; SHARDS as usize]) {
-    for path in all_files(cache_dir) {
-        let Some(fields) = read_fields(cache_dir, &path) else {
+    for file in all_files(cache_dir) {
+        let Some(fields) = read_fields(cache_dir, &file.path) else {
             continue;
         };
-        let shard = usize::from(path_shard(cache_dir, &path));
-        let is_level1 = path.parent().and_then(Path::parent) == Some(cache_dir);
+        let holds_contents = file.level1 && !counted[usize::from(file.shard)];
         for (i, &value) in fields.iter().enumerate().filter(|(_, v)| **v != 0) {
             let name = FIELDS.get(i).copied().unwrap_or("");
             let Some(counter) = Counter::from_name(name) else {
                 continue;
             };
-            // What a directory holds: only from ccache's count of it, and
-            // only until objcache's own walk has counted it.
             let size = matches!(counter, Counter::FilesInCache | Counter::CacheSizeKibibyte);
-            if size && (!is_level1 || counted[shard]) {
-                continue;
+            if !size || holds_contents {
+                total.add(counter, value);
             }
-            total.add(counter, value);
         }
     }
-}
-
-fn path_shard(cache_dir: &Path, path: &Path) -> u8 {
-    let rel = path.strip_prefix(cache_dir).unwrap_or(path);
-    let first = rel.components().next();
-    let digit = first.and_then(|c| c.as_os_str().to_str()?.chars().next());
-    digit.and_then(|d| d.to_digit(16)).unwrap_or(0) as u8
 }
 
 /// `-z` for ccache's files: every event counter zeroed, what the directory
@@ -184,7 +187,7 @@ fn path_shard(cache_dir: &Path, path: &Path) -> u8 {
 /// Returns the files that could not be rewritten, each with why.
 pub fn zero(cache_dir: &Path, now_secs: u64) -> Vec<std::io::Error> {
     let mut failed = Vec::new();
-    for path in all_files(cache_dir) {
+    for StatsFile { path, .. } in all_files(cache_dir) {
         let Some(mut fields) = read_fields(cache_dir, &path) else {
             continue;
         };
@@ -200,7 +203,7 @@ pub fn zero(cache_dir: &Path, now_secs: u64) -> Vec<std::io::Error> {
                 *value = 0;
             }
         }
-        if let Some(stamp) = fields.get_mut(31) {
+        if let Some(stamp) = fields.get_mut(ZEROED_FIELD) {
             *stamp = now_secs;
         }
         let text: String = fields.iter().map(|v| format!("{v}\n")).collect();
@@ -229,6 +232,8 @@ mod tests {
         }
         assert_eq!(FIELDS[4], "cache_miss");
         assert_eq!(FIELDS[FILES_FIELD], "files_in_cache");
+        assert_eq!(FIELDS[SIZE_FIELD], "cache_size_kibibyte");
+        assert_eq!(FIELDS[ZEROED_FIELD], "stats_zeroed_timestamp");
         assert_eq!(FIELDS[83], "modified_input_file");
     }
 

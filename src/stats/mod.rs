@@ -106,11 +106,8 @@ impl Counters {
     /// Adds `other`'s counters by each one's merge rule. Bucket usage is
     /// per shard and is not merged.
     fn merge(&mut self, other: &Counters) {
-        for ((v, o), def) in self.values.iter_mut().zip(&other.values).zip(COUNTERS) {
-            *v = match def.merge {
-                Merge::Sum => v.saturating_add(*o),
-                Merge::Max => (*v).max(*o),
-            };
+        for (&counter, &value) in counters::ALL.iter().zip(&other.values) {
+            self.add(counter, value);
         }
         self.namespaces.merge(&other.namespaces);
     }
@@ -231,6 +228,12 @@ impl Counters {
 
 pub fn shard_dir(cache_dir: &Path, shard: u8) -> PathBuf {
     cache_dir.join(format!("{:x}", shard % SHARDS))
+}
+
+/// `<x>/stats`: where ccache keeps a level-1 directory's counters, and
+/// where an earlier objcache kept a shard's.
+fn level1_stats(cache_dir: &Path, shard: u8) -> PathBuf {
+    shard_dir(cache_dir, shard).join("stats")
 }
 
 /// The directory of objcache's 16 stats files.
@@ -391,13 +394,9 @@ pub fn read_shard(cache_dir: &Path, shard: u8) -> ShardRead {
 mod legacy {
     use super::*;
 
-    fn path(cache_dir: &Path, shard: u8) -> PathBuf {
-        shard_dir(cache_dir, shard).join("stats")
-    }
-
     /// The shard's old counters, if there is an old file of objcache's.
     pub fn read(cache_dir: &Path, shard: u8) -> Option<Counters> {
-        let path = path(cache_dir, shard);
+        let path = level1_stats(cache_dir, shard);
         crate::files::no_symlink_below(cache_dir, &path).ok()?;
         let mut file = shard::open_for_reading(&path).ok()??;
         shard::lock(&file, &path, Mode::Shared, Patience::Wait).ok()?;
@@ -412,7 +411,7 @@ mod legacy {
     /// has become ccache's meanwhile.
     pub fn remove(cache_dir: &Path, shard: u8) {
         if read(cache_dir, shard).is_some() {
-            let _ = fs::remove_file(path(cache_dir, shard));
+            let _ = fs::remove_file(level1_stats(cache_dir, shard));
         }
     }
 }
@@ -473,7 +472,7 @@ pub fn read_total(cache_dir: &Path) -> Counters {
 /// Whether a shard has a file in either place it may be kept (a FIFO or a
 /// symlink in its place counts: it is replaced).
 fn shard_exists(cache_dir: &Path, shard: u8) -> bool {
-    let old = shard_dir(cache_dir, shard).join("stats");
+    let old = level1_stats(cache_dir, shard);
     fs::symlink_metadata(stats_path(cache_dir, shard)).is_ok() || old.exists()
 }
 
@@ -527,7 +526,6 @@ pub fn zero(cache_dir: &Path) -> io::Result<()> {
             failed.push(e);
         }
     }
-
     // Remember the zeroing even in shards that do not exist yet.
     let stamped = modify_any(cache_dir, 0, |c| c.set(Counter::StatsZeroedTimestamp, now));
     match (failed.len(), failed.into_iter().next()) {

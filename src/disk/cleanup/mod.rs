@@ -133,6 +133,17 @@ pub struct Swept {
     pub dirs: u64,
 }
 
+impl Swept {
+    /// What was swept from one level-1 directory, counted as a cleanup of
+    /// it when something was removed.
+    fn of_one_dir(self) -> Swept {
+        Swept {
+            dirs: u64::from(self.files + self.inputs > 0),
+            ..self
+        }
+    }
+}
+
 impl std::ops::AddAssign for Swept {
     fn add_assign(&mut self, o: Swept) {
         self.files += o.files;
@@ -403,7 +414,7 @@ fn age_bin(now: u64, used_ns: u64) -> usize {
 }
 
 /// The buckets of level-1 directory `shard`.
-fn buckets_of(shard: u8) -> impl Iterator<Item = u8> {
+pub(super) fn buckets_of(shard: u8) -> impl Iterator<Item = u8> {
     (0..16u8).map(move |i| (shard << 4) | i)
 }
 
@@ -513,8 +524,7 @@ fn evict_shard(
             break;
         }
     }
-    total.dirs = u64::from(total.files + total.inputs > 0);
-    Ok(total)
+    Ok(total.of_one_dir())
 }
 
 /// The age slice of `hist` (`(KiB, files)` per slice) where removal from

@@ -139,7 +139,7 @@ pub fn evict_selected(
     progress.stage(if dry_run { "Counting" } else { "Removing" }, 256);
     for shard in 0..stats::SHARDS {
         let mut swept = Swept::default();
-        for bucket in (0..16u8).map(|i| (shard << 4) | i) {
+        for bucket in super::buckets_of(shard) {
             progress.step();
             swept += sweep_bucket(
                 cache_dir,
@@ -148,8 +148,7 @@ pub fn evict_selected(
                 dry_run,
             )?;
         }
-        swept.dirs = u64::from(swept.files + swept.inputs > 0);
-        total += swept;
+        total += swept.of_one_dir();
     }
     total += sweep_stray_temp_files(cache_dir, dry_run)?;
     if !dry_run {
