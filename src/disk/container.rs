@@ -130,16 +130,24 @@ impl Format {
         Ok(payload)
     }
 
-    /// Verifies the envelope and streams the payload, so a large object goes
-    /// to its output through a small buffer instead of a second full copy.
+    /// Verifies the envelope and opens the payload: one of ordinary size
+    /// decompressed whole, a large one streamed, so that it goes to its
+    /// output through a small buffer instead of a second full copy.
     pub fn open<'a>(&self, bytes: &'a [u8], key: &Key) -> Result<Stream<'a>, String> {
         let (stored, compression, payload_len) = self.verify(bytes, key)?;
-        let inner: Box<dyn Read + 'a> = match compression {
-            0 => Box::new(stored),
-            _ => Box::new(
+        let inner = match compression {
+            0 if stored.len() as u64 != payload_len => return Err("payload length mismatch".into()),
+            0 => Payload::Memory(Cow::Borrowed(stored)),
+            // A payload of ordinary size is decompressed in one pass into
+            // its own buffer: no stream window to allocate and fill (fresh
+            // pages each hit), and no copy out of it.
+            _ if payload_len <= WHOLE_PAYLOAD_MAX => {
+                Payload::Memory(Cow::Owned(decompress_exact(stored, payload_len)?))
+            }
+            _ => Payload::Reader(Box::new(
                 zstd::stream::read::Decoder::with_buffer(stored)
                     .map_err(|e| format!("decompression failed: {e}"))?,
-            ),
+            )),
         };
         Ok(Stream {
             inner,
@@ -186,7 +194,7 @@ impl Format {
             ),
         };
         Ok(Stream {
-            inner,
+            inner: Payload::Reader(inner),
             left: payload_len,
             unverified: Some(hashed),
         })
@@ -249,22 +257,50 @@ pub enum CopyError {
     Write(std::io::Error),
 }
 
+/// Payloads up to this size are decompressed whole by `Format::open`,
+/// larger ones streamed (the memory a hit holds stays bounded).
+const WHOLE_PAYLOAD_MAX: u64 = 4 << 20;
+
+/// Where a payload's bytes come from.
+enum Payload<'a> {
+    /// All of it in memory, exactly the length the header says;
+    /// `Stream::left` says how much of its end is still to be read.
+    Memory(Cow<'a, [u8]>),
+    Reader(Box<dyn Read + 'a>),
+}
+
 /// A payload being read; `finish` checks it ended where the header said
 /// and, for a file read by `Format::open_file`, its checksum.
 pub struct Stream<'a> {
-    inner: Box<dyn Read + 'a>,
+    inner: Payload<'a>,
     left: u64,
     unverified: Option<Rc<RefCell<Hashed<'a>>>>,
 }
 
 impl Stream<'_> {
+    /// The next `len` bytes of an in-memory payload (`len` ≤ `left`), or
+    /// `None` when it is not in memory or ends early.
+    fn memory_next(&self, len: usize) -> Option<&[u8]> {
+        let Payload::Memory(data) = &self.inner else {
+            return None;
+        };
+        let start = data.len().checked_sub(usize::try_from(self.left).ok()?)?;
+        data.get(start..start.checked_add(len)?)
+    }
+
     pub fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), String> {
         if buf.len() as u64 > self.left {
             return Err("payload truncated".into());
         }
-        self.inner
-            .read_exact(buf)
-            .map_err(|e| format!("payload truncated: {e}"))?;
+        match &mut self.inner {
+            Payload::Memory(_) => {
+                let next = self.memory_next(buf.len()).ok_or("payload truncated")?;
+                buf.copy_from_slice(next);
+            }
+            Payload::Reader(r) => r
+                .read_exact(buf)
+                .map_err(|e| format!("payload truncated: {e}"))?,
+        }
         self.left -= buf.len() as u64;
         Ok(())
     }
@@ -287,12 +323,22 @@ impl Stream<'_> {
         Ok(u64::from_le_bytes(b))
     }
 
-    /// Copies `len` payload bytes to `out` through a fixed buffer.
+    /// Copies `len` payload bytes to `out`: straight from memory, or
+    /// through a buffer of at most 64 KiB.
     pub fn copy_to(&mut self, len: u64, out: &mut dyn std::io::Write) -> Result<(), CopyError> {
         if len > self.left {
             return Err(CopyError::Corrupt("payload truncated".into()));
         }
-        let mut buf = vec![0u8; 64 * 1024];
+        if let Payload::Memory(_) = self.inner {
+            let n = usize::try_from(len).map_err(|_| CopyError::Corrupt("too long".into()))?;
+            let next = self
+                .memory_next(n)
+                .ok_or_else(|| CopyError::Corrupt("payload truncated".into()))?;
+            out.write_all(next).map_err(CopyError::Write)?;
+            self.left -= len;
+            return Ok(());
+        }
+        let mut buf = vec![0u8; len.min(64 * 1024) as usize];
         let mut todo = len;
         while todo > 0 {
             let n = todo.min(buf.len() as u64) as usize;
@@ -304,10 +350,15 @@ impl Stream<'_> {
     }
 
     pub fn finish(mut self) -> Result<(), String> {
-        let mut probe = [0u8; 1];
-        match self.inner.read(&mut probe) {
-            Ok(0) if self.left == 0 => {}
-            _ => return Err("payload length mismatch".into()),
+        let ended = match &mut self.inner {
+            Payload::Memory(_) => self.left == 0,
+            Payload::Reader(r) => {
+                let mut probe = [0u8; 1];
+                matches!(r.read(&mut probe), Ok(0)) && self.left == 0
+            }
+        };
+        if !ended {
+            return Err("payload length mismatch".into());
         }
         match &self.unverified {
             Some(hashed) => Hashed::verify(hashed),
@@ -546,5 +597,42 @@ mod tests {
                 assert!(stream_file(&bytes, &key, Some(cut)).is_err(), "{cut}");
             }
         }
+    }
+
+    /// `open`: an ordinary payload in memory, a large one streamed; either
+    /// way it reads back exactly, in pieces as a hit reads it, and `finish`
+    /// refuses one read short or a raw payload of another length than its
+    /// header says.
+    #[test]
+    fn an_opened_payload_reads_back_exactly_in_pieces() {
+        let key = Key::of(b"k");
+        let ordinary: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let large: Vec<u8> = (0..(WHOLE_PAYLOAD_MAX as u32 + 5))
+            .map(|i| (i % 7) as u8)
+            .collect();
+        for payload in [&ordinary, &large] {
+            for level in [None, Some(1)] {
+                let bytes = TEST.encode(&key, "", payload, level).unwrap();
+                let mut s = TEST.open(&bytes, &key).unwrap();
+                let mut head = [0u8; 3];
+                s.read_exact(&mut head).unwrap();
+                let mut rest = Vec::new();
+                s.copy_to(s.left - 1, &mut rest).unwrap();
+                let mut last = [0u8; 1];
+                s.read_exact(&mut last).unwrap();
+                assert!(s.read_exact(&mut last).is_err(), "past the end");
+                s.finish().unwrap();
+                let read: Vec<u8> = head.iter().chain(&rest).chain(&last).copied().collect();
+                assert!(read == *payload, "{} bytes, level {level:?}", payload.len());
+
+                let mut short = TEST.open(&bytes, &key).unwrap();
+                short.copy_to(10, &mut std::io::sink()).unwrap();
+                assert!(short.finish().is_err());
+            }
+        }
+        // A raw payload one byte longer than its header says, re-sealed.
+        let mut bad = TEST.encode(&key, "", b"raw payload", None).unwrap();
+        bad[40..48].copy_from_slice(&10u64.to_le_bytes());
+        assert!(TEST.open(&reseal(bad), &key).is_err());
     }
 }

@@ -236,7 +236,7 @@ impl ResultStream<'_> {
     }
 
     /// Checks a whole entry in memory (one from a remote) as a hit reads
-    /// it, through a small buffer: its payload is never held whole, and the
+    /// it: a payload over 4 MiB is streamed, never held whole, and the
     /// files besides the object are bounded together as `read_small` bounds
     /// them. A 128 MiB answer could otherwise inflate to 4 GiB in memory.
     pub fn check(bytes: &[u8], key: &Key) -> Result<(), String> {
