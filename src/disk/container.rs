@@ -425,15 +425,17 @@ impl Writer {
 /// Decompresses the zstd frame `stored`, which must hold exactly
 /// `payload_len` bytes (checked by the caller against its bound). The
 /// buffer is sized from that length only when the frame itself declares
-/// it and the ratio is plausible: a tiny frame whose header claims
-/// gigabytes (a checksum is not a signature) must not make us reserve them.
+/// it and the ratio is plausible or the length at most the in-memory
+/// bound: a tiny frame whose header claims gigabytes (a checksum is not a
+/// signature) must not make us reserve them, while growing the buffer for
+/// a payload of a few MiB of zeros took twice its length and copies.
 pub fn decompress_exact(stored: &[u8], payload_len: u64) -> Result<Vec<u8>, String> {
     let declared = zstd::zstd_safe::get_frame_content_size(stored)
         .map_err(|_| "bad compressed frame".to_string())?;
     if declared != Some(payload_len) {
         return Err("compressed frame does not match the payload length".into());
     }
-    let out = if payload_len <= stored.len() as u64 * 64 {
+    let out = if payload_len <= (stored.len() as u64 * 64).max(WHOLE_PAYLOAD_MAX) {
         zstd::bulk::decompress(stored, payload_len as usize)
             .map_err(|e| format!("decompression failed: {e}"))?
     } else {
@@ -634,5 +636,115 @@ mod tests {
         let mut bad = TEST.encode(&key, "", b"raw payload", None).unwrap();
         bad[40..48].copy_from_slice(&10u64.to_le_bytes());
         assert!(TEST.open(&reseal(bad), &key).is_err());
+    }
+
+    /// Re-seals `payload` as a compressed container whose body is `body`
+    /// and whose header claims `claimed` bytes.
+    fn forged(key: &Key, compression: u8, claimed: u64, body: &[u8]) -> Vec<u8> {
+        let mut bytes = TEST.encode(key, "", b"", None).unwrap();
+        bytes.truncate(HEADER_LEN);
+        bytes[6] = compression;
+        bytes[40..48].copy_from_slice(&claimed.to_le_bytes());
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(&[0; CHECKSUM_LEN]);
+        reseal(bytes)
+    }
+
+    /// Opens `bytes` and reads all the payload its header claims, in
+    /// pieces as a hit does: `Some` only when `open`, every read and
+    /// `finish` succeeded.
+    fn read_opened(bytes: &[u8], key: &Key) -> Option<Vec<u8>> {
+        let mut s = TEST.open(bytes, key).ok()?;
+        let mut out = Vec::new();
+        let mut first = [0u8; 1];
+        if s.left > 0 {
+            s.read_exact(&mut first).ok()?;
+            out.push(first[0]);
+        }
+        let left = s.left;
+        s.copy_to(left / 2, &mut out).ok()?;
+        let left = s.left;
+        s.copy_to(left, &mut out).ok()?;
+        s.finish().ok()?;
+        Some(out)
+    }
+
+    /// A forged body (trailing garbage, frames appended or prepended, a
+    /// header length one off) either fails somewhere between `open` and
+    /// `finish` or reads back exactly the payload, at every size either
+    /// side of the in-memory bound, without a panic.
+    #[test]
+    fn a_forged_body_never_reads_back_other_bytes() {
+        let key = Key::of(b"k");
+        let skippable: &[u8] = &[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3];
+        let empty = zstd::bulk::compress(b"", 1).unwrap();
+        let more = zstd::bulk::compress(b"more", 1).unwrap();
+        let max = WHOLE_PAYLOAD_MAX as usize;
+        for len in [0, 1, 5000, max - 1, max, max + 1] {
+            // Compressible ones take the decoder's extreme-ratio path.
+            for zeros in [false, true] {
+                let payload: Vec<u8> = (0..len)
+                    .map(|i| if zeros { 0 } else { (i * 31 % 251) as u8 })
+                    .collect();
+                let frame = zstd::bulk::compress(&payload, 1).unwrap();
+                let n = len as u64;
+                let cat = |parts: &[&[u8]]| parts.concat();
+                let cases: Vec<(&str, u8, u64, Vec<u8>)> = vec![
+                    ("as written", 1, n, frame.clone()),
+                    ("1 byte of garbage", 1, n, cat(&[&frame, b"x"])),
+                    ("4 bytes of garbage", 1, n, cat(&[&frame, b"xxxx"])),
+                    ("16 bytes of garbage", 1, n, cat(&[&frame, &[7; 16]])),
+                    ("an empty frame after", 1, n, cat(&[&frame, &empty])),
+                    ("a frame after", 1, n, cat(&[&frame, &more])),
+                    ("a skippable frame after", 1, n, cat(&[&frame, skippable])),
+                    ("a skippable frame before", 1, n, cat(&[skippable, &frame])),
+                    ("claiming one less", 1, n.wrapping_sub(1), frame.clone()),
+                    ("claiming one more", 1, n + 1, frame.clone()),
+                    ("raw", 0, n, payload.clone()),
+                    (
+                        "raw claiming one less",
+                        0,
+                        n.wrapping_sub(1),
+                        payload.clone(),
+                    ),
+                    ("raw claiming one more", 0, n + 1, payload.clone()),
+                ];
+                for (what, compression, claimed, body) in cases {
+                    if claimed > TEST.max_payload {
+                        continue;
+                    }
+                    let bytes = forged(&key, compression, claimed, &body);
+                    if let Some(read) = read_opened(&bytes, &key) {
+                        assert!(read == payload, "{len} bytes, zeros {zeros}: {what}");
+                    }
+                    if let Ok(decoded) = TEST.decode(&bytes, &key) {
+                        assert!(decoded == payload, "decode {len}, {zeros}: {what}");
+                    }
+                }
+                let bytes = forged(&key, 1, n, &frame);
+                assert_eq!(read_opened(&bytes, &key), Some(payload), "{len} bytes");
+            }
+        }
+    }
+
+    /// A frame whose header declares one content size while its blocks
+    /// hold another (the container's header agreeing with the frame's):
+    /// refused, never read short or long.
+    #[test]
+    fn a_frame_declaring_a_size_its_blocks_do_not_hold_is_refused() {
+        let key = Key::of(b"k");
+        let payload: Vec<u8> = (0..200u32).map(|i| (i * 7 % 13) as u8).collect();
+        let frame = zstd::bulk::compress(&payload, 1).unwrap();
+        // A single-segment frame of under 256 bytes: the descriptor byte
+        // says so and the one-byte content size follows it.
+        assert_eq!(frame[4] & 0xe0, 0x20, "descriptor {:#x}", frame[4]);
+        assert_eq!(frame[5] as usize, payload.len());
+        for declared in [1u8, 100, 199, 201, 255] {
+            let mut bad = frame.clone();
+            bad[5] = declared;
+            let bytes = forged(&key, 1, declared as u64, &bad);
+            assert_eq!(read_opened(&bytes, &key), None, "declares {declared}");
+            assert!(TEST.decode(&bytes, &key).is_err(), "declares {declared}");
+        }
     }
 }

@@ -510,4 +510,79 @@ mod tests {
         assert!(ResultEntry::decode(&bytes[..bytes.len() - 1], &key).is_err());
         assert!(ResultEntry::decode(&bytes, &Key::of(b"other")).is_err());
     }
+
+    /// An entry whose single file is `declared` bytes long while the
+    /// payload holds `held` bytes after its header, compressed or not.
+    fn one_file_entry(key: &Key, declared: u64, held: usize, level: Option<i32>) -> Vec<u8> {
+        let mut payload = Writer::default();
+        payload.u32(1);
+        payload.u8(FileKind::Object as u8);
+        payload.u64(declared);
+        payload.raw(&vec![0x5a; held]);
+        FORMAT.encode(key, "", &payload.0, level).unwrap()
+    }
+
+    /// A file list that claims more than the payload holds writes nothing
+    /// of it; one that claims less is refused by `finish`: at sizes either
+    /// side of the in-memory bound, read by a hit and by `check`.
+    #[test]
+    fn a_file_list_longer_or_shorter_than_the_payload_is_refused() {
+        let key = Key::of(b"k");
+        let header = 4 + 1 + 8;
+        for held in [0usize, 1, 4000, (4 << 20) - header, (4 << 20) - header + 1] {
+            for level in [None, Some(1)] {
+                for declared in [held as u64 + 1, held as u64 + 4096, u64::MAX] {
+                    let bytes = one_file_entry(&key, declared, held, level);
+                    let mut s = ResultStream::open(&bytes, &key).unwrap();
+                    let (_, len) = s.next_file().unwrap().unwrap();
+                    let mut out = Vec::new();
+                    assert!(s.copy_to(len, &mut out).is_err(), "{held} {declared}");
+                    assert!(out.is_empty(), "{held}: {} bytes written", out.len());
+                    assert!(ResultStream::check(&bytes, &key).is_err());
+                }
+                if held > 0 {
+                    let bytes = one_file_entry(&key, held as u64 - 1, held, level);
+                    let mut s = ResultStream::open(&bytes, &key).unwrap();
+                    let (_, len) = s.next_file().unwrap().unwrap();
+                    s.copy_to(len, &mut std::io::sink()).unwrap();
+                    assert!(s.next_file().unwrap().is_none());
+                    assert!(s.finish().is_err(), "{held} {level:?}");
+                    assert!(ResultStream::check(&bytes, &key).is_err());
+                }
+                let bytes = one_file_entry(&key, held as u64, held, level);
+                ResultStream::check(&bytes, &key).unwrap();
+            }
+        }
+    }
+
+    /// `check` of a remote answer whose payload inflates far past the
+    /// in-memory bound (64 MiB from a few KiB) never holds it whole.
+    #[test]
+    fn check_streams_a_payload_over_the_in_memory_bound() {
+        let key = Key::of(b"k");
+        let held = 64usize << 20;
+        let bytes = one_file_entry(&key, held as u64, held, Some(1));
+        assert!(bytes.len() < 1 << 20, "{} bytes compressed", bytes.len());
+        LARGEST.with(|l| l.set(0));
+        ResultStream::check(&bytes, &key).unwrap();
+        let largest = LARGEST.with(|l| l.get());
+        assert!(largest <= 4 << 20, "allocated {largest} bytes at once");
+    }
+
+    /// A payload at the in-memory bound is held in a buffer of its own
+    /// length, also when it compresses so well (zeros) that its frame
+    /// alone would not justify reserving it.
+    #[test]
+    fn an_in_memory_payload_takes_no_more_than_its_length() {
+        let key = Key::of(b"k");
+        let held = (4 << 20) - (4 + 1 + 8);
+        let bytes = one_file_entry(&key, held as u64, held, Some(1));
+        LARGEST.with(|l| l.set(0));
+        let mut s = ResultStream::open(&bytes, &key).unwrap();
+        let largest = LARGEST.with(|l| l.get());
+        assert!(largest <= 4 << 20, "allocated {largest} bytes at once");
+        let (_, len) = s.next_file().unwrap().unwrap();
+        s.copy_to(len, &mut std::io::sink()).unwrap();
+        s.finish().unwrap();
+    }
 }
