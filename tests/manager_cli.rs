@@ -217,7 +217,8 @@ fn named_ccache_the_version_is_ccaches() {
             assert_eq!(lines[1], format!("objcache version {own}"), "{text}");
             assert_eq!(
                 lines[2],
-                "Features: crsh-storage file-storage http-storage redis+unix-storage redis-storage"
+                "Features: crsh-storage file-storage http-storage https-storage \
+                 redis+unix-storage redis-storage rediss-storage s3-storage"
             );
             assert_eq!(suite_version_lines(&text), 1, "{text}");
             assert_eq!(action_version(&text), Some([4, 13, 6]));

@@ -33,14 +33,18 @@ pub fn help(cmd: &mut Command, _: &str) -> Result<(), String> {
 pub const CCACHE_COMPATIBLE: &str = "4.13.6";
 
 /// What `-V` lists as built in, in ccache's words: a `SCHEME-storage` for
-/// each remote storage backend (ccache's test suite and scripts look for
-/// these before they use one).
+/// each URL scheme a remote storage backend of its own serves (ccache's
+/// test suite and scripts look for these before they use one; TLS and S3,
+/// which ccache leaves to storage helpers, are objcache's own).
 pub const FEATURES: &[&str] = &[
     "crsh-storage",
     "file-storage",
     "http-storage",
+    "https-storage",
     "redis+unix-storage",
     "redis-storage",
+    "rediss-storage",
+    "s3-storage",
 ];
 
 /// The name the manager is run by, which decides how it gives its version.
