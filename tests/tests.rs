@@ -61,6 +61,7 @@ mod key_options;
 mod keys;
 mod large_objects;
 mod late_review;
+mod lazy_source;
 mod locks;
 mod machine_readable;
 mod man_page;

@@ -104,10 +104,23 @@ impl PchOptions {
         self.include_dirs.push((path.to_string(), chain));
     }
 
+    /// The `#include`s before the source's first token for which gcc may
+    /// use a precompiled header (none for clang, or for a compile that
+    /// writes one). `text`: the source's text, or (`whole` false) a first
+    /// part of it; `None` when that part does not decide them.
+    pub fn preamble(&self, family: Family, text: &[u8], whole: bool) -> Option<Vec<Include>> {
+        if self.creates || family != Family::Gcc {
+            return Some(Vec::new());
+        }
+        let followed = self.forced_includes.is_empty();
+        preamble::includes(text, whole, &self.defines, followed)
+    }
+
     /// The precompiled headers that exist where this compile would look for
-    /// them (relative to the working directory, or absolute). `source` is
-    /// the source's text (gcc finds them for its first `#include`s too).
-    pub fn inputs(&self, family: Family, input: &str, source: &[u8]) -> Vec<PathBuf> {
+    /// them (relative to the working directory, or absolute). `preamble`:
+    /// the source's first `#include`s (see `preamble`), gcc finds them for
+    /// those too.
+    pub fn inputs(&self, family: Family, input: &str, preamble: &[Include]) -> Vec<PathBuf> {
         if self.creates {
             return Vec::new();
         }
@@ -126,19 +139,16 @@ impl PchOptions {
                 &mut found,
             );
         }
-        if family == Family::Gcc {
-            let followed = self.forced_includes.is_empty();
-            for include in preamble::includes(source, &self.defines, followed) {
-                let Include::Named { name, quoted } = include else {
-                    self.look_everywhere(source_dir, suffixes, &mut found);
-                    continue;
-                };
-                let (first, from) = match quoted {
-                    true => (Some(source_dir).filter(|_| !self.split), Chain::Quote),
-                    false => (None, Chain::Bracket),
-                };
-                self.look(&name, first, from, suffixes, &mut found);
-            }
+        for include in preamble {
+            let Include::Named { name, quoted } = include else {
+                self.look_everywhere(source_dir, suffixes, &mut found);
+                continue;
+            };
+            let (first, from) = match quoted {
+                true => (Some(source_dir).filter(|_| !self.split), Chain::Quote),
+                false => (None, Chain::Bracket),
+            };
+            self.look(name, first, from, suffixes, &mut found);
         }
         found
     }
@@ -351,6 +361,14 @@ fn lexical(p: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// The precompiled headers for the whole text `source`.
+    fn inputs(o: &PchOptions, family: Family, input: &str, source: &[u8]) -> Vec<PathBuf> {
+        let preamble = o
+            .preamble(family, source, true)
+            .expect("a whole text decides");
+        o.inputs(family, input, &preamble)
+    }
+
     fn observe(o: &mut PchOptions, arg: &str, next: Option<&str>) {
         o.observe(crate::compiler::options::lookup(arg), next);
     }
@@ -373,14 +391,12 @@ mod tests {
         );
         let input = d.join("t.c").display().to_string();
         let src = b"#if A\n#include \"src.h\"\n#endif\n#include <p.h>\n#include <q.h>\n";
-        let gcc = o.inputs(Family::Gcc, &input, src);
+        let gcc = inputs(&o, Family::Gcc, &input, src);
         assert_eq!(gcc, [d.join("src.h.gch"), d.join("inc/p.h.gch")]);
-        let clang = o.inputs(Family::Clang, &input, b"#include \"src.h\"\n");
+        let clang = inputs(&o, Family::Clang, &input, b"#include \"src.h\"\n");
         assert_eq!(clang, [d.join("f.h.pch")]);
         o.creates = true;
-        assert!(o
-            .inputs(Family::Gcc, &input, b"#include \"src.h\"\n")
-            .is_empty());
+        assert!(inputs(&o, Family::Gcc, &input, b"#include \"src.h\"\n").is_empty());
     }
 
     /// gcc looks for `NAME.gch` in each directory just before `NAME`, and
@@ -400,11 +416,9 @@ mod tests {
             observe(&mut o, &format!("-I{}", d.join(sub).display()), None);
         }
         let input = d.join("t.c").display().to_string();
-        assert!(o
-            .inputs(Family::Gcc, &input, b"#include <h.h>\n")
-            .is_empty());
+        assert!(inputs(&o, Family::Gcc, &input, b"#include <h.h>\n").is_empty());
         std::fs::remove_file(d.join("a/h.h")).unwrap();
-        let found = o.inputs(Family::Gcc, &input, b"#include <h.h>\n");
+        let found = inputs(&o, Family::Gcc, &input, b"#include <h.h>\n");
         assert_eq!(found, [d.join("b/h.h.gch")]);
     }
 
@@ -430,7 +444,7 @@ mod tests {
             for a in args {
                 observe(&mut o, a, None);
             }
-            o.inputs(Family::Gcc, &input, text)
+            inputs(&o, Family::Gcc, &input, text)
         };
         let angle = b"#include <h.h>\n";
         let quote = b"#include \"h.h\"\n";

@@ -84,8 +84,9 @@ pub struct Recipe<'a> {
     /// When the call started by the coarse clock file stamps come from
     /// (`clock::stamp_settled`).
     pub coarse_start_ns: i64,
-    /// The source's text (`None`: unreadable), read once per call.
-    pub source: Option<&'a [u8]>,
+    /// The source's text (`None`: unreadable), read once per call: all of
+    /// it, or the first part of one whose facts were recalled.
+    pub source: Option<&'a super::source::Text>,
     /// What the keys take from the source's text (`None`: unreadable).
     pub source_facts: Option<&'a SourceFacts>,
     /// Where the compiler's identity and precompiled headers' digests are

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use super::recipe::{HashedKey, Recipe};
-use super::source::SourceFacts;
+use super::source::{SourceFacts, Text};
 use crate::compiler::args::{analyse, ArgsAnalysis};
 use crate::compiler::{Compiler, CompilerType};
 use crate::config::Config;
@@ -88,7 +88,7 @@ impl Setup {
             cwd: "/w",
             analysis: a,
             coarse_start_ns,
-            source: Some(source),
+            source: Some(Box::leak(Box::new(Text::all(source.to_vec())))),
             // Leaked: a test's recipe borrows the facts as a session's does.
             source_facts: Some(Box::leak(Box::new(SourceFacts::of(source)))),
             memo,
@@ -164,4 +164,67 @@ fn the_compilers_identity_is_remembered_through_the_memo() {
     assert_eq!(*memo.recalls.borrow(), 2);
     assert_eq!(memo.kept.borrow().len(), 1);
     assert_ne!(first.key, second.key);
+}
+
+/// A source of 20 KiB whose first `#include "pch.h"` comes after a long
+/// licence, past the part of a recalled source that is read, with
+/// `pch.h.gch` beside it; read a second time, so that its facts are
+/// recalled from the memo in `dir`.
+fn late_include_source(dir: &Path) -> (std::path::PathBuf, Vec<u8>, super::source::Source) {
+    let licence: String = (0..100)
+        .map(|i| format!(" * licence line {i:03} ..........................................\n"))
+        .collect();
+    let text = format!(
+        "/*\n{licence} */\n#include \"pch.h\"\n{}",
+        "int filler;\n".repeat(1200)
+    );
+    assert!(text.find("#include").unwrap() > 4096 && text.len() > 16 * 1024);
+    let path = dir.join("t.c");
+    std::fs::write(&path, &text).unwrap();
+    std::fs::write(dir.join("pch.h.gch"), b"gch").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(old).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let memo = crate::disk::inode_memo::InodeMemo::new(dir, true);
+    let now = crate::clock::coarse_now_ns;
+    assert!(!super::source::read(&path, Some(&memo), now()).recalled);
+    let source = super::source::read(&path, Some(&memo), now());
+    assert!(source.recalled && !source.text.as_ref().unwrap().read().1);
+    (path, text.into_bytes(), source)
+}
+
+/// The precompiled headers of a source read in part are those of its
+/// whole text, which is read when the part does not decide them; and
+/// never taken from a text other than the one the keys were made of.
+#[test]
+fn a_source_read_in_part_is_scanned_whole_when_the_part_does_not_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, text, source) = late_include_source(dir.path());
+    let setup = Setup::new(Path::new("/usr/bin/gcc"), "string:v1");
+    let input = path.to_str().unwrap();
+    let a = analysis(&["-c", input, "-o", "t.o"]);
+    let memo = NotingMemo::default();
+    let mut recipe = setup.recipe(&a, b"", &memo, 0);
+    let text_read = source.text.unwrap();
+    recipe.source = Some(&text_read);
+    let found = recipe.precompiled_headers().unwrap();
+    let paths: Vec<_> = found.iter().map(|p| p.path.clone()).collect();
+    assert_eq!(paths, [dir.path().join("pch.h.gch")]);
+    assert_eq!(text_read.whole(), Some(&text[..]));
+
+    // Rewritten in place before the rest was read: not keyed at all.
+    let (path, text, source) = late_include_source(dir.path());
+    let mut other = text.clone();
+    *other.last_mut().unwrap() = b' ';
+    std::fs::write(&path, &other).unwrap();
+    let text_read = source.text.unwrap();
+    recipe.source = Some(&text_read);
+    let e = recipe.precompiled_headers().unwrap_err();
+    assert_eq!(
+        e.counter,
+        crate::stats::Counter::ModifiedInputFile,
+        "{}",
+        e.reason
+    );
 }

@@ -29,6 +29,7 @@ use crate::clock;
 use crate::compiler::args::ArgsAnalysis;
 use crate::config::{Sloppiness, SloppinessSet};
 use crate::disk::manifest::Stamp;
+use crate::hash::source::Text;
 use crate::key::Key;
 use crate::log::Log;
 use crate::paths;
@@ -70,7 +71,7 @@ impl Session {
         };
         match reference {
             Some(reference)
-                if source_kept || source_unchanged(&self.log, a, self.source.as_deref()) =>
+                if source_kept || source_unchanged(&self.log, a, self.source.as_ref()) =>
             {
                 self.coarse_start_ns = reference;
             }
@@ -132,7 +133,7 @@ impl Session {
                 return pp;
             }
         };
-        if !source_unchanged(&self.log, a, self.source.as_deref()) {
+        if !source_unchanged(&self.log, a, self.source.as_ref()) {
             return pp;
         }
         self.log.note(format!(
@@ -174,10 +175,11 @@ fn wait_for(log: &Log, target: i64) -> Option<i64> {
 }
 
 /// Is the source's text the one the keys were made from (`read`)? Read
-/// after a wait, before the preprocessor or compiler reads it again.
-fn source_unchanged(log: &Log, a: &ArgsAnalysis, read: Option<&[u8]>) -> bool {
+/// after a wait, before the preprocessor or compiler reads it again; when
+/// only a first part of it was read at the start, its digest tells.
+fn source_unchanged(log: &Log, a: &ArgsAnalysis, read: Option<&Text>) -> bool {
     let now = std::fs::read(&a.input).ok();
-    let same = now.is_some() && now.as_deref() == read;
+    let same = now.zip(read).is_some_and(|(now, read)| read.is(&now));
     if !same {
         log.note(format!(
             "{} changed while its timestamp tick ran out: not moving the reference",

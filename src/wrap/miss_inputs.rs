@@ -10,6 +10,7 @@ use crate::disk::manifest::{IncludeRecord, StoredPath};
 use crate::disk::EntryKind;
 use crate::explain::{self, Context};
 use crate::hash::record::has_time_macros;
+use crate::hash::source::Text;
 use crate::paths;
 use crate::storage::Storage;
 
@@ -92,7 +93,7 @@ impl Session {
             (_, Some(why)) => explain::unusable(why),
             (None, None) => explain::new_output(&target.output),
             (Some(old), None) => {
-                let source = (self.source.take())
+                let source = (self.source.take().and_then(Text::into_whole))
                     .or_else(|| std::fs::read(&target.source).ok())
                     .unwrap_or_default();
                 let time_macro = has_time_macros(&source)

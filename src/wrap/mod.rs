@@ -67,8 +67,9 @@ struct Session {
     /// The compiler's exit code, once it ran and its output was passed on.
     compiled: Option<i32>,
     /// The source's text (`None`: unreadable), read once for every key
-    /// that needs it.
-    source: Option<Vec<u8>>,
+    /// that needs it: all of it, or the first part of one whose facts
+    /// were recalled (`hash::source::Text`).
+    source: Option<crate::hash::source::Text>,
     /// The source as the call names it, once the arguments are analysed
     /// (what a stats_log line names).
     input: Option<String>,

@@ -294,7 +294,7 @@ impl Session {
             cwd,
             analysis,
             coarse_start_ns: self.coarse_start_ns,
-            source: self.source.as_deref(),
+            source: self.source.as_ref(),
             source_facts: self.source_facts.as_ref(),
             memo: &self.storage,
             log: &self.log,

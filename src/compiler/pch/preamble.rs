@@ -30,14 +30,18 @@ pub enum Include {
 /// defined so that it cannot be followed).
 type Macros = HashMap<String, Option<String>>;
 
-/// The preamble's includes. `defines`: `-D NAME[=VALUE]` (`Some`) and
-/// `-U NAME` (`None`) in the order given; `followed`: whether macros may be
-/// followed at all (not when a forced include may define them).
+/// The preamble's includes. `text`: the source's text, or (`whole`
+/// false) a first part of it; `None` when that part does not decide them
+/// (the scan ran out of lines, or reached a line that may go on past the
+/// part). `defines`: `-D NAME[=VALUE]` (`Some`) and `-U NAME` (`None`) in
+/// the order given; `followed`: whether macros may be followed at all
+/// (not when a forced include may define them).
 pub fn includes(
-    source: &[u8],
+    text: &[u8],
+    whole: bool,
     defines: &[(String, Option<String>)],
     followed: bool,
-) -> Vec<Include> {
+) -> Option<Vec<Include>> {
     let mut macros = Macros::new();
     for (name, value) in defines {
         match value {
@@ -47,9 +51,16 @@ pub fn includes(
     }
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let source = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
-    let mut lines = LogicalLines { rest: source };
-    while let Some(line) = lines.next_line() {
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    let mut lines = LogicalLines { rest: text };
+    loop {
+        // A line the part ends in may be longer in the whole text: spliced
+        // on, in a comment, or longer by the bytes after the cut.
+        let line = match lines.next_line() {
+            Some((line, ended)) if ended || whole => line,
+            Some(_) => return None,
+            None => return whole.then_some(out),
+        };
         let line = trim(&line);
         if line.is_empty() {
             continue;
@@ -60,7 +71,7 @@ pub fn includes(
             if depth > 0 || may_vanish(line, &macros) {
                 continue;
             }
-            break;
+            return Some(out);
         };
         let directive = without_comment(trim(directive));
         let word = identifier(directive);
@@ -79,10 +90,9 @@ pub fn includes(
         // Every preprocessing opens an include outside the conditionals:
         // nothing after it can be the first file.
         if depth == 0 && matches!(word, b"include" | b"include_next" | b"import") {
-            break;
+            return Some(out);
         }
     }
-    out
 }
 
 /// A line's directive without its `#`, also spelled as the digraph `%:`
@@ -176,7 +186,11 @@ struct LogicalLines<'a> {
 }
 
 impl LogicalLines<'_> {
-    fn next_line(&mut self) -> Option<Vec<u8>> {
+    /// The next line, and whether a newline ended it (not the end of the
+    /// text, inside the line or a comment): only such a line is the same
+    /// in any longer text that starts with this one, as nothing decides
+    /// it past that newline.
+    fn next_line(&mut self) -> Option<(Vec<u8>, bool)> {
         if self.rest.is_empty() {
             return None;
         }
@@ -184,6 +198,7 @@ impl LogicalLines<'_> {
         let mut line = Vec::new();
         let mut i = 0;
         let mut quote = None;
+        let mut ended = false;
         while i < s.len() {
             let b = s[i];
             let next = s.get(i + 1).copied();
@@ -193,6 +208,7 @@ impl LogicalLines<'_> {
             }
             if b == b'\n' {
                 i += 1;
+                ended = true;
                 break;
             }
             match quote {
@@ -220,7 +236,7 @@ impl LogicalLines<'_> {
             i += 1;
         }
         self.rest = &s[i.min(s.len())..];
-        Some(line)
+        Some((line, ended))
     }
 }
 
@@ -277,6 +293,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// The scan of a whole text, which always decides.
+    fn scan(text: &[u8], defines: &[(String, Option<String>)], followed: bool) -> Vec<Include> {
+        includes(text, true, defines, followed).expect("a whole text decides")
+    }
+
     fn named(name: &str, quoted: bool) -> Include {
         Include::Named {
             name: name.to_string(),
@@ -287,14 +308,14 @@ mod tests {
     #[test]
     fn the_preamble_stops_at_the_first_token() {
         let src = b"/* licence\n * text */\n// note\n#pragma once\n#include \"pch.h\"\n  #  include <vector> // x\n#define A 1\nint x;\n#include \"late.h\"\n";
-        assert_eq!(includes(src, &[], true), [named("pch.h", true)]);
-        assert!(includes(b"int x;\n#include \"pch.h\"\n", &[], true).is_empty());
+        assert_eq!(scan(src, &[], true), [named("pch.h", true)]);
+        assert!(scan(b"int x;\n#include \"pch.h\"\n", &[], true).is_empty());
     }
 
     #[test]
     fn only_the_first_file_opened_can_be_precompiled() {
         let names = |src: &[u8]| -> Vec<String> {
-            let got = includes(src, &[], true).into_iter();
+            let got = scan(src, &[], true).into_iter();
             got.map(|i| match i {
                 Include::Named { name, .. } => name,
                 Include::Unknown => "?".into(),
@@ -332,19 +353,19 @@ mod tests {
             b"#ifdef X\n#define G 1\n#endif\nG\n#include \"p.h\"\n",
         ] {
             assert_eq!(
-                includes(src, &[], true),
+                scan(src, &[], true),
                 p,
                 "{:?}",
                 String::from_utf8_lossy(src)
             );
         }
         let empty = [("E".to_string(), Some(String::new()))];
-        assert_eq!(includes(b"E\n#include \"p.h\"\n", &empty, true), p);
+        assert_eq!(scan(b"E\n#include \"p.h\"\n", &empty, true), p);
         for src in [
             &b"int x;\n#include \"p.h\"\n"[..],
             b"#define O 1\nO\n#include \"p.h\"\n",
         ] {
-            assert!(includes(src, &[], true).is_empty());
+            assert!(scan(src, &[], true).is_empty());
         }
     }
 
@@ -360,7 +381,7 @@ mod tests {
         // so that the next is read too.
         let src = b"#define LOCAL <local.h> /* c */\n#define TWICE LOCAL\n#if 1\n#include PCH\n#include TWICE\n#include GONE\n#endif\n#define F(x) <x>\n#if 1\n#include F(a.h)\n#endif\n#ifdef X\n#define C \"c.h\"\n#endif\n#if 1\n#include C\n#include_next <n.h>\n#endif\n";
         assert_eq!(
-            includes(src, &cmd, true),
+            scan(src, &cmd, true),
             [
                 named("pch.h", true),
                 named("local.h", false),
@@ -371,10 +392,13 @@ mod tests {
             ]
         );
         // A forced include may define any of them.
-        assert_eq!(includes(b"#include PCH\n", &cmd, false), [Include::Unknown]);
+        assert_eq!(scan(b"#include PCH\n", &cmd, false), [Include::Unknown]);
         assert_eq!(
-            includes(b"#include \"h\xff.h\"\n", &[], true),
+            scan(b"#include \"h\xff.h\"\n", &[], true),
             [Include::Unknown]
         );
     }
 }
+
+#[cfg(test)]
+mod head_tests;

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{unkeyable, Recipe, Unkeyable};
+use crate::compiler::pch::preamble::Include;
+use crate::compiler::Family;
 use crate::stats::Counter;
 
 /// One precompiled header's field of the common key (a `.gch` directory
@@ -27,12 +29,9 @@ impl Recipe<'_> {
             return Ok(out);
         }
         let family = crate::compiler::family(self.compiler);
-        let source = match family {
-            crate::compiler::Family::Gcc => self.source.unwrap_or_default(),
-            crate::compiler::Family::Clang => &[],
-        };
+        let preamble = self.preamble(family)?;
         let external = self.config.pch_external_checksum;
-        for file in a.pch.inputs(family, &a.input, source) {
+        for file in a.pch.inputs(family, &a.input, &preamble) {
             let unusable = |e: std::io::Error| {
                 unkeyable(
                     Counter::CouldNotUsePrecompiledHeader,
@@ -72,6 +71,32 @@ impl Recipe<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The source's first `#include`s (see `PchOptions::preamble`), from
+    /// the part of its text that was read, or from all of it when that
+    /// part does not decide them (read then, as the text the keys took).
+    fn preamble(&self, family: Family) -> Result<Vec<Include>, Unkeyable> {
+        let pch = &self.analysis.pch;
+        let Some(text) = self.source else {
+            return Ok(pch.preamble(family, &[], true).unwrap_or_default());
+        };
+        let (read, whole) = text.read();
+        if let Some(preamble) = pch.preamble(family, read, whole) {
+            return Ok(preamble);
+        }
+        let input = &self.analysis.input;
+        self.log.note(format!(
+            "the first {} bytes of {input} do not decide its precompiled headers: reading all of it",
+            read.len()
+        ));
+        let whole = text.whole().ok_or_else(|| {
+            unkeyable(
+                Counter::ModifiedInputFile,
+                format!("{input} no longer holds the text its recalled digest is of"),
+            )
+        })?;
+        Ok(pch.preamble(family, whole, true).unwrap_or_default())
     }
 
     /// Which precompiled header differs from `before` (what the key took)

@@ -72,7 +72,7 @@ fn a_settled_source_is_recalled_and_a_changed_one_is_not() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let first = read(&path, Some(&memo), coarse_now_ns());
     assert!(!first.recalled);
-    assert_eq!(first.text.as_deref(), Some(&text[..]));
+    assert_eq!(first.text.as_ref().map(Text::read), Some((&text[..], true)));
     let second = read(&path, Some(&memo), coarse_now_ns());
     assert!(second.recalled, "the memo knows the settled source");
     assert_eq!(second.facts, first.facts);
@@ -133,4 +133,64 @@ fn a_source_longer_than_its_metadata_said_is_read_whole() {
         std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).unwrap();
         assert_eq!(read_all(&file, said).as_deref(), Some(&text[..]), "{said}");
     }
+}
+
+/// A source whose facts the memo recalls, and the memo that does.
+fn recalled_source(dir: &Path, text: &[u8]) -> (std::path::PathBuf, InodeMemo) {
+    let memo = InodeMemo::new(dir, true);
+    let path = settled_source(dir, text);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(!read(&path, Some(&memo), coarse_now_ns()).recalled);
+    (path, memo)
+}
+
+#[test]
+fn a_recalled_source_is_read_only_in_part_and_whole_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: Vec<u8> = (0..40_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let (path, memo) = recalled_source(dir.path(), &text);
+    let source = read(&path, Some(&memo), coarse_now_ns());
+    assert!(source.recalled);
+    let got = source.text.unwrap();
+    assert_eq!(got.read(), (&text[..HEAD_SIZE], false));
+    assert!(got.is(&text) && !got.is(&text[..HEAD_SIZE]));
+    assert_eq!(got.whole(), Some(&text[..]));
+    assert_eq!(got.whole(), Some(&text[..]), "read once, kept");
+    assert_eq!(got.into_whole(), Some(text.clone()));
+    let unread = read(&path, Some(&memo), coarse_now_ns()).text.unwrap();
+    assert_eq!(unread.into_whole(), None, "the rest was never read");
+}
+
+/// The rest is read through the descriptor the part was: a file renamed
+/// over the path leaves the text the facts are of, but one written in
+/// place, grown or shrunk, is no longer that text.
+#[test]
+fn the_rest_of_a_recalled_source_must_be_the_text_it_was_recalled_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: Vec<u8> = (0..40_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let (path, memo) = recalled_source(dir.path(), &text);
+    let mut other = text.clone();
+    other[30_000] = b'!';
+    let replaced = dir.path().join("new.c");
+    fs::write(&replaced, &other).unwrap();
+    let source = read(&path, Some(&memo), coarse_now_ns()).text.unwrap();
+    fs::rename(&replaced, &path).unwrap();
+    assert_eq!(source.whole(), Some(&text[..]), "the descriptor's file");
+    assert!(!source.is(&other));
+
+    let (path, memo) = recalled_source(dir.path(), &text);
+    let in_place = |content: &[u8]| {
+        let source = read(&path, Some(&memo), coarse_now_ns()).text.unwrap();
+        assert!(source.read().0.len() == HEAD_SIZE && !source.read().1);
+        fs::write(&path, content).unwrap();
+        assert_eq!(source.whole(), None, "{} bytes", content.len());
+        fs::write(&path, &text).unwrap();
+        // The ctime is new: remembered again once settled.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!read(&path, Some(&memo), coarse_now_ns()).recalled);
+    };
+    in_place(&other);
+    in_place(&[&text[..], b"\n"].concat());
+    in_place(&text[..text.len() - 1]);
+    in_place(&text[..HEAD_SIZE]);
 }
