@@ -19,6 +19,8 @@
 
 mod probes;
 
+use std::borrow::Cow;
+
 use super::container::{Format, Reader, Writer};
 use crate::key::Key;
 use crate::paths;
@@ -74,15 +76,17 @@ impl StoredPath {
         }
     }
 
-    /// The path to look at from `cwd`.
-    pub fn resolve(&self, cwd: &str) -> Option<String> {
+    /// The path to look at from `cwd`: a literal one as it is stored,
+    /// without a copy (a lookup resolves every header's).
+    pub fn resolve(&self, cwd: &str) -> Option<Cow<'_, str>> {
         match self {
-            StoredPath::Literal(p) => Some(p.clone()),
+            StoredPath::Literal(p) => Some(Cow::Borrowed(p)),
             StoredPath::Relative { up, rest } => paths::Relation {
                 up: *up as usize,
                 rest,
             }
-            .resolve(cwd),
+            .resolve(cwd)
+            .map(Cow::Owned),
         }
     }
 
