@@ -12,6 +12,8 @@
 //! When the compiler ran with base_dir-relative paths, the result is then
 //! given the spelling of the call's own arguments (`relative::PathMap`).
 
+use std::borrow::Cow;
+
 use crate::compiler::Family;
 use crate::paths;
 
@@ -182,7 +184,7 @@ impl StoredDepfile {
         targets: &[String],
         base_dir: Option<&paths::BaseDirs>,
     ) -> Option<Vec<u8>> {
-        if self.cwd == cwd && self.targets == targets.join(" ") {
+        if self.cwd == cwd && is_joined(&self.targets, targets) {
             return Some(self.body.clone());
         }
         let style = self.style?;
@@ -191,10 +193,10 @@ impl StoredDepfile {
             .deps
             .iter()
             .map(|d| match paths::relate(&d.name, &self.cwd, base_dir) {
-                Some(rel) => make::escape(&rel.resolve(cwd)?),
-                None => Some(d.raw.to_string()),
+                Some(rel) => make::escape_owned(rel.resolve(cwd)?).map(Cow::Owned),
+                None => Some(Cow::Borrowed(d.raw)),
             })
-            .collect::<Option<Vec<String>>>()?;
+            .collect::<Option<Vec<Cow<str>>>>()?;
         let targets = self.in_written_order(targets)?;
         Some(emit(style, &targets, &deps, parsed.phony).into_bytes())
     }
@@ -203,7 +205,8 @@ impl StoredDepfile {
 impl StoredDepfile {
     /// `render`, then `map_back` of the result with `original`, taking
     /// the stored style instead of finding it again: one parse and one
-    /// emit on a hit.
+    /// emit on a hit. The names no one maps are written as they were
+    /// read, without a copy each.
     pub fn render_mapped(
         &self,
         cwd: &str,
@@ -221,12 +224,13 @@ impl StoredDepfile {
         };
         // As `render`: the stored names as they are for the cwd and
         // targets they were written for, re-rooted otherwise.
-        let verbatim = self.cwd == cwd && self.targets == targets.join(" ");
+        let verbatim = self.cwd == cwd && is_joined(&self.targets, targets);
         let written = match verbatim {
             true => parsed.targets.clone(),
             false => self.in_written_order(targets)?,
         };
-        let mut deps = Vec::with_capacity(parsed.deps.len());
+        let mapped = |name: &str| original(name).and_then(make::escape_owned);
+        let mut deps: Vec<Cow<str>> = Vec::with_capacity(parsed.deps.len());
         for d in &parsed.deps {
             let relocated = match verbatim {
                 true => None,
@@ -235,21 +239,35 @@ impl StoredDepfile {
             let token = match relocated {
                 Some(rel) => {
                     let name = rel.resolve(cwd)?;
-                    let mapped = original(&name).and_then(|o| make::escape(&o));
-                    match mapped {
-                        Some(m) => m,
-                        None => make::escape(&name)?,
+                    match mapped(&name) {
+                        Some(m) => Cow::Owned(m),
+                        None => Cow::Owned(make::escape_owned(name)?),
                     }
                 }
-                None => match original(&d.name).and_then(|o| make::escape(&o)) {
-                    Some(m) => m,
-                    None => d.raw.to_string(),
-                },
+                None => mapped(&d.name).map_or(Cow::Borrowed(d.raw), Cow::Owned),
             };
             deps.push(token);
         }
         Some(emit(style, &written, &deps, parsed.phony).into_bytes())
     }
+}
+
+/// Whether `joined` is `parts` joined by spaces, without joining them.
+fn is_joined(joined: &str, parts: &[String]) -> bool {
+    let mut rest = joined;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            match rest.strip_prefix(' ') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(part.as_str()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The style and the order of the targets a stored style line names
@@ -341,15 +359,15 @@ pub fn map_back(
     if let Some(parsed) = parse(body) {
         if let Some(style) = style_of(&parsed, body, family) {
             let mut changed = false;
-            let deps: Vec<String> = parsed
+            let deps: Vec<Cow<str>> = parsed
                 .deps
                 .iter()
-                .map(|d| match original(&d.name).and_then(|o| make::escape(&o)) {
+                .map(|d| match original(&d.name).and_then(make::escape_owned) {
                     Some(o) => {
                         changed = true;
-                        o
+                        Cow::Owned(o)
                     }
-                    None => d.raw.to_string(),
+                    None => Cow::Borrowed(d.raw),
                 })
                 .collect();
             return changed.then(|| emit(style, &parsed.targets, &deps, parsed.phony).into_bytes());
@@ -381,7 +399,7 @@ fn map_tokens_in_place(body: &[u8], original: impl Fn(&str) -> Option<String>) -
             // mapped one is escaped as the compilers write it.
             let plain = !raw.contains(['\\', '$', '#']);
             if let Some(mapped) = plain
-                .then(|| original(raw).and_then(|o| make::escape(&o)))
+                .then(|| original(raw).and_then(make::escape_owned))
                 .flatten()
             {
                 out.push_str(&mapped);
@@ -406,14 +424,7 @@ fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
     if !text.ends_with('\n') {
         return None;
     }
-    // The first rule runs over continuation lines.
-    let mut first_end = 0;
-    for l in text.split_inclusive('\n') {
-        first_end += l.len();
-        if !l.ends_with("\\\n") {
-            break;
-        }
-    }
+    let first_end = make::first_rule_end(text.as_bytes());
     let rule = &text[..first_end];
     let colon = rule.find(": ").or_else(|| rule.find(":\n"))?;
     let targets = words(&rule[..colon]);
@@ -422,18 +433,11 @@ fn parse(body: &[u8]) -> Option<MakeRule<'_>> {
     if deps.iter().any(|d| d.raw.ends_with(':')) {
         return None;
     }
-    let mut phony_count = 0;
-    for l in text[first_end..].split('\n').filter(|l| !l.is_empty()) {
-        let name = l.strip_suffix(':')?;
-        if !deps.iter().any(|d| d.raw == name) {
-            return None;
-        }
-        phony_count += 1;
-    }
+    let phony = make::phony_targets_of(&text[first_end..], &deps)?;
     Some(MakeRule {
         targets,
         deps,
-        phony: phony_count > 0,
+        phony,
     })
 }
 
@@ -469,7 +473,15 @@ fn emit<S: AsRef<str>, T: AsRef<str>>(
     deps: &[T],
     phony: bool,
 ) -> String {
-    let mut out = String::new();
+    // Each name, a separator, at most a continuation before it, and its
+    // phony rule.
+    let copies = 1 + usize::from(phony);
+    let names: usize = targets.iter().map(|t| t.as_ref().len() + 5).sum::<usize>()
+        + deps
+            .iter()
+            .map(|d| d.as_ref().len() * copies + 8)
+            .sum::<usize>();
+    let mut out = String::with_capacity(names + 2);
     match style {
         Style::Gcc => {
             const MAX: usize = 72;

@@ -4,6 +4,7 @@
 //! the `Config` field(s) it sets. The `Config` struct, its defaults, file and
 //! environment parsing, `-o` validation, `-p` and `-k` all come from here.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use super::values;
@@ -24,8 +25,10 @@ pub struct KeyDef {
     /// ccache.conf keeps working, but `-p` does not list it.
     pub effective: bool,
     /// Parses `text`, stores the value in the config if there is one, and
-    /// returns what `-p` shows. `None` only checks, for `-o`.
-    pub(super) apply: fn(&str, Option<&mut Config>) -> Result<String, String>,
+    /// returns what `-p` shows (borrowed from `text` where it is `text`:
+    /// the defaults are then shown without a copy each). `None` only
+    /// checks, for `-o`.
+    pub(super) apply: for<'t> fn(&'t str, Option<&mut Config>) -> Result<Cow<'t, str>, String>,
 }
 
 /// Whether a key's parser is `flag`, the one parser of boolean keys.
@@ -107,7 +110,7 @@ config_keys! {
     /// what `-p` reports about it.
     pub struct Config {
         /// What `-p`/`-k` print for each key, indexed like `KEYS`.
-        pub(super) raw: Vec<String>,
+        pub(super) raw: Vec<Cow<'static, str>>,
         /// Where each key's value came from, indexed like `KEYS`.
         pub(super) origins: Vec<Origin>,
         /// The file `-o` writes to and `-s` reports.

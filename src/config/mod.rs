@@ -134,11 +134,13 @@ impl Default for Config {
 impl Config {
     fn defaults() -> Config {
         let mut c = Config::blank();
-        c.raw = vec![String::new(); KEYS.len()];
         c.origins = vec![Origin::Default; KEYS.len()];
-        for (i, k) in KEYS.iter().enumerate() {
-            c.set(i, k.default, Origin::Default)
-                .expect("built-in defaults are valid values");
+        c.raw = Vec::with_capacity(KEYS.len());
+        for k in KEYS {
+            // Shown as written (most are): no copy of the default's text.
+            let shown = (k.apply)(k.default, Some(&mut c));
+            c.raw
+                .push(shown.expect("built-in defaults are valid values"));
         }
         c
     }
@@ -151,16 +153,17 @@ impl Config {
         }
         let i = keys::lookup("cache_dir").unwrap();
         if self.raw[i].is_empty() {
-            self.raw[i] = self.cache_dir.display().to_string();
+            self.raw[i] = Cow::Owned(self.cache_dir.display().to_string());
         }
     }
 
     /// Loads the configuration. Bad lines are skipped and returned as errors, so
     /// a wrapped compile can warn and go on while the cache manager can refuse.
     pub fn load(locations: &Locations) -> (Config, Vec<ConfigError>) {
+        // The prefix first: the other variables are not checked as text.
         let env: Vec<(String, String)> = std::env::vars_os()
+            .filter(|(k, _)| k.as_encoded_bytes().starts_with(b"CCACHE_"))
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .filter(|(k, _)| k.starts_with("CCACHE_"))
             .collect();
         let env_map: HashMap<&str, &str> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -347,23 +350,30 @@ impl Config {
     fn apply_env(&mut self, env: &HashMap<&str, &str>, errors: &mut Vec<ConfigError>) {
         // By the name after `CCACHE_`: every call looks up each key's
         // variables, most of which are not set.
-        let by_var: HashMap<&str, &str> = env
+        // Sorted, for a binary search: a handful of names, looked up for
+        // every key, where hashing each costs more.
+        let mut by_var: Vec<(&str, &str)> = env
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix("CCACHE_")?, *v)))
             .collect();
         if by_var.is_empty() {
             return;
         }
+        by_var.sort_unstable();
+        let get = |var: &str| {
+            let at = by_var.binary_search_by(|(k, _)| (*k).cmp(var)).ok()?;
+            Some(by_var[at].1)
+        };
         for (i, k) in KEYS.iter().enumerate() {
             let name = || format!("CCACHE_{}", k.vars[0]);
             let mut value: Option<String> = k
                 .vars
                 .iter()
-                .find_map(|var| by_var.get(var))
+                .find_map(|var| get(var))
                 .map(|v| v.to_string());
             if k.boolean {
                 let negated = |var: &&str| var.strip_prefix("NO") == Some(k.vars[0]);
-                if by_var.keys().any(negated) {
+                if by_var.iter().map(|(k, _)| k).any(negated) {
                     value = Some("false".into());
                 } else if let Some(v) = &value {
                     if matches!(
@@ -404,7 +414,7 @@ impl Config {
 
     /// Validates and stores one value, and what `-p`/`-k` print for it.
     fn set(&mut self, index: usize, value: &str, origin: Origin) -> Result<(), String> {
-        self.raw[index] = (KEYS[index].apply)(value, Some(self))?;
+        self.raw[index] = Cow::Owned((KEYS[index].apply)(value, Some(self))?.into_owned());
         self.origins[index] = origin;
         Ok(())
     }
@@ -437,7 +447,7 @@ impl Config {
     /// `None` for an unknown key.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         let i = keys::lookup(name)?;
-        Some(Cow::Borrowed(self.raw[i].as_str()))
+        Some(Cow::Borrowed(&self.raw[i]))
     }
 
     /// `(origin) key = value` lines for `-p`, of every key that has an
@@ -447,7 +457,7 @@ impl Config {
             .enumerate()
             .filter(|(_, k)| k.effective)
             .map(|(i, k)| {
-                let value = Cow::Borrowed(self.raw[i].as_str());
+                let value = Cow::Borrowed(&*self.raw[i]);
                 (k.name, value, &self.origins[i])
             })
     }

@@ -347,3 +347,45 @@ fn a_directory_config_sits_between_the_cache_config_and_the_environment() {
     let (c, _) = load(&[("CCACHE_CEILING_MARKERS", "build.ninja:.git")], &[]);
     assert_eq!(c.max_files, 1);
 }
+
+/// What `-p` shows for the defaults (borrowed from the key table) and
+/// for the same texts set from a file or a variable (copied) is one
+/// text: as given, canonical, or a size normalised.
+#[test]
+fn defaults_and_set_values_are_shown_alike() {
+    let (c, e, _) = load(&[], &[]);
+    assert!(e.is_empty(), "{e:?}");
+    for (key, shown) in [
+        ("ceiling_markers", ".git"),
+        ("compression", "true"),
+        ("debug_level", "2"),
+        ("max_size", "5.0GiB"),
+        ("limit_multiple", "0.9"),
+        (
+            "libexec_dirs",
+            "/usr/local/libexec/ccache:/usr/libexec/ccache",
+        ),
+        ("umask", ""),
+    ] {
+        assert_eq!(c.get(key).as_deref(), Some(shown), "{key}");
+    }
+    let file = "debug_level = 02\nmax_size = 3000M\nlimit_multiple = 0.90\nmax_files = +7\n\
+                compression = false\nceiling_markers = .git:x\nbase_dir = /a:/b\n";
+    let env = [("CCACHE_MAXSIZE", " 20%"), ("CCACHE_NOHASHDIR", "1")];
+    let (c, e, _) = load(&[("ccache.conf", file)], &env);
+    assert!(e.is_empty(), "{e:?}");
+    for (key, shown) in [
+        ("debug_level", "2"),
+        ("max_size", "20%"),
+        ("limit_multiple", "0.90"),
+        ("max_files", "7"),
+        ("compression", "false"),
+        ("hash_dir", "false"),
+        ("ceiling_markers", ".git:x"),
+        ("base_dir", "/a:/b"),
+    ] {
+        assert_eq!(c.get(key).as_deref(), Some(shown), "{key}");
+    }
+    let (c, _, _) = load(&[("ccache.conf", "max_size = 3000M\n")], &[]);
+    assert_eq!(c.get("max_size").as_deref(), Some("3.0G"));
+}

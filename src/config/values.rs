@@ -5,7 +5,7 @@
 //! A rendering turns the text (and what it parsed to) into what `-p` and
 //! `-k` print.
 
-use std::fmt::Display;
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use super::locations::expand_home;
@@ -194,24 +194,41 @@ pub fn umask(text: &str) -> Result<Option<u32>, String> {
 }
 
 /// `-p` shows the text as written.
-pub fn as_given<T>(text: &str, _: &T) -> String {
-    text.to_string()
+pub fn as_given<'t, T>(text: &'t str, _: &T) -> Cow<'t, str> {
+    Cow::Borrowed(text)
 }
 
 /// `-p` shows the parsed value: `true`, not whatever spelled it.
-pub fn canonical<T: Display>(_: &str, value: &T) -> String {
-    value.to_string()
+pub fn canonical<T: Canonical>(_: &str, value: &T) -> Cow<'static, str> {
+    value.canonical()
+}
+
+/// A value as `-p` shows it whatever spelled it.
+pub trait Canonical {
+    fn canonical(&self) -> Cow<'static, str>;
+}
+
+impl Canonical for bool {
+    fn canonical(&self) -> Cow<'static, str> {
+        Cow::Borrowed(if *self { "true" } else { "false" })
+    }
+}
+
+impl Canonical for u64 {
+    fn canonical(&self) -> Cow<'static, str> {
+        Cow::Owned(self.to_string())
+    }
 }
 
 /// Normalised as ccache shows a size (`3000M` is `3.0G`); a share as written.
-pub fn size_text(text: &str, &(bytes, percent): &(u64, Option<f64>)) -> String {
+pub fn size_text<'t>(text: &'t str, &(bytes, percent): &(u64, Option<f64>)) -> Cow<'t, str> {
     match percent {
-        Some(_) => text.trim().to_string(),
-        None => format_parsable(bytes),
+        Some(_) => Cow::Borrowed(text.trim()),
+        None => Cow::Owned(format_parsable(bytes)),
     }
 }
 
 /// Passwords and tokens never reach `-p` or `-k`.
-pub fn masked<T>(text: &str, _: &T) -> String {
-    crate::remote::mask_config_value(text)
+pub fn masked<T>(text: &str, _: &T) -> Cow<'static, str> {
+    Cow::Owned(crate::remote::mask_config_value(text))
 }

@@ -21,12 +21,96 @@ pub(super) struct Token<'a> {
     pub name: Cow<'a, str>,
 }
 
+/// The index of the first byte of `hay` that `stop` accepts, eight
+/// bytes at a time: `flags` marks (in its bytes' high bits) the bytes of
+/// a word that may be such bytes, the lowest mark exactly (see `below`).
+/// A `.d` is mostly long names between the few bytes that matter.
+#[inline(always)]
+fn position_of(hay: &[u8], flags: impl Fn(u64) -> u64, stop: impl Fn(u8) -> bool) -> Option<usize> {
+    let (words, tail) = hay.as_chunks::<8>();
+    for (n, word) in words.iter().enumerate() {
+        let marked = flags(u64::from_le_bytes(*word));
+        if marked != 0 {
+            // Past the lowest mark, others may be false: bytes one by one.
+            let first = marked.trailing_zeros() as usize / 8;
+            if let Some(p) = word[first..].iter().position(|&b| stop(b)) {
+                return Some(n * 8 + first + p);
+            }
+        }
+    }
+    let base = words.len() * 8;
+    tail.iter().position(|&b| stop(b)).map(|p| base + p)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Marks the bytes of `word` below `n` (at most 128) in their high bits.
+/// The lowest mark is exact; a borrow out of a marked byte may mark the
+/// byte above it as well.
+fn below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+}
+
+/// Marks the bytes of `word` equal to `b`, as `below` does.
+fn equal(word: u64, b: u8) -> u64 {
+    below(word ^ (ONES * u64::from(b)), 1)
+}
+
+/// The bytes that end a name or need an escape in one: `$`, `#`, the
+/// white space, a backslash.
+fn is_special(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\\' | b'$' | b'#' | b'\t' | b'\r')
+}
+
+/// Marks every special byte of `word` (see `position_of`): all of them
+/// but the backslash are below `%`.
+fn maybe_special(word: u64) -> u64 {
+    below(word, b'$' + 1) | equal(word, b'\\')
+}
+
+/// Where the first rule of a `.d` ends: after its first newline that is
+/// not a continuation (a backslash before it); the end if there is none.
+pub(super) fn first_rule_end(bytes: &[u8]) -> usize {
+    let mut from = 0;
+    let newline = |w| equal(w, b'\n');
+    while let Some(p) = position_of(&bytes[from..], newline, |b| b == b'\n') {
+        let nl = from + p;
+        if nl == 0 || bytes[nl - 1] != b'\\' {
+            return nl + 1;
+        }
+        from = nl + 1;
+    }
+    bytes.len()
+}
+
+/// Whether `rest`, what follows the first rule, is phony targets (`-MP`)
+/// for its dependencies `deps` (each a line `name:`; empty lines between
+/// them as clang writes them); `None` for anything else. They come in the
+/// order of the dependencies, which is tried first.
+pub(super) fn phony_targets_of(rest: &str, deps: &[Token]) -> Option<bool> {
+    let mut next = 0;
+    let mut any = false;
+    for line in rest.split_terminator('\n').filter(|l| !l.is_empty()) {
+        let name = line.strip_suffix(':')?;
+        let at = match deps.get(next) {
+            Some(d) if d.raw == name => next,
+            _ => deps.iter().position(|d| d.raw == name)?,
+        };
+        next = at + 1;
+        any = true;
+    }
+    Some(any)
+}
+
 /// Splits `text` (a rule's targets, or its dependencies after the colon,
 /// continuation lines included) into its file names. `None` when a name
 /// is not in the form described above.
 pub(super) fn tokens(text: &str) -> Option<Vec<Token<'_>>> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
+    // About one name per 40 bytes in a compiler's `.d`: one allocation
+    // for most.
+    let mut out = Vec::with_capacity(text.len() / 32 + 1);
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -53,10 +137,8 @@ pub(super) fn tokens(text: &str) -> Option<Vec<Token<'_>>> {
 fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
     let bytes = text.as_bytes();
     // Most names have no escapes: they are their raw text.
-    let plain_end = bytes[start..]
-        .iter()
-        .position(|b| matches!(b, b' ' | b'\n' | b'\\' | b'$' | b'#' | b'\t' | b'\r'))
-        .map_or(bytes.len(), |p| start + p);
+    let plain_end =
+        position_of(&bytes[start..], maybe_special, is_special).map_or(bytes.len(), |p| start + p);
     if matches!(bytes.get(plain_end), None | Some(b' ' | b'\n')) {
         let raw = &text[start..plain_end];
         let name = Cow::Borrowed(raw);
@@ -102,12 +184,24 @@ fn token_at(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
     Some((Token { raw, name }, i))
 }
 
+/// Whether a name needs escaping (or cannot be written): see `escape`.
+fn needs_escape(name: &str) -> bool {
+    position_of(name.as_bytes(), maybe_special, is_special).is_some()
+}
+
+/// `escape`, giving back `name` itself when it needs no escape.
+pub fn escape_owned(name: String) -> Option<String> {
+    match needs_escape(&name) {
+        false => Some(name),
+        true => escape(&name),
+    }
+}
+
 /// `name` as both compilers write it in a `.d`; `None` for a name they
 /// write differently or ambiguously (see the module's comment), or one
 /// with a newline.
 pub fn escape(name: &str) -> Option<String> {
-    let special = |b: &u8| matches!(b, b' ' | b'#' | b'$' | b'\\' | b'\t' | b'\r' | b'\n');
-    if !name.as_bytes().iter().any(special) {
+    if !needs_escape(name) {
         return Some(name.to_string());
     }
     let mut out = String::with_capacity(name.len() + 8);
@@ -134,6 +228,39 @@ mod tests {
                 .map(|t| t.name.into_owned())
                 .collect(),
         )
+    }
+
+    #[test]
+    fn the_quick_test_lets_every_special_byte_through() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                let marked = maybe_special(u64::from_le_bytes(word));
+                assert_eq!(marked != 0, b <= b'$' || b == b'\\', "{b:#x} at {at}");
+                if is_special(b) {
+                    assert_eq!(marked.trailing_zeros() as usize / 8, at, "{b:#x}");
+                }
+            }
+        }
+        // A special byte at each place of a chunk and of the tail.
+        for len in [1, 15, 16, 17, 31, 32, 33, 100] {
+            for at in 0..len {
+                let mut hay = vec![b'a'; len];
+                hay[at] = b'$';
+                hay[len - 1] = if at == len - 1 { b'$' } else { b'!' };
+                assert_eq!(position_of(&hay, maybe_special, is_special), Some(at));
+            }
+            // Bytes the quick test lets through, and their borrows.
+            let near = vec![b'!'; len];
+            assert_eq!(position_of(&near, maybe_special, is_special), None);
+            let mut after = near.clone();
+            after[len - 1] = b'#';
+            assert_eq!(
+                position_of(&after, maybe_special, is_special),
+                Some(len - 1)
+            );
+        }
     }
 
     #[test]

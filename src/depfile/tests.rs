@@ -297,3 +297,159 @@ fn targets_of_unknown_order_are_verbatim_only() {
         assert_eq!((stored.style, stored.order.len()), (None, 0), "{line}");
     }
 }
+
+mod reference;
+
+/// A `.d` made of random pieces: what compilers write (both wrappings,
+/// `-MP`), escapes (`\ `, `\#`, `$$`), names of kilobytes, and damage
+/// (CRLF, a lone `$`, tabs, a continuation without its space, phony
+/// targets out of order, twice or unknown, bytes that are not UTF-8, a
+/// body cut anywhere).
+fn generated_body(rnd: &mut impl FnMut(usize) -> usize) -> (Vec<u8>, Vec<String>) {
+    let pieces = [
+        "a",
+        "src/",
+        "/ci/a/proj/",
+        "/usr/include/",
+        "sp\\ ace",
+        "d$$l",
+        "h\\#sh",
+        "c:o",
+        "%",
+        "../",
+        ".h",
+    ];
+    let long = "n".repeat(5000);
+    let names: Vec<String> = (0..rnd(12))
+        .map(|_| match rnd(30) {
+            0 if rnd(4) == 0 => long.clone(),
+            _ => (0..1 + rnd(4)).map(|_| pieces[rnd(pieces.len())]).collect(),
+        })
+        .collect();
+    let targets: Vec<String> = (0..1 + rnd(2))
+        .map(|i| ["out/foo.o", "x.o", "a$$b.o"][(i + rnd(3)) % 3].to_string())
+        .collect();
+    let mut body = emit(
+        [Style::Gcc, Style::Clang][rnd(2)],
+        &targets,
+        &names,
+        rnd(3) == 0,
+    );
+    let mut phony: Vec<&String> = names.iter().collect();
+    match rnd(12) {
+        0 => body = body.replace('\n', "\r\n"),
+        1 => body = body.replacen(" \\\n", "\\\n", 1),
+        2 => body = body.replacen("$$", "$", 1),
+        3 => body = body.replacen(' ', "\t", 1),
+        4 => body.push_str("\n\n"),
+        5 => phony.reverse(),
+        6 => phony.push(&targets[0]),
+        7 => phony.truncate(phony.len() / 2),
+        8 => body = body.replacen(": ", ":\n", 1),
+        _ => {}
+    }
+    if rnd(4) == 0 {
+        for name in phony.iter().skip(rnd(2)) {
+            body.push_str(if rnd(2) == 0 { "\n" } else { "" });
+            body.push_str(name);
+            body.push_str(":\n");
+        }
+    }
+    let mut bytes = body.into_bytes();
+    match rnd(12) {
+        0 if !bytes.is_empty() => {
+            let at = rnd(bytes.len());
+            bytes[at] = 0xff;
+        }
+        1 => bytes.truncate(rnd(bytes.len() + 1)),
+        _ => {}
+    }
+    (bytes, targets)
+}
+
+/// The faster reading and rendering give exactly what the code before
+/// them gave: the names read, every `.d` rendered in the same and other
+/// places for the same and other targets, and the mapped ones.
+#[test]
+fn rendering_is_byte_for_byte_what_it_was() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    let ci = crate::paths::BaseDirs::one("/ci");
+    let mut parsed = 0;
+    for _ in 0..10_000 {
+        let (body, targets) = generated_body(&mut rnd);
+        let new = parse(&body).map(|r| (r.targets, r.deps, r.phony));
+        let old = reference::parse(&body).map(|r| (r.targets, r.deps, r.phony));
+        assert_eq!(new, old, "{:?}", String::from_utf8_lossy(&body));
+        parsed += usize::from(new.is_some());
+        let family = [Family::Gcc, Family::Clang][rnd(2)];
+        let stored = StoredDepfile::new(body.clone(), "/ci/a/proj", &targets, family);
+        let cwd = [
+            "/ci/a/proj",
+            "/ci/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/p",
+            "/ci/b b/q",
+        ][rnd(3)];
+        let call_targets = match rnd(3) {
+            0 => vec!["o.o".to_string()],
+            _ => targets.clone(),
+        };
+        let k = rnd(4);
+        let map = move |d: &str| match k {
+            0 => None,
+            1 => d
+                .strip_prefix("src/")
+                .map(|r| format!("/ci/a/proj/src/{r}")),
+            2 => (!d.starts_with('/')).then(|| format!("/abs dir/{d}")),
+            _ => Some(format!("{d}{d}")),
+        };
+        let at = format!("{body:?} in {cwd} for {call_targets:?}, map {k}");
+        assert_eq!(
+            stored.render(cwd, &call_targets, Some(&ci)),
+            reference::render(&stored, cwd, &call_targets, Some(&ci)),
+            "{at}"
+        );
+        assert_eq!(
+            stored.render_mapped(cwd, &call_targets, Some(&ci), family, map),
+            reference::render_mapped(&stored, cwd, &call_targets, Some(&ci), family, map),
+            "{at}"
+        );
+        assert_eq!(
+            map_back(&body, family, map),
+            reference::map_back(&body, family, map),
+            "{at}"
+        );
+    }
+    assert!(parsed > 2_500, "{parsed}");
+}
+
+#[test]
+fn escaping_a_name_in_place_is_escaping_a_copy() {
+    let long = format!("{}$ #{}", "x".repeat(4000), "y".repeat(17));
+    for name in [
+        "",
+        "a.h",
+        "sp ace.h",
+        "d$l.h",
+        "h#sh",
+        "bs\\h",
+        "tab\th",
+        "cr\rh",
+        "nl\nh",
+        "é ü.h",
+        &long,
+        "exactly_sixteen_",
+        "exactly_sixteen ",
+    ] {
+        assert_eq!(
+            make::escape_owned(name.to_string()),
+            make::escape(name),
+            "{name:?}"
+        );
+        assert_eq!(make::escape(name), reference::escape(name), "{name:?}");
+    }
+}

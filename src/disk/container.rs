@@ -305,6 +305,22 @@ impl Stream<'_> {
         Ok(())
     }
 
+    /// Appends the next `len` bytes (`len` ≤ `left`) to `buf`: copied
+    /// once from an in-memory payload, without zeroing `buf` first.
+    pub fn read_onto(&mut self, buf: &mut Vec<u8>, len: usize) -> Result<(), String> {
+        if len as u64 > self.left {
+            return Err("payload truncated".into());
+        }
+        if let Some(next) = self.memory_next(len) {
+            buf.extend_from_slice(next);
+            self.left -= len as u64;
+            return Ok(());
+        }
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        self.read_exact(&mut buf[start..])
+    }
+
     pub fn u8(&mut self) -> Result<u8, String> {
         let mut b = [0u8; 1];
         self.read_exact(&mut b)?;
@@ -436,7 +452,7 @@ pub fn decompress_exact(stored: &[u8], payload_len: u64) -> Result<Vec<u8>, Stri
         return Err("compressed frame does not match the payload length".into());
     }
     let out = if payload_len <= (stored.len() as u64 * 64).max(WHOLE_PAYLOAD_MAX) {
-        zstd::bulk::decompress(stored, payload_len as usize)
+        decompress_in_one_pass(stored, payload_len as usize)
             .map_err(|e| format!("decompression failed: {e}"))?
     } else {
         // An extreme ratio: let the buffer grow with what the frame
@@ -453,6 +469,37 @@ pub fn decompress_exact(stored: &[u8], payload_len: u64) -> Result<Vec<u8>, Stri
         return Err("payload length mismatch".into());
     }
     Ok(out)
+}
+
+thread_local! {
+    /// The context of every one-pass decompression of the thread (a hit
+    /// has two: its manifest and its result). Creating one asks the CPU
+    /// for its features, with `cpuid`, which a virtual machine traps, at
+    /// several microseconds each; a one-pass decompression starts its
+    /// frame afresh whatever the context did before, a failed one too.
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+#[cfg(test)]
+thread_local! {
+    static CONTEXTS_MADE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// `zstd::bulk::decompress` with the thread's context.
+fn decompress_in_one_pass(stored: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let decompressor = match &mut *slot {
+            Some(d) => d,
+            None => {
+                #[cfg(test)]
+                CONTEXTS_MADE.with(|n| n.set(n.get() + 1));
+                slot.insert(zstd::bulk::Decompressor::new()?)
+            }
+        };
+        decompressor.decompress(stored, capacity)
+    })
 }
 
 /// The matching reader: every read is bounds-checked.

@@ -278,9 +278,8 @@ impl ResultStream<'_> {
         const STEP: u64 = 64 << 10;
         let mut buf = Vec::new();
         while (buf.len() as u64) < len {
-            let start = buf.len();
-            buf.resize(start + (len - start as u64).min(STEP) as usize, 0);
-            self.stream.read_exact(&mut buf[start..])?;
+            let step = (len - buf.len() as u64).min(STEP) as usize;
+            self.stream.read_onto(&mut buf, step)?;
         }
         Ok(buf)
     }

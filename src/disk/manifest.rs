@@ -19,6 +19,8 @@
 
 mod probes;
 
+use std::borrow::Cow;
+
 use super::container::{Format, Reader, Writer};
 use crate::key::Key;
 use crate::paths;
@@ -74,15 +76,17 @@ impl StoredPath {
         }
     }
 
-    /// The path to look at from `cwd`.
-    pub fn resolve(&self, cwd: &str) -> Option<String> {
+    /// The path to look at from `cwd`: a literal one as it is stored,
+    /// without a copy (a lookup resolves every header's).
+    pub fn resolve(&self, cwd: &str) -> Option<Cow<'_, str>> {
         match self {
-            StoredPath::Literal(p) => Some(p.clone()),
+            StoredPath::Literal(p) => Some(Cow::Borrowed(p)),
             StoredPath::Relative { up, rest } => paths::Relation {
                 up: *up as usize,
                 rest,
             }
-            .resolve(cwd),
+            .resolve(cwd)
+            .map(Cow::Owned),
         }
     }
 
@@ -237,10 +241,10 @@ impl Manifest {
         // as decompressed), so a manifest that decodes within the bound
         // also unpacks within it.
         let mut kept = 0;
-        let mut weight = 4;
+        let mut weight: u64 = 4;
         let mut len = 4;
         for (part, unpacked) in parts.iter().rev() {
-            if weight + unpacked > MAX_PAYLOAD {
+            if weight.saturating_add(*unpacked) > MAX_PAYLOAD {
                 break;
             }
             weight += unpacked;
@@ -268,7 +272,9 @@ impl Manifest {
         let mut weight = payload.len() as u64;
         for _ in 0..count {
             let result = read_result(&mut r)?;
-            weight += result.probes.unpacked_len();
+            // Saturating: a section may declare any length, and a sum
+            // that wrapped would let the next ones pass as light.
+            weight = weight.saturating_add(result.probes.unpacked_len());
             if weight > MAX_PAYLOAD {
                 return Err("candidate names larger than a manifest holds".into());
             }
@@ -373,7 +379,7 @@ fn encode_result(res: &ManifestResult, level: Option<i32>) -> (Vec<u8>, u64) {
         );
     }
     let section = res.probes.section(level);
-    let weight = (w.0.len() + 8 + section.len()) as u64 + unpacked_len(&section);
+    let weight = ((w.0.len() + 8 + section.len()) as u64).saturating_add(unpacked_len(&section));
     w.bytes(&section);
     (w.0, weight)
 }
@@ -490,6 +496,41 @@ mod tests {
         let kept = Manifest::decode(&bytes, &key).unwrap();
         let keys: Vec<Key> = kept.results.iter().map(|r| r.result_key).collect();
         assert_eq!(keys, [Key::of(&[1]), Key::of(&[2])]);
+    }
+
+    /// Found by the fuzzer (tests/fuzz, manifest_decode): a section
+    /// declaring an unpacked length near 2^64 overflowed the weight that
+    /// bounds a manifest; wrapping (as a release build does) let results
+    /// declaring gigabytes each pass as light. Refused, whatever they sum to.
+    #[test]
+    fn candidate_sections_declaring_huge_lengths_are_refused() {
+        let key = Key::of(b"m");
+        for declared in [
+            [u64::MAX].as_slice(),
+            &[1 << 63, 1 << 63],
+            &[u64::MAX / 2 + 2; 2],
+        ] {
+            let mut w = Writer::default();
+            w.u32(declared.len() as u32);
+            for len in declared {
+                w.raw(Key::of(b"r").as_bytes());
+                w.u32(0);
+                w.u32(0);
+                let mut section = vec![1];
+                section.extend_from_slice(&len.to_le_bytes());
+                w.bytes(&section);
+            }
+            let bytes = FORMAT.encode(&key, "", &w.0, None).unwrap();
+            let err = Manifest::decode(&bytes, &key).unwrap_err();
+            assert!(err.contains("larger than a manifest holds"), "{err}");
+        }
+        // Written, such a section (kept from no manifest read) weighs too
+        // much to be kept, not next to nothing.
+        let mut r = result(1);
+        r.probes = Probes::from_section(Vec::new(), &[1, 255, 255, 255, 255, 255, 255, 255, 255]);
+        let m = Manifest { results: vec![r] };
+        let written = Manifest::decode(&m.encode(&key, "", None).unwrap(), &key).unwrap();
+        assert!(written.results.is_empty());
     }
 
     #[test]

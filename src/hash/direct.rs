@@ -346,7 +346,7 @@ mod tests {
             .probes
             .dirs
             .iter()
-            .map(|p| p.path.resolve(cwd).unwrap())
+            .map(|p| p.path.resolve(cwd).unwrap().into_owned())
             .collect();
         // The missing inc0 is probed from the cwd.
         assert_eq!(dirs, ["", "inc1"]);

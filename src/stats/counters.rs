@@ -148,7 +148,15 @@ impl Counter {
     }
 
     pub fn from_name(name: &str) -> Option<Counter> {
-        COUNTERS.iter().position(|c| c.name == name).map(|i| ALL[i])
+        Counter::from_name_bytes(name.as_bytes())
+    }
+
+    /// `from_name` of a name's bytes (the table is sorted by name).
+    pub fn from_name_bytes(name: &[u8]) -> Option<Counter> {
+        COUNTERS
+            .binary_search_by(|c| c.name.as_bytes().cmp(name))
+            .ok()
+            .map(|i| ALL[i])
     }
 
     /// Counters that describe the cache's contents rather than events; `-z` keeps them.
@@ -184,5 +192,11 @@ mod tests {
         }
         assert!(COUNTERS.windows(2).all(|w| w[0].name < w[1].name));
         assert_eq!(Counter::from_name("cache_miss"), Some(Counter::CacheMiss));
+        for (i, c) in COUNTERS.iter().enumerate() {
+            assert_eq!(Counter::from_name(c.name), Some(ALL[i]));
+            assert_eq!(Counter::from_name(&format!("{}x", c.name)), None);
+            assert_eq!(Counter::from_name(&c.name[1..]), None);
+        }
+        assert_eq!(Counter::from_name(""), None);
     }
 }

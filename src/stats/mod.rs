@@ -18,6 +18,7 @@ pub mod display;
 pub mod namespaces;
 mod shard;
 pub mod stats_log;
+mod text;
 
 use std::fs;
 use std::io;
@@ -110,104 +111,6 @@ impl Counters {
             self.add(counter, value);
         }
         self.namespaces.merge(&other.namespaces);
-    }
-
-    /// The counters of a stats file's bytes, and what is wrong with the
-    /// file if anything is: longer than `MAX_STATS_FILE`, a line before the
-    /// `end` line that is not `name value` (not text, say), no `end` line.
-    /// What is wrong never hides the lines that are right: a damaged file
-    /// counts what it still says. Bytes after the `end` line are the tail
-    /// of an older, longer version (the file is rewritten in place) and
-    /// are ignored. An empty file is a new one.
-    fn parse(bytes: &[u8]) -> (Counters, Option<String>) {
-        let mut c = Counters::default();
-        if bytes.is_empty() {
-            return (c, None);
-        }
-        c.inputs_apart = false;
-        let cut = bytes.len().min(MAX_STATS_FILE as usize);
-        let mut damage =
-            (bytes.len() > cut).then(|| format!("longer than {} KiB", MAX_STATS_FILE / 1024));
-        let text = bytes[..cut].strip_suffix(b"\n").unwrap_or(&bytes[..cut]);
-        let mut ended = false;
-        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-            if line == b"end" {
-                ended = true;
-                break;
-            }
-            if line == INPUTS_APART_LINE.as_bytes() {
-                c.inputs_apart = true;
-                continue;
-            }
-            let parsed = std::str::from_utf8(line).ok().and_then(|l| c.set_line(l));
-            if parsed.is_none() && damage.is_none() {
-                damage = Some(format!("line {} is not `name value`", n + 1));
-            }
-        }
-        if !ended && damage.is_none() {
-            damage = Some("no `end` line".to_string());
-        }
-        c.namespaces.fit();
-        (c, damage)
-    }
-
-    /// Takes one `name value` line; `None` if it is not one. A name this
-    /// version does not know (a newer objcache's counter) is skipped.
-    fn set_line(&mut self, line: &str) -> Option<()> {
-        let mut words = line.split_whitespace();
-        let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
-            return None;
-        };
-        let v = value.parse::<u64>().ok()?;
-        // Most of a shard's lines are its buckets': tried first, as no
-        // counter's name starts so (a test checks).
-        if let Some(rest) = name.strip_prefix(BUCKET_PREFIX) {
-            let (idx, field) = rest.split_once('_').unwrap_or(("", ""));
-            if let Some(b) = usize::from_str_radix(idx, 16)
-                .ok()
-                .and_then(|i| self.buckets.get_mut(i))
-            {
-                match field {
-                    "kib" => b.kib = v,
-                    "files" => b.files = v,
-                    "inputs" => b.inputs = v,
-                    "oldest" => b.oldest_ns = v,
-                    _ => {}
-                }
-            }
-        } else if let Some(counter) = Counter::from_name(name) {
-            self.set(counter, v);
-        } else {
-            self.namespaces.set_line(name, v);
-        }
-        Some(())
-    }
-
-    fn serialize(&self) -> String {
-        use std::fmt::Write;
-        let mut out = String::with_capacity(2048);
-        for (i, def) in COUNTERS.iter().enumerate() {
-            if self.values[i] != 0 {
-                let _ = writeln!(out, "{} {}", def.name, self.values[i]);
-            }
-        }
-        self.namespaces.serialize(&mut out);
-        for (i, b) in self.buckets.iter().enumerate() {
-            if *b != BucketUsage::default() {
-                let _ = write!(
-                    out,
-                    "{BUCKET_PREFIX}{i:x}_kib {}\n{BUCKET_PREFIX}{i:x}_files {}\n\
-                     {BUCKET_PREFIX}{i:x}_inputs {}\n{BUCKET_PREFIX}{i:x}_oldest {}\n",
-                    b.kib, b.files, b.inputs, b.oldest_ns
-                );
-            }
-        }
-        if self.inputs_apart {
-            out.push_str(INPUTS_APART_LINE);
-            out.push('\n');
-        }
-        out.push_str("end\n");
-        out
     }
 
     /// Whether a cleanup walk has counted this shard's level-1 directory:
@@ -306,8 +209,11 @@ fn modify_with<T>(
         counters.apply(Counter::CorruptStatsFile, 1);
     }
     let result = f(&mut counters);
-    let out = counters.serialize();
-    std::os::unix::fs::FileExt::write_all_at(&file, out.as_bytes(), 0)?;
+    // Written from the buffer it was read into: one allocation a call.
+    let mut out = bytes;
+    out.clear();
+    counters.serialize_into(&mut out);
+    std::os::unix::fs::FileExt::write_all_at(&file, &out, 0)?;
     file.set_len(out.len() as u64)?;
     if legacy.is_some() {
         legacy::remove(cache_dir, shard);

@@ -186,11 +186,17 @@ impl Namespaces {
     }
 
     /// The shard file's lines, those of zero counters left out.
-    pub fn serialize(&self, out: &mut String) {
+    pub fn serialize_into(&self, out: &mut Vec<u8>) {
         for (encoded, values) in &self.0 {
-            for (c, v) in NAMESPACED.iter().zip(values) {
-                if *v != 0 {
-                    out.push_str(&format!("{PREFIX}{encoded}.{} {v}\n", c.name()));
+            for (c, &v) in NAMESPACED.iter().zip(values) {
+                if v != 0 {
+                    let name = [
+                        PREFIX.as_bytes(),
+                        encoded.as_bytes(),
+                        b".",
+                        c.name().as_bytes(),
+                    ];
+                    super::text::push_line(out, &name, v);
                 }
             }
         }
@@ -236,8 +242,8 @@ mod tests {
         for i in 0..1000 {
             n.apply(&format!("namespace-{i}"), Counter::CacheMiss, 1);
         }
-        let mut out = String::new();
-        n.serialize(&mut out);
+        let mut out = Vec::new();
+        n.serialize_into(&mut out);
         assert!(out.len() <= BUDGET, "{}", out.len());
         assert!(n.get(OTHER, Counter::CacheMiss) > 900);
         let total: u64 = n.0.values().map(|v| v[2]).sum();

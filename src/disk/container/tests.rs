@@ -242,3 +242,67 @@ fn a_frame_declaring_a_size_its_blocks_do_not_hold_is_refused() {
         assert!(TEST.decode(&bytes, &key).is_err(), "declares {declared}");
     }
 }
+
+/// `read_onto` appends exactly the next bytes, from memory or from a
+/// stream, and never past the payload's end.
+#[test]
+fn reading_onto_a_buffer_appends_the_next_bytes() {
+    let key = Key::of(b"k");
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for level in [None, Some(1)] {
+        let bytes = TEST.encode(&key, "", &payload, level).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry");
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let streams = [
+            TEST.open(&bytes, &key).unwrap(),
+            TEST.open_file(&file, bytes.len() as u64, &key).unwrap(),
+        ];
+        for mut s in streams {
+            let mut buf = b"head".to_vec();
+            s.read_onto(&mut buf, 1000).unwrap();
+            s.read_onto(&mut buf, 3999).unwrap();
+            assert!(s.read_onto(&mut buf, 2).is_err());
+            assert_eq!(buf.len(), 4 + 4999);
+            s.read_onto(&mut buf, 1).unwrap();
+            assert_eq!(&buf[..4], b"head");
+            assert_eq!(&buf[4..], &payload[..]);
+            s.finish().unwrap();
+        }
+    }
+}
+
+/// The thread's one decompression context serves frame after frame, one
+/// that failed halfway among them, as a fresh one would.
+#[test]
+fn one_context_decompresses_every_frame_afresh() {
+    let frames: Vec<Vec<u8>> = (0..4u32)
+        .map(|n| {
+            (0..20_000 + n * 777)
+                .map(|i| (i * (n + 3) % 241) as u8)
+                .collect()
+        })
+        .collect();
+    for (n, payload) in frames.iter().enumerate() {
+        let frame = zstd::bulk::compress(payload, 1 + n as i32).unwrap();
+        let cut = &frame[..frame.len() / 2];
+        assert!(decompress_exact(cut, payload.len() as u64).is_err());
+        let mut bad = frame.clone();
+        let at = bad.len() - 3;
+        bad[at] ^= 0xff;
+        let _ = decompress_exact(&bad, payload.len() as u64);
+        assert_eq!(
+            decompress_exact(&frame, payload.len() as u64).unwrap(),
+            *payload
+        );
+    }
+    let made = std::thread::spawn(|| {
+        let frame = zstd::bulk::compress(b"some payload", 1).unwrap();
+        for _ in 0..3 {
+            decompress_exact(&frame, 12).unwrap();
+        }
+        CONTEXTS_MADE.with(|n| n.get())
+    });
+    assert_eq!(made.join().unwrap(), 1);
+}
