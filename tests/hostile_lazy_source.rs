@@ -486,3 +486,155 @@ fn a_source_rewritten_between_its_part_and_its_rest_runs_uncached() {
         assert_bytes_eq(&read(&dir.join("big.o")), expected, "after the race");
     }
 }
+
+fn run_tool(args: &[&str]) -> Result<String, String> {
+    match std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stderr).into_owned()),
+        Err(e) => Err(format!("{}: {e}", args[0])),
+    }
+}
+
+/// An ext4 image holding `big.c` returning `value`, with the inode
+/// numbers and stamps of any other such image (`mke2fs -d`, fixed
+/// stamps), as reproducible builds of one tree give them.
+fn reproducible_image(root: &Path, value: u32) -> Result<std::path::PathBuf, String> {
+    let tree = root.join(format!("tree{value}"));
+    let filler: String = (0..1200).map(|i| format!("int filler_{i};\n")).collect();
+    write_file(
+        &tree.join("big.c"),
+        &format!("int value(void) {{ return {value}; }}\n{filler}"),
+    );
+    let image = root.join(format!("{value}.img"));
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    run_tool(&[
+        "mke2fs", "-q", "-F", "-t", "ext4", "-I", "128", "-d", t, i, "8M",
+    ])?;
+    for field in ["mtime", "ctime", "atime"] {
+        let set = format!("set_inode_field /big.c {field} 20250101000001");
+        run_tool(&["debugfs", "-w", "-R", &set, i])?;
+    }
+    Ok(image)
+}
+
+/// An overlay whose lower layer is an image on a loop device (read-only)
+/// and whose upper directory stays when the image is swapped; all of it
+/// unmounted and detached when dropped, also when the test fails.
+struct Overlay {
+    device: String,
+    root: std::path::PathBuf,
+}
+
+impl Overlay {
+    fn new(root: &Path, image: &Path) -> Result<Overlay, String> {
+        for dir in ["lower", "upper", "work", "merged"] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let backing = root.join("device.img");
+        fs::copy(image, &backing).unwrap();
+        let device = run_tool(&["losetup", "--find", "--show", backing.to_str().unwrap()])?;
+        let overlay = Overlay {
+            device: device.trim().to_string(),
+            root: root.to_path_buf(),
+        };
+        overlay.mount()?;
+        Ok(overlay)
+    }
+
+    fn path(&self, dir: &str) -> String {
+        self.root.join(dir).to_str().unwrap().to_string()
+    }
+
+    fn mount(&self) -> Result<(), String> {
+        run_tool(&["mount", "-o", "ro", &self.device, &self.path("lower")])?;
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            self.path("lower"),
+            self.path("upper"),
+            self.path("work")
+        );
+        let merged = self.path("merged");
+        run_tool(&["mount", "-t", "overlay", "overlay", "-o", &options, &merged]).map(drop)
+    }
+
+    fn unmount(&self) {
+        for dir in ["merged", "lower"] {
+            if run_tool(&["umount", &self.path(dir)]).is_err() {
+                let _ = run_tool(&["umount", "-l", &self.path(dir)]);
+            }
+        }
+    }
+
+    /// Another image as the lower layer, on the same device.
+    fn swap_to(&self, image: &Path) {
+        self.unmount();
+        let (from, to) = (
+            format!("if={}", image.display()),
+            format!("of={}", self.device),
+        );
+        run_tool(&["dd", &from, &to, "bs=1M", "conv=fsync", "status=none"]).unwrap();
+        self.mount().unwrap();
+    }
+}
+
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        self.unmount();
+        let _ = run_tool(&["losetup", "-d", &self.device]);
+    }
+}
+
+/// Two reproducible images of a tree, differing in `big.c` (same size),
+/// in turn the lower layer of an overlay that keeps its upper directory:
+/// the overlay shows `big.c` with one device, inode, size and stamps in
+/// both, and its own id (kept in the upper directory), so the memo gave
+/// the second image's source the first one's digest and the call was a
+/// direct hit with the first image's object. Now, on an overlay, the
+/// mount the file is seen through (never the same for two mounts in one
+/// boot) is part of the source's identity.
+#[test]
+fn a_lower_layer_swapped_under_an_overlay_is_not_the_old_layers_source() {
+    if !is_root() {
+        eprintln!("SKIP: mounting images and overlays needs root");
+        return;
+    }
+    require("gcc");
+    let env = env_with_cache();
+    let root = env.dir("overlay");
+    let images = [1, 2].map(|value| reproducible_image(&root, value));
+    let [Ok(first), Ok(second)] = &images else {
+        eprintln!("SKIP: cannot build ext4 images with mke2fs -d: {images:?}");
+        return;
+    };
+    let overlay = match Overlay::new(&root, first) {
+        Ok(overlay) => overlay,
+        Err(why) => {
+            eprintln!("SKIP: cannot mount an image under an overlay: {why}");
+            return;
+        }
+    };
+    let merged = root.join("merged");
+    let obj = env.dir("out").join("big.o");
+    let obj = obj.to_str().unwrap();
+    let compile = Compile::new(&merged, "gcc", &["-c", "big.c", "-o", obj], obj);
+    let identity = || {
+        let m = fs::metadata(merged.join("big.c")).unwrap();
+        (m.dev(), m.ino(), m.size(), m.mtime(), m.ctime())
+    };
+    let before = identity();
+    compile.check(&env);
+    compile.check(&env);
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+
+    overlay.swap_to(second);
+    assert_eq!(
+        identity(),
+        before,
+        "the layers' sources must have one identity, or the test proves nothing"
+    );
+    compile.check(&env);
+    assert_eq!(env.hits(), 1, "{:?}", env.stats());
+}
