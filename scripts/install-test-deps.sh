@@ -7,7 +7,8 @@
 # (gcov, llvm-profdata) and prometheus-node-exporter, which reads
 # --print-stats --format openmetrics, and groff and man, which render the
 # man page (tests/man_page.rs; `man -w` finds the one the Debian package
-# installs, tests/package.rs).
+# installs, tests/package.rs), and strace, which holds a call between two
+# reads of a source (tests/hostile_lazy_source.rs).
 # Does nothing when everything is already there.
 set -euo pipefail
 
@@ -30,7 +31,7 @@ if [ ! -x "$deps/s3s/bin/s3s-fs" ]; then
 fi
 
 need=()
-for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build meson:meson autoreconf:autoconf automake:automake redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv groff:groff-base man:man-db; do
+for tool in openssl:openssl gcc:gcc g++:g++ clang:clang cmake:cmake make:make ninja:ninja-build meson:meson autoreconf:autoconf automake:automake redis-server:redis-server nginx:nginx llvm-profdata:llvm gcov:gcc prometheus-node-exporter:prometheus-node-exporter python3:python3-venv groff:groff-base man:man-db strace:strace; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -46,6 +46,7 @@ mod fresh_inputs;
 mod hardlink;
 mod hostile_dir_config;
 mod hostile_large;
+mod hostile_lazy_source;
 mod hostile_locks;
 mod hostile_machine_readable;
 mod hostile_memo;

@@ -61,9 +61,10 @@ impl Identity {
     /// (`hash::source`) on the file system `fs_id` names
     /// (`source_fs_id`): two images mounted in turn on one loop device
     /// show the same device, inode and stamps for files that differ.
-    pub fn of_source(meta: &fs::Metadata, fs_id: u64) -> [Identity; 2] {
+    pub fn of_source(meta: &fs::Metadata, fs_id: SourceFs) -> [Identity; 2] {
         let mut extra = [0; 32];
-        extra[..8].copy_from_slice(&fs_id.to_le_bytes());
+        extra[..8].copy_from_slice(&fs_id.fs.to_le_bytes());
+        extra[8..16].copy_from_slice(&fs_id.mount.to_le_bytes());
         [
             Identity::tagged(meta, Some((b"texts", &extra))),
             Identity::tagged(meta, Some((b"facts", &extra))),
@@ -290,15 +291,32 @@ impl InodeMemo {
     }
 }
 
-/// The id of the file system `file` is on (`statfs`'s `f_fsid`), if a
-/// file's identity there names its content for good: a local file system
-/// whose kernel stamps each write by this machine's clock. Not an image
-/// format that keeps the stamps it was built with and numbers inodes by
-/// their order (squashfs, erofs, iso9660), nor a network or FUSE one
-/// (another machine's clock, attributes cached apart from the content),
-/// nor one not known. Its id tells apart images with their own UUIDs
-/// mounted in turn on one loop device.
-pub fn source_fs_id(file: &fs::File) -> Option<u64> {
+/// Where a source's identity names its content for good (`source_fs_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceFs {
+    /// The file system's id (`statfs`'s `f_fsid`).
+    pub fs: u64,
+    /// On an overlay, the mount's id, never given to another mount in
+    /// this boot (`STATX_MNT_ID_UNIQUE`); 0 elsewhere.
+    pub mount: u64,
+}
+
+const OVERLAYFS: i64 = 0x794C7630;
+
+/// The id of the file system `file` is on, if a file's identity there
+/// names its content for good: a local file system whose kernel stamps
+/// each write by this machine's clock. Not an image format that keeps the
+/// stamps it was built with and numbers inodes by their order (squashfs,
+/// erofs, iso9660), nor a network or FUSE one (another machine's clock,
+/// attributes cached apart from the content), nor one not known. Its id
+/// tells apart images with their own UUIDs mounted in turn on one loop
+/// device. An overlay shows the inode numbers and stamps of its lower
+/// layers, which may be such images (a reproducible ext4 image, composefs'
+/// erofs), under an id of its own that stays when a lower layer is
+/// swapped (kept with its upper directory): there the mount tells them
+/// apart, and without a mount id that is never reused (Linux before 6.8)
+/// the identity is not trusted.
+pub fn source_fs_id(file: &fs::File) -> Option<SourceFs> {
     use std::os::fd::AsRawFd;
     // SAFETY: fstatfs writes into the struct we own, for an fd we hold.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -307,8 +325,31 @@ pub fn source_fs_id(file: &fs::File) -> Option<u64> {
     }
     // SAFETY: fsid_t is two C ints (its fields are private in libc).
     let fsid: [libc::c_int; 2] = unsafe { std::mem::transmute(st.f_fsid) };
-    let id = (u64::from(fsid[0] as u32) << 32) | u64::from(fsid[1] as u32);
-    stamps_by_this_kernel(st.f_type as i64).then_some(id)
+    let fs = (u64::from(fsid[0] as u32) << 32) | u64::from(fsid[1] as u32);
+    let f_type = st.f_type as i64;
+    if !stamps_by_this_kernel(f_type) {
+        return None;
+    }
+    let mount = match f_type {
+        OVERLAYFS => unique_mount_id(file)?,
+        _ => 0,
+    };
+    Some(SourceFs { fs, mount })
+}
+
+/// The id of the mount `file` was opened through, if the kernel gives
+/// one that no other mount gets in this boot.
+fn unique_mount_id(file: &fs::File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: statx writes into the struct we own, for an fd we hold and
+    // an empty path (AT_EMPTY_PATH: the fd itself).
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let flags = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
+    let mask = libc::STATX_MNT_ID_UNIQUE;
+    if unsafe { libc::statx(file.as_raw_fd(), c"".as_ptr(), flags, mask, &mut stx) } != 0 {
+        return None;
+    }
+    (stx.stx_mask & mask != 0).then_some(stx.stx_mnt_id)
 }
 
 /// Does a file system of this `f_type` stamp every change with this
@@ -319,7 +360,7 @@ fn stamps_by_this_kernel(f_type: i64) -> bool {
         0x58465342, // XFS
         0x9123683E, // Btrfs
         0x01021994, // tmpfs
-        0x794C7630, // overlayfs
+        OVERLAYFS,  // overlayfs
         0x2FC12FC1, // ZFS
         0xF2F52010, // F2FS
         0xCA451A4E, // bcachefs

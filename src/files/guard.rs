@@ -64,7 +64,6 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "a precompiled header's .sum",
     ),
     ("hash/recipe.rs", "std::fs::read(&a.input)", "the source"),
-    ("wrap/fresh.rs", "std::fs::read(&a.input)", "the source"),
     (
         "wrap/miss.rs",
         "std::fs::read(&a.output)",

@@ -175,6 +175,22 @@ impl Text {
         whole.as_deref()
     }
 
+    /// Whether the file at `path`, read again, still holds this text. It is
+    /// opened without blocking and read only if regular, and only up to one
+    /// byte more than the text: a FIFO or a huge file put in its place
+    /// while the call waited reads as another text at once.
+    pub fn held_by(&self, path: &Path) -> bool {
+        let Ok((file, _)) = crate::files::open_regular_file_meta(path) else {
+            return false;
+        };
+        let len = self.rest.as_ref().map_or(self.read.len() as u64, |r| r.len);
+        let Some(limit) = usize::try_from(len).ok().and_then(|n| n.checked_add(1)) else {
+            return false;
+        };
+        let mut now = Vec::new();
+        read_at_most(&file, &mut now, limit).is_some() && self.is(&now)
+    }
+
     /// Whether `now` (the file read again) is this text: compared with it,
     /// or with the digest it was recalled by when only a part was read.
     pub fn is(&self, now: &[u8]) -> bool {

@@ -175,11 +175,11 @@ fn wait_for(log: &Log, target: i64) -> Option<i64> {
 }
 
 /// Is the source's text the one the keys were made from (`read`)? Read
-/// after a wait, before the preprocessor or compiler reads it again; when
-/// only a first part of it was read at the start, its digest tells.
+/// after a wait, before the preprocessor or compiler reads it again
+/// (`Text::held_by`: never blocking on a FIFO put in its place); when only
+/// a first part of it was read at the start, its digest tells.
 fn source_unchanged(log: &Log, a: &ArgsAnalysis, read: Option<&Text>) -> bool {
-    let now = std::fs::read(&a.input).ok();
-    let same = now.zip(read).is_some_and(|(now, read)| read.is(&now));
+    let same = read.is_some_and(|read| read.held_by(std::path::Path::new(&a.input)));
     if !same {
         log.note(format!(
             "{} changed while its timestamp tick ran out: not moving the reference",
@@ -328,6 +328,31 @@ mod tests {
         // With another file that cannot settle soon, no wait either.
         let both = [stamp(late, late), stamp(second + SECOND, second + SECOND)];
         assert_eq!(of(&both, late, late, BOTH), Settling::Beyond);
+    }
+
+    /// A FIFO put in the source's place while the call waited is another
+    /// text at once: the check never waits for a writer.
+    #[test]
+    fn a_fifo_in_the_sources_place_is_another_text_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.c");
+        let text = b"int x;\n";
+        std::fs::write(&path, text).unwrap();
+        let input = path.to_str().unwrap().to_string();
+        let check = move || {
+            let args = ["-c".to_string(), input];
+            let a = crate::compiler::args::analyse(&args).unwrap();
+            source_unchanged(&Log::new(None), &a, Some(&Text::all(text.to_vec())))
+        };
+        assert!(check.clone()());
+        std::fs::remove_file(&path).unwrap();
+        let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let (sent, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sent.send(check()));
+        let same = got.recv_timeout(Duration::from_secs(10));
+        assert_eq!(same, Ok(false), "the check waited for the FIFO's writer");
     }
 
     #[test]

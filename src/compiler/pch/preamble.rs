@@ -5,8 +5,9 @@
 //! with the first `#include` outside any `#if` block, which every
 //! preprocessing opens, and keeps those inside a conditional before it,
 //! any of which may be the first. Lines are read as the preprocessor
-//! reads them (continued lines spliced, comments spanning lines removed,
-//! a BOM, vertical tabs and NULs blanks). Text inside a conditional may be
+//! reads them (`lines`: continued lines spliced, comments spanning lines
+//! removed, literals read whole, a BOM, vertical tabs and NULs blanks),
+//! in each dialect that reads them otherwise. Text inside a conditional may be
 //! skipped, and a line that opens with `_Pragma` or a macro that may
 //! expand to nothing may leave no token: neither ends the list.
 //! A name given through a macro (`#include PCH`) is followed when a `-D`
@@ -14,6 +15,9 @@
 //! expands to; otherwise gcc's name for it is unknown.
 
 use std::collections::HashMap;
+
+mod lines;
+use lines::{trim, Dialect, LogicalLines};
 
 /// One `#include` of the preamble.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,54 @@ pub fn includes(
     defines: &[(String, Option<String>)],
     followed: bool,
 ) -> Option<Vec<Include>> {
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    let (found, ambiguous) = scan(text, whole, defines, followed, Dialect::BASE);
+    if !ambiguous {
+        return found;
+    }
+    // gcc reads the text in one dialect: the includes of every dialect
+    // hold those it may take a `.gch` for.
+    let mut out = Vec::new();
+    for dialect in Dialect::all() {
+        let (found, _) = scan(text, whole, defines, followed, dialect);
+        for include in found? {
+            if !out.contains(&include) {
+                out.push(include);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The preamble's includes as read in `dialect`, and whether the lines
+/// that decided them hold anything another dialect reads otherwise.
+fn scan(
+    text: &[u8],
+    whole: bool,
+    defines: &[(String, Option<String>)],
+    followed: bool,
+    dialect: Dialect,
+) -> (Option<Vec<Include>>, bool) {
+    let replaced;
+    let text = match dialect.trigraphs {
+        true => {
+            replaced = lines::replace_trigraphs(text);
+            &replaced[..]
+        }
+        false => text,
+    };
+    let mut lines = LogicalLines::new(text, dialect);
+    let found = preamble(&mut lines, whole, defines, followed);
+    (found, lines.ambiguous)
+}
+
+/// The includes of the preamble `lines` start with (see `includes`).
+fn preamble(
+    lines: &mut LogicalLines,
+    whole: bool,
+    defines: &[(String, Option<String>)],
+    followed: bool,
+) -> Option<Vec<Include>> {
     let mut macros = Macros::new();
     for (name, value) in defines {
         match value {
@@ -51,11 +103,9 @@ pub fn includes(
     }
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
-    let mut lines = LogicalLines { rest: text };
     loop {
         // A line the part ends in may be longer in the whole text: spliced
-        // on, in a comment, or longer by the bytes after the cut.
+        // on, in a comment or literal, or longer by the bytes after the cut.
         let line = match lines.next_line() {
             Some((line, ended)) if ended || whole => line,
             Some(_) => return None,
@@ -73,7 +123,7 @@ pub fn includes(
             }
             return Some(out);
         };
-        let directive = without_comment(trim(directive));
+        let directive = trim(directive);
         let word = identifier(directive);
         let rest = trim(&directive[word.len()..]);
         match word {
@@ -96,10 +146,10 @@ pub fn includes(
 }
 
 /// A line's directive without its `#`, also spelled as the digraph `%:`
-/// or the trigraph `??=` (taken as one whether or not trigraphs are on:
-/// at worst a `.gch` gcc would not use is hashed).
+/// (taken as one whether or not digraphs are on, as they are but in
+/// strict C90: at worst a `.gch` gcc would not use is hashed).
 fn directive(line: &[u8]) -> Option<&[u8]> {
-    [&b"#"[..], b"%:", b"??="]
+    [&b"#"[..], b"%:"]
         .iter()
         .find_map(|hash| line.strip_prefix(*hash))
 }
@@ -177,116 +227,6 @@ fn identifier(s: &[u8]) -> &[u8] {
         .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
         .unwrap_or(s.len());
     &s[..end]
-}
-
-/// The source's lines as the preprocessor sees them: backslash-newlines
-/// spliced, comments (also those spanning lines) replaced by a space.
-struct LogicalLines<'a> {
-    rest: &'a [u8],
-}
-
-impl LogicalLines<'_> {
-    /// The next line, and whether a newline ended it (not the end of the
-    /// text, inside the line or a comment): only such a line is the same
-    /// in any longer text that starts with this one, as nothing decides
-    /// it past that newline.
-    fn next_line(&mut self) -> Option<(Vec<u8>, bool)> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let s = self.rest;
-        let mut line = Vec::new();
-        let mut i = 0;
-        let mut quote = None;
-        let mut ended = false;
-        while i < s.len() {
-            let b = s[i];
-            let next = s.get(i + 1).copied();
-            if let Some(len) = splice(&s[i..]) {
-                i += len;
-                continue;
-            }
-            if b == b'\n' {
-                i += 1;
-                ended = true;
-                break;
-            }
-            match quote {
-                Some(q) if b == q => quote = None,
-                Some(_) => {}
-                None if b == b'"' || (b == b'<' && trim(&line).ends_with(b"include")) => {
-                    quote = Some(if b == b'<' { b'>' } else { b'"' });
-                }
-                None if b == b'/' && next == Some(b'*') => {
-                    let end = find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2);
-                    line.push(b' ');
-                    i = end;
-                    continue;
-                }
-                None if b == b'/' && next == Some(b'/') => {
-                    // To the end of the line (a spliced one included).
-                    while i < s.len() && s[i] != b'\n' {
-                        i += splice(&s[i..]).unwrap_or(1);
-                    }
-                    continue;
-                }
-                None => {}
-            }
-            line.push(b);
-            i += 1;
-        }
-        self.rest = &s[i.min(s.len())..];
-        Some((line, ended))
-    }
-}
-
-/// The length of the backslash-newline `s` starts with, as gcc splices
-/// them: the backslash (or the trigraph `??/`, taken whether or not
-/// trigraphs are on) may have blanks and a carriage return before the
-/// newline.
-fn splice(s: &[u8]) -> Option<usize> {
-    let after = match s {
-        [b'\\', ..] => 1,
-        [b'?', b'?', b'/', ..] => 3,
-        _ => return None,
-    };
-    let blanks = s[after..]
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0))
-        .count();
-    match &s[after + blanks..] {
-        [b'\n', ..] => Some(after + blanks + 1),
-        [b'\r', b'\n', ..] => Some(after + blanks + 2),
-        _ => None,
-    }
-}
-
-/// A directive without a `//` or `/*` comment after its operand (not one
-/// inside a quoted name).
-fn without_comment(d: &[u8]) -> &[u8] {
-    let mut quote = None;
-    for (i, &b) in d.iter().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'<') => quote = Some(if b == b'"' { b'"' } else { b'>' }),
-            (Some(q), b) if b == q => quote = None,
-            (None, b'/') if matches!(d.get(i + 1), Some(b'/' | b'*')) => return trim(&d[..i]),
-            _ => {}
-        }
-    }
-    d
-}
-
-/// `s` without the blanks gcc skips around a line's tokens (vertical
-/// tabs and NULs too, which it takes for spaces).
-fn trim(s: &[u8]) -> &[u8] {
-    let blank = |b: &u8| b.is_ascii_whitespace() || matches!(b, 0x0b | 0);
-    let start = s.iter().position(|b| !blank(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !blank(b)).map_or(start, |e| e + 1);
-    &s[start..end]
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -402,3 +342,6 @@ mod tests {
 
 #[cfg(test)]
 mod head_tests;
+
+#[cfg(test)]
+mod dialect_tests;

@@ -46,6 +46,20 @@ const PIECES: &[&[u8]] = &[
     b"\r\n",
     b"   \t\n",
     b"\x0b\0\n",
+    // Literals that hold a comment's opening, a quote or a newline, and
+    // what reads otherwise from one dialect to another.
+    b"#define C '/*'\n",
+    b"#define Q '\"' /* a\n */\n",
+    b"#define S \"\\\"/*\" /* x */\n",
+    b"don't /* \n",
+    b"// what??/\n",
+    b"#define N 0x1'2 /* c\n */\n",
+    b"#define N 1'''x 1'.5\n",
+    b"#define R R\"x(\")x\" /* c\n */\n",
+    b"R\"y(\n#endif\n)y\"\n",
+    b"#define N 1 /\\\n* c *\\\n/\n",
+    b"#define T a??'b \"??/\" ??/\n",
+    b"#if __has_include(<a/*b.h>)\n",
 ];
 
 /// A small deterministic generator (xorshift64).
