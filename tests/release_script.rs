@@ -17,9 +17,7 @@ fn build_release_prints_the_binary_in_cargo_target_dir() {
     let real_cargo = env!("CARGO");
     write_file(
         &stub.join("cargo"),
-        &format!(
-            "#!/bin/sh\ncase $1 in build|rustc) exit 0;; esac\nexec '{real_cargo}' \"$@\"\n"
-        ),
+        &format!("#!/bin/sh\ncase $1 in build|rustc) exit 0;; esac\nexec '{real_cargo}' \"$@\"\n"),
     );
     run_ok(Command::new("chmod").arg("+x").arg(stub.join("cargo")));
     let target = env.root().join("shared-target");

@@ -46,15 +46,16 @@ pub(crate) fn hash_form(
     base: &BaseDirs,
     recorded: bool,
 ) -> Option<String> {
-    let base = Some(base);
-    if let Some(rel) = relate(arg, cwd, base) {
-        return Some(rel.hash_form());
+    let based = Some(base);
+    if let Some(rel) = relate(arg, cwd, based) {
+        return Some(with_base(base, arg, rel.hash_form()));
     }
     if !arg.starts_with('-') {
         return None;
     }
     if let Some((m, (old, new))) = entry.and_then(|m| Some((m, m.prefix_map()?))) {
-        let rel = relate(old, cwd, base)?;
+        // No output names OLD: it is what they name NEW instead of.
+        let rel = relate(old, cwd, based)?;
         return Some(format!("{}{}={new}", m.name(), rel.hash_form()));
     }
     // Only a glued path of an option the table says takes one: without a
@@ -71,8 +72,19 @@ pub(crate) fn hash_form(
         Some(rest) if m.has(INCLUDE_DIR) => ("=", rest),
         _ => ("", value),
     };
-    let rel = relate(value, cwd, base)?;
-    Some(format!("{option}{sysroot}{}", rel.hash_form()))
+    let rel = relate(value, cwd, based)?;
+    let form = with_base(base, value, rel.hash_form());
+    Some(format!("{option}{sysroot}{form}"))
+}
+
+/// A relation's form, with the base directory the path lies under. The
+/// compiler is given such a path absolute (had it been given it relative,
+/// it would not be related here), so the `.d` and the diagnostics name it
+/// absolute, and a hit re-roots them under the hit's own base directory:
+/// right only when the stored call's was the same. Two checkouts whose
+/// base directories differ (each its own workspace) must not share a key.
+fn with_base(base: &BaseDirs, path: &str, form: String) -> String {
+    format!("{}:{form}", base.containing(path).unwrap_or_default())
 }
 
 /// The keys' form of prefix maps whose OLD is the working directory or a
