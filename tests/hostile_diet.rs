@@ -198,3 +198,119 @@ fn a_failed_frame_does_not_poison_the_next_decompression() {
     assert_eq!(env.hits(), 1);
     assert_eq!(env.misses(), 2);
 }
+
+/// `-p`'s lines other than the defaults, with `vars` set.
+fn shown(env: &TestEnv, vars: &[(&std::ffi::OsStr, &std::ffi::OsStr)]) -> Vec<String> {
+    let mut cmd = env.objcache();
+    cmd.arg("-p").envs(vars.iter().copied());
+    let out = run_ok(&mut cmd);
+    let text = out.stdout_str();
+    text.lines()
+        .filter(|l| !l.starts_with("(default)"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `CCACHE_` variables around the ends of the sorted list of known names
+/// (`ABSSTDERR` first, `UMASK` last), in odd case, negated, empty or not
+/// text: read as 575ead9 read them (its `-p` printed these very lines).
+#[test]
+fn variables_at_the_edges_of_the_lookup_are_read_as_before() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    let dir = env.cache_dir.to_str().unwrap().to_string();
+    let s = |t: &'static str| OsStr::new(t);
+    let got = shown(
+        &env,
+        &[
+            (s("CCACHE_AAAA"), s("1")),
+            (s("CCACHE_ABSSTDERR"), s("yes")),
+            (s("CCACHE_ABSSTDERRX"), s("1")),
+            (s("CCACHE_UMASK"), s("027")),
+            (s("CCACHE_UMASKZ"), s("1")),
+            (s("CCACHE_ZZZZ"), s("1")),
+            (s("CCACHE_umask"), s("000")),
+            (s("ccache_umask"), s("000")),
+            (s("ccache_dir"), s("/nonexistent/x")),
+            (s("CCACHE_NOUMASK"), s("1")),
+            (s("CCACHE_BASEDIR"), OsStr::from_bytes(b"/a\xff")),
+            (OsStr::from_bytes(b"CCACHE_\xffX"), s("1")),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "(environment) absolute_paths_in_stderr = true".to_string(),
+            format!("(environment) cache_dir = {dir}"),
+            "(environment) umask = 027".to_string(),
+        ]
+    );
+    let got = shown(
+        &env,
+        &[
+            (s("CCACHE_NOABSSTDERR"), s("")),
+            (s("CCACHE_ABSSTDERR"), s("")),
+            (s("CCACHE_UMASK"), s("")),
+            (s("CCACHE_NODIRECT"), s("1")),
+            (s("CCACHE_DIRECT"), s("1")),
+            (s("CCACHE_NODEPEND"), s("")),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "(environment) absolute_paths_in_stderr = false".to_string(),
+            format!("(environment) cache_dir = {dir}"),
+            "(environment) depend_mode = false".to_string(),
+            "(environment) direct_mode = false".to_string(),
+            "(environment) umask = ".to_string(),
+        ]
+    );
+}
+
+/// A compiler (a wrapper) that writes its `.d` with CRLF: a hit in the
+/// same place gives it back as written; one in another checkout, which
+/// cannot re-render it, compiles instead of writing a wrong one.
+#[test]
+fn a_depfile_written_with_crlf_is_given_back_as_written() {
+    require("gcc");
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let bin = env.dir("bin");
+    let real = which("gcc").unwrap();
+    let wrapper = bin.join("gcc");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n{} \"$@\" || exit $?\n[ ! -f main.d ] || sed -i 's/\\r*$/\\r/' main.d\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    let cc = wrapper.to_str().unwrap();
+    let base = env.dir("ws");
+    for (tree, hits) in [("a", 0), ("a", 1), ("b", 1)] {
+        let root = base.join(tree);
+        if !root.exists() {
+            project(&root);
+        }
+        let a = args(&[
+            "-c",
+            "src/main.c",
+            "-o",
+            "main.o",
+            "-MD",
+            "-MP",
+            "-MF",
+            "main.d",
+        ]);
+        let unit = Compile::new(&root, cc, &a, "main.o")
+            .dep("main.d")
+            .env("CCACHE_BASEDIR", base.to_str().unwrap());
+        let got = unit.check(&env);
+        assert!(got.dep.unwrap().ends_with(b":\r\n"));
+        assert_eq!(env.hits(), hits, "after {tree}: {:?}", env.stats());
+    }
+}
