@@ -314,3 +314,39 @@ fn a_depfile_written_with_crlf_is_given_back_as_written() {
         assert_eq!(env.hits(), hits, "after {tree}: {:?}", env.stats());
     }
 }
+
+/// As above with plain paths: a `CPATH` directory under each workspace's
+/// own base_dir puts its headers into the `.d` by absolute path, and the
+/// preprocessed key related them to base_dir alone: the second workspace
+/// hit in preprocessor mode and got the first one's `.d`.
+#[test]
+fn a_cpath_header_under_another_workspaces_base_dir_is_not_named() {
+    require("gcc");
+    let env = TestEnv::new();
+    for ws in ["one/ws", "two/ws"] {
+        let root = env.dir(ws);
+        fs::create_dir_all(root.join("src")).unwrap();
+        fs::create_dir_all(root.join("inc")).unwrap();
+        fs::write(
+            root.join("src/m.c"),
+            "#include \"c.h\"\nint f(void) { return C; }\n",
+        )
+        .unwrap();
+        fs::write(root.join("inc/c.h"), "#define C 3\n").unwrap();
+        let a = args(&["-c", "src/m.c", "-o", "m.o", "-MD", "-MF", "m.d"]);
+        let inc = root.join("inc");
+        let got = Compile::new(&root, "gcc", &a, "m.o")
+            .dep("m.d")
+            .env("CCACHE_BASEDIR", root.to_str().unwrap())
+            .env("CPATH", inc.to_str().unwrap());
+        // The plain compiler sees CPATH too.
+        let mut cmd = std::process::Command::new("gcc");
+        clean_env(&mut cmd);
+        cmd.current_dir(&root).args(&a).env("CPATH", &inc);
+        let plain = run(&mut cmd);
+        assert!(plain.success(), "{}", plain.dump());
+        let want = read(&root.join("m.d"));
+        let got = got.cached(&env);
+        assert_bytes_eq(got.dep.as_ref().unwrap(), &want, &format!("the .d in {ws}"));
+    }
+}

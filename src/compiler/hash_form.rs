@@ -48,7 +48,7 @@ pub(crate) fn hash_form(
 ) -> Option<String> {
     let based = Some(base);
     if let Some(rel) = relate(arg, cwd, based) {
-        return Some(with_base(base, arg, rel.hash_form()));
+        return Some(rel.hash_form_under(base, arg));
     }
     if !arg.starts_with('-') {
         return None;
@@ -73,18 +73,8 @@ pub(crate) fn hash_form(
         _ => ("", value),
     };
     let rel = relate(value, cwd, based)?;
-    let form = with_base(base, value, rel.hash_form());
+    let form = rel.hash_form_under(base, value);
     Some(format!("{option}{sysroot}{form}"))
-}
-
-/// A relation's form, with the base directory the path lies under. The
-/// compiler is given such a path absolute (had it been given it relative,
-/// it would not be related here), so the `.d` and the diagnostics name it
-/// absolute, and a hit re-roots them under the hit's own base directory:
-/// right only when the stored call's was the same. Two checkouts whose
-/// base directories differ (each its own workspace) must not share a key.
-fn with_base(base: &BaseDirs, path: &str, form: String) -> String {
-    format!("{}:{form}", base.containing(path).unwrap_or_default())
 }
 
 /// The keys' form of prefix maps whose OLD is the working directory or a
