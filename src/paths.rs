@@ -82,6 +82,17 @@ impl Relation<'_> {
         format!("{}|{}", self.up, self.rest)
     }
 
+    /// `hash_form` of a path the compiler is given (or names) absolute,
+    /// `path` itself, with the base directory it lies under: the `.d`
+    /// and the diagnostics name it absolute, and a hit re-roots them
+    /// under the hit's own base directory, which is right only when the
+    /// stored call's was the same. Two checkouts whose base directories
+    /// differ (each its own workspace) must not share a key.
+    pub fn hash_form_under(&self, base: &BaseDirs, path: &str) -> String {
+        let dir = base.containing(path).unwrap_or_default();
+        format!("{dir}:{}|{}", self.up, self.rest)
+    }
+
     /// The absolute path this relation names when the working directory is `cwd`.
     pub fn resolve(&self, cwd: &str) -> Option<String> {
         let comps = components(cwd);

@@ -44,6 +44,7 @@ mod extra_outputs;
 mod faults;
 mod fresh_inputs;
 mod hardlink;
+mod hostile_diet;
 mod hostile_dir_config;
 mod hostile_large;
 mod hostile_lazy_source;

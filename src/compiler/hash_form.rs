@@ -46,15 +46,16 @@ pub(crate) fn hash_form(
     base: &BaseDirs,
     recorded: bool,
 ) -> Option<String> {
-    let base = Some(base);
-    if let Some(rel) = relate(arg, cwd, base) {
-        return Some(rel.hash_form());
+    let based = Some(base);
+    if let Some(rel) = relate(arg, cwd, based) {
+        return Some(rel.hash_form_under(base, arg));
     }
     if !arg.starts_with('-') {
         return None;
     }
     if let Some((m, (old, new))) = entry.and_then(|m| Some((m, m.prefix_map()?))) {
-        let rel = relate(old, cwd, base)?;
+        // No output names OLD: it is what they name NEW instead of.
+        let rel = relate(old, cwd, based)?;
         return Some(format!("{}{}={new}", m.name(), rel.hash_form()));
     }
     // Only a glued path of an option the table says takes one: without a
@@ -71,8 +72,9 @@ pub(crate) fn hash_form(
         Some(rest) if m.has(INCLUDE_DIR) => ("=", rest),
         _ => ("", value),
     };
-    let rel = relate(value, cwd, base)?;
-    Some(format!("{option}{sysroot}{}", rel.hash_form()))
+    let rel = relate(value, cwd, based)?;
+    let form = rel.hash_form_under(base, value);
+    Some(format!("{option}{sysroot}{form}"))
 }
 
 /// The keys' form of prefix maps whose OLD is the working directory or a

@@ -33,9 +33,12 @@ pub fn hash_preprocessed(
             continue;
         }
         if let Ok(path) = std::str::from_utf8(&output[path_start..path_end]) {
-            if let Some(rel) = paths::relate(path, cwd, base_dir).filter(|_| !spelled(path)) {
+            let base = base_dir.filter(|_| !spelled(path));
+            if let Some((rel, base)) =
+                base.and_then(|b| Some((paths::relate(path, cwd, Some(b))?, b)))
+            {
                 h.part(&output[pending..path_start]);
-                h.part(rel.hash_form().as_bytes());
+                h.part(rel.hash_form_under(base, path).as_bytes());
                 pending = path_end;
             }
         }
