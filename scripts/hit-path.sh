@@ -26,8 +26,7 @@
 # BINARY's symbols (a file named by its content, so that cargo relinks
 # when it changes), or fails when nm is missing or nothing resolves.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-list=scripts/hit-path.txt
+list=$(cd "$(dirname "$0")" && pwd)/hit-path.txt
 
 # A symbol's name without LLVM's `.llvm.N` suffix, which changes whenever
 # its module does: stdin to stdout, one per line.
