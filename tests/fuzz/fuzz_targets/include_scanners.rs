@@ -22,8 +22,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = (has_time_macros(data), has_file_macro(data));
     let _ = unseen_input_directive(data);
     let defines = [("P".to_string(), Some("\"p.h\"".to_string())), ("Q".to_string(), None)];
-    let _ = preamble::includes(data, &defines, true);
-    let _ = preamble::includes(data, &[], false);
+    let _ = preamble::includes(data, true, &defines, true);
+    let _ = preamble::includes(data, true, &[], false);
+    // A first part of a source decides the includes as the whole does, or
+    // not at all.
+    let cut = data.len() / 2;
+    if let Some(part) = preamble::includes(&data[..cut], false, &defines, true) {
+        assert_eq!(Some(part), preamble::includes(data, true, &defines, true));
+    }
 
     let mut names = operators();
     if mentions_operator(data) {
