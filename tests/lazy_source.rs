@@ -104,6 +104,8 @@ fn a_first_include_past_the_part_read_still_finds_its_gch() {
 
         make_gch(&dir, HEADER_2);
         let stale = compile.check(&env);
+        // Once for the miss, though its check after the compile scans again.
+        assert_eq!(count(&log, READ_WHOLE), 2, "{vars:?}");
         assert_ne!(stale.obj, first.obj, "gcc used the new .gch");
         assert_eq!(env.hits(), 1, "{vars:?}: the stale .gch is a miss");
         compile.check(&env);

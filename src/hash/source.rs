@@ -191,6 +191,11 @@ impl Text {
         read_at_most(&file, &mut now, limit).is_some() && self.is(&now)
     }
 
+    /// Whether all of the text was read (at once, or since by `whole`).
+    pub fn whole_is_read(&self) -> bool {
+        self.rest.is_none() || self.whole.get().is_some()
+    }
+
     /// Whether `now` (the file read again) is this text: compared with it,
     /// or with the digest it was recalled by when only a part was read.
     pub fn is(&self, now: &[u8]) -> bool {

@@ -86,10 +86,13 @@ impl Recipe<'_> {
             return Ok(preamble);
         }
         let input = &self.analysis.input;
-        self.log.note(format!(
-            "the first {} bytes of {input} do not decide its precompiled headers: reading all of it",
-            read.len()
-        ));
+        // Said once: the check after a miss's compile scans the same text.
+        if !text.whole_is_read() {
+            self.log.note(format!(
+                "the first {} bytes of {input} do not decide its precompiled headers: reading all of it",
+                read.len()
+            ));
+        }
         let whole = text.whole().ok_or_else(|| {
             unkeyable(
                 Counter::ModifiedInputFile,
