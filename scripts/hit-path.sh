@@ -16,10 +16,13 @@
 # costs nothing; a function new to the hit path is only laid out
 # elsewhere, so the list is remade now and then:
 #
-#   bash scripts/hit-path.sh profile "$(bash scripts/build-release.sh)" > scripts/hit-path.txt
+#   bash scripts/hit-path.sh profile "$(bash scripts/build-release.sh)" >/tmp/hit-path.txt &&
+#       mv /tmp/hit-path.txt scripts/hit-path.txt
 #
-# (runs a set of hits under valgrind's callgrind: needs valgrind, gcc, g++
-# and clang) and used by scripts/build-release.sh through
+# (runs a set of hits under valgrind's callgrind, in the default
+# configuration whatever CCACHE_* variables are set: needs valgrind, gcc,
+# g++ and clang; through a file elsewhere, as a failed run would leave an
+# empty list) and used by scripts/build-release.sh through
 #
 #   bash scripts/hit-path.sh resolve BINARY DIR
 #
@@ -200,6 +203,11 @@ int count(const std::vector<std::string> &v) {
 EOF
     # An object of 2 MiB, which objcache keeps uncompressed.
     printf 'char big[2 << 20] = {1};\n' >"$d/a/src/big.c"
+    # The hits of the default configuration, whatever the caller's is.
+    local var
+    for var in $(compgen -e); do
+        case $var in CCACHE_* | OBJCACHE_*) unset "$var" ;; esac
+    done
     export CCACHE_DIR=$d/cache CCACHE_BASEDIR=$d CCACHE_NOHASHDIR=1 \
         CCACHE_CONFIGPATH=$d/none.conf OBJCACHE_SYSTEM_CONFIG=$d/none.conf
     local n=0

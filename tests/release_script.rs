@@ -341,3 +341,39 @@ fn hit_path_profile_fails_without_clang() {
         out.dump()
     );
 }
+
+/// `profile` makes the list of the default configuration's hits, also
+/// when the caller's environment configures objcache otherwise (here: off,
+/// and in depend mode). valgrind is a stand-in that runs the program and
+/// writes an empty profile.
+#[test]
+fn hit_path_profile_ignores_the_callers_configuration() {
+    let env = TestEnv::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let stub = env.dir("stub");
+    write_file(
+        &stub.join("valgrind"),
+        "#!/bin/bash\nfor a; do case $a in --callgrind-out-file=*) : >\"${a#*=}\" ;; -*) ;; *) break ;; esac; shift; done\nexec \"$@\"\n",
+    );
+    run_ok(Command::new("chmod").arg("+x").arg(stub.join("valgrind")));
+    let out = run_ok(
+        clean_env(
+            Command::new("bash")
+                .arg(repo.join("scripts/hit-path.sh"))
+                .arg("profile")
+                .arg(objcache_bin()),
+        )
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                stub.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("CCACHE_DISABLE", "1")
+        .env("CCACHE_DEPEND", "1")
+        .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent"),
+    );
+    assert!(out.stdout_str().contains("\n*_ifunc\n"), "{}", out.dump());
+}
