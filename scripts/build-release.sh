@@ -36,7 +36,7 @@ case "$host" in
     mkdir -p "$orders"
     if command -v flock >/dev/null; then
         exec 9>>"$orders/lock"
-        flock 9
+        flock 9 || true # a file system without locks: one at a time is up to the user
     fi
     # The ordering file of the last link, if it is still there: linking
     # with the same arguments again is no work for cargo.
@@ -54,6 +54,7 @@ case "$host" in
     if ! link "$used"; then
         [ -n "$used" ] || exit 1
         rm -f "$orders/used"
+        echo "build-release: the link with $used failed (a linker other than lld?): linking without it" >&2
         link ""
     fi
     if grep -qa 'Linker: LLD' "$bin" && order=$(bash scripts/hit-path.sh resolve "$bin" "$orders") &&
