@@ -146,11 +146,7 @@ profile() {
         command -v "$tool" >/dev/null || { echo "hit-path: $tool not found: profile needs valgrind, gcc, g++, clang and nm" >&2; return 1; }
     done
     d=$(mktemp -d)
-    # Also when interrupted or stopped: bash runs no EXIT trap on a signal
-    # it does not trap.
     trap 'rm -rf "$d"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
     mkdir -p "$d/a/src" "$d/a/include" "$d/a/obj" "$d/bin"
     cp "$bin" "$d/bin/objcache"
     local oc=$d/bin/objcache
