@@ -25,9 +25,10 @@ esac
 # Quiet: with CDPATH set, cd would print the directory before the path.
 cd -- "$(dirname -- "$0")/.." >/dev/null
 host=$(rustc -vV | sed -n 's/^host: //p')
-# Where cargo builds: target/, or CARGO_TARGET_DIR or build.target-dir.
+# Where cargo builds: target/, or CARGO_TARGET_DIR or build.target-dir
+# (a JSON string: a quote or backslash in it comes escaped).
 target=$(cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    sed -nE 's/.*"target_directory":"(([^"\\]|\\.)*)".*/\1/p' | sed -E 's/\\(.)/\1/g')
 case "$host" in
   *-linux-gnu)
     export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static"

@@ -289,12 +289,15 @@ fn two_build_release_runs_take_turns() {
 
 /// A list edited elsewhere: CRLF line ends, blank lines, an indented
 /// comment, a name with blanks around it; and the script run by a relative
-/// path with CDPATH set. The names resolve as in the committed list.
+/// path with CDPATH set, from a directory with a backslash in its name.
+/// The names resolve as in the committed list.
 #[test]
 fn hit_path_resolve_reads_an_edited_list() {
     let env = TestEnv::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let scripts = env.dir("scripts");
+    // A backslash in the checkout's path, which awk -v would take for an
+    // escape.
+    let scripts = env.dir("a\\b");
     std::fs::copy(
         repo.join("scripts/hit-path.sh"),
         scripts.join("hit-path.sh"),
@@ -305,7 +308,7 @@ fn hit_path_resolve_reads_an_edited_list() {
     write_file(&scripts.join("hit-path.txt"), &edited);
     let mut resolve = Command::new("bash");
     resolve
-        .args(["scripts/hit-path.sh", "resolve"])
+        .args(["a\\b/hit-path.sh", "resolve"])
         .arg(objcache_bin())
         .arg("orders")
         .current_dir(env.root())
@@ -376,4 +379,28 @@ fn hit_path_profile_ignores_the_callers_configuration() {
         .env("OBJCACHE_SYSTEM_CONFIG", "/nonexistent"),
     );
     assert!(out.stdout_str().contains("\n*_ifunc\n"), "{}", out.dump());
+}
+
+/// A quote and a backslash in the target directory's name, which cargo
+/// metadata's JSON escapes: the path printed is where the binary is, and
+/// it is linked with the ordering file.
+#[test]
+fn build_release_takes_a_target_dir_with_a_quote_and_a_backslash() {
+    let env = TestEnv::new();
+    let stub = stub_cargo(&env);
+    let log = env.root().join("log");
+    let target = env.root().join("q\"b\\c");
+    let mut script = build_release(&stub, env.root(), &log);
+    script.env("CARGO_TARGET_DIR", &target);
+    let printed = run_ok(&mut script).stdout_str();
+    assert!(
+        printed.starts_with(&format!("{}/", target.display())),
+        "{printed}"
+    );
+    assert!(Path::new(printed.trim_end()).is_file(), "{printed}");
+    let linked = links(&log, 0);
+    assert!(
+        linked.len() == 2 && linked[1].contains("--symbol-ordering-file="),
+        "{linked:?}"
+    );
 }
