@@ -11,14 +11,18 @@
 # scripts/hit-path.txt lists them by names without the parts that change
 # from build to build (the hashes of Rust's symbol names, LLVM's `.llvm.N`
 # suffixes, v0 crate disambiguators; `NAME*` and `*NAME` name a family,
-# such as glibc's variants of memcpy for each CPU). A name that no longer exists
+# such as glibc's variants of memcpy for each CPU; `#` comments, blank
+# lines and CRLF line ends are allowed). A name that no longer exists
 # costs nothing; a function new to the hit path is only laid out
 # elsewhere, so the list is remade now and then:
 #
-#   bash scripts/hit-path.sh profile "$(bash scripts/build-release.sh)" > scripts/hit-path.txt
+#   bash scripts/hit-path.sh profile "$(bash scripts/build-release.sh)" >/tmp/hit-path.txt &&
+#       mv /tmp/hit-path.txt scripts/hit-path.txt
 #
-# (runs a set of hits under valgrind's callgrind: needs valgrind, gcc, g++
-# and clang) and used by scripts/build-release.sh through
+# (runs a set of hits under valgrind's callgrind, in the default
+# configuration whatever CCACHE_* variables are set: needs valgrind, gcc,
+# g++ and clang; through a file elsewhere, as a failed run would leave an
+# empty list) and used by scripts/build-release.sh through
 #
 #   bash scripts/hit-path.sh resolve BINARY DIR
 #
@@ -26,7 +30,8 @@
 # BINARY's symbols (a file named by its content, so that cargo relinks
 # when it changes), or fails when nm is missing or nothing resolves.
 set -euo pipefail
-list=$(cd "$(dirname "$0")" && pwd)/hit-path.txt
+# Quiet: with CDPATH set, cd would print the directory into the path.
+list=$(cd -- "$(dirname -- "$0")" >/dev/null && pwd)/hit-path.txt
 
 # A symbol's name without LLVM's `.llvm.N` suffix, which changes whenever
 # its module does: stdin to stdout, one per line.
@@ -41,6 +46,11 @@ normalise() {
     unsuffixed | sed -E -e 's/17h[0-9a-f]{16}E/E/g' -e 's/Cs[0-9A-Za-z]*_/C/g'
 }
 
+# Lines without blanks (and CR) around them: stdin to stdout.
+trimmed() {
+    sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//'
+}
+
 # The text symbols of binary $1: address and name, one per line.
 text_symbols() {
     nm --defined-only "$1" | awk '$2 ~ /^[tTwWi]$/ { print $1, $3 }'
@@ -50,17 +60,27 @@ resolve() {
     local bin=$1 dir=$2 syms
     command -v nm >/dev/null || { echo "hit-path: nm not found" >&2; return 1; }
     syms=$(text_symbols "$bin" | awk '{ print $2 }')
+    if [ -z "$syms" ]; then
+        echo "hit-path: $bin has no symbols (stripped: profile.release.strip or -C strip)" >&2
+        return 1
+    fi
     mkdir -p "$dir"
-    local tmp
     tmp=$(mktemp "$dir/.order.XXXXXX")
+    trap 'rm -f "$tmp"' EXIT
     # Each listed name, in the list's order, gives the symbols of that name
     # (without its `.llvm.N`); failing that, those whose name is the same
-    # without hashes, or begins so, for `NAME*`.
+    # without hashes, or begins so, for `NAME*`. A list edited elsewhere
+    # may have CRLF line ends, blanks around names, indented comments.
+    # The paths go through the environment: awk -v would take backslashes
+    # in them for escapes.
     paste -d ' ' <(printf '%s\n' "$syms" | unsuffixed) <(printf '%s\n' "$syms" | normalise) \
         <(printf '%s\n' "$syms") |
-        awk -v list="$list" -v norm=<(normalise <"$list") '
+        LIST=$list NORM=<(trimmed <"$list" | normalise) awk '
             BEGIN {
+                list = ENVIRON["LIST"]
+                norm = ENVIRON["NORM"]
                 while ((getline line < list) > 0 && (getline line_stable < norm) > 0) {
+                    gsub(/^[ \t]+|[ \t\r]+$/, "", line)
                     if (line ~ /^#/ || line == "") continue
                     ++n
                     if (line ~ /\*$/) { prefix[++np] = substr(line, 1, length(line) - 1); prank[np] = n; continue }
@@ -121,7 +141,10 @@ profile_functions() {
 
 profile() {
     local bin; bin=$(realpath "$1")
-    command -v valgrind >/dev/null || { echo "hit-path: valgrind not found" >&2; return 1; }
+    local tool
+    for tool in valgrind gcc g++ clang nm; do
+        command -v "$tool" >/dev/null || { echo "hit-path: $tool not found: profile needs valgrind, gcc, g++, clang and nm" >&2; return 1; }
+    done
     d=$(mktemp -d)
     trap 'rm -rf "$d"' EXIT
     mkdir -p "$d/a/src" "$d/a/include" "$d/a/obj" "$d/bin"
@@ -176,6 +199,11 @@ int count(const std::vector<std::string> &v) {
 EOF
     # An object of 2 MiB, which objcache keeps uncompressed.
     printf 'char big[2 << 20] = {1};\n' >"$d/a/src/big.c"
+    # The hits of the default configuration, whatever the caller's is.
+    local var
+    for var in $(compgen -e); do
+        case $var in CCACHE_* | OBJCACHE_*) unset "$var" ;; esac
+    done
     export CCACHE_DIR=$d/cache CCACHE_BASEDIR=$d CCACHE_NOHASHDIR=1 \
         CCACHE_CONFIGPATH=$d/none.conf OBJCACHE_SYSTEM_CONFIG=$d/none.conf
     local n=0
