@@ -19,6 +19,7 @@
 //! - the file rewritten between the part read and the rest.
 
 use crate::common::*;
+use crate::lazy_source::{count, env_with_cache, settle};
 use objcache::compiler::pch::preamble::{includes, Include};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -270,32 +271,6 @@ fn the_scan_names_every_gch_gcc_takes() {
         taken > 60,
         "gcc took a .gch in {taken} of {compiled} compiles"
     );
-}
-
-/// A test env whose cache directory exists, as the memo's must before
-/// the first call can remember anything there.
-fn env_with_cache() -> TestEnv {
-    let env = TestEnv::new();
-    run_ok(env.objcache().arg("-z"));
-    env
-}
-
-/// Stamps `path` a minute ago and waits until its ctime is settled by
-/// objcache's rule, so that the next call remembers its facts.
-fn settle(path: &Path) {
-    set_age(path, 60);
-    let m = fs::metadata(path).unwrap();
-    let ctime = objcache::clock::file_time_ns(m.ctime(), m.ctime_nsec());
-    while !objcache::clock::stamp_settled(ctime, objcache::clock::coarse_now_ns()) {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
-
-fn count(log: &Path, note: &str) -> usize {
-    fs::read_to_string(log)
-        .unwrap_or_default()
-        .matches(note)
-        .count()
 }
 
 /// Preambles with the byte the 4 KiB cut falls before marked `|`, each

@@ -19,7 +19,7 @@ const HEADER_2: &str = "#define VALUE 2\nstatic inline int value(void) { return 
 
 /// A test env whose cache directory exists, as the memo's must before
 /// the first call can remember anything there.
-fn env_with_cache() -> TestEnv {
+pub(crate) fn env_with_cache() -> TestEnv {
     let env = TestEnv::new();
     run_ok(env.objcache().arg("-z"));
     env
@@ -27,7 +27,7 @@ fn env_with_cache() -> TestEnv {
 
 /// Stamps `path` a minute ago and waits until its ctime is settled by
 /// objcache's rule, so that the next call remembers its facts.
-fn settle(path: &Path) {
+pub(crate) fn settle(path: &Path) {
     set_age(path, 60);
     let m = fs::metadata(path).unwrap();
     let ctime = objcache::clock::file_time_ns(m.ctime(), m.ctime_nsec());
@@ -36,7 +36,8 @@ fn settle(path: &Path) {
     }
 }
 
-fn count(log: &Path, note: &str) -> usize {
+/// How many times the debug log at `log` says `note`.
+pub(crate) fn count(log: &Path, note: &str) -> usize {
     let text = fs::read_to_string(log).unwrap_or_default();
     text.matches(note).count()
 }
