@@ -64,6 +64,11 @@ case "$host" in
         echo "$order" >"$orders/used.new"
         mv "$orders/used.new" "$orders/used"
     fi
+    # Only the file of the last link is kept: others are earlier lists'.
+    used=$(cat "$orders/used" 2>/dev/null || true)
+    for f in "$orders"/*.order; do
+        [ "$f" = "$used" ] || rm -f -- "$f"
+    done
     echo "$bin"
     ;;
   *)

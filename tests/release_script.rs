@@ -224,9 +224,19 @@ fn build_release_orders_in_a_target_dir_with_a_comma_twice() {
         "{linked:?}"
     );
     let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    // An earlier list's file, left from another checkout's build.
+    let orders = Path::new(first.trim_end()).with_file_name("hit-path");
+    write_file(&orders.join("1.order"), "main\n");
     let second = run();
     assert_eq!(second, first);
     assert_eq!(links(&log, lines), linked[1..], "the second run links anew");
+    let kept: Vec<_> = std::fs::read_dir(&orders)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".order"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(linked[1].contains(&kept[0]), "{kept:?} {linked:?}");
 }
 
 /// After a change to a linker that takes no ordering file (GNU ld), the
