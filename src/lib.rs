@@ -126,6 +126,18 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     }
 }
 
+/// A generator of test inputs, the same for a seed on every run: a
+/// number below `n` (0 for `n` 0) per call, by xorshift.
+#[cfg(test)]
+pub(crate) fn test_rng(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod invocation {
     use super::*;

@@ -142,13 +142,7 @@ fn rendering_and_mapping_in_one_pass_equals_two() {
 /// the style the compiler's own `.d` proved.
 #[test]
 fn rendering_and_mapping_in_one_pass_equals_two_on_generated_files() {
-    let mut seed: u64 = 0x1234_5678_9abc_def1;
-    let mut rnd = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rnd = crate::test_rng(0x1234_5678_9abc_def1);
     let pieces = [
         "a",
         "src/",
@@ -372,13 +366,7 @@ fn generated_body(rnd: &mut impl FnMut(usize) -> usize) -> (Vec<u8>, Vec<String>
 /// places for the same and other targets, and the mapped ones.
 #[test]
 fn rendering_is_byte_for_byte_what_it_was() {
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n.max(1) as u64) as usize
-    };
+    let mut rnd = crate::test_rng(0x9e37_79b9_7f4a_7c15);
     let ci = crate::paths::BaseDirs::one("/ci");
     let mut parsed = 0;
     for _ in 0..10_000 {

@@ -178,13 +178,7 @@ fn random_line(rnd: &mut impl FnMut(usize) -> usize) -> Vec<u8> {
 
 #[test]
 fn files_read_as_they_were_read() {
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut rnd = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n.max(1) as u64) as usize
-    };
+    let mut rnd = crate::test_rng(0x2545_f491_4f6c_dd1d);
     for _ in 0..20_000 {
         let mut file = Vec::new();
         for _ in 0..rnd(12) {
@@ -211,13 +205,7 @@ fn files_read_as_they_were_read() {
 
 #[test]
 fn files_are_written_as_they_were_written() {
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n.max(1) as u64) as usize
-    };
+    let mut rnd = crate::test_rng(0x9e37_79b9_7f4a_7c15);
     let numbers = [0, 1, 9, 10, 99, 1 << 40, u64::MAX - 1, u64::MAX];
     for _ in 0..2_000 {
         let mut c = Counters::default();

@@ -62,35 +62,23 @@ const PIECES: &[&[u8]] = &[
     b"#if __has_include(<a/*b.h>)\n",
 ];
 
-/// A small deterministic generator (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 /// A preamble of `pieces` random pieces, with a BOM, `\r\n` line ends or
 /// no last newline at times.
-fn preamble(rng: &mut Rng, pieces: usize) -> Vec<u8> {
+fn preamble(rng: &mut impl FnMut(usize) -> usize, pieces: usize) -> Vec<u8> {
     let mut text = Vec::new();
-    if rng.below(8) == 0 {
+    if rng(8) == 0 {
         text.extend_from_slice(b"\xef\xbb\xbf");
     }
-    let crlf = rng.below(4) == 0;
+    let crlf = rng(4) == 0;
     for _ in 0..pieces {
-        for &b in PIECES[rng.below(PIECES.len())] {
+        for &b in PIECES[rng(PIECES.len())] {
             if b == b'\n' && crlf {
                 text.push(b'\r');
             }
             text.push(b);
         }
     }
-    if rng.below(4) == 0 {
+    if rng(4) == 0 {
         text.pop();
     }
     text
@@ -123,7 +111,7 @@ fn check_cuts(text: &[u8], defines: &[(String, Option<String>)], followed: bool)
 
 #[test]
 fn a_part_decides_as_the_whole_text_or_not_at_all() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = crate::test_rng(0x9e37_79b9_7f4a_7c15);
     let defines = [
         vec![],
         vec![("P".to_string(), Some("<cmd.h>".to_string()))],
